@@ -1,0 +1,1 @@
+"""Collectors: read live AWS and Databricks resources into an Inventory."""

@@ -1,0 +1,184 @@
+"""The collector interface: one extension axis, one registry.
+
+A *provider* (AWS, Databricks) turns a scope configuration into resources, collection errors and
+coverage records, written into a thread-safe :class:`InventorySink`. The CLI asks each enabled
+provider for exactly the resource types that the selected policies need.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+from mlguard import __version__
+from mlguard.config import ScopeConfig
+from mlguard.model import (
+    CollectionError,
+    Coverage,
+    Identity,
+    Inventory,
+    Provenance,
+    Resource,
+    iso,
+    utcnow,
+)
+
+
+class Progress(Protocol):
+    """Progress display hook (rich in the CLI, a no-op in tests and when quiet)."""
+
+    def start(self, key: str, description: str) -> None: ...
+
+    def finish(self, key: str, resources: int, errors: int) -> None: ...
+
+
+class NullProgress:
+    def start(self, key: str, description: str) -> None:
+        return None
+
+    def finish(self, key: str, resources: int, errors: int) -> None:
+        return None
+
+
+@dataclass
+class InventorySink:
+    """Collects what the providers read. Safe to use from many threads."""
+
+    resources: list[Resource] = field(default_factory=list)
+    errors: list[CollectionError] = field(default_factory=list)
+    coverage: list[Coverage] = field(default_factory=list)
+    identities: list[Identity] = field(default_factory=list)
+    accounts: set[str] = field(default_factory=set)
+    regions: set[str] = field(default_factory=set)
+    workspaces: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _uids: set[str] = field(default_factory=set, repr=False)
+
+    def add(self, resource: Resource) -> None:
+        with self._lock:
+            if resource.uid in self._uids:  # the same resource seen twice (e.g. global + regional list)
+                return
+            self._uids.add(resource.uid)
+            self.resources.append(resource)
+
+    def error(self, error: CollectionError) -> None:
+        with self._lock:
+            self.errors.append(error)
+
+    def covered(self, coverage: Coverage) -> None:
+        with self._lock:
+            self.coverage.append(coverage)
+
+    def identity(self, identity: Identity) -> None:
+        with self._lock:
+            if identity not in self.identities:
+                self.identities.append(identity)
+
+    def scope(self, account: str | None = None, region: str | None = None, workspace: str | None = None) -> None:
+        with self._lock:
+            if account:
+                self.accounts.add(account)
+            if region:
+                self.regions.add(region)
+            if workspace:
+                self.workspaces.add(workspace)
+
+    def to_inventory(self, started_at: str, command: str | None = None) -> Inventory:
+        with self._lock:
+            return Inventory(
+                provenance=Provenance(
+                    version=__version__,
+                    started_at=started_at,
+                    finished_at=iso(utcnow()),
+                    command=command,
+                    identities=list(self.identities),
+                    accounts=sorted(self.accounts),
+                    regions=sorted(self.regions),
+                    workspaces=sorted(self.workspaces),
+                ),
+                resources=sorted(self.resources, key=lambda r: (r.type, r.uid)),
+                errors=list(self.errors),
+                coverage=sorted(
+                    set(self.coverage),
+                    key=lambda c: (c.provider, c.account or "", c.region or "", c.workspace or "", c.resource_type),
+                ),
+            )
+
+
+class Collector(ABC):
+    """A provider's collector. Implementations live in ``mlguard.collect.<provider>``."""
+
+    provider: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def resource_types(cls) -> frozenset[str]:
+        """Catalogue types this provider can collect."""
+
+    @classmethod
+    def detect(cls, scope: ScopeConfig) -> bool:
+        """Whether this provider should run when none was chosen explicitly."""
+        return False
+
+    @abstractmethod
+    def collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
+        """Read ``types`` (a subset of :meth:`resource_types`) into ``sink``. Never raises for a
+        denied or failing API: record a :class:`CollectionError` and go on. Raise
+        :class:`mlguard.errors.CollectionSetupError` only when nothing at all can be read
+        (no credentials, unreachable host)."""
+
+
+CollectorFactory = Callable[[ScopeConfig], Collector]
+
+
+@dataclass(frozen=True)
+class ProviderEntry:
+    name: str
+    factory: CollectorFactory
+    types: Callable[[], frozenset[str]]
+    detect: Callable[[ScopeConfig], bool]
+
+
+_REGISTRY: dict[str, ProviderEntry] = {}
+
+
+def register(cls: type[Collector]) -> type[Collector]:
+    """Class decorator: make a collector available under its provider name."""
+    _REGISTRY[cls.provider] = ProviderEntry(
+        name=cls.provider, factory=cls, types=cls.resource_types, detect=cls.detect  # type: ignore[arg-type]
+    )
+    return cls
+
+
+def providers() -> dict[str, ProviderEntry]:
+    _load_builtin()
+    return dict(_REGISTRY)
+
+
+def _load_builtin() -> None:
+    """Import the built-in provider packages; each registers itself. A provider whose optional
+    dependencies are missing is simply absent."""
+    import importlib
+
+    for module in ("mlguard.collect.aws", "mlguard.collect.databricks"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and exc.name.startswith("mlguard.collect"):
+                continue
+            raise
+
+
+@contextmanager
+def timed(progress: Progress, key: str, description: str) -> Iterator[list[int]]:
+    """Report one unit of collection work to the progress display; yields [resources, errors]."""
+    counts = [0, 0]
+    progress.start(key, description)
+    try:
+        yield counts
+    finally:
+        progress.finish(key, counts[0], counts[1])

@@ -1,0 +1,65 @@
+"""One error base class per layer; the CLI maps each to a documented exit code and a clean message.
+
+Exit codes (documented in the README):
+
+==== =====================================================================================
+0    scan ran; no unwaived FAIL at or above ``--fail-on``
+1    at least one unwaived FAIL at or above ``--fail-on``
+2    bad input: usage, policy, config, inventory, waiver or baseline file; missing tool
+3    the scan completed but collection was incomplete (errors recorded) and
+     ``--fail-on-error`` was given, or a ``--timeout`` cut it short
+4    nothing could be collected: no credentials, unreachable endpoint for every scope
+==== =====================================================================================
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_BAD_INPUT = 2
+EXIT_INCOMPLETE = 3
+EXIT_SETUP = 4
+
+
+class MlguardError(Exception):
+    """Base of every error mlguard reports to a user (never shown with a traceback)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        return f"{where}{self.message}"
+
+
+class InputError(MlguardError):
+    """A file or flag given by the user is invalid (exit 2)."""
+
+
+class PolicyError(InputError):
+    """A policy or framework file is invalid."""
+
+
+class ConfigError(InputError):
+    """The configuration or waivers file is invalid."""
+
+
+class InventoryError(InputError):
+    """An inventory or results file is invalid."""
+
+
+class ToolMissingError(InputError):
+    """An external tool (checkov) is not installed."""
+
+
+class CollectionSetupError(MlguardError):
+    """Collection could not start at all: no credentials, endpoint unreachable (exit 4)."""
+
+    exit_code = EXIT_SETUP

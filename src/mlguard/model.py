@@ -1,0 +1,376 @@
+"""The published data formats: inventory (what was collected) and scan result (what was found).
+
+Every stage of mlguard reads and writes one of these, so each stage can run, be tested and be
+replayed on its own. The JSON Schemas printed by ``mlguard schema`` are generated from these
+models; changing a field here changes the published interface.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+INVENTORY_SCHEMA_VERSION = "1.0"
+RESULT_SCHEMA_VERSION = "1.0"
+
+# Keys of the resource envelope. Policy paths see them beside ``data``, so ``data`` may not use them.
+ENVELOPE_KEYS = frozenset(
+    {"uid", "type", "provider", "id", "name", "account", "region", "workspace", "tags"}
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Provider(StrEnum):
+    AWS = "aws"
+    DATABRICKS = "databricks"
+    IAC = "iac"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class Category(StrEnum):
+    SECURITY = "security"
+    COST = "cost"
+    MONITORING = "monitoring"
+    GOVERNANCE = "governance"
+    RELIABILITY = "reliability"
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    SKIP = "SKIP"
+    WAIVED = "WAIVED"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def iso(dt: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z`` suffix: the one timestamp format of every output."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+class Scope(_Frozen):
+    """Where something was read: an AWS account and region, or a Databricks workspace."""
+
+    provider: str
+    account: str | None = None
+    region: str | None = None
+    workspace: str | None = None
+
+    def label(self) -> str:
+        parts = [self.provider]
+        parts += [p for p in (self.account, self.region, self.workspace) if p]
+        return "/".join(parts)
+
+    def contains(self, account: str | None, region: str | None, workspace: str | None) -> bool:
+        """True if a resource at (account, region, workspace) lies inside this scope.
+
+        A field left empty in the scope matches anything: an error recorded for a whole account
+        covers all of its regions.
+        """
+        return (
+            (self.account is None or self.account == account)
+            and (self.region is None or self.region == region)
+            and (self.workspace is None or self.workspace == workspace)
+        )
+
+
+class Resource(_Frozen):
+    uid: str = Field(description="Globally unique, stable id: the ARN on AWS, databricks://... on Databricks.")
+    type: str = Field(description="Catalogue type, provider.service.kind.")
+    provider: str
+    id: str
+    name: str | None = None
+    account: str | None = None
+    region: str | None = None
+    workspace: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict, description="Attributes as read, JSON types only.")
+    collected_at: str | None = Field(default=None, description="ISO-8601 UTC time of the read.")
+
+    @field_validator("data")
+    @classmethod
+    def _no_envelope_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        clash = ENVELOPE_KEYS.intersection(value)
+        if clash:
+            raise ValueError(f"data may not use envelope keys: {sorted(clash)}")
+        return value
+
+    def document(self) -> dict[str, Any]:
+        """The JSON object that policy paths are evaluated against: data plus the envelope."""
+        doc = dict(self.data)
+        doc.update(
+            uid=self.uid,
+            type=self.type,
+            provider=self.provider,
+            id=self.id,
+            name=self.name,
+            account=self.account,
+            region=self.region,
+            workspace=self.workspace,
+            tags=self.tags,
+        )
+        return doc
+
+
+class CollectionError(_Frozen):
+    """Something that could not be read. Data, never a silently empty list.
+
+    With no ``resource_uid`` the error covers the whole (scope, resource_type): the listing failed.
+    With a ``resource_uid`` it covers that resource; ``attributes`` (top-level data keys) narrows it
+    further, so a denied detail call only makes policies that read those attributes come out ERROR.
+    """
+
+    provider: str
+    account: str | None = None
+    region: str | None = None
+    workspace: str | None = None
+    resource_type: str | None = Field(default=None, description="None: every type in the scope.")
+    operation: str = Field(description="API operation or route that failed.")
+    code: str = Field(description="Error code, e.g. AccessDenied, Throttling, PERMISSION_DENIED.")
+    message: str
+    resource_uid: str | None = None
+    attributes: list[str] = Field(default_factory=list)
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(
+            provider=self.provider, account=self.account, region=self.region, workspace=self.workspace
+        )
+
+
+class Coverage(_Frozen):
+    """A resource type that collection was attempted for, in one scope.
+
+    Policies only judge a resource type in scopes where it was collected; a related type that was
+    not collected makes a join ERROR rather than a silent "none found".
+    """
+
+    provider: str
+    account: str | None = None
+    region: str | None = None
+    workspace: str | None = None
+    resource_type: str
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(
+            provider=self.provider, account=self.account, region=self.region, workspace=self.workspace
+        )
+
+
+class Identity(_Frozen):
+    provider: str
+    account: str | None = None
+    workspace: str | None = None
+    principal: str = Field(description="AWS caller ARN or Databricks user name.")
+
+
+class Provenance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tool: Literal["mlguard"] = "mlguard"
+    version: str
+    policy_pack_version: str | None = None
+    started_at: str
+    finished_at: str | None = None
+    command: str | None = None
+    identities: list[Identity] = Field(default_factory=list)
+    accounts: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+    workspaces: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list, description="Inventory files or IaC paths read.")
+
+
+class Inventory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal["1.0"] = INVENTORY_SCHEMA_VERSION
+    provenance: Provenance
+    resources: list[Resource] = Field(default_factory=list)
+    errors: list[CollectionError] = Field(default_factory=list)
+    coverage: list[Coverage] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- results
+
+
+class Evidence(_Frozen):
+    values: dict[str, Any] = Field(
+        default_factory=dict, description="Path (as written in the policy) -> value read."
+    )
+    collected_at: str | None = None
+    related: list[str] = Field(default_factory=list, description="uids of related resources used.")
+
+
+class WaiverRef(_Frozen):
+    id: str
+    reason: str
+    owner: str
+    expires: str
+    ticket: str | None = None
+    expired: bool = False
+
+
+class SourceLocation(_Frozen):
+    file: str
+    start_line: int = Field(ge=1)
+    end_line: int | None = Field(default=None, ge=1)
+
+
+class Result(_Frozen):
+    policy_id: str
+    resource_uid: str
+    resource_type: str
+    resource_name: str | None = None
+    provider: str
+    account: str | None = None
+    region: str | None = None
+    workspace: str | None = None
+    status: Status
+    severity: Severity
+    category: Category
+    title: str
+    message: str
+    evidence: Evidence = Field(default_factory=Evidence)
+    fingerprint: str
+    compliance: list[str] = Field(default_factory=list, description="framework:requirement ids.")
+    waiver: WaiverRef | None = None
+    baseline: Literal["new", "existing"] | None = None
+    source: SourceLocation | None = Field(default=None, description="IaC file and line, when known.")
+
+
+def fingerprint(policy_id: str, resource_uid: str) -> str:
+    """Stable identity of a finding across runs: the same policy on the same resource."""
+    return hashlib.sha256(f"{policy_id}\x00{resource_uid}".encode()).hexdigest()[:32]
+
+
+class PolicyInfo(_Frozen):
+    """Rule metadata carried in the result so any past scan can be re-rendered on its own."""
+
+    id: str
+    title: str
+    description: str
+    severity: Severity
+    category: Category
+    resource: str
+    provider: str
+    remediation: str | None = None
+    remediation_cli: str | None = None
+    remediation_terraform: str | None = None
+    references: list[str] = Field(default_factory=list)
+    compliance: list[str] = Field(default_factory=list)
+    source: str | None = Field(default=None, description="mlguard (built-in), a policy directory, or checkov.")
+
+
+class RequirementInfo(_Frozen):
+    id: str
+    title: str
+    description: str | None = None
+    policies: list[str] = Field(default_factory=list)
+
+
+class FrameworkInfo(_Frozen):
+    id: str
+    name: str
+    version: str | None = None
+    url: str | None = None
+    requirements: list[RequirementInfo] = Field(default_factory=list)
+
+
+class NotRun(_Frozen):
+    policy_id: str
+    reason: str
+
+
+class StaleWaiver(_Frozen):
+    id: str
+    policy: str
+    resource: str
+    reason: str
+
+
+class BaselineInfo(_Frozen):
+    file: str
+    fixed: list[str] = Field(default_factory=list, description="Fingerprints that failed before, not now.")
+    new: int = 0
+    existing: int = 0
+
+
+class Summary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    total: int = 0
+    by_status: dict[str, int] = Field(default_factory=dict)
+    by_severity: dict[str, dict[str, int]] = Field(default_factory=dict)
+    by_category: dict[str, dict[str, int]] = Field(default_factory=dict)
+    by_provider: dict[str, dict[str, int]] = Field(default_factory=dict)
+    resources: int = 0
+    policies_run: int = 0
+    collection_errors: int = 0
+
+    @classmethod
+    def of(cls, results: list[Result], resources: int, policies_run: int, errors: int) -> Summary:
+        s = cls(total=len(results), resources=resources, policies_run=policies_run, collection_errors=errors)
+        for st in Status:
+            s.by_status[st.value] = 0
+        for r in results:
+            s.by_status[r.status.value] += 1
+            for key, table in (
+                (r.severity.value, s.by_severity),
+                (r.category.value, s.by_category),
+                (r.provider, s.by_provider),
+            ):
+                row = table.setdefault(key, {st.value: 0 for st in Status})
+                row[r.status.value] += 1
+        return s
+
+
+class ScanResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal["1.0"] = RESULT_SCHEMA_VERSION
+    provenance: Provenance
+    results: list[Result] = Field(default_factory=list)
+    errors: list[CollectionError] = Field(default_factory=list)
+    summary: Summary
+    policies: list[PolicyInfo] = Field(default_factory=list)
+    frameworks: list[FrameworkInfo] = Field(default_factory=list)
+    not_run: list[NotRun] = Field(default_factory=list)
+    stale_waivers: list[StaleWaiver] = Field(default_factory=list)
+    baseline: BaselineInfo | None = None

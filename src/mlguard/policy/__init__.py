@@ -1,0 +1,1 @@
+"""The policy language: loading, validation, conditions and the one evaluator."""

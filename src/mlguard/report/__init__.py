@@ -1,0 +1,1 @@
+"""Reporters: render a ScanResult into SARIF, HTML, JSON, JUnit, Markdown, CSV or the console."""

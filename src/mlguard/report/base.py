@@ -1,0 +1,58 @@
+"""The reporter interface: one extension axis, one registry.
+
+Every reporter renders a :class:`~mlguard.model.ScanResult` (the canonical ``results.json``), so
+``mlguard report results.json --format X`` re-renders any past scan.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from mlguard.model import ScanResult
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    framework: str | None = None  # compliance export for one framework
+    results_sha256: str | None = None  # digest of the results file the report was rendered from
+
+
+class Reporter(ABC):
+    """Renders a scan result into one file."""
+
+    name: ClassVar[str]  # the --format value
+    filename: ClassVar[str]  # default file name inside --output-dir
+    description: ClassVar[str]
+
+    @abstractmethod
+    def render(self, scan: ScanResult, options: ReportOptions) -> str | bytes:
+        """Return the file contents. Must not write anything itself."""
+
+    def write(self, scan: ScanResult, path: Path, options: ReportOptions) -> Path:
+        """Render first, then write: no file is created unless there is something valid to write."""
+        content = self.render(scan, options)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+
+_REGISTRY: dict[str, type[Reporter]] = {}
+
+
+def register(cls: type[Reporter]) -> type[Reporter]:
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def reporters() -> dict[str, type[Reporter]]:
+    import mlguard.report.formats  # noqa: F401  (registers the built-in reporters)
+
+    return dict(_REGISTRY)

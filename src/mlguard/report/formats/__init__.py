@@ -1,0 +1,3 @@
+"""Built-in reporters; importing this package registers them."""
+
+from mlguard.report.formats import json_report  # noqa: F401
