@@ -18,9 +18,7 @@ INVENTORY_SCHEMA_VERSION = "1.0"
 RESULT_SCHEMA_VERSION = "1.0"
 
 # Keys of the resource envelope. Policy paths see them beside ``data``, so ``data`` may not use them.
-ENVELOPE_KEYS = frozenset(
-    {"uid", "type", "provider", "id", "name", "account", "region", "workspace", "tags"}
-)
+ENVELOPE_KEYS = frozenset({"uid", "type", "provider", "id", "name", "account", "region", "workspace", "tags"})
 
 
 class _Frozen(BaseModel):
@@ -111,7 +109,9 @@ class Scope(_Frozen):
 
 
 class Resource(_Frozen):
-    uid: str = Field(description="Globally unique, stable id: the ARN on AWS, databricks://... on Databricks.")
+    uid: str = Field(
+        description="Globally unique, stable id: the ARN on AWS, databricks://... on Databricks."
+    )
     type: str = Field(description="Catalogue type, provider.service.kind.")
     provider: str
     id: str
@@ -220,7 +220,7 @@ class Provenance(BaseModel):
 class Inventory(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal["1.0"] = INVENTORY_SCHEMA_VERSION
+    schema_version: Literal["1.0"] = "1.0"
     provenance: Provenance
     resources: list[Resource] = Field(default_factory=list)
     errors: list[CollectionError] = Field(default_factory=list)
@@ -295,7 +295,9 @@ class PolicyInfo(_Frozen):
     remediation_terraform: str | None = None
     references: list[str] = Field(default_factory=list)
     compliance: list[str] = Field(default_factory=list)
-    source: str | None = Field(default=None, description="mlguard (built-in), a policy directory, or checkov.")
+    source: str | None = Field(
+        default=None, description="mlguard (built-in), a policy directory, or checkov."
+    )
 
 
 class RequirementInfo(_Frozen):
@@ -364,7 +366,7 @@ class Summary(BaseModel):
 class ScanResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal["1.0"] = RESULT_SCHEMA_VERSION
+    schema_version: Literal["1.0"] = "1.0"
     provenance: Provenance
     results: list[Result] = Field(default_factory=list)
     errors: list[CollectionError] = Field(default_factory=list)

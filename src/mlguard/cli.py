@@ -1,0 +1,633 @@
+"""The ``mlguard`` command line. A thin layer over :mod:`mlguard.pipeline`.
+
+Every user error is an :class:`~mlguard.errors.MlguardError` (or a click usage error), printed as
+one clean line with its exit code; see the README for the table of exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from mlguard import __version__
+from mlguard.catalogue import CATALOGUE
+from mlguard.collect.base import NullProgress, Progress
+from mlguard.errors import EXIT_BAD_INPUT, EXIT_OK, InputError, MlguardError
+from mlguard.model import Inventory, ScanResult, Severity
+from mlguard.pipeline import (
+    LoadedConfig,
+    Selection,
+    collect,
+    config_schema,
+    evaluate,
+    exit_code,
+    load_config,
+    load_inventory,
+    load_policies,
+    load_results,
+    load_waivers,
+    select_policies,
+    sha256_file,
+    waivers_schema,
+)
+from mlguard.policy.loader import Policy, PolicySet, builtin_policy_dir, load_policy_set
+from mlguard.policy.schema import framework_schema, policy_schema
+from mlguard.report.base import ReportOptions, reporters
+from mlguard.report.console import print_summary
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_INTERNAL = 5
+
+
+@dataclass
+class State:
+    config_path: Path | None
+    quiet: bool
+    console: Console
+    err: Console
+
+    def config(self) -> LoadedConfig:
+        return load_config(self.config_path)
+
+
+def _state(ctx: click.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for raw in values for v in raw.split(",") if v.strip()]
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def selection_options(f: F) -> F:
+    opts = [
+        click.option(
+            "--policy",
+            "include",
+            multiple=True,
+            help="Policy id or glob to run (repeatable, comma-separated).",
+        ),
+        click.option("--exclude-policy", "exclude", multiple=True, help="Policy id or glob to skip."),
+        click.option(
+            "--severity",
+            "severities",
+            multiple=True,
+            help="Only policies of these severities (critical, high, medium, low, info).",
+        ),
+        click.option(
+            "--category",
+            "categories",
+            multiple=True,
+            help="Only these categories (security, cost, monitoring, ...).",
+        ),
+        click.option(
+            "--framework", "frameworks", multiple=True, help="Only policies mapped to this framework id."
+        ),
+        click.option(
+            "--resource-type", "resource_types", multiple=True, help="Only policies on these types (globs)."
+        ),
+        click.option(
+            "--policies",
+            "policy_dirs",
+            multiple=True,
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Extra policy directory (repeatable).",
+        ),
+        click.option("--no-builtin", is_flag=True, help="Do not load the built-in policy pack."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def gate_options(f: F) -> F:
+    opts = [
+        click.option(
+            "--fail-on",
+            type=click.Choice([s.value for s in Severity] + ["never"]),
+            default=None,
+            help="Exit 1 when an unwaived FAIL of this severity or higher exists (default: high).",
+        ),
+        click.option(
+            "--fail-on-error",
+            is_flag=True,
+            default=None,
+            help="Exit 3 when collection was incomplete (errors recorded).",
+        ),
+        click.option("--waivers", type=click.Path(path_type=Path, dir_okay=False), help="Waivers YAML file."),
+        click.option(
+            "--baseline",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Earlier results.json: mark FAILs new or existing, list fixed ones.",
+        ),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def output_options(default_formats: str) -> Callable[[F], F]:
+    def deco(f: F) -> F:
+        opts = [
+            click.option(
+                "--format",
+                "formats",
+                multiple=True,
+                help=f"Output formats, comma-separated (default: {default_formats}). "
+                "Run `mlguard report --help` for the list.",
+            ),
+            click.option(
+                "--output-dir",
+                type=click.Path(path_type=Path, file_okay=False),
+                help="Where report files are written (default: ./mlguard-out).",
+            ),
+        ]
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+
+    return deco
+
+
+def scope_options(f: F) -> F:
+    opts = [
+        click.option(
+            "--provider",
+            "provider_names",
+            multiple=True,
+            help="Providers to scan: aws, databricks (default: configured or detected).",
+        ),
+        click.option("--profile", help="AWS profile name."),
+        click.option("--role-arn", help="AWS role to assume before scanning."),
+        click.option("--org-role", help="Role name to assume in every account of the AWS Organization."),
+        click.option("--regions", help="Comma-separated AWS regions (default: enabled regions)."),
+        click.option("--databricks-profile", help="Profile in ~/.databrickscfg."),
+        click.option("--databricks-host", help="Databricks workspace URL."),
+        click.option(
+            "--databricks-account", help="Account-level profile: scan every workspace of the account."
+        ),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _apply_scope(loaded: LoadedConfig, kw: dict[str, Any]) -> None:
+    aws = loaded.config.scope.aws
+    dbx = loaded.config.scope.databricks
+    if kw.get("profile"):
+        aws.profile = kw["profile"]
+    if kw.get("role_arn"):
+        aws.role_arn = kw["role_arn"]
+    if kw.get("org_role"):
+        aws.org_role = kw["org_role"]
+    if kw.get("regions"):
+        aws.regions = _split((kw["regions"],))
+    if kw.get("databricks_profile"):
+        dbx.profile = kw["databricks_profile"]
+    if kw.get("databricks_host"):
+        dbx.host = kw["databricks_host"]
+    if kw.get("databricks_account"):
+        dbx.account_profile = kw["databricks_account"]
+
+
+def _selection(kw: dict[str, Any]) -> Selection:
+    sel = Selection(
+        include=_split(kw["include"]),
+        exclude=_split(kw["exclude"]),
+        severities=_split(kw["severities"]),
+        categories=_split(kw["categories"]),
+        frameworks=_split(kw["frameworks"]),
+        resource_types=_split(kw["resource_types"]),
+    )
+    bad = [s for s in sel.severities if s not in {x.value for x in Severity}]
+    if bad:
+        raise click.BadParameter(f"unknown severity {bad[0]!r}", param_hint="--severity")
+    return sel
+
+
+def _load_selected(loaded: LoadedConfig, kw: dict[str, Any]) -> tuple[PolicySet, list[Policy]]:
+    policy_set = load_policies(
+        loaded, kw.get("policy_dirs", ()), builtin=False if kw.get("no_builtin") else None
+    )
+    policies = select_policies(policy_set, loaded, _selection(kw))
+    return policy_set, policies
+
+
+def _formats(loaded: LoadedConfig, raw: tuple[str, ...], default: str) -> list[str]:
+    wanted = _split(raw) or loaded.config.outputs.formats or _split((default,))
+    known = set(reporters()) | {"console"}
+    for f in wanted:
+        if f not in known:
+            raise click.BadParameter(
+                f"unknown format {f!r} (known: {', '.join(sorted(known))})", param_hint="--format"
+            )
+    return wanted
+
+
+def _output_dir(loaded: LoadedConfig, raw: Path | None) -> Path:
+    if raw is not None:
+        return raw
+    if loaded.config.outputs.dir:
+        return loaded.config.resolve(loaded.config.outputs.dir)
+    return Path("mlguard-out")
+
+
+def _write_reports(
+    state: State,
+    scan: ScanResult,
+    formats: list[str],
+    out_dir: Path,
+    options: ReportOptions | None = None,
+) -> list[Path]:
+    registry = reporters()
+    written: list[Path] = []
+    opts = options or ReportOptions()
+    for fmt in formats:
+        if fmt == "console":
+            continue
+        reporter = registry[fmt]()
+        name = reporter.filename
+        if opts.framework:
+            stem, dot, ext = name.rpartition(".")
+            name = f"{stem}-{opts.framework}.{ext}" if dot else f"{name}-{opts.framework}"
+        written.append(reporter.write(scan, out_dir / name, opts))
+    if "console" in formats and not state.quiet:
+        print_summary(scan, state.console)
+    for path in written:
+        state.err.print(f"wrote {path}", highlight=False)
+    return written
+
+
+def _gate(loaded: LoadedConfig, kw: dict[str, Any], scan: ScanResult, incomplete: bool = False) -> int:
+    raw = kw.get("fail_on") or (loaded.config.fail_on.value if loaded.config.fail_on else "high")
+    fail_on = None if raw == "never" else Severity(raw)
+    fail_on_error = kw.get("fail_on_error") or loaded.config.fail_on_error
+    return exit_code(scan, fail_on, bool(fail_on_error), incomplete)
+
+
+def _command_line() -> str:
+    return "mlguard " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+class _RichProgress:
+    """Per (account/region or workspace, family) progress lines while collecting."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import Progress as RichProgress
+        from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = RichProgress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._tasks: dict[str, Any] = {}
+        self.done = 0
+
+    def __enter__(self) -> _RichProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(None, None, None)
+
+    def start(self, key: str, description: str) -> None:
+        self._tasks[key] = self._progress.add_task(description, total=None)
+
+    def finish(self, key: str, resources: int, errors: int) -> None:
+        task = self._tasks.pop(key, None)
+        if task is not None:
+            self._progress.remove_task(task)
+        self.done += 1
+
+
+@contextmanager
+def _progress(state: State) -> Iterator[Progress]:
+    if state.quiet or not state.err.is_terminal:
+        yield NullProgress()
+        return
+    with _RichProgress(state.err) as p:
+        yield p
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="mlguard")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default: ./mlguard.yaml if present).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no console summary.")
+@click.pass_context
+def cli(ctx: click.Context, /, config_path: Path | None, quiet: bool) -> None:
+    """Governance and compliance scanner for ML infrastructure on AWS and Databricks.
+
+    \b
+    mlguard scan --demo            scan the embedded demo estate (no cloud account needed)
+    mlguard scan                   collect, evaluate and report in one go
+    mlguard collect -o inv.json    inventory only
+    mlguard evaluate inv.json      evaluate policies against a saved inventory
+    mlguard report results.json    re-render a past scan in other formats
+    """
+    ctx.obj = State(config_path, quiet, Console(), Console(stderr=True))
+
+
+@cli.command("collect")
+@scope_options
+@selection_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("inventory.json"),
+    show_default=True,
+)
+@click.pass_context
+def collect_cmd(ctx: click.Context, /, output: Path, **kw: Any) -> None:
+    """Collect the inventory the selected policies need and write it as JSON."""
+    state = _state(ctx)
+    loaded = state.config()
+    _apply_scope(loaded, kw)
+    _, policies = _load_selected(loaded, kw)
+    types = set().union(*(p.required_types() for p in policies)) if policies else set()
+    with _progress(state) as progress:
+        inventory = collect(loaded, _split(kw["provider_names"]), types, progress, _command_line())
+    _write_json(output, inventory)
+    state.err.print(
+        f"wrote {output}: {len(inventory.resources)} resources, {len(inventory.errors)} collection errors",
+        highlight=False,
+    )
+
+
+def _write_json(path: Path, model: Inventory | ScanResult) -> None:
+    text = model.model_dump_json(indent=1, exclude_none=True) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+@cli.command("evaluate")
+@click.argument("inventory", type=click.Path(path_type=Path, dir_okay=False))
+@selection_options
+@gate_options
+@output_options("console,json")
+@click.pass_context
+def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
+    """Evaluate the policies against a saved INVENTORY and write the results."""
+    state = _state(ctx)
+    loaded = state.config()
+    policy_set, policies = _load_selected(loaded, kw)
+    formats = _formats(loaded, kw["formats"], "console,json")
+    if not inventory.is_file():
+        raise InputError("inventory file not found", file=str(inventory))
+    inv = load_inventory(inventory)
+    inv.provenance.sources.append(str(inventory))
+    waivers = load_waivers(loaded, kw.get("waivers"))
+    scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
+    _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
+    ctx.exit(_gate(loaded, kw, scan))
+
+
+@cli.command("scan")
+@scope_options
+@selection_options
+@gate_options
+@output_options("console,json")
+@click.option("--demo", is_flag=True, help="Scan the embedded demo estate: no cloud account, no network.")
+@click.option(
+    "--inventory-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the collected inventory.",
+)
+@click.pass_context
+def scan_cmd(ctx: click.Context, /, demo: bool, inventory_out: Path | None, **kw: Any) -> None:
+    """Collect, evaluate and report in one go."""
+    state = _state(ctx)
+    loaded = state.config()
+    _apply_scope(loaded, kw)
+    policy_set, policies = _load_selected(loaded, kw)
+    formats = _formats(loaded, kw["formats"], "console,json")
+    waivers = load_waivers(loaded, kw.get("waivers"))
+    types = set().union(*(p.required_types() for p in policies)) if policies else set()
+    if demo:
+        inv = _demo_inventory(state, loaded, types, kw)
+    else:
+        with _progress(state) as progress:
+            inv = collect(loaded, _split(kw["provider_names"]), types, progress, _command_line())
+    if inventory_out is not None:
+        _write_json(inventory_out, inv)
+    scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
+    _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
+    ctx.exit(_gate(loaded, kw, scan))
+
+
+def sample_inventory_path() -> Path:
+    return Path(__file__).parent / "data" / "sample-inventory.json"
+
+
+def _demo_inventory(state: State, loaded: LoadedConfig, types: set[str], kw: dict[str, Any]) -> Inventory:
+    """The demo estate. Until the live demo (moto server + fake Databricks workspace) is wired in,
+    this is the bundled sample inventory."""
+    inv = load_inventory(sample_inventory_path())
+    inv.provenance.sources.append("demo: bundled sample inventory")
+    return inv
+
+
+@cli.command("report")
+@click.argument("results", type=click.Path(path_type=Path, dir_okay=False))
+@output_options("console,json")
+@click.option("--framework", help="Compliance export for one framework id.")
+@click.pass_context
+def report_cmd(
+    ctx: click.Context,
+    results: Path,
+    formats: tuple[str, ...],
+    output_dir: Path | None,
+    framework: str | None,
+) -> None:
+    """Re-render a saved RESULTS file (results.json) in other formats."""
+    state = _state(ctx)
+    loaded = state.config()
+    if not results.is_file():
+        raise InputError("results file not found", file=str(results))
+    scan = load_results(results)
+    if framework and framework not in {f.id for f in scan.frameworks}:
+        known = ", ".join(sorted(f.id for f in scan.frameworks)) or "none"
+        raise InputError(
+            f"framework {framework!r} is not in this results file (present: {known})", file=str(results)
+        )
+    fmts = _formats(loaded, formats, "console")
+    opts = ReportOptions(framework=framework, results_sha256=sha256_file(results))
+    _write_reports(state, scan, fmts, _output_dir(loaded, output_dir), opts)
+
+
+# --------------------------------------------------------------------------- policies
+
+
+@cli.group("policies")
+def policies_group() -> None:
+    """List, show and validate policies."""
+
+
+@policies_group.command("list")
+@selection_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def policies_list(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
+    """List the selected policies."""
+    state = _state(ctx)
+    loaded = state.config()
+    _, policies = _load_selected(loaded, kw)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [p.info().model_dump(mode="json") | {"parameters": p.values} for p in policies], indent=1
+            )
+        )
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{len(policies)} policies")
+    for col in ("id", "severity", "category", "resource", "frameworks"):
+        t.add_column(col)
+    for p in policies:
+        t.add_row(p.id, p.severity.value, p.category.value, p.resource, str(len(p.compliance)))
+    state.console.print(t)
+
+
+@policies_group.command("show")
+@click.argument("policy_id")
+@selection_options
+@click.pass_context
+def policies_show(ctx: click.Context, /, policy_id: str, **kw: Any) -> None:
+    """Show one policy: metadata, parameters, frameworks and its file."""
+    state = _state(ctx)
+    loaded = state.config()
+    policy_set = load_policies(
+        loaded, kw.get("policy_dirs", ()), builtin=False if kw.get("no_builtin") else None
+    )
+    p = policy_set.policies.get(policy_id)
+    if p is None:
+        raise InputError(f"no policy with id {policy_id!r} (try `mlguard policies list`)")
+    click.echo(f"{p.id}: {p.title}\n")
+    click.echo(f"severity: {p.severity.value}  category: {p.category.value}  resource: {p.resource}")
+    click.echo(f"file: {p.file}\n\n{p.description}\n")
+    if p.parameters:
+        click.echo("parameters:")
+        for name, param in p.parameters.items():
+            click.echo(f"  {name} ({param.type}, default {param.default!r}): {param.description}")
+    if p.compliance:
+        click.echo("frameworks: " + ", ".join(p.compliance))
+    click.echo(f"\nremediation: {p.remediation}")
+    if p.remediation_cli:
+        click.echo(f"  cli: {p.remediation_cli}")
+
+
+@policies_group.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
+@click.pass_context
+def policies_validate(ctx: click.Context, /, paths: tuple[Path, ...]) -> None:
+    """Validate policy directories (default: the built-in pack). Exit 2 on the first invalid file."""
+    state = _state(ctx)
+    dirs = [(p, str(p)) for p in paths] or [(builtin_policy_dir(), "builtin")]
+    for d, _ in dirs:
+        if not d.is_dir():
+            raise InputError(f"policy directory not found: {d}")
+    policy_set: PolicySet = load_policy_set(dirs)
+    state.err.print(
+        f"ok: {len(policy_set.policies)} policies and {len(policy_set.frameworks)} frameworks are valid",
+        highlight=False,
+    )
+
+
+# --------------------------------------------------------------------------- schema
+
+
+SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
+    "inventory": lambda: _model_schema(Inventory, "mlguard inventory"),
+    "result": lambda: _model_schema(ScanResult, "mlguard scan result (results.json)"),
+    "policy": policy_schema,
+    "framework": framework_schema,
+    "config": config_schema,
+    "waivers": waivers_schema,
+}
+
+
+def _model_schema(model: type[Inventory] | type[ScanResult], title: str) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = title
+    return schema
+
+
+@cli.command("schema")
+@click.argument("name", type=click.Choice(sorted(SCHEMAS)))
+def schema_cmd(name: str) -> None:
+    """Print the JSON Schema of a file format."""
+    click.echo(json.dumps(SCHEMAS[name](), indent=1, sort_keys=False))
+
+
+@cli.command("types")
+def types_cmd() -> None:
+    """List the resource type catalogue."""
+    for t in CATALOGUE.values():
+        click.echo(f"{t.name:48} {t.description}")
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: maps errors to exit codes; never a traceback for a user error."""
+    try:
+        code = cli.main(args=argv, prog_name="mlguard", standalone_mode=False)
+    except MlguardError as exc:
+        Console(stderr=True).print(
+            Text.assemble(("mlguard: error: ", "bold red"), exc.render()), highlight=False
+        )
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code if exc.exit_code else EXIT_BAD_INPUT)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(EXIT_OK)
+    except Exception as exc:  # a bug in mlguard, not a user error
+        if os.environ.get("MLGUARD_DEBUG"):
+            raise
+        Console(stderr=True).print(
+            Text(
+                f"mlguard: internal error: {type(exc).__name__}: {exc} (MLGUARD_DEBUG=1 shows the traceback)"
+            ),
+            highlight=False,
+        )
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,318 @@
+"""The stages glued together: config -> policies -> collect -> evaluate -> ScanResult.
+
+The CLI is a thin layer over these functions, and tests call them directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from mlguard import __version__
+from mlguard.collect.base import InventorySink, Progress, providers
+from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
+from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
+from mlguard.model import (
+    CollectionError,
+    Inventory,
+    Provenance,
+    ScanResult,
+    Severity,
+    Status,
+    Summary,
+    iso,
+    utcnow,
+)
+from mlguard.policy.baseline import apply_baseline
+from mlguard.policy.evaluator import evaluate_inventory
+from mlguard.policy.loader import (
+    Policy,
+    PolicySet,
+    apply_parameters,
+    builtin_policy_dir,
+    check_override_targets,
+    load_policy_set,
+)
+from mlguard.policy.waivers import apply_waivers
+from mlguard.yamlio import Located, field_name, parse_json, parse_yaml, validate
+
+
+def config_schema() -> dict[str, Any]:
+    schema = Config.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "mlguard configuration (mlguard.yaml)"
+    return schema
+
+
+def waivers_schema() -> dict[str, Any]:
+    schema = WaiversFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "mlguard waivers file"
+    return schema
+
+
+@dataclass
+class LoadedConfig:
+    config: Config
+    path: Path | None
+    doc: Located | None
+
+    def locate(self, where: list[str | int]) -> int | None:
+        return self.doc.line_of(where) if self.doc else None
+
+
+def _model_from_doc(model: type[BaseModel], doc: Located, raw: Any, error: type[InputError]) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:  # the schema catches nearly all; this is the safety net
+        first = exc.errors()[0]
+        where = [p for p in first["loc"] if isinstance(p, str | int)]
+        raise error(
+            f"{field_name(where)}: {first['msg']}", file=str(doc.path), line=doc.line_of(where)
+        ) from None
+
+
+def load_config(path: Path | None, cwd: Path | None = None) -> LoadedConfig:
+    """Read the config file given, or ``mlguard.yaml`` in the working directory, or defaults."""
+    if path is None:
+        base = cwd or Path.cwd()
+        path = next((base / n for n in CONFIG_FILE_NAMES if (base / n).is_file()), None)
+        if path is None:
+            return LoadedConfig(Config(), None, None)
+    elif not path.is_file():
+        raise ConfigError("config file not found", file=str(path))
+    doc = parse_yaml(path, ConfigError)
+    raw = doc.plain()
+    if raw is None:
+        raw = {}
+    validate(doc, raw, config_schema(), ConfigError)
+    config: Config = _model_from_doc(Config, doc, raw, ConfigError)
+    config.with_base_dir(path.parent)
+    return LoadedConfig(config, path, doc)
+
+
+def load_waivers(loaded: LoadedConfig, extra_file: Path | None) -> list[WaiverSpec]:
+    waivers = list(loaded.config.waivers)
+    files = [loaded.config.resolve(loaded.config.waivers_file)] if loaded.config.waivers_file else []
+    if extra_file is not None:
+        files.append(extra_file)
+    for f in files:
+        if not f.is_file():
+            raise ConfigError("waivers file not found", file=str(f))
+        doc = parse_yaml(f, ConfigError)
+        raw = doc.plain() or {}
+        validate(doc, raw, waivers_schema(), ConfigError)
+        waivers += _model_from_doc(WaiversFile, doc, raw, ConfigError).waivers
+    return waivers
+
+
+def load_policies(
+    loaded: LoadedConfig, extra_dirs: Sequence[Path] = (), builtin: bool | None = None
+) -> PolicySet:
+    dirs: list[tuple[Path, str]] = []
+    use_builtin = loaded.config.policies.builtin if builtin is None else builtin
+    if use_builtin:
+        dirs.append((builtin_policy_dir(), "builtin"))
+    for p in [loaded.config.resolve(x) for x in loaded.config.policies.paths] + list(extra_dirs):
+        if not p.is_dir():
+            raise ConfigError(f"policy directory not found: {p}")
+        dirs.append((p, str(p)))
+    policy_set = load_policy_set(dirs)
+    check_override_targets(
+        policy_set, loaded.config.parameters, str(loaded.path) if loaded.path else None, loaded.locate
+    )
+    return policy_set
+
+
+@dataclass
+class Selection:
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    severities: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    frameworks: list[str] = field(default_factory=list)
+    resource_types: list[str] = field(default_factory=list)
+
+
+def select_policies(policy_set: PolicySet, loaded: LoadedConfig, cli: Selection) -> list[Policy]:
+    sel = loaded.config.policies
+    chosen = policy_set.select(
+        include=cli.include or sel.include,
+        exclude=[*sel.exclude, *cli.exclude],
+        severities=cli.severities or [s.value for s in sel.severities],
+        categories=cli.categories or sel.categories,
+        frameworks=cli.frameworks or sel.frameworks,
+        resource_types=cli.resource_types or sel.resource_types,
+    )
+    return apply_parameters(
+        chosen, loaded.config.parameters, str(loaded.path) if loaded.path else None, loaded.locate
+    )
+
+
+def load_inventory(path: Path) -> Inventory:
+    raw = parse_json(path, InventoryError)
+    try:
+        return Inventory.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = [p for p in first["loc"] if isinstance(p, str | int)]
+        line = _json_line(path, where)
+        raise InventoryError(
+            f"{field_name(where)}: {first['msg']} ({exc.error_count()} problem(s) in all; "
+            "see `mlguard schema inventory`)",
+            file=str(path),
+            line=line,
+        ) from None
+
+
+def load_results(path: Path) -> ScanResult:
+    raw = parse_json(path, InventoryError)
+    try:
+        return ScanResult.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = [p for p in first["loc"] if isinstance(p, str | int)]
+        raise InventoryError(
+            f"{field_name(where)}: {first['msg']} (not an mlguard results file? see `mlguard schema result`)",
+            file=str(path),
+            line=_json_line(path, where),
+        ) from None
+
+
+def _json_line(path: Path, where: list[str | int]) -> int | None:
+    """Line of a JSON node, by re-reading the file with the line-keeping YAML parser (JSON is YAML)."""
+    try:
+        doc = parse_yaml(path, InventoryError)
+    except InputError:
+        return None
+    return doc.line_of(where)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def evaluate(
+    inventory: Inventory,
+    policies: list[Policy],
+    policy_set: PolicySet,
+    waivers: Sequence[WaiverSpec] = (),
+    baseline: Path | None = None,
+    command: str | None = None,
+    now: datetime | None = None,
+) -> ScanResult:
+    started = utcnow()
+    evaluated = evaluate_inventory(policies, inventory, now=now)
+    results = evaluated.results
+    today: date = (now or started).date()
+    results, stale = apply_waivers(results, list(waivers), today)
+    baseline_info = None
+    if baseline is not None:
+        if not baseline.is_file():
+            raise InventoryError("baseline file not found", file=str(baseline))
+        results, baseline_info = apply_baseline(results, load_results(baseline), baseline)
+    inv = inventory.provenance
+    provenance = Provenance(
+        version=__version__,
+        policy_pack_version=__version__,
+        started_at=inv.started_at or iso(started),
+        finished_at=iso(utcnow()),
+        command=command,
+        identities=inv.identities,
+        accounts=inv.accounts,
+        regions=inv.regions,
+        workspaces=inv.workspaces,
+        sources=inv.sources,
+    )
+    used_frameworks = sorted({c.split(":", 1)[0] for p in policies for c in p.compliance})
+    return ScanResult(
+        provenance=provenance,
+        results=results,
+        errors=inventory.errors,
+        summary=Summary.of(
+            results,
+            resources=len(inventory.resources),
+            policies_run=evaluated.policies_run,
+            errors=len(inventory.errors),
+        ),
+        policies=[p.info() for p in policies],
+        frameworks=[policy_set.frameworks[f].info() for f in used_frameworks if f in policy_set.frameworks],
+        not_run=evaluated.not_run,
+        stale_waivers=stale,
+        baseline=baseline_info,
+    )
+
+
+def exit_code(
+    scan: ScanResult, fail_on: Severity | None, fail_on_error: bool, incomplete: bool = False
+) -> int:
+    """3 when the scan was cut short, or collection was incomplete and fail_on_error is set (an
+    incomplete scan cannot be trusted, so this wins); else 1 for an unwaived FAIL at or above
+    fail_on; else 0."""
+    from mlguard.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK
+
+    if incomplete or (fail_on_error and (scan.errors or any(r.status is Status.ERROR for r in scan.results))):
+        return EXIT_INCOMPLETE
+    if fail_on is not None:
+        for r in scan.results:
+            if r.status is Status.FAIL and r.severity.rank >= fail_on.rank:
+                return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def collect(
+    loaded: LoadedConfig,
+    provider_names: Sequence[str],
+    types: set[str],
+    progress: Progress,
+    command: str | None = None,
+) -> Inventory:
+    """Run the enabled providers for the resource types the selected policies need.
+
+    A provider that cannot start at all (no credentials, unreachable) is recorded as a collection
+    error when another provider ran; when none could run, the setup error is raised (exit 4).
+    """
+    registry = providers()
+    scope = loaded.config.scope
+    names = list(provider_names) or list(scope.providers)
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise ConfigError(
+            f"unknown or unavailable provider(s): {', '.join(unknown)} "
+            f"(available: {', '.join(sorted(registry)) or 'none'})"
+        )
+    if not names:
+        names = [n for n, entry in sorted(registry.items()) if entry.detect(scope)]
+    if not names:
+        raise CollectionSetupError(
+            "no provider to scan: no AWS credentials or Databricks host were found. Configure credentials, "
+            "pass --provider, or try `mlguard scan --demo`."
+        )
+    started = iso(utcnow())
+    sink = InventorySink()
+    failures: list[CollectionSetupError] = []
+    for name in names:
+        entry = registry[name]
+        wanted = frozenset(types & entry.types())
+        if not wanted:
+            continue
+        try:
+            entry.factory(scope).collect(wanted, sink, progress)
+        except CollectionSetupError as exc:
+            failures.append(exc)
+            sink.error(
+                CollectionError(provider=name, operation="setup", code="SetupFailed", message=exc.message)
+            )
+    if failures and len(failures) == len([n for n in names if types & registry[n].types()]):
+        raise failures[0]
+    return sink.to_inventory(started, command)

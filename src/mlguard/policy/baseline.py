@@ -1,0 +1,34 @@
+"""Baselines: compare a scan with an earlier ``results.json``.
+
+Each FAIL is marked ``new`` or ``existing``; fingerprints that failed before and no longer fail
+are listed as fixed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlguard.model import BaselineInfo, Result, ScanResult, Status
+
+
+def apply_baseline(
+    results: list[Result], previous: ScanResult, source: Path
+) -> tuple[list[Result], BaselineInfo]:
+    before = {r.fingerprint for r in previous.results if r.status in (Status.FAIL, Status.WAIVED)}
+    now_failing: set[str] = set()
+    out: list[Result] = []
+    new = existing = 0
+    for r in results:
+        if r.status in (Status.FAIL, Status.WAIVED):
+            now_failing.add(r.fingerprint)
+            state = "existing" if r.fingerprint in before else "new"
+            if r.status is Status.FAIL:
+                if state == "new":
+                    new += 1
+                else:
+                    existing += 1
+            out.append(r.model_copy(update={"baseline": state}))
+        else:
+            out.append(r)
+    fixed = sorted(before - now_failing)
+    return out, BaselineInfo(file=str(source), fixed=fixed, new=new, existing=existing)

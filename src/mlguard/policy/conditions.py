@@ -1,0 +1,478 @@
+"""Conditions: the compiled form of ``where`` / ``assert`` and their three-valued evaluation.
+
+A condition evaluates to ``True``, ``False`` or ``None`` (unknown: the data it needs was not
+collected). ``all``/``any``/``not`` follow Kleene logic, so unknown never silently becomes PASS.
+Each evaluation also returns notes explaining a false or unknown outcome (used in FAIL and ERROR
+messages) and records the values it read as evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Union
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+
+from mlguard.model import CollectionError, Resource
+from mlguard.policy.operators import OPERATORS, Operator
+
+Outcome = tuple[bool | None, list[str]]
+MAX_EVIDENCE_CHARS = 2000
+MAX_NOTES = 8
+
+
+class CompileError(Exception):
+    """A semantically invalid condition; ``where`` locates it in the policy document."""
+
+    def __init__(self, message: str, where: list[str | int]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    name: str
+
+
+def compile_path(text: str, where: list[str | int]) -> ParsedResult:
+    try:
+        return jmespath.compile(text)
+    except JMESPathError as exc:
+        raise CompileError(f"invalid path {text!r}: {exc}", where) from None
+
+
+_ROOT = re.compile(r'^\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*))')
+
+
+def root_field(path: str) -> str | None:
+    """The top-level data key a path starts from (used to match per-attribute collection errors)."""
+    m = _ROOT.match(path)
+    if not m:
+        return None
+    return m.group(1) if m.group(1) is not None else m.group(2)
+
+
+@dataclass(frozen=True)
+class Leaf:
+    path: str
+    expr: ParsedResult
+    op: Operator
+    value: Any = None
+    param: str | None = None
+
+    def describe(self, params: dict[str, Any]) -> str:
+        if not self.op.takes_value:
+            return f"{self.path} {self.op.name}"
+        return f"{self.path} {self.op.name} {_short(self.expected(params))}"
+
+    def expected(self, params: dict[str, Any]) -> Any:
+        return params.get(self.param) if self.param is not None else self.value
+
+
+@dataclass(frozen=True)
+class AllOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+
+
+@dataclass(frozen=True)
+class Quantifier:
+    kind: str  # every | some | none
+    path: str
+    expr: ParsedResult
+    satisfy: Condition
+    if_empty: bool | None  # None: default for the kind
+
+
+@dataclass(frozen=True)
+class JoinOn:
+    related: str
+    related_expr: ParsedResult
+    subject: str
+    subject_expr: ParsedResult
+    op: str  # eq | contains | in
+    subject_from: str = "current"  # current: the element inside a quantifier (else the resource) | resource
+
+
+@dataclass(frozen=True)
+class Join:
+    resource: str
+    on: tuple[JoinOn, ...]
+    where: Condition | None
+    same: tuple[str, ...] | None
+    count_op: str
+    count_value: int | ParamRef
+
+    def describe(self, params: dict[str, Any]) -> str:
+        n = self.count_value
+        wanted = params.get(n.name) if isinstance(n, ParamRef) else n
+        keys = ", ".join(f"{o.related} {o.op} {o.subject}" for o in self.on)
+        return f"{self.count_op} {wanted} {self.resource} with {keys}"
+
+
+Condition = Union[Leaf, AllOf, AnyOf, Not, Quantifier, Join]  # noqa: UP007  (recursive alias)
+
+
+# --------------------------------------------------------------------------- compile
+
+
+def compile_condition(node: dict[str, Any], where: list[str | int], param_names: set[str]) -> Condition:
+    """Build a condition from a schema-valid dict; raises CompileError for semantic problems."""
+    if "path" in node:
+        op = OPERATORS[node["op"]]
+        param = node.get("param")
+        if param is not None and param not in param_names:
+            raise CompileError(
+                f"unknown parameter {param!r} (declare it under parameters:)", [*where, "param"]
+            )
+        value = node.get("value")
+        if op.takes_value and param is None:
+            _check_value(op, value, [*where, "value"])
+        return Leaf(node["path"], compile_path(node["path"], [*where, "path"]), op, value, param)
+    for key, cls in (("all", AllOf), ("any", AnyOf)):
+        if key in node:
+            items = tuple(
+                compile_condition(c, [*where, key, i], param_names) for i, c in enumerate(node[key])
+            )
+            return cls(items)
+    if "not" in node:
+        return Not(compile_condition(node["not"], [*where, "not"], param_names))
+    for kind in ("every", "some", "none"):
+        if kind in node:
+            if_empty = node.get("if_empty")
+            return Quantifier(
+                kind=kind,
+                path=node[kind],
+                expr=compile_path(node[kind], [*where, kind]),
+                satisfy=compile_condition(node["satisfy"], [*where, "satisfy"], param_names),
+                if_empty=None if if_empty is None else if_empty == "pass",
+            )
+    if "join" in node:
+        return _compile_join(node["join"], [*where, "join"], param_names)
+    raise CompileError("condition has no form", where)  # unreachable after schema validation
+
+
+def _check_value(op: Operator, value: Any, where: list[str | int]) -> None:
+    kind = op.value_kind
+    if kind == "list" and not isinstance(value, list):
+        raise CompileError(f"operator {op.name!r} needs a list value", where)
+    not_number = isinstance(value, bool) or not isinstance(value, int | float)
+    ordered_string = op.name in ("lt", "le", "gt", "ge") and isinstance(value, str)
+    if kind == "number" and not_number and not ordered_string:
+        raise CompileError(f"operator {op.name!r} needs a number value", where)
+    if kind in ("string", "regex") and not isinstance(value, str):
+        raise CompileError(f"operator {op.name!r} needs a string value", where)
+    if kind == "regex":
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise CompileError(f"invalid regular expression {value!r}: {exc}", where) from None
+
+
+def _compile_join(node: dict[str, Any], where: list[str | int], param_names: set[str]) -> Join:
+    on = tuple(
+        JoinOn(
+            related=o["related"],
+            related_expr=compile_path(o["related"], [*where, "on", i, "related"]),
+            subject=o["subject"],
+            subject_expr=compile_path(o["subject"], [*where, "on", i, "subject"]),
+            op=o.get("op", "eq"),
+            subject_from=o.get("subject_from", "current"),
+        )
+        for i, o in enumerate(node["on"])
+    )
+    count = node.get("count", {"ge": 1})
+    ((count_op, raw),) = count.items()
+    value: int | ParamRef
+    if isinstance(raw, dict):
+        if raw["param"] not in param_names:
+            raise CompileError(f"unknown parameter {raw['param']!r}", [*where, "count", count_op, "param"])
+        value = ParamRef(raw["param"])
+    else:
+        value = int(raw)
+    cond = node.get("where")
+    return Join(
+        resource=node["resource"],
+        on=on,
+        where=compile_condition(cond, [*where, "where"], param_names) if cond is not None else None,
+        same=tuple(node["same"]) if "same" in node else None,
+        count_op=count_op,
+        count_value=value,
+    )
+
+
+def walk(cond: Condition) -> Iterable[Condition]:
+    yield cond
+    if isinstance(cond, AllOf | AnyOf):
+        for c in cond.items:
+            yield from walk(c)
+    elif isinstance(cond, Not):
+        yield from walk(cond.item)
+    elif isinstance(cond, Quantifier):
+        yield from walk(cond.satisfy)
+    elif isinstance(cond, Join) and cond.where is not None:
+        yield from walk(cond.where)
+
+
+def top_level_paths(cond: Condition) -> list[str]:
+    """Paths read from the subject resource itself (not inside quantifiers' elements or joins)."""
+    out: list[str] = []
+
+    def visit(c: Condition) -> None:
+        if isinstance(c, Leaf):
+            out.append(c.path)
+        elif isinstance(c, AllOf | AnyOf):
+            for i in c.items:
+                visit(i)
+        elif isinstance(c, Not):
+            visit(c.item)
+        elif isinstance(c, Quantifier):
+            out.append(c.path)
+        elif isinstance(c, Join):
+            out.extend(o.subject for o in c.on)
+
+    visit(cond)
+    return out
+
+
+def joined_types(cond: Condition) -> set[str]:
+    return {c.resource for c in walk(cond) if isinstance(c, Join)}
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+class JoinSource(Protocol):
+    """What a join needs from the inventory (implemented by the evaluator's index)."""
+
+    def candidates(self, join: Join, on: JoinOn, subject: Resource, key: Any) -> list[Resource]: ...
+
+    def covered(self, resource_type: str, subject: Resource, same: tuple[str, ...] | None) -> bool: ...
+
+    def scope_errors(
+        self, resource_type: str, subject: Resource, same: tuple[str, ...] | None
+    ) -> list[CollectionError]: ...
+
+    def document(self, resource: Resource) -> dict[str, Any]: ...
+
+    def same_scope(self, a: Resource, b: Resource, same: tuple[str, ...] | None) -> bool: ...
+
+
+@dataclass
+class Evaluation:
+    params: dict[str, Any]
+    source: JoinSource
+    subject: Resource
+    blocked: dict[str, str] = field(default_factory=dict)  # data key -> why it is missing ("*": all)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    related: list[str] = field(default_factory=list)
+
+    def record(self, key: str, value: Any) -> None:
+        if key not in self.evidence and len(self.evidence) < 40:
+            self.evidence[key] = _clip(value)
+
+
+def evaluate(cond: Condition, doc: Any, ev: Evaluation, prefix: str = "", top: bool = True) -> Outcome:
+    if isinstance(cond, Leaf):
+        return _leaf(cond, doc, ev, prefix, top)
+    if isinstance(cond, AllOf | AnyOf):
+        combine = _all if isinstance(cond, AllOf) else _any
+        return combine(cond.items, lambda c: evaluate(c, doc, ev, prefix, top))
+    if isinstance(cond, Not):
+        value, notes = evaluate(cond.item, doc, ev, prefix, top)
+        if value is None:
+            return None, notes
+        if value:
+            return False, [f"not expected: {_describe(cond.item, ev.params)}"]
+        return True, []
+    if isinstance(cond, Quantifier):
+        return _quantifier(cond, doc, ev, prefix, top)
+    return _join(cond, doc, ev, prefix)
+
+
+def _blocked(path: str, ev: Evaluation, top: bool) -> str | None:
+    if not top or not ev.blocked:
+        return None
+    if "*" in ev.blocked:
+        return ev.blocked["*"]
+    root = root_field(path)
+    return ev.blocked.get(root) if root is not None else None
+
+
+def _leaf(leaf: Leaf, doc: Any, ev: Evaluation, prefix: str, top: bool) -> Outcome:
+    why = _blocked(leaf.path, ev, top)
+    if why is not None:
+        return None, [f"{leaf.path}: not collected ({why})"]
+    actual = leaf.expr.search(doc)
+    ev.record(prefix + leaf.path, actual)
+    expected = leaf.expected(ev.params)
+    if leaf.op.fn(actual, expected):
+        return True, []
+    return False, [f"{prefix}{leaf.describe(ev.params)} (found {_short(actual)})"]
+
+
+def _all(items: Iterable[Condition], run: Callable[[Condition], Outcome]) -> Outcome:
+    unknown: list[str] = []
+    for item in items:
+        value, notes = run(item)
+        if value is False:
+            return False, notes
+        if value is None:
+            unknown += notes
+    return (None, unknown) if unknown else (True, [])
+
+
+def _any(items: Iterable[Condition], run: Callable[[Condition], Outcome]) -> Outcome:
+    false_notes: list[str] = []
+    unknown: list[str] = []
+    for item in items:
+        value, notes = run(item)
+        if value is True:
+            return True, []
+        (unknown if value is None else false_notes).extend(notes)
+    if unknown:
+        return None, unknown
+    return False, [" or ".join(false_notes)] if false_notes else []
+
+
+def _quantifier(q: Quantifier, doc: Any, ev: Evaluation, prefix: str, top: bool) -> Outcome:
+    why = _blocked(q.path, ev, top)
+    if why is not None:
+        return None, [f"{q.path}: not collected ({why})"]
+    items = q.expr.search(doc)
+    if items is None or items == []:
+        ev.record(prefix + q.path, items)
+        default = q.kind != "some"
+        ok = default if q.if_empty is None else q.if_empty
+        return (True, []) if ok else (False, [f"{prefix}{q.path}: no elements (expected {q.kind} to hold)"])
+    if not isinstance(items, list):
+        ev.record(prefix + q.path, items)
+        return False, [f"{prefix}{q.path} is not a list (found {_short(items)})"]
+    ev.record(f"{prefix}{q.path} (count)", len(items))
+    results: list[Outcome] = []
+    for i, item in enumerate(items):
+        results.append(evaluate(q.satisfy, item, ev, f"{prefix}{q.path}[{i}].", top=False))
+    trues = [i for i, (v, _) in enumerate(results) if v is True]
+    unknown = [n for v, notes in results if v is None for n in notes]
+    if q.kind == "every":
+        bad = [(i, notes) for i, (v, notes) in enumerate(results) if v is False]
+        if bad:
+            return False, [n for _, notes in bad[:MAX_NOTES] for n in notes]
+        return (None, unknown) if unknown else (True, [])
+    if q.kind == "some":
+        if trues:
+            return True, []
+        if unknown:
+            return None, unknown
+        return False, [f"no element of {prefix}{q.path} satisfies {_describe(q.satisfy, ev.params)}"]
+    # none
+    if trues:
+        return False, [
+            f"{prefix}{q.path}[{i}] satisfies {_describe(q.satisfy, ev.params)}" for i in trues[:MAX_NOTES]
+        ]
+    return (None, unknown) if unknown else (True, [])
+
+
+def join_key(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
+    subject = ev.subject
+    source = ev.source
+    label = f"{prefix}join {join.resource}"
+    if not source.covered(join.resource, subject, join.same):
+        return None, [f"{join.resource} was not collected for this resource's scope"]
+    resource_doc = source.document(subject)
+    matched: dict[str, Resource] | None = None
+    for on in join.on:
+        here = resource_doc if on.subject_from == "resource" else doc
+        value = on.subject_expr.search(here)
+        ev.record(on.subject if here is resource_doc else prefix + on.subject, value)
+        keys = value if on.op == "in" and isinstance(value, list) else [value]
+        found: dict[str, Resource] = {}
+        for k in keys:
+            if k is None:
+                continue
+            for r in source.candidates(join, on, subject, join_key(k)):
+                found[r.uid] = r
+        matched = found if matched is None else {u: r for u, r in matched.items() if u in found}
+    candidates = [
+        r
+        for r in (matched or {}).values()
+        if r.uid != subject.uid and source.same_scope(subject, r, join.same)
+    ]
+    count = 0
+    unknown: list[str] = []
+    for r in sorted(candidates, key=lambda r: r.uid):
+        if join.where is not None:
+            inner = Evaluation(ev.params, source, r)
+            value, notes = evaluate(join.where, source.document(r), inner, top=False)
+            if value is None:
+                unknown += notes
+                continue
+            if not value:
+                continue
+        count += 1
+        if len(ev.related) < 20:
+            ev.related.append(r.uid)
+    wanted_raw = join.count_value
+    wanted = ev.params.get(wanted_raw.name) if isinstance(wanted_raw, ParamRef) else wanted_raw
+    ev.record(f"{label} (matching)", count)
+    satisfied = OPERATORS[join.count_op].fn(count, wanted)
+    errors = source.scope_errors(join.resource, subject, join.same)
+    monotone_up = join.count_op in ("ge", "gt")
+    if errors and not (satisfied and monotone_up):
+        ops = sorted({f"{e.operation} ({e.code})" for e in errors})
+        return None, [f"{join.resource} could not be fully collected: {', '.join(ops)}"]
+    if unknown and not (satisfied and monotone_up):
+        return None, unknown
+    if satisfied:
+        return True, []
+    return False, [f"{prefix}expected {join.describe(ev.params)}; found {count}"]
+
+
+def _describe(cond: Condition, params: dict[str, Any]) -> str:
+    if isinstance(cond, Leaf):
+        return cond.describe(params)
+    if isinstance(cond, Join):
+        return join_description(cond, params)
+    if isinstance(cond, Not):
+        return f"not ({_describe(cond.item, params)})"
+    if isinstance(cond, AllOf | AnyOf):
+        sep = " and " if isinstance(cond, AllOf) else " or "
+        return "(" + sep.join(_describe(c, params) for c in cond.items) + ")"
+    return f"{cond.kind} {cond.path}: {_describe(cond.satisfy, params)}"
+
+
+def join_description(join: Join, params: dict[str, Any]) -> str:
+    return join.describe(params)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _clip(value: Any) -> Any:
+    text = json.dumps(value, default=str, sort_keys=True)
+    if len(text) <= MAX_EVIDENCE_CHARS:
+        return value
+    return text[: MAX_EVIDENCE_CHARS - 3] + "..."

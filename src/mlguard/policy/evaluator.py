@@ -1,0 +1,254 @@
+"""The one evaluator: (policies, inventory) -> results.
+
+Counting rule: every selected, enabled policy yields exactly one result per resource of its type
+(SKIP when ``where`` is false), plus one ERROR per scope where that type could not be collected.
+A policy whose type was not collected anywhere is listed in ``not_run`` with the reason.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from mlguard.model import (
+    CollectionError,
+    Coverage,
+    Evidence,
+    Inventory,
+    NotRun,
+    Resource,
+    Result,
+    Scope,
+    Status,
+    fingerprint,
+)
+from mlguard.policy import operators
+from mlguard.policy.conditions import Evaluation, Join, JoinOn, evaluate, join_key
+from mlguard.policy.loader import Policy
+
+SCOPE_FIELDS = ("account", "region", "workspace")
+
+
+def _field_match(a: str | None, b: str | None, strict: bool) -> bool:
+    if strict:
+        return a == b
+    return a is None or b is None or a == b
+
+
+class InventoryIndex:
+    """Lookups the evaluator and joins need, built once per inventory."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.by_type: dict[str, list[Resource]] = defaultdict(list)
+        for r in inventory.resources:
+            self.by_type[r.type].append(r)
+        self._docs: dict[str, dict[str, Any]] = {}
+        self.type_errors: dict[str, list[CollectionError]] = defaultdict(list)  # keyed by type, "*" for all
+        self.resource_errors: dict[str, list[CollectionError]] = defaultdict(list)
+        for e in inventory.errors:
+            if e.resource_uid:
+                self.resource_errors[e.resource_uid].append(e)
+            else:
+                self.type_errors[e.resource_type or "*"].append(e)
+        self.coverage: dict[str, list[Coverage]] = defaultdict(list)
+        for c in inventory.coverage:
+            self.coverage[c.resource_type].append(c)
+        self._join_index: dict[tuple[str, str, str], dict[Any, list[Resource]]] = {}
+
+    def document(self, resource: Resource) -> dict[str, Any]:
+        doc = self._docs.get(resource.uid)
+        if doc is None:
+            doc = self._docs[resource.uid] = resource.document()
+        return doc
+
+    def errors_for_type(self, resource_type: str, provider: str) -> list[CollectionError]:
+        return self.type_errors.get(resource_type, []) + [
+            e for e in self.type_errors.get("*", []) if e.provider == provider
+        ]
+
+    # -- JoinSource protocol
+    def same_scope(self, a: Resource, b: Resource, same: tuple[str, ...] | None) -> bool:
+        for f in SCOPE_FIELDS:
+            strict = same is not None and f in same
+            if same is not None and f not in same:
+                continue
+            if not _field_match(getattr(a, f), getattr(b, f), strict):
+                return False
+        return True
+
+    def _scope_holds(self, scope: Scope, subject: Resource, same: tuple[str, ...] | None) -> bool:
+        for f in SCOPE_FIELDS:
+            if same is not None and f not in same:
+                continue
+            if not _field_match(getattr(scope, f), getattr(subject, f), strict=False):
+                return False
+        return True
+
+    def covered(self, resource_type: str, subject: Resource, same: tuple[str, ...] | None) -> bool:
+        return any(self._scope_holds(c.scope, subject, same) for c in self.coverage.get(resource_type, []))
+
+    def scope_errors(
+        self, resource_type: str, subject: Resource, same: tuple[str, ...] | None
+    ) -> list[CollectionError]:
+        provider = resource_type.split(".", 1)[0]
+        return [
+            e
+            for e in self.errors_for_type(resource_type, provider)
+            if self._scope_holds(e.scope, subject, same)
+        ]
+
+    def candidates(self, join: Join, on: JoinOn, subject: Resource, key: Any) -> list[Resource]:
+        cache_key = (join.resource, on.related, on.op)
+        index = self._join_index.get(cache_key)
+        if index is None:
+            index = defaultdict(list)
+            for r in self.by_type.get(join.resource, []):
+                value = on.related_expr.search(self.document(r))
+                if on.op == "contains" and isinstance(value, list):
+                    for v in value:
+                        index[join_key(v)].append(r)
+                elif value is not None:
+                    index[join_key(value)].append(r)
+            self._join_index[cache_key] = index
+        return index.get(key, [])
+
+
+@dataclass
+class Evaluated:
+    results: list[Result] = field(default_factory=list)
+    not_run: list[NotRun] = field(default_factory=list)
+    policies_run: int = 0
+
+
+def _scope_key(e: CollectionError) -> tuple[str, str | None, str | None, str | None]:
+    return (e.provider, e.account, e.region, e.workspace)
+
+
+def _unevaluable_uid(
+    provider: str, account: str | None, region: str | None, workspace: str | None, rtype: str
+) -> str:
+    parts = [p for p in (account, region, workspace) if p]
+    return f"unevaluable://{provider}/{'/'.join(parts) or '-'}/{rtype}"
+
+
+def evaluate_inventory(
+    policies: Iterable[Policy], inventory: Inventory, now: datetime | None = None
+) -> Evaluated:
+    index = InventoryIndex(inventory)
+    operators.set_now(now)
+    out = Evaluated()
+    try:
+        for policy in policies:
+            _evaluate_policy(policy, index, inventory, out)
+    finally:
+        operators.set_now(None)
+    return out
+
+
+def _result(
+    policy: Policy, r: Resource | None, status: Status, message: str, evidence: Evidence, **kw: Any
+) -> Result:
+    uid = kw.pop("uid", None) or (r.uid if r else "")
+    return Result(
+        policy_id=policy.id,
+        resource_uid=uid,
+        resource_type=policy.resource,
+        resource_name=r.name if r else kw.pop("name", None),
+        provider=r.provider if r else kw.pop("provider", policy.provider),
+        account=r.account if r else kw.pop("account", None),
+        region=r.region if r else kw.pop("region", None),
+        workspace=r.workspace if r else kw.pop("workspace", None),
+        status=status,
+        severity=policy.severity,
+        category=policy.category,
+        title=policy.title,
+        message=message,
+        evidence=evidence,
+        fingerprint=fingerprint(policy.id, uid),
+        compliance=list(policy.compliance),
+    )
+
+
+def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory, out: Evaluated) -> None:
+    resources = index.by_type.get(policy.resource, [])
+    errors = index.errors_for_type(policy.resource, policy.provider)
+    covered = bool(index.coverage.get(policy.resource))
+    if not resources and not errors and not covered:
+        out.not_run.append(NotRun(policy_id=policy.id, reason=f"{policy.resource} was not collected"))
+        return
+    out.policies_run += 1
+    for r in resources:
+        out.results.append(_evaluate_resource(policy, r, index))
+    # One ERROR per scope whose listing of this type failed: the resources nobody could see.
+    by_scope: dict[tuple[str, str | None, str | None, str | None], list[CollectionError]] = defaultdict(list)
+    for e in errors:
+        by_scope[_scope_key(e)].append(e)
+    for (provider, account, region, workspace), errs in sorted(by_scope.items(), key=lambda kv: str(kv[0])):
+        ops = sorted({f"{e.operation} ({e.code})" for e in errs})
+        where = errs[0].scope.label()
+        message = (
+            f"could not evaluate {policy.resource} in {where}: "
+            f"collection failed: {', '.join(ops)}. {errs[0].message}"
+        )
+        out.results.append(
+            _result(
+                policy,
+                None,
+                Status.ERROR,
+                message,
+                Evidence(values={"collection_errors": [e.model_dump(exclude_none=True) for e in errs[:5]]}),
+                uid=_unevaluable_uid(provider, account, region, workspace, policy.resource),
+                provider=provider,
+                account=account,
+                region=region,
+                workspace=workspace,
+            )
+        )
+
+
+def _blocked_attributes(resource: Resource, index: InventoryIndex) -> dict[str, str]:
+    blocked: dict[str, str] = {}
+    for e in index.resource_errors.get(resource.uid, []):
+        why = f"{e.operation}: {e.code}"
+        if not e.attributes:
+            blocked["*"] = why
+        for a in e.attributes:
+            blocked.setdefault(a, why)
+    return blocked
+
+
+def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex) -> Result:
+    doc = index.document(r)
+    ev = Evaluation(params=policy.values, source=index, subject=r, blocked=_blocked_attributes(r, index))
+    if policy.where is not None:
+        applies, notes = evaluate(policy.where, doc, ev)
+        if applies is None:
+            return _result(
+                policy,
+                r,
+                Status.ERROR,
+                "could not decide applicability: " + "; ".join(notes),
+                _evidence(ev, r),
+            )
+        if not applies:
+            return _result(
+                policy,
+                r,
+                Status.SKIP,
+                "not applicable: " + ("; ".join(notes) or "where is false"),
+                _evidence(ev, r),
+            )
+    holds, notes = evaluate(policy.assert_, doc, ev)
+    if holds is None:
+        return _result(policy, r, Status.ERROR, "could not evaluate: " + "; ".join(notes), _evidence(ev, r))
+    if holds:
+        return _result(policy, r, Status.PASS, "compliant", _evidence(ev, r))
+    return _result(policy, r, Status.FAIL, "; ".join(notes) or "assertion failed", _evidence(ev, r))
+
+
+def _evidence(ev: Evaluation, r: Resource) -> Evidence:
+    return Evidence(values=ev.evidence, collected_at=r.collected_at, related=ev.related)
