@@ -606,7 +606,7 @@ def main(argv: list[str] | None = None) -> None:
         code = cli.main(args=argv, prog_name="mlguard", standalone_mode=False)
     except MlguardError as exc:
         Console(stderr=True).print(
-            Text.assemble(("mlguard: error: ", "bold red"), exc.render()), highlight=False
+            Text.assemble(("mlguard: error: ", "bold red"), exc.render()), highlight=False, soft_wrap=True
         )
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:

@@ -88,6 +88,8 @@ def parse_yaml(path: Path, error: type[InputError] = InputError, text: str | Non
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark is not None and exc.problem:
+            problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise error(f"YAML syntax error: {problem}", file=str(path), line=line) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (e.g. duplicate keys, bad tags)
         raise error(f"YAML error: {exc}", file=str(path)) from None

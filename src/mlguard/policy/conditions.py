@@ -136,6 +136,14 @@ def compile_condition(node: dict[str, Any], where: list[str | int], param_names:
     if "path" in node:
         op = OPERATORS[node["op"]]
         param = node.get("param")
+        given = [k for k in ("value", "param") if k in node]
+        if not op.takes_value and given:
+            raise CompileError(f"operator {op.name!r} takes no {given[0]}", [*where, given[0]])
+        if op.takes_value and len(given) != 1:
+            problem = "both value and param" if given else "neither (give value: or param:)"
+            raise CompileError(
+                f"operator {op.name!r} needs exactly one of value or param; found {problem}", [*where, "op"]
+            )
         if param is not None and param not in param_names:
             raise CompileError(
                 f"unknown parameter {param!r} (declare it under parameters:)", [*where, "param"]

@@ -203,7 +203,12 @@ _TABLE: tuple[Operator, ...] = (
     Operator("newer_than_days", _newer_than, value_kind="number", doc="timestamp is at most N days ago"),
     Operator("cidr_contains", _cidr_contains, value_kind="string", doc="CIDR(s) contain the address/CIDR"),
     Operator("cidr_within", _cidr_within, doc="every CIDR lies inside the given CIDR(s)"),
-    Operator("is_public_cidr", _is_public_cidr, takes_value=False, doc="address/CIDR is publicly routable"),
+    Operator(
+        "is_public_cidr",
+        _is_public_cidr,
+        takes_value=False,
+        doc="address/CIDR includes publicly routable addresses",
+    ),
 )
 
 OPERATORS: dict[str, Operator] = {op.name: op for op in _TABLE}

@@ -75,9 +75,8 @@ def condition_schema() -> dict[str, Any]:
             {
                 "required": ["path", "op"],
                 "propertyNames": {"enum": ["path", "op", "value", "param", "description"]},
-                "if": {"properties": {"op": {"enum": no_value_ops}}},
-                "then": {"not": {"anyOf": [{"required": ["value"]}, {"required": ["param"]}]}},
-                "else": {"oneOf": [{"required": ["value"]}, {"required": ["param"]}]},
+                "description": "Operators " + ", ".join(no_value_ops) + " take no value; every other "
+                "operator takes exactly one of value or param (checked when the policy is compiled).",
             },
             *(
                 {"required": [key], "propertyNames": {"enum": [key, "description"]}}

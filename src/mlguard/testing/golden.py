@@ -57,8 +57,8 @@ class CaseOutcome:
 def load_case_inventory(case: Path) -> tuple[Inventory, dict[str, Any]]:
     raw = parse_yaml(case / "inventory.yaml", InputError).plain() or {}
     resources = []
-    for r in raw.get("resources", []):
-        r = dict(r)
+    for item in raw.get("resources", []):
+        r = dict(item)
         r.setdefault("provider", r["type"].split(".", 1)[0])
         r.setdefault("id", r["uid"].rsplit("/", 1)[-1])
         resources.append(r)
@@ -73,14 +73,16 @@ def load_case_inventory(case: Path) -> tuple[Inventory, dict[str, Any]]:
     if "coverage" not in raw:
         seen = {
             Coverage(
-                provider=r.provider, account=r.account, region=r.region, workspace=r.workspace, resource_type=r.type
+                provider=r.provider,
+                account=r.account,
+                region=r.region,
+                workspace=r.workspace,
+                resource_type=r.type,
             )
             for r in inv.resources
         }
         seen |= {
-            Coverage(
-                provider=t.split(".", 1)[0], account=None, region=None, workspace=None, resource_type=t
-            )
+            Coverage(provider=t.split(".", 1)[0], account=None, region=None, workspace=None, resource_type=t)
             for t in raw.get("covered_types", [])
         }
         inv.coverage = sorted(seen, key=lambda c: c.model_dump_json())

@@ -1,0 +1,257 @@
+"""The policy language: leaves, combinators, quantifiers, joins, parameters, three-valued logic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mlguard.model import CollectionError, Coverage, Status
+from mlguard.policy.evaluator import evaluate_inventory
+from mlguard.policy.loader import Policy, apply_parameters
+
+from .conftest import ACCOUNT, REGION, inventory, res
+
+MakePolicy = Callable[..., Policy]
+
+
+def statuses(policy: Policy, *resources, **kw) -> dict[str, Status]:  # type: ignore[no-untyped-def]
+    out = evaluate_inventory([policy], inventory(*resources, **kw)).results
+    return {r.resource_uid: r.status for r in out}
+
+
+def test_leaf_with_evidence_and_message(make_policy: MakePolicy) -> None:
+    p = make_policy("assert: {path: kms_key_id, op: exists}\n")
+    results = evaluate_inventory([p], inventory(res("e/ok", data={"kms_key_id": "k"}), res("e/bad"))).results
+    by = {r.resource_uid: r for r in results}
+    assert by["e/ok"].status is Status.PASS
+    assert by["e/ok"].evidence.values == {"kms_key_id": "k"}
+    assert by["e/bad"].status is Status.FAIL
+    assert by["e/bad"].message == "kms_key_id exists (found null)"
+    assert by["e/bad"].evidence.values == {"kms_key_id": None}
+
+
+def test_all_any_not(make_policy: MakePolicy) -> None:
+    p = make_policy(
+        """
+        assert:
+          all:
+            - any:
+                - {path: a, op: eq, value: 1}
+                - {path: b, op: eq, value: 1}
+            - not: {path: c, op: is_true}
+        """
+    )
+    got = statuses(
+        p,
+        res("e/a", data={"a": 1}),
+        res("e/b", data={"b": 1, "c": False}),
+        res("e/neither", data={"a": 2}),
+        res("e/c", data={"a": 1, "c": True}),
+    )
+    assert got == {"e/a": Status.PASS, "e/b": Status.PASS, "e/neither": Status.FAIL, "e/c": Status.FAIL}
+
+
+def test_where_skips(make_policy: MakePolicy) -> None:
+    p = make_policy(
+        """
+        where: {path: endpoint_status, op: eq, value: InService}
+        assert: {path: x, op: is_true}
+        """
+    )
+    got = statuses(p, res("e/on", data={"endpoint_status": "InService", "x": True}), res("e/off", data={}))
+    assert got == {"e/on": Status.PASS, "e/off": Status.SKIP}
+
+
+def test_quantifiers(make_policy: MakePolicy) -> None:
+    every = make_policy("assert: {every: variants, satisfy: {path: count, op: gt, value: 1}}\n")
+    some = make_policy("assert: {some: variants, satisfy: {path: count, op: gt, value: 1}}\n")
+    none = make_policy("assert: {none: variants, satisfy: {path: count, op: gt, value: 1}}\n")
+    strict = make_policy(
+        "assert: {every: variants, satisfy: {path: count, op: gt, value: 1}, if_empty: fail}\n"
+    )
+    scalars = make_policy("assert: {every: names, satisfy: {path: '@', op: starts_with, value: ml-}}\n")
+    rs = [
+        res("e/all", data={"variants": [{"count": 2}, {"count": 3}]}),
+        res("e/mixed", data={"variants": [{"count": 2}, {"count": 1}]}),
+        res("e/low", data={"variants": [{"count": 1}]}),
+        res("e/empty", data={"variants": []}),
+    ]
+    assert statuses(every, *rs) == {
+        "e/all": Status.PASS,
+        "e/mixed": Status.FAIL,
+        "e/low": Status.FAIL,
+        "e/empty": Status.PASS,
+    }
+    assert statuses(some, *rs) == {
+        "e/all": Status.PASS,
+        "e/mixed": Status.PASS,
+        "e/low": Status.FAIL,
+        "e/empty": Status.FAIL,
+    }
+    assert statuses(none, *rs) == {
+        "e/all": Status.FAIL,
+        "e/mixed": Status.FAIL,
+        "e/low": Status.PASS,
+        "e/empty": Status.PASS,
+    }
+    assert statuses(strict, *rs)["e/empty"] is Status.FAIL
+    assert statuses(
+        scalars, res("e/s", data={"names": ["ml-a", "ml-b"]}), res("e/t", data={"names": ["x"]})
+    ) == {
+        "e/s": Status.PASS,
+        "e/t": Status.FAIL,
+    }
+    mixed = evaluate_inventory([every], inventory(rs[1])).results[0]
+    assert "variants[1].count gt 1 (found 1)" in mixed.message
+
+
+def test_parameters_default_and_override(make_policy: MakePolicy) -> None:
+    p = make_policy(
+        """
+        parameters:
+          max_minutes: {type: integer, default: 60, description: Longest allowed idle time.}
+        assert: {path: autotermination_minutes, op: le, param: max_minutes}
+        """
+    )
+    r = res("e/x", data={"autotermination_minutes": 90})
+    assert statuses(p, r) == {"e/x": Status.FAIL}
+    (relaxed,) = apply_parameters([p], {p.id: {"max_minutes": 120}}, "mlguard.yaml")
+    assert statuses(relaxed, r) == {"e/x": Status.PASS}
+
+
+ALARM = "aws.cloudwatch.alarm"
+
+
+def _alarm(uid: str, endpoint: str, **kw) -> object:  # type: ignore[no-untyped-def]
+    data = {
+        "dimensions": [{"name": "EndpointName", "value": endpoint}],
+        "actions": kw.pop("actions", ["sns"]),
+    }
+    return res(uid, ALARM, data=data, **kw)
+
+
+JOIN = """
+assert:
+  join:
+    resource: aws.cloudwatch.alarm
+    on: [{related: "dimensions[?name=='EndpointName'].value", op: contains, subject: name}]
+    where: {path: actions, op: not_empty}
+"""
+
+
+def test_join_counts_related_resources(make_policy: MakePolicy) -> None:
+    p = make_policy(JOIN)
+    got = statuses(
+        p,
+        res("e/watched", name="watched"),
+        res("e/silent", name="silent"),
+        res("e/blind", name="blind"),
+        _alarm("a/1", "watched"),
+        _alarm("a/2", "silent", actions=[]),
+    )
+    assert got == {"e/watched": Status.PASS, "e/silent": Status.FAIL, "e/blind": Status.FAIL}
+
+
+def test_join_respects_scope(make_policy: MakePolicy) -> None:
+    p = make_policy(JOIN)
+    got = statuses(
+        p,
+        res("e/here", name="ep"),
+        res("e/other-account", name="ep", account="999999999999"),
+        _alarm("a/1", "ep"),
+        coverage=[
+            Coverage(provider="aws", account=ACCOUNT, region=REGION, resource_type="aws.sagemaker.endpoint"),
+            Coverage(
+                provider="aws", account="999999999999", region=REGION, resource_type="aws.sagemaker.endpoint"
+            ),
+            Coverage(provider="aws", account=ACCOUNT, region=REGION, resource_type=ALARM),
+            Coverage(provider="aws", account="999999999999", region=REGION, resource_type=ALARM),
+        ],
+    )
+    assert got == {"e/here": Status.PASS, "e/other-account": Status.FAIL}
+
+
+def test_join_is_error_when_related_type_not_collected(make_policy: MakePolicy) -> None:
+    p = make_policy(JOIN)
+    cov = [Coverage(provider="aws", account=ACCOUNT, region=REGION, resource_type="aws.sagemaker.endpoint")]
+    results = evaluate_inventory([p], inventory(res("e/x", name="x"), coverage=cov)).results
+    assert [r.status for r in results] == [Status.ERROR]
+    assert "aws.cloudwatch.alarm was not collected" in results[0].message
+
+
+def test_join_is_error_when_related_listing_failed(make_policy: MakePolicy) -> None:
+    p = make_policy(JOIN)
+    err = CollectionError(
+        provider="aws",
+        account=ACCOUNT,
+        region=REGION,
+        resource_type=ALARM,
+        operation="DescribeAlarms",
+        code="Throttling",
+        message="Rate exceeded",
+    )
+    got = statuses(
+        p, res("e/seen", name="seen"), res("e/unseen", name="unseen"), _alarm("a/1", "seen"), errors=[err]
+    )
+    # one alarm was seen, so "at least one" holds; for the other we cannot know
+    assert got == {"e/seen": Status.PASS, "e/unseen": Status.ERROR}
+
+
+def test_join_with_count_param_and_subject_from_resource(make_policy: MakePolicy) -> None:
+    p = make_policy(
+        """
+        parameters:
+          wanted: {type: integer, default: 1, description: Targets per variant.}
+        assert:
+          every: variants
+          satisfy:
+            join:
+              resource: aws.applicationautoscaling.scalable_target
+              on:
+                - {related: endpoint_name, subject: name, subject_from: resource}
+                - {related: variant_name, subject: variant_name}
+              count: {ge: {param: wanted}}
+        """
+    )
+    t = "aws.applicationautoscaling.scalable_target"
+    got = statuses(
+        p,
+        res("e/a", name="a", data={"variants": [{"variant_name": "v1"}, {"variant_name": "v2"}]}),
+        res("e/b", name="b", data={"variants": [{"variant_name": "v1"}]}),
+        res("t/1", t, data={"endpoint_name": "a", "variant_name": "v1"}),
+        res("t/2", t, data={"endpoint_name": "a", "variant_name": "v2"}),
+        res("t/3", t, data={"endpoint_name": "c", "variant_name": "v1"}),
+    )
+    assert got["e/a"] is Status.PASS
+    assert got["e/b"] is Status.FAIL
+
+
+def test_unknown_propagates_through_combinators(make_policy: MakePolicy) -> None:
+    p = make_policy(
+        """
+        assert:
+          any:
+            - {path: root_access, op: eq, value: Disabled}
+            - {path: flag, op: is_true}
+        """,
+        resource="aws.sagemaker.notebook_instance",
+    )
+    denied = CollectionError(
+        provider="aws",
+        account=ACCOUNT,
+        region=REGION,
+        resource_type="aws.sagemaker.notebook_instance",
+        operation="DescribeNotebookInstance",
+        code="AccessDenied",
+        message="no",
+        resource_uid="n/x",
+        attributes=["root_access"],
+    )
+    t = "aws.sagemaker.notebook_instance"
+    got = statuses(
+        p, res("n/x", t, data={"flag": False}), res("n/y", t, data={"flag": True}), errors=[denied]
+    )
+    # n/x: root_access unknown and flag false -> unknown -> ERROR, never FAIL or PASS
+    assert got == {"n/x": Status.ERROR, "n/y": Status.PASS}
+    # any() is satisfied by a known true branch even when another branch is unknown
+    got2 = statuses(p, res("n/x", t, data={"flag": True}), errors=[denied])
+    assert got2 == {"n/x": Status.PASS}
