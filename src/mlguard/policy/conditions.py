@@ -40,11 +40,35 @@ class ParamRef:
     name: str
 
 
-def compile_path(text: str, where: list[str | int]) -> ParsedResult:
+class Path(Protocol):
+    def search(self, value: Any) -> Any: ...
+
+
+_SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+@dataclass(frozen=True)
+class DottedPath:
+    """Fast path for the common ``a.b.c`` case: plain key lookups, same result as JMESPath."""
+
+    keys: tuple[str, ...]
+
+    def search(self, value: Any) -> Any:
+        for key in self.keys:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+
+def compile_path(text: str, where: list[str | int]) -> Path:
+    if _SIMPLE.match(text):
+        return DottedPath(tuple(text.split(".")))
     try:
-        return jmespath.compile(text)
+        compiled: ParsedResult = jmespath.compile(text)
     except JMESPathError as exc:
         raise CompileError(f"invalid path {text!r}: {exc}", where) from None
+    return compiled
 
 
 _ROOT = re.compile(r'^\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*))')
@@ -61,7 +85,7 @@ def root_field(path: str) -> str | None:
 @dataclass(frozen=True)
 class Leaf:
     path: str
-    expr: ParsedResult
+    expr: Path
     op: Operator
     value: Any = None
     param: str | None = None
@@ -94,7 +118,7 @@ class Not:
 class Quantifier:
     kind: str  # every | some | none
     path: str
-    expr: ParsedResult
+    expr: Path
     satisfy: Condition
     if_empty: bool | None  # None: default for the kind
 
@@ -102,9 +126,9 @@ class Quantifier:
 @dataclass(frozen=True)
 class JoinOn:
     related: str
-    related_expr: ParsedResult
+    related_expr: Path
     subject: str
-    subject_expr: ParsedResult
+    subject_expr: Path
     op: str  # eq | contains | in
     subject_from: str = "current"  # current: the element inside a quantifier (else the resource) | resource
 
@@ -480,6 +504,10 @@ def _short(value: Any) -> str:
 
 
 def _clip(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= MAX_EVIDENCE_CHARS else value[: MAX_EVIDENCE_CHARS - 3] + "..."
     text = json.dumps(value, default=str, sort_keys=True)
     if len(text) <= MAX_EVIDENCE_CHARS:
         return value
