@@ -23,7 +23,7 @@ from rich.text import Text
 from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import NullProgress, Progress
-from mlguard.errors import EXIT_BAD_INPUT, EXIT_OK, InputError, MlguardError
+from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, InputError, MlguardError
 from mlguard.model import Inventory, ScanResult, Severity
 from mlguard.pipeline import (
     LoadedConfig,
@@ -180,6 +180,11 @@ def scope_options(f: F) -> F:
         click.option("--databricks-host", help="Databricks workspace URL."),
         click.option(
             "--databricks-account", help="Account-level profile: scan every workspace of the account."
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=1),
+            help="Stop collecting after this many seconds; keep what was read; exit 3 (incomplete).",
         ),
     ]
     for opt in reversed(opts):
@@ -373,12 +378,17 @@ def collect_cmd(ctx: click.Context, /, output: Path, **kw: Any) -> None:
     _, policies = _load_selected(loaded, kw)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     with _progress(state) as progress:
-        inventory = collect(loaded, _split(kw["provider_names"]), types, progress, _command_line())
+        collected = collect(
+            loaded, _split(kw["provider_names"]), types, progress, _command_line(), kw.get("timeout")
+        )
+    inventory = collected.inventory
     _write_json(output, inventory)
     state.err.print(
         f"wrote {output}: {len(inventory.resources)} resources, {len(inventory.errors)} collection errors",
         highlight=False,
     )
+    if collected.timed_out:
+        ctx.exit(EXIT_INCOMPLETE)
 
 
 def _write_json(path: Path, model: Inventory | ScanResult) -> None:
@@ -432,16 +442,20 @@ def scan_cmd(ctx: click.Context, /, demo: bool, inventory_out: Path | None, **kw
     formats = _formats(loaded, kw["formats"], "console,json")
     waivers = load_waivers(loaded, kw.get("waivers"))
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
+    timed_out = False
     if demo:
         inv = _demo_inventory(state, loaded, types, kw)
     else:
         with _progress(state) as progress:
-            inv = collect(loaded, _split(kw["provider_names"]), types, progress, _command_line())
+            collected = collect(
+                loaded, _split(kw["provider_names"]), types, progress, _command_line(), kw.get("timeout")
+            )
+        inv, timed_out = collected.inventory, collected.timed_out
     if inventory_out is not None:
         _write_json(inventory_out, inv)
     scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
     _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
-    ctx.exit(_gate(loaded, kw, scan))
+    ctx.exit(_gate(loaded, kw, scan, incomplete=timed_out))
 
 
 def sample_inventory_path() -> Path:

@@ -6,6 +6,7 @@ The CLI is a thin layer over these functions, and tests call them directly.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from mlguard import __version__
-from mlguard.collect.base import InventorySink, Progress, providers
+from mlguard.collect.base import CollectionCancelled, InventorySink, Progress, providers
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
 from mlguard.model import (
@@ -270,17 +271,26 @@ def exit_code(
     return EXIT_OK
 
 
+@dataclass
+class Collected:
+    inventory: Inventory
+    timed_out: bool = False
+
+
 def collect(
     loaded: LoadedConfig,
     provider_names: Sequence[str],
     types: set[str],
     progress: Progress,
     command: str | None = None,
-) -> Inventory:
+    timeout: float | None = None,
+) -> Collected:
     """Run the enabled providers for the resource types the selected policies need.
 
     A provider that cannot start at all (no credentials, unreachable) is recorded as a collection
     error when another provider ran; when none could run, the setup error is raised (exit 4).
+    With a ``timeout`` (seconds), collection stops there: what was read is kept, a ``Timeout``
+    collection error per provider makes everything else ERROR, and the run counts as incomplete.
     """
     registry = providers()
     scope = loaded.config.scope
@@ -301,18 +311,51 @@ def collect(
     started = iso(utcnow())
     sink = InventorySink()
     failures: list[CollectionSetupError] = []
-    for name in names:
-        entry = registry[name]
-        wanted = frozenset(types & entry.types())
-        if not wanted:
-            continue
-        try:
-            entry.factory(scope).collect(wanted, sink, progress)
-        except CollectionSetupError as exc:
-            failures.append(exc)
-            sink.error(
-                CollectionError(provider=name, operation="setup", code="SetupFailed", message=exc.message)
-            )
-    if failures and len(failures) == len([n for n in names if types & registry[n].types()]):
+    active = [n for n in names if types & registry[n].types()]
+
+    def run_all() -> None:
+        for name in active:
+            entry = registry[name]
+            try:
+                entry.factory(scope).collect(frozenset(types & entry.types()), sink, progress)
+            except CollectionSetupError as exc:
+                failures.append(exc)
+                sink.error(
+                    CollectionError(provider=name, operation="setup", code="SetupFailed", message=exc.message)
+                )
+            except CollectionCancelled:
+                return
+
+    timed_out = False
+    if timeout is None:
+        run_all()
+    else:
+        box: list[BaseException] = []
+
+        def guarded() -> None:
+            try:
+                run_all()
+            except BaseException as exc:  # re-raised in the calling thread below
+                box.append(exc)
+
+        worker = threading.Thread(target=guarded, name="mlguard-collect", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            timed_out = True
+            sink.cancelled.set()
+            for name in active:
+                sink.error(
+                    CollectionError(
+                        provider=name,
+                        operation="scan",
+                        code="Timeout",
+                        message=f"the scan stopped at its {timeout:g} s time limit; "
+                        "anything not read by then could not be judged",
+                    )
+                )
+        elif box:
+            raise box[0]
+    if not timed_out and failures and len(failures) == len(active):
         raise failures[0]
-    return sink.to_inventory(started, command)
+    return Collected(sink.to_inventory(started, command), timed_out)

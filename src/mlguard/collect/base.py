@@ -55,8 +55,15 @@ class InventorySink:
     accounts: set[str] = field(default_factory=set)
     regions: set[str] = field(default_factory=set)
     workspaces: set[str] = field(default_factory=set)
+    cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _uids: set[str] = field(default_factory=set, repr=False)
+
+    def check_cancelled(self) -> None:
+        """Called by the providers' request hooks before each API call: after a ``--timeout`` the
+        remaining calls fail fast instead of running on."""
+        if self.cancelled.is_set():
+            raise CollectionCancelled("the scan's time limit was reached")
 
     def add(self, resource: Resource) -> None:
         with self._lock:
@@ -115,6 +122,10 @@ class InventorySink:
                     ),
                 ),
             )
+
+
+class CollectionCancelled(Exception):
+    """Raised inside a provider once the scan's time limit is reached."""
 
 
 class Collector(ABC):

@@ -1,0 +1,100 @@
+"""Collection orchestration: setup failures, partial failures and the --timeout deadline."""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+import pytest
+
+from mlguard.collect import base
+from mlguard.collect.base import Collector, InventorySink, NullProgress, Progress
+from mlguard.config import Config, ScopeConfig
+from mlguard.errors import CollectionSetupError
+from mlguard.model import Coverage, Resource
+from mlguard.pipeline import LoadedConfig, collect
+
+T = "aws.sagemaker.endpoint"
+
+
+class _Good(Collector):
+    provider: ClassVar[str] = "aws"
+
+    @classmethod
+    def resource_types(cls) -> frozenset[str]:
+        return frozenset({T})
+
+    def __init__(self, scope: ScopeConfig) -> None:
+        self.scope = scope
+
+    def collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
+        sink.add(Resource(uid="arn:e/1", type=T, provider="aws", id="1", account="1", region="r"))
+        sink.covered(Coverage(provider="aws", account="1", region="r", resource_type=T))
+
+
+class _Broken(_Good):
+    provider: ClassVar[str] = "databricks"
+
+    @classmethod
+    def resource_types(cls) -> frozenset[str]:
+        return frozenset({"databricks.cluster"})
+
+    def collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
+        raise CollectionSetupError("no Databricks host configured")
+
+
+class _Slow(_Good):
+    release = threading.Event()
+
+    def collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
+        sink.add(Resource(uid="arn:e/early", type=T, provider="aws", id="early"))
+        for _ in range(200):  # a provider checking the deadline before each "API call"
+            sink.check_cancelled()
+            self.release.wait(0.05)
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, base.ProviderEntry]:
+    reg: dict[str, base.ProviderEntry] = {}
+    monkeypatch.setattr(base, "_REGISTRY", reg)
+    monkeypatch.setattr(base, "_load_builtin", lambda: None)
+    return reg
+
+
+def _entry(cls: type[Collector]) -> base.ProviderEntry:
+    return base.ProviderEntry(cls.provider, cls, cls.resource_types, lambda s: True)  # type: ignore[arg-type]
+
+
+def test_one_provider_failing_to_start_is_recorded(registry: dict[str, base.ProviderEntry]) -> None:
+    registry["aws"] = _entry(_Good)
+    registry["databricks"] = _entry(_Broken)
+    got = collect(LoadedConfig(Config(), None, None), [], {T, "databricks.cluster"}, NullProgress())
+    assert [r.uid for r in got.inventory.resources] == ["arn:e/1"]
+    (err,) = got.inventory.errors
+    assert (err.provider, err.code) == ("databricks", "SetupFailed")
+    assert "no Databricks host" in err.message
+
+
+def test_every_provider_failing_to_start_is_exit_4(registry: dict[str, base.ProviderEntry]) -> None:
+    registry["databricks"] = _entry(_Broken)
+    with pytest.raises(CollectionSetupError) as exc:
+        collect(LoadedConfig(Config(), None, None), [], {"databricks.cluster"}, NullProgress())
+    assert exc.value.exit_code == 4
+
+
+def test_timeout_keeps_what_was_read_and_marks_the_rest_unevaluable(
+    registry: dict[str, base.ProviderEntry],
+) -> None:
+    registry["aws"] = _entry(_Slow)
+    got = collect(LoadedConfig(Config(), None, None), [], {T}, NullProgress(), timeout=1)
+    assert got.timed_out
+    assert [r.uid for r in got.inventory.resources] == ["arn:e/early"]
+    assert [(e.provider, e.code) for e in got.inventory.errors] == [("aws", "Timeout")]
+    _Slow.release.set()
+
+
+def test_providers_not_needed_by_the_policies_are_not_run(registry: dict[str, base.ProviderEntry]) -> None:
+    registry["aws"] = _entry(_Good)
+    registry["databricks"] = _entry(_Broken)  # would fail if it ran
+    got = collect(LoadedConfig(Config(), None, None), [], {T}, NullProgress())
+    assert got.inventory.errors == []
