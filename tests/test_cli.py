@@ -61,7 +61,7 @@ def test_inventory_schema_validates_sample() -> None:
 
 
 def test_fail_on_thresholds(tmp_path: Path) -> None:
-    base = ["-q", "evaluate", str(SAMPLE), "--output-dir", str(tmp_path)]
+    base = ["-q", "evaluate", str(SAMPLE), "--output-dir", str(tmp_path), "--policy", "sagemaker_notebook_*"]
     assert invoke(base)[0] == 1  # default: high, and the sample has high FAILs
     assert invoke([*base, "--fail-on", "never"])[0] == 0
     assert invoke([*base, "--fail-on", "critical"])[0] == 0
@@ -88,7 +88,10 @@ def test_selection_flags(tmp_path: Path) -> None:
         "sagemaker_endpoint_variants_autoscaled",
     }
     code, out = invoke(["policies", "list", "--json", "--resource-type", "aws.s3.*", "--severity", "high"])
-    assert [p["id"] for p in json.loads(out)] == ["s3_bucket_public_access_blocked"]
+    assert [p["id"] for p in json.loads(out)] == [
+        "s3_account_public_access_block",
+        "s3_bucket_public_access_blocked",
+    ]
 
 
 def test_config_parameters_waivers_and_baseline(tmp_path: Path) -> None:
@@ -122,6 +125,8 @@ def test_config_parameters_waivers_and_baseline(tmp_path: Path) -> None:
             str(second),
             "--baseline",
             str(first / "results.json"),
+            "--exclude-policy",
+            "s3_bucket_not_public",  # the one critical policy; the sample fails it
         ]
     )
     assert code == 0  # fail_on: critical from the config file
