@@ -221,7 +221,9 @@ def evaluate(
     if baseline is not None:
         if not baseline.is_file():
             raise InventoryError("baseline file not found", file=str(baseline))
-        results, baseline_info = apply_baseline(results, load_results(baseline), baseline)
+        results, baseline_info = apply_baseline(
+            results, load_results(baseline), baseline, {p.id for p in policies}
+        )
     inv = inventory.provenance
     provenance = Provenance(
         version=__version__,

@@ -12,9 +12,14 @@ from mlguard.model import BaselineInfo, Result, ScanResult, Status
 
 
 def apply_baseline(
-    results: list[Result], previous: ScanResult, source: Path
+    results: list[Result], previous: ScanResult, source: Path, policy_ids: set[str] | None = None
 ) -> tuple[list[Result], BaselineInfo]:
-    before = {r.fingerprint for r in previous.results if r.status in (Status.FAIL, Status.WAIVED)}
+    """``policy_ids``: the policies run this time; a finding of a policy not run is not "fixed"."""
+    before = {
+        r.fingerprint
+        for r in previous.results
+        if r.status in (Status.FAIL, Status.WAIVED) and (policy_ids is None or r.policy_id in policy_ids)
+    }
     now_failing: set[str] = set()
     out: list[Result] = []
     new = existing = 0
