@@ -1,3 +1,6 @@
 """Built-in reporters; importing this package registers them."""
 
-from mlguard.report.formats import json_report  # noqa: F401
+from mlguard.report.formats import (
+    json_report,  # noqa: F401
+    sarif,  # noqa: F401
+)
