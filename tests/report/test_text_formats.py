@@ -50,7 +50,8 @@ def test_junit_survives_control_characters() -> None:
     bad = plain.model_copy(update={"message": "bell\x07 and nul\x00 inside"})
     scan = scan.model_copy(update={"results": [bad, *scan.results[:i], *scan.results[i + 1 :]]})
     root = ET.fromstring(render("junit", scan).encode())
-    case = root.find(f".//testcase[@name='{bad.resource_name}']")
+    classname = f"mlguard.{bad.provider}.{bad.policy_id}"
+    case = root.find(f".//testcase[@classname='{classname}'][@name='{bad.resource_name}']")
     assert case is not None
     failure = case.find("failure")
     assert failure is not None
