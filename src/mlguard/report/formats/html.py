@@ -197,7 +197,7 @@ def _breakdown(table: dict[str, dict[str, int]], order: list[str] | None = None)
     return rows
 
 
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(
             lambda name: (files("mlguard.report") / "templates" / name).read_text("utf-8")
@@ -232,7 +232,7 @@ def render_html(scan: ScanResult, frameworks: list[FrameworkStatus], title: str,
         "data": _embed(payload(scan)),
         "script": (files("mlguard.report") / "templates" / "report.js").read_text("utf-8"),
     }
-    return _environment().get_template(template).render(**context)
+    return template_environment().get_template(template).render(**context)
 
 
 @register
