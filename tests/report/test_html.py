@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from mlguard.model import ScanResult
+from mlguard.model import ScanResult, Summary
 from mlguard.report.base import ReportOptions, reporters
-from mlguard.report.formats.html import COLUMNS, error_impacts, payload
+from mlguard.report.formats.html import COLUMNS, error_impacts, payload, recount
 from mlguard.testing.results_factory import HOSTILE_NAME
 
 
@@ -75,3 +75,8 @@ def test_error_impacts_count_unevaluable_results(scan: ScanResult) -> None:
         ]
         assert imp.unevaluable == len(expected)
         assert imp.policies == sorted({r.policy_id for r in expected})
+
+
+def test_recount_matches_summary_of(scan: ScanResult) -> None:
+    expected = Summary.of(scan.results, scan.summary.resources, scan.summary.policies_run, len(scan.errors))
+    assert recount(scan) == expected

@@ -4,6 +4,7 @@ filters, sorting and details work, hostile data stays text, and nothing is fetch
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,8 @@ import pytest
 
 from mlguard.model import ScanResult
 from mlguard.report.base import ReportOptions, reporters
+from mlguard.testing.browser import MISSING_REASON, available, chromium, open_report
 from mlguard.testing.results_factory import HOSTILE_NAME, make_scan
-
-from .browser import MISSING_REASON, available, chromium, open_report
 
 pytestmark = pytest.mark.skipif(not available(), reason=MISSING_REASON)
 
@@ -75,6 +75,10 @@ def test_counts_match_results_json(driver: WebDriver, page: dict[str, Any]) -> N
     assert count(driver, "waiver-count") == statuses["WAIVED"]
     assert len(driver.find_elements(By.CSS_SELECTOR, "#findings-table tbody tr.row")) == 100
     assert len(driver.find_elements(By.CSS_SELECTOR, "#errors-table tbody tr")) == len(page["errors"])
+    shots = os.environ.get("MLGUARD_SCREENSHOT_DIR")  # CI keeps these as artifacts
+    if shots:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        assert driver.save_screenshot(str(Path(shots) / "report-400.png"))
 
 
 def test_status_and_provider_filters(driver: WebDriver, page: dict[str, Any]) -> None:
@@ -160,3 +164,6 @@ def test_100k_results_render_and_filter(driver: WebDriver, tmp_path: Path) -> No
     expected = sum(r["status"] == "FAIL" for r in results["results"])
     assert count(driver, "match-count") == expected
     assert len(driver.find_elements(By.CSS_SELECTOR, "#findings-table tbody tr.row")) == 100
+    shots = os.environ.get("MLGUARD_SCREENSHOT_DIR")
+    if shots:
+        assert driver.save_screenshot(str(Path(shots) / "report-100k.png"))

@@ -30,6 +30,11 @@ class RequirementStatus:
     not_run: list[NotRun]
 
     @property
+    def failing(self) -> list[Result]:
+        """FAIL and ERROR results, the ones an auditor looks at first."""
+        return [r for r in self.results if r.status in (Status.FAIL, Status.ERROR)]
+
+    @property
     def key(self) -> str:
         return f"{self.framework}:{self.requirement.id}"
 

@@ -1,5 +1,7 @@
 """Headless Chromium for the HTML report tests and the benchmark (selenium + Debian's chromedriver).
 
+Test-only helper: needs the `test` extra (selenium).
+
 CI installs it with: apt-get install -y chromium chromium-driver
 """
 
