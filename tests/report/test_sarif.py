@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections import Counter
@@ -15,6 +16,7 @@ from mlguard.model import ScanResult, Status
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.formats import sarif as sarif_mod
 from mlguard.testing.results_factory import make_scan
+from mlguard.testing.sarif_checks import github_problems, schema_problems
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +213,49 @@ def test_empty_scan_is_valid(validator: jsonschema.Draft4Validator) -> None:
     doc = render(scan)
     assert not list(validator.iter_errors(doc))
     assert all(run["results"] == [] for run in doc["runs"])
+
+
+def test_github_rule_suite_passes(doc: dict[str, Any], scan_1k: ScanResult) -> None:
+    assert schema_problems(doc) == []
+    assert github_problems(doc) == []
+    big = render(scan_1k)
+    assert schema_problems(big) == []
+    assert github_problems(big) == []
+
+
+def _first_result(doc: dict[str, Any]) -> dict[str, Any]:
+    return next(run["results"][0] for run in doc["runs"] if run["results"])
+
+
+BREAKAGES: dict[str, Any] = {
+    "uri missing": lambda d: _first_result(d)["locations"][0]["physicalLocation"].pop("artifactLocation"),
+    "not repo-relative": lambda d: _first_result(d)["locations"][0]["physicalLocation"][
+        "artifactLocation"
+    ].update(uri="file:///etc/x"),
+    "startLine": lambda d: _first_result(d)["locations"][0]["physicalLocation"].pop("region"),
+    "fullyQualifiedName": lambda d: _first_result(d)["locations"][0].pop("logicalLocations"),
+    "ruleIndex": lambda d: _first_result(d).update(ruleIndex=10_000),
+    "partialFingerprints": lambda d: _first_result(d).pop("partialFingerprints"),
+    "WAIVED result exported": lambda d: _first_result(d)["properties"].update({"mlguard/status": "WAIVED"}),
+    "shortDescription": lambda d: d["runs"][0]["tool"]["driver"]["rules"][0].pop("shortDescription"),
+    "help.markdown": lambda d: d["runs"][0]["tool"]["driver"]["rules"][0]["help"].pop("markdown"),
+    "tags > 20": lambda d: d["runs"][0]["tool"]["driver"]["rules"][0]["properties"].update(
+        tags=[f"t{i}" for i in range(21)]
+    ),
+    "security-severity": lambda d: d["runs"][0]["tool"]["driver"]["rules"][0]["properties"].update(
+        {"security-severity": 9.5}
+    ),
+    "precision": lambda d: d["runs"][0]["tool"]["driver"]["rules"][0]["properties"].pop("precision"),
+    "share a category": lambda d: d["runs"][1]["automationDetails"].update(
+        id=d["runs"][0]["automationDetails"]["id"]
+    ),
+    "mlguard/waived": lambda d: d["runs"][0]["properties"].pop("mlguard/waived"),
+}
+
+
+@pytest.mark.parametrize("problem", sorted(BREAKAGES))
+def test_github_rule_suite_catches_each_breakage(doc: dict[str, Any], problem: str) -> None:
+    broken = copy.deepcopy(doc)
+    BREAKAGES[problem](broken)
+    problems = github_problems(broken)
+    assert any(problem in p for p in problems), problems
