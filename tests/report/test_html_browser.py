@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mlguard.model import ScanResult
+from mlguard.model import ScanResult, Status
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.testing.browser import MISSING_REASON, available, chromium, open_report
 from mlguard.testing.results_factory import HOSTILE_NAME, make_scan
@@ -152,18 +152,31 @@ def test_every_control_is_labelled_and_nothing_fetched(driver: WebDriver, page: 
     assert unlabelled == 0
     fetched = driver.execute_script("return performance.getEntriesByType('resource').length")
     assert fetched == 0
+    severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    assert severe == []  # no script error, no CSP violation
 
 
 def test_100k_results_render_and_filter(driver: WebDriver, tmp_path: Path) -> None:
     scan = make_scan(100_000, seed=7)
-    html, results = write(scan, tmp_path)
+    html = reporters()["html"]().write(scan, tmp_path / "report.html", ReportOptions())
     open_report(driver, html, timeout=180)
     assert count(driver, "count-total") == 100_000
     assert count(driver, "match-count") == 100_000
     Select(driver.find_element(By.ID, "f-status")).select_by_index(1)  # FAIL sorts first
-    expected = sum(r["status"] == "FAIL" for r in results["results"])
+    expected = sum(r.status is Status.FAIL for r in scan.results)
     assert count(driver, "match-count") == expected
     assert len(driver.find_elements(By.CSS_SELECTOR, "#findings-table tbody tr.row")) == 100
     shots = os.environ.get("MLGUARD_SCREENSHOT_DIR")
     if shots:
         assert driver.save_screenshot(str(Path(shots) / "report-100k.png"))
+
+
+def test_empty_scan_renders(driver: WebDriver, tmp_path: Path) -> None:
+    html, _ = write(make_scan(0), tmp_path)
+    open_report(driver, html)
+    assert count(driver, "count-total") == 0
+    assert count(driver, "match-count") == 0
+    assert driver.find_element(By.ID, "p-info").text == "No matching results"
+    statuses = driver.find_elements(By.CSS_SELECTOR, "tr[data-requirement]")
+    assert statuses
+    assert {s.get_attribute("data-status") for s in statuses} == {"uncovered"}

@@ -50,6 +50,7 @@ def chromium() -> Iterator[webdriver.Chrome]:
         for flag in FLAGS:
             opts.add_argument(flag)
         opts.add_argument(f"--user-data-dir={profile}")
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # page console, for tests
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
         driver.set_page_load_timeout(120)
         try:
