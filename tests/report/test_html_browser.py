@@ -140,6 +140,10 @@ def test_sorting_and_details_with_evidence(driver: WebDriver, page: dict[str, An
 
 def test_paging(driver: WebDriver, page: dict[str, Any]) -> None:
     reset(driver)
+    first = driver.find_element(By.CSS_SELECTOR, "#findings-table tbody tr.row td:first-child")
+    assert first.text == "FAIL"  # default order: failures first, most severe first
+    severity = driver.find_element(By.CSS_SELECTOR, "#findings-table tbody tr.row td:nth-child(2)")
+    assert severity.text == "critical"
     driver.find_element(By.ID, "p-next").click()
     info = driver.find_element(By.ID, "p-info").text
     assert info.startswith("Rows 101-200")

@@ -59,14 +59,23 @@
 
   var state = { sortKey: null, sortDir: 1, page: 0, size: 100, matched: [] };
 
+  // Default order, computed once: FAIL first, then ERROR, WAIVED, PASS, SKIP; most severe first.
+  var order = new Array(N);
+  var prio = new Array(N);
+  for (var o = 0; o < N; o++) {
+    order[o] = o;
+    prio[o] = RANK.status[T.status[rows[o][C.status]]] * 10 + RANK.severity[T.severity[rows[o][C.severity]]];
+  }
+  order.sort(function (a, b) { return prio[a] - prio[b] || a - b; });
+
   function applyFilters() {
     var want = {};
     INTERNED.forEach(function (key) { want[key] = selects[key].value === "" ? -1 : Number(selects[key].value); });
     var q = $("f-q").value.trim().toLowerCase();
     var req = reqSel.value ? " " + reqSel.value + " " : "";
     var out = [];
-    for (var i = 0; i < N; i++) {
-      var r = rows[i], ok = true;
+    for (var n = 0; n < N; n++) {
+      var i = order[n], r = rows[i], ok = true;
       for (var k = 0; k < INTERNED.length; k++) {
         var w = want[INTERNED[k]];
         if (w >= 0 && r[C[INTERNED[k]]] !== w) { ok = false; break; }
@@ -204,6 +213,8 @@
   $("f-reset").addEventListener("click", function () {
     $("filters").reset();
     state.size = 100;
+    state.sortKey = null;
+    document.querySelectorAll("#findings-table th[data-key]").forEach(function (h) { h.removeAttribute("aria-sort"); });
     applyFilters();
   });
   $("p-prev").addEventListener("click", function () { state.page--; renderPage(); });
