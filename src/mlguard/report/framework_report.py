@@ -25,6 +25,7 @@ from mlguard.report.compliance import FrameworkStatus, find_framework, framework
 from mlguard.report.formats.csv_report import write_csv
 from mlguard.report.formats.html import template_environment
 
+_STATUS_ORDER = {"FAIL": 0, "ERROR": 1, "WAIVED": 2, "PASS": 3, "SKIP": 4}  # evidence: failures first
 MAX_HTML_EVIDENCE = 200  # per requirement in the HTML; CSV and JSON carry every result
 
 
@@ -140,6 +141,7 @@ def build_export(scan: ScanResult, options: ReportOptions) -> tuple[ComplianceEx
                     },
                 )
                 entry["requirements"].append(rs.requirement.id)
+        evidence.sort(key=lambda e: (_STATUS_ORDER[e.status], e.policy_id, e.resource_uid))
         requirements.append(
             RequirementExport(
                 id=rs.requirement.id,
