@@ -157,7 +157,7 @@ def test_report_rerenders_a_past_scan(tmp_path: Path, capsys: pytest.CaptureFixt
         capsys,
     )
     assert code == 0
-    assert "mlguard scan summary" in out
+    assert "Results by severity" in out
     a = json.loads((tmp_path / "a" / "results.json").read_text())
     b = json.loads((tmp_path / "b" / "results.json").read_text())
     assert a == b

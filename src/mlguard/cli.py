@@ -38,13 +38,13 @@ from mlguard.pipeline import (
     load_results,
     load_waivers,
     select_policies,
-    sha256_file,
     waivers_schema,
 )
 from mlguard.policy.loader import Policy, PolicySet, builtin_policy_dir, load_policy_set
 from mlguard.policy.schema import framework_schema, policy_schema
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.console import print_summary
+from mlguard.report.render import sha256_file, write_reports
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INTERNAL = 5
@@ -260,18 +260,8 @@ def _write_reports(
     out_dir: Path,
     options: ReportOptions | None = None,
 ) -> list[Path]:
-    registry = reporters()
-    written: list[Path] = []
-    opts = options or ReportOptions()
-    for fmt in formats:
-        if fmt == "console":
-            continue
-        reporter = registry[fmt]()
-        name = reporter.filename
-        if opts.framework:
-            stem, dot, ext = name.rpartition(".")
-            name = f"{stem}-{opts.framework}.{ext}" if dot else f"{name}-{opts.framework}"
-        written.append(reporter.write(scan, out_dir / name, opts))
+    """Render every file format first, write only if all rendered; then the console summary."""
+    written = write_reports(scan, [f for f in formats if f != "console"], out_dir, options)
     if "console" in formats and not state.quiet:
         print_summary(scan, state.console)
     for path in written:
@@ -488,11 +478,6 @@ def report_cmd(
     if not results.is_file():
         raise InputError("results file not found", file=str(results))
     scan = load_results(results)
-    if framework and framework not in {f.id for f in scan.frameworks}:
-        known = ", ".join(sorted(f.id for f in scan.frameworks)) or "none"
-        raise InputError(
-            f"framework {framework!r} is not in this results file (present: {known})", file=str(results)
-        )
     fmts = _formats(loaded, formats, "console")
     opts = ReportOptions(framework=framework, results_sha256=sha256_file(results))
     _write_reports(state, scan, fmts, _output_dir(loaded, output_dir), opts)

@@ -5,7 +5,6 @@ The CLI is a thin layer over these functions, and tests call them directly.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -193,14 +192,6 @@ def _json_line(path: Path, where: list[str | int]) -> int | None:
     except InputError:
         return None
     return doc.line_of(where)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def evaluate(

@@ -1,64 +1,84 @@
-"""The rich console summary printed at the end of evaluate/scan/report."""
+"""Rich console summary the CLI prints after a scan: by severity, top failing policies, errors."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mlguard.model import ScanResult, Severity, Status
 
-_STYLE = {
-    "PASS": "green",
-    "FAIL": "bold red",
-    "ERROR": "yellow",
-    "SKIP": "dim",
-    "WAIVED": "cyan",
-}
+TOP_POLICIES = 10
+MAX_ERRORS = 15
+_STYLE = {"FAIL": "bold red", "ERROR": "yellow", "WAIVED": "magenta", "PASS": "green", "SKIP": "dim"}
+_STATUSES = ["FAIL", "ERROR", "WAIVED", "PASS", "SKIP"]
 
 
-def print_summary(scan: ScanResult, console: Console, top: int = 10) -> None:
-    s = scan.summary
-    head = Table(title="mlguard scan summary", show_lines=False)
-    head.add_column("severity")
-    for st in Status:
-        head.add_column(st.value, justify="right", style=_STYLE[st.value])
-    for level in Severity:
-        row = s.by_severity.get(level.value)
-        if row:
-            head.add_row(level.value, *(str(row.get(st.value, 0)) for st in Status))
-    head.add_row("total", *(str(s.by_status.get(st.value, 0)) for st in Status), style="bold")
-    console.print(head)
+def print_summary(scan: ScanResult, console: Console) -> None:
+    """Print the scan summary. Every data value is escaped: no resource name can inject markup."""
+    counts = Counter(r.status.value for r in scan.results)
     console.print(
-        f"{s.resources} resources, {s.policies_run} policies run, {s.total} results, "
-        f"{s.collection_errors} collection errors"
+        f"[bold]mlguard[/] {escape(scan.provenance.version)}: {len(scan.results)} results, "
+        f"{scan.summary.resources} resources, {len(scan.errors)} collection errors"
     )
-    failing = Counter(r.policy_id for r in scan.results if r.status is Status.FAIL)
-    if failing:
-        titles = {p.id: (p.title, p.severity.value) for p in scan.policies}
-        t = Table(title="Top failing policies")
-        t.add_column("policy")
-        t.add_column("severity")
-        t.add_column("failing", justify="right")
-        t.add_column("title")
-        for pid, n in failing.most_common(top):
-            title, sev = titles.get(pid, ("", ""))
-            t.add_row(pid, sev, str(n), title)
-        console.print(t)
+    console.print("  ".join(f"[{_STYLE[s]}]{s} {counts.get(s, 0)}[/]" for s in _STATUSES), highlight=False)
+
+    sev = Table(title="Results by severity", title_justify="left")
+    sev.add_column("Severity")
+    for s in _STATUSES:
+        sev.add_column(s, justify="right", style=_STYLE[s])
+    by_sev: dict[str, Counter[str]] = {}
+    for r in scan.results:
+        by_sev.setdefault(r.severity.value, Counter())[r.status.value] += 1
+    for level in sorted(Severity, key=lambda s: -s.rank):
+        row = by_sev.get(level.value)
+        if row:
+            sev.add_row(level.value, *(str(row.get(s, 0)) for s in _STATUSES))
+    console.print(sev)
+
+    fails = Counter(r.policy_id for r in scan.results if r.status is Status.FAIL)
+    if fails:
+        info = {p.id: p for p in scan.policies}
+        top = Table(title="Top failing policies", title_justify="left")
+        top.add_column("Policy")
+        top.add_column("Severity")
+        top.add_column("Failing", justify="right")
+        top.add_column("Title")
+        ranked = sorted(
+            fails.items(),
+            key=lambda kv: (-(info[kv[0]].severity.rank if kv[0] in info else 0), -kv[1], kv[0]),
+        )
+        for pid, n in ranked[:TOP_POLICIES]:
+            p = info.get(pid)
+            top.add_row(escape(pid), p.severity.value if p else "", str(n), escape(p.title) if p else "")
+        console.print(top)
+
     if scan.errors:
-        e = Table(title="Collection errors (affected policies are ERROR, not PASS)")
-        for col in ("scope", "type", "operation", "code", "message"):
-            e.add_column(col)
-        for err in scan.errors[:top]:
-            e.add_row(err.scope.label(), err.resource_type or "*", err.operation, err.code, err.message[:100])
-        console.print(e)
-        if len(scan.errors) > top:
-            console.print(f"... and {len(scan.errors) - top} more collection errors (see results.json)")
+        err = Table(title=f"Collection errors ({len(scan.errors)})", title_justify="left")
+        for col in ("Scope", "Resource type", "Operation", "Code", "Message"):
+            err.add_column(col)
+        for e in scan.errors[:MAX_ERRORS]:
+            err.add_row(
+                escape(e.scope.label()),
+                escape(e.resource_type or "all types"),
+                escape(e.operation),
+                escape(e.code),
+                escape(e.message),
+            )
+        console.print(err)
+        if len(scan.errors) > MAX_ERRORS:
+            console.print(f"... and {len(scan.errors) - MAX_ERRORS} more (see the HTML or JSON report)")
+        console.print("[yellow]Policies that needed this data are ERROR for those scopes, not PASS.[/]")
+
     if scan.not_run:
-        console.print(f"{len(scan.not_run)} selected policies not run (resource type not collected).")
-    if scan.stale_waivers:
         console.print(
-            f"[yellow]{len(scan.stale_waivers)} stale waiver(s):[/] "
-            + ", ".join(w.id for w in scan.stale_waivers)
+            f"{len(scan.not_run)} selected policies were not run (their resource type was not collected); "
+            "see not_run in results.json."
+        )
+    if scan.stale_waivers:
+        names = ", ".join(escape(w.id) for w in scan.stale_waivers)
+        console.print(
+            f"[yellow]{len(scan.stale_waivers)} stale waiver(s)[/] (matched no failing result): {names}"
         )

@@ -1,3 +1,10 @@
 """Built-in reporters; importing this package registers them."""
 
-from mlguard.report.formats import json_report  # noqa: F401
+from mlguard.report.formats import (
+    csv_report,  # noqa: F401
+    html,  # noqa: F401
+    json_report,  # noqa: F401
+    junit,  # noqa: F401
+    markdown,  # noqa: F401
+    sarif,  # noqa: F401
+)

@@ -1,0 +1,121 @@
+"""Framework compliance, requirement by requirement, computed once for every reporter.
+
+A requirement is evidenced by the policies its framework file lists. Its status:
+
+* ``uncovered``: no policy maps to it, or none of its policies produced a result (not run, or no
+  resource of their type in scope). Never shown as compliant: nothing was seen.
+* ``fail``: at least one unwaived FAIL.
+* ``error``: no FAIL, but at least one result could not be evaluated (collection or policy error).
+* ``pass``: only PASS (and possibly WAIVED / SKIP) results, at least one PASS.
+* ``not_applicable``: only SKIP (or WAIVED) results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mlguard.errors import InputError
+from mlguard.model import FrameworkInfo, NotRun, RequirementInfo, Result, ScanResult, Status
+
+REQUIREMENT_STATUSES = ("fail", "error", "pass", "not_applicable", "uncovered")
+
+
+@dataclass(frozen=True)
+class RequirementStatus:
+    framework: str
+    requirement: RequirementInfo
+    status: str
+    counts: dict[str, int]
+    results: list[Result] = field(repr=False)
+    not_run: list[NotRun]
+
+    @property
+    def failing(self) -> list[Result]:
+        """FAIL and ERROR results, the ones an auditor looks at first."""
+        return [r for r in self.results if r.status in (Status.FAIL, Status.ERROR)]
+
+    @property
+    def key(self) -> str:
+        return f"{self.framework}:{self.requirement.id}"
+
+
+@dataclass(frozen=True)
+class FrameworkStatus:
+    framework: FrameworkInfo
+    requirements: list[RequirementStatus]
+
+    def totals(self) -> dict[str, int]:
+        out = dict.fromkeys(REQUIREMENT_STATUSES, 0)
+        for req in self.requirements:
+            out[req.status] += 1
+        return out
+
+    @property
+    def coverage_percent(self) -> float:
+        """Share of requirements with at least one evaluated result (pass, fail or error)."""
+        if not self.requirements:
+            return 0.0
+        covered = sum(1 for r in self.requirements if r.status in ("pass", "fail", "error"))
+        return round(100.0 * covered / len(self.requirements), 1)
+
+    @property
+    def pass_percent(self) -> float:
+        if not self.requirements:
+            return 0.0
+        return round(
+            100.0 * sum(1 for r in self.requirements if r.status == "pass") / len(self.requirements), 1
+        )
+
+
+def _status(counts: dict[str, int]) -> str:
+    if counts[Status.FAIL.value]:
+        return "fail"
+    if counts[Status.ERROR.value]:
+        return "error"
+    if counts[Status.PASS.value]:
+        return "pass"
+    if counts[Status.SKIP.value] or counts[Status.WAIVED.value]:
+        return "not_applicable"
+    return "uncovered"
+
+
+def framework_status(scan: ScanResult, framework: FrameworkInfo) -> FrameworkStatus:
+    by_policy: dict[str, list[Result]] = {}
+    for r in scan.results:
+        by_policy.setdefault(r.policy_id, []).append(r)
+    not_run = {n.policy_id: n for n in scan.not_run}
+    reqs: list[RequirementStatus] = []
+    for req in framework.requirements:
+        key = f"{framework.id}:{req.id}"
+        results = [r for pid in req.policies for r in by_policy.get(pid, [])]
+        seen = {id(r) for r in results}
+        # Results mapped through Result.compliance only (e.g. checkov mappings) count too.
+        results += [r for r in scan.results if key in r.compliance and id(r) not in seen]
+        counts = {st.value: 0 for st in Status}
+        for r in results:
+            counts[r.status.value] += 1
+        reqs.append(
+            RequirementStatus(
+                framework=framework.id,
+                requirement=req,
+                status=_status(counts),
+                counts=counts,
+                results=results,
+                not_run=[not_run[p] for p in req.policies if p in not_run],
+            )
+        )
+    return FrameworkStatus(framework=framework, requirements=reqs)
+
+
+def all_frameworks(scan: ScanResult) -> list[FrameworkStatus]:
+    return [framework_status(scan, fw) for fw in scan.frameworks]
+
+
+def find_framework(scan: ScanResult, name: str) -> FrameworkInfo:
+    """The framework called ``name`` (id or display name, case-insensitive); InputError if absent."""
+    wanted = name.casefold()
+    for fw in scan.frameworks:
+        if wanted in (fw.id.casefold(), fw.name.casefold()):
+            return fw
+    known = ", ".join(fw.id for fw in scan.frameworks) or "none"
+    raise InputError(f"framework {name!r} is not in this scan result (frameworks: {known})")

@@ -1,0 +1,96 @@
+"""CSV of every result, one row each, spreadsheet-safe.
+
+Cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
+carriage return) are prefixed with ``'``: resource names and tags come from the cloud, not from us.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+
+from mlguard.model import Result, ScanResult
+from mlguard.report.base import Reporter, ReportOptions, register
+
+COLUMNS = (
+    "status",
+    "severity",
+    "category",
+    "provider",
+    "account",
+    "region",
+    "workspace",
+    "resource_type",
+    "resource_uid",
+    "resource_name",
+    "policy_id",
+    "title",
+    "message",
+    "evidence",
+    "collected_at",
+    "compliance",
+    "waiver_id",
+    "waiver_owner",
+    "waiver_expires",
+    "waiver_reason",
+    "source_file",
+    "source_line",
+    "baseline",
+    "fingerprint",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def result_row(r: Result) -> list[object]:
+    w = r.waiver
+    return [
+        r.status.value,
+        r.severity.value,
+        r.category.value,
+        r.provider,
+        r.account,
+        r.region,
+        r.workspace,
+        r.resource_type,
+        r.resource_uid,
+        r.resource_name,
+        r.policy_id,
+        r.title,
+        r.message,
+        json.dumps(r.evidence.values, sort_keys=True, ensure_ascii=False) if r.evidence.values else "",
+        r.evidence.collected_at,
+        ";".join(r.compliance),
+        w.id if w else None,
+        w.owner if w else None,
+        w.expires if w else None,
+        w.reason if w else None,
+        r.source.file if r.source else None,
+        r.source.start_line if r.source else None,
+        r.baseline,
+        r.fingerprint,
+    ]
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    return buf.getvalue()
+
+
+@register
+class CsvReporter(Reporter):
+    name = "csv"
+    filename = "results.csv"
+    description = "CSV of every result (one row per policy x resource; formula-safe)."
+
+    def render(self, scan: ScanResult, options: ReportOptions) -> str:
+        return write_csv(COLUMNS, (result_row(r) for r in scan.results))

@@ -1,0 +1,140 @@
+"""Markdown summary for CI job summaries (``$GITHUB_STEP_SUMMARY``).
+
+Bounded: GitHub accepts at most 1 MiB per step summary, so the text is kept under ``MAX_CHARS``
+(sections are cut to fit, and a note says so). All data is escaped so resource names cannot inject
+markup, links or table cells.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from mlguard.model import ScanResult, Severity, Status
+from mlguard.report.base import Reporter, ReportOptions, register
+from mlguard.report.compliance import all_frameworks
+
+MAX_CHARS = 60_000
+TOP_POLICIES = 10
+MAX_ERRORS = 20
+STATUSES = [Status.FAIL, Status.ERROR, Status.WAIVED, Status.PASS, Status.SKIP]
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>&~])")
+
+
+def md(text: object) -> str:
+    """Escape a value for a Markdown table cell (no markup, links, HTML or line breaks)."""
+    flat = " ".join(str(text).split())
+    return _SPECIAL.sub(r"\\\1", flat)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return out
+
+
+def render_markdown(scan: ScanResult, max_chars: int = MAX_CHARS) -> str:
+    prov = scan.provenance
+    counts = Counter(r.status for r in scan.results)
+    fails = [r for r in scan.results if r.status is Status.FAIL]
+    lines = ["## mlguard scan", ""]
+    scope = ", ".join(md(x) for x in (*prov.accounts, *prov.workspaces)) or "none"
+    lines.append(
+        f"mlguard {md(prov.version)} · started {md(prov.started_at)} · "
+        f"{len(scan.results)} results · scope: {scope}"
+    )
+    lines.append("")
+    verdict = f"**{counts[Status.FAIL]} failing**" if counts[Status.FAIL] else "**No failing results**"
+    if counts[Status.ERROR] or scan.errors:
+        verdict += (
+            f", **{counts[Status.ERROR]} could not be evaluated** ({len(scan.errors)} collection errors)"
+        )
+    lines += [verdict, ""]
+    lines += _table([s.value for s in STATUSES], [[str(counts[s]) for s in STATUSES]])
+    lines.append("")
+
+    lines += ["### Failures by severity", ""]
+    sev = Counter(r.severity for r in fails)
+    order = sorted(Severity, key=lambda s: -s.rank)
+    lines += _table([s.value for s in order], [[str(sev[s]) for s in order]])
+    lines.append("")
+
+    body: list[list[str]] = []
+    by_policy = Counter(r.policy_id for r in fails)
+    if by_policy:
+        info = {p.id: p for p in scan.policies}
+        top = sorted(
+            by_policy.items(),
+            key=lambda kv: (-info[kv[0]].severity.rank if kv[0] in info else 0, -kv[1], kv[0]),
+        )
+        rows = []
+        for pid, n in top[:TOP_POLICIES]:
+            p = info.get(pid)
+            rows.append([md(pid), md(p.severity.value if p else ""), str(n), md(p.title if p else "")])
+        section = [f"### Top failing policies ({min(TOP_POLICIES, len(top))} of {len(top)})", ""]
+        section += _table(["Policy", "Severity", "Failing", "Title"], rows)
+        body.append(section)
+
+    frameworks = all_frameworks(scan)
+    if frameworks:
+        rows = []
+        for fs in frameworks:
+            t = fs.totals()
+            rows.append(
+                [
+                    md(fs.framework.name),
+                    str(len(fs.requirements)),
+                    str(t["pass"]),
+                    str(t["fail"]),
+                    str(t["error"]),
+                    str(t["uncovered"]),
+                    f"{fs.coverage_percent}%",
+                ]
+            )
+        section = ["### Compliance", ""]
+        section += _table(
+            ["Framework", "Requirements", "Pass", "Fail", "Error", "Uncovered", "Evaluated"], rows
+        )
+        body.append(section)
+
+    if scan.errors:
+        rows = [
+            [
+                md(e.scope.label()),
+                md(e.resource_type or "all types"),
+                md(e.operation),
+                md(e.code),
+                md(e.message),
+            ]
+            for e in scan.errors[:MAX_ERRORS]
+        ]
+        section = [f"### Collection errors ({len(scan.errors)})", ""]
+        section += _table(["Scope", "Resource type", "Operation", "Code", "Message"], rows)
+        if len(scan.errors) > MAX_ERRORS:
+            section.append(f"\n_{len(scan.errors) - MAX_ERRORS} more in the full report._")
+        body.append(section)
+
+    if counts[Status.WAIVED]:
+        body.append([f"_{counts[Status.WAIVED]} failing results are waived (see the HTML report)._"])
+
+    text = "\n".join(lines)
+    cut = 0
+    for section in body:
+        chunk = "\n" + "\n".join(section) + "\n"
+        if len(text) + len(chunk) + 200 > max_chars:
+            cut += 1
+            continue
+        text += chunk
+    if cut:
+        text += f"\n_{cut} section(s) left out to keep this summary under {max_chars} characters._\n"
+    return text.rstrip("\n") + "\n"
+
+
+@register
+class MarkdownReporter(Reporter):
+    name = "markdown"
+    filename = "summary.md"
+    description = "Markdown summary for CI job summaries ($GITHUB_STEP_SUMMARY); bounded size."
+
+    def render(self, scan: ScanResult, options: ReportOptions) -> str:
+        return render_markdown(scan)

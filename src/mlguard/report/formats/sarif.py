@@ -1,0 +1,333 @@
+"""SARIF 2.1.0 for GitHub code scanning.
+
+The output validates against the OASIS SARIF 2.1.0 schema and follows GitHub's stricter ingestion
+rules:
+
+* One run per provider scope (``aws``, ``databricks``, ``iac``, ...), each with its own
+  ``automationDetails.id`` = ``mlguard/<provider>/<started_at>``. GitHub takes everything before
+  the last ``/`` as the analysis category, so an AWS and a Databricks upload never replace each
+  other's alerts.
+* Which results are exported: ``FAIL`` (level from the severity: critical/high -> ``error``,
+  medium -> ``warning``, low/info -> ``note``) and ``ERROR`` (always ``level: warning``, message
+  prefixed "Could not evaluate"). ERROR is exported on purpose: it carries the same fingerprint as
+  the FAIL it may hide, so an open alert is not closed as "fixed" because the data could not be
+  read. ``PASS`` and ``SKIP`` are not exported. ``WAIVED`` results are left out (GitHub ignores
+  SARIF suppressions) and counted in the run property ``mlguard/waived``.
+* Location: every result has ``locations[0].physicalLocation.artifactLocation.uri`` and a
+  ``region.startLine``. IaC results (``Result.source`` set) point at their file and line. A cloud
+  resource has no file, so it gets a stable, repo-relative pseudo-path (see :func:`pseudo_path`)
+  ``mlguard/<provider>/<account or workspace>/<region or "global">/<type>/<name or id>``, each
+  segment percent-encoded, with ``startLine`` 1. The resource uid is the ``logicalLocations``
+  entry's ``fullyQualifiedName``.
+* Rules carry shortDescription, fullDescription, help (text and markdown with remediation),
+  ``properties.tags`` (``security`` when the category is security, category, provider, frameworks;
+  at most 20), ``security-severity`` (critical 9.5, high 8.0, medium 5.5, low 3.0, info 0.0;
+  GitHub maps >= 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low) and ``precision``
+  (``very-high``: the policy reads the collected configuration directly).
+* Limits: at most 25,000 results per run (the most severe are kept), 25,000 rules per run, 20 tags
+  per rule, 20 runs per file. What was cut is reported in the run property ``mlguard/truncated``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+from urllib.parse import quote
+
+from mlguard.model import PolicyInfo, Result, ScanResult, Severity, Status
+from mlguard.report.base import Reporter, ReportOptions, register
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+INFORMATION_URI = "https://github.com/mlguard/mlguard"
+
+MAX_RESULTS_PER_RUN = 25_000
+MAX_RULES_PER_RUN = 25_000
+MAX_TAGS_PER_RULE = 20
+MAX_RUNS_PER_FILE = 20
+
+SECURITY_SEVERITY: dict[Severity, str] = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
+LEVEL: dict[Severity, str] = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+EXPORTED = (Status.FAIL, Status.ERROR)
+FINGERPRINT_KEY = "mlguardFingerprint/v1"
+
+
+def _segment(value: str | None, default: str) -> str:
+    return quote(value, safe="") if value else default
+
+
+def pseudo_path(result: Result) -> str:
+    """The stable repo-relative pseudo-path of a cloud resource (no source file).
+
+    ``mlguard/<provider>/<account|workspace|"global">/<region|"global">/<type>/<name|id>``; every
+    segment is percent-encoded so the path is a valid URI reference whatever the name holds.
+    """
+    owner = result.account or result.workspace
+    leaf = result.resource_name or result.resource_uid
+    return "/".join(
+        (
+            "mlguard",
+            _segment(result.provider, "unknown"),
+            _segment(owner, "global"),
+            _segment(result.region, "global"),
+            _segment(result.resource_type, "unknown"),
+            _segment(leaf, "unknown"),
+        )
+    )
+
+
+def _source_uri(path: str) -> str:
+    """A repo-relative file path as a URI reference (backslashes and ./ prefixes normalised)."""
+    clean = path.replace("\\", "/")
+    while clean.startswith("./"):
+        clean = clean[2:]
+    if clean.startswith("/"):
+        return "file://" + quote(clean, safe="/")
+    return quote(clean, safe="/")
+
+
+def _location(result: Result) -> dict[str, Any]:
+    if result.source is not None:
+        region: dict[str, Any] = {"startLine": result.source.start_line}
+        if result.source.end_line is not None and result.source.end_line >= result.source.start_line:
+            region["endLine"] = result.source.end_line
+        uri = _source_uri(result.source.file)
+    else:
+        region = {"startLine": 1}
+        uri = pseudo_path(result)
+    return {
+        "physicalLocation": {"artifactLocation": {"uri": uri}, "region": region},
+        "logicalLocations": [
+            {
+                "fullyQualifiedName": result.resource_uid,
+                "name": result.resource_name or result.resource_uid,
+                "kind": "resource",
+            }
+        ],
+    }
+
+
+def _rule_tags(policy: PolicyInfo, frameworks: list[str]) -> tuple[list[str], int]:
+    tags: list[str] = []
+    if policy.category.value == "security":
+        tags.append("security")
+    for tag in (policy.category.value, policy.provider, *frameworks):
+        if tag not in tags:
+            tags.append(tag)
+    cut = max(0, len(tags) - MAX_TAGS_PER_RULE)
+    return tags[:MAX_TAGS_PER_RULE], cut
+
+
+def _help_markdown(policy: PolicyInfo) -> str:
+    parts = [f"**{policy.title}**", "", policy.description]
+    if policy.remediation:
+        parts += ["", "**Remediation**", "", policy.remediation]
+    if policy.remediation_cli:
+        parts += ["", "CLI:", "", "```sh", policy.remediation_cli, "```"]
+    if policy.remediation_terraform:
+        parts += ["", "Terraform:", "", "```hcl", policy.remediation_terraform, "```"]
+    if policy.compliance:
+        parts += ["", "**Compliance**: " + ", ".join(policy.compliance)]
+    if policy.references:
+        parts += ["", "**References**", ""] + [f"- {ref}" for ref in policy.references]
+    return "\n".join(parts)
+
+
+def _rule(policy: PolicyInfo) -> tuple[dict[str, Any], int]:
+    frameworks = sorted({c.split(":", 1)[0] for c in policy.compliance})
+    tags, cut = _rule_tags(policy, frameworks)
+    help_text = policy.description
+    if policy.remediation:
+        help_text += "\n\nRemediation: " + policy.remediation
+    rule: dict[str, Any] = {
+        "id": policy.id,
+        "name": policy.id.replace("-", "_").replace(".", "_"),
+        "shortDescription": {"text": policy.title},
+        "fullDescription": {"text": policy.description},
+        "help": {"text": help_text, "markdown": _help_markdown(policy)},
+        "defaultConfiguration": {"level": LEVEL[policy.severity]},
+        "properties": {
+            "tags": tags,
+            "security-severity": SECURITY_SEVERITY[policy.severity],
+            "precision": "very-high",
+            "mlguard/severity": policy.severity.value,
+            "mlguard/category": policy.category.value,
+            "mlguard/resource": policy.resource,
+        },
+    }
+    if policy.references:
+        rule["helpUri"] = policy.references[0]
+    return rule, cut
+
+
+def _fallback_policy(result: Result) -> PolicyInfo:
+    """Rule metadata for a result whose policy is missing from ``scan.policies`` (older files)."""
+    return PolicyInfo(
+        id=result.policy_id,
+        title=result.title,
+        description=result.title,
+        severity=result.severity,
+        category=result.category,
+        resource=result.resource_type,
+        provider=result.provider,
+        compliance=result.compliance,
+    )
+
+
+def _result(result: Result, rule_index: int) -> dict[str, Any]:
+    if result.status is Status.ERROR:
+        level = "warning"
+        text = f"Could not evaluate {result.policy_id} on {result.resource_uid}: {result.message}"
+    else:
+        level = LEVEL[result.severity]
+        text = f"{result.title}: {result.message} (resource {result.resource_uid})"
+    props: dict[str, Any] = {
+        "mlguard/status": result.status.value,
+        "mlguard/severity": result.severity.value,
+        "mlguard/resourceType": result.resource_type,
+    }
+    if result.evidence.values:
+        props["mlguard/evidence"] = result.evidence.values
+    if result.compliance:
+        props["mlguard/compliance"] = result.compliance
+    if result.baseline:
+        props["mlguard/baseline"] = result.baseline
+    out: dict[str, Any] = {
+        "ruleId": result.policy_id,
+        "ruleIndex": rule_index,
+        "level": level,
+        "message": {"text": text},
+        "locations": [_location(result)],
+        "partialFingerprints": {FINGERPRINT_KEY: result.fingerprint},
+        "properties": props,
+    }
+    if result.baseline:
+        out["baselineState"] = "new" if result.baseline == "new" else "unchanged"
+    return out
+
+
+def _sort_key(result: Result) -> tuple[int, int, str]:
+    # Most severe first, FAIL before ERROR, then stable by fingerprint: truncation keeps the worst.
+    return (-result.severity.rank, 0 if result.status is Status.FAIL else 1, result.fingerprint)
+
+
+def _run(scan: ScanResult, provider: str, results: list[Result], waived: int) -> dict[str, Any]:
+    policies = {p.id: p for p in scan.policies}
+    exported = sorted((r for r in results if r.status in EXPORTED), key=_sort_key)
+    dropped_results = max(0, len(exported) - MAX_RESULTS_PER_RUN)
+    exported = exported[:MAX_RESULTS_PER_RUN]
+
+    rule_ids: list[str] = []
+    seen: set[str] = set()
+    for r in exported:
+        if r.policy_id not in seen:
+            seen.add(r.policy_id)
+            rule_ids.append(r.policy_id)
+    dropped_rules = max(0, len(rule_ids) - MAX_RULES_PER_RUN)
+    if dropped_rules:
+        keep = set(rule_ids[:MAX_RULES_PER_RUN])
+        dropped_results += sum(1 for r in exported if r.policy_id not in keep)
+        exported = [r for r in exported if r.policy_id in keep]
+        rule_ids = rule_ids[:MAX_RULES_PER_RUN]
+
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    tags_cut: dict[str, int] = {}
+    first: dict[str, Result] = {}
+    for r in exported:
+        first.setdefault(r.policy_id, r)
+    for pid in rule_ids:
+        rule, cut = _rule(policies.get(pid) or _fallback_policy(first[pid]))
+        if cut:
+            tags_cut[pid] = cut
+        index[pid] = len(rules)
+        rules.append(rule)
+
+    truncated: dict[str, Any] = {}
+    if dropped_results:
+        truncated["results"] = dropped_results
+    if tags_cut:
+        truncated["ruleTags"] = tags_cut
+
+    counts = {st.value: 0 for st in Status}
+    for r in results:
+        counts[r.status.value] += 1
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "mlguard",
+                "version": scan.provenance.version,
+                "semanticVersion": scan.provenance.version,
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }
+        },
+        "automationDetails": {"id": f"mlguard/{provider}/{scan.provenance.started_at}"},
+        "columnKind": "unicodeCodePoints",
+        "results": [_result(r, index[r.policy_id]) for r in exported],
+        "invocations": [
+            {
+                "executionSuccessful": not any(e.provider == provider for e in scan.errors),
+                "startTimeUtc": scan.provenance.started_at,
+                **({"endTimeUtc": scan.provenance.finished_at} if scan.provenance.finished_at else {}),
+                **({"commandLine": scan.provenance.command} if scan.provenance.command else {}),
+            }
+        ],
+        "properties": {
+            "mlguard/provider": provider,
+            "mlguard/waived": waived,
+            "mlguard/counts": counts,
+            "mlguard/collectionErrors": sum(1 for e in scan.errors if e.provider == provider),
+            "mlguard/policyPackVersion": scan.provenance.policy_pack_version,
+            "mlguard/truncated": truncated,
+        },
+    }
+    return run
+
+
+def build_sarif(scan: ScanResult) -> dict[str, Any]:
+    """The SARIF log as a JSON-ready dict (one run per provider scope)."""
+    by_provider: dict[str, list[Result]] = defaultdict(list)
+    for r in scan.results:
+        by_provider[r.provider].append(r)
+    for e in scan.errors:  # a provider whose collection only failed still gets a (empty) run
+        by_provider.setdefault(e.provider, [])
+    if not by_provider:
+        for p in sorted({p.provider for p in scan.policies}) or ["mlguard"]:
+            by_provider[p] = []
+    providers = sorted(by_provider)
+    runs = []
+    for provider in providers[:MAX_RUNS_PER_FILE]:
+        results = by_provider[provider]
+        waived = sum(1 for r in results if r.status is Status.WAIVED)
+        runs.append(_run(scan, provider, results, waived))
+    if len(providers) > MAX_RUNS_PER_FILE:
+        runs[-1]["properties"]["mlguard/truncated"]["runs"] = providers[MAX_RUNS_PER_FILE:]
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs}
+
+
+@register
+class SarifReporter(Reporter):
+    name = "sarif"
+    filename = "results.sarif"
+    description = "SARIF 2.1.0 for GitHub code scanning (FAIL and ERROR results; one run per provider)."
+
+    def render(self, scan: ScanResult, options: ReportOptions) -> str:
+        # Compact: json's C encoder only runs without indent (10x faster at 25,000 results per run).
+        return json.dumps(build_sarif(scan), separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+__all__ = ["SarifReporter", "build_sarif", "pseudo_path"]

@@ -1,0 +1,82 @@
+"""The HTML report as a file: self-contained, data embedded once and escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from mlguard.model import ScanResult, Summary
+from mlguard.report.base import ReportOptions, reporters
+from mlguard.report.formats.html import COLUMNS, error_impacts, payload, recount
+from mlguard.testing.results_factory import HOSTILE_NAME
+
+
+def render(scan: ScanResult) -> str:
+    text = reporters()["html"]().render(scan, ReportOptions())
+    assert isinstance(text, str)
+    return text
+
+
+def embedded(text: str) -> str:
+    match = re.search(r'<script type="application/json" id="mlguard-data">(.*?)</script>', text, re.S)
+    assert match is not None
+    return match.group(1)
+
+
+def test_self_contained_no_external_fetch(scan: ScanResult) -> None:
+    text = render(scan)
+    assert not re.search(r"<(link|img|iframe|object|embed)\b", text)
+    assert not re.search(r"<script[^>]+src=", text)
+    assert "@import" not in text
+    assert "default-src 'none'" in text  # CSP: the browser refuses any fetch
+    assert text.count('id="mlguard-data"') == 1
+
+
+def test_embedded_data_is_escaped_and_round_trips(scan: ScanResult) -> None:
+    text = render(scan)
+    data = embedded(text)
+    assert "<" not in data
+    assert ">" not in data
+    assert "&" not in data
+    decoded = json.loads(data)
+    assert decoded == json.loads(json.dumps(payload(scan)))
+    names = {row[COLUMNS.index("name")] for row in decoded["rows"]}
+    assert HOSTILE_NAME in names
+
+
+def test_hostile_text_never_raw_in_markup(scan: ScanResult) -> None:
+    text = render(scan)
+    assert HOSTILE_NAME not in text
+    assert "<b>accepted</b>" not in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text  # server-side rendered lists escape it
+
+
+def test_payload_rows_complete(scan: ScanResult) -> None:
+    data = payload(scan)
+    assert len(data["rows"]) == len(scan.results)
+    assert all(len(row) == len(COLUMNS) for row in data["rows"])
+    fps = [row[COLUMNS.index("fingerprint")] for row in data["rows"]]
+    assert fps == [r.fingerprint for r in scan.results]
+
+
+def test_error_impacts_count_unevaluable_results(scan: ScanResult) -> None:
+    impacts = error_impacts(scan)
+    assert len(impacts) == len(scan.errors)
+    assert any(imp.unevaluable for imp in impacts)
+    for imp in impacts:
+        e = imp.error
+        expected = [
+            r
+            for r in scan.results
+            if r.status.value == "ERROR"
+            and r.provider == e.provider
+            and r.resource_type == e.resource_type
+            and e.scope.contains(r.account, r.region, r.workspace)
+        ]
+        assert imp.unevaluable == len(expected)
+        assert imp.policies == sorted({r.policy_id for r in expected})
+
+
+def test_recount_matches_summary_of(scan: ScanResult) -> None:
+    expected = Summary.of(scan.results, scan.summary.resources, scan.summary.policies_run, len(scan.errors))
+    assert recount(scan) == expected
