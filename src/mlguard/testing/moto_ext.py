@@ -23,7 +23,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from mlguard.errors import ToolMissingError
@@ -605,6 +605,35 @@ def _patch_tags_for_added_records() -> None:
         return _get_resource_from_arn
 
     _wraps_once(sm_models.SageMakerModelBackend, "_get_resource_from_arn", build)
+
+
+# --------------------------------------------------------------------------- IAM key age
+
+
+def backdate_access_key(account_id: str) -> Callable[[str, str, datetime], None]:
+    """A seeding helper for what no AWS API can do: make an IAM access key look old.
+
+    CreateAccessKey always stamps "now", so an estate seeded through the API has no stale keys
+    and key-age policies could not be shown failing. The returned callable
+    ``(user_name, access_key_id, create_date)`` rewrites the key's creation date, and marks it as
+    last used the day after it was created, in moto's IAM backend of ``account_id`` (the
+    in-process one, which a ``ThreadedMotoServer`` in this process serves too).
+    """
+    from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+    def backdate(user_name: str, access_key_id: str, create_date: datetime) -> None:
+        naive = create_date.astimezone(UTC).replace(tzinfo=None)
+        user = iam_backends[account_id]["global"].get_user(user_name)
+        for key in user.access_keys:
+            if key.access_key_id == access_key_id:
+                key.create_date = naive
+                key.last_used = AccessKeyLastUsed(
+                    timestamp=naive + timedelta(days=1), service="s3", region="us-east-1"
+                )
+                return
+        raise KeyError(f"no access key {access_key_id} for IAM user {user_name}")
+
+    return backdate
 
 
 _PATCHES: tuple[Callable[[], None], ...] = (
