@@ -607,6 +607,31 @@ def _patch_tags_for_added_records() -> None:
     _wraps_once(sm_models.SageMakerModelBackend, "_get_resource_from_arn", build)
 
 
+# --------------------------------------------------------------------------- EMR regions
+
+
+def _patch_emr_region_on_custom_endpoint() -> None:
+    """moto 5.2.x's EMR takes the region only from an ``elasticmapreduce`` host name; behind a
+    custom endpoint (``AWS_ENDPOINT_URL=http://127.0.0.1:port``, the moto server) every request
+    lands in the default region, so a cluster created in us-east-1 is also listed in eu-west-1.
+    Fall back to moto's generic region detection (the SigV4 credential scope), as every other
+    moto service does."""
+    from moto.core.responses import BaseResponse
+    from moto.emr.responses import ElasticMapReduceResponse
+
+    def build(original: Callable[[Any, Any, str], str]) -> Callable[[Any, Any, str], str]:
+        def get_region_from_url(self: Any, request: Any, full_url: str) -> str:
+            if any(
+                regex.search(self.parsed_url.netloc) for regex in ElasticMapReduceResponse.emr_region_regex
+            ):
+                return original(self, request, full_url)
+            return str(BaseResponse.get_region_from_url(self, request, full_url))
+
+        return get_region_from_url
+
+    _wraps_once(ElasticMapReduceResponse, "get_region_from_url", build)
+
+
 # --------------------------------------------------------------------------- IAM key age
 
 
@@ -643,6 +668,7 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_feature_groups,
     _patch_monitoring_schedules,
     _patch_tags_for_added_records,
+    _patch_emr_region_on_custom_endpoint,
 )
 
 
