@@ -21,10 +21,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlguard.errors import CollectionSetupError, ToolMissingError
+from mlguard.errors import CollectionSetupError, InputError, ToolMissingError
 
 try:
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.server import ThreadedMotoServer
 except ImportError as exc:
     raise ToolMissingError(
@@ -34,7 +36,6 @@ except ImportError as exc:
 from mlguard.config import AwsScope
 from mlguard.demo.aws_estate import (
     CANARY_SECRET,
-    DEFAULT_ACCOUNT,
     DEFAULT_REGIONS,
     AwsEstateManifest,
     Flaw,
@@ -131,35 +132,72 @@ def _moto_api(endpoint: str, action: str) -> None:
 @contextmanager
 def demo_environment(
     regions: list[str] | tuple[str, ...] = DEFAULT_REGIONS,
-    account_id: str = DEFAULT_ACCOUNT,
     *,
     seed: bool = True,
 ) -> Iterator[DemoEnvironment]:
     """Run a seeded, local-only AWS estate for the duration of the ``with`` block.
 
-    ``account_id`` must be moto's default account (moto answers every request for it unless
-    told otherwise). With ``seed=False`` the server starts empty (for tests that seed their own).
-    Raises :class:`~mlguard.errors.CollectionSetupError` if the server cannot start.
+    The account is moto's default account (the one moto serves for the fake credentials). With
+    ``seed=False`` the server starts empty (for tests and benchmarks that seed their own).
+    Raises :class:`~mlguard.errors.CollectionSetupError` if the server cannot start or the estate
+    cannot be seeded.
     """
+    region_list = list(regions)
+    if not region_list:
+        raise InputError("the demo needs at least one region")
     moto_ext.apply()
+    account_id = str(DEFAULT_ACCOUNT_ID)
     # The server thread logs every request through werkzeug; a demo's console is for the report.
     werkzeug_log = logging.getLogger("werkzeug")
     previous_level = werkzeug_log.level
     werkzeug_log.setLevel(logging.ERROR)
-    region_list = list(regions)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    endpoint = ""
+    started = False
     try:
-        server.start()
-        host, port = server.get_host_and_port()
-    except OSError as exc:
-        raise CollectionSetupError(f"could not start the local moto server for the demo: {exc}") from exc
-    endpoint = f"http://{host}:{port}"
-    values = {
+        try:
+            server.start()
+            started = True
+            host, port = server.get_host_and_port()
+        except OSError as exc:
+            raise CollectionSetupError(f"could not start the local moto server for the demo: {exc}") from exc
+        endpoint = f"http://{host}:{port}"
+        with _patched_environ(_demo_env(endpoint, region_list), _UNSET_ENV_VARS):
+            try:
+                # Start from an empty estate; IAM backends are rebuilt with the environment above.
+                _moto_api(endpoint, "reset")
+                manifest = (
+                    _seed(account_id, region_list) if seed else _empty_manifest(account_id, region_list)
+                )
+            except (BotoCoreError, ClientError, OSError) as exc:
+                raise CollectionSetupError(f"could not seed the demo estate on {endpoint}: {exc}") from exc
+            yield DemoEnvironment(
+                endpoint_url=endpoint,
+                account_id=account_id,
+                regions=region_list,
+                manifest=manifest,
+                env={k: os.environ[k] for k in DEMO_ENV_VARS},
+            )
+    finally:
+        try:
+            if endpoint:  # leave nothing behind in this process
+                _moto_api(endpoint, "reset")
+        finally:
+            if started:
+                server.stop()
+            werkzeug_log.setLevel(previous_level)
+
+
+def _demo_env(endpoint: str, regions: list[str]) -> dict[str, str]:
+    plugins = [p for p in os.environ.get(s3control_host.PLUGIN_ENV, "").split(",") if p and p != "DISABLED"]
+    if s3control_host.PLUGIN_SPEC not in plugins:
+        plugins.append(s3control_host.PLUGIN_SPEC)
+    return {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",  # moto's documented fake credentials
-        "AWS_DEFAULT_REGION": region_list[0],
-        "AWS_REGION": region_list[0],
+        "AWS_DEFAULT_REGION": regions[0],
+        "AWS_REGION": regions[0],
         # No profile or per-service endpoint from the user's files, no instance metadata calls.
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
@@ -167,39 +205,20 @@ def demo_environment(
         # AWS-managed IAM policies (AdministratorAccess...) exist in every real account; moto
         # (in this process, serving the threaded server) loads them only when asked.
         "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
-        s3control_host.PLUGIN_ENV: s3control_host.PLUGIN_SPEC,
+        s3control_host.PLUGIN_ENV: ",".join(plugins),
     }
-    try:
-        with _patched_environ(values, _UNSET_ENV_VARS):
-            # Start from an empty estate; IAM backends are rebuilt with the environment above.
-            _moto_api(endpoint, "reset")
-            session = boto3.session.Session()
-            if seed:
-                manifest = seed_aws(
-                    session,
-                    account_id,
-                    region_list,
-                    backdate_access_key=moto_ext.backdate_access_key(account_id),
-                )
-            else:
-                manifest = AwsEstateManifest(
-                    account_id=account_id,
-                    regions=region_list,
-                    counts={},
-                    names={},
-                    flaws=[],
-                    canary_secret=CANARY_SECRET,
-                )
-            yield DemoEnvironment(
-                endpoint_url=endpoint,
-                account_id=account_id,
-                regions=region_list,
-                manifest=manifest,
-                env=dict(values),
-            )
-    finally:
-        try:
-            _moto_api(endpoint, "reset")
-        finally:
-            server.stop()
-            werkzeug_log.setLevel(previous_level)
+
+
+def _seed(account_id: str, regions: list[str]) -> AwsEstateManifest:
+    return seed_aws(
+        boto3.session.Session(),
+        account_id,
+        regions,
+        backdate_access_key=moto_ext.backdate_access_key(account_id),
+    )
+
+
+def _empty_manifest(account_id: str, regions: list[str]) -> AwsEstateManifest:
+    return AwsEstateManifest(
+        account_id=account_id, regions=regions, counts={}, names={}, flaws=[], canary_secret=CANARY_SECRET
+    )
