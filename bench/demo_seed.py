@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 
 from mlguard.demo import demo_environment, seed_aws
+from mlguard.demo.aws_estate import AWS_MANAGED_POLICIES
 from mlguard.testing import moto_ext
 
 
@@ -35,6 +36,7 @@ def main() -> None:
             ready = time.perf_counter()
             session = boto3.session.Session()
             session.events.register("before-call", count)
+            moto_ext.add_aws_managed_policies(env.account_id, AWS_MANAGED_POLICIES)
             manifest = seed_aws(
                 session,
                 env.account_id,

@@ -285,3 +285,36 @@ def test_backdate_access_key(mocked: None) -> None:
 )
 def test_s3control_host_label_stripped_only_for_loopback(url: str, expected: str) -> None:
     assert strip_account_label(url) == expected
+
+
+def test_ec2_p3_instance_types_are_described(mocked: None) -> None:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    described = ec2.describe_instance_types(InstanceTypes=["p3.2xlarge", "p3.16xlarge"])["InstanceTypes"]
+    gpus = {t["InstanceType"]: t["GpuInfo"]["Gpus"][0] for t in described}
+    assert gpus["p3.2xlarge"]["Name"] == "V100"
+    assert gpus["p3.2xlarge"]["Count"] == 1
+    assert gpus["p3.16xlarge"]["Count"] == 8
+    assert {t["InstanceType"]: t["VCpuInfo"]["DefaultVCpus"] for t in described} == {
+        "p3.2xlarge": 8,
+        "p3.16xlarge": 64,
+    }
+    gpu_family = ec2.describe_instance_types(Filters=[{"Name": "instance-type", "Values": ["p3.*"]}])
+    assert {"p3.2xlarge", "p3.8xlarge", "p3.16xlarge"} <= {
+        t["InstanceType"] for t in gpu_family["InstanceTypes"]
+    }
+
+
+def test_add_aws_managed_policies_makes_them_attachable(mocked: None) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
+    arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        iam.attach_role_policy(RoleName="r", PolicyArn=arn)
+    moto_ext.add_aws_managed_policies(ACCOUNT, ["AdministratorAccess"])
+    moto_ext.add_aws_managed_policies(ACCOUNT, ["AdministratorAccess"])  # idempotent
+    iam.attach_role_policy(RoleName="r", PolicyArn=arn)
+    assert iam.list_attached_role_policies(RoleName="r")["AttachedPolicies"][0]["PolicyArn"] == arn
+    aws_policies = iam.list_policies(Scope="AWS")["Policies"]
+    assert [p["PolicyName"] for p in aws_policies] == ["AdministratorAccess"]
+    with pytest.raises(KeyError):
+        moto_ext.add_aws_managed_policies(ACCOUNT, ["NoSuchManagedPolicy"])

@@ -35,6 +35,7 @@ except ImportError as exc:
 
 from mlguard.config import AwsScope
 from mlguard.demo.aws_estate import (
+    AWS_MANAGED_POLICIES,
     CANARY_SECRET,
     DEFAULT_REGIONS,
     AwsEstateManifest,
@@ -63,7 +64,6 @@ DEMO_ENV_VARS = (
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_EC2_METADATA_DISABLED",
-    "MOTO_IAM_LOAD_MANAGED_POLICIES",
     s3control_host.PLUGIN_ENV,
 )
 
@@ -164,7 +164,7 @@ def demo_environment(
         endpoint = f"http://{host}:{port}"
         with _patched_environ(_demo_env(endpoint, region_list), _UNSET_ENV_VARS):
             try:
-                # Start from an empty estate; IAM backends are rebuilt with the environment above.
+                # Start from an empty estate.
                 _moto_api(endpoint, "reset")
                 manifest = (
                     _seed(account_id, region_list) if seed else _empty_manifest(account_id, region_list)
@@ -202,14 +202,12 @@ def _demo_env(endpoint: str, regions: list[str]) -> dict[str, str]:
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
-        # AWS-managed IAM policies (AdministratorAccess...) exist in every real account; moto
-        # (in this process, serving the threaded server) loads them only when asked.
-        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
         s3control_host.PLUGIN_ENV: ",".join(plugins),
     }
 
 
 def _seed(account_id: str, regions: list[str]) -> AwsEstateManifest:
+    moto_ext.add_aws_managed_policies(account_id, AWS_MANAGED_POLICIES)
     return seed_aws(
         boto3.session.Session(),
         account_id,

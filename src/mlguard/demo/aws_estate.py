@@ -31,6 +31,10 @@ from mlguard.catalogue import CATALOGUE
 CANARY_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYmlguardCANARY"
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
+
+#: AWS-managed IAM policies the estate attaches: they must exist in the target account (they do in
+#: every real account; on moto see :func:`mlguard.testing.moto_ext.add_aws_managed_policies`).
+AWS_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess")
 DEFAULT_ACCOUNT = "123456789012"
 
 ClientFactory = Callable[[str, str], Any]
@@ -157,7 +161,7 @@ class _Seeder:
             AssumeRolePolicyDocument=_trust("sagemaker.amazonaws.com"),
             Description="Legacy SageMaker role with full admin rights",
         )["Role"]["Arn"]
-        for policy in ("AdministratorAccess", "AmazonSageMakerFullAccess"):
+        for policy in AWS_MANAGED_POLICIES:
             iam.attach_role_policy(RoleName=admin, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
         r.add(
             "aws.iam.role",
@@ -1094,9 +1098,16 @@ class _Seeder:
         r.add("aws.lambda.function", name, region)
 
     def emr(self, region: str) -> None:
-        if region != self.primary:
-            return
         emr = self.client("emr", region)
+        if region != self.primary:
+            emr.put_block_public_access_configuration(
+                BlockPublicAccessConfiguration={
+                    "BlockPublicSecurityGroupRules": True,
+                    "PermittedPublicSecurityGroupRuleRanges": [{"MinRange": 22, "MaxRange": 22}],
+                }
+            )
+            self.rec.add("aws.emr.block_public_access", f"{self.account}/{region}", region)
+            return
         cluster = emr.run_job_flow(
             Name="feature-engineering-emr",
             ReleaseLabel="emr-6.15.0",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -632,6 +632,61 @@ def _patch_emr_region_on_custom_endpoint() -> None:
     _wraps_once(ElasticMapReduceResponse, "get_region_from_url", build)
 
 
+# --------------------------------------------------------------------------- EC2 P3 types
+
+#: Published specs of the P3 sizes (vCPUs, memory MiB, V100 16 GiB GPUs, network performance).
+_P3_SIZES = {
+    "p3.2xlarge": (8, 62464, 1, "Up to 10 Gigabit"),
+    "p3.8xlarge": (32, 249856, 4, "10 Gigabit"),
+    "p3.16xlarge": (64, 499712, 8, "25 Gigabit"),
+}
+
+
+def _patch_ec2_p3_instance_types() -> None:
+    """moto 5.2.x's EC2 instance type catalogue has p3dn.24xlarge but not p3.2xlarge, p3.8xlarge or
+    p3.16xlarge (NVIDIA V100 instances still running in many ML fleets): RunInstances accepts them
+    but DescribeInstanceTypes answers InvalidInstanceType, so their GPU facts cannot be read. Add
+    them, built from moto's p3dn.24xlarge entry with the published vCPU, memory and GPU counts."""
+    from copy import deepcopy
+
+    from moto.ec2.models import instance_types as it
+
+    template = it.INSTANCE_TYPES.get("p3dn.24xlarge")
+    if template is None:
+        return
+    for name, (vcpus, memory, gpus, network) in _P3_SIZES.items():
+        if name in it.INSTANCE_TYPES:
+            continue
+        entry = deepcopy(template)
+        entry.pop("InstanceStorageInfo", None)
+        entry.update(
+            InstanceType=name,
+            InstanceStorageSupported=False,
+            MemoryInfo={"SizeInMiB": memory},
+            VCpuInfo={
+                "DefaultCores": vcpus // 2,
+                "DefaultThreadsPerCore": 2,
+                "DefaultVCpus": vcpus,
+                "ValidCores": list(range(2, vcpus // 2 + 1, 2)),
+                "ValidThreadsPerCore": [1, 2],
+            },
+            GpuInfo={
+                "Gpus": [
+                    {
+                        "Count": gpus,
+                        "Manufacturer": "NVIDIA",
+                        "MemoryInfo": {"SizeInMiB": 16384},
+                        "Name": "V100",
+                    }
+                ],
+                "TotalGpuMemoryInMiB": 16384 * gpus,
+            },
+        )
+        entry["NetworkInfo"]["NetworkPerformance"] = network
+        it.INSTANCE_TYPES[name] = entry
+        it.InstanceTypeBackend.instance_types.append(it.InstanceType(name))
+
+
 # --------------------------------------------------------------------------- IAM key age
 
 
@@ -661,6 +716,30 @@ def backdate_access_key(account_id: str) -> Callable[[str, str, datetime], None]
     return backdate
 
 
+def add_aws_managed_policies(account_id: str, names: Iterable[str]) -> None:
+    """A seeding helper: make some AWS-managed IAM policies exist in moto's account.
+
+    Every real account has the ~1,300 AWS-managed policies (``arn:aws:iam::aws:policy/...``) and
+    no API creates them. moto has them only with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``, which
+    loads all of them and makes every IAM read of the account several times slower. This adds just
+    the named ones, from moto's own copy of their documents, to the in-process IAM backend.
+    """
+    import json
+
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    data = json.loads(aws_managed_policies_data)
+    backend = iam_backends[account_id]["global"]
+    for name in names:
+        if name not in data:
+            raise KeyError(f"moto has no copy of the AWS-managed policy {name}")
+        policy = AWSManagedPolicy.from_data(name, account_id, backend.region_name, data[name])
+        if policy.arn not in backend.managed_policies:
+            backend.aws_managed_policies.append(policy)
+            backend.managed_policies[policy.arn] = policy
+
+
 _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_gpu_instance_types,
     _patch_model_network_isolation,
@@ -669,6 +748,7 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_monitoring_schedules,
     _patch_tags_for_added_records,
     _patch_emr_region_on_custom_endpoint,
+    _patch_ec2_p3_instance_types,
 )
 
 
