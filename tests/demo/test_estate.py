@@ -61,6 +61,13 @@ def test_every_aws_catalogue_family_is_seeded(demo: DemoEnvironment) -> None:
     assert demo.regions == ["us-east-1", "eu-west-1"]
 
 
+def test_describe_line(demo: DemoEnvironment) -> None:
+    line = demo.describe()
+    assert f"{demo.manifest.total} resources of {len(demo.manifest.counts)} types" in line
+    assert demo.endpoint_url in line
+    assert f"{len(demo.manifest.flaws)} planted misconfigurations" in line
+
+
 def test_flaws_name_seeded_resources(demo: DemoEnvironment) -> None:
     manifest = demo.manifest
     assert len(manifest.flaws) >= 25

@@ -98,6 +98,15 @@ class DemoEnvironment:
     databricks: Any = None
     env: dict[str, str] = field(default_factory=dict)
 
+    def describe(self) -> str:
+        """One line for the console before a demo scan starts."""
+        m = self.manifest
+        return (
+            f"Demo AWS estate: {m.total} resources of {len(m.counts)} types in {', '.join(self.regions)} "
+            f"(account {self.account_id}), {len(m.flaws)} planted misconfigurations; "
+            f"served by a local moto server at {self.endpoint_url}, nothing leaves this machine."
+        )
+
     @property
     def aws_scope(self) -> AwsScope:
         """The AWS scope to scan: exactly the seeded regions (no profile, no role)."""
