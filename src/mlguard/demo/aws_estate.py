@@ -136,7 +136,8 @@ class _Seeder:
         backdate_key: BackdateKey | None,
         now: datetime,
     ) -> None:
-        self.client = client
+        self._make_client = client
+        self._clients: dict[tuple[str, str], Any] = {}
         self.account = account_id
         self.regions = regions
         self.primary = regions[0]
@@ -146,6 +147,13 @@ class _Seeder:
         self.roles: dict[str, str] = {}
         self.kms: dict[str, dict[str, str]] = {}
         self.net: dict[str, dict[str, str]] = {}
+
+    def client(self, service: str, region: str) -> Any:
+        """One client per (service, region), made on first use."""
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = self._make_client(service, region)
+        return self._clients[key]
 
     def arn(self, service: str, region: str, resource: str) -> str:
         return f"arn:aws:{service}:{region}:{self.account}:{resource}"
