@@ -1,1 +1,1 @@
-"""Test and demo helpers: fakes for offline runs. Never imported by the scanner's product code."""
+"""Test helpers that ship with mlguard: local fakes of the platforms it scans."""
