@@ -1,1 +1,1 @@
-"""Helpers for testing mlguard and policies written for it (golden cases, fakes for the demo)."""
+"""Test helpers that ship with mlguard: local fakes of the platforms it scans."""

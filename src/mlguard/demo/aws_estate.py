@@ -1,0 +1,1286 @@
+"""The demo AWS estate: a realistic ML platform, seeded through plain boto3 calls.
+
+The estate mirrors the AWS ML pipeline mlguard governs (raw data in S3 catalogued by Glue, ETL on
+Glue and EMR, SageMaker Feature Store, Studio, training, endpoints behind Lambda and API Gateway,
+CloudWatch, Model Monitor, EventBridge-driven retraining, GPU compute). It deliberately mixes good
+and bad configurations, and every bad one is named in the returned manifest with the reason, so a
+scan of the estate has known findings and tests can check counts per catalogue type.
+
+Only public boto3 calls are used, so the estate can be seeded into any AWS-compatible endpoint.
+Two things plain AWS APIs cannot express are optional callbacks: back-dating an IAM access key (a
+key is always created "now") and, on moto, nothing else. Counts in the manifest are derived from
+what was actually created, never written down separately.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from pydantic import BaseModel, ConfigDict, Field
+
+from mlguard.catalogue import CATALOGUE
+
+#: A fake, secret-looking value planted in a Lambda environment. It must never appear in any
+#: mlguard output: tests grep every report for it.
+CANARY_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYmlguardCANARY"
+
+DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
+
+#: AWS-managed IAM policies the estate attaches: they must exist in the target account (they do in
+#: every real account; on moto see :func:`mlguard.testing.moto_ext.add_aws_managed_policies`).
+AWS_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess")
+DEFAULT_ACCOUNT = "123456789012"
+
+ClientFactory = Callable[[str, str], Any]
+"""``(service, region) -> boto3 client``."""
+
+BackdateKey = Callable[[str, str, datetime], None]
+"""``(user_name, access_key_id, create_date)``: make an access key look old (test fakes only)."""
+
+
+class Flaw(BaseModel):
+    """A deliberately bad resource in the estate and what is wrong with it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    name: str
+    region: str | None
+    reason: str
+
+
+class AwsEstateManifest(BaseModel):
+    """What :func:`seed_aws` created: counts per catalogue type, names, and the planted flaws."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    regions: list[str]
+    counts: dict[str, int] = Field(description="Resources created per catalogue type.")
+    names: dict[str, list[str]] = Field(description="Names (or ids) created per catalogue type.")
+    flaws: list[Flaw] = Field(description="The deliberately bad resources, with the reason.")
+    canary_secret: str = Field(description="Planted secret value that must never be output.")
+
+    regions_by_name: dict[str, dict[str, str | None]] = Field(
+        default_factory=dict, description="Per catalogue type: name -> region (None for global)."
+    )
+
+    def names_in(self, resource_type: str, region: str) -> list[str]:
+        """Names of a type seeded in one region."""
+        return sorted(n for n, r in self.regions_by_name.get(resource_type, {}).items() if r == region)
+
+    def bad_names(self, resource_type: str) -> list[str]:
+        return sorted({f.name for f in self.flaws if f.type == resource_type})
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.names: dict[str, list[str]] = {}
+        self.regions: dict[str, dict[str, str | None]] = {}
+        self.flaws: list[Flaw] = []
+
+    def add(self, rtype: str, name: str, region: str | None = None, *, bad: str | None = None) -> str:
+        if rtype not in CATALOGUE:
+            raise ValueError(f"not a catalogue type: {rtype}")
+        self.names.setdefault(rtype, []).append(name)
+        self.regions.setdefault(rtype, {})[name] = region
+        if bad:
+            self.flaw(rtype, name, region, bad)
+        return name
+
+    def flaw(self, rtype: str, name: str, region: str | None, reason: str) -> None:
+        self.flaws.append(Flaw(type=rtype, name=name, region=region, reason=reason))
+
+
+def _tags(**kv: str) -> list[dict[str, str]]:
+    return [{"Key": k.replace("_", "-"), "Value": v} for k, v in kv.items()]
+
+
+_TEAM = {"team": "ml-platform", "cost_center": "cc-4410", "environment": "production"}
+
+
+def _lambda_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("handler.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
+    return buf.getvalue()
+
+
+def _trust(service: str, conditions: dict[str, Any] | None = None) -> str:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if conditions:
+        statement["Condition"] = conditions
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+class _Seeder:
+    def __init__(
+        self,
+        client: ClientFactory,
+        account_id: str,
+        regions: list[str],
+        backdate_key: BackdateKey | None,
+        now: datetime,
+    ) -> None:
+        self._make_client = client
+        self._clients: dict[tuple[str, str], Any] = {}
+        self.account = account_id
+        self.regions = regions
+        self.primary = regions[0]
+        self.backdate_key = backdate_key
+        self.now = now
+        self.rec = _Recorder()
+        self.roles: dict[str, str] = {}
+        self.kms: dict[str, dict[str, str]] = {}
+        self.net: dict[str, dict[str, str]] = {}
+
+    def client(self, service: str, region: str) -> Any:
+        """One client per (service, region), made on first use."""
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = self._make_client(service, region)
+        return self._clients[key]
+
+    def arn(self, service: str, region: str, resource: str) -> str:
+        return f"arn:aws:{service}:{region}:{self.account}:{resource}"
+
+    # ------------------------------------------------------------------ account-wide
+
+    def iam(self) -> None:
+        iam = self.client("iam", self.primary)
+        r = self.rec
+        admin = "SageMakerExecutionRole-Admin"
+        self.roles["admin"] = iam.create_role(
+            RoleName=admin,
+            AssumeRolePolicyDocument=_trust("sagemaker.amazonaws.com"),
+            Description="Legacy SageMaker role with full admin rights",
+        )["Role"]["Arn"]
+        for policy in AWS_MANAGED_POLICIES:
+            iam.attach_role_policy(RoleName=admin, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
+        r.add(
+            "aws.iam.role",
+            admin,
+            bad="SageMaker can assume it; AdministratorAccess and AmazonSageMakerFullAccess attached",
+        )
+
+        scoped_policy = iam.create_policy(
+            PolicyName="mlguard-demo-sagemaker-scoped",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["s3:GetObject", "s3:PutObject"],
+                            "Resource": "arn:aws:s3:::acme-ml-model-artifacts/*",
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                            "Resource": "*",
+                        },
+                    ],
+                }
+            ),
+            Tags=_tags(**_TEAM),
+        )["Policy"]["Arn"]
+        r.add("aws.iam.policy", "mlguard-demo-sagemaker-scoped")
+
+        wildcard_policy = iam.create_policy(
+            PolicyName="ml-team-everything",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            ),
+        )["Policy"]["Arn"]
+        r.add("aws.iam.policy", "ml-team-everything", bad="customer-managed policy allowing *:*")
+
+        scoped = "SageMakerExecutionRole-Scoped"
+        self.roles["scoped"] = iam.create_role(
+            RoleName=scoped,
+            AssumeRolePolicyDocument=_trust(
+                "sagemaker.amazonaws.com",
+                {
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {"aws:SourceArn": f"arn:aws:sagemaker:*:{self.account}:*"},
+                },
+            ),
+            Tags=_tags(**_TEAM),
+        )["Role"]["Arn"]
+        iam.attach_role_policy(RoleName=scoped, PolicyArn=scoped_policy)
+        r.add("aws.iam.role", scoped)
+
+        for key, name, service in (
+            ("glue", "GlueServiceRole-Etl", "glue.amazonaws.com"),
+            ("lambda", "LambdaInferenceRole", "lambda.amazonaws.com"),
+            ("emr", "EMR_DefaultRole", "elasticmapreduce.amazonaws.com"),
+            ("emr_ec2", "EMR_EC2_DefaultRole", "ec2.amazonaws.com"),
+            ("events", "EventBridgeRetrainingRole", "events.amazonaws.com"),
+        ):
+            self.roles[key] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust(service))[
+                "Role"
+            ]["Arn"]
+            r.add("aws.iam.role", name)
+        iam.put_role_policy(
+            RoleName="GlueServiceRole-Etl",
+            PolicyName="inline-wildcard",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+                }
+            ),
+        )
+        r.flaw("aws.iam.role", "GlueServiceRole-Etl", None, "inline policy grants s3:* on every bucket")
+        iam.attach_role_policy(RoleName="EventBridgeRetrainingRole", PolicyArn=wildcard_policy)
+        r.flaw("aws.iam.role", "EventBridgeRetrainingRole", None, "ml-team-everything (*:*) attached")
+
+        # Users: one with console access, no MFA and an old key; one CI key; one good admin.
+        iam.create_user(UserName="data-scientist-alice", Tags=_tags(team="research"))
+        iam.create_login_profile(UserName="data-scientist-alice", Password="Demo-Passw0rd-Not-Real!")
+        old_key = iam.create_access_key(UserName="data-scientist-alice")["AccessKey"]["AccessKeyId"]
+        if self.backdate_key:
+            self.backdate_key("data-scientist-alice", old_key, self.now - timedelta(days=412))
+            reason = "console password without MFA; access key 412 days old"
+        else:
+            reason = "console password without MFA"
+        r.add("aws.iam.user", "data-scientist-alice", bad=reason)
+
+        iam.create_user(UserName="ci-model-deployer", Tags=_tags(**_TEAM))
+        ci_key = iam.create_access_key(UserName="ci-model-deployer")["AccessKey"]["AccessKeyId"]
+        iam.attach_user_policy(UserName="ci-model-deployer", PolicyArn=wildcard_policy)
+        if self.backdate_key:
+            self.backdate_key("ci-model-deployer", ci_key, self.now - timedelta(days=200))
+        r.add("aws.iam.user", "ci-model-deployer", bad="long-lived access key with *:* attached")
+
+        iam.create_user(UserName="ml-admin-bob", Tags=_tags(**_TEAM))
+        iam.create_login_profile(UserName="ml-admin-bob", Password="Demo-Passw0rd-Not-Real!")
+        serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="ml-admin-bob")["VirtualMFADevice"][
+            "SerialNumber"
+        ]
+        iam.enable_mfa_device(
+            UserName="ml-admin-bob",
+            SerialNumber=serial,
+            AuthenticationCode1="123456",
+            AuthenticationCode2="654321",
+        )
+        r.add("aws.iam.user", "ml-admin-bob")
+
+        iam.update_account_password_policy(MinimumPasswordLength=8, RequireSymbols=False, RequireNumbers=True)
+        r.add("aws.iam.password_policy", self.account, bad="minimum length 8, no symbols, no expiry")
+
+    def s3_account(self) -> None:
+        s3control = self.client("s3control", self.primary)
+        s3control.put_public_access_block(
+            AccountId=self.account,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": False,
+                "RestrictPublicBuckets": False,
+            },
+        )
+        self.rec.add(
+            "aws.s3.account_public_access_block",
+            self.account,
+            bad="BlockPublicPolicy and RestrictPublicBuckets are off",
+        )
+
+    # ------------------------------------------------------------------ per region
+
+    def network(self, region: str) -> None:
+        ec2 = self.client("ec2", region)
+        vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+        sg = ec2.create_security_group(GroupName="ml-private", Description="ML private", VpcId=vpc)["GroupId"]
+        self.net[region] = {"vpc": vpc, "subnet": subnet, "sg": sg}
+
+    def kms_keys(self, region: str) -> None:
+        kms = self.client("kms", region)
+        keys: dict[str, str] = {}
+        data = kms.create_key(
+            Description="ML data at rest", Tags=[{"TagKey": "team", "TagValue": "ml-platform"}]
+        )
+        keys["data"] = data["KeyMetadata"]["Arn"]
+        kms.enable_key_rotation(KeyId=data["KeyMetadata"]["KeyId"])
+        kms.create_alias(AliasName="alias/ml-data", TargetKeyId=data["KeyMetadata"]["KeyId"])
+        self.rec.add("aws.kms.key", data["KeyMetadata"]["KeyId"], region)
+        endpoint = kms.create_key(Description="SageMaker endpoint volumes (rotation off)")
+        keys["endpoint"] = endpoint["KeyMetadata"]["Arn"]
+        self.rec.add(
+            "aws.kms.key",
+            endpoint["KeyMetadata"]["KeyId"],
+            region,
+            bad="customer-managed key without rotation",
+        )
+        self.kms[region] = keys
+
+    def s3_buckets(self, region: str) -> None:
+        s3 = self.client("s3", region)
+        suffix = "" if region == self.primary else f"-{region}"
+
+        def create(name: str) -> str:
+            if region == "us-east-1":
+                s3.create_bucket(Bucket=name)
+            else:
+                s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+            return name
+
+        def harden(name: str, *extra_statements: dict[str, Any]) -> None:
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": self.kms[region]["data"],
+                            },
+                            "BucketKeyEnabled": True,
+                        }
+                    ]
+                },
+            )
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_public_access_block(
+                Bucket=name,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+            )
+            s3.put_bucket_policy(
+                Bucket=name,
+                Policy=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "DenyInsecureTransport",
+                                "Effect": "Deny",
+                                "Principal": {"AWS": "*"},
+                                "Action": "s3:*",
+                                "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            },
+                            *extra_statements,
+                        ],
+                    }
+                ),
+            )
+            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags(**_TEAM)})
+
+        logs = create(f"acme-ml-access-logs{suffix}")
+        harden(
+            logs,
+            {
+                "Sid": "S3ServerAccessLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{logs}/*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": self.account}},
+            },
+        )
+        self.rec.add("aws.s3.bucket", logs, region)
+        for good in (f"acme-ml-raw-data{suffix}", f"acme-ml-model-artifacts{suffix}"):
+            create(good)
+            harden(good)
+            s3.put_bucket_logging(
+                Bucket=good,
+                BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": logs, "TargetPrefix": f"{good}/"}},
+            )
+            self.rec.add("aws.s3.bucket", good, region)
+
+        public = create(f"acme-ml-public-datasets{suffix}")
+        s3.put_bucket_policy(
+            Bucket=public,
+            Policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "PublicRead",
+                            "Effect": "Allow",
+                            "Principal": "*",
+                            "Action": "s3:GetObject",
+                            "Resource": f"arn:aws:s3:::{public}/*",
+                        }
+                    ],
+                }
+            ),
+        )
+        self.rec.add(
+            "aws.s3.bucket",
+            public,
+            region,
+            bad="bucket policy grants s3:GetObject to everyone; no KMS, no versioning, no TLS-only policy",
+        )
+        scratch = create(f"acme-ml-scratch{suffix}")
+        s3.put_bucket_acl(Bucket=scratch, ACL="public-read")
+        self.rec.add("aws.s3.bucket", scratch, region, bad="public-read ACL; no KMS, no versioning")
+
+    def sagemaker(self, region: str) -> dict[str, str]:
+        """SageMaker estate of one region; returns endpoint name -> variant name."""
+        sm = self.client("sagemaker", region)
+        r = self.rec
+        net = self.net[region]
+        keys = self.kms[region]
+        primary = region == self.primary
+        p = "" if primary else "eu-"
+        image = f"{self.account}.dkr.ecr.{region}.amazonaws.com/ml-serving:2026.11"
+        vpc_config = {"SecurityGroupIds": [net["sg"]], "Subnets": [net["subnet"]]}
+
+        # Notebooks
+        nb_open = f"{p}research-notebook-open"
+        sm.create_notebook_instance(
+            NotebookInstanceName=nb_open,
+            InstanceType="ml.g5.xlarge" if primary else "ml.p3.2xlarge",
+            RoleArn=self.roles["admin"],
+            DirectInternetAccess="Enabled",
+            RootAccess="Enabled",
+        )
+        r.add(
+            "aws.sagemaker.notebook_instance",
+            nb_open,
+            region,
+            bad="direct internet access, root access, no KMS, admin role",
+        )
+        if primary:
+            sm.create_notebook_instance(
+                NotebookInstanceName="secure-notebook",
+                InstanceType="ml.t3.medium",
+                RoleArn=self.roles["scoped"],
+                SubnetId=net["subnet"],
+                SecurityGroupIds=[net["sg"]],
+                KmsKeyId=keys["data"],
+                DirectInternetAccess="Disabled",
+                RootAccess="Disabled",
+                Tags=_tags(**_TEAM),
+            )
+            r.add("aws.sagemaker.notebook_instance", "secure-notebook", region)
+
+        # Studio domain and user profiles
+        domain_name = f"{p}ml-studio"
+        if primary:
+            domain_id = sm.create_domain(
+                DomainName=domain_name,
+                AuthMode="IAM",
+                DefaultUserSettings={"ExecutionRole": self.roles["admin"]},
+                SubnetIds=[net["subnet"]],
+                VpcId=net["vpc"],
+                AppNetworkAccessType="PublicInternetOnly",
+            )["DomainArn"].split("/")[-1]
+            r.add("aws.sagemaker.domain", domain_name, region, bad="PublicInternetOnly; no KMS; admin role")
+            profiles = ["alice", "bob", "carol"]
+        else:
+            domain_id = sm.create_domain(
+                DomainName=domain_name,
+                AuthMode="SSO",
+                DefaultUserSettings={"ExecutionRole": self.roles["scoped"]},
+                SubnetIds=[net["subnet"]],
+                VpcId=net["vpc"],
+                AppNetworkAccessType="VpcOnly",
+                KmsKeyId=keys["data"],
+                Tags=_tags(**_TEAM),
+            )["DomainArn"].split("/")[-1]
+            r.add("aws.sagemaker.domain", domain_name, region)
+            profiles = ["dana"]
+        for user in profiles:
+            settings = {"ExecutionRole": self.roles["admin" if user == "alice" else "scoped"]}
+            sm.create_user_profile(DomainId=domain_id, UserProfileName=user, UserSettings=settings)
+            r.add(
+                "aws.sagemaker.user_profile",
+                user,
+                region,
+                bad="execution role has AdministratorAccess" if user == "alice" else None,
+            )
+
+        # Models, endpoint configs, endpoints
+        endpoints: dict[str, str] = {}
+        specs: list[dict[str, Any]]
+        if primary:
+            specs = [
+                {
+                    "name": "fraud-detector",
+                    "isolation": True,
+                    "vpc": True,
+                    "instance": "ml.g5.2xlarge",
+                    "count": 2,
+                    "kms": True,
+                    "capture": True,
+                    "model_bad": None,
+                    "config_bad": None,
+                },
+                {
+                    "name": "llm-summarizer",
+                    "isolation": False,
+                    "vpc": False,
+                    "instance": "ml.p4d.24xlarge",
+                    "count": 1,
+                    "kms": False,
+                    "capture": False,
+                    "model_bad": "no network isolation, no VPC",
+                    "config_bad": "no KMS key, no data capture, p4d GPU",
+                },
+                {
+                    "name": "churn-predictor",
+                    "isolation": False,
+                    "vpc": True,
+                    "instance": "ml.m5.large",
+                    "count": 1,
+                    "kms": False,
+                    "capture": False,
+                    "model_bad": "no network isolation",
+                    "config_bad": "no KMS key, no data capture",
+                },
+            ]
+        else:
+            specs = [
+                {
+                    "name": "recsys-ranker",
+                    "isolation": True,
+                    "vpc": True,
+                    "instance": "ml.g5.xlarge",
+                    "count": 2,
+                    "kms": True,
+                    "capture": True,
+                    "model_bad": None,
+                    "config_bad": None,
+                }
+            ]
+        for spec in specs:
+            name = spec["name"]
+            model_args: dict[str, Any] = {
+                "ModelName": f"{name}-model",
+                "ExecutionRoleArn": self.roles["scoped"],
+                "PrimaryContainer": {
+                    "Image": image,
+                    "ModelDataUrl": f"s3://acme-ml-model-artifacts/{name}.tar.gz",
+                },
+                "EnableNetworkIsolation": spec["isolation"],
+                "Tags": _tags(**_TEAM),
+            }
+            if spec["vpc"]:
+                model_args["VpcConfig"] = vpc_config
+            sm.create_model(**model_args)
+            r.add("aws.sagemaker.model", f"{name}-model", region, bad=spec["model_bad"])
+
+            variant: dict[str, Any] = {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{name}-model",
+                "InitialInstanceCount": spec["count"],
+                "InstanceType": spec["instance"],
+                "InitialVariantWeight": 1.0,
+            }
+            config_args: dict[str, Any] = {
+                "EndpointConfigName": f"{name}-config",
+                "ProductionVariants": [variant],
+            }
+            if spec["kms"]:
+                config_args["KmsKeyId"] = keys["endpoint"]
+            if spec["capture"]:
+                config_args["DataCaptureConfig"] = {
+                    "EnableCapture": True,
+                    "InitialSamplingPercentage": 20,
+                    "DestinationS3Uri": f"s3://acme-ml-model-artifacts/capture/{name}",
+                    "KmsKeyId": keys["data"],
+                    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+                }
+            sm.create_endpoint_config(**config_args)
+            r.add("aws.sagemaker.endpoint_config", f"{name}-config", region, bad=spec["config_bad"])
+            sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=_tags(**_TEAM))
+            endpoints[name] = "AllTraffic"
+            r.add("aws.sagemaker.endpoint", name, region)
+
+        # Training and processing jobs
+        if primary:
+            sm.create_training_job(
+                TrainingJobName="fraud-train-2026-11-20",
+                AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+                RoleArn=self.roles["scoped"],
+                OutputDataConfig={
+                    "S3OutputPath": "s3://acme-ml-model-artifacts/training/",
+                    "KmsKeyId": keys["data"],
+                },
+                ResourceConfig={
+                    "InstanceType": "ml.g5.2xlarge",
+                    "InstanceCount": 1,
+                    "VolumeSizeInGB": 50,
+                    "VolumeKmsKeyId": keys["data"],
+                },
+                VpcConfig=vpc_config,
+                StoppingCondition={"MaxRuntimeInSeconds": 14400, "MaxWaitTimeInSeconds": 28800},
+                EnableNetworkIsolation=True,
+                EnableInterContainerTrafficEncryption=True,
+                EnableManagedSpotTraining=True,
+                ExperimentConfig={"ExperimentName": "fraud-detector-exp"},
+                Tags=_tags(**_TEAM),
+            )
+            r.add("aws.sagemaker.training_job", "fraud-train-2026-11-20", region)
+            sm.create_training_job(
+                TrainingJobName="llm-finetune-p4d-2026-11-25",
+                AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+                RoleArn=self.roles["admin"],
+                OutputDataConfig={"S3OutputPath": "s3://acme-ml-scratch/llm/"},
+                ResourceConfig={"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 2, "VolumeSizeInGB": 500},
+                StoppingCondition={"MaxRuntimeInSeconds": 432000},
+                HyperParameters={"epochs": "3", "learning_rate": "0.0001"},
+            )
+            r.add(
+                "aws.sagemaker.training_job",
+                "llm-finetune-p4d-2026-11-25",
+                region,
+                bad="2x p4d on demand, no VPC, no KMS, no network isolation, admin role, 5-day max runtime",
+            )
+            sm.create_processing_job(
+                ProcessingJobName="fraud-features-preprocess",
+                AppSpecification={"ImageUri": image},
+                RoleArn=self.roles["scoped"],
+                ProcessingResources={
+                    "ClusterConfig": {
+                        "InstanceType": "ml.m5.xlarge",
+                        "InstanceCount": 1,
+                        "VolumeSizeInGB": 30,
+                        "VolumeKmsKeyId": keys["data"],
+                    }
+                },
+                NetworkConfig={"EnableNetworkIsolation": True, "VpcConfig": vpc_config},
+                StoppingCondition={"MaxRuntimeInSeconds": 3600},
+            )
+            r.add("aws.sagemaker.processing_job", "fraud-features-preprocess", region)
+            sm.create_processing_job(
+                ProcessingJobName="llm-eval-g5",
+                AppSpecification={"ImageUri": image},
+                RoleArn=self.roles["admin"],
+                ProcessingResources={
+                    "ClusterConfig": {
+                        "InstanceType": "ml.g5.xlarge",
+                        "InstanceCount": 1,
+                        "VolumeSizeInGB": 30,
+                    }
+                },
+                StoppingCondition={"MaxRuntimeInSeconds": 86400},
+            )
+            r.add("aws.sagemaker.processing_job", "llm-eval-g5", region, bad="no VPC, no KMS, admin role")
+
+        # Model Monitor
+        watched = ["fraud-detector"] if primary else ["recsys-ranker"]
+        for endpoint in watched:
+            name = f"{endpoint}-data-quality"
+            sm.create_monitoring_schedule(
+                MonitoringScheduleName=name,
+                MonitoringScheduleConfig={
+                    "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                    "MonitoringType": "DataQuality",
+                    "MonitoringJobDefinition": {
+                        "MonitoringInputs": [
+                            {
+                                "EndpointInput": {
+                                    "EndpointName": endpoint,
+                                    "LocalPath": "/opt/ml/processing/input",
+                                }
+                            }
+                        ],
+                        "MonitoringOutputConfig": {
+                            "MonitoringOutputs": [
+                                {
+                                    "S3Output": {
+                                        "S3Uri": f"s3://acme-ml-model-artifacts/monitor/{endpoint}",
+                                        "LocalPath": "/opt/ml/processing/output",
+                                    }
+                                }
+                            ],
+                            "KmsKeyId": keys["data"],
+                        },
+                        "MonitoringResources": {
+                            "ClusterConfig": {
+                                "InstanceCount": 1,
+                                "InstanceType": "ml.m5.large",
+                                "VolumeSizeInGB": 20,
+                                "VolumeKmsKeyId": keys["data"],
+                            }
+                        },
+                        "MonitoringAppSpecification": {
+                            "ImageUri": f"156813124566.dkr.ecr.{region}.amazonaws.com/"
+                            "sagemaker-model-monitor-analyzer"
+                        },
+                        "NetworkConfig": {"EnableNetworkIsolation": True, "VpcConfig": vpc_config},
+                        "RoleArn": self.roles["scoped"],
+                    },
+                },
+                Tags=_tags(**_TEAM),
+            )
+            r.add("aws.sagemaker.monitoring_schedule", name, region)
+
+        # Feature Store
+        definitions = [
+            {"FeatureName": "customer_id", "FeatureType": "String"},
+            {"FeatureName": "event_time", "FeatureType": "String"},
+            {"FeatureName": "txn_count_7d", "FeatureType": "Integral"},
+        ]
+        good_fg = f"{p}customer-features"
+        sm.create_feature_group(
+            FeatureGroupName=good_fg,
+            RecordIdentifierFeatureName="customer_id",
+            EventTimeFeatureName="event_time",
+            FeatureDefinitions=definitions,
+            OnlineStoreConfig={"EnableOnlineStore": True, "SecurityConfig": {"KmsKeyId": keys["data"]}},
+            OfflineStoreConfig={
+                "S3StorageConfig": {"S3Uri": "s3://acme-ml-raw-data/feature-store", "KmsKeyId": keys["data"]}
+            },
+            RoleArn=self.roles["scoped"],
+            Tags=_tags(**_TEAM),
+        )
+        r.add("aws.sagemaker.feature_group", good_fg, region)
+        if primary:
+            sm.create_feature_group(
+                FeatureGroupName="transactions-online",
+                RecordIdentifierFeatureName="customer_id",
+                EventTimeFeatureName="event_time",
+                FeatureDefinitions=definitions,
+                OnlineStoreConfig={"EnableOnlineStore": True},
+                RoleArn=self.roles["admin"],
+            )
+            r.add(
+                "aws.sagemaker.feature_group", "transactions-online", region, bad="online store without KMS"
+            )
+
+        # Model registry
+        if primary:
+            for group, statuses in (
+                ("fraud-detector-models", ["Approved", "PendingManualApproval"]),
+                ("churn-models", ["PendingManualApproval"]),
+            ):
+                sm.create_model_package_group(ModelPackageGroupName=group, Tags=_tags(**_TEAM))
+                for status in statuses:
+                    sm.create_model_package(
+                        ModelPackageGroupName=group,
+                        ModelApprovalStatus=status,
+                        InferenceSpecification={
+                            "Containers": [{"Image": image}],
+                            "SupportedContentTypes": ["text/csv"],
+                            "SupportedResponseMIMETypes": ["text/csv"],
+                        },
+                    )
+                r.add(
+                    "aws.sagemaker.model_package_group",
+                    group,
+                    region,
+                    bad=None if "Approved" in statuses else "no approved model package",
+                )
+
+        # Experiments and pipelines
+        for experiment in ["fraud-detector-exp", "llm-finetune-exp"] if primary else ["recsys-exp"]:
+            sm.create_experiment(ExperimentName=experiment, Tags=_tags(**_TEAM))
+            r.add("aws.sagemaker.experiment", experiment, region)
+        pipeline = f"{p}fraud-retraining-pipeline" if primary else "recsys-retraining-pipeline"
+        sm.create_pipeline(
+            PipelineName=pipeline,
+            PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []}),
+            RoleArn=self.roles["scoped"],
+            Tags=_tags(**_TEAM),
+        )
+        r.add("aws.sagemaker.pipeline", pipeline, region)
+        return endpoints
+
+    def scaling_and_alarms(self, region: str, endpoints: dict[str, str]) -> None:
+        aas = self.client("application-autoscaling", region)
+        cw = self.client("cloudwatch", region)
+        r = self.rec
+        scaled = {"fraud-detector": (1, 4), "recsys-ranker": (2, 2)}
+        for endpoint, variant in endpoints.items():
+            if endpoint not in scaled:
+                if endpoint == "llm-summarizer":
+                    r.flaw("aws.sagemaker.endpoint", endpoint, region, "GPU endpoint without autoscaling")
+                continue
+            low, high = scaled[endpoint]
+            resource_id = f"endpoint/{endpoint}/variant/{variant}"
+            aas.register_scalable_target(
+                ServiceNamespace="sagemaker",
+                ResourceId=resource_id,
+                ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+                MinCapacity=low,
+                MaxCapacity=high,
+            )
+            aas.put_scaling_policy(
+                PolicyName=f"{endpoint}-invocations-target",
+                ServiceNamespace="sagemaker",
+                ResourceId=resource_id,
+                ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+                PolicyType="TargetTrackingScaling",
+                TargetTrackingScalingPolicyConfiguration={
+                    "TargetValue": 750.0,
+                    "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+                    },
+                    "ScaleInCooldown": 300,
+                    "ScaleOutCooldown": 60,
+                },
+            )
+            r.add(
+                "aws.applicationautoscaling.scalable_target",
+                resource_id,
+                region,
+                bad="min capacity equals max capacity: cannot scale" if low == high else None,
+            )
+
+        topic = self.arn("sns", region, "ml-oncall")
+        for endpoint, metric, actions in (
+            ("fraud-detector", "Invocation5XXErrors", [topic]),
+            ("fraud-detector", "ModelLatency", [topic]),
+            ("churn-predictor", "ModelLatency", []),
+        ):
+            if endpoint not in endpoints:
+                continue
+            alarm = f"{endpoint}-{metric}"
+            cw.put_metric_alarm(
+                AlarmName=alarm,
+                Namespace="AWS/SageMaker",
+                MetricName=metric,
+                Dimensions=[
+                    {"Name": "EndpointName", "Value": endpoint},
+                    {"Name": "VariantName", "Value": endpoints[endpoint]},
+                ],
+                Statistic="Average" if metric == "ModelLatency" else "Sum",
+                Period=300,
+                EvaluationPeriods=3,
+                Threshold=500000.0 if metric == "ModelLatency" else 5.0,
+                ComparisonOperator="GreaterThanThreshold",
+                AlarmActions=actions,
+                ActionsEnabled=bool(actions),
+            )
+            r.add("aws.cloudwatch.alarm", alarm, region, bad=None if actions else "alarm has no actions")
+        for endpoint in endpoints:
+            if endpoint in {"llm-summarizer", "recsys-ranker"}:
+                r.flaw("aws.sagemaker.endpoint", endpoint, region, "in service without any CloudWatch alarm")
+
+        # Invocation metrics: fraud-detector busy, llm-summarizer idle for a week.
+        busy = {
+            "fraud-detector": 12000.0,
+            "churn-predictor": 300.0,
+            "recsys-ranker": 4500.0,
+            "llm-summarizer": 0.0,
+        }
+        data = [
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": endpoint},
+                    {"Name": "VariantName", "Value": variant},
+                ],
+                "Timestamp": self.now - timedelta(hours=6 * i),
+                "Value": busy.get(endpoint, 100.0),
+                "Unit": "Count",
+            }
+            for endpoint, variant in endpoints.items()
+            for i in range(1, 29)
+        ]
+        for start in range(0, len(data), 500):
+            cw.put_metric_data(Namespace="AWS/SageMaker", MetricData=data[start : start + 500])
+        if "llm-summarizer" in endpoints:
+            r.flaw(
+                "aws.sagemaker.endpoint", "llm-summarizer", region, "zero invocations for 7 days (idle p4d)"
+            )
+
+    @staticmethod
+    def _ami(ec2: Any) -> str:
+        """An Amazon Deep Learning AMI of the region (else Amazon Linux 2), looked up by name."""
+        for pattern in ("Deep Learning AMI*", "amzn2-ami-hvm-*-x86_64-gp2"):
+            images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": [pattern]}])
+            if images["Images"]:
+                return str(images["Images"][0]["ImageId"])
+        raise LookupError("no Amazon Deep Learning or Amazon Linux 2 AMI in this region")
+
+    def ec2_instances(self, region: str) -> None:
+        ec2 = self.client("ec2", region)
+        cw = self.client("cloudwatch", region)
+        primary = region == self.primary
+        ami = self._ami(ec2)
+        specs: list[tuple[str, str, bool, str, float, str | None]]
+        # name, type, tagged, final state, average CPU %, flaw
+        if primary:
+            specs = [
+                ("gpu-trainer-p3", "p3.2xlarge", True, "running", 71.0, None),
+                (
+                    "gpu-dev-g4dn",
+                    "g4dn.xlarge",
+                    False,
+                    "running",
+                    1.2,
+                    "untagged GPU instance idle (CPU ~1%)",
+                ),
+                ("gpu-inference-g5", "g5.xlarge", True, "stopped", 0.0, None),
+                ("ml-bastion", "t3.micro", True, "running", 4.0, None),
+            ]
+        else:
+            specs = [
+                (
+                    "eu-gpu-batch-g5",
+                    "g5.2xlarge",
+                    False,
+                    "running",
+                    0.8,
+                    "untagged GPU instance idle (CPU <1%)",
+                )
+            ]
+        metric_data: list[dict[str, Any]] = []
+        for name, itype, tagged, state, cpu, flaw in specs:
+            tags = [{"Key": "Name", "Value": name}]
+            if tagged:
+                tags += _tags(**_TEAM)
+            instance = ec2.run_instances(
+                ImageId=ami,
+                InstanceType=itype,
+                MinCount=1,
+                MaxCount=1,
+                SubnetId=self.net[region]["subnet"],
+                TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+                MetadataOptions={"HttpTokens": "required" if tagged else "optional"},
+            )["Instances"][0]["InstanceId"]
+            if state == "stopped":
+                ec2.stop_instances(InstanceIds=[instance])
+            self.rec.add("aws.ec2.instance", instance, region, bad=flaw)
+            if state == "running":
+                metric_data += [
+                    {
+                        "MetricName": "CPUUtilization",
+                        "Dimensions": [{"Name": "InstanceId", "Value": instance}],
+                        "Timestamp": self.now - timedelta(hours=6 * i),
+                        "Value": cpu,
+                        "Unit": "Percent",
+                    }
+                    for i in range(1, 29)
+                ]
+        for start in range(0, len(metric_data), 500):
+            cw.put_metric_data(Namespace="AWS/EC2", MetricData=metric_data[start : start + 500])
+
+    def glue(self, region: str) -> None:
+        glue = self.client("glue", region)
+        r = self.rec
+        primary = region == self.primary
+        p = "" if primary else "eu_"
+        keys = self.kms[region]
+        secure = f"{p}ml-glue-secure".replace("_", "-")
+        glue.create_security_configuration(
+            Name=secure,
+            EncryptionConfiguration={
+                "S3Encryption": [{"S3EncryptionMode": "SSE-KMS", "KmsKeyArn": keys["data"]}],
+                "CloudWatchEncryption": {"CloudWatchEncryptionMode": "SSE-KMS", "KmsKeyArn": keys["data"]},
+                "JobBookmarksEncryption": {
+                    "JobBookmarksEncryptionMode": "CSE-KMS",
+                    "KmsKeyArn": keys["data"],
+                },
+            },
+        )
+        r.add("aws.glue.security_configuration", secure, region)
+        for db in (f"{p}raw_data", f"{p}features"):
+            glue.create_database(DatabaseInput={"Name": db, "Description": "ML lakehouse zone"})
+            r.add("aws.glue.database", db, region)
+        crawler = f"{p}raw-data-crawler".replace("_", "-")
+        glue.create_crawler(
+            Name=crawler,
+            Role=self.roles["glue"],
+            DatabaseName=f"{p}raw_data",
+            Targets={"S3Targets": [{"Path": "s3://acme-ml-raw-data/landing/"}]},
+            Schedule="cron(0 2 * * ? *)",
+            Tags={"team": "ml-platform"},
+        )
+        r.add("aws.glue.crawler", crawler, region)
+        job = f"{p}feature-etl".replace("_", "-")
+        glue.create_job(
+            Name=job,
+            Role=self.roles["glue"],
+            Command={"Name": "glueetl", "ScriptLocation": "s3://acme-ml-raw-data/scripts/feature_etl.py"},
+            SecurityConfiguration=secure,
+            GlueVersion="4.0",
+            WorkerType="G.1X",
+            NumberOfWorkers=4,
+            Tags={"team": "ml-platform"},
+        )
+        r.add("aws.glue.job", job, region)
+        if primary:
+            glue.create_job(
+                Name="legacy-export-etl",
+                Role=self.roles["glue"],
+                Command={"Name": "glueetl", "ScriptLocation": "s3://acme-ml-scratch/legacy.py"},
+                DefaultArguments={"--db_password": CANARY_SECRET, "--target": "s3://acme-ml-scratch/out/"},
+                GlueVersion="2.0",
+            )
+            r.add(
+                "aws.glue.job",
+                "legacy-export-etl",
+                region,
+                bad="no security configuration; password in default arguments; old Glue version",
+            )
+            glue.put_data_catalog_encryption_settings(
+                DataCatalogEncryptionSettings={
+                    "EncryptionAtRest": {"CatalogEncryptionMode": "DISABLED"},
+                    "ConnectionPasswordEncryption": {"ReturnConnectionPasswordEncrypted": False},
+                }
+            )
+            r.add(
+                "aws.glue.catalog_settings", f"{self.account}/{region}", region, bad="catalog not encrypted"
+            )
+        else:
+            glue.put_data_catalog_encryption_settings(
+                DataCatalogEncryptionSettings={
+                    "EncryptionAtRest": {"CatalogEncryptionMode": "SSE-KMS", "SseAwsKmsKeyId": keys["data"]},
+                    "ConnectionPasswordEncryption": {
+                        "ReturnConnectionPasswordEncrypted": True,
+                        "AwsKmsKeyId": keys["data"],
+                    },
+                }
+            )
+            r.add("aws.glue.catalog_settings", f"{self.account}/{region}", region)
+
+    def lambdas(self, region: str) -> None:
+        lam = self.client("lambda", region)
+        r = self.rec
+        code = {"ZipFile": _lambda_zip()}
+        primary = region == self.primary
+        if primary:
+            lam.create_function(
+                FunctionName="preprocess-trigger",
+                Runtime="python3.12",
+                Role=self.roles["lambda"],
+                Handler="handler.handler",
+                Code=code,
+                Environment={
+                    "Variables": {
+                        "RAW_BUCKET": "acme-ml-raw-data",
+                        "AWS_SECRET_ACCESS_KEY": CANARY_SECRET,
+                        "LOG_LEVEL": "INFO",
+                    }
+                },
+                Tags={"team": "ml-platform"},
+            )
+            r.add(
+                "aws.lambda.function", "preprocess-trigger", region, bad="secret-looking environment variable"
+            )
+            lam.create_function(
+                FunctionName="inference-proxy",
+                Runtime="python3.9",
+                Role=self.roles["lambda"],
+                Handler="handler.handler",
+                Code=code,
+            )
+            lam.add_permission(
+                FunctionName="inference-proxy",
+                StatementId="public-invoke",
+                Action="lambda:InvokeFunction",
+                Principal="*",
+            )
+            r.add(
+                "aws.lambda.function", "inference-proxy", region, bad="resource policy lets anyone invoke it"
+            )
+        name = "retraining-dispatcher" if primary else "eu-retraining-dispatcher"
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=self.roles["lambda"],
+            Handler="handler.handler",
+            Code=code,
+            VpcConfig={
+                "SubnetIds": [self.net[region]["subnet"]],
+                "SecurityGroupIds": [self.net[region]["sg"]],
+            },
+            Environment={"Variables": {"PIPELINE": "fraud-retraining-pipeline"}},
+            Tags={"team": "ml-platform"},
+        )
+        r.add("aws.lambda.function", name, region)
+
+    def emr(self, region: str) -> None:
+        emr = self.client("emr", region)
+        if region != self.primary:
+            emr.put_block_public_access_configuration(
+                BlockPublicAccessConfiguration={
+                    "BlockPublicSecurityGroupRules": True,
+                    "PermittedPublicSecurityGroupRuleRanges": [{"MinRange": 22, "MaxRange": 22}],
+                }
+            )
+            self.rec.add("aws.emr.block_public_access", f"{self.account}/{region}", region)
+            return
+        cluster = emr.run_job_flow(
+            Name="feature-engineering-emr",
+            ReleaseLabel="emr-6.15.0",
+            Instances={
+                "MasterInstanceType": "m5.xlarge",
+                "SlaveInstanceType": "m5.2xlarge",
+                "InstanceCount": 3,
+                "KeepJobFlowAliveWhenNoSteps": True,
+                "Ec2SubnetId": self.net[region]["subnet"],
+            },
+            Applications=[{"Name": "Spark"}],
+            JobFlowRole="EMR_EC2_DefaultRole",
+            ServiceRole="EMR_DefaultRole",
+            VisibleToAllUsers=True,
+            Tags=_tags(**_TEAM),
+        )["JobFlowId"]
+        self.rec.add(
+            "aws.emr.cluster",
+            cluster,
+            region,
+            bad="no security configuration (no at-rest/in-transit encryption), no logs",
+        )
+        emr.put_block_public_access_configuration(
+            BlockPublicAccessConfiguration={"BlockPublicSecurityGroupRules": False}
+        )
+        self.rec.add(
+            "aws.emr.block_public_access",
+            f"{self.account}/{region}",
+            region,
+            bad="EMR block public access is off",
+        )
+
+    def events(self, region: str) -> None:
+        if region != self.primary:
+            return
+        events = self.client("events", region)
+        r = self.rec
+        dispatcher = self.arn("lambda", region, "function:retraining-dispatcher")
+        events.put_rule(
+            Name="model-monitor-violations",
+            EventPattern=json.dumps(
+                {
+                    "source": ["aws.sagemaker"],
+                    "detail-type": ["SageMaker Model Monitoring Schedule Status Change"],
+                    "detail": {"MonitoringExecutionStatus": ["CompletedWithViolations"]},
+                }
+            ),
+            Description="Retrain when Model Monitor finds drift",
+        )
+        events.put_targets(Rule="model-monitor-violations", Targets=[{"Id": "dispatch", "Arn": dispatcher}])
+        r.add("aws.events.rule", "model-monitor-violations", region)
+        events.put_rule(
+            Name="nightly-fraud-retraining",
+            ScheduleExpression="cron(0 3 * * ? *)",
+            Description="Nightly retraining pipeline",
+        )
+        events.put_targets(
+            Rule="nightly-fraud-retraining",
+            Targets=[
+                {
+                    "Id": "pipeline",
+                    "Arn": self.arn("sagemaker", region, "pipeline/fraud-retraining-pipeline"),
+                    "RoleArn": self.roles["events"],
+                }
+            ],
+        )
+        r.add("aws.events.rule", "nightly-fraud-retraining", region)
+        events.put_rule(
+            Name="model-package-approved",
+            EventPattern=json.dumps(
+                {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"]}
+            ),
+            State="DISABLED",
+        )
+        r.add("aws.events.rule", "model-package-approved", region, bad="rule disabled and without targets")
+
+    def apigateway(self, region: str) -> None:
+        if region != self.primary:
+            return
+        api = self.client("apigateway", region)
+        proxy = self.arn("lambda", region, "function:inference-proxy")
+        for name, auth, bad in (
+            (
+                "fraud-scoring-api",
+                "NONE",
+                "method without authorisation; stage without logging or throttling",
+            ),
+            ("internal-ml-api", "AWS_IAM", None),
+        ):
+            api_id = api.create_rest_api(name=name, endpointConfiguration={"types": ["REGIONAL"]})["id"]
+            root = api.get_resources(restApiId=api_id)["items"][0]["id"]
+            resource = api.create_resource(restApiId=api_id, parentId=root, pathPart="score")["id"]
+            api.put_method(restApiId=api_id, resourceId=resource, httpMethod="POST", authorizationType=auth)
+            api.put_integration(
+                restApiId=api_id,
+                resourceId=resource,
+                httpMethod="POST",
+                type="AWS_PROXY",
+                integrationHttpMethod="POST",
+                uri=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{proxy}/invocations",
+            )
+            api.create_deployment(restApiId=api_id, stageName="prod", tracingEnabled=auth != "NONE")
+            self.rec.add("aws.apigateway.rest_api", name, region, bad=bad)
+
+
+def _client_factory(session_or_clients: Any) -> ClientFactory:
+    if isinstance(session_or_clients, boto3.session.Session):
+        session = session_or_clients
+
+        def make(service: str, region: str) -> Any:
+            return session.client(service, region_name=region)  # type: ignore[call-overload]
+
+        return make
+    if callable(session_or_clients):
+        factory: ClientFactory = session_or_clients
+        return factory
+    raise TypeError("seed_aws needs a boto3.Session or a (service, region) -> client callable")
+
+
+def seed_aws(
+    session_or_clients: boto3.session.Session | ClientFactory,
+    account_id: str = DEFAULT_ACCOUNT,
+    regions: list[str] | tuple[str, ...] = DEFAULT_REGIONS,
+    *,
+    backdate_access_key: BackdateKey | None = None,
+    now: datetime | None = None,
+) -> AwsEstateManifest:
+    """Seed the demo ML estate into the AWS endpoint the clients talk to; return its manifest.
+
+    ``session_or_clients`` is a ``boto3.Session`` or a ``(service, region) -> client`` callable.
+    The first region gets the full estate and the account-wide resources (IAM, the S3 account
+    public access block); every further region gets a smaller regional estate. The estate is
+    meant for an empty account: seeding twice fails on the first duplicate name.
+    """
+    region_list = list(regions)
+    if not region_list:
+        raise ValueError("seed_aws needs at least one region")
+    seeder = _Seeder(
+        _client_factory(session_or_clients),
+        account_id,
+        region_list,
+        backdate_access_key,
+        now or datetime.now(UTC),
+    )
+    seeder.iam()
+    seeder.s3_account()
+    for region in region_list:
+        seeder.network(region)
+        seeder.kms_keys(region)
+        seeder.s3_buckets(region)
+        endpoints = seeder.sagemaker(region)
+        seeder.scaling_and_alarms(region, endpoints)
+        seeder.ec2_instances(region)
+        seeder.glue(region)
+        seeder.lambdas(region)
+        seeder.emr(region)
+        seeder.events(region)
+        seeder.apigateway(region)
+    names = {k: sorted(v) for k, v in sorted(seeder.rec.names.items())}
+    return AwsEstateManifest(
+        account_id=account_id,
+        regions=region_list,
+        counts={k: len(v) for k, v in names.items()},
+        names=names,
+        flaws=seeder.rec.flaws,
+        regions_by_name=seeder.rec.regions,
+        canary_secret=CANARY_SECRET,
+    )

@@ -1,0 +1,777 @@
+"""A small, test/demo-only extension of moto 5.2.x for the SageMaker gaps mlguard meets.
+
+moto is a fake of AWS; where it lacks an operation or drops a field, mlguard's collectors would
+see "no resources" or a wrong value and their real code paths could not be exercised offline.
+This module fills exactly those gaps, and nothing in mlguard's product code knows about it: it is
+applied by the demo estate (:mod:`mlguard.demo`) and by tests, never by the scanner.
+
+Each gap is one ``_patch_*`` function whose docstring says what moto 5.2.5 lacks. The patches act
+on moto's SageMaker backend and response classes, so they work the same in-process (under
+``moto.mock_aws``) and in a ``moto.server.ThreadedMotoServer`` running in this process. State the
+patches add lives on the per-account/per-region backend object, so moto's ``reset()`` clears it.
+
+The s3control host quirk is on the client side (botocore prefixes the account id to the endpoint
+host, ``123456789012.127.0.0.1``, which does not resolve) and is handled by
+:mod:`mlguard.testing.s3control_host`, a botocore client plugin the demo environment enables.
+
+:func:`apply` is idempotent and thread-safe; :func:`gaps` lists what it patches.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from mlguard.errors import ToolMissingError
+
+try:
+    import moto
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.core.utils import utcnow
+    from moto.sagemaker import models as sm_models
+    from moto.sagemaker import responses as sm_responses
+    from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, ValidationError
+    from moto.utilities.paginator import paginate
+except ImportError as exc:  # pragma: no cover - exercised only without the demo extra
+    raise ToolMissingError(
+        "moto is not installed; the demo estate and the AWS test fakes need it: pip install 'mlguard[demo]'"
+    ) from exc
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SUPPORTED_MOTO = "5.2."
+
+#: Real SageMaker GPU instance families that moto 5.2.x rejects for endpoint configs and notebooks.
+GPU_INSTANCE_TYPE = re.compile(
+    r"^ml\.(g4dn|g5|g6|g6e|p3|p3dn|p4d|p4de|p5|p5e|p5en)\."
+    r"(xlarge|[0-9]+xlarge)$"
+)
+
+_PAGINATION = {
+    "_list_user_profiles": {
+        "input_token": "next_token",
+        "limit_key": "max_results",
+        "limit_default": 100,
+        "unique_attribute": "arn",
+    },
+    "_list_feature_groups": {
+        "input_token": "next_token",
+        "limit_key": "max_results",
+        "limit_default": 100,
+        "unique_attribute": "arn",
+    },
+    "_list_monitoring_schedules": {
+        "input_token": "next_token",
+        "limit_key": "max_results",
+        "limit_default": 100,
+        "unique_attribute": "arn",
+    },
+}
+
+_lock = threading.Lock()
+_applied: list[str] = []
+
+
+def _arn(backend: Any, kind: str, name: str) -> str:
+    return f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:{kind}/{name}"
+
+
+def _store(backend: Any, attr: str) -> dict[str, Any]:
+    """Per-backend storage for the records this module adds (cleared by moto's reset())."""
+    found: dict[str, Any] | None = backend.__dict__.get(attr)
+    if found is None:
+        found = {}
+        backend.__dict__[attr] = found
+    return found
+
+
+def _wraps_once(target: Any, name: str, build: Callable[[Any], Any]) -> None:
+    """Replace ``target.name`` with ``build(original)`` unless this module already did."""
+    current = getattr(target, name, None)
+    if getattr(current, "__mlguard_patch__", False):
+        return
+    replacement = build(current)
+    replacement.__mlguard_patch__ = True
+    setattr(target, name, replacement)
+
+
+def _add_method(cls: Any, fn: Callable[[Any], Any]) -> None:
+    """Install ``fn`` as the response handler of the same name (moto dispatches by method name)."""
+
+    def build(_original: Any) -> Callable[[Any], Any]:
+        return fn
+
+    _wraps_once(cls, fn.__name__, build)
+
+
+def _sorted(items: list[Any], sort_by: str | None, order: str | None, keys: dict[str, str]) -> list[Any]:
+    attr = keys.get(sort_by or "CreationTime", "creation_time")
+    return sorted(
+        items, key=lambda item: getattr(item, attr), reverse=(order or "Descending") == "Descending"
+    )
+
+
+# --------------------------------------------------------------------------- instance types
+
+
+def _patch_gpu_instance_types() -> None:
+    """moto 5.2.x validates endpoint-config variants and notebook instances against fixed, dated
+    lists that lack current GPU families (ml.g5.*, ml.g6.*, ml.p4d.*, ml.p5.*; notebooks even lack
+    ml.g4dn.*), so CreateEndpointConfig / CreateNotebookInstance fail with a ValidationException.
+    Accept the real GPU instance types; anything else still goes through moto's own check."""
+
+    def build(original: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
+        def validate_instance_type(self: Any, instance_type: str) -> None:
+            if isinstance(instance_type, str) and GPU_INSTANCE_TYPE.match(instance_type):
+                return
+            original(self, instance_type)
+
+        return validate_instance_type
+
+    _wraps_once(sm_models.FakeEndpointConfig, "validate_instance_type", build)
+    _wraps_once(sm_models.FakeSagemakerNotebookInstance, "validate_instance_type", build)
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _patch_model_network_isolation() -> None:
+    """moto 5.2.x ignores CreateModel's ``EnableNetworkIsolation`` and DescribeModel always returns
+    ``false``, so a policy on network isolation could never pass against moto. Store the flag on
+    the model object, where DescribeModel already reads it from."""
+
+    def build(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def create_model(self: Any) -> Any:
+            result = original(self)
+            model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))
+            model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
+            return result
+
+        return create_model
+
+    _wraps_once(sm_responses.SageMakerResponse, "create_model", build)
+
+
+# --------------------------------------------------------------------------- user profiles
+
+
+@dataclass
+class UserProfile:
+    domain_id: str
+    name: str
+    arn: str
+    user_settings: dict[str, Any]
+    tags: list[dict[str, str]]
+    single_sign_on_user_identifier: str | None = None
+    single_sign_on_user_value: str | None = None
+    creation_time: datetime = field(default_factory=utcnow)
+    last_modified_time: datetime = field(default_factory=utcnow)
+    status: str = "InService"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "DomainId": self.domain_id,
+            "UserProfileName": self.name,
+            "Status": self.status,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        out = {
+            **self.summary(),
+            "UserProfileArn": self.arn,
+            "HomeEfsFileSystemUid": "200001",
+            "UserSettings": self.user_settings,
+        }
+        if self.single_sign_on_user_identifier:
+            out["SingleSignOnUserIdentifier"] = self.single_sign_on_user_identifier
+            out["SingleSignOnUserValue"] = self.single_sign_on_user_value
+        return out
+
+
+def _user_profiles(backend: Any) -> dict[str, UserProfile]:
+    return _store(backend, "_mlguard_user_profiles")
+
+
+def _user_profile_key(domain_id: str, name: str) -> str:
+    return f"{domain_id}/{name}"
+
+
+@paginate(pagination_model=_PAGINATION)
+def _list_user_profiles(
+    backend: Any,
+    *,
+    domain_id: str | None,
+    name_contains: str | None,
+    sort_by: str | None,
+    sort_order: str | None,
+) -> list[UserProfile]:
+    items = [
+        p
+        for p in _user_profiles(backend).values()
+        if (not domain_id or p.domain_id == domain_id) and (not name_contains or name_contains in p.name)
+    ]
+    return _sorted(
+        items,
+        sort_by,
+        sort_order,
+        {"CreationTime": "creation_time", "LastModifiedTime": "last_modified_time"},
+    )
+
+
+def _patch_user_profiles() -> None:
+    """moto 5.2.x implements SageMaker domains but not their user profiles: CreateUserProfile,
+    DescribeUserProfile, ListUserProfiles and DeleteUserProfile raise NotImplementedError. Add them
+    (profiles belong to an existing domain; list filters DomainIdEquals / UserProfileNameContains,
+    sorting and NextToken pagination)."""
+    cls = sm_responses.SageMakerResponse
+
+    def create_user_profile(self: Any) -> Any:
+        backend = self.sagemaker_backend
+        domain_id = self._get_param("DomainId")
+        name = self._get_param("UserProfileName")
+        if domain_id not in backend.domains:
+            raise ResourceNotFound(f"Domain {domain_id} not found")
+        key = _user_profile_key(domain_id, name)
+        if key in _user_profiles(backend):
+            raise ResourceInUseException(f"User profile {name} already exists in domain {domain_id}")
+        profile = UserProfile(
+            domain_id=domain_id,
+            name=name,
+            arn=_arn(backend, "user-profile", key),
+            user_settings=self._get_param("UserSettings") or {},
+            tags=self._get_param("Tags") or [],
+            single_sign_on_user_identifier=self._get_param("SingleSignOnUserIdentifier"),
+            single_sign_on_user_value=self._get_param("SingleSignOnUserValue"),
+        )
+        _user_profiles(backend)[key] = profile
+        return ActionResult({"UserProfileArn": profile.arn})
+
+    def _get(self: Any) -> UserProfile:
+        domain_id = self._get_param("DomainId")
+        name = self._get_param("UserProfileName")
+        found = _user_profiles(self.sagemaker_backend).get(_user_profile_key(domain_id, name))
+        if found is None:
+            raise ResourceNotFound(f"User profile {name} not found in domain {domain_id}")
+        return found
+
+    def describe_user_profile(self: Any) -> Any:
+        return ActionResult(_get(self).describe())
+
+    def delete_user_profile(self: Any) -> Any:
+        profile = _get(self)
+        del _user_profiles(self.sagemaker_backend)[_user_profile_key(profile.domain_id, profile.name)]
+        return EmptyResult()
+
+    def list_user_profiles(self: Any) -> Any:
+        items, token = _list_user_profiles(
+            self.sagemaker_backend,
+            domain_id=self._get_param("DomainIdEquals"),
+            name_contains=self._get_param("UserProfileNameContains"),
+            sort_by=self._get_param("SortBy"),
+            sort_order=self._get_param("SortOrder"),
+            next_token=self._get_param("NextToken"),
+            max_results=self._get_param("MaxResults"),
+        )
+        return ActionResult({"UserProfiles": [p.summary() for p in items], "NextToken": token})
+
+    for fn in (create_user_profile, describe_user_profile, delete_user_profile, list_user_profiles):
+        _add_method(cls, fn)
+
+
+# --------------------------------------------------------------------------- feature groups
+
+
+@dataclass
+class FeatureGroupRecord:
+    """A feature group as CreateFeatureGroup describes it, online and offline stores included."""
+
+    name: str
+    arn: str
+    record_identifier_feature_name: str
+    event_time_feature_name: str
+    feature_definitions: list[dict[str, Any]]
+    online_store_config: dict[str, Any] | None
+    offline_store_config: dict[str, Any] | None
+    role_arn: str | None
+    description: str | None
+    tags: list[dict[str, str]]
+    creation_time: datetime = field(default_factory=utcnow)
+
+    @property
+    def feature_group_name(self) -> str:  # name used by moto's own Search implementation
+        return self.name
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "FeatureGroupName": self.name,
+            "FeatureGroupArn": self.arn,
+            "CreationTime": self.creation_time,
+            "FeatureGroupStatus": "Created",
+        }
+        if self.offline_store_config:
+            out["OfflineStoreStatus"] = {"Status": "Active"}
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        out = {
+            **self.summary(),
+            "RecordIdentifierFeatureName": self.record_identifier_feature_name,
+            "EventTimeFeatureName": self.event_time_feature_name,
+            "FeatureDefinitions": self.feature_definitions,
+            "ThroughputConfig": {"ThroughputMode": "OnDemand"},
+        }
+        for key, value in (
+            ("OnlineStoreConfig", self.online_store_config),
+            ("OfflineStoreConfig", self.offline_store_config),
+            ("RoleArn", self.role_arn),
+            ("Description", self.description),
+        ):
+            if value:
+                out[key] = value
+        return out
+
+    @property
+    def response_object(self) -> dict[str, Any]:
+        return self.describe()
+
+
+@paginate(pagination_model=_PAGINATION)
+def _list_feature_groups(
+    backend: Any, *, name_contains: str | None, sort_by: str | None, sort_order: str | None
+) -> list[FeatureGroupRecord]:
+    items = [
+        fg
+        for fg in backend.feature_groups.values()
+        if isinstance(fg, FeatureGroupRecord) and (not name_contains or name_contains in fg.name)
+    ]
+    return _sorted(items, sort_by, sort_order, {"Name": "name", "CreationTime": "creation_time"})
+
+
+def _patch_feature_groups() -> None:
+    """moto 5.2.x has no ListFeatureGroups, and its CreateFeatureGroup drops OnlineStoreConfig and
+    crashes (TypeError) when no OfflineStoreConfig is given, so an online-only feature group (and
+    the online store's KMS key) cannot be represented. Replace CreateFeatureGroup with one that
+    keeps both stores, and add ListFeatureGroups (NameContains, sorting, NextToken). Records are
+    kept in moto's own ``feature_groups`` table, so moto's DescribeFeatureGroup, tagging and Search
+    see them too."""
+    cls = sm_responses.SageMakerResponse
+
+    def create_feature_group(self: Any) -> Any:
+        backend = self.sagemaker_backend
+        name = self._get_param("FeatureGroupName")
+        arn = _arn(backend, "feature-group", name.lower())
+        if arn in backend.feature_groups:
+            raise ResourceInUseException(
+                f"Resource Already Exists: FeatureGroup with name {name} already exists."
+            )
+        offline = self._get_param("OfflineStoreConfig")
+        if offline:
+            offline = dict(offline)
+            offline.setdefault(
+                "DataCatalogConfig",
+                {
+                    "TableName": f"{name.replace('-', '_')}_{int(utcnow().timestamp())}",
+                    "Catalog": "AwsDataCatalog",
+                    "Database": "sagemaker_featurestore",
+                },
+            )
+        backend.feature_groups[arn] = FeatureGroupRecord(
+            name=name,
+            arn=arn,
+            record_identifier_feature_name=self._get_param("RecordIdentifierFeatureName"),
+            event_time_feature_name=self._get_param("EventTimeFeatureName"),
+            feature_definitions=self._get_param("FeatureDefinitions") or [],
+            online_store_config=self._get_param("OnlineStoreConfig"),
+            offline_store_config=offline,
+            role_arn=self._get_param("RoleArn"),
+            description=self._get_param("Description"),
+            tags=self._get_param("Tags") or [],
+        )
+        return ActionResult({"FeatureGroupArn": arn})
+
+    def describe_feature_group(self: Any) -> Any:
+        backend = self.sagemaker_backend
+        name = self._get_param("FeatureGroupName")
+        found = backend.feature_groups.get(_arn(backend, "feature-group", name.lower()))
+        if found is None:
+            raise ResourceNotFound(f"Resource Not Found: FeatureGroup {name} does not exist.")
+        return ActionResult(found.describe())
+
+    def list_feature_groups(self: Any) -> Any:
+        items, token = _list_feature_groups(
+            self.sagemaker_backend,
+            name_contains=self._get_param("NameContains"),
+            sort_by=self._get_param("SortBy"),
+            sort_order=self._get_param("SortOrder"),
+            next_token=self._get_param("NextToken"),
+            max_results=self._get_param("MaxResults"),
+        )
+        return ActionResult({"FeatureGroupSummaries": [fg.summary() for fg in items], "NextToken": token})
+
+    for fn in (create_feature_group, describe_feature_group, list_feature_groups):
+        _add_method(cls, fn)
+
+
+# --------------------------------------------------------------------------- monitoring schedules
+
+
+@dataclass
+class MonitoringSchedule:
+    name: str
+    arn: str
+    config: dict[str, Any]
+    endpoint_name: str | None
+    tags: list[dict[str, str]]
+    creation_time: datetime = field(default_factory=utcnow)
+    last_modified_time: datetime = field(default_factory=utcnow)
+    status: str = "Scheduled"
+
+    @property
+    def monitoring_type(self) -> str:
+        return str(self.config.get("MonitoringType", "DataQuality"))
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "MonitoringScheduleName": self.name,
+            "MonitoringScheduleArn": self.arn,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+            "MonitoringScheduleStatus": self.status,
+            "MonitoringType": self.monitoring_type,
+        }
+        if self.endpoint_name:
+            out["EndpointName"] = self.endpoint_name
+        if self.config.get("MonitoringJobDefinitionName"):
+            out["MonitoringJobDefinitionName"] = self.config["MonitoringJobDefinitionName"]
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        out = self.summary()
+        out.pop("MonitoringJobDefinitionName", None)
+        out["MonitoringScheduleConfig"] = self.config
+        return out
+
+
+def _monitoring_schedules(backend: Any) -> dict[str, MonitoringSchedule]:
+    return _store(backend, "_mlguard_monitoring_schedules")
+
+
+def _schedule_endpoint(backend: Any, config: dict[str, Any]) -> str | None:
+    """The endpoint a schedule watches: from its inline job definition or its named one."""
+    inline = config.get("MonitoringJobDefinition") or {}
+    for monitoring_input in inline.get("MonitoringInputs") or []:
+        name = (monitoring_input.get("EndpointInput") or {}).get("EndpointName")
+        if name:
+            return str(name)
+    definition_name = config.get("MonitoringJobDefinitionName")
+    if definition_name:
+        for table in (
+            backend.data_quality_job_definitions,
+            backend.model_quality_job_definitions,
+            backend.model_bias_job_definitions,
+            backend.model_explainability_job_definitions,
+        ):
+            definition = table.get(definition_name)
+            if definition is None:
+                continue
+            for value in definition.__dict__.values():
+                if isinstance(value, dict) and (value.get("EndpointInput") or {}).get("EndpointName"):
+                    return str(value["EndpointInput"]["EndpointName"])
+    return None
+
+
+@paginate(pagination_model=_PAGINATION)
+def _list_monitoring_schedules(
+    backend: Any,
+    *,
+    endpoint_name: str | None,
+    name_contains: str | None,
+    status: str | None,
+    monitoring_type: str | None,
+    sort_by: str | None,
+    sort_order: str | None,
+) -> list[MonitoringSchedule]:
+    items = [
+        s
+        for s in _monitoring_schedules(backend).values()
+        if (not endpoint_name or s.endpoint_name == endpoint_name)
+        and (not name_contains or name_contains in s.name)
+        and (not status or s.status == status)
+        and (not monitoring_type or s.monitoring_type == monitoring_type)
+    ]
+    return _sorted(
+        items, sort_by, sort_order, {"Name": "name", "CreationTime": "creation_time", "Status": "status"}
+    )
+
+
+def _patch_monitoring_schedules() -> None:
+    """moto 5.2.x has SageMaker monitoring job definitions but no monitoring schedules:
+    CreateMonitoringSchedule, DescribeMonitoringSchedule, ListMonitoringSchedules and
+    DeleteMonitoringSchedule raise NotImplementedError, so Model Monitor coverage cannot be
+    seeded or read. Add them; the watched endpoint is taken from the inline job definition's
+    EndpointInput or from the named job definition, and ListMonitoringSchedules filters by
+    EndpointName, NameContains, StatusEquals and MonitoringTypeEquals, with NextToken paging."""
+    cls = sm_responses.SageMakerResponse
+
+    def create_monitoring_schedule(self: Any) -> Any:
+        backend = self.sagemaker_backend
+        name = self._get_param("MonitoringScheduleName")
+        if name in _monitoring_schedules(backend):
+            raise ResourceInUseException(f"Monitoring schedule {name} already exists")
+        config = self._get_param("MonitoringScheduleConfig") or {}
+        if not config.get("MonitoringJobDefinition") and not config.get("MonitoringJobDefinitionName"):
+            raise ValidationError(
+                "MonitoringScheduleConfig needs MonitoringJobDefinition or MonitoringJobDefinitionName"
+            )
+        schedule = MonitoringSchedule(
+            name=name,
+            arn=_arn(backend, "monitoring-schedule", name.lower()),
+            config=config,
+            endpoint_name=_schedule_endpoint(backend, config),
+            tags=self._get_param("Tags") or [],
+        )
+        _monitoring_schedules(backend)[name] = schedule
+        return ActionResult({"MonitoringScheduleArn": schedule.arn})
+
+    def _get(self: Any) -> MonitoringSchedule:
+        name = self._get_param("MonitoringScheduleName")
+        found = _monitoring_schedules(self.sagemaker_backend).get(name)
+        if found is None:
+            raise ResourceNotFound(f"Monitoring schedule {name} not found")
+        return found
+
+    def describe_monitoring_schedule(self: Any) -> Any:
+        return ActionResult(_get(self).describe())
+
+    def delete_monitoring_schedule(self: Any) -> Any:
+        del _monitoring_schedules(self.sagemaker_backend)[_get(self).name]
+        return EmptyResult()
+
+    def list_monitoring_schedules(self: Any) -> Any:
+        items, token = _list_monitoring_schedules(
+            self.sagemaker_backend,
+            endpoint_name=self._get_param("EndpointName"),
+            name_contains=self._get_param("NameContains"),
+            status=self._get_param("StatusEquals"),
+            monitoring_type=self._get_param("MonitoringTypeEquals"),
+            sort_by=self._get_param("SortBy"),
+            sort_order=self._get_param("SortOrder"),
+            next_token=self._get_param("NextToken"),
+            max_results=self._get_param("MaxResults"),
+        )
+        return ActionResult({"MonitoringScheduleSummaries": [s.summary() for s in items], "NextToken": token})
+
+    for fn in (
+        create_monitoring_schedule,
+        describe_monitoring_schedule,
+        delete_monitoring_schedule,
+        list_monitoring_schedules,
+    ):
+        _add_method(cls, fn)
+
+
+# --------------------------------------------------------------------------- tags on added records
+
+
+def _patch_tags_for_added_records() -> None:
+    """moto 5.2.x resolves ListTags/AddTags/DeleteTags ARNs through a fixed table that has no
+    feature groups, monitoring schedules or user profiles (a user profile ARN even has two path
+    segments), so ListTags on them fails with an internal error. Resolve the records this module
+    adds; everything else still goes through moto's lookup."""
+
+    def build(original: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+        def _get_resource_from_arn(self: Any, arn: str) -> Any:
+            resource_part = arn.split(":", 5)[-1]
+            kind, _, rest = resource_part.partition("/")
+            found: Any = None
+            if kind == "feature-group":
+                found = self.feature_groups.get(arn)
+            elif kind == "monitoring-schedule":
+                found = next((s for s in _monitoring_schedules(self).values() if s.arn == arn), None)
+            elif kind == "user-profile":
+                found = _user_profiles(self).get(rest)
+            else:
+                return original(self, arn)
+            if found is None:
+                raise ValidationError(message=f"Could not find {kind} with name {rest}")
+            return found
+
+        return _get_resource_from_arn
+
+    _wraps_once(sm_models.SageMakerModelBackend, "_get_resource_from_arn", build)
+
+
+# --------------------------------------------------------------------------- EMR regions
+
+
+def _patch_emr_region_on_custom_endpoint() -> None:
+    """moto 5.2.x's EMR takes the region only from an ``elasticmapreduce`` host name; behind a
+    custom endpoint (``AWS_ENDPOINT_URL=http://127.0.0.1:port``, the moto server) every request
+    lands in the default region, so a cluster created in us-east-1 is also listed in eu-west-1.
+    Fall back to moto's generic region detection (the SigV4 credential scope), as every other
+    moto service does."""
+    from moto.core.responses import BaseResponse
+    from moto.emr.responses import ElasticMapReduceResponse
+
+    def build(original: Callable[[Any, Any, str], str]) -> Callable[[Any, Any, str], str]:
+        def get_region_from_url(self: Any, request: Any, full_url: str) -> str:
+            if any(
+                regex.search(self.parsed_url.netloc) for regex in ElasticMapReduceResponse.emr_region_regex
+            ):
+                return original(self, request, full_url)
+            return str(BaseResponse.get_region_from_url(self, request, full_url))
+
+        return get_region_from_url
+
+    _wraps_once(ElasticMapReduceResponse, "get_region_from_url", build)
+
+
+# --------------------------------------------------------------------------- EC2 P3 types
+
+#: Published specs of the P3 sizes (vCPUs, memory MiB, V100 16 GiB GPUs, network performance).
+_P3_SIZES = {
+    "p3.2xlarge": (8, 62464, 1, "Up to 10 Gigabit"),
+    "p3.8xlarge": (32, 249856, 4, "10 Gigabit"),
+    "p3.16xlarge": (64, 499712, 8, "25 Gigabit"),
+}
+
+
+def _patch_ec2_p3_instance_types() -> None:
+    """moto 5.2.x's EC2 instance type catalogue has p3dn.24xlarge but not p3.2xlarge, p3.8xlarge or
+    p3.16xlarge (NVIDIA V100 instances still running in many ML fleets): RunInstances accepts them
+    but DescribeInstanceTypes answers InvalidInstanceType, so their GPU facts cannot be read. Add
+    them, built from moto's p3dn.24xlarge entry with the published vCPU, memory and GPU counts."""
+    from copy import deepcopy
+
+    from moto.ec2.models import instance_types as it
+
+    template = it.INSTANCE_TYPES.get("p3dn.24xlarge")
+    if template is None:
+        return
+    for name, (vcpus, memory, gpus, network) in _P3_SIZES.items():
+        if name in it.INSTANCE_TYPES:
+            continue
+        entry = deepcopy(template)
+        entry.pop("InstanceStorageInfo", None)
+        entry.update(
+            InstanceType=name,
+            InstanceStorageSupported=False,
+            MemoryInfo={"SizeInMiB": memory},
+            VCpuInfo={
+                "DefaultCores": vcpus // 2,
+                "DefaultThreadsPerCore": 2,
+                "DefaultVCpus": vcpus,
+                "ValidCores": list(range(2, vcpus // 2 + 1, 2)),
+                "ValidThreadsPerCore": [1, 2],
+            },
+            GpuInfo={
+                "Gpus": [
+                    {
+                        "Count": gpus,
+                        "Manufacturer": "NVIDIA",
+                        "MemoryInfo": {"SizeInMiB": 16384},
+                        "Name": "V100",
+                    }
+                ],
+                "TotalGpuMemoryInMiB": 16384 * gpus,
+            },
+        )
+        entry["NetworkInfo"]["NetworkPerformance"] = network
+        it.INSTANCE_TYPES[name] = entry
+        it.InstanceTypeBackend.instance_types.append(it.InstanceType(name))
+
+
+# --------------------------------------------------------------------------- IAM key age
+
+
+def backdate_access_key(account_id: str) -> Callable[[str, str, datetime], None]:
+    """A seeding helper for what no AWS API can do: make an IAM access key look old.
+
+    CreateAccessKey always stamps "now", so an estate seeded through the API has no stale keys
+    and key-age policies could not be shown failing. The returned callable
+    ``(user_name, access_key_id, create_date)`` rewrites the key's creation date, and marks it as
+    last used the day after it was created, in moto's IAM backend of ``account_id`` (the
+    in-process one, which a ``ThreadedMotoServer`` in this process serves too).
+    """
+    from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+    def backdate(user_name: str, access_key_id: str, create_date: datetime) -> None:
+        naive = create_date.astimezone(UTC).replace(tzinfo=None)
+        user = iam_backends[account_id]["global"].get_user(user_name)
+        for key in user.access_keys:
+            if key.access_key_id == access_key_id:
+                key.create_date = naive
+                key.last_used = AccessKeyLastUsed(
+                    timestamp=naive + timedelta(days=1), service="s3", region="us-east-1"
+                )
+                return
+        raise KeyError(f"no access key {access_key_id} for IAM user {user_name}")
+
+    return backdate
+
+
+def add_aws_managed_policies(account_id: str, names: Iterable[str]) -> None:
+    """A seeding helper: make some AWS-managed IAM policies exist in moto's account.
+
+    Every real account has the ~1,300 AWS-managed policies (``arn:aws:iam::aws:policy/...``) and
+    no API creates them. moto has them only with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``, which
+    loads all of them and makes every IAM read of the account several times slower. This adds just
+    the named ones, from moto's own copy of their documents, to the in-process IAM backend.
+    """
+    import json
+
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    data = json.loads(aws_managed_policies_data)
+    backend = iam_backends[account_id]["global"]
+    for name in names:
+        if name not in data:
+            raise KeyError(f"moto has no copy of the AWS-managed policy {name}")
+        policy = AWSManagedPolicy.from_data(name, account_id, backend.region_name, data[name])
+        if policy.arn not in backend.managed_policies:
+            backend.aws_managed_policies.append(policy)
+            backend.managed_policies[policy.arn] = policy
+
+
+_PATCHES: tuple[Callable[[], None], ...] = (
+    _patch_gpu_instance_types,
+    _patch_model_network_isolation,
+    _patch_user_profiles,
+    _patch_feature_groups,
+    _patch_monitoring_schedules,
+    _patch_tags_for_added_records,
+    _patch_emr_region_on_custom_endpoint,
+    _patch_ec2_p3_instance_types,
+)
+
+
+def gaps() -> dict[str, str]:
+    """Name and first docstring line of every patch, for documentation and the demo banner."""
+    return {p.__name__.removeprefix("_patch_"): (p.__doc__ or "").strip().splitlines()[0] for p in _PATCHES}
+
+
+def apply() -> list[str]:
+    """Apply every patch once (idempotent, thread-safe); returns the names of the applied patches.
+
+    Raises :class:`~mlguard.errors.ToolMissingError` if the installed moto is not 5.2.x, the
+    series these patches were written against and checked on.
+    """
+    version = str(getattr(moto, "__version__", ""))
+    if not version.startswith(SUPPORTED_MOTO):
+        raise ToolMissingError(
+            f"mlguard's moto extension supports moto {SUPPORTED_MOTO}x, found {version or 'unknown'}: "
+            "pip install 'mlguard[demo]'"
+        )
+    with _lock:
+        if not _applied:
+            for patch in _PATCHES:
+                patch()
+                _applied.append(patch.__name__.removeprefix("_patch_"))
+        return list(_applied)

@@ -1,0 +1,320 @@
+"""Each moto extension patch, proven through a real boto3 client (in-process mock_aws)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from mlguard.testing import moto_ext
+from mlguard.testing.s3control_host import strip_account_label
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/serve:1"
+FEATURES = [
+    {"FeatureName": "id", "FeatureType": "String"},
+    {"FeatureName": "ts", "FeatureType": "String"},
+]
+
+
+def _model(sm: Any, role_arn: str, name: str = "m", **extra: Any) -> None:
+    sm.create_model(ModelName=name, ExecutionRoleArn=role_arn, PrimaryContainer={"Image": IMAGE}, **extra)
+
+
+def test_apply_is_idempotent_and_lists_every_gap() -> None:
+    first = moto_ext.apply()
+    assert moto_ext.apply() == first
+    assert set(first) == set(moto_ext.gaps())
+    assert {"monitoring_schedules", "user_profiles", "feature_groups", "model_network_isolation"} <= set(
+        first
+    )
+    assert all(moto_ext.gaps().values()), "every patch documents what moto lacks"
+
+
+@pytest.mark.parametrize(
+    "instance_type", ["ml.g5.xlarge", "ml.g5.12xlarge", "ml.p4d.24xlarge", "ml.p5.48xlarge"]
+)
+def test_gpu_instance_types_accepted_by_endpoint_configs_and_notebooks(
+    sm: Any, role_arn: str, instance_type: str
+) -> None:
+    _model(sm, role_arn)
+    sm.create_endpoint_config(
+        EndpointConfigName="c",
+        ProductionVariants=[
+            {"VariantName": "v", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": instance_type}
+        ],
+    )
+    sm.create_notebook_instance(NotebookInstanceName="n", InstanceType=instance_type, RoleArn=role_arn)
+    variant = sm.describe_endpoint_config(EndpointConfigName="c")["ProductionVariants"][0]
+    assert variant["InstanceType"] == instance_type
+    assert sm.describe_notebook_instance(NotebookInstanceName="n")["InstanceType"] == instance_type
+
+
+def test_unknown_instance_types_are_still_rejected(sm: Any, role_arn: str) -> None:
+    _model(sm, role_arn)
+    with pytest.raises(ClientError, match="ValidationException"):
+        sm.create_endpoint_config(
+            EndpointConfigName="c",
+            ProductionVariants=[
+                {
+                    "VariantName": "v",
+                    "ModelName": "m",
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.zz9.huge",
+                }
+            ],
+        )
+
+
+def test_model_network_isolation_is_stored(sm: Any, role_arn: str) -> None:
+    _model(sm, role_arn, "isolated", EnableNetworkIsolation=True)
+    _model(sm, role_arn, "open")
+    assert sm.describe_model(ModelName="isolated")["EnableNetworkIsolation"] is True
+    assert sm.describe_model(ModelName="open")["EnableNetworkIsolation"] is False
+
+
+def _domain(sm: Any, role_arn: str, name: str = "studio") -> str:
+    arn = sm.create_domain(
+        DomainName=name,
+        AuthMode="IAM",
+        DefaultUserSettings={"ExecutionRole": role_arn},
+        SubnetIds=["subnet-1"],
+        VpcId="vpc-1",
+    )["DomainArn"]
+    return str(arn.split("/")[-1])
+
+
+def test_user_profiles_create_describe_list_paginate_delete(sm: Any, role_arn: str) -> None:
+    d1 = _domain(sm, role_arn, "one")
+    d2 = _domain(sm, role_arn, "two")
+    for name in ("ann", "ben", "cat"):
+        sm.create_user_profile(
+            DomainId=d1,
+            UserProfileName=name,
+            UserSettings={"ExecutionRole": role_arn},
+            Tags=[{"Key": "k", "Value": name}],
+        )
+    sm.create_user_profile(DomainId=d2, UserProfileName="dan")
+
+    described = sm.describe_user_profile(DomainId=d1, UserProfileName="ben")
+    assert described["UserSettings"]["ExecutionRole"] == role_arn
+    assert described["Status"] == "InService"
+    assert sm.list_tags(ResourceArn=described["UserProfileArn"])["Tags"] == [{"Key": "k", "Value": "ben"}]
+
+    pages = list(sm.get_paginator("list_user_profiles").paginate(PaginationConfig={"PageSize": 2}))
+    assert len(pages) == 2
+    assert sorted(p["UserProfileName"] for page in pages for p in page["UserProfiles"]) == [
+        "ann",
+        "ben",
+        "cat",
+        "dan",
+    ]
+    only_d2 = sm.list_user_profiles(DomainIdEquals=d2)["UserProfiles"]
+    assert [(p["DomainId"], p["UserProfileName"]) for p in only_d2] == [(d2, "dan")]
+
+    sm.delete_user_profile(DomainId=d1, UserProfileName="ann")
+    assert len(sm.list_user_profiles(DomainIdEquals=d1)["UserProfiles"]) == 2
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        sm.describe_user_profile(DomainId=d1, UserProfileName="ann")
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        sm.create_user_profile(DomainId="d-missing", UserProfileName="x")
+
+
+def test_feature_groups_online_only_and_offline_with_kms(sm: Any, role_arn: str) -> None:
+    sm.create_feature_group(
+        FeatureGroupName="online-only",
+        RecordIdentifierFeatureName="id",
+        EventTimeFeatureName="ts",
+        FeatureDefinitions=FEATURES,
+        OnlineStoreConfig={"EnableOnlineStore": True, "SecurityConfig": {"KmsKeyId": "alias/fs"}},
+        RoleArn=role_arn,
+    )
+    sm.create_feature_group(
+        FeatureGroupName="offline",
+        RecordIdentifierFeatureName="id",
+        EventTimeFeatureName="ts",
+        FeatureDefinitions=FEATURES,
+        OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://b/fs", "KmsKeyId": "alias/off"}},
+        RoleArn=role_arn,
+        Tags=[{"Key": "team", "Value": "ml"}],
+    )
+    online = sm.describe_feature_group(FeatureGroupName="online-only")
+    assert online["OnlineStoreConfig"]["SecurityConfig"]["KmsKeyId"] == "alias/fs"
+    assert "OfflineStoreConfig" not in online
+    offline = sm.describe_feature_group(FeatureGroupName="offline")
+    assert offline["OfflineStoreConfig"]["S3StorageConfig"]["KmsKeyId"] == "alias/off"
+    assert offline["OfflineStoreStatus"]["Status"] == "Active"
+    assert sm.list_tags(ResourceArn=offline["FeatureGroupArn"])["Tags"] == [{"Key": "team", "Value": "ml"}]
+
+    listed = (
+        sm.get_paginator("list_feature_groups").paginate(PaginationConfig={"PageSize": 1}).build_full_result()
+    )
+    assert sorted(f["FeatureGroupName"] for f in listed["FeatureGroupSummaries"]) == [
+        "offline",
+        "online-only",
+    ]
+    assert [
+        f["FeatureGroupName"] for f in sm.list_feature_groups(NameContains="online")["FeatureGroupSummaries"]
+    ] == ["online-only"]
+    with pytest.raises(ClientError, match="ResourceInUse"):
+        sm.create_feature_group(
+            FeatureGroupName="offline",
+            RecordIdentifierFeatureName="id",
+            EventTimeFeatureName="ts",
+            FeatureDefinitions=FEATURES,
+        )
+
+
+def _schedule_config(endpoint: str, role_arn: str) -> dict[str, Any]:
+    return {
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+        "MonitoringType": "DataQuality",
+        "MonitoringJobDefinition": {
+            "MonitoringInputs": [{"EndpointInput": {"EndpointName": endpoint, "LocalPath": "/opt/ml/in"}}],
+            "MonitoringOutputConfig": {
+                "MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://b/m", "LocalPath": "/opt/ml/out"}}],
+                "KmsKeyId": "alias/mon",
+            },
+            "MonitoringResources": {
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 20}
+            },
+            "MonitoringAppSpecification": {"ImageUri": IMAGE},
+            "NetworkConfig": {"EnableNetworkIsolation": True},
+            "RoleArn": role_arn,
+        },
+    }
+
+
+def test_monitoring_schedules_inline_definition(sm: Any, role_arn: str) -> None:
+    sm.create_monitoring_schedule(
+        MonitoringScheduleName="fraud-dq", MonitoringScheduleConfig=_schedule_config("fraud", role_arn)
+    )
+    sm.create_monitoring_schedule(
+        MonitoringScheduleName="churn-dq", MonitoringScheduleConfig=_schedule_config("churn", role_arn)
+    )
+    described = sm.describe_monitoring_schedule(MonitoringScheduleName="fraud-dq")
+    assert described["EndpointName"] == "fraud"
+    assert described["MonitoringScheduleStatus"] == "Scheduled"
+    job = described["MonitoringScheduleConfig"]["MonitoringJobDefinition"]
+    assert job["NetworkConfig"]["EnableNetworkIsolation"] is True
+    assert job["MonitoringOutputConfig"]["KmsKeyId"] == "alias/mon"
+
+    for_fraud = sm.list_monitoring_schedules(EndpointName="fraud")["MonitoringScheduleSummaries"]
+    assert [s["MonitoringScheduleName"] for s in for_fraud] == ["fraud-dq"]
+    everything = sm.get_paginator("list_monitoring_schedules").paginate(PaginationConfig={"PageSize": 1})
+    assert sorted(
+        s["MonitoringScheduleName"] for s in everything.build_full_result()["MonitoringScheduleSummaries"]
+    ) == [
+        "churn-dq",
+        "fraud-dq",
+    ]
+    sm.delete_monitoring_schedule(MonitoringScheduleName="churn-dq")
+    assert len(sm.list_monitoring_schedules()["MonitoringScheduleSummaries"]) == 1
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        sm.describe_monitoring_schedule(MonitoringScheduleName="churn-dq")
+
+
+def test_monitoring_schedule_named_job_definition_names_its_endpoint(sm: Any, role_arn: str) -> None:
+    sm.create_data_quality_job_definition(
+        JobDefinitionName="dq-def",
+        DataQualityAppSpecification={"ImageUri": IMAGE},
+        DataQualityJobInput={"EndpointInput": {"EndpointName": "recsys", "LocalPath": "/opt/ml/in"}},
+        DataQualityJobOutputConfig={
+            "MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://b/m", "LocalPath": "/o"}}]
+        },
+        JobResources={
+            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 20}
+        },
+        RoleArn=role_arn,
+    )
+    sm.create_monitoring_schedule(
+        MonitoringScheduleName="recsys-dq",
+        MonitoringScheduleConfig={"MonitoringJobDefinitionName": "dq-def", "MonitoringType": "DataQuality"},
+    )
+    summary = sm.list_monitoring_schedules()["MonitoringScheduleSummaries"][0]
+    assert summary["EndpointName"] == "recsys"
+    assert summary["MonitoringJobDefinitionName"] == "dq-def"
+    with pytest.raises(ClientError, match="ValidationException"):
+        sm.create_monitoring_schedule(MonitoringScheduleName="bad", MonitoringScheduleConfig={})
+
+
+def test_added_state_is_cleared_by_moto_reset(aws_env: None) -> None:
+    with mock_aws():
+        sm = boto3.client("sagemaker", region_name=REGION)
+        domain = _domain(sm, "arn:aws:iam::123456789012:role/sm")
+        sm.create_user_profile(DomainId=domain, UserProfileName="gone")
+        assert len(sm.list_user_profiles()["UserProfiles"]) == 1
+    with mock_aws():
+        fresh = boto3.client("sagemaker", region_name=REGION)
+        assert fresh.list_user_profiles()["UserProfiles"] == []
+
+
+def test_backdate_access_key(mocked: None) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_user(UserName="old")
+    key = iam.create_access_key(UserName="old")["AccessKey"]["AccessKeyId"]
+    when = datetime.now(UTC) - timedelta(days=400)
+    moto_ext.backdate_access_key(ACCOUNT)("old", key, when)
+    created = iam.list_access_keys(UserName="old")["AccessKeyMetadata"][0]["CreateDate"]
+    assert abs((created - when).total_seconds()) < 2
+    last_used = iam.get_access_key_last_used(AccessKeyId=key)["AccessKeyLastUsed"]
+    assert last_used["LastUsedDate"] > created
+    with pytest.raises(KeyError):
+        moto_ext.backdate_access_key(ACCOUNT)("old", "AKIANOTAKEY", when)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://123456789012.127.0.0.1:5000/v20180820/x", "http://127.0.0.1:5000/v20180820/x"),
+        ("http://123456789012.localhost:5000/v20180820/x", "http://localhost:5000/v20180820/x"),
+        # Real AWS and any non-loopback host are left alone.
+        (
+            "https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x",
+            "https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x",
+        ),
+        ("http://123456789012.10.0.0.5:5000/x", "http://123456789012.10.0.0.5:5000/x"),
+        ("http://127.0.0.1:5000/x", "http://127.0.0.1:5000/x"),
+    ],
+)
+def test_s3control_host_label_stripped_only_for_loopback(url: str, expected: str) -> None:
+    assert strip_account_label(url) == expected
+
+
+def test_ec2_p3_instance_types_are_described(mocked: None) -> None:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    described = ec2.describe_instance_types(InstanceTypes=["p3.2xlarge", "p3.16xlarge"])["InstanceTypes"]
+    gpus = {t["InstanceType"]: t["GpuInfo"]["Gpus"][0] for t in described}
+    assert gpus["p3.2xlarge"]["Name"] == "V100"
+    assert gpus["p3.2xlarge"]["Count"] == 1
+    assert gpus["p3.16xlarge"]["Count"] == 8
+    assert {t["InstanceType"]: t["VCpuInfo"]["DefaultVCpus"] for t in described} == {
+        "p3.2xlarge": 8,
+        "p3.16xlarge": 64,
+    }
+    gpu_family = ec2.describe_instance_types(Filters=[{"Name": "instance-type", "Values": ["p3.*"]}])
+    assert {"p3.2xlarge", "p3.8xlarge", "p3.16xlarge"} <= {
+        t["InstanceType"] for t in gpu_family["InstanceTypes"]
+    }
+
+
+def test_add_aws_managed_policies_makes_them_attachable(mocked: None) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
+    arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        iam.attach_role_policy(RoleName="r", PolicyArn=arn)
+    moto_ext.add_aws_managed_policies(ACCOUNT, ["AdministratorAccess"])
+    moto_ext.add_aws_managed_policies(ACCOUNT, ["AdministratorAccess"])  # idempotent
+    iam.attach_role_policy(RoleName="r", PolicyArn=arn)
+    assert iam.list_attached_role_policies(RoleName="r")["AttachedPolicies"][0]["PolicyArn"] == arn
+    aws_policies = iam.list_policies(Scope="AWS")["Policies"]
+    assert [p["PolicyName"] for p in aws_policies] == ["AdministratorAccess"]
+    with pytest.raises(KeyError):
+        moto_ext.add_aws_managed_policies(ACCOUNT, ["NoSuchManagedPolicy"])
