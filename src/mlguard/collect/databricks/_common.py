@@ -1,0 +1,248 @@
+"""What every Databricks family module shares: the per-workspace context, resource building,
+errors-as-data and the read-only guard on the SDK's HTTP layer."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from databricks.sdk.core import ApiClient
+from databricks.sdk.errors import DatabricksError
+
+from mlguard.collect.base import InventorySink, Progress, timed
+from mlguard.collect.databricks.redact import scrub
+from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
+
+PROVIDER = "databricks"
+T = TypeVar("T")
+
+# Errors that are data (recorded, scan goes on), not bugs.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    DatabricksError,
+    requests.RequestException,
+    TimeoutError,
+    RuntimeError,  # the SDK's "Exceeded max retry attempts"
+)
+
+# The only POST requests allowed to leave the process: documented read-only searches.
+READ_ONLY_POSTS = frozenset({"/api/2.0/mlflow/experiments/search"})
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A mutating request was about to be sent. A bug in mlguard, never caught as data."""
+
+
+_route = threading.local()
+
+
+def last_route() -> str:
+    """``METHOD path`` of the last request this thread sent through a guarded client."""
+    return getattr(_route, "value", "unknown")
+
+
+def guard_read_only(api: ApiClient) -> ApiClient:
+    """Wrap the SDK client's ``do`` (every service call goes through it) so that only GET and the
+    read-only POST searches can be sent. Also remembers the route, to name it in errors."""
+    if getattr(api, "_mlguard_guarded", False):
+        return api
+    inner = api.do
+
+    def do(method: str, path: str | None = None, url: str | None = None, **kwargs: Any) -> Any:
+        target = path if path is not None else urlsplit(url or "").path
+        verb = method.upper()
+        if verb != "GET" and not (verb == "POST" and target in READ_ONLY_POSTS):
+            raise ReadOnlyViolation(f"mlguard is read-only: refusing {verb} {target}")
+        _route.value = f"{verb} {target}"
+        return inner(method, path, url, **kwargs)
+
+    api.do = do  # type: ignore[method-assign]
+    api._mlguard_guarded = True  # type: ignore[attr-defined]
+    return api
+
+
+def host_of(url: str) -> str:
+    """The workspace host without scheme: the ``workspace`` of every resource."""
+    split = urlsplit(url if "://" in url else f"https://{url}")
+    return split.netloc or url
+
+
+def ms_to_iso(value: Any) -> str | None:
+    """Databricks epoch-milliseconds to ISO-8601 UTC; None for absent, 0 or negative."""
+    if not isinstance(value, int | float) or value <= 0:
+        return None
+    return iso(datetime.fromtimestamp(value / 1000, tz=UTC))
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, DatabricksError):
+        return exc.error_code or type(exc).__name__
+    if isinstance(exc, TimeoutError):
+        return "TIMEOUT"
+    if isinstance(exc, requests.Timeout):
+        return "TIMEOUT"
+    if isinstance(exc, requests.ConnectionError):
+        return "CONNECTION_ERROR"
+    return type(exc).__name__
+
+
+def error_message(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    cause = exc.__cause__
+    if isinstance(exc, TimeoutError | RuntimeError) and cause is not None:
+        text = f"{text}: {cause}"
+    return text.splitlines()[0][:500]
+
+
+@dataclass
+class WorkspaceContext:
+    """One workspace being collected: the client, the requested types and the sink."""
+
+    client: Any  # databricks.sdk.WorkspaceClient (Any: the SDK is untyped)
+    host: str
+    types: frozenset[str]
+    sink: InventorySink
+    progress: Progress
+    collected_at: str = field(default_factory=lambda: iso(utcnow()))
+
+    def wants(self, *types: str) -> bool:
+        return any(t in self.types for t in types)
+
+    def uid(self, rtype: str, ident: str) -> str:
+        return f"databricks://{self.host}/{rtype.removeprefix('databricks.')}/{ident}"
+
+    def add(
+        self, rtype: str, ident: str, name: str | None, data: dict[str, Any],
+        tags: dict[str, Any] | None = None, region: str | None = None,
+    ) -> str:
+        uid = self.uid(rtype, ident)
+        self.sink.add(
+            Resource(
+                uid=uid,
+                type=rtype,
+                provider=PROVIDER,
+                id=ident,
+                name=name,
+                workspace=self.host,
+                region=region,
+                tags={str(k): str(v) for k, v in (tags or {}).items()},
+                data=scrub(data),
+                collected_at=self.collected_at,
+            )
+        )
+        return uid
+
+    def record(
+        self, rtype: str | None, exc: BaseException, *, operation: str | None = None,
+        resource_uid: str | None = None, attributes: list[str] | None = None,
+    ) -> None:
+        self.sink.error(
+            CollectionError(
+                provider=PROVIDER,
+                workspace=self.host,
+                resource_type=rtype,
+                operation=operation or last_route(),
+                code=error_code(exc),
+                message=error_message(exc),
+                resource_uid=resource_uid,
+                attributes=attributes or [],
+            )
+        )
+
+    def cover(self, rtype: str) -> None:
+        self.sink.covered(Coverage(provider=PROVIDER, workspace=self.host, resource_type=rtype))
+
+    @contextmanager
+    def section(self, rtype: str, *also: str) -> Iterator[list[int]]:
+        """Collect resource types read by one listing: coverage is recorded for each, a failure
+        becomes a CollectionError for each whole type, and the scan goes on."""
+        types = (rtype, *also)
+        for t in types:
+            self.cover(t)
+        with timed(self.progress, f"databricks:{self.host}:{rtype}", f"{self.host} {rtype}") as counts:
+            try:
+                yield counts
+            except TRANSIENT_ERRORS as exc:
+                if isinstance(exc, ReadOnlyViolation):
+                    raise
+                counts[1] += 1
+                for t in types:
+                    self.record(t, exc)
+
+    def try_list(self, types: list[str], call: Callable[[], list[T]]) -> list[T] | None:
+        """A listing inside a tree walk: on failure every type that depended on it is incomplete."""
+        try:
+            return call()
+        except TRANSIENT_ERRORS as exc:
+            if isinstance(exc, ReadOnlyViolation):
+                raise
+            for t in types:
+                self.record(t, exc)
+            return None
+
+    def detail(
+        self, rtype: str, uid: str, attributes: list[str], call: Callable[[], T],
+        *, missing_ok: bool = False,
+    ) -> tuple[T | None, bool]:
+        """A per-resource detail call: (value, ok). A failure is recorded against the resource and
+        only the attributes that call fills. ``missing_ok``: a 404 means "none", not an error."""
+        try:
+            return call(), True
+        except TRANSIENT_ERRORS as exc:
+            if isinstance(exc, ReadOnlyViolation):
+                raise
+            if missing_ok and isinstance(exc, DatabricksError) and is_not_found(exc):
+                return None, True
+            self.record(rtype, exc, resource_uid=uid, attributes=attributes)
+            return None, False
+
+
+def is_not_found(exc: DatabricksError) -> bool:
+    from databricks.sdk.errors import NotFound, ResourceDoesNotExist
+
+    return isinstance(exc, NotFound | ResourceDoesNotExist) or (exc.error_code or "").endswith(
+        "DOES_NOT_EXIST"
+    )
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """An SDK dataclass (or raw dict) as its REST JSON."""
+    if isinstance(obj, dict):
+        return obj
+    result: dict[str, Any] = obj.as_dict()
+    return result
+
+
+def grants_summary(assignments: list[dict[str, Any]]) -> dict[str, Any]:
+    """Unity Catalog privilege assignments as data, with the facts policies ask about most."""
+    grants = [
+        {"principal": a.get("principal"), "privileges": sorted(str(p) for p in a.get("privileges") or [])}
+        for a in assignments
+    ]
+    account_users = sorted({p for g in grants if g["principal"] == "account users" for p in g["privileges"]})
+    return {
+        "grants": grants,
+        "account_users_privileges": account_users,
+        "account_users_all_privileges": "ALL_PRIVILEGES" in account_users,
+        "account_users_manage": "MANAGE" in account_users,
+    }
+
+
+GRANT_ATTRIBUTES = ["grants", "account_users_privileges", "account_users_all_privileges", "account_users_manage"]
+
+
+def read_grants(ctx: WorkspaceContext, securable_type: str, full_name: str) -> list[dict[str, Any]]:
+    """All privilege assignments on a securable, following next_page_token."""
+    out: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        resp = as_dict(ctx.client.grants.get(securable_type, full_name, max_results=0, page_token=token))
+        out.extend(resp.get("privilege_assignments") or [])
+        token = resp.get("next_page_token")
+        if not token:
+            return out
