@@ -130,7 +130,7 @@ def _jobs(ctx: WorkspaceContext) -> None:
                 "trigger": s.get("trigger"),
                 "continuous": s.get("continuous"),
                 "parameters": params,
-                "credential_parameters": credential_params,
+                "credential_parameter_names": credential_params,
                 "plaintext_secrets": secrets or bool(credential_params),
                 "job_tags": s.get("tags") or {},
             }

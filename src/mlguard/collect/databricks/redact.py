@@ -112,7 +112,7 @@ def scrub(value: Any, key: str = "") -> Any:
     if isinstance(value, str):
         if value == REDACTED or is_secret_reference(value):
             return value
-        if key and sensitive_key(key) and not _HARMLESS_VALUE.match(value):
+        if key and sensitive_key(key):
             return REDACTED
         return redact_text(value)
     return value

@@ -393,6 +393,7 @@ class FakeDatabricks:
 class _HTTPHandler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # one small response per request: no 40 ms delayed-ACK stalls
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -416,6 +417,7 @@ class _HTTPHandler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False
 
     def __init__(self, port: int, fake: FakeDatabricks) -> None:
         super().__init__(("127.0.0.1", port), _HTTPHandler)
@@ -443,7 +445,9 @@ class FakeWorkspaceServer:
         return self.fake.token
 
     def start(self) -> FakeWorkspaceServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-databricks", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-databricks", daemon=True
+        )
         self._thread.start()
         return self
 
