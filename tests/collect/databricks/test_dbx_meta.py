@@ -1,0 +1,34 @@
+"""Meta-tests over every Databricks type: in the catalogue, described in permissions, registered."""
+
+from __future__ import annotations
+
+
+import pytest
+
+from mlguard.catalogue import CATALOGUE
+from mlguard.collect.base import providers
+from mlguard.collect.databricks import ALL_TYPES, PERMISSIONS, DatabricksCollector, permissions
+from mlguard.config import DatabricksScope, ScopeConfig
+
+
+def test_every_type_is_in_the_catalogue_and_described() -> None:
+    assert ALL_TYPES <= set(CATALOGUE)
+    assert {p.resource_type for p in PERMISSIONS} == ALL_TYPES
+    for row in permissions():
+        assert row["sdk_calls"] and row["routes"] and row["requires"] and row["without_admin"]
+        assert all(r.split(" ", 1)[0] in {"GET", "POST"} for r in row["routes"])
+    assert [r["resource_type"] for r in permissions(frozenset({"databricks.token"}))] == ["databricks.token"]
+
+
+def test_provider_is_registered() -> None:
+    entry = providers()["databricks"]
+    assert entry.types() == ALL_TYPES
+
+
+def test_detect(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("DATABRICKS_HOST", "DATABRICKS_CONFIG_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    assert not DatabricksCollector.detect(ScopeConfig())
+    assert DatabricksCollector.detect(ScopeConfig(databricks=DatabricksScope(profile="dev")))
+    monkeypatch.setenv("DATABRICKS_HOST", "https://dbc-1.cloud.databricks.com")
+    assert DatabricksCollector.detect(ScopeConfig())
