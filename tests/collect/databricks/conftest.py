@@ -17,12 +17,21 @@ StartFake = Callable[..., FakeWorkspaceServer]
 def start_fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[StartFake]:
     """Start a fake (demo seed unless a state is given); with env=True point DATABRICKS_* at it."""
     servers: list[FakeWorkspaceServer] = []
-    for var in ("DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET",
-                "DATABRICKS_ACCOUNT_ID", "DATABRICKS_AUTH_TYPE", "DATABRICKS_HOST", "DATABRICKS_TOKEN"):
+    for var in (
+        "DATABRICKS_CONFIG_PROFILE",
+        "DATABRICKS_CLIENT_ID",
+        "DATABRICKS_CLIENT_SECRET",
+        "DATABRICKS_ACCOUNT_ID",
+        "DATABRICKS_AUTH_TYPE",
+        "DATABRICKS_HOST",
+        "DATABRICKS_TOKEN",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "no-databrickscfg"))
 
-    def start(state: WorkspaceState | None = None, *, env: bool = True, **behaviour: Any) -> FakeWorkspaceServer:
+    def start(
+        state: WorkspaceState | None = None, *, env: bool = True, **behaviour: Any
+    ) -> FakeWorkspaceServer:
         server = FakeWorkspaceServer(state or demo_state(), behaviour=Behaviour(**behaviour)).start()
         servers.append(server)
         if env:

@@ -20,7 +20,9 @@ def _profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, account
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(cfg))
 
 
-def test_account_scan_covers_every_workspace(start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_account_scan_covers_every_workspace(
+    start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     prod_state = demo_state()
     sandbox_state = bulk_state(60)
     prod = start_fake(prod_state, env=False, page_size=2)
@@ -34,7 +36,9 @@ def test_account_scan_covers_every_workspace(start_fake, tmp_path: Path, monkeyp
 
     scope = ScopeConfig(databricks=DatabricksScope(account_profile="acct"))
     types = frozenset({"databricks.account_workspace", "databricks.cluster", "databricks.uc.catalog"})
-    inventory = collect_inventory(types, clock=RecordingClock(), scope=scope, workspace_client_factory=factory)
+    inventory = collect_inventory(
+        types, clock=RecordingClock(), scope=scope, workspace_client_factory=factory
+    )
 
     assert inventory.errors == []
     assert counts_by_type(inventory) == {
@@ -45,7 +49,8 @@ def test_account_scan_covers_every_workspace(start_fake, tmp_path: Path, monkeyp
     acct_ws = {r.id: r for r in inventory.resources if r.type == "databricks.account_workspace"}
     prod_ws = acct_ws[str(prod_state.workspace_id)]
     assert prod_ws.workspace == "ml-prod.cloud.databricks.com"
-    assert prod_ws.data["private_link"] is True and prod_ws.data["storage_cmk"] is True
+    assert prod_ws.data["private_link"] is True
+    assert prod_ws.data["storage_cmk"] is True
     assert acct_ws["2234567890123456"].data["private_link"] is False
     assert inventory.provenance.accounts == [prod_state.account_id]
     assert len({r.workspace for r in inventory.resources if r.type == "databricks.cluster"}) == 2
@@ -57,11 +62,15 @@ def test_workspace_filter(start_fake, tmp_path: Path, monkeypatch: pytest.Monkey
     server = start_fake(state, env=False)
     _profile(tmp_path, monkeypatch, server.host, str(state.account_id), server.token)
     scope = ScopeConfig(databricks=DatabricksScope(account_profile="acct", workspaces=["sandbox"]))
-    inventory = collect_inventory(frozenset({"databricks.account_workspace"}), clock=RecordingClock(), scope=scope)
+    inventory = collect_inventory(
+        frozenset({"databricks.account_workspace"}), clock=RecordingClock(), scope=scope
+    )
     assert [r.name for r in inventory.resources] == ["sandbox"]
 
 
-def test_denied_account_api_is_a_setup_error(start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_denied_account_api_is_a_setup_error(
+    start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state = demo_state()
     server = start_fake(state, env=False, deny={"account_workspaces"})
     _profile(tmp_path, monkeypatch, server.host, str(state.account_id), server.token)

@@ -13,8 +13,13 @@ WORKSPACE_TYPES = frozenset(ALL_TYPES - {"databricks.account_workspace"})
 
 
 def test_denied_token_management_and_conf_key(start_fake) -> None:
-    start_fake(page_size=2, throttle_every=7, retry_after=0, deny={"tokens"},
-               deny_conf_keys={"enableVerboseAuditLogs"})
+    start_fake(
+        page_size=2,
+        throttle_every=7,
+        retry_after=0,
+        deny={"tokens"},
+        deny_conf_keys={"enableVerboseAuditLogs"},
+    )
     baseline_state = demo_state()
 
     inventory = collect_inventory(WORKSPACE_TYPES, clock=RecordingClock())
@@ -24,7 +29,10 @@ def test_denied_token_management_and_conf_key(start_fake) -> None:
     assert len(token_errors) == 1
     err = token_errors[0]
     assert (err.workspace, err.code, err.operation, err.resource_uid) == (
-        host, "PERMISSION_DENIED", "GET /api/2.0/token-management/tokens", None
+        host,
+        "PERMISSION_DENIED",
+        "GET /api/2.0/token-management/tokens",
+        None,
     )
     conf_errors = [e for e in inventory.errors if e.resource_type == "databricks.workspace"]
     assert len(conf_errors) == 1
@@ -36,7 +44,8 @@ def test_denied_token_management_and_conf_key(start_fake) -> None:
     # The rest is complete: the other keys of the same group were read, every other type counted.
     ws = next(r for r in inventory.resources if r.type == "databricks.workspace")
     assert "enableVerboseAuditLogs" not in ws.data
-    assert ws.data["enableFileStoreEndpoint"] is False and ws.data["enforceUserIsolation"] is False
+    assert ws.data["enableFileStoreEndpoint"] is False
+    assert ws.data["enforceUserIsolation"] is False
     counts = counts_by_type(inventory)
     assert "databricks.token" not in counts
     assert counts["databricks.cluster"] == len(baseline_state.clusters)
@@ -60,10 +69,12 @@ def test_denied_detail_call_narrows_to_the_resource(start_fake) -> None:
 
 def test_denied_grants_on_catalogs(start_fake) -> None:
     start_fake(deny={r"/api/2.1/unity-catalog/permissions/catalog/.*"})
-    inventory = collect_inventory(frozenset({"databricks.uc.catalog", "databricks.uc.schema"}),
-                                  clock=RecordingClock())
+    inventory = collect_inventory(
+        frozenset({"databricks.uc.catalog", "databricks.uc.schema"}), clock=RecordingClock()
+    )
     cat_errors = [e for e in inventory.errors if e.resource_type == "databricks.uc.catalog"]
-    assert len(cat_errors) == 3 and all("grants" in e.attributes for e in cat_errors)
+    assert len(cat_errors) == 3
+    assert all("grants" in e.attributes for e in cat_errors)
     assert not [e for e in inventory.errors if e.resource_type == "databricks.uc.schema"]
     assert counts_by_type(inventory) == {"databricks.uc.catalog": 3, "databricks.uc.schema": 5}
 
@@ -73,7 +84,10 @@ def test_listing_denied_mid_tree_marks_dependent_types(start_fake) -> None:
     types = frozenset({"databricks.uc.schema", "databricks.uc.table", "databricks.uc.quality_monitor"})
     inventory = collect_inventory(types, clock=RecordingClock())
     assert counts_by_type(inventory) == {"databricks.uc.schema": 5}
-    assert {e.resource_type for e in inventory.errors} == {"databricks.uc.table", "databricks.uc.quality_monitor"}
+    assert {e.resource_type for e in inventory.errors} == {
+        "databricks.uc.table",
+        "databricks.uc.quality_monitor",
+    }
     assert all(e.resource_uid is None for e in inventory.errors)
 
 
@@ -82,15 +96,17 @@ def test_no_metastore_is_not_an_error(start_fake) -> None:
     state.metastore = None
     start_fake(state)
     inventory = collect_inventory(frozenset({"databricks.uc.metastore"}), clock=RecordingClock())
-    assert inventory.resources == [] and inventory.errors == []
+    assert inventory.resources == []
+    assert inventory.errors == []
     assert [c.resource_type for c in inventory.coverage] == ["databricks.uc.metastore"]
 
 
 def test_missing_route_is_recorded_and_the_rest_goes_on(start_fake) -> None:
     fake = start_fake(WorkspaceState())
     fake.fake._routes = [r for r in fake.fake._routes if r[0] != "ip_access_lists"]  # route gone: 404
-    inventory = collect_inventory(frozenset({"databricks.ip_access_list", "databricks.secret_scope"}),
-                                  clock=RecordingClock())
+    inventory = collect_inventory(
+        frozenset({"databricks.ip_access_list", "databricks.secret_scope"}), clock=RecordingClock()
+    )
     assert [(e.resource_type, e.code) for e in inventory.errors] == [
         ("databricks.ip_access_list", "ENDPOINT_NOT_FOUND")
     ]

@@ -48,12 +48,16 @@ def test_throttles_every_nth_request_with_retry_after(start_fake) -> None:
 def test_paging_tokens_and_has_more(start_fake) -> None:
     server = start_fake(env=False, page_size=2)
     first = _get(server, "/api/2.2/jobs/list").json()
-    assert len(first["jobs"]) == 2 and first["has_more"] is True
+    assert len(first["jobs"]) == 2
+    assert first["has_more"] is True
     last = _get(server, "/api/2.2/jobs/list", page_token=first["next_page_token"]).json()
-    assert len(last["jobs"]) == 1 and last["has_more"] is False and "next_page_token" not in last
+    assert len(last["jobs"]) == 1
+    assert last["has_more"] is False
+    assert "next_page_token" not in last
     page = _get(server, "/api/2.1/unity-catalog/catalogs").json()
     empty = _get(server, "/api/2.1/unity-catalog/catalogs", page_token=page["next_page_token"]).json()
-    assert empty["catalogs"] == [] and empty["next_page_token"]
+    assert empty["catalogs"] == []
+    assert empty["next_page_token"]
     scim = _get(server, "/api/2.0/preview/scim/v2/ServicePrincipals", startIndex="2", count="10").json()
     assert (scim["totalResults"], scim["startIndex"], len(scim["Resources"])) == (2, 2, 1)
 
@@ -73,7 +77,7 @@ def test_state_round_trips_through_json(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown fake workspace seed"):
         load_state("nope")
     (tmp_path / "bad.json").write_text(json.dumps({"clusters": "x"}), encoding="utf-8")
-    with pytest.raises(InputError, match="bad.json"):
+    with pytest.raises(InputError, match=r"bad\.json"):
         load_state(str(tmp_path / "bad.json"))
     assert load_state("bulk:24").counts()["clusters"] == 2
     assert load_state("empty") == WorkspaceState()
@@ -82,7 +86,9 @@ def test_state_round_trips_through_json(tmp_path: Path) -> None:
 def test_start_fake_workspace_for_the_demo() -> None:
     host, token, stop = start_fake_workspace("demo")
     try:
-        resp = requests.get(host + "/api/2.1/clusters/list", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        resp = requests.get(
+            host + "/api/2.1/clusters/list", headers={"Authorization": f"Bearer {token}"}, timeout=5
+        )
         assert len(resp.json()["clusters"]) == 5
     finally:
         stop()
@@ -91,14 +97,16 @@ def test_start_fake_workspace_for_the_demo() -> None:
 def test_module_entry_point_serves_until_stopped() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlguard.testing.databricks_fake", "--seed", "demo", "--port", "0"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
         host = proc.stdout.readline().strip().split("=", 1)[1]
         token = proc.stdout.readline().strip().split("=", 1)[1]
-        resp = requests.get(host + "/api/2.0/sql/warehouses", headers={"Authorization": f"Bearer {token}"},
-                            timeout=5)
+        resp = requests.get(
+            host + "/api/2.0/sql/warehouses", headers={"Authorization": f"Bearer {token}"}, timeout=5
+        )
         assert [w["id"] for w in resp.json()["warehouses"]] == ["wh-001", "wh-002"]
     finally:
         proc.terminate()

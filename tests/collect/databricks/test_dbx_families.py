@@ -98,7 +98,8 @@ def test_resource_facts(start_fake) -> None:
 
     gpu = res[("databricks.cluster", "0101-gpu-train-a1")]
     assert gpu.uid == f"databricks://{host}/cluster/0101-gpu-train-a1"
-    assert gpu.workspace == host and "://" not in host
+    assert gpu.workspace == host
+    assert "://" not in host
     assert gpu.data["gpu"]["num_gpus"] == 8
     assert gpu.data["autotermination_minutes"] == 0
     assert gpu.data["runtime"] == {**gpu.data["runtime"], "ml": True, "gpu": True, "deprecated": True}

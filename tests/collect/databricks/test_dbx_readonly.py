@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from databricks.sdk import WorkspaceClient
 
@@ -26,9 +28,9 @@ def test_guard_refuses_mutations_before_they_leave(start_fake) -> None:
     client = WorkspaceClient(host=fake.host, token=fake.token)
     guard_read_only(client.api_client)
     fake.fake.reset_log()
-    with pytest.raises(ReadOnlyViolation, match="POST /api/2.1/clusters/delete"):
+    with pytest.raises(ReadOnlyViolation, match=re.escape("POST /api/2.1/clusters/delete")):
         client.clusters.delete("0101-gpu-train-a1")
-    with pytest.raises(ReadOnlyViolation, match="DELETE /api/2.0/token-management/tokens/tok-1"):
+    with pytest.raises(ReadOnlyViolation, match=re.escape("DELETE /api/2.0/token-management/tokens/tok-1")):
         client.token_management.delete("tok-1")
     with pytest.raises(ReadOnlyViolation):
         client.api_client.do("PATCH", "/api/2.0/workspace-conf", body={"enableTokensConfig": "false"})

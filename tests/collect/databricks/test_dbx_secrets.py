@@ -29,7 +29,9 @@ def test_no_canary_in_the_serialized_inventory(start_fake) -> None:
     assert res[("databricks.pipeline", "pl-001")]["configuration_plaintext_secrets"] is True
     assert res[("databricks.pipeline", "pl-002")].get("configuration_plaintext_secrets") is False
     assert res[("databricks.serving_endpoint", "openai-proxy")]["served_entities"][0]["external_model"] == {
-        "provider": "openai", "name": "gpt-4o", "task": "llm/v1/chat"
+        "provider": "openai",
+        "name": "gpt-4o",
+        "task": "llm/v1/chat",
     }
 
 
@@ -58,16 +60,25 @@ def test_redact_mapping(conf: dict[str, str], redacted: dict[str, str], plaintex
 
 def test_redact_args_and_text() -> None:
     assert redact_args(["--env", "prod", "--password=x1", "--token", "abc", "--n", "3"]) == (
-        ["--env", "prod", f"--password={REDACTED}", "--token", REDACTED, "--n", "3"], True
+        ["--env", "prod", f"--password={REDACTED}", "--token", REDACTED, "--n", "3"],
+        True,
     )
     assert redact_args(["--password={{secrets/a/b}}"]) == (["--password={{secrets/a/b}}"], False)
     assert redact_text("key AKIAABCDEFGHIJKLMNOP here") == f"key {REDACTED} here"
 
 
 def test_scrub_keeps_names_and_redacts_values() -> None:
-    data = {"credential_name": "raw-data-cred", "token_id": "t1", "client_secret": "s3cr3t",
-            "nested": [{"openai_api_key_plaintext": "sk-abc"}], "note": "ghp_" + "a" * 36}
+    data = {
+        "credential_name": "raw-data-cred",
+        "token_id": "t1",
+        "client_secret": "s3cr3t",
+        "nested": [{"openai_api_key_plaintext": "sk-abc"}],
+        "note": "ghp_" + "a" * 36,
+    }
     assert json.loads(json.dumps(scrub(data))) == {
-        "credential_name": "raw-data-cred", "token_id": "t1", "client_secret": REDACTED,
-        "nested": [{"openai_api_key_plaintext": REDACTED}], "note": REDACTED,
+        "credential_name": "raw-data-cred",
+        "token_id": "t1",
+        "client_secret": REDACTED,
+        "nested": [{"openai_api_key_plaintext": REDACTED}],
+        "note": REDACTED,
     }

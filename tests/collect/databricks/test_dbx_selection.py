@@ -12,14 +12,25 @@ ALWAYS = {"/.well-known/databricks-config", "/api/2.0/preview/scim/v2/Me"}
 @pytest.mark.parametrize(
     ("types", "paths"),
     [
-        ({"databricks.cluster"}, {"/api/2.1/clusters/list", "/api/2.1/clusters/list-node-types",
-                                  "/api/2.1/clusters/spark-versions"}),
+        (
+            {"databricks.cluster"},
+            {
+                "/api/2.1/clusters/list",
+                "/api/2.1/clusters/list-node-types",
+                "/api/2.1/clusters/spark-versions",
+            },
+        ),
         ({"databricks.sql_warehouse"}, {"/api/2.0/sql/warehouses"}),
         ({"databricks.token"}, {"/api/2.0/token-management/tokens"}),
-        ({"databricks.uc.catalog"}, {"/api/2.1/unity-catalog/catalogs",
-                                     "/api/2.1/unity-catalog/permissions/catalog/main",
-                                     "/api/2.1/unity-catalog/permissions/catalog/ml",
-                                     "/api/2.1/unity-catalog/permissions/catalog/raw"}),
+        (
+            {"databricks.uc.catalog"},
+            {
+                "/api/2.1/unity-catalog/catalogs",
+                "/api/2.1/unity-catalog/permissions/catalog/main",
+                "/api/2.1/unity-catalog/permissions/catalog/ml",
+                "/api/2.1/unity-catalog/permissions/catalog/raw",
+            },
+        ),
         ({"databricks.mlflow_experiment"}, {"/api/2.0/mlflow/experiments/search"}),
     ],
     ids=["cluster", "warehouse", "token", "uc-catalog", "experiment"],

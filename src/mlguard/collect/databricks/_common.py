@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 import requests
 from databricks.sdk.core import ApiClient
-from databricks.sdk.errors import DatabricksError
+from databricks.sdk.errors.base import DatabricksError
+from databricks.sdk.errors.platform import NotFound, ResourceDoesNotExist
 
 from mlguard.collect.base import InventorySink, Progress, timed
 from mlguard.collect.databricks.redact import scrub
@@ -61,7 +62,7 @@ def guard_read_only(api: ApiClient) -> ApiClient:
         _route.value = f"{verb} {target}"
         return inner(method, path, url, **kwargs)
 
-    api.do = do  # type: ignore[method-assign]
+    api.do = do  # type: ignore[method-assign,assignment]
     api._mlguard_guarded = True  # type: ignore[attr-defined]
     return api
 
@@ -117,8 +118,14 @@ class WorkspaceContext:
         return f"databricks://{self.host}/{rtype.removeprefix('databricks.')}/{ident}"
 
     def add(
-        self, rtype: str, ident: str, name: str | None, data: dict[str, Any],
-        tags: dict[str, Any] | None = None, region: str | None = None,
+        self,
+        rtype: str,
+        ident: str,
+        name: str | None,
+        data: dict[str, Any],
+        *,
+        tags: dict[str, Any] | None = None,
+        region: str | None = None,
     ) -> str:
         uid = self.uid(rtype, ident)
         self.sink.add(
@@ -138,8 +145,13 @@ class WorkspaceContext:
         return uid
 
     def record(
-        self, rtype: str | None, exc: BaseException, *, operation: str | None = None,
-        resource_uid: str | None = None, attributes: list[str] | None = None,
+        self,
+        rtype: str | None,
+        exc: BaseException,
+        *,
+        operation: str | None = None,
+        resource_uid: str | None = None,
+        attributes: list[str] | None = None,
     ) -> None:
         self.sink.error(
             CollectionError(
@@ -186,8 +198,13 @@ class WorkspaceContext:
             return None
 
     def detail(
-        self, rtype: str, uid: str, attributes: list[str], call: Callable[[], T],
-        *, missing_ok: bool = False,
+        self,
+        rtype: str,
+        uid: str,
+        attributes: list[str],
+        call: Callable[[], T],
+        *,
+        missing_ok: bool = False,
     ) -> tuple[T | None, bool]:
         """A per-resource detail call: (value, ok). A failure is recorded against the resource and
         only the attributes that call fills. ``missing_ok``: a 404 means "none", not an error."""
@@ -203,8 +220,6 @@ class WorkspaceContext:
 
 
 def is_not_found(exc: DatabricksError) -> bool:
-    from databricks.sdk.errors import NotFound, ResourceDoesNotExist
-
     return isinstance(exc, NotFound | ResourceDoesNotExist) or (exc.error_code or "").endswith(
         "DOES_NOT_EXIST"
     )
@@ -218,22 +233,47 @@ def as_dict(obj: Any) -> dict[str, Any]:
     return result
 
 
+def listed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], list[dict[str, Any]]]:
+    """A deferred SDK list call (arguments bound now) returning REST JSON objects."""
+
+    def call() -> list[dict[str, Any]]:
+        return [as_dict(item) for item in fn(*args, **kwargs)]
+
+    return call
+
+
+def fetched(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], dict[str, Any]]:
+    """A deferred SDK get call (arguments bound now) returning REST JSON."""
+
+    def call() -> dict[str, Any]:
+        return as_dict(fn(*args, **kwargs))
+
+    return call
+
+
 def grants_summary(assignments: list[dict[str, Any]]) -> dict[str, Any]:
     """Unity Catalog privilege assignments as data, with the facts policies ask about most."""
-    grants = [
-        {"principal": a.get("principal"), "privileges": sorted(str(p) for p in a.get("privileges") or [])}
-        for a in assignments
-    ]
-    account_users = sorted({p for g in grants if g["principal"] == "account users" for p in g["privileges"]})
+    grants: list[dict[str, Any]] = []
+    account_users: set[str] = set()
+    for a in assignments:
+        privileges = sorted(str(p) for p in a.get("privileges") or [])
+        grants.append({"principal": a.get("principal"), "privileges": privileges})
+        if a.get("principal") == "account users":
+            account_users.update(privileges)
     return {
         "grants": grants,
-        "account_users_privileges": account_users,
+        "account_users_privileges": sorted(account_users),
         "account_users_all_privileges": "ALL_PRIVILEGES" in account_users,
         "account_users_manage": "MANAGE" in account_users,
     }
 
 
-GRANT_ATTRIBUTES = ["grants", "account_users_privileges", "account_users_all_privileges", "account_users_manage"]
+GRANT_ATTRIBUTES = [
+    "grants",
+    "account_users_privileges",
+    "account_users_all_privileges",
+    "account_users_manage",
+]
 
 
 def read_grants(ctx: WorkspaceContext, securable_type: str, full_name: str) -> list[dict[str, Any]]:

@@ -63,11 +63,19 @@ def collect(
                 "created_at": ms_to_iso(w.get("creation_time")),
             }
             ident = str(w.get("workspace_id"))
-            sink.add(Resource(
-                uid=f"databricks://{host}/account_workspace/{ident}", type=TYPE, provider=PROVIDER, id=ident,
-                name=w.get("workspace_name"), account=account_id, workspace=host,
-                tags={str(k): str(v) for k, v in (w.get("custom_tags") or {}).items()},
-                data=scrub(data), collected_at=now,
-            ))
+            sink.add(
+                Resource(
+                    uid=f"databricks://{host}/account_workspace/{ident}",
+                    type=TYPE,
+                    provider=PROVIDER,
+                    id=ident,
+                    name=w.get("workspace_name"),
+                    account=account_id,
+                    workspace=host,
+                    tags={str(k): str(v) for k, v in (w.get("custom_tags") or {}).items()},
+                    data=scrub(data),
+                    collected_at=now,
+                )
+            )
             counts[0] += 1
     return workspaces

@@ -88,8 +88,13 @@ def collect(ctx: WorkspaceContext) -> None:
 
 def _gpu_error(ctx: WorkspaceContext, rtype: str, uid: str, nodes: NodeTypes) -> None:
     if nodes.error is not None:
-        ctx.record(rtype, nodes.error, operation="GET /api/2.1/clusters/list-node-types",
-                   resource_uid=uid, attributes=["gpu", "driver_gpu"])
+        ctx.record(
+            rtype,
+            nodes.error,
+            operation="GET /api/2.1/clusters/list-node-types",
+            resource_uid=uid,
+            attributes=["gpu", "driver_gpu"],
+        )
 
 
 def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
@@ -121,10 +126,16 @@ def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
                 "driver_node_type_id": c.get("driver_node_type_id"),
                 "gpu": gpu,
                 "driver_gpu": driver_gpu,
-                "is_gpu": None if gpu is None else bool(gpu.get("is_gpu") or (driver_gpu or {}).get("is_gpu")),
+                "is_gpu": None
+                if gpu is None
+                else bool(gpu.get("is_gpu") or (driver_gpu or {}).get("is_gpu")),
                 "autotermination_minutes": c.get("autotermination_minutes", 0),
-                "autoscale": {"min_workers": autoscale.get("min_workers"), "max_workers": autoscale.get("max_workers")}
-                if autoscale else None,
+                "autoscale": {
+                    "min_workers": autoscale.get("min_workers"),
+                    "max_workers": autoscale.get("max_workers"),
+                }
+                if autoscale
+                else None,
                 "num_workers": c.get("num_workers"),
                 "fixed_size": autoscale is None,
                 "policy_id": c.get("policy_id"),
@@ -139,18 +150,33 @@ def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
                 "spark_conf_plaintext_secrets": bool(conf_secrets),
                 "env_plaintext_secrets": bool(env_secrets),
                 "plaintext_secret_keys": conf_secrets + env_secrets,
-                "aws_attributes": {k: v for k, v in (c.get("aws_attributes") or {}).items()
-                                   if k in {"availability", "zone_id", "first_on_demand", "spot_bid_price_percent",
-                                            "ebs_volume_type", "instance_profile_arn"}},
+                "aws_attributes": {
+                    k: v
+                    for k, v in (c.get("aws_attributes") or {}).items()
+                    if k
+                    in {
+                        "availability",
+                        "zone_id",
+                        "first_on_demand",
+                        "spot_bid_price_percent",
+                        "ebs_volume_type",
+                        "instance_profile_arn",
+                    }
+                },
                 "started_at": ms_to_iso(c.get("start_time")),
                 "last_restarted_at": ms_to_iso(c.get("last_restarted_time")),
                 "terminated_at": ms_to_iso(c.get("terminated_time")),
             }
-            uid = ctx.add(CLUSTER, cid, c.get("cluster_name"), data, c.get("custom_tags"))
+            uid = ctx.add(CLUSTER, cid, c.get("cluster_name"), data, tags=c.get("custom_tags"))
             _gpu_error(ctx, CLUSTER, uid, nodes)
             if versions_error is not None:
-                ctx.record(CLUSTER, versions_error, operation="GET /api/2.1/clusters/spark-versions",
-                           resource_uid=uid, attributes=["runtime"])
+                ctx.record(
+                    CLUSTER,
+                    versions_error,
+                    operation="GET /api/2.1/clusters/spark-versions",
+                    resource_uid=uid,
+                    attributes=["runtime"],
+                )
             counts[0] += 1
 
 
@@ -180,14 +206,17 @@ def policy_enforcement(definition: dict[str, Any]) -> dict[str, Any]:
         "autotermination_max_minutes": upper("autotermination_minutes"),
         "autotermination_hidden": bool(auto.get("hidden")),
         "node_type_rule": node.get("type"),
-        "node_types_allowed": node.get("values") if node.get("type") == "allowlist" else
-        ([node["value"]] if node.get("type") == "fixed" and "value" in node else None),
+        "node_types_allowed": node.get("values")
+        if node.get("type") == "allowlist"
+        else ([node["value"]] if node.get("type") == "fixed" and "value" in node else None),
         "max_workers": max_workers,
         "fixed_custom_tags": sorted(
-            k.removeprefix("custom_tags.") for k, v in definition.items()
+            k.removeprefix("custom_tags.")
+            for k, v in definition.items()
             if k.startswith("custom_tags.") and isinstance(v, dict) and v.get("type") == "fixed"
         ),
-        "data_security_mode": rule("data_security_mode").get("value") or rule("data_security_mode").get("values"),
+        "data_security_mode": rule("data_security_mode").get("value")
+        or rule("data_security_mode").get("values"),
     }
 
 
@@ -195,15 +224,20 @@ def _redact_definition(definition: dict[str, Any]) -> tuple[dict[str, Any], bool
     out: dict[str, Any] = {}
     found = False
     for path, spec in definition.items():
-        if isinstance(spec, dict) and path.startswith(("spark_conf.", "spark_env_vars.")):
-            leaf = path.split(".", 1)[1]
-            red, secrets = redact_mapping({leaf: spec.get("value", spec.get("defaultValue", ""))})
-            if secrets:
-                found = True
-            spec = {k: (red[leaf] if k in {"value", "defaultValue"} else
-                        ([REDACTED] if k == "values" and sensitive_key(leaf) else v))
-                    for k, v in spec.items()}
-        out[path] = spec
+        if not (isinstance(spec, dict) and path.startswith(("spark_conf.", "spark_env_vars."))):
+            out[path] = spec
+            continue
+        leaf = path.split(".", 1)[1]
+        red, secrets = redact_mapping({leaf: spec.get("value", spec.get("defaultValue", ""))})
+        found = found or bool(secrets)
+        out[path] = {
+            k: (
+                red[leaf]
+                if k in {"value", "defaultValue"}
+                else ([REDACTED] if k == "values" and sensitive_key(leaf) else v)
+            )
+            for k, v in spec.items()
+        }
     return out, found
 
 
@@ -252,8 +286,13 @@ def _pools(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
                 "custom_tags": p.get("custom_tags") or {},
                 "enable_elastic_disk": p.get("enable_elastic_disk"),
             }
-            uid = ctx.add(POOL, str(p.get("instance_pool_id")), p.get("instance_pool_name"), data,
-                          p.get("custom_tags"))
+            uid = ctx.add(
+                POOL,
+                str(p.get("instance_pool_id")),
+                p.get("instance_pool_name"),
+                data,
+                tags=p.get("custom_tags"),
+            )
             _gpu_error(ctx, POOL, uid, nodes)
             counts[0] += 1
 
@@ -278,5 +317,5 @@ def _warehouses(ctx: WorkspaceContext) -> None:
                 "creator_name": w.get("creator_name"),
                 "custom_tags": tags,
             }
-            ctx.add(WAREHOUSE, str(w.get("id")), w.get("name"), data, tags)
+            ctx.add(WAREHOUSE, str(w.get("id")), w.get("name"), data, tags=tags)
             counts[0] += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from mlguard.collect.databricks._common import WorkspaceContext, as_dict, ms_to_iso
+from mlguard.collect.databricks._common import WorkspaceContext, as_dict, listed, ms_to_iso
 from mlguard.collect.databricks.redact import redact_text
 
 TOKEN = "databricks.token"
@@ -92,11 +92,15 @@ def _scopes(ctx: WorkspaceContext) -> None:
             uid = ctx.uid(SCOPE, name)
             data: dict[str, Any] = {"backend_type": s.get("backend_type")}
             acls, ok = ctx.detail(
-                SCOPE, uid, ["acls", "users_can_read", "principals"],
-                lambda name=name: [as_dict(a) for a in ctx.client.secrets.list_acls(name)],
+                SCOPE,
+                uid,
+                ["acls", "users_can_read", "principals"],
+                listed(ctx.client.secrets.list_acls, name),
             )
             if ok:
-                items = [{"principal": a.get("principal"), "permission": a.get("permission")} for a in acls or []]
+                items = [
+                    {"principal": a.get("principal"), "permission": a.get("permission")} for a in acls or []
+                ]
                 data["acls"] = items
                 data["principals"] = sorted(str(a["principal"]) for a in items)
                 data["users_can_read"] = any(a["principal"] == "users" for a in items)

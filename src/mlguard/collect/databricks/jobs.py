@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlguard.collect.databricks._common import WorkspaceContext, as_dict, ms_to_iso
+from mlguard.collect.databricks._common import WorkspaceContext, as_dict, fetched, ms_to_iso
 from mlguard.collect.databricks.redact import redact_args, redact_mapping
 
 JOB = "databricks.job"
@@ -12,8 +12,17 @@ PIPELINE = "databricks.pipeline"
 TYPES = (JOB, PIPELINE)
 
 _TASK_KINDS = (
-    "notebook_task", "spark_python_task", "python_wheel_task", "spark_jar_task", "spark_submit_task",
-    "sql_task", "dbt_task", "pipeline_task", "run_job_task", "condition_task", "for_each_task",
+    "notebook_task",
+    "spark_python_task",
+    "python_wheel_task",
+    "spark_jar_task",
+    "spark_submit_task",
+    "sql_task",
+    "dbt_task",
+    "pipeline_task",
+    "run_job_task",
+    "condition_task",
+    "for_each_task",
 )
 
 
@@ -121,7 +130,9 @@ def _jobs(ctx: WorkspaceContext) -> None:
                 "existing_cluster_ids": existing,
                 "uses_all_purpose_cluster": bool(existing),
                 "email_notifications": {k: v for k, v in email.items() if isinstance(v, list)},
-                "webhook_notifications": {k: [h.get("id") for h in v] for k, v in hooks.items() if isinstance(v, list)},
+                "webhook_notifications": {
+                    k: [h.get("id") for h in v] for k, v in hooks.items() if isinstance(v, list)
+                },
                 "has_failure_notification": bool(email.get("on_failure") or hooks.get("on_failure")),
                 "health_rules": (s.get("health") or {}).get("rules") or [],
                 "timeout_seconds": s.get("timeout_seconds", 0),
@@ -134,7 +145,7 @@ def _jobs(ctx: WorkspaceContext) -> None:
                 "plaintext_secrets": secrets or bool(credential_params),
                 "job_tags": s.get("tags") or {},
             }
-            ctx.add(JOB, str(j.get("job_id")), s.get("name"), data, s.get("tags"))
+            ctx.add(JOB, str(j.get("job_id")), s.get("name"), data, tags=s.get("tags"))
             counts[0] += 1
 
 
@@ -145,7 +156,7 @@ def _pipelines(ctx: WorkspaceContext) -> None:
             pid = str(st.get("pipeline_id"))
             uid = ctx.uid(PIPELINE, pid)
             detail, ok = ctx.detail(
-                PIPELINE, uid, list(_SPEC_ATTRIBUTES), lambda pid=pid: as_dict(ctx.client.pipelines.get(pid))
+                PIPELINE, uid, list(_SPEC_ATTRIBUTES), fetched(ctx.client.pipelines.get, pid)
             )
             spec = (detail or {}).get("spec") or {}
             data: dict[str, Any] = {
@@ -177,8 +188,10 @@ def _pipelines(ctx: WorkspaceContext) -> None:
                     clusters=clusters,
                     configuration=config,
                     configuration_plaintext_secrets=bool(config_secrets) or secrets,
-                    notifications=[{"email_recipients": n.get("email_recipients") or [],
-                                    "alerts": n.get("alerts") or []} for n in notifications],
+                    notifications=[
+                        {"email_recipients": n.get("email_recipients") or [], "alerts": n.get("alerts") or []}
+                        for n in notifications
+                    ],
                     has_failure_notification=any(
                         any("failure" in a for a in n.get("alerts") or []) for n in notifications
                     ),
@@ -188,6 +201,18 @@ def _pipelines(ctx: WorkspaceContext) -> None:
 
 
 _SPEC_ATTRIBUTES = (
-    "development", "channel", "continuous", "photon", "serverless", "edition", "catalog", "target", "storage",
-    "clusters", "configuration", "configuration_plaintext_secrets", "notifications", "has_failure_notification",
+    "development",
+    "channel",
+    "continuous",
+    "photon",
+    "serverless",
+    "edition",
+    "catalog",
+    "target",
+    "storage",
+    "clusters",
+    "configuration",
+    "configuration_plaintext_secrets",
+    "notifications",
+    "has_failure_notification",
 )

@@ -42,8 +42,13 @@ def _models(ctx: WorkspaceContext) -> None:
         for model in ctx.client.model_registry.list_models(max_results=1000):
             m = as_dict(model)
             versions = [
-                {"version": v.get("version"), "current_stage": v.get("current_stage"), "run_id": v.get("run_id"),
-                 "status": v.get("status"), "source": v.get("source")}
+                {
+                    "version": v.get("version"),
+                    "current_stage": v.get("current_stage"),
+                    "run_id": v.get("run_id"),
+                    "status": v.get("status"),
+                    "source": v.get("source"),
+                }
                 for v in m.get("latest_versions") or []
             ]
             data = {

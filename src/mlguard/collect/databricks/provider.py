@@ -13,7 +13,8 @@ from typing import Any
 from databricks.sdk import AccountClient, WorkspaceClient
 from databricks.sdk.clock import Clock
 from databricks.sdk.config import Config
-from databricks.sdk.errors import DatabricksError, PermissionDenied, Unauthenticated
+from databricks.sdk.errors.base import DatabricksError
+from databricks.sdk.errors.platform import PermissionDenied, Unauthenticated
 
 from mlguard import __version__
 from mlguard.collect.base import Collector, InventorySink, Progress, register
@@ -56,6 +57,7 @@ FAMILIES: tuple[tuple[ModuleType, tuple[str, ...]], ...] = (
 WORKSPACE_TYPES = frozenset(t for _, types in FAMILIES for t in types)
 ALL_TYPES = WORKSPACE_TYPES | {account.TYPE}
 
+CLIENT_ERRORS: tuple[type[BaseException], ...] = (ValueError, *TRANSIENT_ERRORS)
 WorkspaceClientFactory = Callable[[AccountClient, Any], WorkspaceClient]
 
 
@@ -97,8 +99,11 @@ class DatabricksCollector(Collector):
     def detect(cls, scope: ScopeConfig) -> bool:
         db = scope.databricks
         return bool(
-            db.host or db.profile or db.account_profile
-            or os.environ.get("DATABRICKS_HOST") or os.environ.get("DATABRICKS_CONFIG_PROFILE")
+            db.host
+            or db.profile
+            or db.account_profile
+            or os.environ.get("DATABRICKS_HOST")
+            or os.environ.get("DATABRICKS_CONFIG_PROFILE")
         )
 
     # ------------------------------------------------------------------ entry point
@@ -114,8 +119,13 @@ class DatabricksCollector(Collector):
         self.collect_workspace(client, types, sink, progress, fatal=True)
 
     def collect_workspace(
-        self, client: WorkspaceClient, types: frozenset[str], sink: InventorySink, progress: Progress,
-        *, fatal: bool = False,
+        self,
+        client: WorkspaceClient,
+        types: frozenset[str],
+        sink: InventorySink,
+        progress: Progress,
+        *,
+        fatal: bool = False,
     ) -> None:
         """Collect ``types`` from one workspace. ``fatal``: an unusable workspace (bad credentials,
         unreachable) raises CollectionSetupError instead of being recorded."""
@@ -134,16 +144,24 @@ class DatabricksCollector(Collector):
                     f"Databricks workspace {host}: {error_code(exc)}: {error_message(exc)}"
                 ) from None
             if unusable:
-                sink.error(CollectionError(provider=PROVIDER, workspace=host, operation="GET /api/2.0/preview/scim/v2/Me",
-                                           code=error_code(exc), message=error_message(exc)))
+                sink.error(
+                    CollectionError(
+                        provider=PROVIDER,
+                        workspace=host,
+                        operation="GET /api/2.0/preview/scim/v2/Me",
+                        code=error_code(exc),
+                        message=error_message(exc),
+                    )
+                )
                 return
             # A 403 on /Me alone does not stop the scan: the caller identity is just unknown.
         ctx = WorkspaceContext(client=client, host=host, types=types, sink=sink, progress=progress)
         families = [module for module, family_types in FAMILIES if types.intersection(family_types)]
         if not families:
             return
-        with ThreadPoolExecutor(max_workers=min(self.scope.max_workers, len(families)),
-                                thread_name_prefix=f"dbx-{host}") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(self.scope.max_workers, len(families)), thread_name_prefix=f"dbx-{host}"
+        ) as pool:
             futures = [pool.submit(module.collect, ctx) for module in families]
             for future in futures:
                 future.result()  # re-raises bugs (and ReadOnlyViolation): never swallowed
@@ -155,7 +173,7 @@ class DatabricksCollector(Collector):
         guard_read_only(acct.api_client)
         try:
             workspaces = account.collect(acct, types, sink, progress, self.scope.workspaces)
-        except (DatabricksError, *TRANSIENT_ERRORS) as exc:
+        except TRANSIENT_ERRORS as exc:
             if isinstance(exc, ReadOnlyViolation):
                 raise
             detail = "permission denied" if isinstance(exc, PermissionDenied) else error_code(exc)
@@ -171,10 +189,17 @@ class DatabricksCollector(Collector):
         def one(ws: Any) -> None:
             try:
                 client = factory(acct, ws)
-            except (ValueError, *TRANSIENT_ERRORS) as exc:
-                sink.error(CollectionError(
-                    provider=PROVIDER, account=acct.config.account_id, workspace=str(ws.deployment_name),
-                    operation="workspace client", code=error_code(exc), message=error_message(exc)))
+            except CLIENT_ERRORS as exc:
+                sink.error(
+                    CollectionError(
+                        provider=PROVIDER,
+                        account=acct.config.account_id,
+                        workspace=str(ws.deployment_name),
+                        operation="workspace client",
+                        code=error_code(exc),
+                        message=error_message(exc),
+                    )
+                )
                 return
             self.collect_workspace(client, ws_types, sink, progress, fatal=False)
 

@@ -38,7 +38,9 @@ def is_secret_reference(value: object) -> bool:
 
 
 # Keys that name or count a credential rather than hold one (credential_name, token_id, ...).
-_NAMING_KEY = re.compile(r"(?i)(_name|_names|_id|_ids|_type|_arn|_keys|_count|_enabled|_time|_at|_scope|_seconds)$")
+_NAMING_KEY = re.compile(
+    r"(?i)(_name|_names|_id|_ids|_type|_arn|_keys|_count|_enabled|_time|_at|_scope|_seconds)$"
+)
 
 
 def sensitive_key(key: str) -> bool:

@@ -3,6 +3,7 @@ classes turn an enum value they do not know (a new GPU workload type) into None.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -12,8 +13,16 @@ ENDPOINT = "databricks.serving_endpoint"
 TYPES = (ENDPOINT,)
 
 _DETAIL_ATTRIBUTES = [
-    "served_entities", "has_gpu", "gpu_without_scale_to_zero", "all_scale_to_zero", "provisioned_throughput",
-    "auto_capture", "inference_table_enabled", "ai_gateway", "route_optimized", "traffic_routes",
+    "served_entities",
+    "has_gpu",
+    "gpu_without_scale_to_zero",
+    "all_scale_to_zero",
+    "provisioned_throughput",
+    "auto_capture",
+    "inference_table_enabled",
+    "ai_gateway",
+    "route_optimized",
+    "traffic_routes",
 ]
 
 
@@ -62,7 +71,8 @@ def _gateway(gw: dict[str, Any] | None) -> dict[str, Any]:
         "usage_tracking_enabled": bool((gw.get("usage_tracking_config") or {}).get("enabled", False)),
         "inference_table_enabled": bool(inference.get("enabled", False)),
         "inference_table": {k: inference.get(k) for k in ("catalog_name", "schema_name", "table_name_prefix")}
-        if inference else None,
+        if inference
+        else None,
         "fallback_enabled": bool((gw.get("fallback_config") or {}).get("enabled", False)),
     }
 
@@ -76,8 +86,13 @@ def _permissions(acl: dict[str, Any]) -> list[dict[str, Any]]:
                 break
         else:
             continue
-        levels = sorted({p.get("permission_level") for p in entry.get("all_permissions") or []
-                         if p.get("permission_level")})
+        levels = sorted(
+            {
+                p.get("permission_level")
+                for p in entry.get("all_permissions") or []
+                if p.get("permission_level")
+            }
+        )
         out.append({"principal": principal, "principal_type": ptype, "permission_levels": levels})
     return out
 
@@ -91,12 +106,16 @@ def _endpoints(ctx: WorkspaceContext) -> None:
             ident = str(summary.get("id") or name)
             uid = ctx.uid(ENDPOINT, name)
             detail, ok = ctx.detail(
-                ENDPOINT, uid, _DETAIL_ATTRIBUTES,
-                lambda name=name: api.do("GET", f"/api/2.0/serving-endpoints/{quote(name, safe='')}"),
+                ENDPOINT,
+                uid,
+                _DETAIL_ATTRIBUTES,
+                partial(api.do, "GET", f"/api/2.0/serving-endpoints/{quote(name, safe='')}"),
             )
             ep = detail if ok and isinstance(detail, dict) else summary
             config = ep.get("config") or ep.get("pending_config") or {}
-            entities = [_entity(se) for se in config.get("served_entities") or config.get("served_models") or []]
+            entities = [
+                _entity(se) for se in config.get("served_entities") or config.get("served_models") or []
+            ]
             gateway = _gateway(ep.get("ai_gateway"))
             capture = config.get("auto_capture_config") or {}
             tags = {t.get("key"): t.get("value", "") for t in ep.get("tags") or []}
@@ -115,7 +134,9 @@ def _endpoints(ctx: WorkspaceContext) -> None:
                 data.update(
                     served_entities=entities,
                     has_gpu=any(e["gpu"] for e in entities),
-                    gpu_without_scale_to_zero=any(e["gpu"] and not e["scale_to_zero_enabled"] for e in entities),
+                    gpu_without_scale_to_zero=any(
+                        e["gpu"] and not e["scale_to_zero_enabled"] for e in entities
+                    ),
                     all_scale_to_zero=bool(entities) and all(e["scale_to_zero_enabled"] for e in entities),
                     provisioned_throughput=any(e["provisioned_throughput"] for e in entities),
                     auto_capture={
@@ -123,19 +144,24 @@ def _endpoints(ctx: WorkspaceContext) -> None:
                         "catalog_name": capture.get("catalog_name"),
                         "schema_name": capture.get("schema_name"),
                         "table_name_prefix": capture.get("table_name_prefix"),
-                    } if capture else None,
-                    inference_table_enabled=bool(capture.get("enabled")) or gateway["inference_table_enabled"],
+                    }
+                    if capture
+                    else None,
+                    inference_table_enabled=bool(capture.get("enabled"))
+                    or gateway["inference_table_enabled"],
                     ai_gateway=gateway,
                     route_optimized=bool(ep.get("route_optimized", False)),
                     traffic_routes=(config.get("traffic_config") or {}).get("routes") or [],
                 )
             acl, acl_ok = ctx.detail(
-                ENDPOINT, uid, ["permissions", "query_principals"],
-                lambda ident=ident: api.do("GET", f"/api/2.0/permissions/serving-endpoints/{ident}"),
+                ENDPOINT,
+                uid,
+                ["permissions", "query_principals"],
+                partial(api.do, "GET", f"/api/2.0/permissions/serving-endpoints/{ident}"),
             )
             if acl_ok and isinstance(acl, dict):
                 perms = _permissions(acl)
                 data["permissions"] = perms
                 data["query_principals"] = sorted(p["principal"] for p in perms if p["permission_levels"])
-            ctx.add(ENDPOINT, name, name, data, tags)
+            ctx.add(ENDPOINT, name, name, data, tags=tags)
             counts[0] += 1

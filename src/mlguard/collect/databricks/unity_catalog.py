@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from databricks.sdk.errors import DatabricksError
+from databricks.sdk.errors.base import DatabricksError
 
 from mlguard.collect.databricks._common import (
     GRANT_ATTRIBUTES,
@@ -13,6 +13,7 @@ from mlguard.collect.databricks._common import (
     as_dict,
     grants_summary,
     is_not_found,
+    listed,
     ms_to_iso,
     read_grants,
 )
@@ -82,7 +83,9 @@ def _metastore(ctx: WorkspaceContext) -> None:
             "updated_at": ms_to_iso(m.get("updated_at")),
         }
         schemas, ok = ctx.detail(
-            METASTORE, uid, ["system_schemas", "enabled_system_schemas"],
+            METASTORE,
+            uid,
+            ["system_schemas", "enabled_system_schemas"],
             lambda: [as_dict(s) for s in ctx.client.system_schemas.list(mid)],
         )
         if ok:
@@ -98,7 +101,7 @@ def _tree(ctx: WorkspaceContext) -> None:
     wanted = [t for t in (CATALOG, SCHEMA, TABLE, MONITOR) if ctx.wants(t)]
     below_catalog = [t for t in wanted if t != CATALOG]
     below_schema = [t for t in wanted if t in (TABLE, MONITOR)]
-    with ctx.section(*wanted) as counts:  # type: ignore[arg-type]
+    with ctx.section(*wanted) as counts:
         catalogs = [as_dict(c) for c in ctx.client.catalogs.list()]
         for c in catalogs:
             cname = str(c.get("name"))
@@ -120,8 +123,7 @@ def _tree(ctx: WorkspaceContext) -> None:
                 counts[0] += 1
             if not below_catalog:
                 continue
-            schemas = ctx.try_list(below_catalog, lambda cname=cname: [
-                as_dict(s) for s in ctx.client.schemas.list(catalog_name=cname)])
+            schemas = ctx.try_list(below_catalog, listed(ctx.client.schemas.list, catalog_name=cname))
             for s in schemas or []:
                 sname = str(s.get("name"))
                 full = str(s.get("full_name") or f"{cname}.{sname}")
@@ -138,9 +140,16 @@ def _tree(ctx: WorkspaceContext) -> None:
                     counts[0] += 1
                 if not below_schema or sname in SKIP_SCHEMAS:
                     continue
-                tables = ctx.try_list(below_schema, lambda cname=cname, sname=sname: [
-                    as_dict(t) for t in ctx.client.tables.list(catalog_name=cname, schema_name=sname,
-                                                               omit_columns=True, omit_properties=True)])
+                tables = ctx.try_list(
+                    below_schema,
+                    listed(
+                        ctx.client.tables.list,
+                        catalog_name=cname,
+                        schema_name=sname,
+                        omit_columns=True,
+                        omit_properties=True,
+                    ),
+                )
                 for t in tables or []:
                     counts[0] += _table(ctx, t, cname, sname)
 
@@ -181,7 +190,9 @@ def _table(ctx: WorkspaceContext, t: dict[str, Any], cname: str, sname: str) -> 
                 "baseline_table_name": m.get("baseline_table_name"),
                 "scheduled": bool(schedule.get("quartz_cron_expression")),
                 "schedule": schedule or None,
-                "has_failure_notification": bool((notifications.get("on_failure") or {}).get("email_addresses")),
+                "has_failure_notification": bool(
+                    (notifications.get("on_failure") or {}).get("email_addresses")
+                ),
                 "custom_metrics_count": len(m.get("custom_metrics") or []),
                 "slicing_exprs": m.get("slicing_exprs") or [],
             }
@@ -225,8 +236,20 @@ def _credentials(ctx: WorkspaceContext) -> None:
             c = as_dict(cred)
             name = str(c.get("name"))
             role = c.get("aws_iam_role") or {}
-            kind = next((k for k in ("aws_iam_role", "azure_managed_identity", "azure_service_principal",
-                                     "databricks_gcp_service_account", "cloudflare_api_token") if c.get(k)), None)
+            kind = next(
+                (
+                    k
+                    for k in (
+                        "aws_iam_role",
+                        "azure_managed_identity",
+                        "azure_service_principal",
+                        "databricks_gcp_service_account",
+                        "cloudflare_api_token",
+                    )
+                    if c.get(k)
+                ),
+                None,
+            )
             data = {
                 "credential_id": c.get("id"),
                 "owner": c.get("owner"),
@@ -247,7 +270,9 @@ def _models(ctx: WorkspaceContext) -> None:
     with ctx.section(MODEL) as counts:
         for model in ctx.client.registered_models.list():
             m = as_dict(model)
-            full = str(m.get("full_name") or f"{m.get('catalog_name')}.{m.get('schema_name')}.{m.get('name')}")
+            full = str(
+                m.get("full_name") or f"{m.get('catalog_name')}.{m.get('schema_name')}.{m.get('name')}"
+            )
             uid = ctx.uid(MODEL, full)
             aliases = {str(a.get("alias_name")): a.get("version_num") for a in m.get("aliases") or []}
             data: dict[str, Any] = {
@@ -260,20 +285,28 @@ def _models(ctx: WorkspaceContext) -> None:
                 "created_at": ms_to_iso(m.get("created_at")),
             }
             versions, ok = ctx.detail(
-                MODEL, uid, ["versions", "version_count", "versions_without_run"],
-                lambda full=full: [as_dict(v) for v in ctx.client.model_versions.list(full)],
+                MODEL,
+                uid,
+                ["versions", "version_count", "versions_without_run"],
+                listed(ctx.client.model_versions.list, full),
             )
             if ok:
                 vs = [
-                    {"version": v.get("version"), "status": v.get("status"), "source": v.get("source"),
-                     "run_id": v.get("run_id"), "created_by": v.get("created_by"),
-                     "created_at": ms_to_iso(v.get("created_at"))}
+                    {
+                        "version": v.get("version"),
+                        "status": v.get("status"),
+                        "source": v.get("source"),
+                        "run_id": v.get("run_id"),
+                        "created_by": v.get("created_by"),
+                        "created_at": ms_to_iso(v.get("created_at")),
+                    }
                     for v in versions or []
                 ]
                 data["versions"] = vs
                 data["version_count"] = len(vs)
-                data["versions_without_run"] = sorted(int(v["version"]) for v in vs
-                                                      if not v["run_id"] and v["version"] is not None)
+                data["versions_without_run"] = sorted(
+                    int(v["version"]) for v in vs if not v["run_id"] and v["version"] is not None
+                )
             _with_grants(ctx, MODEL, "function", full, data)
             ctx.add(MODEL, full, full, data)
             counts[0] += 1

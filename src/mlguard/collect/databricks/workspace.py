@@ -6,9 +6,16 @@ small groups and a failing group is retried key by key: a denied key costs only 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from mlguard.collect.databricks._common import TRANSIENT_ERRORS, ReadOnlyViolation, WorkspaceContext, as_dict
+from mlguard.collect.databricks._common import (
+    TRANSIENT_ERRORS,
+    ReadOnlyViolation,
+    WorkspaceContext,
+    as_dict,
+    fetched,
+)
 
 TYPE = "databricks.workspace"
 
@@ -37,7 +44,9 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
     # data key: (accessor, body field, value field)
     "restrict_workspace_admins": ("restrict_workspace_admins", "restrict_workspace_admins", "status"),
     "automatic_cluster_update_enabled": (
-        "automatic_cluster_update", "automatic_cluster_update_workspace", "enabled",
+        "automatic_cluster_update",
+        "automatic_cluster_update_workspace",
+        "enabled",
     ),
     "disable_legacy_dbfs": ("disable_legacy_dbfs", "disable_legacy_dbfs", "value"),
 }
@@ -64,14 +73,20 @@ def collect(ctx: WorkspaceContext) -> None:
         _read_conf(ctx, uid, data)
         for key, (accessor, body, field) in SETTINGS.items():
             api = getattr(ctx.client.settings, accessor)
-            got, ok = ctx.detail(TYPE, uid, [key], lambda api=api: as_dict(api.get()), missing_ok=True)
+            got, ok = ctx.detail(TYPE, uid, [key], fetched(api.get), missing_ok=True)
             if ok:
                 data[key] = (got or {}).get(body, {}).get(field) if got else None
         data["admins_group_size"] = None
         groups, ok = ctx.detail(
-            TYPE, uid, ["admins_group_size"],
-            lambda: [as_dict(g) for g in ctx.client.groups.list(filter='displayName eq "admins"',
-                                                                  attributes="id,displayName,members")],
+            TYPE,
+            uid,
+            ["admins_group_size"],
+            lambda: [
+                as_dict(g)
+                for g in ctx.client.groups.list(
+                    filter='displayName eq "admins"', attributes="id,displayName,members"
+                )
+            ],
         )
         if ok and groups is not None:
             admins = [g for g in groups if g.get("displayName") == "admins"]
@@ -89,8 +104,9 @@ def _read_conf(ctx: WorkspaceContext, uid: str, data: dict[str, Any]) -> None:
             if isinstance(exc, ReadOnlyViolation):
                 raise
             for key in group:  # one by one: a denied or unknown key costs only itself
-                one, ok = ctx.detail(TYPE, uid, [key], lambda key=key: ctx.client.workspace_conf.get_status(
-                    keys=key))
+                one, ok = ctx.detail(
+                    TYPE, uid, [key], partial(ctx.client.workspace_conf.get_status, keys=key)
+                )
                 if ok:
                     data[key] = _normalise((one or {}).get(key))
             continue

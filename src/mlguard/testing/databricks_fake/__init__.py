@@ -10,7 +10,12 @@ from pathlib import Path
 
 from mlguard.errors import InputError
 from mlguard.testing.databricks_fake.seeds import CANARIES, bulk_state, demo_state, seed
-from mlguard.testing.databricks_fake.server import Behaviour, FakeDatabricks, FakeWorkspaceServer, LoggedRequest
+from mlguard.testing.databricks_fake.server import (
+    Behaviour,
+    FakeDatabricks,
+    FakeWorkspaceServer,
+    LoggedRequest,
+)
 from mlguard.testing.databricks_fake.state import WorkspaceState
 
 __all__ = [
@@ -38,7 +43,9 @@ def load_state(seed_or_path: str) -> WorkspaceState:
     try:
         return seed(seed_or_path)
     except (KeyError, ValueError):
-        raise InputError(f"unknown fake workspace seed {seed_or_path!r} (demo, empty, bulk:N or a .json)") from None
+        raise InputError(
+            f"unknown fake workspace seed {seed_or_path!r} (demo, empty, bulk:N or a .json)"
+        ) from None
 
 
 def start_fake_workspace(

@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     behaviour = Behaviour(
-        page_size=args.page_size, throttle_every=args.throttle_every, retry_after=args.retry_after,
+        page_size=args.page_size,
+        throttle_every=args.throttle_every,
+        retry_after=args.retry_after,
         deny=set(args.deny),
     )
     server = FakeWorkspaceServer(state, token=args.token, behaviour=behaviour, port=args.port)

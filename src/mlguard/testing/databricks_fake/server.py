@@ -116,10 +116,14 @@ class FakeDatabricks:
             if match is None or route_method != method:
                 continue
             if name in b.deny or any(re.fullmatch(d, path) for d in b.deny if d.startswith("/")):
-                return 403, {}, {
-                    "error_code": "PERMISSION_DENIED",
-                    "message": f"User does not have permission to call {path}.",
-                }
+                return (
+                    403,
+                    {},
+                    {
+                        "error_code": "PERMISSION_DENIED",
+                        "message": f"User does not have permission to call {path}.",
+                    },
+                )
             try:
                 return 200, {}, handler(_Request(method, path, params, payload, match))
             except ApiError as err:
@@ -150,8 +154,15 @@ class FakeDatabricks:
         return max(size, 1)
 
     def _page(
-        self, req: _Request, items: list[JSON], key: str, *, uc: bool = False, has_more: bool = False,
-        token: str | None = None, size_key: str | None = None,
+        self,
+        req: _Request,
+        items: list[JSON],
+        key: str,
+        *,
+        uc: bool = False,
+        has_more: bool = False,
+        token: str | None = None,
+        size_key: str | None = None,
     ) -> JSON:
         """next_page_token paging; tokens are opaque to the client ("o<offset>")."""
         size = self._size(req, size_key)
@@ -189,66 +200,132 @@ class FakeDatabricks:
 
     # ------------------------------------------------------------------ routes
 
-    def _install_routes(self) -> None:  # noqa: PLR0915 - one table of routes
+    def _install_routes(self) -> None:
         s = self.state
         r = self._route
         r("me", "GET", "/api/2.0/preview/scim/v2/Me", lambda q: s.current_user)
         r("workspace_conf", "GET", "/api/2.0/workspace-conf", self._workspace_conf)
         r("settings", "GET", r"/api/2.0/settings/types/([a-z_]+)/names/default", self._setting)
 
-        r("clusters", "GET", "/api/2.1/clusters/list", lambda q: self._page(q, s.clusters, "clusters",
-                                                                             size_key="page_size"))
+        r(
+            "clusters",
+            "GET",
+            "/api/2.1/clusters/list",
+            lambda q: self._page(q, s.clusters, "clusters", size_key="page_size"),
+        )
         r("node_types", "GET", "/api/2.1/clusters/list-node-types", lambda q: {"node_types": s.node_types})
-        r("spark_versions", "GET", "/api/2.1/clusters/spark-versions",
-          lambda q: {"versions": s.spark_versions})
-        r("cluster_policies", "GET", "/api/2.0/policies/clusters/list",
-          lambda q: {"policies": s.cluster_policies, "total_count": len(s.cluster_policies)})
-        r("instance_pools", "GET", "/api/2.0/instance-pools/list",
-          lambda q: {"instance_pools": s.instance_pools})
-        r("warehouses", "GET", "/api/2.0/sql/warehouses",
-          lambda q: self._page(q, s.warehouses, "warehouses", size_key="page_size"))
+        r(
+            "spark_versions",
+            "GET",
+            "/api/2.1/clusters/spark-versions",
+            lambda q: {"versions": s.spark_versions},
+        )
+        r(
+            "cluster_policies",
+            "GET",
+            "/api/2.0/policies/clusters/list",
+            lambda q: {"policies": s.cluster_policies, "total_count": len(s.cluster_policies)},
+        )
+        r(
+            "instance_pools",
+            "GET",
+            "/api/2.0/instance-pools/list",
+            lambda q: {"instance_pools": s.instance_pools},
+        )
+        r(
+            "warehouses",
+            "GET",
+            "/api/2.0/sql/warehouses",
+            lambda q: self._page(q, s.warehouses, "warehouses", size_key="page_size"),
+        )
 
         r("jobs", "GET", "/api/2.2/jobs/list", self._jobs)
         r("pipelines", "GET", "/api/2.0/pipelines", self._pipelines)
-        r("pipeline", "GET", "/api/2.0/pipelines/([^/]+)",
-          lambda q: self._find(s.pipelines, "pipeline_id", q.match.group(1), "Pipeline"))
+        r(
+            "pipeline",
+            "GET",
+            "/api/2.0/pipelines/([^/]+)",
+            lambda q: self._find(s.pipelines, "pipeline_id", q.match.group(1), "Pipeline"),
+        )
 
         r("serving_endpoints", "GET", "/api/2.0/serving-endpoints", self._serving_list)
-        r("serving_endpoint", "GET", "/api/2.0/serving-endpoints/([^/]+)",
-          lambda q: self._find(s.serving_endpoints, "name", q.match.group(1), "Serving endpoint"))
-        r("serving_permissions", "GET", "/api/2.0/permissions/serving-endpoints/([^/]+)",
-          self._serving_permissions)
+        r(
+            "serving_endpoint",
+            "GET",
+            "/api/2.0/serving-endpoints/([^/]+)",
+            lambda q: self._find(s.serving_endpoints, "name", q.match.group(1), "Serving endpoint"),
+        )
+        r(
+            "serving_permissions",
+            "GET",
+            "/api/2.0/permissions/serving-endpoints/([^/]+)",
+            self._serving_permissions,
+        )
 
         r("tokens", "GET", "/api/2.0/token-management/tokens", lambda q: {"token_infos": s.tokens})
-        r("ip_access_lists", "GET", "/api/2.0/ip-access-lists",
-          lambda q: {"ip_access_lists": s.ip_access_lists})
+        r(
+            "ip_access_lists",
+            "GET",
+            "/api/2.0/ip-access-lists",
+            lambda q: {"ip_access_lists": s.ip_access_lists},
+        )
         r("secret_scopes", "GET", "/api/2.0/secrets/scopes/list", lambda q: {"scopes": s.secret_scopes})
         r("secret_acls", "GET", "/api/2.0/secrets/acls/list", self._secret_acls)
-        r("service_principals", "GET", "/api/2.0/preview/scim/v2/ServicePrincipals",
-          lambda q: self._scim(q, s.service_principals))
+        r(
+            "service_principals",
+            "GET",
+            "/api/2.0/preview/scim/v2/ServicePrincipals",
+            lambda q: self._scim(q, s.service_principals),
+        )
         r("groups", "GET", "/api/2.0/preview/scim/v2/Groups", lambda q: self._scim(q, s.groups))
 
         r("experiments", "POST", "/api/2.0/mlflow/experiments/search", self._experiments)
-        r("registered_models", "GET", "/api/2.0/mlflow/registered-models/list",
-          lambda q: self._page(q, s.registered_models, "registered_models", size_key="max_results"))
+        r(
+            "registered_models",
+            "GET",
+            "/api/2.0/mlflow/registered-models/list",
+            lambda q: self._page(q, s.registered_models, "registered_models", size_key="max_results"),
+        )
 
         uc = "/api/2.1/unity-catalog"
         r("metastore_assignment", "GET", f"{uc}/current-metastore-assignment", self._assignment)
         r("metastore", "GET", f"{uc}/metastores/([^/]+)", self._metastore)
-        r("system_schemas", "GET", f"{uc}/metastores/([^/]+)/systemschemas",
-          lambda q: self._page(q, s.system_schemas, "schemas", uc=True, size_key="max_results"))
-        r("catalogs", "GET", f"{uc}/catalogs",
-          lambda q: self._page(q, s.catalogs, "catalogs", uc=True, size_key="max_results"))
+        r(
+            "system_schemas",
+            "GET",
+            f"{uc}/metastores/([^/]+)/systemschemas",
+            lambda q: self._page(q, s.system_schemas, "schemas", uc=True, size_key="max_results"),
+        )
+        r(
+            "catalogs",
+            "GET",
+            f"{uc}/catalogs",
+            lambda q: self._page(q, s.catalogs, "catalogs", uc=True, size_key="max_results"),
+        )
         r("schemas", "GET", f"{uc}/schemas", self._schemas)
         r("tables", "GET", f"{uc}/tables", self._tables)
-        r("external_locations", "GET", f"{uc}/external-locations",
-          lambda q: self._page(q, s.external_locations, "external_locations", uc=True,
-                               size_key="max_results"))
-        r("storage_credentials", "GET", f"{uc}/storage-credentials",
-          lambda q: self._page(q, s.storage_credentials, "storage_credentials", uc=True,
-                               size_key="max_results"))
-        r("uc_models", "GET", f"{uc}/models",
-          lambda q: self._page(q, s.uc_models, "registered_models", uc=True, size_key="max_results"))
+        r(
+            "external_locations",
+            "GET",
+            f"{uc}/external-locations",
+            lambda q: self._page(
+                q, s.external_locations, "external_locations", uc=True, size_key="max_results"
+            ),
+        )
+        r(
+            "storage_credentials",
+            "GET",
+            f"{uc}/storage-credentials",
+            lambda q: self._page(
+                q, s.storage_credentials, "storage_credentials", uc=True, size_key="max_results"
+            ),
+        )
+        r(
+            "uc_models",
+            "GET",
+            f"{uc}/models",
+            lambda q: self._page(q, s.uc_models, "registered_models", uc=True, size_key="max_results"),
+        )
         r("uc_model_versions", "GET", f"{uc}/models/(.+)/versions", self._model_versions)
         r("monitor", "GET", f"{uc}/tables/(.+)/monitor", self._monitor)
         r("grants", "GET", f"{uc}/permissions/([a-z_]+)/(.+)", self._grants)
@@ -283,16 +360,31 @@ class FakeDatabricks:
         jobs = self.state.jobs
         if not expand:
             jobs = [
-                {**j, "settings": {k: v for k, v in j.get("settings", {}).items()
-                                   if k not in {"tasks", "job_clusters"}}}
+                {
+                    **j,
+                    "settings": {
+                        k: v for k, v in j.get("settings", {}).items() if k not in {"tasks", "job_clusters"}
+                    },
+                }
                 for j in jobs
             ]
         return self._page(q, jobs, "jobs", has_more=True, size_key="limit")
 
     def _pipelines(self, q: _Request) -> JSON:
-        statuses = [
-            {k: p[k] for k in ("pipeline_id", "name", "state", "creator_user_name", "run_as_user_name",
-                               "cluster_id", "health") if k in p}
+        statuses: list[JSON] = [
+            {
+                k: p[k]
+                for k in (
+                    "pipeline_id",
+                    "name",
+                    "state",
+                    "creator_user_name",
+                    "run_as_user_name",
+                    "cluster_id",
+                    "health",
+                )
+                if k in p
+            }
             for p in self.state.pipelines
         ]
         return self._page(q, statuses, "statuses", size_key="max_results")
@@ -304,8 +396,12 @@ class FakeDatabricks:
             entities = e.get("config", {}).get("served_entities", [])
             item["config"] = {
                 "served_entities": [
-                    {k: v for k, v in se.items()
-                     if k in {"name", "entity_name", "entity_version", "foundation_model", "external_model"}}
+                    {
+                        k: v
+                        for k, v in se.items()
+                        if k
+                        in {"name", "entity_name", "entity_version", "foundation_model", "external_model"}
+                    }
                     for se in entities
                 ]
             }
@@ -335,7 +431,9 @@ class FakeDatabricks:
 
     def _metastore_required(self) -> JSON:
         if self.state.metastore is None:
-            raise ApiError(404, "METASTORE_DOES_NOT_EXIST", "No metastore assigned for the current workspace.")
+            raise ApiError(
+                404, "METASTORE_DOES_NOT_EXIST", "No metastore assigned for the current workspace."
+            )
         return self.state.metastore
 
     def _assignment(self, q: _Request) -> JSON:
@@ -409,9 +507,9 @@ class _HTTPHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve  # noqa: N815 - http.server naming
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base
+    def log_message(self, format: str, *args: Any) -> None:
         return None
 
 
@@ -428,7 +526,11 @@ class FakeWorkspaceServer:
     """Start/stop the fake on 127.0.0.1 (a free port unless one is given)."""
 
     def __init__(
-        self, state: WorkspaceState, *, token: str = "dapi-fake-token", behaviour: Behaviour | None = None,
+        self,
+        state: WorkspaceState,
+        *,
+        token: str = "dapi-fake-token",
+        behaviour: Behaviour | None = None,
         port: int = 0,
     ) -> None:
         self.fake = FakeDatabricks(state, token, behaviour)
@@ -446,7 +548,10 @@ class FakeWorkspaceServer:
 
     def start(self) -> FakeWorkspaceServer:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-databricks", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-databricks",
+            daemon=True,
         )
         self._thread.start()
         return self
