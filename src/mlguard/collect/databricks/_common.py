@@ -4,7 +4,8 @@ errors-as-data and the read-only guard on the SDK's HTTP layer."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
 
 PROVIDER = "databricks"
 T = TypeVar("T")
+R = TypeVar("R")
 
 # Errors that are data (recorded, scan goes on), not bugs.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -109,6 +111,7 @@ class WorkspaceContext:
     types: frozenset[str]
     sink: InventorySink
     progress: Progress
+    workers: int = 8  # bound on concurrent per-resource detail calls
     collected_at: str = field(default_factory=lambda: iso(utcnow()))
 
     def wants(self, *types: str) -> bool:
@@ -165,6 +168,21 @@ class WorkspaceContext:
                 attributes=attributes or [],
             )
         )
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Run ``fn`` (per-resource detail calls) over ``items`` on a bounded pool, results in
+        order. Exceptions propagate: never swallowed."""
+        todo = list(items)
+        if len(todo) <= 1 or self.workers <= 1:
+            return [fn(item) for item in todo]
+        with ThreadPoolExecutor(
+            max_workers=min(self.workers, len(todo)), thread_name_prefix="dbx-detail"
+        ) as pool:
+            return [f.result() for f in [pool.submit(fn, item) for item in todo]]
+
+    def fan_out(self, fn: Callable[[T], int], items: Iterable[T]) -> int:
+        """:meth:`map` for functions that return how many resources they added."""
+        return sum(self.map(fn, items))
 
     def cover(self, rtype: str) -> None:
         self.sink.covered(Coverage(provider=PROVIDER, workspace=self.host, resource_type=rtype))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from mlguard.collect.databricks._common import WorkspaceContext, as_dict, fetched, ms_to_iso
@@ -151,53 +152,55 @@ def _jobs(ctx: WorkspaceContext) -> None:
 
 def _pipelines(ctx: WorkspaceContext) -> None:
     with ctx.section(PIPELINE) as counts:
-        for status in ctx.client.pipelines.list_pipelines():
-            st = as_dict(status)
-            pid = str(st.get("pipeline_id"))
-            uid = ctx.uid(PIPELINE, pid)
-            detail, ok = ctx.detail(
-                PIPELINE, uid, list(_SPEC_ATTRIBUTES), fetched(ctx.client.pipelines.get, pid)
-            )
-            spec = (detail or {}).get("spec") or {}
-            data: dict[str, Any] = {
-                "pipeline_name": st.get("name"),
-                "state": st.get("state"),
-                "health": st.get("health"),
-                "creator_user_name": st.get("creator_user_name"),
-                "run_as_user_name": st.get("run_as_user_name") or (detail or {}).get("run_as_user_name"),
-            }
-            if ok:
-                clusters = []
-                secrets = False
-                for c in spec.get("clusters") or []:
-                    cs, found = _cluster_spec(c)
-                    secrets |= found
-                    clusters.append({"label": c.get("label"), **cs})
-                config, config_secrets = redact_mapping(spec.get("configuration"))
-                notifications = spec.get("notifications") or []
-                data.update(
-                    development=bool(spec.get("development", False)),
-                    channel=spec.get("channel", "CURRENT"),
-                    continuous=bool(spec.get("continuous", False)),
-                    photon=spec.get("photon"),
-                    serverless=bool(spec.get("serverless", False)),
-                    edition=spec.get("edition"),
-                    catalog=spec.get("catalog"),
-                    target=spec.get("target") or spec.get("schema"),
-                    storage=spec.get("storage"),
-                    clusters=clusters,
-                    configuration=config,
-                    configuration_plaintext_secrets=bool(config_secrets) or secrets,
-                    notifications=[
-                        {"email_recipients": n.get("email_recipients") or [], "alerts": n.get("alerts") or []}
-                        for n in notifications
-                    ],
-                    has_failure_notification=any(
-                        any("failure" in a for a in n.get("alerts") or []) for n in notifications
-                    ),
-                )
-            ctx.add(PIPELINE, pid, st.get("name"), data)
-            counts[0] += 1
+        statuses = [as_dict(s) for s in ctx.client.pipelines.list_pipelines()]
+        counts[0] += ctx.fan_out(partial(_pipeline, ctx), statuses)
+
+
+def _pipeline(ctx: WorkspaceContext, st: dict[str, Any]) -> int:
+    """One pipeline: its spec comes from a detail call."""
+    pid = str(st.get("pipeline_id"))
+    uid = ctx.uid(PIPELINE, pid)
+    detail, ok = ctx.detail(PIPELINE, uid, list(_SPEC_ATTRIBUTES), fetched(ctx.client.pipelines.get, pid))
+    spec = (detail or {}).get("spec") or {}
+    data: dict[str, Any] = {
+        "pipeline_name": st.get("name"),
+        "state": st.get("state"),
+        "health": st.get("health"),
+        "creator_user_name": st.get("creator_user_name"),
+        "run_as_user_name": st.get("run_as_user_name") or (detail or {}).get("run_as_user_name"),
+    }
+    if ok:
+        clusters = []
+        secrets = False
+        for c in spec.get("clusters") or []:
+            cs, found = _cluster_spec(c)
+            secrets |= found
+            clusters.append({"label": c.get("label"), **cs})
+        config, config_secrets = redact_mapping(spec.get("configuration"))
+        notifications = spec.get("notifications") or []
+        data.update(
+            development=bool(spec.get("development", False)),
+            channel=spec.get("channel", "CURRENT"),
+            continuous=bool(spec.get("continuous", False)),
+            photon=spec.get("photon"),
+            serverless=bool(spec.get("serverless", False)),
+            edition=spec.get("edition"),
+            catalog=spec.get("catalog"),
+            target=spec.get("target") or spec.get("schema"),
+            storage=spec.get("storage"),
+            clusters=clusters,
+            configuration=config,
+            configuration_plaintext_secrets=bool(config_secrets) or secrets,
+            notifications=[
+                {"email_recipients": n.get("email_recipients") or [], "alerts": n.get("alerts") or []}
+                for n in notifications
+            ],
+            has_failure_notification=any(
+                any("failure" in a for a in n.get("alerts") or []) for n in notifications
+            ),
+        )
+    ctx.add(PIPELINE, pid, st.get("name"), data)
+    return 1
 
 
 _SPEC_ATTRIBUTES = (

@@ -155,7 +155,14 @@ class DatabricksCollector(Collector):
                 )
                 return
             # A 403 on /Me alone does not stop the scan: the caller identity is just unknown.
-        ctx = WorkspaceContext(client=client, host=host, types=types, sink=sink, progress=progress)
+        ctx = WorkspaceContext(
+            client=client,
+            host=host,
+            types=types,
+            sink=sink,
+            progress=progress,
+            workers=self.scope.max_workers,
+        )
         families = [module for module, family_types in FAMILIES if types.intersection(family_types)]
         if not families:
             return

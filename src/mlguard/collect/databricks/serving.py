@@ -101,67 +101,67 @@ def _endpoints(ctx: WorkspaceContext) -> None:
     api = ctx.client.api_client
     with ctx.section(ENDPOINT) as counts:
         listing = api.do("GET", "/api/2.0/serving-endpoints") or {}
-        for summary in listing.get("endpoints") or []:
-            name = str(summary.get("name"))
-            ident = str(summary.get("id") or name)
-            uid = ctx.uid(ENDPOINT, name)
-            detail, ok = ctx.detail(
-                ENDPOINT,
-                uid,
-                _DETAIL_ATTRIBUTES,
-                partial(api.do, "GET", f"/api/2.0/serving-endpoints/{quote(name, safe='')}"),
-            )
-            ep = detail if ok and isinstance(detail, dict) else summary
-            config = ep.get("config") or ep.get("pending_config") or {}
-            entities = [
-                _entity(se) for se in config.get("served_entities") or config.get("served_models") or []
-            ]
-            gateway = _gateway(ep.get("ai_gateway"))
-            capture = config.get("auto_capture_config") or {}
-            tags = {t.get("key"): t.get("value", "") for t in ep.get("tags") or []}
-            state = ep.get("state") or {}
-            data: dict[str, Any] = {
-                "endpoint_id": ident,
-                "creator": ep.get("creator"),
-                "created_at": ms_to_iso(ep.get("creation_timestamp")),
-                "updated_at": ms_to_iso(ep.get("last_updated_timestamp")),
-                "ready": state.get("ready"),
-                "config_update": state.get("config_update"),
-                "task": ep.get("task"),
-                "endpoint_tags": tags,
+        counts[0] += ctx.fan_out(partial(_endpoint, ctx), listing.get("endpoints") or [])
+
+
+def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
+    """One endpoint: its full config and its permissions (two detail calls)."""
+    api = ctx.client.api_client
+    name = str(summary.get("name"))
+    ident = str(summary.get("id") or name)
+    uid = ctx.uid(ENDPOINT, name)
+    detail, ok = ctx.detail(
+        ENDPOINT,
+        uid,
+        _DETAIL_ATTRIBUTES,
+        partial(api.do, "GET", f"/api/2.0/serving-endpoints/{quote(name, safe='')}"),
+    )
+    ep = detail if ok and isinstance(detail, dict) else summary
+    config = ep.get("config") or ep.get("pending_config") or {}
+    entities = [_entity(se) for se in config.get("served_entities") or config.get("served_models") or []]
+    gateway = _gateway(ep.get("ai_gateway"))
+    capture = config.get("auto_capture_config") or {}
+    tags = {t.get("key"): t.get("value", "") for t in ep.get("tags") or []}
+    state = ep.get("state") or {}
+    data: dict[str, Any] = {
+        "endpoint_id": ident,
+        "creator": ep.get("creator"),
+        "created_at": ms_to_iso(ep.get("creation_timestamp")),
+        "updated_at": ms_to_iso(ep.get("last_updated_timestamp")),
+        "ready": state.get("ready"),
+        "config_update": state.get("config_update"),
+        "task": ep.get("task"),
+        "endpoint_tags": tags,
+    }
+    if ok:
+        data.update(
+            served_entities=entities,
+            has_gpu=any(e["gpu"] for e in entities),
+            gpu_without_scale_to_zero=any(e["gpu"] and not e["scale_to_zero_enabled"] for e in entities),
+            all_scale_to_zero=bool(entities) and all(e["scale_to_zero_enabled"] for e in entities),
+            provisioned_throughput=any(e["provisioned_throughput"] for e in entities),
+            auto_capture={
+                "enabled": bool(capture.get("enabled", False)),
+                "catalog_name": capture.get("catalog_name"),
+                "schema_name": capture.get("schema_name"),
+                "table_name_prefix": capture.get("table_name_prefix"),
             }
-            if ok:
-                data.update(
-                    served_entities=entities,
-                    has_gpu=any(e["gpu"] for e in entities),
-                    gpu_without_scale_to_zero=any(
-                        e["gpu"] and not e["scale_to_zero_enabled"] for e in entities
-                    ),
-                    all_scale_to_zero=bool(entities) and all(e["scale_to_zero_enabled"] for e in entities),
-                    provisioned_throughput=any(e["provisioned_throughput"] for e in entities),
-                    auto_capture={
-                        "enabled": bool(capture.get("enabled", False)),
-                        "catalog_name": capture.get("catalog_name"),
-                        "schema_name": capture.get("schema_name"),
-                        "table_name_prefix": capture.get("table_name_prefix"),
-                    }
-                    if capture
-                    else None,
-                    inference_table_enabled=bool(capture.get("enabled"))
-                    or gateway["inference_table_enabled"],
-                    ai_gateway=gateway,
-                    route_optimized=bool(ep.get("route_optimized", False)),
-                    traffic_routes=(config.get("traffic_config") or {}).get("routes") or [],
-                )
-            acl, acl_ok = ctx.detail(
-                ENDPOINT,
-                uid,
-                ["permissions", "query_principals"],
-                partial(api.do, "GET", f"/api/2.0/permissions/serving-endpoints/{ident}"),
-            )
-            if acl_ok and isinstance(acl, dict):
-                perms = _permissions(acl)
-                data["permissions"] = perms
-                data["query_principals"] = sorted(p["principal"] for p in perms if p["permission_levels"])
-            ctx.add(ENDPOINT, name, name, data, tags=tags)
-            counts[0] += 1
+            if capture
+            else None,
+            inference_table_enabled=bool(capture.get("enabled")) or gateway["inference_table_enabled"],
+            ai_gateway=gateway,
+            route_optimized=bool(ep.get("route_optimized", False)),
+            traffic_routes=(config.get("traffic_config") or {}).get("routes") or [],
+        )
+    acl, acl_ok = ctx.detail(
+        ENDPOINT,
+        uid,
+        ["permissions", "query_principals"],
+        partial(api.do, "GET", f"/api/2.0/permissions/serving-endpoints/{ident}"),
+    )
+    if acl_ok and isinstance(acl, dict):
+        perms = _permissions(acl)
+        data["permissions"] = perms
+        data["query_principals"] = sorted(p["principal"] for p in perms if p["permission_levels"])
+    ctx.add(ENDPOINT, name, name, data, tags=tags)
+    return 1

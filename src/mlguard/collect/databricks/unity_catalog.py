@@ -3,6 +3,7 @@ storage credentials and registered models, with grants attached to the securable
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from databricks.sdk.errors.base import DatabricksError
@@ -98,63 +99,80 @@ def _metastore(ctx: WorkspaceContext) -> None:
 
 
 def _tree(ctx: WorkspaceContext) -> None:
+    """Catalogs -> schemas -> tables (-> monitors), each level's calls fanned out concurrently."""
     wanted = [t for t in (CATALOG, SCHEMA, TABLE, MONITOR) if ctx.wants(t)]
     below_catalog = [t for t in wanted if t != CATALOG]
     below_schema = [t for t in wanted if t in (TABLE, MONITOR)]
     with ctx.section(*wanted) as counts:
         catalogs = [as_dict(c) for c in ctx.client.catalogs.list()]
-        for c in catalogs:
-            cname = str(c.get("name"))
-            if ctx.wants(CATALOG):
-                data = {
-                    "owner": c.get("owner"),
-                    "catalog_type": c.get("catalog_type"),
-                    "isolation_mode": c.get("isolation_mode"),
-                    "storage_root": c.get("storage_root"),
-                    "storage_location": c.get("storage_location"),
-                    "connection_name": c.get("connection_name"),
-                    "provider_name": c.get("provider_name"),
-                    "share_name": c.get("share_name"),
-                    "created_at": ms_to_iso(c.get("created_at")),
-                    "created_by": c.get("created_by"),
-                }
-                _with_grants(ctx, CATALOG, "catalog", cname, data)
-                ctx.add(CATALOG, cname, cname, data)
-                counts[0] += 1
-            if not below_catalog:
-                continue
-            schemas = ctx.try_list(below_catalog, listed(ctx.client.schemas.list, catalog_name=cname))
-            for s in schemas or []:
-                sname = str(s.get("name"))
-                full = str(s.get("full_name") or f"{cname}.{sname}")
-                if ctx.wants(SCHEMA):
-                    data = {
-                        "catalog_name": cname,
-                        "schema_name": sname,
-                        "owner": s.get("owner"),
-                        "storage_root": s.get("storage_root"),
-                        "created_at": ms_to_iso(s.get("created_at")),
-                    }
-                    _with_grants(ctx, SCHEMA, "schema", full, data)
-                    ctx.add(SCHEMA, full, full, data)
-                    counts[0] += 1
-                if not below_schema or sname in SKIP_SCHEMAS:
-                    continue
-                tables = ctx.try_list(
-                    below_schema,
-                    listed(
-                        ctx.client.tables.list,
-                        catalog_name=cname,
-                        schema_name=sname,
-                        omit_columns=True,
-                        omit_properties=True,
-                    ),
-                )
-                for t in tables or []:
-                    counts[0] += _table(ctx, t, cname, sname)
+        if ctx.wants(CATALOG):
+            counts[0] += ctx.fan_out(partial(_catalog, ctx), catalogs)
+        if not below_catalog:
+            return
+        listings = ctx.map(
+            lambda c: ctx.try_list(
+                below_catalog, listed(ctx.client.schemas.list, catalog_name=str(c.get("name")))
+            ),
+            catalogs,
+        )
+        schemas = [s for listing in listings for s in listing or []]
+        if ctx.wants(SCHEMA):
+            counts[0] += ctx.fan_out(partial(_schema, ctx), schemas)
+        if not below_schema:
+            return
+        table_listings = ctx.map(
+            lambda s: ctx.try_list(
+                below_schema,
+                listed(
+                    ctx.client.tables.list,
+                    catalog_name=str(s.get("catalog_name")),
+                    schema_name=str(s.get("name")),
+                    omit_columns=True,
+                    omit_properties=True,
+                ),
+            ),
+            [s for s in schemas if s.get("name") not in SKIP_SCHEMAS],
+        )
+        tables = [t for listing in table_listings for t in listing or []]
+        counts[0] += ctx.fan_out(partial(_table, ctx), tables)
 
 
-def _table(ctx: WorkspaceContext, t: dict[str, Any], cname: str, sname: str) -> int:
+def _catalog(ctx: WorkspaceContext, c: dict[str, Any]) -> int:
+    cname = str(c.get("name"))
+    data = {
+        "owner": c.get("owner"),
+        "catalog_type": c.get("catalog_type"),
+        "isolation_mode": c.get("isolation_mode"),
+        "storage_root": c.get("storage_root"),
+        "storage_location": c.get("storage_location"),
+        "connection_name": c.get("connection_name"),
+        "provider_name": c.get("provider_name"),
+        "share_name": c.get("share_name"),
+        "created_at": ms_to_iso(c.get("created_at")),
+        "created_by": c.get("created_by"),
+    }
+    _with_grants(ctx, CATALOG, "catalog", cname, data)
+    ctx.add(CATALOG, cname, cname, data)
+    return 1
+
+
+def _schema(ctx: WorkspaceContext, s: dict[str, Any]) -> int:
+    cname, sname = str(s.get("catalog_name")), str(s.get("name"))
+    full = str(s.get("full_name") or f"{cname}.{sname}")
+    data = {
+        "catalog_name": cname,
+        "schema_name": sname,
+        "owner": s.get("owner"),
+        "storage_root": s.get("storage_root"),
+        "created_at": ms_to_iso(s.get("created_at")),
+    }
+    _with_grants(ctx, SCHEMA, "schema", full, data)
+    ctx.add(SCHEMA, full, full, data)
+    return 1
+
+
+def _table(ctx: WorkspaceContext, t: dict[str, Any]) -> int:
+    cname, sname = str(t.get("catalog_name")), str(t.get("schema_name"))
     full = str(t.get("full_name") or f"{cname}.{sname}.{t.get('name')}")
     added = 0
     if ctx.wants(TABLE):

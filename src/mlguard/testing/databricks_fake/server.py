@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +28,7 @@ class LoggedRequest:
     method: str
     path: str
     query: str
+    route: str = ""  # the route name it matched ("" when none did)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Behaviour:
     # workspace-conf keys whose read is denied (the whole request fails, as on Databricks).
     deny_conf_keys: set[str] = field(default_factory=set)
     empty_uc_page: bool = True  # an empty page mid-stream in Unity Catalog lists
+    latency_ms: int = 0  # added to every answer, to look like a real network (benchmarks)
 
 
 class ApiError(Exception):
@@ -90,10 +93,13 @@ class FakeDatabricks:
     ) -> tuple[int, dict[str, str], Any]:
         split = urlsplit(raw_path)
         path = split.path
+        route = next((n for n, m, p, _ in self._routes if m == method and p.match(path)), "")
         with self._lock:
             self._count += 1
             count = self._count
-            self.requests.append(LoggedRequest(method, path, split.query))
+            self.requests.append(LoggedRequest(method, path, split.query, route))
+        if self.behaviour.latency_ms:
+            time.sleep(self.behaviour.latency_ms / 1000)
         if path == "/.well-known/databricks-config":
             return 404, {}, {"error_code": "NOT_FOUND", "message": "No host metadata"}
         auth = headers.get("authorization", "")
