@@ -129,3 +129,28 @@ def test_unreachable_host_is_a_setup_error(start_fake, monkeypatch: pytest.Monke
     scope = ScopeConfig(databricks=DatabricksScope(http_timeout_seconds=1, retry_timeout_seconds=1))
     with pytest.raises(CollectionSetupError):
         collect_inventory(WORKSPACE_TYPES, clock=RecordingClock(), scope=scope)
+
+
+def test_server_error_on_one_route_is_recorded(start_fake) -> None:
+    start_fake(fail={"instance_pools"})
+    inventory = collect_inventory(
+        frozenset({"databricks.instance_pool", "databricks.sql_warehouse"}), clock=RecordingClock()
+    )
+    assert [(e.resource_type, e.code, e.operation) for e in inventory.errors] == [
+        ("databricks.instance_pool", "INTERNAL_ERROR", "GET /api/2.0/instance-pools/list")
+    ]
+    assert counts_by_type(inventory) == {"databricks.sql_warehouse": 2}
+
+
+def test_timeout_on_one_route_is_recorded(start_fake) -> None:
+    from mlguard.config import DatabricksScope, ScopeConfig
+
+    start_fake(slow={"ip_access_lists": 1.5})
+    scope = ScopeConfig(databricks=DatabricksScope(http_timeout_seconds=1, retry_timeout_seconds=1))
+    inventory = collect_inventory(
+        frozenset({"databricks.ip_access_list", "databricks.secret_scope"}),
+        clock=RecordingClock(),
+        scope=scope,
+    )
+    assert [(e.resource_type, e.code) for e in inventory.errors] == [("databricks.ip_access_list", "TIMEOUT")]
+    assert counts_by_type(inventory) == {"databricks.secret_scope": 2}

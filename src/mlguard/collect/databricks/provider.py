@@ -86,8 +86,13 @@ class DatabricksCollector(Collector):
         *,
         clock: Clock | None = None,
         workspace_client_factory: WorkspaceClientFactory | None = None,
+        token: str | None = None,
     ) -> None:
+        """``clock``: the SDK retry clock (tests); ``workspace_client_factory``: how an account scan
+        reaches each workspace (default ``AccountClient.get_workspace_client``); ``token``: a
+        personal access token for ``scope.databricks.host`` (the demo's fake workspace)."""
         self.scope = scope.databricks
+        self.token = token
         self.clock = clock
         self.workspace_client_factory = workspace_client_factory
 
@@ -113,9 +118,8 @@ class DatabricksCollector(Collector):
         if self.scope.account_profile:
             self._collect_account(types, sink, progress)
             return
-        client = WorkspaceClient(
-            config=_sdk_config(self.scope, self.clock, host=self.scope.host, profile=self.scope.profile)
-        )
+        auth = {"token": self.token, "auth_type": "pat"} if self.token else {"profile": self.scope.profile}
+        client = WorkspaceClient(config=_sdk_config(self.scope, self.clock, host=self.scope.host, **auth))
         self.collect_workspace(client, types, sink, progress, fatal=True)
 
     def collect_workspace(

@@ -44,6 +44,10 @@ class Behaviour:
     deny_conf_keys: set[str] = field(default_factory=set)
     empty_uc_page: bool = True  # an empty page mid-stream in Unity Catalog lists
     latency_ms: int = 0  # added to every answer, to look like a real network (benchmarks)
+    # Route names answered with 500 INTERNAL_ERROR.
+    fail: set[str] = field(default_factory=set)
+    # Route name -> seconds to stall before answering (client timeouts).
+    slow: dict[str, float] = field(default_factory=dict)
 
 
 class ApiError(Exception):
@@ -121,6 +125,10 @@ class FakeDatabricks:
             match = pattern.match(path)
             if match is None or route_method != method:
                 continue
+            if name in b.slow:
+                time.sleep(b.slow[name])
+            if name in b.fail:
+                return 500, {}, {"error_code": "INTERNAL_ERROR", "message": "Internal server error."}
             if name in b.deny or any(re.fullmatch(d, path) for d in b.deny if d.startswith("/")):
                 return (
                     403,
