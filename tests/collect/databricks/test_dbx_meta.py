@@ -34,3 +34,22 @@ def test_detect(monkeypatch: pytest.MonkeyPatch) -> None:
     assert DatabricksCollector.detect(ScopeConfig(databricks=DatabricksScope(profile="dev")))
     monkeypatch.setenv("DATABRICKS_HOST", "https://dbc-1.cloud.databricks.com")
     assert DatabricksCollector.detect(ScopeConfig())
+
+
+def test_permissions_table_names_every_route_the_scan_sends(start_fake) -> None:
+    """The documented calls do not drift from what the collector really sends."""
+    import re
+
+    from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
+
+    fake = start_fake(page_size=2)
+    collect_inventory(frozenset(ALL_TYPES - {"databricks.account_workspace"}), clock=RecordingClock())
+    documented = [
+        re.compile("^" + re.sub(r"\\\{[a-z_]+\\\}", "[^?]+", re.escape(route)) + "$")
+        for p in PERMISSIONS
+        for route in p.routes
+    ] + [re.compile("^GET /api/2.0/preview/scim/v2/Me$")]
+    sent = {f"{r.method} {r.path}" for r in fake.fake.requests if not r.path.startswith("/.well-known")}
+    assert len(sent) > 40
+    undocumented = sorted(s for s in sent if not any(d.match(s) for d in documented))
+    assert undocumented == []
