@@ -140,7 +140,7 @@ class WorkspaceContext:
                 name=name,
                 workspace=self.host,
                 region=region,
-                tags={str(k): str(v) for k, v in (tags or {}).items()},
+                tags=scrub({str(k): str(v) for k, v in (tags or {}).items()}),
                 data=scrub(data),
                 collected_at=self.collected_at,
             )

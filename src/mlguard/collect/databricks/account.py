@@ -72,7 +72,7 @@ def collect(
                     name=w.get("workspace_name"),
                     account=account_id,
                     workspace=host,
-                    tags={str(k): str(v) for k, v in (w.get("custom_tags") or {}).items()},
+                    tags=scrub({str(k): str(v) for k, v in (w.get("custom_tags") or {}).items()}),
                     data=scrub(data),
                     collected_at=now,
                 )
