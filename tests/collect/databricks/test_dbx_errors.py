@@ -154,3 +154,18 @@ def test_timeout_on_one_route_is_recorded(start_fake) -> None:
     )
     assert [(e.resource_type, e.code) for e in inventory.errors] == [("databricks.ip_access_list", "TIMEOUT")]
     assert counts_by_type(inventory) == {"databricks.secret_scope": 2}
+
+
+def test_denied_node_types_blocks_only_gpu_facts(start_fake) -> None:
+    start_fake(deny={"node_types"})
+    inventory = collect_inventory(
+        frozenset({"databricks.cluster", "databricks.instance_pool"}), clock=RecordingClock()
+    )
+    assert counts_by_type(inventory) == {"databricks.cluster": 5, "databricks.instance_pool": 2}
+    assert len(inventory.errors) == 7
+    assert all(e.operation == "GET /api/2.1/clusters/list-node-types" for e in inventory.errors)
+    cluster_attrs = {tuple(e.attributes) for e in inventory.errors if e.resource_type == "databricks.cluster"}
+    assert cluster_attrs == {("gpu", "driver_gpu", "is_gpu")}
+    for r in inventory.resources:
+        assert r.data["is_gpu"] is None  # unknown, never "not a GPU"
+        assert "autotermination_minutes" in r.data or "idle_instance_autotermination_minutes" in r.data

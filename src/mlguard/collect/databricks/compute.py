@@ -93,7 +93,7 @@ def _gpu_error(ctx: WorkspaceContext, rtype: str, uid: str, nodes: NodeTypes) ->
             nodes.error,
             operation="GET /api/2.1/clusters/list-node-types",
             resource_uid=uid,
-            attributes=["gpu", "driver_gpu"],
+            attributes=["gpu", "driver_gpu", "is_gpu"] if rtype == CLUSTER else ["gpu", "is_gpu"],
         )
 
 
