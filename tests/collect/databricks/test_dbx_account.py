@@ -54,6 +54,8 @@ def test_account_scan_covers_every_workspace(
     assert acct_ws["2234567890123456"].data["private_link"] is False
     assert inventory.provenance.accounts == [prod_state.account_id]
     assert len({r.workspace for r in inventory.resources if r.type == "databricks.cluster"}) == 2
+    assert {r.account for r in inventory.resources} == {prod_state.account_id}
+    assert {c.account for c in inventory.coverage} == {prod_state.account_id}
     assert {r.method for s in servers.values() for r in s.fake.requests} <= {"GET"}
 
 

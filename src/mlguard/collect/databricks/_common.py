@@ -112,6 +112,7 @@ class WorkspaceContext:
     sink: InventorySink
     progress: Progress
     workers: int = 8  # bound on concurrent per-resource detail calls
+    account: str | None = None  # the Databricks account id, in an account scan
     collected_at: str = field(default_factory=lambda: iso(utcnow()))
 
     def wants(self, *types: str) -> bool:
@@ -138,6 +139,7 @@ class WorkspaceContext:
                 provider=PROVIDER,
                 id=ident,
                 name=name,
+                account=self.account,
                 workspace=self.host,
                 region=region,
                 tags=scrub({str(k): str(v) for k, v in (tags or {}).items()}),
@@ -159,6 +161,7 @@ class WorkspaceContext:
         self.sink.error(
             CollectionError(
                 provider=PROVIDER,
+                account=self.account,
                 workspace=self.host,
                 resource_type=rtype,
                 operation=operation or last_route(),
@@ -185,7 +188,9 @@ class WorkspaceContext:
         return sum(self.map(fn, items))
 
     def cover(self, rtype: str) -> None:
-        self.sink.covered(Coverage(provider=PROVIDER, workspace=self.host, resource_type=rtype))
+        self.sink.covered(
+            Coverage(provider=PROVIDER, account=self.account, workspace=self.host, resource_type=rtype)
+        )
 
     @contextmanager
     def section(self, rtype: str, *also: str) -> Iterator[list[int]]:

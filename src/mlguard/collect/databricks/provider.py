@@ -130,6 +130,7 @@ class DatabricksCollector(Collector):
         progress: Progress,
         *,
         fatal: bool = False,
+        account_id: str | None = None,
     ) -> None:
         """Collect ``types`` from one workspace. ``fatal``: an unusable workspace (bad credentials,
         unreachable) raises CollectionSetupError instead of being recorded."""
@@ -166,6 +167,7 @@ class DatabricksCollector(Collector):
             sink=sink,
             progress=progress,
             workers=self.scope.max_workers,
+            account=account_id,
         )
         families = [module for module, family_types in FAMILIES if types.intersection(family_types)]
         if not families:
@@ -212,7 +214,9 @@ class DatabricksCollector(Collector):
                     )
                 )
                 return
-            self.collect_workspace(client, ws_types, sink, progress, fatal=False)
+            self.collect_workspace(
+                client, ws_types, sink, progress, fatal=False, account_id=acct.config.account_id
+            )
 
         with ThreadPoolExecutor(max_workers=self.scope.max_workers, thread_name_prefix="dbx-ws") as pool:
             for future in [pool.submit(one, ws) for ws in workspaces]:
