@@ -30,7 +30,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     DatabricksError,
     requests.RequestException,
     TimeoutError,
-    RuntimeError,  # the SDK's "Exceeded max retry attempts"
 )
 
 # The only POST requests allowed to leave the process: documented read-only searches.
@@ -97,7 +96,7 @@ def error_code(exc: BaseException) -> str:
 def error_message(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     cause = exc.__cause__
-    if isinstance(exc, TimeoutError | RuntimeError) and cause is not None:
+    if isinstance(exc, TimeoutError) and cause is not None:
         text = f"{text}: {cause}"
     return text.splitlines()[0][:500]
 
@@ -203,8 +202,6 @@ class WorkspaceContext:
             try:
                 yield counts
             except TRANSIENT_ERRORS as exc:
-                if isinstance(exc, ReadOnlyViolation):
-                    raise
                 counts[1] += 1
                 for t in types:
                     self.record(t, exc)
@@ -214,8 +211,6 @@ class WorkspaceContext:
         try:
             return call()
         except TRANSIENT_ERRORS as exc:
-            if isinstance(exc, ReadOnlyViolation):
-                raise
             for t in types:
                 self.record(t, exc)
             return None
@@ -234,8 +229,6 @@ class WorkspaceContext:
         try:
             return call(), True
         except TRANSIENT_ERRORS as exc:
-            if isinstance(exc, ReadOnlyViolation):
-                raise
             if missing_ok and isinstance(exc, DatabricksError) and is_not_found(exc):
                 return None, True
             self.record(rtype, exc, resource_uid=uid, attributes=attributes)

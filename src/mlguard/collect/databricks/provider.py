@@ -31,7 +31,6 @@ from mlguard.collect.databricks import (
 from mlguard.collect.databricks._common import (
     PROVIDER,
     TRANSIENT_ERRORS,
-    ReadOnlyViolation,
     WorkspaceContext,
     error_code,
     error_message,
@@ -141,8 +140,6 @@ class DatabricksCollector(Collector):
             me = client.current_user.me()
             sink.identity(Identity(provider=PROVIDER, workspace=host, principal=str(me.user_name)))
         except TRANSIENT_ERRORS as exc:
-            if isinstance(exc, ReadOnlyViolation):
-                raise
             unusable = not isinstance(exc, DatabricksError) or isinstance(exc, Unauthenticated)
             if unusable and fatal:
                 raise CollectionSetupError(
@@ -187,8 +184,6 @@ class DatabricksCollector(Collector):
         try:
             workspaces = account.collect(acct, types, sink, progress, self.scope.workspaces)
         except TRANSIENT_ERRORS as exc:
-            if isinstance(exc, ReadOnlyViolation):
-                raise
             detail = "permission denied" if isinstance(exc, PermissionDenied) else error_code(exc)
             raise CollectionSetupError(
                 f"Databricks account {acct.config.account_id}: cannot list workspaces ({detail}): "

@@ -11,7 +11,6 @@ from typing import Any
 
 from mlguard.collect.databricks._common import (
     TRANSIENT_ERRORS,
-    ReadOnlyViolation,
     WorkspaceContext,
     as_dict,
     fetched,
@@ -100,9 +99,7 @@ def _read_conf(ctx: WorkspaceContext, uid: str, data: dict[str, Any]) -> None:
         group = CONF_KEYS[start : start + GROUP_SIZE]
         try:
             values = ctx.client.workspace_conf.get_status(keys=",".join(group))
-        except TRANSIENT_ERRORS as exc:
-            if isinstance(exc, ReadOnlyViolation):
-                raise
+        except TRANSIENT_ERRORS:
             for key in group:  # one by one: a denied or unknown key costs only itself
                 one, ok = ctx.detail(
                     TYPE, uid, [key], partial(ctx.client.workspace_conf.get_status, keys=key)
