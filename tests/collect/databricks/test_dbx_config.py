@@ -23,11 +23,14 @@ def test_demo_wiring_with_explicit_host_and_token(start_fake) -> None:
     try:
         sink = InventorySink()
         scope = ScopeConfig(databricks=DatabricksScope(host=host))
-        DatabricksCollector(scope, token=token, clock=RecordingClock()).collect(
-            frozenset({"databricks.serving_endpoint"}), sink, NullProgress()
+        collector = DatabricksCollector(
+            scope, token=token, clock=RecordingClock(), workspace_name="demo.cloud.databricks.com"
         )
+        collector.collect(frozenset({"databricks.serving_endpoint"}), sink, NullProgress())
     finally:
         stop()
     inventory = sink.to_inventory(started_at="2026-01-01T00:00:00Z")
     assert len(inventory.resources) == 5
+    assert {r.workspace for r in inventory.resources} == {"demo.cloud.databricks.com"}
+    assert inventory.resources[0].uid.startswith("databricks://demo.cloud.databricks.com/serving_endpoint/")
     assert inventory.errors == []

@@ -86,12 +86,16 @@ class DatabricksCollector(Collector):
         clock: Clock | None = None,
         workspace_client_factory: WorkspaceClientFactory | None = None,
         token: str | None = None,
+        workspace_name: str | None = None,
     ) -> None:
         """``clock``: the SDK retry clock (tests); ``workspace_client_factory``: how an account scan
         reaches each workspace (default ``AccountClient.get_workspace_client``); ``token``: a
-        personal access token for ``scope.databricks.host`` (the demo's fake workspace)."""
+        personal access token for ``scope.databricks.host`` (the demo's fake workspace);
+        ``workspace_name``: the name resources carry instead of the host (a stable name for a fake
+        workspace on a random local port)."""
         self.scope = scope.databricks
         self.token = token
+        self.workspace_name = workspace_name
         self.clock = clock
         self.workspace_client_factory = workspace_client_factory
 
@@ -119,7 +123,7 @@ class DatabricksCollector(Collector):
             return
         auth = {"token": self.token, "auth_type": "pat"} if self.token else {"profile": self.scope.profile}
         client = WorkspaceClient(config=_sdk_config(self.scope, self.clock, host=self.scope.host, **auth))
-        self.collect_workspace(client, types, sink, progress, fatal=True)
+        self.collect_workspace(client, types, sink, progress, fatal=True, name=self.workspace_name)
 
     def collect_workspace(
         self,
@@ -130,11 +134,12 @@ class DatabricksCollector(Collector):
         *,
         fatal: bool = False,
         account_id: str | None = None,
+        name: str | None = None,
     ) -> None:
         """Collect ``types`` from one workspace. ``fatal``: an unusable workspace (bad credentials,
         unreachable) raises CollectionSetupError instead of being recorded."""
         guard_read_only(client.api_client)
-        host = host_of(client.config.host)
+        host = name or host_of(client.config.host)
         sink.scope(workspace=host)
         try:
             me = client.current_user.me()
