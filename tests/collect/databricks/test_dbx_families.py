@@ -131,3 +131,20 @@ def test_resource_facts(start_fake) -> None:
     assert ws.data["admins_group_size"] == 7
     assert ws.data["restrict_workspace_admins"] == "ALLOW_ALL"
     assert res[("databricks.uc.metastore", "ms-11aa22bb")].region == "us-east-1"
+
+
+def test_enum_values_newer_than_the_sdk_survive(start_fake) -> None:
+    """Typed SDK classes turn unknown enum values into None; the collector reads raw JSON."""
+    state = demo_state()
+    state.clusters[0]["data_security_mode"] = "DATA_SECURITY_MODE_FROM_THE_FUTURE"
+    state.grants["catalog/ml"] = [{"principal": "account users", "privileges": ["SOME_NEW_PRIVILEGE"]}]
+    state.ip_access_lists[0]["list_type"] = "MONITOR_ONLY"
+    start_fake(state)
+    types = frozenset({"databricks.cluster", "databricks.uc.catalog", "databricks.ip_access_list"})
+    inventory = collect_inventory(types, clock=RecordingClock())
+    res = {(r.type, r.id): r.data for r in inventory.resources}
+    assert res[("databricks.cluster", "0101-gpu-train-a1")]["data_security_mode"] == (
+        "DATA_SECURITY_MODE_FROM_THE_FUTURE"
+    )
+    assert res[("databricks.uc.catalog", "ml")]["account_users_privileges"] == ["SOME_NEW_PRIVILEGE"]
+    assert res[("databricks.ip_access_list", "ipl-1")]["list_type"] == "MONITOR_ONLY"

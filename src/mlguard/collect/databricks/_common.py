@@ -171,6 +171,27 @@ class WorkspaceContext:
             )
         )
 
+    def get(self, path: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GET a route as raw JSON through the SDK's ApiClient (its auth, retries and errors).
+
+        Raw JSON rather than the SDK's typed classes: those turn an enum value they do not know
+        (a newer data_security_mode, privilege or workload type) into None, which a policy would
+        read as "not set"."""
+        resp = self.client.api_client.do("GET", path, query=query)
+        return resp if isinstance(resp, dict) else {"items": resp}
+
+    def pages(self, path: str, key: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every item of a ``next_page_token`` list (empty pages mid-stream included)."""
+        q = dict(query or {})
+        out: list[dict[str, Any]] = []
+        while True:
+            resp = self.get(path, q)
+            out.extend(resp.get(key) or [])
+            token = resp.get("next_page_token")
+            if not token:
+                return out
+            q["page_token"] = token
+
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run ``fn`` (per-resource detail calls) over ``items`` on a bounded pool, results in
         order. Exceptions propagate: never swallowed."""
@@ -249,24 +270,6 @@ def as_dict(obj: Any) -> dict[str, Any]:
     return result
 
 
-def listed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], list[dict[str, Any]]]:
-    """A deferred SDK list call (arguments bound now) returning REST JSON objects."""
-
-    def call() -> list[dict[str, Any]]:
-        return [as_dict(item) for item in fn(*args, **kwargs)]
-
-    return call
-
-
-def fetched(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], dict[str, Any]]:
-    """A deferred SDK get call (arguments bound now) returning REST JSON."""
-
-    def call() -> dict[str, Any]:
-        return as_dict(fn(*args, **kwargs))
-
-    return call
-
-
 def grants_summary(assignments: list[dict[str, Any]]) -> dict[str, Any]:
     """Unity Catalog privilege assignments as data, with the facts policies ask about most."""
     grants: list[dict[str, Any]] = []
@@ -293,12 +296,9 @@ GRANT_ATTRIBUTES = [
 
 
 def read_grants(ctx: WorkspaceContext, securable_type: str, full_name: str) -> list[dict[str, Any]]:
-    """All privilege assignments on a securable, following next_page_token."""
-    out: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        resp = as_dict(ctx.client.grants.get(securable_type, full_name, max_results=0, page_token=token))
-        out.extend(resp.get("privilege_assignments") or [])
-        token = resp.get("next_page_token")
-        if not token:
-            return out
+    """All privilege assignments on a securable (paginated form: max_results=0)."""
+    return ctx.pages(
+        f"/api/2.1/unity-catalog/permissions/{securable_type}/{full_name}",
+        "privilege_assignments",
+        {"max_results": 0},
+    )

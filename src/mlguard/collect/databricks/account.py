@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from databricks.sdk import AccountClient
+from databricks.sdk.service.provisioning import Workspace
 
 from mlguard.collect.base import InventorySink, Progress, timed
-from mlguard.collect.databricks._common import PROVIDER, as_dict, host_of, ms_to_iso
+from mlguard.collect.databricks._common import PROVIDER, host_of, ms_to_iso
 from mlguard.collect.databricks.redact import scrub
 from mlguard.model import Coverage, Resource, iso, utcnow
 
@@ -34,13 +35,17 @@ def collect(
     account_id = str(acct.config.account_id)
     sink.scope(account=account_id)
     with timed(progress, f"databricks:account:{account_id}", f"account {account_id} workspaces") as counts:
-        workspaces = [ws for ws in acct.workspaces.list() if _selected(as_dict(ws), only)]
+        # Raw JSON (the typed Workspace drops enum values it does not know), typed only for
+        # AccountClient.get_workspace_client.
+        listing = acct.api_client.do("GET", f"/api/2.0/accounts/{account_id}/workspaces")
+        raw = [w for w in listing if isinstance(w, dict)] if isinstance(listing, list) else []
+        selected = [w for w in raw if _selected(w, only)]
+        workspaces = [Workspace.from_dict(w) for w in selected]
         if TYPE not in types:
             return workspaces
         sink.covered(Coverage(provider=PROVIDER, account=account_id, resource_type=TYPE))
         now = iso(utcnow())
-        for ws in workspaces:
-            w = as_dict(ws)
+        for ws, w in zip(workspaces, selected, strict=True):
             host = workspace_host(acct, ws)
             data = {
                 "workspace_id": w.get("workspace_id"),

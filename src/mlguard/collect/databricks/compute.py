@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from mlguard.collect.databricks._common import TRANSIENT_ERRORS, WorkspaceContext, as_dict, ms_to_iso
+from mlguard.collect.databricks._common import TRANSIENT_ERRORS, WorkspaceContext, ms_to_iso
 from mlguard.collect.databricks.redact import REDACTED, redact_mapping, sensitive_key
 
 CLUSTER = "databricks.cluster"
@@ -27,7 +27,7 @@ class NodeTypes:
         self.by_id: dict[str, dict[str, Any]] = {}
         self.error: BaseException | None = None
         try:
-            resp = as_dict(ctx.client.clusters.list_node_types())
+            resp = ctx.get("/api/2.1/clusters/list-node-types")
             self.by_id = {n["node_type_id"]: n for n in resp.get("node_types") or [] if "node_type_id" in n}
         except TRANSIENT_ERRORS as exc:  # recorded per resource by the caller (gpu attribute)
             self.error = exc
@@ -102,12 +102,11 @@ def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
         supported: set[str] | None = None
         versions_error: BaseException | None = None
         try:
-            resp = as_dict(ctx.client.clusters.spark_versions())
+            resp = ctx.get("/api/2.1/clusters/spark-versions")
             supported = {v["key"] for v in resp.get("versions") or [] if "key" in v}
         except TRANSIENT_ERRORS as exc:
             versions_error = exc
-        for cluster in ctx.client.clusters.list():
-            c = as_dict(cluster)
+        for c in ctx.pages("/api/2.1/clusters/list", "clusters"):
             cid = str(c.get("cluster_id"))
             conf, conf_secrets = redact_mapping(c.get("spark_conf"))
             env, env_secrets = redact_mapping(c.get("spark_env_vars"))
@@ -243,8 +242,7 @@ def _redact_definition(definition: dict[str, Any]) -> tuple[dict[str, Any], bool
 
 def _policies(ctx: WorkspaceContext) -> None:
     with ctx.section(POLICY) as counts:
-        for policy in ctx.client.cluster_policies.list():
-            p = as_dict(policy)
+        for p in ctx.pages("/api/2.0/policies/clusters/list", "policies"):
             raw = p.get("definition") or "{}"
             try:
                 definition = json.loads(raw) if isinstance(raw, str) else dict(raw)
@@ -270,8 +268,7 @@ def _policies(ctx: WorkspaceContext) -> None:
 
 def _pools(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
     with ctx.section(POOL) as counts:
-        for pool in ctx.client.instance_pools.list():
-            p = as_dict(pool)
+        for p in ctx.pages("/api/2.0/instance-pools/list", "instance_pools"):
             gpu = nodes.gpu(p.get("node_type_id"))
             data = {
                 "instance_pool_name": p.get("instance_pool_name"),
@@ -299,8 +296,7 @@ def _pools(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
 
 def _warehouses(ctx: WorkspaceContext) -> None:
     with ctx.section(WAREHOUSE) as counts:
-        for wh in ctx.client.warehouses.list():
-            w = as_dict(wh)
+        for w in ctx.pages("/api/2.0/sql/warehouses", "warehouses"):
             tags = {t.get("key"): t.get("value") for t in (w.get("tags") or {}).get("custom_tags") or []}
             data = {
                 "warehouse_name": w.get("name"),

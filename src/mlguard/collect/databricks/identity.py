@@ -4,9 +4,10 @@ with their ACLs, service principals."""
 from __future__ import annotations
 
 import ipaddress
+from functools import partial
 from typing import Any
 
-from mlguard.collect.databricks._common import WorkspaceContext, as_dict, listed, ms_to_iso
+from mlguard.collect.databricks._common import WorkspaceContext, as_dict, ms_to_iso
 from mlguard.collect.databricks.redact import redact_text
 
 TOKEN = "databricks.token"
@@ -31,8 +32,7 @@ def collect(ctx: WorkspaceContext) -> None:
 
 def _tokens(ctx: WorkspaceContext) -> None:
     with ctx.section(TOKEN) as counts:
-        for info in ctx.client.token_management.list():
-            t = as_dict(info)
+        for t in ctx.pages("/api/2.0/token-management/tokens", "token_infos"):
             created = t.get("creation_time")
             expiry = t.get("expiry_time")
             never = not isinstance(expiry, int) or expiry <= 0
@@ -67,8 +67,7 @@ def _open_to_world(cidrs: list[str]) -> bool:
 
 def _ip_lists(ctx: WorkspaceContext) -> None:
     with ctx.section(IP_LIST) as counts:
-        for item in ctx.client.ip_access_lists.list():
-            i = as_dict(item)
+        for i in ctx.pages("/api/2.0/ip-access-lists", "ip_access_lists"):
             addresses = list(i.get("ip_addresses") or [])
             data = {
                 "label": i.get("label"),
@@ -86,8 +85,7 @@ def _ip_lists(ctx: WorkspaceContext) -> None:
 
 def _scopes(ctx: WorkspaceContext) -> None:
     with ctx.section(SCOPE) as counts:
-        for scope in ctx.client.secrets.list_scopes():
-            s = as_dict(scope)
+        for s in ctx.pages("/api/2.0/secrets/scopes/list", "scopes"):
             name = str(s.get("name"))
             uid = ctx.uid(SCOPE, name)
             data: dict[str, Any] = {"backend_type": s.get("backend_type")}
@@ -95,7 +93,7 @@ def _scopes(ctx: WorkspaceContext) -> None:
                 SCOPE,
                 uid,
                 ["acls", "users_can_read", "principals"],
-                listed(ctx.client.secrets.list_acls, name),
+                partial(ctx.pages, "/api/2.0/secrets/acls/list", "items", {"scope": name}),
             )
             if ok:
                 items = [

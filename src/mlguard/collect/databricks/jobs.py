@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from mlguard.collect.databricks._common import WorkspaceContext, as_dict, fetched, ms_to_iso
+from mlguard.collect.databricks._common import WorkspaceContext, ms_to_iso
 from mlguard.collect.databricks.redact import redact_args, redact_mapping
 
 JOB = "databricks.job"
@@ -86,8 +86,7 @@ def _task(task: dict[str, Any]) -> tuple[dict[str, Any], bool]:
 
 def _jobs(ctx: WorkspaceContext) -> None:
     with ctx.section(JOB) as counts:
-        for job in ctx.client.jobs.list(expand_tasks=True):
-            j = as_dict(job)
+        for j in ctx.pages("/api/2.2/jobs/list", "jobs", {"expand_tasks": True}):
             s = j.get("settings") or {}
             run_as = s.get("run_as") or {}
             if run_as.get("service_principal_name"):
@@ -152,7 +151,7 @@ def _jobs(ctx: WorkspaceContext) -> None:
 
 def _pipelines(ctx: WorkspaceContext) -> None:
     with ctx.section(PIPELINE) as counts:
-        statuses = [as_dict(s) for s in ctx.client.pipelines.list_pipelines()]
+        statuses = ctx.pages("/api/2.0/pipelines", "statuses")
         counts[0] += ctx.fan_out(partial(_pipeline, ctx), statuses)
 
 
@@ -160,7 +159,9 @@ def _pipeline(ctx: WorkspaceContext, st: dict[str, Any]) -> int:
     """One pipeline: its spec comes from a detail call."""
     pid = str(st.get("pipeline_id"))
     uid = ctx.uid(PIPELINE, pid)
-    detail, ok = ctx.detail(PIPELINE, uid, list(_SPEC_ATTRIBUTES), fetched(ctx.client.pipelines.get, pid))
+    detail, ok = ctx.detail(
+        PIPELINE, uid, list(_SPEC_ATTRIBUTES), partial(ctx.get, f"/api/2.0/pipelines/{pid}")
+    )
     spec = (detail or {}).get("spec") or {}
     data: dict[str, Any] = {
         "pipeline_name": st.get("name"),

@@ -12,6 +12,9 @@ from typing import Any, Literal
 class TypePermission:
     resource_type: str
     level: Literal["workspace", "account"]
+    # The databricks-sdk method behind each route. Lists and gets whose items carry enums are sent
+    # through the SDK's ApiClient.do and read as raw JSON (typed classes drop enum values they do
+    # not know); workspace_conf, SCIM, MLflow and metastores.current use the typed methods.
     sdk_calls: tuple[str, ...]
     routes: tuple[str, ...]
     requires: str

@@ -98,15 +98,13 @@ def _permissions(acl: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _endpoints(ctx: WorkspaceContext) -> None:
-    api = ctx.client.api_client
     with ctx.section(ENDPOINT) as counts:
-        listing = api.do("GET", "/api/2.0/serving-endpoints") or {}
+        listing = ctx.get("/api/2.0/serving-endpoints")
         counts[0] += ctx.fan_out(partial(_endpoint, ctx), listing.get("endpoints") or [])
 
 
 def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
     """One endpoint: its full config and its permissions (two detail calls)."""
-    api = ctx.client.api_client
     name = str(summary.get("name"))
     ident = str(summary.get("id") or name)
     uid = ctx.uid(ENDPOINT, name)
@@ -114,7 +112,7 @@ def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
         ENDPOINT,
         uid,
         _DETAIL_ATTRIBUTES,
-        partial(api.do, "GET", f"/api/2.0/serving-endpoints/{quote(name, safe='')}"),
+        partial(ctx.get, f"/api/2.0/serving-endpoints/{quote(name, safe='')}"),
     )
     ep = detail if ok and isinstance(detail, dict) else summary
     config = ep.get("config") or ep.get("pending_config") or {}
@@ -157,7 +155,7 @@ def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
         ENDPOINT,
         uid,
         ["permissions", "query_principals"],
-        partial(api.do, "GET", f"/api/2.0/permissions/serving-endpoints/{ident}"),
+        partial(ctx.get, f"/api/2.0/permissions/serving-endpoints/{ident}"),
     )
     if acl_ok and isinstance(acl, dict):
         perms = _permissions(acl)

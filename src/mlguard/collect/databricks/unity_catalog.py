@@ -14,7 +14,6 @@ from mlguard.collect.databricks._common import (
     as_dict,
     grants_summary,
     is_not_found,
-    listed,
     ms_to_iso,
     read_grants,
 )
@@ -30,6 +29,7 @@ MODEL = "databricks.uc.registered_model"
 TYPES = (METASTORE, CATALOG, SCHEMA, TABLE, MONITOR, EXT_LOCATION, CREDENTIAL, MODEL)
 
 # Schemas every catalog has, made of views over the catalog itself: no tables worth a call.
+UC = "/api/2.1/unity-catalog"
 SKIP_SCHEMAS = frozenset({"information_schema"})
 
 
@@ -64,7 +64,7 @@ def _metastore(ctx: WorkspaceContext) -> None:
                 return
             raise
         mid = str(assignment.get("metastore_id"))
-        m = as_dict(ctx.client.metastores.get(mid))
+        m = ctx.get(f"{UC}/metastores/{mid}")
         uid = ctx.uid(METASTORE, mid)
         data: dict[str, Any] = {
             "metastore_name": m.get("name"),
@@ -87,7 +87,7 @@ def _metastore(ctx: WorkspaceContext) -> None:
             METASTORE,
             uid,
             ["system_schemas", "enabled_system_schemas"],
-            lambda: [as_dict(s) for s in ctx.client.system_schemas.list(mid)],
+            partial(ctx.pages, f"{UC}/metastores/{mid}/systemschemas", "schemas", {"max_results": 0}),
         )
         if ok:
             data["system_schemas"] = {str(s.get("schema")): s.get("state") for s in schemas or []}
@@ -104,14 +104,17 @@ def _tree(ctx: WorkspaceContext) -> None:
     below_catalog = [t for t in wanted if t != CATALOG]
     below_schema = [t for t in wanted if t in (TABLE, MONITOR)]
     with ctx.section(*wanted) as counts:
-        catalogs = [as_dict(c) for c in ctx.client.catalogs.list()]
+        catalogs = ctx.pages(f"{UC}/catalogs", "catalogs", {"max_results": 0})
         if ctx.wants(CATALOG):
             counts[0] += ctx.fan_out(partial(_catalog, ctx), catalogs)
         if not below_catalog:
             return
         listings = ctx.map(
             lambda c: ctx.try_list(
-                below_catalog, listed(ctx.client.schemas.list, catalog_name=str(c.get("name")))
+                below_catalog,
+                partial(
+                    ctx.pages, f"{UC}/schemas", "schemas", {"catalog_name": c.get("name"), "max_results": 0}
+                ),
             ),
             catalogs,
         )
@@ -123,12 +126,17 @@ def _tree(ctx: WorkspaceContext) -> None:
         table_listings = ctx.map(
             lambda s: ctx.try_list(
                 below_schema,
-                listed(
-                    ctx.client.tables.list,
-                    catalog_name=str(s.get("catalog_name")),
-                    schema_name=str(s.get("name")),
-                    omit_columns=True,
-                    omit_properties=True,
+                partial(
+                    ctx.pages,
+                    f"{UC}/tables",
+                    "tables",
+                    {
+                        "catalog_name": s.get("catalog_name"),
+                        "schema_name": s.get("name"),
+                        "omit_columns": True,
+                        "omit_properties": True,
+                        "max_results": 0,
+                    },
                 ),
             ),
             [s for s in schemas if s.get("name") not in SKIP_SCHEMAS],
@@ -222,7 +230,7 @@ def _table(ctx: WorkspaceContext, t: dict[str, Any]) -> int:
 def _get_monitor(ctx: WorkspaceContext, table: str) -> list[dict[str, Any]]:
     """[monitor] or [] when the table has none (404)."""
     try:
-        return [as_dict(ctx.client.quality_monitors.get(table))]
+        return [ctx.get(f"{UC}/tables/{table}/monitor")]
     except DatabricksError as exc:
         if is_not_found(exc):
             return []
@@ -231,8 +239,7 @@ def _get_monitor(ctx: WorkspaceContext, table: str) -> list[dict[str, Any]]:
 
 def _external_locations(ctx: WorkspaceContext) -> None:
     with ctx.section(EXT_LOCATION) as counts:
-        for loc in ctx.client.external_locations.list():
-            x = as_dict(loc)
+        for x in ctx.pages(f"{UC}/external-locations", "external_locations", {"max_results": 0}):
             name = str(x.get("name"))
             data = {
                 "url": x.get("url"),
@@ -250,8 +257,7 @@ def _external_locations(ctx: WorkspaceContext) -> None:
 
 def _credentials(ctx: WorkspaceContext) -> None:
     with ctx.section(CREDENTIAL) as counts:
-        for cred in ctx.client.storage_credentials.list():
-            c = as_dict(cred)
+        for c in ctx.pages(f"{UC}/storage-credentials", "storage_credentials", {"max_results": 0}):
             name = str(c.get("name"))
             role = c.get("aws_iam_role") or {}
             kind = next(
@@ -286,8 +292,7 @@ def _credentials(ctx: WorkspaceContext) -> None:
 
 def _models(ctx: WorkspaceContext) -> None:
     with ctx.section(MODEL) as counts:
-        for model in ctx.client.registered_models.list():
-            m = as_dict(model)
+        for m in ctx.pages(f"{UC}/models", "registered_models", {"max_results": 0}):
             full = str(
                 m.get("full_name") or f"{m.get('catalog_name')}.{m.get('schema_name')}.{m.get('name')}"
             )
@@ -306,7 +311,7 @@ def _models(ctx: WorkspaceContext) -> None:
                 MODEL,
                 uid,
                 ["versions", "version_count", "versions_without_run"],
-                listed(ctx.client.model_versions.list, full),
+                partial(ctx.pages, f"{UC}/models/{full}/versions", "model_versions", {"max_results": 0}),
             )
             if ok:
                 vs = [

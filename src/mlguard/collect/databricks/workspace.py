@@ -13,7 +13,6 @@ from mlguard.collect.databricks._common import (
     TRANSIENT_ERRORS,
     WorkspaceContext,
     as_dict,
-    fetched,
 )
 
 TYPE = "databricks.workspace"
@@ -38,9 +37,8 @@ CONF_KEYS: tuple[str, ...] = (
 )
 GROUP_SIZE = 4
 
-# settings-v2: data key -> (settings API attribute on WorkspaceClient.settings, extractor)
+# settings-v2: data key -> (setting name in the route, body field, value field)
 SETTINGS: dict[str, tuple[str, str, str]] = {
-    # data key: (accessor, body field, value field)
     "restrict_workspace_admins": ("restrict_workspace_admins", "restrict_workspace_admins", "status"),
     "automatic_cluster_update_enabled": (
         "automatic_cluster_update",
@@ -70,9 +68,9 @@ def collect(ctx: WorkspaceContext) -> None:
         uid = ctx.uid(TYPE, ctx.host)
         data: dict[str, Any] = {}
         _read_conf(ctx, uid, data)
-        for key, (accessor, body, field) in SETTINGS.items():
-            api = getattr(ctx.client.settings, accessor)
-            got, ok = ctx.detail(TYPE, uid, [key], fetched(api.get), missing_ok=True)
+        for key, (name, body, field) in SETTINGS.items():
+            route = f"/api/2.0/settings/types/{name}/names/default"
+            got, ok = ctx.detail(TYPE, uid, [key], partial(ctx.get, route), missing_ok=True)
             if ok:
                 data[key] = (got or {}).get(body, {}).get(field) if got else None
         data["admins_group_size"] = None
