@@ -47,3 +47,11 @@ def test_tables_are_not_listed_for_schemas_only(start_fake) -> None:
     seen = fake.fake.paths_seen()
     assert "/api/2.1/unity-catalog/schemas" in seen
     assert not [p for p in seen if p.endswith("/tables") or p.endswith("/monitor")]
+
+
+def test_no_databricks_type_means_no_request(start_fake) -> None:
+    fake = start_fake()
+    inventory = collect_inventory(frozenset({"aws.s3.bucket"}), clock=RecordingClock())
+    assert fake.fake.requests == []
+    assert inventory.resources == []
+    assert inventory.coverage == []

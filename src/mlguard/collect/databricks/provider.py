@@ -118,6 +118,8 @@ class DatabricksCollector(Collector):
 
     def collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
         types = types & ALL_TYPES
+        if not types:  # nothing asked of Databricks: do not even connect
+            return
         if self.scope.account_profile:
             self._collect_account(types, sink, progress)
             return
