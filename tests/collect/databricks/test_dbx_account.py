@@ -79,3 +79,22 @@ def test_denied_account_api_is_a_setup_error(
     scope = ScopeConfig(databricks=DatabricksScope(account_profile="acct"))
     with pytest.raises(CollectionSetupError, match="cannot list workspaces"):
         collect_inventory(frozenset({"databricks.account_workspace"}), clock=RecordingClock(), scope=scope)
+
+
+def test_account_profile_without_account_id(
+    start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = start_fake(env=False)
+    cfg = tmp_path / "databrickscfg"
+    cfg.write_text(f"[acct]\nhost = {server.host}\ntoken = {server.token}\n", encoding="utf-8")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(cfg))
+    scope = ScopeConfig(databricks=DatabricksScope(account_profile="acct"))
+    with pytest.raises(CollectionSetupError, match="no account_id"):
+        collect_inventory(frozenset({"databricks.account_workspace"}), clock=RecordingClock(), scope=scope)
+
+
+def test_unknown_profile_is_a_setup_error(start_fake) -> None:
+    start_fake(env=False)
+    scope = ScopeConfig(databricks=DatabricksScope(profile="does-not-exist"))
+    with pytest.raises(CollectionSetupError, match="Databricks configuration"):
+        collect_inventory(frozenset({"databricks.cluster"}), clock=RecordingClock(), scope=scope)

@@ -187,6 +187,10 @@ class DatabricksCollector(Collector):
 
     def _collect_account(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
         acct = AccountClient(config=_sdk_config(self.scope, self.clock, profile=self.scope.account_profile))
+        if not acct.config.account_id:
+            raise CollectionSetupError(
+                f"Databricks account profile {self.scope.account_profile!r} has no account_id"
+            )
         guard_read_only(acct.api_client)
         try:
             workspaces = account.collect(acct, types, sink, progress, self.scope.workspaces)
