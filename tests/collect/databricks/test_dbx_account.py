@@ -98,3 +98,27 @@ def test_unknown_profile_is_a_setup_error(start_fake) -> None:
     scope = ScopeConfig(databricks=DatabricksScope(profile="does-not-exist"))
     with pytest.raises(CollectionSetupError, match="Databricks configuration"):
         collect_inventory(frozenset({"databricks.cluster"}), clock=RecordingClock(), scope=scope)
+
+
+def test_one_unusable_workspace_does_not_stop_the_account_scan(
+    start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = demo_state()
+    prod = start_fake(state, env=False)
+    _profile(tmp_path, monkeypatch, prod.host, str(state.account_id), prod.token)
+
+    def factory(acct: AccountClient, ws: Any) -> WorkspaceClient:
+        token = prod.token if ws.deployment_name == "ml-prod" else "dapi-revoked"
+        return WorkspaceClient(host=prod.host, token=token)
+
+    scope = ScopeConfig(databricks=DatabricksScope(account_profile="acct"))
+    inventory = collect_inventory(
+        frozenset({"databricks.cluster"}),
+        clock=RecordingClock(),
+        scope=scope,
+        workspace_client_factory=factory,
+    )
+    assert counts_by_type(inventory) == {"databricks.cluster": len(state.clusters)}
+    assert [(e.code, e.account, e.resource_type) for e in inventory.errors] == [
+        ("UNAUTHENTICATED", state.account_id, None)
+    ]

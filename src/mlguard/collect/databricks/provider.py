@@ -145,7 +145,9 @@ class DatabricksCollector(Collector):
         sink.scope(workspace=host)
         try:
             me = client.current_user.me()
-            sink.identity(Identity(provider=PROVIDER, workspace=host, principal=str(me.user_name)))
+            sink.identity(
+                Identity(provider=PROVIDER, account=account_id, workspace=host, principal=str(me.user_name))
+            )
         except TRANSIENT_ERRORS as exc:
             unusable = not isinstance(exc, DatabricksError) or isinstance(exc, Unauthenticated)
             if unusable and fatal:
@@ -156,6 +158,7 @@ class DatabricksCollector(Collector):
                 sink.error(
                     CollectionError(
                         provider=PROVIDER,
+                        account=account_id,
                         workspace=host,
                         operation="GET /api/2.0/preview/scim/v2/Me",
                         code=error_code(exc),
