@@ -1,0 +1,317 @@
+"""Compute: clusters, cluster policies, instance pools, SQL warehouses.
+
+GPU facts come from the workspace's own node-type list (``clusters.list_node_types``), runtime
+facts from ``clusters.spark_versions``: a runtime the workspace no longer offers is deprecated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from mlguard.collect.databricks._common import TRANSIENT_ERRORS, WorkspaceContext, ms_to_iso
+from mlguard.collect.databricks.redact import REDACTED, redact_mapping, sensitive_key
+
+CLUSTER = "databricks.cluster"
+POLICY = "databricks.cluster_policy"
+POOL = "databricks.instance_pool"
+WAREHOUSE = "databricks.sql_warehouse"
+TYPES = (CLUSTER, POLICY, POOL, WAREHOUSE)
+
+
+class NodeTypes:
+    """Node-type facts, read once per workspace when a type that needs them is collected."""
+
+    def __init__(self, ctx: WorkspaceContext) -> None:
+        self.by_id: dict[str, dict[str, Any]] = {}
+        self.error: BaseException | None = None
+        try:
+            resp = ctx.get("/api/2.1/clusters/list-node-types")
+            self.by_id = {n["node_type_id"]: n for n in resp.get("node_types") or [] if "node_type_id" in n}
+        except TRANSIENT_ERRORS as exc:  # recorded per resource by the caller (gpu attribute)
+            self.error = exc
+
+    def gpu(self, node_type_id: str | None) -> dict[str, Any] | None:
+        if self.error is not None:
+            return None
+        node = self.by_id.get(node_type_id or "")
+        if node is None:
+            return {"node_type_id": node_type_id, "known": False, "num_gpus": None, "is_gpu": None}
+        gpus = int(node.get("num_gpus") or 0)
+        return {
+            "node_type_id": node_type_id,
+            "known": True,
+            "num_gpus": gpus,
+            "is_gpu": gpus > 0,
+            "category": node.get("category"),
+            "memory_mb": node.get("memory_mb"),
+            "num_cores": node.get("num_cores"),
+        }
+
+
+def runtime_facts(key: str | None, supported: set[str] | None) -> dict[str, Any]:
+    key = key or ""
+    version = re.match(r"^(\d+)\.(\d+|x)", key)
+    return {
+        "key": key or None,
+        "major": int(version.group(1)) if version else None,
+        "minor": int(version.group(2)) if version and version.group(2).isdigit() else None,
+        "ml": "-ml-" in key,
+        "gpu": "-gpu-" in key,
+        "photon": "photon" in key,
+        # None when the list could not be read: unknown, not "supported".
+        "deprecated": None if supported is None else key not in supported,
+    }
+
+
+def _init_scripts(scripts: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    out = []
+    for script in scripts or []:
+        for kind, spec in script.items():
+            dest = spec.get("destination") if isinstance(spec, dict) else None
+            out.append({"type": kind, "destination": dest})
+    return out
+
+
+def collect(ctx: WorkspaceContext) -> None:
+    nodes = NodeTypes(ctx) if ctx.wants(CLUSTER, POOL) else None
+    if nodes is not None and ctx.wants(CLUSTER):
+        _clusters(ctx, nodes)
+    if ctx.wants(POLICY):
+        _policies(ctx)
+    if nodes is not None and ctx.wants(POOL):
+        _pools(ctx, nodes)
+    if ctx.wants(WAREHOUSE):
+        _warehouses(ctx)
+
+
+def _gpu_error(ctx: WorkspaceContext, rtype: str, uid: str, nodes: NodeTypes) -> None:
+    if nodes.error is not None:
+        ctx.record(
+            rtype,
+            nodes.error,
+            operation="GET /api/2.1/clusters/list-node-types",
+            resource_uid=uid,
+            attributes=["gpu", "driver_gpu", "is_gpu"] if rtype == CLUSTER else ["gpu", "is_gpu"],
+        )
+
+
+def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
+    with ctx.section(CLUSTER) as counts:
+        supported: set[str] | None = None
+        versions_error: BaseException | None = None
+        try:
+            resp = ctx.get("/api/2.1/clusters/spark-versions")
+            supported = {v["key"] for v in resp.get("versions") or [] if "key" in v}
+        except TRANSIENT_ERRORS as exc:
+            versions_error = exc
+        for c in ctx.pages("/api/2.1/clusters/list", "clusters"):
+            cid = str(c.get("cluster_id"))
+            conf, conf_secrets = redact_mapping(c.get("spark_conf"))
+            env, env_secrets = redact_mapping(c.get("spark_env_vars"))
+            autoscale = c.get("autoscale")
+            gpu = nodes.gpu(c.get("node_type_id"))
+            driver_gpu = nodes.gpu(c.get("driver_node_type_id") or c.get("node_type_id"))
+            data: dict[str, Any] = {
+                "cluster_name": c.get("cluster_name"),
+                "state": c.get("state"),
+                "cluster_source": c.get("cluster_source"),
+                "creator_user_name": c.get("creator_user_name"),
+                "single_user_name": c.get("single_user_name"),
+                "spark_version": c.get("spark_version"),
+                "runtime": runtime_facts(c.get("spark_version"), supported),
+                "node_type_id": c.get("node_type_id"),
+                "driver_node_type_id": c.get("driver_node_type_id"),
+                "gpu": gpu,
+                "driver_gpu": driver_gpu,
+                "is_gpu": None
+                if gpu is None
+                else bool(gpu.get("is_gpu") or (driver_gpu or {}).get("is_gpu")),
+                "autotermination_minutes": c.get("autotermination_minutes", 0),
+                "autoscale": {
+                    "min_workers": autoscale.get("min_workers"),
+                    "max_workers": autoscale.get("max_workers"),
+                }
+                if autoscale
+                else None,
+                "num_workers": c.get("num_workers"),
+                "fixed_size": autoscale is None,
+                "policy_id": c.get("policy_id"),
+                "instance_pool_id": c.get("instance_pool_id"),
+                "driver_instance_pool_id": c.get("driver_instance_pool_id"),
+                "data_security_mode": c.get("data_security_mode"),
+                "enable_local_disk_encryption": bool(c.get("enable_local_disk_encryption", False)),
+                "init_scripts": _init_scripts(c.get("init_scripts")),
+                "custom_tags": c.get("custom_tags") or {},
+                "spark_conf": conf,
+                "spark_env_vars": env,
+                "spark_conf_plaintext_secrets": bool(conf_secrets),
+                "env_plaintext_secrets": bool(env_secrets),
+                "plaintext_secret_keys": conf_secrets + env_secrets,
+                "aws_attributes": {
+                    k: v
+                    for k, v in (c.get("aws_attributes") or {}).items()
+                    if k
+                    in {
+                        "availability",
+                        "zone_id",
+                        "first_on_demand",
+                        "spot_bid_price_percent",
+                        "ebs_volume_type",
+                        "instance_profile_arn",
+                    }
+                },
+                "started_at": ms_to_iso(c.get("start_time")),
+                "last_restarted_at": ms_to_iso(c.get("last_restarted_time")),
+                "terminated_at": ms_to_iso(c.get("terminated_time")),
+            }
+            uid = ctx.add(CLUSTER, cid, c.get("cluster_name"), data, tags=c.get("custom_tags"))
+            _gpu_error(ctx, CLUSTER, uid, nodes)
+            if versions_error is not None:
+                ctx.record(
+                    CLUSTER,
+                    versions_error,
+                    operation="GET /api/2.1/clusters/spark-versions",
+                    resource_uid=uid,
+                    attributes=["runtime"],
+                )
+            counts[0] += 1
+
+
+def policy_enforcement(definition: dict[str, Any]) -> dict[str, Any]:
+    """What a cluster policy definition enforces, in the terms policies ask about."""
+
+    def rule(path: str) -> dict[str, Any]:
+        value = definition.get(path)
+        return value if isinstance(value, dict) else {}
+
+    def upper(path: str) -> Any:
+        r = rule(path)
+        if r.get("type") == "fixed":
+            return r.get("value")
+        if r.get("type") == "range":
+            return r.get("maxValue")
+        return None
+
+    auto = rule("autotermination_minutes")
+    node = rule("node_type_id")
+    max_workers = upper("autoscale.max_workers")
+    if max_workers is None:
+        max_workers = upper("num_workers")
+    return {
+        "autotermination_enforced": auto.get("type") in {"fixed", "range"}
+        and not (auto.get("type") == "fixed" and auto.get("value") == 0),
+        "autotermination_max_minutes": upper("autotermination_minutes"),
+        "autotermination_hidden": bool(auto.get("hidden")),
+        "node_type_rule": node.get("type"),
+        "node_types_allowed": node.get("values")
+        if node.get("type") == "allowlist"
+        else ([node["value"]] if node.get("type") == "fixed" and "value" in node else None),
+        "max_workers": max_workers,
+        "fixed_custom_tags": sorted(
+            k.removeprefix("custom_tags.")
+            for k, v in definition.items()
+            if k.startswith("custom_tags.") and isinstance(v, dict) and v.get("type") == "fixed"
+        ),
+        "data_security_mode": rule("data_security_mode").get("value")
+        or rule("data_security_mode").get("values"),
+    }
+
+
+def _redact_definition(definition: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    out: dict[str, Any] = {}
+    found = False
+    for path, spec in definition.items():
+        if not (isinstance(spec, dict) and path.startswith(("spark_conf.", "spark_env_vars."))):
+            out[path] = spec
+            continue
+        leaf = path.split(".", 1)[1]
+        red, secrets = redact_mapping({leaf: spec.get("value", spec.get("defaultValue", ""))})
+        found = found or bool(secrets)
+        out[path] = {
+            k: (
+                red[leaf]
+                if k in {"value", "defaultValue"}
+                else ([REDACTED] if k == "values" and sensitive_key(leaf) else v)
+            )
+            for k, v in spec.items()
+        }
+    return out, found
+
+
+def _policies(ctx: WorkspaceContext) -> None:
+    with ctx.section(POLICY) as counts:
+        for p in ctx.pages("/api/2.0/policies/clusters/list", "policies"):
+            raw = p.get("definition") or "{}"
+            try:
+                definition = json.loads(raw) if isinstance(raw, str) else dict(raw)
+                parse_error = None
+            except ValueError as exc:
+                definition, parse_error = {}, str(exc)
+            definition, secrets = _redact_definition(definition)
+            data = {
+                "policy_name": p.get("name"),
+                "creator_user_name": p.get("creator_user_name"),
+                "created_at": ms_to_iso(p.get("created_at_timestamp")),
+                "policy_family_id": p.get("policy_family_id"),
+                "is_default": p.get("is_default"),
+                "max_clusters_per_user": p.get("max_clusters_per_user"),
+                "definition": definition,
+                "definition_parse_error": parse_error,
+                "definition_plaintext_secrets": secrets,
+                "enforces": policy_enforcement(definition),
+            }
+            ctx.add(POLICY, str(p.get("policy_id")), p.get("name"), data)
+            counts[0] += 1
+
+
+def _pools(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
+    with ctx.section(POOL) as counts:
+        for p in ctx.pages("/api/2.0/instance-pools/list", "instance_pools"):
+            gpu = nodes.gpu(p.get("node_type_id"))
+            data = {
+                "instance_pool_name": p.get("instance_pool_name"),
+                "state": p.get("state"),
+                "node_type_id": p.get("node_type_id"),
+                "gpu": gpu,
+                "is_gpu": None if gpu is None else gpu.get("is_gpu"),
+                "min_idle_instances": p.get("min_idle_instances", 0),
+                "max_capacity": p.get("max_capacity"),
+                "idle_instance_autotermination_minutes": p.get("idle_instance_autotermination_minutes"),
+                "preloaded_spark_versions": p.get("preloaded_spark_versions") or [],
+                "custom_tags": p.get("custom_tags") or {},
+                "enable_elastic_disk": p.get("enable_elastic_disk"),
+            }
+            uid = ctx.add(
+                POOL,
+                str(p.get("instance_pool_id")),
+                p.get("instance_pool_name"),
+                data,
+                tags=p.get("custom_tags"),
+            )
+            _gpu_error(ctx, POOL, uid, nodes)
+            counts[0] += 1
+
+
+def _warehouses(ctx: WorkspaceContext) -> None:
+    with ctx.section(WAREHOUSE) as counts:
+        for w in ctx.pages("/api/2.0/sql/warehouses", "warehouses"):
+            tags = {t.get("key"): t.get("value") for t in (w.get("tags") or {}).get("custom_tags") or []}
+            data = {
+                "warehouse_name": w.get("name"),
+                "state": w.get("state"),
+                "cluster_size": w.get("cluster_size"),
+                "min_num_clusters": w.get("min_num_clusters"),
+                "max_num_clusters": w.get("max_num_clusters"),
+                "auto_stop_mins": w.get("auto_stop_mins", 0),
+                "enable_serverless_compute": bool(w.get("enable_serverless_compute", False)),
+                "warehouse_type": w.get("warehouse_type"),
+                "spot_instance_policy": w.get("spot_instance_policy"),
+                "enable_photon": w.get("enable_photon"),
+                "channel": (w.get("channel") or {}).get("name"),
+                "creator_name": w.get("creator_name"),
+                "custom_tags": tags,
+            }
+            ctx.add(WAREHOUSE, str(w.get("id")), w.get("name"), data, tags=tags)
+            counts[0] += 1

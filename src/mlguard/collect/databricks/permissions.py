@@ -1,0 +1,264 @@
+"""What the Databricks scan needs, per resource type: the SDK calls (and REST routes) it makes,
+the minimal entitlement, and what is lost without admin. ``mlguard permissions databricks``
+prints this; a meta-test checks every collectable type is described."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class TypePermission:
+    resource_type: str
+    level: Literal["workspace", "account"]
+    # The databricks-sdk method behind each route. Lists and gets whose items carry enums are sent
+    # through the SDK's ApiClient.do and read as raw JSON (typed classes drop enum values they do
+    # not know); workspace_conf, SCIM, MLflow and metastores.current use the typed methods.
+    sdk_calls: tuple[str, ...]
+    routes: tuple[str, ...]
+    requires: str
+    without_admin: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "resource_type": self.resource_type,
+            "level": self.level,
+            "sdk_calls": list(self.sdk_calls),
+            "routes": list(self.routes),
+            "requires": self.requires,
+            "without_admin": self.without_admin,
+        }
+
+
+_UC = "/api/2.1/unity-catalog"
+_P = TypePermission
+
+PERMISSIONS: tuple[TypePermission, ...] = (
+    _P(
+        "databricks.workspace",
+        "workspace",
+        (
+            "workspace_conf.get_status(keys=...) in groups of 4, then key by key",
+            "settings.restrict_workspace_admins.get",
+            "settings.automatic_cluster_update.get",
+            "settings.disable_legacy_dbfs.get",
+            "groups.list(filter='displayName eq \"admins\"')",
+        ),
+        (
+            "GET /api/2.0/workspace-conf",
+            "GET /api/2.0/settings/types/{name}/names/default",
+            "GET /api/2.0/preview/scim/v2/Groups",
+        ),
+        "workspace admin (workspace-conf and settings are admin-only)",
+        "each denied workspace-conf key / setting is a CollectionError for that attribute only; "
+        "their policies come out ERROR",
+    ),
+    _P(
+        "databricks.cluster",
+        "workspace",
+        ("clusters.list", "clusters.list_node_types", "clusters.spark_versions"),
+        (
+            "GET /api/2.1/clusters/list",
+            "GET /api/2.1/clusters/list-node-types",
+            "GET /api/2.1/clusters/spark-versions",
+        ),
+        "workspace-access (users see clusters they can attach to)",
+        "non-admins only see clusters with CAN_ATTACH_TO or higher: the inventory is partial",
+    ),
+    _P(
+        "databricks.cluster_policy",
+        "workspace",
+        ("cluster_policies.list",),
+        ("GET /api/2.0/policies/clusters/list",),
+        "workspace-access",
+        "non-admins only see policies they may use",
+    ),
+    _P(
+        "databricks.instance_pool",
+        "workspace",
+        ("instance_pools.list", "clusters.list_node_types"),
+        ("GET /api/2.0/instance-pools/list", "GET /api/2.1/clusters/list-node-types"),
+        "workspace-access",
+        "non-admins only see pools they can attach to",
+    ),
+    _P(
+        "databricks.sql_warehouse",
+        "workspace",
+        ("warehouses.list",),
+        ("GET /api/2.0/sql/warehouses",),
+        "workspace-access + databricks-sql-access",
+        "non-admins only see warehouses with CAN_USE or higher",
+    ),
+    _P(
+        "databricks.job",
+        "workspace",
+        ("jobs.list(expand_tasks=True)",),
+        ("GET /api/2.2/jobs/list",),
+        "workspace-access",
+        "non-admins only see jobs with CAN_VIEW or higher",
+    ),
+    _P(
+        "databricks.pipeline",
+        "workspace",
+        ("pipelines.list_pipelines", "pipelines.get"),
+        ("GET /api/2.0/pipelines", "GET /api/2.0/pipelines/{id}"),
+        "workspace-access",
+        "non-admins only see pipelines with CAN_VIEW or higher",
+    ),
+    _P(
+        "databricks.serving_endpoint",
+        "workspace",
+        (
+            "api_client.do GET serving-endpoints (raw JSON)",
+            "api_client.do GET serving-endpoints/{name}",
+            "api_client.do GET permissions/serving-endpoints/{id}",
+        ),
+        (
+            "GET /api/2.0/serving-endpoints",
+            "GET /api/2.0/serving-endpoints/{name}",
+            "GET /api/2.0/permissions/serving-endpoints/{id}",
+        ),
+        "workspace-access; CAN_MANAGE on an endpoint to read its permissions",
+        "endpoints the caller cannot view are missing; unreadable permissions are an attribute error",
+    ),
+    _P(
+        "databricks.token",
+        "workspace",
+        ("token_management.list",),
+        ("GET /api/2.0/token-management/tokens",),
+        "workspace admin",
+        "without admin the whole type is a CollectionError (PERMISSION_DENIED)",
+    ),
+    _P(
+        "databricks.ip_access_list",
+        "workspace",
+        ("ip_access_lists.list",),
+        ("GET /api/2.0/ip-access-lists",),
+        "workspace admin",
+        "without admin the whole type is a CollectionError",
+    ),
+    _P(
+        "databricks.secret_scope",
+        "workspace",
+        ("secrets.list_scopes", "secrets.list_acls"),
+        ("GET /api/2.0/secrets/scopes/list", "GET /api/2.0/secrets/acls/list"),
+        "workspace-access; MANAGE on a scope to list its ACLs",
+        "ACLs of scopes without MANAGE are attribute errors (acls, users_can_read)",
+    ),
+    _P(
+        "databricks.service_principal",
+        "workspace",
+        ("service_principals.list",),
+        ("GET /api/2.0/preview/scim/v2/ServicePrincipals",),
+        "workspace-access",
+        "non-admins see service principals but not all entitlements",
+    ),
+    _P(
+        "databricks.mlflow_experiment",
+        "workspace",
+        ("experiments.search_experiments (read-only POST)",),
+        ("POST /api/2.0/mlflow/experiments/search",),
+        "workspace-access",
+        "non-admins only see experiments with CAN_READ or higher",
+    ),
+    _P(
+        "databricks.registered_model",
+        "workspace",
+        ("model_registry.list_models",),
+        ("GET /api/2.0/mlflow/registered-models/list",),
+        "workspace-access",
+        "non-admins only see models with CAN_READ or higher",
+    ),
+    _P(
+        "databricks.uc.metastore",
+        "workspace",
+        ("metastores.current", "metastores.get", "system_schemas.list"),
+        (
+            "GET " + _UC + "/current-metastore-assignment",
+            "GET " + _UC + "/metastores/{id}",
+            "GET " + _UC + "/metastores/{id}/systemschemas",
+        ),
+        "workspace-access (metastore details need metastore admin for some fields)",
+        "system schemas need metastore admin: attribute error otherwise",
+    ),
+    _P(
+        "databricks.uc.catalog",
+        "workspace",
+        ("catalogs.list", "grants.get('catalog', name)"),
+        ("GET " + _UC + "/catalogs", "GET " + _UC + "/permissions/catalog/{name}"),
+        "USE CATALOG / BROWSE on the catalogs",
+        "catalogs the caller cannot browse are not listed",
+    ),
+    _P(
+        "databricks.uc.schema",
+        "workspace",
+        ("schemas.list(catalog)", "grants.get('schema', full_name)"),
+        ("GET " + _UC + "/schemas", "GET " + _UC + "/permissions/schema/{full_name}"),
+        "USE CATALOG + USE SCHEMA / BROWSE",
+        "schemas the caller cannot browse are not listed",
+    ),
+    _P(
+        "databricks.uc.table",
+        "workspace",
+        ("tables.list(catalog, schema, omit_columns, omit_properties)",),
+        ("GET " + _UC + "/tables",),
+        "USE CATALOG + USE SCHEMA + BROWSE or SELECT",
+        "tables the caller cannot browse are not listed",
+    ),
+    _P(
+        "databricks.uc.quality_monitor",
+        "workspace",
+        ("tables.list", "quality_monitors.get(table)"),
+        ("GET " + _UC + "/tables", "GET " + _UC + "/tables/{full_name}/monitor"),
+        "USE CATALOG + USE SCHEMA + SELECT on the tables",
+        "a monitor that cannot be read makes the type incomplete (CollectionError)",
+    ),
+    _P(
+        "databricks.uc.external_location",
+        "workspace",
+        ("external_locations.list", "grants.get('external_location', name)"),
+        ("GET " + _UC + "/external-locations", "GET " + _UC + "/permissions/external_location/{name}"),
+        "metastore admin or owner / BROWSE on the locations",
+        "only locations the caller can see are listed",
+    ),
+    _P(
+        "databricks.uc.storage_credential",
+        "workspace",
+        ("storage_credentials.list", "grants.get('storage_credential', name)"),
+        ("GET " + _UC + "/storage-credentials", "GET " + _UC + "/permissions/storage_credential/{name}"),
+        "metastore admin or owner of the credentials",
+        "only credentials the caller owns or manages are listed",
+    ),
+    _P(
+        "databricks.uc.registered_model",
+        "workspace",
+        ("registered_models.list", "model_versions.list(full_name)", "grants.get('function', full_name)"),
+        (
+            "GET " + _UC + "/models",
+            "GET " + _UC + "/models/{full_name}/versions",
+            "GET " + _UC + "/permissions/function/{full_name}",
+        ),
+        "USE CATALOG + USE SCHEMA + EXECUTE or BROWSE on the models",
+        "models the caller cannot browse are not listed",
+    ),
+    _P(
+        "databricks.account_workspace",
+        "account",
+        ("workspaces.list (AccountClient)",),
+        ("GET /api/2.0/accounts/{account_id}/workspaces",),
+        "account admin",
+        "an account scan is impossible without account admin (exit 4)",
+    ),
+)
+
+COMMON = (
+    "Every workspace scan first calls current_user.me (GET /api/2.0/preview/scim/v2/Me) "
+    "to record the caller. "
+    "Only GET requests and the read-only POST /api/2.0/mlflow/experiments/search leave the process."
+)
+
+
+def permissions(types: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """Rows for ``mlguard permissions databricks`` (optionally limited to some types)."""
+    return [p.as_dict() for p in PERMISSIONS if types is None or p.resource_type in types]

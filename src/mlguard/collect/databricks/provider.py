@@ -1,0 +1,232 @@
+"""The Databricks provider: builds SDK clients from the scope, guards them read-only and runs the
+family modules concurrently per workspace (and across workspaces for an account scan)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+from typing import Any
+
+from databricks.sdk import AccountClient, WorkspaceClient
+from databricks.sdk.clock import Clock
+from databricks.sdk.config import Config
+from databricks.sdk.errors.base import DatabricksError
+from databricks.sdk.errors.platform import PermissionDenied, Unauthenticated
+
+from mlguard import __version__
+from mlguard.collect.base import Collector, InventorySink, Progress, register
+from mlguard.collect.databricks import (
+    account,
+    compute,
+    identity,
+    jobs,
+    mlflow,
+    serving,
+    unity_catalog,
+    workspace,
+)
+from mlguard.collect.databricks._common import (
+    PROVIDER,
+    TRANSIENT_ERRORS,
+    WorkspaceContext,
+    error_code,
+    error_message,
+    guard_read_only,
+    host_of,
+)
+from mlguard.config import DatabricksScope, ScopeConfig
+from mlguard.errors import CollectionSetupError
+from mlguard.model import CollectionError, Identity
+
+# The SDK logs a warning when /.well-known/databricks-config is absent; that is normal here.
+logging.getLogger("databricks.sdk").addHandler(logging.NullHandler())
+
+FAMILIES: tuple[tuple[ModuleType, tuple[str, ...]], ...] = (
+    (workspace, (workspace.TYPE,)),
+    (compute, compute.TYPES),
+    (jobs, jobs.TYPES),
+    (serving, serving.TYPES),
+    (identity, identity.TYPES),
+    (mlflow, mlflow.TYPES),
+    (unity_catalog, unity_catalog.TYPES),
+)
+WORKSPACE_TYPES = frozenset(t for _, types in FAMILIES for t in types)
+ALL_TYPES = WORKSPACE_TYPES | {account.TYPE}
+
+CLIENT_ERRORS: tuple[type[BaseException], ...] = (ValueError, *TRANSIENT_ERRORS)
+WorkspaceClientFactory = Callable[[AccountClient, Any], WorkspaceClient]
+
+
+def _sdk_config(scope: DatabricksScope, clock: Clock | None, **overrides: Any) -> Config:
+    kwargs: dict[str, Any] = {
+        "http_timeout_seconds": scope.http_timeout_seconds,
+        "retry_timeout_seconds": scope.retry_timeout_seconds,
+        "product": "mlguard",
+        "product_version": __version__,
+    }
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Config(clock=clock, **kwargs)
+    except ValueError as exc:  # no credentials, unknown profile, unreachable OAuth endpoint
+        first = str(exc).splitlines()[0]
+        raise CollectionSetupError(f"Databricks configuration: {first}") from None
+
+
+@register
+class DatabricksCollector(Collector):
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        scope: ScopeConfig,
+        *,
+        clock: Clock | None = None,
+        workspace_client_factory: WorkspaceClientFactory | None = None,
+        token: str | None = None,
+        workspace_name: str | None = None,
+    ) -> None:
+        """``clock``: the SDK retry clock (tests); ``workspace_client_factory``: how an account scan
+        reaches each workspace (default ``AccountClient.get_workspace_client``); ``token``: a
+        personal access token for ``scope.databricks.host`` (the demo's fake workspace);
+        ``workspace_name``: the name resources carry instead of the host (a stable name for a fake
+        workspace on a random local port)."""
+        self.scope = scope.databricks
+        self.token = token
+        self.workspace_name = workspace_name
+        self.clock = clock
+        self.workspace_client_factory = workspace_client_factory
+
+    @classmethod
+    def resource_types(cls) -> frozenset[str]:
+        return ALL_TYPES
+
+    @classmethod
+    def detect(cls, scope: ScopeConfig) -> bool:
+        db = scope.databricks
+        return bool(
+            db.host
+            or db.profile
+            or db.account_profile
+            or os.environ.get("DATABRICKS_HOST")
+            or os.environ.get("DATABRICKS_CONFIG_PROFILE")
+        )
+
+    # ------------------------------------------------------------------ entry point
+
+    def collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
+        types = types & ALL_TYPES
+        if not types:  # nothing asked of Databricks: do not even connect
+            return
+        if self.scope.account_profile:
+            self._collect_account(types, sink, progress)
+            return
+        auth = {"token": self.token, "auth_type": "pat"} if self.token else {"profile": self.scope.profile}
+        client = WorkspaceClient(config=_sdk_config(self.scope, self.clock, host=self.scope.host, **auth))
+        self.collect_workspace(client, types, sink, progress, fatal=True, name=self.workspace_name)
+
+    def collect_workspace(
+        self,
+        client: WorkspaceClient,
+        types: frozenset[str],
+        sink: InventorySink,
+        progress: Progress,
+        *,
+        fatal: bool = False,
+        account_id: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        """Collect ``types`` from one workspace. ``fatal``: an unusable workspace (bad credentials,
+        unreachable) raises CollectionSetupError instead of being recorded."""
+        guard_read_only(client.api_client)
+        host = name or host_of(client.config.host)
+        sink.scope(workspace=host)
+        try:
+            me = client.current_user.me()
+            sink.identity(
+                Identity(provider=PROVIDER, account=account_id, workspace=host, principal=str(me.user_name))
+            )
+        except TRANSIENT_ERRORS as exc:
+            unusable = not isinstance(exc, DatabricksError) or isinstance(exc, Unauthenticated)
+            if unusable and fatal:
+                raise CollectionSetupError(
+                    f"Databricks workspace {host}: {error_code(exc)}: {error_message(exc)}"
+                ) from None
+            if unusable:
+                sink.error(
+                    CollectionError(
+                        provider=PROVIDER,
+                        account=account_id,
+                        workspace=host,
+                        operation="GET /api/2.0/preview/scim/v2/Me",
+                        code=error_code(exc),
+                        message=error_message(exc),
+                    )
+                )
+                return
+            # A 403 on /Me alone does not stop the scan: the caller identity is just unknown.
+        ctx = WorkspaceContext(
+            client=client,
+            host=host,
+            types=types,
+            sink=sink,
+            progress=progress,
+            workers=self.scope.max_workers,
+            account=account_id,
+        )
+        families = [module for module, family_types in FAMILIES if types.intersection(family_types)]
+        if not families:
+            return
+        with ThreadPoolExecutor(
+            max_workers=min(self.scope.max_workers, len(families)), thread_name_prefix=f"dbx-{host}"
+        ) as pool:
+            futures = [pool.submit(module.collect, ctx) for module in families]
+            for future in futures:
+                future.result()  # re-raises bugs (and ReadOnlyViolation): never swallowed
+
+    # ------------------------------------------------------------------ account scan
+
+    def _collect_account(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
+        acct = AccountClient(config=_sdk_config(self.scope, self.clock, profile=self.scope.account_profile))
+        if not acct.config.account_id:
+            raise CollectionSetupError(
+                f"Databricks account profile {self.scope.account_profile!r} has no account_id"
+            )
+        guard_read_only(acct.api_client)
+        try:
+            workspaces = account.collect(acct, types, sink, progress, self.scope.workspaces)
+        except TRANSIENT_ERRORS as exc:
+            detail = "permission denied" if isinstance(exc, PermissionDenied) else error_code(exc)
+            raise CollectionSetupError(
+                f"Databricks account {acct.config.account_id}: cannot list workspaces ({detail}): "
+                f"{error_message(exc)}"
+            ) from None
+        ws_types = types & WORKSPACE_TYPES
+        if not ws_types or not workspaces:
+            return
+        factory = self.workspace_client_factory or (lambda a, ws: a.get_workspace_client(ws))
+
+        def one(ws: Any) -> None:
+            try:
+                client = factory(acct, ws)
+            except CLIENT_ERRORS as exc:
+                sink.error(
+                    CollectionError(
+                        provider=PROVIDER,
+                        account=acct.config.account_id,
+                        workspace=str(ws.deployment_name),
+                        operation="workspace client",
+                        code=error_code(exc),
+                        message=error_message(exc),
+                    )
+                )
+                return
+            self.collect_workspace(
+                client, ws_types, sink, progress, fatal=False, account_id=acct.config.account_id
+            )
+
+        with ThreadPoolExecutor(max_workers=self.scope.max_workers, thread_name_prefix="dbx-ws") as pool:
+            for future in [pool.submit(one, ws) for ws in workspaces]:
+                future.result()

@@ -1,0 +1,165 @@
+"""Model serving endpoints, read as raw JSON through the SDK's ``api_client.do``: the typed
+classes turn an enum value they do not know (a new GPU workload type) into None."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+from urllib.parse import quote
+
+from mlguard.collect.databricks._common import WorkspaceContext, ms_to_iso
+
+ENDPOINT = "databricks.serving_endpoint"
+TYPES = (ENDPOINT,)
+
+_DETAIL_ATTRIBUTES = [
+    "served_entities",
+    "has_gpu",
+    "gpu_without_scale_to_zero",
+    "all_scale_to_zero",
+    "provisioned_throughput",
+    "auto_capture",
+    "inference_table_enabled",
+    "ai_gateway",
+    "route_optimized",
+    "traffic_routes",
+]
+
+
+def collect(ctx: WorkspaceContext) -> None:
+    if ctx.wants(ENDPOINT):
+        _endpoints(ctx)
+
+
+def _entity(se: dict[str, Any]) -> dict[str, Any]:
+    workload = se.get("workload_type")
+    external = se.get("external_model")
+    foundation = se.get("foundation_model")
+    max_pt = se.get("max_provisioned_throughput")
+    return {
+        "name": se.get("name"),
+        "entity_name": se.get("entity_name") or se.get("model_name"),
+        "entity_version": se.get("entity_version") or se.get("model_version"),
+        "workload_type": workload,
+        "workload_size": se.get("workload_size"),
+        "gpu": isinstance(workload, str) and workload.upper().startswith("GPU"),
+        "scale_to_zero_enabled": bool(se.get("scale_to_zero_enabled", False)),
+        "min_provisioned_throughput": se.get("min_provisioned_throughput"),
+        "max_provisioned_throughput": max_pt,
+        "provisioned_throughput": bool(max_pt),
+        "min_provisioned_concurrency": se.get("min_provisioned_concurrency"),
+        "max_provisioned_concurrency": se.get("max_provisioned_concurrency"),
+        # Provider, model and task only: the provider config holds API keys.
+        "external_model": {k: external.get(k) for k in ("provider", "name", "task")} if external else None,
+        "foundation_model": foundation.get("name") if isinstance(foundation, dict) else None,
+        "environment_vars_count": len(se.get("environment_vars") or {}),
+        "instance_profile_arn": se.get("instance_profile_arn"),
+    }
+
+
+def _gateway(gw: dict[str, Any] | None) -> dict[str, Any]:
+    gw = gw or {}
+    guardrails = gw.get("guardrails") or {}
+    inference = gw.get("inference_table_config") or {}
+    return {
+        "configured": bool(gw),
+        "guardrails": guardrails,
+        "has_input_guardrails": bool(guardrails.get("input")),
+        "has_output_guardrails": bool(guardrails.get("output")),
+        "rate_limits": gw.get("rate_limits") or [],
+        "has_rate_limits": bool(gw.get("rate_limits")),
+        "usage_tracking_enabled": bool((gw.get("usage_tracking_config") or {}).get("enabled", False)),
+        "inference_table_enabled": bool(inference.get("enabled", False)),
+        "inference_table": {k: inference.get(k) for k in ("catalog_name", "schema_name", "table_name_prefix")}
+        if inference
+        else None,
+        "fallback_enabled": bool((gw.get("fallback_config") or {}).get("enabled", False)),
+    }
+
+
+def _permissions(acl: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for entry in acl.get("access_control_list") or []:
+        for kind in ("user_name", "group_name", "service_principal_name"):
+            if entry.get(kind):
+                principal, ptype = entry[kind], kind.removesuffix("_name")
+                break
+        else:
+            continue
+        levels = sorted(
+            {
+                p.get("permission_level")
+                for p in entry.get("all_permissions") or []
+                if p.get("permission_level")
+            }
+        )
+        out.append({"principal": principal, "principal_type": ptype, "permission_levels": levels})
+    return out
+
+
+def _endpoints(ctx: WorkspaceContext) -> None:
+    with ctx.section(ENDPOINT) as counts:
+        listing = ctx.get("/api/2.0/serving-endpoints")
+        counts[0] += ctx.fan_out(partial(_endpoint, ctx), listing.get("endpoints") or [])
+
+
+def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
+    """One endpoint: its full config and its permissions (two detail calls)."""
+    name = str(summary.get("name"))
+    ident = str(summary.get("id") or name)
+    uid = ctx.uid(ENDPOINT, name)
+    detail, ok = ctx.detail(
+        ENDPOINT,
+        uid,
+        _DETAIL_ATTRIBUTES,
+        partial(ctx.get, f"/api/2.0/serving-endpoints/{quote(name, safe='')}"),
+    )
+    ep = detail if ok and isinstance(detail, dict) else summary
+    config = ep.get("config") or ep.get("pending_config") or {}
+    entities = [_entity(se) for se in config.get("served_entities") or config.get("served_models") or []]
+    gateway = _gateway(ep.get("ai_gateway"))
+    capture = config.get("auto_capture_config") or {}
+    tags = {t.get("key"): t.get("value", "") for t in ep.get("tags") or []}
+    state = ep.get("state") or {}
+    data: dict[str, Any] = {
+        "endpoint_id": ident,
+        "creator": ep.get("creator"),
+        "created_at": ms_to_iso(ep.get("creation_timestamp")),
+        "updated_at": ms_to_iso(ep.get("last_updated_timestamp")),
+        "ready": state.get("ready"),
+        "config_update": state.get("config_update"),
+        "task": ep.get("task"),
+        "endpoint_tags": tags,
+    }
+    if ok:
+        data.update(
+            served_entities=entities,
+            has_gpu=any(e["gpu"] for e in entities),
+            gpu_without_scale_to_zero=any(e["gpu"] and not e["scale_to_zero_enabled"] for e in entities),
+            all_scale_to_zero=bool(entities) and all(e["scale_to_zero_enabled"] for e in entities),
+            provisioned_throughput=any(e["provisioned_throughput"] for e in entities),
+            auto_capture={
+                "enabled": bool(capture.get("enabled", False)),
+                "catalog_name": capture.get("catalog_name"),
+                "schema_name": capture.get("schema_name"),
+                "table_name_prefix": capture.get("table_name_prefix"),
+            }
+            if capture
+            else None,
+            inference_table_enabled=bool(capture.get("enabled")) or gateway["inference_table_enabled"],
+            ai_gateway=gateway,
+            route_optimized=bool(ep.get("route_optimized", False)),
+            traffic_routes=(config.get("traffic_config") or {}).get("routes") or [],
+        )
+    acl, acl_ok = ctx.detail(
+        ENDPOINT,
+        uid,
+        ["permissions", "query_principals"],
+        partial(ctx.get, f"/api/2.0/permissions/serving-endpoints/{ident}"),
+    )
+    if acl_ok and isinstance(acl, dict):
+        perms = _permissions(acl)
+        data["permissions"] = perms
+        data["query_principals"] = sorted(p["principal"] for p in perms if p["permission_levels"])
+    ctx.add(ENDPOINT, name, name, data, tags=tags)
+    return 1

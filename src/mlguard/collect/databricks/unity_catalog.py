@@ -1,0 +1,335 @@
+"""Unity Catalog: metastore, catalogs, schemas, tables, quality monitors, external locations,
+storage credentials and registered models, with grants attached to the securable they govern."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from databricks.sdk.errors.base import DatabricksError
+
+from mlguard.collect.databricks._common import (
+    GRANT_ATTRIBUTES,
+    WorkspaceContext,
+    as_dict,
+    grants_summary,
+    is_not_found,
+    ms_to_iso,
+    read_grants,
+)
+
+METASTORE = "databricks.uc.metastore"
+CATALOG = "databricks.uc.catalog"
+SCHEMA = "databricks.uc.schema"
+TABLE = "databricks.uc.table"
+MONITOR = "databricks.uc.quality_monitor"
+EXT_LOCATION = "databricks.uc.external_location"
+CREDENTIAL = "databricks.uc.storage_credential"
+MODEL = "databricks.uc.registered_model"
+TYPES = (METASTORE, CATALOG, SCHEMA, TABLE, MONITOR, EXT_LOCATION, CREDENTIAL, MODEL)
+
+# Schemas every catalog has, made of views over the catalog itself: no tables worth a call.
+UC = "/api/2.1/unity-catalog"
+SKIP_SCHEMAS = frozenset({"information_schema"})
+
+
+def collect(ctx: WorkspaceContext) -> None:
+    if ctx.wants(METASTORE):
+        _metastore(ctx)
+    if ctx.wants(CATALOG, SCHEMA, TABLE, MONITOR):
+        _tree(ctx)
+    if ctx.wants(EXT_LOCATION):
+        _external_locations(ctx)
+    if ctx.wants(CREDENTIAL):
+        _credentials(ctx)
+    if ctx.wants(MODEL):
+        _models(ctx)
+
+
+def _with_grants(
+    ctx: WorkspaceContext, rtype: str, securable: str, full_name: str, data: dict[str, Any]
+) -> None:
+    uid = ctx.uid(rtype, full_name)
+    assignments, ok = ctx.detail(rtype, uid, GRANT_ATTRIBUTES, lambda: read_grants(ctx, securable, full_name))
+    if ok:
+        data.update(grants_summary(assignments or []))
+
+
+def _metastore(ctx: WorkspaceContext) -> None:
+    with ctx.section(METASTORE) as counts:
+        try:
+            assignment = as_dict(ctx.client.metastores.current())
+        except DatabricksError as exc:
+            if is_not_found(exc):  # no metastore assigned: nothing to judge, nothing missing
+                return
+            raise
+        mid = str(assignment.get("metastore_id"))
+        m = ctx.get(f"{UC}/metastores/{mid}")
+        uid = ctx.uid(METASTORE, mid)
+        data: dict[str, Any] = {
+            "metastore_name": m.get("name"),
+            "owner": m.get("owner"),
+            "cloud": m.get("cloud"),
+            "storage_root": m.get("storage_root"),
+            "storage_root_credential_name": m.get("storage_root_credential_name"),
+            "default_catalog_name": assignment.get("default_catalog_name"),
+            "workspace_id": assignment.get("workspace_id"),
+            "delta_sharing_scope": m.get("delta_sharing_scope"),
+            "delta_sharing_recipient_token_lifetime_in_seconds": m.get(
+                "delta_sharing_recipient_token_lifetime_in_seconds"
+            ),
+            "delta_sharing_organization_name": m.get("delta_sharing_organization_name"),
+            "privilege_model_version": m.get("privilege_model_version"),
+            "created_at": ms_to_iso(m.get("created_at")),
+            "updated_at": ms_to_iso(m.get("updated_at")),
+        }
+        schemas, ok = ctx.detail(
+            METASTORE,
+            uid,
+            ["system_schemas", "enabled_system_schemas"],
+            partial(ctx.pages, f"{UC}/metastores/{mid}/systemschemas", "schemas", {"max_results": 0}),
+        )
+        if ok:
+            data["system_schemas"] = {str(s.get("schema")): s.get("state") for s in schemas or []}
+            data["enabled_system_schemas"] = sorted(
+                str(s.get("schema")) for s in schemas or [] if str(s.get("state", "")).startswith("ENABLE")
+            )
+        ctx.add(METASTORE, mid, m.get("name"), data, region=m.get("region"))
+        counts[0] += 1
+
+
+def _tree(ctx: WorkspaceContext) -> None:
+    """Catalogs -> schemas -> tables (-> monitors), each level's calls fanned out concurrently."""
+    wanted = [t for t in (CATALOG, SCHEMA, TABLE, MONITOR) if ctx.wants(t)]
+    below_catalog = [t for t in wanted if t != CATALOG]
+    below_schema = [t for t in wanted if t in (TABLE, MONITOR)]
+    with ctx.section(*wanted) as counts:
+        catalogs = ctx.pages(f"{UC}/catalogs", "catalogs", {"max_results": 0})
+        if ctx.wants(CATALOG):
+            counts[0] += ctx.fan_out(partial(_catalog, ctx), catalogs)
+        if not below_catalog:
+            return
+        listings = ctx.map(
+            lambda c: ctx.try_list(
+                below_catalog,
+                partial(
+                    ctx.pages, f"{UC}/schemas", "schemas", {"catalog_name": c.get("name"), "max_results": 0}
+                ),
+            ),
+            catalogs,
+        )
+        schemas = [s for listing in listings for s in listing or []]
+        if ctx.wants(SCHEMA):
+            counts[0] += ctx.fan_out(partial(_schema, ctx), schemas)
+        if not below_schema:
+            return
+        table_listings = ctx.map(
+            lambda s: ctx.try_list(
+                below_schema,
+                partial(
+                    ctx.pages,
+                    f"{UC}/tables",
+                    "tables",
+                    {
+                        "catalog_name": s.get("catalog_name"),
+                        "schema_name": s.get("name"),
+                        "omit_columns": True,
+                        "omit_properties": True,
+                        "max_results": 0,
+                    },
+                ),
+            ),
+            [s for s in schemas if s.get("name") not in SKIP_SCHEMAS],
+        )
+        tables = [t for listing in table_listings for t in listing or []]
+        counts[0] += ctx.fan_out(partial(_table, ctx), tables)
+
+
+def _catalog(ctx: WorkspaceContext, c: dict[str, Any]) -> int:
+    cname = str(c.get("name"))
+    data = {
+        "owner": c.get("owner"),
+        "catalog_type": c.get("catalog_type"),
+        "isolation_mode": c.get("isolation_mode"),
+        "storage_root": c.get("storage_root"),
+        "storage_location": c.get("storage_location"),
+        "connection_name": c.get("connection_name"),
+        "provider_name": c.get("provider_name"),
+        "share_name": c.get("share_name"),
+        "created_at": ms_to_iso(c.get("created_at")),
+        "created_by": c.get("created_by"),
+    }
+    _with_grants(ctx, CATALOG, "catalog", cname, data)
+    ctx.add(CATALOG, cname, cname, data)
+    return 1
+
+
+def _schema(ctx: WorkspaceContext, s: dict[str, Any]) -> int:
+    cname, sname = str(s.get("catalog_name")), str(s.get("name"))
+    full = str(s.get("full_name") or f"{cname}.{sname}")
+    data = {
+        "catalog_name": cname,
+        "schema_name": sname,
+        "owner": s.get("owner"),
+        "storage_root": s.get("storage_root"),
+        "created_at": ms_to_iso(s.get("created_at")),
+    }
+    _with_grants(ctx, SCHEMA, "schema", full, data)
+    ctx.add(SCHEMA, full, full, data)
+    return 1
+
+
+def _table(ctx: WorkspaceContext, t: dict[str, Any]) -> int:
+    cname, sname = str(t.get("catalog_name")), str(t.get("schema_name"))
+    full = str(t.get("full_name") or f"{cname}.{sname}.{t.get('name')}")
+    added = 0
+    if ctx.wants(TABLE):
+        data = {
+            "catalog_name": cname,
+            "schema_name": sname,
+            "table_name": t.get("name"),
+            "table_type": t.get("table_type"),
+            "data_source_format": t.get("data_source_format"),
+            "storage_location": t.get("storage_location"),
+            "is_external": t.get("table_type") == "EXTERNAL",
+            "owner": t.get("owner"),
+            "created_at": ms_to_iso(t.get("created_at")),
+            "updated_at": ms_to_iso(t.get("updated_at")),
+        }
+        ctx.add(TABLE, full, full, data)
+        added += 1
+    if ctx.wants(MONITOR):
+        monitor = ctx.try_list([MONITOR], lambda: _get_monitor(ctx, full))
+        if monitor:
+            m = monitor[0]
+            kind = next((k for k in ("inference_log", "time_series", "snapshot") if k in m), None)
+            schedule = m.get("schedule") or {}
+            notifications = m.get("notifications") or {}
+            data = {
+                "table_name": full,
+                "status": m.get("status"),
+                "profile_type": kind,
+                "problem_type": (m.get("inference_log") or {}).get("problem_type"),
+                "output_schema_name": m.get("output_schema_name"),
+                "profile_metrics_table_name": m.get("profile_metrics_table_name"),
+                "drift_metrics_table_name": m.get("drift_metrics_table_name"),
+                "baseline_table_name": m.get("baseline_table_name"),
+                "scheduled": bool(schedule.get("quartz_cron_expression")),
+                "schedule": schedule or None,
+                "has_failure_notification": bool(
+                    (notifications.get("on_failure") or {}).get("email_addresses")
+                ),
+                "custom_metrics_count": len(m.get("custom_metrics") or []),
+                "slicing_exprs": m.get("slicing_exprs") or [],
+            }
+            ctx.add(MONITOR, full, full, data)
+            added += 1
+    return added
+
+
+def _get_monitor(ctx: WorkspaceContext, table: str) -> list[dict[str, Any]]:
+    """[monitor] or [] when the table has none (404)."""
+    try:
+        return [ctx.get(f"{UC}/tables/{table}/monitor")]
+    except DatabricksError as exc:
+        if is_not_found(exc):
+            return []
+        raise
+
+
+def _external_locations(ctx: WorkspaceContext) -> None:
+    with ctx.section(EXT_LOCATION) as counts:
+        for x in ctx.pages(f"{UC}/external-locations", "external_locations", {"max_results": 0}):
+            name = str(x.get("name"))
+            data = {
+                "url": x.get("url"),
+                "credential_name": x.get("credential_name"),
+                "owner": x.get("owner"),
+                "read_only": bool(x.get("read_only", False)),
+                "fallback": bool(x.get("fallback", False)),
+                "isolation_mode": x.get("isolation_mode"),
+                "created_at": ms_to_iso(x.get("created_at")),
+            }
+            _with_grants(ctx, EXT_LOCATION, "external_location", name, data)
+            ctx.add(EXT_LOCATION, name, name, data)
+            counts[0] += 1
+
+
+def _credentials(ctx: WorkspaceContext) -> None:
+    with ctx.section(CREDENTIAL) as counts:
+        for c in ctx.pages(f"{UC}/storage-credentials", "storage_credentials", {"max_results": 0}):
+            name = str(c.get("name"))
+            role = c.get("aws_iam_role") or {}
+            kind = next(
+                (
+                    k
+                    for k in (
+                        "aws_iam_role",
+                        "azure_managed_identity",
+                        "azure_service_principal",
+                        "databricks_gcp_service_account",
+                        "cloudflare_api_token",
+                    )
+                    if c.get(k)
+                ),
+                None,
+            )
+            data = {
+                "credential_id": c.get("id"),
+                "owner": c.get("owner"),
+                "read_only": bool(c.get("read_only", False)),
+                "used_for_managed_storage": bool(c.get("used_for_managed_storage", False)),
+                "isolation_mode": c.get("isolation_mode"),
+                "kind": kind,
+                # The IAM role only: Azure client secrets and API tokens never leave the process.
+                "iam_role_arn": role.get("role_arn"),
+                "created_at": ms_to_iso(c.get("created_at")),
+            }
+            _with_grants(ctx, CREDENTIAL, "storage_credential", name, data)
+            ctx.add(CREDENTIAL, name, name, data)
+            counts[0] += 1
+
+
+def _models(ctx: WorkspaceContext) -> None:
+    with ctx.section(MODEL) as counts:
+        for m in ctx.pages(f"{UC}/models", "registered_models", {"max_results": 0}):
+            full = str(
+                m.get("full_name") or f"{m.get('catalog_name')}.{m.get('schema_name')}.{m.get('name')}"
+            )
+            uid = ctx.uid(MODEL, full)
+            aliases = {str(a.get("alias_name")): a.get("version_num") for a in m.get("aliases") or []}
+            data: dict[str, Any] = {
+                "catalog_name": m.get("catalog_name"),
+                "schema_name": m.get("schema_name"),
+                "owner": m.get("owner"),
+                "storage_location": m.get("storage_location"),
+                "aliases": aliases,
+                "has_aliases": bool(aliases),
+                "created_at": ms_to_iso(m.get("created_at")),
+            }
+            versions, ok = ctx.detail(
+                MODEL,
+                uid,
+                ["versions", "version_count", "versions_without_run"],
+                partial(ctx.pages, f"{UC}/models/{full}/versions", "model_versions", {"max_results": 0}),
+            )
+            if ok:
+                vs = [
+                    {
+                        "version": v.get("version"),
+                        "status": v.get("status"),
+                        "source": v.get("source"),
+                        "run_id": v.get("run_id"),
+                        "created_by": v.get("created_by"),
+                        "created_at": ms_to_iso(v.get("created_at")),
+                    }
+                    for v in versions or []
+                ]
+                data["versions"] = vs
+                data["version_count"] = len(vs)
+                data["versions_without_run"] = sorted(
+                    int(v["version"]) for v in vs if not v["run_id"] and v["version"] is not None
+                )
+            _with_grants(ctx, MODEL, "function", full, data)
+            ctx.add(MODEL, full, full, data)
+            counts[0] += 1

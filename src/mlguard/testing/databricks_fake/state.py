@@ -1,0 +1,83 @@
+"""The in-memory state of a fake Databricks workspace (and its account).
+
+Every collection holds objects shaped exactly as the public REST API returns them (the field
+names of ``databricks.sdk.service.*``), so the server only has to page and route them. A state
+can be loaded from a plain dict or JSON file, so a test can seed a workspace of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JSON = dict[str, Any]
+
+
+class WorkspaceState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    workspace_id: int = 1234567890123456
+    current_user: JSON = Field(
+        default_factory=lambda: {"id": "1001", "userName": "scanner@example.com", "active": True}
+    )
+    # GET /api/2.0/workspace-conf?keys=... : key -> string value
+    workspace_conf: dict[str, str] = Field(default_factory=dict)
+    # GET /api/2.0/settings/types/<name>/names/default : name -> setting body
+    settings: dict[str, JSON] = Field(default_factory=dict)
+
+    node_types: list[JSON] = Field(default_factory=list)
+    spark_versions: list[JSON] = Field(default_factory=list)
+    clusters: list[JSON] = Field(default_factory=list)
+    cluster_policies: list[JSON] = Field(default_factory=list)
+    instance_pools: list[JSON] = Field(default_factory=list)
+    warehouses: list[JSON] = Field(default_factory=list)
+
+    jobs: list[JSON] = Field(default_factory=list)
+    # GET /api/2.0/pipelines/{id} bodies; the list route is derived from them
+    pipelines: list[JSON] = Field(default_factory=list)
+
+    # GET /api/2.0/serving-endpoints/{name} bodies; the list route is derived from them
+    serving_endpoints: list[JSON] = Field(default_factory=list)
+    # endpoint id -> GET /api/2.0/permissions/serving-endpoints/{id} body
+    serving_permissions: dict[str, JSON] = Field(default_factory=dict)
+
+    tokens: list[JSON] = Field(default_factory=list)
+    ip_access_lists: list[JSON] = Field(default_factory=list)
+    secret_scopes: list[JSON] = Field(default_factory=list)
+    secret_acls: dict[str, list[JSON]] = Field(default_factory=dict)
+    service_principals: list[JSON] = Field(default_factory=list)
+    groups: list[JSON] = Field(default_factory=list)
+
+    experiments: list[JSON] = Field(default_factory=list)
+    registered_models: list[JSON] = Field(default_factory=list)
+
+    metastore: JSON | None = None
+    system_schemas: list[JSON] = Field(default_factory=list)
+    catalogs: list[JSON] = Field(default_factory=list)
+    schemas: list[JSON] = Field(default_factory=list)
+    tables: list[JSON] = Field(default_factory=list)
+    external_locations: list[JSON] = Field(default_factory=list)
+    storage_credentials: list[JSON] = Field(default_factory=list)
+    uc_models: list[JSON] = Field(default_factory=list)
+    # model full name -> versions
+    uc_model_versions: dict[str, list[JSON]] = Field(default_factory=dict)
+    # table full name -> monitor body
+    monitors: dict[str, JSON] = Field(default_factory=dict)
+    # "<securable_type>/<full_name>" -> privilege_assignments
+    grants: dict[str, list[JSON]] = Field(default_factory=dict)
+
+    account_id: str | None = None
+    account_workspaces: list[JSON] = Field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkspaceState:
+        return cls.model_validate_json(text)
+
+    def counts(self) -> dict[str, int]:
+        """Objects per collection: what a collector must find (used by tests and the bench)."""
+        return {
+            name: len(value)
+            for name, value in self.__dict__.items()
+            if isinstance(value, list | dict) and name not in {"current_user", "workspace_conf"}
+        }

@@ -1,0 +1,171 @@
+"""Errors are data: a denied admin API becomes CollectionErrors for exactly what needed it."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlguard.collect.databricks import ALL_TYPES
+from mlguard.errors import CollectionSetupError
+from mlguard.testing.databricks_fake import WorkspaceState, demo_state
+from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory, counts_by_type
+
+WORKSPACE_TYPES = frozenset(ALL_TYPES - {"databricks.account_workspace"})
+
+
+def test_denied_token_management_and_conf_key(start_fake) -> None:
+    start_fake(
+        page_size=2,
+        throttle_every=7,
+        retry_after=0,
+        deny={"tokens"},
+        deny_conf_keys={"enableVerboseAuditLogs"},
+    )
+    baseline_state = demo_state()
+
+    inventory = collect_inventory(WORKSPACE_TYPES, clock=RecordingClock())
+
+    host = inventory.provenance.workspaces[0]
+    token_errors = [e for e in inventory.errors if e.resource_type == "databricks.token"]
+    assert len(token_errors) == 1
+    err = token_errors[0]
+    assert (err.workspace, err.code, err.operation, err.resource_uid) == (
+        host,
+        "PERMISSION_DENIED",
+        "GET /api/2.0/token-management/tokens",
+        None,
+    )
+    conf_errors = [e for e in inventory.errors if e.resource_type == "databricks.workspace"]
+    assert len(conf_errors) == 1
+    assert conf_errors[0].attributes == ["enableVerboseAuditLogs"]
+    assert conf_errors[0].resource_uid == f"databricks://{host}/workspace/{host}"
+    assert conf_errors[0].operation == "GET /api/2.0/workspace-conf"
+    assert len(inventory.errors) == 2
+
+    # The rest is complete: the other keys of the same group were read, every other type counted.
+    ws = next(r for r in inventory.resources if r.type == "databricks.workspace")
+    assert "enableVerboseAuditLogs" not in ws.data
+    assert ws.data["enableFileStoreEndpoint"] is False
+    assert ws.data["enforceUserIsolation"] is False
+    counts = counts_by_type(inventory)
+    assert "databricks.token" not in counts
+    assert counts["databricks.cluster"] == len(baseline_state.clusters)
+    assert counts["databricks.uc.table"] == len(baseline_state.tables)
+    # Coverage says the token type was attempted, so policies on it come out ERROR, not PASS.
+    assert "databricks.token" in {c.resource_type for c in inventory.coverage}
+
+
+def test_denied_detail_call_narrows_to_the_resource(start_fake) -> None:
+    start_fake(deny={"serving_permissions"})
+    inventory = collect_inventory(frozenset({"databricks.serving_endpoint"}), clock=RecordingClock())
+    assert counts_by_type(inventory) == {"databricks.serving_endpoint": 5}
+    assert len(inventory.errors) == 5
+    assert {tuple(e.attributes) for e in inventory.errors} == {("permissions", "query_principals")}
+    assert {e.resource_uid for e in inventory.errors} == {r.uid for r in inventory.resources}
+    assert {e.operation for e in inventory.errors} == {
+        f"GET /api/2.0/permissions/serving-endpoints/ep-000{i}" for i in range(1, 6)
+    }
+    assert all("permissions" not in r.data for r in inventory.resources)
+
+
+def test_denied_grants_on_catalogs(start_fake) -> None:
+    start_fake(deny={r"/api/2.1/unity-catalog/permissions/catalog/.*"})
+    inventory = collect_inventory(
+        frozenset({"databricks.uc.catalog", "databricks.uc.schema"}), clock=RecordingClock()
+    )
+    cat_errors = [e for e in inventory.errors if e.resource_type == "databricks.uc.catalog"]
+    assert len(cat_errors) == 3
+    assert all("grants" in e.attributes for e in cat_errors)
+    assert not [e for e in inventory.errors if e.resource_type == "databricks.uc.schema"]
+    assert counts_by_type(inventory) == {"databricks.uc.catalog": 3, "databricks.uc.schema": 5}
+
+
+def test_listing_denied_mid_tree_marks_dependent_types(start_fake) -> None:
+    start_fake(deny={"tables"})
+    types = frozenset({"databricks.uc.schema", "databricks.uc.table", "databricks.uc.quality_monitor"})
+    inventory = collect_inventory(types, clock=RecordingClock())
+    assert counts_by_type(inventory) == {"databricks.uc.schema": 5}
+    assert {e.resource_type for e in inventory.errors} == {
+        "databricks.uc.table",
+        "databricks.uc.quality_monitor",
+    }
+    assert all(e.resource_uid is None for e in inventory.errors)
+
+
+def test_no_metastore_is_not_an_error(start_fake) -> None:
+    state = demo_state()
+    state.metastore = None
+    start_fake(state)
+    inventory = collect_inventory(frozenset({"databricks.uc.metastore"}), clock=RecordingClock())
+    assert inventory.resources == []
+    assert inventory.errors == []
+    assert [c.resource_type for c in inventory.coverage] == ["databricks.uc.metastore"]
+
+
+def test_missing_route_is_recorded_and_the_rest_goes_on(start_fake) -> None:
+    fake = start_fake(WorkspaceState())
+    fake.fake._routes = [r for r in fake.fake._routes if r[0] != "ip_access_lists"]  # route gone: 404
+    inventory = collect_inventory(
+        frozenset({"databricks.ip_access_list", "databricks.secret_scope"}), clock=RecordingClock()
+    )
+    assert [(e.resource_type, e.code) for e in inventory.errors] == [
+        ("databricks.ip_access_list", "ENDPOINT_NOT_FOUND")
+    ]
+
+
+def test_bad_token_is_a_setup_error(start_fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    start_fake()
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
+    with pytest.raises(CollectionSetupError, match="UNAUTHENTICATED"):
+        collect_inventory(WORKSPACE_TYPES, clock=RecordingClock())
+
+
+def test_unreachable_host_is_a_setup_error(start_fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = start_fake()
+    host = server.host
+    server.stop()
+    monkeypatch.setenv("DATABRICKS_HOST", host)
+    from mlguard.config import DatabricksScope, ScopeConfig
+
+    scope = ScopeConfig(databricks=DatabricksScope(http_timeout_seconds=1, retry_timeout_seconds=1))
+    with pytest.raises(CollectionSetupError):
+        collect_inventory(WORKSPACE_TYPES, clock=RecordingClock(), scope=scope)
+
+
+def test_server_error_on_one_route_is_recorded(start_fake) -> None:
+    start_fake(fail={"instance_pools"})
+    inventory = collect_inventory(
+        frozenset({"databricks.instance_pool", "databricks.sql_warehouse"}), clock=RecordingClock()
+    )
+    assert [(e.resource_type, e.code, e.operation) for e in inventory.errors] == [
+        ("databricks.instance_pool", "INTERNAL_ERROR", "GET /api/2.0/instance-pools/list")
+    ]
+    assert counts_by_type(inventory) == {"databricks.sql_warehouse": 2}
+
+
+def test_timeout_on_one_route_is_recorded(start_fake) -> None:
+    from mlguard.config import DatabricksScope, ScopeConfig
+
+    start_fake(slow={"ip_access_lists": 1.5})
+    scope = ScopeConfig(databricks=DatabricksScope(http_timeout_seconds=1, retry_timeout_seconds=1))
+    inventory = collect_inventory(
+        frozenset({"databricks.ip_access_list", "databricks.secret_scope"}),
+        clock=RecordingClock(),
+        scope=scope,
+    )
+    assert [(e.resource_type, e.code) for e in inventory.errors] == [("databricks.ip_access_list", "TIMEOUT")]
+    assert counts_by_type(inventory) == {"databricks.secret_scope": 2}
+
+
+def test_denied_node_types_blocks_only_gpu_facts(start_fake) -> None:
+    start_fake(deny={"node_types"})
+    inventory = collect_inventory(
+        frozenset({"databricks.cluster", "databricks.instance_pool"}), clock=RecordingClock()
+    )
+    assert counts_by_type(inventory) == {"databricks.cluster": 5, "databricks.instance_pool": 2}
+    assert len(inventory.errors) == 7
+    assert all(e.operation == "GET /api/2.1/clusters/list-node-types" for e in inventory.errors)
+    cluster_attrs = {tuple(e.attributes) for e in inventory.errors if e.resource_type == "databricks.cluster"}
+    assert cluster_attrs == {("gpu", "driver_gpu", "is_gpu")}
+    for r in inventory.resources:
+        assert r.data["is_gpu"] is None  # unknown, never "not a GPU"
+        assert "autotermination_minutes" in r.data or "idle_instance_autotermination_minutes" in r.data

@@ -1,0 +1,57 @@
+"""Only the APIs the requested resource types need are called (checked on the fake's request log)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
+
+ALWAYS = {"/.well-known/databricks-config", "/api/2.0/preview/scim/v2/Me"}
+
+
+@pytest.mark.parametrize(
+    ("types", "paths"),
+    [
+        (
+            {"databricks.cluster"},
+            {
+                "/api/2.1/clusters/list",
+                "/api/2.1/clusters/list-node-types",
+                "/api/2.1/clusters/spark-versions",
+            },
+        ),
+        ({"databricks.sql_warehouse"}, {"/api/2.0/sql/warehouses"}),
+        ({"databricks.token"}, {"/api/2.0/token-management/tokens"}),
+        (
+            {"databricks.uc.catalog"},
+            {
+                "/api/2.1/unity-catalog/catalogs",
+                "/api/2.1/unity-catalog/permissions/catalog/main",
+                "/api/2.1/unity-catalog/permissions/catalog/ml",
+                "/api/2.1/unity-catalog/permissions/catalog/raw",
+            },
+        ),
+        ({"databricks.mlflow_experiment"}, {"/api/2.0/mlflow/experiments/search"}),
+    ],
+    ids=["cluster", "warehouse", "token", "uc-catalog", "experiment"],
+)
+def test_only_needed_routes(start_fake, types: set[str], paths: set[str]) -> None:
+    fake = start_fake()
+    collect_inventory(frozenset(types), clock=RecordingClock())
+    assert set(fake.fake.paths_seen()) == ALWAYS | paths
+
+
+def test_tables_are_not_listed_for_schemas_only(start_fake) -> None:
+    fake = start_fake()
+    collect_inventory(frozenset({"databricks.uc.schema"}), clock=RecordingClock())
+    seen = fake.fake.paths_seen()
+    assert "/api/2.1/unity-catalog/schemas" in seen
+    assert not [p for p in seen if p.endswith("/tables") or p.endswith("/monitor")]
+
+
+def test_no_databricks_type_means_no_request(start_fake) -> None:
+    fake = start_fake()
+    inventory = collect_inventory(frozenset({"aws.s3.bucket"}), clock=RecordingClock())
+    assert fake.fake.requests == []
+    assert inventory.resources == []
+    assert inventory.coverage == []
