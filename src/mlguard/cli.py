@@ -434,7 +434,13 @@ def scan_cmd(ctx: click.Context, /, demo: bool, inventory_out: Path | None, **kw
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     timed_out = False
     if demo:
-        inv = _demo_inventory(state, loaded, types, kw)
+        from mlguard.demo.scan import collect_demo
+
+        with _progress(state) as progress:
+            collected, about = collect_demo(loaded, types, progress, _command_line())
+        if not state.quiet:
+            state.err.print(about, highlight=False)
+        inv = collected.inventory
     else:
         with _progress(state) as progress:
             collected = collect(
@@ -449,15 +455,8 @@ def scan_cmd(ctx: click.Context, /, demo: bool, inventory_out: Path | None, **kw
 
 
 def sample_inventory_path() -> Path:
+    """A small hand-made inventory (the golden cases' resources), used by tests and examples."""
     return Path(__file__).parent / "data" / "sample-inventory.json"
-
-
-def _demo_inventory(state: State, loaded: LoadedConfig, types: set[str], kw: dict[str, Any]) -> Inventory:
-    """The demo estate. Until the live demo (moto server + fake Databricks workspace) is wired in,
-    this is the bundled sample inventory."""
-    inv = load_inventory(sample_inventory_path())
-    inv.provenance.sources.append("demo: bundled sample inventory")
-    return inv
 
 
 @cli.command("report")
@@ -560,6 +559,28 @@ def policies_validate(ctx: click.Context, /, paths: tuple[Path, ...]) -> None:
         f"ok: {len(policy_set.policies)} policies and {len(policy_set.frameworks)} frameworks are valid",
         highlight=False,
     )
+
+
+# --------------------------------------------------------------------------- permissions
+
+
+@cli.group("permissions")
+def permissions_group() -> None:
+    """Print the least privilege the scanner needs, derived from what the collectors call."""
+
+
+def _attach_provider_commands() -> None:
+    from mlguard.collect.databricks.commands import permissions_databricks
+
+    permissions_group.add_command(permissions_databricks)
+    try:
+        from mlguard.collect.aws.commands import permissions_aws
+    except ModuleNotFoundError:
+        return
+    permissions_group.add_command(permissions_aws)
+
+
+_attach_provider_commands()
 
 
 # --------------------------------------------------------------------------- schema

@@ -6,7 +6,7 @@ The CLI is a thin layer over these functions, and tests call them directly.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from mlguard import __version__
-from mlguard.collect.base import CollectionCancelled, InventorySink, Progress, providers
+from mlguard.collect.base import CollectionCancelled, CollectorFactory, InventorySink, Progress, providers
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
 from mlguard.model import (
@@ -277,6 +277,7 @@ def collect(
     progress: Progress,
     command: str | None = None,
     timeout: float | None = None,
+    factories: Mapping[str, CollectorFactory] | None = None,
 ) -> Collected:
     """Run the enabled providers for the resource types the selected policies need.
 
@@ -284,6 +285,8 @@ def collect(
     error when another provider ran; when none could run, the setup error is raised (exit 4).
     With a ``timeout`` (seconds), collection stops there: what was read is kept, a ``Timeout``
     collection error per provider makes everything else ERROR, and the run counts as incomplete.
+    ``factories`` replaces how a provider's collector is built (the demo hands the Databricks
+    collector the fake workspace's token and a stable name).
     """
     registry = providers()
     scope = loaded.config.scope
@@ -310,7 +313,8 @@ def collect(
         for name in active:
             entry = registry[name]
             try:
-                entry.factory(scope).collect(frozenset(types & entry.types()), sink, progress)
+                factory = (factories or {}).get(name, entry.factory)
+                factory(scope).collect(frozenset(types & entry.types()), sink, progress)
             except CollectionSetupError as exc:
                 failures.append(exc)
                 sink.error(
