@@ -126,7 +126,8 @@ def test_ec2_instances_with_gpu_facts() -> None:
     assert d["lifecycle"] == "on-demand"
     assert d["metrics_days"] == 14
     assert d["cpu_utilization_max"] is None  # no datapoints: unknown, not zero
-    assert d["ebs_volumes"] and d["ebs_volumes"][0]["volume_id"].startswith("vol-")
+    assert d["ebs_volumes"]
+    assert d["ebs_volumes"][0]["volume_id"].startswith("vol-")
     small = next(r for r in instances if r.name is None)
     assert small.data["is_gpu"] is False
     assert "cpu_utilization_max" not in small.data
