@@ -161,7 +161,7 @@ class Caller:
 
 def client_config(max_attempts: int, retry_mode: str, max_workers: int) -> Config:
     return Config(
-        retries={"mode": retry_mode, "max_attempts": max_attempts},  # type: ignore[arg-type]
+        retries={"mode": retry_mode, "total_max_attempts": max_attempts},  # type: ignore[arg-type]
         connect_timeout=5,
         read_timeout=30,
         max_pool_connections=max(10, max_workers * 2),
