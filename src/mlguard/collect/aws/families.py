@@ -1,3 +1,16 @@
 """Import every resource family module; each defines its specs on import."""
 
-from mlguard.collect.aws import autoscaling, cloudwatch, ec2, iam, kms, s3, sagemaker  # noqa: F401
+from mlguard.collect.aws import (  # noqa: F401
+    apigateway,
+    autoscaling,
+    cloudwatch,
+    ec2,
+    emr,
+    events,
+    glue,
+    iam,
+    kms,
+    lambda_,
+    s3,
+    sagemaker,
+)

@@ -16,8 +16,10 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 # Maps whose keys are user data (kept verbatim, not snake_cased) and whose values may be secrets.
 _VARIABLES = frozenset({"Environment", "Variables"})  # values dropped, names kept
-_ARGUMENTS = frozenset({"HyperParameters", "DefaultArguments", "NonOverridableArguments", "Arguments"})
-_VERBATIM = frozenset({"Tags", "TagSet", "EventPattern", "Parameters", "MethodSettings"})
+_ARGUMENTS = frozenset(
+    {"HyperParameters", "DefaultArguments", "NonOverridableArguments", "Arguments", "Parameters"}
+)
+_VERBATIM = frozenset({"Tags", "TagSet", "EventPattern", "MethodSettings"})
 
 
 def snake(name: str) -> str:
