@@ -56,9 +56,8 @@ def error_code(exc: BaseException) -> tuple[str, str]:
     """(code, message) of a failure, e.g. ("AccessDenied", "...")."""
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
-        code = str(
-            err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "Unknown")
-        )
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = str(err.get("Code") or (f"HTTP{status}" if status else "Unknown"))
         return code, str(err.get("Message") or exc)
     if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
         return "Timeout", str(exc)
