@@ -21,6 +21,7 @@ Endpoints come from botocore's own resolution, so ``AWS_ENDPOINT_URL`` and
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -213,8 +214,9 @@ class AwsCollector(Collector):
                 for name in account.regions:
                     sink.scope(account=account.id, region=name)
                 for (region, family), specs in _tasks(account, wanted).items():
-                    futures.append(
-                        pool.submit(_run_family, engine, progress, (account, region, family), specs)
+                    unit = _FamilyUnit(progress, (account, region, family), len(specs))
+                    futures.extend(
+                        pool.submit(_run_spec, engine, unit, account, region, spec) for spec in specs
                     )
             for f in futures:
                 f.result()
@@ -229,17 +231,41 @@ def _tasks(account: Account, specs: list[ResourceSpec]) -> dict[tuple[str | None
     return tasks
 
 
-def _run_family(
-    engine: Engine, progress: Progress, where: tuple[Account, str | None, str], specs: list[ResourceSpec]
+class _FamilyUnit:
+    """One (account, region, family) unit of the progress display; its types run concurrently."""
+
+    def __init__(self, progress: Progress, where: tuple[Account, str | None, str], remaining: int) -> None:
+        account, region, family = where
+        self.key = f"aws/{account.id}/{region or 'global'}/{family}"
+        self.description = f"AWS {account.id} {region or 'global'} {family}"
+        self.progress = progress
+        self.remaining = remaining
+        self.started = False
+        self.resources = 0
+        self.errors = 0
+        self._lock = threading.Lock()
+
+    def begin(self) -> None:
+        with self._lock:
+            if not self.started:
+                self.started = True
+                self.progress.start(self.key, self.description)
+
+    def done(self, resources: int, errors: int) -> None:
+        with self._lock:
+            self.resources += resources
+            self.errors += errors
+            self.remaining -= 1
+            if self.remaining == 0:
+                self.progress.finish(self.key, self.resources, self.errors)
+
+
+def _run_spec(
+    engine: Engine, unit: _FamilyUnit, account: Account, region: str | None, spec: ResourceSpec
 ) -> None:
-    account, region, family = where
-    key = f"aws/{account.id}/{region or 'global'}/{family}"
-    progress.start(key, f"AWS {account.id} {region or 'global'} {family}")
-    resources = errors = 0
+    unit.begin()
+    n = e = 0
     try:
-        for spec in specs:
-            n, e = engine.collect(account, region if spec.scope == "region" else None, spec)
-            resources += n
-            errors += e
+        n, e = engine.collect(account, region, spec)
     finally:
-        progress.finish(key, resources, errors)
+        unit.done(n, e)

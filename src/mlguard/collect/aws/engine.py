@@ -76,6 +76,7 @@ class ApiStats:
 
     by_operation: Counter[str] = field(default_factory=Counter)
     by_type: Counter[str] = field(default_factory=Counter)
+    http_requests: Counter[str] = field(default_factory=Counter)  # includes botocore's retries
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -85,6 +86,10 @@ class ApiStats:
 
     def current(self, type_name: str | None) -> None:
         self._local.type = type_name
+
+    def sent(self) -> None:
+        with self._lock:
+            self.http_requests[getattr(self._local, "type", None) or "(session)"] += 1
 
     def record(self, service: str, operation: str) -> None:
         with self._lock:
@@ -109,9 +114,13 @@ class Guard:
     def count(self, model: Any, **_: Any) -> None:
         self.stats.record(model.service_model.service_name, model.name)
 
+    def send(self, **_: Any) -> None:
+        self.stats.sent()
+
     def install(self, session: boto3.Session) -> boto3.Session:
         session.events.register("before-parameter-build", self.check, unique_id="mlguard-readonly")
         session.events.register("before-call", self.count, unique_id="mlguard-count")
+        session.events.register("before-send", self.send, unique_id="mlguard-send")
         return session
 
 
