@@ -132,3 +132,22 @@ def test_ec2_instances_with_gpu_facts() -> None:
     assert small.data["is_gpu"] is False
     assert "cpu_utilization_max" not in small.data
     assert stopped.uid == f"arn:aws:ec2:us-east-1:123456789012:instance/{stopped.id}"
+
+
+def test_account_and_region_fleet_facts() -> None:
+    boto3.client("iam").create_account_alias(AccountAlias="ml-prod")
+    ec2 = boto3.client("ec2")
+    ec2.run_instances(ImageId="ami-12c6146b", InstanceType="g5.12xlarge", MinCount=2, MaxCount=2)
+    ec2.run_instances(ImageId="ami-12c6146b", InstanceType="m5.large", MinCount=1, MaxCount=1)
+    run = collect({"aws.account", "aws.region"})
+    assert run.inventory.errors == []
+    (account,) = run.of("aws.account")
+    assert account.uid == "arn:aws:iam::123456789012:root"
+    assert account.data["aliases"] == ["ml-prod"]
+    assert account.data["root_access_keys_present"] is False
+    (region,) = run.of("aws.region")
+    assert region.id == "us-east-1"
+    assert region.data["instances"] == 3
+    fleet = region.data["gpu_fleet"]
+    assert (fleet["instances"], fleet["running"], fleet["gpus"]) == (2, 2, 8)
+    assert fleet["by_gpu_model"] == {"A10G": 2}

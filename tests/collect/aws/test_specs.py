@@ -32,8 +32,7 @@ def test_every_spec_is_catalogued_and_resolvable(type_name: str) -> None:
 def test_registered_provider_covers_the_catalogue_aws_types() -> None:
     entry = providers()["aws"]
     assert entry.types() == frozenset(SPECS)
-    missing = {t for t, rt in CATALOGUE.items() if rt.provider == "aws"} - frozenset(SPECS)
-    assert missing == {"aws.account", "aws.region"}  # account/region fact records: not built yet
+    assert {t for t, rt in CATALOGUE.items() if rt.provider == "aws"} == frozenset(SPECS)
 
 
 def test_detect_follows_scope_or_credentials(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -57,7 +57,7 @@ def _instance_data(item: Item, opts: Options) -> dict[str, Any]:
     }
 
 
-def _gpu_facts(info: dict[str, Any]) -> dict[str, Any]:
+def gpu_facts(info: dict[str, Any]) -> dict[str, Any]:
     gpus = as_list((info.get("GpuInfo") or {}).get("Gpus"))
     neuron = as_list((info.get("NeuronInfo") or {}).get("NeuronDevices"))
     inference = as_list((info.get("InferenceAcceleratorInfo") or {}).get("Accelerators"))
@@ -96,7 +96,7 @@ def _instance_types(items: list[Item], caller: Caller, opts: Options) -> None:
         info = infos.get(item.data["instance_type"])
         if info is None:
             raise ValueError(f"no instance type facts for {item.data['instance_type']}")
-        item.data["gpu"] = _gpu_facts(info)
+        item.data["gpu"] = gpu_facts(info)
         item.data["is_gpu"] = item.data["gpu"]["is_gpu"]
 
 

@@ -1,6 +1,7 @@
 """Import every resource family module; each defines its specs on import."""
 
 from mlguard.collect.aws import (  # noqa: F401
+    account,
     apigateway,
     autoscaling,
     cloudwatch,
