@@ -235,6 +235,12 @@ def test_no_credentials_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> Non
         collect({"aws.kms.key"})
 
 
+def test_unreachable_endpoint_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    with pytest.raises(CollectionSetupError, match="cannot reach AWS"):
+        collect({"aws.kms.key"})
+
+
 def test_unknown_profile_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="nope"):
         collect({"aws.kms.key"}, profile="nope")

@@ -57,8 +57,7 @@ def looks_like_secret(name: str, value: Any) -> bool:
     return (
         len(text) >= _HIGH_ENTROPY_MIN_LEN
         and " " not in text
-        and "/" not in text.strip("/")[:1]  # paths and S3 URIs are not secrets
-        and not text.startswith(("s3://", "arn:", "http://", "https://"))
+        and not text.startswith(("/", "s3://", "arn:", "http://", "https://"))  # paths, URIs, ARNs
         and _entropy(text) >= _HIGH_ENTROPY_BITS
     )
 
