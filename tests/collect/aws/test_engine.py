@@ -256,3 +256,15 @@ def test_permissions_derive_from_declared_operations() -> None:
     assert not [a for a in actions if a.split(":")[1].startswith(("Create", "Put", "Delete", "Update"))]
     s3_only = permissions(frozenset({"aws.s3.bucket"}))["Statement"][0]["Action"]
     assert not [a for a in s3_only if a.startswith("sagemaker:")]
+
+
+def test_failed_enrichment_names_the_operation_that_failed() -> None:
+    boto3.client("ec2").run_instances(ImageId="ami-12c6146b", InstanceType="m5.large", MinCount=1, MaxCount=1)
+    sink, _ = run_with_hooks(
+        {"aws.region"}, {"before-call.ec2.DescribeInstanceTypes": failing("UnauthorizedOperation", 403)}
+    )
+    (error,) = sink.errors
+    assert (error.operation, error.code) == ("ec2:DescribeInstanceTypes", "UnauthorizedOperation")
+    assert error.attributes == ["gpu_fleet", "instances"]
+    (region,) = sink.resources
+    assert "gpu_fleet" not in region.data

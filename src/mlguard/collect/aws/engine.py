@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +68,15 @@ def error_code(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, NotImplementedError):
         return "NotImplemented", str(exc) or "operation not implemented by the endpoint"
     return "MalformedResponse", f"{type(exc).__name__}: {exc}"
+
+
+def failed_call(exc: BaseException, candidates: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """Which of several declared (service, operation) calls raised ``exc`` (default: the first)."""
+    api = getattr(exc, "operation_name", None)
+    for service, operation in candidates:
+        if api is not None and api_name(service, operation) == api:
+            return service, operation
+    return candidates[0]
 
 
 @dataclass
@@ -270,8 +279,8 @@ class Engine:
                 self.stats.current(spec.type)
                 enrichment.run(done, caller, opts)
             except CAUGHT as exc:
-                svc, op = enrichment.operations[0]
-                self._error((account, scope_region, spec), (svc, op), exc, attributes=enrichment.attributes)
+                call = failed_call(exc, enrichment.operations)
+                self._error((account, scope_region, spec), call, exc, attributes=enrichment.attributes)
                 for i in done:
                     for key in enrichment.attributes:
                         i.data.pop(key, None)
@@ -361,7 +370,7 @@ class Engine:
                 uid = _safe_uid(self, spec, item, account)
                 self._error(
                     (account, item.region or scope_region, spec),
-                    (service, detail.operation),
+                    failed_call(exc, [(service, op) for op in (detail.operation, *detail.also)]),
                     exc,
                     uid,
                     detail.attributes,
