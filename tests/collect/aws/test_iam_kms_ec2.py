@@ -45,6 +45,9 @@ def test_iam_roles_users_policies() -> None:
     iam.create_access_key(UserName="alice")
     iam.create_login_profile(UserName="alice", Password="Xx-canary-Pass-123")
     iam.create_user(UserName="bot")
+    iam.create_group(GroupName="admins")
+    iam.attach_group_policy(GroupName="admins", PolicyArn=admin)
+    iam.add_user_to_group(GroupName="admins", UserName="bot")
     iam.update_account_password_policy(MinimumPasswordLength=14, RequireSymbols=True)
 
     run = collect({"aws.iam.role", "aws.iam.user", "aws.iam.policy", "aws.iam.password_policy"})
@@ -66,7 +69,11 @@ def test_iam_roles_users_policies() -> None:
     assert alice.data["access_keys"][0]["age_days"] == 0
     assert alice.data["console_password"] is True
     assert alice.data["mfa_enabled"] is False
-    assert run.one("aws.iam.user", "bot").data["console_password"] is False
+    bot = run.one("aws.iam.user", "bot").data
+    assert bot["console_password"] is False
+    assert bot["groups"] == ["admins"]
+    assert bot["allows_admin"] is True  # through its group
+    assert alice.data["allows_admin"] is False
 
     (policy,) = [r.data for r in run.of("aws.iam.policy") if r.uid == admin]
     assert policy["allows_admin"] is True

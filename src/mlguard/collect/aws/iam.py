@@ -110,32 +110,65 @@ def _user_data(item: Item, opts: Options) -> dict[str, Any]:
     }
 
 
-def _managed_facts(items: list[Item], caller: Caller, opts: Options) -> None:
-    """Analyse each attached managed policy's default version once; fold into allows_admin."""
+def _managed_docs(caller: Caller) -> dict[str, dict[str, Any]]:
     docs: dict[str, dict[str, Any]] = {}
     for page in caller.pages("iam", _AUTH, Filter=["LocalManagedPolicy", "AWSManagedPolicy"]):
         for policy in page.get("Policies", []):
             docs[policy["Arn"]] = identity_policy_facts(_default_version(policy))
+    return docs
+
+
+def _fold(
+    item: Item, docs: dict[str, dict[str, Any]], inline: list[dict[str, Any]], attached: list[str]
+) -> None:
+    """Fold inline and attached managed policy facts into ``allows_admin`` / ``wildcard_actions``."""
+    facts = list(inline)
+    unknown = []
+    for arn in attached:
+        if arn in docs:
+            facts.append(docs[arn])
+        elif arn.rsplit("/", 1)[-1] in ADMIN_POLICY_NAMES:
+            facts.append({"allows_admin": True, "wildcard_actions": ["*"]})
+        else:
+            unknown.append(arn)
+    item.data.update(_merge_facts(facts))
+    item.data["unanalysed_policy_arns"] = sorted(set(unknown))
+
+
+def _role_facts(items: list[Item], caller: Caller, opts: Options) -> None:
+    """Analyse each attached managed policy's default version once per scan."""
+    docs = _managed_docs(caller)
     for item in items:
-        facts = [{"allows_admin": item.data["inline_allows_admin"], "wildcard_actions": []}]
-        facts += list(item.data["inline_policies"])
-        unknown = []
-        for arn in item.data["attached_policy_arns"]:
-            if arn in docs:
-                facts.append(docs[arn])
-            elif arn.rsplit("/", 1)[-1] in ADMIN_POLICY_NAMES:
-                facts.append({"allows_admin": True, "wildcard_actions": ["*"]})
-            else:
-                unknown.append(arn)
-        item.data.update(_merge_facts(facts))
-        item.data["unanalysed_policy_arns"] = unknown
+        _fold(item, docs, item.data["inline_policies"], item.data["attached_policy_arns"])
 
 
-_MANAGED = Enrichment(
-    name="managed policy documents",
+def _user_facts(items: list[Item], caller: Caller, opts: Options) -> None:
+    """As for roles, plus the inline and attached policies of the user's groups."""
+    docs = _managed_docs(caller)
+    groups = {
+        g["GroupName"]: g
+        for page in caller.pages("iam", _AUTH, Filter=["Group"])
+        for g in page.get("GroupDetailList", [])
+    }
+    for item in items:
+        inline = list(item.data["inline_policies"])
+        attached = list(item.data["attached_policy_arns"])
+        for name in item.data["groups"]:
+            group = groups.get(name, {})
+            inline += _inline(group, "GroupPolicyList")
+            attached += [p["PolicyArn"] for p in as_list(group.get("AttachedManagedPolicies"))]
+        _fold(item, docs, inline, attached)
+
+
+_FACTS = ("allows_admin", "wildcard_actions", "unanalysed_policy_arns")
+_ROLE_FACTS = Enrichment(
+    name="effective policy facts", operations=(("iam", _AUTH),), attributes=_FACTS, run=_role_facts
+)
+_USER_FACTS = Enrichment(
+    name="effective policy facts (with groups)",
     operations=(("iam", _AUTH),),
-    attributes=("allows_admin", "wildcard_actions", "unanalysed_policy_arns"),
-    run=_managed_facts,
+    attributes=_FACTS,
+    run=_user_facts,
 )
 
 
@@ -159,7 +192,7 @@ define(
         scope="account",
         tags="Tags",
         normalize=_role_data,
-        enrich=(_MANAGED,),
+        enrich=(_ROLE_FACTS,),
     ),
     ResourceSpec(
         type="aws.iam.user",
@@ -174,7 +207,7 @@ define(
         scope="account",
         tags="Tags",
         normalize=_user_data,
-        enrich=(_MANAGED,),
+        enrich=(_USER_FACTS,),
         details=(
             Detail(
                 operation="list_access_keys",
