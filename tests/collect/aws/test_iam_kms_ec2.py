@@ -88,6 +88,7 @@ def test_kms_keys() -> None:
     kms = boto3.client("kms")
     rotated = kms.create_key(Description="rotated")["KeyMetadata"]["KeyId"]
     kms.enable_key_rotation(KeyId=rotated)
+    kms.create_alias(AliasName="alias/ml-data", TargetKeyId=rotated)
     plain = kms.create_key(Description="plain")["KeyMetadata"]["KeyId"]
     disabled = kms.create_key(Description="off")["KeyMetadata"]["KeyId"]
     kms.disable_key(KeyId=disabled)
@@ -95,6 +96,7 @@ def test_kms_keys() -> None:
     assert run.inventory.errors == []
     by_id = {r.id: r.data for r in run.of("aws.kms.key")}
     assert by_id[rotated]["rotation_enabled"] is True
+    assert by_id[rotated]["aliases"] == ["alias/ml-data"]
     assert by_id[plain]["rotation_enabled"] is False
     assert by_id[plain]["customer_managed"] is True
     assert by_id[disabled]["key_state"] == "Disabled"

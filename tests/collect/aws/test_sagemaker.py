@@ -47,7 +47,11 @@ def seed_endpoint(sm: object, name: str, instance_type: str) -> None:
             }
         ],
     )
-    client.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+    client.create_endpoint(
+        EndpointName=name,
+        EndpointConfigName=f"{name}-config",
+        Tags=[{"Key": "owner", "Value": "ml-platform"}],
+    )
 
 
 def test_sagemaker_estate_with_scaling_and_alarms() -> None:
@@ -120,6 +124,7 @@ def test_sagemaker_estate_with_scaling_and_alarms() -> None:
         "aws.applicationautoscaling.scalable_target": 1,
         "aws.cloudwatch.alarm": 1,
     }
+    assert run.one("aws.sagemaker.endpoint", "gpu-ep").tags == {"owner": "ml-platform"}
     gpu = run.one("aws.sagemaker.endpoint", "gpu-ep").data
     assert gpu["is_gpu"] is True
     (variant,) = gpu["variants"]

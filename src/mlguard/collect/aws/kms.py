@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlguard.collect.aws.normalize import data_of
-from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, define
+from mlguard.collect.aws.spec import Caller, Detail, Enrichment, Item, Options, ResourceSpec, define
 
 
 def _key_data(item: Item, opts: Options) -> dict[str, Any]:
@@ -17,6 +17,17 @@ def _key_data(item: Item, opts: Options) -> dict[str, Any]:
         data["rotation_enabled"] = True  # AWS-managed keys rotate automatically every year
     data.pop("rotation", None)
     return data
+
+
+def _aliases(items: list[Item], caller: Caller, opts: Options) -> None:
+    """Alias names per key: one paginated ListAliases per region, not one call per key."""
+    by_key: dict[str, list[str]] = {}
+    for page in caller.pages("kms", "list_aliases"):
+        for alias in page.get("Aliases", []):
+            if alias.get("TargetKeyId"):
+                by_key.setdefault(alias["TargetKeyId"], []).append(alias["AliasName"])
+    for item in items:
+        item.data["aliases"] = sorted(by_key.get(item.raw["KeyId"], []))
 
 
 define(
@@ -57,5 +68,10 @@ define(
             ),
         ),
         normalize=_key_data,
+        enrich=(
+            Enrichment(
+                name="aliases", operations=(("kms", "list_aliases"),), attributes=("aliases",), run=_aliases
+            ),
+        ),
     ),
 )

@@ -48,6 +48,10 @@ def _spec(
 ) -> ResourceSpec:
     """The common SageMaker shape: list<X>s -> <X>Name/<X>Arn, then describe<X>(<X>Name)."""
     details: tuple[Detail, ...] = ()
+    tags: tuple[Detail, ...] = ()
+    if extra.pop("tagged", False):  # read last: describe responses may carry their own (partial) Tags
+        tags = (_tags(f"{key}Arn"),)
+        extra["tags"] = "Tags"
     if describe:
         details = (
             Detail(
@@ -65,9 +69,20 @@ def _spec(
         id=f"{key}Name",
         name=f"{key}Name",
         arn=f"{key}Arn",
-        details=details + extra.pop("details", ()),
+        details=details + extra.pop("details", ()) + tags,
         normalize=normalize,
         **extra,
+    )
+
+
+def _tags(arn_key: str) -> Detail:
+    """Tags of one SageMaker resource (SageMaker lists carry none)."""
+    return Detail(
+        operation="list_tags",
+        params=lambda r: {"ResourceArn": r[arn_key]},
+        select="Tags",
+        into="Tags",
+        attributes=("tags",),
     )
 
 
@@ -296,6 +311,7 @@ define(
         "NotebookInstance",
         describe="describe_notebook_instance",
         normalize=_notebook,
+        tagged=True,
         attributes=(
             "direct_internet_access",
             "root_access_enabled",
@@ -341,7 +357,9 @@ define(
         ),
         normalize=lambda item, opts: data_of(item.raw, drop=("UserProfileArn", "UserProfileName")),
     ),
-    _spec("model", "list_models", "Models", "Model", describe="describe_model", normalize=_model),
+    _spec(
+        "model", "list_models", "Models", "Model", describe="describe_model", normalize=_model, tagged=True
+    ),
     _spec(
         "endpoint_config",
         "list_endpoint_configs",
@@ -358,6 +376,7 @@ define(
         "Endpoint",
         describe="describe_endpoint",
         normalize=_endpoint,
+        tagged=True,
         attributes=("variants", "endpoint_config_name"),
         details=(
             Detail(
