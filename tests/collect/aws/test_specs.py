@@ -54,6 +54,7 @@ def test_permissions_command() -> None:
         "ec2:DescribeRegions",
         "kms:DescribeKey",
         "kms:GetKeyRotationStatus",
+        "kms:ListAliases",
         "kms:ListKeys",
         "organizations:ListAccounts",
         "sts:AssumeRole",
