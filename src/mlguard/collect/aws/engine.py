@@ -1,0 +1,422 @@
+"""The generic query engine: sessions, read-only guard, call counting, pagination, errors as data.
+
+Every resource type is read the same way: list (SDK paginator), per-item details (concurrent,
+bounded), normalisation, batched enrichments. Any failure becomes a :class:`CollectionError` naming
+account, region, resource type and operation; a :class:`Coverage` record marks every attempt.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import jmespath
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from jmespath.exceptions import JMESPathError
+
+from mlguard import __version__
+from mlguard.collect.aws.normalize import data_of, tags_of
+from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, api_name
+from mlguard.collect.base import InventorySink
+from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
+
+PROVIDER = "aws"
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A non-allowlisted (possibly mutating) AWS operation was about to be sent."""
+
+
+# Failures that are data (recorded, scan goes on). Anything else is a bug and propagates.
+CAUGHT: tuple[type[BaseException], ...] = (
+    ClientError,
+    BotoCoreError,
+    NotImplementedError,
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    JMESPathError,
+)
+
+
+def error_code(exc: BaseException) -> tuple[str, str]:
+    """(code, message) of a failure, e.g. ("AccessDenied", "...")."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = str(err.get("Code") or (f"HTTP{status}" if status else "Unknown"))
+        return code, str(err.get("Message") or exc)
+    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
+        return "Timeout", str(exc)
+    if isinstance(exc, EndpointConnectionError):
+        return "ConnectionError", str(exc)
+    if isinstance(exc, BotoCoreError):
+        return type(exc).__name__, str(exc)
+    if isinstance(exc, NotImplementedError):
+        return "NotImplemented", str(exc) or "operation not implemented by the endpoint"
+    return "MalformedResponse", f"{type(exc).__name__}: {exc}"
+
+
+def failed_call(exc: BaseException, candidates: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """Which of several declared (service, operation) calls raised ``exc`` (default: the first)."""
+    api = getattr(exc, "operation_name", None)
+    for service, operation in candidates:
+        if api is not None and api_name(service, operation) == api:
+            return service, operation
+    return candidates[0]
+
+
+@dataclass
+class ApiStats:
+    """Counts every API call sent, per operation and per resource type being read."""
+
+    by_operation: Counter[str] = field(default_factory=Counter)
+    by_type: Counter[str] = field(default_factory=Counter)
+    http_requests: Counter[str] = field(default_factory=Counter)  # includes botocore's retries
+    _local: threading.local = field(default_factory=threading.local)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_operation.values())
+
+    def current(self, type_name: str | None) -> None:
+        self._local.type = type_name
+
+    def sent(self) -> None:
+        with self._lock:
+            self.http_requests[getattr(self._local, "type", None) or "(session)"] += 1
+
+    def record(self, service: str, operation: str) -> None:
+        with self._lock:
+            self.by_operation[f"{service}:{operation}"] += 1
+            self.by_type[getattr(self._local, "type", None) or "(session)"] += 1
+
+
+class Guard:
+    """botocore event hooks: refuse non-allowlisted operations, count what is sent."""
+
+    def __init__(self, allowed: frozenset[tuple[str, str]], stats: ApiStats) -> None:
+        self.allowed = allowed
+        self.stats = stats
+
+    def check(self, model: Any, **_: Any) -> None:
+        key = (model.service_model.service_name, model.name)
+        if key not in self.allowed:
+            raise ReadOnlyViolation(
+                f"mlguard is read-only: {key[0]}:{key[1]} is not an allowlisted read operation"
+            )
+
+    def count(self, model: Any, **_: Any) -> None:
+        self.stats.record(model.service_model.service_name, model.name)
+
+    def send(self, **_: Any) -> None:
+        self.stats.sent()
+
+    def install(self, session: boto3.Session) -> boto3.Session:
+        session.events.register("before-parameter-build", self.check, unique_id="mlguard-readonly")
+        session.events.register("before-call", self.count, unique_id="mlguard-count")
+        session.events.register("before-send", self.send, unique_id="mlguard-send")
+        return session
+
+
+@dataclass
+class Account:
+    """One AWS account being scanned: its session, partition, home and scanned regions."""
+
+    id: str
+    partition: str
+    session: boto3.Session
+    home_region: str
+    config: Config
+    regions: list[str] = field(default_factory=list)
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, service: str, region: str | None) -> Any:
+        """A client (cached); ``Any`` because the service is chosen by data, not by code."""
+        key = (service, region or self.home_region)
+        session: Any = self.session
+        with self._lock:  # boto3 sessions are not thread-safe; clients are
+            if key not in self._clients:
+                self._clients[key] = session.client(service, region_name=key[1], config=self.config)
+            return self._clients[key]
+
+
+class Caller:
+    """Calls AWS for one account and region; used by the engine and by spec callables."""
+
+    def __init__(self, account: Account, region: str | None) -> None:
+        self.account = account
+        self.region = region
+
+    def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        client = self.account.client(service, self.region)
+        response: dict[str, Any] = getattr(client, operation)(**params)
+        return response
+
+    def pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+        client = self.account.client(service, self.region)
+        if client.can_paginate(operation):
+            yield from client.get_paginator(operation).paginate(**params)
+        else:
+            yield getattr(client, operation)(**params)
+
+
+def client_config(max_attempts: int, retry_mode: str, max_workers: int) -> Config:
+    return Config(
+        retries={"mode": retry_mode, "total_max_attempts": max_attempts},  # type: ignore[arg-type]
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=max(10, max_workers * 2),
+        user_agent_extra=f"mlguard/{__version__}",
+    )
+
+
+class Engine:
+    """Reads resource specs into an inventory sink."""
+
+    def __init__(
+        self,
+        sink: InventorySink,
+        stats: ApiStats,
+        detail_pool: ThreadPoolExecutor,
+        job_lookback_days: int,
+        metrics_days: int,
+    ) -> None:
+        self.sink = sink
+        self.stats = stats
+        self.pool = detail_pool
+        self.job_lookback_days = job_lookback_days
+        self.metrics_days = metrics_days
+
+    def _error(
+        self,
+        where: tuple[Account, str | None, ResourceSpec],
+        call: tuple[str, str],
+        exc: BaseException,
+        resource_uid: str | None = None,
+        attributes: tuple[str, ...] = (),
+    ) -> None:
+        account, region, spec = where
+        service, operation = call
+        code, message = error_code(exc)
+        self.sink.error(
+            CollectionError(
+                provider=PROVIDER,
+                account=account.id,
+                region=region,
+                resource_type=spec.type,
+                operation=f"{service}:{api_name(service, operation)}",
+                code=code,
+                message=message[:500],
+                resource_uid=resource_uid,
+                attributes=sorted(attributes),
+            )
+        )
+
+    def collect(self, account: Account, region: str | None, spec: ResourceSpec) -> tuple[int, int]:
+        """Read one type in one scope. Returns (resources, errors)."""
+        self.stats.current(spec.type)
+        scope_region = region if spec.scope == "region" else None
+        errors_before = len(self.sink.errors)
+        self.sink.covered(
+            Coverage(provider=PROVIDER, account=account.id, region=scope_region, resource_type=spec.type)
+        )
+        opts = Options(
+            account=account.id,
+            region=region,
+            partition=account.partition,
+            job_lookback_days=self.job_lookback_days,
+            metrics_days=self.metrics_days,
+            now=utcnow(),
+        )
+        caller = Caller(account, region)
+        try:
+            raws = self._list(caller, spec, opts)
+        except CAUGHT as exc:
+            code, _ = error_code(exc)
+            if not (spec.single and code in spec.absent_codes):
+                self._error((account, scope_region, spec), (spec.service, spec.operation), exc)
+                return 0, self._errors_since(errors_before, account, spec)
+            raws = [{"AccountId": account.id, "Region": region}]
+        items = [Item(raw=r, region=scope_region) for r in raws]
+        if spec.details:
+            futures: list[Future[None]] = [
+                self.pool.submit(self._details, account, spec, item, scope_region) for item in items
+            ]
+            for f in futures:
+                f.result()
+        resources: list[tuple[Item, str, str, str | None]] = []
+        for item in items:
+            try:
+                rid = str(jmespath.search(spec.id, item.raw))
+                name = jmespath.search(spec.name, item.raw) if spec.name else None
+                uid = self._uid(spec, item, opts, rid, name)
+                item.data = (spec.normalize or _default_normalize)(item, opts)
+                for key in item.missing:
+                    item.data.pop(key, None)
+            except CAUGHT as exc:
+                self._error((account, scope_region, spec), (spec.service, spec.operation), exc)
+                continue
+            resources.append((item, uid, rid, None if name is None else str(name)))
+        for enrichment in spec.enrich:
+            done = [i for i, *_ in resources]
+            try:
+                self.stats.current(spec.type)
+                enrichment.run(done, caller, opts)
+            except CAUGHT as exc:
+                call = failed_call(exc, enrichment.operations)
+                self._error((account, scope_region, spec), call, exc, attributes=enrichment.attributes)
+                for i in done:
+                    for key in enrichment.attributes:
+                        i.data.pop(key, None)
+        collected_at = iso(utcnow())
+        count = 0
+        for item, uid, rid, name in resources:
+            try:
+                tags = tags_of(jmespath.search(spec.tags, item.raw)) if spec.tags else {}
+                self.sink.add(
+                    Resource(
+                        uid=uid,
+                        type=spec.type,
+                        provider=PROVIDER,
+                        id=rid,
+                        name=name,
+                        account=account.id,
+                        region=item.region,
+                        tags=tags,
+                        data=item.data,
+                        collected_at=collected_at,
+                    )
+                )
+                count += 1
+            except CAUGHT as exc:
+                self._error(
+                    (account, scope_region, spec), (spec.service, spec.operation), exc, resource_uid=uid
+                )
+        return count, self._errors_since(errors_before, account, spec)
+
+    def _errors_since(self, start: int, account: Account, spec: ResourceSpec) -> int:
+        return sum(
+            1 for e in self.sink.errors[start:] if e.account == account.id and e.resource_type == spec.type
+        )
+
+    def _list(self, caller: Caller, spec: ResourceSpec, opts: Options) -> list[dict[str, Any]]:
+        seen: dict[str, dict[str, Any]] = {}
+        for params in spec.params(opts) if spec.params else [{}]:
+            for page in caller.pages(spec.service, spec.operation, **params):
+                found = jmespath.search(spec.items, page)
+                if spec.single:
+                    found = (
+                        [{"AccountId": opts.account, "Region": opts.region, **found}]
+                        if found is not None
+                        else []
+                    )
+                if found is None:
+                    found = []
+                if not isinstance(found, list):
+                    raise ValueError(f"{spec.items} is not a list in the {spec.operation} response")
+                for raw in found:
+                    if not isinstance(raw, dict):
+                        raise ValueError(f"unexpected item in {spec.operation}: {type(raw).__name__}")
+                    if spec.include and not spec.include(raw, opts):
+                        continue
+                    seen.setdefault(str(jmespath.search(spec.id, raw)), raw)
+        return list(seen.values())
+
+    def _uid(self, spec: ResourceSpec, item: Item, opts: Options, rid: str, name: Any) -> str:
+        arn = jmespath.search(spec.arn, item.raw) if spec.arn else None
+        if arn:
+            return str(arn)
+        if spec.arn_template is None:
+            raise ValueError(f"no ARN for {spec.type} {rid}")
+        return spec.arn_template.format(
+            partition=opts.partition,
+            region=item.region or opts.region or "",
+            account=opts.account,
+            id=rid,
+            name=name,
+        )
+
+    def _details(self, account: Account, spec: ResourceSpec, item: Item, scope_region: str | None) -> None:
+        self.stats.current(spec.type)
+        for detail in spec.details:
+            if detail.when and not detail.when(item.raw):
+                continue
+            service = detail.service or spec.service
+            caller = Caller(account, item.region or scope_region)
+            try:
+                self._run_detail(caller, service, detail, item)
+            except CAUGHT as exc:
+                code, _ = error_code(exc)
+                if code in detail.absent_codes:
+                    self._absent(detail, item)
+                    continue
+                item.missing.update(detail.attributes)
+                uid = _safe_uid(self, spec, item, account)
+                self._error(
+                    (account, item.region or scope_region, spec),
+                    failed_call(exc, [(service, op) for op in (detail.operation, *detail.also)]),
+                    exc,
+                    uid,
+                    detail.attributes,
+                )
+
+    @staticmethod
+    def _run_detail(caller: Caller, service: str, detail: Detail, item: Item) -> None:
+        if detail.fetch is not None:
+            result: Any = detail.fetch(caller, item.raw)
+        else:
+            params = detail.params(item.raw) if detail.params else {}
+            result = caller.call(service, detail.operation, **params)
+            result.pop("ResponseMetadata", None)
+            if detail.select:
+                result = jmespath.search(detail.select, result)
+        if detail.apply is not None:
+            detail.apply(result, item)
+        elif detail.into is not None:
+            item.raw[detail.into] = result
+        elif isinstance(result, dict):
+            item.raw.update(result)
+
+    @staticmethod
+    def _absent(detail: Detail, item: Item) -> None:
+        if detail.apply is not None:
+            detail.apply({}, item)
+        elif detail.into is not None:
+            item.raw[detail.into] = None
+
+
+def _default_normalize(item: Item, opts: Options) -> dict[str, Any]:
+    return data_of(item.raw)
+
+
+def _safe_uid(engine: Engine, spec: ResourceSpec, item: Item, account: Account) -> str | None:
+    try:
+        rid = str(jmespath.search(spec.id, item.raw))
+        opts = Options(
+            account=account.id,
+            region=item.region,
+            partition=account.partition,
+            job_lookback_days=engine.job_lookback_days,
+            metrics_days=engine.metrics_days,
+            now=utcnow(),
+        )
+        name = jmespath.search(spec.name, item.raw) if spec.name else None
+        return engine._uid(spec, item, opts, rid, name)
+    except CAUGHT:
+        return None

@@ -1,0 +1,17 @@
+"""Import every resource family module; each defines its specs on import."""
+
+from mlguard.collect.aws import (  # noqa: F401
+    account,
+    apigateway,
+    autoscaling,
+    cloudwatch,
+    ec2,
+    emr,
+    events,
+    glue,
+    iam,
+    kms,
+    lambda_,
+    s3,
+    sagemaker,
+)

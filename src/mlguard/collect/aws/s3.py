@@ -1,0 +1,197 @@
+"""S3: buckets (per-bucket configuration read in the bucket's region) and the account-level
+Block Public Access settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlguard.collect.aws.normalize import as_list, policy_document, to_json
+from mlguard.collect.aws.policydoc import public_statements, tls_only
+from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, define
+
+PUBLIC_GROUPS = (
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+)
+_PAB_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+
+
+def _bucket(raw: dict[str, Any]) -> dict[str, Any]:
+    return {"Bucket": raw["Name"]}
+
+
+def _set_region(resp: dict[str, Any], item: Item) -> None:
+    loc = resp.get("LocationConstraint")
+    item.region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(loc, loc)
+    item.raw["BucketRegion"] = item.region
+
+
+def _pab(config: dict[str, Any] | None) -> dict[str, Any]:
+    cfg = config or {}
+    return {
+        "block_public_acls": bool(cfg.get("BlockPublicAcls", False)),
+        "ignore_public_acls": bool(cfg.get("IgnorePublicAcls", False)),
+        "block_public_policy": bool(cfg.get("BlockPublicPolicy", False)),
+        "restrict_public_buckets": bool(cfg.get("RestrictPublicBuckets", False)),
+        "fully_blocked": all(bool(cfg.get(k, False)) for k in _PAB_KEYS),
+    }
+
+
+def _bucket_data(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    rules = as_list((raw.get("Encryption") or {}).get("Rules"))
+    default = rules[0].get("ApplyServerSideEncryptionByDefault", {}) if rules else {}
+    policy = policy_document(raw.get("Policy"))
+    grants = [
+        {
+            "grantee_type": g.get("Grantee", {}).get("Type"),
+            "grantee": g.get("Grantee", {}).get("URI") or g.get("Grantee", {}).get("ID"),
+            "permission": g.get("Permission"),
+            "public": g.get("Grantee", {}).get("URI") in PUBLIC_GROUPS,
+        }
+        for g in as_list((raw.get("Acl") or {}).get("Grants"))
+    ]
+    versioning = raw.get("Versioning") or {}
+    logging = raw.get("Logging")
+    ownership = raw.get("Ownership")
+    lifecycle = as_list(raw.get("Lifecycle"))
+    return {
+        "bucket_region": raw.get("BucketRegion"),
+        "creation_date": to_json(raw.get("CreationDate")),
+        "encrypted": bool(default),
+        "sse_algorithm": default.get("SSEAlgorithm"),
+        "kms_key_id": default.get("KMSMasterKeyID"),
+        "bucket_key_enabled": bool(rules[0].get("BucketKeyEnabled", False)) if rules else False,
+        "public_access_block": _pab(raw.get("PublicAccessBlock")),
+        "public_access_block_configured": raw.get("PublicAccessBlock") is not None,
+        "policy": policy,
+        "tls_only": tls_only(policy),
+        "policy_public": bool(public_statements(policy)),
+        "policy_is_public": bool(raw.get("PolicyStatus") or False),
+        "acl_grants": grants,
+        "acl_public": any(g["public"] for g in grants),
+        "versioning": versioning.get("Status") or "Disabled",
+        "mfa_delete": versioning.get("MFADelete") == "Enabled",
+        "logging_enabled": bool(logging),
+        "logging_target_bucket": (logging or {}).get("TargetBucket"),
+        "lifecycle_rules": to_json(lifecycle),
+        "lifecycle_rule_count": len(lifecycle),
+        "object_ownership": ownership,
+        "acls_disabled": ownership == "BucketOwnerEnforced",
+    }
+
+
+_ENC = ("encrypted", "sse_algorithm", "kms_key_id", "bucket_key_enabled")
+
+define(
+    ResourceSpec(
+        type="aws.s3.bucket",
+        family="s3",
+        service="s3",
+        operation="list_buckets",
+        items="Buckets",
+        id="Name",
+        name="Name",
+        arn_template="arn:{partition}:s3:::{id}",
+        scope="account",
+        tags="TagSet",
+        normalize=_bucket_data,
+        details=(
+            Detail(
+                operation="get_bucket_location",
+                params=_bucket,
+                apply=_set_region,
+                attributes=("bucket_region",),
+            ),
+            Detail(
+                operation="get_bucket_encryption",
+                params=_bucket,
+                select="ServerSideEncryptionConfiguration",
+                into="Encryption",
+                absent_codes=frozenset({"ServerSideEncryptionConfigurationNotFoundError"}),
+                attributes=_ENC,
+            ),
+            Detail(
+                operation="get_public_access_block",
+                params=_bucket,
+                select="PublicAccessBlockConfiguration",
+                into="PublicAccessBlock",
+                absent_codes=frozenset({"NoSuchPublicAccessBlockConfiguration"}),
+                attributes=("public_access_block", "public_access_block_configured"),
+            ),
+            Detail(
+                operation="get_bucket_policy",
+                params=_bucket,
+                select="Policy",
+                into="Policy",
+                absent_codes=frozenset({"NoSuchBucketPolicy"}),
+                attributes=("policy", "tls_only", "policy_public"),
+            ),
+            Detail(
+                operation="get_bucket_policy_status",
+                params=_bucket,
+                select="PolicyStatus.IsPublic",
+                into="PolicyStatus",
+                absent_codes=frozenset({"NoSuchBucketPolicy"}),
+                attributes=("policy_is_public",),
+            ),
+            Detail(
+                operation="get_bucket_acl",
+                params=_bucket,
+                into="Acl",
+                attributes=("acl_grants", "acl_public"),
+            ),
+            Detail(
+                operation="get_bucket_versioning",
+                params=_bucket,
+                into="Versioning",
+                attributes=("versioning", "mfa_delete"),
+            ),
+            Detail(
+                operation="get_bucket_logging",
+                params=_bucket,
+                select="LoggingEnabled",
+                into="Logging",
+                attributes=("logging_enabled", "logging_target_bucket"),
+            ),
+            Detail(
+                operation="get_bucket_lifecycle_configuration",
+                params=_bucket,
+                select="Rules",
+                into="Lifecycle",
+                absent_codes=frozenset({"NoSuchLifecycleConfiguration"}),
+                attributes=("lifecycle_rules", "lifecycle_rule_count"),
+            ),
+            Detail(
+                operation="get_bucket_ownership_controls",
+                params=_bucket,
+                select="OwnershipControls.Rules[0].ObjectOwnership",
+                into="Ownership",
+                absent_codes=frozenset({"OwnershipControlsNotFoundError"}),
+                attributes=("object_ownership", "acls_disabled"),
+            ),
+            Detail(
+                operation="get_bucket_tagging",
+                params=_bucket,
+                select="TagSet",
+                into="TagSet",
+                absent_codes=frozenset({"NoSuchTagSet"}),
+                attributes=("tags",),
+            ),
+        ),
+    ),
+    ResourceSpec(
+        type="aws.s3.account_public_access_block",
+        family="s3",
+        service="s3control",
+        operation="get_public_access_block",
+        params=lambda o: [{"AccountId": o.account}],
+        items="PublicAccessBlockConfiguration",
+        single=True,
+        absent_codes=frozenset({"NoSuchPublicAccessBlockConfiguration"}),
+        id="AccountId",
+        arn_template="arn:{partition}:s3::{account}:account-public-access-block",
+        scope="account",
+        normalize=lambda item, opts: {**_pab(item.raw), "configured": set(_PAB_KEYS) <= set(item.raw)},
+    ),
+)

@@ -1,0 +1,479 @@
+"""SageMaker: notebooks, Studio, models, endpoint configs, endpoints, jobs, monitoring, feature
+store, model registry, experiments and pipelines."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from mlguard.collect.aws import metrics
+from mlguard.collect.aws.normalize import as_list, data_of, to_json
+from mlguard.collect.aws.spec import Caller, Detail, Enrichment, Item, Options, ResourceSpec, define
+
+_GPU_FAMILY = re.compile(r"^ml\.(p\d|g\d)")
+_NEURON_FAMILY = re.compile(r"^ml\.(inf\d|trn\d)")
+
+
+def ml_instance_facts(instance_type: str | None) -> dict[str, Any]:
+    """Accelerator facts of a SageMaker ``ml.*`` instance type, from its family name."""
+    name = instance_type or ""
+    is_gpu = bool(_GPU_FAMILY.match(name))
+    neuron = bool(_NEURON_FAMILY.match(name))
+    return {
+        "instance_type": instance_type,
+        "is_gpu": is_gpu,
+        "accelerator": "gpu" if is_gpu else "neuron" if neuron else None,
+    }
+
+
+def _first(raw: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = raw
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _spec(
+    kind: str,
+    op: str,
+    items: str,
+    key: str,
+    *,
+    describe: str | None = None,
+    normalize: Any = None,
+    **extra: Any,
+) -> ResourceSpec:
+    """The common SageMaker shape: list<X>s -> <X>Name/<X>Arn, then describe<X>(<X>Name)."""
+    details: tuple[Detail, ...] = ()
+    tags: tuple[Detail, ...] = ()
+    if extra.pop("tagged", False):  # read last: describe responses may carry their own (partial) Tags
+        tags = (_tags(f"{key}Arn"),)
+        extra["tags"] = "Tags"
+    if describe:
+        details = (
+            Detail(
+                operation=describe,
+                params=lambda r: {f"{key}Name": r[f"{key}Name"]},
+                attributes=extra.pop("attributes", ()),
+            ),
+        )
+    return ResourceSpec(
+        type=f"aws.sagemaker.{kind}",
+        family="sagemaker",
+        service="sagemaker",
+        operation=op,
+        items=items,
+        id=f"{key}Name",
+        name=f"{key}Name",
+        arn=f"{key}Arn",
+        details=details + extra.pop("details", ()) + tags,
+        normalize=normalize,
+        **extra,
+    )
+
+
+def _tags(arn_key: str) -> Detail:
+    """Tags of one SageMaker resource (SageMaker lists carry none)."""
+    return Detail(
+        operation="list_tags",
+        params=lambda r: {"ResourceArn": r[arn_key]},
+        select="Tags",
+        into="Tags",
+        attributes=("tags",),
+    )
+
+
+def _notebook(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    data = data_of(raw, drop=("NotebookInstanceArn",))
+    data.update(ml_instance_facts(raw.get("InstanceType")))
+    data["direct_internet_access"] = raw.get("DirectInternetAccess") == "Enabled"
+    data["root_access_enabled"] = raw.get("RootAccess", "Enabled") == "Enabled"
+    data["in_vpc"] = bool(raw.get("SubnetId"))
+    data["imds_minimum_version"] = _first(
+        raw, ("InstanceMetadataServiceConfiguration", "MinimumInstanceMetadataServiceVersion")
+    )
+    return data
+
+
+def _model(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    data = data_of(raw, drop=("ModelArn",))
+    containers = [c for c in [raw.get("PrimaryContainer"), *as_list(raw.get("Containers"))] if c]
+    data["network_isolation"] = bool(raw.get("EnableNetworkIsolation", False))
+    data["in_vpc"] = bool(raw.get("VpcConfig"))
+    data["images"] = sorted({c.get("Image") for c in containers if c.get("Image")})
+    data["repository_access_modes"] = sorted(
+        {_first(c, ("ImageConfig", "RepositoryAccessMode")) or "Platform" for c in containers}
+    )
+    return data
+
+
+def _variants(config: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "variant_name": v.get("VariantName"),
+            "model_name": v.get("ModelName"),
+            "initial_instance_count": v.get("InitialInstanceCount"),
+            "serverless": "ServerlessConfig" in v,
+            **ml_instance_facts(v.get("InstanceType")),
+        }
+        for v in as_list((config or {}).get("ProductionVariants"))
+    ]
+
+
+def _capture(config: dict[str, Any] | None) -> dict[str, Any]:
+    capture = (config or {}).get("DataCaptureConfig") or {}
+    return {
+        "data_capture_enabled": bool(capture.get("EnableCapture", bool(capture))),
+        "data_capture_kms_key_id": capture.get("KmsKeyId"),
+    }
+
+
+def _endpoint_config(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    variants = _variants(raw)
+    data = data_of(raw, drop=("EndpointConfigArn", "ProductionVariants"))
+    return {
+        **data,
+        "variants": variants,
+        "is_gpu": any(v["is_gpu"] for v in variants),
+        "kms_key_id": raw.get("KmsKeyId"),
+        **_capture(raw),
+    }
+
+
+def _endpoint(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    config = raw.get("Config")
+    configured = {v["variant_name"]: v for v in _variants(config)}
+    variants = []
+    for v in as_list(raw.get("ProductionVariants")):
+        base = configured.get(v.get("VariantName"), {})
+        variants.append(
+            {
+                **base,
+                "variant_name": v.get("VariantName"),
+                "current_instance_count": v.get("CurrentInstanceCount"),
+                "desired_instance_count": v.get("DesiredInstanceCount"),
+                "current_weight": v.get("CurrentWeight"),
+            }
+        )
+    data: dict[str, Any] = {
+        "endpoint_status": raw.get("EndpointStatus"),
+        "endpoint_config_name": raw.get("EndpointConfigName"),
+        "creation_time": to_json(raw.get("CreationTime")),
+        "last_modified_time": to_json(raw.get("LastModifiedTime")),
+        "failure_reason": raw.get("FailureReason"),
+        "variants": variants,
+    }
+    if "Config" in raw:
+        data["is_gpu"] = any(v.get("is_gpu") for v in variants)
+        data["kms_key_id"] = (config or {}).get("KmsKeyId")
+        data.update(_capture(config))
+    return data
+
+
+def _invocations(items: list[Item], caller: Caller, opts: Options) -> None:
+    """Invocations summed over every variant and ``metrics_days`` (batched GetMetricData)."""
+    queries = [
+        metrics.Query(
+            f"{i.raw['EndpointName']}/{v['variant_name']}",
+            "AWS/SageMaker",
+            "Invocations",
+            (("EndpointName", i.raw["EndpointName"]), ("VariantName", str(v["variant_name"]))),
+            "Sum",
+        )
+        for i in items
+        for v in i.data["variants"]
+    ]
+    values = metrics.fetch(caller, queries, opts) if queries else {}
+    for i in items:
+        i.data["metrics_days"] = opts.metrics_days
+        total = 0.0
+        for v in i.data["variants"]:
+            series = values[f"{i.raw['EndpointName']}/{v['variant_name']}"]
+            v["invocations_sum"] = sum(series)
+            total += sum(series)
+        i.data["invocations_sum"] = total
+
+
+def _job(item: Item, opts: Options, arn_key: str) -> dict[str, Any]:
+    raw = item.raw
+    resources = raw.get("ResourceConfig") or _first(raw, ("ProcessingResources", "ClusterConfig")) or {}
+    data = data_of(raw, drop=(arn_key,))
+    data.update(ml_instance_facts(resources.get("InstanceType")))
+    network = raw.get("NetworkConfig") or {}
+    data.update(
+        {
+            "instance_count": resources.get("InstanceCount"),
+            "volume_kms_key_id": resources.get("VolumeKmsKeyId"),
+            "in_vpc": bool(raw.get("VpcConfig") or network.get("VpcConfig")),
+            "network_isolation": bool(
+                raw.get("EnableNetworkIsolation", network.get("EnableNetworkIsolation", False))
+            ),
+            "inter_container_encryption": bool(
+                raw.get(
+                    "EnableInterContainerTrafficEncryption",
+                    network.get("EnableInterContainerTrafficEncryption", False),
+                )
+            ),
+            "managed_spot": bool(raw.get("EnableManagedSpotTraining", False)),
+            "max_runtime_seconds": _first(raw, ("StoppingCondition", "MaxRuntimeInSeconds")),
+            "output_kms_key_id": _first(raw, ("OutputDataConfig", "KmsKeyId"))
+            or _first(raw, ("ProcessingOutputConfig", "KmsKeyId")),
+            "output_s3_path": _first(raw, ("OutputDataConfig", "S3OutputPath")),
+        }
+    )
+    return data
+
+
+def _recent(opts: Options) -> list[dict[str, Any]]:
+    """Jobs created within the look-back, plus every job still running whatever its age."""
+    return [
+        {"CreationTimeAfter": opts.now - timedelta(days=opts.job_lookback_days)},
+        {"StatusEquals": "InProgress"},
+    ]
+
+
+def _schedule(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    job = _first(raw, ("MonitoringScheduleConfig", "MonitoringJobDefinition")) or {}
+    network = job.get("NetworkConfig") or {}
+    return {
+        **data_of(raw, drop=("MonitoringScheduleArn",)),
+        "endpoint_name": raw.get("EndpointName"),
+        "monitoring_type": raw.get("MonitoringType")
+        or _first(raw, ("MonitoringScheduleConfig", "MonitoringType")),
+        "schedule_status": raw.get("MonitoringScheduleStatus"),
+        "job_definition_name": _first(raw, ("MonitoringScheduleConfig", "MonitoringJobDefinitionName")),
+        "network_isolation": bool(network.get("EnableNetworkIsolation", False)) if job else None,
+        "inter_container_encryption": bool(network.get("EnableInterContainerTrafficEncryption", False))
+        if job
+        else None,
+        "volume_kms_key_id": _first(job, ("MonitoringResources", "ClusterConfig", "VolumeKmsKeyId")),
+        "output_kms_key_id": _first(job, ("MonitoringOutputConfig", "KmsKeyId")),
+    }
+
+
+def _feature_group(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    return {
+        **data_of(raw, drop=("FeatureGroupArn", "FeatureDefinitions")),
+        "feature_count": len(as_list(raw.get("FeatureDefinitions"))),
+        "online_store_enabled": bool(_first(raw, ("OnlineStoreConfig", "EnableOnlineStore"))),
+        "online_store_kms_key_id": _first(raw, ("OnlineStoreConfig", "SecurityConfig", "KmsKeyId")),
+        "offline_store_enabled": bool(raw.get("OfflineStoreConfig")),
+        "offline_store_kms_key_id": _first(raw, ("OfflineStoreConfig", "S3StorageConfig", "KmsKeyId")),
+    }
+
+
+def _packages(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        p
+        for page in caller.pages(
+            "sagemaker", "list_model_packages", ModelPackageGroupName=raw["ModelPackageGroupName"]
+        )
+        for p in page.get("ModelPackageSummaryList", [])
+    ]
+
+
+def _package_group(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    packages = [
+        {
+            "arn": p.get("ModelPackageArn"),
+            "version": p.get("ModelPackageVersion"),
+            "approval_status": p.get("ModelApprovalStatus"),
+            "status": p.get("ModelPackageStatus"),
+            "creation_time": to_json(p.get("CreationTime")),
+        }
+        for p in as_list(raw.get("Packages"))
+    ]
+    latest = max(packages, key=lambda p: (p["version"] or 0, p["creation_time"] or ""), default=None)
+    return {
+        **data_of(raw, drop=("ModelPackageGroupArn", "Packages")),
+        "packages": packages,
+        "package_count": len(packages),
+        "approved_count": sum(1 for p in packages if p["approval_status"] == "Approved"),
+        "latest_approval_status": latest["approval_status"] if latest else None,
+    }
+
+
+define(
+    _spec(
+        "notebook_instance",
+        "list_notebook_instances",
+        "NotebookInstances",
+        "NotebookInstance",
+        describe="describe_notebook_instance",
+        normalize=_notebook,
+        tagged=True,
+        attributes=(
+            "direct_internet_access",
+            "root_access_enabled",
+            "in_vpc",
+            "kms_key_id",
+            "imds_minimum_version",
+        ),
+    ),
+    ResourceSpec(
+        type="aws.sagemaker.domain",
+        family="sagemaker",
+        service="sagemaker",
+        operation="list_domains",
+        items="Domains",
+        id="DomainId",
+        name="DomainName",
+        arn="DomainArn",
+        details=(
+            Detail(
+                operation="describe_domain",
+                params=lambda r: {"DomainId": r["DomainId"]},
+                attributes=("auth_mode", "app_network_access_type", "kms_key_id", "default_user_settings"),
+            ),
+        ),
+        normalize=lambda item, opts: data_of(item.raw, drop=("DomainArn", "DomainId", "DomainName")),
+    ),
+    ResourceSpec(
+        type="aws.sagemaker.user_profile",
+        family="sagemaker",
+        service="sagemaker",
+        operation="list_user_profiles",
+        items="UserProfiles",
+        id="join('/', [DomainId, UserProfileName])",
+        name="UserProfileName",
+        arn="UserProfileArn",
+        arn_template="arn:{partition}:sagemaker:{region}:{account}:user-profile/{id}",
+        details=(
+            Detail(
+                operation="describe_user_profile",
+                params=lambda r: {"DomainId": r["DomainId"], "UserProfileName": r["UserProfileName"]},
+                attributes=("user_settings", "status", "single_sign_on_user_identifier"),
+            ),
+        ),
+        normalize=lambda item, opts: data_of(item.raw, drop=("UserProfileArn", "UserProfileName")),
+    ),
+    _spec(
+        "model", "list_models", "Models", "Model", describe="describe_model", normalize=_model, tagged=True
+    ),
+    _spec(
+        "endpoint_config",
+        "list_endpoint_configs",
+        "EndpointConfigs",
+        "EndpointConfig",
+        describe="describe_endpoint_config",
+        normalize=_endpoint_config,
+        attributes=(),
+    ),
+    _spec(
+        "endpoint",
+        "list_endpoints",
+        "Endpoints",
+        "Endpoint",
+        describe="describe_endpoint",
+        normalize=_endpoint,
+        tagged=True,
+        attributes=("variants", "endpoint_config_name"),
+        details=(
+            Detail(
+                operation="describe_endpoint_config",
+                params=lambda r: {"EndpointConfigName": r["EndpointConfigName"]},
+                when=lambda r: bool(r.get("EndpointConfigName")),
+                into="Config",
+                attributes=("is_gpu", "kms_key_id", "data_capture_enabled", "data_capture_kms_key_id"),
+            ),
+        ),
+        enrich=(
+            Enrichment(
+                name="endpoint invocations",
+                operations=(("cloudwatch", "get_metric_data"),),
+                attributes=("invocations_sum", "metrics_days"),
+                run=_invocations,
+            ),
+        ),
+    ),
+    _spec(
+        "training_job",
+        "list_training_jobs",
+        "TrainingJobSummaries",
+        "TrainingJob",
+        describe="describe_training_job",
+        normalize=lambda item, opts: _job(item, opts, "TrainingJobArn"),
+        params=_recent,
+        attributes=(),
+    ),
+    _spec(
+        "processing_job",
+        "list_processing_jobs",
+        "ProcessingJobSummaries",
+        "ProcessingJob",
+        describe="describe_processing_job",
+        normalize=lambda item, opts: _job(item, opts, "ProcessingJobArn"),
+        params=_recent,
+        attributes=(),
+    ),
+    _spec(
+        "monitoring_schedule",
+        "list_monitoring_schedules",
+        "MonitoringScheduleSummaries",
+        "MonitoringSchedule",
+        describe="describe_monitoring_schedule",
+        normalize=_schedule,
+        attributes=(
+            "network_isolation",
+            "inter_container_encryption",
+            "volume_kms_key_id",
+            "output_kms_key_id",
+        ),
+    ),
+    _spec(
+        "feature_group",
+        "list_feature_groups",
+        "FeatureGroupSummaries",
+        "FeatureGroup",
+        describe="describe_feature_group",
+        normalize=_feature_group,
+        attributes=(
+            "online_store_enabled",
+            "online_store_kms_key_id",
+            "offline_store_enabled",
+            "offline_store_kms_key_id",
+        ),
+    ),
+    _spec(
+        "model_package_group",
+        "list_model_package_groups",
+        "ModelPackageGroupSummaryList",
+        "ModelPackageGroup",
+        describe=None,
+        normalize=_package_group,
+        details=(
+            Detail(
+                operation="list_model_packages",
+                fetch=_packages,
+                into="Packages",
+                attributes=("packages", "package_count", "approved_count", "latest_approval_status"),
+            ),
+        ),
+    ),
+    _spec(
+        "experiment",
+        "list_experiments",
+        "ExperimentSummaries",
+        "Experiment",
+        describe=None,
+        normalize=lambda item, opts: data_of(item.raw, drop=("ExperimentArn",)),
+    ),
+    _spec(
+        "pipeline",
+        "list_pipelines",
+        "PipelineSummaries",
+        "Pipeline",
+        describe=None,
+        normalize=lambda item, opts: data_of(item.raw, drop=("PipelineArn",)),
+    ),
+)

@@ -1,0 +1,189 @@
+"""Resource types described as data; the engine (``engine.py``) does the rest.
+
+A :class:`ResourceSpec` says which list operation finds a type, where the items sit in each page,
+which fields hold the id, name and ARN, which per-item detail calls fill which data attributes, and
+which batched enrichments run over the listed items. The read-only allowlist and the IAM policy of
+``mlguard permissions aws`` are both derived from these declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any, Literal, Protocol
+
+import botocore.session
+from botocore import xform_name
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Options:
+    """What spec callables may know about the scope being read."""
+
+    account: str
+    region: str | None
+    partition: str
+    job_lookback_days: int
+    metrics_days: int
+    now: datetime
+
+
+@dataclass(kw_only=True, slots=True)
+class Item:
+    """One listed resource while it is being read: raw API shapes, then normalised data."""
+
+    raw: dict[str, Any]
+    region: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+
+
+class Caller(Protocol):
+    """Guarded, counted access to AWS for one account and region (see ``engine.Caller``)."""
+
+    def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]: ...
+
+    def pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Detail:
+    """A per-item call that fills ``attributes`` of the item's data.
+
+    By default ``operation`` is called with ``params(raw)`` and the response (or its ``select``
+    part) is merged into the raw item, or stored under ``into``. An error code in ``absent_codes``
+    means "not configured" (stored as None), not a failure. ``fetch`` replaces the default call for
+    details that need several calls (it must only call the operations listed in ``operation`` and
+    ``also``).
+    """
+
+    operation: str
+    attributes: tuple[str, ...]
+    params: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    fetch: Callable[[Caller, dict[str, Any]], Any] | None = None
+    also: tuple[str, ...] = ()
+    service: str | None = None
+    into: str | None = None
+    select: str | None = None
+    absent_codes: frozenset[str] = frozenset()
+    apply: Callable[[dict[str, Any], Item], None] | None = None
+    when: Callable[[dict[str, Any]], bool] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Enrichment:
+    """A batched step over all listed items of a type (instance type facts, CloudWatch metrics)."""
+
+    name: str
+    operations: tuple[tuple[str, str], ...]
+    attributes: tuple[str, ...]
+    run: Callable[[list[Item], Caller, Options], None]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResourceSpec:
+    type: str
+    family: str
+    service: str
+    operation: str
+    items: str
+    id: str
+    name: str | None = None
+    arn: str | None = None
+    arn_template: str | None = None
+    scope: Literal["region", "account"] = "region"
+    params: Callable[[Options], list[dict[str, Any]]] | None = None
+    include: Callable[[dict[str, Any], Options], bool] | None = None
+    details: tuple[Detail, ...] = ()
+    enrich: tuple[Enrichment, ...] = ()
+    normalize: Callable[[Item, Options], dict[str, Any]] | None = None
+    tags: str | None = None
+    single: bool = False  # the "list" call returns one settings object; AccountId/Region are added
+    absent_codes: frozenset[str] = frozenset()  # single: these codes mean "not configured" ({} read)
+
+    def operations(self) -> list[tuple[str, str]]:
+        """Every (service, boto operation) this type may call."""
+        ops = [(self.service, self.operation)]
+        for d in self.details:
+            svc = d.service or self.service
+            ops.append((svc, d.operation))
+            ops.extend((svc, o) for o in d.also)
+        for e in self.enrich:
+            ops.extend(e.operations)
+        return ops
+
+
+SPECS: dict[str, ResourceSpec] = {}
+
+
+def define(*specs: ResourceSpec) -> None:
+    for spec in specs:
+        if spec.type in SPECS:
+            raise ValueError(f"resource type defined twice: {spec.type}")
+        if spec.arn is None and spec.arn_template is None:
+            raise ValueError(f"{spec.type}: needs arn or arn_template")
+        SPECS[spec.type] = spec
+
+
+# Operations the session itself needs, beyond the resource specs.
+SESSION_OPERATIONS: tuple[tuple[str, str], ...] = (
+    ("sts", "get_caller_identity"),
+    ("sts", "assume_role"),
+    ("ec2", "describe_regions"),
+    ("organizations", "list_accounts"),
+)
+
+# IAM action prefixes that differ from the client name, and actions that differ from the API name.
+_IAM_PREFIX = {"emr": "elasticmapreduce", "s3control": "s3", "apigateway": "apigateway"}
+_IAM_ACTION = {
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+    ("cloudwatch", "GetMetricData"): "cloudwatch:GetMetricData",
+}
+
+
+@cache
+def _api_names(service: str) -> dict[str, str]:
+    model = botocore.session.get_session().get_service_model(service)
+    return {xform_name(op): op for op in model.operation_names}
+
+
+def api_name(service: str, operation: str) -> str:
+    """The API operation name (``ListBuckets``) of a boto method name (``list_buckets``)."""
+    try:
+        return _api_names(service)[operation]
+    except KeyError as exc:
+        raise ValueError(f"{service} has no operation {operation}") from exc
+
+
+def iam_action(service: str, operation: str) -> str:
+    api = api_name(service, operation)
+    if service == "apigateway":  # API Gateway authorises by HTTP verb on resource paths
+        return "apigateway:GET"
+    return _IAM_ACTION.get((service, api), f"{_IAM_PREFIX.get(service, service)}:{api}")
+
+
+def declared_operations(types: frozenset[str] | None = None) -> list[tuple[str, str]]:
+    ops = list(SESSION_OPERATIONS)
+    for spec in SPECS.values():
+        if types is None or spec.type in types:
+            ops.extend(spec.operations())
+    return ops
+
+
+def allowlist(types: frozenset[str] | None = None) -> frozenset[tuple[str, str]]:
+    """(service, API operation name) pairs the scanner may call."""
+    return frozenset((svc, api_name(svc, op)) for svc, op in declared_operations(types))
+
+
+def first(mapping: Mapping[str, Any] | None, *keys: str) -> Any:
+    """The first present key of ``mapping`` (AWS shapes sometimes rename fields)."""
+    for k in keys:
+        if mapping and k in mapping:
+            return mapping[k]
+    return None

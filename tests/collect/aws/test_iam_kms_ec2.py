@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from tests.collect.aws.conftest import collect
+
+TRUST_SAGEMAKER = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+TRUST_GUARDED = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "glue.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+        }
+    ],
+}
+ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+READ = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::x/*"}],
+}
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+def test_iam_roles_users_policies() -> None:
+    iam = boto3.client("iam")
+    iam.create_role(RoleName="sm-exec", AssumeRolePolicyDocument=json.dumps(TRUST_SAGEMAKER))
+    iam.put_role_policy(RoleName="sm-exec", PolicyName="inline-read", PolicyDocument=json.dumps(READ))
+    admin = iam.create_policy(PolicyName="everything", PolicyDocument=json.dumps(ADMIN))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="sm-exec", PolicyArn=admin)
+    iam.create_role(RoleName="glue-exec", AssumeRolePolicyDocument=json.dumps(TRUST_GUARDED))
+    iam.put_role_policy(RoleName="glue-exec", PolicyName="inline-read", PolicyDocument=json.dumps(READ))
+    iam.create_user(UserName="alice")
+    iam.create_access_key(UserName="alice")
+    iam.create_login_profile(UserName="alice", Password="Xx-canary-Pass-123")
+    iam.create_user(UserName="bot")
+    iam.create_group(GroupName="admins")
+    iam.attach_group_policy(GroupName="admins", PolicyArn=admin)
+    iam.add_user_to_group(GroupName="admins", UserName="bot")
+    iam.update_account_password_policy(MinimumPasswordLength=14, RequireSymbols=True)
+
+    run = collect({"aws.iam.role", "aws.iam.user", "aws.iam.policy", "aws.iam.password_policy"})
+    assert run.inventory.errors == []
+    sm = run.one("aws.iam.role", "sm-exec").data
+    assert sm["trusted_services"] == ["sagemaker.amazonaws.com"]
+    assert sm["confused_deputy_conditions"] is False
+    assert sm["allows_admin"] is True
+    assert sm["inline_allows_admin"] is False
+    assert admin in sm["attached_policy_arns"]
+    glue = run.one("aws.iam.role", "glue-exec").data
+    assert glue["confused_deputy_conditions"] is True
+    assert glue["allows_admin"] is False
+    assert glue["wildcard_actions"] == ["s3:Get*"]
+
+    alice = run.one("aws.iam.user", "alice")
+    assert alice.uid == "arn:aws:iam::123456789012:user/alice"
+    assert alice.data["active_access_key_count"] == 1
+    assert alice.data["access_keys"][0]["age_days"] == 0
+    assert alice.data["console_password"] is True
+    assert alice.data["mfa_enabled"] is False
+    bot = run.one("aws.iam.user", "bot").data
+    assert bot["console_password"] is False
+    assert bot["groups"] == ["admins"]
+    assert bot["allows_admin"] is True  # through its group
+    assert alice.data["allows_admin"] is False
+
+    (policy,) = [r.data for r in run.of("aws.iam.policy") if r.uid == admin]
+    assert policy["allows_admin"] is True
+    assert policy["document"] == ADMIN
+    (pp,) = run.of("aws.iam.password_policy")
+    assert pp.data["minimum_password_length"] == 14
+    assert pp.data["configured"] is True
+    assert "Xx-canary-Pass-123" not in run.inventory.model_dump_json()
+
+
+def test_kms_keys() -> None:
+    kms = boto3.client("kms")
+    rotated = kms.create_key(Description="rotated")["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=rotated)
+    kms.create_alias(AliasName="alias/ml-data", TargetKeyId=rotated)
+    plain = kms.create_key(Description="plain")["KeyMetadata"]["KeyId"]
+    disabled = kms.create_key(Description="off")["KeyMetadata"]["KeyId"]
+    kms.disable_key(KeyId=disabled)
+    run = collect({"aws.kms.key"})
+    assert run.inventory.errors == []
+    by_id = {r.id: r.data for r in run.of("aws.kms.key")}
+    assert by_id[rotated]["rotation_enabled"] is True
+    assert by_id[rotated]["aliases"] == ["alias/ml-data"]
+    assert by_id[plain]["rotation_enabled"] is False
+    assert by_id[plain]["customer_managed"] is True
+    assert by_id[disabled]["key_state"] == "Disabled"
+    assert by_id[disabled]["enabled"] is False
+
+
+def test_ec2_instances_with_gpu_facts() -> None:
+    ec2 = boto3.client("ec2")
+    image = "ami-12c6146b"  # one of moto's built-in AMIs
+    gpu = ec2.run_instances(
+        ImageId=image,
+        InstanceType="g5.xlarge",
+        MinCount=2,
+        MaxCount=2,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "trainer"}]}],
+        MetadataOptions={"HttpTokens": "required"},
+    )["Instances"]
+    ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    ec2.stop_instances(InstanceIds=[gpu[0]["InstanceId"]])
+
+    run = collect({"aws.ec2.instance"})
+    assert run.inventory.errors == []
+    instances = run.of("aws.ec2.instance")
+    assert len(instances) == 3
+    trainers = [r for r in instances if r.name == "trainer"]
+    assert len(trainers) == 2
+    stopped = next(r for r in trainers if r.id == gpu[0]["InstanceId"])
+    d = stopped.data
+    assert d["is_gpu"] is True
+    assert d["gpu"]["gpu_count"] == 1
+    assert d["gpu"]["gpu_model"] == "A10G"
+    assert d["gpu"]["accelerator"] == "gpu"
+    assert d["state"] == "stopped"
+    assert d["state_transition_time"] is not None
+    assert d["imdsv2_required"] is True
+    assert d["lifecycle"] == "on-demand"
+    assert d["metrics_days"] == 14
+    assert d["cpu_utilization_max"] is None  # no datapoints: unknown, not zero
+    assert d["ebs_volumes"]
+    assert d["ebs_volumes"][0]["volume_id"].startswith("vol-")
+    small = next(r for r in instances if r.name is None)
+    assert small.data["is_gpu"] is False
+    assert "cpu_utilization_max" not in small.data
+    assert stopped.uid == f"arn:aws:ec2:us-east-1:123456789012:instance/{stopped.id}"
+
+
+def test_account_and_region_fleet_facts() -> None:
+    boto3.client("iam").create_account_alias(AccountAlias="ml-prod")
+    ec2 = boto3.client("ec2")
+    ec2.run_instances(ImageId="ami-12c6146b", InstanceType="g5.12xlarge", MinCount=2, MaxCount=2)
+    ec2.run_instances(ImageId="ami-12c6146b", InstanceType="m5.large", MinCount=1, MaxCount=1)
+    run = collect({"aws.account", "aws.region"})
+    assert run.inventory.errors == []
+    (account,) = run.of("aws.account")
+    assert account.uid == "arn:aws:iam::123456789012:root"
+    assert account.data["aliases"] == ["ml-prod"]
+    assert account.data["root_access_keys_present"] is False
+    (region,) = run.of("aws.region")
+    assert region.id == "us-east-1"
+    assert region.data["instances"] == 3
+    fleet = region.data["gpu_fleet"]
+    assert (fleet["instances"], fleet["running"], fleet["gpus"]) == (2, 2, 8)
+    assert fleet["by_gpu_model"] == {"A10G": 2}

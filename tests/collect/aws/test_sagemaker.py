@@ -1,0 +1,287 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from mlguard.collect.aws.engine import Account, Engine, client_config
+from mlguard.collect.aws.redact import REDACTED
+from tests.collect.aws.conftest import ACCOUNT, collect
+
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/sm-exec"
+IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/infer:1"
+SM_TYPES = {
+    "aws.sagemaker.notebook_instance",
+    "aws.sagemaker.model",
+    "aws.sagemaker.endpoint_config",
+    "aws.sagemaker.endpoint",
+    "aws.sagemaker.training_job",
+    "aws.sagemaker.model_package_group",
+    "aws.sagemaker.experiment",
+    "aws.sagemaker.pipeline",
+    "aws.sagemaker.domain",
+    "aws.applicationautoscaling.scalable_target",
+    "aws.cloudwatch.alarm",
+}
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+def seed_endpoint(sm: object, name: str, instance_type: str) -> None:
+    client = boto3.client("sagemaker")
+    client.create_model(
+        ModelName=f"{name}-model",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": IMAGE, "Environment": {"DB_PASSWORD": "canary-model-secret-1"}},
+    )
+    client.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[
+            {
+                "VariantName": "primary",
+                "ModelName": f"{name}-model",
+                "InitialInstanceCount": 2,
+                "InstanceType": instance_type,
+            }
+        ],
+    )
+    client.create_endpoint(
+        EndpointName=name,
+        EndpointConfigName=f"{name}-config",
+        Tags=[{"Key": "owner", "Value": "ml-platform"}],
+    )
+
+
+def test_sagemaker_estate_with_scaling_and_alarms() -> None:
+    sm = boto3.client("sagemaker")
+    seed_endpoint(sm, "gpu-ep", "ml.g4dn.xlarge")
+    seed_endpoint(sm, "cpu-ep", "ml.m5.large")
+    sm.create_notebook_instance(
+        NotebookInstanceName="nb", InstanceType="ml.t3.medium", RoleArn=ROLE, DirectInternetAccess="Enabled"
+    )
+    sm.create_training_job(
+        TrainingJobName="train-1",
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        OutputDataConfig={"S3OutputPath": "s3://out/"},
+        ResourceConfig={"InstanceType": "ml.p3.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        HyperParameters={"epochs": "3", "api_token": "canary-hp-secret-2"},
+        Environment={"HF_TOKEN": "canary-env-secret-3"},
+    )
+    sm.create_model_package_group(ModelPackageGroupName="fraud")
+    sm.create_model_package(ModelPackageGroupName="fraud", ModelApprovalStatus="Approved")
+    sm.create_experiment(ExperimentName="exp-1")
+    aas = boto3.client("application-autoscaling")
+    aas.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId="endpoint/cpu-ep/variant/primary",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        MinCapacity=1,
+        MaxCapacity=4,
+    )
+    aas.put_scaling_policy(
+        PolicyName="track",
+        ServiceNamespace="sagemaker",
+        ResourceId="endpoint/cpu-ep/variant/primary",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 70.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+            },
+        },
+    )
+    boto3.client("cloudwatch").put_metric_alarm(
+        AlarmName="cpu-ep-errors",
+        Namespace="AWS/SageMaker",
+        MetricName="Invocation5XXErrors",
+        Dimensions=[{"Name": "EndpointName", "Value": "cpu-ep"}, {"Name": "VariantName", "Value": "primary"}],
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:oncall"],
+    )
+
+    run = collect(SM_TYPES)
+    assert run.inventory.errors == []
+    counts = {t: len(run.of(t)) for t in SM_TYPES}
+    assert counts == {
+        "aws.sagemaker.notebook_instance": 1,
+        "aws.sagemaker.model": 2,
+        "aws.sagemaker.endpoint_config": 2,
+        "aws.sagemaker.endpoint": 2,
+        "aws.sagemaker.training_job": 1,
+        "aws.sagemaker.model_package_group": 1,
+        "aws.sagemaker.experiment": 1,
+        "aws.sagemaker.pipeline": 0,
+        "aws.sagemaker.domain": 0,
+        "aws.applicationautoscaling.scalable_target": 1,
+        "aws.cloudwatch.alarm": 1,
+    }
+    assert run.one("aws.sagemaker.endpoint", "gpu-ep").tags == {"owner": "ml-platform"}
+    gpu = run.one("aws.sagemaker.endpoint", "gpu-ep").data
+    assert gpu["is_gpu"] is True
+    (variant,) = gpu["variants"]
+    assert variant["instance_type"] == "ml.g4dn.xlarge"
+    assert variant["is_gpu"] is True
+    assert variant["initial_instance_count"] == 2
+    assert "current_instance_count" in variant
+    assert gpu["metrics_days"] == 14
+    assert gpu["invocations_sum"] == 0
+    assert run.one("aws.sagemaker.endpoint", "cpu-ep").data["is_gpu"] is False
+    assert run.one("aws.sagemaker.endpoint_config", "gpu-ep-config").data["variants"][0]["is_gpu"] is True
+
+    nb = run.one("aws.sagemaker.notebook_instance", "nb").data
+    assert nb["direct_internet_access"] is True
+    assert nb["root_access_enabled"] is True
+    assert nb["in_vpc"] is False
+
+    job = run.one("aws.sagemaker.training_job", "train-1").data
+    assert job["instance_type"] == "ml.p3.2xlarge"
+    assert job["is_gpu"] is True
+    assert job["managed_spot"] is False
+    assert job["max_runtime_seconds"] == 3600
+    assert job["hyper_parameters"]["epochs"] == "3"
+    assert job["hyper_parameters"]["api_token"] == REDACTED
+
+    model = run.one("aws.sagemaker.model", "gpu-ep-model").data
+    assert model["network_isolation"] is False
+    assert model["images"] == [IMAGE]
+
+    group = run.one("aws.sagemaker.model_package_group", "fraud").data
+    assert group["package_count"] == 1
+    assert group["latest_approval_status"] == "Approved"
+
+    target = run.of("aws.applicationautoscaling.scalable_target")[0].data
+    assert (target["endpoint_name"], target["variant_name"]) == ("cpu-ep", "primary")
+    assert target["max_capacity"] == 4
+    assert target["scaling_policies"][0]["target_value"] == 70.0
+    alarm = run.one("aws.cloudwatch.alarm", "cpu-ep-errors").data
+    assert alarm["endpoint_name"] == "cpu-ep"
+    assert alarm["has_actions"] is True
+
+    text = run.inventory.model_dump_json()
+    for canary in ("canary-model-secret-1", "canary-hp-secret-2", "canary-env-secret-3"):
+        assert canary not in text
+
+
+def test_unimplemented_listing_is_recorded_not_empty() -> None:
+    """moto 5.2 has no ListMonitoringSchedules: the type is covered and errors, it is never empty-PASS."""
+    run = collect({"aws.sagemaker.monitoring_schedule", "aws.sagemaker.experiment"})
+    (error,) = run.inventory.errors
+    assert (error.account, error.region, error.resource_type) == (
+        ACCOUNT,
+        "us-east-1",
+        "aws.sagemaker.monitoring_schedule",
+    )
+    assert error.operation == "sagemaker:ListMonitoringSchedules"
+    assert error.code == "NotImplemented"
+    covered = {c.resource_type for c in run.inventory.coverage}
+    assert covered == {"aws.sagemaker.monitoring_schedule", "aws.sagemaker.experiment"}
+
+
+def _stubbed_engine(stub_client: object) -> tuple[Engine, Account]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mlguard.collect.aws.engine import ApiStats
+    from mlguard.collect.base import InventorySink
+
+    account = Account(
+        id=ACCOUNT,
+        partition="aws",
+        session=boto3.Session(),
+        home_region="us-east-1",
+        config=client_config(1, "standard", 2),
+    )
+    account._clients[("sagemaker", "us-east-1")] = stub_client
+    engine = Engine(InventorySink(), ApiStats(), ThreadPoolExecutor(2), job_lookback_days=30, metrics_days=14)
+    return engine, account
+
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SCHEDULE_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:monitoring-schedule/drift"
+FEATURES_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:feature-group/users"
+SCHEDULE = {
+    "MonitoringScheduleName": "drift",
+    "MonitoringScheduleArn": SCHEDULE_ARN,
+    "CreationTime": T0,
+    "LastModifiedTime": T0,
+    "MonitoringScheduleStatus": "Scheduled",
+    "EndpointName": "cpu-ep",
+}
+STUBBED: dict[str, tuple[tuple[object, ...], tuple[object, ...], str, dict[str, object]]] = {
+    "aws.sagemaker.monitoring_schedule": (
+        ("list_monitoring_schedules", {"MonitoringScheduleSummaries": [SCHEDULE]}, {}),
+        (
+            "describe_monitoring_schedule",
+            {
+                **SCHEDULE,
+                "MonitoringType": "DataQuality",
+                "MonitoringScheduleConfig": {
+                    "MonitoringJobDefinitionName": "dq-def",
+                    "MonitoringType": "DataQuality",
+                },
+            },
+            {"MonitoringScheduleName": "drift"},
+        ),
+        SCHEDULE_ARN,
+        {"endpoint_name": "cpu-ep", "monitoring_type": "DataQuality", "job_definition_name": "dq-def"},
+    ),
+    "aws.sagemaker.feature_group": (
+        (
+            "list_feature_groups",
+            {
+                "FeatureGroupSummaries": [
+                    {"FeatureGroupName": "users", "FeatureGroupArn": FEATURES_ARN, "CreationTime": T0}
+                ]
+            },
+            {},
+        ),
+        (
+            "describe_feature_group",
+            {
+                "FeatureGroupArn": FEATURES_ARN,
+                "FeatureGroupName": "users",
+                "RecordIdentifierFeatureName": "id",
+                "EventTimeFeatureName": "ts",
+                "FeatureDefinitions": [{"FeatureName": "id", "FeatureType": "String"}],
+                "CreationTime": T0,
+                "OnlineStoreConfig": {"EnableOnlineStore": True},
+                "NextToken": "",
+            },
+            {"FeatureGroupName": "users"},
+        ),
+        FEATURES_ARN,
+        {
+            "online_store_enabled": True,
+            "online_store_kms_key_id": None,
+            "offline_store_enabled": False,
+            "feature_count": 1,
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("type_name", sorted(STUBBED))
+def test_listings_moto_lacks_through_stubber(type_name: str) -> None:
+    """The code paths of operations moto 5.2 lacks, exercised with botocore's Stubber."""
+    from mlguard.collect.aws.spec import SPECS
+
+    listing, describe, uid, expected = STUBBED[type_name]
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_response(*listing)
+        stub.add_response(*describe)
+        engine, account = _stubbed_engine(client)
+        assert engine.collect(account, "us-east-1", SPECS[type_name]) == (1, 0)
+        stub.assert_no_pending_responses()
+    (resource,) = engine.sink.resources
+    assert resource.uid == uid
+    for key, value in expected.items():
+        assert resource.data[key] == value
