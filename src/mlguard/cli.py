@@ -570,14 +570,11 @@ def permissions_group() -> None:
 
 
 def _attach_provider_commands() -> None:
+    from mlguard.collect.aws.commands import permissions_command as permissions_aws
     from mlguard.collect.databricks.commands import permissions_databricks
 
-    permissions_group.add_command(permissions_databricks)
-    try:
-        from mlguard.collect.aws.commands import permissions_aws
-    except ModuleNotFoundError:
-        return
     permissions_group.add_command(permissions_aws)
+    permissions_group.add_command(permissions_databricks)
 
 
 _attach_provider_commands()
