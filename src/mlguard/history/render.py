@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -11,6 +13,7 @@ from mlguard.history.models import FindingChange, InventoryItem, RunDiff, RunInf
 
 SPARKS = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 36
+CI_WIDTH = 160
 _STYLES = {
     "critical": "bold red",
     "high": "red",
@@ -59,7 +62,7 @@ def runs_table(runs: list[RunInfo]) -> Table:
         table.add_row(
             r.id,
             r.started_at.strftime("%Y-%m-%d %H:%M"),
-            ", ".join(r.scope) or "-",
+            Text(", ".join(r.scope) or "-", overflow="fold"),
             str(r.resources),
             str(r.counts.total),
             Text(str(r.counts.failed), style="red" if r.counts.failed else ""),
@@ -124,7 +127,7 @@ def _changes_table(title: str, rows: list[FindingChange], style: str) -> Table:
         table.add_row(
             Text(c.severity, style=_STYLES.get(c.severity, "")),
             c.policy_id,
-            c.resource_uid,
+            Text(c.resource_uid, overflow="fold"),
             f"{c.before or '-'} → {c.after or '-'}",
             c.reason or "",
         )
@@ -137,7 +140,11 @@ def _items_table(title: str, rows: list[InventoryItem], style: str) -> Table:
     table.add_column("resource")
     table.add_column("where")
     for i in rows:
-        table.add_row(i.type, i.uid, "/".join(x for x in (i.account, i.region, i.workspace) if x) or "-")
+        table.add_row(
+            i.type,
+            Text(i.uid, overflow="fold"),
+            "/".join(x for x in (i.account, i.region, i.workspace) if x) or "-",
+        )
     return table
 
 
@@ -181,4 +188,8 @@ def diff_view(d: RunDiff, *, show_still_failing: bool = False) -> RenderableType
 
 
 def make_console(no_color: bool = False) -> Console:
-    return Console(no_color=no_color, highlight=False, soft_wrap=False)
+    """A console for stdout; not a terminal (CI logs, pipes) and no COLUMNS: 160 columns wide."""
+    console = Console(no_color=no_color, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = CI_WIDTH
+    return console

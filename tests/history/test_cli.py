@@ -1,0 +1,156 @@
+"""The `history` click group, as the main CLI will run it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from mlguard.history.cli import META_STORE, history, inventory_sidecar
+from mlguard.history.models import InventorySummary
+from mlguard.history.store import Store
+from tests.history import estates as e
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> click.testing.Result:
+    return CliRunner().invoke(history, list(args), env=env, catch_exceptions=False)
+
+
+def _write_estates(tmp_path: Path) -> list[Path]:
+    files = []
+    for name, est in (("week1", e.week1()), ("week2", e.week2())):
+        f = tmp_path / f"{name}.results.json"
+        f.write_text(est.scan().model_dump_json(indent=2))
+        (tmp_path / f"{name}.inventory.json").write_text(est.inventory().model_dump_json())
+        files.append(f)
+    return files
+
+
+def test_import_then_diff_names_the_changes(store_target: str, tmp_path: Path) -> None:
+    files = _write_estates(tmp_path)
+    res = run("import", "--store", store_target, *map(str, files))
+    assert res.exit_code == 0, res.output
+    assert res.output.count("recorded as 2026110") == 2
+
+    res = run("diff", "--store", store_target, "--json")
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert [(c["policy_id"], c["resource_uid"]) for c in d["fixed"]] == [(e.S3_ENC, e.BUCKET_RAW.uid)]
+    assert [(c["policy_id"], c["resource_uid"]) for c in d["regressed"]] == [(e.NB_ROOT, e.NOTEBOOK.uid)]
+    assert [(c["policy_id"], c["resource_uid"]) for c in d["new"]] == [(e.EP_ALARM, e.ENDPOINT_NEW.uid)]
+    assert [i["uid"] for i in d["appeared"]] == [e.ENDPOINT_NEW.uid]
+    assert d["disappeared"] == []
+
+    res = run("diff", "--store", store_target)
+    assert res.exit_code == 0
+    assert "new 1 · regressed 1 · fixed 1 · still failing 1" in res.output
+    assert e.ENDPOINT_NEW.uid in res.output
+
+
+def test_export_and_import_rebuild_the_store(tmp_path: Path) -> None:
+    first = str(tmp_path / "first.sqlite")
+    run("import", "--store", first, *map(str, _write_estates(tmp_path)))
+    out = tmp_path / "exports"
+    res = run("export", "--store", first, "--all", "--output-dir", str(out))
+    assert res.exit_code == 0, res.output
+    assert len(list(out.glob("*.results.json"))) == 2
+    assert len(list(out.glob("*.inventory.json"))) == 2
+
+    rebuilt = str(tmp_path / "rebuilt.sqlite")
+    res = run("import", "--store", rebuilt, str(out))
+    assert res.exit_code == 0, res.output
+    with Store.open(first) as a, Store.open(rebuilt) as b:
+        assert [r.id for r in a.runs()] == [r.id for r in b.runs()]
+        assert [r.model_dump(exclude={"recorded_at"}) for r in a.runs()] == [
+            r.model_dump(exclude={"recorded_at"}) for r in b.runs()
+        ]
+        for run_id in (r.id for r in a.runs()):
+            assert a.document(run_id) == b.document(run_id)
+            assert sorted(a.inventory(run_id), key=str) == sorted(b.inventory(run_id), key=str)
+
+    # Importing again changes nothing.
+    res = run("import", "--store", rebuilt, str(out))
+    assert res.output.count("already recorded as") == 2
+
+
+def test_export_one_run(tmp_path: Path) -> None:
+    store = str(tmp_path / "s.sqlite")
+    run("import", "--store", store, *map(str, _write_estates(tmp_path)))
+    target = tmp_path / "out" / "results.json"
+    res = run("export", "--store", store, "latest", "-o", str(target))
+    assert res.exit_code == 0, res.output
+    assert json.loads(target.read_text()) == json.loads(e.week2().scan().model_dump_json())
+    side = inventory_sidecar(target)
+    assert side.name == "results.inventory.json"
+    assert {i.uid for i in InventorySummary.model_validate_json(side.read_text()).resources} == {
+        r.uid for r in e.week2().resources
+    }
+
+
+def test_list_trend_and_prune(tmp_path: Path) -> None:
+    store = str(tmp_path / "s.sqlite")
+    env = {"MLGUARD_STORE": store}
+    run("import", *map(str, _write_estates(tmp_path)), env=env)
+
+    listed = json.loads(run("list", "--json", env=env).output)
+    assert [r["counts"]["failed"] for r in listed] == [2, 3]
+    assert listed[0]["started_at"] == "2026-11-01T02:00:00Z"
+    assert listed[0]["complete"] is True
+    table = run("list", env=env).output
+    assert "aws:111122223333" in table
+    assert listed[1]["id"] in table
+
+    trends = json.loads(run("trend", "--json", "--by", "severity", "--by", "framework", env=env).output)
+    assert [t["dimension"] for t in trends] == ["severity", "framework"]
+    assert [p["values"]["medium"] for p in trends[0]["points"]] == [1, 2]
+    chart = run("trend", env=env).output
+    for title in ("by severity", "by category", "by provider", "Compliance by framework"):
+        assert title in chart
+
+    res = run("prune", "--keep", "1", "--dry-run", env=env)
+    assert res.output.startswith("would delete 1 run(s): ")
+    res = run("prune", "--keep", "1", env=env)
+    assert res.output.startswith("deleted 1 run(s)")
+    assert len(json.loads(run("list", "--json", env=env).output)) == 1
+
+
+def test_store_from_the_main_cli_config(tmp_path: Path) -> None:
+    """The main CLI passes the config file's store: through ctx.meta."""
+    store = str(tmp_path / "from-config.sqlite")
+
+    @click.group()
+    @click.pass_context
+    def main(ctx: click.Context) -> None:
+        ctx.meta[META_STORE] = store
+
+    main.add_command(history)
+    res = CliRunner().invoke(main, ["history", "list"], env={"MLGUARD_STORE": ""})
+    assert res.exit_code == 0, res.output
+    assert "No runs recorded yet." in res.output
+    assert Path(store).exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["list"], "no results store"),
+        (["list", "--store", "mysql://x/y"], "unsupported store backend"),
+        (["diff", "--store", "{tmp}/s.sqlite"], "no run latest~1"),
+        (["export", "--store", "{tmp}/s.sqlite", "latest"], "give -o FILE"),
+        (["export", "--store", "{tmp}/s.sqlite"], "give one RUN"),
+        (["prune", "--store", "{tmp}/s.sqlite"], "say what to keep"),
+        (["import", "--store", "{tmp}/s.sqlite", "{tmp}/bad.json"], "bad.json: not an mlguard results file"),
+    ],
+)
+def test_user_errors_are_one_clean_line_with_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "bad.json").write_text('{"hello": 1}')
+    res = CliRunner().invoke(
+        history, [a.replace("{tmp}", str(tmp_path)) for a in args], env={"MLGUARD_STORE": ""}
+    )
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
