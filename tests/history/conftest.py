@@ -1,7 +1,7 @@
 """Stores for the history tests: SQLite always; PostgreSQL when MLGUARD_TEST_POSTGRES_URL is set.
 
 Start a throwaway server with ``eval "$(scripts/start-postgres.sh)"``. Each PostgreSQL test gets
-its own fresh database, dropped afterwards.
+its own fresh schema, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -22,19 +22,20 @@ PG_SKIP = f'PostgreSQL tests need {PG_ENV} (start a server with: eval "$(scripts
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """A URL to a brand-new, empty PostgreSQL database."""
+    """A URL whose connections see only a brand-new, empty schema (dropped afterwards)."""
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(PG_SKIP)
     admin = create_engine(make_url(base), isolation_level="AUTOCOMMIT")
     name = f"mlguard_t_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
     try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={name}"})
+        yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         admin.dispose()
 
 
