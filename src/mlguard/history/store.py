@@ -279,7 +279,7 @@ class Store:
         self, scan: ScanResult, inventory: Inventory | Sequence[InventoryItem] | None = None
     ) -> tuple[str, bool]:
         """Like :meth:`record`, and also say whether the run was new."""
-        body = scan.model_dump_json().encode()
+        body = scan.model_dump_json(exclude_none=True).encode()
         digest = hashlib.sha256(body).hexdigest()
         with self.engine.connect() as conn:
             existing = conn.execute(select(t.runs.c.id).where(t.runs.c.digest == digest)).scalar()
