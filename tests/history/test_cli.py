@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from mlguard.history.cli import META_STORE, history, inventory_sidecar
 from mlguard.history.models import InventorySummary
 from mlguard.history.store import Store
+from mlguard.model import ScanResult
 from tests.history import estates as e
 
 
@@ -82,7 +83,7 @@ def test_export_one_run(tmp_path: Path) -> None:
     target = tmp_path / "out" / "results.json"
     res = run("export", "--store", store, "latest", "-o", str(target))
     assert res.exit_code == 0, res.output
-    assert json.loads(target.read_text()) == json.loads(e.week2().scan().model_dump_json())
+    assert ScanResult.model_validate_json(target.read_text()) == e.week2().scan()
     side = inventory_sidecar(target)
     assert side.name == "results.inventory.json"
     assert {i.uid for i in InventorySummary.model_validate_json(side.read_text()).resources} == {

@@ -94,3 +94,21 @@ def test_chart_marks_incomplete_runs(store: Store) -> None:
     assert f"{ids[2]} (incomplete)" in text
     assert "collection errors" in text
     assert "█" in text
+
+
+def test_report_history_of_a_run(store: Store) -> None:
+    from mlguard.history.report import report_history
+
+    ids = _record_three(store)
+    ctx = report_history(store, ids[1])
+    assert ctx.run.id == ids[1]
+    assert ctx.previous is not None
+    assert ctx.previous.id == ids[0]
+    assert ctx.diff is not None
+    assert [c.resource_uid for c in ctx.diff.fixed] == [e.BUCKET_RAW.uid]
+    assert [t.dimension for t in ctx.trends] == ["severity", "category", "provider", "framework"]
+    assert [p.run_id for p in ctx.trends[0].points] == ids[:2]  # nothing after the run itself
+    first = report_history(store, ids[0])
+    assert first.previous is None
+    assert first.diff is None
+    assert ctx.model_dump(mode="json")["diff"]["base"]["id"] == ids[0]

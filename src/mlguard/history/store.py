@@ -406,9 +406,11 @@ class Store:
 
     # ------------------------------------------------------------------ reading
 
-    def runs(self, limit: int | None = None) -> list[RunInfo]:
-        """Recorded runs, oldest first (the newest ``limit`` if given)."""
+    def runs(self, limit: int | None = None, until: str | None = None) -> list[RunInfo]:
+        """Recorded runs, oldest first: the newest ``limit`` if given, up to run ``until`` if given."""
         query = select(t.runs).order_by(t.runs.c.id.desc())
+        if until is not None:
+            query = query.where(t.runs.c.id <= until)
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:

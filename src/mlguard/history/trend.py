@@ -19,9 +19,9 @@ def compliance_percent(statuses: dict[str, int]) -> float:
     return round(100.0 * good / judged, 1) if judged else 0.0
 
 
-def trend(store: Store, dimension: Dimension, last: int | None = 20) -> Trend:
-    """The newest ``last`` runs (all with ``None``), oldest first."""
-    runs = store.runs(limit=last)
+def trend(store: Store, dimension: Dimension, last: int | None = 20, until: str | None = None) -> Trend:
+    """The newest ``last`` runs (all with ``None``), up to run ``until`` if given, oldest first."""
+    runs = store.runs(limit=last, until=until)
     stats = store.stats([r.id for r in runs], dimension)
     seen = {key for per_run in stats.values() for key in per_run}
     order = _ORDER.get(dimension)
