@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from mlguard.history.models import FindingChange, InventoryItem, RunDiff, RunInfo, RunRef
-from mlguard.history.store import Store, StoredError, StoredResult
-from mlguard.model import Provenance, Status, iso
+from mlguard.history.models import FindingChange, RunDiff, RunInfo, RunRef
+from mlguard.history.store import InventoryRow, Store, StoredError, StoredResult
+from mlguard.model import Provenance, Severity, Status, iso
 
+_RANK = {s.value: s.rank for s in Severity}
 _FAIL = Status.FAIL.value
 _NOT_JUDGED = {None, Status.SKIP.value, Status.ERROR.value}
 _PASSING = {Status.PASS.value, Status.WAIVED.value}
@@ -15,7 +16,7 @@ def _ref(run: RunInfo) -> RunRef:
     return RunRef(id=run.id, started_at=iso(run.started_at), complete=run.complete)
 
 
-def _in_scope(item: InventoryItem, p: Provenance, providers: set[str]) -> bool:
+def _in_scope(item: InventoryRow, p: Provenance, providers: set[str]) -> bool:
     """Did the scan described by ``p`` look where ``item`` lives?"""
     if item.provider not in providers:
         return False
@@ -57,29 +58,29 @@ def diff_runs(store: Store, base_ref: str, head_ref: str) -> RunDiff:
     head = store.resolve(head_ref)
     before = _worst(store.results(base.id))
     after = _worst(store.results(head.id))
-    base_inv = {i.uid: i for i in store.inventory(base.id)}
-    head_inv = {i.uid: i for i in store.inventory(head.id)}
+    base_inv = {i.uid: i for i in store.inventory_rows(base.id)}
+    head_inv = {i.uid: i for i in store.inventory_rows(head.id)}
     head_errors = store.errors(head.id)
     head_prov = store.provenance(head.id)
     head_providers = {i.provider for i in head_inv.values()} | {e.provider for e in head_errors}
 
-    def visible(item: InventoryItem, errors: list[StoredError]) -> bool:
+    def visible(item: InventoryRow, errors: list[StoredError]) -> bool:
         return _in_scope(item, head_prov, head_providers) and not any(e.covers(item) for e in errors)
 
     # Resources confirmed gone from head, and those head could not see.
     gone: set[str] = set()
     diff = RunDiff(base=_ref(base), head=_ref(head))
     for uid in sorted(set(head_inv) - set(base_inv)):
-        diff.appeared.append(head_inv[uid])
+        diff.appeared.append(head_inv[uid].item())
     for uid in sorted(set(base_inv) - set(head_inv)):
         item = base_inv[uid]
         if visible(item, head_errors):
             gone.add(uid)
-            diff.disappeared.append(item)
+            diff.disappeared.append(item.item())
         else:
-            diff.unseen.append(item)
+            diff.unseen.append(item.item())
 
-    for fp in sorted(set(before) | set(after), key=lambda f: (before.get(f) or after[f]).policy_id + f):
+    for fp in set(before) | set(after):
         a = before.get(fp)
         b = after.get(fp)
         sa = a.status if a else None
@@ -103,4 +104,6 @@ def diff_runs(store: Store, base_ref: str, head_ref: str) -> RunDiff:
                 diff.unknown.append(_change(a, sa, sb, "not evaluated in the newer run"))
             else:
                 diff.unknown.append(_change(a, sa, sb, f"{sb} in the newer run"))
+    for changes in (diff.new, diff.regressed, diff.still_failing, diff.fixed, diff.waived, diff.unknown):
+        changes.sort(key=lambda c: (-_RANK.get(c.severity, -1), c.policy_id, c.resource_uid))
     return diff

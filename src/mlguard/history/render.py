@@ -95,7 +95,7 @@ def trend_view(tr: Trend) -> RenderableType:
         )
     if not percent:
         table.add_column("total", justify="right")
-        table.add_column("chart")
+        table.add_column("chart", no_wrap=True, min_width=BAR_WIDTH)
     peak = max((sum(p.values.values()) for p in tr.points), default=0.0)
     for p in tr.points:
         run = Text(p.run_id)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy.exc
 from alembic import command
@@ -47,10 +47,8 @@ _RUN_LOCK = "mlguard.history.run"
 _MIGRATE_LOCK = "mlguard.history.migrate"
 
 
-class StoredResult(BaseModel):
-    """A result as the store keeps it: enough to compare runs."""
-
-    model_config = ConfigDict(frozen=True)
+class StoredResult(NamedTuple):
+    """A result as the store keeps it: enough to compare runs (a tuple: runs hold 100k of them)."""
 
     fingerprint: str
     policy_id: str
@@ -63,6 +61,20 @@ class StoredResult(BaseModel):
     status: str
     severity: str
     category: str
+
+
+class InventoryRow(NamedTuple):
+    """One resource of a run's inventory, as stored."""
+
+    uid: str
+    type: str
+    provider: str
+    account: str | None
+    region: str | None
+    workspace: str | None
+
+    def item(self) -> InventoryItem:
+        return InventoryItem(**self._asdict())
 
 
 class StoredError(BaseModel):
@@ -79,7 +91,7 @@ class StoredError(BaseModel):
     operation: str
     code: str
 
-    def covers(self, item: InventoryItem) -> bool:
+    def covers(self, item: InventoryRow) -> bool:
         """True if this error may hide ``item``: its listing or its own read failed."""
         if self.resource_uid is not None:
             return self.resource_uid == item.uid
@@ -453,16 +465,22 @@ class Store:
         return _run_info(row) if row is not None else None
 
     def results(self, run_id: str) -> list[StoredResult]:
-        cols = [t.results.c[name] for name in StoredResult.model_fields]
+        cols = [t.results.c[name] for name in StoredResult._fields]
         with self.engine.connect() as conn:
-            rows = conn.execute(select(*cols).where(t.results.c.run_id == run_id)).mappings().all()
-        return [StoredResult.model_validate(dict(row)) for row in rows]
+            return [
+                StoredResult(*row) for row in conn.execute(select(*cols).where(t.results.c.run_id == run_id))
+            ]
+
+    def inventory_rows(self, run_id: str) -> list[InventoryRow]:
+        cols = [t.inventory.c[name] for name in InventoryRow._fields]
+        with self.engine.connect() as conn:
+            return [
+                InventoryRow(*row)
+                for row in conn.execute(select(*cols).where(t.inventory.c.run_id == run_id))
+            ]
 
     def inventory(self, run_id: str) -> list[InventoryItem]:
-        cols = [t.inventory.c[name] for name in InventoryItem.model_fields]
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(*cols).where(t.inventory.c.run_id == run_id)).mappings().all()
-        return [InventoryItem.model_validate(dict(row)) for row in rows]
+        return [row.item() for row in self.inventory_rows(run_id)]
 
     def errors(self, run_id: str) -> list[StoredError]:
         cols = [t.collection_errors.c[name] for name in StoredError.model_fields]
