@@ -468,7 +468,8 @@ class Store:
         cols = [t.results.c[name] for name in StoredResult._fields]
         with self.engine.connect() as conn:
             return [
-                StoredResult(*row) for row in conn.execute(select(*cols).where(t.results.c.run_id == run_id))
+                StoredResult(*row)
+                for row in conn.execute(select(*cols).where(t.results.c.run_id == run_id)).all()
             ]
 
     def inventory_rows(self, run_id: str) -> list[InventoryRow]:
