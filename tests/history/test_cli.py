@@ -17,7 +17,8 @@ from tests.history import estates as e
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> click.testing.Result:
-    return CliRunner().invoke(history, list(args), env=env, catch_exceptions=False)
+    wide = {"COLUMNS": "200", **(env or {})}  # no folding of long uids in the assertions below
+    return CliRunner().invoke(history, list(args), env=wide, catch_exceptions=False)
 
 
 def _write_estates(tmp_path: Path) -> list[Path]:

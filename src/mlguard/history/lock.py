@@ -46,10 +46,14 @@ def file_lock(path: Path, timeout: float, what: str) -> Iterator[None]:
 
 @contextmanager
 def advisory_lock(engine: Engine, name: str, timeout: float, what: str) -> Iterator[None]:
-    """Hold a PostgreSQL session advisory lock on a dedicated connection."""
-    key = advisory_key(name)
+    """Hold a PostgreSQL session advisory lock on a dedicated connection.
+
+    Advisory locks are per database; the key also names the schema, so stores in two schemas of
+    one database do not block each other.
+    """
     deadline = time.monotonic() + timeout
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        key = advisory_key(f"{name}:{conn.execute(text('SELECT current_schema()')).scalar_one()}")
         while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one():
             if time.monotonic() >= deadline:
                 raise StoreLockTimeout(f"{what} is locked by another mlguard run (waited {timeout:g}s)")

@@ -45,24 +45,21 @@ def _fmt(value: float, percent: bool) -> str:
 
 
 def runs_table(runs: list[RunInfo]) -> Table:
-    table = Table(title="Recorded runs", box=box.SIMPLE_HEAVY)
-    for name, justify in (
-        ("run", "left"),
-        ("started (UTC)", "left"),
-        ("scope", "left"),
-        ("resources", "right"),
-        ("results", "right"),
-        ("FAIL", "right"),
-        ("ERROR", "right"),
-        ("WAIVED", "right"),
-        ("complete", "center"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table = Table(
+        title="Recorded runs (id = start time UTC + digest)",
+        box=box.SIMPLE_HEAVY,
+        collapse_padding=True,
+        pad_edge=False,
+    )
+    table.add_column("run", no_wrap=True)
+    table.add_column("scope", overflow="fold", min_width=14)
+    for name in ("resources", "results", "FAIL", "ERROR", "WAIVED"):
+        table.add_column(name, justify="right", min_width=3)
+    table.add_column("complete", justify="center")
     for r in runs:
         table.add_row(
             r.id,
-            r.started_at.strftime("%Y-%m-%d %H:%M"),
-            Text(", ".join(r.scope) or "-", overflow="fold"),
+            Text("\n".join(r.scope) or "-", overflow="fold"),
             str(r.resources),
             str(r.counts.total),
             Text(str(r.counts.failed), style="red" if r.counts.failed else ""),
@@ -121,8 +118,11 @@ def trend_view(tr: Trend) -> RenderableType:
 
 def _changes_table(title: str, rows: list[FindingChange], style: str) -> Table:
     table = Table(title=f"{title} ({len(rows)})", title_style=style, box=box.SIMPLE, title_justify="left")
-    for col in ("severity", "policy", "resource", "before → after", "note"):
-        table.add_column(col)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("policy", no_wrap=True)
+    table.add_column("resource", overflow="fold")
+    table.add_column("before → after", no_wrap=True)
+    table.add_column("note")
     for c in rows:
         table.add_row(
             Text(c.severity, style=_STYLES.get(c.severity, "")),
