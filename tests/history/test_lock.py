@@ -120,3 +120,14 @@ def test_deadline() -> None:
     assert "during collection" in info.value.render()
     with pytest.raises(ValueError, match="positive"):
         Deadline(0)
+
+
+def test_open_for_run_holds_the_lock_for_the_whole_run(store_target: str) -> None:
+    from mlguard.history.store import open_for_run
+
+    with open_for_run(store_target, lock_timeout=5) as store:
+        with Store.open(store_target) as other, pytest.raises(StoreLockTimeout), other.lock(timeout=0.2):
+            pytest.fail("a second run got the lock")
+        store.record(e.week1().scan(), e.week1().inventory())
+    with open_for_run(store_target, lock_timeout=5) as store:
+        assert len(store.runs()) == 1

@@ -569,3 +569,13 @@ def open_store(target: str, *, migrate: bool = True) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+@contextmanager
+def open_for_run(target: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[Store]:
+    """Open the store and hold its lock for a whole scheduled run (collect, evaluate, record).
+
+    ``with open_for_run(store, deadline.budget(600)) as store: ...; store.record(scan, inventory)``
+    """
+    with open_store(target) as store, store.lock(lock_timeout):
+        yield store
