@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from mlguard.history.cli import META_STORE, history, inventory_sidecar
+from mlguard.history.errors import StoreError
 from mlguard.history.models import InventorySummary
 from mlguard.history.store import Store
 from mlguard.model import ScanResult
@@ -156,3 +157,72 @@ def test_user_errors_are_one_clean_line_with_exit_2(tmp_path: Path, args: list[s
     assert message in res.output
     assert "Traceback" not in res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def _fake_scan(config_store: str | None) -> click.Command:
+    """How `mlguard scan` uses record_options() and recording()."""
+    from mlguard.history.cli import record_options, recording
+
+    @click.command()
+    @record_options
+    def scan(record: bool | None, store_target: str | None, lock_timeout: float) -> None:
+        with recording(record, store_target, config_store, lock_timeout) as store:
+            if store is None:
+                click.echo("not recorded")
+            else:
+                click.echo(f"recorded {store.record(e.week1().scan(), e.week1().inventory())}")
+
+    return scan
+
+
+def test_scan_records_when_a_store_is_configured(tmp_path: Path) -> None:
+    store = str(tmp_path / "s.sqlite")
+    no_env = {"MLGUARD_STORE": ""}
+    invoke = CliRunner().invoke
+    assert invoke(_fake_scan(None), [], env=no_env).output == "not recorded\n"
+    assert invoke(_fake_scan(None), ["--store", store]).output.startswith("recorded 20261101-")
+    assert invoke(_fake_scan(store), [], env=no_env).output.startswith("recorded 20261101-")
+    assert invoke(_fake_scan(store), ["--no-record"], env=no_env).output == "not recorded\n"
+    assert invoke(_fake_scan(None), ["--store", store], env={"MLGUARD_STORE": ""}).exit_code == 0
+    res = invoke(_fake_scan(None), ["--record"], env=no_env)
+    assert isinstance(res.exception, StoreError)
+    assert "--record needs a results store" in str(res.exception)
+    with Store.open(store) as s:
+        assert len(s.runs()) == 1  # the same scan recorded three times is one run
+
+
+def test_a_password_in_the_store_url_is_never_printed() -> None:
+    res = CliRunner().invoke(
+        history, ["list", "--store", "postgresql://mlguard:canary-s3cret@127.0.0.1:1/x?connect_timeout=2"]
+    )
+    assert res.exit_code == 2
+    assert "cannot open the results store" in res.output
+    assert "canary-s3cret" not in res.output
+    assert "***" in res.output
+
+
+@pytest.mark.e2e
+def test_history_as_a_process_exits_cleanly(tmp_path: Path) -> None:
+    """A real process: user errors are one line on stderr and exit 2, no traceback."""
+    import subprocess
+    import sys
+
+    code = "from mlguard.history.cli import history; history()"
+    files = _write_estates(tmp_path)
+    store = str(tmp_path / "p.sqlite")
+    ok = subprocess.run(
+        [sys.executable, "-c", code, "import", "--store", store, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run(
+        [sys.executable, "-c", code, "diff", "--store", store, "latest~5"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("mlguard: error: no run latest~5")
+    assert "Traceback" not in bad.stderr

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast, get_args
 
@@ -21,7 +22,7 @@ from mlguard.history.diff import diff_runs
 from mlguard.history.errors import StoreError
 from mlguard.history.models import DIMENSIONS, Dimension, InventoryItem, InventorySummary
 from mlguard.history.render import diff_view, make_console, runs_table, trend_view
-from mlguard.history.store import DEFAULT_LOCK_TIMEOUT, ENV_STORE, Store
+from mlguard.history.store import DEFAULT_LOCK_TIMEOUT, ENV_STORE, Store, open_for_run
 from mlguard.history.trend import trend
 from mlguard.model import Inventory, ScanResult
 
@@ -65,6 +66,39 @@ def _lock_option(fn: F) -> F:
 
 def _json_option(fn: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")(fn)
+
+
+def record_options(fn: F) -> F:
+    """Options for ``mlguard scan``: ``--record/--no-record``, ``--store``, ``--lock-timeout``."""
+    fn = _lock_option(fn)
+    fn = _store_option(fn)
+    return click.option(
+        "--record/--no-record",
+        default=None,
+        help="Record the run in the results store [default: record when a store is configured].",
+    )(fn)
+
+
+@contextmanager
+def recording(
+    record: bool | None,
+    store_target: str | None,
+    config_store: str | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> Iterator[Store | None]:
+    """The store a scan records into, locked for the whole run; ``None`` when not recording.
+
+    ``--store`` (or MLGUARD_STORE) wins over the config's ``store:``; ``--record`` without any store
+    is a usage error; ``--no-record`` never records.
+    """
+    target = store_target or config_store
+    if record is False or (record is None and not target):
+        yield None
+        return
+    if not target:
+        raise StoreError(f"--record needs a results store: give --store PATH|URL, set {ENV_STORE} or store:")
+    with open_for_run(target, lock_timeout) as store:
+        yield store
 
 
 def open_from_cli(store_target: str | None) -> Store:
