@@ -141,6 +141,8 @@ def test_store_from_the_main_cli_config(tmp_path: Path) -> None:
     [
         (["list"], "no results store"),
         (["list", "--store", "mysql://x/y"], "unsupported store backend"),
+        (["list", "--store", "{tmp}/bad.json"], "file is not a database"),
+        (["list", "--store", "/proc/nowhere/s.sqlite"], "cannot create the folder of the store"),
         (["diff", "--store", "{tmp}/s.sqlite"], "no run latest~1"),
         (["export", "--store", "{tmp}/s.sqlite", "latest"], "give -o FILE"),
         (["export", "--store", "{tmp}/s.sqlite"], "give one RUN"),
@@ -226,3 +228,16 @@ def test_history_as_a_process_exits_cleanly(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert bad.stderr.startswith("mlguard: error: no run latest~5")
     assert "Traceback" not in bad.stderr
+
+
+def test_a_damaged_store_is_a_clean_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = tmp_path / "s.sqlite"
+    Store.open(str(store)).close()
+    with sqlite3.connect(store) as db:
+        db.execute("DROP TABLE mlguard_runs")
+    res = CliRunner().invoke(history, ["list", "--store", str(store)])
+    assert res.exit_code == 2
+    assert "results store: no such table: mlguard_runs" in res.output
+    assert "Traceback" not in res.output

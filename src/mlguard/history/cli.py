@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, TypeVar, cast, get_args
 
 import click
+import sqlalchemy.exc
 from pydantic import ValidationError
 
-from mlguard.errors import InventoryError, MlguardError
+from mlguard.errors import EXIT_BAD_INPUT, InventoryError, MlguardError
 from mlguard.history.diff import diff_runs
 from mlguard.history.errors import StoreError
 from mlguard.history.models import DIMENSIONS, Dimension, InventoryItem, InventorySummary
@@ -40,6 +41,9 @@ def _clean_errors(fn: F) -> F:
         except MlguardError as exc:
             click.echo(f"mlguard: error: {exc.render()}", err=True)
             raise click.exceptions.Exit(exc.exit_code) from None
+        except sqlalchemy.exc.DBAPIError as exc:  # the database failed us mid-command
+            click.echo(f"mlguard: error: results store: {exc.orig}", err=True)
+            raise click.exceptions.Exit(EXIT_BAD_INPUT) from None
 
     return cast(F, wrapper)
 

@@ -176,7 +176,12 @@ class Store:
         url = store_url(target)
         if url.get_backend_name() == "sqlite":
             if url.database and url.database != ":memory:":
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(
+                        f"cannot create the folder of the store {url.database}: {exc.strerror}"
+                    ) from None
                 engine = create_engine(url)
             else:
                 engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
@@ -192,7 +197,7 @@ class Store:
         if migrate:
             try:
                 store.migrate()
-            except sqlalchemy.exc.OperationalError as exc:
+            except sqlalchemy.exc.DBAPIError as exc:  # unreachable, refused, not a database, ...
                 engine.dispose()
                 raise StoreError(f"cannot open the results store {store.display}: {exc.orig}") from None
         return store
