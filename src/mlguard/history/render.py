@@ -82,7 +82,7 @@ def trend_view(tr: Trend) -> RenderableType:
         else f"Unwaived FAIL results by {tr.dimension}"
     )
     table = Table(title=title, box=box.SIMPLE_HEAVY, show_footer=True)
-    table.add_column("run", footer="trend")
+    table.add_column("run", footer="trend", no_wrap=True)
     table.add_column("started (UTC)")
     for i, key in enumerate(tr.keys):
         series = [p.values[key] for p in tr.points if key in p.values]
