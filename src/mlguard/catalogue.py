@@ -86,14 +86,10 @@ _TYPES: tuple[ResourceType, ...] = (
     ResourceType("databricks.uc.table", "Unity Catalog table.", "workspace"),
     ResourceType("databricks.uc.external_location", "External location with grants.", "workspace"),
     ResourceType("databricks.uc.storage_credential", "Storage credential with grants.", "workspace"),
-    ResourceType(
-        "databricks.uc.registered_model", "Unity Catalog registered model with versions.", "workspace"
-    ),
+    ResourceType("databricks.uc.registered_model", "Unity Catalog registered model with versions.", "workspace"),
     ResourceType("databricks.uc.quality_monitor", "Lakehouse Monitoring quality monitor.", "workspace"),
     # ---- IaC
-    ResourceType(
-        "iac.resource", "A resource block in Terraform or CloudFormation, checked by checkov.", "iac"
-    ),
+    ResourceType("iac.resource", "A resource block in Terraform or CloudFormation, checked by checkov.", "iac"),
 )
 
 CATALOGUE: dict[str, ResourceType] = {t.name: t for t in _TYPES}

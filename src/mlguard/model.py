@@ -18,7 +18,9 @@ INVENTORY_SCHEMA_VERSION = "1.0"
 RESULT_SCHEMA_VERSION = "1.0"
 
 # Keys of the resource envelope. Policy paths see them beside ``data``, so ``data`` may not use them.
-ENVELOPE_KEYS = frozenset({"uid", "type", "provider", "id", "name", "account", "region", "workspace", "tags"})
+ENVELOPE_KEYS = frozenset(
+    {"uid", "type", "provider", "id", "name", "account", "region", "workspace", "tags"}
+)
 
 
 class _Frozen(BaseModel):
@@ -109,9 +111,7 @@ class Scope(_Frozen):
 
 
 class Resource(_Frozen):
-    uid: str = Field(
-        description="Globally unique, stable id: the ARN on AWS, databricks://... on Databricks."
-    )
+    uid: str = Field(description="Globally unique, stable id: the ARN on AWS, databricks://... on Databricks.")
     type: str = Field(description="Catalogue type, provider.service.kind.")
     provider: str
     id: str
@@ -295,9 +295,7 @@ class PolicyInfo(_Frozen):
     remediation_terraform: str | None = None
     references: list[str] = Field(default_factory=list)
     compliance: list[str] = Field(default_factory=list)
-    source: str | None = Field(
-        default=None, description="mlguard (built-in), a policy directory, or checkov."
-    )
+    source: str | None = Field(default=None, description="mlguard (built-in), a policy directory, or checkov.")
 
 
 class RequirementInfo(_Frozen):

@@ -78,9 +78,7 @@ class InventorySink:
             if identity not in self.identities:
                 self.identities.append(identity)
 
-    def scope(
-        self, account: str | None = None, region: str | None = None, workspace: str | None = None
-    ) -> None:
+    def scope(self, account: str | None = None, region: str | None = None, workspace: str | None = None) -> None:
         with self._lock:
             if account:
                 self.accounts.add(account)
@@ -106,13 +104,7 @@ class InventorySink:
                 errors=list(self.errors),
                 coverage=sorted(
                     set(self.coverage),
-                    key=lambda c: (
-                        c.provider,
-                        c.account or "",
-                        c.region or "",
-                        c.workspace or "",
-                        c.resource_type,
-                    ),
+                    key=lambda c: (c.provider, c.account or "", c.region or "", c.workspace or "", c.resource_type),
                 ),
             )
 
@@ -157,10 +149,7 @@ _REGISTRY: dict[str, ProviderEntry] = {}
 def register(cls: type[Collector]) -> type[Collector]:
     """Class decorator: make a collector available under its provider name."""
     _REGISTRY[cls.provider] = ProviderEntry(
-        name=cls.provider,
-        factory=cls,
-        types=cls.resource_types,
-        detect=cls.detect,  # type: ignore[arg-type]
+        name=cls.provider, factory=cls, types=cls.resource_types, detect=cls.detect  # type: ignore[arg-type]
     )
     return cls
 
