@@ -24,6 +24,7 @@ from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import NullProgress, Progress
 from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, InputError, MlguardError
+from mlguard.history.cli import history, record_options, recording
 from mlguard.model import Inventory, ScanResult, Severity
 from mlguard.pipeline import (
     LoadedConfig,
@@ -347,6 +348,12 @@ def cli(ctx: click.Context, /, config_path: Path | None, quiet: bool) -> None:
     mlguard report results.json    re-render a past scan in other formats
     """
     ctx.obj = State(config_path, quiet, Console(), Console(stderr=True))
+    if ctx.invoked_subcommand == "history":  # history reads the config's store: setting
+        store = ctx.obj.config().config.store
+        if store:
+            ctx.meta["mlguard.store"] = (
+                store if "://" in store else str(ctx.obj.config().config.resolve(store))
+            )
 
 
 @cli.command("collect")
@@ -416,6 +423,7 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
 @selection_options
 @gate_options
 @output_options("console,json")
+@record_options
 @click.option("--demo", is_flag=True, help="Scan the embedded demo estate: no cloud account, no network.")
 @click.option(
     "--inventory-out",
@@ -424,7 +432,7 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
 )
 @click.pass_context
 def scan_cmd(ctx: click.Context, /, demo: bool, inventory_out: Path | None, **kw: Any) -> None:
-    """Collect, evaluate and report in one go."""
+    """Collect, evaluate and report in one go (and record the run when a store is configured)."""
     state = _state(ctx)
     loaded = state.config()
     _apply_scope(loaded, kw)
@@ -432,26 +440,38 @@ def scan_cmd(ctx: click.Context, /, demo: bool, inventory_out: Path | None, **kw
     formats = _formats(loaded, kw["formats"], "console,json")
     waivers = load_waivers(loaded, kw.get("waivers"))
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
-    timed_out = False
-    if demo:
-        from mlguard.demo.scan import collect_demo
+    with recording(kw["record"], kw["store_target"], _config_store(loaded), kw["lock_timeout"]) as store:
+        timed_out = False
+        if demo:
+            from mlguard.demo.scan import collect_demo
 
-        with _progress(state) as progress:
-            collected, about = collect_demo(loaded, types, progress, _command_line())
-        if not state.quiet:
-            state.err.print(about, highlight=False)
-        inv = collected.inventory
-    else:
-        with _progress(state) as progress:
-            collected = collect(
-                loaded, _split(kw["provider_names"]), types, progress, _command_line(), kw.get("timeout")
-            )
-        inv, timed_out = collected.inventory, collected.timed_out
-    if inventory_out is not None:
-        _write_json(inventory_out, inv)
-    scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
-    _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
+            with _progress(state) as progress:
+                collected, about = collect_demo(loaded, types, progress, _command_line())
+            if not state.quiet:
+                state.err.print(about, highlight=False)
+            inv = collected.inventory
+        else:
+            with _progress(state) as progress:
+                collected = collect(
+                    loaded, _split(kw["provider_names"]), types, progress, _command_line(), kw.get("timeout")
+                )
+            inv, timed_out = collected.inventory, collected.timed_out
+        if inventory_out is not None:
+            _write_json(inventory_out, inv)
+        scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
+        _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
+        if store is not None:
+            run_id = store.record(scan, inv)
+            state.err.print(f"recorded run {run_id}", highlight=False)
     ctx.exit(_gate(loaded, kw, scan, incomplete=timed_out))
+
+
+def _config_store(loaded: LoadedConfig) -> str | None:
+    """The config's ``store:``: a database URL as written, a SQLite path relative to the file."""
+    store = loaded.config.store
+    if not store:
+        return None
+    return store if "://" in store else str(loaded.config.resolve(store))
 
 
 def sample_inventory_path() -> Path:
@@ -559,6 +579,9 @@ def policies_validate(ctx: click.Context, /, paths: tuple[Path, ...]) -> None:
         f"ok: {len(policy_set.policies)} policies and {len(policy_set.frameworks)} frameworks are valid",
         highlight=False,
     )
+
+
+cli.add_command(history)
 
 
 # --------------------------------------------------------------------------- permissions
