@@ -237,7 +237,7 @@ def test_no_credentials_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_unreachable_endpoint_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    with pytest.raises(CollectionSetupError, match="cannot reach AWS"):
+    with pytest.raises(CollectionSetupError, match="cannot start the AWS scan"):
         collect({"aws.kms.key"})
 
 
