@@ -153,6 +153,7 @@ def test_glue_lambda_emr_events_apigateway() -> None:
 
     cluster = run.one("aws.emr.cluster", "spark").data
     assert cluster["logging_enabled"] is True
+    assert cluster["at_rest_encryption"] is False
     assert cluster["state"] in ("RUNNING", "WAITING", "STARTING")
     (bpa,) = run.of("aws.emr.block_public_access")
     assert isinstance(bpa.data["block_public_security_group_rules"], bool)
