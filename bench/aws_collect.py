@@ -65,8 +65,10 @@ class TimedProgress:
         self.seconds[key] = time.perf_counter() - self.started[key]
 
 
-def run(workers: int, progress: TimedProgress) -> tuple[InventorySink, AwsCollector, float]:
-    collector = AwsCollector(ScopeConfig(aws=AwsScope(regions=["us-east-1"], max_workers=workers)))
+def run(workers: int, attempts: int, progress: TimedProgress) -> tuple[InventorySink, AwsCollector, float]:
+    collector = AwsCollector(
+        ScopeConfig(aws=AwsScope(regions=["us-east-1"], max_workers=workers)), max_attempts=attempts
+    )
     sink = InventorySink()
     start = time.perf_counter()
     collector.collect(TYPES, sink, progress)
@@ -77,6 +79,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=int, default=13)
     parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument(
+        "--max-attempts",
+        type=int,
+        default=8,
+        help="botocore attempts per call (moto answers 3 listings with 500s)",
+    )
     args = parser.parse_args()
 
     port = free_port()
@@ -101,9 +109,9 @@ def main() -> None:
         print(f"seeded {sum(seeded.values())} resources in {time.perf_counter() - t0:.1f}s")
 
         progress = TimedProgress()
-        sink, collector, wall = run(args.workers, progress)
+        sink, collector, wall = run(args.workers, args.max_attempts, progress)
         tracemalloc.start()
-        traced_sink, _, traced_wall = run(args.workers, TimedProgress())
+        traced_sink, _, traced_wall = run(args.workers, args.max_attempts, TimedProgress())
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
 

@@ -74,7 +74,26 @@ def seed() -> None:
         Handler="handler.handler",
         Code={"ZipFile": _zip()},
     )
-    boto3.client("emr").run_job_flow(
+    emr = boto3.client("emr")
+    emr.create_security_configuration(
+        Name="encrypted",
+        SecurityConfiguration=json.dumps(
+            {"EncryptionConfiguration": {"EnableAtRestEncryption": True, "EnableInTransitEncryption": False}}
+        ),
+    )
+    emr.run_job_flow(
+        Name="secure-spark",
+        ReleaseLabel="emr-7.0.0",
+        Instances={
+            "MasterInstanceType": "m5.xlarge",
+            "InstanceCount": 1,
+            "KeepJobFlowAliveWhenNoSteps": True,
+        },
+        SecurityConfiguration="encrypted",
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+    )
+    emr.run_job_flow(
         Name="spark",
         ReleaseLabel="emr-7.0.0",
         Instances={
@@ -125,7 +144,7 @@ def test_glue_lambda_emr_events_apigateway() -> None:
         "aws.glue.catalog_settings": 1,
         "aws.glue.security_configuration": 1,
         "aws.lambda.function": 2,
-        "aws.emr.cluster": 1,
+        "aws.emr.cluster": 2,
         "aws.emr.block_public_access": 1,
         "aws.events.rule": 2,
         "aws.apigateway.rest_api": 1,
@@ -153,6 +172,10 @@ def test_glue_lambda_emr_events_apigateway() -> None:
 
     cluster = run.one("aws.emr.cluster", "spark").data
     assert cluster["logging_enabled"] is True
+    assert cluster["at_rest_encryption"] is False
+    secure = run.one("aws.emr.cluster", "secure-spark").data
+    assert secure["security_configuration"] == "encrypted"
+    assert (secure["at_rest_encryption"], secure["in_transit_encryption"]) == (True, False)
     assert cluster["state"] in ("RUNNING", "WAITING", "STARTING")
     (bpa,) = run.of("aws.emr.block_public_access")
     assert isinstance(bpa.data["block_public_security_group_rules"], bool)

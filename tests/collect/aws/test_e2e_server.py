@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections import Counter
 from collections.abc import Iterator
@@ -74,3 +75,22 @@ def test_collect_seeded_server_through_endpoint_variable(
     assert {c.resource_type for c in sink.coverage} == E2E_TYPES
     assert hosts
     assert all(url.startswith(server) for url in hosts)
+    for resource in sink.resources:
+        assert_json_types(resource.data, resource.uid)
+        assert all(SNAKE.fullmatch(key) for key in resource.data), resource.uid
+
+
+SNAKE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def assert_json_types(value: object, where: str) -> None:
+    """Inventory data holds JSON types only (datetimes already ISO strings)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            assert isinstance(k, str), where
+            assert_json_types(v, where)
+    elif isinstance(value, list):
+        for v in value:
+            assert_json_types(v, where)
+    else:
+        assert value is None or isinstance(value, str | int | float | bool), (where, type(value))

@@ -227,6 +227,15 @@ def test_org_role_assumes_into_each_account() -> None:
     assert any(f":{member}:assumed-role/MlguardAudit/" in p for p in principals)
 
 
+def test_role_arn_is_assumed_first() -> None:
+    role = boto3.client("iam").create_role(
+        RoleName="Scanner", AssumeRolePolicyDocument=json.dumps({"Statement": []})
+    )
+    run = collect({"aws.kms.key"}, role_arn=role["Role"]["Arn"], external_id="ext-123")
+    (identity,) = run.inventory.provenance.identities
+    assert identity.principal.startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/Scanner/mlguard-scan")
+
+
 def test_no_credentials_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
@@ -237,7 +246,7 @@ def test_no_credentials_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_unreachable_endpoint_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    with pytest.raises(CollectionSetupError, match="cannot reach AWS"):
+    with pytest.raises(CollectionSetupError, match="cannot start the AWS scan"):
         collect({"aws.kms.key"})
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -116,6 +117,18 @@ def test_ec2_instances_with_gpu_facts() -> None:
     )["Instances"]
     ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1)
     ec2.stop_instances(InstanceIds=[gpu[0]["InstanceId"]])
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace="AWS/EC2",
+        MetricData=[
+            {
+                "MetricName": "CPUUtilization",
+                "Dimensions": [{"Name": "InstanceId", "Value": gpu[1]["InstanceId"]}],
+                "Value": value,
+                "Timestamp": datetime.now(UTC) - timedelta(hours=hours),
+            }
+            for value, hours in ((3.0, 1), (9.0, 50))
+        ],
+    )
 
     run = collect({"aws.ec2.instance"})
     assert run.inventory.errors == []
@@ -137,6 +150,10 @@ def test_ec2_instances_with_gpu_facts() -> None:
     assert d["cpu_utilization_max"] is None  # no datapoints: unknown, not zero
     assert d["ebs_volumes"]
     assert d["ebs_volumes"][0]["volume_id"].startswith("vol-")
+    busy = next(r for r in trainers if r.id == gpu[1]["InstanceId"]).data
+    assert busy["cpu_utilization_max"] == 9.0
+    assert busy["cpu_utilization_avg"] == 6.0
+    assert busy["metrics_datapoints"] == 2
     small = next(r for r in instances if r.name is None)
     assert small.data["is_gpu"] is False
     assert "cpu_utilization_max" not in small.data

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -108,6 +108,22 @@ def test_sagemaker_estate_with_scaling_and_alarms() -> None:
         AlarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:oncall"],
     )
 
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": "cpu-ep"},
+                    {"Name": "VariantName", "Value": "primary"},
+                ],
+                "Value": value,
+                "Timestamp": datetime.now(UTC) - timedelta(hours=hours),
+            }
+            for value, hours in ((5.0, 1), (7.0, 30))
+        ],
+    )
+
     run = collect(SM_TYPES)
     assert run.inventory.errors == []
     counts = {t: len(run.of(t)) for t in SM_TYPES}
@@ -134,7 +150,9 @@ def test_sagemaker_estate_with_scaling_and_alarms() -> None:
     assert "current_instance_count" in variant
     assert gpu["metrics_days"] == 14
     assert gpu["invocations_sum"] == 0
-    assert run.one("aws.sagemaker.endpoint", "cpu-ep").data["is_gpu"] is False
+    cpu = run.one("aws.sagemaker.endpoint", "cpu-ep").data
+    assert cpu["is_gpu"] is False
+    assert cpu["invocations_sum"] == 12.0
     assert run.one("aws.sagemaker.endpoint_config", "gpu-ep-config").data["variants"][0]["is_gpu"] is True
 
     nb = run.one("aws.sagemaker.notebook_instance", "nb").data

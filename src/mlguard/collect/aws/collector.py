@@ -131,7 +131,7 @@ class AwsCollector(Collector):
             raise CollectionSetupError(f"no usable AWS credentials: {exc}") from exc
         except CAUGHT as exc:
             code, message = error_code(exc)
-            raise CollectionSetupError(f"cannot reach AWS ({code}): {message}") from exc
+            raise CollectionSetupError(f"cannot start the AWS scan ({code}): {message}") from exc
         if not self.scope.org_role:
             return [root]
         return self._org_accounts(root, sink)

@@ -34,7 +34,10 @@ def _cluster(item: Item, opts: Options) -> dict[str, Any]:
         "creation_time": to_json(((raw.get("Status") or {}).get("Timeline") or {}).get("CreationDateTime")),
         "normalized_instance_hours": raw.get("NormalizedInstanceHours"),
     }
-    if "SecurityConfigurationDocument" in raw:
+    if not raw.get("SecurityConfiguration"):  # no security configuration: nothing is encrypted by it
+        data["at_rest_encryption"] = False
+        data["in_transit_encryption"] = False
+    elif "SecurityConfigurationDocument" in raw:
         doc = raw.get("SecurityConfigurationDocument")
         enc = (json.loads(doc) if isinstance(doc, str) and doc else {}).get("EncryptionConfiguration") or {}
         data["at_rest_encryption"] = bool(enc.get("EnableAtRestEncryption", False))
