@@ -98,3 +98,35 @@ def test_providers_not_needed_by_the_policies_are_not_run(registry: dict[str, ba
     registry["databricks"] = _entry(_Broken)  # would fail if it ran
     got = collect(LoadedConfig(Config(), None, None), [], {T}, NullProgress())
     assert got.inventory.errors == []
+
+
+def test_timeout_with_the_real_databricks_collector_keeps_partial_inventory() -> None:
+    """The SDK's requests pass the read-only guard, which checks the deadline: after --timeout the
+    remaining calls fail fast, what was read is kept, and the run is marked incomplete."""
+    from mlguard.collect.databricks.provider import ALL_TYPES, DatabricksCollector
+    from mlguard.testing.databricks_fake import start_fake_workspace
+    from mlguard.testing.databricks_fake.server import Behaviour
+
+    host, token, stop = start_fake_workspace("demo", behaviour=Behaviour(latency_ms=150))
+    try:
+        config = Config()
+        config.scope.databricks.host = host
+        config.scope.databricks.max_workers = 1
+
+        def factory(scope: ScopeConfig) -> Collector:
+            return DatabricksCollector(scope, token=token, workspace_name="timeout.example")
+
+        got = collect(
+            LoadedConfig(config, None, None),
+            ["databricks"],
+            set(ALL_TYPES),
+            NullProgress(),
+            timeout=1,
+            factories={"databricks": factory},
+        )
+    finally:
+        stop()
+    assert got.timed_out
+    assert ("databricks", "Timeout") in [(e.provider, e.code) for e in got.inventory.errors]
+    complete = {c.resource_type for c in got.inventory.coverage}
+    assert complete != set(ALL_TYPES)  # far from everything was read in one second

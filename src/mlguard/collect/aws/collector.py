@@ -200,6 +200,7 @@ class AwsCollector(Collector):
         from mlguard.collect.aws import families  # noqa: F401  (registers the specs)
 
         wanted = [SPECS[t] for t in sorted(types) if t in SPECS]
+        self.guard.before = sink.check_cancelled
         accounts = self.accounts(sink)
         workers = self.scope.max_workers
         with (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,8 +112,11 @@ class Guard:
     def __init__(self, allowed: frozenset[tuple[str, str]], stats: ApiStats) -> None:
         self.allowed = allowed
         self.stats = stats
+        self.before: Callable[[], None] | None = None  # the sink's deadline check (``--timeout``)
 
     def check(self, model: Any, **_: Any) -> None:
+        if self.before is not None:
+            self.before()
         key = (model.service_model.service_name, model.name)
         if key not in self.allowed:
             raise ReadOnlyViolation(

@@ -48,14 +48,17 @@ def last_route() -> str:
     return getattr(_route, "value", "unknown")
 
 
-def guard_read_only(api: ApiClient) -> ApiClient:
+def guard_read_only(api: ApiClient, before: Callable[[], None] | None = None) -> ApiClient:
     """Wrap the SDK client's ``do`` (every service call goes through it) so that only GET and the
-    read-only POST searches can be sent. Also remembers the route, to name it in errors."""
+    read-only POST searches can be sent. Also remembers the route, to name it in errors.
+    ``before`` runs first on every call (the sink's deadline check after a ``--timeout``)."""
     if getattr(api, "_mlguard_guarded", False):
         return api
     inner = api.do
 
     def do(method: str, path: str | None = None, url: str | None = None, **kwargs: Any) -> Any:
+        if before is not None:
+            before()
         target = path if path is not None else urlsplit(url or "").path
         verb = method.upper()
         if verb != "GET" and not (verb == "POST" and target in READ_ONLY_POSTS):

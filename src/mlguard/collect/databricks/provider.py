@@ -140,7 +140,7 @@ class DatabricksCollector(Collector):
     ) -> None:
         """Collect ``types`` from one workspace. ``fatal``: an unusable workspace (bad credentials,
         unreachable) raises CollectionSetupError instead of being recorded."""
-        guard_read_only(client.api_client)
+        guard_read_only(client.api_client, sink.check_cancelled)
         host = name or host_of(client.config.host)
         sink.scope(workspace=host)
         try:
@@ -194,7 +194,7 @@ class DatabricksCollector(Collector):
             raise CollectionSetupError(
                 f"Databricks account profile {self.scope.account_profile!r} has no account_id"
             )
-        guard_read_only(acct.api_client)
+        guard_read_only(acct.api_client, sink.check_cancelled)
         try:
             workspaces = account.collect(acct, types, sink, progress, self.scope.workspaces)
         except TRANSIENT_ERRORS as exc:
