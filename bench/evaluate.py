@@ -26,21 +26,40 @@ def synthetic(n: int, types: set[str]) -> Inventory:
                 "direct_internet_access": "Enabled" if i % 2 else "Disabled",
                 "root_access": "Disabled",
                 "subnet_id": f"subnet-{i}" if i % 4 else None,
-                "production_variants": [{"variant_name": "AllTraffic"}, {"variant_name": "canary"}],
-                "dimensions": [{"name": "EndpointName", "value": f"r{i * 2}"}],
+                "variants": [{"variant_name": "AllTraffic"}, {"variant_name": "canary"}],
+                "dimensions": {"EndpointName": f"r{i * 2}"},
                 "namespace": "AWS/SageMaker",
                 "endpoint_name": f"r{i}",
                 "variant_name": "AllTraffic",
                 "actions_enabled": True,
                 "alarm_actions": ["arn:aws:sns:us-east-1:1:t"] if i % 5 else [],
-                "public_access_block": {"block_public_acls": True, "ignore_public_acls": True,
-                                        "block_public_policy": bool(i % 2), "restrict_public_buckets": True},
+                "public_access_block": {
+                    "block_public_acls": True,
+                    "ignore_public_acls": True,
+                    "block_public_policy": bool(i % 2),
+                    "restrict_public_buckets": True,
+                },
             }
-            resources.append(Resource(uid=f"arn:{t}:{i}", type=t, provider="aws", id=name, name=name,
-                                      account="111122223333", region="us-east-1", data=data))
-    coverage = [Coverage(provider="aws", account="111122223333", region="us-east-1", resource_type=t) for t in types]
-    return Inventory(provenance=Provenance(version="bench", started_at="2026-01-01T00:00:00Z"),
-                     resources=resources, coverage=coverage)
+            resources.append(
+                Resource(
+                    uid=f"arn:{t}:{i}",
+                    type=t,
+                    provider="aws",
+                    id=name,
+                    name=name,
+                    account="111122223333",
+                    region="us-east-1",
+                    data=data,
+                )
+            )
+    coverage = [
+        Coverage(provider="aws", account="111122223333", region="us-east-1", resource_type=t) for t in types
+    ]
+    return Inventory(
+        provenance=Provenance(version="bench", started_at="2026-01-01T00:00:00Z"),
+        resources=resources,
+        coverage=coverage,
+    )
 
 
 def main() -> None:
@@ -56,7 +75,9 @@ def main() -> None:
     evaluate_inventory(policies, inv)
     _, peak = tracemalloc.get_traced_memory()
     print(f"policies={len(policies)} resources={len(inv.resources)} results={len(out.results)}")
-    print(f"evaluate: {elapsed:.2f} s, {len(out.results) / elapsed:,.0f} results/s, peak {peak / 2**20:.0f} MiB")
+    print(
+        f"evaluate: {elapsed:.2f} s, {len(out.results) / elapsed:,.0f} results/s, peak {peak / 2**20:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -178,6 +178,27 @@ def _policy_data(item: Item, opts: Options) -> dict[str, Any]:
     return {**data, "document": doc, **identity_policy_facts(doc)}
 
 
+# Every field of GetAccountPasswordPolicy, so an unset one reads as null (not a missing key) and a
+# policy on it is judged, not reported as reading an attribute the collector never produces.
+_PASSWORD_FIELDS = (
+    "MinimumPasswordLength",
+    "RequireSymbols",
+    "RequireNumbers",
+    "RequireUppercaseCharacters",
+    "RequireLowercaseCharacters",
+    "AllowUsersToChangePassword",
+    "ExpirePasswords",
+    "MaxPasswordAge",
+    "PasswordReusePrevention",
+    "HardExpiry",
+)
+
+
+def _password_policy_data(item: Item, opts: Options) -> dict[str, Any]:
+    raw = {key: item.raw.get(key) for key in _PASSWORD_FIELDS}
+    return {**data_of(raw), "configured": "MinimumPasswordLength" in item.raw}
+
+
 define(
     ResourceSpec(
         type="aws.iam.role",
@@ -257,9 +278,6 @@ define(
         id="AccountId",
         arn_template="arn:{partition}:iam::{account}:account-password-policy",
         scope="account",
-        normalize=lambda item, opts: {
-            **data_of(item.raw, drop=("AccountId", "Region")),
-            "configured": "MinimumPasswordLength" in item.raw,
-        },
+        normalize=_password_policy_data,
     ),
 )
