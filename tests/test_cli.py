@@ -101,6 +101,8 @@ def test_config_parameters_waivers_and_baseline(tmp_path: Path) -> None:
     config = tmp_path / "mlguard.yaml"
     config.write_text(
         "fail_on: critical\n"
+        "policies:\n"
+        "  include: [s3_bucket_public_access_blocked, 'sagemaker_notebook_*']\n"
         "waivers:\n"
         "  - policy: s3_bucket_public_access_blocked\n"
         f"    resource: '{waived_uid}'\n"
