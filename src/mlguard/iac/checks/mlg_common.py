@@ -80,7 +80,7 @@ class ModuleAwareCheck(BaseResourceCheck):
 
     _scanned_file = ""
 
-    def run(self, scanned_file, entity_configuration, entity_name, entity_type, skip_info):  # noqa: D102
+    def run(self, scanned_file, entity_configuration, entity_name, entity_type, skip_info):
         self._scanned_file = scanned_file or ""
         return super().run(scanned_file, entity_configuration, entity_name, entity_type, skip_info)
 

@@ -46,7 +46,7 @@ class ClusterAutotermination(BaseResourceCheck):
         self.evaluated_keys = ["autotermination_minutes"]
         minutes = first(conf, "autotermination_minutes")
         if minutes is None:
-            # The provider default (60 for interactive clusters) is applied by the API; require it written down.
+            # The API applies a default (60 for interactive clusters): require the limit in code.
             return CheckResult.FAILED
         if is_unresolved(minutes):
             return CheckResult.UNKNOWN
@@ -136,7 +136,10 @@ class ServingScaleToZero(BaseResourceCheck):
         if not served:
             return CheckResult.UNKNOWN
         values = [as_bool(first(s, "scale_to_zero_enabled")) for s in served]
-        if any(v is None and is_unresolved(first(s, "scale_to_zero_enabled")) for v, s in zip(values, served)):
+        if any(
+            v is None and is_unresolved(first(s, "scale_to_zero_enabled"))
+            for v, s in zip(values, served, strict=True)
+        ):
             return CheckResult.UNKNOWN
         return CheckResult.PASSED if all(v is True for v in values) else CheckResult.FAILED
 

@@ -50,18 +50,22 @@ class EndpointConfigDataCapture(BaseResourceCheck):
 class GpuVariantAutoscaling(ModuleAwareCheck):
     def __init__(self) -> None:
         super().__init__(
-            name="SageMaker GPU production variants have an application autoscaling target in the same module",
+            name="SageMaker GPU production variants have an autoscaling target in the same module",
             id="MLG_SM_2",
             categories=[CheckCategories.GENERAL_SECURITY],
             supported_resources=["aws_sagemaker_endpoint_configuration"],
         )
 
     def scan_resource_conf(self, conf):
-        self.evaluated_keys = ["production_variants/[*]/instance_type", "production_variants/[*]/variant_name"]
+        self.evaluated_keys = [
+            "production_variants/[*]/instance_type",
+            "production_variants/[*]/variant_name",
+        ]
         gpu_variants = [
             first(v, "variant_name")
             for v in blocks(conf, "production_variants")
-            if isinstance(first(v, "instance_type"), str) and SAGEMAKER_GPU_INSTANCE.match(first(v, "instance_type"))
+            if isinstance(first(v, "instance_type"), str)
+            and SAGEMAKER_GPU_INSTANCE.match(first(v, "instance_type"))
         ]
         if not gpu_variants:
             return CheckResult.UNKNOWN  # no GPU variant: not applicable
