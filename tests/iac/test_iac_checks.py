@@ -12,7 +12,6 @@ from mlguard.iac import CHECKS_DIR, IacScan, scan_iac
 from mlguard.iac.findings import load_mapping
 from mlguard.model import Status
 
-
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED: dict[str, dict[str, list[str]]] = YAML(typ="safe").load(FIXTURES / "expected.yaml")
 CHECK_ID = re.compile(r'\bid="(MLG_[A-Z]+_\d+)"')
@@ -67,7 +66,10 @@ def test_cross_resource_check_only_sees_its_module(module_copy: Path, checkov_bi
     main = module_copy / "main.tf"
     text = main.read_text()
     moved = []
-    for block in ('resource "aws_appautoscaling_target" "good"', 'resource "aws_cloudwatch_metric_alarm" "good_latency"'):
+    for block in (
+        'resource "aws_appautoscaling_target" "good"',
+        'resource "aws_cloudwatch_metric_alarm" "good_latency"',
+    ):
         start = text.index(block)
         end = text.index("\n}\n", start) + 3
         moved.append(text[start:end].replace("aws_sagemaker_endpoint.good.name", '"churn"'))

@@ -68,7 +68,9 @@ def test_failure_evidence_names_keys_and_details(fixture_scan: IacScan) -> None:
     assert conf.evidence.collected_at
 
 
-def test_fingerprints_are_unique_and_stable_across_runs_and_line_moves(module_copy: Path, checkov_bin: Path) -> None:
+def test_fingerprints_are_unique_and_stable_across_runs_and_line_moves(
+    module_copy: Path, checkov_bin: Path
+) -> None:
     first = scan_iac(module_copy, checkov_bin=checkov_bin, repo_root=module_copy.parent)
     main = module_copy / "main.tf"
     main.write_text("# moved down\n\n\n\n\n" + main.read_text())
@@ -78,7 +80,8 @@ def test_fingerprints_are_unique_and_stable_across_runs_and_line_moves(module_co
     assert len(before) == len(first.results)
     assert set(before) == set(after)
     for fp, r in before.items():
-        assert r.source is not None and after[fp].source is not None
+        assert r.source is not None
+        assert after[fp].source is not None
         assert after[fp].source.start_line == r.source.start_line + 5
 
 
@@ -112,7 +115,9 @@ def test_empty_directory_gives_nothing(tmp_path: Path, checkov_bin: Path) -> Non
 
 
 def test_single_file_scan(checkov_bin: Path) -> None:
-    scan = scan_iac(FIXTURES / "cloudformation" / "sagemaker.yaml", checkov_bin=checkov_bin, repo_root=FIXTURES)
+    scan = scan_iac(
+        FIXTURES / "cloudformation" / "sagemaker.yaml", checkov_bin=checkov_bin, repo_root=FIXTURES
+    )
     assert {r.source.file for r in scan.results if r.source} == {"cloudformation/sagemaker.yaml"}
     assert scan.path == "cloudformation/sagemaker.yaml"
 
@@ -176,7 +181,7 @@ def test_parse_output_rejects_what_it_cannot_read(text: str) -> None:
 
 
 def test_invalid_mapping_names_the_file() -> None:
-    with pytest.raises(PolicyError, match="m.yaml") as info:
+    with pytest.raises(PolicyError, match=r"m\.yaml") as info:
         parse_mapping("default: {severity: severe, category: security}\n", "m.yaml")
     assert "severity" in info.value.message
     with pytest.raises(PolicyError) as bad_yaml:

@@ -28,11 +28,17 @@ def should_fail(scan: ScanResult, fail_on: str) -> bool:
     return any(r.status is Status.FAIL and r.severity.rank >= threshold for r in scan.results)
 
 
-def write_reports(scan: ScanResult, formats: tuple[str, ...], output_dir: Path) -> list[Path]:
+def check_formats(formats: tuple[str, ...]) -> None:
+    """Reject an unknown --format before anything runs."""
     available = reporters()
     unknown = [f for f in formats if f not in available]
     if unknown:
         raise InputError(f"unknown --format {', '.join(unknown)}; available: {', '.join(sorted(available))}")
+
+
+def write_reports(scan: ScanResult, formats: tuple[str, ...], output_dir: Path) -> list[Path]:
+    check_formats(formats)
+    available = reporters()
     written = []
     for name in dict.fromkeys(formats):
         reporter = available[name]()
@@ -100,6 +106,7 @@ def iac_command(  # noqa: PLR0917  (click passes every option positionally by na
 ) -> None:
     """Scan Terraform (HCL and plan JSON) and CloudFormation under PATH with checkov."""
     try:
+        check_formats(formats)
         iac = scan_iac(path, checkov_bin=checkov_bin, timeout=timeout)
         command = "mlguard " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "mlguard iac"
         result = build_scan_result(iac, command=command)
