@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,19 @@ def test_cross_resource_check_only_sees_its_module(module_copy: Path, checkov_bi
     status = {(r.policy_id, r.resource_name): r.status for r in scan.results}
     assert status[("MLG_SM_3", "aws_sagemaker_endpoint.good")] is Status.FAIL
     assert status[("MLG_SM_2", "aws_sagemaker_endpoint_configuration.good")] is Status.FAIL
+
+
+def test_module_called_twice_gives_one_result_per_instance(tmp_path: Path, checkov_bin: Path) -> None:
+    shutil.copytree(FIXTURES / "sagemaker_endpoint", tmp_path / "modules" / "sm")
+    (tmp_path / "main.tf").write_text(
+        'module "a" {\n  source = "./modules/sm"\n}\nmodule "b" {\n  source = "./modules/sm"\n}\n'
+    )
+    scan = scan_iac(tmp_path, checkov_bin=checkov_bin)
+    assert len({r.fingerprint for r in scan.results}) == len(scan.results)
+    status = {r.resource_uid: r.status for r in scan.results if r.policy_id == "MLG_SM_3"}
+    assert status == {
+        "iac://modules/sm/main.tf#module.a.aws_sagemaker_endpoint.good": Status.PASS,
+        "iac://modules/sm/main.tf#module.a.aws_sagemaker_endpoint.bad": Status.FAIL,
+        "iac://modules/sm/main.tf#module.b.aws_sagemaker_endpoint.good": Status.PASS,
+        "iac://modules/sm/main.tf#module.b.aws_sagemaker_endpoint.bad": Status.FAIL,
+    }
