@@ -50,6 +50,7 @@ class CheckMapping(_Strict):
     category: Category
     title: str | None = None
     compliance: list[str] = Field(default_factory=list)
+    mirrors: list[str] = Field(default_factory=list, description="Live policy ids this check mirrors.")
     remediation: str | None = None
     references: list[str] = Field(default_factory=list)
 
