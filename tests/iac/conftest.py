@@ -39,6 +39,60 @@ def fixture_scan(checkov_bin: Path) -> IacScan:
     return scan_iac(FIXTURES, checkov_bin=checkov_bin, repo_root=FIXTURES)
 
 
+CANARY = "dapiCANARY0123456789abcdef"
+
+
+def _build_scenarios(root: Path) -> None:
+    """Edge cases, one directory each, so that one checkov run covers them all."""
+    # canary/: a secret in an attribute that mlguard's checks read around, never report.
+    (root / "canary").mkdir()
+    (root / "canary" / "main.tf").write_text(
+        'resource "databricks_cluster" "leaky" {\n'
+        '  cluster_name   = "leaky"\n'
+        '  node_type_id   = "g5.xlarge"\n'
+        f'  spark_env_vars = {{ TOKEN = "{CANARY}" }}\n'
+        "  num_workers    = 2\n"
+        "}\n"
+    )
+    # broken/: a file checkov cannot parse.
+    (root / "broken").mkdir()
+    (root / "broken" / "broken.tf").write_text('resource "aws_s3_bucket" "x" {\n  bucket =\n')
+    # twice/: one module called twice.
+    shutil.copytree(FIXTURES / "sagemaker_endpoint", root / "twice" / "modules" / "sm")
+    (root / "twice" / "main.tf").write_text(
+        'module "a" {\n  source = "./modules/sm"\n}\nmodule "b" {\n  source = "./modules/sm"\n}\n'
+    )
+    # split/: the alarm and the autoscaling target moved to another module than the endpoint's.
+    text = (FIXTURES / "sagemaker_endpoint" / "main.tf").read_text()
+    moved = []
+    for block in (
+        'resource "aws_appautoscaling_target" "good"',
+        'resource "aws_cloudwatch_metric_alarm" "good_latency"',
+    ):
+        start = text.index(block)
+        end = text.index("\n}\n", start) + 3
+        moved.append(text[start:end].replace("aws_sagemaker_endpoint.good.name", '"churn"'))
+        text = text[:start] + text[end:]
+    (root / "split" / "sagemaker_endpoint").mkdir(parents=True)
+    (root / "split" / "sagemaker_endpoint" / "main.tf").write_text(text)
+    (root / "split" / "monitoring").mkdir()
+    (root / "split" / "monitoring" / "main.tf").write_text("\n".join(moved))
+
+
+@pytest.fixture(scope="session")
+def canary() -> str:
+    """A fake secret planted in the canary scenario; it must appear in no output."""
+    return CANARY
+
+
+@pytest.fixture(scope="session")
+def scenario_scan(checkov_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> IacScan:
+    """checkov over the edge-case scenarios built by ``_build_scenarios`` (paths relative to its root)."""
+    root = tmp_path_factory.mktemp("scenarios")
+    _build_scenarios(root)
+    return scan_iac(root, checkov_bin=checkov_bin, repo_root=root)
+
+
 @pytest.fixture
 def module_copy(tmp_path: Path) -> Path:
     """A writable copy of the SageMaker endpoint module."""

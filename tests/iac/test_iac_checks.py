@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
-from mlguard.iac import CHECKS_DIR, IacScan, scan_iac
+from mlguard.iac import CHECKS_DIR, IacScan
 from mlguard.iac.findings import load_mapping
 from mlguard.model import Status
 
@@ -62,39 +61,28 @@ def test_cpu_resources_are_not_judged_by_gpu_checks(fixture_scan: IacScan) -> No
     assert "iac://sagemaker_endpoint/main.tf#aws_sagemaker_endpoint_configuration.cpu" not in judged
 
 
-def test_cross_resource_check_only_sees_its_module(module_copy: Path, checkov_bin: Path) -> None:
-    """Moving the alarm and autoscaling target to another module makes the good endpoint FAIL."""
-    main = module_copy / "main.tf"
-    text = main.read_text()
-    moved = []
-    for block in (
-        'resource "aws_appautoscaling_target" "good"',
-        'resource "aws_cloudwatch_metric_alarm" "good_latency"',
-    ):
-        start = text.index(block)
-        end = text.index("\n}\n", start) + 3
-        moved.append(text[start:end].replace("aws_sagemaker_endpoint.good.name", '"churn"'))
-        text = text[:start] + text[end:]
-    main.write_text(text)
-    (module_copy.parent / "monitoring").mkdir()
-    (module_copy.parent / "monitoring" / "main.tf").write_text("\n".join(moved))
-    scan = scan_iac(module_copy.parent, checkov_bin=checkov_bin)
-    status = {(r.policy_id, r.resource_name): r.status for r in scan.results}
+def test_cross_resource_check_only_sees_its_module(scenario_scan: IacScan) -> None:
+    """With the alarm and autoscaling target in another module, the good endpoint FAILs."""
+    status = {
+        (r.policy_id, r.resource_name): r.status
+        for r in scenario_scan.results
+        if r.source and r.source.file == "split/sagemaker_endpoint/main.tf"
+    }
     assert status[("MLG_SM_3", "aws_sagemaker_endpoint.good")] is Status.FAIL
     assert status[("MLG_SM_2", "aws_sagemaker_endpoint_configuration.good")] is Status.FAIL
+    assert status[("MLG_SM_1", "aws_sagemaker_endpoint_configuration.good")] is Status.PASS
 
 
-def test_module_called_twice_gives_one_result_per_instance(tmp_path: Path, checkov_bin: Path) -> None:
-    shutil.copytree(FIXTURES / "sagemaker_endpoint", tmp_path / "modules" / "sm")
-    (tmp_path / "main.tf").write_text(
-        'module "a" {\n  source = "./modules/sm"\n}\nmodule "b" {\n  source = "./modules/sm"\n}\n'
-    )
-    scan = scan_iac(tmp_path, checkov_bin=checkov_bin)
-    assert len({r.fingerprint for r in scan.results}) == len(scan.results)
-    status = {r.resource_uid: r.status for r in scan.results if r.policy_id == "MLG_SM_3"}
+def test_module_called_twice_gives_one_result_per_instance(scenario_scan: IacScan) -> None:
+    assert len({r.fingerprint for r in scenario_scan.results}) == len(scenario_scan.results)
+    status = {
+        r.resource_uid: r.status
+        for r in scenario_scan.results
+        if r.policy_id == "MLG_SM_3" and r.resource_uid.startswith("iac://twice/")
+    }
     assert status == {
-        "iac://modules/sm/main.tf#module.a.aws_sagemaker_endpoint.good": Status.PASS,
-        "iac://modules/sm/main.tf#module.a.aws_sagemaker_endpoint.bad": Status.FAIL,
-        "iac://modules/sm/main.tf#module.b.aws_sagemaker_endpoint.good": Status.PASS,
-        "iac://modules/sm/main.tf#module.b.aws_sagemaker_endpoint.bad": Status.FAIL,
+        "iac://twice/modules/sm/main.tf#module.a.aws_sagemaker_endpoint.good": Status.PASS,
+        "iac://twice/modules/sm/main.tf#module.a.aws_sagemaker_endpoint.bad": Status.FAIL,
+        "iac://twice/modules/sm/main.tf#module.b.aws_sagemaker_endpoint.good": Status.PASS,
+        "iac://twice/modules/sm/main.tf#module.b.aws_sagemaker_endpoint.bad": Status.FAIL,
     }

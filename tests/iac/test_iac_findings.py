@@ -69,15 +69,18 @@ def test_failure_evidence_names_keys_and_details(fixture_scan: IacScan) -> None:
 
 
 def test_fingerprints_are_unique_and_stable_across_runs_and_line_moves(
-    module_copy: Path, checkov_bin: Path
+    fixture_scan: IacScan, module_copy: Path, checkov_bin: Path
 ) -> None:
-    first = scan_iac(module_copy, checkov_bin=checkov_bin, repo_root=module_copy.parent)
     main = module_copy / "main.tf"
     main.write_text("# moved down\n\n\n\n\n" + main.read_text())
-    second = scan_iac(module_copy, checkov_bin=checkov_bin, repo_root=module_copy.parent)
-    before = {r.fingerprint: r for r in first.results}
-    after = {r.fingerprint: r for r in second.results}
-    assert len(before) == len(first.results)
+    moved = scan_iac(module_copy, checkov_bin=checkov_bin, repo_root=module_copy.parent)
+    before = {
+        r.fingerprint: r
+        for r in fixture_scan.results
+        if r.source and r.source.file == "sagemaker_endpoint/main.tf"
+    }
+    after = {r.fingerprint: r for r in moved.results}
+    assert len(after) == len(moved.results)
     assert set(before) == set(after)
     for fp, r in before.items():
         assert r.source is not None
@@ -85,28 +88,17 @@ def test_fingerprints_are_unique_and_stable_across_runs_and_line_moves(
         assert after[fp].source.start_line == r.source.start_line + 5
 
 
-def test_no_attribute_values_reach_the_results(tmp_path: Path, checkov_bin: Path) -> None:
-    canary = "dapiCANARY0123456789abcdef"
-    (tmp_path / "main.tf").write_text(
-        'resource "databricks_cluster" "leaky" {\n'
-        '  cluster_name  = "leaky"\n'
-        '  node_type_id  = "g5.xlarge"\n'
-        f'  spark_env_vars = {{ TOKEN = "{canary}" }}\n'
-        "  num_workers   = 2\n"
-        "}\n"
-    )
-    scan = scan_iac(tmp_path, checkov_bin=checkov_bin)
-    assert {r.policy_id for r in scan.results} >= {"MLG_DBX_1", "MLG_DBX_4"}
-    assert canary not in scan.model_dump_json()
+def test_no_attribute_values_reach_the_results(scenario_scan: IacScan, canary: str) -> None:
+    leaky = {r.policy_id for r in scenario_scan.results if r.resource_uid.startswith("iac://canary/")}
+    assert leaky >= {"MLG_DBX_1", "MLG_DBX_4"}
+    assert canary not in scenario_scan.model_dump_json()
 
 
-def test_unparsable_file_is_an_error_not_a_pass(tmp_path: Path, checkov_bin: Path) -> None:
-    (tmp_path / "broken.tf").write_text('resource "aws_s3_bucket" "x" {\n  bucket =\n')
-    scan = scan_iac(tmp_path, checkov_bin=checkov_bin)
-    assert scan.results == []
-    assert len(scan.errors) == 1
-    assert scan.errors[0].code == "ParseError"
-    assert scan.errors[0].resource_uid == "iac://broken.tf"
+def test_unparsable_file_is_an_error_not_a_pass(scenario_scan: IacScan) -> None:
+    assert not [r for r in scenario_scan.results if r.resource_uid.startswith("iac://broken/")]
+    assert len(scenario_scan.errors) == 1
+    assert scenario_scan.errors[0].code == "ParseError"
+    assert scenario_scan.errors[0].resource_uid == "iac://broken/broken.tf"
 
 
 def test_empty_directory_gives_nothing(tmp_path: Path, checkov_bin: Path) -> None:
