@@ -27,7 +27,7 @@ def outcomes(scan: IacScan, check_id: str) -> dict[str, set[str]]:
 
 
 def test_every_mlguard_check_is_covered() -> None:
-    assert len(MLG_IDS) == 12
+    assert len(MLG_IDS) == 13
     assert set(MLG_IDS) <= set(EXPECTED), "each MLG check needs golden PASS and FAIL cases"
     for check_id in MLG_IDS:
         assert EXPECTED[check_id]["PASS"], check_id
