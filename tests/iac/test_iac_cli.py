@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_iac_command_writes_results_and_fails_on_findings(tmp_path: Path, checko
 
 def test_fail_on_threshold(fixture_scan: IacScan) -> None:
     scan = build_scan_result(fixture_scan)
-    assert not should_fail(scan, "none")
+    assert not should_fail(scan, "never")
     # The fixtures have a critical failure (ALL_PRIVILEGES to account users)...
     assert should_fail(scan, "critical")
     # ...and without it, nothing critical is left.
@@ -67,13 +68,14 @@ def test_unknown_format_is_bad_input_before_checkov_runs(tmp_path: Path) -> None
             "--checkov-bin",
             str(tmp_path / "no-checkov"),
             "--format",
-            "nope",
+            "json,nope",
             "--output-dir",
             str(tmp_path),
         ],
     )
     assert res.exit_code == 2
     assert "unknown --format nope" in res.output
+    assert not list(tmp_path.iterdir())
 
 
 def test_merge_into_a_live_scan(fixture_scan: IacScan) -> None:
@@ -89,3 +91,21 @@ def test_merge_into_a_live_scan(fixture_scan: IacScan) -> None:
     assert merged.summary.collection_errors == 1
     assert merged.summary.by_status == alone.summary.by_status
     assert merged.provenance.sources == ["inventory.json", fixture_scan.path]
+
+
+def test_unparsed_file_exits_3_with_fail_on_error(tmp_path: Path) -> None:
+    """A parse error is reported; with --fail-on-error it makes the run incomplete (exit 3)."""
+    (tmp_path / "broken.tf").write_text("resource {\n")
+    report = {
+        "check_type": "terraform",
+        "results": {"failed_checks": [], "parsing_errors": [str(tmp_path / "broken.tf")]},
+        "summary": {"parsing_errors": 1, "checkov_version": "3.3.30"},
+    }
+    fake = tmp_path / "checkov"
+    fake.write_text(f"#!/bin/sh\ncat <<'EOF'\n{json.dumps(report)}\nEOF\n")
+    fake.chmod(0o755)
+    args = [str(tmp_path), "--checkov-bin", str(fake), "--output-dir", str(tmp_path / "out")]
+    plain = CliRunner().invoke(iac_command, args)
+    assert plain.exit_code == 0, plain.output
+    assert "could not parse broken.tf" in plain.output, plain.output
+    assert CliRunner().invoke(iac_command, [*args, "--fail-on-error"]).exit_code == 3

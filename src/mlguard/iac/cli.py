@@ -1,6 +1,8 @@
 """``mlguard iac PATH``: scan Terraform and CloudFormation with checkov, write reports.
 
-The lead's main CLI adds this command with ``main.add_command(iac_command)``.
+The main CLI adds this command with ``cli.add_command(iac_command)``. Exit codes as everywhere:
+0 ok, 1 a FAIL at or above ``--fail-on``, 2 bad input or checkov missing, 3 checkov timed out (or
+a file could not be parsed, with ``--fail-on-error``), 4 checkov crashed.
 """
 
 from __future__ import annotations
@@ -11,38 +13,53 @@ from pathlib import Path
 
 import click
 
-from mlguard.errors import EXIT_FINDINGS, EXIT_OK, InputError, MlguardError
+from mlguard.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, InputError, MlguardError
 from mlguard.iac.runner import DEFAULT_TIMEOUT, ENV_CHECKOV_BIN
 from mlguard.iac.scan import IacScan, build_scan_result, scan_iac
 from mlguard.model import ScanResult, Severity, Status
 from mlguard.report.base import ReportOptions, reporters
 
-FAIL_ON_CHOICES = [s.value for s in Severity] + ["none"]
+FAIL_ON_CHOICES = [s.value for s in Severity] + ["never"]
+DEFAULT_FORMATS = ("json",)
 
 
 def should_fail(scan: ScanResult, fail_on: str) -> bool:
-    """True if an unwaived FAIL at or above ``fail_on`` exists (``none``: never)."""
-    if fail_on == "none":
+    """True if an unwaived FAIL at or above ``fail_on`` exists (``never``: never)."""
+    if fail_on == "never":
         return False
     threshold = Severity(fail_on).rank
     return any(r.status is Status.FAIL and r.severity.rank >= threshold for r in scan.results)
 
 
-def check_formats(formats: tuple[str, ...]) -> None:
-    """Reject an unknown --format before anything runs."""
+def parse_formats(raw: tuple[str, ...]) -> list[str]:
+    """``--format`` values, repeated and/or comma-separated, checked before anything runs."""
+    formats = list(dict.fromkeys(f.strip() for value in raw for f in value.split(",") if f.strip()))
+    formats = formats or list(DEFAULT_FORMATS)
     available = reporters()
     unknown = [f for f in formats if f not in available]
     if unknown:
         raise InputError(f"unknown --format {', '.join(unknown)}; available: {', '.join(sorted(available))}")
+    return formats
 
 
-def write_reports(scan: ScanResult, formats: tuple[str, ...], output_dir: Path) -> list[Path]:
-    check_formats(formats)
+def write_reports(scan: ScanResult, formats: list[str], output_dir: Path) -> list[Path]:
+    """Render every format first; write files only once all rendered."""
     available = reporters()
-    written = []
-    for name in dict.fromkeys(formats):
+    rendered = []
+    for name in formats:
         reporter = available[name]()
-        written.append(reporter.write(scan, output_dir / reporter.filename, ReportOptions()))
+        rendered.append((reporter.filename, reporter.render(scan, ReportOptions())))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for filename, content in rendered:
+        path = output_dir / filename
+        tmp = path.with_name(path.name + ".tmp")
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8")
+        tmp.replace(path)
+        written.append(path)
     return written
 
 
@@ -71,9 +88,7 @@ def _summary_line(iac: IacScan) -> str:
     "--format",
     "formats",
     multiple=True,
-    default=("json",),
-    show_default=True,
-    help="Report format; repeat for several (json, sarif, html... as installed).",
+    help="Output formats, comma-separated or repeated (default: json); see `mlguard report --help`.",
 )
 @click.option(
     "--output-dir",
@@ -85,9 +100,14 @@ def _summary_line(iac: IacScan) -> str:
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON_CHOICES),
-    default="low",
+    default="high",
     show_default=True,
-    help="Exit 1 when a FAIL at or above this severity is found.",
+    help="Exit 1 when a FAIL of this severity or higher exists.",
+)
+@click.option(
+    "--fail-on-error",
+    is_flag=True,
+    help="Exit 3 when a file could not be parsed (its resources were not checked).",
 )
 @click.option(
     "--timeout",
@@ -102,15 +122,16 @@ def iac_command(  # noqa: PLR0917  (click passes every option positionally by na
     formats: tuple[str, ...],
     output_dir: Path,
     fail_on: str,
+    fail_on_error: bool,
     timeout: float,
 ) -> None:
     """Scan Terraform (HCL and plan JSON) and CloudFormation under PATH with checkov."""
     try:
-        check_formats(formats)
+        chosen = parse_formats(formats)
         iac = scan_iac(path, checkov_bin=checkov_bin, timeout=timeout)
         command = "mlguard " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "mlguard iac"
         result = build_scan_result(iac, command=command)
-        written = write_reports(result, formats, output_dir)
+        written = write_reports(result, chosen, output_dir)
     except MlguardError as exc:
         click.echo(f"error: {exc.render()}", err=True)
         raise SystemExit(exc.exit_code) from None
@@ -119,4 +140,6 @@ def iac_command(  # noqa: PLR0917  (click passes every option positionally by na
         click.echo(f"warning: {error.message}", err=True)
     for file in written:
         click.echo(f"wrote {file}", err=True)
-    raise SystemExit(EXIT_FINDINGS if should_fail(result, fail_on) else EXIT_OK)
+    if should_fail(result, fail_on):
+        raise SystemExit(EXIT_FINDINGS)
+    raise SystemExit(EXIT_INCOMPLETE if fail_on_error and iac.errors else EXIT_OK)
