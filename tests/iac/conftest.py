@@ -54,6 +54,9 @@ def _build_scenarios(root: Path) -> None:
         "  num_workers    = 2\n"
         "}\n"
     )
+    # skipped/: excluded with --skip-path, so its failing token is never reported.
+    (root / "skipped").mkdir()
+    (root / "skipped" / "main.tf").write_text('resource "databricks_token" "forever" {\n  comment = "x"\n}\n')
     # broken/: a file checkov cannot parse.
     (root / "broken").mkdir()
     (root / "broken" / "broken.tf").write_text('resource "aws_s3_bucket" "x" {\n  bucket =\n')
@@ -90,7 +93,7 @@ def scenario_scan(checkov_bin: Path, tmp_path_factory: pytest.TempPathFactory) -
     """checkov over the edge-case scenarios built by ``_build_scenarios`` (paths relative to its root)."""
     root = tmp_path_factory.mktemp("scenarios")
     _build_scenarios(root)
-    return scan_iac(root, checkov_bin=checkov_bin, repo_root=root)
+    return scan_iac(root, checkov_bin=checkov_bin, repo_root=root, skip_paths=("skipped/",))
 
 
 @pytest.fixture

@@ -101,6 +101,11 @@ def test_unparsable_file_is_an_error_not_a_pass(scenario_scan: IacScan) -> None:
     assert scenario_scan.errors[0].resource_uid == "iac://broken/broken.tf"
 
 
+def test_skip_path_excludes_files(scenario_scan: IacScan) -> None:
+    assert [r for r in scenario_scan.results if r.resource_uid.startswith("iac://skipped/")] == []
+    assert any(r.resource_uid.startswith("iac://canary/") for r in scenario_scan.results)
+
+
 def test_empty_directory_gives_nothing(tmp_path: Path, checkov_bin: Path) -> None:
     scan = scan_iac(tmp_path, checkov_bin=checkov_bin)
     assert (scan.results, scan.errors, scan.policies) == ([], [], [])

@@ -51,13 +51,14 @@ def test_not_executable_is_reported(tmp_path: Path) -> None:
 def test_command_is_offline_and_limited_to_our_frameworks(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    cmd = checkov_command(Path("/opt/checkov"), tmp_path)
+    cmd = checkov_command(Path("/opt/checkov"), tmp_path, skip_paths=("fixtures",))
     assert cmd[1:3] == ["-d", str(tmp_path)]
     frameworks = cmd[cmd.index("--framework") + 1 : cmd.index("-o")]
     assert frameworks == ["terraform", "terraform_plan", "cloudformation"]
     assert {"--skip-download", "--skip-results-upload"} <= set(cmd)
     assert cmd[cmd.index("--download-external-modules") + 1] == "false"
     assert cmd[cmd.index("--external-checks-dir") + 1] == str(CHECKS_DIR)
+    assert cmd[cmd.index("--skip-path") + 1] == "fixtures"
     monkeypatch.setenv("BC_API_KEY", "secret-key")
     env = checkov_env()
     assert "BC_API_KEY" not in env

@@ -110,6 +110,12 @@ def _summary_line(iac: IacScan) -> str:
     help="Exit 3 when a file could not be parsed (its resources were not checked).",
 )
 @click.option(
+    "--skip-path",
+    "skip_paths",
+    multiple=True,
+    help="Regular expression of paths checkov skips (repeatable), e.g. 'tests/.*/fixtures'.",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=1),
     default=DEFAULT_TIMEOUT,
@@ -123,12 +129,13 @@ def iac_command(  # noqa: PLR0917  (click passes every option positionally by na
     output_dir: Path,
     fail_on: str,
     fail_on_error: bool,
+    skip_paths: tuple[str, ...],
     timeout: float,
 ) -> None:
     """Scan Terraform (HCL and plan JSON) and CloudFormation under PATH with checkov."""
     try:
         chosen = parse_formats(formats)
-        iac = scan_iac(path, checkov_bin=checkov_bin, timeout=timeout)
+        iac = scan_iac(path, checkov_bin=checkov_bin, timeout=timeout, skip_paths=skip_paths)
         command = "mlguard " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "mlguard iac"
         result = build_scan_result(iac, command=command)
         written = write_reports(result, chosen, output_dir)

@@ -195,12 +195,15 @@ def checkov_command(
     *,
     frameworks: tuple[str, ...] = FRAMEWORKS,
     external_checks_dirs: tuple[Path, ...] = (CHECKS_DIR,),
+    skip_paths: tuple[str, ...] = (),
 ) -> list[str]:
     cmd = [str(checkov), "-f" if target.is_file() else "-d", str(target)]
     cmd += ["--framework", *frameworks, "-o", "json"]
     cmd += ["--skip-download", "--skip-results-upload", "--download-external-modules", "false"]
     for directory in external_checks_dirs:
         cmd += ["--external-checks-dir", str(directory)]
+    for pattern in skip_paths:
+        cmd += ["--skip-path", pattern]
     return cmd
 
 
@@ -222,10 +225,17 @@ def run_checkov(
     timeout: float = DEFAULT_TIMEOUT,
     frameworks: tuple[str, ...] = FRAMEWORKS,
     external_checks_dirs: tuple[Path, ...] = (CHECKS_DIR,),
+    skip_paths: tuple[str, ...] = (),
 ) -> CheckovRun:
     """Run checkov over ``target`` (a directory or a file) and parse what it found."""
     checkov = find_checkov(checkov_bin)
-    cmd = checkov_command(checkov, target, frameworks=frameworks, external_checks_dirs=external_checks_dirs)
+    cmd = checkov_command(
+        checkov,
+        target,
+        frameworks=frameworks,
+        external_checks_dirs=external_checks_dirs,
+        skip_paths=skip_paths,
+    )
     cwd = target if target.is_dir() else target.parent
     started = time.monotonic()
     try:

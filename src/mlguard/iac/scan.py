@@ -59,9 +59,11 @@ def scan_iac(
     *,
     repo_root: str | Path | None = None,
     frameworks: tuple[str, ...] = FRAMEWORKS,
+    skip_paths: tuple[str, ...] = (),
 ) -> IacScan:
     """Run checkov (offline, with mlguard's own checks) over ``path`` and convert what it reports.
 
+    ``skip_paths`` are checkov ``--skip-path`` regular expressions (e.g. test fixtures).
     Raises ToolMissingError (exit 2) when checkov cannot be found, InputError when ``path`` does
     not exist, CheckovFailedError / CheckovTimeoutError when checkov crashes or overruns.
     """
@@ -71,7 +73,9 @@ def scan_iac(
     target = target.resolve()
     root = Path(repo_root).expanduser().resolve() if repo_root else find_repo_root(target)
     started = utcnow()
-    run = run_checkov(target, checkov_bin=checkov_bin, timeout=timeout, frameworks=frameworks)
+    run = run_checkov(
+        target, checkov_bin=checkov_bin, timeout=timeout, frameworks=frameworks, skip_paths=skip_paths
+    )
     finished = utcnow()
     scan_root = target if target.is_dir() else target.parent
     results, policies, errors = convert(
