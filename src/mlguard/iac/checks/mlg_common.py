@@ -99,10 +99,21 @@ class ModuleAwareCheck(BaseResourceCheck):
                     yield attrs
 
     def module_resources(self, resource_type: str) -> list[dict[str, Any]] | None:
-        """Rendered attributes of every ``resource_type`` resource in the module being scanned.
+        """Graph vertices of every ``resource_type`` resource in the module being scanned.
 
         None when the module cannot be seen (no graph): the caller must then not claim a PASS.
         """
+        return self.module_blocks("resource", resource_type)
+
+    def module_data(self, data_type: str, name: str) -> dict[str, Any] | None:
+        """The list-wrapped configuration of ``data "<data_type>" "<name>"`` in this module, if any."""
+        for attrs in self.module_blocks("data", data_type) or []:
+            conf = (attrs.get("config_") or {}).get(data_type, {}).get(name)
+            if isinstance(conf, dict):
+                return conf
+        return None
+
+    def module_blocks(self, block_type: str, type_name: str) -> list[dict[str, Any]] | None:
         if self.graph is None or not self._scanned_file:
             return None
         scanned = self._scanned_file.replace("\\", "/").lstrip("/")
@@ -118,8 +129,8 @@ class ModuleAwareCheck(BaseResourceCheck):
         return [
             attrs
             for attrs in nodes
-            if attrs.get("block_type_") == "resource"
-            and attrs.get("resource_type") == resource_type
+            if attrs.get("block_type_") == block_type
+            and type_name in (attrs.get("config_") or {})
             and os.path.dirname(str(attrs.get("file_path_", "")).replace("\\", "/")) == module_dir
         ]
 

@@ -6,9 +6,20 @@ They mirror mlguard's live Databricks policies where the attribute exists in Ter
 
 from __future__ import annotations
 
+import re
+
 from checkov.common.models.enums import CheckCategories
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-from mlg_common import DATABRICKS_GPU_NODE, CheckResult, as_bool, as_int, blocks, first, is_unresolved
+from mlg_common import (
+    DATABRICKS_GPU_NODE,
+    CheckResult,
+    ModuleAwareCheck,
+    as_bool,
+    as_int,
+    blocks,
+    first,
+    is_unresolved,
+)
 
 MAX_AUTOTERMINATION_MINUTES = 120
 MAX_TOKEN_LIFETIME_SECONDS = 90 * 24 * 3600
@@ -96,7 +107,10 @@ class ClusterUnityCatalogMode(BaseResourceCheck):
         return CheckResult.FAILED
 
 
-class GpuClusterPolicy(BaseResourceCheck):
+_NODE_TYPE_DATA = re.compile(r"^(?:\$\{)?data\.databricks_node_type\.([A-Za-z0-9_-]+)\.id\}?$")
+
+
+class GpuClusterPolicy(ModuleAwareCheck):
     def __init__(self) -> None:
         super().__init__(
             name="Databricks GPU cluster is governed by a cluster policy (policy_id)",
@@ -106,14 +120,30 @@ class GpuClusterPolicy(BaseResourceCheck):
         )
 
     def scan_resource_conf(self, conf):
-        self.evaluated_keys = ["node_type_id", "driver_node_type_id", "policy_id"]
-        node_types = [first(conf, "node_type_id"), first(conf, "driver_node_type_id")]
-        if not any(isinstance(n, str) and DATABRICKS_GPU_NODE.match(n) for n in node_types):
+        self.evaluated_keys = ["node_type_id", "driver_node_type_id", "spark_version", "policy_id"]
+        if not self._is_gpu(conf):
             return CheckResult.UNKNOWN  # not a GPU cluster (or node type unknown): not applicable
         policy = first(conf, "policy_id")
         if isinstance(policy, str) and policy.strip():
             return CheckResult.PASSED
         return CheckResult.FAILED
+
+    def _is_gpu(self, conf) -> bool:
+        """A GPU node type, a GPU runtime, or a ``databricks_node_type`` data source asking for a GPU."""
+        spark_version = first(conf, "spark_version")
+        if isinstance(spark_version, str) and "-gpu-" in spark_version:
+            return True
+        for node_type in (first(conf, "node_type_id"), first(conf, "driver_node_type_id")):
+            if not isinstance(node_type, str):
+                continue
+            if DATABRICKS_GPU_NODE.match(node_type):
+                return True
+            ref = _NODE_TYPE_DATA.match(node_type)
+            if ref:
+                data = self.module_data("databricks_node_type", ref.group(1))
+                if data is not None and as_bool(first(data, "gpu")) is True:
+                    return True
+        return False
 
 
 class ServingScaleToZero(BaseResourceCheck):
