@@ -88,12 +88,40 @@ def canary() -> str:
     return CANARY
 
 
+# Loaded by checkov's interpreter through PYTHONPATH: logs every socket connect or DNS lookup.
+_NETWORK_AUDIT = """
+import os, sys
+_log = os.environ["MLGUARD_TEST_NETWORK_LOG"]
+with open(_log, "a") as f:
+    f.write("audit hook loaded\\n")
+def _hook(event, args):
+    if event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname"):
+        with open(_log, "a") as f:
+            f.write(f"NETWORK {event} {args!r}\\n")
+sys.addaudithook(_hook)
+"""
+
+
 @pytest.fixture(scope="session")
-def scenario_scan(checkov_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> IacScan:
-    """checkov over the edge-case scenarios built by ``_build_scenarios`` (paths relative to its root)."""
+def network_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file the network audit hook of ``scenario_scan``'s checkov run wrote to."""
+    return tmp_path_factory.mktemp("audit") / "network.log"
+
+
+@pytest.fixture(scope="session")
+def scenario_scan(checkov_bin: Path, tmp_path_factory: pytest.TempPathFactory, network_log: Path) -> IacScan:
+    """checkov over the edge-case scenarios built by ``_build_scenarios`` (paths relative to its root).
+
+    checkov runs with a Python audit hook that records any network use to ``network_log``.
+    """
     root = tmp_path_factory.mktemp("scenarios")
     _build_scenarios(root)
-    return scan_iac(root, checkov_bin=checkov_bin, repo_root=root, skip_paths=("skipped/",))
+    hook_dir = tmp_path_factory.mktemp("audit-hook")
+    (hook_dir / "sitecustomize.py").write_text(_NETWORK_AUDIT)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPATH", str(hook_dir))
+        mp.setenv("MLGUARD_TEST_NETWORK_LOG", str(network_log))
+        return scan_iac(root, checkov_bin=checkov_bin, repo_root=root, skip_paths=("skipped/",))
 
 
 @pytest.fixture

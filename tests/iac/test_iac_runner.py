@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_SETUP, InputError, ToolMissingError
-from mlguard.iac import CheckovFailedError, CheckovTimeoutError, find_checkov, scan_iac
+from mlguard.iac import CheckovFailedError, CheckovTimeoutError, IacScan, find_checkov, scan_iac
 from mlguard.iac.runner import CHECKS_DIR, ENV_CHECKOV_BIN, checkov_command, checkov_env, run_checkov
 
 
@@ -94,3 +94,11 @@ def test_a_check_checkov_cannot_load_fails_the_run(tmp_path: Path, checkov_bin: 
     (tmp_path / "main.tf").write_text('resource "databricks_token" "t" {\n  comment = "x"\n}\n')
     with pytest.raises(CheckovFailedError, match="could not load an mlguard check"):
         run_checkov(tmp_path, checkov_bin=checkov_bin, external_checks_dirs=(CHECKS_DIR, broken))
+
+
+def test_checkov_makes_no_network_calls(scenario_scan: IacScan, network_log: Path) -> None:
+    """Run as mlguard runs it, checkov neither connects nor resolves a host name."""
+    assert scenario_scan.results
+    lines = network_log.read_text().splitlines()
+    assert "audit hook loaded" in lines  # the hook really ran inside checkov
+    assert [line for line in lines if line.startswith("NETWORK")] == []
