@@ -122,7 +122,8 @@ def _summary_line(iac: IacScan) -> str:
     show_default=True,
     help="Seconds before checkov is stopped (exit 3).",
 )
-def iac_command(  # noqa: PLR0917  (click passes every option positionally by name)
+def iac_command(
+    *,
     path: Path,
     checkov_bin: Path | None,
     formats: tuple[str, ...],
@@ -147,6 +148,7 @@ def iac_command(  # noqa: PLR0917  (click passes every option positionally by na
         click.echo(f"warning: {error.message}", err=True)
     for file in written:
         click.echo(f"wrote {file}", err=True)
-    if should_fail(result, fail_on):
-        raise SystemExit(EXIT_FINDINGS)
-    raise SystemExit(EXIT_INCOMPLETE if fail_on_error and iac.errors else EXIT_OK)
+    # As for live scans: an incomplete scan cannot be trusted, so exit 3 wins over findings.
+    if fail_on_error and iac.errors:
+        raise SystemExit(EXIT_INCOMPLETE)
+    raise SystemExit(EXIT_FINDINGS if should_fail(result, fail_on) else EXIT_OK)
