@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlguard.errors import ToolMissingError
-from mlguard.iac import IacScan, find_checkov, scan_iac
+from mlguard.iac import ENV_CHECKOV_BIN, IacScan, find_checkov, scan_iac
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
@@ -20,6 +20,11 @@ LOCAL_CHECKOV = REPO / ".checkov-venv" / "bin" / "checkov"
 @pytest.fixture(scope="session")
 def checkov_bin() -> Path:
     """The real checkov: $MLGUARD_CHECKOV_BIN, else PATH, else ./.checkov-venv. CI sets the variable."""
+    if os.environ.get(ENV_CHECKOV_BIN):
+        try:
+            return find_checkov()
+        except ToolMissingError as exc:  # set but wrong: never skip silently
+            pytest.fail(exc.message)
     try:
         return find_checkov()
     except ToolMissingError:
