@@ -61,6 +61,17 @@ def test_cpu_resources_are_not_judged_by_gpu_checks(fixture_scan: IacScan) -> No
     assert "iac://sagemaker_endpoint/main.tf#aws_sagemaker_endpoint_configuration.cpu" not in judged
 
 
+def test_values_known_only_at_apply_time_are_not_judged(fixture_scan: IacScan) -> None:
+    judged = [
+        (r.policy_id, r.resource_name, r.status.value)
+        for r in fixture_scan.results
+        if r.policy_id.startswith("MLG_") and r.resource_uid.startswith("iac://unresolved/")
+    ]
+    assert judged == []
+    # ...while checkov's own checks did see those resources.
+    assert any(r.resource_uid.startswith("iac://unresolved/") for r in fixture_scan.results)
+
+
 def test_cross_resource_check_only_sees_its_module(scenario_scan: IacScan) -> None:
     """With the alarm and autoscaling target in another module, the good endpoint FAILs."""
     status = {

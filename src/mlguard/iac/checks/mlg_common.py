@@ -66,9 +66,17 @@ def as_int(value: Any) -> int | None:
     return None
 
 
+_REFERENCE = re.compile(
+    r"^(?:var|local|module|data|each|count|self|path|terraform)\."  # Terraform references
+    r"|^[A-Za-z_][\w-]*\.(?:value|key)(?:[.\[]|$)"  # a dynamic block's iterator
+)
+
+
 def is_unresolved(value: Any) -> bool:
     """True for a value checkov could not render (a variable or reference left as text)."""
-    return isinstance(value, str) and ("${" in value or value.startswith(("var.", "local.", "module.")))
+    if isinstance(value, list):
+        return any(is_unresolved(v) for v in value)
+    return isinstance(value, str) and ("${" in value or bool(_REFERENCE.match(value)))
 
 
 class ModuleAwareCheck(BaseResourceCheck):

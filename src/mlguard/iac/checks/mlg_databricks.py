@@ -188,16 +188,20 @@ class ServingInferenceTable(BaseResourceCheck):
             "config/[0]/auto_capture_config/[0]/enabled",
             "ai_gateway/[0]/inference_table_config/[0]/enabled",
         ]
+        unknown = False
         for config in blocks(conf, "config"):
             for capture in blocks(config, "auto_capture_config"):
-                # enabled defaults to true when the block is present
-                if as_bool(first(capture, "enabled", True)) is not False:
+                enabled = first(capture, "enabled", True)  # defaults to true when the block is present
+                unknown = unknown or is_unresolved(enabled)
+                if as_bool(enabled) is True:
                     return CheckResult.PASSED
         for gateway in blocks(conf, "ai_gateway"):
             for table in blocks(gateway, "inference_table_config"):
-                if as_bool(first(table, "enabled")) is True:
+                enabled = first(table, "enabled")
+                unknown = unknown or is_unresolved(enabled)
+                if as_bool(enabled) is True:
                     return CheckResult.PASSED
-        return CheckResult.FAILED
+        return CheckResult.UNKNOWN if unknown else CheckResult.FAILED
 
 
 class TokenLifetime(BaseResourceCheck):
@@ -232,18 +236,22 @@ class NoAllPrivilegesToAccountUsers(BaseResourceCheck):
     def scan_resource_conf(self, conf):
         self.evaluated_keys = ["grant/[*]/principal", "grant/[*]/privileges", "principal", "privileges"]
         grants = blocks(conf, "grant") if "grant" in conf else [conf]
+        unknown = False
         for grant in grants:
             principal = first(grant, "principal")
             privileges = grant.get("privileges") or []
             if privileges and isinstance(privileges[0], list):
                 privileges = privileges[0]
-            if (
-                isinstance(principal, str)
-                and principal.strip().lower() in BROAD_PRINCIPALS
-                and any(isinstance(p, str) and p.upper() == "ALL_PRIVILEGES" for p in privileges)
-            ):
+            all_privileges = any(isinstance(p, str) and p.upper() == "ALL_PRIVILEGES" for p in privileges)
+            broad = isinstance(principal, str) and principal.strip().lower() in BROAD_PRINCIPALS
+            if broad and all_privileges:
                 return CheckResult.FAILED
-        return CheckResult.PASSED
+            # A principal or privilege list only known at apply time might be exactly that.
+            if (is_unresolved(principal) and (all_privileges or is_unresolved(privileges))) or (
+                broad and is_unresolved(privileges)
+            ):
+                unknown = True
+        return CheckResult.UNKNOWN if unknown else CheckResult.PASSED
 
 
 class WorkspaceConfSecurity(BaseResourceCheck):

@@ -11,7 +11,16 @@ import re
 
 from checkov.common.models.enums import CheckCategories
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-from mlg_common import SAGEMAKER_GPU_INSTANCE, CheckResult, ModuleAwareCheck, as_bool, as_int, blocks, first
+from mlg_common import (
+    SAGEMAKER_GPU_INSTANCE,
+    CheckResult,
+    ModuleAwareCheck,
+    as_bool,
+    as_int,
+    blocks,
+    first,
+    is_unresolved,
+)
 
 _TARGET_ID = re.compile(r"^endpoint/(?P<endpoint>[^/]+)/variant/(?P<variant>[^/]+)$")
 
@@ -40,9 +49,12 @@ class EndpointConfigDataCapture(BaseResourceCheck):
             "data_capture_config/[0]/initial_sampling_percentage",
         ]
         for capture in blocks(conf, "data_capture_config"):
-            enabled = as_bool(first(capture, "enable_capture", True))
-            sampling = as_int(first(capture, "initial_sampling_percentage"))
-            if enabled is not False and (sampling is None or sampling > 0):
+            raw_enabled = first(capture, "enable_capture", True)
+            raw_sampling = first(capture, "initial_sampling_percentage")
+            if is_unresolved(raw_enabled) or is_unresolved(raw_sampling):
+                return CheckResult.UNKNOWN
+            sampling = as_int(raw_sampling)
+            if as_bool(raw_enabled) is not False and (sampling is None or sampling > 0):
                 return CheckResult.PASSED
         return CheckResult.FAILED
 
@@ -74,20 +86,28 @@ class GpuVariantAutoscaling(ModuleAwareCheck):
         if endpoints is None or targets is None:
             return CheckResult.UNKNOWN
         config_name = first(conf, "name")
+        if config_name is None or is_unresolved(config_name):
+            return CheckResult.UNKNOWN
         endpoint_names = {
             first(_config(ep), "name")
             for ep in endpoints
             if config_name is not None and first(_config(ep), "endpoint_config_name") == config_name
         }
         scaled = set()
+        unknown = any(is_unresolved(n) for n in endpoint_names)
         for target in targets:
             tconf = _config(target)
             if first(tconf, "service_namespace") != "sagemaker":
                 continue
-            match = _TARGET_ID.match(str(first(tconf, "resource_id", "")))
+            resource_id = first(tconf, "resource_id", "")
+            match = _TARGET_ID.match(str(resource_id))
             if match and match.group("endpoint") in endpoint_names:
                 scaled.add(match.group("variant"))
+            elif is_unresolved(resource_id) or (match and is_unresolved(match.group("endpoint"))):
+                unknown = True
         missing = [v for v in gpu_variants if v not in scaled]
+        if missing and unknown:
+            return CheckResult.UNKNOWN  # a target only known at apply time may cover them
         self.details = [f"GPU variant {v} has no aws_appautoscaling_target in this module" for v in missing]
         return CheckResult.FAILED if missing else CheckResult.PASSED
 
@@ -107,6 +127,9 @@ class EndpointAlarm(ModuleAwareCheck):
         if alarms is None:
             return CheckResult.UNKNOWN
         name = first(conf, "name")
+        if name is None or is_unresolved(name):
+            return CheckResult.UNKNOWN
+        unknown = False
         for alarm in alarms:
             aconf = _config(alarm)
             dims = [first(aconf, "dimensions") or {}]
@@ -114,9 +137,14 @@ class EndpointAlarm(ModuleAwareCheck):
                 for metric in blocks(query, "metric"):
                     dims.append(first(metric, "dimensions") or {})
             for dim in dims:
-                if isinstance(dim, dict) and name is not None and first(dim, "EndpointName") == name:
+                if not isinstance(dim, dict):
+                    unknown = unknown or is_unresolved(dim)
+                    continue
+                endpoint = first(dim, "EndpointName")
+                if endpoint == name:
                     return CheckResult.PASSED
-        return CheckResult.FAILED
+                unknown = unknown or is_unresolved(endpoint)
+        return CheckResult.UNKNOWN if unknown else CheckResult.FAILED
 
 
 checks = [EndpointConfigDataCapture(), GpuVariantAutoscaling(), EndpointAlarm()]
