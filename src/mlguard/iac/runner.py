@@ -1,0 +1,274 @@
+"""Run checkov as a separate process and parse its JSON output.
+
+checkov 3.3 pins ``boto3`` exactly, so it cannot share mlguard's environment: it is installed in its
+own venv (or with pipx) and found here by path. mlguard never imports checkov.
+
+checkov runs offline: no API key is passed (and any in the environment is dropped), downloads from
+the Prisma Cloud platform are skipped (``--skip-download``, ``BC_SKIP_MAPPING``), external Terraform
+modules are not fetched, and the PyPI update check is off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mlguard.errors import EXIT_INCOMPLETE, EXIT_SETUP, MlguardError, ToolMissingError
+
+ENV_CHECKOV_BIN = "MLGUARD_CHECKOV_BIN"
+FRAMEWORKS: tuple[str, ...] = ("terraform", "terraform_plan", "cloudformation")
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+DEFAULT_TIMEOUT = 600.0
+INSTALL_HINT = (
+    "install checkov in its own environment (it pins boto3 and cannot share mlguard's): "
+    "`pipx install 'checkov==3.3.*'`, or "
+    "`python3 -m venv ~/.venvs/checkov && ~/.venvs/checkov/bin/pip install 'checkov==3.3.*'` "
+    f"and pass --checkov-bin ~/.venvs/checkov/bin/checkov (or set {ENV_CHECKOV_BIN})"
+)
+# Variables that would make checkov talk to the Prisma Cloud / Bridgecrew platform.
+_PLATFORM_ENV = ("BC_API_KEY", "PRISMA_API_URL", "BC_API_URL", "CKV_API_KEY")
+_OFFLINE_ENV = {
+    "BC_SKIP_MAPPING": "TRUE",
+    "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
+    "ANSI_COLORS_DISABLED": "1",
+    "LOG_LEVEL": "WARNING",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+_STDERR_TAIL = 800
+
+
+class CheckovFailedError(MlguardError):
+    """checkov ran but produced no usable result (crash, unreadable output, a check not loaded)."""
+
+    exit_code = EXIT_SETUP
+
+
+class CheckovTimeoutError(MlguardError):
+    """checkov did not finish within the timeout (exit 3, like any scan cut short)."""
+
+    exit_code = EXIT_INCOMPLETE
+
+
+# --------------------------------------------------------------------------- checkov's JSON
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class CheckovCheckResult(_Lenient):
+    result: Literal["PASSED", "FAILED", "SKIPPED"]
+    evaluated_keys: list[str] = Field(default_factory=list)
+    suppress_comment: str | None = None
+
+    @field_validator("evaluated_keys", mode="before")
+    @classmethod
+    def _keys(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+class CheckovRecord(_Lenient):
+    """One (check, resource) outcome as checkov reports it. Code blocks are deliberately not read."""
+
+    check_id: str
+    check_name: str = ""
+    check_result: CheckovCheckResult
+    file_path: str = ""
+    file_abs_path: str | None = None
+    file_line_range: list[int] = Field(default_factory=list)
+    resource: str = ""
+    resource_address: str | None = None
+    guideline: str | None = None
+    details: list[str] = Field(default_factory=list)
+    check_class: str | None = None
+
+    @field_validator("details", "file_line_range", mode="before")
+    @classmethod
+    def _none_list(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @property
+    def address(self) -> str:
+        return self.resource_address or self.resource
+
+
+class CheckovReport(_Lenient):
+    """checkov's report for one framework (``check_type``)."""
+
+    check_type: str
+    passed: list[CheckovRecord] = Field(default_factory=list)
+    failed: list[CheckovRecord] = Field(default_factory=list)
+    skipped: list[CheckovRecord] = Field(default_factory=list)
+    parsing_errors: list[str] = Field(default_factory=list)
+    checkov_version: str | None = None
+
+    @property
+    def records(self) -> list[CheckovRecord]:
+        return [*self.failed, *self.passed, *self.skipped]
+
+
+def parse_output(text: str) -> list[CheckovReport]:
+    """Parse ``checkov -o json`` output into one report per framework.
+
+    checkov prints a list when several frameworks produced results, a single object when one did,
+    and a bare summary object (no ``check_type``) when nothing was found to scan.
+    """
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CheckovFailedError(f"checkov printed no valid JSON ({exc.msg} at char {exc.pos})") from None
+    items = doc if isinstance(doc, list) else [doc]
+    reports: list[CheckovReport] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise CheckovFailedError(f"unexpected checkov JSON: a {type(item).__name__} in the report list")
+        if "check_type" not in item:
+            if "results" in item:
+                raise CheckovFailedError("unexpected checkov JSON: a report without check_type")
+            continue  # the empty-scan summary: nothing found to scan
+        results = item.get("results") or {}
+        summary = item.get("summary") or {}
+        try:
+            reports.append(
+                CheckovReport(
+                    check_type=item["check_type"],
+                    passed=results.get("passed_checks") or [],
+                    failed=results.get("failed_checks") or [],
+                    skipped=results.get("skipped_checks") or [],
+                    parsing_errors=results.get("parsing_errors") or [],
+                    checkov_version=summary.get("checkov_version"),
+                )
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise CheckovFailedError(
+                f"unexpected checkov JSON for {item.get('check_type')}: {where}: {first['msg']}"
+            ) from None
+    return reports
+
+
+# --------------------------------------------------------------------------- finding and running
+
+
+def find_checkov(checkov_bin: str | Path | None = None) -> Path:
+    """The checkov executable: ``checkov_bin``, else ``$MLGUARD_CHECKOV_BIN``, else ``checkov`` on PATH."""
+    explicit = str(checkov_bin) if checkov_bin else os.environ.get(ENV_CHECKOV_BIN)
+    if explicit:
+        origin = "--checkov-bin" if checkov_bin else ENV_CHECKOV_BIN
+        candidate = Path(explicit).expanduser().absolute()
+        if candidate.is_dir():
+            candidate = candidate / "checkov"
+        if not candidate.is_file():
+            raise ToolMissingError(f"checkov not found at {candidate} (from {origin}); {INSTALL_HINT}")
+        if not os.access(candidate, os.X_OK):
+            raise ToolMissingError(f"{candidate} (from {origin}) is not executable; {INSTALL_HINT}")
+        return candidate
+    found = shutil.which("checkov")
+    if found is None:
+        raise ToolMissingError(f"checkov is not installed (not on PATH); {INSTALL_HINT}")
+    return Path(found)
+
+
+@dataclass(frozen=True)
+class CheckovRun:
+    reports: list[CheckovReport]
+    command: list[str]
+    returncode: int
+    duration_seconds: float
+    version: str | None
+
+
+def checkov_command(
+    checkov: Path,
+    target: Path,
+    *,
+    frameworks: tuple[str, ...] = FRAMEWORKS,
+    external_checks_dirs: tuple[Path, ...] = (CHECKS_DIR,),
+    skip_paths: tuple[str, ...] = (),
+) -> list[str]:
+    cmd = [str(checkov), "-f" if target.is_file() else "-d", str(target)]
+    cmd += ["--framework", *frameworks, "-o", "json"]
+    cmd += ["--skip-download", "--skip-results-upload", "--download-external-modules", "false"]
+    for directory in external_checks_dirs:
+        cmd += ["--external-checks-dir", str(directory)]
+    for pattern in skip_paths:
+        cmd += ["--skip-path", pattern]
+    return cmd
+
+
+def checkov_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _PLATFORM_ENV}
+    env.update(_OFFLINE_ENV)
+    return env
+
+
+def _tail(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= _STDERR_TAIL else "..." + text[-_STDERR_TAIL:]
+
+
+def run_checkov(
+    target: Path,
+    *,
+    checkov_bin: str | Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    frameworks: tuple[str, ...] = FRAMEWORKS,
+    external_checks_dirs: tuple[Path, ...] = (CHECKS_DIR,),
+    skip_paths: tuple[str, ...] = (),
+) -> CheckovRun:
+    """Run checkov over ``target`` (a directory or a file) and parse what it found."""
+    checkov = find_checkov(checkov_bin)
+    cmd = checkov_command(
+        checkov,
+        target,
+        frameworks=frameworks,
+        external_checks_dirs=external_checks_dirs,
+        skip_paths=skip_paths,
+    )
+    cwd = target if target.is_dir() else target.parent
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=checkov_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, so a timeout kills its workers too
+        )
+    except OSError as exc:
+        raise ToolMissingError(f"cannot run {checkov}: {exc.strerror}; {INSTALL_HINT}") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise CheckovTimeoutError(f"checkov did not finish scanning {target} within {timeout:g} s") from None
+    duration = time.monotonic() - started
+    # checkov logs a broken external check and carries on without it: never accept that silently.
+    for line in stderr.splitlines():
+        if "Cannot load external check" in line:
+            raise CheckovFailedError(f"checkov could not load an mlguard check: {line.strip()}")
+    if proc.returncode not in (0, 1):
+        raise CheckovFailedError(f"checkov exited with code {proc.returncode}: {_tail(stderr)}")
+    if not stdout.strip():
+        raise CheckovFailedError(f"checkov printed nothing (exit code {proc.returncode}): {_tail(stderr)}")
+    reports = parse_output(stdout)
+    version = next((r.checkov_version for r in reports if r.checkov_version), None)
+    return CheckovRun(
+        reports=reports, command=cmd, returncode=proc.returncode, duration_seconds=duration, version=version
+    )

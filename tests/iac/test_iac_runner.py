@@ -1,0 +1,104 @@
+"""Finding and running checkov: missing tool, offline command, timeouts, crashes, broken checks."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_SETUP, InputError, ToolMissingError
+from mlguard.iac import CheckovFailedError, CheckovTimeoutError, IacScan, find_checkov, scan_iac
+from mlguard.iac.runner import CHECKS_DIR, ENV_CHECKOV_BIN, checkov_command, checkov_env, run_checkov
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def test_missing_checkov_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(ENV_CHECKOV_BIN, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolMissingError) as info:
+        find_checkov()
+    assert info.value.exit_code == EXIT_BAD_INPUT
+    assert "pip install 'checkov==3.3.*'" in info.value.message
+    assert "pipx install" in info.value.message
+
+
+def test_explicit_path_wins_and_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = _script(tmp_path / "checkov", "exit 0")
+    monkeypatch.setenv(ENV_CHECKOV_BIN, str(tmp_path / "elsewhere"))
+    assert find_checkov(fake) == fake
+    assert find_checkov(tmp_path) == fake  # a venv bin directory is accepted too
+    with pytest.raises(ToolMissingError, match=ENV_CHECKOV_BIN):
+        find_checkov()
+    monkeypatch.setenv(ENV_CHECKOV_BIN, str(fake))
+    assert find_checkov() == fake
+    with pytest.raises(ToolMissingError, match="--checkov-bin"):
+        find_checkov(tmp_path / "nope")
+
+
+def test_not_executable_is_reported(tmp_path: Path) -> None:
+    plain = tmp_path / "checkov"
+    plain.write_text("")
+    with pytest.raises(ToolMissingError, match="not executable"):
+        find_checkov(plain)
+
+
+def test_command_is_offline_and_limited_to_our_frameworks(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cmd = checkov_command(Path("/opt/checkov"), tmp_path, skip_paths=("fixtures",))
+    assert cmd[1:3] == ["-d", str(tmp_path)]
+    frameworks = cmd[cmd.index("--framework") + 1 : cmd.index("-o")]
+    assert frameworks == ["terraform", "terraform_plan", "cloudformation"]
+    assert {"--skip-download", "--skip-results-upload"} <= set(cmd)
+    assert cmd[cmd.index("--download-external-modules") + 1] == "false"
+    assert cmd[cmd.index("--external-checks-dir") + 1] == str(CHECKS_DIR)
+    assert cmd[cmd.index("--skip-path") + 1] == "fixtures"
+    monkeypatch.setenv("BC_API_KEY", "secret-key")
+    env = checkov_env()
+    assert "BC_API_KEY" not in env
+    assert env["BC_SKIP_MAPPING"] == "TRUE"
+    assert env["CKV_SKIP_PACKAGE_UPDATE_CHECK"] == "true"
+
+
+def test_timeout_stops_checkov(tmp_path: Path) -> None:
+    slow = _script(tmp_path / "checkov", "sleep 30")
+    with pytest.raises(CheckovTimeoutError) as info:
+        run_checkov(tmp_path, checkov_bin=slow, timeout=0.5)
+    assert info.value.exit_code == EXIT_INCOMPLETE
+
+
+def test_crash_is_an_error_with_its_stderr(tmp_path: Path) -> None:
+    crash = _script(tmp_path / "checkov", "echo 'boom: parser exploded' >&2; exit 2")
+    with pytest.raises(CheckovFailedError, match="boom: parser exploded") as info:
+        run_checkov(tmp_path, checkov_bin=crash)
+    assert info.value.exit_code == EXIT_SETUP
+
+
+def test_missing_path_is_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        scan_iac(tmp_path / "absent", checkov_bin=tmp_path / "checkov")
+
+
+def test_a_check_checkov_cannot_load_fails_the_run(tmp_path: Path, checkov_bin: Path) -> None:
+    """checkov only logs a broken external check and runs without it; mlguard refuses that."""
+    broken = tmp_path / "checks"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("")
+    (broken / "mlg_broken.py").write_text("raise RuntimeError('broken check')\n")
+    (tmp_path / "main.tf").write_text('resource "databricks_token" "t" {\n  comment = "x"\n}\n')
+    with pytest.raises(CheckovFailedError, match="could not load an mlguard check"):
+        run_checkov(tmp_path, checkov_bin=checkov_bin, external_checks_dirs=(CHECKS_DIR, broken))
+
+
+def test_checkov_makes_no_network_calls(scenario_scan: IacScan, network_log: Path) -> None:
+    """Run as mlguard runs it, checkov neither connects nor resolves a host name."""
+    assert scenario_scan.results
+    lines = network_log.read_text().splitlines()
+    assert "audit hook loaded" in lines  # the hook really ran inside checkov
+    assert [line for line in lines if line.startswith("NETWORK")] == []
