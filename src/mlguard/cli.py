@@ -25,7 +25,8 @@ from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import NullProgress, Progress
 from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, InputError, MlguardError
 from mlguard.history.cli import history, record_options, recording
-from mlguard.model import Inventory, ScanResult, Severity
+from mlguard.iac.cli import iac_command
+from mlguard.model import Inventory, Provenance, ScanResult, Severity, iso, utcnow
 from mlguard.pipeline import (
     LoadedConfig,
     Selection,
@@ -426,12 +427,35 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
 @record_options
 @click.option("--demo", is_flag=True, help="Scan the embedded demo estate: no cloud account, no network.")
 @click.option(
+    "--iac",
+    "iac_path",
+    type=click.Path(path_type=Path, exists=True),
+    help="Also scan Terraform/CloudFormation under this path with checkov (alone: IaC only).",
+)
+@click.option(
+    "--checkov-bin",
+    type=click.Path(path_type=Path),
+    help="checkov executable or its venv's bin folder (else $MLGUARD_CHECKOV_BIN, else PATH).",
+)
+@click.option(
+    "--iac-skip-path", multiple=True, help="Regular expression of paths checkov skips (repeatable)."
+)
+@click.option(
     "--inventory-out",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the collected inventory.",
 )
 @click.pass_context
-def scan_cmd(ctx: click.Context, /, demo: bool, inventory_out: Path | None, **kw: Any) -> None:
+def scan_cmd(
+    ctx: click.Context,
+    /,
+    demo: bool,
+    inventory_out: Path | None,
+    iac_path: Path | None,
+    checkov_bin: Path | None,
+    iac_skip_path: tuple[str, ...],
+    **kw: Any,
+) -> None:
     """Collect, evaluate and report in one go (and record the run when a store is configured)."""
     state = _state(ctx)
     loaded = state.config()
@@ -450,6 +474,8 @@ def scan_cmd(ctx: click.Context, /, demo: bool, inventory_out: Path | None, **kw
             if not state.quiet:
                 state.err.print(about, highlight=False)
             inv = collected.inventory
+        elif iac_path is not None and not (_split(kw["provider_names"]) or loaded.config.scope.providers):
+            inv = Inventory(provenance=Provenance(version=__version__, started_at=iso(utcnow())))  # IaC only
         else:
             with _progress(state) as progress:
                 collected = collect(
@@ -458,7 +484,15 @@ def scan_cmd(ctx: click.Context, /, demo: bool, inventory_out: Path | None, **kw
             inv, timed_out = collected.inventory, collected.timed_out
         if inventory_out is not None:
             _write_json(inventory_out, inv)
-        scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
+        iac = None
+        if iac_path is not None:
+            from mlguard.iac.runner import DEFAULT_TIMEOUT
+            from mlguard.iac.scan import scan_iac
+
+            iac = scan_iac(
+                iac_path, checkov_bin, kw.get("timeout") or DEFAULT_TIMEOUT, skip_paths=tuple(iac_skip_path)
+            )
+        scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), iac=iac)
         _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
         if store is not None:
             run_id = store.record(scan, inv)
@@ -582,6 +616,7 @@ def policies_validate(ctx: click.Context, /, paths: tuple[Path, ...]) -> None:
 
 
 cli.add_command(history)
+cli.add_command(iac_command)
 
 
 # --------------------------------------------------------------------------- permissions

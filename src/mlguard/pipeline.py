@@ -18,6 +18,7 @@ from mlguard import __version__
 from mlguard.collect.base import CollectionCancelled, CollectorFactory, InventorySink, Progress, providers
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
+from mlguard.iac.scan import IacScan
 from mlguard.model import (
     CollectionError,
     Inventory,
@@ -202,10 +203,18 @@ def evaluate(
     baseline: Path | None = None,
     command: str | None = None,
     now: datetime | None = None,
+    iac: IacScan | None = None,
 ) -> ScanResult:
+    """Evaluate, then merge IaC findings (``scan --iac``), then apply waivers and the baseline to
+    all of them, so a waiver or a baseline treats live and IaC findings alike."""
     started = utcnow()
     evaluated = evaluate_inventory(policies, inventory, now=now)
-    results = evaluated.results
+    results = evaluated.results + (list(iac.results) if iac else [])
+    errors = inventory.errors + (list(iac.errors) if iac else [])
+    policy_infos = [p.info() for p in policies]
+    if iac is not None:
+        known = {p.id for p in policy_infos}
+        policy_infos += [p for p in iac.policies if p.id not in known]
     today: date = (now or started).date()
     results, stale = apply_waivers(results, list(waivers), today)
     baseline_info = None
@@ -213,7 +222,7 @@ def evaluate(
         if not baseline.is_file():
             raise InventoryError("baseline file not found", file=str(baseline))
         results, baseline_info = apply_baseline(
-            results, load_results(baseline), baseline, {p.id for p in policies}
+            results, load_results(baseline), baseline, {p.id for p in policy_infos}
         )
     inv = inventory.provenance
     provenance = Provenance(
@@ -226,20 +235,20 @@ def evaluate(
         accounts=inv.accounts,
         regions=inv.regions,
         workspaces=inv.workspaces,
-        sources=inv.sources,
+        sources=[*inv.sources, *([iac.path] if iac else [])],
     )
-    used_frameworks = sorted({c.split(":", 1)[0] for p in policies for c in p.compliance})
+    used_frameworks = sorted({c.split(":", 1)[0] for p in policy_infos for c in p.compliance})
     return ScanResult(
         provenance=provenance,
         results=results,
-        errors=inventory.errors,
+        errors=errors,
         summary=Summary.of(
             results,
-            resources=len(inventory.resources),
-            policies_run=evaluated.policies_run,
-            errors=len(inventory.errors),
+            resources=len(inventory.resources) + (iac.resources if iac else 0),
+            policies_run=evaluated.policies_run + (len(iac.policies) if iac else 0),
+            errors=len(errors),
         ),
-        policies=[p.info() for p in policies],
+        policies=policy_infos,
         frameworks=[policy_set.frameworks[f].info() for f in used_frameworks if f in policy_set.frameworks],
         not_run=evaluated.not_run,
         stale_waivers=stale,
