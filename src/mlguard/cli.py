@@ -22,7 +22,7 @@ from rich.text import Text
 
 from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
-from mlguard.collect.base import NullProgress, Progress
+from mlguard.collect.base import NullProgress, Progress, providers
 from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, InputError, MlguardError
 from mlguard.history.cli import history, record_options, recording
 from mlguard.iac.cli import iac_command
@@ -367,14 +367,21 @@ def cli(ctx: click.Context, /, config_path: Path | None, quiet: bool) -> None:
     default=Path("inventory.json"),
     show_default=True,
 )
+@click.option(
+    "--all-types",
+    is_flag=True,
+    help="Collect every resource type the providers know, not only what policies need.",
+)
 @click.pass_context
-def collect_cmd(ctx: click.Context, /, output: Path, **kw: Any) -> None:
-    """Collect the inventory the selected policies need and write it as JSON."""
+def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any) -> None:
+    """Collect the inventory the selected policies need (or --all-types) and write it as JSON."""
     state = _state(ctx)
     loaded = state.config()
     _apply_scope(loaded, kw)
     _, policies = _load_selected(loaded, kw)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
+    if all_types:
+        types = set().union(*(entry.types() for entry in providers().values()))
     with _progress(state) as progress:
         collected = collect(
             loaded, _split(kw["provider_names"]), types, progress, _command_line(), kw.get("timeout")

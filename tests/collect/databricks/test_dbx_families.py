@@ -7,39 +7,14 @@ import pytest
 from mlguard.collect.databricks import ALL_TYPES
 from mlguard.collect.databricks.provider import FAMILIES
 from mlguard.testing.databricks_fake import WorkspaceState, bulk_state, demo_state
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory, counts_by_type
+from mlguard.testing.databricks_fake.harness import (
+    RecordingClock,
+    collect_inventory,
+    counts_by_type,
+    expected_counts,
+)
 
 WORKSPACE_TYPES = frozenset(ALL_TYPES - {"databricks.account_workspace"})
-
-
-def expected_counts(s: WorkspaceState) -> dict[str, int]:
-    """What the collector must find, computed from the seed alone."""
-    table_names = {t["full_name"] for t in s.tables if t["schema_name"] != "information_schema"}
-    counts = {
-        "databricks.workspace": 1,
-        "databricks.cluster": len(s.clusters),
-        "databricks.cluster_policy": len(s.cluster_policies),
-        "databricks.instance_pool": len(s.instance_pools),
-        "databricks.sql_warehouse": len(s.warehouses),
-        "databricks.job": len(s.jobs),
-        "databricks.pipeline": len(s.pipelines),
-        "databricks.serving_endpoint": len(s.serving_endpoints),
-        "databricks.token": len(s.tokens),
-        "databricks.ip_access_list": len(s.ip_access_lists),
-        "databricks.secret_scope": len(s.secret_scopes),
-        "databricks.service_principal": len(s.service_principals),
-        "databricks.mlflow_experiment": len(s.experiments),
-        "databricks.registered_model": len(s.registered_models),
-        "databricks.uc.metastore": 1 if s.metastore else 0,
-        "databricks.uc.catalog": len(s.catalogs),
-        "databricks.uc.schema": len(s.schemas),
-        "databricks.uc.table": len(table_names),
-        "databricks.uc.quality_monitor": len(set(s.monitors) & table_names),
-        "databricks.uc.external_location": len(s.external_locations),
-        "databricks.uc.storage_credential": len(s.storage_credentials),
-        "databricks.uc.registered_model": len(s.uc_models),
-    }
-    return {k: v for k, v in counts.items() if v}
 
 
 def other_seed() -> WorkspaceState:
