@@ -100,6 +100,7 @@ WORKSPACE_CONF = {
     "enableVerboseAuditLogs": "false",
     "enforceUserIsolation": "false",
     "enableWorkspaceAclsConfig": "true",
+    "enforceWorkspaceViewAcls": "true",
     "storeInteractiveNotebookResultsInCustomerAccount": "false",
     "enableDeprecatedGlobalInitScripts": "false",
     "enableEnforceImdsV2": "true",
