@@ -30,6 +30,7 @@ CONF_KEYS: tuple[str, ...] = (
     "enableVerboseAuditLogs",
     "enforceUserIsolation",
     "enableWorkspaceAclsConfig",
+    "enforceWorkspaceViewAcls",
     "storeInteractiveNotebookResultsInCustomerAccount",
     "enableDeprecatedGlobalInitScripts",
     "enableEnforceImdsV2",

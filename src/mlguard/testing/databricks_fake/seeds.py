@@ -100,6 +100,7 @@ WORKSPACE_CONF = {
     "enableVerboseAuditLogs": "false",
     "enforceUserIsolation": "false",
     "enableWorkspaceAclsConfig": "true",
+    "enforceWorkspaceViewAcls": "true",
     "storeInteractiveNotebookResultsInCustomerAccount": "false",
     "enableDeprecatedGlobalInitScripts": "false",
     "enableEnforceImdsV2": "true",
@@ -987,6 +988,20 @@ def demo_state() -> WorkspaceState:
         "function/ml.models.fraud": _grants(("account users", ["EXECUTE"])),
         "function/ml.models.churn": _grants(("ml-engineers", ["EXECUTE", "APPLY_TAG"])),
     }
+    # A sandbox credential an engineer made for themselves and opened to everyone: any user can
+    # define external locations on whatever its IAM role reaches.
+    s.storage_credentials.append(
+        {
+            "name": "sandbox-cred",
+            "id": "sc-3",
+            "owner": "erin@example.com",
+            "read_only": False,
+            "aws_iam_role": {"role_arn": "arn:aws:iam::123456789012:role/ml-sandbox-rw"},
+        }
+    )
+    s.grants["storage_credential/sandbox-cred"] = _grants(
+        ("account users", ["CREATE_EXTERNAL_LOCATION", "READ_FILES"])
+    )
     s.account_workspaces = [
         {
             "workspace_id": s.workspace_id,
