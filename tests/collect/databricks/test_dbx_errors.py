@@ -161,8 +161,8 @@ def test_denied_node_types_blocks_only_gpu_facts(start_fake) -> None:
     inventory = collect_inventory(
         frozenset({"databricks.cluster", "databricks.instance_pool"}), clock=RecordingClock()
     )
-    assert counts_by_type(inventory) == {"databricks.cluster": 5, "databricks.instance_pool": 3}
-    assert len(inventory.errors) == 8
+    assert counts_by_type(inventory) == {"databricks.cluster": 6, "databricks.instance_pool": 3}
+    assert len(inventory.errors) == 9
     assert all(e.operation == "GET /api/2.1/clusters/list-node-types" for e in inventory.errors)
     cluster_attrs = {tuple(e.attributes) for e in inventory.errors if e.resource_type == "databricks.cluster"}
     assert cluster_attrs == {("gpu", "driver_gpu", "is_gpu")}

@@ -1017,6 +1017,21 @@ def demo_state() -> WorkspaceState:
     ]
 
     # ---- compliant and non-compliant counterparts for the compute, serving and monitoring policies
+    long_running = _cluster(
+        "0106-feature-f6",
+        "feature-eng-shared",
+        "m5.xlarge",
+        autoterm=120,
+        autoscale=(1, 4),
+        policy="POL-OPEN-2",
+        tags={"team": "features"},
+        creator="carol@example.com",
+    )
+    # Busy every day since it was started, so auto-termination never stopped it: it still runs the
+    # image it was started with 95 days ago.
+    long_running["start_time"] = NOW_MS - 95 * DAY_MS
+    long_running["last_restarted_time"] = NOW_MS - 95 * DAY_MS
+    s.clusters.append(long_running)
     s.instance_pools.append(
         {
             "instance_pool_id": "pool-gpu-03",
