@@ -56,7 +56,8 @@ def test_policies_fail_and_pass_on_the_collected_demo_workspace(start_fake) -> N
         statuses[r.policy_id].setdefault(str(r.status), set()).add(r.resource_uid.rsplit("/", 1)[-1])
     for pid, by_status in statuses.items():
         assert "ERROR" not in by_status, (pid, by_status)
-        assert by_status.get("FAIL") and by_status.get("PASS"), (pid, by_status)
+        assert by_status.get("FAIL"), (pid, by_status)
+        assert by_status.get("PASS"), (pid, by_status)
     # A few outcomes that only hold when the joined attributes line up with the collector's output.
     assert statuses["databricks_serving_quality_monitor"]["PASS"] == {"churn-cpu"}
     assert statuses["databricks_uc_model_production_monitored"] == {
