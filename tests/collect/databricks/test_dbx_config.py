@@ -30,7 +30,7 @@ def test_demo_wiring_with_explicit_host_and_token(start_fake) -> None:
     finally:
         stop()
     inventory = sink.to_inventory(started_at="2026-01-01T00:00:00Z")
-    assert len(inventory.resources) == 5
+    assert len(inventory.resources) == 6
     assert {r.workspace for r in inventory.resources} == {"demo.cloud.databricks.com"}
     assert inventory.resources[0].uid.startswith("databricks://demo.cloud.databricks.com/serving_endpoint/")
     assert inventory.errors == []

@@ -57,12 +57,12 @@ def test_denied_token_management_and_conf_key(start_fake) -> None:
 def test_denied_detail_call_narrows_to_the_resource(start_fake) -> None:
     start_fake(deny={"serving_permissions"})
     inventory = collect_inventory(frozenset({"databricks.serving_endpoint"}), clock=RecordingClock())
-    assert counts_by_type(inventory) == {"databricks.serving_endpoint": 5}
-    assert len(inventory.errors) == 5
+    assert counts_by_type(inventory) == {"databricks.serving_endpoint": 6}
+    assert len(inventory.errors) == 6
     assert {tuple(e.attributes) for e in inventory.errors} == {("permissions", "query_principals")}
     assert {e.resource_uid for e in inventory.errors} == {r.uid for r in inventory.resources}
     assert {e.operation for e in inventory.errors} == {
-        f"GET /api/2.0/permissions/serving-endpoints/ep-000{i}" for i in range(1, 6)
+        f"GET /api/2.0/permissions/serving-endpoints/ep-000{i}" for i in range(1, 7)
     }
     assert all("permissions" not in r.data for r in inventory.resources)
 
@@ -161,8 +161,8 @@ def test_denied_node_types_blocks_only_gpu_facts(start_fake) -> None:
     inventory = collect_inventory(
         frozenset({"databricks.cluster", "databricks.instance_pool"}), clock=RecordingClock()
     )
-    assert counts_by_type(inventory) == {"databricks.cluster": 5, "databricks.instance_pool": 2}
-    assert len(inventory.errors) == 7
+    assert counts_by_type(inventory) == {"databricks.cluster": 6, "databricks.instance_pool": 3}
+    assert len(inventory.errors) == 9
     assert all(e.operation == "GET /api/2.1/clusters/list-node-types" for e in inventory.errors)
     cluster_attrs = {tuple(e.attributes) for e in inventory.errors if e.resource_type == "databricks.cluster"}
     assert cluster_attrs == {("gpu", "driver_gpu", "is_gpu")}

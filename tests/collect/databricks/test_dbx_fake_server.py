@@ -89,7 +89,7 @@ def test_start_fake_workspace_for_the_demo() -> None:
         resp = requests.get(
             host + "/api/2.1/clusters/list", headers={"Authorization": f"Bearer {token}"}, timeout=5
         )
-        assert len(resp.json()["clusters"]) == 5
+        assert len(resp.json()["clusters"]) == 6
     finally:
         stop()
 

@@ -95,6 +95,12 @@ def test_resource_facts(start_fake) -> None:
     churn = res[("databricks.serving_endpoint", "churn-cpu")]
     assert churn.data["inference_table_enabled"] is True
     assert churn.tags == {"team": "growth", "env": "prod"}
+    # Both capture paths (legacy auto-capture and the AI gateway) name their payload table.
+    assert churn.data["inference_table_names"] == [
+        "ml.monitoring.churn_gw_payload",
+        "ml.monitoring.churn_payload",
+    ]
+    assert newtype.data["inference_table_names"] == []
 
     assert res[("databricks.uc.catalog", "main")].data["account_users_all_privileges"] is True
     assert res[("databricks.uc.schema", "raw.events")].data["account_users_manage"] is True

@@ -36,4 +36,4 @@ def test_guard_refuses_mutations_before_they_leave(start_fake) -> None:
         client.api_client.do("PATCH", "/api/2.0/workspace-conf", body={"enableTokensConfig": "false"})
     assert fake.fake.requests == []
     # Reads still work through the guarded client.
-    assert len(list(client.clusters.list())) == 5
+    assert len(list(client.clusters.list())) == 6

@@ -20,6 +20,7 @@ _DETAIL_ATTRIBUTES = [
     "provisioned_throughput",
     "auto_capture",
     "inference_table_enabled",
+    "inference_table_names",
     "ai_gateway",
     "route_optimized",
     "traffic_routes",
@@ -75,6 +76,24 @@ def _gateway(gw: dict[str, Any] | None) -> dict[str, Any]:
         else None,
         "fallback_enabled": bool((gw.get("fallback_config") or {}).get("enabled", False)),
     }
+
+
+def _payload_table(config: dict[str, Any] | None, endpoint: str) -> str | None:
+    """Full name of the inference (payload) table an enabled capture config writes to.
+
+    Legacy auto-capture reports it under ``state.payload_table.name``; otherwise (and for AI gateway
+    inference tables) it is ``<catalog>.<schema>.<prefix>_payload``, the prefix defaulting to the
+    endpoint name."""
+    if not config or not config.get("enabled"):
+        return None
+    catalog, schema = config.get("catalog_name"), config.get("schema_name")
+    if not (catalog and schema):
+        return None
+    reported = ((config.get("state") or {}).get("payload_table") or {}).get("name")
+    if reported:
+        name = str(reported)
+        return name if name.count(".") == 2 else f"{catalog}.{schema}.{name}"
+    return f"{catalog}.{schema}.{config.get('table_name_prefix') or endpoint}_payload"
 
 
 def _permissions(acl: dict[str, Any]) -> list[dict[str, Any]]:
@@ -147,6 +166,16 @@ def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
             if capture
             else None,
             inference_table_enabled=bool(capture.get("enabled")) or gateway["inference_table_enabled"],
+            inference_table_names=sorted(
+                {
+                    t
+                    for t in (
+                        _payload_table(capture, name),
+                        _payload_table((ep.get("ai_gateway") or {}).get("inference_table_config"), name),
+                    )
+                    if t
+                }
+            ),
             ai_gateway=gateway,
             route_optimized=bool(ep.get("route_optimized", False)),
             traffic_routes=(config.get("traffic_config") or {}).get("routes") or [],

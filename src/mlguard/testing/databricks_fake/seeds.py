@@ -1030,6 +1030,100 @@ def demo_state() -> WorkspaceState:
             "creation_time": NOW_MS - 200 * DAY_MS,
         },
     ]
+
+    # ---- compliant and non-compliant counterparts for the compute, serving and monitoring policies
+    long_running = _cluster(
+        "0106-feature-f6",
+        "feature-eng-shared",
+        "m5.xlarge",
+        autoterm=120,
+        autoscale=(1, 4),
+        policy="POL-OPEN-2",
+        tags={"team": "features"},
+        creator="carol@example.com",
+    )
+    # Busy every day since it was started, so auto-termination never stopped it: it still runs the
+    # image it was started with 95 days ago.
+    long_running["start_time"] = NOW_MS - 95 * DAY_MS
+    long_running["last_restarted_time"] = NOW_MS - 95 * DAY_MS
+    s.clusters.append(long_running)
+    s.instance_pools.append(
+        {
+            "instance_pool_id": "pool-gpu-03",
+            "instance_pool_name": "gpu-burst-pool",
+            "node_type_id": "g5.xlarge",
+            "min_idle_instances": 0,
+            "max_capacity": 8,
+            "idle_instance_autotermination_minutes": 10,
+            "custom_tags": {"team": "reco"},
+            "state": "ACTIVE",
+        }
+    )
+    s.pipelines.append(
+        {
+            "pipeline_id": "pl-003",
+            "name": "labels-prod",
+            "state": "IDLE",
+            "creator_user_name": "carol@example.com",
+            "run_as_user_name": "carol@example.com",
+            "health": "HEALTHY",
+            "spec": {
+                "id": "pl-003",
+                "name": "labels-prod",
+                "development": False,
+                "channel": "CURRENT",
+                "continuous": False,
+                "serverless": True,
+                "edition": "CORE",
+                "catalog": "ml",
+                "target": "labels",
+                "notifications": [],
+            },
+        }
+    )
+    s.serving_endpoints.append(
+        {
+            "name": "reco-gpu",
+            "id": "ep-0006",
+            "creator": "frank@example.com",
+            "creation_timestamp": NOW_MS - 12 * DAY_MS,
+            "last_updated_timestamp": NOW_MS - 4 * DAY_MS,
+            "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
+            "tags": [{"key": "team", "value": "reco"}],
+            "config": {
+                "served_entities": [
+                    {
+                        "name": "reco-4",
+                        "entity_name": "ml.models.reco",
+                        "entity_version": "4",
+                        "workload_type": "GPU_SMALL",
+                        "workload_size": "Small",
+                        "scale_to_zero_enabled": True,
+                    }
+                ],
+                "auto_capture_config": {
+                    "enabled": True,
+                    "catalog_name": "ml",
+                    "schema_name": "monitoring",
+                    "table_name_prefix": "reco",
+                },
+            },
+        }
+    )
+    s.serving_permissions["ep-0006"] = {
+        "object_id": "/serving-endpoints/ep-0006",
+        "object_type": "serving-endpoint",
+        "access_control_list": [
+            {
+                "user_name": "frank@example.com",
+                "all_permissions": [{"permission_level": "CAN_MANAGE", "inherited": False}],
+            },
+            {
+                "group_name": "reco-apps",
+                "all_permissions": [{"permission_level": "CAN_QUERY", "inherited": False}],
+            },
+        ],
+    }
     return s
 
 
