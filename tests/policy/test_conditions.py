@@ -255,3 +255,21 @@ def test_unknown_propagates_through_combinators(make_policy: MakePolicy) -> None
     # any() is satisfied by a known true branch even when another branch is unknown
     got2 = statuses(p, res("n/x", t, data={"flag": True}), errors=[denied])
     assert got2 == {"n/x": Status.PASS}
+
+
+def test_join_where_on_an_unread_related_attribute_is_unknown(make_policy: MakePolicy) -> None:
+    p = make_policy(JOIN)
+    denied = CollectionError(
+        provider="aws",
+        account=ACCOUNT,
+        region=REGION,
+        resource_type=ALARM,
+        operation="DescribeAlarms",
+        code="AccessDenied",
+        message="no",
+        resource_uid="a/1",
+        attributes=["actions"],
+    )
+    got = statuses(p, res("e/x", name="x"), _alarm("a/1", "x", actions=[]), errors=[denied])
+    # the alarm's actions could not be read: whether it counts is unknown, so is the endpoint
+    assert got == {"e/x": Status.ERROR}

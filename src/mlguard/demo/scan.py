@@ -7,12 +7,15 @@ only; nothing leaves the machine.
 
 from __future__ import annotations
 
+import time
+
 from mlguard.collect.base import Progress, providers
 from mlguard.collect.databricks.provider import DatabricksCollector
 from mlguard.config import ScopeConfig
 from mlguard.demo import demo_environment
 from mlguard.pipeline import Collected, LoadedConfig, collect
-from mlguard.testing.databricks_fake import start_fake_workspace
+from mlguard.testing.databricks_fake import demo_state, start_fake_workspace
+from mlguard.testing.databricks_fake.seeds import rebase_times
 
 DEMO_WORKSPACE = "demo.cloud.databricks.com"
 
@@ -22,7 +25,8 @@ def collect_demo(
 ) -> tuple[Collected, str]:
     """Collect the demo estate; returns what was collected and a one-line description."""
     with demo_environment() as demo:
-        host, token, stop = start_fake_workspace("demo")
+        now_ms = int(time.time() * 1000)
+        host, token, stop = start_fake_workspace(state=rebase_times(demo_state(), now_ms))
         try:
             scope = loaded.config.scope
             scope.aws = demo.aws_scope

@@ -304,6 +304,8 @@ class JoinSource(Protocol):
 
     def same_scope(self, a: Resource, b: Resource, same: tuple[str, ...] | None) -> bool: ...
 
+    def blocked(self, resource: Resource) -> dict[str, str]: ...
+
 
 @dataclass
 class Evaluation:
@@ -455,8 +457,9 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
     unknown: list[str] = []
     for r in sorted(candidates, key=lambda r: r.uid):
         if join.where is not None:
-            inner = Evaluation(ev.params, source, r)
-            value, notes = evaluate(join.where, source.document(r), inner, top=False)
+            # The related resource's own unread attributes make its match unknown, not false.
+            inner = Evaluation(ev.params, source, r, blocked=source.blocked(r))
+            value, notes = evaluate(join.where, source.document(r), inner)
             if value is None:
                 unknown += notes
                 continue

@@ -70,6 +70,17 @@ class InventoryIndex:
             e for e in self.type_errors.get("*", []) if e.provider == provider
         ]
 
+    def blocked(self, resource: Resource) -> dict[str, str]:
+        """Data keys of ``resource`` that a per-resource collection error left unread ("*": all)."""
+        blocked: dict[str, str] = {}
+        for e in self.resource_errors.get(resource.uid, []):
+            why = f"{e.operation}: {e.code}"
+            if not e.attributes:
+                blocked["*"] = why
+            for a in e.attributes:
+                blocked.setdefault(a, why)
+        return blocked
+
     # -- JoinSource protocol
     def same_scope(self, a: Resource, b: Resource, same: tuple[str, ...] | None) -> bool:
         for f in SCOPE_FIELDS:
@@ -210,20 +221,9 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         )
 
 
-def _blocked_attributes(resource: Resource, index: InventoryIndex) -> dict[str, str]:
-    blocked: dict[str, str] = {}
-    for e in index.resource_errors.get(resource.uid, []):
-        why = f"{e.operation}: {e.code}"
-        if not e.attributes:
-            blocked["*"] = why
-        for a in e.attributes:
-            blocked.setdefault(a, why)
-    return blocked
-
-
 def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex) -> Result:
     doc = index.document(r)
-    ev = Evaluation(params=policy.values, source=index, subject=r, blocked=_blocked_attributes(r, index))
+    ev = Evaluation(params=policy.values, source=index, subject=r, blocked=index.blocked(r))
     if policy.where is not None:
         applies, notes = evaluate(policy.where, doc, ev)
         if applies is None:

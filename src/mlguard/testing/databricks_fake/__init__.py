@@ -49,8 +49,14 @@ def load_state(seed_or_path: str) -> WorkspaceState:
 
 
 def start_fake_workspace(
-    seed: str = "demo", *, behaviour: Behaviour | None = None, token: str = "dapi-fake-token"
+    seed: str = "demo",
+    *,
+    behaviour: Behaviour | None = None,
+    token: str = "dapi-fake-token",
+    state: WorkspaceState | None = None,
 ) -> tuple[str, str, Callable[[], None]]:
-    """Start the fake on a free local port: returns (host URL, token, stop function)."""
-    server = FakeWorkspaceServer(load_state(seed), token=token, behaviour=behaviour).start()
+    """Start the fake on a free local port: returns (host URL, token, stop function).
+    ``state`` replaces the named seed."""
+    workspace = state if state is not None else load_state(seed)
+    server = FakeWorkspaceServer(workspace, token=token, behaviour=behaviour).start()
     return server.host, server.token, server.stop

@@ -1185,6 +1185,32 @@ def bulk_state(n: int = 1000) -> WorkspaceState:
     return s
 
 
+_TIME_KEY = ("time", "timestamp", "_at", "_day")
+
+
+def rebase_times(state: WorkspaceState, now_ms: int) -> WorkspaceState:
+    """The same workspace with every epoch-millisecond timestamp moved so that the seed's clock
+    (``NOW_MS``) becomes ``now_ms``: ages and expiries stay as seeded, relative to today. The demo
+    scan uses it, since it evaluates against the real clock."""
+    delta = now_ms - NOW_MS
+
+    def shift(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: shift(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [shift(v, key) for v in value]
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and 10**12 <= value < 10**13
+            and any(part in key for part in _TIME_KEY)
+        ):
+            return value + delta
+        return value
+
+    return WorkspaceState.model_validate(shift(state.model_dump(mode="json")))
+
+
 SEEDS = {"demo": demo_state, "empty": WorkspaceState}
 
 
