@@ -10,7 +10,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +76,13 @@ def _split(values: tuple[str, ...]) -> list[str]:
 # --------------------------------------------------------------------------- shared options
 
 
+def _stack(f: F, options: Sequence[Callable[[Any], Any]]) -> F:
+    """Apply click option decorators in reading order (the first listed shows first in --help)."""
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 def selection_options(f: F) -> F:
     opts = [
         click.option(
@@ -112,9 +119,7 @@ def selection_options(f: F) -> F:
         ),
         click.option("--no-builtin", is_flag=True, help="Do not load the built-in policy pack."),
     ]
-    for opt in reversed(opts):
-        f = opt(f)
-    return f
+    return _stack(f, opts)
 
 
 def gate_options(f: F) -> F:
@@ -138,9 +143,7 @@ def gate_options(f: F) -> F:
             help="Earlier results.json: mark FAILs new or existing, list fixed ones.",
         ),
     ]
-    for opt in reversed(opts):
-        f = opt(f)
-    return f
+    return _stack(f, opts)
 
 
 def output_options(default_formats: str) -> Callable[[F], F]:
@@ -159,9 +162,7 @@ def output_options(default_formats: str) -> Callable[[F], F]:
                 help="Where report files are written (default: ./mlguard-out).",
             ),
         ]
-        for opt in reversed(opts):
-            f = opt(f)
-        return f
+        return _stack(f, opts)
 
     return deco
 
@@ -189,9 +190,7 @@ def scope_options(f: F) -> F:
             help="Stop collecting after this many seconds; keep what was read; exit 3 (incomplete).",
         ),
     ]
-    for opt in reversed(opts):
-        f = opt(f)
-    return f
+    return _stack(f, opts)
 
 
 def _apply_scope(loaded: LoadedConfig, kw: dict[str, Any]) -> None:
