@@ -255,3 +255,39 @@ def test_unknown_propagates_through_combinators(make_policy: MakePolicy) -> None
     # any() is satisfied by a known true branch even when another branch is unknown
     got2 = statuses(p, res("n/x", t, data={"flag": True}), errors=[denied])
     assert got2 == {"n/x": Status.PASS}
+
+
+def test_join_on_a_blocked_subject_attribute_is_unknown(make_policy: MakePolicy) -> None:
+    t = "aws.sagemaker.notebook_instance"
+    key = "aws.kms.key"
+    p = make_policy(
+        """
+        assert:
+          join:
+            resource: aws.kms.key
+            on: [{related: uid, subject: kms_key_id}]
+            count: {eq: 0}
+        """,
+        resource=t,
+    )
+    denied = CollectionError(
+        provider="aws",
+        account=ACCOUNT,
+        region=REGION,
+        resource_type=t,
+        operation="DescribeNotebookInstance",
+        code="AccessDenied",
+        message="no",
+        resource_uid="n/denied",
+        attributes=["kms_key_id"],
+    )
+    got = statuses(
+        p,
+        res("n/denied", t),
+        res("n/plain", t),
+        res("n/keyed", t, data={"kms_key_id": "k/1"}),
+        res("k/1", key),
+        errors=[denied],
+    )
+    # without the key id, "no matching key" would wrongly PASS: the unseen join key makes it ERROR
+    assert got == {"n/denied": Status.ERROR, "n/plain": Status.PASS, "n/keyed": Status.FAIL}

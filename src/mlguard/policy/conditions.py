@@ -435,6 +435,10 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
     resource_doc = source.document(subject)
     matched: dict[str, Resource] | None = None
     for on in join.on:
+        at_resource = on.subject_from == "resource" or not prefix
+        why = _blocked(on.subject, ev, at_resource)
+        if why is not None:  # the join key itself was not collected: the count is unknowable
+            return None, [f"{on.subject}: not collected ({why})"]
         here = resource_doc if on.subject_from == "resource" else doc
         value = on.subject_expr.search(here)
         ev.record(on.subject if here is resource_doc else prefix + on.subject, value)
