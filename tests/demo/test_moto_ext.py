@@ -318,3 +318,38 @@ def test_add_aws_managed_policies_makes_them_attachable(mocked: None) -> None:
     assert [p["PolicyName"] for p in aws_policies] == ["AdministratorAccess"]
     with pytest.raises(KeyError):
         moto_ext.add_aws_managed_policies(ACCOUNT, ["NoSuchManagedPolicy"])
+
+
+def test_notebook_platform_and_imds_are_returned_when_given(sm: Any, role_arn: str) -> None:
+    sm.create_notebook_instance(
+        NotebookInstanceName="al2",
+        InstanceType="ml.t3.medium",
+        RoleArn=role_arn,
+        PlatformIdentifier="notebook-al2-v3",
+        InstanceMetadataServiceConfiguration={"MinimumInstanceMetadataServiceVersion": "2"},
+    )
+    sm.create_notebook_instance(NotebookInstanceName="plain", InstanceType="ml.t3.medium", RoleArn=role_arn)
+    given = sm.describe_notebook_instance(NotebookInstanceName="al2")
+    assert given["PlatformIdentifier"] == "notebook-al2-v3"
+    assert given["InstanceMetadataServiceConfiguration"] == {"MinimumInstanceMetadataServiceVersion": "2"}
+    plain = sm.describe_notebook_instance(NotebookInstanceName="plain")
+    assert "PlatformIdentifier" not in plain
+    assert "InstanceMetadataServiceConfiguration" not in plain
+
+
+def test_processing_resources_are_returned(sm: Any, role_arn: str) -> None:
+    cluster = {
+        "InstanceType": "ml.m5.xlarge",
+        "InstanceCount": 2,
+        "VolumeSizeInGB": 30,
+        "VolumeKmsKeyId": "alias/k",
+    }
+    sm.create_processing_job(
+        ProcessingJobName="prep",
+        AppSpecification={"ImageUri": IMAGE},
+        RoleArn=role_arn,
+        ProcessingResources={"ClusterConfig": cluster},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
+    )
+    described = sm.describe_processing_job(ProcessingJobName="prep")
+    assert described["ProcessingResources"] == {"ClusterConfig": cluster}

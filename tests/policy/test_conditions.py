@@ -273,3 +273,39 @@ def test_join_where_on_an_unread_related_attribute_is_unknown(make_policy: MakeP
     got = statuses(p, res("e/x", name="x"), _alarm("a/1", "x", actions=[]), errors=[denied])
     # the alarm's actions could not be read: whether it counts is unknown, so is the endpoint
     assert got == {"e/x": Status.ERROR}
+
+
+def test_join_on_a_blocked_subject_attribute_is_unknown(make_policy: MakePolicy) -> None:
+    t = "aws.sagemaker.notebook_instance"
+    key = "aws.kms.key"
+    p = make_policy(
+        """
+        assert:
+          join:
+            resource: aws.kms.key
+            on: [{related: uid, subject: kms_key_id}]
+            count: {eq: 0}
+        """,
+        resource=t,
+    )
+    denied = CollectionError(
+        provider="aws",
+        account=ACCOUNT,
+        region=REGION,
+        resource_type=t,
+        operation="DescribeNotebookInstance",
+        code="AccessDenied",
+        message="no",
+        resource_uid="n/denied",
+        attributes=["kms_key_id"],
+    )
+    got = statuses(
+        p,
+        res("n/denied", t),
+        res("n/plain", t),
+        res("n/keyed", t, data={"kms_key_id": "k/1"}),
+        res("k/1", key),
+        errors=[denied],
+    )
+    # without the key id, "no matching key" would wrongly PASS: the unseen join key makes it ERROR
+    assert got == {"n/denied": Status.ERROR, "n/plain": Status.PASS, "n/keyed": Status.FAIL}

@@ -1220,6 +1220,201 @@ class _Seeder:
             api.create_deployment(restApiId=api_id, stageName="prod", tracingEnabled=auth != "NONE")
             self.rec.add("aws.apigateway.rest_api", name, region, bad=bad)
 
+    def sagemaker_security(self, region: str) -> None:
+        """Good and bad examples for the SageMaker security policies the main estate lacks:
+        notebook platform and IMDS, an EBS-backed endpoint config, CPU training jobs (whose volumes
+        can take a KMS key), a processing job with KMS keys, a second monitoring schedule and an
+        offline-only feature group."""
+        sm = self.client("sagemaker", region)
+        r = self.rec
+        net = self.net[region]
+        key = self.kms[region]["data"]
+        image = f"{self.account}.dkr.ecr.{region}.amazonaws.com/ml-serving:2026.11"
+        vpc_config = {"SecurityGroupIds": [net["sg"]], "Subnets": [net["subnet"]]}
+        if region != self.primary:
+            sm.create_monitoring_schedule(
+                MonitoringScheduleName="recsys-ranker-model-quality",
+                MonitoringScheduleConfig={
+                    "ScheduleConfig": {"ScheduleExpression": "cron(0 0 ? * * *)"},
+                    "MonitoringType": "ModelQuality",
+                    "MonitoringJobDefinition": {
+                        "MonitoringInputs": [
+                            {
+                                "EndpointInput": {
+                                    "EndpointName": "recsys-ranker",
+                                    "LocalPath": "/opt/ml/processing/input",
+                                }
+                            }
+                        ],
+                        "MonitoringOutputConfig": {
+                            "MonitoringOutputs": [
+                                {
+                                    "S3Output": {
+                                        "S3Uri": "s3://acme-ml-model-artifacts/monitor/recsys-ranker-quality",
+                                        "LocalPath": "/opt/ml/processing/output",
+                                    }
+                                }
+                            ],
+                            "KmsKeyId": key,
+                        },
+                        "MonitoringResources": {
+                            "ClusterConfig": {
+                                "InstanceCount": 2,
+                                "InstanceType": "ml.m5.large",
+                                "VolumeSizeInGB": 20,
+                                "VolumeKmsKeyId": key,
+                            }
+                        },
+                        "MonitoringAppSpecification": {"ImageUri": image},
+                        "NetworkConfig": {
+                            "EnableInterContainerTrafficEncryption": True,
+                            "VpcConfig": vpc_config,
+                        },
+                        "RoleArn": self.roles["scoped"],
+                    },
+                },
+            )
+            r.add(
+                "aws.sagemaker.monitoring_schedule",
+                "recsys-ranker-model-quality",
+                region,
+                bad="no network isolation",
+            )
+            return
+        sm.create_notebook_instance(
+            NotebookInstanceName="al2-hardened-notebook",
+            InstanceType="ml.t3.medium",
+            RoleArn=self.roles["scoped"],
+            SubnetId=net["subnet"],
+            SecurityGroupIds=[net["sg"]],
+            KmsKeyId=key,
+            DirectInternetAccess="Disabled",
+            RootAccess="Disabled",
+            PlatformIdentifier="notebook-al2-v3",
+            InstanceMetadataServiceConfiguration={"MinimumInstanceMetadataServiceVersion": "2"},
+            Tags=_tags(**_TEAM),
+        )
+        r.add("aws.sagemaker.notebook_instance", "al2-hardened-notebook", region)
+        sm.create_notebook_instance(
+            NotebookInstanceName="legacy-al1-notebook",
+            InstanceType="ml.t3.medium",
+            RoleArn=self.roles["scoped"],
+            SubnetId=net["subnet"],
+            SecurityGroupIds=[net["sg"]],
+            KmsKeyId=key,
+            DirectInternetAccess="Disabled",
+            RootAccess="Disabled",
+            PlatformIdentifier="notebook-al1-v1",
+            InstanceMetadataServiceConfiguration={"MinimumInstanceMetadataServiceVersion": "1"},
+            Tags=_tags(**_TEAM),
+        )
+        r.add(
+            "aws.sagemaker.notebook_instance",
+            "legacy-al1-notebook",
+            region,
+            bad="deprecated Amazon Linux 1 platform, IMDSv1 allowed",
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName="churn-batch-config",
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "churn-predictor-model",
+                    "InstanceType": "ml.m5.xlarge",
+                    "InitialInstanceCount": 2,
+                }
+            ],
+            KmsKeyId=key,
+            DataCaptureConfig={
+                "EnableCapture": True,
+                "InitialSamplingPercentage": 10,
+                "DestinationS3Uri": "s3://acme-ml-model-artifacts/capture/churn-batch",
+                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            },
+        )
+        r.add(
+            "aws.sagemaker.endpoint_config",
+            "churn-batch-config",
+            region,
+            bad="data capture without a KMS key",
+        )
+        for name, volume_key in (("churn-train-2026-11-26", key), ("churn-train-debug-2026-11-27", None)):
+            resources: dict[str, Any] = {
+                "InstanceType": "ml.m5.xlarge",
+                "InstanceCount": 1,
+                "VolumeSizeInGB": 30,
+            }
+            if volume_key:
+                resources["VolumeKmsKeyId"] = volume_key
+            sm.create_training_job(
+                TrainingJobName=name,
+                AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+                RoleArn=self.roles["scoped"],
+                OutputDataConfig={"S3OutputPath": "s3://acme-ml-model-artifacts/training/", "KmsKeyId": key},
+                ResourceConfig=resources,
+                VpcConfig=vpc_config,
+                StoppingCondition={"MaxRuntimeInSeconds": 7200},
+                EnableNetworkIsolation=True,
+                EnableInterContainerTrafficEncryption=True,
+            )
+            r.add(
+                "aws.sagemaker.training_job",
+                name,
+                region,
+                bad=None if volume_key else "training volume without a KMS key",
+            )
+        sm.create_processing_job(
+            ProcessingJobName="churn-features-preprocess",
+            AppSpecification={"ImageUri": image},
+            RoleArn=self.roles["scoped"],
+            ProcessingResources={
+                "ClusterConfig": {
+                    "InstanceType": "ml.m5.xlarge",
+                    "InstanceCount": 2,
+                    "VolumeSizeInGB": 30,
+                    "VolumeKmsKeyId": key,
+                }
+            },
+            ProcessingOutputConfig={
+                "Outputs": [
+                    {
+                        "OutputName": "features",
+                        "S3Output": {
+                            "S3Uri": "s3://acme-ml-raw-data/churn-features/",
+                            "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ],
+                "KmsKeyId": key,
+            },
+            NetworkConfig={
+                "EnableNetworkIsolation": True,
+                "EnableInterContainerTrafficEncryption": True,
+                "VpcConfig": vpc_config,
+            },
+            StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        )
+        r.add("aws.sagemaker.processing_job", "churn-features-preprocess", region)
+        sm.create_feature_group(
+            FeatureGroupName="clickstream-history",
+            RecordIdentifierFeatureName="customer_id",
+            EventTimeFeatureName="event_time",
+            FeatureDefinitions=[
+                {"FeatureName": "customer_id", "FeatureType": "String"},
+                {"FeatureName": "event_time", "FeatureType": "String"},
+                {"FeatureName": "page_views_7d", "FeatureType": "Integral"},
+            ],
+            OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://acme-ml-raw-data/feature-store"}},
+            RoleArn=self.roles["scoped"],
+        )
+        r.add(
+            "aws.sagemaker.feature_group",
+            "clickstream-history",
+            region,
+            bad="offline store without a KMS key",
+        )
+
 
 def _client_factory(session_or_clients: Any) -> ClientFactory:
     if isinstance(session_or_clients, boto3.session.Session):
@@ -1274,6 +1469,7 @@ def seed_aws(
         seeder.emr(region)
         seeder.events(region)
         seeder.apigateway(region)
+        seeder.sagemaker_security(region)
     names = {k: sorted(v) for k, v in sorted(seeder.rec.names.items())}
     return AwsEstateManifest(
         account_id=account_id,

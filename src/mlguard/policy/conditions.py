@@ -74,8 +74,15 @@ def compile_path(text: str, where: list[str | int]) -> Path:
 _ROOT = re.compile(r'^\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*))')
 
 
+_CALL = re.compile(r"^\s*[a-z_]+\(\s*(.*)$", re.DOTALL)
+
+
 def root_field(path: str) -> str | None:
-    """The top-level data key a path starts from (used to match per-attribute collection errors)."""
+    """The top-level data key a path starts from (used to match per-attribute collection errors);
+    for a function call such as ``length(x)`` or ``keys(aliases || `{}`)``, its first argument's."""
+    call = _CALL.match(path)
+    if call:
+        return root_field(call.group(1))
     m = _ROOT.match(path)
     if not m:
         return None
@@ -437,6 +444,10 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
     resource_doc = source.document(subject)
     matched: dict[str, Resource] | None = None
     for on in join.on:
+        at_resource = on.subject_from == "resource" or not prefix
+        why = _blocked(on.subject, ev, at_resource)
+        if why is not None:  # the join key itself was not collected: the count is unknowable
+            return None, [f"{on.subject}: not collected ({why})"]
         here = resource_doc if on.subject_from == "resource" else doc
         value = on.subject_expr.search(here)
         ev.record(on.subject if here is resource_doc else prefix + on.subject, value)

@@ -156,6 +156,59 @@ def _patch_model_network_isolation() -> None:
     _wraps_once(sm_responses.SageMakerResponse, "create_model", build)
 
 
+def _patch_notebook_platform_and_imds() -> None:
+    """moto 5.2.x drops CreateNotebookInstance's ``PlatformIdentifier`` and
+    ``InstanceMetadataServiceConfiguration`` and DescribeNotebookInstance never returns them, so
+    policies on the notebook platform or IMDSv2 could never pass against moto. Keep the values
+    given at creation and return them (nothing is returned when none was given)."""
+
+    def build_create(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def create_notebook_instance(self: Any) -> Any:
+            result = original(self)
+            notebook = self.sagemaker_backend.get_notebook_instance(self._get_param("NotebookInstanceName"))
+            notebook.__dict__["mlguard_platform_identifier"] = self._get_param("PlatformIdentifier")
+            notebook.__dict__["mlguard_imds"] = self._get_param("InstanceMetadataServiceConfiguration")
+            return result
+
+        return create_notebook_instance
+
+    def build_to_dict(original: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+        def to_dict(self: Any) -> dict[str, Any]:
+            out = original(self)
+            platform = self.__dict__.get("mlguard_platform_identifier")
+            imds = self.__dict__.get("mlguard_imds")
+            if platform:
+                out["PlatformIdentifier"] = platform
+            if imds:
+                out["InstanceMetadataServiceConfiguration"] = imds
+            return out
+
+        return to_dict
+
+    _wraps_once(sm_responses.SageMakerResponse, "create_notebook_instance", build_create)
+    _wraps_once(sm_models.FakeSagemakerNotebookInstance, "to_dict", build_to_dict)
+
+
+def _patch_processing_resources() -> None:
+    """moto 5.2.x drops CreateProcessingJob's ``ProcessingResources``, so DescribeProcessingJob has
+    no instance type, count or volume KMS key. Keep it on the job, whose response is built from
+    its attributes."""
+
+    def build(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def create_processing_job(self: Any) -> Any:
+            result = original(self)
+            resources = self._get_param("ProcessingResources")
+            if resources:
+                name = self._get_param("ProcessingJobName")
+                job = self.sagemaker_backend.processing_jobs[name]
+                job.processing_resources = resources
+            return result
+
+        return create_processing_job
+
+    _wraps_once(sm_responses.SageMakerResponse, "create_processing_job", build)
+
+
 # --------------------------------------------------------------------------- user profiles
 
 
@@ -743,6 +796,8 @@ def add_aws_managed_policies(account_id: str, names: Iterable[str]) -> None:
 _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_gpu_instance_types,
     _patch_model_network_isolation,
+    _patch_notebook_platform_and_imds,
+    _patch_processing_resources,
     _patch_user_profiles,
     _patch_feature_groups,
     _patch_monitoring_schedules,

@@ -318,6 +318,8 @@ define(
             "in_vpc",
             "kms_key_id",
             "imds_minimum_version",
+            "platform_identifier",
+            "root_access",
         ),
     ),
     ResourceSpec(
