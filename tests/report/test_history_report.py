@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -149,3 +150,21 @@ def test_line_chart_leaves_gaps_and_scales() -> None:
     assert ys[1] < ys[0]  # 20 is drawn above 10
     assert all(0 <= y <= CHART_H for _, y, _ in a.dots + b.dots)
     assert chart.table == [("a", ["10", "n/a", "20"]), ("b", ["0", "5", "5"])]
+
+
+def test_date_labels_do_not_crowd() -> None:
+    points = [
+        TrendPoint(
+            run_id=f"r{i}",
+            started_at=f"2026-11-{i + 1:02d}T00:00:00Z",
+            complete=True,
+            values={"a": 1.0},
+            counts={},
+        )
+        for i in range(12)
+    ]
+    chart = line_chart(Trend(dimension="category", unit="failures", keys=["a"], points=points), "t", "T")
+    xs = [x for x, _, _ in chart.x_labels]
+    assert chart.x_labels[-1][1] == "2026-11-12"  # the newest run is labelled
+    assert chart.x_labels[-1][2] == "end"  # and its label stays inside the chart
+    assert min(b - a for a, b in itertools.pairwise(xs)) >= 80  # ~70 px per date label

@@ -163,7 +163,7 @@ def line_chart(trend: Trend, chart_id: str, title: str, colours: dict[str, str] 
     table = []
     for k, key in enumerate(trend.keys):
         colour = (colours or {}).get(key) or PALETTE[k % len(PALETTE)]
-        dash = "" if colours else DASHES[(k // len(PALETTE) + k) % len(DASHES)]
+        dash = DASHES[k % len(DASHES)]  # colour is never the only cue
         dots = []
         coords = []
         for i, p in enumerate(trend.points):
@@ -186,7 +186,7 @@ def line_chart(trend: Trend, chart_id: str, title: str, colours: dict[str, str] 
             "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle",
         )
         for i, p in enumerate(trend.points)
-        if i % every == 0 or i == n - 1
+        if i == n - 1 or (i % every == 0 and n - 1 - i >= every)  # the newest run always has its date
     ]
     return Chart(chart_id, title, unit, CHART_W, CHART_H, ticks, x_labels, series, runs, table)
 
