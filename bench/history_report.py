@@ -50,7 +50,7 @@ def main() -> None:
         t0 = time.perf_counter()
         page = html.render(scan, options)
         timings[label] = time.perf_counter() - t0
-        sizes[label] = len(page.encode())
+        sizes[label] = len(page if isinstance(page, bytes) else page.encode())
         sizes["md " + label] = len(str(md.render(scan, options)).encode())
     diff = history.diff
     print(f"runs={args.runs} results/run={args.results} (recording took {recorded:.1f} s)")
