@@ -25,6 +25,8 @@ from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import NullProgress, Progress, providers
 from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, InputError, MlguardError
 from mlguard.history.cli import history, record_options, recording
+from mlguard.history.report import report_history
+from mlguard.history.store import open_store
 from mlguard.iac.cli import iac_command
 from mlguard.model import Inventory, Provenance, ScanResult, Severity, iso, utcnow
 from mlguard.pipeline import (
@@ -499,10 +501,12 @@ def scan_cmd(
                 iac_path, checkov_bin, kw.get("timeout") or DEFAULT_TIMEOUT, skip_paths=tuple(iac_skip_path)
             )
         scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), iac=iac)
-        _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
-        if store is not None:
+        options = ReportOptions()
+        if store is not None:  # record first, so the reports can show the diff and the trends
             run_id = store.record(scan, inv)
             state.err.print(f"recorded run {run_id}", highlight=False)
+            options = ReportOptions(history=report_history(store, run_id))
+        _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), options)
     ctx.exit(_gate(loaded, kw, scan, incomplete=timed_out))
 
 
@@ -523,6 +527,12 @@ def sample_inventory_path() -> Path:
 @click.argument("results", type=click.Path(path_type=Path, dir_okay=False))
 @output_options("console,json")
 @click.option("--framework", help="Compliance export for one framework id.")
+@click.option(
+    "--store",
+    "store_target",
+    metavar="PATH|URL",
+    help="Results store: if it recorded this results file's run, the reports show its history.",
+)
 @click.pass_context
 def report_cmd(
     ctx: click.Context,
@@ -530,6 +540,7 @@ def report_cmd(
     formats: tuple[str, ...],
     output_dir: Path | None,
     framework: str | None,
+    store_target: str | None,
 ) -> None:
     """Re-render a saved RESULTS file (results.json) in other formats."""
     state = _state(ctx)
@@ -538,7 +549,20 @@ def report_cmd(
         raise InputError("results file not found", file=str(results))
     scan = load_results(results)
     fmts = _formats(loaded, formats, "console")
-    opts = ReportOptions(framework=framework, results_sha256=sha256_file(results))
+    history = None
+    if store_target is not None:
+        if "://" not in store_target and not Path(store_target).is_file():
+            raise InputError("results store not found", file=store_target)
+        with open_store(store_target) as store:
+            run_id = store.find(scan)
+            if run_id is None:
+                state.err.print(
+                    f"{results} is not a run recorded in {store.display}: no history in the report",
+                    highlight=False,
+                )
+            else:
+                history = report_history(store, run_id)
+    opts = ReportOptions(framework=framework, results_sha256=sha256_file(results), history=history)
     _write_reports(state, scan, fmts, _output_dir(loaded, output_dir), opts)
 
 

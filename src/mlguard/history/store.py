@@ -298,10 +298,9 @@ class Store:
         """Like :meth:`record`, and also say whether the run was new."""
         body = scan.model_dump_json(exclude_none=True).encode()
         digest = hashlib.sha256(body).hexdigest()
-        with self.engine.connect() as conn:
-            existing = conn.execute(select(t.runs.c.id).where(t.runs.c.digest == digest)).scalar()
+        existing = self._run_with_digest(digest)
         if existing is not None:
-            return str(existing), False
+            return existing, False
 
         source: Literal["inventory", "results"] = "inventory"
         if isinstance(inventory, Inventory):
@@ -422,6 +421,17 @@ class Store:
         return doomed
 
     # ------------------------------------------------------------------ reading
+
+    def _run_with_digest(self, digest: str) -> str | None:
+        with self.engine.connect() as conn:
+            existing = conn.execute(select(t.runs.c.id).where(t.runs.c.digest == digest)).scalar()
+        return None if existing is None else str(existing)
+
+    def find(self, scan: ScanResult) -> str | None:
+        """The id of the run that recorded exactly these results (e.g. a loaded results.json), if any."""
+        return self._run_with_digest(
+            hashlib.sha256(scan.model_dump_json(exclude_none=True).encode()).hexdigest()
+        )
 
     def runs(self, limit: int | None = None, until: str | None = None) -> list[RunInfo]:
         """Recorded runs, oldest first: the newest ``limit`` if given, up to run ``until`` if given."""

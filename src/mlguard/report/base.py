@@ -9,15 +9,20 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlguard.model import ScanResult
+
+if TYPE_CHECKING:  # the history layer imports SQLAlchemy: only the reporters that need it load it
+    from mlguard.history.report import ReportHistory
 
 
 @dataclass(frozen=True)
 class ReportOptions:
     framework: str | None = None  # compliance export for one framework
     results_sha256: str | None = None  # digest of the results file the report was rendered from
+    # The run's history (diff against the previous run, trends): a ReportHistory or its JSON dict.
+    history: ReportHistory | dict[str, Any] | None = None
 
 
 class Reporter(ABC):

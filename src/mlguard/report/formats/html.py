@@ -22,6 +22,7 @@ import jinja2
 from mlguard.model import CollectionError, Result, ScanResult, Severity, Status, Summary
 from mlguard.report.base import Reporter, ReportOptions, register
 from mlguard.report.compliance import FrameworkStatus, all_frameworks
+from mlguard.report.history_view import history_context
 
 STATUS_ORDER = [s.value for s in (Status.FAIL, Status.ERROR, Status.WAIVED, Status.PASS, Status.SKIP)]
 SEVERITY_ORDER = [s.value for s in sorted(Severity, key=lambda s: -s.rank)]
@@ -231,7 +232,14 @@ def template_environment() -> jinja2.Environment:
     return env
 
 
-def render_html(scan: ScanResult, frameworks: list[FrameworkStatus], title: str, template: str) -> str:
+def render_html(
+    scan: ScanResult,
+    frameworks: list[FrameworkStatus],
+    title: str,
+    template: str,
+    history: dict[str, Any] | None = None,
+) -> str:
+    """Render ``template``; ``history`` is :func:`history_context` of the run's history, if any."""
     # Recount from the results: the page must agree with results.json even if a summary is stale.
     summary = recount(scan)
     by_status = {st: summary.by_status.get(st, 0) for st in STATUS_ORDER}
@@ -248,6 +256,7 @@ def render_html(scan: ScanResult, frameworks: list[FrameworkStatus], title: str,
         "category": _breakdown(summary.by_category),
         "provider": _breakdown(summary.by_provider),
         "frameworks": frameworks,
+        "history": history,
         "errors": error_impacts(scan),
         "data": _embed(payload(scan)),
         "script": (files("mlguard.report") / "templates" / "report.js").read_text("utf-8"),
@@ -262,4 +271,10 @@ class HtmlReporter(Reporter):
     description = "Self-contained HTML report (works offline): summary, charts, frameworks, findings."
 
     def render(self, scan: ScanResult, options: ReportOptions) -> str:
-        return render_html(scan, all_frameworks(scan), "mlguard scan report", "report.html.j2")
+        return render_html(
+            scan,
+            all_frameworks(scan),
+            "mlguard scan report",
+            "report.html.j2",
+            history_context(options.history, scan),
+        )

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from mlguard.model import ScanResult, Severity, Status
 from mlguard.report.base import Reporter, ReportOptions, register
 from mlguard.report.compliance import all_frameworks
+from mlguard.report.history_view import FINDING_GROUPS, RESOURCE_GROUPS, coerce_history
+
+if TYPE_CHECKING:
+    from mlguard.history.report import ReportHistory
 
 MAX_CHARS = 60_000
 TOP_POLICIES = 10
 MAX_ERRORS = 20
+MAX_CHANGES = 10  # new / regressed / fixed findings listed in "Since the previous run"
 STATUSES = [Status.FAIL, Status.ERROR, Status.WAIVED, Status.PASS, Status.SKIP]
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>&~])")
 
@@ -33,7 +39,34 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def render_markdown(scan: ScanResult, max_chars: int = MAX_CHARS) -> str:
+def since_previous(history: ReportHistory) -> list[str]:
+    """The "Since the previous run" block: counts, then the first new, regressed and fixed findings."""
+    lines = ["### Since the previous run", ""]
+    diff = history.diff
+    if diff is None or history.previous is None:
+        lines.append(f"First recorded run (`{md(history.run.id)}`): nothing to compare with yet.")
+        return lines
+    lines.append(f"Run `{md(history.run.id)}` compared with `{md(history.previous.id)}`.")
+    lines.append("")
+    header = [f"{label} findings" for _, label, _ in FINDING_GROUPS]
+    header += [f"{label} resources" for _, label, _ in RESOURCE_GROUPS]
+    keys = [key for key, _, _ in (*FINDING_GROUPS, *RESOURCE_GROUPS)]
+    lines += _table(header, [[str(len(getattr(diff, key))) for key in keys]])
+    for key, label, _ in FINDING_GROUPS[:3]:
+        changes = getattr(diff, key)
+        if not changes:
+            continue
+        lines += ["", f"**{label}** ({len(changes)}):", ""]
+        for c in changes[:MAX_CHANGES]:
+            lines.append(f"- {md(c.severity)} · {md(c.policy_id)} · {md(c.resource_uid)}")
+        if len(changes) > MAX_CHANGES:
+            lines.append(f"- _and {len(changes) - MAX_CHANGES} more (see the HTML report)_")
+    return lines
+
+
+def render_markdown(
+    scan: ScanResult, max_chars: int = MAX_CHARS, history: ReportHistory | dict[str, Any] | None = None
+) -> str:
     prov = scan.provenance
     counts = Counter(r.status for r in scan.results)
     fails = [r for r in scan.results if r.status is Status.FAIL]
@@ -52,6 +85,9 @@ def render_markdown(scan: ScanResult, max_chars: int = MAX_CHARS) -> str:
     lines += [verdict, ""]
     lines += _table([s.value for s in STATUSES], [[str(counts[s]) for s in STATUSES]])
     lines.append("")
+    h = coerce_history(history)
+    if h is not None:
+        lines += [*since_previous(h), ""]
 
     lines += ["### Failures by severity", ""]
     sev = Counter(r.severity for r in fails)
@@ -137,4 +173,4 @@ class MarkdownReporter(Reporter):
     description = "Markdown summary for CI job summaries ($GITHUB_STEP_SUMMARY); bounded size."
 
     def render(self, scan: ScanResult, options: ReportOptions) -> str:
-        return render_markdown(scan)
+        return render_markdown(scan, history=options.history)

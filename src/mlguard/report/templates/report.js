@@ -229,6 +229,21 @@
     });
   });
 
+  // Links from "Since the previous run": show that finding (policy x resource) in the table.
+  document.querySelectorAll("a[data-show-policy]").forEach(function (a) {
+    a.addEventListener("click", function (ev) {
+      var p = T.policy.indexOf(a.dataset.showPolicy);
+      if (p < 0) { return; }  // not in this report: the link just goes to the findings section
+      ev.preventDefault();
+      $("filters").reset();
+      selects.policy.value = String(p);
+      $("f-q").value = a.dataset.showUid;
+      applyFilters();
+      $("findings").scrollIntoView();
+      $("f-q").focus();
+    });
+  });
+
   // ---- waivers (shown apart)
   var waived = [];
   for (var j = 0; j < N; j++) { if (rows[j][C.waiver] >= 0) { waived.push(j); } }
