@@ -318,3 +318,21 @@ def test_add_aws_managed_policies_makes_them_attachable(mocked: None) -> None:
     assert [p["PolicyName"] for p in aws_policies] == ["AdministratorAccess"]
     with pytest.raises(KeyError):
         moto_ext.add_aws_managed_policies(ACCOUNT, ["NoSuchManagedPolicy"])
+
+
+def test_emr_block_public_access_can_be_turned_off(mocked: None) -> None:
+    emr = boto3.client("emr", region_name=REGION)
+    emr.put_block_public_access_configuration(
+        BlockPublicAccessConfiguration={"BlockPublicSecurityGroupRules": False}
+    )
+    config = emr.get_block_public_access_configuration()["BlockPublicAccessConfiguration"]
+    assert config["BlockPublicSecurityGroupRules"] is False
+    emr.put_block_public_access_configuration(
+        BlockPublicAccessConfiguration={
+            "BlockPublicSecurityGroupRules": True,
+            "PermittedPublicSecurityGroupRuleRanges": [{"MinRange": 22, "MaxRange": 22}],
+        }
+    )
+    config = emr.get_block_public_access_configuration()["BlockPublicAccessConfiguration"]
+    assert config["BlockPublicSecurityGroupRules"] is True
+    assert config["PermittedPublicSecurityGroupRuleRanges"] == [{"MinRange": 22, "MaxRange": 22}]
