@@ -166,7 +166,7 @@ def test_ec2_instances_and_gpu_fleet(
     gpu = [i for i in instances.values() if i["InstanceType"].startswith(("p3", "g4dn", "g5"))]
     assert gpu
     if region == "us-east-1":
-        assert {i["InstanceType"] for i in gpu} == {"p3.2xlarge", "g4dn.xlarge", "g5.xlarge"}
+        assert {i["InstanceType"] for i in gpu} == {"p3.2xlarge", "g4dn.xlarge", "g5.xlarge", "g5.2xlarge"}
         assert [i["State"]["Name"] for i in gpu if i["InstanceType"] == "g5.xlarge"] == ["stopped"]
         assert any(not any(t["Key"] == "team" for t in i.get("Tags", [])) for i in gpu), "an untagged GPU box"
 
