@@ -89,10 +89,10 @@ def test_selection_flags(tmp_path: Path) -> None:
     assert {"sagemaker_endpoint_has_alarm", "sagemaker_endpoint_variants_autoscaled"} <= selected
     assert selected == {i for i in every if i.startswith("sagemaker_") and "_notebook_" not in i}
     code, out = invoke(["policies", "list", "--json", "--resource-type", "aws.s3.*", "--severity", "high"])
-    assert [p["id"] for p in json.loads(out)] == [
-        "s3_account_public_access_block",
-        "s3_bucket_public_access_blocked",
-    ]
+    listed = json.loads(out)
+    assert {"s3_account_public_access_block", "s3_bucket_public_access_blocked"} <= {p["id"] for p in listed}
+    assert {p["severity"] for p in listed} == {"high"}
+    assert all(p["resource"].startswith("aws.s3.") for p in listed)
 
 
 def test_config_parameters_waivers_and_baseline(tmp_path: Path) -> None:

@@ -166,7 +166,7 @@ def test_ec2_instances_and_gpu_fleet(
     gpu = [i for i in instances.values() if i["InstanceType"].startswith(("p3", "g4dn", "g5"))]
     assert gpu
     if region == "us-east-1":
-        assert {i["InstanceType"] for i in gpu} == {"p3.2xlarge", "g4dn.xlarge", "g5.xlarge"}
+        assert {i["InstanceType"] for i in gpu} == {"p3.2xlarge", "g4dn.xlarge", "g5.xlarge", "g5.2xlarge"}
         assert [i["State"]["Name"] for i in gpu if i["InstanceType"] == "g5.xlarge"] == ["stopped"]
         assert any(not any(t["Key"] == "team" for t in i.get("Tags", [])) for i in gpu), "an untagged GPU box"
 
@@ -277,3 +277,42 @@ def test_only_loopback_was_contacted(demo: DemoEnvironment, guard: SocketGuard) 
     assert guard.refused == []
     assert demo.endpoint_url.startswith("http://127.0.0.1:")
     assert os.environ["AWS_ENDPOINT_URL"] == demo.endpoint_url
+
+
+def test_pipeline_has_compliant_and_flawed_counterparts(
+    demo: DemoEnvironment, session: boto3.session.Session
+) -> None:
+    emr = _client(session, "emr", "us-east-1")
+    clusters = {c["Name"]: c["Id"] for c in emr.list_clusters()["Clusters"]}
+    secure = emr.describe_cluster(ClusterId=clusters["secure-feature-emr"])["Cluster"]
+    assert secure["SecurityConfiguration"] == "ml-emr-encrypted"
+    assert secure["LogUri"].startswith("s3://")
+    assert "LogUri" not in emr.describe_cluster(ClusterId=clusters["feature-engineering-emr"])["Cluster"]
+    bpa = emr.get_block_public_access_configuration()["BlockPublicAccessConfiguration"]
+    assert bpa["BlockPublicSecurityGroupRules"] is False
+    eu_bpa = _client(session, "emr", "eu-west-1").get_block_public_access_configuration()
+    assert eu_bpa["BlockPublicAccessConfiguration"]["BlockPublicSecurityGroupRules"] is True
+
+    api = _client(session, "apigateway", "us-east-1")
+    ids = {a["name"]: a["id"] for a in api.get_rest_apis()["items"]}
+    settings = api.get_stage(restApiId=ids["internal-ml-api"], stageName="prod")["methodSettings"]["*/*"]
+    assert (settings["loggingLevel"], settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (
+        "ERROR",
+        100.0,
+        200,
+    )
+    assert "*/*" not in api.get_stage(restApiId=ids["fraud-scoring-api"], stageName="prod").get(
+        "methodSettings", {}
+    )
+
+    glue = _client(session, "glue", "us-east-1")
+    crawlers = {c["Name"]: c for c in glue.get_crawlers()["Crawlers"]}
+    assert crawlers["features-crawler"]["CrawlerSecurityConfiguration"] == "ml-glue-secure"
+    assert "CrawlerSecurityConfiguration" not in crawlers["raw-data-crawler"]
+    assert "raw-data-crawler" in demo.manifest.bad_names("aws.glue.crawler")
+
+    ec2 = _client(session, "ec2", "us-east-1")
+    found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["gpu-finetune-g5"]}])
+    (finetune,) = [i for r in found["Reservations"] for i in r["Instances"]]
+    assert finetune["Monitoring"]["State"] == "enabled"
+    assert {t["Key"] for t in finetune["Tags"]} >= {"owner", "cost-center"}

@@ -353,3 +353,21 @@ def test_processing_resources_are_returned(sm: Any, role_arn: str) -> None:
     )
     described = sm.describe_processing_job(ProcessingJobName="prep")
     assert described["ProcessingResources"] == {"ClusterConfig": cluster}
+
+
+def test_emr_block_public_access_can_be_turned_off(mocked: None) -> None:
+    emr = boto3.client("emr", region_name=REGION)
+    emr.put_block_public_access_configuration(
+        BlockPublicAccessConfiguration={"BlockPublicSecurityGroupRules": False}
+    )
+    config = emr.get_block_public_access_configuration()["BlockPublicAccessConfiguration"]
+    assert config["BlockPublicSecurityGroupRules"] is False
+    emr.put_block_public_access_configuration(
+        BlockPublicAccessConfiguration={
+            "BlockPublicSecurityGroupRules": True,
+            "PermittedPublicSecurityGroupRuleRanges": [{"MinRange": 22, "MaxRange": 22}],
+        }
+    )
+    config = emr.get_block_public_access_configuration()["BlockPublicAccessConfiguration"]
+    assert config["BlockPublicSecurityGroupRules"] is True
+    assert config["PermittedPublicSecurityGroupRuleRanges"] == [{"MinRange": 22, "MaxRange": 22}]

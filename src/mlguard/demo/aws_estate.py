@@ -1415,6 +1415,121 @@ class _Seeder:
             bad="offline store without a KMS key",
         )
 
+    def gpu_cost_examples(self, region: str) -> None:
+        """A well-run GPU fine-tuning box: current generation, owner and cost-centre tags, 1-minute
+        monitoring, busy CPU: the compliant counterpart of the untagged, idle GPU instances."""
+        if region != self.primary:
+            return
+        ec2 = self.client("ec2", region)
+        name = "gpu-finetune-g5"
+        instance = ec2.run_instances(
+            ImageId=self._ami(ec2),
+            InstanceType="g5.2xlarge",
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=self.net[region]["subnet"],
+            Monitoring={"Enabled": True},
+            MetadataOptions={"HttpTokens": "required"},
+            TagSpecifications=[
+                {"ResourceType": "instance", "Tags": _tags(Name=name, owner="ml-platform", **_TEAM)}
+            ],
+        )["Instances"][0]["InstanceId"]
+        self.rec.add("aws.ec2.instance", instance, region)
+        self.client("cloudwatch", region).put_metric_data(
+            Namespace="AWS/EC2",
+            MetricData=[
+                {
+                    "MetricName": "CPUUtilization",
+                    "Dimensions": [{"Name": "InstanceId", "Value": instance}],
+                    "Timestamp": self.now - timedelta(hours=6 * i),
+                    "Value": 64.0,
+                    "Unit": "Percent",
+                }
+                for i in range(1, 29)
+            ],
+        )
+
+    def pipeline_hardening(self, region: str) -> None:
+        """Compliant counterparts for the data-pipeline policies: an encrypted, logged EMR cluster,
+        a crawler with a security configuration, and an API stage with logging and throttling."""
+        r = self.rec
+        primary = region == self.primary
+        p = "" if primary else "eu-"
+        glue = self.client("glue", region)
+        crawler = f"{p}features-crawler"
+        glue.create_crawler(
+            Name=crawler,
+            Role=self.roles["glue"],
+            DatabaseName=f"{p}features".replace("-", "_"),
+            Targets={"S3Targets": [{"Path": "s3://acme-ml-raw-data/curated/"}]},
+            CrawlerSecurityConfiguration=f"{p}ml-glue-secure",
+            Tags={"team": "ml-platform"},
+        )
+        r.add("aws.glue.crawler", crawler, region)
+        r.flaw("aws.glue.crawler", f"{p}raw-data-crawler", region, "no security configuration")
+        if not primary:
+            return
+        lambda_name = "inference-proxy"
+        r.flaw("aws.lambda.function", lambda_name, region, "deprecated runtime python3.9")
+        emr = self.client("emr", region)
+        emr.create_security_configuration(
+            Name="ml-emr-encrypted",
+            SecurityConfiguration=json.dumps(
+                {
+                    "EncryptionConfiguration": {
+                        "EnableAtRestEncryption": True,
+                        "EnableInTransitEncryption": True,
+                        "AtRestEncryptionConfiguration": {
+                            "S3EncryptionConfiguration": {
+                                "EncryptionMode": "SSE-KMS",
+                                "AwsKmsKey": self.kms[region]["data"],
+                            },
+                            "LocalDiskEncryptionConfiguration": {
+                                "EncryptionKeyProviderType": "AwsKms",
+                                "AwsKmsKey": self.kms[region]["data"],
+                            },
+                        },
+                        "InTransitEncryptionConfiguration": {
+                            "TLSCertificateConfiguration": {
+                                "CertificateProviderType": "PEM",
+                                "S3Object": "s3://acme-ml-model-artifacts/certs/emr.zip",
+                            }
+                        },
+                    }
+                }
+            ),
+        )
+        cluster = emr.run_job_flow(
+            Name="secure-feature-emr",
+            ReleaseLabel="emr-7.1.0",
+            LogUri="s3://acme-ml-access-logs/emr/",
+            SecurityConfiguration="ml-emr-encrypted",
+            Instances={
+                "MasterInstanceType": "m5.xlarge",
+                "SlaveInstanceType": "m5.2xlarge",
+                "InstanceCount": 3,
+                "KeepJobFlowAliveWhenNoSteps": True,
+                "Ec2SubnetId": self.net[region]["subnet"],
+            },
+            Applications=[{"Name": "Spark"}],
+            JobFlowRole="EMR_EC2_DefaultRole",
+            ServiceRole="EMR_DefaultRole",
+            VisibleToAllUsers=True,
+            Tags=_tags(**_TEAM),
+        )["JobFlowId"]
+        r.add("aws.emr.cluster", cluster, region)
+        api = self.client("apigateway", region)
+        internal = next(a["id"] for a in api.get_rest_apis()["items"] if a["name"] == "internal-ml-api")
+        api.update_stage(
+            restApiId=internal,
+            stageName="prod",
+            patchOperations=[
+                {"op": "replace", "path": "/*/*/logging/loglevel", "value": "ERROR"},
+                {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "100"},
+                {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "200"},
+            ],
+        )
+
 
 def _client_factory(session_or_clients: Any) -> ClientFactory:
     if isinstance(session_or_clients, boto3.session.Session):
@@ -1470,6 +1585,8 @@ def seed_aws(
         seeder.events(region)
         seeder.apigateway(region)
         seeder.sagemaker_security(region)
+        seeder.pipeline_hardening(region)
+        seeder.gpu_cost_examples(region)
     names = {k: sorted(v) for k, v in sorted(seeder.rec.names.items())}
     return AwsEstateManifest(
         account_id=account_id,

@@ -685,6 +685,24 @@ def _patch_emr_region_on_custom_endpoint() -> None:
     _wraps_once(ElasticMapReduceResponse, "get_region_from_url", build)
 
 
+def _patch_emr_block_public_access_off() -> None:
+    """moto 5.2.x stores ``BlockPublicSecurityGroupRules`` as ``value or True``, so turning EMR
+    block public access off is silently ignored and the account always looks protected. Store the
+    flag as given (absent still means on, as in AWS)."""
+    from moto.emr.responses import ElasticMapReduceResponse
+
+    def put_block_public_access_configuration(self: Any) -> Any:
+        config = self._get_params().get("BlockPublicAccessConfiguration") or {}
+        flag = config.get("BlockPublicSecurityGroupRules")
+        self.backend.put_block_public_access_configuration(
+            block_public_security_group_rules=True if flag is None else flag,
+            rule_ranges=config.get("PermittedPublicSecurityGroupRuleRanges"),
+        )
+        return EmptyResult()
+
+    _add_method(ElasticMapReduceResponse, put_block_public_access_configuration)
+
+
 # --------------------------------------------------------------------------- EC2 P3 types
 
 #: Published specs of the P3 sizes (vCPUs, memory MiB, V100 16 GiB GPUs, network performance).
@@ -804,6 +822,7 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_tags_for_added_records,
     _patch_emr_region_on_custom_endpoint,
     _patch_ec2_p3_instance_types,
+    _patch_emr_block_public_access_off,
 )
 
 

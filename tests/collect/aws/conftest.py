@@ -79,3 +79,11 @@ def collect(
 @pytest.fixture
 def session() -> boto3.Session:
     return boto3.Session(region_name=REGION)
+
+
+def moto_ext_applied() -> set[str]:
+    """Gaps mlguard's moto extension has patched in this process (moto patches are process-wide:
+    once the demo tests apply them, moto no longer lacks those listings)."""
+    from mlguard.testing import moto_ext
+
+    return set(moto_ext._applied)

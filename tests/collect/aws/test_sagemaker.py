@@ -8,7 +8,8 @@ from botocore.stub import Stubber
 
 from mlguard.collect.aws.engine import Account, Engine, client_config
 from mlguard.collect.aws.redact import REDACTED
-from tests.collect.aws.conftest import ACCOUNT, collect
+from mlguard.collect.aws.sagemaker import s3_bucket_of
+from tests.collect.aws.conftest import ACCOUNT, collect, moto_ext_applied
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sm-exec"
 IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/infer:1"
@@ -191,6 +192,8 @@ def test_sagemaker_estate_with_scaling_and_alarms() -> None:
 
 def test_unimplemented_listing_is_recorded_not_empty() -> None:
     """moto 5.2 has no ListMonitoringSchedules: the type is covered and errors, it is never empty-PASS."""
+    if "monitoring_schedules" in moto_ext_applied():
+        pytest.skip("the demo tests in this process installed mlguard's ListMonitoringSchedules for moto")
     run = collect({"aws.sagemaker.monitoring_schedule", "aws.sagemaker.experiment"})
     (error,) = run.inventory.errors
     assert (error.account, error.region, error.resource_type) == (
@@ -303,3 +306,65 @@ def test_listings_moto_lacks_through_stubber(type_name: str) -> None:
     assert resource.uid == uid
     for key, value in expected.items():
         assert resource.data[key] == value
+
+
+@pytest.mark.parametrize(
+    ("uri", "bucket"),
+    [
+        ("s3://ml-artifacts/models/fraud.tar.gz", "ml-artifacts"),
+        ("s3://ml-artifacts", "ml-artifacts"),
+        ("s3://", None),
+        ("https://ml-artifacts.s3.amazonaws.com/x", None),
+        (None, None),
+    ],
+)
+def test_s3_bucket_of_uri(uri: str | None, bucket: str | None) -> None:
+    assert s3_bucket_of(uri) == bucket
+
+
+def test_sagemaker_resources_name_the_buckets_they_use() -> None:
+    sm = boto3.client("sagemaker")
+    sm.create_model(
+        ModelName="fraud-model",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://ml-artifacts/fraud/model.tar.gz"},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="fraud-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "fraud-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+        DataCaptureConfig={
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 20,
+            "DestinationS3Uri": "s3://ml-capture/fraud/",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        },
+    )
+    sm.create_training_job(
+        TrainingJobName="fraud-train",
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        InputDataConfig=[
+            {
+                "ChannelName": "train",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://ml-curated/train/"}},
+            }
+        ],
+        OutputDataConfig={"S3OutputPath": "s3://ml-artifacts/training/"},
+        ResourceConfig={"InstanceType": "ml.g5.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+    )
+    run = collect({"aws.sagemaker.model", "aws.sagemaker.endpoint_config", "aws.sagemaker.training_job"})
+    assert run.inventory.errors == []
+    assert run.one("aws.sagemaker.model", "fraud-model").data["s3_buckets"] == ["ml-artifacts"]
+    assert run.one("aws.sagemaker.endpoint_config", "fraud-config").data["s3_buckets"] == ["ml-capture"]
+    assert run.one("aws.sagemaker.training_job", "fraud-train").data["s3_buckets"] == [
+        "ml-artifacts",
+        "ml-curated",
+    ]

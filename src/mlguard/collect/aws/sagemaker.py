@@ -27,6 +27,18 @@ def ml_instance_facts(instance_type: str | None) -> dict[str, Any]:
     }
 
 
+def s3_bucket_of(uri: Any) -> str | None:
+    """The bucket name of an ``s3://bucket/key`` URI (None for anything else)."""
+    if not isinstance(uri, str) or not uri.startswith("s3://"):
+        return None
+    return uri[5:].split("/", 1)[0] or None
+
+
+def s3_buckets(*uris: Any) -> list[str]:
+    """Sorted distinct bucket names of the S3 URIs given (joins from ``aws.s3.bucket`` use them)."""
+    return sorted({b for b in (s3_bucket_of(u) for u in uris) if b})
+
+
 def _first(raw: dict[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = raw
     for key in path:
@@ -109,6 +121,10 @@ def _model(item: Item, opts: Options) -> dict[str, Any]:
     data["repository_access_modes"] = sorted(
         {_first(c, ("ImageConfig", "RepositoryAccessMode")) or "Platform" for c in containers}
     )
+    data["s3_buckets"] = s3_buckets(
+        *(c.get("ModelDataUrl") for c in containers),
+        *(_first(c, ("ModelDataSource", "S3DataSource", "S3Uri")) for c in containers),
+    )
     return data
 
 
@@ -143,6 +159,11 @@ def _endpoint_config(item: Item, opts: Options) -> dict[str, Any]:
         "is_gpu": any(v["is_gpu"] for v in variants),
         "kms_key_id": raw.get("KmsKeyId"),
         **_capture(raw),
+        "s3_buckets": s3_buckets(
+            _first(raw, ("DataCaptureConfig", "DestinationS3Uri")),
+            _first(raw, ("AsyncInferenceConfig", "OutputConfig", "S3OutputPath")),
+            _first(raw, ("AsyncInferenceConfig", "OutputConfig", "S3FailurePath")),
+        ),
     }
 
 
@@ -226,6 +247,19 @@ def _job(item: Item, opts: Options, arn_key: str) -> dict[str, Any]:
             "output_kms_key_id": _first(raw, ("OutputDataConfig", "KmsKeyId"))
             or _first(raw, ("ProcessingOutputConfig", "KmsKeyId")),
             "output_s3_path": _first(raw, ("OutputDataConfig", "S3OutputPath")),
+            "s3_buckets": s3_buckets(
+                _first(raw, ("OutputDataConfig", "S3OutputPath")),
+                _first(raw, ("CheckpointConfig", "S3Uri")),
+                *(
+                    _first(c, ("DataSource", "S3DataSource", "S3Uri"))
+                    for c in as_list(raw.get("InputDataConfig"))
+                ),
+                *(_first(i, ("S3Input", "S3Uri")) for i in as_list(raw.get("ProcessingInputs"))),
+                *(
+                    _first(o, ("S3Output", "S3Uri"))
+                    for o in as_list(_first(raw, ("ProcessingOutputConfig", "Outputs")))
+                ),
+            ),
         }
     )
     return data
@@ -360,7 +394,14 @@ define(
         normalize=lambda item, opts: data_of(item.raw, drop=("UserProfileArn", "UserProfileName")),
     ),
     _spec(
-        "model", "list_models", "Models", "Model", describe="describe_model", normalize=_model, tagged=True
+        "model",
+        "list_models",
+        "Models",
+        "Model",
+        describe="describe_model",
+        normalize=_model,
+        tagged=True,
+        attributes=("s3_buckets",),
     ),
     _spec(
         "endpoint_config",
@@ -369,7 +410,7 @@ define(
         "EndpointConfig",
         describe="describe_endpoint_config",
         normalize=_endpoint_config,
-        attributes=(),
+        attributes=("s3_buckets",),
     ),
     _spec(
         "endpoint",
@@ -406,7 +447,7 @@ define(
         describe="describe_training_job",
         normalize=lambda item, opts: _job(item, opts, "TrainingJobArn"),
         params=_recent,
-        attributes=(),
+        attributes=("s3_buckets",),
     ),
     _spec(
         "processing_job",
@@ -416,7 +457,7 @@ define(
         describe="describe_processing_job",
         normalize=lambda item, opts: _job(item, opts, "ProcessingJobArn"),
         params=_recent,
-        attributes=(),
+        attributes=("s3_buckets",),
     ),
     _spec(
         "monitoring_schedule",
