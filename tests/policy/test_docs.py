@@ -46,8 +46,14 @@ def test_catalogue_of_the_builtin_set_has_every_policy_and_framework(builtin_set
         row = next(line for line in coverage.splitlines() if f"(`{c.framework}`) |" in line)
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert cells[2:6] == [str(c.total), str(c.covered), str(len(c.iac_only)), str(len(c.uncovered))]
+        section = coverage.split(f"\n### {c.name} (`{c.framework}`)\n", 1)[1].split("\n### ", 1)[0]
+        for req in builtin_set.frameworks[c.framework].requirements:
+            loaded = [pid for pid in req.policies if pid in builtin_set.policies]
+            if loaded:
+                row = next(line for line in section.splitlines() if line.startswith(f"| `{req.id}` |"))
+                assert all(f"[{pid}](#{pid})" in row for pid in loaded), req.id
         for req in c.uncovered:
-            assert f"- `{req.id}` {req.title}" in coverage, req.id
+            assert f"- `{req.id}` {req.title}" in section, req.id
 
 
 POLICY = """\
@@ -129,4 +135,5 @@ def test_catalogue_renders_parameters_escapes_cells_and_lists_uncovered(tmp_path
     assert "*Disabled by default" in text.split("#### warehouse_auto_stop", 1)[1]
     assert "- Frameworks: none" in text.split("#### warehouse_auto_stop", 1)[1]
     assert "| Demo framework (`demo`) | 1 | 2 | 1 | 0 | 1 | 50% |" in text
+    assert "| `D-1` | Data is versioned | [bucket_versioning](#bucket_versioning) |" in text
     assert "Not covered:\n\n- `D-2` Nothing evidences this\n" in text

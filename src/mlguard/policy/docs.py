@@ -178,7 +178,16 @@ def _render_coverage(policy_set: PolicySet) -> list[str]:
         )
     out.append("")
     for c in coverage:
+        fw = policy_set.frameworks[c.framework]
         out += [f"### {_cell(c.name)} (`{c.framework}`)", ""]
+        covered = [r for r in fw.requirements if any(pid in policy_set.policies for pid in r.policies)]
+        if covered:
+            out += ["| requirement | title | evidenced by |", "|---|---|---|"]
+            for req in covered:
+                evidence = [f"[{pid}](#{pid})" for pid in req.policies if pid in policy_set.policies]
+                evidence += [f"`{pid}`" for pid in req.policies if _is_iac(pid)]
+                out.append(f"| `{_cell(req.id)}` | {_cell(req.title)} | {', '.join(evidence)} |")
+            out.append("")
         if c.iac_only:
             out += ["Evidenced by IaC checks only:", ""]
             out += [f"- `{_cell(r.id)}` {_cell(r.title)}" for r in c.iac_only]
@@ -194,7 +203,8 @@ def _render_coverage(policy_set: PolicySet) -> list[str]:
 
 def render_catalogue(policy_set: PolicySet) -> str:
     """The Markdown catalogue of the policies, grouped by provider and service, followed by the
-    framework coverage table and the requirements each framework leaves uncovered."""
+    framework coverage table and, per framework, the evidence for each covered requirement and the
+    requirements left to IaC checks or not covered."""
     fw_names = {fid: fw.name for fid, fw in policy_set.frameworks.items()}
     sections: dict[tuple[str, str], list[Policy]] = defaultdict(list)
     for policy in policy_set.policies.values():
