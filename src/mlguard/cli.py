@@ -628,6 +628,24 @@ def policies_show(ctx: click.Context, /, policy_id: str, **kw: Any) -> None:
         click.echo(f"  cli: {p.remediation_cli}")
 
 
+@policies_group.command("docs")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the catalogue here (the repository keeps it as policies/README.md).",
+)
+def policies_docs(output: Path | None) -> None:
+    """Print the Markdown catalogue of the built-in policies and framework coverage."""
+    from mlguard.policy.docs import render_catalogue
+
+    text = render_catalogue(load_policy_set([(builtin_policy_dir(), "builtin")]))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
 @policies_group.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
 @click.pass_context
