@@ -17,7 +17,8 @@ from mlguard.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, InputError, 
 from mlguard.iac.runner import DEFAULT_TIMEOUT, ENV_CHECKOV_BIN
 from mlguard.iac.scan import IacScan, build_scan_result, scan_iac
 from mlguard.model import ScanResult, Severity, Status
-from mlguard.report.base import ReportOptions, reporters
+from mlguard.report.base import reporters
+from mlguard.report.render import write_reports
 
 FAIL_ON_CHOICES = [s.value for s in Severity] + ["never"]
 DEFAULT_FORMATS = ("json",)
@@ -40,27 +41,6 @@ def parse_formats(raw: tuple[str, ...]) -> list[str]:
     if unknown:
         raise InputError(f"unknown --format {', '.join(unknown)}; available: {', '.join(sorted(available))}")
     return formats
-
-
-def write_reports(scan: ScanResult, formats: list[str], output_dir: Path) -> list[Path]:
-    """Render every format first; write files only once all rendered."""
-    available = reporters()
-    rendered = []
-    for name in formats:
-        reporter = available[name]()
-        rendered.append((reporter.filename, reporter.render(scan, ReportOptions())))
-    output_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for filename, content in rendered:
-        path = output_dir / filename
-        tmp = path.with_name(path.name + ".tmp")
-        if isinstance(content, bytes):
-            tmp.write_bytes(content)
-        else:
-            tmp.write_text(content, encoding="utf-8")
-        tmp.replace(path)
-        written.append(path)
-    return written
 
 
 def _summary_line(iac: IacScan) -> str:
@@ -139,7 +119,7 @@ def iac_command(
         iac = scan_iac(path, checkov_bin=checkov_bin, timeout=timeout, skip_paths=skip_paths)
         command = "mlguard " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "mlguard iac"
         result = build_scan_result(iac, command=command)
-        written = write_reports(result, chosen, output_dir)
+        written = write_reports(result, chosen, output_dir)  # render all, then write
     except MlguardError as exc:
         click.echo(f"error: {exc.render()}", err=True)
         raise SystemExit(exc.exit_code) from None
