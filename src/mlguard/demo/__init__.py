@@ -217,12 +217,14 @@ def _demo_env(endpoint: str, regions: list[str]) -> dict[str, str]:
 
 def _seed(account_id: str, regions: list[str]) -> AwsEstateManifest:
     moto_ext.add_aws_managed_policies(account_id, AWS_MANAGED_POLICIES)
-    return seed_aws(
+    manifest = seed_aws(
         boto3.session.Session(),
         account_id,
         regions,
         backdate_access_key=moto_ext.backdate_access_key(account_id),
     )
+    moto_ext.age_estate(account_id, regions)
+    return manifest
 
 
 def _empty_manifest(account_id: str, regions: list[str]) -> AwsEstateManifest:

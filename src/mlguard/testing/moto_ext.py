@@ -761,6 +761,27 @@ def _patch_ec2_p3_instance_types() -> None:
 # --------------------------------------------------------------------------- IAM key age
 
 
+def age_estate(account_id: str, regions: list[str], days: int = 45) -> None:
+    """A seeding helper for what no AWS API can do: make a freshly seeded estate look lived-in.
+
+    SageMaker stamps endpoints with their creation time and EC2 stamps a stop with its time, both
+    "now"; an estate seeded a second ago has no endpoint old enough to be judged idle and no GPU
+    instance stopped long enough to be judged forgotten. This moves, in moto's in-process backends
+    of ``account_id``, every endpoint's creation time and every stopped instance's stop time
+    ``days`` into the past.
+    """
+    from moto.ec2.models import ec2_backends
+    from moto.sagemaker.models import sagemaker_backends
+
+    then = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
+    for region in regions:
+        for endpoint in sagemaker_backends[account_id][region].endpoints.values():
+            endpoint.creation_time = endpoint.last_modified_time = then
+        for instance in ec2_backends[account_id][region].all_instances():
+            if instance.state == "stopped":
+                instance._reason = f"User initiated ({then.strftime('%Y-%m-%d %H:%M:%S UTC')})"
+
+
 def backdate_access_key(account_id: str) -> Callable[[str, str, datetime], None]:
     """A seeding helper for what no AWS API can do: make an IAM access key look old.
 
