@@ -130,3 +130,22 @@ def test_timeout_with_the_real_databricks_collector_keeps_partial_inventory() ->
     assert ("databricks", "Timeout") in [(e.provider, e.code) for e in got.inventory.errors]
     complete = {c.resource_type for c in got.inventory.coverage}
     assert complete != set(ALL_TYPES)  # far from everything was read in one second
+
+
+def test_unreachable_databricks_host_fails_fast_as_a_setup_error() -> None:
+    import socket
+    import time
+
+    from mlguard.collect.databricks.provider import DatabricksCollector
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = Config()
+    config.scope.databricks.host = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    with pytest.raises(CollectionSetupError, match="cannot connect"):
+        DatabricksCollector(config.scope, token="x").collect(
+            frozenset({"databricks.cluster"}), InventorySink(), NullProgress()
+        )
+    assert time.monotonic() - started < 30  # not the SDK's retry budget, twice over

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 from databricks.sdk import AccountClient, WorkspaceClient
 from databricks.sdk.clock import Clock
@@ -58,6 +60,24 @@ ALL_TYPES = WORKSPACE_TYPES | {account.TYPE}
 
 CLIENT_ERRORS: tuple[type[BaseException], ...] = (ValueError, *TRANSIENT_ERRORS)
 WorkspaceClientFactory = Callable[[AccountClient, Any], WorkspaceClient]
+
+
+def _preflight(host: str | None, timeout: float) -> None:
+    """Fail fast on a host nobody listens on. The SDK retries a refused connection for its whole
+    retry budget (and once more while resolving host metadata): minutes of waiting for an answer
+    a single TCP connect gives at once."""
+    if not host:
+        return  # the host comes from a profile: the SDK resolves it
+    url = urlsplit(host if "://" in host else f"https://{host}")
+    if not url.hostname:
+        raise CollectionSetupError(f"Databricks host {host!r} is not a URL")
+    port = url.port or (80 if url.scheme == "http" else 443)
+    try:
+        socket.create_connection((url.hostname, port), timeout=min(timeout, 10)).close()
+    except OSError as exc:
+        raise CollectionSetupError(
+            f"Databricks workspace {url.netloc}: cannot connect: {exc.strerror or exc}"
+        ) from None
 
 
 def _sdk_config(scope: DatabricksScope, clock: Clock | None, **overrides: Any) -> Config:
@@ -124,6 +144,7 @@ class DatabricksCollector(Collector):
             self._collect_account(types, sink, progress)
             return
         auth = {"token": self.token, "auth_type": "pat"} if self.token else {"profile": self.scope.profile}
+        _preflight(self.scope.host or os.environ.get("DATABRICKS_HOST"), self.scope.http_timeout_seconds)
         client = WorkspaceClient(config=_sdk_config(self.scope, self.clock, host=self.scope.host, **auth))
         self.collect_workspace(client, types, sink, progress, fatal=True, name=self.workspace_name)
 
