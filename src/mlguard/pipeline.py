@@ -18,7 +18,7 @@ from mlguard import __version__
 from mlguard.collect.base import CollectionCancelled, CollectorFactory, InventorySink, Progress, providers
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
-from mlguard.iac.scan import IacScan
+from mlguard.iac.scan import IacScan, with_compliance
 from mlguard.model import (
     CollectionError,
     Inventory,
@@ -208,6 +208,8 @@ def evaluate(
     """Evaluate, then merge IaC findings (``scan --iac``), then apply waivers and the baseline to
     all of them, so a waiver or a baseline treats live and IaC findings alike."""
     started = utcnow()
+    if iac is not None:
+        iac = with_compliance(iac, policy_set)
     evaluated = evaluate_inventory(policies, inventory, now=now)
     results = evaluated.results + (list(iac.results) if iac else [])
     errors = inventory.errors + (list(iac.errors) if iac else [])

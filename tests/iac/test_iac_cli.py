@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mlguard.iac import IacScan, build_scan_result, merge_iac
+from mlguard.iac import IacScan, build_scan_result
 from mlguard.iac.cli import iac_command, should_fail
 from mlguard.iac.runner import ENV_CHECKOV_BIN
-from mlguard.model import Provenance, ScanResult, Summary
+from mlguard.model import Provenance, ScanResult
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -79,18 +79,35 @@ def test_unknown_format_is_bad_input_before_checkov_runs(tmp_path: Path) -> None
 
 
 def test_merge_into_a_live_scan(fixture_scan: IacScan) -> None:
-    live = ScanResult(
-        provenance=Provenance(version="0", started_at="2026-01-01T00:00:00Z", sources=["inventory.json"]),
-        summary=Summary.of([], resources=7, policies_run=3, errors=1),
+    """scan --iac: the IaC findings join the live results before waivers, with compliance."""
+    from datetime import date
+
+    from mlguard.config import WaiverSpec
+    from mlguard.model import Inventory, Status
+    from mlguard.pipeline import evaluate
+    from mlguard.policy.loader import builtin_policy_dir, load_policy_set
+
+    policy_set = load_policy_set([(builtin_policy_dir(), "builtin")])
+    live = Inventory(
+        provenance=Provenance(version="0", started_at="2026-01-01T00:00:00Z", sources=["inv.json"])
     )
-    merged = merge_iac(live, fixture_scan)
+    failing = next(r for r in fixture_scan.results if r.status is Status.FAIL)
+    waiver = WaiverSpec(
+        policy=failing.policy_id,
+        resource=failing.resource_uid,
+        reason="accepted",
+        owner="me",
+        expires=date(2999, 1, 1),
+    )
+    merged = evaluate(live, [], policy_set, [waiver], iac=fixture_scan)
     alone = build_scan_result(fixture_scan)
-    assert merged.results == alone.results
-    assert merged.summary.resources == 7 + fixture_scan.resources
-    assert merged.summary.policies_run == 3 + len(fixture_scan.policies)
-    assert merged.summary.collection_errors == 1
-    assert merged.summary.by_status == alone.summary.by_status
-    assert merged.provenance.sources == ["inventory.json", fixture_scan.path]
+    assert [r.fingerprint for r in merged.results] == [r.fingerprint for r in alone.results]
+    assert merged.summary.resources == fixture_scan.resources
+    assert merged.summary.policies_run == len(fixture_scan.policies)
+    assert merged.provenance.sources == ["inv.json", fixture_scan.path]
+    by_fp = {r.fingerprint: r for r in merged.results}
+    assert by_fp[failing.fingerprint].status is Status.WAIVED
+    assert any(r.compliance for r in merged.results)
 
 
 def test_unparsed_file_exits_3_with_fail_on_error(tmp_path: Path) -> None:

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from mlguard.errors import PolicyError
-from mlguard.iac import CheckovFailedError, IacScan, scan_iac
+from mlguard.iac import CheckovFailedError, IacScan, scan_iac, with_compliance
 from mlguard.iac.findings import load_mapping, parse_mapping
 from mlguard.iac.runner import parse_output
 from mlguard.model import Provider, Severity, Status
+from mlguard.policy.loader import builtin_policy_dir, load_policy_set
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SRC = Path(__file__).resolve().parents[2] / "src" / "mlguard"
@@ -33,15 +34,26 @@ def test_results_point_at_the_resource_block(fixture_scan: IacScan) -> None:
             assert lines[r.source.start_line - 1].startswith(f'resource "{kind}" "{name}"')
 
 
-def test_severity_category_and_compliance_come_from_the_mapping(fixture_scan: IacScan) -> None:
+def test_severity_and_category_come_from_the_mapping(fixture_scan: IacScan) -> None:
     mapping = load_mapping()
     for r in fixture_scan.results:
         entry = mapping.get(r.policy_id)
-        assert (r.severity, r.category, r.compliance) == (entry.severity, entry.category, entry.compliance)
+        assert (r.severity, r.category) == (entry.severity, entry.category)
     grants = next(r for r in fixture_scan.results if r.policy_id == "MLG_DBX_8" and r.status is Status.FAIL)
     assert grants.severity is Severity.CRITICAL
-    notebook = next(r for r in fixture_scan.results if r.policy_id == "CKV_AWS_122")
-    assert "aws-securityhub-sagemaker:SageMaker.1" in notebook.compliance
+
+
+def test_compliance_comes_from_the_framework_files_and_the_mirrored_policies(fixture_scan: IacScan) -> None:
+    policy_set = load_policy_set([(builtin_policy_dir(), "builtin")])
+    scan = with_compliance(fixture_scan, policy_set)
+    by_check = {r.policy_id: r for r in scan.results}
+    # CKV_AWS_122 is listed under SageMaker.1 itself
+    assert "aws-securityhub-sagemaker:SageMaker.1" in by_check["CKV_AWS_122"].compliance
+    # MLG_DBX_3 is listed nowhere: it inherits the requirements of the live policy it mirrors
+    live = policy_set.policies["databricks_cluster_uc_access_mode"].compliance
+    assert live
+    assert set(live) <= set(by_check["MLG_DBX_3"].compliance)
+    assert {p.id: p.compliance for p in scan.policies}["MLG_DBX_3"] == by_check["MLG_DBX_3"].compliance
 
 
 def test_policy_infos_cover_every_check_seen(fixture_scan: IacScan) -> None:

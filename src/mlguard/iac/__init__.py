@@ -13,7 +13,7 @@ from mlguard.iac.runner import (
     CheckovTimeoutError,
     find_checkov,
 )
-from mlguard.iac.scan import IacScan, build_scan_result, merge_iac, scan_iac
+from mlguard.iac.scan import IacScan, build_scan_result, scan_iac, with_compliance
 
 __all__ = [
     "CHECKS_DIR",
@@ -25,6 +25,6 @@ __all__ = [
     "IacScan",
     "build_scan_result",
     "find_checkov",
-    "merge_iac",
     "scan_iac",
+    "with_compliance",
 ]

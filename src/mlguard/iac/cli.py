@@ -15,8 +15,9 @@ import click
 
 from mlguard.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, InputError, MlguardError
 from mlguard.iac.runner import DEFAULT_TIMEOUT, ENV_CHECKOV_BIN
-from mlguard.iac.scan import IacScan, build_scan_result, scan_iac
+from mlguard.iac.scan import IacScan, build_scan_result, scan_iac, with_compliance
 from mlguard.model import ScanResult, Severity, Status
+from mlguard.policy.loader import builtin_policy_dir, load_policy_set
 from mlguard.report.base import reporters
 from mlguard.report.render import write_reports
 
@@ -118,6 +119,7 @@ def iac_command(
         chosen = parse_formats(formats)
         iac = scan_iac(path, checkov_bin=checkov_bin, timeout=timeout, skip_paths=skip_paths)
         command = "mlguard " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "mlguard iac"
+        iac = with_compliance(iac, load_policy_set([(builtin_policy_dir(), "builtin")]))
         result = build_scan_result(iac, command=command)
         written = write_reports(result, chosen, output_dir)  # render all, then write
     except MlguardError as exc:

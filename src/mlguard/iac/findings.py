@@ -1,8 +1,9 @@
-"""Turn checkov's records into mlguard results, with severities and compliance ids from our mapping.
+"""Turn checkov's records into mlguard results, with severities from our mapping.
 
 The mapping (``mapping.yaml`` beside this module) is data: check id -> severity, category, title
-override, compliance requirement ids, remediation. Open-source checkov reports no severity, so every
-severity in a result comes from there (or from its ``default``).
+override, mirrored live policies, remediation. Open-source checkov reports no severity, so every
+severity in a result comes from there (or from its ``default``). Compliance is added later from the
+framework files (:func:`mlguard.iac.scan.with_compliance`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ class CheckMapping(_Strict):
     severity: Severity
     category: Category
     title: str | None = None
-    compliance: list[str] = Field(default_factory=list)
     mirrors: list[str] = Field(default_factory=list, description="Live policy ids this check mirrors.")
     remediation: str | None = None
     references: list[str] = Field(default_factory=list)
@@ -154,7 +154,6 @@ def to_result(
         message=message,
         evidence=Evidence(values=values, collected_at=collected_at),
         fingerprint=fingerprint(record.check_id, uid),
-        compliance=list(entry.compliance),
         source=source,
     )
 
@@ -173,7 +172,6 @@ def to_policy_info(record: CheckovRecord, mapping: Mapping) -> PolicyInfo:
         provider=Provider.IAC.value,
         remediation=entry.remediation,
         references=references,
-        compliance=list(entry.compliance),
         source=origin,
     )
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mlguard import __version__
 from mlguard.errors import InputError
-from mlguard.iac.findings import convert
+from mlguard.iac.findings import convert, load_mapping
 from mlguard.iac.runner import DEFAULT_TIMEOUT, FRAMEWORKS, run_checkov
 from mlguard.model import (
     CollectionError,
@@ -20,6 +20,7 @@ from mlguard.model import (
     iso,
     utcnow,
 )
+from mlguard.policy.loader import PolicySet
 
 
 class IacScan(BaseModel):
@@ -122,25 +123,18 @@ def build_scan_result(scan: IacScan, command: str | None = None) -> ScanResult:
     )
 
 
-def merge_iac(result: ScanResult, scan: IacScan) -> ScanResult:
-    """``mlguard scan --iac PATH``: add the IaC findings to a live scan's result, totals recomputed."""
-    known = {p.id for p in result.policies}
-    policies = [*result.policies, *(p for p in scan.policies if p.id not in known)]
-    results = [*result.results, *scan.results]
-    errors = [*result.errors, *scan.errors]
-    provenance = result.provenance.model_copy(update={"sources": [*result.provenance.sources, scan.path]})
-    summary = Summary.of(
-        results,
-        resources=result.summary.resources + scan.resources,
-        policies_run=result.summary.policies_run + len(scan.policies),
-        errors=result.summary.collection_errors + len(scan.errors),
-    )
-    return result.model_copy(
+def with_compliance(scan: IacScan, policy_set: PolicySet) -> IacScan:
+    """Give each IaC finding the framework requirements it evidences: those that list its check id
+    and those of the live policies it mirrors (``mapping.yaml``). The framework files stay the one
+    place where compliance is mapped."""
+    mapping = load_mapping()
+
+    def requirements(check_id: str) -> list[str]:
+        return policy_set.requirements_of([check_id, *mapping.get(check_id).mirrors])
+
+    return scan.model_copy(
         update={
-            "provenance": provenance,
-            "results": results,
-            "errors": errors,
-            "policies": policies,
-            "summary": summary,
+            "results": [r.model_copy(update={"compliance": requirements(r.policy_id)}) for r in scan.results],
+            "policies": [p.model_copy(update={"compliance": requirements(p.id)}) for p in scan.policies],
         }
     )

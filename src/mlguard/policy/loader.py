@@ -123,6 +123,17 @@ class PolicySet:
     policies: dict[str, Policy]
     frameworks: dict[str, Framework]
 
+    def requirements_of(self, ids: Iterable[str]) -> list[str]:
+        """``framework:requirement`` ids whose requirement lists any of ``ids`` (policy or IaC check
+        ids): the one reverse index of the framework files."""
+        wanted = set(ids)
+        return sorted(
+            f"{fw.id}:{req.id}"
+            for fw in self.frameworks.values()
+            for req in fw.requirements
+            if wanted.intersection(req.policies)
+        )
+
     def select(
         self,
         include: Sequence[str] = (),
