@@ -173,8 +173,10 @@ def demo_environment(
         endpoint = f"http://{host}:{port}"
         with _patched_environ(_demo_env(endpoint, region_list), _UNSET_ENV_VARS):
             try:
-                # Start from an empty estate.
+                # Start from an empty estate, with moto's id generator seeded: every demo run gets
+                # the same key, instance and job ids, so recorded demo runs compare cleanly.
                 _moto_api(endpoint, "reset")
+                _moto_api(endpoint, "seed?a=2026")
                 manifest = (
                     _seed(account_id, region_list) if seed else _empty_manifest(account_id, region_list)
                 )
