@@ -14,23 +14,13 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-REDACTED = "***REDACTED***"
+from mlguard.collect.secrets import REDACTED, has_credential
 
 _SECRET_NAME = re.compile(
     r"pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|credential|private[_-]?key|"
     r"access[_-]?key|auth|conn(ection)?[_-]?str|dsn|session[_-]?key|signing[_-]?key|bearer|"
     r"client[_-]?secret|pwd",
     re.IGNORECASE,
-)
-_SECRET_VALUE = re.compile(
-    r"(?:^|[^A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?:$|[^A-Z0-9])"  # AWS access key id
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-    r"|[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"  # URL with user:password
-    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"  # GitHub tokens
-    r"|\bxox[abposr]-[A-Za-z0-9-]{10,}"  # Slack tokens
-    r"|\bdapi[0-9a-f]{32}"  # Databricks PAT
-    r"|\bsk-[A-Za-z0-9_-]{20,}"  # OpenAI-style keys
-    r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.",  # JWT
 )
 _HIGH_ENTROPY_MIN_LEN = 32
 _HIGH_ENTROPY_BITS = 4.0
@@ -52,7 +42,7 @@ def looks_like_secret(name: str, value: Any) -> bool:
     text = "" if value is None else str(value)
     if _SECRET_NAME.search(name) and text.strip():
         return True
-    if _SECRET_VALUE.search(text):
+    if has_credential(text):
         return True
     return (
         len(text) >= _HIGH_ENTROPY_MIN_LEN

@@ -11,7 +11,8 @@ import re
 from typing import Any
 
 from mlguard.collect.databricks._common import TRANSIENT_ERRORS, WorkspaceContext, ms_to_iso
-from mlguard.collect.databricks.redact import REDACTED, redact_mapping, sensitive_key
+from mlguard.collect.databricks.redact import redact_mapping, sensitive_key
+from mlguard.collect.secrets import REDACTED
 
 CLUSTER = "databricks.cluster"
 POLICY = "databricks.cluster_policy"

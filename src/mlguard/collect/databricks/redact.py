@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-REDACTED = "<redacted>"
+from mlguard.collect.secrets import REDACTED, has_credential, mask_credentials
 
 _SECRET_REF = re.compile(r"^\s*\{\{\s*secrets/[^/{}\s]+/[^/{}\s]+\s*\}\}\s*$")
 # Keys whose values are credentials (Spark conf, env vars, parameters, config fields).
@@ -20,12 +20,6 @@ _SENSITIVE_KEY = re.compile(
     r"(?i)(pass(word|wd|phrase)?\b|pwd|secret|api[_.-]?key|access[_.-]?key|private[_.-]?key|"
     r"client[_.-]?secret|plaintext|credential|(^|[_.-])(auth[_.-]?)?token$|^token|sas$|connection[_.-]?string|"
     r"jdbc[_.-]?url)"
-)
-# Values that look like credentials whatever their key.
-_SECRET_VALUE = re.compile(
-    r"(dapi[0-9a-f]{32}(-\d+)?|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|gh[pousr]_[0-9A-Za-z]{30,}|"
-    r"sk-[A-Za-z0-9_-]{20,}|xox[abposr]-[0-9A-Za-z-]{10,}|eyJ[0-9A-Za-z_-]{10,}\.[0-9A-Za-z_-]{10,}\.[0-9A-Za-z_-]+|"
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----)"
 )
 # Values kept verbatim on non-sensitive keys: flags, numbers, sizes, simple identifiers of a class.
 _HARMLESS_VALUE = re.compile(r"^(true|false|[+-]?\d+(\.\d+)?[a-zA-Z]{0,3}|[a-zA-Z_.]+|/[\w./-]+)$")
@@ -48,12 +42,12 @@ def sensitive_key(key: str) -> bool:
 
 
 def looks_like_secret(value: str) -> bool:
-    return bool(_SECRET_VALUE.search(value))
+    return has_credential(value)
 
 
 def redact_text(value: str) -> str:
     """Free text (comments, descriptions): mask anything shaped like a credential."""
-    return _SECRET_VALUE.sub(REDACTED, value)
+    return mask_credentials(value)
 
 
 def redact_mapping(values: Mapping[str, Any] | None) -> tuple[dict[str, str], list[str]]:
