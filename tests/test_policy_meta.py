@@ -17,7 +17,7 @@ from mlguard.collect.base import NullProgress, providers
 from mlguard.config import Config
 from mlguard.pipeline import LoadedConfig
 from mlguard.policy.conditions import AllOf, AnyOf, Condition, Join, Leaf, Not, Quantifier, root_field
-from mlguard.policy.loader import Policy, builtin_policy_dir, load_policy_set
+from mlguard.policy.loader import builtin_policy_dir, load_policy_set
 
 POLICIES = load_policy_set([(builtin_policy_dir(), "builtin")]).policies
 
@@ -117,10 +117,3 @@ def test_every_path_a_policy_reads_is_produced_by_its_collector(
                 problems += _problems(cond, docs, f"{policy.id}.{part}", demo_documents, docs)
     assert problems == [], "\n".join(problems)
     assert absent == [], "\n".join(absent)
-
-
-def _policy_ids_by_type() -> dict[str, list[Policy]]:
-    out: dict[str, list[Policy]] = defaultdict(list)
-    for p in POLICIES.values():
-        out[p.resource].append(p)
-    return out

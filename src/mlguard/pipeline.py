@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -157,30 +157,26 @@ def select_policies(policy_set: PolicySet, loaded: LoadedConfig, cli: Selection)
 
 
 def load_inventory(path: Path) -> Inventory:
-    raw = parse_json(path, InventoryError)
-    try:
-        return Inventory.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = [p for p in first["loc"] if isinstance(p, str | int)]
-        line = _json_line(path, where)
-        raise InventoryError(
-            f"{field_name(where)}: {first['msg']} ({exc.error_count()} problem(s) in all; "
-            "see `mlguard schema inventory`)",
-            file=str(path),
-            line=line,
-        ) from None
+    return _load_model(path, Inventory, "see `mlguard schema inventory`")
 
 
 def load_results(path: Path) -> ScanResult:
+    return _load_model(path, ScanResult, "not an mlguard results file? see `mlguard schema result`")
+
+
+M = TypeVar("M", Inventory, ScanResult)
+
+
+def _load_model(path: Path, model: type[M], hint: str) -> M:
+    """A JSON file validated as ``model``; the first problem named with its file, line and field."""
     raw = parse_json(path, InventoryError)
     try:
-        return ScanResult.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = [p for p in first["loc"] if isinstance(p, str | int)]
         raise InventoryError(
-            f"{field_name(where)}: {first['msg']} (not an mlguard results file? see `mlguard schema result`)",
+            f"{field_name(where)}: {first['msg']} ({exc.error_count()} problem(s) in all; {hint})",
             file=str(path),
             line=_json_line(path, where),
         ) from None

@@ -268,27 +268,6 @@ def walk(cond: Condition) -> Iterable[Condition]:
         yield from walk(cond.where)
 
 
-def top_level_paths(cond: Condition) -> list[str]:
-    """Paths read from the subject resource itself (not inside quantifiers' elements or joins)."""
-    out: list[str] = []
-
-    def visit(c: Condition) -> None:
-        if isinstance(c, Leaf):
-            out.append(c.path)
-        elif isinstance(c, AllOf | AnyOf):
-            for i in c.items:
-                visit(i)
-        elif isinstance(c, Not):
-            visit(c.item)
-        elif isinstance(c, Quantifier):
-            out.append(c.path)
-        elif isinstance(c, Join):
-            out.extend(o.subject for o in c.on)
-
-    visit(cond)
-    return out
-
-
 def joined_types(cond: Condition) -> set[str]:
     return {c.resource for c in walk(cond) if isinstance(c, Join)}
 
@@ -499,17 +478,13 @@ def _describe(cond: Condition, params: dict[str, Any]) -> str:
     if isinstance(cond, Leaf):
         return cond.describe(params)
     if isinstance(cond, Join):
-        return join_description(cond, params)
+        return cond.describe(params)
     if isinstance(cond, Not):
         return f"not ({_describe(cond.item, params)})"
     if isinstance(cond, AllOf | AnyOf):
         sep = " and " if isinstance(cond, AllOf) else " or "
         return "(" + sep.join(_describe(c, params) for c in cond.items) + ")"
     return f"{cond.kind} {cond.path}: {_describe(cond.satisfy, params)}"
-
-
-def join_description(join: Join, params: dict[str, Any]) -> str:
-    return join.describe(params)
 
 
 def _short(value: Any) -> str:

@@ -185,12 +185,6 @@ def builtin_policy_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "policies"
 
 
-def policy_pack_version(directory: Path | None = None) -> str:
-    from mlguard import __version__
-
-    return __version__
-
-
 def load_policy(path: Path, source: str) -> Policy:
     doc, raw = load_validated(path, policy_schema(), PolicyError)
     expected_id = path.stem
