@@ -5,7 +5,7 @@ Seeds the AWS estate of ``tests/collect/aws/estate.py`` (``--scale``) into a mot
 the real collectors, evaluates the built-in policies and prints the counts. ``--save FILE`` keeps the
 per-policy counts; ``--compare FILE`` prints what changed against a saved run (before/after a change).
 
-    .venv/bin/python bench/outcomes.py [--scale 3] [--objects 300] [--save before.json] [--compare before.json]
+    .venv/bin/python bench/outcomes.py [--scale 3] [--objects 300] [--save F.json] [--compare F.json]
 """
 
 from __future__ import annotations
@@ -119,7 +119,8 @@ def main() -> None:
         per_policy[r.policy_id][r.status.value] += 1
     print(
         f"resources {len(inventory.resources)} (aws {len(aws.resources)}, databricks {len(dbx.resources)}), "
-        f"collection errors {len(inventory.errors)}, policies {len(policies)}, not run {len(evaluated.not_run)}"
+        f"collection errors {len(inventory.errors)}, policies {len(policies)}, "
+        f"not run {len(evaluated.not_run)}"
     )
     print(f"results {len(evaluated.results)}: " + ", ".join(f"{k} {v}" for k, v in sorted(overall.items())))
     table = {p: dict(c) for p, c in sorted(per_policy.items())}
