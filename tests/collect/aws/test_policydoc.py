@@ -321,3 +321,78 @@ def test_malformed_documents_grant_nothing() -> None:
     assert public_statements({"Statement": "nonsense"}) == []
     assert public_statements({"Statement": [{"Effect": "Allow", "Principal": "*", "Condition": "x"}]})
     assert trust_facts(None)["confused_deputy_conditions"] is None
+
+
+def _fenced_policy(deny: dict[str, Any], allow_action: Any = "s3:GetObject") -> dict[str, Any]:
+    allow = {"Effect": "Allow", "Principal": "*", "Action": allow_action, "Resource": f"{BUCKET}/*"}
+    base = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [BUCKET, f"{BUCKET}/*"]}
+    return {"Statement": [allow, {**base, **deny}]}
+
+
+NOT_VPCE = {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}
+NOT_VPC = {"StringNotEqualsIfExists": {"aws:SourceVpc": "vpc-111bbb22"}}
+NOT_ORG = {"StringNotEquals": {"aws:PrincipalOrgID": "o-xxxxxxxxxxx"}}
+ONE_ACCOUNT = {"AWS": "arn:aws:iam::111122223333:root"}
+
+
+@pytest.mark.parametrize(
+    ("policy", "public"),
+    [
+        (_fenced_policy({"Condition": NOT_VPCE}), False),
+        (_fenced_policy({"Condition": NOT_VPC}), False),
+        (_fenced_policy({"Condition": {"NotIpAddress": {"aws:SourceIp": "192.0.2.0/24"}}}), False),
+        (_fenced_policy({"Condition": NOT_ORG}), False),
+        (_fenced_policy({"Condition": NOT_VPCE}, allow_action=["s3:GetObject", "s3:ListBucket"]), False),
+        (_fenced_policy({"Condition": {"StringNotLike": {"aws:SourceVpce": "vpce-*"}}}), True),
+        (_fenced_policy({"Condition": {"NotIpAddress": {"aws:SourceIp": "0.0.0.0/0"}}}), True),
+        (_fenced_policy({"Condition": {**NOT_VPCE, "Bool": {"aws:ViaAWSService": "false"}}}), True),
+        (_fenced_policy({"Condition": NOT_VPCE, "Action": "s3:PutObject"}), True),
+        (_fenced_policy({"Condition": NOT_VPCE, "Resource": f"{BUCKET}/private/*"}), True),
+        (_fenced_policy({"Condition": NOT_VPCE, "Principal": ONE_ACCOUNT}), True),
+        (_fenced_policy({"Condition": NOT_VPCE, "NotAction": "s3:GetObject"}), True),
+        (_fenced_policy({}), False),  # an unconditional Deny for everyone: nobody is allowed
+    ],
+    ids=[
+        "vpce",
+        "vpc-if-exists",
+        "source-ip",
+        "org-id",
+        "two-actions",
+        "vpce-wildcard",
+        "ip-world",
+        "extra-condition",
+        "other-action",
+        "part-of-the-bucket",
+        "one-principal",
+        "not-action",
+        "deny-all",
+    ],
+)
+def test_deny_for_everyone_outside_a_fixed_set_narrows_a_public_allow(
+    policy: dict[str, Any], public: bool
+) -> None:
+    assert bool(public_statements(policy)) is public
+
+
+def test_private_api_gateway_example() -> None:
+    """The API Gateway private API resource policy example: Allow everyone, Deny outside one VPC endpoint."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": "execute-api:/*",
+                "Condition": {"StringNotEquals": {"aws:sourceVpce": "vpce-1a2b3c4d5e6f7g8h9"}},
+            },
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": "execute-api:/*",
+            },
+        ],
+    }
+    assert public_statements(policy) == []
+    assert public_statements({"Statement": policy["Statement"][1:]})

@@ -17,8 +17,10 @@ can use it. A condition narrows only when
   account of an ARN, the bucket of an S3 ARN), no policy variable, and for ``aws:SourceIp`` a CIDR
   narrower than the internet (IPv4 prefix of at least /8, IPv6 of at least /32).
 
-``Effect: Deny`` never grants. Statements are matched against an action with ``Action`` / ``NotAction``
-and IAM wildcards (``*`` and ``?``).
+``Effect: Deny`` never grants; a Deny for every principal whose conditions are all negated fixed
+restrictions (``StringNotEquals aws:SourceVpce vpce-1a2b3c4d``, ``NotIpAddress aws:SourceIp ...``)
+narrows the public Allow statements whose actions and resources it covers. Statements are matched
+against an action with ``Action`` / ``NotAction`` and IAM wildcards (``*`` and ``?``).
 """
 
 from __future__ import annotations
@@ -199,16 +201,70 @@ def restricting_conditions(statement: dict[str, Any], keys: frozenset[str] = RES
     return out
 
 
+def _fence(statement: dict[str, Any]) -> bool:
+    """A Deny for every principal whose conditions all deny callers outside a fixed set, e.g.
+    ``StringNotEquals aws:SourceVpce vpce-1a2b3c4d`` (a negated operator is true when the key is
+    absent, so internet callers are denied too)."""
+    if statement.get("Effect") != "Deny" or not is_public_principal(statement.get("Principal")):
+        return False
+    condition = statement.get("Condition", {})
+    if not isinstance(condition, dict):
+        return False
+    for op_name, block in condition.items():  # no condition: it denies everyone
+        op, qualifier, _ = _operator(str(op_name))
+        if qualifier is not None or not op.startswith(("stringnot", "arnnot", "notipaddress")):
+            return False
+        positive = op.replace("not", "", 1)
+        if not isinstance(block, dict) or not block:
+            return False
+        for key, values in block.items():
+            k = str(key).lower()
+            vals = as_list(values)
+            if k not in RESTRICTING_KEYS or (positive == "ipaddress") != (k in _IP_KEYS):
+                return False
+            if not vals or not all(_fixed_value(k, v) for v in vals):
+                return False
+    return True
+
+
+def _covers(patterns: list[Any], wanted: list[Any]) -> bool:
+    """Every pattern in ``wanted`` is matched, as a string, by one of ``patterns``."""
+    return bool(wanted) and all(any(action_matches(str(p), str(w)) for p in patterns) for w in wanted)
+
+
+def _fenced(allow: dict[str, Any], fences: list[dict[str, Any]], action: str | None) -> bool:
+    for deny in fences:
+        if "NotAction" in deny or "NotResource" in deny:
+            continue
+        if action is not None:
+            if not allows_action(deny, action):
+                continue
+        elif "NotAction" in allow:
+            if not _covers(as_list(deny.get("Action")), ["*"]):
+                continue
+        elif not _covers(as_list(deny.get("Action")), as_list(allow.get("Action"))):
+            continue
+        wanted = ["*"] if "NotResource" in allow else as_list(allow.get("Resource"))
+        if _covers(as_list(deny.get("Resource")), wanted):
+            return True
+    return False
+
+
 def public_statements(doc: dict[str, Any] | None, action: str | None = None) -> list[dict[str, Any]]:
     """Allow statements open to any principal with no condition that narrows who can use them
-    (and, given ``action``, that allow it)."""
+    (and, given ``action``, that allow it). An Allow that a fixed-condition Deny for everyone
+    covers (same actions, same resources) is narrowed by that Deny."""
+    found = statements(doc)
+    fences = [s for s in found if _fence(s)]
     out = []
-    for s in statements(doc):
+    for s in found:
         if s.get("Effect") != "Allow" or not open_to_everyone(s):
             continue
         if restricting_conditions(s):
             continue
         if action is not None and not allows_action(s, action):
+            continue
+        if _fenced(s, fences, action):
             continue
         out.append(s)
     return out
