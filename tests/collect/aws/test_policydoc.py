@@ -173,6 +173,7 @@ NOT_NARROWED: list[tuple[str, dict[str, Any], bool]] = [
     ("null-check", _allow(condition={"Null": {"aws:SourceVpce": "false"}}), True),
     ("userid-any-role", _allow(condition={"StringLike": {"aws:userid": "*:alice"}}), True),
     ("unrelated-key", _allow(condition={"StringEquals": {"s3:prefix": "home/"}}), True),
+    ("resource-account", _allow(condition={"StringEquals": {"aws:ResourceAccount": "111122223333"}}), True),
     ("empty-values", _allow(condition={"StringEquals": {"aws:SourceAccount": []}}), True),
     ("not-principal", _allow(None, NotPrincipal={"AWS": "arn:aws:iam::111122223333:root"}), True),
     ("principal-list-with-star", _allow({"AWS": ["arn:aws:iam::111122223333:root", "*"]}), True),

@@ -32,21 +32,19 @@ from typing import Any
 
 from mlguard.collect.aws.normalize import as_list
 
-# Condition keys whose fixed values narrow who (or which network) may use a statement.
+# Condition keys whose fixed values narrow who (or which network) may use a statement. The
+# aws:Resource* keys are absent on purpose: they describe the resource, not the caller.
 _ACCOUNT_KEYS = frozenset(
     {
         "aws:sourceaccount",
         "aws:sourceowner",
         "aws:principalaccount",
-        "aws:resourceaccount",
         "kms:calleraccount",
         "aws:vpceaccount",
     }
 )
-_ORG_KEYS = frozenset({"aws:principalorgid", "aws:sourceorgid", "aws:resourceorgid", "aws:vpceorgid"})
-_ORG_PATH_KEYS = frozenset(
-    {"aws:principalorgpaths", "aws:sourceorgpaths", "aws:resourceorgpaths", "aws:vpceorgpaths"}
-)
+_ORG_KEYS = frozenset({"aws:principalorgid", "aws:sourceorgid", "aws:vpceorgid"})
+_ORG_PATH_KEYS = frozenset({"aws:principalorgpaths", "aws:sourceorgpaths", "aws:vpceorgpaths"})
 _ARN_KEYS = frozenset({"aws:sourcearn", "aws:principalarn", "aws:sourcevpcarn"})
 _NETWORK_KEYS = frozenset({"aws:sourcevpc", "aws:sourcevpce"})
 _IP_KEYS = frozenset({"aws:sourceip"})
