@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mlguard.collect.aws.policydoc import (
+    action_matches,
     identity_policy_facts,
     public_statements,
     restricting_conditions,
@@ -397,3 +398,26 @@ def test_private_api_gateway_example() -> None:
     }
     assert public_statements(policy) == []
     assert public_statements({"Statement": policy["Statement"][1:]})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "action", "match"),
+    [
+        ("s3:*", "s3:GetObject", True),
+        ("S3:get*", "s3:GetObject", True),
+        ("s3:Get?bject", "s3:GetObject", True),
+        ("s3:Get?bject", "s3:GetObjects", False),
+        ("*", "anything:At-All", True),
+        ("s3:*Object", "s3:GetObjectAcl", False),
+        ("s3:*Object*", "s3:GetObjectAcl", True),
+        ("s3:[a]*", "s3:a1", False),  # IAM has no character classes
+        ("s3:Get*", "s3:*", False),  # a narrower pattern does not cover a wider one
+    ],
+)
+def test_action_wildcards(pattern: str, action: str, match: bool) -> None:
+    assert action_matches(pattern, action) is match
+
+
+def test_a_crafted_wildcard_pattern_is_matched_in_bounded_time() -> None:
+    pattern = "*a" * 200 + "b"
+    assert action_matches(pattern[:500], "a" * 500) is False  # a backtracking regex never returns

@@ -26,8 +26,6 @@ against an action with ``Action`` / ``NotAction`` and IAM wildcards (``*`` and `
 from __future__ import annotations
 
 import ipaddress
-import re
-from functools import lru_cache
 from typing import Any
 
 from mlguard.collect.aws.normalize import as_list
@@ -100,17 +98,32 @@ def open_to_everyone(statement: dict[str, Any]) -> bool:
     return "NotPrincipal" in statement or is_public_principal(statement.get("Principal"))
 
 
-@lru_cache(maxsize=4096)
-def _glob(pattern: str) -> re.Pattern[str]:
-    """An IAM wildcard pattern (``*`` any run, ``?`` one character), case-insensitive."""
-    body = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.compile(body, re.IGNORECASE | re.DOTALL)
-
-
 def action_matches(pattern: str, action: str) -> bool:
+    """IAM wildcard match (``*`` any run, ``?`` one character), case-insensitive.
+
+    A two-pointer scan with backtracking to the last ``*`` only: O(len(pattern) * len(action)) in
+    the worst case, so a crafted pattern cannot stall the scan the way a backtracking regex can.
+    """
     if len(pattern) > _MAX_ACTION or len(action) > _MAX_ACTION:
         return False
-    return _glob(pattern).fullmatch(action) is not None
+    p, t = pattern.lower(), action.lower()
+    pi = ti = 0
+    star, mark = -1, 0
+    while ti < len(t):
+        if pi < len(p) and p[pi] == "*":
+            star, mark = pi, ti
+            pi += 1
+        elif pi < len(p) and p[pi] in ("?", t[ti]):
+            pi += 1
+            ti += 1
+        elif star >= 0:
+            mark += 1
+            pi, ti = star + 1, mark
+        else:
+            return False
+    while pi < len(p) and p[pi] == "*":
+        pi += 1
+    return pi == len(p)
 
 
 def allows_action(statement: dict[str, Any], action: str) -> bool:
