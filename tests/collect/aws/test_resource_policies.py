@@ -1,0 +1,71 @@
+"""Resource policies read by the real collectors (moto): what makes a function or bucket public."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from tests.collect.aws.conftest import ACCOUNT, collect
+from tests.collect.aws.estate import _zip
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+def _function(name: str) -> None:
+    iam = boto3.client("iam")
+    iam.create_role(
+        RoleName=f"{name}-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
+            }
+        ),
+    )
+    boto3.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=f"arn:aws:iam::{ACCOUNT}:role/{name}-role",
+        Handler="h.handler",
+        Code={"ZipFile": _zip()},
+    )
+
+
+def test_a_function_url_open_to_everyone_is_publicly_invocable() -> None:
+    lam = boto3.client("lambda")
+    _function("url-open")
+    lam.add_permission(
+        FunctionName="url-open",
+        StatementId="url",
+        Action="lambda:InvokeFunctionUrl",
+        Principal="*",
+        FunctionUrlAuthType="NONE",
+    )
+    _function("s3-trigger")
+    lam.add_permission(
+        FunctionName="s3-trigger",
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn="arn:aws:s3:::ml-uploads",
+        SourceAccount=ACCOUNT,
+    )
+    _function("any-account")
+    lam.add_permission(
+        FunctionName="any-account",
+        StatementId="wide",
+        Action="lambda:InvokeFunction",
+        Principal="*",
+        SourceAccount="*",
+    )
+    run = collect({"aws.lambda.function"})
+    assert run.inventory.errors == []
+    public = {r.name: r.data["publicly_invocable"] for r in run.of("aws.lambda.function")}
+    assert public == {"url-open": True, "s3-trigger": False, "any-account": True}
