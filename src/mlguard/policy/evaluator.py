@@ -79,6 +79,12 @@ class InventoryIndex:
                 blocked["*"] = why
             for a in e.attributes:
                 blocked.setdefault(a, why)
+        # A failed batched step of the whole scope (an enrichment) left the attributes it names
+        # unread on every resource of that scope.
+        for e in self.type_errors.get(resource.type, []):
+            if e.attributes and self._scope_holds(e.scope, resource, None):
+                for a in e.attributes:
+                    blocked.setdefault(a, f"{e.operation}: {e.code}")
         return blocked
 
     # -- JoinSource protocol

@@ -15,14 +15,13 @@ from mlguard.collect.aws import AwsCollector
 from mlguard.collect.aws.spec import SPECS
 from mlguard.collect.base import InventorySink
 from mlguard.config import AwsScope, ScopeConfig
+from mlguard.testing import s3control_host
 from tests.collect.aws.conftest import NullProgress, moto_ext_applied
 from tests.collect.aws.estate import seed
 
 pytestmark = pytest.mark.e2e
 
-# botocore prefixes the s3control host with the account id (123456789012.127.0.0.1), which no local
-# server answers; that type is covered by the in-process tests instead.
-E2E_TYPES = frozenset(SPECS) - {"aws.s3.account_public_access_block"}
+E2E_TYPES = frozenset(SPECS)
 
 
 @pytest.fixture
@@ -43,6 +42,9 @@ def test_collect_seeded_server_through_endpoint_variable(
 ) -> None:
     expected = seed(server, scale=1)
     monkeypatch.setenv("AWS_ENDPOINT_URL", server)
+    # botocore prefixes the s3control host with the account id (123456789012.127.0.0.1), which no
+    # local server answers; the test plugin strips it again for loopback hosts (as the demo does).
+    monkeypatch.setenv(s3control_host.PLUGIN_ENV, s3control_host.PLUGIN_SPEC)
     collector = AwsCollector(ScopeConfig(aws=AwsScope(regions=["us-east-1"], max_workers=8)), max_attempts=2)
     hosts: list[str] = []
     base = collector.base_session

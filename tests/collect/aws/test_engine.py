@@ -12,6 +12,7 @@ from botocore.awsrequest import AWSResponse
 
 from mlguard.collect.aws import AwsCollector, permissions
 from mlguard.collect.aws.engine import ReadOnlyViolation
+from mlguard.collect.aws.s3 import EFFECTIVE_FACTS
 from mlguard.collect.aws.spec import SPECS, allowlist
 from mlguard.collect.base import InventorySink
 from mlguard.config import AwsScope, ScopeConfig
@@ -92,9 +93,9 @@ def test_only_requested_types_are_called() -> None:
     boto3.client("s3").create_bucket(Bucket="bkt-1")
     run = collect({"aws.s3.bucket"})
     services = {key.split(":")[0] for key in run.collector.stats.by_operation}
-    assert services == {"s3", "sts"}
+    assert services == {"s3", "s3control", "sts"}  # s3control: the account's Block Public Access
     assert not any(k.startswith("sagemaker") for k in run.collector.stats.by_operation)
-    assert run.collector.stats.by_type["aws.s3.bucket"] == 1 + 11  # ListBuckets + 11 detail calls
+    assert run.collector.stats.by_type["aws.s3.bucket"] == 1 + 11 + 1  # List, 11 details, 1 per account
 
 
 def test_access_denied_on_one_service_is_recorded_and_scan_goes_on() -> None:
@@ -163,7 +164,7 @@ def test_denied_detail_call_marks_resource_attributes() -> None:
     )
     (error,) = sink.errors
     assert error.resource_uid == "arn:aws:s3:::bkt-1"
-    assert error.attributes == ["policy", "policy_public", "tls_only"]
+    assert error.attributes == sorted(["policy", "policy_public", "tls_only", *EFFECTIVE_FACTS])
     (bucket,) = sink.resources
     assert "tls_only" not in bucket.data  # unknown, never a default
     assert "policy_public" not in bucket.data

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
@@ -113,3 +114,127 @@ def test_account_public_access_block() -> None:
     (pab,) = collect({"aws.s3.account_public_access_block"}).of("aws.s3.account_public_access_block")
     assert pab.data["fully_blocked"] is True
     assert pab.data["configured"] is True
+
+
+def _pab(**on: bool) -> dict[str, bool]:
+    keys = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+    return {k: on.get(k, False) for k in keys}
+
+
+def _public_acl_bucket(s3: Any, name: str) -> None:
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_acl(Bucket=name, ACL="public-read")
+
+
+def _public_policy_bucket(s3: Any, name: str) -> None:
+    s3.create_bucket(Bucket=name)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{name}/*",
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+
+
+@pytest.mark.usefixtures("aws")
+def test_effective_public_status_combines_acl_policy_ownership_and_both_block_public_access_levels() -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    _public_acl_bucket(s3, "acl-open")
+    _public_acl_bucket(s3, "acl-ignored")
+    s3.put_public_access_block(
+        Bucket="acl-ignored", PublicAccessBlockConfiguration=_pab(IgnorePublicAcls=True)
+    )
+    _public_acl_bucket(s3, "acl-disabled")
+    s3.put_bucket_ownership_controls(
+        Bucket="acl-disabled", OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    )
+    _public_policy_bucket(s3, "policy-open")
+    _public_policy_bucket(s3, "policy-restricted")
+    s3.put_public_access_block(
+        Bucket="policy-restricted", PublicAccessBlockConfiguration=_pab(RestrictPublicBuckets=True)
+    )
+
+    run = collect({"aws.s3.bucket"})
+    assert run.inventory.errors == []
+    facts = {
+        r.name: (
+            r.data["effective_acl_public"],
+            r.data["effective_policy_public"],
+            r.data["effective_public"],
+        )
+        for r in run.of("aws.s3.bucket")
+    }
+    assert facts == {
+        "acl-open": (True, False, True),
+        "acl-ignored": (False, False, False),
+        "acl-disabled": (False, False, False),
+        "policy-open": (False, True, True),
+        "policy-restricted": (False, False, False),
+    }
+    ignored = run.one("aws.s3.bucket", "acl-ignored").data
+    assert ignored["acl_public"] is True  # the raw fact stays
+    assert ignored["public_access_neutralised_by"] == [
+        "ACL grants ignored: IgnorePublicAcls (bucket Block Public Access)"
+    ]
+    assert (
+        run.one("aws.s3.bucket", "acl-open").data["account_public_access_block"]["ignore_public_acls"]
+        is False
+    )
+
+    boto3.client("s3control", region_name="us-east-1").put_public_access_block(
+        AccountId=ACCOUNT, PublicAccessBlockConfiguration=_pab(IgnorePublicAcls=True)
+    )
+    again = collect({"aws.s3.bucket"})
+    acl_open = again.one("aws.s3.bucket", "acl-open").data
+    assert (acl_open["acl_public"], acl_open["effective_public"]) == (True, False)
+    assert acl_open["public_access_neutralised_by"] == [
+        "ACL grants ignored: IgnorePublicAcls (account Block Public Access)"
+    ]
+    assert again.one("aws.s3.bucket", "policy-open").data["effective_public"] is True
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize(
+    ("event", "operation"),
+    [
+        ("before-call.s3.GetPublicAccessBlock", "s3:GetPublicAccessBlock"),
+        ("before-call.s3.GetBucketAcl", "s3:GetBucketAcl"),
+        ("before-call.s3.GetBucketOwnershipControls", "s3:GetBucketOwnershipControls"),
+        ("before-call.s3.GetBucketPolicyStatus", "s3:GetBucketPolicyStatus"),
+    ],
+)
+def test_an_unread_bucket_input_leaves_the_effective_status_unknown(event: str, operation: str) -> None:
+    from tests.collect.aws.test_engine import failing, run_with_hooks
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    _public_acl_bucket(s3, "acl-open")
+    sink, _ = run_with_hooks({"aws.s3.bucket"}, {event: failing("AccessDenied", 403)})
+    (error,) = sink.errors
+    assert (error.operation, error.resource_uid) == (operation, "arn:aws:s3:::acl-open")
+    assert {"effective_public", "effective_acl_public", "effective_policy_public"} <= set(error.attributes)
+    (bucket,) = sink.resources
+    assert not {"effective_public", "effective_acl_public", "effective_policy_public"} & set(bucket.data)
+
+
+@pytest.mark.usefixtures("aws")
+def test_an_unread_account_block_public_access_leaves_the_effective_status_unknown() -> None:
+    from tests.collect.aws.test_engine import failing, run_with_hooks
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    _public_acl_bucket(s3, "acl-open")
+    sink, _ = run_with_hooks(
+        {"aws.s3.bucket"}, {"before-call.s3-control.GetPublicAccessBlock": failing("AccessDenied", 403)}
+    )
+    (error,) = sink.errors
+    assert (error.operation, error.resource_uid) == ("s3control:GetPublicAccessBlock", None)
+    assert "effective_public" in error.attributes
+    (bucket,) = sink.resources
+    assert bucket.data["acl_public"] is True
+    assert "effective_public" not in bucket.data
+    assert "account_public_access_block" not in bucket.data

@@ -39,7 +39,10 @@ def _function(item: Item, opts: Options) -> dict[str, Any]:
     if "Policy" in raw:
         policy = policy_document(raw.get("Policy"))
         data["policy"] = policy
-        data["publicly_invocable"] = bool(public_statements(policy, "lambda:InvokeFunction"))
+        data["publicly_invocable"] = any(
+            public_statements(policy, action)
+            for action in ("lambda:InvokeFunction", "lambda:InvokeFunctionUrl")
+        )
     return data
 
 

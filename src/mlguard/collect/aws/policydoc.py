@@ -1,42 +1,78 @@
-"""Facts computed from IAM-style policy documents (identity, trust and resource policies)."""
+"""Facts computed from IAM-style policy documents (identity, trust and resource policies).
+
+The public-access evaluation follows the AWS definition of a public policy (S3 Block Public
+Access, "the meaning of public"): an ``Allow`` statement open to every principal (``Principal: "*"``,
+``{"AWS": "*"}``, or any ``NotPrincipal``) is public unless one of its conditions really narrows who
+can use it. A condition narrows only when
+
+- its operator is a positive match (``StringEquals``, ``StringLike``, ``ArnEquals``, ``ArnLike``,
+  ``IpAddress`` and their ``IgnoreCase`` / ``ForAnyValue:`` forms): negated operators (``StringNotEquals``,
+  ``NotIpAddress``...), ``ForAllValues:`` (true when the key is absent), ``...IfExists`` (true when the
+  key is absent), ``Null`` and ``Bool`` (``aws:SecureTransport`` is about transport, not identity) never do;
+- its key identifies the caller or its network: ``aws:SourceVpc(e)``, ``aws:SourceIp``,
+  ``aws:SourceAccount`` / ``SourceArn`` / ``SourceOwner`` / ``SourceOrgID`` / ``SourceOrgPaths``,
+  ``aws:PrincipalOrgID`` / ``PrincipalOrgPaths`` / ``PrincipalAccount`` / ``PrincipalArn``,
+  ``aws:userid``, ``kms:CallerAccount``...;
+- every value is fixed: no wildcard in the identifying part (an account, an org id, a VPC id, the
+  account of an ARN, the bucket of an S3 ARN), no policy variable, and for ``aws:SourceIp`` a CIDR
+  narrower than the internet (IPv4 prefix of at least /8, IPv6 of at least /32).
+
+``Effect: Deny`` never grants; a Deny for every principal whose conditions are all negated fixed
+restrictions (``StringNotEquals aws:SourceVpce vpce-1a2b3c4d``, ``NotIpAddress aws:SourceIp ...``)
+narrows the public Allow statements whose actions and resources it covers. Statements are matched
+against an action with ``Action`` / ``NotAction`` and IAM wildcards (``*`` and ``?``).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from mlguard.collect.aws.normalize import as_list
 
-_RESTRICTING_KEYS = frozenset(
+# Condition keys whose fixed values narrow who (or which network) may use a statement. The
+# aws:Resource* keys are absent on purpose: they describe the resource, not the caller.
+_ACCOUNT_KEYS = frozenset(
     {
-        "aws:sourcearn",
         "aws:sourceaccount",
-        "aws:sourceorgid",
-        "aws:sourceorgpaths",
-        "aws:principalorgid",
-        "aws:principalorgpaths",
-        "aws:principalaccount",
-        "aws:principalarn",
-        "aws:sourcevpc",
-        "aws:sourcevpce",
-        "aws:sourceip",
         "aws:sourceowner",
-        "lambda:functionurlauthtype",
+        "aws:principalaccount",
+        "kms:calleraccount",
+        "aws:vpceaccount",
     }
 )
+_ORG_KEYS = frozenset({"aws:principalorgid", "aws:sourceorgid", "aws:vpceorgid"})
+_ORG_PATH_KEYS = frozenset({"aws:principalorgpaths", "aws:sourceorgpaths", "aws:vpceorgpaths"})
+_ARN_KEYS = frozenset({"aws:sourcearn", "aws:principalarn", "aws:sourcevpcarn"})
+_NETWORK_KEYS = frozenset({"aws:sourcevpc", "aws:sourcevpce"})
+_IP_KEYS = frozenset({"aws:sourceip"})
+_USERID_KEYS = frozenset({"aws:userid"})
+RESTRICTING_KEYS = (
+    _ACCOUNT_KEYS | _ORG_KEYS | _ORG_PATH_KEYS | _ARN_KEYS | _NETWORK_KEYS | _IP_KEYS | _USERID_KEYS
+)
+# Keys that tie a service principal's use of a role to the caller's own resources.
 _CONFUSED_DEPUTY_KEYS = frozenset(
     {"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths"}
 )
+_POSITIVE_OPERATORS = frozenset(
+    {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress"}
+)
+_MIN_PREFIX = {4: 8, 6: 32}  # a CIDR wider than these is "the internet", not a restriction
+_MAX_ACTION = 512  # IAM caps an action name far below this; longer values never match
 
 
 def statements(doc: dict[str, Any] | None) -> list[dict[str, Any]]:
-    if not doc:
+    if not doc or not isinstance(doc, dict):
         return []
     return [s for s in as_list(doc.get("Statement")) if isinstance(s, dict)]
 
 
 def condition_keys(statement: dict[str, Any]) -> set[str]:
     keys: set[str] = set()
-    for block in (statement.get("Condition") or {}).values():
+    condition = statement.get("Condition")
+    if not isinstance(condition, dict):
+        return keys
+    for block in condition.values():
         if isinstance(block, dict):
             keys.update(str(k).lower() for k in block)
     return keys
@@ -51,31 +87,195 @@ def principal_values(principal: Any, kind: str) -> list[str]:
 
 
 def is_public_principal(principal: Any) -> bool:
-    return principal == "*" or "*" in principal_values(principal, "AWS")
+    """``"*"``, or an AWS principal with a wildcard (AWS accepts only the full ``"*"``; any other
+    wildcard is read as the widest thing it could mean)."""
+    return principal == "*" or any("*" in v for v in principal_values(principal, "AWS"))
 
 
-def _matches(action: str, wanted: str) -> bool:
-    a = action.lower()
-    if a == "*":
-        return True
-    svc, _, name = wanted.lower().partition(":")
-    a_svc, _, a_name = a.partition(":")
-    if a_svc != svc:
+def open_to_everyone(statement: dict[str, Any]) -> bool:
+    """The statement's principal part admits any caller: ``Principal: "*"``/``{"AWS": "*"}``, or a
+    ``NotPrincipal`` (everyone except the listed principals)."""
+    return "NotPrincipal" in statement or is_public_principal(statement.get("Principal"))
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """IAM wildcard match (``*`` any run, ``?`` one character), case-insensitive.
+
+    A two-pointer scan with backtracking to the last ``*`` only: O(len(pattern) * len(action)) in
+    the worst case, so a crafted pattern cannot stall the scan the way a backtracking regex can.
+    """
+    if len(pattern) > _MAX_ACTION or len(action) > _MAX_ACTION:
         return False
-    if a_name.endswith("*"):
-        return name.startswith(a_name[:-1])
-    return a_name == name
+    p, t = pattern.lower(), action.lower()
+    pi = ti = 0
+    star, mark = -1, 0
+    while ti < len(t):
+        if pi < len(p) and p[pi] == "*":
+            star, mark = pi, ti
+            pi += 1
+        elif pi < len(p) and p[pi] in ("?", t[ti]):
+            pi += 1
+            ti += 1
+        elif star >= 0:
+            mark += 1
+            pi, ti = star + 1, mark
+        else:
+            return False
+    while pi < len(p) and p[pi] == "*":
+        pi += 1
+    return pi == len(p)
+
+
+def allows_action(statement: dict[str, Any], action: str) -> bool:
+    """The statement's ``Action`` covers ``action`` (or its ``NotAction`` does not exclude it)."""
+    if "NotAction" in statement:
+        return not any(action_matches(str(p), action) for p in as_list(statement.get("NotAction")))
+    return any(action_matches(str(p), action) for p in as_list(statement.get("Action")))
+
+
+def _operator(name: str) -> tuple[str, str | None, bool]:
+    """(base operator, set qualifier, if-exists) of a condition operator, all lower case."""
+    op = name.lower()
+    qualifier = None
+    if ":" in op:
+        qualifier, _, op = op.partition(":")
+    if_exists = op.endswith("ifexists")
+    if if_exists:
+        op = op[: -len("ifexists")]
+    return op, qualifier, if_exists
+
+
+def _wild(value: str) -> bool:
+    return "*" in value or "?" in value or "${" in value
+
+
+def _fixed_cidr(value: str) -> bool:
+    try:
+        net = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return False
+    return net.prefixlen >= _MIN_PREFIX[net.version]
+
+
+def _fixed_arn(value: str) -> bool:
+    """The ARN names one account (or, for S3, one bucket); wildcards only below that."""
+    if "${" in value:
+        return False
+    parts = value.split(":", 5)
+    if len(parts) < 6 or parts[0].lower() != "arn" or _wild(parts[1]) or _wild(parts[2]):
+        return False
+    account, resource = parts[4], parts[5]
+    if account:
+        return account.isdigit() and len(account) == 12
+    bucket = resource.split("/", 1)[0]  # account-less ARNs (S3): the bucket name must be fixed
+    return bool(bucket) and not _wild(bucket)
+
+
+def _fixed_value(key: str, value: Any) -> bool:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return False
+    text = str(value).strip()
+    if not text:
+        return False
+    if key in _IP_KEYS:
+        return _fixed_cidr(text)
+    if key in _ARN_KEYS:
+        return _fixed_arn(text)
+    if key in _ORG_PATH_KEYS:
+        org = text.split("/", 1)[0]
+        return org.startswith("o-") and not _wild(org) and "${" not in text
+    if key in _USERID_KEYS:  # "AROAEXAMPLEID:*" (one role, any session) is fixed
+        head = text.split(":", 1)[0]
+        return bool(head) and not _wild(head) and "${" not in text
+    return not _wild(text)
+
+
+def restricting_conditions(statement: dict[str, Any], keys: frozenset[str] = RESTRICTING_KEYS) -> list[str]:
+    """The ``operator:key`` pairs of the statement that really narrow who can use it."""
+    condition = statement.get("Condition")
+    if not isinstance(condition, dict):
+        return []
+    out = []
+    for op_name, block in condition.items():
+        if not isinstance(block, dict):
+            continue
+        op, qualifier, if_exists = _operator(str(op_name))
+        if op not in _POSITIVE_OPERATORS or if_exists or qualifier == "forallvalues":
+            continue
+        for key, values in block.items():
+            k = str(key).lower()
+            if k not in keys or (op == "ipaddress") != (k in _IP_KEYS):
+                continue
+            vals = as_list(values)
+            if vals and all(_fixed_value(k, v) for v in vals):
+                out.append(f"{op_name}:{key}")
+    return out
+
+
+def _fence(statement: dict[str, Any]) -> bool:
+    """A Deny for every principal whose conditions all deny callers outside a fixed set, e.g.
+    ``StringNotEquals aws:SourceVpce vpce-1a2b3c4d`` (a negated operator is true when the key is
+    absent, so internet callers are denied too)."""
+    if statement.get("Effect") != "Deny" or not is_public_principal(statement.get("Principal")):
+        return False
+    condition = statement.get("Condition", {})
+    if not isinstance(condition, dict):
+        return False
+    for op_name, block in condition.items():  # no condition: it denies everyone
+        op, qualifier, _ = _operator(str(op_name))
+        if qualifier is not None or not op.startswith(("stringnot", "arnnot", "notipaddress")):
+            return False
+        positive = op.replace("not", "", 1)
+        if not isinstance(block, dict) or not block:
+            return False
+        for key, values in block.items():
+            k = str(key).lower()
+            vals = as_list(values)
+            if k not in RESTRICTING_KEYS or (positive == "ipaddress") != (k in _IP_KEYS):
+                return False
+            if not vals or not all(_fixed_value(k, v) for v in vals):
+                return False
+    return True
+
+
+def _covers(patterns: list[Any], wanted: list[Any]) -> bool:
+    """Every pattern in ``wanted`` is matched, as a string, by one of ``patterns``."""
+    return bool(wanted) and all(any(action_matches(str(p), str(w)) for p in patterns) for w in wanted)
+
+
+def _fenced(allow: dict[str, Any], fences: list[dict[str, Any]], action: str | None) -> bool:
+    for deny in fences:
+        if "NotAction" in deny or "NotResource" in deny:
+            continue
+        if action is not None:
+            if not allows_action(deny, action):
+                continue
+        elif "NotAction" in allow:
+            if not _covers(as_list(deny.get("Action")), ["*"]):
+                continue
+        elif not _covers(as_list(deny.get("Action")), as_list(allow.get("Action"))):
+            continue
+        wanted = ["*"] if "NotResource" in allow else as_list(allow.get("Resource"))
+        if _covers(as_list(deny.get("Resource")), wanted):
+            return True
+    return False
 
 
 def public_statements(doc: dict[str, Any] | None, action: str | None = None) -> list[dict[str, Any]]:
-    """Allow statements open to any principal with no condition that narrows who can use them."""
+    """Allow statements open to any principal with no condition that narrows who can use them
+    (and, given ``action``, that allow it). An Allow that a fixed-condition Deny for everyone
+    covers (same actions, same resources) is narrowed by that Deny."""
+    found = statements(doc)
+    fences = [s for s in found if _fence(s)]
     out = []
-    for s in statements(doc):
-        if s.get("Effect") != "Allow" or not is_public_principal(s.get("Principal")):
+    for s in found:
+        if s.get("Effect") != "Allow" or not open_to_everyone(s):
             continue
-        if condition_keys(s) & _RESTRICTING_KEYS:
+        if restricting_conditions(s):
             continue
-        if action is not None and not any(_matches(str(a), action) for a in as_list(s.get("Action"))):
+        if action is not None and not allows_action(s, action):
+            continue
+        if _fenced(s, fences, action):
             continue
         out.append(s)
     return out
@@ -86,10 +286,10 @@ def tls_only(doc: dict[str, Any] | None) -> bool:
     for s in statements(doc):
         if s.get("Effect") != "Deny" or not is_public_principal(s.get("Principal")):
             continue
-        actions = [str(a).lower() for a in as_list(s.get("Action"))]
-        if not any(a in ("*", "s3:*") for a in actions):
+        if not any(str(a).lower() in ("*", "s3:*") for a in as_list(s.get("Action"))):
             continue
-        for op, block in (s.get("Condition") or {}).items():
+        condition = s.get("Condition")
+        for op, block in (condition if isinstance(condition, dict) else {}).items():
             if str(op).lower() not in ("bool", "boolifexists") or not isinstance(block, dict):
                 continue
             for key, value in block.items():
@@ -100,8 +300,24 @@ def tls_only(doc: dict[str, Any] | None) -> bool:
     return False
 
 
+# Actions that, allowed on every resource, make a principal an administrator.
+_ADMIN_PROBES = ("iam:PassRole", "iam:PutRolePolicy", "iam:CreateAccessKey", "sts:AssumeRole", "s3:GetObject")
+
+
+def _every_resource(statement: dict[str, Any]) -> bool:
+    if "NotResource" in statement:
+        return True
+    return any(str(r) == "*" for r in as_list(statement.get("Resource")))
+
+
 def identity_policy_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
-    """Facts about an identity policy: admin access, wildcard actions and resources."""
+    """Facts about an identity policy: admin access, wildcard actions and resources.
+
+    ``allows_admin``: an Allow on every resource (``"*"`` or any ``NotResource``) whose actions cover
+    IAM privilege escalation and data access, e.g. ``Action: "*"`` or ``NotAction: ["s3:DeleteBucket"]``.
+    ``wildcard_actions`` lists the wildcard action patterns, and ``NotAction`` for a statement that
+    allows everything but a list.
+    """
     allows_admin = False
     wildcard_actions: set[str] = set()
     wildcard_resource = False
@@ -109,13 +325,12 @@ def identity_policy_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
         if s.get("Effect") != "Allow":
             continue
         actions = [str(a) for a in as_list(s.get("Action"))]
-        resources = [str(r) for r in as_list(s.get("Resource"))]
         if "NotAction" in s:
             wildcard_actions.add("NotAction")
-        wildcard_actions.update(a for a in actions if "*" in a)
-        if "*" in resources:
+        wildcard_actions.update(a for a in actions if "*" in a or "?" in a)
+        if _every_resource(s):
             wildcard_resource = True
-            if any(a in ("*", "*:*") for a in actions):
+            if all(allows_action(s, probe) for probe in _ADMIN_PROBES):
                 allows_admin = True
     return {
         "allows_admin": allows_admin,
@@ -125,7 +340,13 @@ def identity_policy_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def trust_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
-    """Who can assume a role, and whether service principals are guarded against confused deputies."""
+    """Who can assume a role, and whether service principals are guarded against confused deputies.
+
+    ``trust_public``: an Allow statement lets any principal (``"*"`` or ``NotPrincipal``) assume the
+    role with no condition that fixes who it is. ``confused_deputy_conditions``: every Allow for a
+    service principal carries a fixed ``aws:SourceAccount`` / ``SourceArn`` / ``SourceOrgID`` /
+    ``SourceOrgPaths`` condition (None when no service is trusted).
+    """
     services: set[str] = set()
     aws_principals: set[str] = set()
     federated: set[str] = set()
@@ -141,17 +362,19 @@ def trust_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
         services.update(svc)
         aws_principals.update(principal_values(principal, "AWS"))
         federated.update(principal_values(principal, "Federated"))
+        if "NotPrincipal" in s:
+            aws_principals.add("*")
         if "sts:externalid" in keys:
             external_id = True
         if svc:
             has_service = True
-            if not keys & _CONFUSED_DEPUTY_KEYS:
+            if not restricting_conditions(s, _CONFUSED_DEPUTY_KEYS):
                 guarded = False
     return {
         "trusted_services": sorted(services),
         "trusted_aws_principals": sorted(aws_principals),
         "trusted_federated": sorted(federated),
-        "trust_public": "*" in aws_principals,
+        "trust_public": bool(public_statements(doc)),
         "trust_external_id_required": external_id,
         "confused_deputy_conditions": guarded if has_service else None,
     }

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from mlguard.collect.aws.normalize import as_list, policy_document, to_json
 from mlguard.collect.aws.policydoc import public_statements, tls_only
-from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, define
+from mlguard.collect.aws.spec import Caller, Detail, Enrichment, Item, Options, ResourceSpec, define
 
 PUBLIC_GROUPS = (
     "http://acs.amazonaws.com/groups/global/AllUsers",
@@ -35,6 +37,73 @@ def _pab(config: dict[str, Any] | None) -> dict[str, Any]:
         "restrict_public_buckets": bool(cfg.get("RestrictPublicBuckets", False)),
         "fully_blocked": all(bool(cfg.get(k, False)) for k in _PAB_KEYS),
     }
+
+
+# Derived facts: the bucket's public status as S3 enforces it (see ``effective_public_access``).
+EFFECTIVE_FACTS = (
+    "effective_acl_public",
+    "effective_policy_public",
+    "effective_public",
+    "public_access_neutralised_by",
+)
+_ACCOUNT_PAB = "account_public_access_block"
+
+
+def effective_public_access(data: dict[str, Any], account_pab: dict[str, Any]) -> dict[str, Any]:
+    """Combine the raw facts of one bucket into its effective public status.
+
+    An ACL grant to AllUsers/AuthenticatedUsers counts only while ACLs are enabled (object
+    ownership is not BucketOwnerEnforced) and neither the bucket's nor the account's Block Public
+    Access has IgnorePublicAcls. A public bucket policy (by mlguard's evaluation of the document or
+    by S3's own GetBucketPolicyStatus) counts only while neither has RestrictPublicBuckets (which
+    limits a public policy to AWS services and the bucket owner's account).
+    """
+    bucket_pab = data["public_access_block"]
+    neutralised: list[str] = []
+    acl_public = bool(data["acl_public"])
+    if acl_public:
+        if data["acls_disabled"]:
+            neutralised.append("ACL grants ignored: object ownership BucketOwnerEnforced (ACLs disabled)")
+        for level, pab in (("bucket", bucket_pab), ("account", account_pab)):
+            if pab["ignore_public_acls"]:
+                neutralised.append(f"ACL grants ignored: IgnorePublicAcls ({level} Block Public Access)")
+    policy_public = bool(data["policy_public"]) or bool(data["policy_is_public"])
+    if policy_public:
+        for level, pab in (("bucket", bucket_pab), ("account", account_pab)):
+            if pab["restrict_public_buckets"]:
+                neutralised.append(
+                    f"public policy restricted: RestrictPublicBuckets ({level} Block Public Access)"
+                )
+    effective_acl = acl_public and not any(n.startswith("ACL") for n in neutralised)
+    effective_policy = policy_public and not any(n.startswith("public policy") for n in neutralised)
+    return {
+        "effective_acl_public": effective_acl,
+        "effective_policy_public": effective_policy,
+        "effective_public": effective_acl or effective_policy,
+        "public_access_neutralised_by": neutralised,
+    }
+
+
+def _account_pab(caller: Caller, opts: Options) -> dict[str, Any] | None:
+    try:
+        resp = caller.call("s3control", "get_public_access_block", AccountId=opts.account)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchPublicAccessBlockConfiguration":
+            return None
+        raise
+    config: dict[str, Any] | None = resp.get("PublicAccessBlockConfiguration")
+    return config
+
+
+def _effective(items: list[Item], caller: Caller, opts: Options) -> None:
+    """One account-level Block Public Access read per account, folded into every bucket. A bucket
+    whose inputs were not all read keeps no effective facts (unknown, never "not public")."""
+    account_pab = _pab(_account_pab(caller, opts))
+    for item in items:
+        item.data[_ACCOUNT_PAB] = account_pab
+        if item.missing.intersection(EFFECTIVE_FACTS):
+            continue
+        item.data.update(effective_public_access(item.data, account_pab))
 
 
 def _bucket_data(item: Item, opts: Options) -> dict[str, Any]:
@@ -96,6 +165,14 @@ define(
         scope="account",
         tags="TagSet",
         normalize=_bucket_data,
+        enrich=(
+            Enrichment(
+                name="effective public access",
+                operations=(("s3control", "get_public_access_block"),),
+                attributes=(_ACCOUNT_PAB, *EFFECTIVE_FACTS),
+                run=_effective,
+            ),
+        ),
         details=(
             Detail(
                 operation="get_bucket_location",
@@ -117,7 +194,7 @@ define(
                 select="PublicAccessBlockConfiguration",
                 into="PublicAccessBlock",
                 absent_codes=frozenset({"NoSuchPublicAccessBlockConfiguration"}),
-                attributes=("public_access_block", "public_access_block_configured"),
+                attributes=("public_access_block", "public_access_block_configured", *EFFECTIVE_FACTS),
             ),
             Detail(
                 operation="get_bucket_policy",
@@ -125,7 +202,7 @@ define(
                 select="Policy",
                 into="Policy",
                 absent_codes=frozenset({"NoSuchBucketPolicy"}),
-                attributes=("policy", "tls_only", "policy_public"),
+                attributes=("policy", "tls_only", "policy_public", *EFFECTIVE_FACTS),
             ),
             Detail(
                 operation="get_bucket_policy_status",
@@ -133,13 +210,13 @@ define(
                 select="PolicyStatus.IsPublic",
                 into="PolicyStatus",
                 absent_codes=frozenset({"NoSuchBucketPolicy"}),
-                attributes=("policy_is_public",),
+                attributes=("policy_is_public", *EFFECTIVE_FACTS),
             ),
             Detail(
                 operation="get_bucket_acl",
                 params=_bucket,
                 into="Acl",
-                attributes=("acl_grants", "acl_public"),
+                attributes=("acl_grants", "acl_public", *EFFECTIVE_FACTS),
             ),
             Detail(
                 operation="get_bucket_versioning",
@@ -168,7 +245,7 @@ define(
                 select="OwnershipControls.Rules[0].ObjectOwnership",
                 into="Ownership",
                 absent_codes=frozenset({"OwnershipControlsNotFoundError"}),
-                attributes=("object_ownership", "acls_disabled"),
+                attributes=("object_ownership", "acls_disabled", *EFFECTIVE_FACTS),
             ),
             Detail(
                 operation="get_bucket_tagging",
