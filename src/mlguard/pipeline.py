@@ -5,6 +5,8 @@ The CLI is a thin layer over these functions, and tests call them directly.
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,11 +17,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from mlguard import __version__
+from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import CollectionCancelled, CollectorFactory, InventorySink, Progress, providers
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
 from mlguard.iac.scan import IacScan, with_compliance
 from mlguard.model import (
+    Category,
     CollectionError,
     Inventory,
     Provenance,
@@ -141,19 +145,108 @@ class Selection:
     resource_types: list[str] = field(default_factory=list)
 
 
+def _nearest(value: str, names: Sequence[str]) -> str:
+    close = difflib.get_close_matches(value, sorted(set(names)), n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
 def select_policies(policy_set: PolicySet, loaded: LoadedConfig, cli: Selection) -> list[Policy]:
+    """The policies the selectors choose. Bad input (exit 2), never a silent empty run: an unknown
+    category, severity or resource type, an id or glob that matches no policy (even when other
+    selectors match), and a selection that matches nothing at all."""
     sel = loaded.config.policies
+    cfg = str(loaded.path) if loaded.path else None
+
+    def origin(flag: str, key: str, from_cli: bool, i: int) -> tuple[str, str | None, int | None]:
+        if from_cli:
+            return flag, None, None
+        return f"policies.{key}[{i}]", cfg, loaded.locate(["policies", key, i])
+
+    def check(
+        key: str, flag: str, values: list[str], from_cli: bool, names: list[str], what: str, glob: bool
+    ) -> None:
+        for i, value in enumerate(values):
+            hit = any(fnmatch.fnmatchcase(n, value) for n in names) if glob else value in names
+            if hit:
+                continue
+            label, file, line = origin(flag, key, from_cli, i)
+            error = ConfigError if file else InputError
+            raise error(f"{label}: {value!r} matches no {what}{_nearest(value, names)}", file=file, line=line)
+
+    if not policy_set.policies:
+        raise InputError(
+            "no policies loaded: --no-builtin (or policies.builtin: false) without a --policies directory "
+            "that holds any"
+        )
+    ids = sorted(policy_set.policies)
+    types = sorted(set(CATALOGUE) | {p.resource for p in policy_set.policies.values()})
+    include, exclude_cfg = cli.include or sel.include, sel.exclude
+    severities = cli.severities or [s.value for s in sel.severities]
+    categories = cli.categories or sel.categories
+    resource_types = cli.resource_types or sel.resource_types
+    check("include", "--policy", include, bool(cli.include), ids, "policy id", True)
+    check("exclude", "--exclude-policy", cli.exclude, True, ids, "policy id", True)
+    check("exclude", "--exclude-policy", exclude_cfg, False, ids, "policy id", True)
+    check(
+        "severities",
+        "--severity",
+        severities,
+        bool(cli.severities),
+        [s.value for s in Severity],
+        "severity",
+        False,
+    )
+    check(
+        "categories",
+        "--category",
+        categories,
+        bool(cli.categories),
+        [c.value for c in Category],
+        "category",
+        False,
+    )
+    check(
+        "resource_types",
+        "--resource-type",
+        resource_types,
+        bool(cli.resource_types),
+        types,
+        "resource type",
+        True,
+    )
     chosen = policy_set.select(
-        include=cli.include or sel.include,
-        exclude=[*sel.exclude, *cli.exclude],
-        severities=cli.severities or [s.value for s in sel.severities],
-        categories=cli.categories or sel.categories,
+        include=include,
+        exclude=[*exclude_cfg, *cli.exclude],
+        severities=severities,
+        categories=categories,
         frameworks=cli.frameworks or sel.frameworks,
-        resource_types=cli.resource_types or sel.resource_types,
+        resource_types=resource_types,
     )
-    return apply_parameters(
-        chosen, loaded.config.parameters, str(loaded.path) if loaded.path else None, loaded.locate
-    )
+    if not chosen:
+        used = [
+            f"{flag} {','.join(values)}"
+            for flag, values in (
+                ("--policy", include),
+                ("--exclude-policy", [*exclude_cfg, *cli.exclude]),
+                ("--severity", severities),
+                ("--category", categories),
+                ("--framework", cli.frameworks or sel.frameworks),
+                ("--resource-type", resource_types),
+            )
+            if values
+        ]
+        raise InputError(
+            "the policy selection matches no policy"
+            + (f": {' '.join(used)} (together they match none)" if used else " (every policy is disabled)")
+            + "; see `mlguard policies list`",
+            file=cfg
+            if used
+            and not any(
+                [cli.include, cli.exclude, cli.severities, cli.categories, cli.frameworks, cli.resource_types]
+            )
+            else None,
+        )
+    return apply_parameters(chosen, loaded.config.parameters, cfg, loaded.locate)
 
 
 def load_inventory(path: Path) -> Inventory:
