@@ -376,3 +376,15 @@ class ScanResult(BaseModel):
     not_run: list[NotRun] = Field(default_factory=list)
     stale_waivers: list[StaleWaiver] = Field(default_factory=list)
     baseline: BaselineInfo | None = None
+
+    def with_derived_figures(self) -> ScanResult:
+        """The summary recomputed from the results and errors, the figures a reader trusts: a file
+        whose ``summary`` was edited cannot carry a false count into a report. ``resources`` and
+        ``policies_run`` are not derivable from the results (a resource or policy may have none)."""
+        self.summary = Summary.of(
+            self.results,
+            resources=self.summary.resources,
+            policies_run=self.summary.policies_run,
+            errors=len(self.errors),
+        )
+        return self

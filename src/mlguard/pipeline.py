@@ -264,7 +264,7 @@ def _load_model(path: Path, model: type[M], hint: str) -> M:
     """A JSON file validated as ``model``; the first problem named with its file, line and field."""
     raw = parse_json(path, InventoryError)
     try:
-        return model.model_validate(raw)
+        loaded = model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = [p for p in first["loc"] if isinstance(p, str | int)]
@@ -273,6 +273,24 @@ def _load_model(path: Path, model: type[M], hint: str) -> M:
             file=str(path),
             line=_json_line(path, where),
         ) from None
+    if isinstance(loaded, Inventory):
+        _unique(path, "resources", [r.uid for r in loaded.resources], "uid")
+        return loaded
+    _unique(path, "results", [r.fingerprint for r in loaded.results], "fingerprint (policy and resource)")
+    return loaded.with_derived_figures()
+
+
+def _unique(path: Path, key: str, values: list[str], what: str) -> None:
+    """One resource judged on another's data is a false PASS: a repeated key is bad input."""
+    first: dict[str, int] = {}
+    for i, value in enumerate(values):
+        j = first.setdefault(value, i)
+        if j != i:
+            raise InventoryError(
+                f"{key}[{j}] and {key}[{i}] share {what} {value!r}",
+                file=str(path),
+                line=_json_line(path, [key, i]),
+            )
 
 
 def _json_line(path: Path, where: list[str | int]) -> int | None:
