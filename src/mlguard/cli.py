@@ -23,7 +23,7 @@ from rich.text import Text
 from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import NullProgress, Progress, providers
-from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, InputError, MlguardError
+from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, InputError, MlguardError, OutputError
 from mlguard.history.cli import history, record_options, recording
 from mlguard.history.report import report_history
 from mlguard.history.store import open_store
@@ -48,7 +48,7 @@ from mlguard.policy.loader import Policy, PolicySet, builtin_policy_dir, load_po
 from mlguard.policy.schema import framework_schema, policy_schema
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.console import print_summary
-from mlguard.report.render import sha256_file, write_reports
+from mlguard.report.render import sha256_file, write_files, write_reports
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INTERNAL = 5
@@ -394,11 +394,7 @@ def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any)
 
 
 def _write_json(path: Path, model: Inventory | ScanResult) -> None:
-    text = model.model_dump_json(indent=1, exclude_none=True) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_files([(path, model.model_dump_json(indent=1, exclude_none=True) + "\n")])
 
 
 @cli.command("evaluate")
@@ -498,11 +494,20 @@ def scan_cmd(
             )
         scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), iac=iac)
         options = ReportOptions()
+        run_id = None
         if store is not None:  # record first, so the reports can show the diff and the trends
             run_id = store.record(scan, inv)
             state.err.print(f"recorded run {run_id}", highlight=False)
             options = ReportOptions(history=report_history(store, run_id))
-        _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), options)
+        try:
+            _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), options)
+        except OutputError:
+            if store is not None:
+                state.err.print(
+                    f"mlguard: run {run_id} is recorded in {store.display}, but its reports were not written",
+                    highlight=False,
+                )
+            raise
     ctx.exit(_gate(loaded, kw, scan, incomplete=timed_out))
 
 

@@ -55,6 +55,11 @@ class InventoryError(InputError):
     """An inventory or results file is invalid."""
 
 
+class OutputError(InputError):
+    """A report or inventory file could not be written (full disk, unwritable directory): exit 2,
+    and the previous files are left as they were."""
+
+
 class ToolMissingError(InputError):
     """An external tool (checkov) is not installed."""
 
