@@ -41,13 +41,14 @@ from mlguard.pipeline import (
     load_policies,
     load_results,
     load_waivers,
+    nothing_collected,
     select_policies,
     waivers_schema,
 )
 from mlguard.policy.loader import Policy, PolicySet, builtin_policy_dir, load_policy_set
 from mlguard.policy.schema import framework_schema, policy_schema
 from mlguard.report.base import ReportOptions, reporters
-from mlguard.report.console import print_summary
+from mlguard.report.console import print_summary, terminal_safe
 from mlguard.report.render import sha256_file, write_files, write_reports
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -265,14 +266,34 @@ def _write_reports(
         print_summary(scan, state.console)
     for path in written:
         state.err.print(f"wrote {path}", highlight=False)
+    if scan.incomplete:  # even with -q: a reader must not take a partial scan for a whole one
+        state.err.print(
+            f"mlguard: {terminal_safe(scan.incomplete)}", highlight=False, markup=False, soft_wrap=True
+        )
     return written
 
 
-def _gate(loaded: LoadedConfig, kw: dict[str, Any], scan: ScanResult, incomplete: bool = False) -> int:
+def _gate(
+    state: State,
+    loaded: LoadedConfig,
+    kw: dict[str, Any],
+    scan: ScanResult,
+    inventory: Inventory,
+    incomplete: bool = False,
+) -> int:
     raw = kw.get("fail_on") or (loaded.config.fail_on.value if loaded.config.fail_on else "high")
     fail_on = None if raw == "never" else Severity(raw)
     fail_on_error = kw.get("fail_on_error") or loaded.config.fail_on_error
-    return exit_code(scan, fail_on, bool(fail_on_error), incomplete)
+    uncollected = nothing_collected(inventory)
+    for provider in uncollected:
+        n = sum(1 for e in inventory.errors if e.provider == provider)
+        state.err.print(
+            f"mlguard: nothing could be collected from {provider}: {n} collection error(s) and no resource "
+            "(exit 4)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return exit_code(scan, fail_on, bool(fail_on_error), incomplete, uncollected)
 
 
 def _command_line() -> str:
@@ -416,7 +437,7 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
     waivers = load_waivers(loaded, kw.get("waivers"))
     scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
     _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
-    ctx.exit(_gate(loaded, kw, scan))
+    ctx.exit(_gate(state, loaded, kw, scan, inv))
 
 
 @cli.command("scan")
@@ -508,7 +529,7 @@ def scan_cmd(
                     highlight=False,
                 )
             raise
-    ctx.exit(_gate(loaded, kw, scan, incomplete=timed_out))
+    ctx.exit(_gate(state, loaded, kw, scan, inv, incomplete=timed_out))
 
 
 def _config_store(loaded: LoadedConfig) -> str | None:
@@ -730,7 +751,9 @@ def main(argv: list[str] | None = None) -> None:
         code = cli.main(args=argv, prog_name="mlguard", standalone_mode=False)
     except MlguardError as exc:
         Console(stderr=True).print(
-            Text.assemble(("mlguard: error: ", "bold red"), exc.render()), highlight=False, soft_wrap=True
+            Text.assemble(("mlguard: error: ", "bold red"), terminal_safe(exc.render())),
+            highlight=False,
+            soft_wrap=True,
         )
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
@@ -749,7 +772,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         Console(stderr=True).print(
             Text(
-                f"mlguard: internal error: {type(exc).__name__}: {exc} (MLGUARD_DEBUG=1 shows the traceback)"
+                f"mlguard: internal error: {type(exc).__name__}: {terminal_safe(exc)} "
+                "(MLGUARD_DEBUG=1 shows the traceback)"
             ),
             highlight=False,
         )

@@ -31,6 +31,7 @@ from mlguard.model import (
     Severity,
     Status,
     Summary,
+    error_scopes,
     iso,
     utcnow,
 )
@@ -356,6 +357,7 @@ def evaluate(
             resources=len(inventory.resources) + (iac.resources if iac else 0),
             policies_run=evaluated.policies_run + (len(iac.policies) if iac else 0),
             errors=len(errors),
+            incomplete_scopes=error_scopes(errors),
         ),
         policies=policy_infos,
         frameworks=[policy_set.frameworks[f].info() for f in used_frameworks if f in policy_set.frameworks],
@@ -365,14 +367,27 @@ def evaluate(
     )
 
 
-def exit_code(
-    scan: ScanResult, fail_on: Severity | None, fail_on_error: bool, incomplete: bool = False
-) -> int:
-    """3 when the scan was cut short, or collection was incomplete and fail_on_error is set (an
-    incomplete scan cannot be trusted, so this wins); else 1 for an unwaived FAIL at or above
-    fail_on; else 0."""
-    from mlguard.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK
+def nothing_collected(inventory: Inventory) -> list[str]:
+    """Providers whose scope yielded collection errors and not one resource: nothing could be read
+    there (every call denied, the server gone), so its results are all ERROR and prove nothing."""
+    return sorted({e.provider for e in inventory.errors} - {r.provider for r in inventory.resources})
 
+
+def exit_code(
+    scan: ScanResult,
+    fail_on: Severity | None,
+    fail_on_error: bool,
+    incomplete: bool = False,
+    uncollected: Sequence[str] = (),
+) -> int:
+    """4 when a provider's scope yielded only errors (``uncollected``, see :func:`nothing_collected`);
+    3 when the scan was cut short, or collection was incomplete and fail_on_error is set (an
+    incomplete scan cannot be trusted, so this wins over findings); else 1 for an unwaived FAIL at
+    or above fail_on; else 0."""
+    from mlguard.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, EXIT_SETUP
+
+    if uncollected:
+        return EXIT_SETUP
     if incomplete or (fail_on_error and (scan.errors or any(r.status is Status.ERROR for r in scan.results))):
         return EXIT_INCOMPLETE
     if fail_on is not None:
