@@ -25,6 +25,7 @@ from mlguard.iac.scan import IacScan, with_compliance
 from mlguard.model import (
     Category,
     CollectionError,
+    FrameworkInfo,
     Inventory,
     Provenance,
     ScanResult,
@@ -172,7 +173,11 @@ def select_policies(policy_set: PolicySet, loaded: LoadedConfig, cli: Selection)
                 continue
             label, file, line = origin(flag, key, from_cli, i)
             error = ConfigError if file else InputError
-            raise error(f"{label}: {value!r} matches no {what}{_nearest(value, names)}", file=file, line=line)
+            if glob:
+                problem = f"{value!r} matches no {what}{_nearest(value, names)}"
+            else:  # a closed set: name it all
+                problem = f"unknown {what} {value!r}{_nearest(value, names)} (known: {', '.join(names)})"
+            raise error(f"{label}: {problem}", file=file, line=line)
 
     if not policy_set.policies:
         raise InputError(
@@ -318,6 +323,9 @@ def evaluate(
     started = utcnow()
     if iac is not None:
         iac = with_compliance(iac, policy_set)
+    scanned = scanned_providers(inventory)
+    if scanned:  # a scan of one provider does not list the other's policies as not run
+        policies = [p for p in policies if p.provider in scanned]
     evaluated = evaluate_inventory(policies, inventory, now=now)
     results = evaluated.results + (list(iac.results) if iac else [])
     errors = inventory.errors + (list(iac.errors) if iac else [])
@@ -360,7 +368,12 @@ def evaluate(
             incomplete_scopes=error_scopes(errors),
         ),
         policies=policy_infos,
-        frameworks=[policy_set.frameworks[f].info() for f in used_frameworks if f in policy_set.frameworks],
+        frameworks=[
+            # IaC findings may evidence any provider's requirements: keep them all then
+            _in_scope(policy_set.frameworks[f].info(), policy_set, set() if iac else scanned)
+            for f in used_frameworks
+            if f in policy_set.frameworks
+        ],
         not_run=evaluated.not_run,
         stale_waivers=stale,
         baseline=baseline_info,
@@ -371,6 +384,32 @@ def nothing_collected(inventory: Inventory) -> list[str]:
     """Providers whose scope yielded collection errors and not one resource: nothing could be read
     there (every call denied, the server gone), so its results are all ERROR and prove nothing."""
     return sorted({e.provider for e in inventory.errors} - {r.provider for r in inventory.resources})
+
+
+def scanned_providers(inventory: Inventory) -> set[str]:
+    """The providers this inventory holds anything of (coverage, resources, errors, identities)."""
+    return (
+        {c.provider for c in inventory.coverage}
+        | {r.provider for r in inventory.resources}
+        | {e.provider for e in inventory.errors}
+        | {i.provider for i in inventory.provenance.identities}
+    )
+
+
+def _in_scope(fw: FrameworkInfo, policy_set: PolicySet, scanned: set[str]) -> FrameworkInfo:
+    """The framework with only the policies of the providers scanned, without the requirements
+    that only other providers' policies evidence: a scan of AWS says nothing about Databricks
+    requirements, so they are out of its scope, not 0% evaluated."""
+    if not scanned:
+        return fw
+    here = {p.id for p in policy_set.policies.values() if p.provider in scanned}
+    kept = []
+    for req in fw.requirements:  # checkov ids (IaC) are out of scope too when IaC was not scanned
+        ids = [pid for pid in req.policies if pid in here]
+        if req.policies and not ids:
+            continue
+        kept.append(req.model_copy(update={"policies": ids}))
+    return fw.model_copy(update={"requirements": kept})
 
 
 def exit_code(

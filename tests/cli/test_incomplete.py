@@ -108,3 +108,45 @@ def test_an_inventory_with_only_errors_exits_4(tmp_path: Path, capsys: pytest.Ca
     code, _, err = run(["-q", "evaluate", str(tmp_path / "inv.json"), "--output-dir", str(tmp_path)], capsys)
     assert code == 4
     assert "nothing could be collected from aws: 1 collection error(s) and no resource" in err
+
+
+@pytest.fixture
+def workspace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeWorkspaceServer]:
+    for var in ("DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CLIENT_ID", "DATABRICKS_AUTH_TYPE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "no-databrickscfg"))
+    server = FakeWorkspaceServer(demo_state(), behaviour=Behaviour()).start()
+    monkeypatch.setenv("DATABRICKS_HOST", server.host)
+    monkeypatch.setenv("DATABRICKS_TOKEN", server.token)
+    yield server
+    server.stop()
+
+
+def test_one_provider_scan_is_scoped_to_it(
+    workspace: FakeWorkspaceServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        [
+            "-q",
+            "scan",
+            "--provider",
+            "databricks",
+            "--fail-on",
+            "never",
+            "--format",
+            "json,markdown",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    scan = json.loads((tmp_path / "results.json").read_text())
+    providers = {p["id"]: p["provider"] for p in scan["policies"]}
+    assert set(providers.values()) == {"databricks"}
+    assert all(n["policy_id"] in providers for n in scan["not_run"])
+    assert scan["frameworks"]
+    for fw in scan["frameworks"]:
+        assert all(pid in providers for req in fw["requirements"] for pid in req["policies"]), fw["id"]
+    assert "aws-securityhub-sagemaker" not in {fw["id"] for fw in scan["frameworks"]}
+    assert "| 0.0% |" not in (tmp_path / "summary.md").read_text()
