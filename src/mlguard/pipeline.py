@@ -282,8 +282,14 @@ def _load_model(path: Path, model: type[M], hint: str) -> M:
     if isinstance(loaded, Inventory):
         _unique(path, "resources", [r.uid for r in loaded.resources], "uid")
         return loaded
-    _unique(path, "results", [r.fingerprint for r in loaded.results], "fingerprint (policy and resource)")
-    return loaded.with_derived_figures()
+    return checked_results(path, loaded)
+
+
+def checked_results(path: Path, scan: ScanResult) -> ScanResult:
+    """A results file as read, made trustworthy: a repeated result is bad input, and the derived
+    figures are recomputed from the results (every loader of a results file calls this)."""
+    _unique(path, "results", [r.fingerprint for r in scan.results], "fingerprint (policy and resource)")
+    return scan.with_derived_figures()
 
 
 def _unique(path: Path, key: str, values: list[str], what: str) -> None:

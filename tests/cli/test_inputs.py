@@ -81,3 +81,15 @@ def test_report_recomputes_a_tampered_summary(tmp_path: Path, capsys: pytest.Cap
     assert rewritten["summary"]["by_status"]["FAIL"] > 0
     scan = ScanResult.model_validate(rewritten)
     assert scan.summary.collection_errors == len(scan.errors) > 0
+
+
+def test_history_import_rejects_a_repeated_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(["-q", "evaluate", str(SAMPLE), "--output-dir", str(tmp_path), "--fail-on", "never"], capsys)
+    raw = json.loads((tmp_path / "results.json").read_text())
+    raw["results"].insert(0, raw["results"][5])
+    (tmp_path / "results.json").write_text(json.dumps(raw))
+    code, err = run(
+        ["history", "import", "--store", str(tmp_path / "s.sqlite"), str(tmp_path / "results.json")], capsys
+    )
+    assert code == 2
+    assert "results[0] and results[6] share fingerprint" in err
