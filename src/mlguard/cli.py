@@ -23,12 +23,20 @@ from rich.text import Text
 from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import NullProgress, Progress, providers
-from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, InputError, MlguardError, OutputError
+from mlguard.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_SETUP,
+    InputError,
+    MlguardError,
+    OutputError,
+)
 from mlguard.history.cli import history, record_options, recording
 from mlguard.history.report import report_history
 from mlguard.history.store import open_store
 from mlguard.iac.cli import iac_command
-from mlguard.model import Inventory, Provenance, ScanResult, Severity, iso, utcnow
+from mlguard.model import Inventory, Provenance, ScanResult, Severity, incomplete_note, iso, utcnow
 from mlguard.pipeline import (
     LoadedConfig,
     Selection,
@@ -410,6 +418,14 @@ def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any)
         f"wrote {output}: {len(inventory.resources)} resources, {len(inventory.errors)} collection errors",
         highlight=False,
     )
+    note = incomplete_note(inventory.errors)
+    if note:
+        state.err.print(f"mlguard: {terminal_safe(note)}", highlight=False, markup=False, soft_wrap=True)
+    uncollected = nothing_collected(inventory)
+    for provider in uncollected:
+        state.err.print(f"mlguard: nothing could be collected from {provider} (exit 4)", highlight=False)
+    if uncollected:
+        ctx.exit(EXIT_SETUP)
     if collected.timed_out:
         ctx.exit(EXIT_INCOMPLETE)
 

@@ -150,3 +150,17 @@ def test_one_provider_scan_is_scoped_to_it(
         assert all(pid in providers for req in fw["requirements"] for pid in req["policies"]), fw["id"]
     assert "aws-securityhub-sagemaker" not in {fw["id"] for fw in scan["frameworks"]}
     assert "| 0.0% |" not in (tmp_path / "summary.md").read_text()
+
+
+def test_collect_that_read_nothing_exits_4(
+    denied_workspace: FakeWorkspaceServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "inv.json"
+    code, _, err = run(
+        ["-q", "collect", "--provider", "databricks", "--policy", "databricks_cluster_*", "-o", str(out)],
+        capsys,
+    )
+    assert code == 4, err
+    assert "nothing could be collected from databricks" in err
+    assert "mlguard: incomplete:" in err
+    assert out.is_file()  # the errors are data: kept for the record
