@@ -23,12 +23,20 @@ from rich.text import Text
 from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import NullProgress, Progress, providers
-from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, InputError, MlguardError
+from mlguard.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_SETUP,
+    InputError,
+    MlguardError,
+    OutputError,
+)
 from mlguard.history.cli import history, record_options, recording
 from mlguard.history.report import report_history
 from mlguard.history.store import open_store
 from mlguard.iac.cli import iac_command
-from mlguard.model import Inventory, Provenance, ScanResult, Severity, iso, utcnow
+from mlguard.model import Inventory, Provenance, ScanResult, Severity, incomplete_note, iso, utcnow
 from mlguard.pipeline import (
     LoadedConfig,
     Selection,
@@ -41,14 +49,15 @@ from mlguard.pipeline import (
     load_policies,
     load_results,
     load_waivers,
+    nothing_collected,
     select_policies,
     waivers_schema,
 )
 from mlguard.policy.loader import Policy, PolicySet, builtin_policy_dir, load_policy_set
 from mlguard.policy.schema import framework_schema, policy_schema
 from mlguard.report.base import ReportOptions, reporters
-from mlguard.report.console import print_summary
-from mlguard.report.render import sha256_file, write_reports
+from mlguard.report.console import print_summary, terminal_safe
+from mlguard.report.render import sha256_file, write_files, write_reports
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INTERNAL = 5
@@ -215,7 +224,7 @@ def _apply_scope(loaded: LoadedConfig, kw: dict[str, Any]) -> None:
 
 
 def _selection(kw: dict[str, Any]) -> Selection:
-    sel = Selection(
+    return Selection(
         include=_split(kw["include"]),
         exclude=_split(kw["exclude"]),
         severities=_split(kw["severities"]),
@@ -223,10 +232,6 @@ def _selection(kw: dict[str, Any]) -> Selection:
         frameworks=_split(kw["frameworks"]),
         resource_types=_split(kw["resource_types"]),
     )
-    bad = [s for s in sel.severities if s not in {x.value for x in Severity}]
-    if bad:
-        raise click.BadParameter(f"unknown severity {bad[0]!r}", param_hint="--severity")
-    return sel
 
 
 def _load_selected(loaded: LoadedConfig, kw: dict[str, Any]) -> tuple[PolicySet, list[Policy]]:
@@ -269,14 +274,34 @@ def _write_reports(
         print_summary(scan, state.console)
     for path in written:
         state.err.print(f"wrote {path}", highlight=False)
+    if scan.incomplete:  # even with -q: a reader must not take a partial scan for a whole one
+        state.err.print(
+            f"mlguard: {terminal_safe(scan.incomplete)}", highlight=False, markup=False, soft_wrap=True
+        )
     return written
 
 
-def _gate(loaded: LoadedConfig, kw: dict[str, Any], scan: ScanResult, incomplete: bool = False) -> int:
+def _gate(
+    state: State,
+    loaded: LoadedConfig,
+    kw: dict[str, Any],
+    scan: ScanResult,
+    inventory: Inventory,
+    incomplete: bool = False,
+) -> int:
     raw = kw.get("fail_on") or (loaded.config.fail_on.value if loaded.config.fail_on else "high")
     fail_on = None if raw == "never" else Severity(raw)
     fail_on_error = kw.get("fail_on_error") or loaded.config.fail_on_error
-    return exit_code(scan, fail_on, bool(fail_on_error), incomplete)
+    uncollected = nothing_collected(inventory)
+    for provider in uncollected:
+        n = sum(1 for e in inventory.errors if e.provider == provider)
+        state.err.print(
+            f"mlguard: nothing could be collected from {provider}: {n} collection error(s) and no resource "
+            "(exit 4)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return exit_code(scan, fail_on, bool(fail_on_error), incomplete, uncollected)
 
 
 def _command_line() -> str:
@@ -393,16 +418,20 @@ def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any)
         f"wrote {output}: {len(inventory.resources)} resources, {len(inventory.errors)} collection errors",
         highlight=False,
     )
+    note = incomplete_note(inventory.errors)
+    if note:
+        state.err.print(f"mlguard: {terminal_safe(note)}", highlight=False, markup=False, soft_wrap=True)
+    uncollected = nothing_collected(inventory)
+    for provider in uncollected:
+        state.err.print(f"mlguard: nothing could be collected from {provider} (exit 4)", highlight=False)
+    if uncollected:
+        ctx.exit(EXIT_SETUP)
     if collected.timed_out:
         ctx.exit(EXIT_INCOMPLETE)
 
 
 def _write_json(path: Path, model: Inventory | ScanResult) -> None:
-    text = model.model_dump_json(indent=1, exclude_none=True) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_files([(path, model.model_dump_json(indent=1, exclude_none=True) + "\n")])
 
 
 @cli.command("evaluate")
@@ -424,7 +453,7 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
     waivers = load_waivers(loaded, kw.get("waivers"))
     scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
     _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
-    ctx.exit(_gate(loaded, kw, scan))
+    ctx.exit(_gate(state, loaded, kw, scan, inv))
 
 
 @cli.command("scan")
@@ -502,12 +531,21 @@ def scan_cmd(
             )
         scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), iac=iac)
         options = ReportOptions()
+        run_id = None
         if store is not None:  # record first, so the reports can show the diff and the trends
             run_id = store.record(scan, inv)
             state.err.print(f"recorded run {run_id}", highlight=False)
             options = ReportOptions(history=report_history(store, run_id))
-        _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), options)
-    ctx.exit(_gate(loaded, kw, scan, incomplete=timed_out))
+        try:
+            _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), options)
+        except OutputError:
+            if store is not None:
+                state.err.print(
+                    f"mlguard: run {run_id} is recorded in {store.display}, but its reports were not written",
+                    highlight=False,
+                )
+            raise
+    ctx.exit(_gate(state, loaded, kw, scan, inv, incomplete=timed_out))
 
 
 def _config_store(loaded: LoadedConfig) -> str | None:
@@ -729,7 +767,9 @@ def main(argv: list[str] | None = None) -> None:
         code = cli.main(args=argv, prog_name="mlguard", standalone_mode=False)
     except MlguardError as exc:
         Console(stderr=True).print(
-            Text.assemble(("mlguard: error: ", "bold red"), exc.render()), highlight=False, soft_wrap=True
+            Text.assemble(("mlguard: error: ", "bold red"), terminal_safe(exc.render())),
+            highlight=False,
+            soft_wrap=True,
         )
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
@@ -748,7 +788,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         Console(stderr=True).print(
             Text(
-                f"mlguard: internal error: {type(exc).__name__}: {exc} (MLGUARD_DEBUG=1 shows the traceback)"
+                f"mlguard: internal error: {type(exc).__name__}: {terminal_safe(exc)} "
+                "(MLGUARD_DEBUG=1 shows the traceback)"
             ),
             highlight=False,
         )

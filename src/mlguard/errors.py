@@ -5,10 +5,12 @@ Exit codes (documented in the README):
 ==== =====================================================================================
 0    scan ran; no unwaived FAIL at or above ``--fail-on``
 1    at least one unwaived FAIL at or above ``--fail-on``
-2    bad input: usage, policy, config, inventory, waiver or baseline file; missing tool
+2    bad input: usage, policy, config, inventory, waiver or baseline file; missing tool; a
+     policy selection that matches nothing; reports that could not be written
 3    the scan completed but collection was incomplete (errors recorded) and
      ``--fail-on-error`` was given, or a ``--timeout`` cut it short
-4    nothing could be collected: no credentials, unreachable endpoint for every scope
+4    nothing could be collected: no credentials, unreachable endpoint for every scope, or a
+     provider whose scope yielded only collection errors
 ==== =====================================================================================
 """
 
@@ -53,6 +55,11 @@ class ConfigError(InputError):
 
 class InventoryError(InputError):
     """An inventory or results file is invalid."""
+
+
+class OutputError(InputError):
+    """A report or inventory file could not be written (full disk, unwritable directory): exit 2,
+    and the previous files are left as they were."""
 
 
 class ToolMissingError(InputError):

@@ -345,10 +345,27 @@ class Summary(BaseModel):
     resources: int = 0
     policies_run: int = 0
     collection_errors: int = 0
+    incomplete_scopes: list[str] = Field(
+        default_factory=list,
+        description="Scopes (provider/account/region or workspace) with collection errors: not fully seen.",
+    )
 
     @classmethod
-    def of(cls, results: list[Result], resources: int, policies_run: int, errors: int) -> Summary:
-        s = cls(total=len(results), resources=resources, policies_run=policies_run, collection_errors=errors)
+    def of(
+        cls,
+        results: list[Result],
+        resources: int,
+        policies_run: int,
+        errors: int,
+        incomplete_scopes: list[str] | None = None,
+    ) -> Summary:
+        s = cls(
+            total=len(results),
+            resources=resources,
+            policies_run=policies_run,
+            collection_errors=errors,
+            incomplete_scopes=incomplete_scopes or [],
+        )
         for st in Status:
             s.by_status[st.value] = 0
         for r in results:
@@ -361,6 +378,26 @@ class Summary(BaseModel):
                 row = table.setdefault(key, {st.value: 0 for st in Status})
                 row[r.status.value] += 1
         return s
+
+
+MAX_SCOPES_NAMED = 10
+
+
+def error_scopes(errors: list[CollectionError]) -> list[str]:
+    """The scopes the errors leave incompletely read, sorted, each once."""
+    return sorted({e.scope.label() for e in errors})
+
+
+def incomplete_note(errors: list[CollectionError]) -> str | None:
+    """The one line every report opens with when collection was incomplete (None when complete)."""
+    if not errors:
+        return None
+    scopes = error_scopes(errors)
+    named = ", ".join(scopes[:MAX_SCOPES_NAMED])
+    if len(scopes) > MAX_SCOPES_NAMED:
+        named += f" and {len(scopes) - MAX_SCOPES_NAMED} more"
+    plural = "" if len(errors) == 1 else "s"
+    return f"incomplete: {len(errors)} collection error{plural} in these scopes: {named}"
 
 
 class ScanResult(BaseModel):
@@ -376,3 +413,20 @@ class ScanResult(BaseModel):
     not_run: list[NotRun] = Field(default_factory=list)
     stale_waivers: list[StaleWaiver] = Field(default_factory=list)
     baseline: BaselineInfo | None = None
+
+    def with_derived_figures(self) -> ScanResult:
+        """The summary recomputed from the results and errors, the figures a reader trusts: a file
+        whose ``summary`` was edited cannot carry a false count into a report. ``resources`` and
+        ``policies_run`` are not derivable from the results (a resource or policy may have none)."""
+        self.summary = Summary.of(
+            self.results,
+            resources=self.summary.resources,
+            policies_run=self.summary.policies_run,
+            errors=len(self.errors),
+            incomplete_scopes=error_scopes(self.errors),
+        )
+        return self
+
+    @property
+    def incomplete(self) -> str | None:
+        return incomplete_note(self.errors)

@@ -5,6 +5,8 @@ The CLI is a thin layer over these functions, and tests call them directly.
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,18 +17,22 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from mlguard import __version__
+from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import CollectionCancelled, CollectorFactory, InventorySink, Progress, providers
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
 from mlguard.iac.scan import IacScan, with_compliance
 from mlguard.model import (
+    Category,
     CollectionError,
+    FrameworkInfo,
     Inventory,
     Provenance,
     ScanResult,
     Severity,
     Status,
     Summary,
+    error_scopes,
     iso,
     utcnow,
 )
@@ -141,19 +147,112 @@ class Selection:
     resource_types: list[str] = field(default_factory=list)
 
 
+def _nearest(value: str, names: Sequence[str]) -> str:
+    close = difflib.get_close_matches(value, sorted(set(names)), n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
 def select_policies(policy_set: PolicySet, loaded: LoadedConfig, cli: Selection) -> list[Policy]:
+    """The policies the selectors choose. Bad input (exit 2), never a silent empty run: an unknown
+    category, severity or resource type, an id or glob that matches no policy (even when other
+    selectors match), and a selection that matches nothing at all."""
     sel = loaded.config.policies
+    cfg = str(loaded.path) if loaded.path else None
+
+    def origin(flag: str, key: str, from_cli: bool, i: int) -> tuple[str, str | None, int | None]:
+        if from_cli:
+            return flag, None, None
+        return f"policies.{key}[{i}]", cfg, loaded.locate(["policies", key, i])
+
+    def check(
+        key: str, flag: str, values: list[str], from_cli: bool, names: list[str], what: str, glob: bool
+    ) -> None:
+        for i, value in enumerate(values):
+            hit = any(fnmatch.fnmatchcase(n, value) for n in names) if glob else value in names
+            if hit:
+                continue
+            label, file, line = origin(flag, key, from_cli, i)
+            error = ConfigError if file else InputError
+            if glob:
+                problem = f"{value!r} matches no {what}{_nearest(value, names)}"
+            else:  # a closed set: name it all
+                problem = f"unknown {what} {value!r}{_nearest(value, names)} (known: {', '.join(names)})"
+            raise error(f"{label}: {problem}", file=file, line=line)
+
+    if not policy_set.policies:
+        raise InputError(
+            "no policies loaded: --no-builtin (or policies.builtin: false) without a --policies directory "
+            "that holds any"
+        )
+    ids = sorted(policy_set.policies)
+    types = sorted(set(CATALOGUE) | {p.resource for p in policy_set.policies.values()})
+    include, exclude_cfg = cli.include or sel.include, sel.exclude
+    severities = cli.severities or [s.value for s in sel.severities]
+    categories = cli.categories or sel.categories
+    resource_types = cli.resource_types or sel.resource_types
+    check("include", "--policy", include, bool(cli.include), ids, "policy id", True)
+    check("exclude", "--exclude-policy", cli.exclude, True, ids, "policy id", True)
+    check("exclude", "--exclude-policy", exclude_cfg, False, ids, "policy id", True)
+    check(
+        "severities",
+        "--severity",
+        severities,
+        bool(cli.severities),
+        [s.value for s in Severity],
+        "severity",
+        False,
+    )
+    check(
+        "categories",
+        "--category",
+        categories,
+        bool(cli.categories),
+        [c.value for c in Category],
+        "category",
+        False,
+    )
+    check(
+        "resource_types",
+        "--resource-type",
+        resource_types,
+        bool(cli.resource_types),
+        types,
+        "resource type",
+        True,
+    )
     chosen = policy_set.select(
-        include=cli.include or sel.include,
-        exclude=[*sel.exclude, *cli.exclude],
-        severities=cli.severities or [s.value for s in sel.severities],
-        categories=cli.categories or sel.categories,
+        include=include,
+        exclude=[*exclude_cfg, *cli.exclude],
+        severities=severities,
+        categories=categories,
         frameworks=cli.frameworks or sel.frameworks,
-        resource_types=cli.resource_types or sel.resource_types,
+        resource_types=resource_types,
     )
-    return apply_parameters(
-        chosen, loaded.config.parameters, str(loaded.path) if loaded.path else None, loaded.locate
-    )
+    if not chosen:
+        used = [
+            f"{flag} {','.join(values)}"
+            for flag, values in (
+                ("--policy", include),
+                ("--exclude-policy", [*exclude_cfg, *cli.exclude]),
+                ("--severity", severities),
+                ("--category", categories),
+                ("--framework", cli.frameworks or sel.frameworks),
+                ("--resource-type", resource_types),
+            )
+            if values
+        ]
+        raise InputError(
+            "the policy selection matches no policy"
+            + (f": {' '.join(used)} (together they match none)" if used else " (every policy is disabled)")
+            + "; see `mlguard policies list`",
+            file=cfg
+            if used
+            and not any(
+                [cli.include, cli.exclude, cli.severities, cli.categories, cli.frameworks, cli.resource_types]
+            )
+            else None,
+        )
+    return apply_parameters(chosen, loaded.config.parameters, cfg, loaded.locate)
 
 
 def load_inventory(path: Path) -> Inventory:
@@ -171,7 +270,7 @@ def _load_model(path: Path, model: type[M], hint: str) -> M:
     """A JSON file validated as ``model``; the first problem named with its file, line and field."""
     raw = parse_json(path, InventoryError)
     try:
-        return model.model_validate(raw)
+        loaded = model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = [p for p in first["loc"] if isinstance(p, str | int)]
@@ -180,6 +279,30 @@ def _load_model(path: Path, model: type[M], hint: str) -> M:
             file=str(path),
             line=_json_line(path, where),
         ) from None
+    if isinstance(loaded, Inventory):
+        _unique(path, "resources", [r.uid for r in loaded.resources], "uid")
+        return loaded
+    return checked_results(path, loaded)
+
+
+def checked_results(path: Path, scan: ScanResult) -> ScanResult:
+    """A results file as read, made trustworthy: a repeated result is bad input, and the derived
+    figures are recomputed from the results (every loader of a results file calls this)."""
+    _unique(path, "results", [r.fingerprint for r in scan.results], "fingerprint (policy and resource)")
+    return scan.with_derived_figures()
+
+
+def _unique(path: Path, key: str, values: list[str], what: str) -> None:
+    """One resource judged on another's data is a false PASS: a repeated key is bad input."""
+    first: dict[str, int] = {}
+    for i, value in enumerate(values):
+        j = first.setdefault(value, i)
+        if j != i:
+            raise InventoryError(
+                f"{key}[{j}] and {key}[{i}] share {what} {value!r}",
+                file=str(path),
+                line=_json_line(path, [key, i]),
+            )
 
 
 def _json_line(path: Path, where: list[str | int]) -> int | None:
@@ -206,6 +329,9 @@ def evaluate(
     started = utcnow()
     if iac is not None:
         iac = with_compliance(iac, policy_set)
+    scanned = scanned_providers(inventory)
+    if scanned:  # a scan of one provider does not list the other's policies as not run
+        policies = [p for p in policies if p.provider in scanned]
     evaluated = evaluate_inventory(policies, inventory, now=now)
     results = evaluated.results + (list(iac.results) if iac else [])
     errors = inventory.errors + (list(iac.errors) if iac else [])
@@ -245,23 +371,68 @@ def evaluate(
             resources=len(inventory.resources) + (iac.resources if iac else 0),
             policies_run=evaluated.policies_run + (len(iac.policies) if iac else 0),
             errors=len(errors),
+            incomplete_scopes=error_scopes(errors),
         ),
         policies=policy_infos,
-        frameworks=[policy_set.frameworks[f].info() for f in used_frameworks if f in policy_set.frameworks],
+        frameworks=[
+            # IaC findings may evidence any provider's requirements: keep them all then
+            _in_scope(policy_set.frameworks[f].info(), policy_set, set() if iac else scanned)
+            for f in used_frameworks
+            if f in policy_set.frameworks
+        ],
         not_run=evaluated.not_run,
         stale_waivers=stale,
         baseline=baseline_info,
     )
 
 
-def exit_code(
-    scan: ScanResult, fail_on: Severity | None, fail_on_error: bool, incomplete: bool = False
-) -> int:
-    """3 when the scan was cut short, or collection was incomplete and fail_on_error is set (an
-    incomplete scan cannot be trusted, so this wins); else 1 for an unwaived FAIL at or above
-    fail_on; else 0."""
-    from mlguard.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK
+def nothing_collected(inventory: Inventory) -> list[str]:
+    """Providers whose scope yielded collection errors and not one resource: nothing could be read
+    there (every call denied, the server gone), so its results are all ERROR and prove nothing."""
+    return sorted({e.provider for e in inventory.errors} - {r.provider for r in inventory.resources})
 
+
+def scanned_providers(inventory: Inventory) -> set[str]:
+    """The providers this inventory holds anything of (coverage, resources, errors, identities)."""
+    return (
+        {c.provider for c in inventory.coverage}
+        | {r.provider for r in inventory.resources}
+        | {e.provider for e in inventory.errors}
+        | {i.provider for i in inventory.provenance.identities}
+    )
+
+
+def _in_scope(fw: FrameworkInfo, policy_set: PolicySet, scanned: set[str]) -> FrameworkInfo:
+    """The framework with only the policies of the providers scanned, without the requirements
+    that only other providers' policies evidence: a scan of AWS says nothing about Databricks
+    requirements, so they are out of its scope, not 0% evaluated."""
+    if not scanned:
+        return fw
+    here = {p.id for p in policy_set.policies.values() if p.provider in scanned}
+    kept = []
+    for req in fw.requirements:  # checkov ids (IaC) are out of scope too when IaC was not scanned
+        ids = [pid for pid in req.policies if pid in here]
+        if req.policies and not ids:
+            continue
+        kept.append(req.model_copy(update={"policies": ids}))
+    return fw.model_copy(update={"requirements": kept})
+
+
+def exit_code(
+    scan: ScanResult,
+    fail_on: Severity | None,
+    fail_on_error: bool,
+    incomplete: bool = False,
+    uncollected: Sequence[str] = (),
+) -> int:
+    """4 when a provider's scope yielded only errors (``uncollected``, see :func:`nothing_collected`);
+    3 when the scan was cut short, or collection was incomplete and fail_on_error is set (an
+    incomplete scan cannot be trusted, so this wins over findings); else 1 for an unwaived FAIL at
+    or above fail_on; else 0."""
+    from mlguard.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, EXIT_SETUP
+
+    if uncollected:
+        return EXIT_SETUP
     if incomplete or (fail_on_error and (scan.errors or any(r.status is Status.ERROR for r in scan.results))):
         return EXIT_INCOMPLETE
     if fail_on is not None:

@@ -267,8 +267,10 @@ def export_cmd(
 
 
 def _load_scan(path: Path) -> ScanResult:
+    from mlguard.pipeline import checked_results
+
     try:
-        return ScanResult.model_validate_json(path.read_bytes())
+        return checked_results(path, ScanResult.model_validate_json(path.read_bytes()))
     except OSError as exc:
         raise InventoryError(f"cannot read: {exc.strerror}", file=str(path)) from None
     except ValidationError as exc:

@@ -46,7 +46,7 @@ class InventoryIndex:
         self.by_type: dict[str, list[Resource]] = defaultdict(list)
         for r in inventory.resources:
             self.by_type[r.type].append(r)
-        self._docs: dict[str, dict[str, Any]] = {}
+        self._docs: dict[int, dict[str, Any]] = {}  # by object identity: input uids may collide
         self.type_errors: dict[str, list[CollectionError]] = defaultdict(list)  # keyed by type, "*" for all
         self.resource_errors: dict[str, list[CollectionError]] = defaultdict(list)
         for e in inventory.errors:
@@ -60,9 +60,9 @@ class InventoryIndex:
         self._join_index: dict[tuple[str, str, str], dict[Any, list[Resource]]] = {}
 
     def document(self, resource: Resource) -> dict[str, Any]:
-        doc = self._docs.get(resource.uid)
+        doc = self._docs.get(id(resource))
         if doc is None:
-            doc = self._docs[resource.uid] = resource.document()
+            doc = self._docs[id(resource)] = resource.document()
         return doc
 
     def errors_for_type(self, resource_type: str, provider: str) -> list[CollectionError]:

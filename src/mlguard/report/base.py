@@ -37,16 +37,10 @@ class Reporter(ABC):
         """Return the file contents. Must not write anything itself."""
 
     def write(self, scan: ScanResult, path: Path, options: ReportOptions) -> Path:
-        """Render first, then write: no file is created unless there is something valid to write."""
-        content = self.render(scan, options)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        if isinstance(content, bytes):
-            tmp.write_bytes(content)
-        else:
-            tmp.write_text(content, encoding="utf-8")
-        tmp.replace(path)
-        return path
+        """Render, then write atomically (see :func:`mlguard.report.render.write_files`)."""
+        from mlguard.report.render import write_files
+
+        return write_files([(path, self.render(scan, options))])[0]
 
 
 _REGISTRY: dict[str, type[Reporter]] = {}

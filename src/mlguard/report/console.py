@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+__all__ = ["escape", "print_summary", "terminal_safe"]
+
 from collections import Counter
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _escape
 from rich.table import Table
 
 from mlguard.model import ScanResult, Severity, Status
+from mlguard.report.sanitize import terminal_safe
 
 TOP_POLICIES = 10
 MAX_ERRORS = 15
@@ -16,8 +19,16 @@ _STYLE = {"FAIL": "bold red", "ERROR": "yellow", "WAIVED": "magenta", "PASS": "g
 _STATUSES = ["FAIL", "ERROR", "WAIVED", "PASS", "SKIP"]
 
 
+def escape(value: object) -> str:
+    """A data value for the terminal: controls and bidi overrides stripped, markup escaped."""
+    return _escape(terminal_safe(value))
+
+
 def print_summary(scan: ScanResult, console: Console) -> None:
-    """Print the scan summary. Every data value is escaped: no resource name can inject markup."""
+    """Print the scan summary. Every data value is escaped: no resource name can inject markup,
+    terminal controls (colours, OSC 8 links, cursor moves) or bidi overrides."""
+    if scan.incomplete:
+        console.print(f"[bold yellow]{escape(scan.incomplete)}[/]")
     counts = Counter(r.status.value for r in scan.results)
     console.print(
         f"[bold]mlguard[/] {escape(scan.provenance.version)}: {len(scan.results)} results, "

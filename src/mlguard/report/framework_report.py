@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from mlguard.errors import InputError
 from mlguard.model import CollectionError, NotRun, Provenance, ScanResult
@@ -90,6 +90,7 @@ class ComplianceExport(_Model):
     kind: Literal["mlguard.compliance"] = "mlguard.compliance"
     schema_version: Literal["1.0"] = "1.0"
     framework: FrameworkHeader
+    incomplete: str | None = Field(default=None, description="Set when collection errors were recorded.")
     results_sha256: str | None
     provenance: Provenance
     summary: ComplianceSummary
@@ -157,6 +158,7 @@ def build_export(scan: ScanResult, options: ReportOptions) -> tuple[ComplianceEx
     fw = fs.framework
     export = ComplianceExport(
         framework=FrameworkHeader(id=fw.id, name=fw.name, version=fw.version, url=fw.url),
+        incomplete=scan.incomplete,
         results_sha256=options.results_sha256,
         provenance=scan.provenance,
         summary=ComplianceSummary(

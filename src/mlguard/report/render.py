@@ -1,15 +1,19 @@
 """What ``mlguard report`` and ``mlguard scan --format ... --output-dir`` call to write reports.
 
-:func:`write_reports` renders every requested format first and writes only when all rendered, so
-a bad format or framework name leaves no partial output behind.
+Outputs are all or nothing. :func:`write_reports` renders every requested format first, so a bad
+format or framework name writes nothing; :func:`write_files` then writes each file to a temporary
+beside its target and renames them all only when every one was written, so a full disk or an
+unwritable directory leaves the previous set of reports intact and no temporary behind.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
-from mlguard.errors import InputError
+from mlguard.errors import InputError, OutputError
 from mlguard.model import ScanResult
 from mlguard.report.base import Reporter, ReportOptions, reporters
 from mlguard.report.compliance import find_framework
@@ -58,14 +62,39 @@ def write_reports(
             reporter = known[fmt]()
             plan.append((reporter, output_dir / reporter.filename))
     rendered = [(path, reporter.render(scan, options)) for reporter, path in plan]
-    written = []
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for path, content in rendered:
-        tmp = path.with_name(path.name + ".tmp")
-        if isinstance(content, bytes):
-            tmp.write_bytes(content)
-        else:
-            tmp.write_text(content, encoding="utf-8")
-        tmp.replace(path)
-        written.append(path)
-    return written
+    return write_files(rendered)
+
+
+def write_files(files: Sequence[tuple[Path, str | bytes]]) -> list[Path]:
+    """Write every file or none: temporaries first (same directory, so the rename is atomic), then
+    rename them all. On failure the temporaries are removed, the old files are left as they were,
+    and :class:`OutputError` names the path and the reason (exit 2)."""
+    temps: list[tuple[Path, Path]] = []
+
+    def fail(path: Path, exc: OSError) -> OutputError:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        return OutputError(f"could not write the reports: {exc.strerror or exc}", file=str(path))
+
+    for path, content in files:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            if path.is_dir():
+                raise IsADirectoryError(21, "is a directory")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise fail(path, exc) from None
+    for i, (tmp, path) in enumerate(temps):
+        try:
+            tmp.replace(path)
+        except OSError as exc:
+            temps = temps[i:]
+            raise fail(path, exc) from None
+    return [path for _, path in temps]

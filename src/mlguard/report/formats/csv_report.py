@@ -1,7 +1,8 @@
 """CSV of every result, one row each, spreadsheet-safe.
 
-Cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
-carriage return) are prefixed with ``'``: resource names and tags come from the cloud, not from us.
+Cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@`` or their
+full-width forms, or with whitespace such as a tab or carriage return) are prefixed with ``'``:
+resource names and tags come from the cloud, not from us.
 """
 
 from __future__ import annotations
@@ -40,12 +41,15 @@ COLUMNS = (
     "baseline",
     "fingerprint",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = "=+-@\uff1d\uff0b\uff0d\uff20"  # and their full-width forms, which spreadsheets also run
 
 
 def safe_cell(value: object) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    lead = text.lstrip()  # "  =cmd" and "\t=cmd" run too; a leading tab or CR alone is also prefixed
+    if text[:1].isspace() or lead.startswith(tuple(_FORMULA)):
+        return "'" + text
+    return text
 
 
 def result_row(r: Result) -> list[object]:

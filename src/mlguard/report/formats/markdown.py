@@ -2,7 +2,7 @@
 
 Bounded: GitHub accepts at most 1 MiB per step summary, so the text is kept under ``MAX_CHARS``
 (sections are cut to fit, and a note says so). All data is escaped so resource names cannot inject
-markup, links or table cells.
+markup, links (bare URLs are broken up), bidi overrides or table cells.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from mlguard.model import ScanResult, Severity, Status
 from mlguard.report.base import Reporter, ReportOptions, register
 from mlguard.report.compliance import all_frameworks
 from mlguard.report.history_view import FINDING_GROUPS, RESOURCE_GROUPS, coerce_history
+from mlguard.report.sanitize import markdown_neutral, terminal_safe
 
 if TYPE_CHECKING:
     from mlguard.history.report import ReportHistory
@@ -29,8 +30,8 @@ _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>&~])")
 
 def md(text: object) -> str:
     """Escape a value for a Markdown table cell (no markup, links, HTML or line breaks)."""
-    flat = " ".join(str(text).split())
-    return _SPECIAL.sub(r"\\\1", flat)
+    flat = " ".join(terminal_safe(text).split())
+    return _SPECIAL.sub(r"\\\1", markdown_neutral(flat))
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -71,6 +72,8 @@ def render_markdown(
     counts = Counter(r.status for r in scan.results)
     fails = [r for r in scan.results if r.status is Status.FAIL]
     lines = ["## mlguard scan", ""]
+    if scan.incomplete:
+        lines += [f"> **{md(scan.incomplete)}**", ""]
     scope = ", ".join(md(x) for x in (*prov.accounts, *prov.workspaces)) or "none"
     lines.append(
         f"mlguard {md(prov.version)} · started {md(prov.started_at)} · "

@@ -35,7 +35,7 @@ from collections import defaultdict
 from typing import Any
 from urllib.parse import quote
 
-from mlguard.model import PolicyInfo, Result, ScanResult, Severity, Status
+from mlguard.model import PolicyInfo, Result, ScanResult, Severity, Status, incomplete_note
 from mlguard.report.base import Reporter, ReportOptions, register
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -295,6 +295,9 @@ def _run(scan: ScanResult, provider: str, results: list[Result], waived: int) ->
             "mlguard/truncated": truncated,
         },
     }
+    note = incomplete_note([e for e in scan.errors if e.provider == provider])
+    if note:
+        run["properties"]["mlguard/incomplete"] = note
     return run
 
 
