@@ -105,6 +105,8 @@ def _notebook(item: Item, opts: Options) -> dict[str, Any]:
     data["direct_internet_access"] = raw.get("DirectInternetAccess") == "Enabled"
     data["root_access_enabled"] = raw.get("RootAccess", "Enabled") == "Enabled"
     data["in_vpc"] = bool(raw.get("SubnetId"))
+    # A notebook outside a VPC has none: SageMaker's own network fronts it.
+    data["security_group_ids"] = [str(g) for g in as_list(raw.get("SecurityGroups"))]
     data["imds_minimum_version"] = _first(
         raw, ("InstanceMetadataServiceConfiguration", "MinimumInstanceMetadataServiceVersion")
     )
@@ -350,6 +352,7 @@ define(
             "direct_internet_access",
             "root_access_enabled",
             "in_vpc",
+            "security_group_ids",
             "kms_key_id",
             "imds_minimum_version",
             "platform_identifier",
