@@ -491,18 +491,22 @@ class _Seeder:
             domain_id = sm.create_domain(
                 DomainName=domain_name,
                 AuthMode="IAM",
-                DefaultUserSettings={"ExecutionRole": self.roles["admin"]},
+                DefaultUserSettings={
+                    "ExecutionRole": self.roles["admin"],
+                    "SecurityGroups": [net["sg_open"]],
+                },
                 SubnetIds=[net["subnet"]],
                 VpcId=net["vpc"],
                 AppNetworkAccessType="PublicInternetOnly",
             )["DomainArn"].split("/")[-1]
             r.add("aws.sagemaker.domain", domain_name, region, bad="PublicInternetOnly; no KMS; admin role")
+            r.flaw("aws.sagemaker.domain", domain_name, region, "Studio apps in an SSH-open security group")
             profiles = ["alice", "bob", "carol"]
         else:
             domain_id = sm.create_domain(
                 DomainName=domain_name,
                 AuthMode="SSO",
-                DefaultUserSettings={"ExecutionRole": self.roles["scoped"]},
+                DefaultUserSettings={"ExecutionRole": self.roles["scoped"], "SecurityGroups": [net["sg"]]},
                 SubnetIds=[net["subnet"]],
                 VpcId=net["vpc"],
                 AppNetworkAccessType="VpcOnly",
@@ -588,8 +592,12 @@ class _Seeder:
             }
             if spec["vpc"]:
                 model_args["VpcConfig"] = vpc_config
+            if name == "churn-predictor":  # its inference ENIs also get the SSH-open group
+                model_args["VpcConfig"] = {**vpc_config, "SecurityGroupIds": [net["sg"], net["sg_open"]]}
             sm.create_model(**model_args)
             r.add("aws.sagemaker.model", f"{name}-model", region, bad=spec["model_bad"])
+            if name == "churn-predictor":
+                r.flaw("aws.sagemaker.model", f"{name}-model", region, "SSH-open security group")
 
             variant: dict[str, Any] = {
                 "VariantName": "AllTraffic",

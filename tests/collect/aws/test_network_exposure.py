@@ -22,6 +22,8 @@ POLICIES = (
     "ec2_gpu_instance_no_internet_admin_ports",
     "sagemaker_notebook_no_internet_admin_ports",
     "emr_cluster_no_internet_admin_ports",
+    "sagemaker_domain_no_internet_admin_ports",
+    "sagemaker_model_no_internet_admin_ports",
 )
 
 
@@ -99,6 +101,20 @@ def test_groups_and_the_resources_that_use_them() -> None:
             SubnetId=subnet,
             SecurityGroupIds=groups,
         )
+    sm.create_domain(
+        DomainName="studio",
+        AuthMode="IAM",
+        DefaultUserSettings={"ExecutionRole": role, "SecurityGroups": [rdp]},
+        DomainSettings={"SecurityGroupIds": [private]},
+        SubnetIds=[subnet],
+        VpcId=vpc,
+    )
+    sm.create_model(
+        ModelName="scorer",
+        ExecutionRoleArn=role,
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/s:1"},
+        VpcConfig={"SecurityGroupIds": [private], "Subnets": [subnet]},
+    )
     boto3.client("emr").run_job_flow(
         Name="spark",
         ReleaseLabel="emr-7.0.0",
@@ -119,6 +135,8 @@ def test_groups_and_the_resources_that_use_them() -> None:
             "aws.ec2.instance",
             "aws.sagemaker.notebook_instance",
             "aws.emr.cluster",
+            "aws.sagemaker.domain",
+            "aws.sagemaker.model",
         }
     )
     assert run.inventory.errors == []
@@ -131,6 +149,8 @@ def test_groups_and_the_resources_that_use_them() -> None:
     assert exposed["security_group_ids"] == [private, rdp]
     assert exposed["http_tokens"] == "optional"
     assert run.one("aws.sagemaker.notebook_instance", "nb-exposed").data["security_group_ids"] == [rdp]
+    assert run.one("aws.sagemaker.domain", "studio").data["security_group_ids"] == sorted([private, rdp])
+    assert run.one("aws.sagemaker.model", "scorer").data["security_group_ids"] == [private]
     (cluster,) = run.of("aws.emr.cluster")
     assert rdp in cluster.data["master_security_group_ids"]
     assert set(cluster.data["security_group_ids"]) >= {rdp, *cluster.data["slave_security_group_ids"]}
@@ -146,4 +166,6 @@ def test_groups_and_the_resources_that_use_them() -> None:
         ("sagemaker_notebook_no_internet_admin_ports", "nb-private"): "PASS",
         ("sagemaker_notebook_no_internet_admin_ports", "nb-exposed"): "FAIL",
         ("emr_cluster_no_internet_admin_ports", "spark"): "FAIL",
+        ("sagemaker_domain_no_internet_admin_ports", "studio"): "FAIL",
+        ("sagemaker_model_no_internet_admin_ports", "scorer"): "PASS",
     }
