@@ -147,7 +147,7 @@ def test_groups_and_the_resources_that_use_them() -> None:
     assert run.one("aws.ec2.security_group", private).data["open_to_internet"] is False
     exposed = run.one("aws.ec2.instance", "exposed").data
     assert exposed["security_group_ids"] == [private, rdp]
-    assert exposed["http_tokens"] == "optional"
+    assert (exposed["http_tokens"], exposed["http_endpoint"]) == ("optional", "enabled")
     assert run.one("aws.sagemaker.notebook_instance", "nb-exposed").data["security_group_ids"] == [rdp]
     assert run.one("aws.sagemaker.domain", "studio").data["security_group_ids"] == sorted([private, rdp])
     assert run.one("aws.sagemaker.model", "scorer").data["security_group_ids"] == [private]

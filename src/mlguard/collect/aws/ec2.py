@@ -46,6 +46,7 @@ def _instance_data(item: Item, opts: Options) -> dict[str, Any]:
         # As read: "required" (IMDSv2 only) or "optional" (IMDSv1 allowed). DescribeInstances
         # always reports it; None means the answer carried no MetadataOptions (nothing was read).
         "http_tokens": meta.get("HttpTokens"),
+        "http_endpoint": meta.get("HttpEndpoint"),  # "disabled": no metadata service at all
         "imdsv2_required": meta.get("HttpTokens") == "required",
         "monitoring_state": (raw.get("Monitoring") or {}).get("State"),
         "detailed_monitoring": (raw.get("Monitoring") or {}).get("State") == "enabled",
