@@ -53,6 +53,7 @@ _TYPES: tuple[ResourceType, ...] = (
     ),
     ResourceType("aws.cloudwatch.alarm", "CloudWatch metric alarm."),
     ResourceType("aws.ec2.instance", "EC2 instance with GPU facts derived from the instance type."),
+    ResourceType("aws.ec2.security_group", "EC2 security group with normalised ingress rules."),
     ResourceType("aws.glue.job", "Glue ETL job."),
     ResourceType("aws.glue.crawler", "Glue crawler."),
     ResourceType("aws.glue.database", "Glue Data Catalog database."),

@@ -306,7 +306,17 @@ class _Seeder:
         vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
         sg = ec2.create_security_group(GroupName="ml-private", Description="ML private", VpcId=vpc)["GroupId"]
-        self.net[region] = {"vpc": vpc, "subnet": subnet, "sg": sg}
+        # SSH from anywhere: attached to the flawed GPU boxes, a notebook and the EMR primary node.
+        sg_open = ec2.create_security_group(
+            GroupName="ml-ssh-open", Description="SSH from anywhere", VpcId=vpc
+        )
+        ec2.authorize_security_group_ingress(
+            GroupId=sg_open["GroupId"],
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+            ],
+        )
+        self.net[region] = {"vpc": vpc, "subnet": subnet, "sg": sg, "sg_open": sg_open["GroupId"]}
 
     def kms_keys(self, region: str) -> None:
         kms = self.client("kms", region)
@@ -481,18 +491,22 @@ class _Seeder:
             domain_id = sm.create_domain(
                 DomainName=domain_name,
                 AuthMode="IAM",
-                DefaultUserSettings={"ExecutionRole": self.roles["admin"]},
+                DefaultUserSettings={
+                    "ExecutionRole": self.roles["admin"],
+                    "SecurityGroups": [net["sg_open"]],
+                },
                 SubnetIds=[net["subnet"]],
                 VpcId=net["vpc"],
                 AppNetworkAccessType="PublicInternetOnly",
             )["DomainArn"].split("/")[-1]
             r.add("aws.sagemaker.domain", domain_name, region, bad="PublicInternetOnly; no KMS; admin role")
+            r.flaw("aws.sagemaker.domain", domain_name, region, "Studio apps in an SSH-open security group")
             profiles = ["alice", "bob", "carol"]
         else:
             domain_id = sm.create_domain(
                 DomainName=domain_name,
                 AuthMode="SSO",
-                DefaultUserSettings={"ExecutionRole": self.roles["scoped"]},
+                DefaultUserSettings={"ExecutionRole": self.roles["scoped"], "SecurityGroups": [net["sg"]]},
                 SubnetIds=[net["subnet"]],
                 VpcId=net["vpc"],
                 AppNetworkAccessType="VpcOnly",
@@ -578,8 +592,12 @@ class _Seeder:
             }
             if spec["vpc"]:
                 model_args["VpcConfig"] = vpc_config
+            if name == "churn-predictor":  # its inference ENIs also get the SSH-open group
+                model_args["VpcConfig"] = {**vpc_config, "SecurityGroupIds": [net["sg"], net["sg_open"]]}
             sm.create_model(**model_args)
             r.add("aws.sagemaker.model", f"{name}-model", region, bad=spec["model_bad"])
+            if name == "churn-predictor":
+                r.flaw("aws.sagemaker.model", f"{name}-model", region, "SSH-open security group")
 
             variant: dict[str, Any] = {
                 "VariantName": "AllTraffic",
@@ -950,12 +968,17 @@ class _Seeder:
                 MinCount=1,
                 MaxCount=1,
                 SubnetId=self.net[region]["subnet"],
+                SecurityGroupIds=[self.net[region]["sg" if tagged else "sg_open"]],
                 TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
                 MetadataOptions={"HttpTokens": "required" if tagged else "optional"},
             )["Instances"][0]["InstanceId"]
             if state == "stopped":
                 ec2.stop_instances(InstanceIds=[instance])
             self.rec.add("aws.ec2.instance", instance, region, bad=flaw)
+            if not tagged:
+                self.rec.flaw(
+                    "aws.ec2.instance", instance, region, "IMDSv1 allowed, SSH open to the internet"
+                )
             if state == "running":
                 metric_data += [
                     {
@@ -1125,6 +1148,7 @@ class _Seeder:
                 "InstanceCount": 3,
                 "KeepJobFlowAliveWhenNoSteps": True,
                 "Ec2SubnetId": self.net[region]["subnet"],
+                "AdditionalMasterSecurityGroups": [self.net[region]["sg_open"]],
             },
             Applications=[{"Name": "Spark"}],
             JobFlowRole="EMR_EC2_DefaultRole",
@@ -1137,6 +1161,9 @@ class _Seeder:
             cluster,
             region,
             bad="no security configuration (no at-rest/in-transit encryption), no logs",
+        )
+        self.rec.flaw(
+            "aws.emr.cluster", cluster, region, "primary node security group open to SSH from anywhere"
         )
         emr.put_block_public_access_configuration(
             BlockPublicAccessConfiguration={"BlockPublicSecurityGroupRules": False}
@@ -1300,7 +1327,7 @@ class _Seeder:
             InstanceType="ml.t3.medium",
             RoleArn=self.roles["scoped"],
             SubnetId=net["subnet"],
-            SecurityGroupIds=[net["sg"]],
+            SecurityGroupIds=[net["sg"], net["sg_open"]],
             KmsKeyId=key,
             DirectInternetAccess="Disabled",
             RootAccess="Disabled",
@@ -1312,7 +1339,7 @@ class _Seeder:
             "aws.sagemaker.notebook_instance",
             "legacy-al1-notebook",
             region,
-            bad="deprecated Amazon Linux 1 platform, IMDSv1 allowed",
+            bad="deprecated Amazon Linux 1 platform, IMDSv1 allowed, SSH open to the internet",
         )
         sm.create_endpoint_config(
             EndpointConfigName="churn-batch-config",
@@ -1448,6 +1475,19 @@ class _Seeder:
                 for i in range(1, 29)
             ],
         )
+
+    def security_groups(self, region: str) -> None:
+        """Record every security group of the region once the estate is seeded: the VPC defaults,
+        ml-private, ml-ssh-open and the groups EMR created for its clusters."""
+        ec2 = self.client("ec2", region)
+        for page in ec2.get_paginator("describe_security_groups").paginate():
+            for group in page["SecurityGroups"]:
+                self.rec.add(
+                    "aws.ec2.security_group",
+                    group["GroupId"],
+                    region,
+                    bad="SSH open to the internet" if group["GroupName"] == "ml-ssh-open" else None,
+                )
 
     def pipeline_hardening(self, region: str) -> None:
         """Compliant counterparts for the data-pipeline policies: an encrypted, logged EMR cluster,
@@ -1587,6 +1627,7 @@ def seed_aws(
         seeder.sagemaker_security(region)
         seeder.pipeline_hardening(region)
         seeder.gpu_cost_examples(region)
+        seeder.security_groups(region)
     names = {k: sorted(v) for k, v in sorted(seeder.rec.names.items())}
     return AwsEstateManifest(
         account_id=account_id,

@@ -36,6 +36,8 @@ POLICY_IDS = (
     "databricks_serving_ai_gateway_rate_limits",
     "databricks_serving_guardrails",
     "databricks_secret_scope_not_all_users",
+    "databricks_cluster_policy_required",
+    "databricks_job_cluster_policy_required",
 )
 
 
@@ -66,3 +68,20 @@ def test_policies_fail_and_pass_on_the_collected_demo_workspace(start_fake) -> N
         "SKIP": {"ml.models.vit"},
     }
     assert statuses["databricks_cluster_no_plaintext_secrets"]["FAIL"] == {"0101-gpu-train-a1"}
+    # Jobs no schedule starts count too (job 13 by webhook, 14 on every task); 15 is tagged ad hoc.
+    assert statuses["databricks_job_failure_notifications"] == {
+        "PASS": {"12", "13", "14"},
+        "FAIL": {"11", "16"},
+        "SKIP": {"15"},
+    }
+    assert statuses["databricks_job_cluster_policy_required"]["FAIL"] == {"12", "16"}
+    assert statuses["databricks_cluster_policy_required"] == {
+        "PASS": {"0102-gpu-dev-b2", "0105-analyst-e5", "0106-feature-f6"},
+        "FAIL": {"0101-gpu-train-a1", "0104-gpu-pool-d4"},
+        "SKIP": {"0103-etl-c3"},
+    }
+    # Every endpoint, not only external and foundation models; reco-gpu is tagged internal.
+    rate_limits = statuses["databricks_serving_ai_gateway_rate_limits"]
+    assert rate_limits["PASS"] == {"llm-provisioned"}
+    assert {"openai-proxy", "churn-cpu", "fraud-gpu"} <= rate_limits["FAIL"]
+    assert rate_limits["SKIP"] == {"reco-gpu"}

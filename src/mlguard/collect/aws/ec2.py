@@ -1,4 +1,5 @@
-"""EC2 instances with accelerator facts from the instance type, EBS volumes and utilisation."""
+"""EC2 instances with accelerator facts from the instance type, EBS volumes and utilisation; security
+groups with their ingress rules normalised."""
 
 from __future__ import annotations
 
@@ -42,6 +43,10 @@ def _instance_data(item: Item, opts: Options) -> dict[str, Any]:
         "iam_instance_profile_arn": (raw.get("IamInstanceProfile") or {}).get("Arn"),
         "security_group_ids": [g.get("GroupId") for g in as_list(raw.get("SecurityGroups"))],
         "metadata_options": to_json(meta),
+        # As read: "required" (IMDSv2 only) or "optional" (IMDSv1 allowed). DescribeInstances
+        # always reports it; None means the answer carried no MetadataOptions (nothing was read).
+        "http_tokens": meta.get("HttpTokens"),
+        "http_endpoint": meta.get("HttpEndpoint"),  # "disabled": no metadata service at all
         "imdsv2_required": meta.get("HttpTokens") == "required",
         "monitoring_state": (raw.get("Monitoring") or {}).get("State"),
         "detailed_monitoring": (raw.get("Monitoring") or {}).get("State") == "enabled",
@@ -140,7 +145,66 @@ def _utilisation(items: list[Item], caller: Caller, opts: Options) -> None:
         i.data["metrics_datapoints"] = len(avg)
 
 
+INTERNET_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
+_PROTOCOLS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+
+
+def ingress_rule(perm: dict[str, Any]) -> dict[str, Any]:
+    """One IpPermissions entry: protocol ("all" for -1), port range, sources, derived facts.
+
+    Protocol "all" (and a tcp/udp rule without ports) covers every port: its range is 0-65535.
+    Descriptions are not kept: they are free text and no policy reads them."""
+    raw_protocol = str(perm.get("IpProtocol", ""))
+    protocol = _PROTOCOLS.get(raw_protocol, raw_protocol.lower())
+    from_port, to_port = perm.get("FromPort"), perm.get("ToPort")
+    if protocol == "all" or (protocol in ("tcp", "udp") and from_port is None):
+        from_port, to_port = 0, 65535
+    cidrs = sorted(str(r["CidrIp"]) for r in as_list(perm.get("IpRanges")) if r.get("CidrIp"))
+    ipv6 = sorted(str(r["CidrIpv6"]) for r in as_list(perm.get("Ipv6Ranges")) if r.get("CidrIpv6"))
+    return {
+        "protocol": protocol,
+        "from_port": from_port,
+        "to_port": to_port,
+        "cidrs": cidrs,
+        "ipv6_cidrs": ipv6,
+        "prefix_list_ids": sorted(
+            str(p["PrefixListId"]) for p in as_list(perm.get("PrefixListIds")) if p.get("PrefixListId")
+        ),
+        "source_group_ids": sorted(
+            str(g["GroupId"]) for g in as_list(perm.get("UserIdGroupPairs")) if g.get("GroupId")
+        ),
+        "open_to_internet": bool(INTERNET_CIDRS.intersection(cidrs + ipv6)),
+        "all_ports": protocol == "all" or (from_port == 0 and to_port == 65535),
+    }
+
+
+def _security_group(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    ingress = [ingress_rule(p) for p in as_list(raw.get("IpPermissions"))]
+    return {
+        "group_id": raw.get("GroupId"),
+        "group_name": raw.get("GroupName"),
+        "vpc_id": raw.get("VpcId"),
+        "owner_id": raw.get("OwnerId"),
+        "ingress": ingress,
+        "egress": [ingress_rule(p) for p in as_list(raw.get("IpPermissionsEgress"))],
+        "open_to_internet": any(r["open_to_internet"] for r in ingress),
+    }
+
+
 define(
+    ResourceSpec(
+        type="aws.ec2.security_group",
+        family="ec2",
+        service="ec2",
+        operation="describe_security_groups",
+        items="SecurityGroups",
+        id="GroupId",
+        name="GroupName",
+        arn_template="arn:{partition}:ec2:{region}:{account}:security-group/{id}",
+        tags="Tags",
+        normalize=_security_group,
+    ),
     ResourceSpec(
         type="aws.ec2.instance",
         family="ec2",

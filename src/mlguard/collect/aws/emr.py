@@ -11,6 +11,11 @@ from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, define
 ACTIVE_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
 
 
+def _groups(ec2: dict[str, Any], managed: str, additional: str) -> list[str]:
+    """The EMR-managed security group of a node kind and the additional ones, in that order."""
+    return [str(g) for g in [ec2.get(managed), *as_list(ec2.get(additional))] if g]
+
+
 def _cluster(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
     ec2 = raw.get("Ec2InstanceAttributes") or {}
@@ -23,6 +28,13 @@ def _cluster(item: Item, opts: Options) -> dict[str, Any]:
         "logging_enabled": bool(raw.get("LogUri")),
         "log_encryption_kms_key_id": raw.get("LogEncryptionKmsKeyId"),
         "subnet_id": ec2.get("Ec2SubnetId") or None,
+        "master_security_group_ids": _groups(
+            ec2, "EmrManagedMasterSecurityGroup", "AdditionalMasterSecurityGroups"
+        ),
+        "slave_security_group_ids": _groups(
+            ec2, "EmrManagedSlaveSecurityGroup", "AdditionalSlaveSecurityGroups"
+        ),
+        "service_access_security_group_id": ec2.get("ServiceAccessSecurityGroup") or None,
         "master_public_dns_name": raw.get("MasterPublicDnsName") or None,
         "ec2_key_name": ec2.get("Ec2KeyName"),
         "service_role": raw.get("ServiceRole"),
@@ -34,6 +46,9 @@ def _cluster(item: Item, opts: Options) -> dict[str, Any]:
         "creation_time": to_json(((raw.get("Status") or {}).get("Timeline") or {}).get("CreationDateTime")),
         "normalized_instance_hours": raw.get("NormalizedInstanceHours"),
     }
+    data["security_group_ids"] = sorted(
+        {*data["master_security_group_ids"], *data["slave_security_group_ids"]}
+    )
     if not raw.get("SecurityConfiguration"):  # no security configuration: nothing is encrypted by it
         data["at_rest_encryption"] = False
         data["in_transit_encryption"] = False
@@ -75,7 +90,13 @@ define(
                 operation="describe_cluster",
                 params=lambda r: {"ClusterId": r["Id"]},
                 select="Cluster",
-                attributes=(),
+                # Ec2InstanceAttributes come only from DescribeCluster (ListClusters has none).
+                attributes=(
+                    "master_security_group_ids",
+                    "slave_security_group_ids",
+                    "service_access_security_group_id",
+                    "security_group_ids",
+                ),
             ),
             Detail(
                 operation="describe_security_configuration",

@@ -105,8 +105,27 @@ def _notebook(item: Item, opts: Options) -> dict[str, Any]:
     data["direct_internet_access"] = raw.get("DirectInternetAccess") == "Enabled"
     data["root_access_enabled"] = raw.get("RootAccess", "Enabled") == "Enabled"
     data["in_vpc"] = bool(raw.get("SubnetId"))
+    # A notebook outside a VPC has none: SageMaker's own network fronts it.
+    data["security_group_ids"] = [str(g) for g in as_list(raw.get("SecurityGroups"))]
     data["imds_minimum_version"] = _first(
         raw, ("InstanceMetadataServiceConfiguration", "MinimumInstanceMetadataServiceVersion")
+    )
+    return data
+
+
+def _domain(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    data = data_of(raw, drop=("DomainArn", "DomainId", "DomainName"))
+    # The groups of the Studio apps' network interfaces: the domain's own, the user and space defaults.
+    data["security_group_ids"] = sorted(
+        {
+            str(g)
+            for g in (
+                *as_list(_first(raw, ("DomainSettings", "SecurityGroupIds"))),
+                *as_list(_first(raw, ("DefaultUserSettings", "SecurityGroups"))),
+                *as_list(_first(raw, ("DefaultSpaceSettings", "SecurityGroups"))),
+            )
+        }
     )
     return data
 
@@ -117,6 +136,7 @@ def _model(item: Item, opts: Options) -> dict[str, Any]:
     containers = [c for c in [raw.get("PrimaryContainer"), *as_list(raw.get("Containers"))] if c]
     data["network_isolation"] = bool(raw.get("EnableNetworkIsolation", False))
     data["in_vpc"] = bool(raw.get("VpcConfig"))
+    data["security_group_ids"] = [str(g) for g in as_list(_first(raw, ("VpcConfig", "SecurityGroupIds")))]
     data["images"] = sorted({c.get("Image") for c in containers if c.get("Image")})
     data["repository_access_modes"] = sorted(
         {_first(c, ("ImageConfig", "RepositoryAccessMode")) or "Platform" for c in containers}
@@ -350,6 +370,7 @@ define(
             "direct_internet_access",
             "root_access_enabled",
             "in_vpc",
+            "security_group_ids",
             "kms_key_id",
             "imds_minimum_version",
             "platform_identifier",
@@ -369,10 +390,16 @@ define(
             Detail(
                 operation="describe_domain",
                 params=lambda r: {"DomainId": r["DomainId"]},
-                attributes=("auth_mode", "app_network_access_type", "kms_key_id", "default_user_settings"),
+                attributes=(
+                    "auth_mode",
+                    "app_network_access_type",
+                    "kms_key_id",
+                    "default_user_settings",
+                    "security_group_ids",
+                ),
             ),
         ),
-        normalize=lambda item, opts: data_of(item.raw, drop=("DomainArn", "DomainId", "DomainName")),
+        normalize=_domain,
     ),
     ResourceSpec(
         type="aws.sagemaker.user_profile",
@@ -401,7 +428,7 @@ define(
         describe="describe_model",
         normalize=_model,
         tagged=True,
-        attributes=("s3_buckets",),
+        attributes=("s3_buckets", "in_vpc", "security_group_ids"),
     ),
     _spec(
         "endpoint_config",

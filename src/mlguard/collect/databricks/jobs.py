@@ -81,7 +81,15 @@ def _task(task: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         "parameters": params,
         "timeout_seconds": task.get("timeout_seconds"),
         "max_retries": task.get("max_retries"),
+        "has_failure_notification": _notifies_on_failure(task),
     }, secret
+
+
+def _notifies_on_failure(settings: dict[str, Any]) -> bool:
+    """An e-mail address or a notification destination for failures (job or task settings)."""
+    email = settings.get("email_notifications") or {}
+    hooks = settings.get("webhook_notifications") or {}
+    return bool(email.get("on_failure") or hooks.get("on_failure"))
 
 
 def _jobs(ctx: WorkspaceContext) -> None:
@@ -133,7 +141,9 @@ def _jobs(ctx: WorkspaceContext) -> None:
                 "webhook_notifications": {
                     k: [h.get("id") for h in v] for k, v in hooks.items() if isinstance(v, list)
                 },
-                "has_failure_notification": bool(email.get("on_failure") or hooks.get("on_failure")),
+                # Job-level, or on every task: a failing task without one fails the run silently.
+                "has_failure_notification": _notifies_on_failure(s)
+                or (bool(tasks) and all(t["has_failure_notification"] for t in tasks)),
                 "health_rules": (s.get("health") or {}).get("rules") or [],
                 "timeout_seconds": s.get("timeout_seconds", 0),
                 "max_concurrent_runs": s.get("max_concurrent_runs"),

@@ -1089,7 +1089,10 @@ def demo_state() -> WorkspaceState:
             "creation_timestamp": NOW_MS - 12 * DAY_MS,
             "last_updated_timestamp": NOW_MS - 4 * DAY_MS,
             "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
-            "tags": [{"key": "team", "value": "reco"}],
+            "tags": [
+                {"key": "team", "value": "reco"},
+                {"key": "mlguard:internal", "value": "batch jobs only"},
+            ],
             "config": {
                 "served_entities": [
                     {
@@ -1110,6 +1113,79 @@ def demo_state() -> WorkspaceState:
             },
         }
     )
+    # Jobs that no schedule starts (an orchestrator calls run-now): notified per task, tagged as ad
+    # hoc, or silent; their cluster specifications with and without a cluster policy.
+    s.jobs += [
+        {
+            "job_id": 14,
+            "creator_user_name": "carol@example.com",
+            "created_time": NOW_MS - 20 * DAY_MS,
+            "settings": {
+                "name": "features-backfill",
+                "max_concurrent_runs": 1,
+                "run_as": {"service_principal_name": "7f9e2d1c-etl-sp"},
+                "job_clusters": [
+                    {
+                        "job_cluster_key": "backfill",
+                        "new_cluster": {
+                            "spark_version": "15.4.x-scala2.12",
+                            "node_type_id": "i3.xlarge",
+                            "num_workers": 2,
+                            "policy_id": "POL-OPEN-2",
+                        },
+                    }
+                ],
+                "tasks": [
+                    {
+                        "task_key": key,
+                        "job_cluster_key": "backfill",
+                        "notebook_task": {"notebook_path": f"/Repos/features/{key}"},
+                        "email_notifications": {"on_failure": ["data-eng@example.com"]},
+                    }
+                    for key in ("extract", "aggregate")
+                ],
+            },
+        },
+        {
+            "job_id": 15,
+            "creator_user_name": "dave@example.com",
+            "created_time": NOW_MS - 3 * DAY_MS,
+            "settings": {
+                "name": "adhoc-debug",
+                "max_concurrent_runs": 1,
+                "run_as": {"service_principal_name": "a1b2c3d4-scoring-sp"},
+                "tags": {"mlguard:adhoc": "debugging the scorer by hand"},
+                "tasks": [
+                    {
+                        "task_key": "debug",
+                        "existing_cluster_id": "0102-gpu-dev-b2",
+                        "notebook_task": {"notebook_path": "/Users/dave@example.com/debug"},
+                    }
+                ],
+            },
+        },
+        {
+            "job_id": 16,
+            "creator_user_name": "frank@example.com",
+            "created_time": NOW_MS - 8 * DAY_MS,
+            "settings": {
+                "name": "reco-retrain-on-demand",
+                "max_concurrent_runs": 1,
+                "run_as": {"service_principal_name": "a1b2c3d4-scoring-sp"},
+                "tasks": [
+                    {
+                        "task_key": "retrain",
+                        "new_cluster": {
+                            "spark_version": "15.4.x-gpu-ml-scala2.12",
+                            "node_type_id": "g5.xlarge",
+                            "num_workers": 1,
+                        },
+                        "python_wheel_task": {"package_name": "reco", "entry_point": "retrain"},
+                    }
+                ],
+            },
+        },
+    ]
     s.serving_permissions["ep-0006"] = {
         "object_id": "/serving-endpoints/ep-0006",
         "object_type": "serving-endpoint",
