@@ -114,6 +114,7 @@ class Leaf:
     value: Any = None
     param: str | None = None
     if_missing: bool | None = None  # outcome when the value is absent; None: unknown
+    note: str | None = None  # the condition's description (why; for if_missing: the platform default)
 
     def describe(self, params: dict[str, Any]) -> str:
         if not self.op.takes_value:
@@ -147,6 +148,7 @@ class Quantifier:
     satisfy: Condition
     if_empty: bool | None  # None: default for the kind
     if_missing: bool | None = None  # outcome when the list is absent; None: unknown
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,7 @@ def compile_condition(
                 [*where, "if_missing"],
             )
         expr = compile_path(node["path"], [*where, "path"])
-        return Leaf(node["path"], expr, op, value, param, if_missing)
+        return Leaf(node["path"], expr, op, value, param, if_missing, node.get("description"))
     for key, cls in (("all", AllOf), ("any", AnyOf)):
         if key in node:
             items = tuple(
@@ -238,6 +240,7 @@ def compile_condition(
                 satisfy=compile_condition(node["satisfy"], [*where, "satisfy"], param_names),
                 if_empty=None if if_empty is None else if_empty == "pass",
                 if_missing=_if_missing(node, where),
+                note=node.get("description"),
             )
     if "join" in node:
         return _compile_join(node["join"], [*where, "join"], param_names)
@@ -321,6 +324,15 @@ def walk(cond: Condition) -> Iterable[Condition]:
         yield from walk(cond.satisfy)
     elif isinstance(cond, Join) and cond.where is not None:
         yield from walk(cond.where)
+
+
+def missing_rules(cond: Condition) -> list[tuple[str, bool, str | None]]:
+    """(path, passes, why) for each leaf or quantifier that states an outcome for absence."""
+    return [
+        (c.path, c.if_missing, c.note)
+        for c in walk(cond)
+        if isinstance(c, Leaf | Quantifier) and c.if_missing is not None
+    ]
 
 
 def joined_types(cond: Condition) -> set[str]:
