@@ -145,5 +145,5 @@ def test_catalogue_states_what_absence_means_for_each_policy_that_decides_it(bui
     assert "- When absent (missing or null; an attribute that was not read is always ERROR):" in section
     assert "`direct_internet_access`: the condition is false (if_missing: fail)" in section
     assert "DirectInternetAccess is Enabled" in section
-    plain = text.split("#### sagemaker_notebook_root_access_disabled\n", 1)[1].split("\n#### ", 1)[0]
+    plain = text.split("#### sagemaker_model_network_isolation\n", 1)[1].split("\n#### ", 1)[0]
     assert "When absent" not in plain
