@@ -316,3 +316,31 @@ def test_a_join_on_an_absent_key_is_unknown_not_zero(make_policy: MakePolicy, tm
     got = results(p, res("e/none", data={}), res("k/1", "aws.kms.key"))
     assert got["e/none"].status is Status.ERROR
     assert "join key" in got["e/none"].message
+
+
+def test_a_join_whose_related_keys_were_not_read_is_unknown(make_policy: MakePolicy) -> None:
+    alarm = "aws.cloudwatch.alarm"
+    p = make_policy(
+        "assert:\n  join:\n    resource: aws.cloudwatch.alarm\n"
+        "    on: [{related: endpoint_name, subject: name}]\n"
+    )
+
+    def err(attributes: list[str], uid: str | None = None) -> CollectionError:
+        return CollectionError(
+            provider="aws",
+            account=ACCOUNT,
+            region=REGION,
+            resource_type=alarm,
+            operation="cloudwatch:DescribeAlarms",
+            code="Throttling",
+            message="slow down",
+            resource_uid=uid,
+            attributes=attributes,
+        )
+
+    rs = [res("e/lonely", name="lonely"), res("a/1", alarm, data={"endpoint_name": "other"})]
+    # the alarms' dimensions were not read for the scope, or for one alarm: a match may be hidden
+    assert results(p, *rs, errors=[err(["endpoint_name"])])["e/lonely"].status is Status.ERROR
+    assert results(p, *rs, errors=[err(["endpoint_name"], "a/1")])["e/lonely"].status is Status.ERROR
+    # an unread attribute the join does not use changes nothing
+    assert results(p, *rs, errors=[err(["actions"])])["e/lonely"].status is Status.FAIL

@@ -350,7 +350,11 @@ class JoinSource(Protocol):
     def covered(self, resource_type: str, subject: Resource, same: tuple[str, ...] | None) -> bool: ...
 
     def scope_errors(
-        self, resource_type: str, subject: Resource, same: tuple[str, ...] | None
+        self,
+        resource_type: str,
+        subject: Resource,
+        same: tuple[str, ...] | None,
+        attributes: frozenset[str] = frozenset(),
     ) -> list[CollectionError]: ...
 
     def document(self, resource: Resource) -> dict[str, Any]: ...
@@ -556,7 +560,9 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
     wanted = ev.params.get(wanted_raw.name) if isinstance(wanted_raw, ParamRef) else wanted_raw
     ev.record(f"{label} (matching)", count)
     satisfied = OPERATORS[join.count_op].fn(count, wanted)
-    errors = source.scope_errors(join.resource, subject, join.same)
+    # The related side's join keys must have been read too, or a related resource may be missed.
+    related_keys = frozenset(k for k in (root_field(o.related) for o in join.on) if k is not None)
+    errors = source.scope_errors(join.resource, subject, join.same, related_keys)
     monotone_up = join.count_op in ("ge", "gt")
     if errors and not (satisfied and monotone_up):
         ops = sorted({f"{e.operation} ({e.code})" for e in errors})

@@ -121,14 +121,26 @@ class InventoryIndex:
         return any(self._scope_holds(c.scope, subject, same) for c in self.coverage.get(resource_type, []))
 
     def scope_errors(
-        self, resource_type: str, subject: Resource, same: tuple[str, ...] | None
+        self,
+        resource_type: str,
+        subject: Resource,
+        same: tuple[str, ...] | None,
+        attributes: frozenset[str] = frozenset(),
     ) -> list[CollectionError]:
+        """Errors that may hide related resources of ``resource_type`` from ``subject``: failed
+        listings, and errors that left one of ``attributes`` (the join keys) unread."""
         provider = resource_type.split(".", 1)[0]
-        return [
-            e
-            for e in self.errors_for_type(resource_type, provider)
-            if self._scope_holds(e.scope, subject, same)
-        ]
+        errors = self.errors_for_type(resource_type, provider)
+        if attributes:
+            wide = self.attribute_errors.get(resource_type, []) + [
+                e for e in self.attribute_errors.get("*", []) if e.provider == provider
+            ]
+            errors = errors + [e for e in wide if attributes.intersection(e.attributes)]
+            for r in self.by_type.get(resource_type, []):
+                for e in self.resource_errors.get(r.uid, []):
+                    if not e.attributes or attributes.intersection(e.attributes):
+                        errors.append(e)
+        return [e for e in errors if self._scope_holds(e.scope, subject, same)]
 
     def candidates(self, join: Join, on: JoinOn, subject: Resource, key: Any) -> list[Resource]:
         cache_key = (join.resource, on.related, on.op)
