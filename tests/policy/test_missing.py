@@ -344,3 +344,14 @@ def test_a_join_whose_related_keys_were_not_read_is_unknown(make_policy: MakePol
     assert results(p, *rs, errors=[err(["endpoint_name"], "a/1")])["e/lonely"].status is Status.ERROR
     # an unread attribute the join does not use changes nothing
     assert results(p, *rs, errors=[err(["actions"])])["e/lonely"].status is Status.FAIL
+
+
+def test_a_malformed_related_join_key_is_unknown(make_policy: MakePolicy) -> None:
+    p = make_policy(
+        "assert:\n  join:\n    resource: aws.cloudwatch.alarm\n"
+        "    on: [{related: dimensions.EndpointName, subject: name}]\n"
+    )
+    rs = [res("e/x", name="x"), res("a/1", "aws.cloudwatch.alarm", data={"dimensions": ["EndpointName"]})]
+    got = results(p, *rs)["e/x"]
+    assert got.status is Status.ERROR
+    assert "aws.cloudwatch.alarm dimensions.EndpointName is malformed" in got.message

@@ -530,11 +530,14 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
             return None, [f"attribute {label_key} is absent (join key for {join.resource})"]
         keys = value if on.op == "in" and isinstance(value, list) else [value]
         found: dict[str, Resource] = {}
-        for k in keys:
-            if k is None:
-                continue
-            for r in source.candidates(join, on, subject, join_key(k)):
-                found[r.uid] = r
+        try:
+            for k in keys:
+                if k is None:
+                    continue
+                for r in source.candidates(join, on, subject, join_key(k)):
+                    found[r.uid] = r
+        except MalformedValue as exc:  # a related resource's join key has the wrong shape
+            return None, [f"{join.resource} {on.related} is malformed: {exc}"]
         matched = found if matched is None else {u: r for u, r in matched.items() if u in found}
     candidates = [
         r
