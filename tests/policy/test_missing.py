@@ -355,3 +355,10 @@ def test_a_malformed_related_join_key_is_unknown(make_policy: MakePolicy) -> Non
     got = results(p, *rs)["e/x"]
     assert got.status is Status.ERROR
     assert "aws.cloudwatch.alarm dimensions.EndpointName is malformed" in got.message
+
+
+def test_comparing_with_null_is_a_load_error(make_policy: MakePolicy) -> None:
+    with pytest.raises(PolicyError) as info:
+        make_policy("assert:\n  path: x\n  op: ne\n  value: null\n")
+    assert info.value.line == 10
+    assert "use absent or exists" in info.value.message

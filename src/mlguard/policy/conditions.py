@@ -258,6 +258,8 @@ def check_value(op: Operator, value: Any, where: list[str | int]) -> None:
 
 
 def _check_value(op: Operator, value: Any, where: list[str | int]) -> None:
+    if value is None:  # an absent value never reaches a value operator: say it with absent/exists
+        raise CompileError(f"operator {op.name!r} cannot compare with null; use absent or exists", where)
     kind = op.value_kind
     if kind == "list" and not isinstance(value, list):
         raise CompileError(f"operator {op.name!r} needs a list value", where)
