@@ -121,6 +121,23 @@ def _mutate(data: dict[str, Any], lkey: str | None, key: str, delete: bool) -> d
     return out
 
 
+ALL = "every attribute it reads without an explicit rule deleted"
+
+
+def _all_at_once(reads: Reads) -> list[tuple[str | None, str, str, bool]]:
+    """Each single mutation, then all deletions together (one branch may hide another)."""
+    single = list(_mutations(reads))
+    return [*single, (None, "", ALL, True)] if single else []
+
+
+def _strip(data: dict[str, Any], reads: Reads) -> dict[str, Any] | None:
+    out: dict[str, Any] | None = None
+    for lkey, key, _, delete in _mutations(reads):
+        if delete:
+            out = _mutate(out if out is not None else data, lkey, key, delete) or out
+    return out
+
+
 def _statuses(policy: Policy, inventory: Inventory) -> dict[str, Status]:
     results = evaluate_inventory([policy], inventory, now=GOLDEN_NOW).results
     return {r.resource_uid: r.status for r in results}
@@ -143,8 +160,11 @@ def missing_data_passes(policy: Policy, cases: list[Path]) -> list[str]:
         for index, resource in enumerate(inventory.resources):
             if resource.type != judged.resource:
                 continue
-            for lkey, key, label, delete in _mutations(reads):
-                data = _mutate(resource.data, lkey, key, delete)
+            for lkey, key, label, delete in _all_at_once(reads):
+                if label == ALL:
+                    data = _strip(resource.data, reads)
+                else:
+                    data = _mutate(resource.data, lkey, key, delete)
                 if data is None:
                     continue
                 resources = list(inventory.resources)
