@@ -154,6 +154,8 @@ class CollectionError(_Frozen):
     With no ``resource_uid`` the error covers the whole (scope, resource_type): the listing failed.
     With a ``resource_uid`` it covers that resource; ``attributes`` (top-level data keys) narrows it
     further, so a denied detail call only makes policies that read those attributes come out ERROR.
+    ``attributes`` without ``resource_uid``: a detail call that failed for the whole scope or a batch
+    left those attributes unread for every resource of the type in the scope (listing succeeded).
     """
 
     provider: str

@@ -42,12 +42,19 @@ def test_all_any_not(make_policy: MakePolicy) -> None:
     )
     got = statuses(
         p,
-        res("e/a", data={"a": 1}),
+        res("e/a", data={"a": 1, "c": False}),
         res("e/b", data={"b": 1, "c": False}),
-        res("e/neither", data={"a": 2}),
+        res("e/neither", data={"a": 2, "b": 2, "c": False}),
         res("e/c", data={"a": 1, "c": True}),
+        res("e/unknown", data={"a": 1}),
     )
-    assert got == {"e/a": Status.PASS, "e/b": Status.PASS, "e/neither": Status.FAIL, "e/c": Status.FAIL}
+    assert got == {
+        "e/a": Status.PASS,
+        "e/b": Status.PASS,
+        "e/neither": Status.FAIL,
+        "e/c": Status.FAIL,
+        "e/unknown": Status.ERROR,  # c is absent: not (unknown) is unknown
+    }
 
 
 def test_where_skips(make_policy: MakePolicy) -> None:
@@ -57,7 +64,11 @@ def test_where_skips(make_policy: MakePolicy) -> None:
         assert: {path: x, op: is_true}
         """
     )
-    got = statuses(p, res("e/on", data={"endpoint_status": "InService", "x": True}), res("e/off", data={}))
+    got = statuses(
+        p,
+        res("e/on", data={"endpoint_status": "InService", "x": True}),
+        res("e/off", data={"endpoint_status": "Deleting"}),
+    )
     assert got == {"e/on": Status.PASS, "e/off": Status.SKIP}
 
 
@@ -303,9 +314,16 @@ def test_join_on_a_blocked_subject_attribute_is_unknown(make_policy: MakePolicy)
         p,
         res("n/denied", t),
         res("n/plain", t),
+        res("n/other", t, data={"kms_key_id": "k/2"}),
         res("n/keyed", t, data={"kms_key_id": "k/1"}),
         res("k/1", key),
         errors=[denied],
     )
-    # without the key id, "no matching key" would wrongly PASS: the unseen join key makes it ERROR
-    assert got == {"n/denied": Status.ERROR, "n/plain": Status.PASS, "n/keyed": Status.FAIL}
+    # without the key id, "no matching key" would wrongly PASS: the unseen join key makes it ERROR,
+    # and so does an absent one (nothing to match on is not "zero matches")
+    assert got == {
+        "n/denied": Status.ERROR,
+        "n/plain": Status.ERROR,
+        "n/other": Status.PASS,
+        "n/keyed": Status.FAIL,
+    }

@@ -137,3 +137,13 @@ def test_catalogue_renders_parameters_escapes_cells_and_lists_uncovered(tmp_path
     assert "| Demo framework (`demo`) | 1 | 2 | 1 | 0 | 1 | 50% |" in text
     assert "| `D-1` | Data is versioned | [bucket_versioning](#bucket_versioning) |" in text
     assert "Not covered:\n\n- `D-2` Nothing evidences this\n" in text
+
+
+def test_catalogue_states_what_absence_means_for_each_policy_that_decides_it(builtin_set: PolicySet) -> None:
+    text = render_catalogue(builtin_set)
+    section = text.split("#### sagemaker_notebook_direct_internet_disabled\n", 1)[1].split("\n#### ", 1)[0]
+    assert "- When absent (missing or null; an attribute that was not read is always ERROR):" in section
+    assert "`direct_internet_access`: the condition is false (if_missing: fail)" in section
+    assert "DirectInternetAccess is Enabled" in section
+    plain = text.split("#### sagemaker_model_network_isolation\n", 1)[1].split("\n#### ", 1)[0]
+    assert "When absent" not in plain

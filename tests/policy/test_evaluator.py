@@ -179,7 +179,9 @@ def test_baseline_marks_new_existing_and_fixed(tmp_path: Path) -> None:
 def test_pipeline_summary_reconciles(make_policy: MakePolicy) -> None:
     p = make_policy("where: {path: on, op: is_true}\nassert: {path: a, op: exists}\n", resource=NB)
     inv = inventory(
-        res("n/1", NB, data={"on": True, "a": 1}), res("n/2", NB, data={"on": True}), res("n/3", NB)
+        res("n/1", NB, data={"on": True, "a": 1}),
+        res("n/2", NB, data={"on": True}),
+        res("n/3", NB, data={"on": False}),
     )
     scan = run_evaluate(inv, [p], PolicySet({p.id: p}, {}))
     assert scan.summary.total == len(scan.results) == 3

@@ -464,12 +464,13 @@ class _Seeder:
             RoleArn=self.roles["admin"],
             DirectInternetAccess="Enabled",
             RootAccess="Enabled",
+            PlatformIdentifier="notebook-al2-v1",  # AWS always reports one; moto only echoes it
         )
         r.add(
             "aws.sagemaker.notebook_instance",
             nb_open,
             region,
-            bad="direct internet access, root access, no KMS, admin role",
+            bad="direct internet access, root access, no KMS, admin role, deprecated AL2 v1 platform",
         )
         if primary:
             sm.create_notebook_instance(
@@ -481,6 +482,7 @@ class _Seeder:
                 KmsKeyId=keys["data"],
                 DirectInternetAccess="Disabled",
                 RootAccess="Disabled",
+                PlatformIdentifier="notebook-al2023-v1",
                 Tags=_tags(**_TEAM),
             )
             r.add("aws.sagemaker.notebook_instance", "secure-notebook", region)

@@ -1,7 +1,12 @@
 """Conditions: the compiled form of ``where`` / ``assert`` and their three-valued evaluation.
 
-A condition evaluates to ``True``, ``False`` or ``None`` (unknown: the data it needs was not
-collected). ``all``/``any``/``not`` follow Kleene logic, so unknown never silently becomes PASS.
+A condition evaluates to ``True``, ``False`` or ``None`` (unknown). A leaf is unknown when the
+value it reads was not read (a collection error blocks it), is absent (missing key or null) or is
+malformed for its operator; only ``exists``, ``absent``, ``empty`` and ``not_empty`` judge absence
+themselves, and a leaf's ``if_missing: pass|fail`` states the outcome where the platform's
+documented default makes absence meaningful (it never applies to a value that was not read).
+A quantifier over an absent list is unknown too (``if_missing`` likewise); ``if_empty`` decides an
+empty one. ``all``/``any``/``not`` follow Kleene logic, so unknown never silently becomes PASS.
 Each evaluation also returns notes explaining a false or unknown outcome (used in FAIL and ERROR
 messages) and records the values it read as evidence.
 """
@@ -9,6 +14,7 @@ messages) and records the values it read as evidence.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,7 +25,7 @@ from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 
 from mlguard.model import CollectionError, Resource
-from mlguard.policy.operators import OPERATORS, Operator
+from mlguard.policy.operators import OPERATORS, MalformedValue, Operator, RegexError, compile_regex
 
 Outcome = tuple[bool | None, list[str]]
 MAX_EVIDENCE_CHARS = 2000
@@ -54,11 +60,22 @@ class DottedPath:
     keys: tuple[str, ...]
 
     def search(self, value: Any) -> Any:
-        for key in self.keys:
-            if not isinstance(value, dict):
+        for i, key in enumerate(self.keys):
+            if value is None:
                 return None
+            if not isinstance(value, dict):
+                at = ".".join(self.keys[:i]) or "the element"
+                raise MalformedValue(f"{at} is {type(value).__name__}, expected an object")
             value = value.get(key)
         return value
+
+
+def search(expr: Path, doc: Any) -> Any:
+    """Run a path; a JMESPath function given the wrong type (``length(null)``) is a malformed value."""
+    try:
+        return expr.search(doc)
+    except JMESPathError as exc:
+        raise MalformedValue(str(exc).splitlines()[0]) from None
 
 
 def compile_path(text: str, where: list[str | int]) -> Path:
@@ -96,6 +113,8 @@ class Leaf:
     op: Operator
     value: Any = None
     param: str | None = None
+    if_missing: bool | None = None  # outcome when the value is absent; None: unknown
+    note: str | None = None  # the condition's description (why; for if_missing: the platform default)
 
     def describe(self, params: dict[str, Any]) -> str:
         if not self.op.takes_value:
@@ -128,6 +147,8 @@ class Quantifier:
     expr: Path
     satisfy: Condition
     if_empty: bool | None  # None: default for the kind
+    if_missing: bool | None = None  # outcome when the list is absent; None: unknown
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,8 +183,14 @@ Condition = Union[Leaf, AllOf, AnyOf, Not, Quantifier, Join]  # noqa: UP007  (re
 # --------------------------------------------------------------------------- compile
 
 
-def compile_condition(node: dict[str, Any], where: list[str | int], param_names: set[str]) -> Condition:
-    """Build a condition from a schema-valid dict; raises CompileError for semantic problems."""
+def compile_condition(
+    node: dict[str, Any], where: list[str | int], param_names: set[str] | dict[str, Any]
+) -> Condition:
+    """Build a condition from a schema-valid dict; raises CompileError for semantic problems.
+
+    ``param_names`` maps each declared parameter to its value (a set: names only, values unchecked);
+    a parameter compared by an operator must suit it (type; a regex must compile), like a literal.
+    """
     if "path" in node:
         op = OPERATORS[node["op"]]
         param = node.get("param")
@@ -179,10 +206,22 @@ def compile_condition(node: dict[str, Any], where: list[str | int], param_names:
             raise CompileError(
                 f"unknown parameter {param!r} (declare it under parameters:)", [*where, "param"]
             )
+        if param is not None and isinstance(param_names, dict):
+            try:
+                _check_value(op, param_names[param], [*where, "param"])
+            except CompileError as exc:
+                raise CompileError(f"parameter {param!r}: {exc.message}", exc.where) from None
         value = node.get("value")
         if op.takes_value and param is None:
             _check_value(op, value, [*where, "value"])
-        return Leaf(node["path"], compile_path(node["path"], [*where, "path"]), op, value, param)
+        if_missing = _if_missing(node, where)
+        if if_missing is not None and op.presence:
+            raise CompileError(
+                f"operator {op.name!r} decides a missing value itself; if_missing does not apply",
+                [*where, "if_missing"],
+            )
+        expr = compile_path(node["path"], [*where, "path"])
+        return Leaf(node["path"], expr, op, value, param, if_missing, node.get("description"))
     for key, cls in (("all", AllOf), ("any", AnyOf)):
         if key in node:
             items = tuple(
@@ -200,13 +239,27 @@ def compile_condition(node: dict[str, Any], where: list[str | int], param_names:
                 expr=compile_path(node[kind], [*where, kind]),
                 satisfy=compile_condition(node["satisfy"], [*where, "satisfy"], param_names),
                 if_empty=None if if_empty is None else if_empty == "pass",
+                if_missing=_if_missing(node, where),
+                note=node.get("description"),
             )
     if "join" in node:
         return _compile_join(node["join"], [*where, "join"], param_names)
     raise CompileError("condition has no form", where)  # unreachable after schema validation
 
 
+def _if_missing(node: dict[str, Any], where: list[str | int]) -> bool | None:
+    raw = node.get("if_missing")
+    return None if raw is None else raw == "pass"
+
+
+def check_value(op: Operator, value: Any, where: list[str | int]) -> None:
+    """Check a literal or a parameter value against what ``op`` compares with (type; regex compiles)."""
+    _check_value(op, value, where)
+
+
 def _check_value(op: Operator, value: Any, where: list[str | int]) -> None:
+    if value is None:  # an absent value never reaches a value operator: say it with absent/exists
+        raise CompileError(f"operator {op.name!r} cannot compare with null; use absent or exists", where)
     kind = op.value_kind
     if kind == "list" and not isinstance(value, list):
         raise CompileError(f"operator {op.name!r} needs a list value", where)
@@ -216,14 +269,21 @@ def _check_value(op: Operator, value: Any, where: list[str | int]) -> None:
         raise CompileError(f"operator {op.name!r} needs a number value", where)
     if kind in ("string", "regex") and not isinstance(value, str):
         raise CompileError(f"operator {op.name!r} needs a string value", where)
+    if kind == "number" and isinstance(value, float) and not math.isfinite(value):
+        raise CompileError(f"operator {op.name!r} needs a finite number", where)
     if kind == "regex":
         try:
-            re.compile(value)
-        except re.error as exc:
-            raise CompileError(f"invalid regular expression {value!r}: {exc}", where) from None
+            compile_regex(value)
+        except RegexError as exc:
+            raise CompileError(
+                f"invalid regular expression {value!r} (RE2 syntax: no backreferences or lookaround): {exc}",
+                where,
+            ) from None
 
 
-def _compile_join(node: dict[str, Any], where: list[str | int], param_names: set[str]) -> Join:
+def _compile_join(
+    node: dict[str, Any], where: list[str | int], param_names: set[str] | dict[str, Any]
+) -> Join:
     on = tuple(
         JoinOn(
             related=o["related"],
@@ -268,6 +328,15 @@ def walk(cond: Condition) -> Iterable[Condition]:
         yield from walk(cond.where)
 
 
+def missing_rules(cond: Condition) -> list[tuple[str, bool, str | None]]:
+    """(path, passes, why) for each leaf or quantifier that states an outcome for absence."""
+    return [
+        (c.path, c.if_missing, c.note)
+        for c in walk(cond)
+        if isinstance(c, Leaf | Quantifier) and c.if_missing is not None
+    ]
+
+
 def joined_types(cond: Condition) -> set[str]:
     return {c.resource for c in walk(cond) if isinstance(c, Join)}
 
@@ -283,7 +352,11 @@ class JoinSource(Protocol):
     def covered(self, resource_type: str, subject: Resource, same: tuple[str, ...] | None) -> bool: ...
 
     def scope_errors(
-        self, resource_type: str, subject: Resource, same: tuple[str, ...] | None
+        self,
+        resource_type: str,
+        subject: Resource,
+        same: tuple[str, ...] | None,
+        attributes: frozenset[str] = frozenset(),
     ) -> list[CollectionError]: ...
 
     def document(self, resource: Resource) -> dict[str, Any]: ...
@@ -337,13 +410,28 @@ def _blocked(path: str, ev: Evaluation, top: bool) -> str | None:
 def _leaf(leaf: Leaf, doc: Any, ev: Evaluation, prefix: str, top: bool) -> Outcome:
     why = _blocked(leaf.path, ev, top)
     if why is not None:
-        return None, [f"{leaf.path}: not collected ({why})"]
-    actual = leaf.expr.search(doc)
-    ev.record(prefix + leaf.path, actual)
-    expected = leaf.expected(ev.params)
-    if leaf.op.fn(actual, expected):
+        return None, [f"attribute {prefix}{leaf.path} was not read ({why})"]
+    try:
+        actual = search(leaf.expr, doc)
+        ev.record(prefix + leaf.path, actual)
+        if actual is None and not leaf.op.presence:
+            return _missing(f"{prefix}{leaf.path}", leaf.if_missing, leaf.describe(ev.params))
+        if isinstance(actual, float) and not math.isfinite(actual):
+            raise MalformedValue(f"not a finite number: {actual}")
+        holds = leaf.op.fn(actual, leaf.expected(ev.params))
+    except MalformedValue as exc:
+        return None, [f"attribute {prefix}{leaf.path} is malformed: {exc}"]
+    if holds:
         return True, []
     return False, [f"{prefix}{leaf.describe(ev.params)} (found {_short(actual)})"]
+
+
+def _missing(label: str, if_missing: bool | None, wanted: str) -> Outcome:
+    if if_missing is None:
+        return None, [f"attribute {label} is absent (cannot judge {wanted})"]
+    if if_missing:
+        return True, []
+    return False, [f"attribute {label} is absent (if_missing: fail; expected {wanted})"]
 
 
 def _all(items: Iterable[Condition], run: Callable[[Condition], Outcome]) -> Outcome:
@@ -373,16 +461,22 @@ def _any(items: Iterable[Condition], run: Callable[[Condition], Outcome]) -> Out
 def _quantifier(q: Quantifier, doc: Any, ev: Evaluation, prefix: str, top: bool) -> Outcome:
     why = _blocked(q.path, ev, top)
     if why is not None:
-        return None, [f"{q.path}: not collected ({why})"]
-    items = q.expr.search(doc)
-    if items is None or items == []:
+        return None, [f"attribute {prefix}{q.path} was not read ({why})"]
+    try:
+        items = search(q.expr, doc)
+    except MalformedValue as exc:
+        return None, [f"attribute {prefix}{q.path} is malformed: {exc}"]
+    if items is None:
+        ev.record(prefix + q.path, items)
+        return _missing(f"{prefix}{q.path}", q.if_missing, f"{q.kind} element to hold")
+    if items == []:
         ev.record(prefix + q.path, items)
         default = q.kind != "some"
         ok = default if q.if_empty is None else q.if_empty
         return (True, []) if ok else (False, [f"{prefix}{q.path}: no elements (expected {q.kind} to hold)"])
     if not isinstance(items, list):
         ev.record(prefix + q.path, items)
-        return False, [f"{prefix}{q.path} is not a list (found {_short(items)})"]
+        return None, [f"attribute {prefix}{q.path} is malformed: expected a list, found {_short(items)}"]
     ev.record(f"{prefix}{q.path} (count)", len(items))
     results: list[Outcome] = []
     for i, item in enumerate(items):
@@ -426,17 +520,26 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
         at_resource = on.subject_from == "resource" or not prefix
         why = _blocked(on.subject, ev, at_resource)
         if why is not None:  # the join key itself was not collected: the count is unknowable
-            return None, [f"{on.subject}: not collected ({why})"]
+            return None, [f"attribute {on.subject} was not read ({why})"]
         here = resource_doc if on.subject_from == "resource" else doc
-        value = on.subject_expr.search(here)
-        ev.record(on.subject if here is resource_doc else prefix + on.subject, value)
+        label_key = on.subject if here is resource_doc else prefix + on.subject
+        try:
+            value = search(on.subject_expr, here)
+        except MalformedValue as exc:
+            return None, [f"attribute {label_key} is malformed: {exc}"]
+        ev.record(label_key, value)
+        if value is None:  # no key to match on: the count is unknowable, not zero
+            return None, [f"attribute {label_key} is absent (join key for {join.resource})"]
         keys = value if on.op == "in" and isinstance(value, list) else [value]
         found: dict[str, Resource] = {}
-        for k in keys:
-            if k is None:
-                continue
-            for r in source.candidates(join, on, subject, join_key(k)):
-                found[r.uid] = r
+        try:
+            for k in keys:
+                if k is None:
+                    continue
+                for r in source.candidates(join, on, subject, join_key(k)):
+                    found[r.uid] = r
+        except MalformedValue as exc:  # a related resource's join key has the wrong shape
+            return None, [f"{join.resource} {on.related} is malformed: {exc}"]
         matched = found if matched is None else {u: r for u, r in matched.items() if u in found}
     candidates = [
         r
@@ -462,7 +565,9 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
     wanted = ev.params.get(wanted_raw.name) if isinstance(wanted_raw, ParamRef) else wanted_raw
     ev.record(f"{label} (matching)", count)
     satisfied = OPERATORS[join.count_op].fn(count, wanted)
-    errors = source.scope_errors(join.resource, subject, join.same)
+    # The related side's join keys must have been read too, or a related resource may be missed.
+    related_keys = frozenset(k for k in (root_field(o.related) for o in join.on) if k is not None)
+    errors = source.scope_errors(join.resource, subject, join.same, related_keys)
     monotone_up = join.count_op in ("ge", "gt")
     if errors and not (satisfied and monotone_up):
         ops = sorted({f"{e.operation} ({e.code})" for e in errors})
@@ -493,6 +598,8 @@ def _short(value: Any) -> str:
 
 
 def _clip(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN/Infinity
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, str):

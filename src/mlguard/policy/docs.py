@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mlguard.model import RequirementInfo
+from mlguard.policy.conditions import missing_rules
 from mlguard.policy.loader import IAC_ID_PREFIXES, Framework, Policy, PolicySet
 
 PROVIDER_TITLES = {"aws": "AWS", "databricks": "Databricks", "iac": "Infrastructure as code"}
@@ -140,6 +141,13 @@ def _render_policy(policy: Policy, fw_names: dict[str, str]) -> list[str]:
             out.append(f"  - {_cell(fw_names.get(fid, fid))} (`{fid}`): {reqs}")
     else:
         out.append("- Frameworks: none")
+    rules = [r for root in (policy.where, policy.assert_) if root is not None for r in missing_rules(root)]
+    if rules:
+        out.append("- When absent (missing or null; an attribute that was not read is always ERROR):")
+        for path, passes, why in rules:
+            text = f"  - {_code(path)}: the condition {'holds' if passes else 'is false'} (if_missing: "
+            text += f"{'pass' if passes else 'fail'})"
+            out.append(text + (f": {_cell(why)}" if why else ""))
     out.append("")
     if policy.parameters:
         out += ["| parameter | type | default | description |", "|---|---|---|---|"]

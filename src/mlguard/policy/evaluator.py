@@ -3,6 +3,12 @@
 Counting rule: every selected, enabled policy yields exactly one result per resource of its type
 (SKIP when ``where`` is false), plus one ERROR per scope where that type could not be collected.
 A policy whose type was not collected anywhere is listed in ``not_run`` with the reason.
+
+A collection error that names ``attributes`` does not hide resources: it leaves those attributes
+unread, for one resource (with ``resource_uid``) or for every resource of its type in its scope
+(without: a detail or enrichment call that failed for a whole scope or batch), so each result that
+reads them is ERROR. One resource whose data breaks evaluation (a malformed value, an internal
+error) yields one ERROR result naming the policy and the reason; the rest of the scan goes on.
 """
 
 from __future__ import annotations
@@ -49,9 +55,13 @@ class InventoryIndex:
         self._docs: dict[int, dict[str, Any]] = {}  # by object identity: input uids may collide
         self.type_errors: dict[str, list[CollectionError]] = defaultdict(list)  # keyed by type, "*" for all
         self.resource_errors: dict[str, list[CollectionError]] = defaultdict(list)
+        # Scope- or batch-wide detail failures: the listing worked, some attributes were not read.
+        self.attribute_errors: dict[str, list[CollectionError]] = defaultdict(list)
         for e in inventory.errors:
             if e.resource_uid:
                 self.resource_errors[e.resource_uid].append(e)
+            elif e.attributes:
+                self.attribute_errors[e.resource_type or "*"].append(e)
             else:
                 self.type_errors[e.resource_type or "*"].append(e)
         self.coverage: dict[str, list[Coverage]] = defaultdict(list)
@@ -71,7 +81,8 @@ class InventoryIndex:
         ]
 
     def blocked(self, resource: Resource) -> dict[str, str]:
-        """Data keys of ``resource`` that a per-resource collection error left unread ("*": all)."""
+        """Data keys of ``resource`` that a collection error left unread ("*": all): its own errors,
+        and attribute errors for its type that cover its scope."""
         blocked: dict[str, str] = {}
         for e in self.resource_errors.get(resource.uid, []):
             why = f"{e.operation}: {e.code}"
@@ -79,12 +90,13 @@ class InventoryIndex:
                 blocked["*"] = why
             for a in e.attributes:
                 blocked.setdefault(a, why)
-        # A failed batched step of the whole scope (an enrichment) left the attributes it names
-        # unread on every resource of that scope.
-        for e in self.type_errors.get(resource.type, []):
-            if e.attributes and self._scope_holds(e.scope, resource, None):
+        wide = self.attribute_errors.get(resource.type, []) + [
+            e for e in self.attribute_errors.get("*", []) if e.provider == resource.provider
+        ]
+        for e in wide:
+            if self._scope_holds(e.scope, resource, None):
                 for a in e.attributes:
-                    blocked.setdefault(a, f"{e.operation}: {e.code}")
+                    blocked.setdefault(a, f"{e.operation}: {e.code} in {e.scope.label()}")
         return blocked
 
     # -- JoinSource protocol
@@ -109,14 +121,26 @@ class InventoryIndex:
         return any(self._scope_holds(c.scope, subject, same) for c in self.coverage.get(resource_type, []))
 
     def scope_errors(
-        self, resource_type: str, subject: Resource, same: tuple[str, ...] | None
+        self,
+        resource_type: str,
+        subject: Resource,
+        same: tuple[str, ...] | None,
+        attributes: frozenset[str] = frozenset(),
     ) -> list[CollectionError]:
+        """Errors that may hide related resources of ``resource_type`` from ``subject``: failed
+        listings, and errors that left one of ``attributes`` (the join keys) unread."""
         provider = resource_type.split(".", 1)[0]
-        return [
-            e
-            for e in self.errors_for_type(resource_type, provider)
-            if self._scope_holds(e.scope, subject, same)
-        ]
+        errors = self.errors_for_type(resource_type, provider)
+        if attributes:
+            wide = self.attribute_errors.get(resource_type, []) + [
+                e for e in self.attribute_errors.get("*", []) if e.provider == provider
+            ]
+            errors = errors + [e for e in wide if attributes.intersection(e.attributes)]
+            for r in self.by_type.get(resource_type, []):
+                for e in self.resource_errors.get(r.uid, []):
+                    if not e.attributes or attributes.intersection(e.attributes):
+                        errors.append(e)
+        return [e for e in errors if self._scope_holds(e.scope, subject, same)]
 
     def candidates(self, join: Join, on: JoinOn, subject: Resource, key: Any) -> list[Resource]:
         cache_key = (join.resource, on.related, on.op)
@@ -199,7 +223,7 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         return
     out.policies_run += 1
     for r in resources:
-        out.results.append(_evaluate_resource(policy, r, index))
+        out.results.append(_guarded(policy, r, index))
     # One ERROR per scope whose listing of this type failed: the resources nobody could see.
     by_scope: dict[tuple[str, str | None, str | None, str | None], list[CollectionError]] = defaultdict(list)
     for e in errors:
@@ -225,6 +249,16 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
                 workspace=workspace,
             )
         )
+
+
+def _guarded(policy: Policy, r: Resource, index: InventoryIndex) -> Result:
+    """One result whatever the data holds: an unexpected failure is this result's ERROR, not the scan's."""
+    try:
+        return _evaluate_resource(policy, r, index)
+    except Exception as exc:  # reported as this result's ERROR, with the policy id
+        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+        message = f"could not evaluate policy {policy.id}: internal error on this resource's data ({reason})"
+        return _result(policy, r, Status.ERROR, message, Evidence(collected_at=r.collected_at))
 
 
 def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex) -> Result:

@@ -2,7 +2,8 @@
 
 An invalid file is a hard error (:class:`~mlguard.errors.PolicyError`, exit 2) naming the file,
 line and field: a YAML syntax error, an unknown field, a wrong type, an unknown operator or
-resource type, a bad path or regex, an undeclared parameter, a duplicate id. Never a skipped policy.
+resource type, a bad path or regex (RE2 syntax), an undeclared parameter or a parameter value that
+does not suit the operator comparing it, a duplicate id. Never a skipped policy.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import jsonschema
 
 from mlguard.errors import ConfigError, PolicyError
 from mlguard.model import Category, FrameworkInfo, PolicyInfo, RequirementInfo, Severity
-from mlguard.policy.conditions import CompileError, Condition, compile_condition, joined_types
+from mlguard.policy.conditions import (
+    CompileError,
+    Condition,
+    Leaf,
+    check_value,
+    compile_condition,
+    joined_types,
+    walk,
+)
 from mlguard.policy.schema import framework_schema, policy_schema
 from mlguard.yamlio import Located, field_name, load_validated
 
@@ -79,6 +88,11 @@ class Policy:
         if self.where is not None:
             types |= joined_types(self.where)
         return types
+
+    def parameter_uses(self, name: str) -> list[Leaf]:
+        """The comparisons that read parameter ``name`` (its value must suit their operators)."""
+        roots = [self.assert_] if self.where is None else [self.where, self.assert_]
+        return [c for root in roots for c in walk(root) if isinstance(c, Leaf) and c.param == name]
 
     def info(self) -> PolicyInfo:
         return PolicyInfo(
@@ -215,7 +229,7 @@ def load_policy(path: Path, source: str) -> Policy:
                 file=str(path),
                 line=doc.line_of(["parameters", name, "default"]),
             )
-    names = set(params)
+    names = {n: p.default for n, p in params.items()}
     try:
         assert_ = compile_condition(raw["assert"], ["assert"], names)
         where = compile_condition(raw["where"], ["where"], names) if "where" in raw else None
@@ -366,6 +380,13 @@ def apply_parameters(
                     line=locate(["parameters", pid, name]),
                 )
             problem = param.check(value)
+            for leaf in policy.parameter_uses(name):
+                if problem:
+                    break
+                try:
+                    check_value(leaf.op, value, [])
+                except CompileError as exc:
+                    problem = f"{exc.message} (compared by {leaf.path} {leaf.op.name})"
             if problem:
                 raise ConfigError(
                     f"parameters.{pid}.{name}: {problem}", file=source, line=locate(["parameters", pid, name])

@@ -64,8 +64,15 @@ def condition_schema() -> dict[str, Any]:
             "satisfy": cond,
             "if_empty": {
                 "enum": ["pass", "fail"],
-                "description": "Outcome of a quantifier over an empty or missing list "
-                "(default: every/none pass, some fails).",
+                "description": "Outcome of a quantifier over an empty list "
+                "(default: every/none pass, some fails). An absent list is unknown unless if_missing.",
+            },
+            "if_missing": {
+                "enum": ["pass", "fail"],
+                "description": "Outcome when the value (or the quantified list) is absent: missing or "
+                "null. Only where the platform's documented default makes absence meaningful; without "
+                "it absence is unknown (ERROR). Never applies to a value that was not read, nor to "
+                "exists/absent/empty/not_empty.",
             },
             "join": {"$ref": "#/$defs/join"},
             "description": {"type": "string", "description": "Why this condition exists."},
@@ -74,7 +81,7 @@ def condition_schema() -> dict[str, Any]:
         "oneOf": [
             {
                 "required": ["path", "op"],
-                "propertyNames": {"enum": ["path", "op", "value", "param", "description"]},
+                "propertyNames": {"enum": ["path", "op", "value", "param", "if_missing", "description"]},
                 "description": "Operators " + ", ".join(no_value_ops) + " take no value; every other "
                 "operator takes exactly one of value or param (checked when the policy is compiled).",
             },
@@ -85,7 +92,7 @@ def condition_schema() -> dict[str, Any]:
             *(
                 {
                     "required": [key, "satisfy"],
-                    "propertyNames": {"enum": [key, "satisfy", "if_empty", "description"]},
+                    "propertyNames": {"enum": [key, "satisfy", "if_empty", "if_missing", "description"]},
                 }
                 for key in ("every", "some", "none")
             ),
