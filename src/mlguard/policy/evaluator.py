@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mlguard.fields import Defaulted, apply_defaults
 from mlguard.model import (
     CollectionError,
     Coverage,
@@ -47,6 +48,7 @@ class InventoryIndex:
         for r in inventory.resources:
             self.by_type[r.type].append(r)
         self._docs: dict[str, dict[str, Any]] = {}
+        self.defaulted: dict[str, Defaulted] = {}
         self.type_errors: dict[str, list[CollectionError]] = defaultdict(list)  # keyed by type, "*" for all
         self.resource_errors: dict[str, list[CollectionError]] = defaultdict(list)
         for e in inventory.errors:
@@ -63,7 +65,16 @@ class InventoryIndex:
         doc = self._docs.get(resource.uid)
         if doc is None:
             doc = self._docs[resource.uid] = resource.document()
+            # Declared platform defaults turn an absent value that no error blocked into a value.
+            applied = apply_defaults(resource.type, doc, self.blocked(resource))
+            if applied.values:
+                self.defaulted[resource.uid] = applied
         return doc
+
+    def annotate(self, result: Result) -> Result:
+        """The result, with a note for each platform default it relied on."""
+        applied = self.defaulted.get(result.resource_uid)
+        return applied.annotate(result) if applied else result
 
     def errors_for_type(self, resource_type: str, provider: str) -> list[CollectionError]:
         return self.type_errors.get(resource_type, []) + [
@@ -193,7 +204,7 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         return
     out.policies_run += 1
     for r in resources:
-        out.results.append(_evaluate_resource(policy, r, index))
+        out.results.append(index.annotate(_evaluate_resource(policy, r, index)))
     # One ERROR per scope whose listing of this type failed: the resources nobody could see.
     by_scope: dict[tuple[str, str | None, str | None, str | None], list[CollectionError]] = defaultdict(list)
     for e in errors:
