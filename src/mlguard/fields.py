@@ -37,14 +37,14 @@ import importlib.resources
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from mlguard.errors import InputError
 from mlguard.model import Result
-from mlguard.policy.conditions import CompileError
+from mlguard.policy.conditions import AllOf, AnyOf, CompileError, Condition, Leaf, Not, Quantifier
 from mlguard.yamlio import load_validated
 
 JSON_TYPES = ("string", "integer", "number", "boolean", "array", "object", "any")
@@ -347,43 +347,41 @@ def _check(
             )
 
 
-def policy_fields(resource: str, raw: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Root fields each type is read at by a policy: {type: [field, ...]} (for the docs)."""
-    out: dict[str, set[str]] = {}
+def fields_read(resource: str, conditions: list[Condition]) -> dict[str, list[str]]:
+    """The root fields each type is read at by compiled conditions: {type: [field, ...]}, the
+    policy's own type first (for ``mlguard policies docs``). Paths inside quantifier elements are
+    listed under their list field."""
+    out: dict[str, set[str]] = {resource: set()}
 
     def add(rtype: str, path: str) -> None:
         keys, _ = _keys(path)
         if keys:
             out.setdefault(rtype, set()).add(keys[0])
 
-    def walk(node: Any, rtype: str, inside: bool) -> None:
-        if not isinstance(node, Mapping):
-            return
-        if "path" in node and not inside:
-            add(rtype, node["path"])
-        for key in ("all", "any"):
-            for item in node.get(key, ()):
-                walk(item, rtype, inside)
-        if "not" in node:
-            walk(node["not"], rtype, inside)
-        for kind in ("every", "some", "none"):
-            if kind in node:
-                if not inside:
-                    add(rtype, node[kind])
-                walk(node["satisfy"], rtype, True)
-        if "join" in node:
-            join = node["join"]
-            for on in join.get("on", ()):
-                add(join["resource"], on["related"])
-                if on.get("subject_from") == "resource" or not inside:
-                    add(resource, on["subject"])
-            if "where" in join:
-                walk(join["where"], join["resource"], False)
+    def walk(cond: Condition, rtype: str, inside: bool) -> None:
+        if isinstance(cond, Leaf):
+            if not inside:
+                add(rtype, cond.path)
+        elif isinstance(cond, AllOf | AnyOf):
+            for c in cond.items:
+                walk(c, rtype, inside)
+        elif isinstance(cond, Not):
+            walk(cond.item, rtype, inside)
+        elif isinstance(cond, Quantifier):
+            if not inside:
+                add(rtype, cond.path)
+            walk(cond.satisfy, rtype, True)
+        else:
+            for on in cond.on:
+                add(cond.resource, on.related)
+                if on.subject_from == "resource" or not inside:
+                    add(resource if on.subject_from == "resource" else rtype, on.subject)
+            if cond.where is not None:
+                walk(cond.where, cond.resource, False)
 
-    for part in ("where", "assert"):
-        if part in raw:
-            walk(raw[part], resource, False)
-    return {t: sorted(v) for t, v in out.items()}
+    for cond in conditions:
+        walk(cond, resource, False)
+    return {t: sorted(v) for t, v in out.items() if v}
 
 
 # --------------------------------------------------------------------------- platform defaults
@@ -419,3 +417,35 @@ def apply_defaults(rtype: str, doc: dict[str, Any], blocked: Mapping[str, str]) 
             doc[name] = default
             applied.values[name] = default
     return applied
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _rows(fields: Mapping[str, Field], prefix: str = "") -> list[Field]:
+    out: list[Field] = []
+    for f in fields.values():
+        out.append(replace(f, name=prefix + f.name, fields=None))
+        if f.fields:
+            out += _rows(f.fields, f"{prefix}{f.name}[]." if f.type == "array" else f"{prefix}{f.name}.")
+    return out
+
+
+def render_fields(rtype: str) -> str:
+    """``mlguard types TYPE``: every declared field with its type, source call, default, description."""
+    tf = declared(rtype)
+    if tf is None:
+        return f"{rtype}: no declared fields\n"
+    lines = [f"{rtype}", f"  source: {', '.join(tf.source)}"]
+    if tf.absent:
+        lines.append(f"  not in the demo estate: {tf.absent}")
+    lines.append("")
+    for f in _rows(tf.fields):
+        lines.append(f"{f.name}  ({f.type})")
+        if f.source != tf.source:
+            lines.append(f"    source: {', '.join(f.source)}")
+        if f.has_default:
+            lines.append(f"    platform default when unset: {json.dumps(f.default)}")
+        lines.append(f"    {f.description}")
+    lines += ["", "envelope (every type): " + ", ".join(ENVELOPE)]
+    return "\n".join(lines) + "\n"
