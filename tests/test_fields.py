@@ -74,10 +74,11 @@ def test_fields_dir_is_inside_the_package() -> None:
 def test_undeclared_root_field_is_rejected_with_a_suggestion(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as exc:
         _policy(tmp_path, "aws.s3.bucket", "assert: {path: 'length(lifecycle_rulez)', op: gt, value: 0}\n")
-    assert "unknown field 'lifecycle_rulez' of aws.s3.bucket; did you mean 'lifecycle_rules'?" in str(
-        exc.value
+    message = str(exc.value)
+    assert (
+        f"{tmp_path / 'p.yaml'}:7: assert.path: unknown field 'lifecycle_rulez' of aws.s3.bucket" in message
     )
-    assert f"{tmp_path / 'p.yaml'}:7:" in str(exc.value)
+    assert "did you mean 'lifecycle_rules' or 'lifecycle_rule_count'?" in message
 
 
 def test_envelope_and_declared_fields_are_accepted(tmp_path: Path) -> None:
