@@ -249,7 +249,18 @@ def _undeclared(where: str, values: list[dict[str, Any]], fields: dict[str, Fiel
         for key, value in data.items():
             f = fields.get(key)
             if f is None:
-                out.append(f"{where}.{key}: emitted but not declared")
+                kind = next(
+                    (
+                        k
+                        for k in ("boolean", "integer", "number", "string", "array", "object")
+                        if Field(key, k, "", ()).accepts(value) and value is not None
+                    ),
+                    "any",
+                )
+                out.append(
+                    f"{where}.{key}: emitted but not declared; add to its fields file: "
+                    f"{key}: {{type: {kind}, description: ...}}"
+                )
             elif not f.accepts(value):
                 out.append(f"{where}.{key}: declared {f.type}, emitted {type(value).__name__}")
             elif f.fields is not None:
