@@ -42,10 +42,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
 from mlguard.errors import InputError
 from mlguard.model import Result
 from mlguard.policy.conditions import AllOf, AnyOf, CompileError, Condition, Leaf, Not, Quantifier
-from mlguard.yamlio import load_validated
+from mlguard.yamlio import Located, load_validated, parse_yaml
 
 JSON_TYPES = ("string", "integer", "number", "boolean", "array", "object", "any")
 
@@ -178,13 +182,33 @@ def fields_dir() -> Path:
     return Path(str(importlib.resources.files("mlguard"))) / "data" / "fields"
 
 
-def load_fields_file(path: Path) -> TypeFields:
+def _parse(path: Path) -> tuple[Any, Located | None]:
+    """The file's content; the line-tracking parse (slow in pure Python) only when it is invalid,
+    to name the line of the problem."""
+    try:
+        raw = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError):
+        raw = None
+    if raw is not None and _validator().is_valid(raw):
+        return raw, None
     doc, raw = load_validated(path, FIELDS_FILE_SCHEMA, FieldsFileError)
+    return raw, doc
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(FIELDS_FILE_SCHEMA)
+
+
+def load_fields_file(path: Path) -> TypeFields:
+    raw, doc = _parse(path)
     rtype = path.name.removesuffix(".yaml")
     source = _sources(raw["source"])
     fields = _build(raw["fields"], source)
     clash = sorted(set(fields) & set(ENVELOPE))
     if clash:
+        if doc is None:
+            doc = parse_yaml(path, FieldsFileError)
         raise FieldsFileError(
             f"fields.{clash[0]}: {clash[0]!r} is an envelope field, declared for every type",
             file=str(path),
@@ -195,17 +219,20 @@ def load_fields_file(path: Path) -> TypeFields:
 
 
 @cache
+def declared(rtype: str) -> TypeFields | None:
+    """The declared fields of one type, read from its data file on first use."""
+    path = fields_dir() / f"{rtype}.yaml"
+    return load_fields_file(path) if path.is_file() else None
+
+
 def all_declared() -> dict[str, TypeFields]:
-    """Every declared type, from the package's data files (loaded once)."""
+    """Every declared type (for docs and meta-tests)."""
     out: dict[str, TypeFields] = {}
     for path in sorted(fields_dir().glob("*.yaml")):
-        tf = load_fields_file(path)
-        out[tf.type] = tf
+        tf = declared(path.name.removesuffix(".yaml"))
+        if tf is not None:
+            out[tf.type] = tf
     return out
-
-
-def declared(rtype: str) -> TypeFields | None:
-    return all_declared().get(rtype)
 
 
 # The envelope every resource document has, whatever its type (see ``Resource.document``).
