@@ -311,3 +311,27 @@ def test_every_declared_field_is_emitted_by_the_demo_or_documented_absent(
             continue
         problems += _unemitted(rtype, values, tf.fields)
     assert problems == [], "\n".join(problems)
+
+
+def test_notebook_direct_internet_access_omitted_means_the_aws_default_enabled() -> None:
+    # DirectInternetAccess defaults to Enabled (CreateNotebookInstance); reading its absence as
+    # "disabled" would turn an unknown into a PASS of sagemaker_notebook_direct_internet_disabled.
+    from datetime import UTC, datetime
+
+    from mlguard.collect.aws.sagemaker import _notebook
+    from mlguard.collect.aws.spec import Item, Options
+
+    opts = Options(
+        account="1",
+        region="us-east-1",
+        partition="aws",
+        job_lookback_days=30,
+        metrics_days=14,
+        now=datetime.now(UTC),
+    )
+    raw = {"NotebookInstanceName": "nb", "InstanceType": "ml.t3.medium"}
+    data = _notebook(Item(raw=raw, region="us-east-1"), opts)
+    assert data["direct_internet_access"] is True
+    assert data["root_access_enabled"] is True
+    disabled = _notebook(Item(raw={**raw, "DirectInternetAccess": "Disabled"}, region="us-east-1"), opts)
+    assert disabled["direct_internet_access"] is False
