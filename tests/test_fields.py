@@ -335,3 +335,16 @@ def test_notebook_direct_internet_access_omitted_means_the_aws_default_enabled()
     assert data["root_access_enabled"] is True
     disabled = _notebook(Item(raw={**raw, "DirectInternetAccess": "Disabled"}, region="us-east-1"), opts)
     assert disabled["direct_internet_access"] is False
+
+
+def test_paths_through_list_elements_are_checked_against_the_element_fields(tmp_path: Path) -> None:
+    _policy(tmp_path, "aws.sagemaker.endpoint", "assert: {path: 'variants[0].instance_type', op: exists}\n")
+    with pytest.raises(
+        PolicyError, match=r"unknown field 'instance_typ' of aws\.sagemaker\.endpoint field variants"
+    ):
+        _policy(
+            tmp_path,
+            "aws.sagemaker.endpoint",
+            "assert: {path: 'variants[?is_gpu].instance_typ', op: exists}\n",
+            "q",
+        )

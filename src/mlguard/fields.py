@@ -24,10 +24,16 @@ type, as a policy's file name is its id), validated against :data:`FIELDS_FILE_S
   ``fields`` is open: paths below it are not checked.
 
 A policy path is checked against these declarations when the policy is loaded
-(:func:`check_policy_paths`): its root field, and the following dotted keys as far as sub-fields
-are declared, must be declared for the policy's resource type (or the joined type, or the element
-of the quantified list). The resource envelope (``uid name id account region workspace tags ...``)
-is declared once for every type in :data:`ENVELOPE`.
+(:func:`check_policy_paths`): its root field, and the keys below it as far as sub-fields are
+declared (``variants[0].instance_type`` and ``variants[?is_gpu].model_name`` read the sub-fields of
+``variants``' elements), must be declared for the policy's resource type (or the joined type, or
+the element of the quantified list). Filter expressions inside ``[?...]`` are not checked. The
+resource envelope (``uid name id account region workspace tags ...``) is declared once for every
+type in :data:`ENVELOPE`.
+
+Adding a field: one line under ``fields:`` of the type's file. Adding a type: a new file named
+after it (the meta-tests in ``tests/test_fields.py`` list every emitted field or catalogue type
+that has no declaration, with the line to add).
 """
 
 from __future__ import annotations
@@ -263,12 +269,30 @@ class PathProblem(CompileError):
 _DOTTED = re.compile(r'^\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*))')
 _NEXT = re.compile(r'^\.(?:"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*))')
 _CALL = re.compile(r"^\s*[a-z_]+\(\s*(.*)$", re.DOTALL)
-_ELEMENTS = re.compile(r"^(\[\]|\[\*\]|\[\?.*\])$", re.DOTALL)
+
+
+def _bracket_end(text: str) -> int:
+    """Index just past the ``[...]`` that ``text`` starts with (-1 if it does not close)."""
+    depth = 0
+    quote: str | None = None
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'`\"":
+            quote = ch
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
 
 
 def _keys(path: str) -> tuple[list[str], str]:
-    """The leading chain of plain keys of a path (``a.b`` of ``a.b[0].c``) and what follows it;
-    for a function call, its first argument's."""
+    """The chain of plain keys a path walks (``a``, ``b``, ``c`` of ``a.b[0].c`` or ``a[?x].c``:
+    brackets select elements, whose sub-fields are the list's) and what follows it; for a
+    function call, its first argument's."""
     call = _CALL.match(path)
     if call:
         return _keys(call.group(1))
@@ -278,6 +302,12 @@ def _keys(path: str) -> tuple[list[str], str]:
     keys = [m.group(1) if m.group(1) is not None else m.group(2)]
     rest = path[m.end() :]
     while True:
+        if rest.startswith("["):
+            end = _bracket_end(rest)
+            if end < 0:
+                break
+            rest = rest[end:]
+            continue
         n = _NEXT.match(rest)
         if not n:
             break
@@ -315,8 +345,8 @@ def _elements(path: str, scope: Scope, owner: str) -> tuple[Scope, str | None]:
     if problem or field_ is None:
         return None, problem
     _, rest = _keys(path)
-    if rest.strip() and not _ELEMENTS.match(rest.strip()):
-        return None, None  # a projection or index: the elements are not the declared ones
+    if rest.strip() or field_.type != "array":
+        return None, None  # a projection or a function: the elements are not the declared ones
     return field_.fields, None
 
 
