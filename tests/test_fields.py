@@ -348,3 +348,45 @@ def test_paths_through_list_elements_are_checked_against_the_element_fields(tmp_
             "assert: {path: 'variants[?is_gpu].instance_typ', op: exists}\n",
             "q",
         )
+
+
+def _sources(fields: Any) -> set[str]:
+    out: set[str] = set()
+    for f in fields.values():
+        out.update(f.source)
+        if f.fields:
+            out |= _sources(f.fields)
+    return out
+
+
+def test_every_declared_source_is_a_call_the_collectors_declare() -> None:
+    # AWS: an operation of the type's spec (so it is in the read-only allowlist and the IAM policy);
+    # Databricks: a route of the type's entry in `mlguard permissions databricks`.
+    import re
+
+    import mlguard.collect.aws.families  # noqa: F401  (registers the specs)
+    from mlguard.collect.aws.spec import SPECS, api_name
+    from mlguard.collect.databricks.permissions import PERMISSIONS
+
+    routes = {p.resource_type: p.routes for p in PERMISSIONS}
+    placeholder = re.compile(r"\{[^}]*\}")
+    problems = []
+    for rtype, tf in all_declared().items():
+        used = set(tf.source) | _sources(tf.fields)
+        if rtype.startswith("aws."):
+            spec = SPECS[rtype]
+            known = {f"{svc}:{api_name(svc, op)}" for svc, op in spec.operations()}
+            problems += [f"{rtype}: {s}" for s in sorted(used - known)]
+        elif rtype.startswith("databricks."):
+            patterns = [
+                re.compile(
+                    "^" + placeholder.sub("[^/]+", re.escape(r).replace(r"\{", "{").replace(r"\}", "}")) + "$"
+                )
+                for r in routes[rtype]
+            ]
+            problems += [
+                f"{rtype}: {s}"
+                for s in sorted(used)
+                if not any(p.match(placeholder.sub("x", s)) for p in patterns)
+            ]
+    assert problems == []
