@@ -3,11 +3,19 @@
 Names are ``provider.service.kind``. A policy may only name a type listed here (the policy JSON
 Schema is generated from this table), and a meta-test checks that every collector emits only
 types listed here.
+
+Each type's fields (name, JSON type, source call, platform default, description) are declared in
+``mlguard/data/fields/<type>.yaml`` and read through :func:`fields_of` (format: ``mlguard.fields``).
+Adding a field a collector emits is one line in that file.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlguard.fields import TypeFields
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +114,10 @@ def resource_type_names() -> list[str]:
 
 def get(name: str) -> ResourceType:
     return CATALOGUE[name]
+
+
+def fields_of(name: str) -> TypeFields | None:
+    """The declared fields of a type (None when the type has no declaration file)."""
+    from mlguard.fields import declared
+
+    return declared(name)

@@ -6,6 +6,7 @@ one clean line with its exit code; see the README for the table of exit codes.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import shlex
@@ -752,10 +753,20 @@ def schema_cmd(name: str) -> None:
 
 
 @cli.command("types")
-def types_cmd() -> None:
-    """List the resource type catalogue."""
-    for t in CATALOGUE.values():
-        click.echo(f"{t.name:48} {t.description}")
+@click.argument("type_name", metavar="[TYPE]", required=False)
+def types_cmd(type_name: str | None) -> None:
+    """List the resource type catalogue, or the declared fields of one TYPE."""
+    if type_name is None:
+        for t in CATALOGUE.values():
+            click.echo(f"{t.name:48} {t.description}")
+        return
+    from mlguard.fields import render_fields
+
+    if type_name not in CATALOGUE:
+        close = difflib.get_close_matches(type_name, list(CATALOGUE), n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else " (see mlguard types)"
+        raise click.BadParameter(f"unknown resource type {type_name!r}{hint}", param_hint="TYPE")
+    click.echo(render_fields(type_name), nl=False)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from mlguard.fields import fields_read
 from mlguard.model import RequirementInfo
 from mlguard.policy.conditions import missing_rules
 from mlguard.policy.loader import IAC_ID_PREFIXES, Framework, Policy, PolicySet
@@ -118,6 +119,15 @@ def _section_title(key: tuple[str, str]) -> str:
     return SERVICE_TITLES.get(key, service or provider)
 
 
+def _reads(policy: Policy) -> list[str]:
+    """The declared fields the policy reads (``mlguard types TYPE`` describes them)."""
+    conds = [c for c in (policy.where, policy.assert_) if c is not None]
+    return [
+        f"- Reads `{rtype}`: " + ", ".join(f"`{f}`" for f in names)
+        for rtype, names in fields_read(policy.resource, conds).items()
+    ]
+
+
 def _render_policy(policy: Policy, fw_names: dict[str, str]) -> list[str]:
     out = [f"#### {policy.id}", "", f"**{policy.title}**", ""]
     if not policy.enabled:
@@ -130,6 +140,7 @@ def _render_policy(policy: Policy, fw_names: dict[str, str]) -> list[str]:
     ]
     if policy.tags:
         out.append("- Tags: " + ", ".join(f"`{t}`" for t in policy.tags))
+    out += _reads(policy)
     if policy.compliance:
         by_fw: dict[str, list[str]] = defaultdict(list)
         for ref in policy.compliance:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mlguard.fields import Defaulted, apply_defaults
 from mlguard.model import (
     CollectionError,
     Coverage,
@@ -52,7 +53,9 @@ class InventoryIndex:
         self.by_type: dict[str, list[Resource]] = defaultdict(list)
         for r in inventory.resources:
             self.by_type[r.type].append(r)
-        self._docs: dict[int, dict[str, Any]] = {}  # by object identity: input uids may collide
+        # Both by object identity: input uids may collide.
+        self._docs: dict[int, dict[str, Any]] = {}
+        self.defaulted: dict[int, Defaulted] = {}
         self.type_errors: dict[str, list[CollectionError]] = defaultdict(list)  # keyed by type, "*" for all
         self.resource_errors: dict[str, list[CollectionError]] = defaultdict(list)
         # Scope- or batch-wide detail failures: the listing worked, some attributes were not read.
@@ -73,7 +76,16 @@ class InventoryIndex:
         doc = self._docs.get(id(resource))
         if doc is None:
             doc = self._docs[id(resource)] = resource.document()
+            # Declared platform defaults turn an absent value that no error blocked into a value.
+            applied = apply_defaults(resource.type, doc, self.blocked(resource))
+            if applied.values:
+                self.defaulted[id(resource)] = applied
         return doc
+
+    def annotate(self, result: Result, resource: Resource) -> Result:
+        """The result, with a note for each platform default it relied on."""
+        applied = self.defaulted.get(id(resource))
+        return applied.annotate(result) if applied else result
 
     def errors_for_type(self, resource_type: str, provider: str) -> list[CollectionError]:
         return self.type_errors.get(resource_type, []) + [
@@ -223,7 +235,7 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         return
     out.policies_run += 1
     for r in resources:
-        out.results.append(_guarded(policy, r, index))
+        out.results.append(index.annotate(_guarded(policy, r, index), r))
     # One ERROR per scope whose listing of this type failed: the resources nobody could see.
     by_scope: dict[tuple[str, str | None, str | None, str | None], list[CollectionError]] = defaultdict(list)
     for e in errors:

@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 
 from mlguard.errors import ConfigError, PolicyError
+from mlguard.fields import check_policy_paths
 from mlguard.model import Category, FrameworkInfo, PolicyInfo, RequirementInfo, Severity
 from mlguard.policy.conditions import (
     CompileError,
@@ -233,6 +234,7 @@ def load_policy(path: Path, source: str) -> Policy:
     try:
         assert_ = compile_condition(raw["assert"], ["assert"], names)
         where = compile_condition(raw["where"], ["where"], names) if "where" in raw else None
+        check_policy_paths(raw["resource"], raw)  # every path names a declared field
     except CompileError as exc:
         raise PolicyError(
             f"{field_name(exc.where)}: {exc.message}", file=str(path), line=doc.line_of(exc.where)

@@ -102,7 +102,7 @@ def _notebook(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
     data = data_of(raw, drop=("NotebookInstanceArn",))
     data.update(ml_instance_facts(raw.get("InstanceType")))
-    data["direct_internet_access"] = raw.get("DirectInternetAccess") == "Enabled"
+    data["direct_internet_access"] = raw.get("DirectInternetAccess", "Enabled") == "Enabled"  # AWS default
     data["root_access_enabled"] = raw.get("RootAccess", "Enabled") == "Enabled"
     data["in_vpc"] = bool(raw.get("SubnetId"))
     # A notebook outside a VPC has none: SageMaker's own network fronts it.
