@@ -406,6 +406,7 @@ define(
             "kms_key_id",
             "imds_minimum_version",
             "platform_identifier",
+            "platform_support",
             "root_access",
         ),
     ),
