@@ -94,3 +94,14 @@ def test_denied_describe_instance_types_falls_back_to_the_table() -> None:
     assert facts.known["g5.96xlarge"]["gpu_count"] is None
     assert list(facts.unknown) == ["zz9.large"]
     assert facts.unknown["zz9.large"][0] == "UnauthorizedOperation"
+
+
+def test_a_gpu_partition_is_a_gpu() -> None:
+    # g6f reports Count 0 with GpuPartitionSize 0.125: an eighth of an L4, still a GPU instance.
+    _run("g6f.large", "slice")
+    run = collect({"aws.ec2.instance"})
+    data = run.one("aws.ec2.instance", "slice").data
+    assert data["is_gpu"] is True
+    assert (data["gpu"]["gpu_count"], data["gpu"]["gpu_model"]) == (0.125, "L4")
+    assert data["gpu"]["source"] == "DescribeInstanceTypes"
+    assert run.inventory.errors == []
