@@ -464,13 +464,13 @@ class _Seeder:
             RoleArn=self.roles["admin"],
             DirectInternetAccess="Enabled",
             RootAccess="Enabled",
-            PlatformIdentifier="notebook-al2-v1",  # AWS always reports one; moto only echoes it
+            PlatformIdentifier="notebook-al2-v2",
         )
         r.add(
             "aws.sagemaker.notebook_instance",
             nb_open,
             region,
-            bad="direct internet access, root access, no KMS, admin role, deprecated AL2 v1 platform",
+            bad="direct internet access, root access, no KMS, admin role, platform past end of support",
         )
         if primary:
             sm.create_notebook_instance(
@@ -1319,7 +1319,7 @@ class _Seeder:
             KmsKeyId=key,
             DirectInternetAccess="Disabled",
             RootAccess="Disabled",
-            PlatformIdentifier="notebook-al2-v3",
+            PlatformIdentifier="notebook-al2023-v1",
             InstanceMetadataServiceConfiguration={"MinimumInstanceMetadataServiceVersion": "2"},
             Tags=_tags(**_TEAM),
         )

@@ -107,7 +107,10 @@ def seed(endpoint_url: str, scale: int = 1) -> Counter[str]:
         )
         n["aws.applicationautoscaling.scalable_target"] += 1
         sm.create_notebook_instance(
-            NotebookInstanceName=f"notebook-{i}", InstanceType="ml.t3.medium", RoleArn=ROLE
+            NotebookInstanceName=f"notebook-{i}",
+            InstanceType="ml.t3.medium",
+            RoleArn=ROLE,
+            PlatformIdentifier="notebook-al2023-v1",
         )
         n["aws.sagemaker.notebook_instance"] += 1
         sm.create_training_job(

@@ -8,7 +8,7 @@ from botocore.stub import Stubber
 
 from mlguard.collect.aws.engine import Account, Engine, client_config
 from mlguard.collect.aws.redact import REDACTED
-from mlguard.collect.aws.sagemaker import s3_bucket_of
+from mlguard.collect.aws.sagemaker import ml_instance_facts, s3_bucket_of
 from tests.collect.aws.conftest import ACCOUNT, collect, moto_ext_applied
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sm-exec"
@@ -60,7 +60,10 @@ def test_sagemaker_estate_with_scaling_and_alarms() -> None:
     seed_endpoint(sm, "gpu-ep", "ml.g4dn.xlarge")
     seed_endpoint(sm, "cpu-ep", "ml.m5.large")
     sm.create_notebook_instance(
-        NotebookInstanceName="nb", InstanceType="ml.t3.medium", RoleArn=ROLE, DirectInternetAccess="Enabled"
+        NotebookInstanceName="nb",
+        InstanceType="ml.t3.medium",
+        RoleArn=ROLE,
+        DirectInternetAccess="Enabled",
     )
     sm.create_training_job(
         TrainingJobName="train-1",
@@ -126,7 +129,10 @@ def test_sagemaker_estate_with_scaling_and_alarms() -> None:
     )
 
     run = collect(SM_TYPES)
-    assert run.inventory.errors == []
+    # The notebook was created without a PlatformIdentifier: its end of support is unknown
+    # (an error for that field of that notebook only), never "supported".
+    nb = run.one("aws.sagemaker.notebook_instance", "nb").uid
+    assert [(e.resource_uid, e.attributes) for e in run.inventory.errors] == [(nb, ["platform_support"])]
     counts = {t: len(run.of(t)) for t in SM_TYPES}
     assert counts == {
         "aws.sagemaker.notebook_instance": 1,
@@ -367,4 +373,43 @@ def test_sagemaker_resources_name_the_buckets_they_use() -> None:
     assert run.one("aws.sagemaker.training_job", "fraud-train").data["s3_buckets"] == [
         "ml-artifacts",
         "ml-curated",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "is_gpu", "gpu_count", "gpu_model"),
+    [
+        ("ml.p4d.24xlarge", True, 8, "A100"),
+        ("ml.g6e.12xlarge", True, 4, "L40S"),
+        ("ml.g5.96xlarge", True, None, "A10G"),  # a size the table lacks: GPU by its family
+        ("ml.inf2.xlarge", False, 0, None),  # Inferentia: an accelerator, not a GPU
+        ("ml.m5.xlarge", False, 0, None),  # a family without accelerators, by rule
+        ("ml.gx9.xlarge", None, None, None),  # nobody knows it: unknown, not "not a GPU"
+        ("ml.eia2.medium", None, None, None),
+    ],
+)
+def test_ml_instance_facts_come_from_the_table(
+    instance_type: str, is_gpu: bool | None, gpu_count: int | None, gpu_model: str | None
+) -> None:
+    facts = ml_instance_facts(instance_type)
+    assert (facts["is_gpu"], facts["gpu_count"], facts["gpu_model"]) == (is_gpu, gpu_count, gpu_model)
+
+
+def test_unknown_ml_instance_type_is_a_collection_error_for_its_gpu_fields() -> None:
+    sm = boto3.client("sagemaker")
+    for name, instance_type in (("odd", "ml.gx9.xlarge"), ("known", "ml.p3.2xlarge")):
+        sm.create_training_job(
+            TrainingJobName=name,
+            AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+            RoleArn=ROLE,
+            OutputDataConfig={"S3OutputPath": "s3://out/"},
+            ResourceConfig={"InstanceType": instance_type, "InstanceCount": 1, "VolumeSizeInGB": 50},
+            StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        )
+    run = collect({"aws.sagemaker.training_job"})
+    odd = run.one("aws.sagemaker.training_job", "odd")
+    assert "is_gpu" not in odd.data
+    assert run.one("aws.sagemaker.training_job", "known").data["is_gpu"] is True
+    assert [(e.resource_uid, e.code, e.attributes[0]) for e in run.inventory.errors] == [
+        (odd.uid, "UnknownInstanceType", "accelerator")
     ]

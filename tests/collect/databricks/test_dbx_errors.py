@@ -156,16 +156,25 @@ def test_timeout_on_one_route_is_recorded(start_fake) -> None:
     assert counts_by_type(inventory) == {"databricks.secret_scope": 2}
 
 
-def test_denied_node_types_blocks_only_gpu_facts(start_fake) -> None:
-    start_fake(deny={"node_types"})
+def test_denied_node_types_fall_back_to_the_table_and_block_only_unknown_gpu_facts(start_fake) -> None:
+    state = demo_state()
+    odd = dict(state.clusters[-1], cluster_id="0199-odd", cluster_name="odd-node")
+    odd.update(node_type_id="zz9.large", driver_node_type_id="zz9.large")
+    state.clusters.append(odd)
+    start_fake(state, deny={"node_types"})
     inventory = collect_inventory(
         frozenset({"databricks.cluster", "databricks.instance_pool"}), clock=RecordingClock()
     )
-    assert counts_by_type(inventory) == {"databricks.cluster": 6, "databricks.instance_pool": 3}
-    assert len(inventory.errors) == 9
-    assert all(e.operation == "GET /api/2.1/clusters/list-node-types" for e in inventory.errors)
-    cluster_attrs = {tuple(e.attributes) for e in inventory.errors if e.resource_type == "databricks.cluster"}
-    assert cluster_attrs == {("gpu", "driver_gpu", "is_gpu")}
-    for r in inventory.resources:
-        assert r.data["is_gpu"] is None  # unknown, never "not a GPU"
-        assert "autotermination_minutes" in r.data or "idle_instance_autotermination_minutes" in r.data
+    assert counts_by_type(inventory) == {"databricks.cluster": 7, "databricks.instance_pool": 3}
+    # Only the node type that neither the workspace nor the table knows is unknown.
+    gpu_errors = [e for e in inventory.errors if "is_gpu" in e.attributes]
+    assert [(e.resource_uid or "").rsplit("/", 1)[-1] for e in gpu_errors] == ["0199-odd"]
+    assert gpu_errors[0].operation == "GET /api/2.1/clusters/list-node-types"
+    assert gpu_errors[0].code == "PERMISSION_DENIED"
+    assert gpu_errors[0].attributes == ["gpu", "driver_gpu", "is_gpu"]
+    by_id = {r.id: r for r in inventory.resources}
+    assert by_id["0199-odd"].data["is_gpu"] is None  # unknown (and blocked), never "not a GPU"
+    assert by_id["0101-gpu-train-a1"].data["is_gpu"] is True  # p4d.24xlarge, from the table
+    assert by_id["0101-gpu-train-a1"].data["gpu"]["num_gpus"] == 8
+    assert by_id["0101-gpu-train-a1"].data["gpu"]["source"].startswith("table ")
+    assert by_id["0105-analyst-e5"].data["is_gpu"] is False  # m5.xlarge: no accelerator by rule

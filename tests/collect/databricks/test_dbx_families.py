@@ -129,3 +129,56 @@ def test_enum_values_newer_than_the_sdk_survive(start_fake) -> None:
     )
     assert res[("databricks.uc.catalog", "ml")]["account_users_privileges"] == ["SOME_NEW_PRIVILEGE"]
     assert res[("databricks.ip_access_list", "ipl-1")]["list_type"] == "MONITOR_ONLY"
+
+
+def test_gpu_runtime_and_single_node_facts_of_clusters(start_fake) -> None:
+    state = demo_state()
+    base = state.clusters[-1]
+    state.clusters += [
+        # A node type neither the workspace's list nor mlguard's table knows.
+        dict(base, cluster_id="0201-odd", node_type_id="zz9.large", driver_node_type_id="zz9.large"),
+        # A type the workspace does not list but the table knows (GPU model from the table).
+        dict(base, cluster_id="0202-p3", node_type_id="p3.2xlarge", driver_node_type_id="p3.2xlarge"),
+        # Single node, old style (zero workers, singleNode profile) and new style (is_single_node).
+        {
+            **{k: v for k, v in base.items() if k != "autoscale"},
+            "cluster_id": "0203-single-old",
+            "node_type_id": "g5.xlarge",
+            "driver_node_type_id": "g5.xlarge",
+            "num_workers": 0,
+            "spark_conf": {"spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*]"},
+            "custom_tags": {"ResourceClass": "SingleNode"},
+        },
+        {
+            **{k: v for k, v in base.items() if k != "autoscale"},
+            "cluster_id": "0204-single-new",
+            "node_type_id": "g5.xlarge",
+            "num_workers": 0,
+            "is_single_node": True,
+            "spark_version": "99.1.x-scala2.13",
+        },
+    ]
+    start_fake(state)
+    inventory = collect_inventory(frozenset({"databricks.cluster"}), clock=RecordingClock())
+    res = {r.id: r for r in inventory.resources}
+    errors = {(e.resource_uid or "").rsplit("/", 1)[-1]: e for e in inventory.errors}
+
+    assert res["0201-odd"].data["is_gpu"] is None
+    assert errors["0201-odd"].attributes == ["gpu", "driver_gpu", "is_gpu"]
+    assert errors["0201-odd"].code == "UnknownInstanceType"
+    p3 = res["0202-p3"].data
+    assert (p3["is_gpu"], p3["gpu"]["num_gpus"], p3["gpu"]["gpu_model"]) == (True, 1, "V100")
+    g5 = res["0102-gpu-dev-b2"].data["gpu"]
+    assert (g5["num_gpus"], g5["gpu_model"], g5["source"]) == (1, "A10G", "list-node-types")
+
+    assert res["0203-single-old"].data["single_node"] is True
+    assert res["0204-single-new"].data["single_node"] is True
+    assert res["0102-gpu-dev-b2"].data["single_node"] is False  # autoscaling
+    assert res["0101-gpu-train-a1"].data["single_node"] is False  # 4 fixed workers
+
+    # Runtime end of support from the dated table; a version it does not know is unknown.
+    old = res["0101-gpu-train-a1"].data["runtime_support"]
+    assert (old["version"], old["end_of_support"], old["lts"]) == ("11.3", "2025-10-19", True)
+    assert res["0204-single-new"].data["runtime_support"] is None
+    assert errors["0204-single-new"].attributes == ["runtime_support"]
+    assert errors["0204-single-new"].code == "UnknownRuntime"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
-from mlguard.collect.aws.ec2 import gpu_facts
+from mlguard.collect.aws.ec2 import instance_type_facts
 from mlguard.collect.aws.normalize import as_list
 from mlguard.collect.aws.spec import Caller, Detail, Enrichment, Item, Options, ResourceSpec, define
 
@@ -23,6 +24,12 @@ def _account(item: Item, opts: Options) -> dict[str, Any]:
     return data
 
 
+def _total(counts: Iterable[int | float | None]) -> int | float | None:
+    """Sum of GPU counts; None (unknown) when one of them is unknown (a size the table lacks)."""
+    values = list(counts)
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
 def _fleet(items: list[Item], caller: Caller, opts: Options) -> None:
     """The region's GPU fleet: how many accelerated instances, of which types, in which state."""
     instances = [
@@ -31,22 +38,18 @@ def _fleet(items: list[Item], caller: Caller, opts: Options) -> None:
         for r in page.get("Reservations", [])
         for i in r.get("Instances", [])
     ]
-    names = sorted({i["InstanceType"] for i in instances})
-    infos: dict[str, dict[str, Any]] = {}
-    for offset in range(0, len(names), 100):
-        for page in caller.pages(
-            "ec2", "describe_instance_types", InstanceTypes=names[offset : offset + 100]
-        ):
-            for info in page.get("InstanceTypes", []):
-                infos[info["InstanceType"]] = gpu_facts(info)
+    facts = instance_type_facts(caller, sorted({i["InstanceType"] for i in instances}))
+    if facts.causes:  # a type nobody knows: the fleet's counts would be short, so they are unknown
+        raise next(iter(facts.causes.values()))
+    infos = facts.known
     gpu = [i for i in instances if infos.get(i["InstanceType"], {}).get("is_gpu")]
     states = Counter((i.get("State") or {}).get("Name") for i in gpu)
     fleet = {
         "instances": len(gpu),
         "running": states.get("running", 0),
         "stopped": states.get("stopped", 0),
-        "gpus": sum(infos[i["InstanceType"]]["gpu_count"] for i in gpu),
-        "running_gpus": sum(
+        "gpus": _total(infos[i["InstanceType"]]["gpu_count"] for i in gpu),
+        "running_gpus": _total(
             infos[i["InstanceType"]]["gpu_count"]
             for i in gpu
             if (i.get("State") or {}).get("Name") == "running"

@@ -4,16 +4,24 @@ groups with their ingress rules normalised."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from mlguard.collect.aws import metrics
+from mlguard.collect.aws.engine import error_code
 from mlguard.collect.aws.normalize import as_list, to_json
-from mlguard.collect.aws.spec import Caller, Enrichment, Item, Options, ResourceSpec, define
+from mlguard.collect.aws.spec import Caller, Enrichment, Item, Options, ResourceSpec, Unknown, define
+from mlguard.collect.facts import accelerator_facts, accelerator_table
+from mlguard.collect.facts import instance_type_facts as table_facts
 from mlguard.model import iso
 
 _TRANSITION = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")
 _TYPE_BATCH = 100  # DescribeInstanceTypes accepts up to 100 names
+_GPU_ATTRIBUTES = ("gpu", "is_gpu")
+_NVME = {"required", "supported"}
 
 
 def transition_time(reason: str | None) -> str | None:
@@ -63,46 +71,124 @@ def _instance_data(item: Item, opts: Options) -> dict[str, Any]:
 
 
 def gpu_facts(info: dict[str, Any]) -> dict[str, Any]:
-    gpus = as_list((info.get("GpuInfo") or {}).get("Gpus"))
-    neuron = as_list((info.get("NeuronInfo") or {}).get("NeuronDevices"))
-    inference = as_list((info.get("InferenceAcceleratorInfo") or {}).get("Accelerators"))
-    gpu_count = sum(int(g.get("Count", 0)) for g in gpus)
-    if gpus:
-        accelerator = "gpu"
-    elif neuron or inference:
-        accelerator = "neuron"
-    else:
-        accelerator = None
-    return {
-        "is_gpu": gpu_count > 0,
-        "gpu_count": gpu_count,
-        "gpu_model": gpus[0].get("Name") if gpus else None,
-        "gpu_manufacturer": gpus[0].get("Manufacturer") if gpus else None,
-        "gpu_memory_mib": (info.get("GpuInfo") or {}).get("TotalGpuMemoryInMiB"),
-        "accelerator": accelerator,
-        "accelerator_count": gpu_count
-        + sum(int(n.get("Count", 0)) for n in neuron)
-        + sum(int(a.get("Count", 0)) for a in inference),
-        "vcpus": (info.get("VCpuInfo") or {}).get("DefaultVCpus"),
-        "memory_mib": (info.get("MemoryInfo") or {}).get("SizeInMiB"),
-    }
+    """Accelerator facts of one DescribeInstanceTypes entry (the live answer; the table's shape)."""
+    gpu_info = info.get("GpuInfo") or {}
+    devices: list[tuple[str, dict[str, Any]]] = [
+        *(("gpu", g) for g in as_list(gpu_info.get("Gpus"))),
+        *(("neuron", n) for n in as_list((info.get("NeuronInfo") or {}).get("NeuronDevices"))),
+        *(
+            ("inference", a)
+            for a in as_list((info.get("InferenceAcceleratorInfo") or {}).get("Accelerators"))
+        ),
+        *(("fpga", f) for f in as_list((info.get("FpgaInfo") or {}).get("Fpgas"))),
+        *(("media", m) for m in as_list((info.get("MediaAcceleratorInfo") or {}).get("Accelerators"))),
+    ]
+    kind, first = devices[0] if devices else (None, {})
+    # A GPU partition (g6f) reports Count 0 with a fractional GpuPartitionSize.
+    count = sum(
+        int(d.get("Count", 0)) or float(d.get("GpuPartitionSize", 0)) * int(d.get("LogicalGpuCount", 0))
+        for k, d in devices
+        if k == kind
+    )
+    storage = info.get("InstanceStorageInfo") or {}
+    facts = accelerator_facts(
+        kind=kind,
+        count=count if devices else 0,
+        model=first.get("Name"),
+        manufacturer=first.get("Manufacturer"),
+        memory_mib=gpu_info.get("TotalGpuMemoryInMiB")
+        if kind == "gpu"
+        else (first.get("MemoryInfo") or {}).get("SizeInMiB"),
+        nvme_gb=storage.get("TotalSizeInGB") if storage.get("NvmeSupport") in _NVME else None,
+        source="DescribeInstanceTypes",
+    )
+    facts["vcpus"] = (info.get("VCpuInfo") or {}).get("DefaultVCpus")
+    facts["memory_mib"] = (info.get("MemoryInfo") or {}).get("SizeInMiB")
+    return facts
+
+
+@dataclass(frozen=True, slots=True)
+class TypeFacts:
+    """Accelerator facts per instance type name; the names nothing knows, and why."""
+
+    known: dict[str, dict[str, Any]]
+    unknown: dict[str, tuple[str, str]]  # name -> (error code, message)
+    causes: dict[str, BaseException]  # name -> the failed call that left it unknown
+
+
+def _names_in(message: str, batch: list[str]) -> set[str]:
+    tokens = set(re.findall(r"[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]", message))
+    return {n for n in batch if n in tokens}
+
+
+def instance_type_facts(caller: Caller, names: list[str]) -> TypeFacts:
+    """Facts of instance types from DescribeInstanceTypes, refined over the offline table.
+
+    One name EC2 does not know fails its whole batch (InvalidInstanceType): the batch is retried
+    without the names the error lists, else name by name, so it never loses the others. A name
+    that neither EC2 nor the table knows is unknown (with the code of the call that failed).
+    """
+    live: dict[str, dict[str, Any]] = {}
+    invalid: dict[str, tuple[str, str]] = {}
+    failed: dict[str, tuple[str, str]] = {}
+    causes: dict[str, BaseException] = {}
+    pending = [names[o : o + _TYPE_BATCH] for o in range(0, len(names), _TYPE_BATCH)]
+    while pending:
+        batch = pending.pop()
+        try:
+            for page in caller.pages("ec2", "describe_instance_types", InstanceTypes=batch):
+                for info in page.get("InstanceTypes", []):
+                    live[info["InstanceType"]] = gpu_facts(info)
+        except (ClientError, BotoCoreError) as exc:
+            code, message = error_code(exc)
+            causes.update(dict.fromkeys(batch, exc))
+            if not code.startswith("InvalidInstanceType"):
+                failed.update(dict.fromkeys(batch, (code, message)))
+                continue
+            named = _names_in(message, batch)
+            if named and len(named) < len(batch):
+                invalid.update(dict.fromkeys(named, (code, message)))
+                pending.append([n for n in batch if n not in named])
+            elif len(batch) > 1:
+                pending.extend([n] for n in batch)
+            else:
+                invalid[batch[0]] = (code, message)
+    known: dict[str, dict[str, Any]] = {}
+    unknown: dict[str, tuple[str, str]] = {}
+    for name in names:
+        facts = live.get(name) or table_facts(name)
+        if facts is not None:
+            known[name] = facts
+            continue
+        code, message = invalid.get(name) or failed.get(name) or ("UnknownInstanceType", "")
+        unknown[name] = (
+            code,
+            f"no accelerator facts for instance type {name}: "
+            f"EC2 DescribeInstanceTypes did not describe it ({message or code}) and mlguard's "
+            f"table (as of {accelerator_table().as_of}) does not know it",
+        )
+    return TypeFacts(known, unknown, {n: causes[n] for n in unknown if n in causes})
 
 
 def _instance_types(items: list[Item], caller: Caller, opts: Options) -> None:
     names = sorted({i.data["instance_type"] for i in items if i.data.get("instance_type")})
-    infos: dict[str, dict[str, Any]] = {}
-    for offset in range(0, len(names), _TYPE_BATCH):
-        for page in caller.pages(
-            "ec2", "describe_instance_types", InstanceTypes=names[offset : offset + _TYPE_BATCH]
-        ):
-            for info in page.get("InstanceTypes", []):
-                infos[info["InstanceType"]] = info
+    facts = instance_type_facts(caller, names)
     for item in items:
-        info = infos.get(item.data["instance_type"])
-        if info is None:
-            raise ValueError(f"no instance type facts for {item.data['instance_type']}")
-        item.data["gpu"] = gpu_facts(info)
-        item.data["is_gpu"] = item.data["gpu"]["is_gpu"]
+        name = item.data.get("instance_type")
+        found = facts.known.get(name or "")
+        if found is None:
+            code, message = facts.unknown.get(name or "", ("UnknownInstanceType", "no instance type"))
+            item.unknown.append(
+                Unknown(
+                    operation=("ec2", "describe_instance_types"),
+                    code=code,
+                    message=message,
+                    attributes=_GPU_ATTRIBUTES,
+                )
+            )
+            continue
+        item.data["gpu"] = found
+        item.data["is_gpu"] = found["is_gpu"]
 
 
 def _volumes(items: list[Item], caller: Caller, opts: Options) -> None:
@@ -220,7 +306,7 @@ define(
             Enrichment(
                 name="instance type facts",
                 operations=(("ec2", "describe_instance_types"),),
-                attributes=("gpu", "is_gpu"),
+                attributes=_GPU_ATTRIBUTES,
                 run=_instance_types,
             ),
             Enrichment(

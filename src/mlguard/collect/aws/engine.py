@@ -290,6 +290,22 @@ class Engine:
         collected_at = iso(utcnow())
         count = 0
         for item, uid, rid, name in resources:
+            for unknown in item.unknown:
+                for key in unknown.attributes:
+                    item.data.pop(key, None)
+                self.sink.error(
+                    CollectionError(
+                        provider=PROVIDER,
+                        account=account.id,
+                        region=item.region or scope_region,
+                        resource_type=spec.type,
+                        operation=f"{unknown.operation[0]}:{api_name(*unknown.operation)}",
+                        code=unknown.code,
+                        message=unknown.message[:500],
+                        resource_uid=uid,
+                        attributes=sorted(unknown.attributes),
+                    )
+                )
             try:
                 tags = tags_of(jmespath.search(spec.tags, item.raw)) if spec.tags else {}
                 self.sink.add(

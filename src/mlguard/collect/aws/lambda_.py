@@ -7,7 +7,8 @@ from typing import Any
 from mlguard.collect.aws.normalize import as_list, policy_document, to_json
 from mlguard.collect.aws.policydoc import public_statements
 from mlguard.collect.aws.redact import variable_names
-from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, define
+from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, Unknown, define
+from mlguard.collect.facts import end_of_support_table, runtime_support
 
 
 def _function(item: Item, opts: Options) -> dict[str, Any]:
@@ -36,6 +37,17 @@ def _function(item: Item, opts: Options) -> dict[str, Any]:
         "state": raw.get("State"),
         "logging_config": to_json(raw.get("LoggingConfig") or {}),
     }
+    data["runtime_support"] = runtime_support("lambda", raw.get("Runtime"))
+    if data["runtime_support"] is None and raw.get("PackageType") != "Image":
+        item.unknown.append(
+            Unknown(
+                operation=("lambda", "list_functions"),
+                code="UnknownRuntime",
+                message=f"no end-of-support date for Lambda runtime {raw.get('Runtime')}: mlguard's "
+                f"table (as of {end_of_support_table().as_of}) does not know it",
+                attributes=("runtime_support",),
+            )
+        )
     if "Policy" in raw:
         policy = policy_document(raw.get("Policy"))
         data["policy"] = policy

@@ -3,28 +3,55 @@ store, model registry, experiments and pipelines."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
 from mlguard.collect.aws import metrics
 from mlguard.collect.aws.normalize import as_list, data_of, to_json
-from mlguard.collect.aws.spec import Caller, Detail, Enrichment, Item, Options, ResourceSpec, define
+from mlguard.collect.aws.spec import (
+    Caller,
+    Detail,
+    Enrichment,
+    Item,
+    Options,
+    ResourceSpec,
+    Unknown,
+    define,
+)
+from mlguard.collect.facts import (
+    accelerator_facts,
+    accelerator_table,
+    end_of_support_table,
+    instance_type_facts,
+    runtime_support,
+)
 
-_GPU_FAMILY = re.compile(r"^ml\.(p\d|g\d)")
-_NEURON_FAMILY = re.compile(r"^ml\.(inf\d|trn\d)")
+_GPU_FIELDS = ("is_gpu", "accelerator", "gpu_count", "gpu_model", "gpu_memory_mib")
 
 
 def ml_instance_facts(instance_type: str | None) -> dict[str, Any]:
-    """Accelerator facts of a SageMaker ``ml.*`` instance type, from its family name."""
-    name = instance_type or ""
-    is_gpu = bool(_GPU_FAMILY.match(name))
-    neuron = bool(_NEURON_FAMILY.match(name))
-    return {
-        "instance_type": instance_type,
-        "is_gpu": is_gpu,
-        "accelerator": "gpu" if is_gpu else "neuron" if neuron else None,
-    }
+    """Accelerator facts of a SageMaker ``ml.*`` instance type from mlguard's dated table (a size
+    it does not list takes its family's kind). A type it does not know has ``is_gpu`` None:
+    unknown, never "not a GPU". No instance type (a serverless variant) has no accelerator."""
+    facts = instance_type_facts(instance_type)
+    if instance_type is None:
+        facts = accelerator_facts(
+            kind=None, count=0, model=None, manufacturer=None, memory_mib=None, nvme_gb=None, source=""
+        )
+    return {"instance_type": instance_type, **{k: (facts or {}).get(k) for k in _GPU_FIELDS}}
+
+
+def _unknown_type(item: Item, operation: str, instance_type: Any, attributes: tuple[str, ...]) -> None:
+    """Record that the accelerator facts of ``item`` are unknown (see :class:`Unknown`)."""
+    item.unknown.append(
+        Unknown(
+            operation=("sagemaker", operation),
+            code="UnknownInstanceType",
+            message=f"no accelerator facts for instance type {instance_type}: mlguard's table (as of "
+            f"{accelerator_table().as_of}) does not know it and no family rule covers it",
+            attributes=attributes,
+        )
+    )
 
 
 def s3_bucket_of(uri: Any) -> str | None:
@@ -102,6 +129,19 @@ def _notebook(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
     data = data_of(raw, drop=("NotebookInstanceArn",))
     data.update(ml_instance_facts(raw.get("InstanceType")))
+    if data["is_gpu"] is None:
+        _unknown_type(item, "describe_notebook_instance", raw.get("InstanceType"), _GPU_FIELDS)
+    data["platform_support"] = runtime_support("sagemaker_notebook_platform", raw.get("PlatformIdentifier"))
+    if data["platform_support"] is None:
+        item.unknown.append(
+            Unknown(
+                operation=("sagemaker", "describe_notebook_instance"),
+                code="UnknownRuntime",
+                message=f"no end-of-support date for notebook platform {raw.get('PlatformIdentifier')}: "
+                f"mlguard's table (as of {end_of_support_table().as_of}) does not know it",
+                attributes=("platform_support",),
+            )
+        )
     data["direct_internet_access"] = raw.get("DirectInternetAccess", "Enabled") == "Enabled"  # AWS default
     data["root_access_enabled"] = raw.get("RootAccess", "Enabled") == "Enabled"
     data["in_vpc"] = bool(raw.get("SubnetId"))
@@ -161,6 +201,14 @@ def _variants(config: dict[str, Any] | None) -> list[dict[str, Any]]:
     ]
 
 
+def _unknown_variants(item: Item, operation: str, variants: list[dict[str, Any]]) -> None:
+    """A variant whose instance type nobody knows leaves the GPU facts of the whole resource
+    (``is_gpu``) and of its variants unknown."""
+    unknown = [v["instance_type"] for v in variants if v["is_gpu"] is None]
+    if unknown:
+        _unknown_type(item, operation, ", ".join(map(str, unknown)), ("is_gpu", "variants"))
+
+
 def _capture(config: dict[str, Any] | None) -> dict[str, Any]:
     capture = (config or {}).get("DataCaptureConfig") or {}
     return {
@@ -173,6 +221,7 @@ def _endpoint_config(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
     variants = _variants(raw)
     data = data_of(raw, drop=("EndpointConfigArn", "ProductionVariants"))
+    _unknown_variants(item, "describe_endpoint_config", variants)
     return {
         **data,
         "variants": variants,
@@ -212,6 +261,7 @@ def _endpoint(item: Item, opts: Options) -> dict[str, Any]:
         "variants": variants,
     }
     if "Config" in raw:
+        _unknown_variants(item, "describe_endpoint_config", variants)
         data["is_gpu"] = any(v.get("is_gpu") for v in variants)
         data["kms_key_id"] = (config or {}).get("KmsKeyId")
         data.update(_capture(config))
@@ -247,6 +297,9 @@ def _job(item: Item, opts: Options, arn_key: str) -> dict[str, Any]:
     resources = raw.get("ResourceConfig") or _first(raw, ("ProcessingResources", "ClusterConfig")) or {}
     data = data_of(raw, drop=(arn_key,))
     data.update(ml_instance_facts(resources.get("InstanceType")))
+    if data["is_gpu"] is None:
+        operation = "describe_training_job" if arn_key == "TrainingJobArn" else "describe_processing_job"
+        _unknown_type(item, operation, resources.get("InstanceType"), _GPU_FIELDS)
     network = raw.get("NetworkConfig") or {}
     data.update(
         {
@@ -374,6 +427,7 @@ define(
             "kms_key_id",
             "imds_minimum_version",
             "platform_identifier",
+            "platform_support",
             "root_access",
         ),
     ),

@@ -30,6 +30,20 @@ class Options:
     now: datetime
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Unknown:
+    """Facts of one item that neither the API nor mlguard's tables know (an unknown instance type).
+
+    The engine drops ``attributes`` from the item's data and records a per-resource collection
+    error for them, so policies that read them come out ERROR for that resource only.
+    """
+
+    operation: tuple[str, str]  # (service, boto operation) whose answer lacked the facts
+    code: str
+    message: str
+    attributes: tuple[str, ...]
+
+
 @dataclass(kw_only=True, slots=True)
 class Item:
     """One listed resource while it is being read: raw API shapes, then normalised data."""
@@ -38,6 +52,7 @@ class Item:
     region: str | None
     data: dict[str, Any] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
+    unknown: list[Unknown] = field(default_factory=list)
 
 
 class Caller(Protocol):

@@ -1,7 +1,9 @@
 """Compute: clusters, cluster policies, instance pools, SQL warehouses.
 
-GPU facts come from the workspace's own node-type list (``clusters.list_node_types``), runtime
-facts from ``clusters.spark_versions``: a runtime the workspace no longer offers is deprecated.
+GPU facts come from the workspace's own node-type list (``clusters.list_node_types``) refined by
+mlguard's dated accelerator table, which also stands in when the list cannot be read or lacks a
+type; runtime facts from ``clusters.spark_versions`` (a runtime the workspace no longer offers is
+deprecated) and from the dated end-of-support table (``runtime_support``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,14 @@ from typing import Any
 
 from mlguard.collect.databricks._common import TRANSIENT_ERRORS, WorkspaceContext, ms_to_iso
 from mlguard.collect.databricks.redact import redact_mapping, sensitive_key
+from mlguard.collect.facts import (
+    UnknownInstanceType,
+    UnknownRuntime,
+    accelerator_table,
+    end_of_support_table,
+    instance_type_facts,
+    runtime_support,
+)
 from mlguard.collect.secrets import REDACTED
 
 CLUSTER = "databricks.cluster"
@@ -34,21 +44,57 @@ class NodeTypes:
             self.error = exc
 
     def gpu(self, node_type_id: str | None) -> dict[str, Any] | None:
-        if self.error is not None:
-            return None
+        """GPU facts of a node type: the workspace's list refined by mlguard's dated table (GPU
+        model and memory), the table alone when the list could not be read or lacks the type.
+        None when neither knows it: unknown, never "not a GPU"."""
         node = self.by_id.get(node_type_id or "")
-        if node is None:
-            return {"node_type_id": node_type_id, "known": False, "num_gpus": None, "is_gpu": None}
-        gpus = int(node.get("num_gpus") or 0)
+        table = instance_type_facts(node_type_id)
+        if node is not None:
+            gpus = node.get("num_gpus") or 0
+            return {
+                "node_type_id": node_type_id,
+                "known": True,
+                "num_gpus": gpus,
+                "is_gpu": gpus > 0,
+                "gpu_model": (table or {}).get("gpu_model") if gpus else None,
+                "gpu_memory_mib": (table or {}).get("gpu_memory_mib") if gpus else None,
+                "category": node.get("category"),
+                "memory_mb": node.get("memory_mb"),
+                "num_cores": node.get("num_cores"),
+                "source": "list-node-types",
+            }
+        if table is None:
+            return None
         return {
             "node_type_id": node_type_id,
             "known": True,
-            "num_gpus": gpus,
-            "is_gpu": gpus > 0,
-            "category": node.get("category"),
-            "memory_mb": node.get("memory_mb"),
-            "num_cores": node.get("num_cores"),
+            "num_gpus": table["gpu_count"],
+            "is_gpu": table["is_gpu"],
+            "gpu_model": table["gpu_model"],
+            "gpu_memory_mib": table["gpu_memory_mib"],
+            "source": table["source"],
         }
+
+    def unknown(self, node_type_id: str | None) -> BaseException:
+        """Why the GPU facts of ``node_type_id`` are unknown (for the collection error)."""
+        if self.error is not None:
+            return self.error
+        return UnknownInstanceType(
+            f"node type {node_type_id} is neither in the workspace's list-node-types nor in "
+            f"mlguard's accelerator table (as of {accelerator_table().as_of})"
+        )
+
+
+def single_node(cluster: dict[str, Any]) -> bool:
+    """A single-node cluster (driver only): it cannot autoscale. The newer API says so with
+    ``is_single_node``; older clusters with zero workers plus the singleNode profile or the
+    ``ResourceClass: SingleNode`` tag."""
+    if cluster.get("is_single_node") is True:
+        return True
+    if cluster.get("autoscale") or cluster.get("num_workers") not in (0, None):
+        return False
+    profile = (cluster.get("spark_conf") or {}).get("spark.databricks.cluster.profile")
+    return profile == "singleNode" or (cluster.get("custom_tags") or {}).get("ResourceClass") == "SingleNode"
 
 
 def runtime_facts(key: str | None, supported: set[str] | None) -> dict[str, Any]:
@@ -87,15 +133,24 @@ def collect(ctx: WorkspaceContext) -> None:
         _warehouses(ctx)
 
 
-def _gpu_error(ctx: WorkspaceContext, rtype: str, uid: str, nodes: NodeTypes) -> None:
-    if nodes.error is not None:
-        ctx.record(
-            rtype,
-            nodes.error,
-            operation="GET /api/2.1/clusters/list-node-types",
-            resource_uid=uid,
-            attributes=["gpu", "driver_gpu", "is_gpu"] if rtype == CLUSTER else ["gpu", "is_gpu"],
-        )
+def _gpu_error(ctx: WorkspaceContext, rtype: str, uid: str, nodes: NodeTypes, node_type_id: Any) -> None:
+    ctx.record(
+        rtype,
+        nodes.unknown(node_type_id),
+        operation="GET /api/2.1/clusters/list-node-types",
+        resource_uid=uid,
+        attributes=["gpu", "driver_gpu", "is_gpu"] if rtype == CLUSTER else ["gpu", "is_gpu"],
+    )
+
+
+def _cluster_is_gpu(gpu: dict[str, Any] | None, driver: dict[str, Any] | None) -> bool | None:
+    """GPU when the workers or the driver have GPUs; unknown when one side is unknown and the
+    other has none."""
+    if (gpu or {}).get("is_gpu") or (driver or {}).get("is_gpu"):
+        return True
+    if gpu is None or driver is None:
+        return None
+    return False
 
 
 def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
@@ -122,13 +177,13 @@ def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
                 "single_user_name": c.get("single_user_name"),
                 "spark_version": c.get("spark_version"),
                 "runtime": runtime_facts(c.get("spark_version"), supported),
+                "runtime_support": runtime_support("databricks_runtime", c.get("spark_version")),
                 "node_type_id": c.get("node_type_id"),
                 "driver_node_type_id": c.get("driver_node_type_id"),
                 "gpu": gpu,
                 "driver_gpu": driver_gpu,
-                "is_gpu": None
-                if gpu is None
-                else bool(gpu.get("is_gpu") or (driver_gpu or {}).get("is_gpu")),
+                "is_gpu": _cluster_is_gpu(gpu, driver_gpu),
+                "single_node": single_node(c),
                 "autotermination_minutes": c.get("autotermination_minutes", 0),
                 "autoscale": {
                     "min_workers": autoscale.get("min_workers"),
@@ -168,7 +223,20 @@ def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
                 "terminated_at": ms_to_iso(c.get("terminated_time")),
             }
             uid = ctx.add(CLUSTER, cid, c.get("cluster_name"), data, tags=c.get("custom_tags"))
-            _gpu_error(ctx, CLUSTER, uid, nodes)
+            if data["is_gpu"] is None:
+                unknown = c.get("node_type_id") if gpu is None else c.get("driver_node_type_id")
+                _gpu_error(ctx, CLUSTER, uid, nodes, unknown)
+            if data["runtime_support"] is None:
+                ctx.record(
+                    CLUSTER,
+                    UnknownRuntime(
+                        f"no end-of-support date for Databricks Runtime {c.get('spark_version')}: "
+                        f"mlguard's table (as of {end_of_support_table().as_of}) does not know it"
+                    ),
+                    operation="GET /api/2.1/clusters/list",
+                    resource_uid=uid,
+                    attributes=["runtime_support"],
+                )
             if versions_error is not None:
                 ctx.record(
                     CLUSTER,
@@ -291,7 +359,8 @@ def _pools(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
                 data,
                 tags=p.get("custom_tags"),
             )
-            _gpu_error(ctx, POOL, uid, nodes)
+            if gpu is None:
+                _gpu_error(ctx, POOL, uid, nodes, p.get("node_type_id"))
             counts[0] += 1
 
 

@@ -229,7 +229,7 @@ def demo_state() -> WorkspaceState:
             "0101-gpu-train-a1",
             "gpu-training-shared",
             "p4d.24xlarge",
-            version="13.0.x-gpu-ml-scala2.12",
+            version="11.3.x-gpu-ml-scala2.12",
             autoterm=0,
             workers=4,
             mode="NONE",
