@@ -204,8 +204,9 @@ def test_a_default_never_fills_a_value_that_was_not_read(tmp_path: Path) -> None
 def test_a_field_without_a_declared_default_stays_unknown(tmp_path: Path) -> None:
     p = _policy(tmp_path, WS, "assert: {path: enforceWorkspaceViewAcls, op: is_true}\n")
     (res,) = evaluate_inventory([p], _inventory({"enforceWorkspaceViewAcls": None})).results
-    assert res.status is Status.FAIL
-    assert "found null" in res.message
+    # No documented default: an unset value is unknown, never judged as false or true.
+    assert res.status is Status.ERROR
+    assert "attribute enforceWorkspaceViewAcls is absent" in res.message
     assert "platform default" not in res.message
 
 
