@@ -100,6 +100,7 @@ def test_groups_and_the_resources_that_use_them() -> None:
             RoleArn=role,
             SubnetId=subnet,
             SecurityGroupIds=groups,
+            PlatformIdentifier="notebook-al2023-v1",  # AWS always reports one; moto only echoes it
         )
     sm.create_domain(
         DomainName="studio",
