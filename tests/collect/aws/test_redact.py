@@ -10,7 +10,7 @@ from mlguard.collect.aws.redact import REDACTED, looks_like_secret, redact_mappi
     ("name", "value"),
     [
         ("DB_PASSWORD", "hunter2"),
-        ("api_key", "x"),
+        ("api_key", "k3y-v4lue"),
         ("HF_TOKEN", "hf_abc"),
         ("client_secret", "s"),
         ("anything", "AKIAIOSFODNN7EXAMPLE"),
@@ -18,7 +18,7 @@ from mlguard.collect.aws.redact import REDACTED, looks_like_secret, redact_mappi
         ("k", "-----BEGIN RSA PRIVATE KEY-----\nMIIE"),
         ("gh", "ghp_0123456789abcdefghijABCDEFGHIJ"),
         ("databricks", "dapi0123456789abcdef0123456789abcdef"),
-        ("blob", "q8Zr4TnX2vLw9Kp3Hs7Yc1Bm6Dg5Fj0Ae"),
+        ("blob", "q8Zr4TnX2vLw9Kp3Hs7Yc1Bm6Dg5Fj0AeR2"),
     ],
 )
 def test_secret_like_pairs(name: str, value: str) -> None:

@@ -49,8 +49,8 @@ def test_errors_carry_no_secret(start_fake) -> None:
         ({"spark.password": "hunter2"}, {"spark.password": REDACTED}, ["spark.password"]),
         ({"spark.password": "{{secrets/s/k}}"}, {"spark.password": "{{secrets/s/k}}"}, []),
         ({"spark.sql.shuffle.partitions": "200"}, {"spark.sql.shuffle.partitions": "200"}, []),
-        # a URL with user:password is a plaintext credential, whatever its key
-        ({"SOME_URL": "jdbc:x://u:p@h"}, {"SOME_URL": REDACTED}, ["SOME_URL"]),
+        # a URL with user:password is a plaintext credential, whatever its key; only it is masked
+        ({"SOME_URL": "jdbc:x://u:p@h"}, {"SOME_URL": f"jdbc:x://u:{REDACTED}@h"}, ["SOME_URL"]),
         ({"innocent": "dapi0123456789abcdef0123456789abcdef"}, {"innocent": REDACTED}, ["innocent"]),
         ({"AWS_SECRET_ACCESS_KEY": "abc"}, {"AWS_SECRET_ACCESS_KEY": REDACTED}, ["AWS_SECRET_ACCESS_KEY"]),
     ],
