@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mlguard.collect.base import InventorySink
@@ -62,6 +64,7 @@ CASES: list[tuple[str, str, str]] = [
     ("conf", "DefaultEndpointsProtocol=https;AccountName=ml;AccountKey=" + AZURE_KEY, SECRET),
     ("url", "postgres://admin:s3cr3tPw@db.internal:5432/app", SECRET),
     ("MLFLOW_URI", "https://mlflow:Tr4ck1ngPw@mlflow.internal", SECRET),
+    ("db", "postgres://etl:Pa55w0rd!@db/x", SECRET),
     ("endpoint", "https://api.example.com/v1/predict?token=Zx81kLq0Pw93", SECRET),
     ("blob", "https://acct.blob.core.windows.net/c/f?sv=2022-11-02&sig=Qm7Zr2Xk9Lp4Wt8Yv1Bn6Hc3%3D", SECRET),
     ("cert", PRIVATE_KEY, SECRET),
@@ -100,6 +103,8 @@ CASES: list[tuple[str, str, str]] = [
     ("url", "https://huggingface.co/bert-base-uncased/resolve/main/config.json", NOT_SECRET),
     ("created", "2026-06-01T12:00:00Z", NOT_SECRET),
     ("epochs", "10", NOT_SECRET),
+    ("db", "postgres://etl:${DB_PASSWORD}@db/x", NOT_SECRET),
+    ("db", "postgres://etl:{{secrets/db/pw}}@db/x", NOT_SECRET),
     ("empty_token", "", NOT_SECRET),
 ]
 
@@ -159,3 +164,72 @@ def test_the_sink_scrubs_resources_and_error_messages() -> None:
     inventory = sink.to_inventory("2026-06-01T00:00:00Z")
     assert GITHUB not in inventory.model_dump_json()
     assert inventory.resources[0].data[SECRET_PATHS] == ["note"]
+
+
+SECRET_POLICIES = {
+    "aws.sagemaker.model": "sagemaker_model_no_plaintext_secrets",
+    "aws.sagemaker.training_job": "sagemaker_training_job_no_plaintext_secrets",
+    "aws.sagemaker.processing_job": "sagemaker_processing_job_no_plaintext_secrets",
+    "aws.sagemaker.notebook_instance": "sagemaker_notebook_no_plaintext_secrets",
+    "databricks.job": "databricks_job_no_plaintext_secrets",
+    "databricks.pipeline": "databricks_pipeline_no_plaintext_secrets",
+}
+
+# (type, data as read with a literal secret, data as read with a reference or a placeholder)
+RAW: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    (
+        "aws.sagemaker.model",
+        {"primary_container": {"Environment": {"OPENAI_API_KEY": OPENAI}}},
+        {"primary_container": {"Environment": {"OPENAI_API_KEY": "{{resolve:secretsmanager:oai}}"}}},
+    ),
+    (
+        "aws.sagemaker.training_job",
+        {"HyperParameters": {"epochs": "3", "wandb_api_key": HEX_SECRET}},
+        {"HyperParameters": {"epochs": "3", "wandb_api_key": "${WANDB_API_KEY}"}},
+    ),
+    (
+        "aws.sagemaker.processing_job",
+        {"AppSpecification": {"ContainerArguments": ["--db", "postgres://etl:Pa55w0rd!@db/x"]}},
+        {"AppSpecification": {"ContainerArguments": ["--db-password", "<db-password>"]}},
+    ),
+    (
+        "aws.sagemaker.notebook_instance",
+        {"Description": f"token {GITHUB}"},
+        {"Description": "token in Secrets Manager: arn:aws:secretsmanager:us-east-1:1:secret:gh"},
+    ),
+    (
+        "databricks.job",
+        {"tasks": [{"parameters": {"source": f"https://ci:{GITHUB}@git.internal/x.git"}}]},
+        {"tasks": [{"parameters": {"api_token": "{{secrets/ci/github}}"}}]},
+    ),
+    (
+        "databricks.pipeline",
+        {"configuration": {"fs.azure.account.key.ml.dfs.core.windows.net": AZURE_KEY}},
+        {"configuration": {"fs.azure.account.key.ml.dfs.core.windows.net": "{{secrets/ml/adls}}"}},
+    ),
+]
+
+
+@pytest.mark.parametrize(("rtype", "leaky", "clean"), RAW, ids=[t for t, _, _ in RAW])
+def test_secret_policies_fail_on_literals_and_pass_on_references(
+    rtype: str, leaky: dict[str, Any], clean: dict[str, Any]
+) -> None:
+    from mlguard.collect.aws.normalize import to_json
+    from mlguard.model import Inventory
+    from mlguard.policy.evaluator import evaluate_inventory
+    from mlguard.policy.loader import builtin_policy_dir, load_policy_set
+
+    policy = load_policy_set([(builtin_policy_dir(), "builtin")]).policies[SECRET_POLICIES[rtype]]
+    sink = InventorySink()
+    for name, raw in (("leaky", leaky), ("clean", clean)):
+        data = to_json(raw) if rtype.startswith("aws.") else raw
+        provider = rtype.split(".", 1)[0]
+        sink.add(Resource(uid=f"{rtype}/{name}", type=rtype, provider=provider, id=name, data=data))
+    inventory: Inventory = sink.to_inventory("2026-06-01T00:00:00Z")
+    for raw in (OPENAI, HEX_SECRET, "Pa55w0rd!", GITHUB, AZURE_KEY):
+        assert raw not in inventory.model_dump_json()
+    results = evaluate_inventory([policy], inventory).results
+    status = {r.resource_uid.rsplit("/", 1)[1]: r.status.value for r in results}
+    assert status == {"leaky": "FAIL", "clean": "PASS"}
+    leaky_result = next(r for r in results if r.resource_uid.endswith("leaky"))
+    assert leaky_result.evidence.values["plaintext_secret_paths"]  # where, never what

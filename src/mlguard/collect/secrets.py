@@ -99,12 +99,14 @@ _EXTRA = (
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"),  # GitHub tokens of any length
     re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])"),  # Azure storage account key
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]{0,8192}?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    # user:password@ in any URL (detect-secrets' basic-auth plugin stops at '!', '$', ...)
+    re.compile(r"\b[a-z][a-z0-9+.-]{0,30}://[^/\s:@{}]{1,256}:([^/\s@{}]{1,256})@", re.IGNORECASE),
 )
 
 # The words of a key that name a credential (keys are split into lower-case words first).
 _CRED_WORDS = frozenset(
     {
-        "password", "passwd", "passphrase", "pwd", "secret", "secrets", "token", "apikey",
+        "password", "passwd", "passphrase", "pwd", "pw", "pass", "secret", "secrets", "token", "apikey",
         "credential", "credentials", "sas", "signature", "sig", "bearer", "dsn", "privatekey",
         "accesskey", "secretkey", "clientsecret", "connectionstring", "authtoken", "accountkey",
         "sessionkey", "signingkey", "accesstoken", "refreshtoken", "sastoken", "pat",
@@ -237,7 +239,9 @@ def _plugin_spans(text: str) -> Iterator[_Span]:
                 yield _Span(m.start(i), m.end(i))
     for regex in _EXTRA:
         for m in regex.finditer(text):
-            yield _Span(m.start(), m.end())
+            i = 1 if m.lastindex else 0
+            if not (i and (is_placeholder(m.group(i)) or is_reference(m.group(i)))):
+                yield _Span(m.start(i), m.end(i))
 
 
 def _assignment_spans(text: str) -> Iterator[_Span]:
@@ -314,8 +318,8 @@ def classify(key: str, value: str | bool | int | float | None) -> Verdict:
     text = str(value).strip()
     if not text:
         return "not-secret"
-    if text == REDACTED:
-        return "secret"  # a value redacted at collection time
+    if REDACTED in text:
+        return "secret"  # a value (or part of one) redacted earlier in the collector
     if is_reference(text):
         return "reference"
     shape = _shape(text)
@@ -341,8 +345,7 @@ def redact(key: str, value: str) -> tuple[str, bool]:
     a value secret by its key alone replaced whole."""
     if classify(key, value) != "secret":
         return value, False
-    masked = mask_text(value)
-    return (masked if masked != value and not credential_key(key) else REDACTED), True
+    return (REDACTED if credential_key(key) else mask_text(value)), True
 
 
 def scrub(value: Any, key: str = "", path: str = "", found: list[str] | None = None) -> Any:
