@@ -233,3 +233,27 @@ def test_secret_policies_fail_on_literals_and_pass_on_references(
     assert status == {"leaky": "FAIL", "clean": "PASS"}
     leaky_result = next(r for r in results if r.resource_uid.endswith("leaky"))
     assert leaky_result.evidence.values["plaintext_secret_paths"]  # where, never what
+
+
+def test_evidence_and_messages_never_carry_a_raw_secret() -> None:
+    """An inventory read from a file (not through the collectors) may hold raw values: the
+    evaluator's evidence and FAIL messages pass the same scrub."""
+    from mlguard.model import Inventory, Provenance
+    from mlguard.policy.evaluator import evaluate_inventory
+    from mlguard.policy.loader import builtin_policy_dir, load_policy_set
+
+    policy = load_policy_set([(builtin_policy_dir(), "builtin")]).policies["glue_job_no_secrets_in_arguments"]
+    resource = Resource(
+        uid="arn:aws:glue:us-east-1:111122223333:job/raw",
+        type="aws.glue.job",
+        provider="aws",
+        id="raw",
+        data={"default_arguments": {"--note": f"calls {GITHUB}", "--db_password": REDACTED}},
+    )
+    inventory = Inventory(
+        provenance=Provenance(version="t", started_at="2026-06-01T00:00:00Z"), resources=[resource]
+    )
+    (result,) = evaluate_inventory([policy], inventory).results
+    assert result.status.value == "FAIL"
+    assert GITHUB not in result.model_dump_json()
+    assert "calls " + REDACTED in str(result.evidence.values)

@@ -18,6 +18,7 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 
+from mlguard.collect.secrets import scrub
 from mlguard.model import CollectionError, Resource
 from mlguard.policy.operators import OPERATORS, Operator
 
@@ -304,7 +305,7 @@ class Evaluation:
 
     def record(self, key: str, value: Any) -> None:
         if key not in self.evidence and len(self.evidence) < 40:
-            self.evidence[key] = _clip(value)
+            self.evidence[key] = _clip(scrub(value, key))  # never a raw secret in a report
 
 
 def evaluate(cond: Condition, doc: Any, ev: Evaluation, prefix: str = "", top: bool = True) -> Outcome:
@@ -343,7 +344,7 @@ def _leaf(leaf: Leaf, doc: Any, ev: Evaluation, prefix: str, top: bool) -> Outco
     expected = leaf.expected(ev.params)
     if leaf.op.fn(actual, expected):
         return True, []
-    return False, [f"{prefix}{leaf.describe(ev.params)} (found {_short(actual)})"]
+    return False, [f"{prefix}{leaf.describe(ev.params)} (found {_short(scrub(actual, leaf.path))})"]
 
 
 def _all(items: Iterable[Condition], run: Callable[[Condition], Outcome]) -> Outcome:
