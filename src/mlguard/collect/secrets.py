@@ -228,7 +228,14 @@ class _Span:
     end: int
 
 
+# Every format above needs a run of 11+ word characters (the shortest: Artifactory's AP... keys),
+# a private key header or a URL with user info: a string with none of them skips ~30 regexes.
+_CANDIDATE = re.compile(r"[A-Za-z0-9_]{11}|PRIVATE KEY|://\S*@")
+
+
 def _plugin_spans(text: str) -> Iterator[_Span]:
+    if not _CANDIDATE.search(text):
+        return
     for plugin in _PLUGINS:
         for regex in plugin.denylist:
             for m in regex.finditer(text):

@@ -42,6 +42,11 @@ def test_ordinary_pairs(name: str, value: str) -> None:
 
 def test_helpers_redact_values() -> None:
     assert redact_mapping({"epochs": "3", "password": "p"}) == {"epochs": "3", "password": REDACTED}
+    # a credential under a neutral argument name: the whole value goes, so policies see the marker
+    assert redact_mapping({"--conn": "jdbc:postgresql://etl:Pw0rd99@db/f", "--ref": "{{secrets/a/b}}"}) == {
+        "--conn": REDACTED,
+        "--ref": "{{secrets/a/b}}",
+    }
     assert variable_names({"B": "x", "A_SECRET": "y"}) == [
         {"name": "A_SECRET", "looks_like_secret": True},
         {"name": "B", "looks_like_secret": False},

@@ -3,7 +3,7 @@
 Container environments and Lambda variables keep only their names and a ``looks_like_secret``
 flag (values are never kept at all); hyperparameters, Glue job arguments and other argument maps
 keep their values unless :func:`~mlguard.collect.secrets.classify` calls them a secret, in which
-case the credential part is masked. Everything else passes the final scrub in ``InventorySink``.
+case the value is replaced by :data:`REDACTED`. Everything else passes the final scrub in ``InventorySink``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlguard.collect.secrets import REDACTED, classify, redact
+from mlguard.collect.secrets import REDACTED, classify
 
 __all__ = ["REDACTED", "looks_like_secret", "redact_mapping", "redact_value", "variable_names"]
 
@@ -22,10 +22,9 @@ def looks_like_secret(name: str, value: Any) -> bool:
 
 
 def redact_value(name: str, value: Any) -> Any:
-    """The value, with its credential masked when the pair is a secret."""
-    if not isinstance(value, str):
-        return REDACTED if looks_like_secret(name, value) else value
-    return redact(name, value)[0]
+    """The value, or :data:`REDACTED` in its place when the pair is a secret (an argument map's
+    value is replaced whole, so policies can test its elements against the marker)."""
+    return REDACTED if looks_like_secret(name, value) else value
 
 
 def redact_mapping(values: Mapping[str, Any] | None) -> dict[str, Any]:
