@@ -355,6 +355,15 @@ def redact(key: str, value: str) -> tuple[str, bool]:
     return (REDACTED if credential_key(key) else mask_text(value)), True
 
 
+def variable_flags(values: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Variables as names plus a ``looks_like_secret`` flag; values dropped (environments, provider
+    credentials). The final scrub records each flagged entry as a plaintext secret."""
+    return [
+        {"name": str(k), "looks_like_secret": classify(str(k), None if v is None else str(v)) == "secret"}
+        for k, v in sorted((values or {}).items())
+    ]
+
+
 def scrub(value: Any, key: str = "", path: str = "", found: list[str] | None = None) -> Any:
     """Every string in a JSON value classified with its key; secrets masked, their paths added to
     ``found``. A ``{"looks_like_secret": true}`` entry (variable names kept without values) counts."""

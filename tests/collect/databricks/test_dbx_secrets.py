@@ -8,6 +8,7 @@ import pytest
 
 from mlguard.collect.databricks import ALL_TYPES
 from mlguard.collect.databricks.redact import REDACTED, redact_args, redact_mapping, redact_text, scrub
+from mlguard.collect.secrets import SECRET_PATHS
 from mlguard.testing.databricks_fake import CANARIES
 from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
 
@@ -32,7 +33,14 @@ def test_no_canary_in_the_serialized_inventory(start_fake) -> None:
         "provider": "openai",
         "name": "gpt-4o",
         "task": "llm/v1/chat",
+        "credentials": [
+            {"name": "openai_api_base", "looks_like_secret": False},
+            {"name": "openai_api_key_plaintext", "looks_like_secret": True},
+        ],
     }
+    assert res[("databricks.serving_endpoint", "openai-proxy")][SECRET_PATHS] == [
+        "served_entities[0].external_model.credentials[1].openai_api_key_plaintext"
+    ]
 
 
 def test_errors_carry_no_secret(start_fake) -> None:

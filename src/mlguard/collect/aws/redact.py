@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlguard.collect.secrets import REDACTED, classify
+from mlguard.collect.secrets import REDACTED, classify, variable_flags
 
 __all__ = ["REDACTED", "looks_like_secret", "redact_mapping", "redact_value", "variable_names"]
 
@@ -34,7 +34,4 @@ def redact_mapping(values: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def variable_names(values: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """Environment variables as names plus a ``looks_like_secret`` flag; values are dropped."""
-    return [
-        {"name": str(k), "looks_like_secret": looks_like_secret(str(k), v)}
-        for k, v in sorted((values or {}).items())
-    ]
+    return variable_flags(values)
