@@ -178,6 +178,11 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _HEX_OR_UUID = re.compile(r"^[0-9a-fA-F-]+$")
 
 
+_DIGEST_WORDS = frozenset({"sha", "sha1", "sha256", "sha512", "md5", "digest", "checksum", "hash", "etag"})
+# "token" after these words is a paging or idempotency token, not a credential.
+_NOT_CREDENTIAL_TOKENS = frozenset({"client", "next", "continuation", "pagination", "page", "idempotency"})
+
+
 def key_words(key: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9]+", _CAMEL.sub("_", key).lower()) if w]
 
@@ -187,6 +192,8 @@ def credential_key(key: str) -> bool:
     """The key names a credential (and is not a name, count or setting about one)."""
     words = key_words(key)
     if not words or words[-1] in _NAMING_WORDS:
+        return False
+    if words[-1] == "token" and len(words) > 1 and words[-2] in _NOT_CREDENTIAL_TOKENS:
         return False
     if any(w in _CRED_WORDS for w in words):
         return True
@@ -330,13 +337,24 @@ def classify(key: str, value: str | bool | int | float | None) -> Verdict:
     if is_reference(text):
         return "reference"
     shape = _shape(text)
-    if shape and not _only_key_ids(text, shape, key):
+    if shape and not _only_key_ids(text, shape, key) and not _digest(key, text):
         return "secret"
     if is_placeholder(text):
         return "placeholder"
     if credential_key(key) and not _BENIGN.match(text) and not shape:
         return "secret"
     return "not-secret"
+
+
+def _digest(key: str, text: str) -> bool:
+    """A random-looking value under a key that names a digest (``code_sha256``, ``etag``) or a
+    paging/idempotency token (``client_token``) is one, unless it also has a credential's format."""
+    words = key_words(key)
+    paging = len(words) > 1 and words[-1] == "token" and words[-2] in _NOT_CREDENTIAL_TOKENS
+    if not (paging or _DIGEST_WORDS.intersection(words)):
+        return False
+    text = text[:MAX_SCANNED_CHARS]
+    return not any(True for _ in (*_plugin_spans(text), *_assignment_spans(text)))
 
 
 def _only_key_ids(text: str, spans: tuple[tuple[int, int], ...], key: str) -> bool:
