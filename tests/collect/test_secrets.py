@@ -79,6 +79,7 @@ CASES: list[tuple[str, str, str]] = [
     ("maps", "AIzaSyD3x9Lq2Wm8Rt5Yv1Bn6Hc3Zk7Xp0Jf4Ga", SECRET),
     ("random", AWS_SECRET, SECRET),
     ("args", "--epochs 3 --password Pa55w0rd! --lr 0.1", SECRET),
+    ("desc", "run with --password=Pa55w0rd! nightly", SECRET),
     ("script", "#!/bin/bash\nexport AWS_SECRET_ACCESS_KEY=" + AWS_SECRET + "\n", SECRET),
     # false-positive traps
     ("TOKEN_TTL", "3600", NOT_SECRET),
@@ -268,3 +269,15 @@ def test_evidence_and_messages_never_carry_a_raw_secret() -> None:
     assert result.status.value == "FAIL"
     assert GITHUB not in result.model_dump_json()
     assert "calls " + REDACTED in str(result.evidence.values)
+
+
+@pytest.mark.parametrize("filler", ["a", "a.", "password", "a=", "Ab1+/", "--password "])
+def test_long_free_text_is_scanned_to_its_bound(filler: str) -> None:
+    """Pathological 60 kB strings (the shapes that made an unbounded key regex quadratic) are
+    scanned whole; a token at the end is still found; text past the bound is dropped, not kept."""
+    text = filler * (60_000 // len(filler)) + f" {GITHUB}"
+    assert GITHUB not in mask_text(text)
+    longer = "x " * 40_000 + GITHUB
+    masked = mask_text(longer)
+    assert GITHUB not in masked
+    assert masked.endswith(REDACTED)

@@ -167,13 +167,16 @@ _QUERY_CRED = re.compile(
     r"(?P<value>[^&#\s\"'<>]+)",
     re.IGNORECASE,
 )
-_KEY = r"[A-Za-z_][\w.-]*"
+_KEY = r"[A-Za-z_][\w.-]{0,127}"  # bounded: every regex here runs in linear time
 # key=value / key: value / "key": "value" in free text (scripts, connection strings, arguments).
 _ASSIGNMENT = re.compile(
-    rf"(?P<key>{_KEY})[\"']?[ \t]*(?::=|=|:)[ \t]*[\"']?(?P<value>[^\s\"',;&]+)",
+    rf"(?<![\w.])(?P<key>{_KEY})[\"']?[ \t]{{0,8}}(?::=|=|:)[ \t]{{0,8}}[\"']?"
+    r"(?P<value>[^\s\"',;&]{1,1024})",
 )
 # --flag value in command lines.
-_FLAG_VALUE = re.compile(rf"(?<!\S)(?P<key>--?{_KEY})[ \t]+[\"']?(?P<value>[^\s\"'-][^\s\"']*)")
+_FLAG_VALUE = re.compile(
+    rf"(?<!\S)(?P<key>--?{_KEY})[ \t]{{1,8}}[\"']?(?P<value>[^\s\"'-][^\s\"']{{0,1023}})"
+)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _HEX_OR_UUID = re.compile(r"^[0-9a-fA-F-]+$")
 
