@@ -59,6 +59,7 @@ CASES: list[tuple[str, str, str]] = [
     ("connectionString", "Server=db;Database=ml", SECRET),
     ("webhook_signing_key", HEX_SECRET, SECRET),
     ("DB_PASS", "hunter22", SECRET),
+    ("DB_PASSWORD", "20481937", SECRET),
     ("spark.hadoop.javax.jdo.option.ConnectionPassword", "hive123", SECRET),
     # real values under neutral keys: their shape gives them away
     ("anything", AWS_ID, SECRET),
@@ -83,6 +84,7 @@ CASES: list[tuple[str, str, str]] = [
     ("script", "#!/bin/bash\nexport AWS_SECRET_ACCESS_KEY=" + AWS_SECRET + "\n", SECRET),
     # false-positive traps
     ("TOKEN_TTL", "3600", NOT_SECRET),
+    ("token_refresh", "300s", NOT_SECRET),
     ("token_id", "0123abcd", NOT_SECRET),
     ("access_key_id", AWS_ID, NOT_SECRET),
     ("credential_name", "raw-data-cred", NOT_SECRET),

@@ -155,7 +155,7 @@ _PLACEHOLDER = re.compile(
 # Values that a credential-named key may hold without holding a credential.
 _BENIGN = re.compile(
     r"^(?:true|false|yes|no|on|off|enabled?|disabled?"
-    r"|[+-]?\d+(?:\.\d+)?\s*[a-zA-Z%]{0,7}"  # numbers, sizes, durations
+    r"|[+-]?\d{1,4}(?:\.\d+)?\s*[a-zA-Z%]{0,7}"  # small numbers, sizes, durations (not a PIN)
     r"|(?:/|\./|~/|dbfs:/|file:/|s3a?://|gs://|abfss?://|wasbs?://)\S*"  # paths and storage URIs
     r"|arn:aws[\w-]*:\S+"
     r"|[a-z][a-z0-9+.-]*://\S*)$",  # URIs (their credentials are found by shape first)
