@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 from mlguard import __version__
+from mlguard.collect.secrets import mask_text, scrub_resource
 from mlguard.config import ScopeConfig
 from mlguard.model import (
     CollectionError,
@@ -66,6 +67,9 @@ class InventorySink:
             raise CollectionCancelled("the scan's time limit was reached")
 
     def add(self, resource: Resource) -> None:
+        """Every resource leaves the collector through here: the final secret scrub runs over all of
+        its strings (name, tags, data) and records where plaintext secrets were found."""
+        resource = scrub_resource(resource)
         with self._lock:
             if resource.uid in self._uids:  # the same resource seen twice (e.g. global + regional list)
                 return
@@ -73,6 +77,9 @@ class InventorySink:
             self.resources.append(resource)
 
     def error(self, error: CollectionError) -> None:
+        masked = mask_text(error.message)
+        if masked != error.message:  # an API may echo a parameter back in its error message
+            error = error.model_copy(update={"message": masked})
         with self._lock:
             self.errors.append(error)
 

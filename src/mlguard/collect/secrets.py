@@ -1,36 +1,420 @@
-"""What every provider's redaction shares: the one marker and the credential formats.
+"""The one secret classifier, free-text mask and final scrub, for every provider.
 
-Each provider redacts where its APIs put secrets (``collect/aws/redact.py``: environments,
-hyperparameters, job arguments; ``collect/databricks/redact.py``: Spark conf, env vars, job
-parameters, ``{{secrets/...}}`` references). Both replace a secret with :data:`REDACTED` and
-recognise a credential by its shape with :data:`CREDENTIAL_VALUE`, so a policy or a reader sees
-the same marker whatever the platform.
+:func:`classify` judges a ``(key, value)`` pair with the name and the value together:
+
+* ``reference``: the value points at a secret store (``{{secrets/scope/key}}``, a Secrets Manager or
+  SSM parameter ARN, ``{{resolve:secretsmanager:...}}``); no secret is exposed.
+* ``placeholder``: the value is empty-ish or a template (``-``, ``changeme``, ``<your-key>``,
+  ``${VAR}``); no secret is exposed.
+* ``secret``: the value has a credential's shape whatever its key (detect-secrets' regex plugins:
+  AWS, Azure storage, GitHub, Slack, JWT, private keys, URLs with a password...; plus Databricks,
+  Hugging Face, OpenAI-style and Google keys, credential query parameters), or the key names a
+  credential and the value is neither a flag, a number, a path, a URI nor an ARN, or the value is a
+  long high-entropy base64 string (detect-secrets' entropy measure).
+* ``not-secret``: everything else (UUIDs, ARNs, S3 URIs, image digests, instance types, hashes).
+
+:func:`mask_text` replaces each credential-shaped part of free text by :data:`REDACTED` and keeps
+the rest. :func:`scrub_resource` is the last step of every collector (``InventorySink.add``): it
+runs over every string of a resource (name, tags, data), masks what is a secret and records the
+*fact* in ``data["plaintext_secret_paths"]`` (the paths, never the values), so policies can report
+a plaintext secret that is no longer in the inventory.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+from typing import Any, Literal
+
+from detect_secrets.plugins.artifactory import ArtifactoryDetector
+from detect_secrets.plugins.aws import AWSKeyDetector
+from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
+from detect_secrets.plugins.base import RegexBasedDetector
+from detect_secrets.plugins.basic_auth import BasicAuthDetector
+from detect_secrets.plugins.discord import DiscordBotTokenDetector
+from detect_secrets.plugins.github_token import GitHubTokenDetector
+from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
+from detect_secrets.plugins.jwt import JwtTokenDetector
+from detect_secrets.plugins.mailchimp import MailchimpDetector
+from detect_secrets.plugins.npm import NpmDetector
+from detect_secrets.plugins.openai import OpenAIDetector
+from detect_secrets.plugins.private_key import PrivateKeyDetector
+from detect_secrets.plugins.pypi_token import PypiTokenDetector
+from detect_secrets.plugins.sendgrid import SendGridDetector
+from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.square_oauth import SquareOAuthDetector
+from detect_secrets.plugins.stripe import StripeDetector
+from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
+from detect_secrets.plugins.twilio import TwilioKeyDetector
+
+from mlguard.model import Resource
 
 REDACTED = "***REDACTED***"
+SECRET_PATHS = "plaintext_secret_paths"  # data key: where the final scrub found plaintext secrets
 
-# Values that are credentials whatever their key; lookarounds rather than consumed boundaries, so
-# masking one inside free text leaves the text around it intact.
-CREDENTIAL_VALUE = re.compile(
-    r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"  # AWS access key id
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-    r"|[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"  # URL with user:password
-    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"  # GitHub tokens
-    r"|\bxox[abposr]-[A-Za-z0-9-]{10,}"  # Slack tokens
-    r"|\bdapi[0-9a-f]{32}(?:-\d+)?"  # Databricks personal access token
-    r"|\bsk-[A-Za-z0-9_-]{20,}"  # OpenAI-style keys
-    r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"  # JWT
+Verdict = Literal["secret", "placeholder", "reference", "not-secret"]
+
+# Strings longer than this are cut before scanning (every regex runs in bounded time).
+MAX_SCANNED_CHARS = 65_536
+
+# detect-secrets' value-shape plugins. Left out: the keyword and IBM/SoftLayer/Cloudant plugins
+# (assignment heuristics for source files; the name rules below do that job for key/value pairs),
+# the public-IP plugin (an IP is not a credential) and the entropy plugins (used separately).
+_PLUGINS: tuple[RegexBasedDetector, ...] = (
+    AWSKeyDetector(),
+    ArtifactoryDetector(),
+    AzureStorageKeyDetector(),
+    BasicAuthDetector(),
+    DiscordBotTokenDetector(),
+    GitHubTokenDetector(),
+    GitLabTokenDetector(),
+    JwtTokenDetector(),
+    MailchimpDetector(),
+    NpmDetector(),
+    OpenAIDetector(),
+    PrivateKeyDetector(),
+    PypiTokenDetector(),
+    SendGridDetector(),
+    SlackDetector(),
+    SquareOAuthDetector(),
+    StripeDetector(),
+    TelegramBotTokenDetector(),
+    TwilioKeyDetector(),
 )
+_AWS_KEY_ID = AWSKeyDetector.denylist[0]
+_ENTROPY = Base64HighEntropyString()
+
+# Formats detect-secrets 1.5 does not know.
+_EXTRA = (
+    re.compile(r"\bdapi[0-9a-f]{32}(?:-\d+)?\b"),  # Databricks personal access token
+    re.compile(r"\bdose[0-9a-f]{32}\b"),  # Databricks OAuth secret
+    re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),  # Hugging Face token
+    re.compile(r"\bsk-(?:proj-|ant-[a-z0-9]+-)?[A-Za-z0-9_-]{20,}"),  # OpenAI / Anthropic style
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API key
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"),  # GitHub fine-grained token
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"),  # GitHub tokens of any length
+    re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])"),  # Azure storage account key
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]{0,8192}?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    # user:password@ in any URL (detect-secrets' basic-auth plugin stops at '!', '$', ...)
+    re.compile(r"\b[a-z][a-z0-9+.-]{0,30}://[^/\s:@{}]{1,256}:([^/\s@{}]{1,256})@", re.IGNORECASE),
+)
+
+# The words of a key that name a credential (keys are split into lower-case words first).
+_CRED_WORDS = frozenset(
+    {
+        "password", "passwd", "passphrase", "pwd", "pw", "pass", "secret", "secrets", "token", "apikey",
+        "credential", "credentials", "sas", "signature", "sig", "bearer", "dsn", "privatekey",
+        "accesskey", "secretkey", "clientsecret", "connectionstring", "authtoken", "accountkey",
+        "sessionkey", "signingkey", "accesstoken", "refreshtoken", "sastoken", "pat",
+    }
+)  # fmt: skip
+_CRED_PAIRS = frozenset(
+    {
+        ("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key"), ("account", "key"),
+        ("client", "secret"), ("connection", "string"), ("conn", "str"), ("session", "key"),
+        ("signing", "key"), ("master", "key"), ("encryption", "key"), ("storage", "key"),
+    }
+)  # fmt: skip
+# A key whose last word is one of these names, counts or configures a credential, it does not hold
+# one (token_id, credential_name, secret_arn, password_min_length, secret_like_variables).
+_NAMING_WORDS = frozenset(
+    {
+        "name", "names", "id", "ids", "arn", "arns", "type", "types", "count", "enabled", "disabled",
+        "ttl", "length", "lifetime", "age", "days", "hours", "minutes", "seconds", "expiry",
+        "expiration", "expires", "time", "at", "scope", "scopes", "provider", "providers", "mode",
+        "path", "paths", "file", "location", "version", "policy", "rotation", "region", "header",
+        "size", "timeout", "kind", "class", "format", "source", "store", "manager", "ref",
+        "reference", "field", "variables", "keys", "parameters", "params", "required", "rotated",
+        "used", "limit", "max", "min", "secrets", "status", "state",
+        "algorithm", "spec", "usage", "origin", "owner", "user", "username", "date", "created",
+    }
+)  # fmt: skip
+
+_REFERENCE = re.compile(
+    r"^(?:\{\{\s*secrets/[^/{}\s]+/[^/{}\s]+\s*\}\}"  # Databricks secret reference
+    r"|arn:aws[\w-]*:secretsmanager:\S+"
+    r"|arn:aws[\w-]*:ssm:[^:]*:\d*:parameter/\S+"
+    r"|\{\{resolve:(?:secretsmanager|ssm-secure|ssm):[^}]+\}\}"  # CloudFormation dynamic reference
+    r"|(?:secretsmanager|ssm|vault|keyvault|azurekeyvault)://\S+"
+    r"|dbutils\.secrets\.get\([^)]*\))$",
+    re.IGNORECASE,
+)
+_PLACEHOLDER = re.compile(
+    r"^(?:[-*xX._?#0]+"
+    r"|<[^<>]*>|\[[^\[\]]*\]"
+    r"|\$\{[^}]*\}|\$[A-Za-z_]\w*|\$\([^)]*\)|%\(\w+\)s|%[A-Za-z_]\w*%|\{\{[^}]*\}\}|\{[A-Za-z_]\w*\}"
+    r"|change[_-]?(?:me|it)|replace[_-]?me|todo|tbd|fixme|none|null|nil|n/?a|placeholder|redacted|"
+    r"dummy|example|sample|secret|password|passwd|token|api[_-]?key|"
+    r"(?:your|replace|insert|enter|put|add)[_-]\S*|\S*[_-]here)$",
+    re.IGNORECASE,
+)
+# Values that a credential-named key may hold without holding a credential.
+_BENIGN = re.compile(
+    r"^(?:true|false|yes|no|on|off|enabled?|disabled?"
+    r"|[+-]?\d{1,4}(?:\.\d+)?\s*[a-zA-Z%]{0,7}"  # small numbers, sizes, durations (not a PIN)
+    r"|(?:/|\./|~/|dbfs:/|file:/|s3a?://|gs://|abfss?://|wasbs?://)\S*"  # paths and storage URIs
+    r"|arn:aws[\w-]*:\S+"
+    r"|[a-z][a-z0-9+.-]*://\S*)$",  # URIs (their credentials are found by shape first)
+    re.IGNORECASE,
+)
+_QUERY_CRED = re.compile(
+    r"[?&;](?P<key>access_token|token|api[_-]?key|apikey|key|sig|signature|password|pwd|secret|"
+    r"client_secret|x-amz-signature|x-amz-security-token|x-amz-credential|code|auth)="
+    r"(?P<value>[^&#\s\"'<>]+)",
+    re.IGNORECASE,
+)
+_KEY = r"[A-Za-z_][\w.-]{0,127}"  # bounded: every regex here runs in linear time
+# key=value / key: value / "key": "value" in free text (scripts, connection strings, arguments).
+_ASSIGNMENT = re.compile(
+    rf"(?<![\w.])(?P<key>{_KEY})[\"']?[ \t]{{0,8}}(?::=|=|:)[ \t]{{0,8}}[\"']?"
+    r"(?P<value>[^\s\"',;&]{1,1024})",
+)
+# --flag value in command lines.
+_FLAG_VALUE = re.compile(
+    rf"(?<!\S)(?P<key>--?{_KEY})[ \t]{{1,8}}[\"']?(?P<value>[^\s\"'-][^\s\"']{{0,1023}})"
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_HEX_OR_UUID = re.compile(r"^[0-9a-fA-F-]+$")
+
+
+_DIGEST_WORDS = frozenset({"sha", "sha1", "sha256", "sha512", "md5", "digest", "checksum", "hash", "etag"})
+# "token" after these words is a paging or idempotency token, not a credential.
+_NOT_CREDENTIAL_TOKENS = frozenset({"client", "next", "continuation", "pagination", "page", "idempotency"})
+
+
+def key_words(key: str) -> list[str]:
+    return [w for w in re.split(r"[^a-z0-9]+", _CAMEL.sub("_", key).lower()) if w]
+
+
+@lru_cache(maxsize=4096)
+def credential_key(key: str) -> bool:
+    """The key names a credential (and is not a name, count or setting about one)."""
+    words = key_words(key)
+    if not words or words[-1] in _NAMING_WORDS:
+        return False
+    if words[-1] == "token" and len(words) > 1 and words[-2] in _NOT_CREDENTIAL_TOKENS:
+        return False
+    if any(w in _CRED_WORDS for w in words):
+        return True
+    return any(pair in _CRED_PAIRS for pair in pairwise(words))
+
+
+def is_reference(value: str) -> bool:
+    return bool(_REFERENCE.match(value.strip()))
+
+
+def is_placeholder(value: str) -> bool:
+    return bool(_PLACEHOLDER.match(value.strip()))
+
+
+def high_entropy(value: str) -> bool:
+    """A long random-looking base64 string: no hex digest, UUID, word, path or identifier."""
+    if len(value) < 32 or len(value) > 512 or _HEX_OR_UUID.match(value):
+        return False
+    if not (re.search(r"[a-z]", value) and re.search(r"[A-Z]", value) and re.search(r"\d", value)):
+        return False
+    if any(c not in _ENTROPY.charset for c in value):
+        return False
+    # Random base64 changes character class (upper, lower, digit, symbol) at about two characters
+    # in three; CamelCase names and hyphenated words far less often.
+    classes = [_char_class(c) for c in value]
+    changes = sum(a != b for a, b in pairwise(classes))
+    if changes / (len(value) - 1) < 0.5:
+        return False
+    return _ENTROPY.calculate_shannon_entropy(value) > _ENTROPY.entropy_limit
+
+
+def _char_class(c: str) -> int:
+    return 0 if c.islower() else 1 if c.isupper() else 2 if c.isdigit() else 3
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+
+
+# Every format above needs a run of 11+ word characters (the shortest: Artifactory's AP... keys),
+# a private key header or a URL with user info: a string with none of them skips ~30 regexes.
+_CANDIDATE = re.compile(r"[A-Za-z0-9_]{11}|PRIVATE KEY|://\S*@")
+
+
+def _plugin_spans(text: str) -> Iterator[_Span]:
+    if not _CANDIDATE.search(text):
+        return
+    for plugin in _PLUGINS:
+        for regex in plugin.denylist:
+            for m in regex.finditer(text):
+                groups = [i for i in range(1, (m.lastindex or 0) + 1) if m.group(i)]
+                i = groups[-1] if groups else 0
+                if isinstance(plugin, JwtTokenDetector) and not any(plugin.analyze_string(m.group(0))):
+                    continue
+                yield _Span(m.start(i), m.end(i))
+    for regex in _EXTRA:
+        for m in regex.finditer(text):
+            i = 1 if m.lastindex else 0
+            if not (i and (is_placeholder(m.group(i)) or is_reference(m.group(i)))):
+                yield _Span(m.start(i), m.end(i))
+
+
+def _assignment_spans(text: str) -> Iterator[_Span]:
+    for m in _QUERY_CRED.finditer(text):
+        value = m.group("value")
+        if not (is_placeholder(value) or is_reference(value)) and len(value) >= 6:
+            yield _Span(m.start("value"), m.end("value"))
+    for regex in (_ASSIGNMENT, _FLAG_VALUE):
+        for m in regex.finditer(text):
+            key, value = m.group("key").lstrip("-"), m.group("value")
+            if credential_key(key) and _free_text_secret(value):
+                yield _Span(m.start("value"), m.end("value"))
+
+
+def _free_text_secret(value: str) -> bool:
+    """A value assigned to a credential name inside free text: words are too common there
+    ("password: see the vault"), so it must look like a password (6+ characters, not one word)."""
+    if len(value) < 6 or is_placeholder(value) or is_reference(value) or _BENIGN.match(value):
+        return False
+    return not value.isalpha() or not value.islower()
+
+
+def _token_spans(text: str) -> Iterator[_Span]:
+    for m in re.finditer(r"[A-Za-z0-9+/_-]{32,}={0,2}", text):
+        if high_entropy(m.group(0)):
+            yield _Span(m.start(), m.end())
+
+
+def secret_spans(text: str) -> list[tuple[int, int]]:
+    """The merged character ranges of ``text`` that hold credentials."""
+    text = text[:MAX_SCANNED_CHARS]
+    spans = sorted(
+        (s.start, s.end)
+        for s in (*_plugin_spans(text), *_assignment_spans(text), *_token_spans(text))
+        if s.end > s.start
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+@lru_cache(maxsize=65_536)
+def _shape(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple(secret_spans(text))
 
 
 def has_credential(text: str) -> bool:
-    return CREDENTIAL_VALUE.search(text) is not None
+    return bool(_shape(text))
 
 
-def mask_credentials(text: str) -> str:
-    """Free text: every credential-shaped part replaced by :data:`REDACTED`."""
-    return CREDENTIAL_VALUE.sub(REDACTED, text)
+def mask_text(text: str) -> str:
+    """Free text with every credential-shaped part replaced by :data:`REDACTED`."""
+    spans = _shape(text)
+    if not spans:
+        return text if len(text) <= MAX_SCANNED_CHARS else text[:MAX_SCANNED_CHARS] + REDACTED
+    out, last = [], 0
+    for start, end in spans:
+        out += [text[last:start], REDACTED]
+        last = end
+    tail = text[last:] if len(text) <= MAX_SCANNED_CHARS else text[last:MAX_SCANNED_CHARS] + REDACTED
+    out.append(tail)
+    return "".join(out)
+
+
+@lru_cache(maxsize=65_536)
+def classify(key: str, value: str | bool | int | float | None) -> Verdict:
+    """Judge a (key, value) pair: ``secret``, ``placeholder``, ``reference`` or ``not-secret``."""
+    if value is None or isinstance(value, bool | int | float):
+        return "not-secret"
+    text = str(value).strip()
+    if not text:
+        return "not-secret"
+    if REDACTED in text:
+        return "secret"  # a value (or part of one) redacted earlier in the collector
+    if is_reference(text):
+        return "reference"
+    shape = _shape(text)
+    if shape and not _only_key_ids(text, shape, key) and not _digest(key, text):
+        return "secret"
+    if is_placeholder(text):
+        return "placeholder"
+    if credential_key(key) and not _BENIGN.match(text) and not shape:
+        return "secret"
+    return "not-secret"
+
+
+def _digest(key: str, text: str) -> bool:
+    """A random-looking value under a key that names a digest (``code_sha256``, ``etag``) or a
+    paging/idempotency token (``client_token``) is one, unless it also has a credential's format."""
+    words = key_words(key)
+    paging = len(words) > 1 and words[-1] == "token" and words[-2] in _NOT_CREDENTIAL_TOKENS
+    if not (paging or _DIGEST_WORDS.intersection(words)):
+        return False
+    text = text[:MAX_SCANNED_CHARS]
+    return not any(True for _ in (*_plugin_spans(text), *_assignment_spans(text)))
+
+
+def _only_key_ids(text: str, spans: tuple[tuple[int, int], ...], key: str) -> bool:
+    """An AWS access key *id* under a key that names it (``access_key_id``) is an identifier."""
+    words = key_words(key)
+    if not words or words[-1] not in ("id", "ids"):
+        return False
+    return all(_AWS_KEY_ID.fullmatch(text[s:e]) for s, e in spans)
+
+
+def redact(key: str, value: str) -> tuple[str, bool]:
+    """(value to keep, whether it held a plaintext secret): credential-shaped parts masked in place,
+    a value secret by its key alone replaced whole."""
+    if classify(key, value) != "secret":
+        return value, False
+    return (REDACTED if credential_key(key) else mask_text(value)), True
+
+
+def variable_flags(values: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Variables as names plus a ``looks_like_secret`` flag; values dropped (environments, provider
+    credentials). The final scrub records each flagged entry as a plaintext secret."""
+    return [
+        {"name": str(k), "looks_like_secret": classify(str(k), None if v is None else str(v)) == "secret"}
+        for k, v in sorted((values or {}).items())
+    ]
+
+
+def scrub(value: Any, key: str = "", path: str = "", found: list[str] | None = None) -> Any:
+    """Every string in a JSON value classified with its key; secrets masked, their paths added to
+    ``found``. A ``{"looks_like_secret": true}`` entry (variable names kept without values) counts."""
+    if isinstance(value, Mapping):
+        if value.get("looks_like_secret") is True and found is not None:
+            found.append(f"{path}.{value.get('name')}" if value.get("name") else path)
+        return {str(k): scrub(v, str(k), f"{path}.{k}" if path else str(k), found) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        out, flag = [], ""
+        for i, v in enumerate(value):  # command lines: "--password", "<value>"
+            out.append(scrub(v, flag or key, f"{path}[{i}]", found))
+            flag = v if isinstance(v, str) and v.startswith("-") and credential_key(v) else ""
+        return out
+    if isinstance(value, str):
+        kept, secret = redact(key, value)
+        if secret and found is not None:
+            found.append(path)
+        return kept
+    return value
+
+
+def scrub_resource(resource: Resource) -> Resource:
+    """The final scrub of one resource (name, tags, data) with the fact of its secrets recorded."""
+    found: list[str] = []
+    data = scrub({k: v for k, v in resource.data.items() if k != SECRET_PATHS}, found=found)
+    tags = {str(k): scrub(v, str(k), f"tags.{k}", found) for k, v in resource.tags.items()}
+    name = resource.name
+    if name is not None:
+        name, secret = redact("name", name)
+        if secret:
+            found.append("name")
+    data[SECRET_PATHS] = sorted(set(found) | set(resource.data.get(SECRET_PATHS) or []))
+    return resource.model_copy(update={"name": name, "tags": tags, "data": data})

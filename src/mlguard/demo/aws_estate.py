@@ -14,6 +14,7 @@ what was actually created, never written down separately.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import zipfile
@@ -29,6 +30,29 @@ from mlguard.catalogue import CATALOGUE
 #: A fake, secret-looking value planted in a Lambda environment. It must never appear in any
 #: mlguard output: tests grep every report for it.
 CANARY_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYmlguardCANARY"
+#: One more canary per free-text field the AWS collectors read, each in a realistic credential
+#: shape (none is live). No mlguard output may contain any of them.
+CANARY_MODEL_ENV = "sk-proj-3KkooCmWdCKnEOHHblSKqjkbhsQ7futsesLQBivv"  # model container env
+CANARY_HYPERPARAMETER = "08f2c033421354b9f22d4d121dfe8d1cdca1511f"  # training hyperparameter
+CANARY_PROCESSING_ARG = "hf_47L0kGj3BYj5lsDPqpx7NLdzww3IL0uRdx"  # processing container argument
+CANARY_LIFECYCLE = "dapi2f796a5167d3bd43be2e7717fb09e865"  # notebook lifecycle script
+CANARY_KEY_ID = "AKIAQ7MLGUARDC4N4RY2"  # EventBridge rule description
+CANARY_KEY_SECRET = "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"  # EventBridge rule description
+CANARY_KMS_DESCRIPTION = "Kms-Desc-Pw-7731xQ"  # password of a URL in a KMS key description
+CANARY_GLUE_DESCRIPTION = "Glue-Desc-Pw-4410zR"  # password of a URL in a Glue job description
+CANARY_TAG = "ghp_N0m585CU2JhRpNvdf78x6nro3s2EffxfpY71"  # a tag value
+CANARIES = (
+    CANARY_SECRET,
+    CANARY_MODEL_ENV,
+    CANARY_HYPERPARAMETER,
+    CANARY_PROCESSING_ARG,
+    CANARY_LIFECYCLE,
+    CANARY_KEY_ID,
+    CANARY_KEY_SECRET,
+    CANARY_KMS_DESCRIPTION,
+    CANARY_GLUE_DESCRIPTION,
+    CANARY_TAG,
+)
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
 
@@ -328,7 +352,10 @@ class _Seeder:
         kms.enable_key_rotation(KeyId=data["KeyMetadata"]["KeyId"])
         kms.create_alias(AliasName="alias/ml-data", TargetKeyId=data["KeyMetadata"]["KeyId"])
         self.rec.add("aws.kms.key", data["KeyMetadata"]["KeyId"], region)
-        endpoint = kms.create_key(Description="SageMaker endpoint volumes (rotation off)")
+        endpoint = kms.create_key(
+            Description="SageMaker endpoint volumes (rotation off); break-glass "
+            f"https://kms-admin:{CANARY_KMS_DESCRIPTION}@vault.acme.internal/ui"
+        )
         keys["endpoint"] = endpoint["KeyMetadata"]["Arn"]
         self.rec.add(
             "aws.kms.key",
@@ -458,6 +485,11 @@ class _Seeder:
 
         # Notebooks
         nb_open = f"{p}research-notebook-open"
+        script = f"#!/bin/bash\nexport DATABRICKS_TOKEN={CANARY_LIFECYCLE}\npip install -q mlflow\n"
+        sm.create_notebook_instance_lifecycle_config(
+            NotebookInstanceLifecycleConfigName=f"{p}research-notebook-setup",
+            OnStart=[{"Content": base64.b64encode(script.encode()).decode()}],
+        )
         sm.create_notebook_instance(
             NotebookInstanceName=nb_open,
             InstanceType="ml.g5.xlarge" if primary else "ml.p3.2xlarge",
@@ -465,12 +497,14 @@ class _Seeder:
             DirectInternetAccess="Enabled",
             RootAccess="Enabled",
             PlatformIdentifier="notebook-al2-v2",
+            LifecycleConfigName=f"{p}research-notebook-setup",
+            Tags=_tags(deploy_token=CANARY_TAG),
         )
         r.add(
             "aws.sagemaker.notebook_instance",
             nb_open,
             region,
-            bad="direct internet access, root access, no KMS, admin role, platform past end of support",
+            bad="direct internet access, root access, no KMS, admin role, platform past end of support, token in its lifecycle script",
         )
         if primary:
             sm.create_notebook_instance(
@@ -551,7 +585,7 @@ class _Seeder:
                     "count": 1,
                     "kms": False,
                     "capture": False,
-                    "model_bad": "no network isolation, no VPC",
+                    "model_bad": "no network isolation, no VPC, OpenAI key in its environment",
                     "config_bad": "no KMS key, no data capture, p4d GPU",
                 },
                 {
@@ -596,6 +630,8 @@ class _Seeder:
                 model_args["VpcConfig"] = vpc_config
             if name == "churn-predictor":  # its inference ENIs also get the SSH-open group
                 model_args["VpcConfig"] = {**vpc_config, "SecurityGroupIds": [net["sg"], net["sg_open"]]}
+            if name == "llm-summarizer":
+                model_args["PrimaryContainer"]["Environment"] = {"OPENAI_API_KEY": CANARY_MODEL_ENV}
             sm.create_model(**model_args)
             r.add("aws.sagemaker.model", f"{name}-model", region, bad=spec["model_bad"])
             if name == "churn-predictor":
@@ -660,13 +696,18 @@ class _Seeder:
                 OutputDataConfig={"S3OutputPath": "s3://acme-ml-scratch/llm/"},
                 ResourceConfig={"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 2, "VolumeSizeInGB": 500},
                 StoppingCondition={"MaxRuntimeInSeconds": 432000},
-                HyperParameters={"epochs": "3", "learning_rate": "0.0001"},
+                HyperParameters={
+                    "epochs": "3",
+                    "learning_rate": "0.0001",
+                    "wandb_api_key": CANARY_HYPERPARAMETER,
+                },
             )
             r.add(
                 "aws.sagemaker.training_job",
                 "llm-finetune-p4d-2026-11-25",
                 region,
-                bad="2x p4d on demand, no VPC, no KMS, no network isolation, admin role, 5-day max runtime",
+                bad="2x p4d on demand, no VPC, no KMS, no network isolation, admin role, 5-day max runtime, "
+                "API key in its hyperparameters",
             )
             sm.create_processing_job(
                 ProcessingJobName="fraud-features-preprocess",
@@ -686,7 +727,10 @@ class _Seeder:
             r.add("aws.sagemaker.processing_job", "fraud-features-preprocess", region)
             sm.create_processing_job(
                 ProcessingJobName="llm-eval-g5",
-                AppSpecification={"ImageUri": image},
+                AppSpecification={
+                    "ImageUri": image,
+                    "ContainerArguments": ["--model", "llama-3-8b", "--hf-token", CANARY_PROCESSING_ARG],
+                },
                 RoleArn=self.roles["admin"],
                 ProcessingResources={
                     "ClusterConfig": {
@@ -697,7 +741,12 @@ class _Seeder:
                 },
                 StoppingCondition={"MaxRuntimeInSeconds": 86400},
             )
-            r.add("aws.sagemaker.processing_job", "llm-eval-g5", region, bad="no VPC, no KMS, admin role")
+            r.add(
+                "aws.sagemaker.processing_job",
+                "llm-eval-g5",
+                region,
+                bad="no VPC, no KMS, admin role, Hugging Face token in its arguments",
+            )
 
         # Model Monitor
         watched = ["fraud-detector"] if primary else ["recsys-ranker"]
@@ -1045,6 +1094,8 @@ class _Seeder:
                 Role=self.roles["glue"],
                 Command={"Name": "glueetl", "ScriptLocation": "s3://acme-ml-scratch/legacy.py"},
                 DefaultArguments={"--db_password": CANARY_SECRET, "--target": "s3://acme-ml-scratch/out/"},
+                Description="Legacy export to "
+                f"postgresql://etl:{CANARY_GLUE_DESCRIPTION}@db.acme.internal:5432/features",
                 GlueVersion="2.0",
             )
             r.add(
@@ -1192,7 +1243,7 @@ class _Seeder:
                     "detail": {"MonitoringExecutionStatus": ["CompletedWithViolations"]},
                 }
             ),
-            Description="Retrain when Model Monitor finds drift",
+            Description=f"Retrain when Model Monitor finds drift (ops: {CANARY_KEY_ID} {CANARY_KEY_SECRET})",
         )
         events.put_targets(Rule="model-monitor-violations", Targets=[{"Id": "dispatch", "Arn": dispatcher}])
         r.add("aws.events.rule", "model-monitor-violations", region)

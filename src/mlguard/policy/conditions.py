@@ -24,6 +24,7 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 
+from mlguard.collect.secrets import scrub
 from mlguard.model import CollectionError, Resource
 from mlguard.policy.operators import OPERATORS, MalformedValue, Operator, RegexError, compile_regex
 
@@ -377,7 +378,7 @@ class Evaluation:
 
     def record(self, key: str, value: Any) -> None:
         if key not in self.evidence and len(self.evidence) < 40:
-            self.evidence[key] = _clip(value)
+            self.evidence[key] = _clip(scrub(value, key))  # never a raw secret in a report
 
 
 def evaluate(cond: Condition, doc: Any, ev: Evaluation, prefix: str = "", top: bool = True) -> Outcome:
@@ -423,7 +424,7 @@ def _leaf(leaf: Leaf, doc: Any, ev: Evaluation, prefix: str, top: bool) -> Outco
         return None, [f"attribute {prefix}{leaf.path} is malformed: {exc}"]
     if holds:
         return True, []
-    return False, [f"{prefix}{leaf.describe(ev.params)} (found {_short(actual)})"]
+    return False, [f"{prefix}{leaf.describe(ev.params)} (found {_short(scrub(actual, leaf.path))})"]
 
 
 def _missing(label: str, if_missing: bool | None, wanted: str) -> Outcome:

@@ -10,7 +10,7 @@ from mlguard.collect.aws.redact import REDACTED, looks_like_secret, redact_mappi
     ("name", "value"),
     [
         ("DB_PASSWORD", "hunter2"),
-        ("api_key", "x"),
+        ("api_key", "k3y-v4lue"),
         ("HF_TOKEN", "hf_abc"),
         ("client_secret", "s"),
         ("anything", "AKIAIOSFODNN7EXAMPLE"),
@@ -18,7 +18,7 @@ from mlguard.collect.aws.redact import REDACTED, looks_like_secret, redact_mappi
         ("k", "-----BEGIN RSA PRIVATE KEY-----\nMIIE"),
         ("gh", "ghp_0123456789abcdefghijABCDEFGHIJ"),
         ("databricks", "dapi0123456789abcdef0123456789abcdef"),
-        ("blob", "q8Zr4TnX2vLw9Kp3Hs7Yc1Bm6Dg5Fj0Ae"),
+        ("blob", "q8Zr4TnX2vLw9Kp3Hs7Yc1Bm6Dg5Fj0AeR2"),
     ],
 )
 def test_secret_like_pairs(name: str, value: str) -> None:
@@ -42,6 +42,11 @@ def test_ordinary_pairs(name: str, value: str) -> None:
 
 def test_helpers_redact_values() -> None:
     assert redact_mapping({"epochs": "3", "password": "p"}) == {"epochs": "3", "password": REDACTED}
+    # a credential under a neutral argument name: the whole value goes, so policies see the marker
+    assert redact_mapping({"--conn": "jdbc:postgresql://etl:Pw0rd99@db/f", "--ref": "{{secrets/a/b}}"}) == {
+        "--conn": REDACTED,
+        "--ref": "{{secrets/a/b}}",
+    }
     assert variable_names({"B": "x", "A_SECRET": "y"}) == [
         {"name": "A_SECRET", "looks_like_secret": True},
         {"name": "B", "looks_like_secret": False},

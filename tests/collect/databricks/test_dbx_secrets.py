@@ -8,6 +8,7 @@ import pytest
 
 from mlguard.collect.databricks import ALL_TYPES
 from mlguard.collect.databricks.redact import REDACTED, redact_args, redact_mapping, redact_text, scrub
+from mlguard.collect.secrets import SECRET_PATHS
 from mlguard.testing.databricks_fake import CANARIES
 from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
 
@@ -32,7 +33,14 @@ def test_no_canary_in_the_serialized_inventory(start_fake) -> None:
         "provider": "openai",
         "name": "gpt-4o",
         "task": "llm/v1/chat",
+        "credentials": [
+            {"name": "openai_api_base", "looks_like_secret": False},
+            {"name": "openai_api_key_plaintext", "looks_like_secret": True},
+        ],
     }
+    assert res[("databricks.serving_endpoint", "openai-proxy")][SECRET_PATHS] == [
+        "served_entities[0].external_model.credentials[1].openai_api_key_plaintext"
+    ]
 
 
 def test_errors_carry_no_secret(start_fake) -> None:
@@ -49,8 +57,8 @@ def test_errors_carry_no_secret(start_fake) -> None:
         ({"spark.password": "hunter2"}, {"spark.password": REDACTED}, ["spark.password"]),
         ({"spark.password": "{{secrets/s/k}}"}, {"spark.password": "{{secrets/s/k}}"}, []),
         ({"spark.sql.shuffle.partitions": "200"}, {"spark.sql.shuffle.partitions": "200"}, []),
-        # a URL with user:password is a plaintext credential, whatever its key
-        ({"SOME_URL": "jdbc:x://u:p@h"}, {"SOME_URL": REDACTED}, ["SOME_URL"]),
+        # a URL with user:password is a plaintext credential, whatever its key; only it is masked
+        ({"SOME_URL": "jdbc:x://u:p@h"}, {"SOME_URL": f"jdbc:x://u:{REDACTED}@h"}, ["SOME_URL"]),
         ({"innocent": "dapi0123456789abcdef0123456789abcdef"}, {"innocent": REDACTED}, ["innocent"]),
         ({"AWS_SECRET_ACCESS_KEY": "abc"}, {"AWS_SECRET_ACCESS_KEY": REDACTED}, ["AWS_SECRET_ACCESS_KEY"]),
     ],

@@ -3,11 +3,12 @@ store, model registry, experiments and pipelines."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any
 
 from mlguard.collect.aws import metrics
-from mlguard.collect.aws.normalize import as_list, data_of, to_json
+from mlguard.collect.aws.normalize import as_list, data_of, snake, to_json
 from mlguard.collect.aws.spec import (
     Caller,
     Detail,
@@ -25,6 +26,7 @@ from mlguard.collect.facts import (
     instance_type_facts,
     runtime_support,
 )
+from mlguard.collect.secrets import SECRET_PATHS, has_credential
 
 _GPU_FIELDS = ("is_gpu", "accelerator", "gpu_count", "gpu_model", "gpu_memory_mib")
 
@@ -125,9 +127,26 @@ def _tags(arn_key: str) -> Detail:
     )
 
 
+def _lifecycle_scripts(config: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The OnCreate/OnStart scripts of a lifecycle configuration (base64 shell scripts) as hook
+    names with a ``looks_like_secret`` flag; the script text itself never enters the inventory."""
+    out: list[dict[str, Any]] = []
+    for hook in ("OnCreate", "OnStart"):
+        for i, part in enumerate(as_list((config or {}).get(hook))):
+            try:
+                script = base64.b64decode(str((part or {}).get("Content") or ""), validate=False)
+                text = script.decode("utf-8", errors="replace")
+            except ValueError:
+                text = str((part or {}).get("Content") or "")
+            out.append({"name": f"{snake(hook)}[{i}]", "looks_like_secret": has_credential(text)})
+    return out
+
+
 def _notebook(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
+    config = raw.pop("LifecycleConfig", None)
     data = data_of(raw, drop=("NotebookInstanceArn",))
+    data["lifecycle_scripts"] = _lifecycle_scripts(config)
     data.update(ml_instance_facts(raw.get("InstanceType")))
     if data["is_gpu"] is None:
         _unknown_type(item, "describe_notebook_instance", raw.get("InstanceType"), _GPU_FIELDS)
@@ -429,6 +448,18 @@ define(
             "platform_identifier",
             "platform_support",
             "root_access",
+            SECRET_PATHS,
+        ),
+        details=(
+            Detail(
+                operation="describe_notebook_instance_lifecycle_config",
+                params=lambda r: {
+                    "NotebookInstanceLifecycleConfigName": r["NotebookInstanceLifecycleConfigName"]
+                },
+                when=lambda r: bool(r.get("NotebookInstanceLifecycleConfigName")),
+                into="LifecycleConfig",
+                attributes=("lifecycle_scripts", SECRET_PATHS),
+            ),
         ),
     ),
     ResourceSpec(
@@ -482,7 +513,7 @@ define(
         describe="describe_model",
         normalize=_model,
         tagged=True,
-        attributes=("s3_buckets", "in_vpc", "security_group_ids"),
+        attributes=("s3_buckets", "in_vpc", "security_group_ids", SECRET_PATHS),
     ),
     _spec(
         "endpoint_config",
@@ -528,7 +559,7 @@ define(
         describe="describe_training_job",
         normalize=lambda item, opts: _job(item, opts, "TrainingJobArn"),
         params=_recent,
-        attributes=("s3_buckets",),
+        attributes=("s3_buckets", SECRET_PATHS),
     ),
     _spec(
         "processing_job",
@@ -538,7 +569,7 @@ define(
         describe="describe_processing_job",
         normalize=lambda item, opts: _job(item, opts, "ProcessingJobArn"),
         params=_recent,
-        attributes=("s3_buckets",),
+        attributes=("s3_buckets", SECRET_PATHS),
     ),
     _spec(
         "monitoring_schedule",

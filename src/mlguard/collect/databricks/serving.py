@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mlguard.collect.databricks._common import WorkspaceContext, ms_to_iso
+from mlguard.collect.secrets import variable_flags
 
 ENDPOINT = "databricks.serving_endpoint"
 TYPES = (ENDPOINT,)
@@ -50,10 +51,18 @@ def _entity(se: dict[str, Any]) -> dict[str, Any]:
         "provisioned_throughput": bool(max_pt),
         "min_provisioned_concurrency": se.get("min_provisioned_concurrency"),
         "max_provisioned_concurrency": se.get("max_provisioned_concurrency"),
-        # Provider, model and task only: the provider config holds API keys.
-        "external_model": {k: external.get(k) for k in ("provider", "name", "task")} if external else None,
+        # Provider, model and task; of the provider config (API keys) only names and secret flags.
+        "external_model": {
+            **{k: external.get(k) for k in ("provider", "name", "task")},
+            "credentials": variable_flags(
+                {k: v for c in external.values() if isinstance(c, dict) for k, v in c.items()}
+            ),
+        }
+        if external
+        else None,
         "foundation_model": foundation.get("name") if isinstance(foundation, dict) else None,
         "environment_vars_count": len(se.get("environment_vars") or {}),
+        "environment_vars": variable_flags(se.get("environment_vars")),
         "instance_profile_arn": se.get("instance_profile_arn"),
     }
 

@@ -20,6 +20,20 @@ CANARY_JOB_PARAM = "CANARY-job-param-c0ffee1234"
 CANARY_PIPELINE_CONF = "CANARY-pipeline-conf-9b8a7c6d"
 CANARY_EXTERNAL_KEY = "CANARY-openai-key-e4d3c2b1a0"
 CANARY_TOKEN_VALUE = "dapi0123456789abcdef0123456789abcdef"
+# Realistic credential shapes under neutral names, in the other free-text fields collectors read.
+CANARY_AZURE_KEY = (  # Spark conf: an Azure storage account key
+    "ATltlo+3zoReDmMWusqeUaDypp3HXn1y5GGjeZ6EmrkHEcD7olL5AY/uKPDUuMS8VPgquoRmRjbp0LL0B/91TB=="
+)
+CANARY_JDBC_PASSWORD = "Jdbc-Canary-Pw-5521"  # job parameter: password inside a JDBC URL
+CANARY_SLACK = "xoxb-2048105337-1093278451203-ATLSGGGyA3fPzKPXGx8EZd3P"  # job tag
+CANARY_GITHUB = "ghp_Zq8Lm3Xv7Rt2Wk9Np4Ys6Bc1Hd5Jf0Ga8Ke2"  # pipeline configuration (git URL)
+CANARY_SAS_SIG = "Qm7Zr2Xk9Lp4Wt8Yv1Bn6Hc3Ds5Fg0Jh%3D"  # serving endpoint tag (SAS URL)
+CANARY_JWT = (  # MLflow experiment tag
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtbGd1YXJkLWNhbmFyeSIsImlhdCI6MTc2NDI4ODAwMH0."
+    "qX5poBtX3p-6Bpx-YoFgzoxeN1OSd4RCb-VGdhyOmxg"
+)
+CANARY_POLICY_KEY = "sk-proj-Wd7Hk2Lq9Xz4Mv8Rb1Tn6Yc3Pf5Gs0Ja"  # cluster policy fixed env value
+CANARY_POOL_TAG = "b7c1e9f3a2d84e6f90a1c2b3d4e5f6a7"  # instance pool tag (a hex token under *_pass)
 CANARIES = (
     CANARY_SPARK_CONF,
     CANARY_ENV,
@@ -27,6 +41,14 @@ CANARIES = (
     CANARY_PIPELINE_CONF,
     CANARY_EXTERNAL_KEY,
     CANARY_TOKEN_VALUE,
+    CANARY_AZURE_KEY,
+    CANARY_JDBC_PASSWORD,
+    CANARY_SLACK,
+    CANARY_GITHUB,
+    CANARY_SAS_SIG,
+    CANARY_JWT,
+    CANARY_POLICY_KEY,
+    CANARY_POOL_TAG,
 )
 
 NOW_MS = 1_764_288_000_000  # 2025-11-28T00:00:00Z, fixed so seeds are reproducible
@@ -191,6 +213,7 @@ def demo_state() -> WorkspaceState:
                     "node_type_id": {"type": "allowlist", "values": ["g5.xlarge", "g5.12xlarge"]},
                     "autoscale.max_workers": {"type": "range", "maxValue": 8},
                     "custom_tags.cost_center": {"type": "fixed", "value": "ml-research"},
+                    "spark_env_vars.OPENAI_API_KEY": {"type": "fixed", "value": CANARY_POLICY_KEY},
                 }
             ),
         },
@@ -236,6 +259,7 @@ def demo_state() -> WorkspaceState:
             disk_enc=False,
             spark_conf={
                 "spark.hadoop.fs.s3a.secret.key": CANARY_SPARK_CONF,
+                "fs.azure.account.key.acmeml.dfs.core.windows.net": CANARY_AZURE_KEY,
                 "spark.databricks.delta.preview.enabled": "true",
             },
             env={"HF_TOKEN": CANARY_ENV, "PYSPARK_PYTHON": "/databricks/python3/bin/python3"},
@@ -328,6 +352,7 @@ def demo_state() -> WorkspaceState:
                 "timeout_seconds": 0,
                 "max_concurrent_runs": 1,
                 "run_as": {"user_name": "alice@example.com"},
+                "tags": {"team": "vision", "notify": CANARY_SLACK},
                 "schedule": {
                     "quartz_cron_expression": "0 0 2 * * ?",
                     "timezone_id": "UTC",
@@ -343,7 +368,11 @@ def demo_state() -> WorkspaceState:
                         "existing_cluster_id": "0101-gpu-train-a1",
                         "notebook_task": {
                             "notebook_path": "/Repos/ml/train",
-                            "base_parameters": {"api_token": CANARY_JOB_PARAM, "lr": "0.01"},
+                            "base_parameters": {
+                                "api_token": CANARY_JOB_PARAM,
+                                "lr": "0.01",
+                                "source": f"jdbc:postgresql://etl:{CANARY_JDBC_PASSWORD}@db.acme.internal/raw",
+                            },
                         },
                     }
                 ],
@@ -437,7 +466,11 @@ def demo_state() -> WorkspaceState:
                         "autoscale": {"min_workers": 1, "max_workers": 5, "mode": "ENHANCED"},
                     }
                 ],
-                "configuration": {"source.password": CANARY_PIPELINE_CONF, "source.table": "raw.events"},
+                "configuration": {
+                    "source.password": CANARY_PIPELINE_CONF,
+                    "source.table": "raw.events",
+                    "git.remote": f"https://ml-bot:{CANARY_GITHUB}@github.com/acme/pipelines.git",
+                },
                 "notifications": [],
             },
         },
@@ -478,7 +511,13 @@ def demo_state() -> WorkspaceState:
             "last_updated_timestamp": NOW_MS - DAY_MS,
             "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
             "task": "llm/v1/completions",
-            "tags": [{"key": "team", "value": "risk"}],
+            "tags": [
+                {"key": "team", "value": "risk"},
+                {
+                    "key": "logs",
+                    "value": f"https://acme.blob.core.windows.net/logs?sv=2022-11-02&sig={CANARY_SAS_SIG}",
+                },
+            ],
             "permission_level": "CAN_MANAGE",
             "route_optimized": False,
             "config": {
@@ -745,7 +784,8 @@ def demo_state() -> WorkspaceState:
             "lifecycle_stage": "active",
             "creation_time": NOW_MS - (50 - i) * DAY_MS,
             "last_update_time": NOW_MS - i * DAY_MS,
-            "tags": [{"key": "mlflow.ownerEmail", "value": "alice@example.com"}],
+            "tags": [{"key": "mlflow.ownerEmail", "value": "alice@example.com"}]
+            + ([{"key": "tracking", "value": CANARY_JWT}] if i == 2 else []),
         }
         for i in range(5)
     ]
@@ -1055,7 +1095,7 @@ def demo_state() -> WorkspaceState:
             "min_idle_instances": 0,
             "max_capacity": 8,
             "idle_instance_autotermination_minutes": 10,
-            "custom_tags": {"team": "reco"},
+            "custom_tags": {"team": "reco", "vault_pass": CANARY_POOL_TAG},
             "state": "ACTIVE",
         }
     )
