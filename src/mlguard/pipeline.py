@@ -41,7 +41,7 @@ from mlguard.policy.loader import (
     load_policy_set,
 )
 from mlguard.policy.waivers import apply_waivers
-from mlguard.yamlio import Located, field_name, parse_json, parse_yaml, validate
+from mlguard.yamlio import Located, field_name, json_line, parse_json, parse_yaml, validate
 
 
 def config_schema() -> dict[str, Any]:
@@ -183,12 +183,8 @@ def _load_model(path: Path, model: type[M], hint: str) -> M:
 
 
 def _json_line(path: Path, where: list[str | int]) -> int | None:
-    """Line of a JSON node, by re-reading the file with the line-keeping YAML parser (JSON is YAML)."""
-    try:
-        doc = parse_yaml(path, InventoryError)
-    except InputError:
-        return None
-    return doc.line_of(where)
+    """Line of a JSON node, found along its path in the text (never by re-parsing it as YAML)."""
+    return json_line(path, where)
 
 
 def evaluate(
