@@ -6,6 +6,7 @@ The CLI is a thin layer over these functions, and tests call them directly.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -308,7 +309,7 @@ def collect(
             "pass --provider, or try `mlguard scan --demo`."
         )
     started = iso(utcnow())
-    sink = InventorySink()
+    sink = InventorySink(deadline=None if timeout is None else time.monotonic() + timeout)
     failures: list[CollectionSetupError] = []
     active = [n for n in names if types & registry[n].types()]
 

@@ -19,8 +19,9 @@ from databricks.sdk.core import ApiClient
 from databricks.sdk.errors.base import DatabricksError
 from databricks.sdk.errors.platform import NotFound, ResourceDoesNotExist
 
-from mlguard.collect.base import InventorySink, Progress, timed
+from mlguard.collect.base import CollectionCancelled, InventorySink, Progress, timed
 from mlguard.collect.databricks.redact import scrub
+from mlguard.collect.errortext import one_line_reason
 from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
 
 PROVIDER = "databricks"
@@ -120,8 +121,8 @@ class _GuardedAdapter(requests.adapters.BaseAdapter):
             raise ReadOnlyViolation(f"mlguard is read-only: refusing {why}")
         left = self.remaining() if self.remaining is not None else None
         if left is not None:
-            if left <= 0:
-                raise requests.Timeout("the scan's time limit was reached")
+            if left <= 0:  # not a requests error: the SDK must not retry it
+                raise CollectionCancelled("the scan's time limit was reached")
             kwargs["timeout"] = _cap_timeout(kwargs.get("timeout"), left)
         return self.inner.send(request, *args, **kwargs)
 
@@ -192,12 +193,31 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+_UNPARSED = re.compile(r"^unable to parse response\.", re.I)
+_LOGGED_STATUS = re.compile(r"^< (\d{3})\b", re.M)
+
+
 def error_message(exc: BaseException) -> str:
+    """One readable line: an HTML page (a proxy's 502, a login portal) is reduced to its title and
+    HTTP status; the SDK's "unable to parse response" request log (up to 10 KiB of the body) to
+    the status line and the page's title."""
     text = str(exc) or type(exc).__name__
     cause = exc.__cause__
     if isinstance(exc, TimeoutError) and cause is not None:
         text = f"{text}: {cause}"
-    return text.splitlines()[0][:500]
+    if isinstance(exc, requests.JSONDecodeError):
+        return "the answer is not JSON (a proxy or login page instead of the API?)"
+    if _UNPARSED.match(text):
+        found = _LOGGED_STATUS.search(text)
+        status = int(found.group(1)) if found else None
+        log = text.split("```", 1)[1] if "```" in text else ""
+        lines = [line[2:] for line in log.splitlines() if line.startswith("< ")]
+        body = "\n".join(line for line in lines if not _LOGGED_STATUS.match(f"< {line}"))
+        where = f"HTTP {status}" if status is not None else "an answer"
+        if "<" in body:
+            return one_line_reason(body, status)
+        return f"{where} that is not an API answer"
+    return one_line_reason(text)
 
 
 @dataclass
