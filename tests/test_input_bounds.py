@@ -152,3 +152,15 @@ def test_invalid_inventory_line_found_in_json_not_yaml(
     # the line of the resource that lacks "type" (its opening brace; the key itself is missing)
     assert lines[line - 1].strip() == "{"
     assert f'"uid": "{first["uid"]}-2999"' in lines[line]
+
+
+@pytest.mark.parametrize("name", ["results.json", "results.inventory.json"])
+def test_history_import_bounds_its_json_too(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "results.json"
+    results.write_text('{"schema_version": "1.0", "results": []}')
+    (tmp_path / name).write_text('{"schema_version": "1.0", "results": ' + nested(5000) + "}")
+    code, err = run(["history", "import", "--store", str(tmp_path / "h.db"), str(results)], capsys)
+    assert code == 2, err
+    assert f"{tmp_path / name}: JSON nested deeper than 100 levels" in err
