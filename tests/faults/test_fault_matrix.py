@@ -230,3 +230,39 @@ def test_databricks_fault_is_error_for_its_route_only(dbx: Workspace, route: str
     assert rule.hits > 0
     assert not got.timed_out
     _assert_only_affected(got.inventory, dbx.baseline, DBX_TYPES[route], set(DBX_TYPES.values()))
+
+
+# --------------------------------------------------------------------------- error messages
+
+
+def test_aws_html_page_becomes_its_heading_and_status(aws: Estate, monkeypatch: pytest.MonkeyPatch) -> None:
+    aws.proxy.inject("sagemaker", "html")
+    try:
+        got = _aws_run(aws.proxy.url, monkeypatch, 60, 2)
+    finally:
+        aws.proxy.clear()
+    [error] = got.inventory.errors
+    assert error.code == "403"
+    assert error.message == "Request blocked (HTTP 403, an HTML error page, not an API answer)"
+
+
+def test_aws_200_html_page_is_not_an_empty_account(aws: Estate, monkeypatch: pytest.MonkeyPatch) -> None:
+    aws.proxy.inject("sagemaker", "malformed")
+    try:
+        got = _aws_run(aws.proxy.url, monkeypatch, 60, 2)
+    finally:
+        aws.proxy.clear()
+    [error] = got.inventory.errors
+    assert error.code == "MalformedResponse"
+    assert "Request blocked (HTTP 200, an HTML error page" in error.message
+
+
+def test_databricks_html_page_becomes_its_heading_and_status(dbx: Workspace) -> None:
+    dbx.proxy.inject("GET /api/2.1/clusters/list", "html")
+    try:
+        got = _dbx_run(dbx.proxy.url, dbx.token, 60)
+    finally:
+        dbx.proxy.clear()
+    [error] = got.inventory.errors
+    assert error.message == "Request blocked (HTTP 403, an HTML error page, not an API answer)"
+    assert "Databricks SDK" not in error.message  # not the SDK's "report this bug" request log
