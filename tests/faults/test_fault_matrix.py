@@ -55,11 +55,15 @@ class Estate:
 
 
 def _aws_run(
-    proxy_url: str, monkeypatch: pytest.MonkeyPatch, timeout: float | None, attempts: int
+    proxy_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    timeout: float | None,
+    attempts: int,
+    regions: tuple[str, ...] = ("us-east-1",),
 ) -> Collected:
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy_url)
     config = Config()
-    config.scope.aws.regions = ["us-east-1"]
+    config.scope.aws.regions = list(regions)
     config.scope.aws.max_workers = 4
 
     def factory(scope: ScopeConfig) -> Collector:
@@ -176,6 +180,23 @@ def test_aws_killed_service_is_error_for_its_service_only(
         got.inventory, aws.baseline, "aws.sagemaker.notebook_instance", set(AWS_TYPES.values())
     )
     assert {e.code for e in got.inventory.errors} == {"ConnectionError"}
+
+
+def test_aws_fault_in_one_region_is_error_for_that_scope_only(
+    aws: Estate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    regions = ("us-east-1", "eu-west-1")
+    before = _aws_run(aws.proxy.url, monkeypatch, 60, 2, regions).inventory
+    assert not before.errors
+    aws.proxy.inject("eu-west-1/sagemaker", "deny")
+    try:
+        got = _aws_run(aws.proxy.url, monkeypatch, 60, 2, regions).inventory
+    finally:
+        aws.proxy.clear()
+    scopes = {(e.region, e.resource_type) for e in got.errors}
+    assert scopes == {("eu-west-1", "aws.sagemaker.notebook_instance")}
+    assert {r.uid for r in got.resources} == {r.uid for r in before.resources}
+    assert {e.code for e in got.errors} == {"AccessDeniedException"}
 
 
 # --------------------------------------------------------------------------- Databricks

@@ -29,20 +29,21 @@ HTML_PAGE = (
     + "<!-- a padding comment proxies add so browsers show their own page -->\r\n"
     * 6
 )
-_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/aws4_request")
 
 
 @dataclass
 class Rule:
-    """Answer requests whose key (AWS service name, or Databricks ``METHOD /path``) matches
-    ``pattern`` with ``fault`` (one of :data:`FAULTS`)."""
+    """Answer requests whose keys match ``pattern`` with ``fault`` (one of :data:`FAULTS`). An AWS
+    request's keys are its service (``sagemaker``) and its scope (``eu-west-1/sagemaker``); a
+    Databricks request's key is ``METHOD /path``."""
 
     pattern: str
     fault: str
     hits: int = 0
 
-    def matches(self, key: str) -> bool:
-        return re.fullmatch(self.pattern, key) is not None
+    def matches(self, keys: tuple[str, ...]) -> bool:
+        return any(re.fullmatch(self.pattern, key) is not None for key in keys)
 
 
 @dataclass
@@ -89,11 +90,15 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         scope = _SCOPE.search(headers.get("authorization", ""))
-        aws_service = scope.group(1) if scope else None
-        key = aws_service or f"{self.command} {urlsplit(self.path).path}"
+        aws_service = scope.group(2) if scope else None
+        keys = (
+            (scope.group(2), f"{scope.group(1)}/{scope.group(2)}")
+            if scope
+            else (f"{self.command} {urlsplit(self.path).path}",)
+        )
         up = self.server.upstream
         with up.lock:
-            rule = next((r for r in up.rules if r.matches(key)), None)
+            rule = next((r for r in up.rules if r.matches(keys)), None)
             if rule is not None:
                 rule.hits += 1
         if rule is None:
