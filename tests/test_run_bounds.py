@@ -134,3 +134,12 @@ def test_timeout_must_be_a_finite_positive_number(value: str, capsys: pytest.Cap
     err = capsys.readouterr().err
     assert "--timeout" in err
     assert "Traceback" not in err
+
+
+def test_demo_scan_honours_the_timeout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo estate takes far longer than a second to read: cut short, the run is incomplete."""
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "scan", "--demo", "--timeout", "1", "--no-record", "--output-dir", str(tmp_path)])
+    assert exc.value.code == 3, capsys.readouterr().err
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert any(e["code"] == "Timeout" for e in results["errors"])
