@@ -143,3 +143,19 @@ def test_demo_scan_honours_the_timeout(tmp_path: Path, capsys: pytest.CaptureFix
     assert exc.value.code == 3, capsys.readouterr().err
     results = json.loads((tmp_path / "results.json").read_text())
     assert any(e["code"] == "Timeout" for e in results["errors"])
+
+
+def test_aws_clients_get_timeouts_and_attempts_from_the_budget_left() -> None:
+    from mlguard.collect.aws.engine import ApiStats, Guard, client_config
+
+    guard = Guard(frozenset(), ApiStats())
+    base = client_config(8, "adaptive", 4)
+    assert guard.budgeted(base) is base  # no --timeout: the configured values
+    guard.remaining = lambda: 3.0
+    cut = guard.budgeted(base)
+    assert (cut.connect_timeout, cut.read_timeout) == (3.0, 3.0)
+    assert cut.retries == {"mode": "adaptive", "total_max_attempts": 2}
+    guard.remaining = lambda: -1.0  # past the deadline: the shortest call that can still fail cleanly
+    late = guard.budgeted(base)
+    assert late.read_timeout == 0.5
+    assert late.retries["total_max_attempts"] == 2

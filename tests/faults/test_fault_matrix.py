@@ -157,17 +157,20 @@ def test_aws_fault_is_error_for_its_service_only(
 def test_aws_fault_that_never_clears_ends_at_the_timeout(
     aws: Estate, fault: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Default retries (8 attempts, adaptive) against a service that never recovers: --timeout
-    ends the run; what the other services answered is kept."""
+    """Default retries (8 attempts, adaptive, capped by the budget) against a service that never
+    recovers: the run ends by --timeout at the latest; what the other services answered is kept."""
     aws.proxy.inject("sagemaker", fault)
     try:
         got = _aws_run(aws.proxy.url, monkeypatch, TIMEOUT, 8)
     finally:
         aws.proxy.clear()
-    assert got.timed_out
     assert "aws.sagemaker.notebook_instance" not in _by_type(got.inventory)
-    assert any(e.code == "Timeout" for e in got.inventory.errors)
-    _assert_one_line(got.inventory)
+    if got.timed_out:
+        assert any(e.code == "Timeout" for e in got.inventory.errors)
+        _assert_one_line(got.inventory)
+    else:  # the retries the budget allowed ran out before the deadline: the type alone is ERROR
+        all_types = set(AWS_TYPES.values())
+        _assert_only_affected(got.inventory, aws.baseline, "aws.sagemaker.notebook_instance", all_types)
 
 
 def test_aws_killed_service_is_error_for_its_service_only(

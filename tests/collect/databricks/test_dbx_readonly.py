@@ -83,6 +83,7 @@ def _guarded(fake) -> WorkspaceClient:
         lambda c, h: c.api_client.do(
             "GET", "/api/2.1/clusters/list", headers={"X-HTTP-Method-Override": "DELETE"}
         ),
+        lambda c, h: c.api_client.do("GET", "/api/2.1/clusters/list", headers={"X-Method-Override": "POST"}),
     ],
 )
 def test_probes_never_reach_the_workspace(start_fake, call) -> None:

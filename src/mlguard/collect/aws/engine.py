@@ -162,7 +162,12 @@ class Guard:
         left = max(left, 0.5)
         connect = min(float(config.connect_timeout or 60), left)  # type: ignore[attr-defined]
         read = min(float(config.read_timeout or 60), left)  # type: ignore[attr-defined]
-        return config.merge(Config(connect_timeout=connect, read_timeout=read))
+        retries = dict(config.retries or {})  # type: ignore[attr-defined]
+        # As many attempts as could each wait their full read timeout within the budget (the
+        # before-send check also stops any attempt once the deadline has passed).
+        attempts = int(retries.get("total_max_attempts") or 3)
+        retries["total_max_attempts"] = max(1, min(attempts, 1 + int(left // read)))
+        return config.merge(Config(connect_timeout=connect, read_timeout=read, retries=retries))  # type: ignore[arg-type]
 
     @staticmethod
     def page(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:

@@ -51,6 +51,7 @@ def last_route() -> str:
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 # Forms a server or proxy may read as another path: dot segments, empty segments, path parameters.
+_OVERRIDE = re.compile(r"x-(?:http-)?method(?:-override)?$", re.I)
 _SUSPICIOUS = re.compile(r"(^|/)\.{1,2}(/|$)|//|;|\\")
 
 
@@ -115,7 +116,7 @@ class _GuardedAdapter(requests.adapters.BaseAdapter):
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         method = (request.method or "").upper()
         why = self.table.refusal(method, request.url or "", self.host)
-        if why is None and any(h.lower().startswith("x-http-method") for h in request.headers):
+        if why is None and any(_OVERRIDE.match(h) for h in request.headers):
             why = f"{method} {urlsplit(request.url or '').path}: a method-override header"
         if why is not None:
             raise ReadOnlyViolation(f"mlguard is read-only: refusing {why}")
