@@ -88,6 +88,10 @@ def _size(n: int) -> str:
     return f"{n / MiB:g} MiB" if n >= MiB else f"{n} bytes"
 
 
+class LimitError(ComposerError):
+    """A YAML document over one of the :class:`Limits` (not a syntax error)."""
+
+
 class _BoundedComposer(Composer):
     """ruamel's composer with a nesting cap and an alias-expansion budget.
 
@@ -100,7 +104,7 @@ class _BoundedComposer(Composer):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.depth >= self.limits.nesting:
             mark = self.parser.peek_event().start_mark
-            raise ComposerError(
+            raise LimitError(
                 None,
                 None,
                 f"nested deeper than {self.limits.nesting} levels (raise it with $MLGUARD_MAX_NESTING)",
@@ -115,7 +119,7 @@ class _BoundedComposer(Composer):
         expanded = self._expanded(node, sizes, unique, set())
         extra = expanded - len(unique)
         if extra > self.limits.alias_nodes:
-            raise ComposerError(
+            raise LimitError(
                 None,
                 None,
                 f"YAML aliases expand the document by more than {self.limits.alias_nodes} nodes "
@@ -141,7 +145,7 @@ class _BoundedComposer(Composer):
             if key in sizes:
                 continue
             if key in open_:
-                raise ComposerError(None, None, "recursive YAML alias", node.start_mark)
+                raise LimitError(None, None, "recursive YAML alias", node.start_mark)
             unique.add(key)
             open_.add(key)
             stack.append((node, True))
@@ -252,7 +256,8 @@ def parse_yaml(path: Path, error: type[InputError] = InputError, text: str | Non
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.context_mark is not None and exc.problem:
             problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
-        raise error(f"YAML syntax error: {problem}", file=str(path), line=line) from None
+        kind = "YAML input refused" if isinstance(exc, LimitError) else "YAML syntax error"
+        raise error(f"{kind}: {problem}", file=str(path), line=line) from None
     except RecursionError:
         raise error(
             "YAML nested too deeply to read (lower it below $MLGUARD_MAX_NESTING levels)", file=str(path)
