@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import shlex
 import sys
@@ -198,11 +199,24 @@ def scope_options(f: F) -> F:
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=1),
+            type=Seconds(min=1),
             help="Stop collecting after this many seconds; keep what was read; exit 3 (incomplete).",
         ),
     ]
     return _stack(f, opts)
+
+
+class Seconds(click.FloatRange):
+    """A finite number of seconds: ``nan`` and ``inf`` pass a plain FloatRange (no comparison with
+    nan is true), and would make ``--timeout`` no bound at all."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return rv
 
 
 def _apply_scope(loaded: LoadedConfig, kw: dict[str, Any]) -> None:
@@ -508,10 +522,10 @@ def scan_cmd(
             from mlguard.demo.scan import collect_demo
 
             with _progress(state) as progress:
-                collected, about = collect_demo(loaded, types, progress, _command_line())
+                collected, about = collect_demo(loaded, types, progress, _command_line(), kw.get("timeout"))
             if not state.quiet:
                 state.err.print(about, highlight=False)
-            inv = collected.inventory
+            inv, timed_out = collected.inventory, collected.timed_out
         elif iac_path is not None and not (_split(kw["provider_names"]) or loaded.config.scope.providers):
             inv = Inventory(provenance=Provenance(version=__version__, started_at=iso(utcnow())))  # IaC only
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -47,7 +48,7 @@ from mlguard.policy.loader import (
     load_policy_set,
 )
 from mlguard.policy.waivers import apply_waivers
-from mlguard.yamlio import Located, field_name, parse_json, parse_yaml, validate
+from mlguard.yamlio import Located, field_name, json_line, parse_json, parse_yaml, validate
 
 
 def config_schema() -> dict[str, Any]:
@@ -306,12 +307,8 @@ def _unique(path: Path, key: str, values: list[str], what: str) -> None:
 
 
 def _json_line(path: Path, where: list[str | int]) -> int | None:
-    """Line of a JSON node, by re-reading the file with the line-keeping YAML parser (JSON is YAML)."""
-    try:
-        doc = parse_yaml(path, InventoryError)
-    except InputError:
-        return None
-    return doc.line_of(where)
+    """Line of a JSON node, found along its path in the text (never by re-parsing it as YAML)."""
+    return json_line(path, where)
 
 
 def evaluate(
@@ -483,7 +480,7 @@ def collect(
             "pass --provider, or try `mlguard scan --demo`."
         )
     started = iso(utcnow())
-    sink = InventorySink()
+    sink = InventorySink(deadline=None if timeout is None else time.monotonic() + timeout)
     failures: list[CollectionSetupError] = []
     active = [n for n in names if types & registry[n].types()]
 

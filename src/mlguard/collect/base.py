@@ -8,6 +8,7 @@ provider for exactly the resource types that the selected policies need.
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,14 +58,22 @@ class InventorySink:
     regions: set[str] = field(default_factory=set)
     workspaces: set[str] = field(default_factory=set)
     cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+    # time.monotonic() at which a ``--timeout`` ends the run: every network call's own timeout is
+    # cut to what is left (see :meth:`remaining`), so the run ends near it, not minutes later.
+    deadline: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _uids: set[str] = field(default_factory=set, repr=False)
 
     def check_cancelled(self) -> None:
         """Called by the providers' request hooks before each API call: after a ``--timeout`` the
         remaining calls fail fast instead of running on."""
-        if self.cancelled.is_set():
+        left = self.remaining()
+        if self.cancelled.is_set() or (left is not None and left <= 0):
             raise CollectionCancelled("the scan's time limit was reached")
+
+    def remaining(self) -> float | None:
+        """Seconds left before the run's deadline (None: no ``--timeout``)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
     def add(self, resource: Resource) -> None:
         """Every resource leaves the collector through here: the final secret scrub runs over all of

@@ -21,9 +21,14 @@ DEMO_WORKSPACE = "demo.cloud.databricks.com"
 
 
 def collect_demo(
-    loaded: LoadedConfig, types: set[str], progress: Progress, command: str | None = None
+    loaded: LoadedConfig,
+    types: set[str],
+    progress: Progress,
+    command: str | None = None,
+    timeout: float | None = None,
 ) -> tuple[Collected, str]:
-    """Collect the demo estate; returns what was collected and a one-line description."""
+    """Collect the demo estate (within ``timeout`` seconds, like any scan); returns what was
+    collected and a one-line description."""
     with demo_environment() as demo:
         now_ms = int(time.time() * 1000)
         host, token, stop = start_fake_workspace(state=rebase_times(demo_state(), now_ms))
@@ -39,7 +44,7 @@ def collect_demo(
 
             available = [p for p in ("aws", "databricks") if p in providers()]
             collected = collect(
-                loaded, available, types, progress, command, factories={"databricks": databricks}
+                loaded, available, types, progress, command, timeout, factories={"databricks": databricks}
             )
         finally:
             stop()

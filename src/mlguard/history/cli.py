@@ -26,6 +26,7 @@ from mlguard.history.render import diff_view, make_console, runs_table, trend_vi
 from mlguard.history.store import DEFAULT_LOCK_TIMEOUT, ENV_STORE, Store, open_for_run
 from mlguard.history.trend import trend
 from mlguard.model import Inventory, ScanResult
+from mlguard.yamlio import parse_json
 
 META_STORE = "mlguard.store"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -269,10 +270,9 @@ def export_cmd(
 def _load_scan(path: Path) -> ScanResult:
     from mlguard.pipeline import checked_results
 
+    raw = parse_json(path, InventoryError)  # bounded in size and nesting, like every JSON input
     try:
-        return checked_results(path, ScanResult.model_validate_json(path.read_bytes()))
-    except OSError as exc:
-        raise InventoryError(f"cannot read: {exc.strerror}", file=str(path)) from None
+        return checked_results(path, ScanResult.model_validate(raw))
     except ValidationError as exc:
         raise InventoryError(
             f"not an mlguard results file: {exc.errors()[0]['msg']}", file=str(path)
@@ -281,12 +281,7 @@ def _load_scan(path: Path) -> ScanResult:
 
 def _load_inventory(path: Path) -> list[InventoryItem]:
     """An inventory summary (from export) or a full inventory (from mlguard collect)."""
-    try:
-        raw = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise InventoryError(f"cannot read: {exc.strerror}", file=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise InventoryError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    raw = parse_json(path, InventoryError)
     try:
         if isinstance(raw, dict) and raw.get("kind") == InventorySummary.model_fields["kind"].default:
             return InventorySummary.model_validate(raw).resources

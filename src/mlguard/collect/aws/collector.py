@@ -94,9 +94,9 @@ class AwsCollector(Collector):
         params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": "mlguard-scan"}
         if self.scope.external_id:
             params["ExternalId"] = self.scope.external_id
-        creds = session.client("sts", region_name=region, config=self.config).assume_role(**params)[
-            "Credentials"
-        ]
+        creds = session.client(
+            "sts", region_name=region, config=self.guard.budgeted(self.config)
+        ).assume_role(**params)["Credentials"]
         assumed = boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
@@ -107,7 +107,9 @@ class AwsCollector(Collector):
 
     def _account(self, session: boto3.Session, sink: InventorySink) -> Account:
         region = self._home_region(session)
-        ident = session.client("sts", region_name=region, config=self.config).get_caller_identity()
+        ident = session.client(
+            "sts", region_name=region, config=self.guard.budgeted(self.config)
+        ).get_caller_identity()
         arn = str(ident["Arn"])
         account = Account(
             id=str(ident["Account"]),
@@ -115,6 +117,7 @@ class AwsCollector(Collector):
             session=session,
             home_region=region,
             config=self.config,
+            budget=self.guard.budgeted,
         )
         sink.identity(Identity(provider=PROVIDER, account=account.id, principal=arn))
         return account
@@ -201,6 +204,7 @@ class AwsCollector(Collector):
 
         wanted = [SPECS[t] for t in sorted(types) if t in SPECS]
         self.guard.before = sink.check_cancelled
+        self.guard.remaining = sink.remaining
         accounts = self.accounts(sink)
         workers = self.scope.max_workers
         with (

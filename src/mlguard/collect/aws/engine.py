@@ -30,6 +30,7 @@ from mlguard import __version__
 from mlguard.collect.aws.normalize import data_of, tags_of
 from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, api_name
 from mlguard.collect.base import InventorySink
+from mlguard.collect.errortext import one_line_reason
 from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
 
 PROVIDER = "aws"
@@ -52,8 +53,25 @@ CAUGHT: tuple[type[BaseException], ...] = (
 )
 
 
+class MalformedPage(BotoCoreError):
+    """A 2xx answer whose body is not the API's (an HTML page from a proxy or login portal)."""
+
+    fmt = "the answer is not the API's: {reason}"
+
+
 def error_code(exc: BaseException) -> tuple[str, str]:
-    """(code, message) of a failure, e.g. ("AccessDenied", "...")."""
+    """(code, one-line message) of a failure, e.g. ("AccessDenied", "..."); an HTML page in the
+    message (a proxy's 502, a WAF block page) is reduced to its title and HTTP status."""
+    code, message = _error_code(exc)
+    status = (
+        exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if isinstance(exc, ClientError)
+        else None
+    )
+    return code, one_line_reason(message, status if isinstance(status, int) else None)
+
+
+def _error_code(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -63,6 +81,8 @@ def error_code(exc: BaseException) -> tuple[str, str]:
         return "Timeout", str(exc)
     if isinstance(exc, EndpointConnectionError):
         return "ConnectionError", str(exc)
+    if isinstance(exc, MalformedPage):
+        return "MalformedResponse", str(exc)
     if isinstance(exc, BotoCoreError):
         return type(exc).__name__, str(exc)
     if isinstance(exc, NotImplementedError):
@@ -113,6 +133,7 @@ class Guard:
         self.allowed = allowed
         self.stats = stats
         self.before: Callable[[], None] | None = None  # the sink's deadline check (``--timeout``)
+        self.remaining: Callable[[], float | None] | None = None  # seconds left of the run's budget
 
     def check(self, model: Any, **_: Any) -> None:
         if self.before is not None:
@@ -127,12 +148,52 @@ class Guard:
         self.stats.record(model.service_model.service_name, model.name)
 
     def send(self, **_: Any) -> None:
+        """Every HTTP attempt (botocore's retries included): none starts after the deadline."""
+        if self.before is not None:
+            self.before()
         self.stats.sent()
+
+    def budgeted(self, config: Config) -> Config:
+        """``config`` with its connect and read timeouts cut to what is left of the run's budget,
+        for a client created now: no single attempt outlives the ``--timeout``."""
+        left = self.remaining() if self.remaining is not None else None
+        if left is None:
+            return config
+        left = max(left, 0.5)
+        connect = min(float(config.connect_timeout or 60), left)  # type: ignore[attr-defined]
+        read = min(float(config.read_timeout or 60), left)  # type: ignore[attr-defined]
+        retries = dict(config.retries or {})  # type: ignore[attr-defined]
+        # As many attempts as could each wait their full read timeout within the budget (the
+        # before-send check also stops any attempt once the deadline has passed).
+        attempts = int(retries.get("total_max_attempts") or 3)
+        retries["total_max_attempts"] = max(1, min(attempts, 1 + int(left // read)))
+        return config.merge(Config(connect_timeout=connect, read_timeout=read, retries=retries))  # type: ignore[arg-type]
+
+    @staticmethod
+    def page(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+        """Refuse a successful answer that is not the API's: botocore reads a non-JSON body as ``{}``
+        and a well-formed HTML page as an empty XML answer, so a login portal or proxy page
+        answering 200 would look like an account with nothing in it."""
+        body = response_dict.get("body")
+        status = response_dict.get("status_code")
+        if not isinstance(body, bytes) or not isinstance(status, int) or not 200 <= status < 300 or not body:
+            return
+        head = body[:512].lstrip().lower()
+        protocol = operation_model.metadata.get("protocol", "")
+        not_json = protocol in ("json", "rest-json", "smithy-rpc-v2-cbor") and head[:1] not in (b"{", b"[")
+        if not_json and protocol == "smithy-rpc-v2-cbor":
+            not_json = head.startswith(b"<")
+        if not_json or head.startswith((b"<!doctype html", b"<html")):
+            text = body[:65536].decode("utf-8", "replace")
+            raise MalformedPage(
+                reason=one_line_reason(text, status) if "<" in text else f"HTTP {status}, not {protocol}"
+            )
 
     def install(self, session: boto3.Session) -> boto3.Session:
         session.events.register("before-parameter-build", self.check, unique_id="mlguard-readonly")
         session.events.register("before-call", self.count, unique_id="mlguard-count")
         session.events.register("before-send", self.send, unique_id="mlguard-send")
+        session.events.register("before-parse", self.page, unique_id="mlguard-page")
         return session
 
 
@@ -146,6 +207,7 @@ class Account:
     home_region: str
     config: Config
     regions: list[str] = field(default_factory=list)
+    budget: Callable[[Config], Config] | None = None  # cuts client timeouts to the run's budget
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -155,7 +217,8 @@ class Account:
         session: Any = self.session
         with self._lock:  # boto3 sessions are not thread-safe; clients are
             if key not in self._clients:
-                self._clients[key] = session.client(service, region_name=key[1], config=self.config)
+                config = self.budget(self.config) if self.budget is not None else self.config
+                self._clients[key] = session.client(service, region_name=key[1], config=config)
             return self._clients[key]
 
 

@@ -3,6 +3,7 @@ errors-as-data and the read-only guard on the SDK's HTTP layer."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -10,15 +11,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
+import requests.adapters
 from databricks.sdk.core import ApiClient
 from databricks.sdk.errors.base import DatabricksError
 from databricks.sdk.errors.platform import NotFound, ResourceDoesNotExist
 
-from mlguard.collect.base import InventorySink, Progress, timed
+from mlguard.collect.base import CollectionCancelled, InventorySink, Progress, timed
 from mlguard.collect.databricks.redact import scrub
+from mlguard.collect.errortext import one_line_reason
 from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
 
 PROVIDER = "databricks"
@@ -32,12 +35,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 
-# The only POST requests allowed to leave the process: documented read-only searches.
-READ_ONLY_POSTS = frozenset({"/api/2.0/mlflow/experiments/search"})
-
 
 class ReadOnlyViolation(RuntimeError):
-    """A mutating request was about to be sent. A bug in mlguard, never caught as data."""
+    """A request outside the declared read routes was about to be sent. A bug in mlguard, never
+    caught as data."""
 
 
 _route = threading.local()
@@ -48,22 +49,119 @@ def last_route() -> str:
     return getattr(_route, "value", "unknown")
 
 
-def guard_read_only(api: ApiClient, before: Callable[[], None] | None = None) -> ApiClient:
-    """Wrap the SDK client's ``do`` (every service call goes through it) so that only GET and the
-    read-only POST searches can be sent. Also remembers the route, to name it in errors.
-    ``before`` runs first on every call (the sink's deadline check after a ``--timeout``)."""
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+# Forms a server or proxy may read as another path: dot segments, empty segments, path parameters.
+_OVERRIDE = re.compile(r"x-(?:http-)?method(?:-override)?$", re.I)
+_SUSPICIOUS = re.compile(r"(^|/)\.{1,2}(/|$)|//|;|\\")
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """The routes a client may send: ``METHOD /path/{placeholder}`` templates, each placeholder one
+    path segment. Built from the declarations in :mod:`mlguard.collect.databricks.permissions` (what
+    ``mlguard permissions databricks`` prints is exactly what can leave the process)."""
+
+    routes: tuple[str, ...]
+    _compiled: tuple[tuple[str, re.Pattern[str]], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        compiled = []
+        for route in self.routes:
+            method, template = route.split(" ", 1)
+            parts = _PLACEHOLDER.split(template)
+            pattern = "[^/]+".join(re.escape(part) for part in parts)
+            compiled.append((method, re.compile(pattern)))
+        object.__setattr__(self, "_compiled", tuple(compiled))
+
+    def refusal(self, method: str, url: str, host: str | None) -> str | None:
+        """Why ``method url`` may not be sent (None when it may)."""
+        split = urlsplit(url)
+        target = f"{method} {split.path}"
+        if host is not None and split.netloc.lower() != host.lower():
+            return f"{target}: host {split.netloc!r} is not the workspace's ({host!r})"
+        if split.fragment:
+            return f"{target}: a URL fragment"
+        decoded = unquote(split.path)
+        if _SUSPICIOUS.search(split.path) or _SUSPICIOUS.search(decoded) or "%2f" in split.path.lower():
+            return f"{target}: an ambiguous path (dot segments, encoded slashes or path parameters)"
+        if not any(m == method and p.fullmatch(split.path) for m, p in self._compiled):
+            return f"{target}: not a route mlguard declares (see `mlguard permissions databricks`)"
+        return None
+
+
+def declared_routes() -> RouteTable:
+    from mlguard.collect.databricks.permissions import declared_routes as routes
+
+    return RouteTable(routes())
+
+
+class _GuardedAdapter(requests.adapters.BaseAdapter):
+    """The transport under the SDK's requests session: every final request (after the SDK built
+    the URL, and every redirect) is checked against the route table before it is sent, and its
+    timeout is cut to what is left of the run's time budget."""
+
+    def __init__(
+        self,
+        inner: requests.adapters.BaseAdapter,
+        table: RouteTable,
+        host: str | None,
+        remaining: Callable[[], float | None] | None,
+    ) -> None:
+        super().__init__()
+        self.inner = inner
+        self.table = table
+        self.host = host
+        self.remaining = remaining
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        method = (request.method or "").upper()
+        why = self.table.refusal(method, request.url or "", self.host)
+        if why is None and any(_OVERRIDE.match(h) for h in request.headers):
+            why = f"{method} {urlsplit(request.url or '').path}: a method-override header"
+        if why is not None:
+            raise ReadOnlyViolation(f"mlguard is read-only: refusing {why}")
+        left = self.remaining() if self.remaining is not None else None
+        if left is not None:
+            if left <= 0:  # not a requests error: the SDK must not retry it
+                raise CollectionCancelled("the scan's time limit was reached")
+            kwargs["timeout"] = _cap_timeout(kwargs.get("timeout"), left)
+        return self.inner.send(request, *args, **kwargs)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _cap_timeout(timeout: Any, left: float) -> Any:
+    if isinstance(timeout, tuple):
+        return tuple(left if t is None else min(float(t), left) for t in timeout)
+    return left if timeout is None else min(float(timeout), left)
+
+
+def guard_read_only(
+    api: ApiClient,
+    before: Callable[[], None] | None = None,
+    *,
+    remaining: Callable[[], float | None] | None = None,
+    table: RouteTable | None = None,
+) -> ApiClient:
+    """Guard an SDK client: the transport under its requests session sends only the declared read
+    routes to its own host (see :class:`RouteTable`), with timeouts cut to ``remaining()`` seconds
+    of the run's budget. ``before`` runs first on every ``do`` call (the sink's deadline check
+    after a ``--timeout``); ``do`` also remembers the route, to name it in errors."""
     if getattr(api, "_mlguard_guarded", False):
         return api
+    routes = table or declared_routes()
+    host = urlsplit(api._cfg.host).netloc if api._cfg.host else None
+    session: requests.Session = api._api_client._session
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, _GuardedAdapter(session.get_adapter(prefix), routes, host, remaining))
     inner = api.do
 
     def do(method: str, path: str | None = None, url: str | None = None, **kwargs: Any) -> Any:
         if before is not None:
             before()
         target = path if path is not None else urlsplit(url or "").path
-        verb = method.upper()
-        if verb != "GET" and not (verb == "POST" and target in READ_ONLY_POSTS):
-            raise ReadOnlyViolation(f"mlguard is read-only: refusing {verb} {target}")
-        _route.value = f"{verb} {target}"
+        _route.value = f"{method.upper()} {target}"
         return inner(method, path, url, **kwargs)
 
     api.do = do  # type: ignore[method-assign,assignment]
@@ -96,12 +194,31 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+_UNPARSED = re.compile(r"^unable to parse response\.", re.I)
+_LOGGED_STATUS = re.compile(r"^< (\d{3})\b", re.M)
+
+
 def error_message(exc: BaseException) -> str:
+    """One readable line: an HTML page (a proxy's 502, a login portal) is reduced to its title and
+    HTTP status; the SDK's "unable to parse response" request log (up to 10 KiB of the body) to
+    the status line and the page's title."""
     text = str(exc) or type(exc).__name__
     cause = exc.__cause__
     if isinstance(exc, TimeoutError) and cause is not None:
         text = f"{text}: {cause}"
-    return text.splitlines()[0][:500]
+    if isinstance(exc, requests.JSONDecodeError):
+        return "the answer is not JSON (a proxy or login page instead of the API?)"
+    if _UNPARSED.match(text):
+        found = _LOGGED_STATUS.search(text)
+        status = int(found.group(1)) if found else None
+        log = text.split("```", 1)[1] if "```" in text else ""
+        lines = [line[2:] for line in log.splitlines() if line.startswith("< ")]
+        body = "\n".join(line for line in lines if not _LOGGED_STATUS.match(f"< {line}"))
+        where = f"HTTP {status}" if status is not None else "an answer"
+        if "<" in body:
+            return one_line_reason(body, status)
+        return f"{where} that is not an API answer"
+    return one_line_reason(text)
 
 
 @dataclass

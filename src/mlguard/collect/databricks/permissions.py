@@ -252,11 +252,20 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     ),
 )
 
+ME_ROUTE = "GET /api/2.0/preview/scim/v2/Me"
+
 COMMON = (
-    "Every workspace scan first calls current_user.me (GET /api/2.0/preview/scim/v2/Me) "
-    "to record the caller. "
-    "Only GET requests and the read-only POST /api/2.0/mlflow/experiments/search leave the process."
+    f"Every workspace scan first calls current_user.me ({ME_ROUTE}) to record the caller. "
+    "Only the routes listed here leave the process (the read-only POST "
+    "/api/2.0/mlflow/experiments/search included): the SDK's HTTP transport refuses any other "
+    "method, path or host before it is sent."
 )
+
+
+def declared_routes() -> tuple[str, ...]:
+    """Every ``METHOD /path/{placeholder}`` a Databricks scan may send: the routes declared per
+    resource type above, plus the caller lookup. The read-only guard allows these and nothing else."""
+    return tuple(sorted({ME_ROUTE, *(r for p in PERMISSIONS for r in p.routes)}))
 
 
 def permissions(types: frozenset[str] | None = None) -> list[dict[str, Any]]:

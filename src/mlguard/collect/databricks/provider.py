@@ -80,10 +80,17 @@ def _preflight(host: str | None, timeout: float) -> None:
         ) from None
 
 
-def _sdk_config(scope: DatabricksScope, clock: Clock | None, **overrides: Any) -> Config:
+def _budget(seconds: float, left: float | None) -> float:
+    """``seconds`` cut to what is left of the run's ``--timeout`` (at least one second)."""
+    return seconds if left is None else max(1.0, min(seconds, left))
+
+
+def _sdk_config(
+    scope: DatabricksScope, clock: Clock | None, left: float | None = None, **overrides: Any
+) -> Config:
     kwargs: dict[str, Any] = {
-        "http_timeout_seconds": scope.http_timeout_seconds,
-        "retry_timeout_seconds": scope.retry_timeout_seconds,
+        "http_timeout_seconds": _budget(scope.http_timeout_seconds, left),
+        "retry_timeout_seconds": int(_budget(scope.retry_timeout_seconds, left)),
         "product": "mlguard",
         "product_version": __version__,
     }
@@ -144,8 +151,10 @@ class DatabricksCollector(Collector):
             self._collect_account(types, sink, progress)
             return
         auth = {"token": self.token, "auth_type": "pat"} if self.token else {"profile": self.scope.profile}
-        _preflight(self.scope.host or os.environ.get("DATABRICKS_HOST"), self.scope.http_timeout_seconds)
-        client = WorkspaceClient(config=_sdk_config(self.scope, self.clock, host=self.scope.host, **auth))
+        host = self.scope.host or os.environ.get("DATABRICKS_HOST")
+        _preflight(host, _budget(self.scope.http_timeout_seconds, sink.remaining()))
+        config = _sdk_config(self.scope, self.clock, sink.remaining(), host=self.scope.host, **auth)
+        client = WorkspaceClient(config=config)
         self.collect_workspace(client, types, sink, progress, fatal=True, name=self.workspace_name)
 
     def collect_workspace(
@@ -161,7 +170,7 @@ class DatabricksCollector(Collector):
     ) -> None:
         """Collect ``types`` from one workspace. ``fatal``: an unusable workspace (bad credentials,
         unreachable) raises CollectionSetupError instead of being recorded."""
-        guard_read_only(client.api_client, sink.check_cancelled)
+        guard_read_only(client.api_client, sink.check_cancelled, remaining=sink.remaining)
         host = name or host_of(client.config.host)
         sink.scope(workspace=host)
         try:
@@ -210,12 +219,14 @@ class DatabricksCollector(Collector):
     # ------------------------------------------------------------------ account scan
 
     def _collect_account(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
-        acct = AccountClient(config=_sdk_config(self.scope, self.clock, profile=self.scope.account_profile))
+        acct = AccountClient(
+            config=_sdk_config(self.scope, self.clock, sink.remaining(), profile=self.scope.account_profile)
+        )
         if not acct.config.account_id:
             raise CollectionSetupError(
                 f"Databricks account profile {self.scope.account_profile!r} has no account_id"
             )
-        guard_read_only(acct.api_client, sink.check_cancelled)
+        guard_read_only(acct.api_client, sink.check_cancelled, remaining=sink.remaining)
         try:
             workspaces = account.collect(acct, types, sink, progress, self.scope.workspaces)
         except TRANSIENT_ERRORS as exc:
