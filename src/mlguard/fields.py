@@ -241,7 +241,8 @@ def all_declared() -> dict[str, TypeFields]:
     return out
 
 
-# The envelope every resource document has, whatever its type (see ``Resource.document``).
+# The envelope every resource document has, whatever its type (see ``Resource.document``), and
+# the one data field every collected resource carries: the final secret scrub's record.
 ENVELOPE: dict[str, Field] = {
     name: Field(name, kind, text, ("mlguard",))
     for name, kind, text in (
@@ -254,6 +255,12 @@ ENVELOPE: dict[str, Field] = {
         ("region", "string", "AWS region (null for global and workspace resources)."),
         ("workspace", "string", "Databricks workspace host (null on AWS)."),
         ("tags", "object", "Tags or custom tags of the resource, as a string map."),
+        (
+            "plaintext_secret_paths",
+            "array",
+            "Where the collector's final secret scrub found (and masked) a plaintext secret in this "
+            "resource: data paths such as environment.API_KEY, never the values.",
+        ),
     )
 }
 

@@ -504,7 +504,10 @@ class _Seeder:
             "aws.sagemaker.notebook_instance",
             nb_open,
             region,
-            bad="direct internet access, root access, no KMS, admin role, platform past end of support, token in its lifecycle script",
+            bad=(
+                "direct internet access, root access, no KMS, admin role, platform past end of support, "
+                "token in its lifecycle script"
+            ),
         )
         if primary:
             sm.create_notebook_instance(
