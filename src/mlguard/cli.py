@@ -307,7 +307,7 @@ def _gate(
     raw = kw.get("fail_on") or (loaded.config.fail_on.value if loaded.config.fail_on else "high")
     fail_on = None if raw == "never" else Severity(raw)
     fail_on_error = kw.get("fail_on_error") or loaded.config.fail_on_error
-    uncollected = nothing_collected(inventory)
+    uncollected = [] if incomplete else nothing_collected(inventory)  # cut short: exit 3 says why
     for provider in uncollected:
         n = sum(1 for e in inventory.errors if e.provider == provider)
         state.err.print(
@@ -436,13 +436,13 @@ def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any)
     note = incomplete_note(inventory.errors)
     if note:
         state.err.print(f"mlguard: {terminal_safe(note)}", highlight=False, markup=False, soft_wrap=True)
+    if collected.timed_out:  # cut short: whatever was read is kept, and exit 3 says why
+        ctx.exit(EXIT_INCOMPLETE)
     uncollected = nothing_collected(inventory)
     for provider in uncollected:
         state.err.print(f"mlguard: nothing could be collected from {provider} (exit 4)", highlight=False)
     if uncollected:
         ctx.exit(EXIT_SETUP)
-    if collected.timed_out:
-        ctx.exit(EXIT_INCOMPLETE)
 
 
 def _write_json(path: Path, model: Inventory | ScanResult) -> None:

@@ -422,15 +422,17 @@ def exit_code(
     incomplete: bool = False,
     uncollected: Sequence[str] = (),
 ) -> int:
-    """4 when a provider's scope yielded only errors (``uncollected``, see :func:`nothing_collected`);
-    3 when the scan was cut short, or collection was incomplete and fail_on_error is set (an
-    incomplete scan cannot be trusted, so this wins over findings); else 1 for an unwaived FAIL at
-    or above fail_on; else 0."""
+    """3 when a time limit cut the scan short (whatever it had read by then); 4 when a provider's
+    scope yielded only errors (``uncollected``, see :func:`nothing_collected`); 3 when collection
+    was incomplete and fail_on_error is set (an incomplete scan cannot be trusted, so this wins over
+    findings); else 1 for an unwaived FAIL at or above fail_on; else 0."""
     from mlguard.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, EXIT_SETUP
 
+    if incomplete:
+        return EXIT_INCOMPLETE
     if uncollected:
         return EXIT_SETUP
-    if incomplete or (fail_on_error and (scan.errors or any(r.status is Status.ERROR for r in scan.results))):
+    if (fail_on_error and (scan.errors or any(r.status is Status.ERROR for r in scan.results))):
         return EXIT_INCOMPLETE
     if fail_on is not None:
         for r in scan.results:

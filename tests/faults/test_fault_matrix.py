@@ -22,6 +22,7 @@ from mlguard.config import Config, ScopeConfig
 from mlguard.model import Inventory
 from mlguard.pipeline import Collected, LoadedConfig, collect
 from mlguard.testing.databricks_fake import FakeWorkspaceServer, demo_state
+from mlguard.testing import moto_ext, s3control_host
 from mlguard.testing.faults import FaultProxy
 from tests.collect.aws.estate import seed
 
@@ -92,6 +93,10 @@ def aws() -> Iterator[Estate]:
     }.items():
         mp.setenv(var, value)
     mp.delenv("AWS_PROFILE", raising=False)
+    # The demo's moto extension (notebook platforms, which moto drops) and the s3control host
+    # plugin (the account Block Public Access read), so the baseline collection is complete.
+    mp.setenv(s3control_host.PLUGIN_ENV, s3control_host.PLUGIN_SPEC)
+    moto_ext.apply()
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -36,6 +36,7 @@ def _notebooks() -> None:
             InstanceType="ml.t3.medium",
             RoleArn=ROLE,
             LifecycleConfigName=f"{name}-setup",
+            PlatformIdentifier="notebook-al2023-v1",  # AWS always reports one
         )
 
 

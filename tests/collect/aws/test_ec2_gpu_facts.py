@@ -1,7 +1,7 @@
 """GPU facts of EC2 instances survive an instance type that DescribeInstanceTypes does not know.
 
 moto's DescribeInstanceTypes, like EC2's, fails a whole batch with InvalidInstanceType when one
-name in it is unknown; its copy of the type list also lacks retired families such as p3.
+name in it is unknown; its copy of the type list also lacks retired families such as p2.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def _run(instance_type: str, name: str) -> str:
 
 def test_unknown_instance_type_does_not_wipe_the_region() -> None:
     _run("g5.xlarge", "live")  # described by EC2
-    _run("p3.2xlarge", "retired")  # EC2 (moto) no longer describes it: the table knows it
+    # EC2 (moto, with or without the demo's extension) no longer describes it: the table knows it
+    _run("p2.xlarge", "retired")
     _run("m5.large", "cpu")
     _run("zz9.large", "mystery")  # nobody knows it
     run = collect({"aws.ec2.instance"})
@@ -49,7 +50,7 @@ def test_unknown_instance_type_does_not_wipe_the_region() -> None:
     assert live["gpu"]["source"] == "DescribeInstanceTypes"
     retired = run.one("aws.ec2.instance", "retired").data
     assert retired["is_gpu"] is True
-    assert (retired["gpu"]["gpu_count"], retired["gpu"]["gpu_model"]) == (1, "V100")
+    assert (retired["gpu"]["gpu_count"], retired["gpu"]["gpu_model"]) == (1, "K80")
     assert retired["gpu"]["source"].startswith("table ")
     assert run.one("aws.ec2.instance", "cpu").data["is_gpu"] is False
 
