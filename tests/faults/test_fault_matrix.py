@@ -21,8 +21,8 @@ from mlguard.collect.databricks.provider import DatabricksCollector
 from mlguard.config import Config, ScopeConfig
 from mlguard.model import Inventory
 from mlguard.pipeline import Collected, LoadedConfig, collect
-from mlguard.testing.databricks_fake import FakeWorkspaceServer, demo_state
 from mlguard.testing import moto_ext, s3control_host
+from mlguard.testing.databricks_fake import FakeWorkspaceServer, demo_state
 from mlguard.testing.faults import FaultProxy
 from tests.collect.aws.estate import seed
 
