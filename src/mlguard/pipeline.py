@@ -432,7 +432,7 @@ def exit_code(
         return EXIT_INCOMPLETE
     if uncollected:
         return EXIT_SETUP
-    if (fail_on_error and (scan.errors or any(r.status is Status.ERROR for r in scan.results))):
+    if fail_on_error and (scan.errors or any(r.status is Status.ERROR for r in scan.results)):
         return EXIT_INCOMPLETE
     if fail_on is not None:
         for r in scan.results:
