@@ -1,8 +1,9 @@
 """Outcome counts on a larger seeded estate than the demo: PASS/FAIL/ERROR/SKIP overall and per policy.
 
-Seeds the AWS estate of ``tests/collect/aws/estate.py`` (``--scale``) into a moto server started on
-127.0.0.1 and ``bulk_state(--objects)`` into the fake Databricks workspace, collects every type with
-the real collectors, evaluates the built-in policies and prints the counts. ``--save FILE`` keeps the
+Seeds the AWS estate of ``tests/collect/aws/estate.py`` (``--scale``) into a moto server on 127.0.0.1
+(in this process, with the demo's moto extension) and ``bulk_state(--objects)`` into the fake
+Databricks workspace, collects every type with the real collectors, evaluates the built-in
+policies and prints the counts. ``--save FILE`` keeps the
 per-policy counts; ``--compare FILE`` prints what changed against a saved run (before/after a change).
 
     .venv/bin/python bench/outcomes.py [--scale 3] [--objects 300] [--save F.json] [--compare F.json]
@@ -14,11 +15,8 @@ import argparse
 import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -50,22 +48,19 @@ def _free_port() -> int:
 
 
 def _aws(scale: int) -> Inventory:
+    # The demo's environment: moto in this process with the demo's extension for moto's SageMaker
+    # gaps (notebook platforms...), and the s3control host plugin for the account-level reads.
+    from moto.server import ThreadedMotoServer
+
+    from mlguard.testing import moto_ext, s3control_host
+
+    moto_ext.apply()
+    os.environ[s3control_host.PLUGIN_ENV] = s3control_host.PLUGIN_SPEC
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         os.environ.update(
             AWS_ACCESS_KEY_ID="bench",
             AWS_SECRET_ACCESS_KEY="bench",
@@ -80,8 +75,7 @@ def _aws(scale: int) -> Inventory:
         return sink.to_inventory(started_at="2026-01-01T00:00:00Z")
     finally:
         os.environ.pop("AWS_ENDPOINT_URL", None)
-        server.terminate()
-        server.wait(10)
+        server.stop()
 
 
 def _databricks(objects: int) -> Inventory:
