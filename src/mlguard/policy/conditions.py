@@ -340,6 +340,34 @@ def missing_rules(cond: Condition) -> list[tuple[str, bool, str | None]]:
     ]
 
 
+def required_joins(cond: Condition) -> list[tuple[str, str, str]]:
+    """(related type, related path, subject path) of each join key that must name a collected
+    resource (``on[].required``), in document order, without repeats; a subject inside a
+    quantifier is named through its list (``security_group_ids[]``)."""
+    out: list[tuple[str, str, str]] = []
+
+    def visit(c: Condition, inside: str) -> None:
+        if isinstance(c, AllOf | AnyOf):
+            for item in c.items:
+                visit(item, inside)
+        elif isinstance(c, Not):
+            visit(c.item, inside)
+        elif isinstance(c, Quantifier):
+            visit(c.satisfy, f"{inside}{c.path}[]" if not inside else f"{inside}.{c.path}[]")
+        elif isinstance(c, Join):
+            for on in c.on:
+                if not on.required:
+                    continue
+                subject = on.subject
+                if inside and on.subject_from == "current":
+                    subject = inside if subject == "@" else f"{inside}.{subject}"
+                if (c.resource, on.related, subject) not in out:
+                    out.append((c.resource, on.related, subject))
+
+    visit(cond, "")
+    return out
+
+
 def joined_types(cond: Condition) -> set[str]:
     return {c.resource for c in walk(cond) if isinstance(c, Join)}
 
