@@ -465,10 +465,36 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
         raise InputError("inventory file not found", file=str(inventory))
     inv = load_inventory(inventory)
     inv.provenance.sources.append(str(inventory))
+    _warn_undeclared(state, inventory, inv)
     waivers = load_waivers(loaded, kw.get("waivers"))
     scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
     _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
     ctx.exit(_gate(state, loaded, kw, scan, inv))
+
+
+MAX_FIELD_WARNINGS = 20
+
+
+def _warn_undeclared(state: State, path: Path, inv: Inventory) -> None:
+    """An inventory's data checked against the declared fields: warnings on stderr, never an error
+    (an inventory from another mlguard version may carry keys this one does not know)."""
+    from mlguard.fields import inventory_field_warnings
+
+    warnings = inventory_field_warnings(inv.resources)
+    for line in warnings[:MAX_FIELD_WARNINGS]:
+        state.err.print(
+            f"mlguard: warning: {terminal_safe(path)}: {terminal_safe(line)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    if len(warnings) > MAX_FIELD_WARNINGS:
+        state.err.print(
+            f"mlguard: warning: {terminal_safe(path)}: ... and {len(warnings) - MAX_FIELD_WARNINGS} more",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @cli.command("scan")
