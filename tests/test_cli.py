@@ -175,6 +175,20 @@ def test_policies_validate_and_show(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "remediation:" in out
     assert "monitoring" in out
+    assert "aws.sagemaker.endpoint: " in out  # the fields it reads, per type
+    assert "aws.cloudwatch.alarm: " in out
+
+
+def test_policies_show_prints_what_absence_means_and_the_fields_read(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run_main(["policies", "show", "sagemaker_notebook_root_access_disabled"], capsys)
+    assert code == 0
+    assert "aws.sagemaker.notebook_instance: root_access" in out
+    assert "When absent" in out
+    assert "root_access: the condition is false (if_missing: fail): SageMaker's default" in out
+    code, out, _ = run_main(["policies", "show", "emr_cluster_no_internet_admin_ports"], capsys)
+    assert "Every security_group_ids[] must name a collected aws.ec2.security_group (by group_id)" in out
 
 
 def test_scan_demo_runs_offline(tmp_path: Path) -> None:

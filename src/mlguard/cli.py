@@ -465,10 +465,36 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
         raise InputError("inventory file not found", file=str(inventory))
     inv = load_inventory(inventory)
     inv.provenance.sources.append(str(inventory))
+    _warn_undeclared(state, inventory, inv)
     waivers = load_waivers(loaded, kw.get("waivers"))
     scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
     _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
     ctx.exit(_gate(state, loaded, kw, scan, inv))
+
+
+MAX_FIELD_WARNINGS = 20
+
+
+def _warn_undeclared(state: State, path: Path, inv: Inventory) -> None:
+    """An inventory's data checked against the declared fields: warnings on stderr, never an error
+    (an inventory from another mlguard version may carry keys this one does not know)."""
+    from mlguard.fields import inventory_field_warnings
+
+    warnings = inventory_field_warnings(inv.resources)
+    for line in warnings[:MAX_FIELD_WARNINGS]:
+        state.err.print(
+            f"mlguard: warning: {terminal_safe(path)}: {terminal_safe(line)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    if len(warnings) > MAX_FIELD_WARNINGS:
+        state.err.print(
+            f"mlguard: warning: {terminal_safe(path)}: ... and {len(warnings) - MAX_FIELD_WARNINGS} more",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @cli.command("scan")
@@ -658,7 +684,11 @@ def policies_list(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
 @selection_options
 @click.pass_context
 def policies_show(ctx: click.Context, /, policy_id: str, **kw: Any) -> None:
-    """Show one policy: metadata, parameters, frameworks and its file."""
+    """Show one policy: metadata, parameters, frameworks, the fields it reads, what absence means,
+    and its file."""
+    from mlguard.fields import fields_read
+    from mlguard.policy.conditions import missing_rules, required_joins
+
     state = _state(ctx)
     loaded = state.config()
     policy_set = load_policies(
@@ -676,6 +706,20 @@ def policies_show(ctx: click.Context, /, policy_id: str, **kw: Any) -> None:
             click.echo(f"  {name} ({param.type}, default {param.default!r}): {param.description}")
     if p.compliance:
         click.echo("frameworks: " + ", ".join(p.compliance))
+    conds = [c for c in (p.where, p.assert_) if c is not None]
+    click.echo("reads:")
+    for rtype, names in fields_read(p.resource, conds).items():
+        click.echo(f"  {rtype}: {', '.join(names) or '(no field)'}")
+    rules = [rule for root in conds for rule in missing_rules(root)]
+    if rules:
+        click.echo("When absent (missing or null; an attribute that was not read is always ERROR):")
+        for path, passes, why in rules:
+            outcome = "holds (if_missing: pass)" if passes else "is false (if_missing: fail)"
+            click.echo(f"  {path}: the condition {outcome}" + (f": {why}" if why else ""))
+    for rtype, related, subject in (r for root in conds for r in required_joins(root)):
+        click.echo(
+            f"Every {subject} must name a collected {rtype} (by {related}); one the scan did not see is ERROR"
+        )
     click.echo(f"\nremediation: {p.remediation}")
     if p.remediation_cli:
         click.echo(f"  cli: {p.remediation_cli}")

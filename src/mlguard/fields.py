@@ -42,7 +42,8 @@ import difflib
 import importlib.resources
 import json
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -53,7 +54,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from mlguard.errors import InputError
-from mlguard.model import Result
+from mlguard.model import Resource, Result
 from mlguard.policy.conditions import AllOf, AnyOf, CompileError, Condition, Leaf, Not, Quantifier
 from mlguard.yamlio import Located, load_validated, parse_yaml
 
@@ -263,6 +264,56 @@ ENVELOPE: dict[str, Field] = {
         ),
     )
 }
+
+
+# --------------------------------------------------------------------------- inventory data
+
+MAX_KEY_CHARS = 80
+
+
+def inventory_field_warnings(resources: Iterable[Resource]) -> list[str]:
+    """What an inventory holds that its types do not declare, one line per (type, key), counted:
+    an undeclared data key (no policy can read it), a declared key of another JSON type (a policy
+    reading it reports ERROR), a type without a declaration. Root keys only; never raises."""
+    undeclared: Counter[tuple[str, str]] = Counter()
+    wrong: Counter[tuple[str, str, str]] = Counter()
+    unknown_types: Counter[str] = Counter()
+    known: dict[str, dict[str, Field] | None] = {}
+    for r in resources:
+        if r.type not in known:
+            tf = declared(r.type) if _TYPE_NAME.match(r.type) else None
+            known[r.type] = {**ENVELOPE, **tf.fields} if tf is not None else None
+        fields = known[r.type]
+        if fields is None:
+            unknown_types[r.type] += 1
+            continue
+        for key, value in r.data.items():
+            f = fields.get(key)
+            if f is None:
+                undeclared[(r.type, key)] += 1
+            elif not f.accepts(value):
+                wrong[(r.type, key, f.type)] += 1
+
+    def name(text: str) -> str:
+        return repr(text if len(text) <= MAX_KEY_CHARS else text[: MAX_KEY_CHARS - 3] + "...")
+
+    out = [
+        f"type {name(t)} has no declared fields ({n} resource(s))" for t, n in sorted(unknown_types.items())
+    ]
+    out += [
+        f"{t}: data key {name(k)} is not declared for this type ({n} resource(s)); "
+        f"no policy reads it (see `mlguard types {t}`)"
+        for (t, k), n in sorted(undeclared.items())
+    ]
+    out += [
+        f"{t}: {name(k)} is declared as {kind} but {n} resource(s) hold another type; "
+        "a policy reading it reports ERROR there"
+        for (t, k, kind), n in sorted(wrong.items())
+    ]
+    return out
+
+
+_TYPE_NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")  # a type name, never a path to another file
 
 
 # --------------------------------------------------------------------------- policy paths

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import CollectionCancelled, CollectorFactory, InventorySink, Progress, providers
+from mlguard.collect.secrets import mask_text, scrub_resource
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
 from mlguard.iac.scan import IacScan, with_compliance
@@ -257,7 +258,19 @@ def select_policies(policy_set: PolicySet, loaded: LoadedConfig, cli: Selection)
 
 
 def load_inventory(path: Path) -> Inventory:
-    return _load_model(path, Inventory, "see `mlguard schema inventory`")
+    """An inventory file, scrubbed as a collector's output is: the file may be hand-written or
+    edited, so its names, tags, data and error messages pass the same secret scrub (and record
+    ``plaintext_secret_paths``) before any report sees them."""
+    return scrubbed_inventory(_load_model(path, Inventory, "see `mlguard schema inventory`"))
+
+
+def scrubbed_inventory(inv: Inventory) -> Inventory:
+    """Every resource through the sink's final scrub, every error message masked (idempotent)."""
+    errors = [
+        e if (masked := mask_text(e.message)) == e.message else e.model_copy(update={"message": masked})
+        for e in inv.errors
+    ]
+    return inv.model_copy(update={"resources": [scrub_resource(r) for r in inv.resources], "errors": errors})
 
 
 def load_results(path: Path) -> ScanResult:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
+from mlguard.errors import PolicyError
 from mlguard.model import CollectionError, Coverage, Status
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import Policy, apply_parameters
@@ -327,3 +330,69 @@ def test_join_on_a_blocked_subject_attribute_is_unknown(make_policy: MakePolicy)
         "n/other": Status.PASS,
         "n/keyed": Status.FAIL,
     }
+
+
+SG = "aws.ec2.security_group"
+REQUIRED_JOIN = """
+assert:
+  every: security_group_ids
+  satisfy:
+    join:
+      resource: aws.ec2.security_group
+      on: [{related: group_id, subject: "@", required: true}]
+      where: {path: open, op: is_true}
+      count: {eq: 0}
+"""
+
+
+def test_required_join_key_that_was_not_collected_is_unknown(make_policy: MakePolicy) -> None:
+    p = make_policy(REQUIRED_JOIN, resource="aws.sagemaker.notebook_instance")
+    nb = "aws.sagemaker.notebook_instance"
+    results = evaluate_inventory(
+        [p],
+        inventory(
+            res("n/closed", nb, data={"security_group_ids": ["sg-closed"]}),
+            res("n/shared", nb, data={"security_group_ids": ["sg-closed", "sg-123"]}),
+            res("n/open", nb, data={"security_group_ids": ["sg-123", "sg-open"]}),
+            res("g/closed", SG, data={"group_id": "sg-closed", "open": False}),
+            res("g/open", SG, data={"group_id": "sg-open", "open": True}),
+        ),
+    ).results
+    got = {r.resource_uid: r for r in results}
+    assert got["n/closed"].status is Status.PASS
+    # sg-123 is attached but the (complete) listing did not return it: not "0 open groups"
+    assert got["n/shared"].status is Status.ERROR
+    assert "aws.ec2.security_group sg-123 was not collected" in got["n/shared"].message
+    # a group that was seen and is open still fails, whatever the unseen one holds
+    assert got["n/open"].status is Status.FAIL
+
+
+def test_required_join_key_in_another_account_is_not_a_match(make_policy: MakePolicy) -> None:
+    p = make_policy(REQUIRED_JOIN, resource="aws.sagemaker.notebook_instance")
+    nb = "aws.sagemaker.notebook_instance"
+    got = statuses(
+        p,
+        res("n/x", nb, data={"security_group_ids": ["sg-1"]}),
+        res("g/1", SG, account="999999999999", data={"group_id": "sg-1", "open": False}),
+        coverage=[
+            Coverage(provider="aws", account=ACCOUNT, region=REGION, resource_type=nb),
+            Coverage(provider="aws", account=ACCOUNT, region=REGION, resource_type=SG),
+            Coverage(provider="aws", account="999999999999", region=REGION, resource_type=SG),
+        ],
+    )
+    assert got == {"n/x": Status.ERROR}
+
+
+def test_join_without_required_still_counts_an_unseen_key_as_zero(make_policy: MakePolicy) -> None:
+    p = make_policy(REQUIRED_JOIN.replace(", required: true", ""), resource="aws.sagemaker.notebook_instance")
+    nb = "aws.sagemaker.notebook_instance"
+    got = statuses(
+        p, res("n/x", nb, data={"security_group_ids": ["sg-1"]}), res("g/2", SG, data={"group_id": "sg-2"})
+    )
+    assert got == {"n/x": Status.PASS}
+
+
+def test_required_must_be_a_boolean(make_policy: MakePolicy) -> None:
+    with pytest.raises(PolicyError) as info:
+        make_policy(REQUIRED_JOIN.replace("required: true", "required: yes please"))
+    assert "required" in str(info.value)

@@ -1,15 +1,21 @@
-"""Terminal rendering (rich) of run lists, diffs and trends."""
+"""Terminal rendering (rich) of run lists, diffs and trends.
+
+Every value that came from a platform or a file (uids, scopes, policy ids, framework keys, notes)
+passes the terminal sanitiser and enters rich as ``Text`` (never parsed as markup): a resource name
+cannot colour, link (OSC 8), move the cursor or reorder the line it is printed on.
+"""
 
 from __future__ import annotations
 
 import os
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, Group, OverflowMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from mlguard.history.models import FindingChange, InventoryItem, RunDiff, RunInfo, Trend
+from mlguard.report.sanitize import terminal_safe
 
 SPARKS = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 36
@@ -22,6 +28,11 @@ _STYLES = {
     "info": "bright_black",
 }
 _PALETTE = ("magenta", "blue", "green", "yellow", "cyan", "red", "bright_magenta", "bright_blue")
+
+
+def _safe(value: object, style: str = "", overflow: OverflowMethod | None = None) -> Text:
+    """A data value as rich Text: terminal controls and bidi overrides stripped, no markup."""
+    return Text(terminal_safe(value), style=style, overflow=overflow)
 
 
 def _style(key: str, index: int) -> str:
@@ -58,8 +69,8 @@ def runs_table(runs: list[RunInfo]) -> Table:
     table.add_column("complete", justify="center")
     for r in runs:
         table.add_row(
-            r.id,
-            Text("\n".join(r.scope) or "-", overflow="fold"),
+            _safe(r.id),
+            _safe("\n".join(r.scope) or "-", overflow="fold"),
             str(r.resources),
             str(r.counts.total),
             Text(str(r.counts.failed), style="red" if r.counts.failed else ""),
@@ -88,17 +99,17 @@ def trend_view(tr: Trend) -> RenderableType:
         series = [p.values[key] for p in tr.points if key in p.values]
         spark = sparkline(series, 0.0, 100.0) if percent else sparkline(series, 0.0)
         table.add_column(
-            key, justify="right", header_style=_style(key, i), footer=Text(spark, style=_style(key, i))
+            _safe(key), justify="right", header_style=_style(key, i), footer=Text(spark, style=_style(key, i))
         )
     if not percent:
         table.add_column("total", justify="right")
         table.add_column("chart", no_wrap=True, min_width=BAR_WIDTH)
     peak = max((sum(p.values.values()) for p in tr.points), default=0.0)
     for p in tr.points:
-        run = Text(p.run_id)
+        run = _safe(p.run_id)
         if not p.complete:
             run.append(" (incomplete)", style="yellow")
-        cells: list[RenderableType] = [run, p.started_at[:16].replace("T", " ")]
+        cells: list[RenderableType] = [run, _safe(p.started_at[:16].replace("T", " "))]
         for key in tr.keys:
             cells.append(_fmt(p.values[key], percent) if key in p.values else "-")
         if not percent:
@@ -125,11 +136,11 @@ def _changes_table(title: str, rows: list[FindingChange], style: str) -> Table:
     table.add_column("note")
     for c in rows:
         table.add_row(
-            Text(c.severity, style=_STYLES.get(c.severity, "")),
-            c.policy_id,
-            Text(c.resource_uid, overflow="fold"),
-            f"{c.before or '-'} → {c.after or '-'}",
-            c.reason or "",
+            _safe(c.severity, style=_STYLES.get(c.severity, "")),
+            _safe(c.policy_id),
+            _safe(c.resource_uid, overflow="fold"),
+            _safe(f"{c.before or '-'} → {c.after or '-'}"),
+            _safe(c.reason or ""),
         )
     return table
 
@@ -141,9 +152,9 @@ def _items_table(title: str, rows: list[InventoryItem], style: str) -> Table:
     table.add_column("where")
     for i in rows:
         table.add_row(
-            i.type,
-            Text(i.uid, overflow="fold"),
-            "/".join(x for x in (i.account, i.region, i.workspace) if x) or "-",
+            _safe(i.type),
+            _safe(i.uid, overflow="fold"),
+            _safe("/".join(x for x in (i.account, i.region, i.workspace) if x) or "-"),
         )
     return table
 
@@ -151,9 +162,9 @@ def _items_table(title: str, rows: list[InventoryItem], style: str) -> Table:
 def diff_view(d: RunDiff, *, show_still_failing: bool = False) -> RenderableType:
     head = Text.assemble(
         ("Changes from ", ""),
-        (d.base.id, "bold"),
+        (terminal_safe(d.base.id), "bold"),
         (" to ", ""),
-        (d.head.id, "bold"),
+        (terminal_safe(d.head.id), "bold"),
         "\n",
         f"new {len(d.new)} · regressed {len(d.regressed)} · fixed {len(d.fixed)} · "
         f"still failing {len(d.still_failing)} · waived {len(d.waived)} · unknown {len(d.unknown)} · "

@@ -160,6 +160,7 @@ class JoinOn:
     subject_expr: Path
     op: str  # eq | contains | in
     subject_from: str = "current"  # current: the element inside a quantifier (else the resource) | resource
+    required: bool = False  # every subject key must match a collected related resource, else unknown
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,7 @@ def _compile_join(
             subject_expr=compile_path(o["subject"], [*where, "on", i, "subject"]),
             op=o.get("op", "eq"),
             subject_from=o.get("subject_from", "current"),
+            required=bool(o.get("required", False)),
         )
         for i, o in enumerate(node["on"])
     )
@@ -336,6 +338,34 @@ def missing_rules(cond: Condition) -> list[tuple[str, bool, str | None]]:
         for c in walk(cond)
         if isinstance(c, Leaf | Quantifier) and c.if_missing is not None
     ]
+
+
+def required_joins(cond: Condition) -> list[tuple[str, str, str]]:
+    """(related type, related path, subject path) of each join key that must name a collected
+    resource (``on[].required``), in document order, without repeats; a subject inside a
+    quantifier is named through its list (``security_group_ids[]``)."""
+    out: list[tuple[str, str, str]] = []
+
+    def visit(c: Condition, inside: str) -> None:
+        if isinstance(c, AllOf | AnyOf):
+            for item in c.items:
+                visit(item, inside)
+        elif isinstance(c, Not):
+            visit(c.item, inside)
+        elif isinstance(c, Quantifier):
+            visit(c.satisfy, f"{inside}{c.path}[]" if not inside else f"{inside}.{c.path}[]")
+        elif isinstance(c, Join):
+            for on in c.on:
+                if not on.required:
+                    continue
+                subject = on.subject
+                if inside and on.subject_from == "current":
+                    subject = inside if subject == "@" else f"{inside}.{subject}"
+                if (c.resource, on.related, subject) not in out:
+                    out.append((c.resource, on.related, subject))
+
+    visit(cond, "")
+    return out
 
 
 def joined_types(cond: Condition) -> set[str]:
@@ -517,6 +547,7 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
         return None, [f"{join.resource} was not collected for this resource's scope"]
     resource_doc = source.document(subject)
     matched: dict[str, Resource] | None = None
+    not_collected: list[Any] = []  # keys of `required` joins that no collected resource carries
     for on in join.on:
         at_resource = on.subject_from == "resource" or not prefix
         why = _blocked(on.subject, ev, at_resource)
@@ -537,11 +568,28 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
             for k in keys:
                 if k is None:
                     continue
-                for r in source.candidates(join, on, subject, join_key(k)):
+                hits = source.candidates(join, on, subject, join_key(k))
+                if on.required and not any(
+                    r.uid != subject.uid and source.same_scope(subject, r, join.same) for r in hits
+                ):
+                    not_collected.append(k)
+                for r in hits:
                     found[r.uid] = r
         except MalformedValue as exc:  # a related resource's join key has the wrong shape
             return None, [f"{join.resource} {on.related} is malformed: {exc}"]
         matched = found if matched is None else {u: r for u, r in matched.items() if u in found}
+    if not_collected:
+        # The subject names a related resource the scan did not see (shared from another account,
+        # deleted meanwhile, or a listing that came back short): whatever it holds is unknown.
+        notes = [
+            f"{join.resource} {_key_label(k)} was not collected (the scan did not see it)"
+            for k in not_collected[:MAX_NOTES]
+        ]
+        errors = source.scope_errors(join.resource, subject, join.same)
+        if errors:
+            ops = sorted({f"{e.operation} ({e.code})" for e in errors})
+            notes.append(f"{join.resource} could not be fully collected: {', '.join(ops)}")
+        return None, notes
     candidates = [
         r
         for r in (matched or {}).values()
@@ -591,6 +639,12 @@ def _describe(cond: Condition, params: dict[str, Any]) -> str:
         sep = " and " if isinstance(cond, AllOf) else " or "
         return "(" + sep.join(_describe(c, params) for c in cond.items) + ")"
     return f"{cond.kind} {cond.path}: {_describe(cond.satisfy, params)}"
+
+
+def _key_label(key: Any) -> str:
+    """A join key as a message names it: a plain id as is, anything else as short JSON; scrubbed."""
+    key = scrub(key, "key")
+    return key if isinstance(key, str) and len(key) <= 120 and key.isprintable() else _short(key)
 
 
 def _short(value: Any) -> str:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mlguard.fields import fields_read
 from mlguard.model import RequirementInfo
-from mlguard.policy.conditions import missing_rules
+from mlguard.policy.conditions import missing_rules, required_joins
 from mlguard.policy.loader import IAC_ID_PREFIXES, Framework, Policy, PolicySet
 
 PROVIDER_TITLES = {"aws": "AWS", "databricks": "Databricks", "iac": "Infrastructure as code"}
@@ -159,6 +159,14 @@ def _render_policy(policy: Policy, fw_names: dict[str, str]) -> list[str]:
             text = f"  - {_code(path)}: the condition {'holds' if passes else 'is false'} (if_missing: "
             text += f"{'pass' if passes else 'fail'})"
             out.append(text + (f": {_cell(why)}" if why else ""))
+    required = [
+        r for root in (policy.where, policy.assert_) if root is not None for r in required_joins(root)
+    ]
+    for rtype, related, subject in required:
+        out.append(
+            f"- Every {_code(subject)} must name a collected `{rtype}` (by {_code(related)}); "
+            "one the scan did not see is ERROR"
+        )
     out.append("")
     if policy.parameters:
         out += ["| parameter | type | default | description |", "|---|---|---|---|"]

@@ -133,6 +133,12 @@ def join_schema() -> dict[str, Any]:
                             "description": "eq: values equal; contains: the related list holds the subject "
                             "value; in: the related value is in the subject list. Default eq.",
                         },
+                        "required": {
+                            "type": "boolean",
+                            "description": "true: every key value of the subject must match a collected "
+                            "related resource; a key that matches none (a resource the scan did not see) "
+                            "makes the join unknown (ERROR), never a count of 0. Default false.",
+                        },
                     },
                     "required": ["related", "subject"],
                     "additionalProperties": False,
