@@ -274,6 +274,16 @@ class _Seeder:
         iam.attach_role_policy(RoleName="EventBridgeRetrainingRole", PolicyArn=wildcard_policy)
         r.flaw("aws.iam.role", "EventBridgeRetrainingRole", None, "ml-team-everything (*:*) attached")
 
+        # The instance role of the managed GPU hosts (the unmanaged ones have none).
+        gpu_role = "GpuTrainingInstanceRole"
+        iam.create_role(RoleName=gpu_role, AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
+        iam.attach_role_policy(RoleName=gpu_role, PolicyArn=scoped_policy)
+        r.add("aws.iam.role", gpu_role)
+        self.roles["gpu_profile"] = iam.create_instance_profile(InstanceProfileName="gpu-training")[
+            "InstanceProfile"
+        ]["Arn"]
+        iam.add_role_to_instance_profile(InstanceProfileName="gpu-training", RoleName=gpu_role)
+
         # Roles other accounts assume: a labelling vendor (no external ID), a monitoring vendor
         # (external ID) and a "shared" inference role anyone may assume.
         for name, principal, condition, flaw in (
@@ -424,6 +434,20 @@ class _Seeder:
                 },
             )
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name,
+                LifecycleConfiguration={
+                    "Rules": [
+                        {
+                            "ID": "noncurrent-and-incomplete-uploads",
+                            "Status": "Enabled",
+                            "Filter": {"Prefix": ""},
+                            "NoncurrentVersionExpiration": {"NoncurrentDays": 90},
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                        }
+                    ]
+                },
+            )
             s3.put_public_access_block(
                 Bucket=name,
                 PublicAccessBlockConfiguration={
@@ -498,11 +522,14 @@ class _Seeder:
             "aws.s3.bucket",
             public,
             region,
-            bad="bucket policy grants s3:GetObject to everyone; no KMS, no versioning, no TLS-only policy",
+            bad="bucket policy grants s3:GetObject to everyone; no KMS, no versioning, no TLS-only policy,"
+            " no lifecycle rules",
         )
         scratch = create(f"acme-ml-scratch{suffix}")
         s3.put_bucket_acl(Bucket=scratch, ACL="public-read")
-        self.rec.add("aws.s3.bucket", scratch, region, bad="public-read ACL; no KMS, no versioning")
+        self.rec.add(
+            "aws.s3.bucket", scratch, region, bad="public-read ACL; no KMS, no versioning, no lifecycle rules"
+        )
 
     def sagemaker(self, region: str) -> dict[str, str]:
         """SageMaker estate of one region; returns endpoint name -> variant name."""
@@ -1071,6 +1098,7 @@ class _Seeder:
                 TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
                 MetadataOptions={"HttpTokens": "required" if tagged else "optional"},
                 BlockDeviceMappings=volumes,
+                **({"IamInstanceProfile": {"Arn": self.roles["gpu_profile"]}} if tagged else {}),
             )["Instances"][0]["InstanceId"]
             if name == "gpu-dev-g4dn":  # an Elastic IP makes the dev box reachable from anywhere
                 eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
@@ -1083,7 +1111,7 @@ class _Seeder:
                     "aws.ec2.instance",
                     instance,
                     region,
-                    "IMDSv1 allowed, SSH open to the internet, unencrypted EBS volume"
+                    "IMDSv1 allowed, SSH open to the internet, unencrypted EBS volume, no instance role"
                     + (", public IP address" if name == "gpu-dev-g4dn" else ""),
                 )
             if state == "running":
@@ -1208,7 +1236,7 @@ class _Seeder:
                 "aws.lambda.function",
                 "preprocess-trigger",
                 region,
-                bad="secret-looking environment variable; no X-Ray tracing",
+                bad="secret-looking environment variable (under the AWS-managed key); no X-Ray tracing",
             )
             lam.create_function(
                 FunctionName="inference-proxy",
@@ -1241,6 +1269,7 @@ class _Seeder:
                 "SecurityGroupIds": [self.net[region]["sg"]],
             },
             TracingConfig={"Mode": "Active"},
+            KMSKeyArn=self.kms[region]["data"],
             Environment={"Variables": {"PIPELINE": "fraud-retraining-pipeline"}},
             Tags={"team": "ml-platform"},
         )
@@ -1577,6 +1606,7 @@ class _Seeder:
             MaxCount=1,
             SubnetId=self.net[region]["subnet"],
             BlockDeviceMappings=[self._encrypted_root(root_device, region, 200)],
+            IamInstanceProfile={"Arn": self.roles["gpu_profile"]},
             Monitoring={"Enabled": True},
             MetadataOptions={"HttpTokens": "required"},
             TagSpecifications=[
