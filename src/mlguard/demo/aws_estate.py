@@ -1147,6 +1147,17 @@ class _Seeder:
             },
         )
         r.add("aws.glue.security_configuration", secure, region)
+        if primary:
+            glue.create_security_configuration(
+                Name="legacy-s3-only",
+                EncryptionConfiguration={"S3Encryption": [{"S3EncryptionMode": "SSE-S3"}]},
+            )
+            r.add(
+                "aws.glue.security_configuration",
+                "legacy-s3-only",
+                region,
+                bad="CloudWatch logs and job bookmarks not encrypted",
+            )
         for db in (f"{p}raw_data", f"{p}features"):
             glue.create_database(DatabaseInput={"Name": db, "Description": "ML lakehouse zone"})
             r.add("aws.glue.database", db, region)
