@@ -60,6 +60,8 @@ DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
 #: every real account; on moto see :func:`mlguard.testing.moto_ext.add_aws_managed_policies`).
 AWS_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess")
 DEFAULT_ACCOUNT = "123456789012"
+#: The third-party (labelling/monitoring vendor) account some demo roles trust.
+_VENDOR_ACCOUNT = "444455556666"
 
 ClientFactory = Callable[[str, str], Any]
 """``(service, region) -> boto3 client``."""
@@ -272,6 +274,46 @@ class _Seeder:
         iam.attach_role_policy(RoleName="EventBridgeRetrainingRole", PolicyArn=wildcard_policy)
         r.flaw("aws.iam.role", "EventBridgeRetrainingRole", None, "ml-team-everything (*:*) attached")
 
+        # The instance role of the managed GPU hosts (the unmanaged ones have none).
+        gpu_role = "GpuTrainingInstanceRole"
+        iam.create_role(RoleName=gpu_role, AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
+        iam.attach_role_policy(RoleName=gpu_role, PolicyArn=scoped_policy)
+        r.add("aws.iam.role", gpu_role)
+        self.roles["gpu_profile"] = iam.create_instance_profile(InstanceProfileName="gpu-training")[
+            "InstanceProfile"
+        ]["Arn"]
+        iam.add_role_to_instance_profile(InstanceProfileName="gpu-training", RoleName=gpu_role)
+
+        # Roles other accounts assume: a labelling vendor (no external ID), a monitoring vendor
+        # (external ID) and a "shared" inference role anyone may assume.
+        for name, principal, condition, flaw in (
+            (
+                "LabelingVendorAccessRole",
+                f"arn:aws:iam::{_VENDOR_ACCOUNT}:root",
+                None,
+                "another account may assume it without an external ID",
+            ),
+            (
+                "ModelMonitoringVendorRole",
+                f"arn:aws:iam::{_VENDOR_ACCOUNT}:role/monitoring-collector",
+                {"StringEquals": {"sts:ExternalId": "acme-ml-monitoring-7f3c"}},
+                None,
+            ),
+            ("SharedInferenceInvokerRole", "*", None, "any AWS principal may assume it"),
+        ):
+            statement: dict[str, Any] = {
+                "Effect": "Allow",
+                "Principal": {"AWS": principal},
+                "Action": "sts:AssumeRole",
+            }
+            if condition:
+                statement["Condition"] = condition
+            iam.create_role(
+                RoleName=name,
+                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+            )
+            r.add("aws.iam.role", name, bad=flaw)
+
         # Users: one with console access, no MFA and an old key; one CI key; one good admin.
         iam.create_user(UserName="data-scientist-alice", Tags=_tags(team="research"))
         iam.create_login_profile(UserName="data-scientist-alice", Password="Demo-Passw0rd-Not-Real!")
@@ -392,6 +434,20 @@ class _Seeder:
                 },
             )
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name,
+                LifecycleConfiguration={
+                    "Rules": [
+                        {
+                            "ID": "noncurrent-and-incomplete-uploads",
+                            "Status": "Enabled",
+                            "Filter": {"Prefix": ""},
+                            "NoncurrentVersionExpiration": {"NoncurrentDays": 90},
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                        }
+                    ]
+                },
+            )
             s3.put_public_access_block(
                 Bucket=name,
                 PublicAccessBlockConfiguration={
@@ -466,11 +522,14 @@ class _Seeder:
             "aws.s3.bucket",
             public,
             region,
-            bad="bucket policy grants s3:GetObject to everyone; no KMS, no versioning, no TLS-only policy",
+            bad="bucket policy grants s3:GetObject to everyone; no KMS, no versioning, no TLS-only policy,"
+            " no lifecycle rules",
         )
         scratch = create(f"acme-ml-scratch{suffix}")
         s3.put_bucket_acl(Bucket=scratch, ACL="public-read")
-        self.rec.add("aws.s3.bucket", scratch, region, bad="public-read ACL; no KMS, no versioning")
+        self.rec.add(
+            "aws.s3.bucket", scratch, region, bad="public-read ACL; no KMS, no versioning, no lifecycle rules"
+        )
 
     def sagemaker(self, region: str) -> dict[str, str]:
         """SageMaker estate of one region; returns endpoint name -> variant name."""
@@ -889,6 +948,8 @@ class _Seeder:
                 ScalableDimension="sagemaker:variant:DesiredInstanceCount",
                 MinCapacity=low,
                 MaxCapacity=high,
+                # recsys-ranker's scale-in was suspended for an incident and never resumed.
+                SuspendedState={"DynamicScalingInSuspended": low == high},
             )
             aas.put_scaling_policy(
                 PolicyName=f"{endpoint}-invocations-target",
@@ -909,7 +970,9 @@ class _Seeder:
                 "aws.applicationautoscaling.scalable_target",
                 resource_id,
                 region,
-                bad="min capacity equals max capacity: cannot scale" if low == high else None,
+                bad="min capacity equals max capacity: cannot scale; scale-in suspended"
+                if low == high
+                else None,
             )
 
         topic = self.arn("sns", region, "ml-oncall")
@@ -979,11 +1042,17 @@ class _Seeder:
                 return str(images["Images"][0]["ImageId"])
         raise LookupError("no Amazon Deep Learning or Amazon Linux 2 AMI in this region")
 
+    def _encrypted_root(self, device: str, region: str, size_gib: int) -> dict[str, Any]:
+        """A root volume mapping encrypted with the region's ML data key (a customer-managed key)."""
+        ebs = {"VolumeSize": size_gib, "Encrypted": True, "KmsKeyId": self.kms[region]["data"]}
+        return {"DeviceName": device, "Ebs": ebs}
+
     def ec2_instances(self, region: str) -> None:
         ec2 = self.client("ec2", region)
         cw = self.client("cloudwatch", region)
         primary = region == self.primary
         ami = self._ami(ec2)
+        root_device = ec2.describe_images(ImageIds=[ami])["Images"][0]["RootDeviceName"]
         specs: list[tuple[str, str, bool, str, float, str | None]]
         # name, type, tagged, final state, average CPU %, flaw
         if primary:
@@ -1016,6 +1085,9 @@ class _Seeder:
             tags = [{"Key": "Name", "Value": name}]
             if tagged:
                 tags += _tags(**_TEAM)
+            # Tagged (managed) hosts: root volume encrypted with the ML data key. Untagged ones:
+            # the AMI's unencrypted default volume.
+            volumes = [self._encrypted_root(root_device, region, 100)] if tagged else []
             instance = ec2.run_instances(
                 ImageId=ami,
                 InstanceType=itype,
@@ -1025,13 +1097,22 @@ class _Seeder:
                 SecurityGroupIds=[self.net[region]["sg" if tagged else "sg_open"]],
                 TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
                 MetadataOptions={"HttpTokens": "required" if tagged else "optional"},
+                BlockDeviceMappings=volumes,
+                **({"IamInstanceProfile": {"Arn": self.roles["gpu_profile"]}} if tagged else {}),
             )["Instances"][0]["InstanceId"]
+            if name == "gpu-dev-g4dn":  # an Elastic IP makes the dev box reachable from anywhere
+                eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+                ec2.associate_address(InstanceId=instance, AllocationId=eip)
             if state == "stopped":
                 ec2.stop_instances(InstanceIds=[instance])
             self.rec.add("aws.ec2.instance", instance, region, bad=flaw)
             if not tagged:
                 self.rec.flaw(
-                    "aws.ec2.instance", instance, region, "IMDSv1 allowed, SSH open to the internet"
+                    "aws.ec2.instance",
+                    instance,
+                    region,
+                    "IMDSv1 allowed, SSH open to the internet, unencrypted EBS volume, no instance role"
+                    + (", public IP address" if name == "gpu-dev-g4dn" else ""),
                 )
             if state == "running":
                 metric_data += [
@@ -1066,6 +1147,17 @@ class _Seeder:
             },
         )
         r.add("aws.glue.security_configuration", secure, region)
+        if primary:
+            glue.create_security_configuration(
+                Name="legacy-s3-only",
+                EncryptionConfiguration={"S3Encryption": [{"S3EncryptionMode": "SSE-S3"}]},
+            )
+            r.add(
+                "aws.glue.security_configuration",
+                "legacy-s3-only",
+                region,
+                bad="CloudWatch logs and job bookmarks not encrypted",
+            )
         for db in (f"{p}raw_data", f"{p}features"):
             glue.create_database(DatabaseInput={"Name": db, "Description": "ML lakehouse zone"})
             r.add("aws.glue.database", db, region)
@@ -1085,6 +1177,7 @@ class _Seeder:
             Role=self.roles["glue"],
             Command={"Name": "glueetl", "ScriptLocation": "s3://acme-ml-raw-data/scripts/feature_etl.py"},
             SecurityConfiguration=secure,
+            DefaultArguments={"--enable-continuous-cloudwatch-log": "true", "--enable-metrics": "true"},
             GlueVersion="4.0",
             WorkerType="G.1X",
             NumberOfWorkers=4,
@@ -1105,7 +1198,8 @@ class _Seeder:
                 "aws.glue.job",
                 "legacy-export-etl",
                 region,
-                bad="no security configuration; password in default arguments; old Glue version",
+                bad="no security configuration; password in default arguments; Glue 2.0 past end of"
+                " support; no continuous logging or metrics",
             )
             glue.put_data_catalog_encryption_settings(
                 DataCatalogEncryptionSettings={
@@ -1150,7 +1244,10 @@ class _Seeder:
                 Tags={"team": "ml-platform"},
             )
             r.add(
-                "aws.lambda.function", "preprocess-trigger", region, bad="secret-looking environment variable"
+                "aws.lambda.function",
+                "preprocess-trigger",
+                region,
+                bad="secret-looking environment variable (under the AWS-managed key); no X-Ray tracing",
             )
             lam.create_function(
                 FunctionName="inference-proxy",
@@ -1166,7 +1263,10 @@ class _Seeder:
                 Principal="*",
             )
             r.add(
-                "aws.lambda.function", "inference-proxy", region, bad="resource policy lets anyone invoke it"
+                "aws.lambda.function",
+                "inference-proxy",
+                region,
+                bad="resource policy lets anyone invoke it; no X-Ray tracing",
             )
         name = "retraining-dispatcher" if primary else "eu-retraining-dispatcher"
         lam.create_function(
@@ -1179,6 +1279,8 @@ class _Seeder:
                 "SubnetIds": [self.net[region]["subnet"]],
                 "SecurityGroupIds": [self.net[region]["sg"]],
             },
+            TracingConfig={"Mode": "Active"},
+            KMSKeyArn=self.kms[region]["data"],
             Environment={"Variables": {"PIPELINE": "fraud-retraining-pipeline"}},
             Tags={"team": "ml-platform"},
         )
@@ -1500,17 +1602,22 @@ class _Seeder:
 
     def gpu_cost_examples(self, region: str) -> None:
         """A well-run GPU fine-tuning box: current generation, owner and cost-centre tags, 1-minute
-        monitoring, busy CPU: the compliant counterpart of the untagged, idle GPU instances."""
+        monitoring, encrypted root volume, busy CPU: the compliant counterpart of the untagged, idle
+        GPU instances."""
         if region != self.primary:
             return
         ec2 = self.client("ec2", region)
         name = "gpu-finetune-g5"
+        ami = self._ami(ec2)
+        root_device = ec2.describe_images(ImageIds=[ami])["Images"][0]["RootDeviceName"]
         instance = ec2.run_instances(
-            ImageId=self._ami(ec2),
+            ImageId=ami,
             InstanceType="g5.2xlarge",
             MinCount=1,
             MaxCount=1,
             SubnetId=self.net[region]["subnet"],
+            BlockDeviceMappings=[self._encrypted_root(root_device, region, 200)],
+            IamInstanceProfile={"Arn": self.roles["gpu_profile"]},
             Monitoring={"Enabled": True},
             MetadataOptions={"HttpTokens": "required"},
             TagSpecifications=[

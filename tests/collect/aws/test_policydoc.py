@@ -13,7 +13,9 @@ import pytest
 
 from mlguard.collect.aws.policydoc import (
     action_matches,
+    cross_account_trust,
     identity_policy_facts,
+    principal_account,
     public_statements,
     restricting_conditions,
     tls_only,
@@ -286,6 +288,62 @@ def test_confused_deputy_conditions(condition: dict[str, Any] | None, guarded: b
 )
 def test_trust_public(doc: dict[str, Any], public: bool) -> None:
     assert trust_facts(doc)["trust_public"] is public
+
+
+OWN = "111122223333"
+VENDOR = "arn:aws:iam::444455556666:root"
+EXTERNAL_ID = {"StringEquals": {"sts:ExternalId": "a1b2c3"}}
+
+
+@pytest.mark.parametrize(
+    ("principal", "account"),
+    [
+        ("444455556666", "444455556666"),
+        ("arn:aws:iam::444455556666:role/labeler", "444455556666"),
+        ("arn:aws-us-gov:iam::444455556666:root", "444455556666"),
+        ("*", "*"),
+        ("AIDAEXAMPLEUNIQUEID", "*"),  # a unique id (deleted principal): read as any account
+    ],
+)
+def test_principal_account(principal: str, account: str) -> None:
+    assert principal_account(principal) == account
+
+
+@pytest.mark.parametrize(
+    ("doc", "others", "unguarded"),
+    [
+        (_trust({"AWS": VENDOR}), [VENDOR], [VENDOR]),
+        (_trust({"AWS": VENDOR}, EXTERNAL_ID), [VENDOR], []),
+        (_trust({"AWS": f"arn:aws:iam::{OWN}:role/ci"}), [], []),  # same account: no external ID needed
+        (_trust({"Service": "sagemaker.amazonaws.com"}), [], []),
+        (
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": VENDOR},
+                        "Action": "sts:AssumeRole",
+                        "Condition": EXTERNAL_ID,
+                    },
+                    {"Effect": "Allow", "Principal": {"AWS": "777788889999"}, "Action": "sts:AssumeRole"},
+                ]
+            },
+            ["777788889999", VENDOR],
+            ["777788889999"],  # one guarded statement does not cover the other
+        ),
+        (
+            {"Statement": [{"Effect": "Deny", "Principal": {"AWS": VENDOR}, "Action": "sts:AssumeRole"}]},
+            [],
+            [],
+        ),
+    ],
+)
+def test_cross_account_trust(doc: dict[str, Any], others: list[str], unguarded: list[str]) -> None:
+    facts = cross_account_trust(trust_facts(doc), OWN)
+    assert (facts["cross_account_principals"], facts["cross_account_without_external_id"]) == (
+        others,
+        unguarded,
+    )
 
 
 @pytest.mark.parametrize(

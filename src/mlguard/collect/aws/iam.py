@@ -10,7 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from mlguard.collect.aws.normalize import as_list, data_of, policy_document, to_json
-from mlguard.collect.aws.policydoc import identity_policy_facts, trust_facts
+from mlguard.collect.aws.policydoc import (
+    cross_account_trust,
+    identity_policy_facts,
+    principal_account,
+    trust_facts,
+)
 from mlguard.collect.aws.spec import Caller, Detail, Enrichment, Item, Options, ResourceSpec, define
 
 ADMIN_POLICY_NAMES = ("AdministratorAccess",)
@@ -56,10 +61,13 @@ def _role_data(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
     trust = policy_document(raw.get("AssumeRolePolicyDocument"))
     last_used = (raw.get("RoleLastUsed") or {}).get("LastUsedDate")
+    trust_summary = trust_facts(trust)
+    own_account = principal_account(str(raw.get("Arn", "")))
     return {
         **_principal_data(item, "RolePolicyList"),
         "trust_policy": trust,
-        **trust_facts(trust),
+        **trust_summary,
+        **cross_account_trust(trust_summary, None if own_account == "*" else own_account),
         "max_session_duration": raw.get("MaxSessionDuration"),
         "last_used_date": to_json(last_used),
         "service_linked": str(raw.get("Path", "")).startswith("/aws-service-role/"),

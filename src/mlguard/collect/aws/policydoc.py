@@ -26,6 +26,7 @@ against an action with ``Action`` / ``NotAction`` and IAM wildcards (``*`` and `
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from mlguard.collect.aws.normalize import as_list
@@ -339,6 +340,29 @@ def identity_policy_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def principal_account(principal: str) -> str:
+    """The account of an AWS principal: a bare account id, or the account field of an IAM ARN
+    (``arn:aws:iam::111122223333:root``); ``"*"`` for a wildcard or an unrecognised shape (read as
+    the widest thing it could mean: any account)."""
+    if re.fullmatch(r"[0-9]{12}", principal):
+        return principal
+    parts = principal.split(":")
+    if len(parts) >= 6 and parts[0] == "arn" and re.fullmatch(r"[0-9]{12}", parts[4]):
+        return parts[4]
+    return "*"
+
+
+def cross_account_trust(facts: dict[str, Any], own_account: str | None) -> dict[str, Any]:
+    """Which trusted AWS principals belong to another account than the role's own, and which of
+    them a statement without an ``sts:ExternalId`` condition lets assume the role."""
+    others = [p for p in facts["trusted_aws_principals"] if principal_account(p) != own_account]
+    unguarded = set(facts["aws_principals_without_external_id"])
+    return {
+        "cross_account_principals": others,
+        "cross_account_without_external_id": [p for p in others if p in unguarded],
+    }
+
+
 def trust_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
     """Who can assume a role, and whether service principals are guarded against confused deputies.
 
@@ -353,6 +377,7 @@ def trust_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
     guarded = True
     has_service = False
     external_id = False
+    unguarded_aws: set[str] = set()
     for s in statements(doc):
         if s.get("Effect") != "Allow":
             continue
@@ -366,6 +391,10 @@ def trust_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
             aws_principals.add("*")
         if "sts:externalid" in keys:
             external_id = True
+        else:
+            unguarded_aws.update(principal_values(principal, "AWS"))
+            if "NotPrincipal" in s:
+                unguarded_aws.add("*")
         if svc:
             has_service = True
             if not restricting_conditions(s, _CONFUSED_DEPUTY_KEYS):
@@ -376,5 +405,6 @@ def trust_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
         "trusted_federated": sorted(federated),
         "trust_public": bool(public_statements(doc)),
         "trust_external_id_required": external_id,
+        "aws_principals_without_external_id": sorted(unguarded_aws),
         "confused_deputy_conditions": guarded if has_service else None,
     }
