@@ -38,6 +38,14 @@ POLICY_IDS = (
     "databricks_secret_scope_not_all_users",
     "databricks_cluster_policy_required",
     "databricks_job_cluster_policy_required",
+    "databricks_job_timeout",
+    "databricks_job_max_concurrent_runs_bounded",
+    "databricks_token_unused",
+    "databricks_instance_pool_max_capacity",
+    "databricks_sql_warehouse_max_clusters_bounded",
+    "databricks_uc_model_version_lineage",
+    "databricks_uc_quality_monitor_failure_notifications",
+    "databricks_uc_quality_monitor_scheduled",
 )
 
 
@@ -85,3 +93,20 @@ def test_policies_fail_and_pass_on_the_collected_demo_workspace(start_fake) -> N
     assert rate_limits["PASS"] == {"llm-provisioned"}
     assert {"openai-proxy", "churn-cpu", "fraud-gpu"} <= rate_limits["FAIL"]
     assert rate_limits["SKIP"] == {"reco-gpu"}
+    # Job 11 sets timeout 0, 14-16 none (the Jobs API default, no timeout).
+    assert statuses["databricks_job_timeout"] == {"PASS": {"12", "13"}, "FAIL": {"11", "14", "15", "16"}}
+    assert statuses["databricks_job_max_concurrent_runs_bounded"]["FAIL"] == {"16"}
+    # tok-1 last used 200 days ago; tok-3 never used but only 50 days old.
+    assert statuses["databricks_token_unused"] == {"PASS": {"tok-2", "tok-3"}, "FAIL": {"tok-1"}}
+    assert statuses["databricks_instance_pool_max_capacity"]["FAIL"] == {"pool-cpu-04"}
+    warehouses = statuses["databricks_sql_warehouse_max_clusters_bounded"]
+    assert warehouses == {"PASS": {"wh-001"}, "FAIL": {"wh-002"}}
+    assert statuses["databricks_uc_model_version_lineage"] == {
+        "PASS": {"ml.models.fraud", "ml.models.churn"},
+        "FAIL": {"ml.models.vit"},
+    }
+    # churn_payload's schedule is paused: it refreshes no more than a monitor without one.
+    assert statuses["databricks_uc_quality_monitor_scheduled"] == {
+        "PASS": {"ml.features.customer_features"},
+        "FAIL": {"ml.monitoring.churn_payload"},
+    }

@@ -916,6 +916,12 @@ def demo_state() -> WorkspaceState:
             "drift_metrics_table_name": "ml.monitoring.churn_payload_drift_metrics",
             "output_schema_name": "ml.monitoring",
             "assets_dir": "/Shared/monitors/churn",
+            # Paused during an incident and never resumed: no refresh runs.
+            "schedule": {
+                "quartz_cron_expression": "0 0 * * * ?",
+                "timezone_id": "UTC",
+                "pause_status": "PAUSED",
+            },
             "inference_log": {
                 "granularities": ["1 day"],
                 "model_id_col": "model_id",
@@ -1099,6 +1105,18 @@ def demo_state() -> WorkspaceState:
             "state": "ACTIVE",
         }
     )
+    # A CPU pool made for a one-off backfill: no max_capacity, so no limit on its instances.
+    s.instance_pools.append(
+        {
+            "instance_pool_id": "pool-cpu-04",
+            "instance_pool_name": "backfill-pool",
+            "node_type_id": "i3.xlarge",
+            "min_idle_instances": 0,
+            "idle_instance_autotermination_minutes": 30,
+            "custom_tags": {"team": "data-eng"},
+            "state": "ACTIVE",
+        }
+    )
     s.pipelines.append(
         {
             "pipeline_id": "pl-003",
@@ -1210,7 +1228,8 @@ def demo_state() -> WorkspaceState:
             "created_time": NOW_MS - 8 * DAY_MS,
             "settings": {
                 "name": "reco-retrain-on-demand",
-                "max_concurrent_runs": 1,
+                # One run per retrain request: a burst of requests is a burst of GPU clusters.
+                "max_concurrent_runs": 100,
                 "run_as": {"service_principal_name": "a1b2c3d4-scoring-sp"},
                 "tasks": [
                     {
