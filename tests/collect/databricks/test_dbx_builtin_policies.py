@@ -39,6 +39,7 @@ POLICY_IDS = (
     "databricks_cluster_policy_required",
     "databricks_job_cluster_policy_required",
     "databricks_job_timeout",
+    "databricks_job_duration_health_rule",
     "databricks_job_max_concurrent_runs_bounded",
     "databricks_token_unused",
     "databricks_instance_pool_max_capacity",
@@ -109,4 +110,10 @@ def test_policies_fail_and_pass_on_the_collected_demo_workspace(start_fake) -> N
     assert statuses["databricks_uc_quality_monitor_scheduled"] == {
         "PASS": {"ml.features.customer_features"},
         "FAIL": {"ml.monitoring.churn_payload"},
+    }
+    # Only 11 and 12 run on a schedule; 12 warns on run duration.
+    assert statuses["databricks_job_duration_health_rule"] == {
+        "PASS": {"12"},
+        "FAIL": {"11"},
+        "SKIP": {"13", "14", "15", "16"},
     }
