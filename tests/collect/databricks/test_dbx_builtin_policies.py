@@ -39,6 +39,7 @@ POLICY_IDS = (
     "databricks_cluster_policy_required",
     "databricks_job_cluster_policy_required",
     "databricks_job_timeout",
+    "databricks_cluster_log_delivery",
     "databricks_job_duration_health_rule",
     "databricks_job_max_concurrent_runs_bounded",
     "databricks_token_unused",
@@ -117,3 +118,6 @@ def test_policies_fail_and_pass_on_the_collected_demo_workspace(start_fake) -> N
         "FAIL": {"11"},
         "SKIP": {"13", "14", "15", "16"},
     }
+    logs = statuses["databricks_cluster_log_delivery"]
+    assert logs["PASS"] == {"0103-etl-c3", "0106-feature-f6"}
+    assert "0101-gpu-train-a1" in logs["FAIL"]

@@ -151,6 +151,7 @@ def _cluster(
     pool: str | None = None,
     source: str = "UI",
     creator: str = "alice@example.com",
+    logs: JSON | None = None,
 ) -> JSON:
     c: JSON = {
         "cluster_id": cid,
@@ -180,6 +181,8 @@ def _cluster(
         c["policy_id"] = policy
     if pool:
         c["instance_pool_id"] = pool
+    if logs:
+        c["cluster_log_conf"] = logs
     return c
 
 
@@ -288,6 +291,7 @@ def demo_state() -> WorkspaceState:
             state="TERMINATED",
             source="JOB",
             creator="etl-sp",
+            logs={"s3": {"destination": "s3://ml-prod-logs/clusters", "region": "us-east-1"}},
         ),
         _cluster(
             "0104-gpu-pool-d4",
@@ -1087,6 +1091,7 @@ def demo_state() -> WorkspaceState:
         policy="POL-OPEN-2",
         tags={"team": "features"},
         creator="carol@example.com",
+        logs={"volumes": {"destination": "/Volumes/ops/logs/clusters"}},
     )
     # Busy every day since it was started, so auto-termination never stopped it: it still runs the
     # image it was started with 95 days ago.
