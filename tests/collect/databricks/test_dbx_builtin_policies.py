@@ -39,6 +39,7 @@ POLICY_IDS = (
     "databricks_cluster_policy_required",
     "databricks_job_cluster_policy_required",
     "databricks_job_timeout",
+    "databricks_uc_table_owner_not_user",
     "databricks_cluster_log_delivery",
     "databricks_job_duration_health_rule",
     "databricks_job_max_concurrent_runs_bounded",
@@ -121,3 +122,8 @@ def test_policies_fail_and_pass_on_the_collected_demo_workspace(start_fake) -> N
     logs = statuses["databricks_cluster_log_delivery"]
     assert logs["PASS"] == {"0103-etl-c3", "0106-feature-f6"}
     assert "0101-gpu-train-a1" in logs["FAIL"]
+    assert statuses["databricks_uc_table_owner_not_user"]["FAIL"] == {
+        "ml.monitoring.churn_payload",
+        "raw.events.legacy_csv",
+        "main.default.scratch",
+    }
