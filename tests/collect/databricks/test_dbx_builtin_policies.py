@@ -39,6 +39,7 @@ POLICY_IDS = (
     "databricks_cluster_policy_required",
     "databricks_job_cluster_policy_required",
     "databricks_job_timeout",
+    "databricks_mlflow_artifacts_not_in_open_dbfs",
     "databricks_uc_table_owner_not_user",
     "databricks_cluster_log_delivery",
     "databricks_job_duration_health_rule",
@@ -126,4 +127,8 @@ def test_policies_fail_and_pass_on_the_collected_demo_workspace(start_fake) -> N
         "ml.monitoring.churn_payload",
         "raw.events.legacy_csv",
         "main.default.scratch",
+    }
+    assert statuses["databricks_mlflow_artifacts_not_in_open_dbfs"] == {
+        "PASS": {"100", "101", "102", "103", "104"},
+        "FAIL": {"110"},
     }

@@ -793,6 +793,18 @@ def demo_state() -> WorkspaceState:
         }
         for i in range(5)
     ]
+    # Created with a custom artifact location on the DBFS root: readable by every user.
+    s.experiments.append(
+        {
+            "experiment_id": "110",
+            "name": "/Shared/fraud-shared",
+            "artifact_location": "dbfs:/tmp/mlflow/fraud-shared",
+            "lifecycle_stage": "active",
+            "creation_time": NOW_MS - 60 * DAY_MS,
+            "last_update_time": NOW_MS - 5 * DAY_MS,
+            "tags": [{"key": "mlflow.ownerEmail", "value": "bob@example.com"}],
+        }
+    )
     s.registered_models = [
         {
             "name": "fraud_legacy",
