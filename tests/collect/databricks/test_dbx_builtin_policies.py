@@ -39,6 +39,7 @@ POLICY_IDS = (
     "databricks_cluster_policy_required",
     "databricks_job_cluster_policy_required",
     "databricks_job_timeout",
+    "databricks_instance_pool_idle_autotermination",
     "databricks_mlflow_artifacts_not_in_open_dbfs",
     "databricks_uc_table_owner_not_user",
     "databricks_cluster_log_delivery",
@@ -132,3 +133,5 @@ def test_policies_fail_and_pass_on_the_collected_demo_workspace(start_fake) -> N
         "PASS": {"100", "101", "102", "103", "104"},
         "FAIL": {"110"},
     }
+    idle = statuses["databricks_instance_pool_idle_autotermination"]
+    assert idle == {"PASS": {"pool-gpu-01", "pool-cpu-02", "pool-gpu-03"}, "FAIL": {"pool-cpu-04"}}

@@ -1122,14 +1122,15 @@ def demo_state() -> WorkspaceState:
             "state": "ACTIVE",
         }
     )
-    # A CPU pool made for a one-off backfill: no max_capacity, so no limit on its instances.
+    # A CPU pool made for a one-off backfill: no max_capacity, so no limit on its instances, and
+    # released instances stay cached (and billed) for 8 hours.
     s.instance_pools.append(
         {
             "instance_pool_id": "pool-cpu-04",
             "instance_pool_name": "backfill-pool",
             "node_type_id": "i3.xlarge",
             "min_idle_instances": 0,
-            "idle_instance_autotermination_minutes": 30,
+            "idle_instance_autotermination_minutes": 480,
             "custom_tags": {"team": "data-eng"},
             "state": "ACTIVE",
         }
