@@ -122,3 +122,38 @@ def test_one_unusable_workspace_does_not_stop_the_account_scan(
     assert [(e.code, e.account, e.resource_type) for e in inventory.errors] == [
         ("UNAUTHENTICATED", state.account_id, None)
     ]
+
+
+def test_account_policies_fail_and_pass_on_the_collected_account(
+    start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account-workspace policies read what the account collector emits: the prod workspace
+    has PrivateLink and customer-managed keys, the sandbox neither (the demo scans no account)."""
+    from mlguard.policy.evaluator import evaluate_inventory
+    from mlguard.policy.loader import builtin_policy_dir, load_policy_set
+
+    prod_state = demo_state()
+    prod = start_fake(prod_state, env=False)
+    _profile(tmp_path, monkeypatch, prod.host, str(prod_state.account_id), prod.token)
+
+    def factory(acct: AccountClient, ws: Any) -> WorkspaceClient:
+        return WorkspaceClient(host=prod.host, token=prod.token)
+
+    scope = ScopeConfig(databricks=DatabricksScope(account_profile="acct"))
+    inventory = collect_inventory(
+        frozenset({"databricks.account_workspace"}),
+        clock=RecordingClock(),
+        scope=scope,
+        workspace_client_factory=factory,
+    )
+    policies = load_policy_set([(builtin_policy_dir(), "builtin")]).policies
+    ids = ("databricks_account_workspace_private_link", "databricks_account_workspace_cmk")
+    results = evaluate_inventory([policies[i] for i in ids], inventory).results
+    statuses = {(r.policy_id, r.resource_uid.rsplit("/", 1)[-1]): str(r.status) for r in results}
+    prod_id, sandbox_id = str(prod_state.workspace_id), "2234567890123456"
+    assert statuses == {
+        (ids[0], prod_id): "PASS",
+        (ids[0], sandbox_id): "FAIL",
+        (ids[1], prod_id): "PASS",
+        (ids[1], sandbox_id): "FAIL",
+    }

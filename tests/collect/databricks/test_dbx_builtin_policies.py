@@ -38,6 +38,19 @@ POLICY_IDS = (
     "databricks_secret_scope_not_all_users",
     "databricks_cluster_policy_required",
     "databricks_job_cluster_policy_required",
+    "databricks_job_timeout",
+    "databricks_instance_pool_idle_autotermination",
+    "databricks_mlflow_artifacts_not_in_open_dbfs",
+    "databricks_uc_table_owner_not_user",
+    "databricks_cluster_log_delivery",
+    "databricks_job_duration_health_rule",
+    "databricks_job_max_concurrent_runs_bounded",
+    "databricks_token_unused",
+    "databricks_instance_pool_max_capacity",
+    "databricks_sql_warehouse_max_clusters_bounded",
+    "databricks_uc_model_version_lineage",
+    "databricks_uc_quality_monitor_failure_notifications",
+    "databricks_uc_quality_monitor_scheduled",
 )
 
 
@@ -85,3 +98,40 @@ def test_policies_fail_and_pass_on_the_collected_demo_workspace(start_fake) -> N
     assert rate_limits["PASS"] == {"llm-provisioned"}
     assert {"openai-proxy", "churn-cpu", "fraud-gpu"} <= rate_limits["FAIL"]
     assert rate_limits["SKIP"] == {"reco-gpu"}
+    # Job 11 sets timeout 0, 14-16 none (the Jobs API default, no timeout).
+    assert statuses["databricks_job_timeout"] == {"PASS": {"12", "13"}, "FAIL": {"11", "14", "15", "16"}}
+    assert statuses["databricks_job_max_concurrent_runs_bounded"]["FAIL"] == {"16"}
+    # tok-1 last used 200 days ago; tok-3 never used but only 50 days old.
+    assert statuses["databricks_token_unused"] == {"PASS": {"tok-2", "tok-3"}, "FAIL": {"tok-1"}}
+    assert statuses["databricks_instance_pool_max_capacity"]["FAIL"] == {"pool-cpu-04"}
+    warehouses = statuses["databricks_sql_warehouse_max_clusters_bounded"]
+    assert warehouses == {"PASS": {"wh-001"}, "FAIL": {"wh-002"}}
+    assert statuses["databricks_uc_model_version_lineage"] == {
+        "PASS": {"ml.models.fraud", "ml.models.churn"},
+        "FAIL": {"ml.models.vit"},
+    }
+    # churn_payload's schedule is paused: it refreshes no more than a monitor without one.
+    assert statuses["databricks_uc_quality_monitor_scheduled"] == {
+        "PASS": {"ml.features.customer_features"},
+        "FAIL": {"ml.monitoring.churn_payload"},
+    }
+    # Only 11 and 12 run on a schedule; 12 warns on run duration.
+    assert statuses["databricks_job_duration_health_rule"] == {
+        "PASS": {"12"},
+        "FAIL": {"11"},
+        "SKIP": {"13", "14", "15", "16"},
+    }
+    logs = statuses["databricks_cluster_log_delivery"]
+    assert logs["PASS"] == {"0103-etl-c3", "0106-feature-f6"}
+    assert "0101-gpu-train-a1" in logs["FAIL"]
+    assert statuses["databricks_uc_table_owner_not_user"]["FAIL"] == {
+        "ml.monitoring.churn_payload",
+        "raw.events.legacy_csv",
+        "main.default.scratch",
+    }
+    assert statuses["databricks_mlflow_artifacts_not_in_open_dbfs"] == {
+        "PASS": {"100", "101", "102", "103", "104"},
+        "FAIL": {"110"},
+    }
+    idle = statuses["databricks_instance_pool_idle_autotermination"]
+    assert idle == {"PASS": {"pool-gpu-01", "pool-cpu-02", "pool-gpu-03"}, "FAIL": {"pool-cpu-04"}}

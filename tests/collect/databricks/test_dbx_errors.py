@@ -165,7 +165,7 @@ def test_denied_node_types_fall_back_to_the_table_and_block_only_unknown_gpu_fac
     inventory = collect_inventory(
         frozenset({"databricks.cluster", "databricks.instance_pool"}), clock=RecordingClock()
     )
-    assert counts_by_type(inventory) == {"databricks.cluster": 7, "databricks.instance_pool": 3}
+    assert counts_by_type(inventory) == {"databricks.cluster": 7, "databricks.instance_pool": 4}
     # Only the node type that neither the workspace nor the table knows is unknown.
     gpu_errors = [e for e in inventory.errors if "is_gpu" in e.attributes]
     assert [(e.resource_uid or "").rsplit("/", 1)[-1] for e in gpu_errors] == ["0199-odd"]

@@ -121,6 +121,15 @@ def _init_scripts(scripts: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return out
 
 
+def _log_conf(conf: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Where cluster logs are delivered ({"s3": {"destination": ...}} -> type and destination);
+    None when delivery is not configured."""
+    for kind, spec in (conf or {}).items():
+        if isinstance(spec, dict) and spec.get("destination"):
+            return {"type": kind, "destination": spec["destination"]}
+    return None
+
+
 def collect(ctx: WorkspaceContext) -> None:
     nodes = NodeTypes(ctx) if ctx.wants(CLUSTER, POOL) else None
     if nodes is not None and ctx.wants(CLUSTER):
@@ -199,6 +208,7 @@ def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
                 "data_security_mode": c.get("data_security_mode"),
                 "enable_local_disk_encryption": bool(c.get("enable_local_disk_encryption", False)),
                 "init_scripts": _init_scripts(c.get("init_scripts")),
+                "cluster_log_conf": _log_conf(c.get("cluster_log_conf")),
                 "custom_tags": c.get("custom_tags") or {},
                 "spark_conf": conf,
                 "spark_env_vars": env,

@@ -214,7 +214,9 @@ def _table(ctx: WorkspaceContext, t: dict[str, Any]) -> int:
                 "profile_metrics_table_name": m.get("profile_metrics_table_name"),
                 "drift_metrics_table_name": m.get("drift_metrics_table_name"),
                 "baseline_table_name": m.get("baseline_table_name"),
-                "scheduled": bool(schedule.get("quartz_cron_expression")),
+                # A paused schedule starts no refresh: it counts as no schedule.
+                "scheduled": bool(schedule.get("quartz_cron_expression"))
+                and schedule.get("pause_status") != "PAUSED",
                 "schedule": schedule or None,
                 "has_failure_notification": bool(
                     (notifications.get("on_failure") or {}).get("email_addresses")

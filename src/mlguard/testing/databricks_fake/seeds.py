@@ -151,6 +151,7 @@ def _cluster(
     pool: str | None = None,
     source: str = "UI",
     creator: str = "alice@example.com",
+    logs: JSON | None = None,
 ) -> JSON:
     c: JSON = {
         "cluster_id": cid,
@@ -180,6 +181,8 @@ def _cluster(
         c["policy_id"] = policy
     if pool:
         c["instance_pool_id"] = pool
+    if logs:
+        c["cluster_log_conf"] = logs
     return c
 
 
@@ -288,6 +291,7 @@ def demo_state() -> WorkspaceState:
             state="TERMINATED",
             source="JOB",
             creator="etl-sp",
+            logs={"s3": {"destination": "s3://ml-prod-logs/clusters", "region": "us-east-1"}},
         ),
         _cluster(
             "0104-gpu-pool-d4",
@@ -789,6 +793,18 @@ def demo_state() -> WorkspaceState:
         }
         for i in range(5)
     ]
+    # Created with a custom artifact location on the DBFS root: readable by every user.
+    s.experiments.append(
+        {
+            "experiment_id": "110",
+            "name": "/Shared/fraud-shared",
+            "artifact_location": "dbfs:/tmp/mlflow/fraud-shared",
+            "lifecycle_stage": "active",
+            "creation_time": NOW_MS - 60 * DAY_MS,
+            "last_update_time": NOW_MS - 5 * DAY_MS,
+            "tags": [{"key": "mlflow.ownerEmail", "value": "bob@example.com"}],
+        }
+    )
     s.registered_models = [
         {
             "name": "fraud_legacy",
@@ -916,6 +932,12 @@ def demo_state() -> WorkspaceState:
             "drift_metrics_table_name": "ml.monitoring.churn_payload_drift_metrics",
             "output_schema_name": "ml.monitoring",
             "assets_dir": "/Shared/monitors/churn",
+            # Paused during an incident and never resumed: no refresh runs.
+            "schedule": {
+                "quartz_cron_expression": "0 0 * * * ?",
+                "timezone_id": "UTC",
+                "pause_status": "PAUSED",
+            },
             "inference_log": {
                 "granularities": ["1 day"],
                 "model_id_col": "model_id",
@@ -1081,6 +1103,7 @@ def demo_state() -> WorkspaceState:
         policy="POL-OPEN-2",
         tags={"team": "features"},
         creator="carol@example.com",
+        logs={"volumes": {"destination": "/Volumes/ops/logs/clusters"}},
     )
     # Busy every day since it was started, so auto-termination never stopped it: it still runs the
     # image it was started with 95 days ago.
@@ -1096,6 +1119,19 @@ def demo_state() -> WorkspaceState:
             "max_capacity": 8,
             "idle_instance_autotermination_minutes": 10,
             "custom_tags": {"team": "reco", "vault_pass": CANARY_POOL_TAG},
+            "state": "ACTIVE",
+        }
+    )
+    # A CPU pool made for a one-off backfill: no max_capacity, so no limit on its instances, and
+    # released instances stay cached (and billed) for 8 hours.
+    s.instance_pools.append(
+        {
+            "instance_pool_id": "pool-cpu-04",
+            "instance_pool_name": "backfill-pool",
+            "node_type_id": "i3.xlarge",
+            "min_idle_instances": 0,
+            "idle_instance_autotermination_minutes": 480,
+            "custom_tags": {"team": "data-eng"},
             "state": "ACTIVE",
         }
     )
@@ -1210,7 +1246,8 @@ def demo_state() -> WorkspaceState:
             "created_time": NOW_MS - 8 * DAY_MS,
             "settings": {
                 "name": "reco-retrain-on-demand",
-                "max_concurrent_runs": 1,
+                # One run per retrain request: a burst of requests is a burst of GPU clusters.
+                "max_concurrent_runs": 100,
                 "run_as": {"service_principal_name": "a1b2c3d4-scoring-sp"},
                 "tasks": [
                     {
