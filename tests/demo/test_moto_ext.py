@@ -371,3 +371,47 @@ def test_emr_block_public_access_can_be_turned_off(mocked: None) -> None:
     config = emr.get_block_public_access_configuration()["BlockPublicAccessConfiguration"]
     assert config["BlockPublicSecurityGroupRules"] is True
     assert config["PermittedPublicSecurityGroupRuleRanges"] == [{"MinRange": 22, "MaxRange": 22}]
+
+
+def _emr_cluster(emr: Any) -> str:
+    return str(
+        emr.run_job_flow(
+            Name="c",
+            ReleaseLabel="emr-7.1.0",
+            Instances={
+                "MasterInstanceType": "m5.xlarge",
+                "SlaveInstanceType": "g5.xlarge",
+                "InstanceCount": 2,
+                "KeepJobFlowAliveWhenNoSteps": True,
+            },
+            JobFlowRole="EMR_EC2_DefaultRole",
+            ServiceRole="EMR_DefaultRole",
+        )["JobFlowId"]
+    )
+
+
+def test_emr_auto_termination_policy_round_trip(mocked: None) -> None:
+    emr = boto3.client("emr", region_name=REGION)
+    cluster = _emr_cluster(emr)
+    assert "AutoTerminationPolicy" not in emr.get_auto_termination_policy(ClusterId=cluster)
+    emr.put_auto_termination_policy(ClusterId=cluster, AutoTerminationPolicy={"IdleTimeout": 1800})
+    got = emr.get_auto_termination_policy(ClusterId=cluster)
+    assert got["AutoTerminationPolicy"] == {"IdleTimeout": 1800}
+    emr.remove_auto_termination_policy(ClusterId=cluster)
+    assert "AutoTerminationPolicy" not in emr.get_auto_termination_policy(ClusterId=cluster)
+    with pytest.raises(ClientError):
+        emr.get_auto_termination_policy(ClusterId="j-NOSUCHCLUSTER")
+
+
+def test_emr_managed_scaling_policy_round_trip(mocked: None) -> None:
+    emr = boto3.client("emr", region_name=REGION)
+    cluster = _emr_cluster(emr)
+    assert "ManagedScalingPolicy" not in emr.get_managed_scaling_policy(ClusterId=cluster)
+    limits = {"UnitType": "Instances", "MinimumCapacityUnits": 1, "MaximumCapacityUnits": 4}
+    emr.put_managed_scaling_policy(ClusterId=cluster, ManagedScalingPolicy={"ComputeLimits": limits})
+    got = emr.get_managed_scaling_policy(ClusterId=cluster)["ManagedScalingPolicy"]
+    assert got["ComputeLimits"] == limits
+    emr.remove_managed_scaling_policy(ClusterId=cluster)
+    assert "ManagedScalingPolicy" not in emr.get_managed_scaling_policy(ClusterId=cluster)
+    with pytest.raises(ClientError):
+        emr.put_managed_scaling_policy(ClusterId="j-NOSUCHCLUSTER", ManagedScalingPolicy={"ComputeLimits": limits})

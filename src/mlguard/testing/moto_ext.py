@@ -703,6 +703,57 @@ def _patch_emr_block_public_access_off() -> None:
     _add_method(ElasticMapReduceResponse, put_block_public_access_configuration)
 
 
+def _patch_emr_termination_and_scaling_policies() -> None:
+    """moto 5.2.x's EMR has no auto-termination or managed scaling policies: Put/Get/Remove
+    AutoTerminationPolicy and ManagedScalingPolicy answer "not implemented", so whether a cluster
+    stops when idle or scales within bounds cannot be exercised offline. Store both per cluster on
+    the backend; Get answers an empty response when none is set, as AWS does, and every call on an
+    unknown cluster raises moto's InvalidCluster (``InvalidRequestException``)."""
+    from moto.emr.responses import ElasticMapReduceResponse
+
+    def policies(self: Any, kind: str) -> dict[str, Any]:
+        self.backend.describe_cluster(self._get_param("ClusterId"))  # InvalidCluster if unknown
+        return _store(self.backend, f"_mlguard_emr_{kind}")
+
+    def put_auto_termination_policy(self: Any) -> Any:
+        policy = self._get_param("AutoTerminationPolicy") or {}
+        policies(self, "auto_termination")[self._get_param("ClusterId")] = {
+            "IdleTimeout": int(policy.get("IdleTimeout", 3600))
+        }
+        return EmptyResult()
+
+    def get_auto_termination_policy(self: Any) -> Any:
+        found = policies(self, "auto_termination").get(self._get_param("ClusterId"))
+        return ActionResult({"AutoTerminationPolicy": found} if found else {})
+
+    def remove_auto_termination_policy(self: Any) -> Any:
+        policies(self, "auto_termination").pop(self._get_param("ClusterId"), None)
+        return EmptyResult()
+
+    def put_managed_scaling_policy(self: Any) -> Any:
+        policy = self._get_param("ManagedScalingPolicy") or {}
+        policies(self, "managed_scaling")[self._get_param("ClusterId")] = policy
+        return EmptyResult()
+
+    def get_managed_scaling_policy(self: Any) -> Any:
+        found = policies(self, "managed_scaling").get(self._get_param("ClusterId"))
+        return ActionResult({"ManagedScalingPolicy": found} if found else {})
+
+    def remove_managed_scaling_policy(self: Any) -> Any:
+        policies(self, "managed_scaling").pop(self._get_param("ClusterId"), None)
+        return EmptyResult()
+
+    for handler in (
+        put_auto_termination_policy,
+        get_auto_termination_policy,
+        remove_auto_termination_policy,
+        put_managed_scaling_policy,
+        get_managed_scaling_policy,
+        remove_managed_scaling_policy,
+    ):
+        _add_method(ElasticMapReduceResponse, handler)
+
+
 # --------------------------------------------------------------------------- EC2 P3 types
 
 #: Published specs of the P3 sizes (vCPUs, memory MiB, V100 16 GiB GPUs, network performance).
@@ -844,6 +895,7 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_emr_region_on_custom_endpoint,
     _patch_ec2_p3_instance_types,
     _patch_emr_block_public_access_off,
+    _patch_emr_termination_and_scaling_policies,
 )
 
 
