@@ -414,4 +414,6 @@ def test_emr_managed_scaling_policy_round_trip(mocked: None) -> None:
     emr.remove_managed_scaling_policy(ClusterId=cluster)
     assert "ManagedScalingPolicy" not in emr.get_managed_scaling_policy(ClusterId=cluster)
     with pytest.raises(ClientError):
-        emr.put_managed_scaling_policy(ClusterId="j-NOSUCHCLUSTER", ManagedScalingPolicy={"ComputeLimits": limits})
+        emr.put_managed_scaling_policy(
+            ClusterId="j-NOSUCHCLUSTER", ManagedScalingPolicy={"ComputeLimits": limits}
+        )

@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from mlguard.collect.aws.redact import REDACTED
+from mlguard.testing import moto_ext
 from tests.collect.aws.conftest import ACCOUNT, collect
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -28,6 +29,7 @@ def _zip() -> bytes:
 
 
 def seed() -> None:
+    moto_ext.apply()  # moto 5.2 lacks EMR auto-termination and managed scaling policies
     glue = boto3.client("glue")
     glue.create_job(
         Name="etl",
@@ -106,6 +108,26 @@ def seed() -> None:
         JobFlowRole="EMR_EC2_DefaultRole",
         ServiceRole="EMR_DefaultRole",
     )
+    gpu = emr.run_job_flow(
+        Name="gpu-prep",
+        ReleaseLabel="emr-7.1.0",
+        Instances={
+            "InstanceGroups": [
+                {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1},
+                {"InstanceRole": "CORE", "InstanceType": "g5.2xlarge", "InstanceCount": 2},
+            ],
+            "KeepJobFlowAliveWhenNoSteps": True,
+        },
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+    )["JobFlowId"]
+    emr.put_auto_termination_policy(ClusterId=gpu, AutoTerminationPolicy={"IdleTimeout": 3600})
+    emr.put_managed_scaling_policy(
+        ClusterId=gpu,
+        ManagedScalingPolicy={
+            "ComputeLimits": {"UnitType": "Instances", "MinimumCapacityUnits": 1, "MaximumCapacityUnits": 6}
+        },
+    )
     events = boto3.client("events")
     events.put_rule(Name="retrain", ScheduleExpression="rate(7 days)", State="ENABLED")
     events.put_targets(
@@ -144,7 +166,7 @@ def test_glue_lambda_emr_events_apigateway() -> None:
         "aws.glue.catalog_settings": 1,
         "aws.glue.security_configuration": 1,
         "aws.lambda.function": 2,
-        "aws.emr.cluster": 2,
+        "aws.emr.cluster": 3,
         "aws.emr.block_public_access": 1,
         "aws.events.rule": 2,
         "aws.apigateway.rest_api": 1,
@@ -177,6 +199,19 @@ def test_glue_lambda_emr_events_apigateway() -> None:
     assert secure["security_configuration"] == "encrypted"
     assert (secure["at_rest_encryption"], secure["in_transit_encryption"]) == (True, False)
     assert cluster["state"] in ("RUNNING", "WAITING", "STARTING")
+    assert (cluster["auto_termination_idle_timeout"], cluster["managed_scaling_enabled"]) == (None, False)
+    assert (cluster["is_gpu"], cluster["gpu_groups_custom_autoscaling"]) == (False, False)
+    assert [g["instance_type"] for g in cluster["instance_groups"]] == ["m5.xlarge", "m5.xlarge"]
+    gpu = run.one("aws.emr.cluster", "gpu-prep").data
+    assert gpu["auto_termination_idle_timeout"] == 3600
+    assert (gpu["managed_scaling_enabled"], gpu["managed_scaling_unit_type"]) == (True, "Instances")
+    assert (gpu["managed_scaling_min_units"], gpu["managed_scaling_max_units"]) == (1, 6)
+    assert gpu["is_gpu"] is True
+    assert gpu["gpu_groups_custom_autoscaling"] is False
+    assert {(g["group_type"], g["is_gpu"]) for g in gpu["instance_groups"]} == {
+        ("MASTER", False),
+        ("CORE", True),
+    }
     (bpa,) = run.of("aws.emr.block_public_access")
     assert isinstance(bpa.data["block_public_security_group_rules"], bool)
 
@@ -194,3 +229,50 @@ def test_glue_lambda_emr_events_apigateway() -> None:
     text = run.inventory.model_dump_json()
     for canary in CANARIES:
         assert canary not in text
+
+
+def _normalized(raw: dict[str, object]) -> tuple[dict[str, object], list[str]]:
+    from datetime import UTC, datetime
+
+    from mlguard.collect.aws.emr import _cluster
+    from mlguard.collect.aws.spec import Item, Options
+
+    item = Item(raw={"Id": "j-1", "Status": {"State": "WAITING"}, **raw}, region="us-east-1")
+    opts = Options(
+        account=ACCOUNT,
+        region="us-east-1",
+        partition="aws",
+        job_lookback_days=1,
+        metrics_days=1,
+        now=datetime.now(UTC),
+    )
+    data = _cluster(item, opts)
+    return data, [a for u in item.unknown for a in u.attributes]
+
+
+def test_emr_unread_policies_and_unknown_groups_stay_unknown() -> None:
+    # A failed GetAutoTerminationPolicy / GetManagedScalingPolicy / ListInstanceGroups leaves its
+    # result out of the raw item: the fields are not set (the engine records them as unread).
+    data, unknown = _normalized({})
+    assert not {"auto_termination_idle_timeout", "managed_scaling_enabled", "is_gpu"} & set(data)
+    # instance fleets are not read: GPU facts unknown, never "no GPU"
+    data, unknown = _normalized({"InstanceCollectionType": "INSTANCE_FLEET"})
+    assert "is_gpu" not in data
+    assert "is_gpu" in unknown
+    # a type the table does not know makes is_gpu unknown unless another group is a known GPU group
+    groups = [{"InstanceGroupType": "CORE", "InstanceType": "zz9.mega"}]
+    data, unknown = _normalized({"InstanceGroupsResult": groups})
+    assert unknown == ["is_gpu", "gpu_groups_custom_autoscaling"]
+    scaled = {
+        "InstanceGroupType": "TASK",
+        "InstanceType": "p4d.24xlarge",
+        "AutoScalingPolicy": {"Constraints": {"MaxCapacity": 4}},
+    }
+    data, unknown = _normalized({"InstanceGroupsResult": [*groups, scaled]})
+    assert data["is_gpu"] is True
+    assert unknown == ["gpu_groups_custom_autoscaling"]
+    data, unknown = _normalized({"InstanceGroupsResult": [scaled]})
+    assert (data["is_gpu"], data["gpu_groups_custom_autoscaling"], unknown) == (True, True, [])
+    unscaled = {"InstanceGroupType": "CORE", "InstanceType": "g5.xlarge"}
+    data, unknown = _normalized({"InstanceGroupsResult": [*groups, scaled, unscaled]})
+    assert (data["is_gpu"], data["gpu_groups_custom_autoscaling"], unknown) == (True, False, [])

@@ -1,4 +1,5 @@
-"""EMR: active clusters (security configuration, logging, network) and account block public access."""
+"""EMR: active clusters (security configuration, logging, network, idle termination, scaling, GPU
+instance groups) and account block public access."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import json
 from typing import Any
 
 from mlguard.collect.aws.normalize import as_list, to_json
-from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, define
+from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, Unknown, define
+from mlguard.collect.facts import accelerator_table, instance_type_facts
 
 ACTIVE_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
 
@@ -14,6 +16,87 @@ ACTIVE_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
 def _groups(ec2: dict[str, Any], managed: str, additional: str) -> list[str]:
     """The EMR-managed security group of a node kind and the additional ones, in that order."""
     return [str(g) for g in [ec2.get(managed), *as_list(ec2.get(additional))] if g]
+
+
+#: The cluster fields read from ListInstanceGroups (unknown for instance-fleet clusters).
+_GROUP_FIELDS = ("instance_groups", "is_gpu", "gpu_groups_custom_autoscaling")
+
+
+def _termination_and_scaling(raw: dict[str, Any], data: dict[str, Any]) -> None:
+    """Idle timeout and managed scaling limits. GetAutoTerminationPolicy and
+    GetManagedScalingPolicy answer an empty response when no policy is set (a read "none": null);
+    a failed call leaves its key out of ``raw`` and the engine marks the fields unread."""
+    if "AutoTerminationPolicyResult" in raw:
+        policy = (raw.get("AutoTerminationPolicyResult") or {}).get("AutoTerminationPolicy") or {}
+        data["auto_termination_idle_timeout"] = policy.get("IdleTimeout")
+    if "ManagedScalingPolicyResult" in raw:
+        policy = (raw.get("ManagedScalingPolicyResult") or {}).get("ManagedScalingPolicy") or {}
+        limits = policy.get("ComputeLimits") or {}
+        data["managed_scaling_enabled"] = bool(limits)
+        data["managed_scaling_unit_type"] = limits.get("UnitType")
+        data["managed_scaling_min_units"] = limits.get("MinimumCapacityUnits")
+        data["managed_scaling_max_units"] = limits.get("MaximumCapacityUnits")
+
+
+def _instance_groups(item: Item, data: dict[str, Any]) -> None:
+    """Instance types of the cluster's instance groups with their accelerator facts (mlguard's
+    dated table) and custom automatic scaling bounds. A type the table does not know makes
+    ``is_gpu`` unknown unless another group is known to be a GPU group; instance-fleet clusters
+    are not read (their ``is_gpu`` is unknown)."""
+    raw = item.raw
+    if raw.get("InstanceCollectionType") == "INSTANCE_FLEET":
+        item.unknown.append(
+            Unknown(
+                operation=("emr", "describe_cluster"),
+                code="InstanceFleetsNotRead",
+                message="the cluster uses instance fleets; mlguard reads instance groups only, so "
+                "whether it runs GPU instances is unknown",
+                attributes=_GROUP_FIELDS,
+            )
+        )
+        return
+    if "InstanceGroupsResult" not in raw:
+        return
+    groups = []
+    for group in as_list(raw.get("InstanceGroupsResult")):
+        facts = instance_type_facts(group.get("InstanceType"))
+        constraints = (group.get("AutoScalingPolicy") or {}).get("Constraints") or {}
+        groups.append(
+            {
+                "id": group.get("Id"),
+                "group_type": group.get("InstanceGroupType"),
+                "instance_type": group.get("InstanceType"),
+                "is_gpu": None if facts is None else facts["is_gpu"],
+                "autoscaling_max_capacity": constraints.get("MaxCapacity"),
+            }
+        )
+    data["instance_groups"] = groups
+    gpu_groups = [g for g in groups if g["is_gpu"]]
+    unknown = [str(g["instance_type"]) for g in groups if g["is_gpu"] is None]
+    data["is_gpu"] = bool(gpu_groups)
+    data["gpu_groups_custom_autoscaling"] = bool(gpu_groups) and all(
+        g["autoscaling_max_capacity"] is not None for g in gpu_groups
+    )
+    # An unknown type could be an (unscaled) GPU group: it leaves unknown what it could change.
+    blocked = tuple(
+        name
+        for name, could_change in (
+            ("is_gpu", not gpu_groups),
+            ("gpu_groups_custom_autoscaling", data["gpu_groups_custom_autoscaling"] or not gpu_groups),
+        )
+        if could_change
+    )
+    if unknown and blocked:
+        item.unknown.append(
+            Unknown(
+                operation=("emr", "list_instance_groups"),
+                code="UnknownInstanceType",
+                message=f"no accelerator facts for instance type {', '.join(unknown)}: mlguard's "
+                f"table (as of {accelerator_table().as_of}) does not know it and no family rule "
+                "covers it",
+                attributes=blocked,
+            )
+        )
 
 
 def _cluster(item: Item, opts: Options) -> dict[str, Any]:
@@ -57,6 +140,8 @@ def _cluster(item: Item, opts: Options) -> dict[str, Any]:
         enc = (json.loads(doc) if isinstance(doc, str) and doc else {}).get("EncryptionConfiguration") or {}
         data["at_rest_encryption"] = bool(enc.get("EnableAtRestEncryption", False))
         data["in_transit_encryption"] = bool(enc.get("EnableInTransitEncryption", False))
+    _termination_and_scaling(raw, data)
+    _instance_groups(item, data)
     return data
 
 
@@ -105,6 +190,36 @@ define(
                 select="SecurityConfiguration",
                 into="SecurityConfigurationDocument",
                 attributes=("at_rest_encryption", "in_transit_encryption"),
+            ),
+            Detail(
+                # No policy set: an empty answer (no AutoTerminationPolicy key), not an error code;
+                # every error (e.g. a release without auto-termination) leaves the field unread.
+                operation="get_auto_termination_policy",
+                params=lambda r: {"ClusterId": r["Id"]},
+                into="AutoTerminationPolicyResult",
+                attributes=("auto_termination_idle_timeout",),
+            ),
+            Detail(
+                operation="get_managed_scaling_policy",
+                params=lambda r: {"ClusterId": r["Id"]},
+                into="ManagedScalingPolicyResult",
+                attributes=(
+                    "managed_scaling_enabled",
+                    "managed_scaling_unit_type",
+                    "managed_scaling_min_units",
+                    "managed_scaling_max_units",
+                ),
+            ),
+            Detail(
+                operation="list_instance_groups",
+                fetch=lambda caller, r: [
+                    g
+                    for page in caller.pages("emr", "list_instance_groups", ClusterId=r["Id"])
+                    for g in as_list(page.get("InstanceGroups"))
+                ],
+                when=lambda r: r.get("InstanceCollectionType") != "INSTANCE_FLEET",
+                into="InstanceGroupsResult",
+                attributes=_GROUP_FIELDS,
             ),
         ),
     ),
