@@ -288,6 +288,23 @@ def test_pipeline_has_compliant_and_flawed_counterparts(
     assert secure["SecurityConfiguration"] == "ml-emr-encrypted"
     assert secure["LogUri"].startswith("s3://")
     assert "LogUri" not in emr.describe_cluster(ClusterId=clusters["feature-engineering-emr"])["Cluster"]
+    idle = {
+        n: emr.get_auto_termination_policy(ClusterId=clusters[n]).get("AutoTerminationPolicy")
+        for n in clusters
+    }
+    assert idle == {
+        "secure-feature-emr": {"IdleTimeout": 3600},
+        "gpu-feature-prep-emr": {"IdleTimeout": 1800},
+        "gpu-embedding-emr": {"IdleTimeout": 86400},
+        "feature-engineering-emr": None,
+    }
+    scaled = emr.get_managed_scaling_policy(ClusterId=clusters["gpu-feature-prep-emr"])[
+        "ManagedScalingPolicy"
+    ]
+    assert scaled["ComputeLimits"]["MaximumCapacityUnits"] == 6
+    assert "ManagedScalingPolicy" not in emr.get_managed_scaling_policy(
+        ClusterId=clusters["gpu-embedding-emr"]
+    )
     bpa = emr.get_block_public_access_configuration()["BlockPublicAccessConfiguration"]
     assert bpa["BlockPublicSecurityGroupRules"] is False
     eu_bpa = _client(session, "emr", "eu-west-1").get_block_public_access_configuration()

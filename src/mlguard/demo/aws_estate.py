@@ -1323,6 +1323,35 @@ class _Seeder:
         self.rec.flaw(
             "aws.emr.cluster", cluster, region, "primary node security group open to SSH from anywhere"
         )
+        self.rec.flaw("aws.emr.cluster", cluster, region, "kept alive with no auto-termination policy")
+        # GPU preprocessing cluster at a fixed size that idles for up to a day before terminating.
+        gpu = emr.run_job_flow(
+            Name="gpu-embedding-emr",
+            ReleaseLabel="emr-7.1.0",
+            LogUri="s3://acme-ml-access-logs/emr/",
+            Instances={
+                "MasterInstanceType": "m5.xlarge",
+                "SlaveInstanceType": "g5.2xlarge",
+                "InstanceCount": 5,
+                "KeepJobFlowAliveWhenNoSteps": True,
+                "Ec2SubnetId": self.net[region]["subnet"],
+            },
+            Applications=[{"Name": "Spark"}],
+            JobFlowRole="EMR_EC2_DefaultRole",
+            ServiceRole="EMR_DefaultRole",
+            VisibleToAllUsers=True,
+            Tags=_tags(**_TEAM),
+        )["JobFlowId"]
+        emr.put_auto_termination_policy(ClusterId=gpu, AutoTerminationPolicy={"IdleTimeout": 86400})
+        self.rec.add(
+            "aws.emr.cluster",
+            gpu,
+            region,
+            bad="GPU instance group without managed or automatic scaling; idle timeout of a day",
+        )
+        self.rec.flaw(
+            "aws.emr.cluster", gpu, region, "no security configuration (no at-rest/in-transit encryption)"
+        )
         emr.put_block_public_access_configuration(
             BlockPublicAccessConfiguration={"BlockPublicSecurityGroupRules": False}
         )
@@ -1720,7 +1749,39 @@ class _Seeder:
             VisibleToAllUsers=True,
             Tags=_tags(**_TEAM),
         )["JobFlowId"]
+        emr.put_auto_termination_policy(ClusterId=cluster, AutoTerminationPolicy={"IdleTimeout": 3600})
         r.add("aws.emr.cluster", cluster, region)
+        # GPU preprocessing cluster that scales between 1 and 6 instances and stops after 30 idle minutes.
+        gpu = emr.run_job_flow(
+            Name="gpu-feature-prep-emr",
+            ReleaseLabel="emr-7.1.0",
+            LogUri="s3://acme-ml-access-logs/emr/",
+            SecurityConfiguration="ml-emr-encrypted",
+            Instances={
+                "MasterInstanceType": "m5.xlarge",
+                "SlaveInstanceType": "g5.2xlarge",
+                "InstanceCount": 2,
+                "KeepJobFlowAliveWhenNoSteps": True,
+                "Ec2SubnetId": self.net[region]["subnet"],
+            },
+            Applications=[{"Name": "Spark"}],
+            JobFlowRole="EMR_EC2_DefaultRole",
+            ServiceRole="EMR_DefaultRole",
+            VisibleToAllUsers=True,
+            Tags=_tags(**_TEAM),
+        )["JobFlowId"]
+        emr.put_auto_termination_policy(ClusterId=gpu, AutoTerminationPolicy={"IdleTimeout": 1800})
+        emr.put_managed_scaling_policy(
+            ClusterId=gpu,
+            ManagedScalingPolicy={
+                "ComputeLimits": {
+                    "UnitType": "Instances",
+                    "MinimumCapacityUnits": 1,
+                    "MaximumCapacityUnits": 6,
+                }
+            },
+        )
+        r.add("aws.emr.cluster", gpu, region)
         api = self.client("apigateway", region)
         internal = next(a["id"] for a in api.get_rest_apis()["items"] if a["name"] == "internal-ml-api")
         api.update_stage(
