@@ -259,6 +259,10 @@ def test_emr_unread_policies_and_unknown_groups_stay_unknown() -> None:
     data, unknown = _normalized({"InstanceCollectionType": "INSTANCE_FLEET"})
     assert "is_gpu" not in data
     assert "is_gpu" in unknown
+    # no instance group listed (a fleet cluster whose DescribeCluster was not read): unknown too
+    data, unknown = _normalized({"InstanceGroupsResult": []})
+    assert "is_gpu" not in data
+    assert unknown == ["instance_groups", "is_gpu", "gpu_groups_custom_autoscaling"]
     # a type the table does not know makes is_gpu unknown unless another group is a known GPU group
     groups = [{"InstanceGroupType": "CORE", "InstanceType": "zz9.mega"}]
     data, unknown = _normalized({"InstanceGroupsResult": groups})

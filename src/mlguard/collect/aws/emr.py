@@ -44,12 +44,18 @@ def _instance_groups(item: Item, data: dict[str, Any]) -> None:
     ``is_gpu`` unknown unless another group is known to be a GPU group; instance-fleet clusters
     are not read (their ``is_gpu`` is unknown)."""
     raw = item.raw
-    if raw.get("InstanceCollectionType") == "INSTANCE_FLEET":
+    fleets = raw.get("InstanceCollectionType") == "INSTANCE_FLEET"
+    if fleets or ("InstanceGroupsResult" in raw and not raw["InstanceGroupsResult"]):
+        # An active cluster always has a primary group: none listed means they were not seen
+        # (an instance-fleet cluster whose DescribeCluster was not read), never "no GPU".
         item.unknown.append(
             Unknown(
-                operation=("emr", "describe_cluster"),
-                code="InstanceFleetsNotRead",
+                operation=("emr", "describe_cluster" if fleets else "list_instance_groups"),
+                code="InstanceFleetsNotRead" if fleets else "NoInstanceGroups",
                 message="the cluster uses instance fleets; mlguard reads instance groups only, so "
+                "whether it runs GPU instances is unknown"
+                if fleets
+                else "ListInstanceGroups listed no instance group (an instance-fleet cluster?), so "
                 "whether it runs GPU instances is unknown",
                 attributes=_GROUP_FIELDS,
             )
