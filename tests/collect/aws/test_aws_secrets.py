@@ -10,6 +10,7 @@ import pytest
 from mlguard.collect.secrets import REDACTED, SECRET_PATHS
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
+from mlguard.testing import moto_ext
 from tests.collect.aws.conftest import ACCOUNT
 from tests.collect.aws.test_engine import failing, run_with_hooks
 
@@ -22,6 +23,7 @@ NOTEBOOK = "aws.sagemaker.notebook_instance"
 
 
 def _notebooks() -> None:
+    moto_ext.apply()  # moto drops PlatformIdentifier without it: the notebooks would be unknown
     sm = boto3.client("sagemaker")
     for name, script in (
         ("leaky", f"#!/bin/bash\ngit clone https://bot:{TOKEN}@github.com/acme/ml.git\n"),
