@@ -82,6 +82,15 @@ CASES: list[tuple[str, str, str]] = [
     ("args", "--epochs 3 --password Pa55w0rd! --lr 0.1", SECRET),
     ("desc", "run with --password=Pa55w0rd! nightly", SECRET),
     ("script", "#!/bin/bash\nexport AWS_SECRET_ACCESS_KEY=" + AWS_SECRET + "\n", SECRET),
+    # one word ending in a credential word names a credential (PGPASSWORD, dbpasswd, hftoken)
+    ("PGPASSWORD", "Tr0ub4dor", SECRET),
+    ("dbpasswd", "hunter22", SECRET),
+    ("MYSQLPWD", "hunter22", SECRET),
+    ("hftoken", "abc123xyz", SECRET),
+    ("openaiapikey", "abc123def", SECRET),
+    ("setup", "export PGPASSWORD=Tr0ub4dor&3x; psql -h db", SECRET),
+    ("cmd", "python t.py --db-password 'correct horse battery staple'", SECRET),
+    ("cmd", 'run --api-key "Summer 2024 pw!"', SECRET),
     # false-positive traps
     ("TOKEN_TTL", "3600", NOT_SECRET),
     ("token_refresh", "300s", NOT_SECRET),
@@ -120,6 +129,15 @@ CASES: list[tuple[str, str, str]] = [
     ("db", "postgres://etl:${DB_PASSWORD}@db/x", NOT_SECRET),
     ("db", "postgres://etl:{{secrets/db/pw}}@db/x", NOT_SECRET),
     ("empty_token", "", NOT_SECRET),
+    # near misses of the suffix rule: paging tokens, short words inside ordinary words, settings
+    ("nexttoken", "eyJ2IjoxfQ==", NOT_SECRET),
+    ("paginationtoken", "Zx81kLq0Pw93", NOT_SECRET),
+    ("bypass", "Tr0ub4dor", NOT_SECRET),
+    ("compat", "spark3x-2024", NOT_SECRET),
+    ("PGPASSWORD_FILE", "/run/secrets/pg", NOT_SECRET),
+    ("PasswordMinLength", "14", NOT_SECRET),
+    ("setup", "export PGPASSWORD=${PGPASSWORD}; psql -h db", NOT_SECRET),
+    ("cmd", "train.py --password-file /run/secrets/db --token-id 'ab cd'", NOT_SECRET),
 ]
 
 
@@ -137,6 +155,69 @@ def test_mask_text_keeps_the_rest_of_the_text() -> None:
         masked == f"Deploy with key {REDACTED} / {REDACTED} from https://ci:{REDACTED}@git.internal/repo.git"
     )
     assert mask_text("epochs=3 lr=0.1") == "epochs=3 lr=0.1"
+
+
+# (free text, as masked): a credential's value is masked to the end of its token, or whole when it
+# is quoted; URL user info to the last '@' of the authority; the rest of the text is kept.
+MASKS: list[tuple[str, str]] = [
+    ("spark.db.password=Tr0ub4dor&3x", f"spark.db.password={REDACTED}"),
+    ("export PGPASSWORD=Tr0ub4dor&3x; psql -h db", f"export PGPASSWORD={REDACTED} psql -h db"),
+    (
+        "python t.py --db-password 'correct horse battery staple' --epochs 3",
+        f"python t.py --db-password '{REDACTED}' --epochs 3",
+    ),
+    ("run --api-key 'Summer 2024 pw!' --lr 0.1", f"run --api-key '{REDACTED}' --lr 0.1"),
+    ('run --api-key="Summer 2024 pw!" --lr 0.1', f'run --api-key="{REDACTED}" --lr 0.1'),
+    ('{"db_password": "two words", "user": "ml"}', f'{{"db_password": "{REDACTED}", "user": "ml"}}'),
+    ("clone https://user:p@ss:w0rd@git.internal/x.git", f"clone https://user:{REDACTED}@git.internal/x.git"),
+    ("Server=db;Password=abc123;Database=ml", f"Server=db;Password={REDACTED}"),
+    # near misses: references and placeholders inside a connection string or query, unclosed quotes
+    ("Server=db;Password=${DB_PASSWORD};Database=ml", "Server=db;Password=${DB_PASSWORD};Database=ml"),
+    (
+        "jdbc:postgresql://db/f?user=ml&password={{secrets/db/pw}}&ssl=true",
+        "jdbc:postgresql://db/f?user=ml&password={{secrets/db/pw}}&ssl=true",
+    ),
+    ("password: see the team vault", "password: see the team vault"),
+    ("bypass=Tr0ub4dor&3x nexttoken=Zx81kLq0Pw93&3x", "bypass=Tr0ub4dor&3x nexttoken=Zx81kLq0Pw93&3x"),
+    ("https://ml@git.internal/x.git", "https://ml@git.internal/x.git"),
+    ("password: 'see the vault", "password: 'see the vault"),
+]
+
+
+@pytest.mark.parametrize(("text", "masked"), MASKS, ids=[t[:32] for t, _ in MASKS])
+def test_mask_text_masks_a_credential_value_whole(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+def test_scrub_resource_masks_job_parameters_whole() -> None:
+    """The reviewer's job: a conf argument, a quoted flag value inside a shell command and an
+    exported variable, each masked whole and recorded by path."""
+    resource = Resource(
+        uid="databricks://ws/job/1",
+        type="databricks.job",
+        provider="databricks",
+        id="1",
+        data={
+            "tasks": [
+                {"parameters": ["--conf", "spark.db.password=Tr0ub4dor&3x"]},
+                {"parameters": ["bash", "-c", "python t.py --db-password 'correct horse battery staple'"]},
+                {"parameters": {"setup": "export PGPASSWORD=Tr0ub4dor&3x; psql -h db"}},
+            ]
+        },
+    )
+    out = scrub_resource(resource)
+    text = out.model_dump_json()
+    for raw in ("Tr0ub4dor", "&3x", "correct horse", "battery staple"):
+        assert raw not in text
+    tasks = out.data["tasks"]
+    assert tasks[0]["parameters"] == ["--conf", f"spark.db.password={REDACTED}"]
+    assert tasks[1]["parameters"][2] == f"python t.py --db-password '{REDACTED}'"
+    assert tasks[2]["parameters"] == {"setup": f"export PGPASSWORD={REDACTED} psql -h db"}
+    assert out.data[SECRET_PATHS] == [
+        "tasks[0].parameters[1]",
+        "tasks[1].parameters[2]",
+        "tasks[2].parameters.setup",
+    ]
 
 
 def test_scrub_resource_masks_every_string_and_records_where() -> None:
@@ -273,7 +354,9 @@ def test_evidence_and_messages_never_carry_a_raw_secret() -> None:
     assert "calls " + REDACTED in str(result.evidence.values)
 
 
-@pytest.mark.parametrize("filler", ["a", "a.", "password", "a=", "Ab1+/", "--password "])
+@pytest.mark.parametrize(
+    "filler", ["a", "a.", "password", "a=", "Ab1+/", "--password ", "password=", "pwd='", "password=${A};"]
+)
 def test_long_free_text_is_scanned_to_its_bound(filler: str) -> None:
     """Pathological 60 kB strings (the shapes that made an unbounded key regex quadratic) are
     scanned whole; a token at the end is still found; text past the bound is dropped, not kept."""

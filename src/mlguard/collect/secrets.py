@@ -14,10 +14,13 @@
 * ``not-secret``: everything else (UUIDs, ARNs, S3 URIs, image digests, instance types, hashes).
 
 :func:`mask_text` replaces each credential-shaped part of free text by :data:`REDACTED` and keeps
-the rest. :func:`scrub_resource` is the last step of every collector (``InventorySink.add``): it
-runs over every string of a resource (name, tags, data), masks what is a secret and records the
-*fact* in ``data["plaintext_secret_paths"]`` (the paths, never the values), so policies can report
-a plaintext secret that is no longer in the inventory.
+the rest. The value of a credential key in free text (``key=value``, ``key: value``, ``export
+KEY=value``, ``--flag value``) is masked to the end of its token, or whole when it is quoted; the
+password of a URL up to the last ``@`` of its authority. :func:`scrub_resource` is the last step
+of every collector (``InventorySink.add``): it runs over every string of a resource (name, tags,
+data), masks what is a secret and records the *fact* in ``data["plaintext_secret_paths"]`` (the
+paths, never the values), so policies can report a plaintext secret that is no longer in the
+inventory.
 """
 
 from __future__ import annotations
@@ -99,8 +102,9 @@ _EXTRA = (
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"),  # GitHub tokens of any length
     re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])"),  # Azure storage account key
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]{0,8192}?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
-    # user:password@ in any URL (detect-secrets' basic-auth plugin stops at '!', '$', ...)
-    re.compile(r"\b[a-z][a-z0-9+.-]{0,30}://[^/\s:@{}]{1,256}:([^/\s@{}]{1,256})@", re.IGNORECASE),
+    # user:password@ in any URL (detect-secrets' basic-auth plugin stops at '!', '$', ...); the
+    # password runs to the last '@' of the authority, so 'p@ss:w0rd' is masked whole.
+    re.compile(r"\b[a-z][a-z0-9+.-]{0,30}://[^/\s:@{}]{1,256}:([^/\s{}]{1,256})@", re.IGNORECASE),
 )
 
 # The words of a key that name a credential (keys are split into lower-case words first).
@@ -118,6 +122,13 @@ _CRED_PAIRS = frozenset(
         ("client", "secret"), ("connection", "string"), ("conn", "str"), ("session", "key"),
         ("signing", "key"), ("master", "key"), ("encryption", "key"), ("storage", "key"),
     }
+)  # fmt: skip
+# A single word ending in one of these names a credential too (PGPASSWORD, dbpasswd, mysqlpwd,
+# clientsecret, hftoken, openaiapikey); the short words (pass, pw, sig, pat, sas) would match
+# ordinary words (bypass, compat, kansas), so they count only on their own.
+_CRED_SUFFIXES = (
+    "password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "accesskey", "secretkey",
+    "privatekey", "accountkey", "credential", "credentials",
 )  # fmt: skip
 # A key whose last word is one of these names, counts or configures a credential, it does not hold
 # one (token_id, credential_name, secret_arn, password_min_length, secret_like_variables).
@@ -164,19 +175,27 @@ _BENIGN = re.compile(
 _QUERY_CRED = re.compile(
     r"[?&;](?P<key>access_token|token|api[_-]?key|apikey|key|sig|signature|password|pwd|secret|"
     r"client_secret|x-amz-signature|x-amz-security-token|x-amz-credential|code|auth)="
-    r"(?P<value>[^&#\s\"'<>]+)",
+    r"(?P<value>[^&#;\s\"'<>]+)",
     re.IGNORECASE,
 )
 _KEY = r"[A-Za-z_][\w.-]{0,127}"  # bounded: every regex here runs in linear time
 # key=value / key: value / "key": "value" in free text (scripts, connection strings, arguments).
+# Only the key and the start of its value are matched (group q: an opening quote); the value's end
+# is found by _value_end, so a key inside another key's value is still found.
 _ASSIGNMENT = re.compile(
-    rf"(?<![\w.])(?P<key>{_KEY})[\"']?[ \t]{{0,8}}(?::=|=|:)[ \t]{{0,8}}[\"']?"
-    r"(?P<value>[^\s\"',;&]{1,1024})",
+    rf"(?<![\w.])(?P<key>{_KEY})[\"']?[ \t]{{0,8}}(?::=|=|:)[ \t]{{0,8}}"
+    r"(?:(?P<q>[\"'])|(?=[^\s\"',;&]))",
 )
 # --flag value in command lines.
-_FLAG_VALUE = re.compile(
-    rf"(?<!\S)(?P<key>--?{_KEY})[ \t]{{1,8}}[\"']?(?P<value>[^\s\"'-][^\s\"']{{0,1023}})"
-)
+_FLAG_VALUE = re.compile(rf"(?<!\S)(?P<key>--?{_KEY})[ \t]{{1,8}}(?:(?P<q>[\"'])|(?=[^\s\"'-]))")
+# A quote not closed within this many characters is not a quoted value; a value is judged on at
+# most this many characters (and masked whole), so each match costs bounded time.
+_MAX_VALUE = 1024
+_WHITESPACE = re.compile(r"\s")
+# What may follow a reference or placeholder inside one token: the next assignment of a
+# connection string or query (';Database=x', '&ssl=true'), or a separator alone.
+_NEXT_ASSIGNMENT = re.compile(r"[,;&](?:[A-Za-z_][\w.-]{0,127}=.*)?", re.DOTALL)
+_HEAD = re.compile(r"[^,;&]*")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _HEX_OR_UUID = re.compile(r"^[0-9a-fA-F-]+$")
 
@@ -198,9 +217,18 @@ def credential_key(key: str) -> bool:
         return False
     if words[-1] == "token" and len(words) > 1 and words[-2] in _NOT_CREDENTIAL_TOKENS:
         return False
-    if any(w in _CRED_WORDS for w in words):
+    if any(w in _CRED_WORDS or _credential_suffix(w) for w in words):
         return True
     return any(pair in _CRED_PAIRS for pair in pairwise(words))
+
+
+def _credential_suffix(word: str) -> bool:
+    """One word that ends in a credential word (``pgpassword``), but not a paging or idempotency
+    token written as one word (``nexttoken``, ``clienttoken``)."""
+    for suffix in _CRED_SUFFIXES:
+        if len(word) > len(suffix) and word.endswith(suffix):
+            return not (suffix == "token" and word[: -len(suffix)] in _NOT_CREDENTIAL_TOKENS)
+    return False
 
 
 def is_reference(value: str) -> bool:
@@ -267,16 +295,44 @@ def _assignment_spans(text: str) -> Iterator[_Span]:
         if not (is_placeholder(value) or is_reference(value)) and len(value) >= 6:
             yield _Span(m.start("value"), m.end("value"))
     for regex in (_ASSIGNMENT, _FLAG_VALUE):
+        token_end = -1  # the end of the whitespace-delimited token found last (matches come in order)
+        masked_to = -1  # the end of the last value masked: a key inside it needs no second look
         for m in regex.finditer(text):
-            key, value = m.group("key").lstrip("-"), m.group("value")
-            if credential_key(key) and _free_text_secret(value):
-                yield _Span(m.start("value"), m.end("value"))
+            start, quote = m.end(), m.group("q")
+            if start < masked_to or not credential_key(m.group("key").lstrip("-")):
+                continue
+            end = text.find(quote, start, start + _MAX_VALUE + 1) if quote else -1
+            quoted = end >= 0
+            if not quoted:  # unquoted (or never closed): the value runs to the end of its token
+                if token_end < start:
+                    ws = _WHITESPACE.search(text, start)
+                    token_end = ws.start() if ws else len(text)
+                end = token_end
+            if _token_secret(text[start : min(end, start + _MAX_VALUE)], quoted):
+                masked_to = end
+                yield _Span(start, end)
+
+
+def _token_secret(value: str, quoted: bool) -> bool:
+    """The value of a credential key in free text (a whole quoted string, or the rest of its token)
+    is a secret. A reference or placeholder followed by the next assignment of the same token
+    (``{{secrets/db/pw}}&ssl=true``, ``${PW};Database=x``) is not."""
+    if not quoted:
+        head = _HEAD.match(value)
+        rest = value[head.end() :] if head else ""
+        if head and rest and _NEXT_ASSIGNMENT.fullmatch(rest) and _exempt_value(head.group(0)):
+            return False
+    return _free_text_secret(value)
+
+
+def _exempt_value(value: str) -> bool:
+    return is_placeholder(value) or is_reference(value) or bool(_BENIGN.match(value))
 
 
 def _free_text_secret(value: str) -> bool:
     """A value assigned to a credential name inside free text: words are too common there
     ("password: see the vault"), so it must look like a password (6+ characters, not one word)."""
-    if len(value) < 6 or is_placeholder(value) or is_reference(value) or _BENIGN.match(value):
+    if len(value) < 6 or _exempt_value(value):
         return False
     return not value.isalpha() or not value.islower()
 
