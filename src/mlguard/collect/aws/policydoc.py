@@ -25,11 +25,11 @@ against an action with ``Action`` / ``NotAction`` and IAM wildcards (``*`` and `
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
 from mlguard.collect.aws.normalize import as_list
+from mlguard.collect.netrange import is_narrow, parse_cidr
 
 # Condition keys whose fixed values narrow who (or which network) may use a statement. The
 # aws:Resource* keys are absent on purpose: they describe the resource, not the caller.
@@ -58,7 +58,6 @@ _CONFUSED_DEPUTY_KEYS = frozenset(
 _POSITIVE_OPERATORS = frozenset(
     {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress"}
 )
-_MIN_PREFIX = {4: 8, 6: 32}  # a CIDR wider than these is "the internet", not a restriction
 _MAX_ACTION = 512  # IAM caps an action name far below this; longer values never match
 
 
@@ -151,11 +150,8 @@ def _wild(value: str) -> bool:
 
 
 def _fixed_cidr(value: str) -> bool:
-    try:
-        net = ipaddress.ip_network(value.strip(), strict=False)
-    except ValueError:
-        return False
-    return net.prefixlen >= _MIN_PREFIX[net.version]
+    net = parse_cidr(value)
+    return net is not None and is_narrow(net)
 
 
 def _fixed_arn(value: str) -> bool:
