@@ -114,3 +114,15 @@ def test_processing_arguments_and_job_descriptions_are_scrubbed() -> None:
     assert etl[SECRET_PATHS] == ["default_arguments.--conn", "description"]
     assert _policy_status(inventory, "sagemaker_processing_job_no_plaintext_secrets") == {"eval": "FAIL"}
     assert _policy_status(inventory, "glue_job_no_secrets_in_arguments") == {"etl": "FAIL"}
+
+
+def test_a_denied_describe_leaves_secret_policies_unknown() -> None:
+    """kms:DescribeKey returns the free-text description; when it is denied, "no plaintext secret"
+    is unknown (ERROR), not PASS, and the error names the secret paths as unread."""
+    boto3.client("kms").create_key(Description="clean")
+    denied = {"before-call.kms.DescribeKey": failing("AccessDeniedException")}
+    sink, _ = run_with_hooks({"aws.kms.key"}, denied)
+    inventory = sink.to_inventory("2026-06-01T00:00:00Z")
+    assert [e.operation for e in inventory.errors] == ["kms:DescribeKey"]
+    assert SECRET_PATHS in inventory.errors[0].attributes
+    assert set(_policy_status(inventory, "kms_key_no_plaintext_secrets").values()) == {"ERROR"}

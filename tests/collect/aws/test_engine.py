@@ -15,6 +15,7 @@ from mlguard.collect.aws.engine import ReadOnlyViolation
 from mlguard.collect.aws.s3 import EFFECTIVE_FACTS
 from mlguard.collect.aws.spec import SPECS, allowlist
 from mlguard.collect.base import InventorySink
+from mlguard.collect.secrets import SECRET_PATHS
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.errors import CollectionSetupError, ConfigError
 from tests.collect.aws.conftest import ACCOUNT, NullProgress, collect
@@ -164,7 +165,8 @@ def test_denied_detail_call_marks_resource_attributes() -> None:
     )
     (error,) = sink.errors
     assert error.resource_uid == "arn:aws:s3:::bkt-1"
-    assert error.attributes == sorted(["policy", "policy_public", "tls_only", *EFFECTIVE_FACTS])
+    # The unread response could have held a secret: the secret scrub's verdict is unknown too.
+    assert error.attributes == sorted(["policy", "policy_public", "tls_only", SECRET_PATHS, *EFFECTIVE_FACTS])
     (bucket,) = sink.resources
     assert "tls_only" not in bucket.data  # unknown, never a default
     assert "policy_public" not in bucket.data

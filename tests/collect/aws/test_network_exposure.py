@@ -43,6 +43,20 @@ POLICIES = (
             {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535, "UserIdGroupPairs": [{"GroupId": "sg-1"}]},
             ("tcp", 0, 65535, False, True),
         ),
+        # Two halves of the internet are the internet.
+        (
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/1"}]},
+            ("tcp", 22, 22, True, False),
+        ),
+        (
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "Ipv6Ranges": [{"CidrIpv6": "2000::/3"}]},
+            ("tcp", 22, 22, True, False),
+        ),
+        # Wide, but no public address in it.
+        (
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "Ipv6Ranges": [{"CidrIpv6": "fc00::/7"}]},
+            ("tcp", 22, 22, False, False),
+        ),
     ],
 )
 def test_ingress_rules_are_normalised(perm: dict[str, Any], expected: tuple[Any, ...]) -> None:

@@ -357,11 +357,26 @@ def test_cross_account_trust(doc: dict[str, Any], others: list[str], unguarded: 
         ({"Action": "*", "Resource": "arn:aws:s3:::data/*"}, False, ["*"]),
         ({"Action": ["s3:Get?bject", "s3:PutObject"], "Resource": "*"}, False, ["s3:Get?bject"]),
         ({"Effect": "Deny", "Action": "*", "Resource": "*"}, False, []),
+        ({"Action": "*", "Resource": "arn:*:*:*:*:*"}, True, ["*"]),
+        ({"Action": "*", "Resource": "arn:aws:*"}, True, ["*"]),
+        ({"Action": "*", "Resource": "arn:aws:*:*:*:*"}, True, ["*"]),
+        ({"Action": "*", "Resource": "arn:aws:s3:*:*:*"}, False, ["*"]),
+        ({"Action": "*", "Resource": "arn:aws:*:us-east-1:*:*"}, False, ["*"]),
     ],
 )
 def test_identity_policy_facts(statement: dict[str, Any], admin: bool, wildcards: list[str]) -> None:
     facts = identity_policy_facts({"Statement": [{"Effect": "Allow", **statement}]})
     assert (facts["allows_admin"], facts["wildcard_actions"]) == (admin, wildcards)
+
+
+def test_admin_probes_combine_across_statements_on_every_resource() -> None:
+    """iam:* + sts:* in one statement and s3:* in another, both on every resource, is admin; the
+    same split with s3:* limited to one bucket is not."""
+    iam = {"Effect": "Allow", "Action": ["iam:*", "sts:*"], "Resource": "*"}
+    s3_all = {"Effect": "Allow", "Action": ["s3:*", "sagemaker:*"], "Resource": "arn:*:*:*:*:*"}
+    s3_one = {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::data/*"}
+    assert identity_policy_facts({"Statement": [iam, s3_all]})["allows_admin"] is True
+    assert identity_policy_facts({"Statement": [iam, s3_one]})["allows_admin"] is False
 
 
 def test_tls_only_needs_a_deny_on_every_s3_action() -> None:

@@ -182,3 +182,16 @@ def test_gpu_runtime_and_single_node_facts_of_clusters(start_fake) -> None:
     assert res["0204-single-new"].data["runtime_support"] is None
     assert errors["0204-single-new"].attributes == ["runtime_support"]
     assert errors["0204-single-new"].code == "UnknownRuntime"
+
+
+def test_ip_list_of_two_internet_halves_allows_any_address(start_fake) -> None:
+    """Allowing 0.0.0.0/1 and 128.0.0.0/1 allows everyone, like 0.0.0.0/0; 10.0.0.0/8 does not."""
+    state = demo_state()
+    state.ip_access_lists = [
+        {**state.ip_access_lists[0], "list_id": "halves", "ip_addresses": ["0.0.0.0/1", "128.0.0.0/1"]},
+        {**state.ip_access_lists[0], "list_id": "private", "ip_addresses": ["10.0.0.0/8"]},
+    ]
+    start_fake(state)
+    inventory = collect_inventory(frozenset({"databricks.ip_access_list"}), clock=RecordingClock())
+    found = {r.uid.rsplit("/", 1)[-1]: r.data["allows_any_address"] for r in inventory.resources}
+    assert found == {"halves": True, "private": False}

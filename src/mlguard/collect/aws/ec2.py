@@ -16,6 +16,7 @@ from mlguard.collect.aws.normalize import as_list, to_json
 from mlguard.collect.aws.spec import Caller, Enrichment, Item, Options, ResourceSpec, Unknown, define
 from mlguard.collect.facts import accelerator_facts, accelerator_table
 from mlguard.collect.facts import instance_type_facts as table_facts
+from mlguard.collect.netrange import open_to_internet
 from mlguard.model import iso
 
 _TRANSITION = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")
@@ -231,7 +232,6 @@ def _utilisation(items: list[Item], caller: Caller, opts: Options) -> None:
         i.data["metrics_datapoints"] = len(avg)
 
 
-INTERNET_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 _PROTOCOLS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 
 
@@ -239,6 +239,8 @@ def ingress_rule(perm: dict[str, Any]) -> dict[str, Any]:
     """One IpPermissions entry: protocol ("all" for -1), port range, sources, derived facts.
 
     Protocol "all" (and a tcp/udp rule without ports) covers every port: its range is 0-65535.
+    A source is the internet when it is wider than /8 (IPv4) or /32 (IPv6) and holds public
+    addresses (``collect.netrange``): ``0.0.0.0/1`` counts, ``10.0.0.0/8`` does not.
     Descriptions are not kept: they are free text and no policy reads them."""
     raw_protocol = str(perm.get("IpProtocol", ""))
     protocol = _PROTOCOLS.get(raw_protocol, raw_protocol.lower())
@@ -259,7 +261,7 @@ def ingress_rule(perm: dict[str, Any]) -> dict[str, Any]:
         "source_group_ids": sorted(
             str(g["GroupId"]) for g in as_list(perm.get("UserIdGroupPairs")) if g.get("GroupId")
         ),
-        "open_to_internet": bool(INTERNET_CIDRS.intersection(cidrs + ipv6)),
+        "open_to_internet": any(open_to_internet(c) for c in cidrs + ipv6),
         "all_ports": protocol == "all" or (from_port == 0 and to_port == 65535),
     }
 

@@ -31,6 +31,7 @@ from mlguard.collect.aws.normalize import data_of, tags_of
 from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, api_name
 from mlguard.collect.base import InventorySink
 from mlguard.collect.errortext import one_line_reason
+from mlguard.collect.secrets import SECRET_PATHS
 from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
 
 PROVIDER = "aws"
@@ -448,14 +449,17 @@ class Engine:
                 if code in detail.absent_codes:
                     self._absent(detail, item)
                     continue
-                item.missing.update(detail.attributes)
+                # Text the failed call would have returned was never scrubbed, so "no plaintext
+                # secret found" is unknown too: every secret policy is ERROR for this resource.
+                attributes = tuple(dict.fromkeys((*detail.attributes, SECRET_PATHS)))
+                item.missing.update(attributes)
                 uid = _safe_uid(self, spec, item, account)
                 self._error(
                     (account, item.region or scope_region, spec),
                     failed_call(exc, [(service, op) for op in (detail.operation, *detail.also)]),
                     exc,
                     uid,
-                    detail.attributes,
+                    attributes,
                 )
 
     @staticmethod

@@ -25,11 +25,11 @@ against an action with ``Action`` / ``NotAction`` and IAM wildcards (``*`` and `
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
 from mlguard.collect.aws.normalize import as_list
+from mlguard.collect.netrange import is_narrow, parse_cidr
 
 # Condition keys whose fixed values narrow who (or which network) may use a statement. The
 # aws:Resource* keys are absent on purpose: they describe the resource, not the caller.
@@ -58,7 +58,6 @@ _CONFUSED_DEPUTY_KEYS = frozenset(
 _POSITIVE_OPERATORS = frozenset(
     {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress"}
 )
-_MIN_PREFIX = {4: 8, 6: 32}  # a CIDR wider than these is "the internet", not a restriction
 _MAX_ACTION = 512  # IAM caps an action name far below this; longer values never match
 
 
@@ -151,11 +150,8 @@ def _wild(value: str) -> bool:
 
 
 def _fixed_cidr(value: str) -> bool:
-    try:
-        net = ipaddress.ip_network(value.strip(), strict=False)
-    except ValueError:
-        return False
-    return net.prefixlen >= _MIN_PREFIX[net.version]
+    net = parse_cidr(value)
+    return net is not None and is_narrow(net)
 
 
 def _fixed_arn(value: str) -> bool:
@@ -305,21 +301,35 @@ def tls_only(doc: dict[str, Any] | None) -> bool:
 _ADMIN_PROBES = ("iam:PassRole", "iam:PutRolePolicy", "iam:CreateAccessKey", "sts:AssumeRole", "s3:GetObject")
 
 
+def _every_arn(pattern: str) -> bool:
+    """The resource pattern matches every ARN (of its partition): ``*``, ``arn:*``,
+    ``arn:aws:*:*:*:*``. A ``*`` in the last field also spans the colons of the fields after it."""
+    if pattern == "*":
+        return True
+    parts = pattern.split(":", 5)
+    if parts[0] != "arn" or len(parts) < 2:
+        return False
+    fields = parts[2:] if len(parts) > 2 else parts[1:]  # any one partition is the whole account
+    return all(f and set(f) == {"*"} for f in fields)
+
+
 def _every_resource(statement: dict[str, Any]) -> bool:
     if "NotResource" in statement:
         return True
-    return any(str(r) == "*" for r in as_list(statement.get("Resource")))
+    return any(_every_arn(str(r)) for r in as_list(statement.get("Resource")))
 
 
 def identity_policy_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
     """Facts about an identity policy: admin access, wildcard actions and resources.
 
-    ``allows_admin``: an Allow on every resource (``"*"`` or any ``NotResource``) whose actions cover
-    IAM privilege escalation and data access, e.g. ``Action: "*"`` or ``NotAction: ["s3:DeleteBucket"]``.
+    ``allows_admin``: Allows on every resource (``"*"``, an all-wildcard ARN such as
+    ``arn:*:*:*:*:*``, or any ``NotResource``) whose actions together cover IAM privilege escalation
+    and data access, e.g. ``Action: "*"``, ``NotAction: ["s3:DeleteBucket"]``, or ``iam:*`` + ``sts:*``
+    in one statement and ``s3:*`` in another.
     ``wildcard_actions`` lists the wildcard action patterns, and ``NotAction`` for a statement that
     allows everything but a list.
     """
-    allows_admin = False
+    probes_allowed: set[str] = set()
     wildcard_actions: set[str] = set()
     wildcard_resource = False
     for s in statements(doc):
@@ -331,10 +341,9 @@ def identity_policy_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
         wildcard_actions.update(a for a in actions if "*" in a or "?" in a)
         if _every_resource(s):
             wildcard_resource = True
-            if all(allows_action(s, probe) for probe in _ADMIN_PROBES):
-                allows_admin = True
+            probes_allowed.update(p for p in _ADMIN_PROBES if allows_action(s, p))
     return {
-        "allows_admin": allows_admin,
+        "allows_admin": probes_allowed.issuperset(_ADMIN_PROBES),
         "wildcard_actions": sorted(wildcard_actions),
         "wildcard_resource": wildcard_resource,
     }

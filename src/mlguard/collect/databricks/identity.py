@@ -3,12 +3,12 @@ with their ACLs, service principals."""
 
 from __future__ import annotations
 
-import ipaddress
 from functools import partial
 from typing import Any
 
 from mlguard.collect.databricks._common import WorkspaceContext, as_dict, ms_to_iso
 from mlguard.collect.databricks.redact import redact_text
+from mlguard.collect.netrange import open_to_internet
 
 TOKEN = "databricks.token"
 IP_LIST = "databricks.ip_access_list"
@@ -56,13 +56,8 @@ def _tokens(ctx: WorkspaceContext) -> None:
 
 
 def _open_to_world(cidrs: list[str]) -> bool:
-    for cidr in cidrs:
-        try:
-            if ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
-                return True
-        except ValueError:
-            continue
-    return False
+    """Any entry wider than /8 (IPv4) or /32 (IPv6) that holds public addresses (``netrange``)."""
+    return any(open_to_internet(c) for c in cidrs)
 
 
 def _ip_lists(ctx: WorkspaceContext) -> None:
