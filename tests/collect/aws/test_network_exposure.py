@@ -12,6 +12,7 @@ import pytest
 from mlguard.collect.aws.ec2 import ingress_rule
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
+from mlguard.testing import moto_ext
 from tests.collect.aws.conftest import collect
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -73,6 +74,7 @@ def _group(ec2: Any, vpc: str, name: str, perms: list[dict[str, Any]]) -> str:
 
 
 def test_groups_and_the_resources_that_use_them() -> None:
+    moto_ext.apply()  # moto drops the notebooks' PlatformIdentifier without it
     ec2 = boto3.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24")["Subnet"]["SubnetId"]
