@@ -644,7 +644,7 @@ def demo_state() -> WorkspaceState:
                         "name": "vit",
                         "entity_name": "ml.models.vit",
                         "entity_version": "2",
-                        "workload_type": "GPU_XLARGE_8xH200",
+                        "workload_type": "MULTIGPU_MEDIUM",
                         "workload_size": "Large",
                         "scale_to_zero_enabled": False,
                     }
