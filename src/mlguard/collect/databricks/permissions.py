@@ -93,8 +93,8 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
         "databricks.job",
         "workspace",
-        ("jobs.list(expand_tasks=True)",),
-        ("GET /api/2.2/jobs/list",),
+        ("jobs.list(expand_tasks=True)", "jobs.get (jobs with more than 100 tasks or job clusters)"),
+        ("GET /api/2.2/jobs/list", "GET /api/2.2/jobs/get"),
         "workspace-access",
         "non-admins only see jobs with CAN_VIEW or higher",
     ),
