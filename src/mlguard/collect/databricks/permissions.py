@@ -245,8 +245,11 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
         "databricks.account_workspace",
         "account",
-        ("workspaces.list (AccountClient)",),
-        ("GET /api/2.0/accounts/{account_id}/workspaces",),
+        ("workspaces.list (AccountClient)", "private_access.list (AccountClient)"),
+        (
+            "GET /api/2.0/accounts/{account_id}/workspaces",
+            "GET /api/2.0/accounts/{account_id}/private-access-settings",
+        ),
         "account admin",
         "an account scan is impossible without account admin (exit 4)",
     ),

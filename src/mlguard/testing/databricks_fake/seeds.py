@@ -1092,6 +1092,23 @@ def demo_state() -> WorkspaceState:
             "creation_time": NOW_MS - 200 * DAY_MS,
         },
     ]
+    s.account_private_access_settings = [
+        {
+            "account_id": s.account_id,
+            "private_access_settings_id": "pas-1",
+            "private_access_settings_name": "ml-prod",
+            "region": "us-east-1",
+            "public_access_enabled": False,
+            "private_access_level": "ACCOUNT",
+        },
+        {  # attached to no workspace: PrivateLink that still allows public access
+            "account_id": s.account_id,
+            "private_access_settings_id": "pas-open",
+            "private_access_settings_name": "migration",
+            "region": "us-west-2",
+            "public_access_enabled": True,
+        },
+    ]
 
     # ---- compliant and non-compliant counterparts for the compute, serving and monitoring policies
     long_running = _cluster(

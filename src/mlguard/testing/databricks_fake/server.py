@@ -346,6 +346,12 @@ class FakeDatabricks:
         r("grants", "GET", f"{uc}/permissions/([a-z_]+)/(.+)", self._grants)
 
         r("account_workspaces", "GET", "/api/2.0/accounts/([^/]+)/workspaces", self._account_workspaces)
+        r(
+            "account_private_access_settings",
+            "GET",
+            "/api/2.0/accounts/([^/]+)/private-access-settings",
+            self._account_private_access_settings,
+        )
 
     @staticmethod
     def _find(items: list[JSON], key: str, value: str, what: str) -> JSON:
@@ -530,6 +536,11 @@ class FakeDatabricks:
         if q.match.group(1) != self.state.account_id:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Account {q.match.group(1)} does not exist.")
         return self.state.account_workspaces
+
+    def _account_private_access_settings(self, q: _Request) -> Any:
+        if q.match.group(1) != self.state.account_id:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Account {q.match.group(1)} does not exist.")
+        return self.state.account_private_access_settings
 
 
 class _HTTPHandler(BaseHTTPRequestHandler):
