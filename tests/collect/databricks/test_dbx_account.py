@@ -157,3 +157,41 @@ def test_account_policies_fail_and_pass_on_the_collected_account(
         (ids[1], prod_id): "PASS",
         (ids[1], sandbox_id): "FAIL",
     }
+
+
+def test_private_link_requires_public_access_disabled(
+    start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = demo_state()
+    state.account_workspaces[1]["private_access_settings_id"] = "pas-open"  # public access enabled
+    server = start_fake(state, env=False)
+    _profile(tmp_path, monkeypatch, server.host, str(state.account_id), server.token)
+    scope = ScopeConfig(databricks=DatabricksScope(account_profile="acct"))
+    inventory = collect_inventory(
+        frozenset({"databricks.account_workspace"}), clock=RecordingClock(), scope=scope
+    )
+    assert inventory.errors == []
+    ws = {r.name: r.data for r in inventory.resources}
+    assert (ws["ml-prod"]["private_link"], ws["ml-prod"]["public_access_enabled"]) == (True, False)
+    assert (ws["sandbox"]["private_link"], ws["sandbox"]["public_access_enabled"]) == (False, True)
+    pas_calls = [r for r in server.fake.requests if r.path.endswith("/private-access-settings")]
+    assert len(pas_calls) == 1
+
+
+def test_unreadable_private_access_settings_leave_private_link_unknown(
+    start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = demo_state()
+    server = start_fake(state, env=False, deny={"account_private_access_settings"})
+    _profile(tmp_path, monkeypatch, server.host, str(state.account_id), server.token)
+    scope = ScopeConfig(databricks=DatabricksScope(account_profile="acct"))
+    inventory = collect_inventory(
+        frozenset({"databricks.account_workspace"}), clock=RecordingClock(), scope=scope
+    )
+    ws = {r.name: r for r in inventory.resources}
+    assert "private_link" not in ws["ml-prod"].data  # settings attached, but unreadable
+    assert ws["sandbox"].data["private_link"] is False  # no settings at all: known
+    (error,) = inventory.errors
+    assert (error.resource_uid, error.code) == (ws["ml-prod"].uid, "PERMISSION_DENIED")
+    assert error.operation == "GET /api/2.0/accounts/{account_id}/private-access-settings"
+    assert "private_link" in error.attributes

@@ -36,7 +36,7 @@ def test_denied_token_management_and_conf_key(start_fake) -> None:
     )
     conf_errors = [e for e in inventory.errors if e.resource_type == "databricks.workspace"]
     assert len(conf_errors) == 1
-    assert conf_errors[0].attributes == ["enableVerboseAuditLogs"]
+    assert conf_errors[0].attributes == ["enableVerboseAuditLogs", "plaintext_secret_paths"]
     assert conf_errors[0].resource_uid == f"databricks://{host}/workspace/{host}"
     assert conf_errors[0].operation == "GET /api/2.0/workspace-conf"
     assert len(inventory.errors) == 2
@@ -59,7 +59,9 @@ def test_denied_detail_call_narrows_to_the_resource(start_fake) -> None:
     inventory = collect_inventory(frozenset({"databricks.serving_endpoint"}), clock=RecordingClock())
     assert counts_by_type(inventory) == {"databricks.serving_endpoint": 6}
     assert len(inventory.errors) == 6
-    assert {tuple(e.attributes) for e in inventory.errors} == {("permissions", "query_principals")}
+    assert {tuple(e.attributes) for e in inventory.errors} == {
+        ("permissions", "query_principals", "plaintext_secret_paths")
+    }
     assert {e.resource_uid for e in inventory.errors} == {r.uid for r in inventory.resources}
     assert {e.operation for e in inventory.errors} == {
         f"GET /api/2.0/permissions/serving-endpoints/ep-000{i}" for i in range(1, 7)

@@ -88,9 +88,9 @@ def test_resource_facts(start_fake) -> None:
     assert policy.data["enforces"]["autotermination_max_minutes"] == 60
     assert policy.data["enforces"]["max_workers"] == 8
 
-    # A workload type newer than the SDK's enum survives because serving is read as raw JSON.
+    # A multi-GPU workload type is a GPU (not only the GPU_* prefix).
     newtype = res[("databricks.serving_endpoint", "vision-gpu-newtype")]
-    assert newtype.data["served_entities"][0]["workload_type"] == "GPU_XLARGE_8xH200"
+    assert newtype.data["served_entities"][0]["workload_type"] == "MULTIGPU_MEDIUM"
     assert newtype.data["gpu_without_scale_to_zero"] is True
     churn = res[("databricks.serving_endpoint", "churn-cpu")]
     assert churn.data["inference_table_enabled"] is True
@@ -120,8 +120,17 @@ def test_enum_values_newer_than_the_sdk_survive(start_fake) -> None:
     state.clusters[0]["data_security_mode"] = "DATA_SECURITY_MODE_FROM_THE_FUTURE"
     state.grants["catalog/ml"] = [{"principal": "account users", "privileges": ["SOME_NEW_PRIVILEGE"]}]
     state.ip_access_lists[0]["list_type"] = "MONITOR_ONLY"
+    vit = next(e for e in state.serving_endpoints if e["name"] == "vision-gpu-newtype")
+    vit["config"]["served_entities"][0]["workload_type"] = "GPU_XLARGE_8xH200"
     start_fake(state)
-    types = frozenset({"databricks.cluster", "databricks.uc.catalog", "databricks.ip_access_list"})
+    types = frozenset(
+        {
+            "databricks.cluster",
+            "databricks.uc.catalog",
+            "databricks.ip_access_list",
+            "databricks.serving_endpoint",
+        }
+    )
     inventory = collect_inventory(types, clock=RecordingClock())
     res = {(r.type, r.id): r.data for r in inventory.resources}
     assert res[("databricks.cluster", "0101-gpu-train-a1")]["data_security_mode"] == (
@@ -129,6 +138,8 @@ def test_enum_values_newer_than_the_sdk_survive(start_fake) -> None:
     )
     assert res[("databricks.uc.catalog", "ml")]["account_users_privileges"] == ["SOME_NEW_PRIVILEGE"]
     assert res[("databricks.ip_access_list", "ipl-1")]["list_type"] == "MONITOR_ONLY"
+    vit_data = res[("databricks.serving_endpoint", "vision-gpu-newtype")]
+    assert vit_data["served_entities"][0]["workload_type"] == "GPU_XLARGE_8xH200"
 
 
 def test_gpu_runtime_and_single_node_facts_of_clusters(start_fake) -> None:

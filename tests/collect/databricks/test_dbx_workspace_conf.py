@@ -29,7 +29,7 @@ def test_a_key_the_workspace_rejects_costs_only_that_attribute(start_fake) -> No
     (ws,) = inventory.resources
     (error,) = inventory.errors
     assert error.resource_uid == ws.uid
-    assert error.attributes == ["enforceWorkspaceViewAcls"]
+    assert error.attributes == ["enforceWorkspaceViewAcls", "plaintext_secret_paths"]
     assert "enforceWorkspaceViewAcls" not in ws.data
     assert ws.data["storeInteractiveNotebookResultsInCustomerAccount"] is False
     assert ws.data["enableEnforceImdsV2"] is True

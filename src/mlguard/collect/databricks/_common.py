@@ -22,6 +22,7 @@ from databricks.sdk.errors.platform import NotFound, ResourceDoesNotExist
 from mlguard.collect.base import CollectionCancelled, InventorySink, Progress, timed
 from mlguard.collect.databricks.redact import scrub
 from mlguard.collect.errortext import one_line_reason
+from mlguard.collect.secrets import SECRET_PATHS
 from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
 
 PROVIDER = "databricks"
@@ -366,13 +367,16 @@ class WorkspaceContext:
         missing_ok: bool = False,
     ) -> tuple[T | None, bool]:
         """A per-resource detail call: (value, ok). A failure is recorded against the resource and
-        only the attributes that call fills. ``missing_ok``: a 404 means "none", not an error."""
+        only the attributes that call fills, plus ``plaintext_secret_paths``: the final secret scrub
+        never saw the text the call would have returned, so its "no secret found" is unknown.
+        ``missing_ok``: a 404 means "none", not an error."""
         try:
             return call(), True
         except TRANSIENT_ERRORS as exc:
             if missing_ok and isinstance(exc, DatabricksError) and is_not_found(exc):
                 return None, True
-            self.record(rtype, exc, resource_uid=uid, attributes=attributes)
+            blocked = [*attributes, *([] if SECRET_PATHS in attributes else [SECRET_PATHS])]
+            self.record(rtype, exc, resource_uid=uid, attributes=blocked)
             return None, False
 
 

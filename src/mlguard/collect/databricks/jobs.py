@@ -92,10 +92,51 @@ def _notifies_on_failure(settings: dict[str, Any]) -> bool:
     return bool(email.get("on_failure") or hooks.get("on_failure"))
 
 
+# Arrays Jobs API 2.2 returns 100 at a time (``has_more`` in jobs/list, ``next_page_token`` in
+# jobs/get), and the facts derived from them: unknown when the rest could not be read.
+_PAGED_ARRAYS = ("tasks", "job_clusters", "parameters", "environments")
+_TASK_ATTRIBUTES = [
+    "tasks",
+    "task_count",
+    "job_clusters",
+    "existing_cluster_ids",
+    "uses_all_purpose_cluster",
+    "has_failure_notification",
+    "parameters",
+    "credential_parameter_names",
+    "plaintext_secrets",
+]
+
+
+def _full_settings(ctx: WorkspaceContext, job_id: Any) -> dict[str, Any]:
+    """A job's settings with every page of its long arrays (``GET /api/2.2/jobs/get``)."""
+    query: dict[str, Any] = {"job_id": job_id}
+    first = ctx.get("/api/2.2/jobs/get", query)
+    settings = dict(first.get("settings") or {})
+    token = first.get("next_page_token")
+    while token:
+        page = ctx.get("/api/2.2/jobs/get", {**query, "page_token": token})
+        more = page.get("settings") or {}
+        for key in _PAGED_ARRAYS:
+            if more.get(key):
+                settings[key] = [*(settings.get(key) or []), *more[key]]
+        token = page.get("next_page_token")
+    return settings
+
+
 def _jobs(ctx: WorkspaceContext) -> None:
     with ctx.section(JOB) as counts:
         for j in ctx.pages("/api/2.2/jobs/list", "jobs", {"expand_tasks": True}):
             s = j.get("settings") or {}
+            complete = True
+            if j.get("has_more"):  # only the first 100 tasks / job clusters: read the rest
+                full, complete = ctx.detail(
+                    JOB,
+                    ctx.uid(JOB, str(j.get("job_id"))),
+                    list(_TASK_ATTRIBUTES),
+                    partial(_full_settings, ctx, j.get("job_id")),
+                )
+                s = full if complete and full else s
             run_as = s.get("run_as") or {}
             if run_as.get("service_principal_name"):
                 run_as_type, run_as_name = "service_principal", run_as["service_principal_name"]
@@ -155,6 +196,9 @@ def _jobs(ctx: WorkspaceContext) -> None:
                 "plaintext_secrets": secrets or bool(credential_params),
                 "job_tags": s.get("tags") or {},
             }
+            if not complete:
+                for key in _TASK_ATTRIBUTES:
+                    del data[key]
             ctx.add(JOB, str(j.get("job_id")), s.get("name"), data, tags=s.get("tags"))
             counts[0] += 1
 

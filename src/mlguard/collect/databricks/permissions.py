@@ -93,8 +93,8 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
         "databricks.job",
         "workspace",
-        ("jobs.list(expand_tasks=True)",),
-        ("GET /api/2.2/jobs/list",),
+        ("jobs.list(expand_tasks=True)", "jobs.get (jobs with more than 100 tasks or job clusters)"),
+        ("GET /api/2.2/jobs/list", "GET /api/2.2/jobs/get"),
         "workspace-access",
         "non-admins only see jobs with CAN_VIEW or higher",
     ),
@@ -245,8 +245,11 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
         "databricks.account_workspace",
         "account",
-        ("workspaces.list (AccountClient)",),
-        ("GET /api/2.0/accounts/{account_id}/workspaces",),
+        ("workspaces.list (AccountClient)", "private_access.list (AccountClient)"),
+        (
+            "GET /api/2.0/accounts/{account_id}/workspaces",
+            "GET /api/2.0/accounts/{account_id}/private-access-settings",
+        ),
         "account admin",
         "an account scan is impossible without account admin (exit 4)",
     ),

@@ -28,6 +28,45 @@ _DETAIL_ATTRIBUTES = [
 ]
 
 
+# The SDK's ServingModelWorkloadType (databricks-sdk 0.x, "keep in sync with
+# InferenceEndpointEntities.scala"): True for a GPU type, False for a CPU type. A type not in this
+# table (a newer one) is unknown, never "not a GPU"; no workload type at all is the CPU default.
+_WORKLOAD_GPU: dict[str, bool] = {
+    "CPU": False,
+    "CPU_MEDIUM": False,
+    "CPU_LARGE": False,
+    "GPU_SMALL": True,
+    "GPU_MEDIUM": True,
+    "GPU_LARGE": True,
+    "GPU_XLARGE": True,
+    "GPU_XLARGE_8": True,
+    "MULTIGPU_MEDIUM": True,
+}
+_GPU_ATTRIBUTES = ["has_gpu", "gpu_without_scale_to_zero"]
+# Of the endpoint permission levels (CAN_VIEW, CAN_QUERY, CAN_MANAGE) those that can query it.
+_QUERY_LEVELS = frozenset({"CAN_QUERY", "CAN_MANAGE"})
+
+
+class UnknownWorkloadTypeError(ValueError):
+    """A served entity's workload type is not one mlguard knows as CPU or GPU."""
+
+
+def _is_gpu(workload: Any) -> bool | None:
+    if workload is None or workload == "":
+        return False
+    return _WORKLOAD_GPU.get(str(workload).upper())
+
+
+def _any_gpu(entities: list[dict[str, Any]], *, without_scale_to_zero: bool = False) -> bool | None:
+    """True if a (matching) entity is a GPU, False if none is, None if unknown decides it."""
+    relevant = [e for e in entities if not (without_scale_to_zero and e["scale_to_zero_enabled"])]
+    if any(e["gpu"] is True for e in relevant):
+        return True
+    if any(e["gpu"] is None for e in relevant):
+        return None
+    return False
+
+
 def collect(ctx: WorkspaceContext) -> None:
     if ctx.wants(ENDPOINT):
         _endpoints(ctx)
@@ -44,7 +83,7 @@ def _entity(se: dict[str, Any]) -> dict[str, Any]:
         "entity_version": se.get("entity_version") or se.get("model_version"),
         "workload_type": workload,
         "workload_size": se.get("workload_size"),
-        "gpu": isinstance(workload, str) and workload.upper().startswith("GPU"),
+        "gpu": _is_gpu(workload),
         "scale_to_zero_enabled": bool(se.get("scale_to_zero_enabled", False)),
         "min_provisioned_throughput": se.get("min_provisioned_throughput"),
         "max_provisioned_throughput": max_pt,
@@ -162,8 +201,8 @@ def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
     if ok:
         data.update(
             served_entities=entities,
-            has_gpu=any(e["gpu"] for e in entities),
-            gpu_without_scale_to_zero=any(e["gpu"] and not e["scale_to_zero_enabled"] for e in entities),
+            has_gpu=_any_gpu(entities),
+            gpu_without_scale_to_zero=_any_gpu(entities, without_scale_to_zero=True),
             all_scale_to_zero=bool(entities) and all(e["scale_to_zero_enabled"] for e in entities),
             provisioned_throughput=any(e["provisioned_throughput"] for e in entities),
             auto_capture={
@@ -189,6 +228,21 @@ def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
             route_optimized=bool(ep.get("route_optimized", False)),
             traffic_routes=(config.get("traffic_config") or {}).get("routes") or [],
         )
+        unknown = sorted({str(e["workload_type"]) for e in entities if e["gpu"] is None})
+        if unknown:
+            blocked = [a for a in _GPU_ATTRIBUTES if data[a] is None]
+            for a in blocked:
+                del data[a]
+            if blocked:
+                ctx.record(
+                    ENDPOINT,
+                    UnknownWorkloadTypeError(
+                        f"workload type {', '.join(unknown)} is neither a known CPU nor GPU type"
+                    ),
+                    operation=f"GET /api/2.0/serving-endpoints/{name}",
+                    resource_uid=uid,
+                    attributes=blocked,
+                )
     acl, acl_ok = ctx.detail(
         ENDPOINT,
         uid,
@@ -198,6 +252,8 @@ def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
     if acl_ok and isinstance(acl, dict):
         perms = _permissions(acl)
         data["permissions"] = perms
-        data["query_principals"] = sorted(p["principal"] for p in perms if p["permission_levels"])
+        data["query_principals"] = sorted(
+            p["principal"] for p in perms if _QUERY_LEVELS.intersection(p["permission_levels"])
+        )
     ctx.add(ENDPOINT, name, name, data, tags=tags)
     return 1

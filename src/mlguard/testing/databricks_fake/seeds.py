@@ -644,7 +644,7 @@ def demo_state() -> WorkspaceState:
                         "name": "vit",
                         "entity_name": "ml.models.vit",
                         "entity_version": "2",
-                        "workload_type": "GPU_XLARGE_8xH200",
+                        "workload_type": "MULTIGPU_MEDIUM",
                         "workload_size": "Large",
                         "scale_to_zero_enabled": False,
                     }
@@ -1090,6 +1090,23 @@ def demo_state() -> WorkspaceState:
             "credentials_id": "cred-2",
             "storage_configuration_id": "stor-2",
             "creation_time": NOW_MS - 200 * DAY_MS,
+        },
+    ]
+    s.account_private_access_settings = [
+        {
+            "account_id": s.account_id,
+            "private_access_settings_id": "pas-1",
+            "private_access_settings_name": "ml-prod",
+            "region": "us-east-1",
+            "public_access_enabled": False,
+            "private_access_level": "ACCOUNT",
+        },
+        {  # attached to no workspace: PrivateLink that still allows public access
+            "account_id": s.account_id,
+            "private_access_settings_id": "pas-open",
+            "private_access_settings_name": "migration",
+            "region": "us-west-2",
+            "public_access_enabled": True,
         },
     ]
 

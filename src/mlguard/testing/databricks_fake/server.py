@@ -254,6 +254,7 @@ class FakeDatabricks:
         )
 
         r("jobs", "GET", "/api/2.2/jobs/list", self._jobs)
+        r("job", "GET", "/api/2.2/jobs/get", self._job)
         r("pipelines", "GET", "/api/2.0/pipelines", self._pipelines)
         r(
             "pipeline",
@@ -345,6 +346,12 @@ class FakeDatabricks:
         r("grants", "GET", f"{uc}/permissions/([a-z_]+)/(.+)", self._grants)
 
         r("account_workspaces", "GET", "/api/2.0/accounts/([^/]+)/workspaces", self._account_workspaces)
+        r(
+            "account_private_access_settings",
+            "GET",
+            "/api/2.0/accounts/([^/]+)/private-access-settings",
+            self._account_private_access_settings,
+        )
 
     @staticmethod
     def _find(items: list[JSON], key: str, value: str, what: str) -> JSON:
@@ -369,10 +376,39 @@ class FakeDatabricks:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Setting {name} does not exist.")
         return {"etag": "e1", "setting_name": "default", **self.state.settings[name]}
 
+    # Jobs API 2.2: a job's tasks, job clusters, parameters and environments come 100 at a time.
+    _JOB_ARRAYS = ("tasks", "job_clusters", "parameters", "environments")
+    JOB_ARRAY_PAGE = 100
+
+    def _job_page(self, job: JSON, page: int) -> tuple[JSON, bool]:
+        """The job with the ``page``-th slice of each long array, and whether more follow."""
+        settings = dict(job.get("settings") or {})
+        lo, hi = page * self.JOB_ARRAY_PAGE, (page + 1) * self.JOB_ARRAY_PAGE
+        more = False
+        for key in self._JOB_ARRAYS:
+            if isinstance(settings.get(key), list):
+                more |= len(settings[key]) > hi
+                settings[key] = settings[key][lo:hi]
+        return {**job, "settings": settings}, more
+
+    def _job(self, q: _Request) -> JSON:
+        job = self._find(self.state.jobs, "job_id", q.params.get("job_id", ""), "Job")
+        raw = q.params.get("page_token", "")
+        page = int(raw[1:]) if raw.startswith("p") and raw[1:].isdigit() else 0
+        out, more = self._job_page(job, page)
+        if more:
+            out["next_page_token"] = f"p{page + 1}"
+        return out
+
     def _jobs(self, q: _Request) -> JSON:
         expand = q.params.get("expand_tasks") == "true"
         jobs = self.state.jobs
-        if not expand:
+        if expand:
+            jobs = []
+            for j in self.state.jobs:
+                first, more = self._job_page(j, 0)
+                jobs.append({**first, "has_more": True} if more else first)
+        else:
             jobs = [
                 {
                     **j,
@@ -500,6 +536,11 @@ class FakeDatabricks:
         if q.match.group(1) != self.state.account_id:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Account {q.match.group(1)} does not exist.")
         return self.state.account_workspaces
+
+    def _account_private_access_settings(self, q: _Request) -> Any:
+        if q.match.group(1) != self.state.account_id:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Account {q.match.group(1)} does not exist.")
+        return self.state.account_private_access_settings
 
 
 class _HTTPHandler(BaseHTTPRequestHandler):

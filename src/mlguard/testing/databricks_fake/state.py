@@ -69,6 +69,7 @@ class WorkspaceState(BaseModel):
 
     account_id: str | None = None
     account_workspaces: list[JSON] = Field(default_factory=list)
+    account_private_access_settings: list[JSON] = Field(default_factory=list)
 
     @classmethod
     def from_json(cls, text: str) -> WorkspaceState:
