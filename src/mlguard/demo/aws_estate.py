@@ -1731,46 +1731,38 @@ class _Seeder:
                 }
             ),
         )
-        cluster = emr.run_job_flow(
-            Name="secure-feature-emr",
-            ReleaseLabel="emr-7.1.0",
-            LogUri="s3://acme-ml-access-logs/emr/",
-            SecurityConfiguration="ml-emr-encrypted",
-            Instances={
-                "MasterInstanceType": "m5.xlarge",
-                "SlaveInstanceType": "m5.2xlarge",
-                "InstanceCount": 3,
-                "KeepJobFlowAliveWhenNoSteps": True,
-                "Ec2SubnetId": self.net[region]["subnet"],
-            },
-            Applications=[{"Name": "Spark"}],
-            JobFlowRole="EMR_EC2_DefaultRole",
-            ServiceRole="EMR_DefaultRole",
-            VisibleToAllUsers=True,
-            Tags=_tags(**_TEAM),
-        )["JobFlowId"]
-        emr.put_auto_termination_policy(ClusterId=cluster, AutoTerminationPolicy={"IdleTimeout": 3600})
-        r.add("aws.emr.cluster", cluster, region)
+
+        def encrypted_cluster(name: str, workers: str, count: int, idle_seconds: int) -> str:
+            """A logged cluster under the encrypting security configuration that stops when idle."""
+            cluster_id = str(
+                emr.run_job_flow(
+                    Name=name,
+                    ReleaseLabel="emr-7.1.0",
+                    LogUri="s3://acme-ml-access-logs/emr/",
+                    SecurityConfiguration="ml-emr-encrypted",
+                    Instances={
+                        "MasterInstanceType": "m5.xlarge",
+                        "SlaveInstanceType": workers,
+                        "InstanceCount": count,
+                        "KeepJobFlowAliveWhenNoSteps": True,
+                        "Ec2SubnetId": self.net[region]["subnet"],
+                    },
+                    Applications=[{"Name": "Spark"}],
+                    JobFlowRole="EMR_EC2_DefaultRole",
+                    ServiceRole="EMR_DefaultRole",
+                    VisibleToAllUsers=True,
+                    Tags=_tags(**_TEAM),
+                )["JobFlowId"]
+            )
+            emr.put_auto_termination_policy(
+                ClusterId=cluster_id, AutoTerminationPolicy={"IdleTimeout": idle_seconds}
+            )
+            r.add("aws.emr.cluster", cluster_id, region)
+            return cluster_id
+
+        encrypted_cluster("secure-feature-emr", "m5.2xlarge", 3, idle_seconds=3600)
         # GPU preprocessing cluster that scales between 1 and 6 instances and stops after 30 idle minutes.
-        gpu = emr.run_job_flow(
-            Name="gpu-feature-prep-emr",
-            ReleaseLabel="emr-7.1.0",
-            LogUri="s3://acme-ml-access-logs/emr/",
-            SecurityConfiguration="ml-emr-encrypted",
-            Instances={
-                "MasterInstanceType": "m5.xlarge",
-                "SlaveInstanceType": "g5.2xlarge",
-                "InstanceCount": 2,
-                "KeepJobFlowAliveWhenNoSteps": True,
-                "Ec2SubnetId": self.net[region]["subnet"],
-            },
-            Applications=[{"Name": "Spark"}],
-            JobFlowRole="EMR_EC2_DefaultRole",
-            ServiceRole="EMR_DefaultRole",
-            VisibleToAllUsers=True,
-            Tags=_tags(**_TEAM),
-        )["JobFlowId"]
-        emr.put_auto_termination_policy(ClusterId=gpu, AutoTerminationPolicy={"IdleTimeout": 1800})
+        gpu = encrypted_cluster("gpu-feature-prep-emr", "g5.2xlarge", 2, idle_seconds=1800)
         emr.put_managed_scaling_policy(
             ClusterId=gpu,
             ManagedScalingPolicy={
@@ -1781,7 +1773,6 @@ class _Seeder:
                 }
             },
         )
-        r.add("aws.emr.cluster", gpu, region)
         api = self.client("apigateway", region)
         internal = next(a["id"] for a in api.get_rest_apis()["items"] if a["name"] == "internal-ml-api")
         api.update_stage(
