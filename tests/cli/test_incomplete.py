@@ -60,17 +60,24 @@ def test_console_summary_opens_with_the_note(tmp_path: Path, capsys: pytest.Capt
     assert out.splitlines()[0] == NOTE
 
 
-@pytest.fixture
-def denied_workspace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeWorkspaceServer]:
-    """A Databricks workspace that answers every API call with 403 PERMISSION_DENIED."""
+def _workspace(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, behaviour: Behaviour
+) -> Iterator[FakeWorkspaceServer]:
+    """The demo workspace on a fake server, the only Databricks credentials in the environment."""
     for var in ("DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CLIENT_ID", "DATABRICKS_AUTH_TYPE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "no-databrickscfg"))
-    server = FakeWorkspaceServer(demo_state(), behaviour=Behaviour(deny={"/api/.*"})).start()
+    server = FakeWorkspaceServer(demo_state(), behaviour=behaviour).start()
     monkeypatch.setenv("DATABRICKS_HOST", server.host)
     monkeypatch.setenv("DATABRICKS_TOKEN", server.token)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def denied_workspace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeWorkspaceServer]:
+    """A Databricks workspace that answers every API call with 403 PERMISSION_DENIED."""
+    yield from _workspace(monkeypatch, tmp_path, Behaviour(deny={"/api/.*"}))
 
 
 def test_a_scan_that_read_nothing_exits_4(
@@ -112,14 +119,7 @@ def test_an_inventory_with_only_errors_exits_4(tmp_path: Path, capsys: pytest.Ca
 
 @pytest.fixture
 def workspace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeWorkspaceServer]:
-    for var in ("DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CLIENT_ID", "DATABRICKS_AUTH_TYPE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "no-databrickscfg"))
-    server = FakeWorkspaceServer(demo_state(), behaviour=Behaviour()).start()
-    monkeypatch.setenv("DATABRICKS_HOST", server.host)
-    monkeypatch.setenv("DATABRICKS_TOKEN", server.token)
-    yield server
-    server.stop()
+    yield from _workspace(monkeypatch, tmp_path, Behaviour())
 
 
 def test_one_provider_scan_is_scoped_to_it(

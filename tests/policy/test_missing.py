@@ -48,6 +48,21 @@ def _leaf(op: str, extra: str = "") -> str:
     return f"assert: {{path: x, op: {op}, value: {value!r}{extra}}}\n".replace("'", '"')
 
 
+def _denied(uid: str, *attributes: str) -> CollectionError:
+    """DescribeEndpoint denied for one endpoint: ``attributes`` of it were not read."""
+    return CollectionError(
+        provider="aws",
+        account=ACCOUNT,
+        region=REGION,
+        resource_type="aws.sagemaker.endpoint",
+        operation="sagemaker:DescribeEndpoint",
+        code="AccessDenied",
+        message="no",
+        resource_uid=uid,
+        attributes=list(attributes),
+    )
+
+
 @pytest.mark.parametrize("op", sorted(n for n, o in OPERATORS.items() if not o.presence))
 def test_every_value_operator_on_an_absent_value_is_error(op: str, make_policy: MakePolicy) -> None:
     p = make_policy(_leaf(op))
@@ -100,17 +115,7 @@ def test_if_missing_states_the_platform_default(make_policy: MakePolicy) -> None
 
 def test_if_missing_never_covers_a_value_that_was_not_read(make_policy: MakePolicy) -> None:
     p = make_policy("assert: {path: x, op: ne, value: bad, if_missing: pass}\n")
-    denied = CollectionError(
-        provider="aws",
-        account=ACCOUNT,
-        region=REGION,
-        resource_type="aws.sagemaker.endpoint",
-        operation="sagemaker:DescribeEndpoint",
-        code="AccessDenied",
-        message="no",
-        resource_uid="e/denied",
-        attributes=["x"],
-    )
+    denied = _denied("e/denied", "x")
     got = results(p, res("e/denied", data={}), errors=[denied])
     assert got["e/denied"].status is Status.ERROR
     assert "attribute x was not read (sagemaker:DescribeEndpoint: AccessDenied)" in got["e/denied"].message
@@ -148,17 +153,7 @@ def test_quantifier_over_an_absent_list(make_policy: MakePolicy) -> None:
     assert got["e/null"].status is Status.PASS
     assert "v[1].n is absent" in got["e/elem-missing"].message
     assert results(some, res("e/missing", data={}))["e/missing"].status is Status.ERROR
-    denied = CollectionError(
-        provider="aws",
-        account=ACCOUNT,
-        region=REGION,
-        resource_type="aws.sagemaker.endpoint",
-        operation="sagemaker:DescribeEndpoint",
-        code="AccessDenied",
-        message="no",
-        resource_uid="e/denied",
-        attributes=["v"],
-    )
+    denied = _denied("e/denied", "v")
     assert results(lenient, res("e/denied"), errors=[denied])["e/denied"].status is Status.ERROR
 
 
@@ -166,17 +161,7 @@ def test_where_that_is_unknown_is_error_never_skip(make_policy: MakePolicy) -> N
     p = make_policy(
         "where: {path: status, op: eq, value: InService}\nassert: {path: ok, op: is_true, if_missing: fail}\n"
     )
-    denied = CollectionError(
-        provider="aws",
-        account=ACCOUNT,
-        region=REGION,
-        resource_type="aws.sagemaker.endpoint",
-        operation="sagemaker:DescribeEndpoint",
-        code="AccessDenied",
-        message="no",
-        resource_uid="e/denied",
-        attributes=["status"],
-    )
+    denied = _denied("e/denied", "status")
     got = results(
         p,
         res("e/absent", data={}),
