@@ -23,6 +23,10 @@ class ReportOptions:
     results_sha256: str | None = None  # digest of the results file the report was rendered from
     # The run's history (diff against the previous run, trends): a ReportHistory or its JSON dict.
     history: ReportHistory | dict[str, Any] | None = None
+    # ASFF: the Security Hub region findings are imported into, and the AWS account that files the
+    # results without an AWS account of their own (Databricks, IaC). See report/formats/asff.py.
+    asff_region: str | None = None
+    asff_account: str | None = None
 
 
 class Reporter(ABC):

@@ -10,6 +10,7 @@ makes bidi overrides visible.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # OSC (ESC ] or 8-bit 0x9d) up to BEL or ST; CSI (ESC [ or 0x9b) with its parameters; any other
 # escape sequence; then every remaining C0 control but tab and newline, DEL and the C1 block.
@@ -41,3 +42,17 @@ def _unlink(m: re.Match[str]) -> str:
 def markdown_neutral(text: str) -> str:
     """Bare URLs broken so no renderer links them; bidi overrides shown as U+FFFD."""
     return _AUTOLINK.sub(_unlink, _BIDI.sub("\ufffd", text))
+
+
+def json_safe(value: object) -> Any:
+    """A JSON-ready value with :func:`terminal_safe` applied to every string, keys included: for the
+    machine-readable exports (OCSF, ASFF) whose text ends up in consoles and SIEM views."""
+    if isinstance(value, str):
+        # fast path: a printable string holds no control character and no bidi override (format
+        # characters are not printable), so terminal_safe would return it unchanged
+        return value if value.isprintable() else terminal_safe(value)
+    if isinstance(value, dict):
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
