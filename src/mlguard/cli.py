@@ -166,13 +166,25 @@ def output_options(default_formats: str) -> Callable[[F], F]:
                 "--format",
                 "formats",
                 multiple=True,
-                help=f"Output formats, comma-separated (default: {default_formats}). "
-                "Run `mlguard report --help` for the list.",
+                help=f"Output formats, comma-separated (default: {default_formats}): console, json, "
+                "sarif, html, junit, markdown, csv, ocsf (OCSF Compliance Findings), asff (Security Hub).",
             ),
             click.option(
                 "--output-dir",
                 type=click.Path(path_type=Path, file_okay=False),
                 help="Where report files are written (default: ./mlguard-out).",
+            ),
+            click.option(
+                "--asff-region",
+                envvar="MLGUARD_ASFF_REGION",
+                help="asff: the Security Hub region the findings are imported into "
+                "(default: the scan's region when it has exactly one).",
+            ),
+            click.option(
+                "--asff-account",
+                envvar="MLGUARD_ASFF_ACCOUNT",
+                help="asff: the AWS account that files results without an AWS account of their own "
+                "(Databricks, IaC); required when there are any.",
             ),
         ]
         return _stack(f, opts)
@@ -266,6 +278,10 @@ def _formats(loaded: LoadedConfig, raw: tuple[str, ...], default: str) -> list[s
                 f"unknown format {f!r} (known: {', '.join(sorted(known))})", param_hint="--format"
             )
     return wanted
+
+
+def _report_options(kw: dict[str, Any], **more: Any) -> ReportOptions:
+    return ReportOptions(asff_region=kw.get("asff_region"), asff_account=kw.get("asff_account"), **more)
 
 
 def _output_dir(loaded: LoadedConfig, raw: Path | None) -> Path:
@@ -468,7 +484,7 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
     _warn_undeclared(state, inventory, inv)
     waivers = load_waivers(loaded, kw.get("waivers"))
     scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
-    _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
+    _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), _report_options(kw))
     ctx.exit(_gate(state, loaded, kw, scan, inv))
 
 
@@ -571,12 +587,12 @@ def scan_cmd(
                 iac_path, checkov_bin, kw.get("timeout") or DEFAULT_TIMEOUT, skip_paths=tuple(iac_skip_path)
             )
         scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), iac=iac)
-        options = ReportOptions()
+        options = _report_options(kw)
         run_id = None
         if store is not None:  # record first, so the reports can show the diff and the trends
             run_id = store.record(scan, inv)
             state.err.print(f"recorded run {run_id}", highlight=False)
-            options = ReportOptions(history=report_history(store, run_id))
+            options = _report_options(kw, history=report_history(store, run_id))
         try:
             _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), options)
         except OutputError:
@@ -620,6 +636,8 @@ def report_cmd(
     output_dir: Path | None,
     framework: str | None,
     store_target: str | None,
+    asff_region: str | None,
+    asff_account: str | None,
 ) -> None:
     """Re-render a saved RESULTS file (results.json) in other formats."""
     state = _state(ctx)
@@ -641,7 +659,13 @@ def report_cmd(
                 )
             else:
                 history = report_history(store, run_id)
-    opts = ReportOptions(framework=framework, results_sha256=sha256_file(results), history=history)
+    opts = ReportOptions(
+        framework=framework,
+        results_sha256=sha256_file(results),
+        history=history,
+        asff_region=asff_region,
+        asff_account=asff_account,
+    )
     _write_reports(state, scan, fmts, _output_dir(loaded, output_dir), opts)
 
 

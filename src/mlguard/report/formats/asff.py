@@ -169,25 +169,29 @@ def resolve_target(scan: ScanResult, options: ReportOptions) -> Target | None:
     if not scan.results:
         return None
     account = check_account(options.asff_account, "--asff-account") if options.asff_account else None
+    missing: list[str] = []
+    region = None
     if options.asff_region:
         region = check_region(options.asff_region, "--asff-region")
     else:
         regions = sorted({r.region for r in scan.results if r.provider == "aws" and r.region})
-        if len(regions) != 1:
+        if len(regions) == 1:
+            region = check_region(regions[0], "region")
+        else:
             seen = f"the scan covers {', '.join(regions)}" if regions else "the scan has no AWS region"
-            raise InputError(
-                "ASFF needs --asff-region, the Security Hub region to import into: "
-                f"{seen}, and a finding's ProductArn names one region"
+            missing.append(
+                "--asff-region, the Security Hub region to import into "
+                f"({seen}, and a finding's ProductArn names one region)"
             )
-        region = check_region(regions[0], "region")
     orphans = [r for r in scan.results if _own_account(r) is None]
     if orphans and account is None:
         providers = ", ".join(sorted({r.provider for r in orphans}))
-        raise InputError(
-            f"ASFF needs --asff-account: {len(orphans)} results ({providers}) have no AWS account, and "
-            "Security Hub files every finding under the account that imports it; mlguard will not "
-            "choose one"
+        missing.append(
+            f"--asff-account ({len(orphans)} results of {providers} have no AWS account, Security Hub "
+            "files every finding under the account that imports it, and mlguard will not choose one)"
         )
+    if missing or region is None:
+        raise InputError("ASFF needs " + "; and ".join(missing))
     for r in scan.results:
         own = _own_account(r)
         if own is not None:
@@ -316,9 +320,7 @@ def build_finding(result: Result, policy: PolicyInfo, scan: ScanResult, target: 
     if requirements:
         compliance["RelatedRequirements"] = requirements[:MAX_REQUIREMENTS]
     if result.status is Status.ERROR:
-        compliance["StatusReasons"] = [
-            {"ReasonCode": REASON_ERROR, "Description": _description(result)}
-        ]
+        compliance["StatusReasons"] = [{"ReasonCode": REASON_ERROR, "Description": _description(result)}]
     elif result.status is Status.SKIP:
         compliance["StatusReasons"] = [{"ReasonCode": REASON_SKIP, "Description": _description(result)}]
     finding: dict[str, Any] = {
@@ -385,8 +387,7 @@ def build_asff(scan: ScanResult, options: ReportOptions) -> list[dict[str, Any]]
         return []
     policies = {p.id: p for p in scan.policies}
     return [
-        build_finding(r, policies.get(r.policy_id) or _fallback_policy(r), scan, target)
-        for r in scan.results
+        build_finding(r, policies.get(r.policy_id) or _fallback_policy(r), scan, target) for r in scan.results
     ]
 
 

@@ -330,9 +330,7 @@ def build_ocsf(scan: ScanResult) -> list[dict[str, Any]]:
 class OcsfReporter(Reporter):
     name = "ocsf"
     filename = "results.ocsf.json"
-    description = (
-        "OCSF 1.5 Compliance Finding events (class 2003), a JSON array for Security Lake and SIEMs."
-    )
+    description = "OCSF 1.5 Compliance Finding events (class 2003), a JSON array for Security Lake and SIEMs."
 
     def render(self, scan: ScanResult, options: ReportOptions) -> str:
         return json.dumps(build_ocsf(scan), separators=(",", ":"), ensure_ascii=False) + "\n"
