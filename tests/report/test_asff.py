@@ -489,3 +489,31 @@ def test_documented_jq_split_gives_importable_batches(
     for batch in batches:
         assert {f["AwsAccountId"] for f in batch} == {account}
         assert validate(input_shape, batch) == ""
+
+
+def test_timestamps_are_normalised_and_a_bad_one_is_named() -> None:
+    scan = make_scan(12)
+    r = scan.results[0]
+    offset = r.model_copy(
+        update={"evidence": r.evidence.model_copy(update={"collected_at": "2026-11-28T16:00:00+01:00"})}
+    )
+    [f] = build_asff(scan.model_copy(update={"results": [offset]}), OPTIONS)
+    assert f["CreatedAt"] == f["FirstObservedAt"] == "2026-11-28T15:00:00Z"
+    assert f["UpdatedAt"] == "2026-11-28T15:03:12Z"  # the scan's end
+    bad = r.model_copy(update={"evidence": r.evidence.model_copy(update={"collected_at": "yesterday"})})
+    with pytest.raises(
+        InputError, match=rf"result {r.fingerprint}: collected_at 'yesterday' is not an ISO-8601"
+    ):
+        build_asff(scan.model_copy(update={"results": [bad]}), OPTIONS)
+
+
+def test_an_expired_waiver_stays_failed_and_says_so(scan: ScanResult) -> None:
+    waived = next(r for r in scan.results if r.status is Status.WAIVED)
+    assert waived.waiver is not None
+    expired = waived.model_copy(
+        update={"status": Status.FAIL, "waiver": waived.waiver.model_copy(update={"expired": True})}
+    )
+    [f] = build_asff(scan.model_copy(update={"results": [expired]}), OPTIONS)
+    assert (f["Compliance"]["Status"], f["Workflow"]["Status"]) == ("FAILED", "NEW")
+    assert f["ProductFields"]["mlguard/waiver/expired"] == "true"
+    assert "Note" not in f

@@ -13,6 +13,7 @@ import pytest
 from py_ocsf_models import OCSF_VERSION
 from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding
 
+from mlguard.errors import InputError
 from mlguard.model import Evidence, Result, ScanResult, Severity, Status
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.formats.ocsf import OcsfComplianceFinding, build_ocsf
@@ -311,3 +312,11 @@ def test_empty_scan_is_an_empty_array() -> None:
     scan = make_scan(0)
     assert build_ocsf(scan) == []
     assert reporters()["ocsf"]().render(scan, ReportOptions()) == "[]\n"
+
+
+def test_a_bad_timestamp_is_named() -> None:
+    scan = make_scan(12)
+    r = scan.results[0]
+    bad = r.model_copy(update={"evidence": r.evidence.model_copy(update={"collected_at": "2026-13-45"})})
+    with pytest.raises(InputError, match=r"collected_at '2026-13-45' is not an ISO-8601 timestamp"):
+        build_ocsf(scan.model_copy(update={"results": [bad]}))

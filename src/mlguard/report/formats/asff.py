@@ -42,14 +42,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from typing import Any
 
 from mlguard.errors import InputError
-from mlguard.model import PolicyInfo, Result, ScanResult, Severity, Status
+from mlguard.model import PolicyInfo, Result, ScanResult, Severity, Status, iso
 from mlguard.report.base import Reporter, ReportOptions, register
-from mlguard.report.formats.ocsf import could_not_evaluate
+from mlguard.report.formats.ocsf import could_not_evaluate, parse_time
 from mlguard.report.sanitize import json_safe, terminal_safe
 
 SCHEMA_VERSION = "2018-10-08"
@@ -275,11 +274,12 @@ def _product_fields(result: Result, scan: ScanResult, target: Target, cut: int) 
             ("mlguard/waiver/expires", w.expires),
             ("mlguard/waiver/reason", w.reason),
             ("mlguard/waiver/ticket", w.ticket),
+            ("mlguard/waiver/expired", "true" if w.expired else None),
         ]
     for key, value in optional:
         if value:
             fields[key] = value
-    # at most 21 fixed keys (under 50, each under 128 characters); values cut to 2048
+    # at most 22 fixed keys (under 50, each under 128 characters); values cut to 2048
     return {key: _text(value, MAX_FIELD_VALUE, "-") for key, value in fields.items()}
 
 
@@ -294,11 +294,17 @@ def _remediation(policy: PolicyInfo) -> dict[str, Any] | None:
     return {"Recommendation": rec} if rec else None
 
 
-def _later(a: str, b: str) -> str:
-    def parse(ts: str) -> datetime:
-        return datetime.fromisoformat(ts.replace("Z", "+00:00"))
-
-    return a if parse(a) >= parse(b) else b
+def _timestamps(result: Result, scan: ScanResult) -> tuple[str, str]:
+    """(observed, updated): when the evidence was read (else the scan start) and when the scan
+    ended, both normalised to ISO-8601 UTC, ``updated`` never before ``observed``."""
+    started = parse_time(scan.provenance.started_at, "provenance.started_at")
+    observed = started
+    if result.evidence.collected_at:
+        observed = parse_time(result.evidence.collected_at, f"result {result.fingerprint}: collected_at")
+    finished = started
+    if scan.provenance.finished_at:
+        finished = parse_time(scan.provenance.finished_at, "provenance.finished_at")
+    return iso(observed), iso(max(observed, finished))
 
 
 def build_finding(result: Result, policy: PolicyInfo, scan: ScanResult, target: Target) -> dict[str, Any]:
@@ -307,8 +313,7 @@ def build_finding(result: Result, policy: PolicyInfo, scan: ScanResult, target: 
     if account is None:  # resolve_target refuses such scans; a direct call must not invent one
         raise InputError(f"result {result.fingerprint} has no AWS account and no --asff-account was given")
     partition = partition_of(target.region)
-    observed = result.evidence.collected_at or scan.provenance.started_at
-    updated = _later(scan.provenance.finished_at or scan.provenance.started_at, observed)
+    observed, updated = _timestamps(result, scan)
     compliance_status, workflow, record_state = STATE[result.status]
     severity = SEVERITY_LABEL[result.severity]
     if result.status in (Status.PASS, Status.SKIP):

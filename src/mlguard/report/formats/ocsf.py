@@ -44,7 +44,7 @@ overrides removed), like the text of the other reporters.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from py_ocsf_models import OCSF_VERSION
@@ -66,6 +66,7 @@ from py_ocsf_models.objects.product import Product
 from py_ocsf_models.objects.remediation import Remediation
 from py_ocsf_models.objects.resource_details import ResourceDetails
 
+from mlguard.errors import InputError
 from mlguard.model import PolicyInfo, Result, ScanResult, Severity, Status
 from mlguard.report.base import Reporter, ReportOptions, register
 from mlguard.report.sanitize import json_safe
@@ -118,8 +119,22 @@ class OcsfComplianceFinding(ComplianceFinding):
     cloud: Cloud | None = None
 
 
-def _epoch_ms(ts: str) -> int:
-    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000)
+def parse_time(ts: str, what: str) -> datetime:
+    """An ISO-8601 timestamp of the results file (naive ones are UTC); InputError naming it if not."""
+    try:
+        dt = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{what} {ts!r} is not an ISO-8601 timestamp") from None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+def _event_time(result: Result, scan: ScanResult) -> int:
+    """When the evidence was collected (else when the scan started), in epoch milliseconds."""
+    if result.evidence.collected_at:
+        when = parse_time(result.evidence.collected_at, f"result {result.fingerprint}: collected_at")
+    else:
+        when = parse_time(scan.provenance.started_at, "provenance.started_at")
+    return int(when.timestamp() * 1000)
 
 
 def _partition(uid: str) -> str | None:
@@ -218,8 +233,7 @@ def build_event(
     result: Result, policy: PolicyInfo, scan: ScanResult, incomplete: str | None = None
 ) -> OcsfComplianceFinding:
     """One validated OCSF Compliance Finding for one result (pydantic validates on construction)."""
-    when = result.evidence.collected_at or scan.provenance.started_at
-    time_ms = _epoch_ms(when)
+    time_ms = _event_time(result, scan)
     compliance_id, compliance_caption = COMPLIANCE_STATUS[result.status]
     finding_id, finding_caption = FINDING_STATUS[result.status]
     activity = ActivityID.Update if result.baseline == "existing" else ActivityID.Create
@@ -336,4 +350,11 @@ class OcsfReporter(Reporter):
         return json.dumps(build_ocsf(scan), separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-__all__ = ["OcsfComplianceFinding", "OcsfReporter", "build_event", "build_ocsf", "could_not_evaluate"]
+__all__ = [
+    "OcsfComplianceFinding",
+    "OcsfReporter",
+    "build_event",
+    "build_ocsf",
+    "could_not_evaluate",
+    "parse_time",
+]
