@@ -517,3 +517,11 @@ def test_an_expired_waiver_stays_failed_and_says_so(scan: ScanResult) -> None:
     assert (f["Compliance"]["Status"], f["Workflow"]["Status"]) == ("FAILED", "NEW")
     assert f["ProductFields"]["mlguard/waiver/expired"] == "true"
     assert "Note" not in f
+
+
+def test_a_slash_in_a_framework_id_keeps_the_type_format() -> None:
+    scan = make_scan(12)
+    r = scan.results[0].model_copy(update={"compliance": ["iso/27001:A.8.1"]})
+    [f] = build_asff(scan.model_copy(update={"results": [r]}), OPTIONS)
+    assert f["Types"] == ["Software and Configuration Checks/Industry and Regulatory Standards/iso-27001"]
+    assert f["Compliance"]["RelatedRequirements"] == ["iso/27001:A.8.1"]

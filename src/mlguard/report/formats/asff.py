@@ -200,7 +200,8 @@ def resolve_target(scan: ScanResult, options: ReportOptions) -> Target | None:
 
 def _types(result: Result) -> list[str]:
     frameworks = sorted({c.split(":", 1)[0] for c in result.compliance}) or [NO_FRAMEWORK]
-    return [TYPE_PREFIX + terminal_safe(fw) for fw in frameworks][:MAX_TYPES]
+    # a "/" in a framework id would add a level to namespace/category/classifier
+    return [TYPE_PREFIX + terminal_safe(fw).replace("/", "-") for fw in frameworks][:MAX_TYPES]
 
 
 def _description(result: Result) -> str:
