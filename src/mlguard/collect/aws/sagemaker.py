@@ -200,6 +200,13 @@ def _model(item: Item, opts: Options) -> dict[str, Any]:
     data["repository_access_modes"] = sorted(
         {_first(c, ("ImageConfig", "RepositoryAccessMode")) or "Platform" for c in containers}
     )
+    # A model has one PrimaryContainer or a list of Containers (an inference pipeline or a
+    # multi-container endpoint); moto answers {} / [] for the form that is not used.
+    primary = raw.get("PrimaryContainer") or None
+    data["primary_container_repository_access_mode"] = (
+        (_first(primary, ("ImageConfig", "RepositoryAccessMode")) or "Platform") if primary else None
+    )
+    data["multi_container"] = bool([c for c in as_list(raw.get("Containers")) if c])
     data["s3_buckets"] = s3_buckets(
         *(c.get("ModelDataUrl") for c in containers),
         *(_first(c, ("ModelDataSource", "S3DataSource", "S3Uri")) for c in containers),
@@ -513,7 +520,14 @@ define(
         describe="describe_model",
         normalize=_model,
         tagged=True,
-        attributes=("s3_buckets", "in_vpc", "security_group_ids", SECRET_PATHS),
+        attributes=(
+            "s3_buckets",
+            "in_vpc",
+            "security_group_ids",
+            "primary_container_repository_access_mode",
+            "multi_container",
+            SECRET_PATHS,
+        ),
     ),
     _spec(
         "endpoint_config",
