@@ -1635,11 +1635,20 @@ class _Seeder:
         inter-container encryption), Studio images and app image configs (tags), inference
         experiments (KMS keys of the instance volumes and of the captured data) and models pulling
         from a private registry in the VPC (one primary container, and multi-container pipelines).
-        Seeded in the first region only."""
+        Seeded in the first region only; in every region, the models seeded before pull their
+        primary container from ECR (SageMaker.16), which is recorded here."""
+        r = self.rec
+        for name, where in self.rec.regions.get("aws.sagemaker.model", {}).items():
+            if where == region:
+                r.flaw(
+                    "aws.sagemaker.model",
+                    name,
+                    region,
+                    "primary container pulled from ECR, not a private registry",
+                )
         if region != self.primary:
             return
         sm = self.client("sagemaker", region)
-        r = self.rec
         net = self.net[region]
         key = self.kms[region]["data"]
         role = self.roles["scoped"]
