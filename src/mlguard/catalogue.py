@@ -71,6 +71,7 @@ _TYPES: tuple[ResourceType, ...] = (
     ResourceType("aws.sagemaker.image", "SageMaker (Studio custom) image."),
     ResourceType("aws.sagemaker.app_image_config", "SageMaker Studio app image configuration."),
     ResourceType("aws.sagemaker.inference_experiment", "SageMaker inference experiment (shadow test)."),
+    ResourceType("aws.sagemaker.model_card", "SageMaker model card (status, KMS key, documented model)."),
     ResourceType(
         "aws.applicationautoscaling.scalable_target",
         "Application Auto Scaling scalable target with its scaling policies.",

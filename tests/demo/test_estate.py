@@ -133,6 +133,7 @@ LISTERS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
         for kind in ("data_quality", "model_quality", "model_bias", "model_explainability")
     },
     "aws.sagemaker.image": ("sagemaker", "list_images", "Images", {}),
+    "aws.sagemaker.model_card": ("sagemaker", "list_model_cards", "ModelCardSummaries", {}),
     "aws.sagemaker.app_image_config": ("sagemaker", "list_app_image_configs", "AppImageConfigs", {}),
     "aws.sagemaker.inference_experiment": (
         "sagemaker",

@@ -313,6 +313,13 @@ def test_inference_experiments_keep_both_kms_keys(sm: Any, role_arn: str) -> Non
     assert sm.list_tags(ResourceArn=described["Arn"])["Tags"] == [{"Key": "team", "Value": "ml"}]
 
 
+def test_list_tags_of_resources_created_without_tags(sm: Any, role_arn: str) -> None:
+    card = sm.create_model_card(ModelCardName="c", Content="{}", ModelCardStatus="Draft")["ModelCardArn"]
+    assert sm.list_tags(ResourceArn=card)["Tags"] == []
+    sm.add_tags(ResourceArn=card, Tags=[{"Key": "team", "Value": "ml"}])
+    assert sm.list_tags(ResourceArn=card)["Tags"] == [{"Key": "team", "Value": "ml"}]
+
+
 def test_added_state_is_cleared_by_moto_reset(aws_env: None) -> None:
     with mock_aws():
         sm = boto3.client("sagemaker", region_name=REGION)

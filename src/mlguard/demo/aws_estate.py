@@ -1777,6 +1777,52 @@ class _Seeder:
             bad="no KMS key for the instance volumes or the captured data",
         )
 
+        # Model governance: models deployed from the model registry (one approved package, one
+        # pending) and model cards for two of the three endpoints' models (one approved).
+        for name, package, bad in (
+            ("fraud-detector-registry-model", "fraud-detector-models/1", None),
+            ("churn-registry-model", "churn-models/1", "deployed from a model package pending approval"),
+        ):
+            sm.create_model(
+                ModelName=name,
+                ExecutionRoleArn=role,
+                PrimaryContainer={
+                    "ModelPackageName": self.arn("sagemaker", region, f"model-package/{package}")
+                },
+                VpcConfig=vpc_config,
+                EnableNetworkIsolation=True,
+                Tags=_tags(**_TEAM),
+            )
+            r.add("aws.sagemaker.model", name, region, bad=bad)
+            r.flaw(
+                "aws.sagemaker.model",
+                name,
+                region,
+                "primary container pulled from ECR, not a private registry",
+            )
+        for card, model, status, kms in (
+            ("fraud-detector-card", "fraud-detector-model", "Approved", True),
+            ("llm-summarizer-card", "llm-summarizer-model", "Draft", False),
+        ):
+            sm.create_model_card(
+                ModelCardName=card,
+                ModelCardStatus=status,
+                Content=json.dumps(
+                    {
+                        "model_overview": {"model_name": model, "model_owner": "ml-platform"},
+                        "intended_uses": {"risk_rating": "Medium" if kms else "High"},
+                    }
+                ),
+                **({"SecurityConfig": {"KmsKeyId": key}} if kms else {}),
+                Tags=_tags(**_TEAM),
+            )
+            r.add(
+                "aws.sagemaker.model_card",
+                card,
+                region,
+                bad=None if kms else "draft (not approved), no customer-managed KMS key",
+            )
+
         def container(image: str, mode: str | None) -> dict[str, Any]:
             out: dict[str, Any] = {"Image": image}
             if mode:

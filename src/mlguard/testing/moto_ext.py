@@ -818,7 +818,9 @@ def _patch_tags_for_added_records() -> None:
     """moto 5.2.x resolves ListTags/AddTags/DeleteTags ARNs through a fixed table that has no
     feature groups, monitoring schedules, user profiles (a user profile ARN even has two path
     segments), images, app image configs or inference experiments, so ListTags on them fails
-    with an internal error. Resolve the records this module adds; everything else still goes
+    with an internal error; and model cards, model quality and model explainability job
+    definitions created without Tags keep ``None``, on which ListTags fails too. Resolve the
+    records this module adds and give untagged ones an empty list; everything else still goes
     through moto's lookup."""
 
     def build(original: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
@@ -835,7 +837,10 @@ def _patch_tags_for_added_records() -> None:
             elif kind in ("image", "app-image-config", "inference-experiment"):
                 found = _record_by_arn(self, arn)
             else:
-                return original(self, arn)
+                found = original(self, arn)
+                if getattr(found, "tags", []) is None:  # created without Tags
+                    found.tags = []
+                return found
             if found is None:
                 raise ValidationError(message=f"Could not find {kind} with name {rest}")
             return found

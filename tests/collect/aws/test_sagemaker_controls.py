@@ -1,10 +1,12 @@
-"""The SageMaker resources behind the Security Hub SageMaker controls: Model Monitor job
-definitions, Studio images and app image configs, inference experiments, and the registry mode
-of model containers. Collected from moto (with mlguard's moto extension where moto lacks them)
-and judged by the built-in policies."""
+"""The SageMaker resources behind the Security Hub SageMaker controls (Model Monitor job
+definitions, Studio images and app image configs, inference experiments, the registry mode of
+model containers) and model governance (models deployed from the model registry, model cards).
+Collected from moto (with mlguard's moto extension where moto lacks them) and judged by the
+built-in policies."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -337,3 +339,148 @@ def test_model_registry_mode_of_primary_and_pipeline_containers() -> None:
         "pipe-private": "PASS",
         "pipe-mixed": "FAIL",
     }
+
+
+def _registry() -> None:
+    sm = boto3.client("sagemaker")
+    sm.create_model_package_group(ModelPackageGroupName="fraud")
+    arns = [
+        sm.create_model_package(
+            ModelPackageGroupName="fraud",
+            ModelApprovalStatus=status,
+            InferenceSpecification={
+                "Containers": [{"Image": IMAGE}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+        for status in ("Approved", "PendingManualApproval")
+    ]
+    for name, package in (("approved", arns[0]), ("pending", arns[1])):
+        sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"ModelPackageName": package})
+    sm.create_model(ModelName="from-image", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+
+
+def test_models_from_the_registry_are_judged_on_the_package_approval() -> None:
+    _registry()
+    inventory = _collect({"aws.sagemaker.model", "aws.sagemaker.model_package_group"})
+    group = next(r.data for r in inventory.resources if r.type == "aws.sagemaker.model_package_group")
+    assert [a.rsplit("/", 1)[1] for a in group["approved_package_arns"]] == ["1"]
+    assert len(group["package_arns"]) == 2
+    assert _status(inventory, "sagemaker_model_from_approved_package") == {
+        "approved": "PASS",
+        "pending": "FAIL",
+        "from-image": "SKIP",
+    }
+
+
+def test_a_denied_package_listing_leaves_registry_models_unknown() -> None:
+    _registry()
+    denied = {"before-call.sagemaker.ListModelPackages": failing("AccessDeniedException")}
+    inventory = _collect({"aws.sagemaker.model", "aws.sagemaker.model_package_group"}, denied)
+    assert [e.operation for e in inventory.errors] == ["sagemaker:ListModelPackages"]
+    assert _status(inventory, "sagemaker_model_from_approved_package") == {
+        "approved": "ERROR",
+        "pending": "ERROR",
+        "from-image": "SKIP",
+    }
+
+
+def _cards() -> str:
+    moto_ext.apply()  # moto's ListTags fails on a model card created without tags
+    key = boto3.client("kms").create_key(Description="ml data")["KeyMetadata"]["Arn"]
+    sm = boto3.client("sagemaker")
+    for card, status, content, kms in (
+        (
+            "fraud-card",
+            "Approved",
+            {"model_overview": {"model_name": "fraud-model"}, "intended_uses": {"risk_rating": "Low"}},
+            True,
+        ),
+        ("churn-card", "Draft", {"model_overview": {"model_name": "churn-model"}}, False),
+    ):
+        sm.create_model_card(
+            ModelCardName=card,
+            ModelCardStatus=status,
+            Content=json.dumps(content),
+            **({"SecurityConfig": {"KmsKeyId": key}} if kms else {}),
+        )
+    return key
+
+
+def test_model_cards_are_read_without_their_content() -> None:
+    key = _cards()
+    inventory = _collect({"aws.sagemaker.model_card", "aws.kms.key"})
+    assert inventory.errors == []
+    cards = {r.name: r.data for r in inventory.resources if r.type == "aws.sagemaker.model_card"}
+    assert cards["fraud-card"]["model_name"] == "fraud-model"
+    assert cards["fraud-card"]["risk_rating"] == "Low"
+    assert cards["fraud-card"]["kms_key_id"] == key
+    assert cards["churn-card"]["model_card_status"] == "Draft"
+    assert all("content" not in c for c in cards.values())
+    assert _status(inventory, "sagemaker_model_card_kms_customer_managed") == {
+        "fraud-card": "PASS",
+        "churn-card": "FAIL",
+    }
+
+
+def test_in_service_endpoints_need_an_approved_card_for_every_model() -> None:
+    moto_ext.apply()
+    _cards()
+    sm = boto3.client("sagemaker")
+    for model in ("fraud-model", "churn-model"):
+        sm.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+        sm.create_endpoint_config(
+            EndpointConfigName=model,
+            ProductionVariants=[
+                {
+                    "VariantName": "v",
+                    "ModelName": model,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
+        )
+        sm.create_endpoint(EndpointName=model.removesuffix("-model"), EndpointConfigName=model)
+    inventory = _collect({"aws.sagemaker.endpoint", "aws.sagemaker.model_card"})
+    assert _status(inventory, "sagemaker_endpoint_models_have_approved_model_card") == {
+        "fraud": "PASS",
+        "churn": "FAIL",
+    }
+
+
+def test_a_model_card_whose_content_does_not_parse_leaves_its_model_unknown() -> None:
+    from botocore.stub import Stubber
+
+    from mlguard.collect.aws.spec import SPECS
+    from tests.collect.aws.test_sagemaker import T0, _stubbed_engine
+
+    arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-card/broken"
+    summary = {
+        "ModelCardName": "broken",
+        "ModelCardArn": arn,
+        "ModelCardStatus": "Approved",
+        "CreationTime": T0,
+    }
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_response("list_model_cards", {"ModelCardSummaries": [summary]}, {})
+        stub.add_response(
+            "describe_model_card",
+            {
+                **summary,
+                "ModelCardVersion": 1,
+                "Content": "{not json",
+                "LastModifiedTime": T0,
+                "CreatedBy": {},
+            },
+            {"ModelCardName": "broken"},
+        )
+        stub.add_response("list_tags", {"Tags": []}, {"ResourceArn": arn})
+        engine, account = _stubbed_engine(client)
+        engine.collect(account, "us-east-1", SPECS["aws.sagemaker.model_card"])
+    (resource,) = engine.sink.resources
+    assert "model_name" not in resource.data
+    (error,) = engine.sink.errors
+    assert (error.code, error.operation) == ("MalformedContent", "sagemaker:DescribeModelCard")
+    assert set(error.attributes) == {"model_name", "risk_rating"}

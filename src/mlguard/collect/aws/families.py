@@ -16,5 +16,6 @@ from mlguard.collect.aws import (  # noqa: F401
     sagemaker,
     sagemaker_inference,
     sagemaker_monitoring,
+    sagemaker_registry,
     sagemaker_studio,
 )
