@@ -56,6 +56,23 @@ _TYPES: tuple[ResourceType, ...] = (
     ResourceType("aws.sagemaker.experiment", "SageMaker experiment."),
     ResourceType("aws.sagemaker.pipeline", "SageMaker pipeline."),
     ResourceType(
+        "aws.sagemaker.data_quality_job_definition", "SageMaker Model Monitor data quality job definition."
+    ),
+    ResourceType(
+        "aws.sagemaker.model_quality_job_definition", "SageMaker Model Monitor model quality job definition."
+    ),
+    ResourceType(
+        "aws.sagemaker.model_bias_job_definition", "SageMaker Clarify model bias monitoring job definition."
+    ),
+    ResourceType(
+        "aws.sagemaker.model_explainability_job_definition",
+        "SageMaker Clarify model explainability monitoring job definition.",
+    ),
+    ResourceType("aws.sagemaker.image", "SageMaker (Studio custom) image."),
+    ResourceType("aws.sagemaker.app_image_config", "SageMaker Studio app image configuration."),
+    ResourceType("aws.sagemaker.inference_experiment", "SageMaker inference experiment (shadow test)."),
+    ResourceType("aws.sagemaker.model_card", "SageMaker model card (status, KMS key, documented model)."),
+    ResourceType(
         "aws.applicationautoscaling.scalable_target",
         "Application Auto Scaling scalable target with its scaling policies.",
     ),

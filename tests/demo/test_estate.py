@@ -123,6 +123,24 @@ LISTERS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
     ),
     "aws.sagemaker.experiment": ("sagemaker", "list_experiments", "ExperimentSummaries", {}),
     "aws.sagemaker.pipeline": ("sagemaker", "list_pipelines", "PipelineSummaries", {}),
+    **{
+        f"aws.sagemaker.{kind}_job_definition": (
+            "sagemaker",
+            f"list_{kind}_job_definitions",
+            "JobDefinitionSummaries",
+            {},
+        )
+        for kind in ("data_quality", "model_quality", "model_bias", "model_explainability")
+    },
+    "aws.sagemaker.image": ("sagemaker", "list_images", "Images", {}),
+    "aws.sagemaker.model_card": ("sagemaker", "list_model_cards", "ModelCardSummaries", {}),
+    "aws.sagemaker.app_image_config": ("sagemaker", "list_app_image_configs", "AppImageConfigs", {}),
+    "aws.sagemaker.inference_experiment": (
+        "sagemaker",
+        "list_inference_experiments",
+        "InferenceExperiments",
+        {},
+    ),
     "aws.applicationautoscaling.scalable_target": (
         "application-autoscaling",
         "describe_scalable_targets",

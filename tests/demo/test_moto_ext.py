@@ -31,9 +31,14 @@ def test_apply_is_idempotent_and_lists_every_gap() -> None:
     first = moto_ext.apply()
     assert moto_ext.apply() == first
     assert set(first) == set(moto_ext.gaps())
-    assert {"monitoring_schedules", "user_profiles", "feature_groups", "model_network_isolation"} <= set(
-        first
-    )
+    assert {
+        "monitoring_schedules",
+        "user_profiles",
+        "feature_groups",
+        "model_network_isolation",
+        "studio_images",
+        "inference_experiments",
+    } <= set(first)
     assert all(moto_ext.gaps().values()), "every patch documents what moto lacks"
 
 
@@ -244,15 +249,88 @@ def test_monitoring_schedule_named_job_definition_names_its_endpoint(sm: Any, ro
         sm.create_monitoring_schedule(MonitoringScheduleName="bad", MonitoringScheduleConfig={})
 
 
+def test_images_and_app_image_configs_round_trip_with_tags(sm: Any, role_arn: str) -> None:
+    sm.create_image(ImageName="torch", RoleArn=role_arn, Tags=[{"Key": "team", "Value": "ml"}])
+    sm.create_image(ImageName="r-kernel", RoleArn=role_arn, DisplayName="R")
+    image = sm.describe_image(ImageName="torch")
+    assert (image["ImageStatus"], image["RoleArn"]) == ("CREATED", role_arn)
+    assert sm.list_tags(ResourceArn=image["ImageArn"])["Tags"] == [{"Key": "team", "Value": "ml"}]
+    pages = sm.get_paginator("list_images").paginate(PaginationConfig={"PageSize": 1})
+    listed = pages.build_full_result()["Images"]
+    assert sorted(i["ImageName"] for i in listed) == ["r-kernel", "torch"]
+    assert [i.get("DisplayName") for i in listed if i["ImageName"] == "r-kernel"] == ["R"]
+    with pytest.raises(ClientError, match="ResourceInUse"):
+        sm.create_image(ImageName="torch", RoleArn=role_arn)
+
+    lab = {"ContainerConfig": {"ContainerEnvironmentVariables": {"MODE": "dev"}}}
+    arn = sm.create_app_image_config(AppImageConfigName="lab", JupyterLabAppImageConfig=lab)[
+        "AppImageConfigArn"
+    ]
+    assert arn.endswith(":app-image-config/lab")
+    (summary,) = sm.list_app_image_configs(NameContains="la")["AppImageConfigs"]
+    assert summary["JupyterLabAppImageConfig"] == lab
+    assert sm.describe_app_image_config(AppImageConfigName="lab")["JupyterLabAppImageConfig"] == lab
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == []
+    sm.delete_app_image_config(AppImageConfigName="lab")
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        sm.describe_app_image_config(AppImageConfigName="lab")
+
+
+def test_inference_experiments_keep_both_kms_keys(sm: Any, role_arn: str) -> None:
+    sm.create_inference_experiment(
+        Name="shadow",
+        Type="ShadowMode",
+        RoleArn=role_arn,
+        EndpointName="fraud",
+        ModelVariants=[
+            {
+                "ModelName": "m",
+                "VariantName": "v",
+                "InfrastructureConfig": {
+                    "InfrastructureType": "RealTimeInference",
+                    "RealTimeInferenceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+                },
+            }
+        ],
+        ShadowModeConfig={
+            "SourceModelVariantName": "v",
+            "ShadowModelVariants": [{"ShadowModelVariantName": "s", "SamplingPercentage": 10}],
+        },
+        DataStorageConfig={"Destination": "s3://capture/x", "KmsKey": "alias/capture"},
+        KmsKey="alias/volumes",
+        Tags=[{"Key": "team", "Value": "ml"}],
+    )
+    described = sm.describe_inference_experiment(Name="shadow")
+    assert (described["KmsKey"], described["DataStorageConfig"]["KmsKey"]) == (
+        "alias/volumes",
+        "alias/capture",
+    )
+    assert described["EndpointMetadata"]["EndpointName"] == "fraud"
+    assert described["Arn"].endswith(":inference-experiment/shadow")
+    (summary,) = sm.list_inference_experiments()["InferenceExperiments"]
+    assert (summary["Name"], summary["Type"], summary["Status"]) == ("shadow", "ShadowMode", "Running")
+    assert "Arn" not in summary  # as in AWS: the listing carries no ARN
+    assert sm.list_tags(ResourceArn=described["Arn"])["Tags"] == [{"Key": "team", "Value": "ml"}]
+
+
+def test_list_tags_of_resources_created_without_tags(sm: Any, role_arn: str) -> None:
+    card = sm.create_model_card(ModelCardName="c", Content="{}", ModelCardStatus="Draft")["ModelCardArn"]
+    assert sm.list_tags(ResourceArn=card)["Tags"] == []
+    sm.add_tags(ResourceArn=card, Tags=[{"Key": "team", "Value": "ml"}])
+    assert sm.list_tags(ResourceArn=card)["Tags"] == [{"Key": "team", "Value": "ml"}]
+
+
 def test_added_state_is_cleared_by_moto_reset(aws_env: None) -> None:
     with mock_aws():
         sm = boto3.client("sagemaker", region_name=REGION)
         domain = _domain(sm, "arn:aws:iam::123456789012:role/sm")
         sm.create_user_profile(DomainId=domain, UserProfileName="gone")
+        sm.create_image(ImageName="gone", RoleArn="arn:aws:iam::123456789012:role/sm")
         assert len(sm.list_user_profiles()["UserProfiles"]) == 1
     with mock_aws():
         fresh = boto3.client("sagemaker", region_name=REGION)
         assert fresh.list_user_profiles()["UserProfiles"] == []
+        assert fresh.list_images()["Images"] == []
 
 
 def test_backdate_access_key(mocked: None) -> None:

@@ -1629,6 +1629,243 @@ class _Seeder:
             bad="offline store without a KMS key",
         )
 
+    def sagemaker_controls(self, region: str) -> None:
+        """Good and bad counterparts for the Security Hub SageMaker controls on resources the main
+        estate lacks: the four kinds of Model Monitor job definition (network isolation,
+        inter-container encryption), Studio images and app image configs (tags), inference
+        experiments (KMS keys of the instance volumes and of the captured data) and models pulling
+        from a private registry in the VPC (one primary container, and multi-container pipelines).
+        Seeded in the first region only; in every region, the models seeded before pull their
+        primary container from ECR (SageMaker.16), which is recorded here."""
+        r = self.rec
+        for name, where in self.rec.regions.get("aws.sagemaker.model", {}).items():
+            if where == region:
+                r.flaw(
+                    "aws.sagemaker.model",
+                    name,
+                    region,
+                    "primary container pulled from ECR, not a private registry",
+                )
+        if region != self.primary:
+            return
+        sm = self.client("sagemaker", region)
+        net = self.net[region]
+        key = self.kms[region]["data"]
+        role = self.roles["scoped"]
+        ecr = f"{self.account}.dkr.ecr.{region}.amazonaws.com"
+        private = "registry.ml.acme.internal:5000"  # a Docker registry inside the VPC
+        vpc_config = {"SecurityGroupIds": [net["sg"]], "Subnets": [net["subnet"]]}
+        output = {
+            "MonitoringOutputs": [
+                {
+                    "S3Output": {
+                        "S3Uri": "s3://acme-ml-model-artifacts/monitor/definitions",
+                        "LocalPath": "/opt/ml/processing/output",
+                    }
+                }
+            ],
+            "KmsKeyId": key,
+        }
+        resources = {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "VolumeSizeInGB": 20,
+                "VolumeKmsKeyId": key,
+            }
+        }
+        job_input = {
+            "EndpointInput": {"EndpointName": "fraud-detector", "LocalPath": "/opt/ml/processing/input"}
+        }
+        ground_truth = {"GroundTruthS3Input": {"S3Uri": "s3://acme-ml-model-artifacts/ground-truth/fraud"}}
+        clarify = "s3://acme-ml-model-artifacts/clarify/fraud-analysis.json"
+        kinds: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+            # kind: (API prefix, app specification, extra job input)
+            "data_quality": ("DataQuality", {}, {}),
+            "model_quality": ("ModelQuality", {"ProblemType": "BinaryClassification"}, ground_truth),
+            "model_bias": ("ModelBias", {"ConfigUri": clarify}, ground_truth),
+            "model_explainability": ("ModelExplainability", {"ConfigUri": clarify}, {}),
+        }
+        for kind, (prefix, app, extra_input) in kinds.items():
+            slug = kind.replace("_", "-")
+            for name, network, bad in (
+                (
+                    f"fraud-{slug}-isolated",
+                    {
+                        "EnableNetworkIsolation": True,
+                        "EnableInterContainerTrafficEncryption": True,
+                        "VpcConfig": vpc_config,
+                    },
+                    None,
+                ),
+                (f"fraud-{slug}-open", {}, "no network isolation, no inter-container traffic encryption"),
+            ):
+                getattr(sm, f"create_{kind}_job_definition")(
+                    JobDefinitionName=name,
+                    **{
+                        f"{prefix}AppSpecification": {
+                            "ImageUri": f"{ecr}/sagemaker-model-monitor-analyzer:latest",
+                            **app,
+                        },
+                        f"{prefix}JobInput": {**job_input, **extra_input},
+                        f"{prefix}JobOutputConfig": output,
+                    },
+                    JobResources=resources,
+                    NetworkConfig=network,
+                    StoppingCondition={"MaxRuntimeInSeconds": 1800},
+                    RoleArn=role,
+                    Tags=_tags(**_TEAM),
+                )
+                r.add(f"aws.sagemaker.{kind}_job_definition", name, region, bad=bad)
+
+        sm.create_image(ImageName="ml-team-pytorch", RoleArn=role, Tags=_tags(**_TEAM))
+        r.add("aws.sagemaker.image", "ml-team-pytorch", region)
+        sm.create_image(ImageName="scratch-r-kernel", RoleArn=role)
+        r.add("aws.sagemaker.image", "scratch-r-kernel", region, bad="untagged")
+        kernel = {"KernelSpecs": [{"Name": "python3", "DisplayName": "Python 3 (team PyTorch)"}]}
+        sm.create_app_image_config(
+            AppImageConfigName="ml-team-pytorch-kernel", KernelGatewayImageConfig=kernel, Tags=_tags(**_TEAM)
+        )
+        r.add("aws.sagemaker.app_image_config", "ml-team-pytorch-kernel", region)
+        sm.create_app_image_config(
+            AppImageConfigName="scratch-jupyterlab",
+            JupyterLabAppImageConfig={"ContainerConfig": {"ContainerEnvironmentVariables": {"MODE": "dev"}}},
+        )
+        r.add("aws.sagemaker.app_image_config", "scratch-jupyterlab", region, bad="untagged")
+
+        variants = [
+            {
+                "ModelName": "fraud-detector-model",
+                "VariantName": name,
+                "InfrastructureConfig": {
+                    "InfrastructureType": "RealTimeInference",
+                    "RealTimeInferenceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+                },
+            }
+            for name in ("AllTraffic", "shadow")
+        ]
+        shadow = {
+            "SourceModelVariantName": "AllTraffic",
+            "ShadowModelVariants": [{"ShadowModelVariantName": "shadow", "SamplingPercentage": 20}],
+        }
+        capture = "s3://acme-ml-model-artifacts/shadow-capture/fraud-detector"
+        sm.create_inference_experiment(
+            Name="fraud-detector-shadow-encrypted",
+            Type="ShadowMode",
+            RoleArn=role,
+            EndpointName="fraud-detector",
+            ModelVariants=variants,
+            ShadowModeConfig=shadow,
+            DataStorageConfig={"Destination": capture, "KmsKey": key},
+            KmsKey=key,
+            Tags=_tags(**_TEAM),
+        )
+        r.add("aws.sagemaker.inference_experiment", "fraud-detector-shadow-encrypted", region)
+        sm.create_inference_experiment(
+            Name="fraud-detector-shadow-plain",
+            Type="ShadowMode",
+            RoleArn=role,
+            EndpointName="fraud-detector",
+            ModelVariants=variants,
+            ShadowModeConfig=shadow,
+            DataStorageConfig={"Destination": capture},
+        )
+        r.add(
+            "aws.sagemaker.inference_experiment",
+            "fraud-detector-shadow-plain",
+            region,
+            bad="no KMS key for the instance volumes or the captured data",
+        )
+
+        # Model governance: models deployed from the model registry (one approved package, one
+        # pending) and model cards for two of the three endpoints' models (one approved).
+        for name, package, bad in (
+            ("fraud-detector-registry-model", "fraud-detector-models/1", None),
+            ("churn-registry-model", "churn-models/1", "deployed from a model package pending approval"),
+        ):
+            sm.create_model(
+                ModelName=name,
+                ExecutionRoleArn=role,
+                PrimaryContainer={
+                    "ModelPackageName": self.arn("sagemaker", region, f"model-package/{package}")
+                },
+                VpcConfig=vpc_config,
+                EnableNetworkIsolation=True,
+                Tags=_tags(**_TEAM),
+            )
+            r.add("aws.sagemaker.model", name, region, bad=bad)
+            r.flaw(
+                "aws.sagemaker.model",
+                name,
+                region,
+                "primary container pulled from ECR, not a private registry",
+            )
+        for card, model, status, kms in (
+            ("fraud-detector-card", "fraud-detector-model", "Approved", True),
+            ("llm-summarizer-card", "llm-summarizer-model", "Draft", False),
+        ):
+            sm.create_model_card(
+                ModelCardName=card,
+                ModelCardStatus=status,
+                Content=json.dumps(
+                    {
+                        "model_overview": {"model_name": model, "model_owner": "ml-platform"},
+                        "intended_uses": {"risk_rating": "Medium" if kms else "High"},
+                    }
+                ),
+                **({"SecurityConfig": {"KmsKeyId": key}} if kms else {}),
+                Tags=_tags(**_TEAM),
+            )
+            r.add(
+                "aws.sagemaker.model_card",
+                card,
+                region,
+                bad=None if kms else "draft (not approved), no customer-managed KMS key",
+            )
+
+        def container(image: str, mode: str | None) -> dict[str, Any]:
+            out: dict[str, Any] = {"Image": image}
+            if mode:
+                out["ImageConfig"] = {"RepositoryAccessMode": mode}
+            return out
+
+        for name, form, bad in (
+            (
+                "fraud-private-registry-model",
+                {"PrimaryContainer": container(f"{private}/fraud:3", "Vpc")},
+                None,
+            ),
+            (
+                "fraud-ensemble-private-model",
+                {
+                    "Containers": [
+                        container(f"{private}/fraud-features:3", "Vpc"),
+                        container(f"{private}/fraud:3", "Vpc"),
+                    ]
+                },
+                None,
+            ),
+            (
+                "fraud-ensemble-mixed-model",
+                {
+                    "Containers": [
+                        container(f"{private}/fraud-features:3", "Vpc"),
+                        container(f"{ecr}/ml-serving:2026.11", None),
+                    ]
+                },
+                "one pipeline container is pulled from ECR by the platform, not from the private registry",
+            ),
+        ):
+            sm.create_model(
+                ModelName=name,
+                ExecutionRoleArn=role,
+                VpcConfig=vpc_config,
+                EnableNetworkIsolation=True,
+                Tags=_tags(**_TEAM),
+                **form,
+            )
+            r.add("aws.sagemaker.model", name, region, bad=bad)
+
     def gpu_cost_examples(self, region: str) -> None:
         """A well-run GPU fine-tuning box: current generation, owner and cost-centre tags, 1-minute
         monitoring, encrypted root volume, busy CPU: the compliant counterpart of the untagged, idle
@@ -1840,6 +2077,7 @@ def seed_aws(
         seeder.events(region)
         seeder.apigateway(region)
         seeder.sagemaker_security(region)
+        seeder.sagemaker_controls(region)
         seeder.pipeline_hardening(region)
         seeder.gpu_cost_examples(region)
         seeder.security_groups(region)

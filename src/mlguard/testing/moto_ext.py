@@ -70,6 +70,12 @@ _PAGINATION = {
         "limit_default": 100,
         "unique_attribute": "arn",
     },
+    "_list_records": {
+        "input_token": "next_token",
+        "limit_key": "max_results",
+        "limit_default": 100,
+        "unique_attribute": "arn",
+    },
 }
 
 _lock = threading.Lock()
@@ -629,14 +635,193 @@ def _patch_monitoring_schedules() -> None:
         _add_method(cls, fn)
 
 
+# --------------------------------------------------------------------------- images, app image configs,
+# --------------------------------------------------------------------------- inference experiments
+
+
+@dataclass
+class Record:
+    """A SageMaker resource this module adds whose description is its create request: the
+    parameters kept as given (Tags apart), plus name, ARN, status and times."""
+
+    kind: str
+    name: str
+    arn: str
+    body: dict[str, Any]
+    tags: list[dict[str, str]]
+    creation_time: datetime = field(default_factory=utcnow)
+    last_modified_time: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Kind:
+    """How one record kind is named, summarised and described (the operations are
+    Create<noun>, Describe<noun>, List<noun>s and Delete<noun>)."""
+
+    noun: str  # snake_case: image, app_image_config, inference_experiment
+    arn_kind: str  # the resource part of the ARN: image, app-image-config, inference-experiment
+    name_key: str
+    arn_key: str
+    list_key: str
+    summary_keys: tuple[str, ...]
+    status: tuple[str, str] | None = None  # (key, value) of the status both answers carry
+    shape: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: body  # create -> describe
+
+
+def _experiment_shape(body: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in body.items() if k != "EndpointName"}
+    out["EndpointMetadata"] = {"EndpointName": body.get("EndpointName"), "EndpointStatus": "InService"}
+    return out
+
+
+_KINDS: dict[str, _Kind] = {
+    k.noun: k
+    for k in (
+        _Kind(
+            noun="image",
+            arn_kind="image",
+            name_key="ImageName",
+            arn_key="ImageArn",
+            list_key="Images",
+            summary_keys=("Description", "DisplayName"),
+            status=("ImageStatus", "CREATED"),
+        ),
+        _Kind(
+            noun="app_image_config",
+            arn_kind="app-image-config",
+            name_key="AppImageConfigName",
+            arn_key="AppImageConfigArn",
+            list_key="AppImageConfigs",
+            summary_keys=("KernelGatewayImageConfig", "JupyterLabAppImageConfig", "CodeEditorAppImageConfig"),
+        ),
+        _Kind(
+            noun="inference_experiment",
+            arn_kind="inference-experiment",
+            name_key="Name",
+            arn_key="Arn",
+            list_key="InferenceExperiments",
+            summary_keys=("Type", "Schedule", "Description", "RoleArn"),
+            status=("Status", "Running"),
+            shape=_experiment_shape,
+        ),
+    )
+}
+
+
+def _records(backend: Any, noun: str) -> dict[str, Record]:
+    return _store(backend, f"_mlguard_{noun}s")
+
+
+def _record_by_arn(backend: Any, arn: str) -> Record | None:
+    return next((r for k in _KINDS for r in _records(backend, k).values() if r.arn == arn), None)
+
+
+@paginate(pagination_model=_PAGINATION)
+def _list_records(
+    backend: Any, *, noun: str, name_contains: str | None, sort_by: str | None, sort_order: str | None
+) -> list[Record]:
+    items = [r for r in _records(backend, noun).values() if not name_contains or name_contains in r.name]
+    return _sorted(
+        items,
+        sort_by,
+        sort_order,
+        {"Name": "name", "CreationTime": "creation_time", "LastModifiedTime": "last_modified_time"},
+    )
+
+
+def _add_record_kind(kind: _Kind) -> None:
+    """Install Create/Describe/List/Delete of one record kind on moto's SageMaker responses."""
+    noun = "".join(part.title() for part in kind.noun.split("_"))
+
+    def summary(record: Record) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            kind.name_key: record.name,
+            kind.arn_key: record.arn,
+            "CreationTime": record.creation_time,
+            "LastModifiedTime": record.last_modified_time,
+        }
+        if kind.status:
+            out[kind.status[0]] = kind.status[1]
+        out.update({k: record.body[k] for k in kind.summary_keys if k in record.body})
+        return out
+
+    def get(self: Any) -> Record:
+        name = self._get_param(kind.name_key)
+        found = _records(self.sagemaker_backend, kind.noun).get(name)
+        if found is None:
+            raise ResourceNotFound(f"{noun} {name} not found")
+        return found
+
+    def create(self: Any) -> Any:
+        backend = self.sagemaker_backend
+        name = self._get_param(kind.name_key)
+        if name in _records(backend, kind.noun):
+            raise ResourceInUseException(f"{noun} {name} already exists")
+        body = {k: v for k, v in self._get_params().items() if k not in ("Tags", kind.name_key)}
+        record = Record(
+            kind=kind.noun,
+            name=name,
+            arn=_arn(backend, kind.arn_kind, name),
+            body=body,
+            tags=self._get_param("Tags") or [],
+        )
+        _records(backend, kind.noun)[name] = record
+        return ActionResult({kind.arn_key: record.arn})
+
+    def describe(self: Any) -> Any:
+        record = get(self)
+        return ActionResult({**summary(record), **kind.shape(record.body)})
+
+    def delete(self: Any) -> Any:
+        del _records(self.sagemaker_backend, kind.noun)[get(self).name]
+        return EmptyResult()
+
+    def list_(self: Any) -> Any:
+        items, token = _list_records(
+            self.sagemaker_backend,
+            noun=kind.noun,
+            name_contains=self._get_param("NameContains"),
+            sort_by=self._get_param("SortBy"),
+            sort_order=self._get_param("SortOrder"),
+            next_token=self._get_param("NextToken"),
+            max_results=self._get_param("MaxResults"),
+        )
+        return ActionResult({kind.list_key: [summary(r) for r in items], "NextToken": token})
+
+    for verb, fn in (("create", create), ("describe", describe), ("delete", delete), ("list", list_)):
+        fn.__name__ = f"{verb}_{kind.noun}s" if verb == "list" else f"{verb}_{kind.noun}"
+        _add_method(sm_responses.SageMakerResponse, fn)
+
+
+def _patch_studio_images() -> None:
+    """moto 5.2.x has no SageMaker images or app image configurations: CreateImage, DescribeImage,
+    ListImages, CreateAppImageConfig, DescribeAppImageConfig and ListAppImageConfigs raise
+    NotImplementedError, so Studio custom images (and their tags) cannot be seeded or read. Add
+    Create/Describe/List/Delete of both (NameContains, sorting, NextToken) and tags on them."""
+    _add_record_kind(_KINDS["image"])
+    _add_record_kind(_KINDS["app_image_config"])
+
+
+def _patch_inference_experiments() -> None:
+    """moto 5.2.x has no SageMaker inference experiments (shadow tests): CreateInferenceExperiment,
+    DescribeInferenceExperiment and ListInferenceExperiments raise NotImplementedError, so their
+    KMS keys (the instance storage volume's KmsKey, DataStorageConfig.KmsKey) cannot be seeded or
+    read. Add Create/Describe/List/Delete (the endpoint goes into EndpointMetadata; status Running)
+    and tags on them."""
+    _add_record_kind(_KINDS["inference_experiment"])
+
+
 # --------------------------------------------------------------------------- tags on added records
 
 
 def _patch_tags_for_added_records() -> None:
     """moto 5.2.x resolves ListTags/AddTags/DeleteTags ARNs through a fixed table that has no
-    feature groups, monitoring schedules or user profiles (a user profile ARN even has two path
-    segments), so ListTags on them fails with an internal error. Resolve the records this module
-    adds; everything else still goes through moto's lookup."""
+    feature groups, monitoring schedules, user profiles (a user profile ARN even has two path
+    segments), images, app image configs or inference experiments, so ListTags on them fails
+    with an internal error; and model cards, model quality and model explainability job
+    definitions created without Tags keep ``None``, on which ListTags fails too. Resolve the
+    records this module adds and give untagged ones an empty list; everything else still goes
+    through moto's lookup."""
 
     def build(original: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
         def _get_resource_from_arn(self: Any, arn: str) -> Any:
@@ -649,8 +834,13 @@ def _patch_tags_for_added_records() -> None:
                 found = next((s for s in _monitoring_schedules(self).values() if s.arn == arn), None)
             elif kind == "user-profile":
                 found = _user_profiles(self).get(rest)
+            elif kind in ("image", "app-image-config", "inference-experiment"):
+                found = _record_by_arn(self, arn)
             else:
-                return original(self, arn)
+                found = original(self, arn)
+                if getattr(found, "tags", []) is None:  # created without Tags
+                    found.tags = []
+                return found
             if found is None:
                 raise ValidationError(message=f"Could not find {kind} with name {rest}")
             return found
@@ -891,6 +1081,8 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_user_profiles,
     _patch_feature_groups,
     _patch_monitoring_schedules,
+    _patch_studio_images,
+    _patch_inference_experiments,
     _patch_tags_for_added_records,
     _patch_emr_region_on_custom_endpoint,
     _patch_ec2_p3_instance_types,

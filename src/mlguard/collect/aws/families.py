@@ -14,4 +14,8 @@ from mlguard.collect.aws import (  # noqa: F401
     lambda_,
     s3,
     sagemaker,
+    sagemaker_inference,
+    sagemaker_monitoring,
+    sagemaker_registry,
+    sagemaker_studio,
 )

@@ -15,7 +15,9 @@ from mlguard.model import ENVELOPE_KEYS, iso
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 # Maps whose keys are user data (kept verbatim, not snake_cased) and whose values may be secrets.
-_VARIABLES = frozenset({"Environment", "Variables"})  # values dropped, names kept
+_VARIABLES = frozenset(
+    {"Environment", "Variables", "ContainerEnvironmentVariables"}
+)  # values dropped, names kept
 _ARGUMENTS = frozenset(
     {"HyperParameters", "DefaultArguments", "NonOverridableArguments", "Arguments", "Parameters"}
 )

@@ -1,5 +1,7 @@
-"""SageMaker: notebooks, Studio, models, endpoint configs, endpoints, jobs, monitoring, feature
-store, model registry, experiments and pipelines."""
+"""SageMaker: notebooks, Studio domains and user profiles, models, endpoint configs, endpoints, jobs,
+monitoring schedules, feature store, experiments and pipelines (the model registry is in
+``sagemaker_registry``, monitoring job definitions in ``sagemaker_monitoring``, Studio images in
+``sagemaker_studio``, inference experiments in ``sagemaker_inference``)."""
 
 from __future__ import annotations
 
@@ -200,6 +202,17 @@ def _model(item: Item, opts: Options) -> dict[str, Any]:
     data["repository_access_modes"] = sorted(
         {_first(c, ("ImageConfig", "RepositoryAccessMode")) or "Platform" for c in containers}
     )
+    # A model has one PrimaryContainer or a list of Containers (an inference pipeline or a
+    # multi-container endpoint); moto answers {} / [] for the form that is not used.
+    primary = raw.get("PrimaryContainer") or None
+    data["primary_container_repository_access_mode"] = (
+        (_first(primary, ("ImageConfig", "RepositoryAccessMode")) or "Platform") if primary else None
+    )
+    data["multi_container"] = bool([c for c in as_list(raw.get("Containers")) if c])
+    # Models deployed from the model registry name their (versioned) model package.
+    data["model_package_names"] = sorted(
+        {str(c["ModelPackageName"]) for c in containers if c.get("ModelPackageName")}
+    )
     data["s3_buckets"] = s3_buckets(
         *(c.get("ModelDataUrl") for c in containers),
         *(_first(c, ("ModelDataSource", "S3DataSource", "S3Uri")) for c in containers),
@@ -397,38 +410,6 @@ def _feature_group(item: Item, opts: Options) -> dict[str, Any]:
     }
 
 
-def _packages(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        p
-        for page in caller.pages(
-            "sagemaker", "list_model_packages", ModelPackageGroupName=raw["ModelPackageGroupName"]
-        )
-        for p in page.get("ModelPackageSummaryList", [])
-    ]
-
-
-def _package_group(item: Item, opts: Options) -> dict[str, Any]:
-    raw = item.raw
-    packages = [
-        {
-            "arn": p.get("ModelPackageArn"),
-            "version": p.get("ModelPackageVersion"),
-            "approval_status": p.get("ModelApprovalStatus"),
-            "status": p.get("ModelPackageStatus"),
-            "creation_time": to_json(p.get("CreationTime")),
-        }
-        for p in as_list(raw.get("Packages"))
-    ]
-    latest = max(packages, key=lambda p: (p["version"] or 0, p["creation_time"] or ""), default=None)
-    return {
-        **data_of(raw, drop=("ModelPackageGroupArn", "Packages")),
-        "packages": packages,
-        "package_count": len(packages),
-        "approved_count": sum(1 for p in packages if p["approval_status"] == "Approved"),
-        "latest_approval_status": latest["approval_status"] if latest else None,
-    }
-
-
 define(
     _spec(
         "notebook_instance",
@@ -513,7 +494,15 @@ define(
         describe="describe_model",
         normalize=_model,
         tagged=True,
-        attributes=("s3_buckets", "in_vpc", "security_group_ids", SECRET_PATHS),
+        attributes=(
+            "s3_buckets",
+            "in_vpc",
+            "security_group_ids",
+            "primary_container_repository_access_mode",
+            "multi_container",
+            "model_package_names",
+            SECRET_PATHS,
+        ),
     ),
     _spec(
         "endpoint_config",
@@ -597,22 +586,6 @@ define(
             "online_store_kms_key_id",
             "offline_store_enabled",
             "offline_store_kms_key_id",
-        ),
-    ),
-    _spec(
-        "model_package_group",
-        "list_model_package_groups",
-        "ModelPackageGroupSummaryList",
-        "ModelPackageGroup",
-        describe=None,
-        normalize=_package_group,
-        details=(
-            Detail(
-                operation="list_model_packages",
-                fetch=_packages,
-                into="Packages",
-                attributes=("packages", "package_count", "approved_count", "latest_approval_status"),
-            ),
         ),
     ),
     _spec(
