@@ -51,15 +51,15 @@ def _total(key: str, results: Sequence[Result]) -> CostTotal:
     for r in results:
         c = r.cost
         assert c is not None
-        if c.gpu_hours_per_month is None:
+        if c.gpu_hours_per_month is None or c.node_hours_per_month is None:
             unknown += 1
         else:
             gpu += c.gpu_hours_per_month
         node += c.node_hours_per_month or 0.0
-        if c.usd_per_month is None:
-            unpriced += 1
-        else:
+        if c.usd_per_month is not None:
             usd = (usd or 0.0) + c.usd_per_month
+        elif c.node_hours_per_month is not None:
+            unpriced += 1  # hours known, price missing (unknown hours are counted in unknown)
     return CostTotal(
         key=key,
         findings=len(results),
