@@ -56,17 +56,25 @@ class PriceFile(_Strict):
 
 
 def pricing_schema() -> dict[str, Any]:
+    """The price file's JSON Schema. An optional field is omitted, never null, so the schema says
+    so (a wrong value is then reported against its own rule, e.g. a negative price)."""
     schema = PriceFile.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "mlguard price file (--pricing)"
-    # One of usd_per_hour, or dbu_per_hour with sku, per price.
-    schema["$defs"]["InstancePrice"]["oneOf"] = [
-        {
-            "required": ["usd_per_hour"],
-            "not": {"anyOf": [{"required": ["dbu_per_hour"]}, {"required": ["sku"]}]},
-        },
-        {"required": ["dbu_per_hour", "sku"], "not": {"required": ["usd_per_hour"]}},
-    ]
+    for model in schema["$defs"].values():
+        for name, prop in model.get("properties", {}).items():
+            variants = [v for v in prop.get("anyOf", []) if v.get("type") != "null"]
+            if len(variants) == 1 and len(prop["anyOf"]) == 2:
+                rest = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+                model["properties"][name] = {**variants[0], **rest}
+    for name, prop in schema.get("properties", {}).items():
+        variants = [v for v in prop.get("anyOf", []) if v.get("type") != "null"]
+        if len(variants) == 1 and len(prop["anyOf"]) == 2:
+            rest = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+            schema["properties"][name] = {**variants[0], **rest}
+    schema["$defs"]["InstancePrice"]["description"] = (
+        "One price: usd_per_hour, or dbu_per_hour with sku (whose $/DBU is under databricks.dbu_prices)."
+    )
     return schema
 
 
@@ -128,6 +136,14 @@ def load_price_file(path: Path) -> PriceBook:
                 line=doc.line_of(["instances", i]),
             )
         seen[key] = i
+        if (p.usd_per_hour is None) == (p.dbu_per_hour is None) or (p.dbu_per_hour is None) != (
+            p.sku is None
+        ):
+            raise PricingError(
+                f"instances[{i}]: give usd_per_hour, or dbu_per_hour with sku (exactly one of the two)",
+                file=str(path),
+                line=doc.line_of(["instances", i]),
+            )
         if p.sku is not None and p.sku not in prices.databricks.dbu_prices:
             known = ", ".join(sorted(prices.databricks.dbu_prices)) or "none"
             raise PricingError(
