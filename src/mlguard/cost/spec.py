@@ -137,6 +137,29 @@ class CostSpec:
     at_least: bool
     basis: tuple[Basis, ...]
 
+    def describe(self) -> str:
+        """One line for the policy catalogue: what a FAIL wastes and how it is measured."""
+
+        def q(x: Quantity | None) -> str:
+            if x is None:
+                return "unknown"
+            if x.path is not None:
+                text = f"`{x.path}`" + (f" via the {x.table} table" if x.table else "")
+                return text + (f" + {x.add:g}" if x.add else "")
+            return f"parameter `{x.param}`" if x.param is not None else f"{x.value:g}"
+
+        hours = "unmeasured hours" if self.hours_per_month is None else f"{self.hours_per_month:g} h/month"
+        count = q(self.instances)
+        if self.keep.path is not None or self.keep.param is not None or self.keep.value:
+            count = f"({count} - {q(self.keep)} kept)"
+        where = f" of each `{self.each}` element" if self.each else ""
+        bound = " (a lower bound)" if self.at_least else ""
+        return (
+            f"{self.waste.replace('_', ' ')}, fixed by {self.action.replace('_', ' ')}: {hours} x {count} "
+            f"instances x {q(self.accelerators)} GPUs{where}{bound}; priced as {self.platform} "
+            f"`{self.instance_type}` when a price is given"
+        )
+
     def paths(self) -> list[tuple[str, list[str | int], bool]]:
         """(path, where in the policy, read in the element) of every path the block reads."""
         out: list[tuple[str, list[str | int], bool]] = []
