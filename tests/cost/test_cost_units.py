@@ -204,3 +204,31 @@ def test_schema_pricing_is_published_and_the_sample_file_follows_it() -> None:
     assert schema == json.loads(json.dumps(pricing_schema()))
     jsonschema.Draft202012Validator(schema).validate(parse_yaml(SAMPLE).plain())
     assert load_price_file(SAMPLE).sample is True
+
+
+def test_pricing_from_the_config_file_and_the_sample_keyword(tmp_path: Path) -> None:
+    golden = (
+        Path(__file__).resolve().parents[1] / "golden" / "ec2_gpu_instance_idle" / "cost" / "inventory.yaml"
+    )
+    raw = parse_yaml(golden).plain()
+    inv = {
+        "provenance": {"version": "t", "started_at": "2026-01-01T00:00:00Z"},
+        "resources": [{**r, "provider": "aws", "id": r["uid"].rsplit("/", 1)[-1]} for r in raw["resources"]],
+        "coverage": [{"provider": "aws", "resource_type": "aws.ec2.instance"}],
+    }
+    (tmp_path / "inv.json").write_text(json.dumps(inv))
+    (tmp_path / "prices.yaml").write_text(
+        "instances:\n  - {platform: ec2, instance_type: g5.12xlarge, usd_per_hour: 2}\n"
+    )
+    (tmp_path / "mlguard.yaml").write_text("cost:\n  pricing: prices.yaml\n  owner_tags: [Name, team]\n")
+    base = ["--config", str(tmp_path / "mlguard.yaml"), "-q", "evaluate", str(tmp_path / "inv.json")]
+    base += ["--policy", "ec2_gpu_instance_idle", "--format", "json", "--fail-on", "never"]
+    for extra, usd in (([], 1460.0), (["--pricing", "sample"], 4161.0)):  # 730 h x 2 $/h; x 5.70 (SAMPLE)
+        out = tmp_path / f"out{len(extra)}"
+        result = CliRunner().invoke(cli, [*base, "--output-dir", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        data = json.loads((out / "results.json").read_text())
+        (idle,) = [r for r in data["results"] if r["resource_uid"].endswith("i-idle4")]
+        assert idle["cost"]["usd_per_month"] == usd
+        assert idle["cost"]["owner"] == "vision"  # no Name tag: the next key, team (as Team), names it
+        assert data["cost"]["owner_tags"] == ["Name", "team"]

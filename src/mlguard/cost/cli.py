@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from mlguard.pipeline import LoadedConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
+SAMPLE_KEYWORD = "sample"
+SAMPLE_PRICES = Path(__file__).resolve().parent.parent / "data" / "pricing-sample.yaml"
 
 
 def cost_options(f: F) -> F:
@@ -28,9 +30,10 @@ def cost_options(f: F) -> F:
     )(f)
     return click.option(
         "--pricing",
-        metavar="FILE",
+        metavar="FILE|sample",
         help="Price file (YAML/JSON, see `mlguard schema pricing`) to show cost findings in dollars; "
-        "without it they are in GPU-hours and node-hours.",
+        "without it they are in GPU-hours and node-hours. 'sample': the built-in SAMPLE file (demo "
+        "prices, not real rates).",
     )(f)
 
 
@@ -42,5 +45,7 @@ def cost_run(loaded: LoadedConfig, kw: dict[str, Any]) -> CostOptions:
     where: Path | None = (
         Path(pricing) if pricing else (loaded.config.resolve(cfg.pricing) if cfg.pricing else None)
     )
+    if (pricing or cfg.pricing) == SAMPLE_KEYWORD:
+        where = SAMPLE_PRICES
     prices: PriceSource | None = load_price_file(where) if where is not None else None
     return CostOptions(owner_tags=tuple(t.strip() for t in tags) or tuple(cfg.owner_tags), prices=prices)
