@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 SAMPLE_KEYWORD = "sample"
+AWS_KEYWORD = "aws"
 SAMPLE_PRICES = Path(__file__).resolve().parent.parent / "data" / "pricing-sample.yaml"
 
 
@@ -30,22 +31,27 @@ def cost_options(f: F) -> F:
     )(f)
     return click.option(
         "--pricing",
-        metavar="FILE|sample",
+        metavar="FILE|sample|aws",
         help="Price file (YAML/JSON, see `mlguard schema pricing`) to show cost findings in dollars; "
         "without it they are in GPU-hours and node-hours. 'sample': the built-in SAMPLE file (demo "
-        "prices, not real rates).",
+        "prices, not real rates). 'aws': public on-demand EC2 rates from the AWS Price List API "
+        "(pricing:GetProducts).",
     )(f)
 
 
 def cost_run(loaded: LoadedConfig, kw: dict[str, Any]) -> CostOptions:
     """The cost options from the flags, else the config file's ``cost:`` section."""
     cfg = loaded.config.cost
-    tags = tuple(t for raw in kw.get("owner_tags") or () for t in raw.split(",") if t.strip())
-    pricing: str | None = kw.get("pricing")
-    where: Path | None = (
-        Path(pricing) if pricing else (loaded.config.resolve(cfg.pricing) if cfg.pricing else None)
-    )
-    if (pricing or cfg.pricing) == SAMPLE_KEYWORD:
-        where = SAMPLE_PRICES
-    prices: PriceSource | None = load_price_file(where) if where is not None else None
-    return CostOptions(owner_tags=tuple(t.strip() for t in tags) or tuple(cfg.owner_tags), prices=prices)
+    tags = tuple(t.strip() for raw in kw.get("owner_tags") or () for t in raw.split(",") if t.strip())
+    flag: str | None = kw.get("pricing")
+    choice = flag or cfg.pricing
+    prices: PriceSource | None = None
+    if choice == AWS_KEYWORD:
+        from mlguard.cost.aws_pricing import AwsPriceList
+
+        prices = AwsPriceList(profile=loaded.config.scope.aws.profile)
+    elif choice == SAMPLE_KEYWORD:
+        prices = load_price_file(SAMPLE_PRICES)
+    elif choice is not None:  # a flag is relative to the working directory, the config to its file
+        prices = load_price_file(Path(choice) if flag else loaded.config.resolve(choice))
+    return CostOptions(owner_tags=tags or tuple(cfg.owner_tags), prices=prices)

@@ -90,6 +90,10 @@ class PriceSource(Protocol):
 
     def price(self, platform: str, instance_type: str, region: str | None) -> Price | None: ...
 
+    def missing(self, platform: str, instance_type: str, region: str | None) -> str | None:
+        """Why there is no price (None: the source simply lists none)."""
+        ...
+
 
 class PriceBook:
     """The prices of one file, looked up by (platform, type, region) then (platform, type, any region)."""
@@ -117,6 +121,9 @@ class PriceBook:
         return self._by_key.get((platform, instance_type, region)) or self._by_key.get(
             (platform, instance_type, None)
         )
+
+    def missing(self, platform: str, instance_type: str, region: str | None) -> str | None:
+        return None
 
 
 def load_price_file(path: Path) -> PriceBook:
@@ -162,9 +169,10 @@ def _price_cost(cost: Cost, source: PriceSource) -> Cost:
         price = source.price(line.platform, line.instance_type, line.region) if line.instance_type else None
         if price is None:
             if line.instance_type and line.instances != 0:
+                why = source.missing(line.platform, line.instance_type, line.region)
                 unknown.append(
                     f"{line.item}: no price for {line.platform} {line.instance_type} in "
-                    f"{line.region or 'any region'} in {source.label}"
+                    f"{line.region or 'any region'} in {source.label}" + (f": {why}" if why else "")
                 )
             lines.append(line)
             continue
