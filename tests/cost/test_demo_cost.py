@@ -99,6 +99,7 @@ def test_unmeasured_hours_are_unknown_not_zero(unpriced: tuple[dict[str, Any], s
     assert "gpu_hours_per_month" not in cost  # unknown (null), never 0
     assert cost["lines"][0]["instances"] == 5.0  # 4 workers + the driver
     assert any("not measured" in u for u in cost["unknown"])
+    assert "each such hour: 5 instance-hours, 40 GPU-hours" in cost["assumptions"]
     assert data["cost"]["total"]["unknown"] == 2
     assert "unknown" in console
 
@@ -117,6 +118,9 @@ def test_dollars_with_the_sample_price_file(priced: tuple[dict[str, Any], str, P
     )["cost"]
     assert serving["usd_per_month"] == 3577.0  # 730 h x 70 DBU/h x 0.07 $/DBU (SAMPLE)
     assert serving["at_least"] is True
+    cluster = _by(data, "databricks_gpu_cluster_autotermination", CLUSTER)["cost"]
+    assert "usd_per_month" not in cluster  # unmeasured hours: unknown, however well priced
+    assert any("each such hour costs $160.00" in u for u in cluster["unknown"])  # 5 x 32 $/h (SAMPLE)
     summary = data["cost"]
     assert summary["sample_prices"] is True
     assert summary["total"]["usd_per_month"] == 57378.0

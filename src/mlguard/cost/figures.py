@@ -169,6 +169,11 @@ def measure(
             r.unknown.append(
                 "hours per month: not measured" + (f" ({spec.hours_note})" if spec.hours_note else "")
             )
+            if at_risk is not None:
+                per_hour = f"each such hour: {_fmt(at_risk)} instance-hours"
+                assumptions.append(
+                    per_hour + (f", {_fmt(at_risk * gpus)} GPU-hours" if gpus is not None else "")
+                )
         lines.append(
             CostLine(
                 item=label,

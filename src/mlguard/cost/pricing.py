@@ -181,6 +181,8 @@ def _price_cost(cost: Cost, source: PriceSource) -> Cost:
             if line.node_hours_per_month is None
             else round(line.node_hours_per_month * price.usd_per_hour, 2)
         )
+        if monthly is None and line.instances:  # hours unmeasured: say what each of them costs
+            unknown.append(f"{line.item}: each such hour costs ${line.instances * price.usd_per_hour:,.2f}")
         lines.append(
             line.model_copy(
                 update={
