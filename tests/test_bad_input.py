@@ -102,3 +102,26 @@ def test_bad_flags(
     code, err = run([*argv, *(["--output-dir", str(tmp_path)] if argv[0] == "scan" else [])], capsys)
     assert code == 2, err
     assert fragment in err
+
+
+@pytest.mark.parametrize("name", sorted(CASES["pricing"]))
+@pytest.mark.parametrize("command", ["evaluate", "scan"])
+def test_invalid_price_file_is_a_hard_error(
+    name: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = CASES["pricing"][name]
+    path = BAD / "pricing" / name
+    target = [str(sample_inventory_path())] if command == "evaluate" else ["--demo"]
+    argv = [command, *target, "--pricing", str(path), "--output-dir", str(tmp_path)]
+    code, err = run(argv, capsys)
+    assert code == 2, err
+    assert f"{path}:{case['line']}:" in err, err
+    assert case["message"] in err, err
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_missing_price_file_is_a_hard_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "prices.yaml"
+    code, err = run(["evaluate", str(sample_inventory_path()), "--pricing", str(missing)], capsys)
+    assert code == 2, err
+    assert f"{missing}: price file not found" in err, err

@@ -25,6 +25,8 @@ from rich.text import Text
 from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import NullProgress, Progress, providers
+from mlguard.cost.cli import cost_options, cost_run
+from mlguard.cost.pricing import pricing_schema
 from mlguard.errors import (
     EXIT_BAD_INPUT,
     EXIT_INCOMPLETE,
@@ -470,6 +472,7 @@ def _write_json(path: Path, model: Inventory | ScanResult) -> None:
 @selection_options
 @gate_options
 @output_options("console,json")
+@cost_options
 @click.pass_context
 def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
     """Evaluate the policies against a saved INVENTORY and write the results."""
@@ -483,7 +486,9 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
     inv.provenance.sources.append(str(inventory))
     _warn_undeclared(state, inventory, inv)
     waivers = load_waivers(loaded, kw.get("waivers"))
-    scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
+    scan = evaluate(
+        inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), cost=cost_run(loaded, kw)
+    )
     _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), _report_options(kw))
     ctx.exit(_gate(state, loaded, kw, scan, inv))
 
@@ -519,6 +524,7 @@ def _warn_undeclared(state: State, path: Path, inv: Inventory) -> None:
 @gate_options
 @output_options("console,json")
 @record_options
+@cost_options
 @click.option("--demo", is_flag=True, help="Scan the embedded demo estate: no cloud account, no network.")
 @click.option(
     "--iac",
@@ -557,6 +563,7 @@ def scan_cmd(
     policy_set, policies = _load_selected(loaded, kw)
     formats = _formats(loaded, kw["formats"], "console,json")
     waivers = load_waivers(loaded, kw.get("waivers"))
+    cost = cost_run(loaded, kw)  # a bad price file stops the run before any call
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     with recording(kw["record"], kw["store_target"], _config_store(loaded), kw["lock_timeout"]) as store:
         timed_out = False
@@ -586,7 +593,9 @@ def scan_cmd(
             iac = scan_iac(
                 iac_path, checkov_bin, kw.get("timeout") or DEFAULT_TIMEOUT, skip_paths=tuple(iac_skip_path)
             )
-        scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), iac=iac)
+        scan = evaluate(
+            inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), iac=iac, cost=cost
+        )
         options = _report_options(kw)
         run_id = None
         if store is not None:  # record first, so the reports can show the diff and the trends
@@ -817,6 +826,7 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "framework": framework_schema,
     "config": config_schema,
     "waivers": waivers_schema,
+    "pricing": pricing_schema,
 }
 
 

@@ -89,6 +89,18 @@ class Outputs(_Strict):
     formats: list[str] = Field(default_factory=list)
 
 
+class CostConfig(_Strict):
+    pricing: str | None = Field(
+        default=None,
+        description="Price file (YAML/JSON, `mlguard schema pricing`) or aws (the AWS Price List API).",
+    )
+    owner_tags: list[str] = Field(
+        default_factory=lambda: ["owner", "team", "cost-center"],
+        min_length=1,
+        description="Tag keys that name a resource's owner, first found wins (case-insensitive).",
+    )
+
+
 class Config(_Strict):
     version: int = Field(default=1, description="Config format version.")
     scope: ScopeConfig = Field(default_factory=ScopeConfig)
@@ -102,6 +114,7 @@ class Config(_Strict):
     fail_on_error: bool = Field(default=False, description="Exit 3 when collection was incomplete.")
     outputs: Outputs = Field(default_factory=Outputs)
     store: str | None = Field(default=None, description="Results store: SQLite path or database URL.")
+    cost: CostConfig = Field(default_factory=CostConfig)
 
     # Where the file was read from; relative paths in it are relative to its folder.
     _base_dir: Path | None = PrivateAttr(default=None)

@@ -422,6 +422,31 @@ def check_policy_paths(resource: str, raw: Mapping[str, Any]) -> None:
     for part in ("where", "assert"):
         if part in raw:
             _check(raw[part], [part], top, resource, top, resource)
+    if "cost" in raw:
+        _check_cost(raw["cost"], top, resource)
+
+
+def _check_cost(cost: Mapping[str, Any], top: Scope, resource: str) -> None:
+    """The paths of a ``cost:`` block: ``each`` and ``basis`` in the resource; the others in the
+    element of ``each`` when there is one."""
+    scope, owner = top, resource
+    if "each" in cost:
+        scope, problem = _elements(cost["each"], top, resource)
+        if problem:
+            raise PathProblem(problem, ["cost", "each"])
+        owner = f"{resource} element of {_keys(cost['each'])[0][0]}" if scope is not None else resource
+    for key in ("instance_type", "instances", "keep", "accelerators"):
+        node = cost.get(key)
+        if isinstance(node, Mapping) and "path" in node:
+            problem = resolve(node["path"], scope, owner)[1]
+            if problem:
+                raise PathProblem(problem, ["cost", key, "path"])
+    if "only" in cost:
+        _check(cost["only"], ["cost", "only"], scope, owner, top, resource)
+    for i, basis in enumerate(cost.get("basis", ())):
+        problem = resolve(basis["path"], top, resource)[1]
+        if problem:
+            raise PathProblem(problem, ["cost", "basis", i, "path"])
 
 
 def _check(

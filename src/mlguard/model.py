@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mlguard.cost.model import Cost, CostSummary
+
 INVENTORY_SCHEMA_VERSION = "1.0"
 RESULT_SCHEMA_VERSION = "1.0"
 
@@ -275,6 +277,9 @@ class Result(_Frozen):
     waiver: WaiverRef | None = None
     baseline: Literal["new", "existing"] | None = None
     source: SourceLocation | None = Field(default=None, description="IaC file and line, when known.")
+    cost: Cost | None = Field(
+        default=None, description="What a failing cost finding wastes per month (GPU-hours, node-hours, $)."
+    )
 
 
 def fingerprint(policy_id: str, resource_uid: str) -> str:
@@ -415,6 +420,9 @@ class ScanResult(BaseModel):
     not_run: list[NotRun] = Field(default_factory=list)
     stale_waivers: list[StaleWaiver] = Field(default_factory=list)
     baseline: BaselineInfo | None = None
+    cost: CostSummary | None = Field(
+        default=None, description="Totals of the failing cost findings (derived from the results)."
+    )
 
     def with_derived_figures(self) -> ScanResult:
         """The summary recomputed from the results and errors, the figures a reader trusts: a file
@@ -427,6 +435,12 @@ class ScanResult(BaseModel):
             errors=len(self.errors),
             incomplete_scopes=error_scopes(self.errors),
         )
+        if self.cost is not None:  # totals recomputed from the results, with the same price source
+            from mlguard.cost.summary import summarize
+
+            self.cost = summarize(
+                self.results, self.cost.pricing, self.cost.sample_prices, self.cost.owner_tags
+            )
         return self
 
     @property

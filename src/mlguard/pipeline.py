@@ -22,6 +22,7 @@ from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import CollectionCancelled, CollectorFactory, InventorySink, Progress, providers
 from mlguard.collect.secrets import mask_text, scrub_resource
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
+from mlguard.cost.figures import CostOptions, attach_costs, cost_summary
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
 from mlguard.iac.scan import IacScan, with_compliance
 from mlguard.model import (
@@ -333,9 +334,11 @@ def evaluate(
     command: str | None = None,
     now: datetime | None = None,
     iac: IacScan | None = None,
+    cost: CostOptions | None = None,
 ) -> ScanResult:
     """Evaluate, then merge IaC findings (``scan --iac``), then apply waivers and the baseline to
-    all of them, so a waiver or a baseline treats live and IaC findings alike."""
+    all of them, so a waiver or a baseline treats live and IaC findings alike. Failing cost
+    findings carry their waste (GPU-hours, node-hours, and dollars when ``cost`` has prices)."""
     started = utcnow()
     if iac is not None:
         iac = with_compliance(iac, policy_set)
@@ -343,7 +346,7 @@ def evaluate(
     if scanned:  # a scan of one provider does not list the other's policies as not run
         policies = [p for p in policies if p.provider in scanned]
     evaluated = evaluate_inventory(policies, inventory, now=now)
-    results = evaluated.results + (list(iac.results) if iac else [])
+    results = attach_costs(evaluated.results, policies, inventory, cost) + (list(iac.results) if iac else [])
     errors = inventory.errors + (list(iac.errors) if iac else [])
     policy_infos = [p.info() for p in policies]
     if iac is not None:
@@ -393,6 +396,7 @@ def evaluate(
         not_run=evaluated.not_run,
         stale_waivers=stale,
         baseline=baseline_info,
+        cost=cost_summary(results, policies, cost),
     )
 
 

@@ -241,3 +241,16 @@ def test_a_damaged_store_is_a_clean_error(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "results store: no such table: mlguard_runs" in res.output
     assert "Traceback" not in res.output
+
+
+def test_trend_metric_cost(tmp_path: Path) -> None:
+    store = str(tmp_path / "s.sqlite")
+    env = {"MLGUARD_STORE": store}
+    run("import", *map(str, _write_estates(tmp_path)), env=env)  # runs recorded without cost figures
+    points = json.loads(run("trend", "--metric", "cost", "--json", env=env).output)
+    assert [p["recorded"] for p in points] == [False, False]
+    assert all(p["gpu_hours_per_month"] is None for p in points)
+    assert "not recorded" in run("trend", "--metric", "cost", env=env).output
+    res = CliRunner().invoke(history, ["trend", "--metric", "cost", "--by", "severity"], env=env)
+    assert res.exit_code == 2
+    assert "--by applies to --metric failures only" in res.output

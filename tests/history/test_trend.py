@@ -112,3 +112,41 @@ def test_report_history_of_a_run(store: Store) -> None:
     assert first.previous is None
     assert first.diff is None
     assert ctx.model_dump(mode="json")["diff"]["base"]["id"] == ids[0]
+
+
+def test_cost_trend_over_runs_recorded_with_and_without_cost(store: Store) -> None:
+    from mlguard.cost.model import CostSummary, CostTotal
+    from mlguard.history.render import cost_trend_view
+    from mlguard.history.trend import cost_trend
+
+    def costed(scan_: object, gpu: float, usd: float | None, unknown: int) -> object:
+        total = CostTotal(
+            key="all",
+            findings=3,
+            gpu_hours_per_month=gpu,
+            node_hours_per_month=730.4,
+            usd_per_month=usd,
+            unknown=unknown,
+        )
+        return scan_.model_copy(update={"cost": CostSummary(total=total)})  # type: ignore[attr-defined]
+
+    w1, w2 = e.week1(), e.week2()
+    ids = [
+        store.record(w1.scan(), w1.inventory()),  # recorded before any cost policy ran: no figures
+        store.record(costed(w2.scan(), 5840.0, None, 1), w2.inventory()),  # type: ignore[arg-type]
+    ]
+    later = Estate(started="2026-11-15T02:00:00Z", resources=w2.resources, checks=w2.checks)
+    ids.append(store.record(costed(later.scan(), 2920.0, 4161.0, 0), later.inventory()))  # type: ignore[arg-type]
+    points = cost_trend(store)
+    assert [p.run_id for p in points] == ids
+    assert [p.recorded for p in points] == [False, True, True]
+    assert [p.gpu_hours_per_month for p in points] == [None, 5840.0, 2920.0]
+    assert [p.node_hours_per_month for p in points] == [None, 730.0, 730.0]  # whole hours
+    assert [p.usd_per_month for p in points] == [None, None, 4161.0]  # unpriced stays None, not 0
+    assert [p.unknown for p in points] == [None, 1, 0]
+    out = io.StringIO()
+    Console(file=out, width=140).print(cost_trend_view(points))
+    text = out.getvalue()
+    assert "not recorded" in text
+    assert "no price" in text
+    assert "5,840" in text

@@ -22,9 +22,9 @@ from mlguard.errors import EXIT_BAD_INPUT, InventoryError, MlguardError
 from mlguard.history.diff import diff_runs
 from mlguard.history.errors import StoreError
 from mlguard.history.models import DIMENSIONS, Dimension, InventoryItem, InventorySummary
-from mlguard.history.render import diff_view, make_console, runs_table, trend_view
+from mlguard.history.render import cost_trend_view, diff_view, make_console, runs_table, trend_view
 from mlguard.history.store import DEFAULT_LOCK_TIMEOUT, ENV_STORE, Store, open_for_run
-from mlguard.history.trend import trend
+from mlguard.history.trend import cost_trend, trend
 from mlguard.model import Inventory, ScanResult
 from mlguard.yamlio import parse_json
 
@@ -171,10 +171,31 @@ def diff_cmd(store_target: str | None, run_a: str, run_b: str, show_all: bool, a
     help="Dimension(s) to show [default: all].",
 )
 @click.option("--last", type=click.IntRange(min=1), default=20, show_default=True, help="Newest N runs.")
+@click.option(
+    "--metric",
+    type=click.Choice(["failures", "cost"]),
+    default="failures",
+    show_default=True,
+    help="failures: unwaived failures and compliance by dimension; cost: GPU-hours, instance-hours and "
+    "dollars at risk per month.",
+)
 @_json_option
 @_clean_errors
-def trend_cmd(store_target: str | None, dimensions: tuple[str, ...], last: int, as_json: bool) -> None:
-    """Unwaived failures per severity, category and provider, and compliance per framework, over time."""
+def trend_cmd(
+    store_target: str | None, dimensions: tuple[str, ...], last: int, metric: str, as_json: bool
+) -> None:
+    """Unwaived failures per severity, category and provider, and compliance per framework, over time
+    (or, with --metric cost, the cost at risk per month)."""
+    if metric == "cost":
+        if dimensions:
+            raise click.BadParameter("--by applies to --metric failures only", param_hint="--by")
+        with open_from_cli(store_target) as store:
+            points = cost_trend(store, last)
+        if as_json:
+            _echo_json([p.model_dump(mode="json") for p in points])
+        else:
+            make_console().print(cost_trend_view(points))
+        return
     chosen = [cast(Dimension, d) for d in dimensions] or list(get_args(Dimension))
     with open_from_cli(store_target) as store:
         trends = [trend(store, d, last) for d in chosen]

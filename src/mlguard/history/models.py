@@ -207,3 +207,21 @@ class Trend(BaseModel):
     unit: Literal["failures", "percent"]
     keys: list[str]
     points: list[TrendPoint]
+
+
+class CostPoint(_Frozen):
+    """One run's cost totals (``history trend --metric cost``); None: not recorded, unknown or unpriced."""
+
+    run_id: str
+    started_at: str
+    complete: bool
+    recorded: bool = Field(
+        description="False: the run was recorded without cost figures (no cost policy ran)."
+    )
+    findings: int | None = None
+    gpu_hours_per_month: float | None = None
+    node_hours_per_month: float | None = None
+    usd_per_month: float | None = None
+    unknown: int | None = Field(
+        default=None, description="Findings with unknown GPU-hours (not in the sums)."
+    )

@@ -14,7 +14,7 @@ from rich.console import Console, Group, OverflowMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from mlguard.history.models import FindingChange, InventoryItem, RunDiff, RunInfo, Trend
+from mlguard.history.models import CostPoint, FindingChange, InventoryItem, RunDiff, RunInfo, Trend
 from mlguard.report.sanitize import terminal_safe
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -204,3 +204,45 @@ def make_console(no_color: bool = False) -> Console:
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = CI_WIDTH
     return console
+
+
+def cost_trend_view(points: list[CostPoint]) -> RenderableType:
+    """Cost at risk per month over the runs (``history trend --metric cost``)."""
+    if not points:
+        return Text("No runs recorded yet.")
+    table = Table(
+        title="Cost at risk per month (unwaived failing cost findings)",
+        box=box.SIMPLE_HEAVY,
+        show_footer=True,
+    )
+    table.add_column("run", footer="trend", no_wrap=True)
+    table.add_column("started (UTC)")
+    columns = (
+        ("GPU-h / month", "gpu_hours_per_month"),
+        ("instance-h / month", "node_hours_per_month"),
+        ("$ / month", "usd_per_month"),
+    )
+    for header, key in columns:
+        series = [v for p in points if (v := getattr(p, key)) is not None]
+        table.add_column(header, justify="right", footer=sparkline(series, 0.0))
+    table.add_column("unknown", justify="right")
+    for p in points:
+        run = _safe(p.run_id)
+        if not p.complete:
+            run.append(" (incomplete)", style="yellow")
+        cells: list[RenderableType] = [run, _safe(p.started_at[:16].replace("T", " "))]
+        if not p.recorded:
+            cells += [Text("not recorded", style="dim"), "", "", ""]
+        else:
+            for _, key in columns:
+                v = getattr(p, key)
+                cells.append(
+                    "no price"
+                    if v is None and key == "usd_per_month"
+                    else f"{v:,.0f}"
+                    if v is not None
+                    else "unknown"
+                )
+            cells.append(str(p.unknown or 0))
+        table.add_row(*cells)
+    return table

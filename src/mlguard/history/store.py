@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import URL, Connection, Engine, create_engine, delete, event, func, make_url, select, text
 from sqlalchemy.pool import StaticPool
 
+from mlguard.cost.model import CostSummary
 from mlguard.history import tables as t
 from mlguard.history.errors import StoreError
 from mlguard.history.lock import advisory_key, advisory_lock, file_lock, memory_lock
@@ -145,6 +146,26 @@ def _frameworks(compliance: Iterable[str]) -> list[str]:
     return sorted({c.split(":", 1)[0] for c in compliance if c})
 
 
+def cost_stats(cost: CostSummary | None) -> list[dict[str, Any]]:
+    """The run's cost totals as whole numbers (``history trend --metric cost``); none when no cost
+    policy ran, and no row for a figure that is unknown or unpriced."""
+    if cost is None:
+        return []
+    t = cost.total
+    figures = {
+        "gpu_hours_per_month": t.gpu_hours_per_month,
+        "node_hours_per_month": t.node_hours_per_month,
+        "usd_per_month": t.usd_per_month,
+        "findings": t.findings,
+        "unknown": t.unknown,
+    }
+    return [
+        {"dimension": "cost", "key": k, "status": Status.FAIL.value, "count": round(v)}
+        for k, v in figures.items()
+        if v is not None
+    ]
+
+
 def _stats(scan: ScanResult) -> list[dict[str, Any]]:
     counts: Counter[tuple[str, str, str]] = Counter()
     for r in scan.results:
@@ -154,7 +175,8 @@ def _stats(scan: ScanResult) -> list[dict[str, Any]]:
         counts["provider", r.provider, status] += 1
         for fw in _frameworks(r.compliance):
             counts["framework", fw, status] += 1
-    return [{"dimension": d, "key": k, "status": s, "count": n} for (d, k, s), n in sorted(counts.items())]
+    rows = [{"dimension": d, "key": k, "status": s, "count": n} for (d, k, s), n in sorted(counts.items())]
+    return rows + cost_stats(scan.cost)
 
 
 def _chunks(rows: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlguard.history.models import Dimension, Trend, TrendPoint
+from mlguard.history.models import CostPoint, Dimension, Trend, TrendPoint
 from mlguard.history.store import Store
 from mlguard.model import Category, Severity, Status, iso
 
@@ -48,3 +48,26 @@ def trend(store: Store, dimension: Dimension, last: int | None = 20, until: str 
         keys=keys,
         points=points,
     )
+
+
+def cost_trend(store: Store, last: int | None = 20, until: str | None = None) -> list[CostPoint]:
+    """The cost totals of the newest ``last`` runs, oldest first (from the stats recorded with each run)."""
+    runs = store.runs(limit=last, until=until)
+    stats = store.stats([r.id for r in runs], "cost")
+    points = []
+    for run in runs:
+        got = {k: float(v.get(Status.FAIL.value, 0)) for k, v in stats[run.id].items()}
+        points.append(
+            CostPoint(
+                run_id=run.id,
+                started_at=iso(run.started_at),
+                complete=run.complete,
+                recorded=bool(got),
+                findings=int(got["findings"]) if "findings" in got else None,
+                gpu_hours_per_month=got.get("gpu_hours_per_month"),
+                node_hours_per_month=got.get("node_hours_per_month"),
+                usd_per_month=got.get("usd_per_month"),
+                unknown=int(got["unknown"]) if "unknown" in got else None,
+            )
+        )
+    return points

@@ -167,6 +167,8 @@ def _render_policy(policy: Policy, fw_names: dict[str, str]) -> list[str]:
             f"- Every {_code(subject)} must name a collected `{rtype}` (by {_code(related)}); "
             "one the scan did not see is ERROR"
         )
+    if policy.cost is not None:
+        out.append(f"- Cost of a FAIL: {policy.cost.describe()}")
     out.append("")
     if policy.parameters:
         out += ["| parameter | type | default | description |", "|---|---|---|---|"]

@@ -17,6 +17,7 @@ from typing import Any
 
 import jsonschema
 
+from mlguard.cost.spec import CostSpec, compile_cost
 from mlguard.errors import ConfigError, PolicyError
 from mlguard.fields import check_policy_paths
 from mlguard.model import Category, FrameworkInfo, PolicyInfo, RequirementInfo, Severity
@@ -79,6 +80,7 @@ class Policy:
     source: str  # "builtin" or the policy directory it came from
     compliance: tuple[str, ...] = ()  # framework:requirement, filled from the framework files
     values: dict[str, Any] = field(default_factory=dict)  # effective parameter values
+    cost: CostSpec | None = None  # how a FAIL's waste is measured (cost policies)
 
     @property
     def provider(self) -> str:
@@ -235,10 +237,17 @@ def load_policy(path: Path, source: str) -> Policy:
         assert_ = compile_condition(raw["assert"], ["assert"], names)
         where = compile_condition(raw["where"], ["where"], names) if "where" in raw else None
         check_policy_paths(raw["resource"], raw)  # every path names a declared field
+        cost = compile_cost(raw["cost"], names) if "cost" in raw else None
     except CompileError as exc:
         raise PolicyError(
             f"{field_name(exc.where)}: {exc.message}", file=str(path), line=doc.line_of(exc.where)
         ) from None
+    if cost is not None and raw["category"] != "cost":
+        raise PolicyError(
+            f"cost: only a policy of category cost carries a cost block (this one is {raw['category']})",
+            file=str(path),
+            line=doc.line_of(["cost"]),
+        )
     rem = raw["remediation"]
     return Policy(
         id=expected_id,
@@ -259,6 +268,7 @@ def load_policy(path: Path, source: str) -> Policy:
         file=path,
         source=source,
         values={n: p.default for n, p in params.items()},
+        cost=cost,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlguard.catalogue import resource_type_names
+from mlguard.cost.spec import cost_schema
 from mlguard.model import Category, Severity
 from mlguard.policy.operators import OPERATORS
 
@@ -222,6 +223,7 @@ def policy_schema() -> dict[str, Any]:
             "references": {"type": "array", "items": {"type": "string", "format": "uri"}},
             "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
             "enabled": {"type": "boolean", "default": True},
+            "cost": {"$ref": "#/$defs/cost"},
         },
         "required": ["title", "description", "severity", "category", "resource", "assert", "remediation"],
         "additionalProperties": False,
@@ -229,6 +231,7 @@ def policy_schema() -> dict[str, Any]:
             "condition": condition_schema(),
             "join": join_schema(),
             "parameter": parameter_schema(),
+            "cost": cost_schema(),
         },
     }
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape as _escape
 from rich.table import Table
 
+from mlguard.cost.render import print_cost
 from mlguard.model import ScanResult, Severity, Status
 from mlguard.report.sanitize import terminal_safe
 
@@ -65,6 +66,8 @@ def print_summary(scan: ScanResult, console: Console) -> None:
             p = info.get(pid)
             top.add_row(escape(pid), p.severity.value if p else "", str(n), escape(p.title) if p else "")
         console.print(top)
+
+    print_cost(scan.cost, console)
 
     if scan.errors:
         err = Table(title=f"Collection errors ({len(scan.errors)})", title_justify="left")

@@ -57,6 +57,7 @@ def test_permissions_command() -> None:
         "kms:ListAliases",
         "kms:ListKeys",
         "organizations:ListAccounts",
+        "pricing:GetProducts",  # scan --pricing aws
         "sts:AssumeRole",
         "sts:GetCallerIdentity",
     ]

@@ -148,6 +148,7 @@ SESSION_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("sts", "assume_role"),
     ("ec2", "describe_regions"),
     ("organizations", "list_accounts"),
+    ("pricing", "get_products"),  # --pricing aws: the cost module's one read (mlguard.cost.aws_pricing)
 )
 
 # IAM action prefixes that differ from the client name, and actions that differ from the API name.

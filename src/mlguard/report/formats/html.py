@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from mlguard.cost.render import html_context as cost_html_context
 from mlguard.model import CollectionError, Result, ScanResult, Severity, Status, Summary
 from mlguard.report.base import Reporter, ReportOptions, register
 from mlguard.report.compliance import FrameworkStatus, all_frameworks
@@ -91,6 +92,8 @@ def payload(scan: ScanResult) -> dict[str, Any]:
             ev["collected_at"] = r.evidence.collected_at
         if r.evidence.related:
             ev["related"] = r.evidence.related
+        if r.cost is not None:  # the finding's waste with its assumptions, in the details view
+            ev["cost"] = r.cost.model_dump(exclude_none=True, mode="json")
         rows.append(
             [
                 tables["status"](r.status.value),
@@ -258,6 +261,7 @@ def render_html(
         "frameworks": frameworks,
         "history": history,
         "errors": error_impacts(scan),
+        "cost": cost_html_context(scan.cost),
         "data": _embed(payload(scan)),
         "script": (files("mlguard.report") / "templates" / "report.js").read_text("utf-8"),
     }

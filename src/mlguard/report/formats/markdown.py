@@ -11,6 +11,8 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from mlguard.cost import render as cost_render
+from mlguard.cost.model import CostSummary
 from mlguard.model import ScanResult, Severity, Status
 from mlguard.report.base import Reporter, ReportOptions, register
 from mlguard.report.compliance import all_frameworks
@@ -65,6 +67,31 @@ def since_previous(history: ReportHistory) -> list[str]:
     return lines
 
 
+def cost_section(summary: CostSummary) -> list[str]:
+    """Where the GPU money goes: the headline, totals by owner, account, workspace and platform,
+    and the items to stop or scale down first."""
+    lines = [
+        "### Cost at risk per month",
+        "",
+        md(cost_render.headline(summary)),
+        "",
+        f"_{md(cost_render.scope_note())}_",
+    ]
+    if summary.sample_prices:
+        lines += ["", "**Dollar figures use SAMPLE prices, not real rates.**"]
+    if summary.top:
+        lines += ["", "**Stop or scale down first**", ""]
+        rows = [[md(c) for c in cost_render.top_row(i, item)] for i, item in enumerate(summary.top, 1)]
+        lines += _table(cost_render.TOP_HEADER, rows)
+    for key, title, section in cost_render.GROUPS:
+        totals = getattr(summary, key)
+        if totals:
+            lines += ["", f"**{section}**", ""]
+            header = [title, *cost_render.TOTAL_HEADER[1:]]
+            lines += _table(header, [[md(c) for c in cost_render.total_row(t)] for t in totals])
+    return lines
+
+
 def render_markdown(
     scan: ScanResult, max_chars: int = MAX_CHARS, history: ReportHistory | dict[str, Any] | None = None
 ) -> str:
@@ -113,6 +140,9 @@ def render_markdown(
         section = [f"### Top failing policies ({min(TOP_POLICIES, len(top))} of {len(top)})", ""]
         section += _table(["Policy", "Severity", "Failing", "Title"], rows)
         body.append(section)
+
+    if scan.cost is not None:
+        body.append(cost_section(scan.cost))
 
     frameworks = all_frameworks(scan)
     if frameworks:

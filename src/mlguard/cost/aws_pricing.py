@@ -1,0 +1,113 @@
+"""Prices from the AWS Price List API (``--pricing aws``): public on-demand EC2 rates.
+
+One read-only call, ``pricing:GetProducts`` on the us-east-1 endpoint, once per (instance type,
+region) the findings need, cached for the run; every other operation is refused before it is
+sent. Only the ``ec2`` platform is priced this way (EC2 instances, and the cloud VMs of Databricks
+pools and clusters): SageMaker and Databricks serving rates differ by component and contract, so
+they stay unpriced here and say so. A lookup that fails or matches no single price leaves the
+figure unpriced with the reason; it is never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mlguard.cost.pricing import Price
+
+PRICING_REGION = "us-east-1"
+ALLOWED = frozenset({("pricing", "GetProducts")})
+_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
+MAX_PAGES = 5
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A pricing operation other than GetProducts was about to be sent."""
+
+
+def _guard(model: Any, **_: Any) -> None:
+    key = (model.service_model.service_name, model.name)
+    if key not in ALLOWED:
+        raise ReadOnlyViolation(
+            f"mlguard is read-only: {key[0]}:{key[1]} is not an allowlisted read operation"
+        )
+
+
+def _on_demand_usd(item: str | dict[str, Any]) -> set[float]:
+    doc = json.loads(item) if isinstance(item, str) else item
+    prices: set[float] = set()
+    for term in (doc.get("terms", {}).get("OnDemand") or {}).values():
+        for dim in (term.get("priceDimensions") or {}).values():
+            usd = (dim.get("pricePerUnit") or {}).get("USD")
+            if usd is not None and dim.get("unit") in ("Hrs", "Hours", "hours"):
+                prices.add(float(usd))
+    return prices
+
+
+class AwsPriceList:
+    """A :class:`~mlguard.cost.pricing.PriceSource` backed by the AWS Price List API."""
+
+    sample = False
+
+    def __init__(self, profile: str | None = None, endpoint_url: str | None = None) -> None:
+        session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+        self.client = session.client(
+            "pricing", region_name=PRICING_REGION, config=_CONFIG, endpoint_url=endpoint_url
+        )
+        self.client.meta.events.register("before-call.pricing", _guard)
+        self.label = "AWS Price List API (public on-demand EC2 Linux rates)"
+        self.cache: dict[tuple[str, str, str | None], Price | None] = {}
+        self.problems: dict[tuple[str, str, str | None], str] = {}
+
+    def price(self, platform: str, instance_type: str, region: str | None) -> Price | None:
+        key = (platform, instance_type, region)
+        if key not in self.cache:
+            self.cache[key] = self._lookup(platform, instance_type, region)
+        return self.cache[key]
+
+    def missing(self, platform: str, instance_type: str, region: str | None) -> str | None:
+        return self.problems.get((platform, instance_type, region))
+
+    def _lookup(self, platform: str, instance_type: str, region: str | None) -> Price | None:
+        key = (platform, instance_type, region)
+        if platform != "ec2" or region is None:
+            self.problems[key] = "only EC2 instance types with a region are priced from the AWS Price List"
+            return None
+        filters = [
+            {"Type": "TERM_MATCH", "Field": field, "Value": value}
+            for field, value in (
+                ("instanceType", instance_type),
+                ("regionCode", region),
+                ("operatingSystem", "Linux"),
+                ("tenancy", "Shared"),
+                ("preInstalledSw", "NA"),
+                ("capacitystatus", "Used"),
+                ("licenseModel", "No License required"),
+            )
+        ]
+        found: set[float] = set()
+        token: str | None = None
+        try:
+            for _ in range(MAX_PAGES):
+                kwargs: dict[str, Any] = {"ServiceCode": "AmazonEC2", "Filters": filters, "MaxResults": 100}
+                if token:
+                    kwargs["NextToken"] = token
+                page = self.client.get_products(**kwargs)
+                for item in page.get("PriceList", []):
+                    found |= _on_demand_usd(item)
+                token = page.get("NextToken")
+                if not token:
+                    break
+        except (ClientError, BotoCoreError, ValueError) as exc:
+            self.problems[key] = f"pricing:GetProducts failed: {type(exc).__name__}: {str(exc)[:200]}"
+            return None
+        if len(found) != 1:
+            what = "no on-demand price" if not found else f"{len(found)} different prices"
+            self.problems[key] = f"the AWS Price List has {what} for {instance_type} in {region}"
+            return None
+        (usd,) = found
+        return Price(usd, f"AWS Price List: {usd:g} $/h on-demand Linux, {region}")

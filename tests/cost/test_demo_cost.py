@@ -1,0 +1,141 @@
+"""The demo's cost figures: GPU-hours always, dollars only with a price file (the SAMPLE one)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from mlguard.cli import cli
+from mlguard.model import ScanResult
+
+SAMPLE = Path(__file__).resolve().parents[2] / "src" / "mlguard" / "data" / "pricing-sample.yaml"
+LLM = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/llm-summarizer"
+POOL = "databricks://demo.cloud.databricks.com/instance_pool/pool-gpu-01"
+CLUSTER = "databricks://demo.cloud.databricks.com/cluster/0101-gpu-train-a1"
+
+
+def _scan(out: Path, *extra: str) -> tuple[dict[str, Any], str]:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "scan",
+            "--demo",
+            "--category",
+            "cost",
+            "--format",
+            "console,json,markdown,html",
+            "--output-dir",
+            str(out),
+            "--fail-on",
+            "never",
+            *extra,
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads((out / "results.json").read_text())
+    return data, result.output
+
+
+@pytest.fixture(scope="module")
+def unpriced(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, Path]:
+    out = tmp_path_factory.mktemp("unpriced")
+    data, console = _scan(out)
+    return data, console, out
+
+
+@pytest.fixture(scope="module")
+def priced(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, Path]:
+    out = tmp_path_factory.mktemp("priced")
+    data, console = _scan(out, "--pricing", str(SAMPLE))
+    return data, console, out
+
+
+def _by(data: dict[str, Any], policy: str, uid: str) -> dict[str, Any]:
+    (r,) = [r for r in data["results"] if r["policy_id"] == policy and r["resource_uid"] == uid]
+    return r
+
+
+def test_gpu_hours_without_prices(unpriced: tuple[dict[str, Any], str, Path]) -> None:
+    data, console, out = unpriced
+    idle = _by(data, "sagemaker_endpoint_idle", LLM)["cost"]
+    # 730 h/month x 1 instance x 8 GPUs (ml.p4d.24xlarge); no price given, so no dollars
+    assert (idle["gpu_hours_per_month"], idle["node_hours_per_month"]) == (5840.0, 730.0)
+    assert "usd_per_month" not in idle
+    assert any("invocations over the window: 0" in a for a in idle["assumptions"])
+    pool = _by(data, "databricks_gpu_pool_no_idle_instances", POOL)["cost"]
+    assert (pool["gpu_hours_per_month"], pool["owner"]) == (11680.0, "vision")
+    summary = data["cost"]
+    assert "pricing" not in summary
+    assert "usd_per_month" not in summary["total"]
+    assert summary["total"]["gpu_hours_per_month"] == 24820.0
+    assert "no prices given" in " ".join(console.split())
+    assert "no dollar figures" in (out / "summary.md").read_text()
+    # every FAIL of a policy with a cost block carries a cost; nothing else does
+    for r in data["results"]:
+        assert ("cost" in r) == (r["status"] == "FAIL" and r["policy_id"] in _COSTED), r["policy_id"]
+
+
+_COSTED = {
+    "ec2_gpu_instance_idle",
+    "sagemaker_endpoint_idle",
+    "sagemaker_endpoint_variants_autoscaled",
+    "sagemaker_gpu_variant_autoscaling_bounded",
+    "sagemaker_notebook_gpu_instance",
+    "databricks_gpu_pool_no_idle_instances",
+    "databricks_gpu_serving_scale_to_zero",
+    "databricks_gpu_cluster_autotermination",
+}
+
+
+def test_unmeasured_hours_are_unknown_not_zero(unpriced: tuple[dict[str, Any], str, Path]) -> None:
+    data, console, _ = unpriced
+    cost = _by(data, "databricks_gpu_cluster_autotermination", CLUSTER)["cost"]
+    assert "gpu_hours_per_month" not in cost  # unknown (null), never 0
+    assert cost["lines"][0]["instances"] == 5.0  # 4 workers + the driver
+    assert any("not measured" in u for u in cost["unknown"])
+    assert "each such hour: 5 instance-hours, 40 GPU-hours" in cost["assumptions"]
+    assert data["cost"]["total"]["unknown"] == 2
+    assert "unknown" in console
+
+
+def test_dollars_with_the_sample_price_file(priced: tuple[dict[str, Any], str, Path]) -> None:
+    data, console, out = priced
+    idle = _by(data, "sagemaker_endpoint_idle", LLM)["cost"]
+    assert idle["usd_per_month"] == 27010.0  # 730 h x 37.00 $/h (SAMPLE)
+    assert idle["lines"][0]["price_source"] == "pricing-sample.yaml: 37 $/h"
+    pool = _by(data, "databricks_gpu_pool_no_idle_instances", POOL)["cost"]
+    assert pool["usd_per_month"] == 16644.0  # 2920 instance-h x 5.70 $/h (SAMPLE)
+    serving = _by(
+        data,
+        "databricks_gpu_serving_scale_to_zero",
+        "databricks://demo.cloud.databricks.com/serving_endpoint/fraud-gpu",
+    )["cost"]
+    assert serving["usd_per_month"] == 3577.0  # 730 h x 70 DBU/h x 0.07 $/DBU (SAMPLE)
+    assert serving["at_least"] is True
+    cluster = _by(data, "databricks_gpu_cluster_autotermination", CLUSTER)["cost"]
+    assert "usd_per_month" not in cluster  # unmeasured hours: unknown, however well priced
+    assert any("each such hour costs $160.00" in u for u in cluster["unknown"])  # 5 x 32 $/h (SAMPLE)
+    summary = data["cost"]
+    assert summary["sample_prices"] is True
+    assert summary["total"]["usd_per_month"] == 57378.0
+    assert summary["top"][0]["resource_uid"] == LLM
+    assert "SAMPLE prices, not real rates" in " ".join(console.split())
+    assert "SAMPLE prices, not real rates" in (out / "summary.md").read_text()
+    assert 'id="cost-sample"' in (out / "report.html").read_text()
+
+
+def test_results_with_cost_validate_against_the_published_schema(
+    priced: tuple[dict[str, Any], str, Path],
+) -> None:
+    data, _, _ = priced
+    schema = ScanResult.model_json_schema()
+    jsonschema.Draft202012Validator(schema).validate(data)
+    again = ScanResult.model_validate(data).with_derived_figures()
+    assert again.cost is not None
+    assert again.cost.model_dump(exclude_none=True) == data["cost"]
