@@ -1,6 +1,7 @@
-"""ECR private repositories (scan on push, tag mutability, encryption, repository and lifecycle
-policies), and the image URI -> repository ARN key that model and agent collectors expose so a
-policy can join an image to the repository it is pulled from."""
+"""ECR private repositories (scan on push, with the registry's scanning rules, tag mutability,
+encryption, repository and lifecycle policies), and the image URI -> repository ARN key that
+model and agent collectors expose so a policy can join an image to the repository it is pulled
+from."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from mlguard.collect.aws.normalize import policy_document, to_json
-from mlguard.collect.aws.policydoc import public_statements
-from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, define
+from mlguard.collect.aws.normalize import as_list, policy_document, to_json
+from mlguard.collect.aws.policydoc import action_matches, public_statements
+from mlguard.collect.aws.spec import Caller, Detail, Enrichment, Item, Options, ResourceSpec, define
 
 #: ``<account>.dkr.ecr[-fips].<region>.<amazonaws.com | amazonaws.com.cn | ...>/<name>[:tag | @digest]``
 _PRIVATE_IMAGE = re.compile(
@@ -81,6 +82,48 @@ def _repository(item: Item, opts: Options) -> dict[str, Any]:
     return data
 
 
+#: Registry rule frequencies that scan an image when it is pushed (continuous scanning does too).
+_ON_PUSH = frozenset({"SCAN_ON_PUSH", "CONTINUOUS_SCAN"})
+_REGISTRY_FIELDS = ("registry_scan_type", "registry_scan_frequency", "scanned_on_push")
+
+
+def _rule_frequency(rules: list[Any], name: str) -> str | None:
+    """The scan frequency of the registry rules whose wildcard filters match ``name`` (the most
+    thorough when several match), or None when none does."""
+    found = [
+        str(rule.get("scanFrequency"))
+        for rule in rules
+        if isinstance(rule, dict)
+        and any(
+            isinstance(f, dict) and action_matches(str(f.get("filter") or ""), name)
+            for f in as_list(rule.get("repositoryFilters"))
+        )
+    ]
+    for frequency in ("CONTINUOUS_SCAN", "SCAN_ON_PUSH", "MANUAL"):
+        if frequency in found:
+            return frequency
+    return found[0] if found else None
+
+
+def _registry_scanning(items: list[Item], caller: Caller, opts: Options) -> None:
+    """The registry's scanning configuration (one call per region) applied to each repository.
+    With ENHANCED scanning only the registry rules count (Amazon Inspector ignores the deprecated
+    repository setting); with BASIC a repository is scanned on push by its own setting or by a
+    registry SCAN_ON_PUSH rule that matches its name."""
+    if not items:
+        return
+    config = caller.call("ecr", "get_registry_scanning_configuration").get("scanningConfiguration") or {}
+    scan_type = config.get("scanType") or "BASIC"
+    rules = as_list(config.get("rules"))
+    for item in items:
+        frequency = _rule_frequency(rules, str(item.raw.get("repositoryName") or ""))
+        item.data["registry_scan_type"] = scan_type
+        item.data["registry_scan_frequency"] = frequency
+        by_rule = frequency in _ON_PUSH
+        own = bool(item.data.get("scan_on_push")) and scan_type == "BASIC"
+        item.data["scanned_on_push"] = by_rule or own
+
+
 define(
     ResourceSpec(
         type="aws.ecr.repository",
@@ -92,6 +135,14 @@ define(
         name="repositoryName",
         arn="repositoryArn",
         normalize=_repository,
+        enrich=(
+            Enrichment(
+                name="registry scanning configuration",
+                operations=(("ecr", "get_registry_scanning_configuration"),),
+                attributes=_REGISTRY_FIELDS,
+                run=_registry_scanning,
+            ),
+        ),
         details=(
             Detail(
                 operation="get_repository_policy",
