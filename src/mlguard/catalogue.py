@@ -89,6 +89,12 @@ _TYPES: tuple[ResourceType, ...] = (
     ResourceType("aws.emr.block_public_access", "EMR account block public access configuration."),
     ResourceType("aws.events.rule", "EventBridge rule with targets."),
     ResourceType("aws.apigateway.rest_api", "API Gateway REST API with stages."),
+    ResourceType("aws.ecr.repository", "ECR private repository with scanning, tag, encryption and policies."),
+    ResourceType("aws.agentcore.runtime", "Bedrock AgentCore agent runtime with its endpoints."),
+    ResourceType("aws.agentcore.gateway", "Bedrock AgentCore gateway (MCP) with its inbound authorizer."),
+    ResourceType("aws.agentcore.memory", "Bedrock AgentCore memory."),
+    ResourceType("aws.agentcore.browser", "Bedrock AgentCore custom browser tool."),
+    ResourceType("aws.agentcore.code_interpreter", "Bedrock AgentCore custom code interpreter tool."),
     # ---- Databricks workspace
     ResourceType("databricks.workspace", "Workspace configuration and settings.", "workspace"),
     ResourceType("databricks.account_workspace", "Workspace as seen from the account console.", "workspace"),

@@ -41,6 +41,7 @@ CANARY_KEY_SECRET = "k9mEX9H5IXVV62Unfmha7qtv9tc5N5+enbG9mnIs"  # EventBridge ru
 CANARY_KMS_DESCRIPTION = "Kms-Desc-Pw-7731xQ"  # password of a URL in a KMS key description
 CANARY_GLUE_DESCRIPTION = "Glue-Desc-Pw-4410zR"  # password of a URL in a Glue job description
 CANARY_TAG = "ghp_N0m585CU2JhRpNvdf78x6nro3s2EffxfpY71"  # a tag value
+CANARY_AGENT_ENV = "sk-ant-api03-mlguardAgentCoreCanary7Qx2Lr9TzK4wVb"  # AgentCore runtime env
 CANARIES = (
     CANARY_SECRET,
     CANARY_MODEL_ENV,
@@ -52,6 +53,7 @@ CANARIES = (
     CANARY_KMS_DESCRIPTION,
     CANARY_GLUE_DESCRIPTION,
     CANARY_TAG,
+    CANARY_AGENT_ENV,
 )
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
@@ -133,6 +135,8 @@ def _tags(**kv: str) -> list[dict[str, str]]:
 
 
 _TEAM = {"team": "ml-platform", "cost_center": "cc-4410", "environment": "production"}
+#: The LLM serving image, in the flawed (mutable, unscanned, public) llm-serving repository.
+_LLM_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/llm-serving:latest"
 
 
 def _lambda_zip() -> bytes:
@@ -682,7 +686,10 @@ class _Seeder:
                 "ModelName": f"{name}-model",
                 "ExecutionRoleArn": self.roles["scoped"],
                 "PrimaryContainer": {
-                    "Image": image,
+                    # llm-summarizer's image comes from the flawed llm-serving repository (see agentcore_ecr)
+                    "Image": _LLM_IMAGE.format(account=self.account, region=region)
+                    if name == "llm-summarizer"
+                    else image,
                     "ModelDataUrl": f"s3://acme-ml-model-artifacts/{name}.tar.gz",
                 },
                 "EnableNetworkIsolation": spec["isolation"],
@@ -2022,6 +2029,145 @@ class _Seeder:
             ],
         )
 
+    # ------------------------------------------------------------------ AgentCore + ECR
+
+    def _ecr_repository(self, region: str, name: str, *, hardened: bool) -> str:
+        """A repository: hardened (scan on push, immutable tags, the ML data CMK, a lifecycle
+        policy, pulls for this account only) or flawed (none of that, pullable by anyone)."""
+        ecr = self.client("ecr", region)
+        if hardened:
+            ecr.create_repository(
+                repositoryName=name,
+                imageTagMutability="IMMUTABLE",
+                imageScanningConfiguration={"scanOnPush": True},
+                encryptionConfiguration={"encryptionType": "KMS", "kmsKey": self.kms[region]["data"]},
+            )
+            principal: Any = {"AWS": f"arn:aws:iam::{self.account}:root"}
+            rules = [
+                {
+                    "rulePriority": 1,
+                    "description": "expire untagged images",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": 14,
+                    },
+                    "action": {"type": "expire"},
+                }
+            ]
+            ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps({"rules": rules}))
+        else:
+            ecr.create_repository(repositoryName=name)
+            principal = "*"
+        statement = {
+            "Sid": "pull",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        }
+        ecr.set_repository_policy(
+            repositoryName=name, policyText=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        )
+        self.rec.add(
+            "aws.ecr.repository",
+            name,
+            region,
+            bad=None
+            if hardened
+            else "no scan on push, mutable tags, AES256 only, no lifecycle policy, pullable by anyone",
+        )
+        return f"{self.account}.dkr.ecr.{region}.amazonaws.com/{name}"
+
+    def agentcore_ecr(self, region: str) -> None:
+        """ECR repositories for the serving and agent images (every region: the hardened ml-serving
+        repository the SageMaker models pull from), and in the primary region a Bedrock AgentCore
+        corner: each kind of runtime, gateway, memory, custom browser and code interpreter once
+        hardened and once flawed (the flawed runtime's image comes from the flawed repository)."""
+        self._ecr_repository(region, "ml-serving", hardened=True)
+        if region != self.primary:
+            return
+        self._ecr_repository(region, "llm-serving", hardened=False)
+        agent_repo = self._ecr_repository(region, "agents/support-agent", hardened=True)
+        ac = self.client("bedrock-agentcore-control", region)
+        r = self.rec
+        net = self.net[region]
+        key = self.kms[region]["data"]
+        role = self.roles["scoped"]
+        vpc = {"subnets": [net["subnet"]], "securityGroups": [net["sg"]]}
+        ac.create_agent_runtime(
+            agentRuntimeName="support_agent",
+            agentRuntimeArtifact={"containerConfiguration": {"containerUri": f"{agent_repo}:1.4.0"}},
+            roleArn=role,
+            networkConfiguration={"networkMode": "VPC", "networkModeConfig": vpc},
+            environmentVariables={"KNOWLEDGE_BASE_ID": "KB12345678", "LOG_LEVEL": "INFO"},
+        )
+        r.add("aws.agentcore.runtime", "support_agent", region)
+        ac.create_agent_runtime(
+            agentRuntimeName="research_agent",
+            agentRuntimeArtifact={
+                "containerConfiguration": {
+                    "containerUri": _LLM_IMAGE.format(account=self.account, region=region)
+                }
+            },
+            roleArn=role,
+            networkConfiguration={"networkMode": "PUBLIC"},
+            environmentVariables={"ANTHROPIC_API_KEY": CANARY_AGENT_ENV, "LOG_LEVEL": "DEBUG"},
+        )
+        r.add(
+            "aws.agentcore.runtime",
+            "research_agent",
+            region,
+            bad="PUBLIC network mode, image from the mutable unscanned llm-serving repo, API key in env",
+        )
+        jwt = {
+            "customJWTAuthorizer": {
+                "discoveryUrl": "https://login.acme.example/.well-known/openid-configuration",
+                "allowedAudience": ["agent-tools"],
+            }
+        }
+        ac.create_gateway(
+            name="tools-gateway",
+            roleArn=role,
+            protocolType="MCP",
+            authorizerType="CUSTOM_JWT",
+            authorizerConfiguration=jwt,
+            kmsKeyArn=key,
+        )
+        r.add("aws.agentcore.gateway", "tools-gateway", region)
+        ac.create_gateway(name="open-gateway", roleArn=role, protocolType="MCP", authorizerType="NONE")
+        r.add("aws.agentcore.gateway", "open-gateway", region, bad="no inbound authorization, no CMK")
+        ac.create_memory(name="support_memory", eventExpiryDuration=30, encryptionKeyArn=key)
+        r.add("aws.agentcore.memory", "support_memory", region)
+        ac.create_memory(name="scratch_memory", eventExpiryDuration=90)
+        r.add("aws.agentcore.memory", "scratch_memory", region, bad="AWS owned key, no CMK")
+        ac.create_browser(
+            name="audited_browser",
+            executionRoleArn=role,
+            networkConfiguration={"networkMode": "VPC", "vpcConfig": vpc},
+            recording={
+                "enabled": True,
+                "s3Location": {"bucket": "acme-ml-model-artifacts", "prefix": "browser-sessions/"},
+            },
+        )
+        r.add("aws.agentcore.browser", "audited_browser", region)
+        ac.create_browser(
+            name="open_browser", executionRoleArn=role, networkConfiguration={"networkMode": "PUBLIC"}
+        )
+        r.add(
+            "aws.agentcore.browser", "open_browser", region, bad="PUBLIC network mode, no session recording"
+        )
+        ac.create_code_interpreter(
+            name="private_interpreter",
+            executionRoleArn=role,
+            networkConfiguration={"networkMode": "VPC", "vpcConfig": vpc},
+        )
+        r.add("aws.agentcore.code_interpreter", "private_interpreter", region)
+        ac.create_code_interpreter(
+            name="sandbox_interpreter", executionRoleArn=role, networkConfiguration={"networkMode": "SANDBOX"}
+        )
+        r.add("aws.agentcore.code_interpreter", "sandbox_interpreter", region, bad="SANDBOX network mode")
+
 
 def _client_factory(session_or_clients: Any) -> ClientFactory:
     if isinstance(session_or_clients, boto3.session.Session):
@@ -2081,6 +2227,7 @@ def seed_aws(
         seeder.pipeline_hardening(region)
         seeder.gpu_cost_examples(region)
         seeder.security_groups(region)
+        seeder.agentcore_ecr(region)
     names = {k: sorted(v) for k, v in sorted(seeder.rec.names.items())}
     return AwsEstateManifest(
         account_id=account_id,

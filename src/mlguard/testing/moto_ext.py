@@ -999,6 +999,90 @@ def _patch_ec2_p3_instance_types() -> None:
         it.InstanceTypeBackend.instance_types.append(it.InstanceType(name))
 
 
+# --------------------------------------------------------------------------- AgentCore tools
+
+#: Field of each AgentCore tool kind: (Get/List id parameter, ARN resource kind, summaries key).
+_AGENTCORE_TOOLS = {
+    "browser": ("browserId", "browser-custom", "browserSummaries"),
+    "code_interpreter": ("codeInterpreterId", "code-interpreter-custom", "codeInterpreterSummaries"),
+}
+
+
+def _agentcore_tool_handlers(kind: str) -> list[Callable[[Any], Any]]:
+    """Create/Get/List/Delete handlers of one AgentCore tool kind (``browser``/``code_interpreter``)."""
+    from moto.bedrockagentcorecontrol.exceptions import ResourceNotFoundException
+    from moto.moto_api._internal import mock_random
+
+    id_param, arn_kind, summaries = _AGENTCORE_TOOLS[kind]
+    camel = "".join(w.capitalize() for w in kind.split("_"))
+    arn_key = id_param.removesuffix("Id") + "Arn"
+
+    def store(self: Any) -> dict[str, dict[str, Any]]:
+        return _store(self.backend, f"_mlguard_agentcore_{kind}s")
+
+    def get(self: Any) -> dict[str, Any]:
+        found = store(self).get(self._get_param(id_param))
+        if found is None:
+            raise ResourceNotFoundException(f"{camel} {self._get_param(id_param)} not found")
+        return found
+
+    def create(self: Any) -> Any:
+        name = self._get_param("name")
+        tool_id = f"{name}-{mock_random.get_random_hex(10)}"
+        now = utcnow()
+        record: dict[str, Any] = {
+            id_param: tool_id,
+            arn_key: f"arn:aws:bedrock-agentcore:{self.region}:{self.current_account}:{arn_kind}/{tool_id}",
+            "name": name,
+            "description": self._get_param("description") or "",
+            "executionRoleArn": self._get_param("executionRoleArn"),
+            "networkConfiguration": self._get_param("networkConfiguration"),
+            "status": "READY",
+            "createdAt": now,
+            "lastUpdatedAt": now,
+        }
+        if kind == "browser":
+            record["recording"] = self._get_param("recording") or {"enabled": False}
+            record["browserSigning"] = self._get_param("browserSigning") or {"enabled": False}
+        store(self)[tool_id] = record
+        return ActionResult(
+            {id_param: tool_id, arn_key: record[arn_key], "createdAt": now, "status": "CREATING"}
+        )
+
+    def describe(self: Any) -> Any:
+        return ActionResult({k: v for k, v in get(self).items() if v is not None})
+
+    def list_(self: Any) -> Any:
+        # Only custom tools are stored here; a SYSTEM listing has the AWS-managed tool only.
+        wanted = self._get_param("type")
+        items = [] if wanted == "SYSTEM" else list(store(self).values())
+        keys = (id_param, arn_key, "name", "description", "status", "createdAt", "lastUpdatedAt")
+        return ActionResult({summaries: [{k: r[k] for k in keys} for r in items]})
+
+    def delete(self: Any) -> Any:
+        record = get(self)
+        store(self).pop(record[id_param])
+        return ActionResult({id_param: record[id_param], "status": "DELETING", "lastModifiedAt": utcnow()})
+
+    create.__name__ = f"create_{kind}"
+    describe.__name__ = f"get_{kind}"
+    list_.__name__ = f"list_{kind}s"
+    delete.__name__ = f"delete_{kind}"
+    return [create, describe, list_, delete]
+
+
+def _patch_agentcore_tools() -> None:
+    """moto 5.2.x's Bedrock AgentCore control plane has runtimes, gateways and memories but no
+    custom browsers or code interpreters: Create/Get/List/DeleteBrowser and ...CodeInterpreter
+    answer "not implemented", so their network mode and session recording cannot be exercised
+    offline. Store both per account and region on the backend, with the Get shapes of the API."""
+    from moto.bedrockagentcorecontrol.responses import BedrockAgentCoreControlResponse
+
+    for kind in _AGENTCORE_TOOLS:
+        for handler in _agentcore_tool_handlers(kind):
+            _add_method(BedrockAgentCoreControlResponse, handler)
+
+
 # --------------------------------------------------------------------------- IAM key age
 
 
@@ -1088,6 +1172,7 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_ec2_p3_instance_types,
     _patch_emr_block_public_access_off,
     _patch_emr_termination_and_scaling_policies,
+    _patch_agentcore_tools,
 )
 
 

@@ -2,10 +2,12 @@
 
 from mlguard.collect.aws import (  # noqa: F401
     account,
+    agentcore,
     apigateway,
     autoscaling,
     cloudwatch,
     ec2,
+    ecr,
     emr,
     events,
     glue,

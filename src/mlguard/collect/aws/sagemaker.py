@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from mlguard.collect.aws import metrics
+from mlguard.collect.aws.ecr import repository_arns
 from mlguard.collect.aws.normalize import as_list, data_of, snake, to_json
 from mlguard.collect.aws.spec import (
     Caller,
@@ -199,6 +200,7 @@ def _model(item: Item, opts: Options) -> dict[str, Any]:
     data["in_vpc"] = bool(raw.get("VpcConfig"))
     data["security_group_ids"] = [str(g) for g in as_list(_first(raw, ("VpcConfig", "SecurityGroupIds")))]
     data["images"] = sorted({c.get("Image") for c in containers if c.get("Image")})
+    data["ecr_repository_arns"] = repository_arns(data["images"])  # join keys to aws.ecr.repository
     data["repository_access_modes"] = sorted(
         {_first(c, ("ImageConfig", "RepositoryAccessMode")) or "Platform" for c in containers}
     )
@@ -497,10 +499,14 @@ define(
         attributes=(
             "s3_buckets",
             "in_vpc",
+            "network_isolation",
+            "repository_access_modes",
             "security_group_ids",
             "primary_container_repository_access_mode",
             "multi_container",
             "model_package_names",
+            "images",
+            "ecr_repository_arns",
             SECRET_PATHS,
         ),
     ),
