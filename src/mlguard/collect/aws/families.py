@@ -4,6 +4,7 @@ from mlguard.collect.aws import (  # noqa: F401
     account,
     apigateway,
     autoscaling,
+    bedrock,
     cloudwatch,
     ec2,
     emr,

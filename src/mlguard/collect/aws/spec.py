@@ -151,7 +151,12 @@ SESSION_OPERATIONS: tuple[tuple[str, str], ...] = (
 )
 
 # IAM action prefixes that differ from the client name, and actions that differ from the API name.
-_IAM_PREFIX = {"emr": "elasticmapreduce", "s3control": "s3", "apigateway": "apigateway"}
+_IAM_PREFIX = {
+    "emr": "elasticmapreduce",
+    "s3control": "s3",
+    "apigateway": "apigateway",
+    "bedrock-agent": "bedrock",  # Agents for Amazon Bedrock authorises as bedrock:*
+}
 _IAM_ACTION = {
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
