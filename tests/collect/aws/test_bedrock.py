@@ -33,6 +33,7 @@ TYPES = {
     "aws.bedrock.knowledge_base",
 }
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/bedrock"
+FOUNDATION = f"arn:aws:bedrock:{REGION}::foundation-model"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
 #: A realistic (not live) Anthropic-style key pasted into an agent instruction.
 CANARY = "sk-ant-api03-Tq3Lm8Np1Rv5Xw2Zb7Cd9Fg4Hj6Kp0Qs"
@@ -91,7 +92,7 @@ def seed() -> dict[str, str]:
         knowledgeBaseConfiguration={
             "type": "VECTOR",
             "vectorKnowledgeBaseConfiguration": {
-                "embeddingModelArn": f"arn:aws:bedrock:{REGION}::foundation-model/amazon.titan-embed-text-v2:0"
+                "embeddingModelArn": f"{FOUNDATION}/amazon.titan-embed-text-v2:0"
             },
         },
         storageConfiguration={
@@ -191,7 +192,8 @@ def test_bedrock_resources_are_read_with_the_fields_policies_need() -> None:
     assert _status(inventory, "bedrock_model_invocation_logging_enabled") == {
         f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-invocation-logging": "FAIL"
     }
-    assert _status(inventory, "bedrock_knowledge_base_source_bucket_protected") == {"arn:aws:s3:::kb-docs": "FAIL"}
+    bucket = _status(inventory, "bedrock_knowledge_base_source_bucket_protected")
+    assert bucket == {"arn:aws:s3:::kb-docs": "FAIL"}
     assert inventory.errors == []
 
 
