@@ -283,3 +283,40 @@ def test_permissions_name_bedrock_actions_for_agents() -> None:
         "bedrock:GetGuardrail",
     } <= set(actions)
     assert not [a for a in actions if a.startswith("bedrock-agent:")]
+
+
+def test_detect_only_filters_do_not_count_as_filtering() -> None:
+    moto_ext.apply()
+    boto3.client("bedrock").create_guardrail(
+        name="detect-only",
+        blockedInputMessaging="no",
+        blockedOutputsMessaging="no",
+        contentPolicyConfig={
+            "filtersConfig": [
+                {
+                    "type": "PROMPT_ATTACK",
+                    "inputStrength": "HIGH",
+                    "outputStrength": "NONE",
+                    "inputAction": "NONE",
+                }
+            ]
+        },
+        sensitiveInformationPolicyConfig={"piiEntitiesConfig": [{"type": "EMAIL", "action": "NONE"}]},
+        contextualGroundingPolicyConfig={
+            "filtersConfig": [
+                {"type": "GROUNDING", "threshold": 0.8, "action": "NONE"},
+                {"type": "RELEVANCE", "threshold": 0.8, "enabled": False},
+            ]
+        },
+    )
+    (guardrail,) = _inventory(types={"aws.bedrock.guardrail"}).resources
+    assert guardrail.data["content_filters"][0]["input_action"] == "NONE"
+    assert guardrail.data["prompt_attack_strength"] is None
+    assert guardrail.data["sensitive_information_filter"] is False
+    assert (
+        guardrail.data["contextual_grounding_threshold"],
+        guardrail.data["contextual_relevance_threshold"],
+    ) == (
+        None,
+        None,
+    )

@@ -92,6 +92,8 @@ def _logging(item: Item, opts: Options) -> dict[str, Any]:
 
 def _guardrail(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
+    # inputEnabled/inputAction (and the grounding filters' enabled/action) were added to the API
+    # later; a guardrail that omits them evaluates and blocks, as every guardrail did before.
     filters = [
         {
             "type": f.get("type"),
@@ -99,10 +101,15 @@ def _guardrail(item: Item, opts: Options) -> dict[str, Any]:
             "output_strength": f.get("outputStrength"),
             "input_enabled": bool(f.get("inputEnabled", True)),
             "output_enabled": bool(f.get("outputEnabled", True)),
+            "input_action": f.get("inputAction", "BLOCK"),
         }
         for f in as_list(_get(raw, "contentPolicy", "filters"))
     ]
-    attack = [f for f in filters if f["type"] == "PROMPT_ATTACK" and f["input_enabled"]]
+    attack = [
+        f
+        for f in filters
+        if f["type"] == "PROMPT_ATTACK" and f["input_enabled"] and f["input_action"] != "NONE"
+    ]
     pii = [
         {"type": p.get("type"), "action": p.get("action") or p.get("inputAction")}
         for p in as_list(_get(raw, "sensitiveInformationPolicy", "piiEntities"))
@@ -114,7 +121,7 @@ def _guardrail(item: Item, opts: Options) -> dict[str, Any]:
     grounding = {
         str(f.get("type")): f.get("threshold")
         for f in as_list(_get(raw, "contextualGroundingPolicy", "filters"))
-        if f.get("enabled", True)
+        if f.get("enabled", True) and f.get("action", "BLOCK") != "NONE"
     }
     return {
         "status": raw.get("status"),
@@ -127,7 +134,8 @@ def _guardrail(item: Item, opts: Options) -> dict[str, Any]:
         "prompt_attack_strength": attack[0]["input_strength"] if attack else None,
         "pii_entities": pii,
         "regexes": regexes,
-        "sensitive_information_filter": bool(pii or regexes),
+        # An entity or pattern whose action is NONE only detects: it neither blocks nor masks.
+        "sensitive_information_filter": any(f["action"] != "NONE" for f in (*pii, *regexes)),
         "contextual_grounding_threshold": grounding.get("GROUNDING"),
         "contextual_relevance_threshold": grounding.get("RELEVANCE"),
         "denied_topics": sorted(str(t.get("name")) for t in as_list(_get(raw, "topicPolicy", "topics"))),
