@@ -1891,7 +1891,7 @@ class _Seeder:
         # API key in its instruction); a draft sandbox agent with no alias (not user-facing).
         support = agents.create_agent(
             agentName="support-agent",
-            agentResourceRoleArn=role,
+            agentResourceRoleArn=f"arn:aws:iam::{self.account}:role/BedrockSupportAgentRole",
             foundationModel="anthropic.claude-3-5-sonnet-20240620-v1:0",
             instruction="You answer customer questions about orders using the order lookup tools only.",
             customerEncryptionKeyArn=key,
@@ -1927,7 +1927,7 @@ class _Seeder:
             "ops-agent",
             region,
             bad="user-facing (alias live) without a guardrail; no customer key; a 1-hour idle session; "
-            "an API key pasted in its instruction",
+            "an API key pasted in its instruction; shares its service role with sandbox-agent",
         )
         agents.create_agent(
             agentName="sandbox-agent",
@@ -1938,7 +1938,7 @@ class _Seeder:
             customerEncryptionKeyArn=key,
             idleSessionTTLInSeconds=300,
         )
-        r.add("aws.bedrock.agent", "sandbox-agent", region)
+        r.add("aws.bedrock.agent", "sandbox-agent", region, bad="shares its service role with ops-agent")
 
         # Knowledge bases: one fed from the private, KMS-encrypted raw-data bucket with a customer
         # key on its data source; one fed from the public datasets bucket without a customer key.
