@@ -36,6 +36,8 @@ EXPECTED = {
     "eu-ai-act",
     "databricks-dasf",
     "soc2",
+    "owasp-llm-top10-2025",
+    "mitre-atlas-mitigations",
 }
 CHECKOV_ID = re.compile(r"^CKV2?_AWS_\d+$")
 
@@ -116,7 +118,14 @@ def test_ai_security_standard_agrees_with_the_sagemaker_controls() -> None:
 
 @pytest.mark.parametrize(
     ("framework", "count"),
-    [("nist-ai-rmf-1.0", 72), ("iso-42001-2023", 38), ("soc2", 14), ("databricks-dasf", 56)],
+    [
+        ("nist-ai-rmf-1.0", 72),
+        ("iso-42001-2023", 38),
+        ("soc2", 14),
+        ("databricks-dasf", 56),
+        ("owasp-llm-top10-2025", 10),
+        ("mitre-atlas-mitigations", 35),
+    ],
 )
 def test_framework_requirement_counts(framework: str, count: int) -> None:
     assert len(load_framework(FRAMEWORK_DIR / f"{framework}.yaml").requirements) == count
@@ -200,3 +209,13 @@ def test_policy_catalogue_is_in_sync() -> None:
     assert committed == render_catalogue(load_policy_set([(builtin_policy_dir(), "builtin")])), (
         "policies/README.md is stale: run `mlguard policies docs -o policies/README.md`"
     )
+
+
+def test_owasp_llm_top10_lists_the_ten_2025_risks_in_order() -> None:
+    fw = load_framework(FRAMEWORK_DIR / "owasp-llm-top10-2025.yaml")
+    assert [r.id for r in fw.requirements] == [f"LLM{n:02d}:2025" for n in range(1, 11)]
+
+
+def test_mitre_atlas_lists_every_mitigation_once_in_order() -> None:
+    fw = load_framework(FRAMEWORK_DIR / "mitre-atlas-mitigations.yaml")
+    assert [r.id for r in fw.requirements] == [f"AML.M{n:04d}" for n in range(35)]

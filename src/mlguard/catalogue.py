@@ -95,6 +95,24 @@ _TYPES: tuple[ResourceType, ...] = (
     ResourceType("aws.agentcore.memory", "Bedrock AgentCore memory."),
     ResourceType("aws.agentcore.browser", "Bedrock AgentCore custom browser tool."),
     ResourceType("aws.agentcore.code_interpreter", "Bedrock AgentCore custom code interpreter tool."),
+    ResourceType(
+        "aws.bedrock.invocation_logging",
+        "Amazon Bedrock model invocation logging settings (one per account and region).",
+    ),
+    ResourceType("aws.bedrock.guardrail", "Amazon Bedrock guardrail (working draft) with its filters."),
+    ResourceType("aws.bedrock.custom_model", "Amazon Bedrock custom (fine-tuned) model."),
+    ResourceType(
+        "aws.bedrock.model_customization_job",
+        "Amazon Bedrock model customization job (recent and in progress).",
+    ),
+    ResourceType(
+        "aws.bedrock.provisioned_throughput",
+        "Amazon Bedrock provisioned model throughput with its invocations.",
+    ),
+    ResourceType("aws.bedrock.imported_model", "Amazon Bedrock imported (custom model import) model."),
+    ResourceType("aws.bedrock.inference_profile", "Amazon Bedrock application inference profile."),
+    ResourceType("aws.bedrock.agent", "Amazon Bedrock agent with its aliases and action groups."),
+    ResourceType("aws.bedrock.knowledge_base", "Amazon Bedrock knowledge base with its data sources."),
     # ---- Databricks workspace
     ResourceType("databricks.workspace", "Workspace configuration and settings.", "workspace"),
     ResourceType("databricks.account_workspace", "Workspace as seen from the account console.", "workspace"),

@@ -156,6 +156,29 @@ LISTERS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
     "aws.emr.cluster": ("emr", "list_clusters", "Clusters", {}),
     "aws.events.rule": ("events", "list_rules", "Rules", {}),
     "aws.apigateway.rest_api": ("apigateway", "get_rest_apis", "items", {}),
+    "aws.bedrock.guardrail": ("bedrock", "list_guardrails", "guardrails", {}),
+    "aws.bedrock.custom_model": ("bedrock", "list_custom_models", "modelSummaries", {}),
+    "aws.bedrock.model_customization_job": (
+        "bedrock",
+        "list_model_customization_jobs",
+        "modelCustomizationJobSummaries",
+        {},
+    ),
+    "aws.bedrock.provisioned_throughput": (
+        "bedrock",
+        "list_provisioned_model_throughputs",
+        "provisionedModelSummaries",
+        {},
+    ),
+    "aws.bedrock.imported_model": ("bedrock", "list_imported_models", "modelSummaries", {}),
+    "aws.bedrock.inference_profile": (
+        "bedrock",
+        "list_inference_profiles",
+        "inferenceProfileSummaries",
+        {"typeEquals": "APPLICATION"},
+    ),
+    "aws.bedrock.agent": ("bedrock-agent", "list_agents", "agentSummaries", {}),
+    "aws.bedrock.knowledge_base": ("bedrock-agent", "list_knowledge_bases", "knowledgeBaseSummaries", {}),
 }
 
 

@@ -42,6 +42,7 @@ CANARY_KMS_DESCRIPTION = "Kms-Desc-Pw-7731xQ"  # password of a URL in a KMS key 
 CANARY_GLUE_DESCRIPTION = "Glue-Desc-Pw-4410zR"  # password of a URL in a Glue job description
 CANARY_TAG = "ghp_N0m585CU2JhRpNvdf78x6nro3s2EffxfpY71"  # a tag value
 CANARY_AGENT_ENV = "sk-ant-api03-mlguardAgentCoreCanary7Qx2Lr9TzK4wVb"  # AgentCore runtime env
+CANARY_AGENT_INSTRUCTION = "sk-ant-api03-Vq8Lm2Np4Rt6Xw9Zb1Cd3Fg5Hj7Kp0Qs"  # Bedrock agent instruction
 CANARIES = (
     CANARY_SECRET,
     CANARY_MODEL_ENV,
@@ -54,6 +55,7 @@ CANARIES = (
     CANARY_GLUE_DESCRIPTION,
     CANARY_TAG,
     CANARY_AGENT_ENV,
+    CANARY_AGENT_INSTRUCTION,
 )
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
@@ -2168,6 +2170,288 @@ class _Seeder:
         )
         r.add("aws.agentcore.code_interpreter", "sandbox_interpreter", region, bad="SANDBOX network mode")
 
+    # ------------------------------------------------------------------ Bedrock corner
+
+    def bedrock(self, region: str) -> None:
+        """Amazon Bedrock, Bedrock Agents and Knowledge Bases, each with a compliant and a flawed
+        counterpart. The primary region logs model invocations (to a KMS-encrypted log group, but
+        large payloads to the unencrypted scratch bucket); the other regions use Bedrock (a
+        guardrail) without invocation logging."""
+        bedrock = self.client("bedrock", region)
+        agents = self.client("bedrock-agent", region)
+        r = self.rec
+        key = self.kms[region]["data"]
+        suffix = "" if region == self.primary else f"-{region}"
+        role = f"arn:aws:iam::{self.account}:role/BedrockServiceRole"
+        foundation = f"arn:aws:bedrock:{region}::foundation-model"
+        if region != self.primary:
+            bedrock.create_guardrail(
+                name="eu-support-guardrail",
+                blockedInputMessaging="Sorry, I cannot help with that.",
+                blockedOutputsMessaging="Sorry, I cannot answer that.",
+                contentPolicyConfig={
+                    "filtersConfig": [
+                        {"type": "PROMPT_ATTACK", "inputStrength": "HIGH", "outputStrength": "NONE"}
+                    ]
+                },
+                kmsKeyId=key,
+            )
+            r.add("aws.bedrock.guardrail", "eu-support-guardrail", region)
+            r.add(
+                "aws.bedrock.invocation_logging",
+                f"{self.account}/{region}",
+                region,
+                bad="Bedrock is used (a guardrail) but model invocation logging is not configured",
+            )
+            return
+
+        log_group = "/aws/bedrock/model-invocations"
+        self.client("logs", region).create_log_group(logGroupName=log_group, kmsKeyId=key)
+        bedrock.put_model_invocation_logging_configuration(
+            loggingConfig={
+                "cloudWatchConfig": {
+                    "logGroupName": log_group,
+                    "roleArn": role,
+                    "largeDataDeliveryS3Config": {"bucketName": f"acme-ml-scratch{suffix}"},
+                },
+                "s3Config": {"bucketName": f"acme-ml-access-logs{suffix}", "keyPrefix": "bedrock/"},
+                "textDataDeliveryEnabled": True,
+                "imageDataDeliveryEnabled": False,
+                "embeddingDataDeliveryEnabled": False,
+            }
+        )
+        r.add(
+            "aws.bedrock.invocation_logging",
+            f"{self.account}/{region}",
+            region,
+            bad="large invocation payloads go to the public, unencrypted scratch bucket",
+        )
+
+        # Guardrails: one with every filter and a customer key, one legacy with weak filters.
+        good = bedrock.create_guardrail(
+            name="support-bot-guardrail",
+            description="Customer support assistant guardrail",
+            blockedInputMessaging="Sorry, I cannot help with that.",
+            blockedOutputsMessaging="Sorry, I cannot answer that.",
+            contentPolicyConfig={
+                "filtersConfig": [
+                    {"type": "PROMPT_ATTACK", "inputStrength": "HIGH", "outputStrength": "NONE"},
+                    {"type": "HATE", "inputStrength": "HIGH", "outputStrength": "HIGH"},
+                    {"type": "MISCONDUCT", "inputStrength": "HIGH", "outputStrength": "HIGH"},
+                ]
+            },
+            sensitiveInformationPolicyConfig={
+                "piiEntitiesConfig": [
+                    {"type": "EMAIL", "action": "ANONYMIZE"},
+                    {"type": "CREDIT_DEBIT_CARD_NUMBER", "action": "BLOCK"},
+                ]
+            },
+            contextualGroundingPolicyConfig={
+                "filtersConfig": [
+                    {"type": "GROUNDING", "threshold": 0.75},
+                    {"type": "RELEVANCE", "threshold": 0.5},
+                ]
+            },
+            kmsKeyId=key,
+        )["guardrailId"]
+        r.add("aws.bedrock.guardrail", "support-bot-guardrail", region)
+        weak = bedrock.create_guardrail(
+            name="legacy-chat-guardrail",
+            blockedInputMessaging="Blocked.",
+            blockedOutputsMessaging="Blocked.",
+            contentPolicyConfig={
+                "filtersConfig": [{"type": "PROMPT_ATTACK", "inputStrength": "LOW", "outputStrength": "NONE"}]
+            },
+        )["guardrailId"]
+        r.add(
+            "aws.bedrock.guardrail",
+            "legacy-chat-guardrail",
+            region,
+            bad="prompt-attack filter at LOW strength; no sensitive-information or grounding filter",
+        )
+
+        # Agents: a guarded, CMK-encrypted support agent; an unguarded ops agent (with a pasted
+        # API key in its instruction); a draft sandbox agent with no alias (not user-facing).
+        support = agents.create_agent(
+            agentName="support-agent",
+            agentResourceRoleArn=f"arn:aws:iam::{self.account}:role/BedrockSupportAgentRole",
+            foundationModel="anthropic.claude-3-5-sonnet-20240620-v1:0",
+            instruction="You answer customer questions about orders using the order lookup tools only.",
+            customerEncryptionKeyArn=key,
+            idleSessionTTLInSeconds=600,
+            guardrailConfiguration={"guardrailIdentifier": good, "guardrailVersion": "DRAFT"},
+        )["agent"]["agentId"]
+        agents.create_agent_alias(agentId=support, agentAliasName="prod")
+        agents.create_agent_action_group(
+            agentId=support,
+            agentVersion="DRAFT",
+            actionGroupName="order-lookup",
+            actionGroupExecutor={"lambda": self.arn("lambda", region, "function:order-lookup")},
+            functionSchema={"functions": [{"name": "get_order", "description": "Look up an order by id"}]},
+        )
+        r.add("aws.bedrock.agent", "support-agent", region)
+        ops = agents.create_agent(
+            agentName="ops-agent",
+            agentResourceRoleArn=role,
+            foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+            instruction="You help the on-call engineer. When you call the deploy tool authenticate with "
+            f"api_key={CANARY_AGENT_INSTRUCTION} and never show it to the user.",
+            idleSessionTTLInSeconds=3600,
+        )["agent"]["agentId"]
+        agents.create_agent_alias(agentId=ops, agentAliasName="live")
+        agents.create_agent_action_group(
+            agentId=ops,
+            agentVersion="DRAFT",
+            actionGroupName="code-interpreter",
+            parentActionGroupSignature="AMAZON.CodeInterpreter",
+        )
+        r.add(
+            "aws.bedrock.agent",
+            "ops-agent",
+            region,
+            bad="user-facing (alias live) without a guardrail; no customer key; a 1-hour idle session; "
+            "an API key pasted in its instruction; shares its service role with sandbox-agent",
+        )
+        agents.create_agent(
+            agentName="sandbox-agent",
+            agentResourceRoleArn=role,
+            foundationModel="amazon.titan-text-premier-v1:0",
+            instruction="You are a sandbox agent used to try prompts before they go to production.",
+            guardrailConfiguration={"guardrailIdentifier": weak, "guardrailVersion": "DRAFT"},
+            customerEncryptionKeyArn=key,
+            idleSessionTTLInSeconds=300,
+        )
+        r.add("aws.bedrock.agent", "sandbox-agent", region, bad="shares its service role with ops-agent")
+
+        # Knowledge bases: one fed from the private, KMS-encrypted raw-data bucket with a customer
+        # key on its data source; one fed from the public datasets bucket without a customer key.
+        for kb_name, source, bucket, kms in (
+            ("policies-kb", "handbook", f"acme-ml-raw-data{suffix}", key),
+            ("public-docs-kb", "public-docs", f"acme-ml-public-datasets{suffix}", None),
+        ):
+            kb = agents.create_knowledge_base(
+                name=kb_name,
+                roleArn=role,
+                knowledgeBaseConfiguration={
+                    "type": "VECTOR",
+                    "vectorKnowledgeBaseConfiguration": {
+                        "embeddingModelArn": f"{foundation}/amazon.titan-embed-text-v2:0"
+                    },
+                },
+                storageConfiguration={
+                    "type": "OPENSEARCH_SERVERLESS",
+                    "opensearchServerlessConfiguration": {
+                        "collectionArn": self.arn("aoss", region, f"collection/{kb_name}"),
+                        "vectorIndexName": "chunks",
+                        "fieldMapping": {
+                            "vectorField": "vector",
+                            "textField": "text",
+                            "metadataField": "meta",
+                        },
+                    },
+                },
+            )["knowledgeBase"]["knowledgeBaseId"]
+            agents.create_data_source(
+                knowledgeBaseId=kb,
+                name=source,
+                dataSourceConfiguration={
+                    "type": "S3",
+                    "s3Configuration": {"bucketArn": f"arn:aws:s3:::{bucket}"},
+                },
+                **({"serverSideEncryptionConfiguration": {"kmsKeyArn": kms}} if kms else {}),
+            )
+            r.add(
+                "aws.bedrock.knowledge_base",
+                kb_name,
+                region,
+                bad=None
+                if kms
+                else "data source without a customer managed key, fed from a public, unencrypted bucket",
+            )
+
+        # Fine-tuning: one job in a VPC with a customer key, one without either; each makes a model.
+        for job, model, private in (
+            ("claims-summarizer-ft", "claims-summarizer", True),
+            ("faq-tuned-ft", "faq-tuned", False),
+        ):
+            bedrock.create_model_customization_job(
+                jobName=job,
+                customModelName=model,
+                roleArn=role,
+                baseModelIdentifier="amazon.titan-text-express-v1",
+                customizationType="FINE_TUNING",
+                trainingDataConfig={"s3Uri": f"s3://acme-ml-raw-data{suffix}/bedrock/{model}/train.jsonl"},
+                outputDataConfig={"s3Uri": f"s3://acme-ml-model-artifacts{suffix}/bedrock/{model}/"},
+                hyperParameters={"epochCount": "2", "batchSize": "8", "learningRate": "0.00001"},
+                **(
+                    {
+                        "customModelKmsKeyId": key,
+                        "vpcConfig": {
+                            "subnetIds": [self.net[region]["subnet"]],
+                            "securityGroupIds": [self.net[region]["sg"]],
+                        },
+                    }
+                    if private
+                    else {}
+                ),
+            )
+            flaw = None if private else "no customer managed key and no VPC"
+            r.add("aws.bedrock.model_customization_job", job, region, bad=flaw)
+            r.add("aws.bedrock.custom_model", model, region, bad=flaw and "no customer managed key")
+
+        # Provisioned throughput on each custom model: one serves traffic, one sits idle.
+        used = bedrock.create_provisioned_model_throughput(
+            provisionedModelName="claims-summarizer-pt",
+            modelId=self.arn("bedrock", region, "custom-model/claims-summarizer"),
+            modelUnits=1,
+            commitmentDuration="OneMonth",
+        )["provisionedModelArn"]
+        r.add("aws.bedrock.provisioned_throughput", "claims-summarizer-pt", region)
+        bedrock.create_provisioned_model_throughput(
+            provisionedModelName="faq-tuned-pt",
+            modelId=self.arn("bedrock", region, "custom-model/faq-tuned"),
+            modelUnits=2,
+        )
+        r.add(
+            "aws.bedrock.provisioned_throughput",
+            "faq-tuned-pt",
+            region,
+            bad="2 model units billed hourly with no invocations",
+        )
+        self.client("cloudwatch", region).put_metric_data(
+            Namespace="AWS/Bedrock",
+            MetricData=[
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": [{"Name": "ModelId", "Value": used}],
+                    "Timestamp": self.now - timedelta(hours=12 * i),
+                    "Value": 240.0,
+                    "Unit": "Count",
+                }
+                for i in range(1, 6)
+            ],
+        )
+
+        # Imported models: one with a customer key, one without; an application inference profile.
+        for name, kms in (("llama-claims-import", key), ("mistral-notes-import", None)):
+            bedrock.create_model_import_job(
+                jobName=f"{name}-job",
+                importedModelName=name,
+                roleArn=role,
+                modelDataSource={
+                    "s3DataSource": {"s3Uri": f"s3://acme-ml-model-artifacts{suffix}/imports/{name}/"}
+                },
+                **({"importedModelKmsKeyId": kms} if kms else {}),
+            )
+            r.add("aws.bedrock.imported_model", name, region, bad=None if kms else "no customer managed key")
+        bedrock.create_inference_profile(
+            inferenceProfileName="claims-app-profile",
+            description="Claims team application profile (cost allocation)",
+            modelSource={"copyFrom": f"{foundation}/anthropic.claude-3-haiku-20240307-v1:0"},
+            tags=[{"key": "team", "value": "claims"}],
+        )
+        r.add("aws.bedrock.inference_profile", "claims-app-profile", region)
+
 
 def _client_factory(session_or_clients: Any) -> ClientFactory:
     if isinstance(session_or_clients, boto3.session.Session):
@@ -2226,6 +2510,7 @@ def seed_aws(
         seeder.sagemaker_controls(region)
         seeder.pipeline_hardening(region)
         seeder.gpu_cost_examples(region)
+        seeder.bedrock(region)
         seeder.security_groups(region)
         seeder.agentcore_ecr(region)
     names = {k: sorted(v) for k, v in sorted(seeder.rec.names.items())}

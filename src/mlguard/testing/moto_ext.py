@@ -1,4 +1,5 @@
-"""A small, test/demo-only extension of moto 5.2.x for the SageMaker gaps mlguard meets.
+"""A small, test/demo-only extension of moto 5.2.x for the SageMaker, EMR, EC2 and Bedrock gaps
+mlguard meets.
 
 moto is a fake of AWS; where it lacks an operation or drops a field, mlguard's collectors would
 see "no resources" or a wrong value and their real code paths could not be exercised offline.
@@ -6,9 +7,16 @@ This module fills exactly those gaps, and nothing in mlguard's product code know
 applied by the demo estate (:mod:`mlguard.demo`) and by tests, never by the scanner.
 
 Each gap is one ``_patch_*`` function whose docstring says what moto 5.2.5 lacks. The patches act
-on moto's SageMaker backend and response classes, so they work the same in-process (under
+on moto's backend and response classes, so they work the same in-process (under
 ``moto.mock_aws``) and in a ``moto.server.ThreadedMotoServer`` running in this process. State the
 patches add lives on the per-account/per-region backend object, so moto's ``reset()`` clears it.
+
+Bedrock (moto 5.2.6): guardrails, provisioned throughput, imported models and application
+inference profiles are stored by ``_patch_bedrock_guardrails`` and
+``_patch_bedrock_models_and_throughput`` (which also stops moto inventing a KMS key for every
+customization job); agent guardrail configuration, agent aliases, action groups and knowledge base
+data sources by ``_patch_bedrock_agents``. moto's own model invocation logging, custom models,
+customization jobs, agents and knowledge bases are used as they are.
 
 The s3control host quirk is on the client side (botocore prefixes the account id to the endpoint
 host, ``123456789012.127.0.0.1``, which does not resolve) and is handled by
@@ -1083,6 +1091,428 @@ def _patch_agentcore_tools() -> None:
             _add_method(BedrockAgentCoreControlResponse, handler)
 
 
+# --------------------------------------------------------------------------- Bedrock
+
+
+def _bedrock_id(*parts: str) -> str:
+    """A stable 10-character Bedrock-style id (lower-case alphanumerics) for a created record."""
+    import hashlib
+
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:10]
+
+
+def _response_shape(config: Any) -> Any:
+    """A Create* request's ``*Config`` structure in the shape Get* answers (``filtersConfig`` ->
+    ``filters``, ``contentPolicyConfig`` -> ``contentPolicy``)."""
+    if isinstance(config, dict):
+        return {(k[:-6] if k.endswith("Config") else k): _response_shape(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_response_shape(v) for v in config]
+    return config
+
+
+def _bedrock_list(resp: Any, attr: str, key: str) -> Any:
+    items = list(_store(resp.bedrock_backend, attr).values())
+    return ActionResult({key: items})
+
+
+def _patch_bedrock_guardrails() -> None:
+    """moto 5.2.x has no Bedrock guardrails: CreateGuardrail, GetGuardrail and ListGuardrails are
+    not implemented. Store the working draft of each guardrail with its content, prompt-attack,
+    sensitive-information, contextual-grounding, topic and word policies and its KMS key."""
+    from moto.bedrock.responses import BedrockResponse
+
+    def create_guardrail(self: Any) -> Any:
+        backend = self.bedrock_backend
+        name = self._get_param("name")
+        gid = _bedrock_id(backend.account_id, backend.region_name, "guardrail", name)
+        now = utcnow()
+        record: dict[str, Any] = {
+            "name": name,
+            "guardrailId": gid,
+            "guardrailArn": f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:guardrail/{gid}",
+            "version": "DRAFT",
+            "status": "READY",
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        for key in ("description", "blockedInputMessaging", "blockedOutputsMessaging", "kmsKeyId"):
+            if self._get_param(key) is not None:
+                record["kmsKeyArn" if key == "kmsKeyId" else key] = self._get_param(key)
+        for key in (
+            "contentPolicyConfig",
+            "sensitiveInformationPolicyConfig",
+            "contextualGroundingPolicyConfig",
+            "topicPolicyConfig",
+            "wordPolicyConfig",
+        ):
+            if self._get_param(key) is not None:
+                record[key[:-6]] = _response_shape(self._get_param(key))
+        _store(backend, "_mlguard_guardrails")[gid] = record
+        return ActionResult(
+            {"guardrailId": gid, "guardrailArn": record["guardrailArn"], "version": "DRAFT", "createdAt": now}
+        )
+
+    def get_guardrail(self: Any) -> Any:
+        ident = str(self._get_param("guardrailIdentifier"))
+        found = _store(self.bedrock_backend, "_mlguard_guardrails").get(ident.rsplit("/", 1)[-1])
+        if found is None:
+            from moto.bedrock.exceptions import ResourceNotFoundException
+
+            raise ResourceNotFoundException(f"Guardrail {ident} not found")
+        return ActionResult(found)
+
+    def list_guardrails(self: Any) -> Any:
+        return ActionResult(
+            {
+                "guardrails": [
+                    {
+                        "id": g["guardrailId"],
+                        "arn": g["guardrailArn"],
+                        "name": g["name"],
+                        "status": g["status"],
+                        "version": g["version"],
+                        "createdAt": g["createdAt"],
+                        "updatedAt": g["updatedAt"],
+                        **({"description": g["description"]} if "description" in g else {}),
+                    }
+                    for g in _store(self.bedrock_backend, "_mlguard_guardrails").values()
+                ]
+            }
+        )
+
+    for fn in (create_guardrail, get_guardrail, list_guardrails):
+        _add_method(BedrockResponse, fn)
+
+
+def _patch_bedrock_models_and_throughput() -> None:
+    """moto 5.2.x lacks Bedrock provisioned throughput (Create/Get/ListProvisionedModelThroughputs),
+    imported models (CreateModelImportJob, Get/ListImportedModels) and application inference
+    profiles (Create/ListInferenceProfiles), and reports a made-up KMS key ARN on every
+    customization job and custom model even when none was given (so "no customer key" could never
+    be seen). Store the three record kinds; report the key that CreateModelCustomizationJob named."""
+    from moto.bedrock.models import ModelCustomizationJob
+    from moto.bedrock.responses import BedrockResponse
+
+    def build_init(original: Callable[..., None]) -> Callable[..., None]:
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            self.output_model_kms_key_arn = self.custom_model_kms_key_id
+
+        return __init__
+
+    _wraps_once(ModelCustomizationJob, "__init__", build_init)
+
+    def _model_arn(backend: Any, model_id: str) -> str:
+        if model_id.startswith("arn:"):
+            return model_id
+        return f"arn:aws:bedrock:{backend.region_name}::foundation-model/{model_id}"
+
+    def create_provisioned_model_throughput(self: Any) -> Any:
+        backend = self.bedrock_backend
+        name = self._get_param("provisionedModelName")
+        pid = _bedrock_id(backend.account_id, backend.region_name, "provisioned-model", name)
+        arn = f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:provisioned-model/{pid}"
+        model = _model_arn(backend, str(self._get_param("modelId")))
+        now = utcnow()
+        record: dict[str, Any] = {
+            "provisionedModelName": name,
+            "provisionedModelArn": arn,
+            "modelArn": model,
+            "desiredModelArn": model,
+            "foundationModelArn": next(
+                (m.base_model_arn for m in backend.custom_models.values() if m.model_arn == model), model
+            ),
+            "modelUnits": self._get_int_param("modelUnits"),
+            "desiredModelUnits": self._get_int_param("modelUnits"),
+            "status": "InService",
+            "creationTime": now,
+            "lastModifiedTime": now,
+        }
+        commitment = self._get_param("commitmentDuration")
+        if commitment:
+            record["commitmentDuration"] = commitment
+            months = 1 if commitment == "OneMonth" else 6
+            record["commitmentExpirationTime"] = now + timedelta(days=30 * months)
+        _store(backend, "_mlguard_provisioned")[name] = record
+        return ActionResult({"provisionedModelArn": arn})
+
+    def list_provisioned_model_throughputs(self: Any) -> Any:
+        return _bedrock_list(self, "_mlguard_provisioned", "provisionedModelSummaries")
+
+    def create_model_import_job(self: Any) -> Any:
+        backend = self.bedrock_backend
+        job = self._get_param("jobName")
+        name = self._get_param("importedModelName")
+        mid = _bedrock_id(backend.account_id, backend.region_name, "imported-model", name)
+        job_arn = f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:model-import-job/{job}"
+        record: dict[str, Any] = {
+            "modelArn": f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:imported-model/{mid}",
+            "modelName": name,
+            "jobName": job,
+            "jobArn": job_arn,
+            "modelDataSource": self._get_param("modelDataSource"),
+            "creationTime": utcnow(),
+            "modelArchitecture": "llama3",
+            "instructSupported": True,
+        }
+        if self._get_param("importedModelKmsKeyId"):
+            record["modelKmsKeyArn"] = self._get_param("importedModelKmsKeyId")
+        _store(backend, "_mlguard_imported")[name] = record
+        return ActionResult({"jobArn": job_arn})
+
+    def list_imported_models(self: Any) -> Any:
+        keys = ("modelArn", "modelName", "creationTime", "instructSupported", "modelArchitecture")
+        items = [{k: m[k] for k in keys} for m in _store(self.bedrock_backend, "_mlguard_imported").values()]
+        return ActionResult({"modelSummaries": items})
+
+    def get_imported_model(self: Any) -> Any:
+        ident = str(self._get_param("modelIdentifier"))
+        for m in _store(self.bedrock_backend, "_mlguard_imported").values():
+            if ident in (m["modelName"], m["modelArn"]):
+                return ActionResult(m)
+        from moto.bedrock.exceptions import ResourceNotFoundException
+
+        raise ResourceNotFoundException(f"Imported model {ident} not found")
+
+    def create_inference_profile(self: Any) -> Any:
+        backend = self.bedrock_backend
+        name = self._get_param("inferenceProfileName")
+        pid = _bedrock_id(backend.account_id, backend.region_name, "inference-profile", name)
+        arn = (
+            f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:application-inference-profile/{pid}"
+        )
+        source = str((self._get_param("modelSource") or {}).get("copyFrom") or "")
+        now = utcnow()
+        record: dict[str, Any] = {
+            "inferenceProfileName": name,
+            "inferenceProfileId": pid,
+            "inferenceProfileArn": arn,
+            "models": [{"modelArn": source}] if source else [],
+            "status": "ACTIVE",
+            "type": "APPLICATION",
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        if self._get_param("description"):
+            record["description"] = self._get_param("description")
+        _store(backend, "_mlguard_inference_profiles")[pid] = record
+        return ActionResult({"inferenceProfileArn": arn, "status": "ACTIVE"})
+
+    def list_inference_profiles(self: Any) -> Any:
+        wanted = self._get_param("typeEquals")
+        items = [
+            p
+            for p in _store(self.bedrock_backend, "_mlguard_inference_profiles").values()
+            if wanted in (None, p["type"])
+        ]
+        return ActionResult({"inferenceProfileSummaries": items})
+
+    for fn in (
+        create_provisioned_model_throughput,
+        list_provisioned_model_throughputs,
+        create_model_import_job,
+        list_imported_models,
+        get_imported_model,
+        create_inference_profile,
+        list_inference_profiles,
+    ):
+        _add_method(BedrockResponse, fn)
+
+
+def _patch_bedrock_agents() -> None:
+    """moto 5.2.x's Agents for Bedrock drops CreateAgent's ``guardrailConfiguration`` (GetAgent and
+    ListAgents never report a guardrail) and lacks agent aliases (Create/ListAgentAliases; every
+    real agent also has the test alias TSTALIASID), action groups (Create/Get/ListAgentActionGroups)
+    and knowledge base data sources (Create/Get/ListDataSources). Store the guardrail on the agent
+    and add the three record kinds."""
+    from moto.bedrockagent.exceptions import ResourceNotFoundException
+    from moto.bedrockagent.models import Agent
+    from moto.bedrockagent.responses import AgentsforBedrockResponse
+
+    def build_create(original: Callable[[Any], str]) -> Callable[[Any], str]:
+        def create_agent(self: Any) -> str:
+            import json
+
+            result = original(self)
+            guardrail = self._get_param("guardrailConfiguration")
+            if guardrail:
+                agent_id = json.loads(result)["agent"]["agentId"]
+                agent = self.bedrockagent_backend.get_agent(agent_id)
+                agent.guardrail_configuration = guardrail
+                result = json.dumps({"agent": agent.to_dict()})
+            return result
+
+        return create_agent
+
+    def build_to_dict(original: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+        def to_dict(self: Any) -> dict[str, Any]:
+            out = original(self)
+            if getattr(self, "guardrail_configuration", None):
+                out["guardrailConfiguration"] = self.guardrail_configuration
+            return out
+
+        return to_dict
+
+    def build_summary(original: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+        def dict_summary(self: Any) -> dict[str, Any]:
+            out = original(self)
+            if getattr(self, "guardrail_configuration", None):
+                out["guardrailConfiguration"] = self.guardrail_configuration
+            return out
+
+        return dict_summary
+
+    _wraps_once(AgentsforBedrockResponse, "create_agent", build_create)
+    _wraps_once(Agent, "to_dict", build_to_dict)
+    _wraps_once(Agent, "dict_summary", build_summary)
+
+    def _agent(self: Any) -> Any:
+        return self.bedrockagent_backend.get_agent(self._get_param("agentId"))
+
+    def create_agent_alias(self: Any) -> Any:
+        agent = _agent(self)
+        name = self._get_param("agentAliasName")
+        alias_id = _bedrock_id(agent.agent_id, "alias", name).upper()
+        now = utcnow()
+        record = {
+            "agentAliasId": alias_id,
+            "agentAliasName": name,
+            "agentAliasArn": f"{agent.agent_arn.replace(':agent/', ':agent-alias/')}/{alias_id}",
+            "agentId": agent.agent_id,
+            "routingConfiguration": self._get_param("routingConfiguration") or [{"agentVersion": "1"}],
+            "agentAliasStatus": "PREPARED",
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        _store(self.bedrockagent_backend, "_mlguard_aliases").setdefault(agent.agent_id, {})[alias_id] = (
+            record
+        )
+        return ActionResult({"agentAlias": record})
+
+    def list_agent_aliases(self: Any) -> Any:
+        agent = _agent(self)
+        test = {
+            "agentAliasId": "TSTALIASID",
+            "agentAliasName": "AgentTestAlias",
+            "routingConfiguration": [{"agentVersion": "DRAFT"}],
+            "agentAliasStatus": "PREPARED",
+            "createdAt": utcnow(),
+            "updatedAt": utcnow(),
+        }
+        created = _store(self.bedrockagent_backend, "_mlguard_aliases").get(agent.agent_id, {})
+        keys = (
+            "agentAliasId",
+            "agentAliasName",
+            "routingConfiguration",
+            "agentAliasStatus",
+            "createdAt",
+            "updatedAt",
+        )
+        return ActionResult(
+            {"agentAliasSummaries": [test, *({k: a[k] for k in keys} for a in created.values())]}
+        )
+
+    def _groups(self: Any) -> dict[str, dict[str, Any]]:
+        agent = _agent(self)
+        found: dict[str, dict[str, Any]] = _store(
+            self.bedrockagent_backend, "_mlguard_action_groups"
+        ).setdefault(agent.agent_id, {})
+        return found
+
+    def create_agent_action_group(self: Any) -> Any:
+        agent = _agent(self)
+        name = self._get_param("actionGroupName")
+        gid = _bedrock_id(agent.agent_id, "action-group", name).upper()
+        record: dict[str, Any] = {
+            "agentId": agent.agent_id,
+            "agentVersion": "DRAFT",
+            "actionGroupId": gid,
+            "actionGroupName": name,
+            "actionGroupState": self._get_param("actionGroupState") or "ENABLED",
+            "createdAt": utcnow(),
+            "updatedAt": utcnow(),
+        }
+        for key in (
+            "description",
+            "parentActionGroupSignature",
+            "actionGroupExecutor",
+            "apiSchema",
+            "functionSchema",
+        ):
+            if self._get_param(key) is not None:
+                record["parentActionSignature" if key == "parentActionGroupSignature" else key] = (
+                    self._get_param(key)
+                )
+        _groups(self)[gid] = record
+        return ActionResult({"agentActionGroup": record})
+
+    def get_agent_action_group(self: Any) -> Any:
+        found = _groups(self).get(self._get_param("actionGroupId"))
+        if found is None:
+            raise ResourceNotFoundException(f"Action group {self._get_param('actionGroupId')} not found")
+        return ActionResult({"agentActionGroup": found})
+
+    def list_agent_action_groups(self: Any) -> Any:
+        keys = ("actionGroupId", "actionGroupName", "actionGroupState", "updatedAt")
+        return ActionResult(
+            {"actionGroupSummaries": [{k: g[k] for k in keys} for g in _groups(self).values()]}
+        )
+
+    def _sources(self: Any) -> dict[str, dict[str, Any]]:
+        kb = self.bedrockagent_backend.get_knowledge_base(self._get_param("knowledgeBaseId"))
+        found: dict[str, dict[str, Any]] = _store(
+            self.bedrockagent_backend, "_mlguard_data_sources"
+        ).setdefault(kb.knowledge_base_id, {})
+        return found
+
+    def create_data_source(self: Any) -> Any:
+        sources = _sources(self)
+        kb = self._get_param("knowledgeBaseId")
+        name = self._get_param("name")
+        sid = _bedrock_id(kb, "data-source", name).upper()
+        now = utcnow()
+        record: dict[str, Any] = {
+            "knowledgeBaseId": kb,
+            "dataSourceId": sid,
+            "name": name,
+            "status": "AVAILABLE",
+            "dataSourceConfiguration": self._get_param("dataSourceConfiguration"),
+            "dataDeletionPolicy": self._get_param("dataDeletionPolicy") or "DELETE",
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        for key in ("description", "serverSideEncryptionConfiguration", "vectorIngestionConfiguration"):
+            if self._get_param(key) is not None:
+                record[key] = self._get_param(key)
+        sources[sid] = record
+        return ActionResult({"dataSource": record})
+
+    def get_data_source(self: Any) -> Any:
+        found = _sources(self).get(self._get_param("dataSourceId"))
+        if found is None:
+            raise ResourceNotFoundException(f"Data source {self._get_param('dataSourceId')} not found")
+        return ActionResult({"dataSource": found})
+
+    def list_data_sources(self: Any) -> Any:
+        keys = ("knowledgeBaseId", "dataSourceId", "name", "status", "updatedAt")
+        return ActionResult(
+            {"dataSourceSummaries": [{k: s[k] for k in keys} for s in _sources(self).values()]}
+        )
+
+    for fn in (
+        create_agent_alias,
+        list_agent_aliases,
+        create_agent_action_group,
+        get_agent_action_group,
+        list_agent_action_groups,
+        create_data_source,
+        get_data_source,
+        list_data_sources,
+    ):
+        _add_method(AgentsforBedrockResponse, fn)
+
+
 # --------------------------------------------------------------------------- IAM key age
 
 
@@ -1092,14 +1522,17 @@ def age_estate(account_id: str, regions: list[str], days: int = 45) -> None:
     SageMaker stamps endpoints with their creation time and EC2 stamps a stop with its time, both
     "now"; an estate seeded a second ago has no endpoint old enough to be judged idle and no GPU
     instance stopped long enough to be judged forgotten. This moves, in moto's in-process backends
-    of ``account_id``, every endpoint's creation time and every stopped instance's stop time
-    ``days`` into the past.
+    of ``account_id``, every endpoint's and Bedrock provisioned throughput's creation time and
+    every stopped instance's stop time ``days`` into the past.
     """
+    from moto.bedrock.models import bedrock_backends
     from moto.ec2.models import ec2_backends
     from moto.sagemaker.models import sagemaker_backends
 
     then = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
     for region in regions:
+        for throughput in _store(bedrock_backends[account_id][region], "_mlguard_provisioned").values():
+            throughput["creationTime"] = throughput["lastModifiedTime"] = then
         for endpoint in sagemaker_backends[account_id][region].endpoints.values():
             endpoint.creation_time = endpoint.last_modified_time = then
         for instance in ec2_backends[account_id][region].all_instances():
@@ -1173,6 +1606,9 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_emr_block_public_access_off,
     _patch_emr_termination_and_scaling_policies,
     _patch_agentcore_tools,
+    _patch_bedrock_guardrails,
+    _patch_bedrock_models_and_throughput,
+    _patch_bedrock_agents,
 )
 
 

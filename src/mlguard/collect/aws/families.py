@@ -5,6 +5,7 @@ from mlguard.collect.aws import (  # noqa: F401
     agentcore,
     apigateway,
     autoscaling,
+    bedrock,
     cloudwatch,
     ec2,
     ecr,

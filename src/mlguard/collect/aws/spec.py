@@ -157,6 +157,7 @@ _IAM_PREFIX = {
     "s3control": "s3",
     "apigateway": "apigateway",
     "bedrock-agentcore-control": "bedrock-agentcore",
+    "bedrock-agent": "bedrock",  # Agents for Amazon Bedrock authorises as bedrock:*
 }
 _IAM_ACTION = {
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",

@@ -1,0 +1,322 @@
+"""Amazon Bedrock and Bedrock Agents: what is read, what a failed read leaves unknown, and that a
+secret pasted into an agent instruction never reaches the inventory."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from mlguard.collect.aws.commands import permissions_command
+from mlguard.collect.secrets import REDACTED, SECRET_PATHS
+from mlguard.model import Inventory
+from mlguard.policy.evaluator import evaluate_inventory
+from mlguard.policy.loader import builtin_policy_dir, load_policy_set
+from mlguard.testing import moto_ext
+from tests.collect.aws.conftest import ACCOUNT, REGION
+from tests.collect.aws.test_engine import failing, run_with_hooks
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+TYPES = {
+    "aws.bedrock.invocation_logging",
+    "aws.bedrock.guardrail",
+    "aws.bedrock.custom_model",
+    "aws.bedrock.model_customization_job",
+    "aws.bedrock.provisioned_throughput",
+    "aws.bedrock.imported_model",
+    "aws.bedrock.inference_profile",
+    "aws.bedrock.agent",
+    "aws.bedrock.knowledge_base",
+}
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/bedrock"
+FOUNDATION = f"arn:aws:bedrock:{REGION}::foundation-model"
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+#: A realistic (not live) Anthropic-style key pasted into an agent instruction.
+CANARY = "sk-ant-api03-Tq3Lm8Np1Rv5Xw2Zb7Cd9Fg4Hj6Kp0Qs"
+POLICIES = load_policy_set([(builtin_policy_dir(), "builtin")]).policies
+
+
+def seed() -> dict[str, str]:
+    moto_ext.apply()  # guardrails, throughput, aliases, action groups, data sources
+    bedrock = boto3.client("bedrock")
+    agents = boto3.client("bedrock-agent")
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="kb-docs")
+    ids: dict[str, str] = {}
+    ids["strong"] = bedrock.create_guardrail(
+        name="strong",
+        blockedInputMessaging="no",
+        blockedOutputsMessaging="no",
+        contentPolicyConfig={
+            "filtersConfig": [{"type": "PROMPT_ATTACK", "inputStrength": "HIGH", "outputStrength": "NONE"}]
+        },
+        sensitiveInformationPolicyConfig={
+            "piiEntitiesConfig": [{"type": "EMAIL", "action": "ANONYMIZE"}],
+            "regexesConfig": [{"name": "ticket", "pattern": "TCK-[0-9]+", "action": "BLOCK"}],
+        },
+        contextualGroundingPolicyConfig={"filtersConfig": [{"type": "GROUNDING", "threshold": 0.8}]},
+        kmsKeyId=KEY,
+    )["guardrailId"]
+    ids["bare"] = bedrock.create_guardrail(
+        name="bare", blockedInputMessaging="no", blockedOutputsMessaging="no"
+    )["guardrailId"]
+    agent = agents.create_agent(
+        agentName="ops",
+        agentResourceRoleArn=ROLE,
+        foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+        instruction=f"You help on-call engineers. Call the deploy tool with api_key={CANARY} only.",
+        idleSessionTTLInSeconds=1800,
+    )["agent"]["agentId"]
+    agents.create_agent_alias(agentId=agent, agentAliasName="live")
+    agents.create_agent_action_group(
+        agentId=agent,
+        agentVersion="DRAFT",
+        actionGroupName="interpreter",
+        parentActionGroupSignature="AMAZON.CodeInterpreter",
+    )
+    ids["agent"] = agent
+    ids["draft"] = agents.create_agent(
+        agentName="draft",
+        agentResourceRoleArn=ROLE,
+        instruction="You are a draft agent used to try prompts before production use.",
+        guardrailConfiguration={"guardrailIdentifier": ids["strong"], "guardrailVersion": "DRAFT"},
+        customerEncryptionKeyArn=KEY,
+    )["agent"]["agentId"]
+    kb = agents.create_knowledge_base(
+        name="docs",
+        roleArn=ROLE,
+        knowledgeBaseConfiguration={
+            "type": "VECTOR",
+            "vectorKnowledgeBaseConfiguration": {
+                "embeddingModelArn": f"{FOUNDATION}/amazon.titan-embed-text-v2:0"
+            },
+        },
+        storageConfiguration={
+            "type": "RDS",
+            "rdsConfiguration": {
+                "resourceArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:vectors",
+                "credentialsSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:kb",
+                "databaseName": "kb",
+                "tableName": "chunks",
+                "fieldMapping": {
+                    "primaryKeyField": "id",
+                    "vectorField": "v",
+                    "textField": "t",
+                    "metadataField": "m",
+                },
+            },
+        },
+    )["knowledgeBase"]["knowledgeBaseId"]
+    for name, kms in (("handbook", KEY), ("wiki", None)):
+        agents.create_data_source(
+            knowledgeBaseId=kb,
+            name=name,
+            dataSourceConfiguration={"type": "S3", "s3Configuration": {"bucketArn": "arn:aws:s3:::kb-docs"}},
+            **({"serverSideEncryptionConfiguration": {"kmsKeyArn": kms}} if kms else {}),
+        )
+    ids["kb"] = kb
+    bedrock.create_model_customization_job(
+        jobName="tune",
+        customModelName="tuned",
+        roleArn=ROLE,
+        baseModelIdentifier="amazon.titan-text-express-v1",
+        trainingDataConfig={"s3Uri": "s3://train-data/set.jsonl"},
+        outputDataConfig={"s3Uri": "s3://tune-output/"},
+        hyperParameters={"epochCount": "1", "wandb_api_key": "c0ffee5e1f2a3b4c5d6e7f8091a2b3c4d5e6f708"},
+    )
+    ids["pt"] = bedrock.create_provisioned_model_throughput(
+        provisionedModelName="tuned-pt",
+        modelId=f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/tuned",
+        modelUnits=2,
+    )["provisionedModelArn"]
+    return ids
+
+
+def _inventory(hooks: dict[str, Any] | None = None, types: set[str] = TYPES) -> Inventory:
+    sink, _ = run_with_hooks(types, hooks or {})
+    return sink.to_inventory("2026-06-01T00:00:00Z")
+
+
+def _status(inventory: Inventory, policy_id: str) -> dict[str, str]:
+    results = evaluate_inventory([POLICIES[policy_id]], inventory).results
+    return {r.resource_uid.rsplit("/", 1)[-1]: r.status.value for r in results}
+
+
+def test_bedrock_resources_are_read_with_the_fields_policies_need() -> None:
+    ids = seed()
+    inventory = _inventory(types={*TYPES, "aws.s3.bucket"})
+    by = {(r.type, r.name): r.data for r in inventory.resources}
+    strong = by[("aws.bedrock.guardrail", "strong")]
+    assert strong["prompt_attack_strength"] == "HIGH"
+    assert strong["sensitive_information_filter"] is True
+    assert strong["regexes"] == [{"name": "ticket", "action": "BLOCK"}]  # the pattern is not kept
+    assert strong["contextual_grounding_threshold"] == 0.8
+    assert strong["kms_key_arn"] == KEY
+    bare = by[("aws.bedrock.guardrail", "bare")]
+    assert (bare["prompt_attack_strength"], bare["sensitive_information_filter"], bare["kms_key_arn"]) == (
+        None,
+        False,
+        None,
+    )
+    ops = by[("aws.bedrock.agent", "ops")]
+    assert (ops["guardrail_enabled"], ops["user_facing"], ops["code_interpreter_enabled"]) == (
+        False,
+        True,
+        True,
+    )
+    assert ops["idle_session_ttl_seconds"] == 1800
+    assert [a["alias_id"] for a in ops["aliases"]] == ["TSTALIASID", ops["aliases"][1]["alias_id"]]
+    draft = by[("aws.bedrock.agent", "draft")]
+    assert (draft["guardrail_identifier"], draft["user_facing"]) == (ids["strong"], False)
+    kb = by[("aws.bedrock.knowledge_base", "docs")]
+    assert kb["storage_type"] == "RDS"
+    assert kb["storage_target"] == f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:vectors"
+    assert kb["s3_buckets"] == ["kb-docs"]
+    assert sorted((d["name"], d["kms_key_arn"]) for d in kb["data_sources"]) == [
+        ("handbook", KEY),
+        ("wiki", None),
+    ]
+    model = by[("aws.bedrock.custom_model", "tuned")]
+    assert model["kms_key_arn"] is None  # moto no longer invents a key (moto_ext)
+    assert model["hyper_parameters"]["wandb_api_key"] == REDACTED
+    job = by[("aws.bedrock.model_customization_job", "tune")]
+    assert (job["in_vpc"], job["s3_buckets"]) == (False, ["train-data", "tune-output"])
+    pt = by[("aws.bedrock.provisioned_throughput", "tuned-pt")]
+    assert (pt["model_units"], pt["no_commitment"], pt["invocations_sum"]) == (2, True, 0)
+    logging = [r for r in inventory.resources if r.type == "aws.bedrock.invocation_logging"]
+    assert [r.data["logging_enabled"] for r in logging] == [False]  # a region without a configuration
+    assert _status(inventory, "bedrock_model_invocation_logging_enabled") == {
+        f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-invocation-logging": "FAIL"
+    }
+    bucket = _status(inventory, "bedrock_knowledge_base_source_bucket_protected")
+    assert bucket == {"arn:aws:s3:::kb-docs": "FAIL"}
+    assert inventory.errors == []
+
+
+def test_a_secret_in_an_agent_instruction_never_reaches_the_inventory() -> None:
+    seed()
+    inventory = _inventory(types={"aws.bedrock.agent"})
+    assert CANARY not in inventory.model_dump_json()
+    ops = next(r for r in inventory.resources if r.name == "ops")
+    assert REDACTED in ops.data["instruction"]
+    assert ops.data[SECRET_PATHS] == ["instruction"]
+    assert _status(inventory, "bedrock_agent_no_plaintext_secrets") == {
+        ops.id: "FAIL",
+        next(r.id for r in inventory.resources if r.name == "draft"): "PASS",
+    }
+
+
+def test_an_unread_agent_is_an_error_never_a_pass() -> None:
+    seed()
+    inventory = _inventory(
+        {"before-call.bedrock-agent.GetAgent": failing("AccessDeniedException", 403)}, {"aws.bedrock.agent"}
+    )
+    assert [e.operation for e in inventory.errors] == ["bedrock-agent:GetAgent"] * 2  # once per agent
+    for policy in ("bedrock_agent_no_plaintext_secrets", "bedrock_agent_kms_customer_managed"):
+        assert set(_status(inventory, policy).values()) == {"ERROR"}, policy
+    # ListAgents still told whether a guardrail is configured
+    assert sorted(_status(inventory, "bedrock_agent_guardrail_enabled").values()) == ["FAIL", "PASS"]
+
+
+def test_unread_guardrails_and_data_sources_are_errors() -> None:
+    seed()
+    inventory = _inventory(
+        {
+            "before-call.bedrock.GetGuardrail": failing("ThrottlingException", 429),
+            "before-call.bedrock-agent.GetDataSource": failing("AccessDeniedException", 403),
+        },
+        {"aws.bedrock.guardrail", "aws.bedrock.knowledge_base"},
+    )
+    assert {e.operation for e in inventory.errors} == {"bedrock:GetGuardrail", "bedrock-agent:GetDataSource"}
+    for policy in (
+        "bedrock_guardrail_prompt_attack_filter_high",
+        "bedrock_guardrail_sensitive_information_filter",
+        "bedrock_knowledge_base_data_source_kms",
+    ):
+        assert set(_status(inventory, policy).values()) == {"ERROR"}, policy
+
+
+def test_a_denied_logging_read_is_an_error_not_not_configured() -> None:
+    seed()
+    inventory = _inventory(
+        {"before-call.bedrock.GetModelInvocationLoggingConfiguration": failing("AccessDeniedException", 403)},
+        {"aws.bedrock.invocation_logging"},
+    )
+    assert [r for r in inventory.resources if r.type == "aws.bedrock.invocation_logging"] == []
+    assert [e.code for e in inventory.errors] == ["AccessDeniedException"]
+
+
+def test_invocation_logging_reads_the_log_group_key() -> None:
+    moto_ext.apply()
+    boto3.client("logs").create_log_group(logGroupName="/bedrock/invocations", kmsKeyId=KEY)
+    boto3.client("bedrock").put_model_invocation_logging_configuration(
+        loggingConfig={
+            "cloudWatchConfig": {"logGroupName": "/bedrock/invocations", "roleArn": ROLE},
+            "s3Config": {"bucketName": "bedrock-logs"},
+            "textDataDeliveryEnabled": True,
+        }
+    )
+    (logging,) = _inventory(types={"aws.bedrock.invocation_logging"}).resources
+    assert logging.data["logging_enabled"] is True
+    assert logging.data["cloudwatch_log_group_kms_key_id"] == KEY
+    assert logging.data["s3_buckets"] == ["bedrock-logs"]
+    assert logging.uid == f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-invocation-logging"
+
+
+def test_permissions_name_bedrock_actions_for_agents() -> None:
+    result = CliRunner().invoke(
+        permissions_command, ["--type", "aws.bedrock.agent", "--type", "aws.bedrock.guardrail"]
+    )
+    assert result.exit_code == 0, result.output
+    actions = json.loads(result.output)["Statement"][0]["Action"]
+    assert {
+        "bedrock:ListAgents",
+        "bedrock:GetAgent",
+        "bedrock:ListAgentAliases",
+        "bedrock:ListAgentActionGroups",
+        "bedrock:GetAgentActionGroup",
+        "bedrock:ListGuardrails",
+        "bedrock:GetGuardrail",
+    } <= set(actions)
+    assert not [a for a in actions if a.startswith("bedrock-agent:")]
+
+
+def test_detect_only_filters_do_not_count_as_filtering() -> None:
+    moto_ext.apply()
+    boto3.client("bedrock").create_guardrail(
+        name="detect-only",
+        blockedInputMessaging="no",
+        blockedOutputsMessaging="no",
+        contentPolicyConfig={
+            "filtersConfig": [
+                {
+                    "type": "PROMPT_ATTACK",
+                    "inputStrength": "HIGH",
+                    "outputStrength": "NONE",
+                    "inputAction": "NONE",
+                }
+            ]
+        },
+        sensitiveInformationPolicyConfig={"piiEntitiesConfig": [{"type": "EMAIL", "action": "NONE"}]},
+        contextualGroundingPolicyConfig={
+            "filtersConfig": [
+                {"type": "GROUNDING", "threshold": 0.8, "action": "NONE"},
+                {"type": "RELEVANCE", "threshold": 0.8, "enabled": False},
+            ]
+        },
+    )
+    (guardrail,) = _inventory(types={"aws.bedrock.guardrail"}).resources
+    assert guardrail.data["content_filters"][0]["input_action"] == "NONE"
+    assert guardrail.data["prompt_attack_strength"] is None
+    assert guardrail.data["sensitive_information_filter"] is False
+    assert (
+        guardrail.data["contextual_grounding_threshold"],
+        guardrail.data["contextual_relevance_threshold"],
+    ) == (
+        None,
+        None,
+    )
