@@ -148,6 +148,7 @@ SESSION_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("sts", "assume_role"),
     ("ec2", "describe_regions"),
     ("organizations", "list_accounts"),
+    ("organizations", "describe_organization"),  # the management account, for org_skip_management
 )
 
 # IAM action prefixes that differ from the client name, and actions that differ from the API name.
