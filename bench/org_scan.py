@@ -189,7 +189,8 @@ def scan(args: argparse.Namespace) -> None:
 
     ids = args.ids.split(",")[: args.child]
     fields: dict[str, Any] = {"org_role": ROLE, "accounts": ids, "regions": args.regions.split(",")}
-    fields["max_workers"] = args.workers
+    if args.workers:
+        fields["max_workers"] = args.workers
     kwargs: dict[str, Any] = {}
     if args.retry_mode:
         kwargs["retry_mode"] = args.retry_mode
@@ -202,7 +203,24 @@ def scan(args: argparse.Namespace) -> None:
     urllib.request.urlopen(args.endpoint + "/__proxy/reset").close()
     cpu0 = time.process_time()
     start = time.perf_counter()
-    collector.collect(frozenset(SPECS), sink, NullProgress())
+    if args.cprofile:  # every thread profiled (the scan's work runs in pool threads)
+        import cProfile
+        import pstats
+
+        profiles: list[cProfile.Profile] = []
+        run = threading.Thread.run
+
+        def profiled(thread: threading.Thread) -> None:
+            prof = cProfile.Profile(time.thread_time)  # CPU of this thread, not waiting
+            profiles.append(prof)
+            prof.runcall(run, thread)
+
+        threading.Thread.run = profiled  # type: ignore[method-assign]
+        collector.collect(frozenset(SPECS), sink, NullProgress())
+        threading.Thread.run = run  # type: ignore[method-assign]
+        pstats.Stats(*profiles).dump_stats(args.cprofile)  # type: ignore[arg-type]
+    else:
+        collector.collect(frozenset(SPECS), sink, NullProgress())
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu0
     peak_traced = tracemalloc.get_traced_memory()[1] if args.trace else None
@@ -237,6 +255,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process so far, from /proc (0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_up(url: str) -> None:
@@ -296,10 +323,11 @@ def main() -> None:
     parser.add_argument("--regions", default="us-east-1,eu-west-1")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--throttle", type=float, default=0.02, help="share of requests throttled")
-    parser.add_argument("--workers", type=int, default=16, help="scope.aws.max_workers")
+    parser.add_argument("--workers", type=int, default=None, help="scope.aws.max_workers")
     parser.add_argument("--retry-mode", default=None, help="standard|adaptive (default: the collector's)")
     parser.add_argument("--max-attempts", type=int, default=None)
     parser.add_argument("--trace", action="store_true", help="also report the tracemalloc peak (slower)")
+    parser.add_argument("--cprofile", metavar="FILE", help="write cProfile stats of the last scan here")
     # internal: the proxy process and the scanning child
     parser.add_argument(
         "--moto-500s",
@@ -365,7 +393,7 @@ def main() -> None:
         print(f"collector: {Path(mlguard.__file__).parent}")
         print(
             f"proxy: +{args.latency_ms:.0f} ms per request, {args.throttle:.0%} throttled; "
-            f"regions {','.join(regions)}; max_workers {args.workers}\n"
+            f"regions {','.join(regions)}; max_workers {args.workers or 'default'}\n"
         )
         from mlguard.testing import s3control_host
 
@@ -391,14 +419,20 @@ def main() -> None:
                 "--endpoint",
                 proxy_url,
             ]
-            cmd += ["--regions", args.regions, "--workers", str(args.workers)]
+            cmd += ["--regions", args.regions]
+            if args.workers:
+                cmd += ["--workers", str(args.workers)]
             if args.retry_mode:
                 cmd += ["--retry-mode", args.retry_mode]
             if args.max_attempts:
                 cmd += ["--max-attempts", str(args.max_attempts)]
             if args.trace:
                 cmd.append("--trace")
+            if args.cprofile:
+                cmd += ["--cprofile", args.cprofile]
+            server_cpu = cpu_seconds(procs[0].pid)
             out = subprocess.run(cmd, env=child_env, capture_output=True, text=True, check=False)
+            server_cpu = cpu_seconds(procs[0].pid) - server_cpu
             if out.returncode:
                 print(out.stderr[-3000:])
                 raise SystemExit(f"the scan of {n} accounts failed")
@@ -412,6 +446,7 @@ def main() -> None:
                 f"{r['calls'] / max(r['resources'], 1):9.2f} "
                 f"{r['rss_mib']:8.0f} {mean:14.1f} {p['peak']:5d} {errors}"
             )
+            row += f"  (moto server: {server_cpu:.1f} s CPU)"
             if r["traced_mib"] is not None:
                 row += f"  (tracemalloc peak {r['traced_mib']:.0f} MiB)"
             print(row, flush=True)
@@ -422,7 +457,12 @@ def main() -> None:
     finally:
         for proc in procs:
             proc.terminate()
-            proc.wait(10)
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 if __name__ == "__main__":

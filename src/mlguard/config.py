@@ -42,7 +42,13 @@ class AwsScope(_Strict):
     )
     metrics_days: int = Field(default=14, ge=1, le=63, description="Days of CloudWatch metrics read.")
     max_workers: int = Field(
-        default=16, ge=1, le=128, description="API calls in flight at once, over all accounts and regions."
+        default=16, ge=1, le=128, description="API calls in flight at once in one account."
+    )
+    max_in_flight: int = Field(
+        default=64,
+        ge=1,
+        le=512,
+        description="API calls in flight at once over the whole scan (all accounts of an org scan).",
     )
     retry_mode: Literal["standard", "adaptive"] = Field(
         default="standard",

@@ -6,14 +6,26 @@ Config fields and what they do:
 - ``scope.aws.role_arn`` (+ ``external_id``): assume this role first; the scan runs as that role.
 - ``scope.aws.org_role`` (+ ``external_id``, ``accounts``): list the accounts of the Organization
   (from the management or delegated account) and assume ``org_role`` in each active account
-  (``accounts`` limits the list). A failed assume-role is a CollectionError for that account.
+  (``accounts`` limits the list); the caller's own account is scanned with the caller's own
+  credentials (that role rarely exists in the management account). Roles are assumed a few
+  accounts at a time while others are read, with credentials refreshed before they expire. A
+  failed assume-role is a CollectionError for that account (account, region, operation) only.
+- ``scope.aws.org_skip_management``: leave the management account out of an org scan.
 - ``scope.aws.regions``: regions to read; default: the regions enabled for each account
   (ec2 DescribeRegions). Account-level types (IAM, S3 listing) are read once per account.
 - ``scope.aws.job_lookback_days``: training/processing jobs created within these days, plus every
   job still in progress.
 - ``scope.aws.metrics_days``: CloudWatch look-back for utilisation figures.
-- ``scope.aws.max_workers``: bound of the (account x region x family) pool and of the per-item
-  detail pool.
+- ``scope.aws.max_in_flight``: the scan's one budget of API calls in flight, over all accounts,
+  regions, types and per-item details; ``scope.aws.max_workers``: the same within one account
+  (AWS rate limits are per account).
+- ``scope.aws.retry_mode`` / ``max_attempts`` (``--retry-mode``, ``--max-attempts``): botocore's
+  ``standard`` retries (with the SDK's retry quota) by default; ``adaptive`` adds a client-side
+  rate limiter, which lives in each client: per (account, region, service).
+
+Every account's session shares one botocore loader (the parsed service models); clients are made
+when first needed and dropped when their region's work is done, so memory does not grow with the
+number of accounts beyond the resources read.
 
 Endpoints come from botocore's own resolution, so ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>`` work exactly as they do for the AWS CLI.
@@ -72,14 +84,14 @@ class AwsCollector(Collector):
             retry_mode or self.scope.retry_mode,
             self.scope.max_workers,
         )
-        self.gate = Gate(self.scope.max_workers)
+        self.gate = Gate(self.scope.max_in_flight)
         self.loader: Any = None  # botocore's data loader, shared by the sessions of every account
 
     @property
     def accounts_in_flight(self) -> int:
         """How many accounts are worked on at once (assume-role included): enough to keep the
         in-flight budget busy, few enough that memory does not follow the organisation's size."""
-        return 1 + self.scope.max_workers // 4
+        return 1 + -(-self.scope.max_in_flight // self.scope.max_workers)
 
     @classmethod
     def resource_types(cls) -> frozenset[str]:
@@ -134,7 +146,7 @@ class AwsCollector(Collector):
             home_region=region,
             config=self.config,
             budget=self.guard.budgeted,
-            gate=self.gate,
+            gates=(Gate(self.scope.max_workers), self.gate),
         )
 
     def assume(self, via: Account, role_arn: str, sink: InventorySink) -> Account:
@@ -260,7 +272,7 @@ class AwsCollector(Collector):
         self.guard.before = sink.check_cancelled
         self.guard.remaining = sink.remaining
         root = self.root(sink)
-        workers = self.scope.max_workers
+        workers = self.scope.max_in_flight
         plan: list[str | None] = [None]  # None: the root account, with the caller's own credentials
         if self.scope.org_role:
             plan = [None if a == root.id else a for a in self.org_accounts(root)]
@@ -278,7 +290,7 @@ class AwsCollector(Collector):
                 details,
                 self.scope.job_lookback_days,
                 self.scope.metrics_days,
-                helpers=workers,
+                helpers=self.scope.max_workers,
             )
             scan = _Scan(self, engine, pool, wanted, sink, progress)
             futures = [accounts.submit(scan.account, root, member) for member in plan]

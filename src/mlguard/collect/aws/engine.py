@@ -200,8 +200,9 @@ class Guard:
 
 
 class Gate:
-    """The scan's one concurrency budget: at most ``limit`` API calls in flight (a call holds its
-    slot through botocore's retries), whatever the number of accounts, regions and types.
+    """A concurrency budget: at most ``limit`` API calls in flight (a call holds its slot through
+    botocore's retries). The scan has one, over all accounts, regions and types; each account has
+    one more (AWS rate limits are per account), so no account gets the whole budget.
 
     Threads are cheap and only wait here; no thread holds a slot while it waits for another
     thread's work, so the budget is always usable."""
@@ -244,7 +245,7 @@ class Account:
     config: Config
     regions: list[str] = field(default_factory=list)
     budget: Callable[[Config], Config] | None = None  # cuts client timeouts to the run's budget
-    gate: Gate | None = None  # the scan's in-flight budget (None: unbounded, e.g. in unit tests)
+    gates: tuple[Gate, ...] = ()  # in-flight budgets: the account's, then the scan's (none: unbounded)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -272,8 +273,13 @@ class Account:
             for key in [k for k in self._clients if region is None or k[1] == region]:
                 del self._clients[key]
 
-    def slot(self) -> Gate | contextlib.nullcontext[None]:
-        return self.gate if self.gate is not None else contextlib.nullcontext()
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """A slot of every budget, taken in one order (account, then scan): no deadlock."""
+        with contextlib.ExitStack() as stack:
+            for gate in self.gates:
+                stack.enter_context(gate)
+            yield
 
 
 class Caller:
