@@ -205,6 +205,20 @@ def scope_options(f: F) -> F:
         click.option("--profile", help="AWS profile name."),
         click.option("--role-arn", help="AWS role to assume before scanning."),
         click.option("--org-role", help="Role name to assume in every account of the AWS Organization."),
+        click.option(
+            "--org-skip-management",
+            is_flag=True,
+            default=None,
+            help="Org scan: leave out the management account (else scanned with your own credentials).",
+        ),
+        click.option(
+            "--retry-mode",
+            type=click.Choice(["standard", "adaptive"]),
+            help="AWS retry mode (default: standard, with the SDK's retry quota).",
+        ),
+        click.option(
+            "--max-attempts", type=click.IntRange(1, 20), help="AWS attempts per call, retries included."
+        ),
         click.option("--regions", help="Comma-separated AWS regions (default: enabled regions)."),
         click.option("--databricks-profile", help="Profile in ~/.databrickscfg."),
         click.option("--databricks-host", help="Databricks workspace URL."),
@@ -244,6 +258,12 @@ def _apply_scope(loaded: LoadedConfig, kw: dict[str, Any]) -> None:
         aws.org_role = kw["org_role"]
     if kw.get("regions"):
         aws.regions = _split((kw["regions"],))
+    if kw.get("org_skip_management"):
+        aws.org_skip_management = True
+    if kw.get("retry_mode"):
+        aws.retry_mode = kw["retry_mode"]
+    if kw.get("max_attempts"):
+        aws.max_attempts = kw["max_attempts"]
     if kw.get("databricks_profile"):
         dbx.profile = kw["databricks_profile"]
     if kw.get("databricks_host"):

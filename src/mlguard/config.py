@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -29,6 +29,11 @@ class AwsScope(_Strict):
         default=None, description="Role name to assume in every account of the AWS Organization."
     )
     accounts: list[str] = Field(default_factory=list, description="Limit an org scan to these ids.")
+    org_skip_management: bool = Field(
+        default=False,
+        description="Org scan: leave out the organization's management account (else it is scanned "
+        "with the caller's own credentials when the caller is in it, like any member otherwise).",
+    )
     regions: list[str] = Field(
         default_factory=list, description="Regions to scan (default: enabled regions)."
     )
@@ -36,7 +41,21 @@ class AwsScope(_Strict):
         default=30, ge=1, description="Training/processing jobs older than this are not read."
     )
     metrics_days: int = Field(default=14, ge=1, le=63, description="Days of CloudWatch metrics read.")
-    max_workers: int = Field(default=16, ge=1, le=128)
+    max_workers: int = Field(
+        default=16, ge=1, le=128, description="API calls in flight at once in one account."
+    )
+    max_in_flight: int = Field(
+        default=64,
+        ge=1,
+        le=512,
+        description="API calls in flight at once over the whole scan (all accounts of an org scan).",
+    )
+    retry_mode: Literal["standard", "adaptive"] = Field(
+        default="standard",
+        description="botocore retry mode: standard (with the SDK's retry quota), or adaptive (adds a "
+        "client-side rate limiter per account, region and service).",
+    )
+    max_attempts: int = Field(default=8, ge=1, le=20, description="Attempts per API call, retries included.")
 
 
 class DatabricksScope(_Strict):

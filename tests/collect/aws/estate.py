@@ -34,29 +34,47 @@ def _zip() -> bytes:
     return buf.getvalue()
 
 
-def seed(endpoint_url: str, scale: int = 1) -> Counter[str]:
-    """Create the estate; returns the number of resources seeded per catalogue type."""
-    kw: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": REGION}
-    c = lambda service: boto3.client(service, **kw)  # noqa: E731
+def seed(
+    endpoint_url: str,
+    scale: int = 1,
+    *,
+    region: str = REGION,
+    session: boto3.Session | None = None,
+    account_level: bool = True,
+    prefix: str = "",
+    account: str = ACCOUNT,
+) -> Counter[str]:
+    """Create the estate; returns the number of resources seeded per catalogue type.
+
+    ``session`` (e.g. one holding an assumed member account's credentials) seeds another account;
+    ``account_level=False`` skips the account-wide part (S3 buckets, IAM) when seeding a second
+    region; ``prefix`` keeps bucket names unique across accounts; ``account`` is the seeded account's id
+    (its execution role is passed to Lambda, which refuses another account's role)."""
+    role = ROLE.replace(ACCOUNT, account)
+    kw: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": region}
+    c = lambda service: (session or boto3).client(service, **kw)  # noqa: E731
     n: Counter[str] = Counter()
 
     s3, iam, kms, ec2 = c("s3"), c("iam"), c("kms"), c("ec2")
-    for i in range(8 * scale):
-        s3.create_bucket(Bucket=f"ml-data-{i}")
+    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    for i in range(8 * scale if account_level else 0):
+        s3.create_bucket(Bucket=f"{prefix}ml-data-{i}", **location)  # type: ignore[arg-type]
         if i % 2:
-            s3.put_bucket_versioning(Bucket=f"ml-data-{i}", VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_versioning(
+                Bucket=f"{prefix}ml-data-{i}", VersioningConfiguration={"Status": "Enabled"}
+            )
         n["aws.s3.bucket"] += 1
-    for i in range(6 * scale):
+    for i in range(6 * scale if account_level else 0):
         iam.create_role(RoleName=f"exec-{i}", AssumeRolePolicyDocument=json.dumps(TRUST))
         n["aws.iam.role"] += 1
-    for i in range(3 * scale):
+    for i in range(3 * scale if account_level else 0):
         iam.create_user(UserName=f"user-{i}")
         iam.create_access_key(UserName=f"user-{i}")
         arn = iam.create_policy(PolicyName=f"policy-{i}", PolicyDocument=json.dumps(POLICY))["Policy"]["Arn"]
         iam.attach_user_policy(UserName=f"user-{i}", PolicyArn=arn)
         n["aws.iam.user"] += 1
         n["aws.iam.policy"] += 1
-    n["aws.iam.password_policy"] += 1  # always one per account (configured or not)
+    n["aws.iam.password_policy"] += account_level  # always one per account (configured or not)
     for _ in range(4 * scale):
         kms.create_key()
         n["aws.kms.key"] += 1
@@ -67,7 +85,7 @@ def seed(endpoint_url: str, scale: int = 1) -> Counter[str]:
 
     sm, aas, cw = c("sagemaker"), c("application-autoscaling"), c("cloudwatch")
     for i in range(4 * scale):
-        sm.create_model(ModelName=f"model-{i}", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+        sm.create_model(ModelName=f"model-{i}", ExecutionRoleArn=role, PrimaryContainer={"Image": IMAGE})
         sm.create_endpoint_config(
             EndpointConfigName=f"config-{i}",
             ProductionVariants=[
@@ -109,14 +127,14 @@ def seed(endpoint_url: str, scale: int = 1) -> Counter[str]:
         sm.create_notebook_instance(
             NotebookInstanceName=f"notebook-{i}",
             InstanceType="ml.t3.medium",
-            RoleArn=ROLE,
+            RoleArn=role,
             PlatformIdentifier="notebook-al2023-v1",
         )
         n["aws.sagemaker.notebook_instance"] += 1
         sm.create_training_job(
             TrainingJobName=f"train-{i}",
             AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-            RoleArn=ROLE,
+            RoleArn=role,
             OutputDataConfig={"S3OutputPath": "s3://ml-data-0/out/"},
             ResourceConfig={"InstanceType": "ml.p3.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
             StoppingCondition={"MaxRuntimeInSeconds": 3600},
@@ -144,7 +162,7 @@ def seed(endpoint_url: str, scale: int = 1) -> Counter[str]:
         lam.create_function(
             FunctionName=f"fn-{i}",
             Runtime="python3.12",
-            Role=ROLE,
+            Role=role,
             Handler="h.handler",
             Code={"ZipFile": _zip()},
             Environment={"Variables": {"STAGE": "prod"}},

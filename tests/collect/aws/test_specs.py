@@ -56,6 +56,7 @@ def test_permissions_command() -> None:
         "kms:GetKeyRotationStatus",
         "kms:ListAliases",
         "kms:ListKeys",
+        "organizations:DescribeOrganization",
         "organizations:ListAccounts",
         "pricing:GetProducts",  # scan --pricing aws
         "sts:AssumeRole",

@@ -6,14 +6,26 @@ Config fields and what they do:
 - ``scope.aws.role_arn`` (+ ``external_id``): assume this role first; the scan runs as that role.
 - ``scope.aws.org_role`` (+ ``external_id``, ``accounts``): list the accounts of the Organization
   (from the management or delegated account) and assume ``org_role`` in each active account
-  (``accounts`` limits the list). A failed assume-role is a CollectionError for that account.
+  (``accounts`` limits the list); the caller's own account is scanned with the caller's own
+  credentials (that role rarely exists in the management account). Roles are assumed a few
+  accounts at a time while others are read, with credentials refreshed before they expire. A
+  failed assume-role is a CollectionError for that account (account, region, operation) only.
+- ``scope.aws.org_skip_management``: leave the management account out of an org scan.
 - ``scope.aws.regions``: regions to read; default: the regions enabled for each account
   (ec2 DescribeRegions). Account-level types (IAM, S3 listing) are read once per account.
 - ``scope.aws.job_lookback_days``: training/processing jobs created within these days, plus every
   job still in progress.
 - ``scope.aws.metrics_days``: CloudWatch look-back for utilisation figures.
-- ``scope.aws.max_workers``: bound of the (account x region x family) pool and of the per-item
-  detail pool.
+- ``scope.aws.max_in_flight``: the scan's one budget of API calls in flight, over all accounts,
+  regions, types and per-item details; ``scope.aws.max_workers``: the same within one account
+  (AWS rate limits are per account).
+- ``scope.aws.retry_mode`` / ``max_attempts`` (``--retry-mode``, ``--max-attempts``): botocore's
+  ``standard`` retries (with the SDK's retry quota) by default; ``adaptive`` adds a client-side
+  rate limiter, which lives in each client: per (account, region, service).
+
+Every account's session shares one botocore loader (the parsed service models); clients are made
+when first needed and dropped when their region's work is done, so memory does not grow with the
+number of accounts beyond the resources read.
 
 Endpoints come from botocore's own resolution, so ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>`` work exactly as they do for the AWS CLI.
@@ -22,11 +34,15 @@ Endpoints come from botocore's own resolution, so ``AWS_ENDPOINT_URL`` and
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import boto3
+import botocore.session
+from botocore.credentials import CredentialProvider, CredentialResolver, Credentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError, ProfileNotFound
 
 from mlguard.collect.aws.engine import (
@@ -34,7 +50,9 @@ from mlguard.collect.aws.engine import (
     PROVIDER,
     Account,
     ApiStats,
+    Caller,
     Engine,
+    Gate,
     Guard,
     client_config,
     error_code,
@@ -55,11 +73,25 @@ class AwsCollector(Collector):
 
     provider = PROVIDER
 
-    def __init__(self, scope: ScopeConfig, *, max_attempts: int = 8, retry_mode: str = "adaptive") -> None:
+    def __init__(
+        self, scope: ScopeConfig, *, max_attempts: int | None = None, retry_mode: str | None = None
+    ) -> None:
         self.scope: AwsScope = scope.aws
         self.stats = ApiStats()
         self.guard = Guard(allowlist(), self.stats)
-        self.config = client_config(max_attempts, retry_mode, self.scope.max_workers)
+        self.config = client_config(
+            max_attempts or self.scope.max_attempts,
+            retry_mode or self.scope.retry_mode,
+            self.scope.max_workers,
+        )
+        self.gate = Gate(self.scope.max_in_flight)
+        self.loader: Any = None  # botocore's data loader, shared by the sessions of every account
+
+    @property
+    def accounts_in_flight(self) -> int:
+        """How many accounts are worked on at once (assume-role included): enough to keep the
+        in-flight budget busy, few enough that memory does not follow the organisation's size."""
+        return 1 + -(-self.scope.max_in_flight // self.scope.max_workers)
 
     @classmethod
     def resource_types(cls) -> frozenset[str]:
@@ -80,108 +112,139 @@ class AwsCollector(Collector):
     # ------------------------------------------------------------------ sessions
 
     def base_session(self) -> boto3.Session:
-        """The session of the default chain or profile (guarded and counted)."""
+        """The session of the default chain or profile (guarded and counted). Its botocore loader
+        (the parsed service models) becomes the one every other account's session uses."""
+        core = botocore.session.Session(profile=self.scope.profile)
         try:
-            session = boto3.Session(profile_name=self.scope.profile)
+            session = boto3.Session(botocore_session=core)
         except ProfileNotFound as exc:
             raise ConfigError(f"AWS profile not found: {self.scope.profile}") from exc
+        if self.loader is None:
+            self.loader = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", self.loader)
+        return self.guard.install(session)
+
+    def session_with(self, credentials: Credentials, region: str | None) -> boto3.Session:
+        """A guarded session holding ``credentials`` (an assumed role's, refreshed before they
+        expire) that shares the base session's loader: no account loads the models again."""
+        core = botocore.session.Session(profile=self.scope.profile)
+        core.register_component("credential_provider", CredentialResolver([_Given(credentials)]))
+        session = boto3.Session(botocore_session=core, region_name=region)
+        if self.loader is not None:  # after boto3 set up its own loader, which only resources use
+            core.register_component("data_loader", self.loader)
         return self.guard.install(session)
 
     def _home_region(self, session: boto3.Session) -> str:
         return self.scope.regions[0] if self.scope.regions else session.region_name or DEFAULT_REGION
 
-    def _assume(self, session: boto3.Session, role_arn: str, region: str) -> boto3.Session:
-        params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": "mlguard-scan"}
-        if self.scope.external_id:
-            params["ExternalId"] = self.scope.external_id
-        creds = session.client(
-            "sts", region_name=region, config=self.guard.budgeted(self.config)
-        ).assume_role(**params)["Credentials"]
-        assumed = boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=session.region_name,
-        )
-        return self.guard.install(assumed)
-
-    def _account(self, session: boto3.Session, sink: InventorySink) -> Account:
-        region = self._home_region(session)
-        ident = session.client(
-            "sts", region_name=region, config=self.guard.budgeted(self.config)
-        ).get_caller_identity()
-        arn = str(ident["Arn"])
-        account = Account(
-            id=str(ident["Account"]),
-            partition=arn.split(":")[1] if arn.startswith("arn:") else "aws",
+    def _account_of(self, session: boto3.Session, account_id: str, partition: str, region: str) -> Account:
+        return Account(
+            id=account_id,
+            partition=partition,
             session=session,
             home_region=region,
             config=self.config,
             budget=self.guard.budgeted,
+            gates=(Gate(self.scope.max_workers), self.gate),
+        )
+
+    def assume(self, via: Account, role_arn: str, sink: InventorySink) -> Account:
+        """``role_arn`` assumed through ``via``'s credentials; the credentials are refreshed with
+        the same call before they expire. The principal comes from the AssumeRole answer."""
+        params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": "mlguard-scan"}
+        if self.scope.external_id:
+            params["ExternalId"] = self.scope.external_id
+        sts = via.client("sts", None)  # kept by the refresher: releasing ``via`` does not drop it
+        answer: dict[str, Any] = {}
+
+        def fetch() -> dict[str, Any]:
+            resp = sts.assume_role(**params)
+            answer.update(resp)
+            c = resp["Credentials"]
+            expiry = c["Expiration"]
+            return {
+                "access_key": c["AccessKeyId"],
+                "secret_key": c["SecretAccessKey"],
+                "token": c["SessionToken"],
+                "expiry_time": expiry.isoformat() if isinstance(expiry, datetime) else str(expiry),
+            }
+
+        with via.slot():
+            first = fetch()
+        creds = RefreshableCredentials.create_from_metadata(first, refresh_using=fetch, method="assume-role")
+        arn = str(answer["AssumedRoleUser"]["Arn"])
+        parts = arn.split(":")
+        account = self._account_of(
+            self.session_with(creds, via.session.region_name),
+            parts[4] if len(parts) > 4 and parts[4] else role_arn.split(":")[4],
+            parts[1] if arn.startswith("arn:") else via.partition,
+            via.home_region,
         )
         sink.identity(Identity(provider=PROVIDER, account=account.id, principal=arn))
         return account
 
-    def accounts(self, sink: InventorySink) -> list[Account]:
-        """Every account in scope, with its session. Raises CollectionSetupError if none."""
-        session = self.base_session()
+    def _caller(self, session: boto3.Session, sink: InventorySink) -> Account:
         region = self._home_region(session)
+        ident = Caller(self._account_of(session, "", "aws", region), region).call(
+            "sts", "get_caller_identity"
+        )
+        arn = str(ident["Arn"])
+        account = self._account_of(
+            session, str(ident["Account"]), arn.split(":")[1] if arn.startswith("arn:") else "aws", region
+        )
+        sink.identity(Identity(provider=PROVIDER, account=account.id, principal=arn))
+        return account
+
+    def root(self, sink: InventorySink) -> Account:
+        """The account the scan starts from (the caller's, or ``role_arn``'s). Raises
+        CollectionSetupError if it cannot be reached."""
+        session = self.base_session()
         try:
             if self.scope.role_arn:
-                session = self._assume(session, self.scope.role_arn, region)
-            root = self._account(session, sink)
+                arn = self.scope.role_arn.split(":")
+                partition = arn[1] if len(arn) > 1 and arn[1] else "aws"
+                base = self._account_of(session, "", partition, self._home_region(session))
+                root = self.assume(base, self.scope.role_arn, sink)
+            else:
+                root = self._caller(session, sink)
         except (NoCredentialsError, NoRegionError) as exc:
             raise CollectionSetupError(f"no usable AWS credentials: {exc}") from exc
         except CAUGHT as exc:
             code, message = error_code(exc)
             raise CollectionSetupError(f"cannot start the AWS scan ({code}): {message}") from exc
-        if not self.scope.org_role:
-            return [root]
-        return self._org_accounts(root, sink)
+        return root
 
-    def _org_accounts(self, root: Account, sink: InventorySink) -> list[Account]:
+    def org_accounts(self, root: Account) -> list[str]:
+        """The ids of the organization's active accounts in scope (``accounts``, and without the
+        management account if ``org_skip_management``)."""
+        caller = Caller(root, None)
         try:
             listed = [
-                a
-                for page in root.client("organizations", None).get_paginator("list_accounts").paginate()
+                str(a["Id"])
+                for page in caller.pages("organizations", "list_accounts")
                 for a in page["Accounts"]
                 if a.get("Status", "ACTIVE") == "ACTIVE"
             ]
+            management = (
+                str(caller.call("organizations", "describe_organization")["Organization"]["MasterAccountId"])
+                if self.scope.org_skip_management
+                else None
+            )
         except CAUGHT as exc:
             code, message = error_code(exc)
             raise CollectionSetupError(
                 f"cannot list the organization's accounts ({code}): {message}"
             ) from exc
         wanted = set(self.scope.accounts)
-        out: list[Account] = []
-        for entry in listed:
-            acct_id = str(entry["Id"])
-            if wanted and acct_id not in wanted:
-                continue
-            role = f"arn:{root.partition}:iam::{acct_id}:role/{self.scope.org_role}"
-            try:
-                out.append(self._account(self._assume(root.session, role, root.home_region), sink))
-            except CAUGHT as exc:
-                code, message = error_code(exc)
-                sink.error(
-                    CollectionError(
-                        provider=PROVIDER,
-                        account=acct_id,
-                        operation="sts:AssumeRole",
-                        code=code,
-                        message=message,
-                    )
-                )
-        if not out:
-            raise CollectionSetupError("no account of the organization could be assumed")
-        return out
+        return [a for a in listed if (not wanted or a in wanted) and a != management]
 
     def regions(self, account: Account, sink: InventorySink) -> list[str]:
         if self.scope.regions:
             return list(self.scope.regions)
         try:
-            resp = account.client("ec2", None).describe_regions(
-                Filters=[{"Name": "opt-in-status", "Values": list(_ENABLED)}]
+            resp = Caller(account, None).call(
+                "ec2", "describe_regions", Filters=[{"Name": "opt-in-status", "Values": list(_ENABLED)}]
             )
             return sorted(str(r["RegionName"]) for r in resp["Regions"])
         except CAUGHT as exc:
@@ -200,31 +263,129 @@ class AwsCollector(Collector):
     # ------------------------------------------------------------------ scan
 
     def collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
+        """Accounts are worked through a few at a time (assume-role, regions, then their types):
+        the budget of in-flight calls is shared by all, and an account's clients and session are
+        dropped when it is done, so memory does not grow with the number of accounts."""
         from mlguard.collect.aws import families  # noqa: F401  (registers the specs)
 
         wanted = [SPECS[t] for t in sorted(types) if t in SPECS]
         self.guard.before = sink.check_cancelled
         self.guard.remaining = sink.remaining
-        accounts = self.accounts(sink)
-        workers = self.scope.max_workers
+        root = self.root(sink)
+        workers = self.scope.max_in_flight
+        plan: list[str | None] = [None]  # None: the root account, with the caller's own credentials
+        if self.scope.org_role:
+            plan = [None if a == root.id else a for a in self.org_accounts(root)]
+        scanned: list[str] = []
         with (
+            ThreadPoolExecutor(
+                max(1, min(len(plan), self.accounts_in_flight)), "mlguard-aws-account"
+            ) as accounts,
             ThreadPoolExecutor(workers, thread_name_prefix="mlguard-aws") as pool,
             ThreadPoolExecutor(workers, thread_name_prefix="mlguard-aws-detail") as details,
         ):
-            engine = Engine(sink, self.stats, details, self.scope.job_lookback_days, self.scope.metrics_days)
-            futures: list[Future[None]] = []
-            for account in accounts:
-                account.regions = self.regions(account, sink)
-                sink.scope(account=account.id)
-                for name in account.regions:
-                    sink.scope(account=account.id, region=name)
-                for (region, family), specs in _tasks(account, wanted).items():
-                    unit = _FamilyUnit(progress, (account, region, family), len(specs))
-                    futures.extend(
-                        pool.submit(_run_spec, engine, unit, account, region, spec) for spec in specs
-                    )
+            engine = Engine(
+                sink,
+                self.stats,
+                details,
+                self.scope.job_lookback_days,
+                self.scope.metrics_days,
+                helpers=self.scope.max_workers,
+            )
+            scan = _Scan(self, engine, pool, wanted, sink, progress)
+            futures = [accounts.submit(scan.account, root, member) for member in plan]
             for f in futures:
-                f.result()
+                done = f.result()
+                if done is not None:
+                    scanned.append(done)
+        if not scanned:
+            raise CollectionSetupError("no account of the organization could be assumed")
+
+
+class _Given(CredentialProvider):
+    """A credential provider that hands out credentials obtained by the collector."""
+
+    METHOD = "assume-role"
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__()
+        self.credentials = credentials
+
+    def load(self) -> Credentials:
+        return self.credentials
+
+
+class _Scan:
+    """The work of one account: assume its role, find its regions, read every type there."""
+
+    def __init__(
+        self,
+        collector: AwsCollector,
+        engine: Engine,
+        pool: ThreadPoolExecutor,
+        wanted: list[ResourceSpec],
+        sink: InventorySink,
+        progress: Progress,
+    ) -> None:
+        self.collector = collector
+        self.engine = engine
+        self.pool = pool
+        self.wanted = wanted
+        self.sink = sink
+        self.progress = progress
+
+    def account(self, root: Account, member: str | None) -> str | None:
+        """Scan ``member`` (None: ``root`` itself); returns its id, or None if it was not reached."""
+        sink = self.sink
+        if member is None:
+            account = root
+        else:
+            role = f"arn:{root.partition}:iam::{member}:role/{self.collector.scope.org_role}"
+            try:
+                account = self.collector.assume(root, role, sink)
+            except CAUGHT as exc:
+                code, message = error_code(exc)
+                sink.error(
+                    CollectionError(
+                        provider=PROVIDER,
+                        account=member,
+                        region=root.home_region,
+                        operation="sts:AssumeRole",
+                        code=code,
+                        message=f"{message} (nothing of this account was read)",
+                    )
+                )
+                return None
+        account.regions = self.collector.regions(account, sink)
+        sink.scope(account=account.id)
+        for name in account.regions:
+            sink.scope(account=account.id, region=name)
+        # Each region's clients are dropped as soon as the last of its types is read.
+        pending: Counter[str] = Counter()
+        lock = threading.Lock()
+
+        def release(region: str) -> Callable[[Future[None]], None]:
+            def done(_: Future[None]) -> None:
+                with lock:
+                    pending[region] -= 1
+                    last = pending[region] == 0
+                if last:
+                    account.release(region)
+
+            return done
+
+        submitted: list[tuple[Future[None], str]] = []
+        for (region, family), specs in _tasks(account, self.wanted).items():
+            unit = _FamilyUnit(self.progress, (account, region, family), len(specs))
+            for spec in specs:
+                pending[region or account.home_region] += 1
+                future = self.pool.submit(_run_spec, self.engine, unit, account, region, spec)
+                submitted.append((future, region or account.home_region))
+        for future, key in submitted:
+            future.add_done_callback(release(key))
+        for future, _ in submitted:
+            future.result()
+        return account.id
 
 
 def _tasks(account: Account, specs: list[ResourceSpec]) -> dict[tuple[str | None, str], list[ResourceSpec]]:

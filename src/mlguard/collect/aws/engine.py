@@ -7,10 +7,11 @@ account, region, resource type and operation; a :class:`Coverage` record marks e
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,9 +199,44 @@ class Guard:
         return session
 
 
+class Gate:
+    """A concurrency budget: at most ``limit`` API calls in flight (a call holds its slot through
+    botocore's retries). The scan has one, over all accounts, regions and types; each account has
+    one more (AWS rate limits are per account), so no account gets the whole budget.
+
+    Threads are cheap and only wait here; no thread holds a slot while it waits for another
+    thread's work, so the budget is always usable."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
+
+    def __enter__(self) -> None:
+        self._slots.acquire()
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self.in_flight -= 1
+        self._slots.release()
+
+
+# Clients of every account are built from sessions sharing one botocore loader (the parsed service
+# models); building one is CPU work on shared caches, so one at a time.
+_CLIENT_LOCK = threading.Lock()
+
+
 @dataclass
 class Account:
-    """One AWS account being scanned: its session, partition, home and scanned regions."""
+    """One AWS account being scanned: its session, partition, home and scanned regions.
+
+    Clients are made on first use per (service, region) and dropped by :meth:`release` once the
+    work of that region is done: memory follows the work in progress, not the accounts scanned."""
 
     id: str
     partition: str
@@ -209,22 +245,46 @@ class Account:
     config: Config
     regions: list[str] = field(default_factory=list)
     budget: Callable[[Config], Config] | None = None  # cuts client timeouts to the run's budget
+    gates: tuple[Gate, ...] = ()  # in-flight budgets: the account's, then the scan's (none: unbounded)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def client(self, service: str, region: str | None) -> Any:
         """A client (cached); ``Any`` because the service is chosen by data, not by code."""
         key = (service, region or self.home_region)
+        with self._lock:
+            client = self._clients.get(key)
+        if client is not None:
+            return client
         session: Any = self.session
-        with self._lock:  # boto3 sessions are not thread-safe; clients are
-            if key not in self._clients:
+        with _CLIENT_LOCK:  # boto3 sessions are not thread-safe (clients are); the loader is shared
+            with self._lock:
+                client = self._clients.get(key)
+            if client is None:
                 config = self.budget(self.config) if self.budget is not None else self.config
-                self._clients[key] = session.client(service, region_name=key[1], config=config)
-            return self._clients[key]
+                client = session.client(service, region_name=key[1], config=config)
+                with self._lock:
+                    self._clients[key] = client
+        return client
+
+    def release(self, region: str | None = None) -> None:
+        """Drop the clients of ``region`` (None: all of them); later calls make new ones."""
+        with self._lock:
+            for key in [k for k in self._clients if region is None or k[1] == region]:
+                del self._clients[key]
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """A slot of every budget, taken in one order (account, then scan): no deadlock."""
+        with contextlib.ExitStack() as stack:
+            for gate in self.gates:
+                stack.enter_context(gate)
+            yield
 
 
 class Caller:
-    """Calls AWS for one account and region; used by the engine and by spec callables."""
+    """Calls AWS for one account and region; used by the engine and by spec callables. Every call
+    (every page) takes a slot of the scan's in-flight budget."""
 
     def __init__(self, account: Account, region: str | None) -> None:
         self.account = account
@@ -232,18 +292,31 @@ class Caller:
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         client = self.account.client(service, self.region)
-        response: dict[str, Any] = getattr(client, operation)(**params)
+        with self.account.slot():
+            response: dict[str, Any] = getattr(client, operation)(**params)
         return response
 
     def pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
         client = self.account.client(service, self.region)
-        if client.can_paginate(operation):
-            yield from client.get_paginator(operation).paginate(**params)
-        else:
-            yield getattr(client, operation)(**params)
+        if not client.can_paginate(operation):
+            yield self.call(service, operation, **params)
+            return
+        pages = iter(client.get_paginator(operation).paginate(**params))
+        while True:
+            with self.account.slot():  # the slot is held for the request, not while the page is read
+                page: dict[str, Any] | None = next(pages, None)
+            if page is None:
+                return
+            yield page
+
+
+RETRY_MODES = ("standard", "adaptive")
 
 
 def client_config(max_attempts: int, retry_mode: str, max_workers: int) -> Config:
+    """Client settings. ``standard`` retries (with the SDK's retry quota) are the default;
+    ``adaptive`` adds botocore's client-side rate limiter, which lives in each client, i.e. per
+    (account, region, service): a throttle slows that service in that account only."""
     return Config(
         retries={"mode": retry_mode, "total_max_attempts": max_attempts},  # type: ignore[arg-type]
         connect_timeout=5,
@@ -263,10 +336,13 @@ class Engine:
         detail_pool: ThreadPoolExecutor,
         job_lookback_days: int,
         metrics_days: int,
+        *,
+        helpers: int = 4,
     ) -> None:
         self.sink = sink
         self.stats = stats
         self.pool = detail_pool
+        self.helpers = helpers  # at most this many detail-pool threads help with one type's items
         self.job_lookback_days = job_lookback_days
         self.metrics_days = metrics_days
 
@@ -322,11 +398,7 @@ class Engine:
             raws = [{"AccountId": account.id, "Region": region}]
         items = [Item(raw=r, region=scope_region) for r in raws]
         if spec.details:
-            futures: list[Future[None]] = [
-                self.pool.submit(self._details, account, spec, item, scope_region) for item in items
-            ]
-            for f in futures:
-                f.result()
+            self._each(lambda item: self._details(account, spec, item, scope_region), items)
         resources: list[tuple[Item, str, str, str | None]] = []
         for item in items:
             try:
@@ -392,6 +464,31 @@ class Engine:
                     (account, scope_region, spec), (spec.service, spec.operation), exc, resource_uid=uid
                 )
         return count, self._errors_since(errors_before, account, spec)
+
+    def _each(self, work: Callable[[Item], None], items: list[Item]) -> None:
+        """``work`` on every item: this thread works through the items itself, helped by idle
+        threads of the detail pool; it never sits waiting for a helper that has not started."""
+        queue = iter(items)
+        lock = threading.Lock()
+
+        def drain() -> None:
+            while True:
+                with lock:
+                    item = next(queue, None)
+                if item is None:
+                    return
+                work(item)
+
+        helpers: list[Future[None]] = [
+            self.pool.submit(drain) for _ in range(min(len(items) - 1, self.helpers))
+        ]
+        try:
+            drain()
+        finally:
+            running = [h for h in helpers if not h.cancel()]
+            wait(running)
+        for h in running:
+            h.result()
 
     def _errors_since(self, start: int, account: Account, spec: ResourceSpec) -> int:
         return sum(

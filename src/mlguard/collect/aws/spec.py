@@ -149,6 +149,7 @@ SESSION_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("ec2", "describe_regions"),
     ("organizations", "list_accounts"),
     ("pricing", "get_products"),  # --pricing aws: the cost module's one read (mlguard.cost.aws_pricing)
+    ("organizations", "describe_organization"),  # the management account, for org_skip_management
 )
 
 # IAM action prefixes that differ from the client name, and actions that differ from the API name.

@@ -1,0 +1,469 @@
+"""Benchmark an organisation scan: N member accounts x R regions behind a slow, throttling proxy.
+
+Starts ``moto_server`` and a latency/throttling proxy as separate processes on 127.0.0.1 (so their
+memory and CPU are not the scanner's), creates an AWS Organization with the largest N member
+accounts asked for, seeds every member account with the ML estate of
+``tests/collect/aws/estate.py`` in every region (through the member's assumed role: moto keeps
+each account's resources apart), then, for each N, runs the collector in a fresh child process
+(so its peak RSS is that run's) against the first N member accounts through the proxy, and prints:
+wall time, API calls and HTTP requests, calls per resource, peak memory (max RSS of the child;
+tracemalloc peak with ``--trace``), and concurrency (mean in-flight requests seen by the proxy =
+time spent in requests / wall time, and the peak).
+
+    .venv/bin/python bench/org_scan.py [--accounts 1,10,30] [--regions us-east-1,eu-west-1]
+        [--latency-ms 50] [--throttle 0.02] [--workers 16] [--retry-mode standard]
+
+Figures are printed, never asserted. To compare with another checkout, put its ``src`` first on
+``PYTHONPATH`` (options the older collector lacks are left out when not given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import resource
+import socket
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+ROLE = "OrganizationAccountAccessRole"
+
+# --------------------------------------------------------------------------- the proxy
+
+
+class _Proxy:
+    def __init__(self, upstream: str, latency: float, throttle: float, seed: int, gaps_as_501: bool) -> None:
+        self.gaps_as_501 = gaps_as_501
+        self.upstream = upstream.removeprefix("http://")
+        self.latency = latency
+        self.throttle = throttle
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.local = threading.local()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests = 0
+            self.throttled = 0
+            self.gaps = 0
+            self.in_flight = 0
+            self.peak = 0
+            self.busy = 0.0  # summed seconds of all requests (latency included)
+            self.first: float | None = None
+            self.last: float | None = None
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "requests": self.requests,
+                "throttled": self.throttled,
+                "gaps": self.gaps,
+                "peak": self.peak,
+                "busy": self.busy,
+                "first": self.first,
+                "last": self.last,
+            }
+
+    def conn(self) -> http.client.HTTPConnection:
+        c: http.client.HTTPConnection | None = getattr(self.local, "conn", None)
+        if c is None:
+            c = self.local.conn = http.client.HTTPConnection(self.upstream, timeout=60)
+        return c
+
+
+def _throttle_answer(headers: Any) -> tuple[int, str, bytes]:
+    """A throttling error in the wire protocol of the request (botocore retries on each code)."""
+    ctype = headers.get("Content-Type", "") or ""
+    scope = (headers.get("Authorization", "") or "").split("Credential=")[-1].split("/")
+    service = scope[3] if len(scope) > 3 else ""
+    if service in ("s3", "s3control"):
+        body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+        return 503, "application/xml", body
+    if "x-www-form-urlencoded" in ctype:  # query and ec2 protocols
+        body = (
+            b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+            b"<Message>Rate exceeded</Message></Error><RequestId>bench</RequestId></ErrorResponse>"
+        )
+        return 400, "text/xml", body
+    body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+    return 400, "application/x-amz-json-1.1", body
+
+
+def serve_proxy(port: int, upstream: str, latency: float, throttle: float, gaps_as_501: bool) -> None:
+    proxy = _Proxy(upstream, latency, throttle, seed=15, gaps_as_501=gaps_as_501)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_: Any) -> None:
+            return None
+
+        def _reply(self, status: int, ctype: str, body: bytes, extra: list[tuple[str, str]] = ()) -> None:  # type: ignore[assignment]
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            for k, v in extra:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _handle(self) -> None:
+            if self.path.startswith("/__proxy/"):
+                if self.path == "/__proxy/reset":
+                    proxy.reset()
+                self._reply(200, "application/json", json.dumps(proxy.stats()).encode())
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            start = time.perf_counter()
+            with proxy.lock:
+                proxy.requests += 1
+                proxy.in_flight += 1
+                proxy.peak = max(proxy.peak, proxy.in_flight)
+                proxy.first = start if proxy.first is None else proxy.first
+                throttle = proxy.random.random() < proxy.throttle
+                proxy.throttled += throttle
+            try:
+                time.sleep(proxy.latency)
+                if throttle:
+                    self._reply(*_throttle_answer(self.headers))
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+                for attempt in range(2):
+                    conn = proxy.conn()
+                    try:
+                        conn.request(self.command, self.path, body=body, headers=headers)
+                        resp = conn.getresponse()
+                        data = resp.read()
+                        break
+                    except (http.client.HTTPException, OSError):
+                        conn.close()
+                        proxy.local.conn = None
+                        if attempt:
+                            raise
+                status = resp.status
+                if status == 500 and proxy.gaps_as_501:
+                    # moto answers an operation it lacks with a 500, which botocore retries with
+                    # back-off up to max_attempts: a tail no real endpoint has. 501 is not retried.
+                    status = 501
+                    with proxy.lock:
+                        proxy.gaps += 1
+                skip = {"transfer-encoding", "connection", "content-length", "content-type"}
+                extra = [(k, v) for k, v in resp.getheaders() if k.lower() not in skip]
+                self._reply(status, resp.getheader("Content-Type") or "text/plain", data, extra)
+            finally:
+                end = time.perf_counter()
+                with proxy.lock:
+                    proxy.in_flight -= 1
+                    proxy.busy += end - start
+                    proxy.last = end
+
+        do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _handle
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+# --------------------------------------------------------------------------- the scan (child)
+
+
+def scan(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT))
+    from mlguard.collect.aws import AwsCollector
+    from mlguard.collect.aws.spec import SPECS
+    from mlguard.collect.base import InventorySink, NullProgress
+    from mlguard.config import AwsScope, ScopeConfig
+
+    ids = args.ids.split(",")[: args.child]
+    fields: dict[str, Any] = {"org_role": ROLE, "accounts": ids, "regions": args.regions.split(",")}
+    if args.workers:
+        fields["max_workers"] = args.workers
+    kwargs: dict[str, Any] = {}
+    if args.retry_mode:
+        kwargs["retry_mode"] = args.retry_mode
+    if args.max_attempts:
+        kwargs["max_attempts"] = args.max_attempts
+    collector = AwsCollector(ScopeConfig(aws=AwsScope(**fields)), **kwargs)
+    sink = InventorySink()
+    if args.trace:
+        tracemalloc.start()
+    urllib.request.urlopen(args.endpoint + "/__proxy/reset").close()
+    cpu0 = time.process_time()
+    start = time.perf_counter()
+    if args.cprofile:  # every thread profiled (the scan's work runs in pool threads)
+        import cProfile
+        import pstats
+
+        profiles: list[cProfile.Profile] = []
+        run = threading.Thread.run
+
+        def profiled(thread: threading.Thread) -> None:
+            prof = cProfile.Profile(time.thread_time)  # CPU of this thread, not waiting
+            profiles.append(prof)
+            prof.runcall(run, thread)
+
+        threading.Thread.run = profiled  # type: ignore[method-assign]
+        collector.collect(frozenset(SPECS), sink, NullProgress())
+        threading.Thread.run = run  # type: ignore[method-assign]
+        pstats.Stats(*profiles).dump_stats(args.cprofile)  # type: ignore[arg-type]
+    else:
+        collector.collect(frozenset(SPECS), sink, NullProgress())
+    wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
+    peak_traced = tracemalloc.get_traced_memory()[1] if args.trace else None
+    proxy = json.loads(urllib.request.urlopen(args.endpoint + "/__proxy/stats").read())
+    stats = collector.stats
+    errors: dict[str, int] = {}
+    for e in sink.errors:
+        errors[f"{e.operation} {e.code}"] = errors.get(f"{e.operation} {e.code}", 0) + 1
+    print(
+        json.dumps(
+            {
+                "accounts": len(ids),
+                "scanned": len({r.account for r in sink.resources}),
+                "wall": wall,
+                "cpu": cpu,
+                "resources": len(sink.resources),
+                "errors": errors,
+                "calls": stats.total,
+                "http": sum(stats.http_requests.values()),
+                "proxy": proxy,
+                "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "traced_mib": None if peak_traced is None else peak_traced / 2**20,
+            }
+        )
+    )
+
+
+# --------------------------------------------------------------------------- the parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process so far, from /proc (0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_up(url: str) -> None:
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not start")
+
+
+def organisation(url: str, members: int, regions: list[str]) -> list[str]:
+    """Create the organisation and seed each member account in each region; returns member ids."""
+    import boto3
+
+    sys.path.insert(0, str(ROOT))
+    from tests.collect.aws.estate import seed
+
+    org = boto3.client("organizations", endpoint_url=url, region_name="us-east-1")
+    org.create_organization(FeatureSet="ALL")
+    sts = boto3.client("sts", endpoint_url=url, region_name="us-east-1")
+    ids: list[str] = []
+    total = 0
+    for i in range(members):
+        acct = org.create_account(AccountName=f"ml-{i}", Email=f"ml-{i}@example.com")
+        acct_id = str(acct["CreateAccountStatus"]["AccountId"])
+        ids.append(acct_id)
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{acct_id}:role/{ROLE}", RoleSessionName="seed")[
+            "Credentials"
+        ]
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        for j, region in enumerate(regions):
+            n = seed(
+                url,
+                1,
+                region=region,
+                session=session,
+                account_level=j == 0,
+                prefix=f"a{acct_id}-",
+                account=acct_id,
+            )
+            total += sum(n.values())
+    print(f"seeded {members} member accounts x {len(regions)} regions: {total} resources", flush=True)
+    return ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", default="1,10,30", help="comma-separated member-account counts")
+    parser.add_argument("--regions", default="us-east-1,eu-west-1")
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--throttle", type=float, default=0.02, help="share of requests throttled")
+    parser.add_argument("--workers", type=int, default=None, help="scope.aws.max_workers")
+    parser.add_argument("--retry-mode", default=None, help="standard|adaptive (default: the collector's)")
+    parser.add_argument("--max-attempts", type=int, default=None)
+    parser.add_argument("--trace", action="store_true", help="also report the tracemalloc peak (slower)")
+    parser.add_argument("--cprofile", metavar="FILE", help="write cProfile stats of the last scan here")
+    # internal: the proxy process and the scanning child
+    parser.add_argument(
+        "--moto-500s",
+        action="store_true",
+        help="pass moto's 500s (operations it lacks) through as they are: botocore retries them with "
+        "back-off, a tail real AWS does not have (default: answered as 501, not retried)",
+    )
+    parser.add_argument("--proxy", nargs=5, metavar=("PORT", "UPSTREAM", "LATENCY", "THROTTLE", "GAPS"))
+    parser.add_argument("--child", type=int)
+    parser.add_argument("--ids", default="")
+    parser.add_argument("--endpoint", default="")
+    args = parser.parse_args()
+
+    if args.proxy:
+        port, upstream, latency, throttle, gaps = args.proxy
+        serve_proxy(int(port), upstream, float(latency), float(throttle), gaps == "501")
+        return
+    if args.child:
+        scan(args)
+        return
+
+    counts = [int(n) for n in args.accounts.split(",")]
+    regions = args.regions.split(",")
+    moto_port, proxy_port = free_port(), free_port()
+    moto_url, proxy_url = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{proxy_port}"
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        env.pop(var, None)
+    os.environ.clear()
+    os.environ.update(env)
+    procs = [
+        subprocess.Popen(
+            [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--proxy",
+                str(proxy_port),
+                moto_url,
+                str(args.latency_ms / 1000),
+                str(args.throttle),
+                "500" if args.moto_500s else "501",
+            ]
+        ),
+    ]
+    try:
+        wait_up(moto_url + "/moto-api/")
+        wait_up(proxy_url + "/__proxy/stats")
+        t0 = time.perf_counter()
+        ids = organisation(moto_url, max(counts), regions)
+        print(f"(seeding took {time.perf_counter() - t0:.0f}s)")
+        import mlguard
+
+        print(f"collector: {Path(mlguard.__file__).parent}")
+        print(
+            f"proxy: +{args.latency_ms:.0f} ms per request, {args.throttle:.0%} throttled; "
+            f"regions {','.join(regions)}; max_workers {args.workers or 'default'}\n"
+        )
+        from mlguard.testing import s3control_host
+
+        child_env = {
+            **env,
+            "AWS_ENDPOINT_URL": proxy_url,
+            s3control_host.PLUGIN_ENV: s3control_host.PLUGIN_SPEC,
+        }
+        header = (
+            f"{'accounts':>8} {'wall s':>7} {'cpu s':>6} {'resources':>9} {'calls':>6} {'HTTP':>6} "
+            f"{'thrott.':>7} {'gaps':>4} {'calls/res':>9} {'RSS MiB':>8} {'mean in-flight':>14} "
+            f"{'peak':>5} errors"
+        )
+        print(header, flush=True)
+        for n in counts:
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                str(n),
+                "--ids",
+                ",".join(ids),
+                "--endpoint",
+                proxy_url,
+            ]
+            cmd += ["--regions", args.regions]
+            if args.workers:
+                cmd += ["--workers", str(args.workers)]
+            if args.retry_mode:
+                cmd += ["--retry-mode", args.retry_mode]
+            if args.max_attempts:
+                cmd += ["--max-attempts", str(args.max_attempts)]
+            if args.trace:
+                cmd.append("--trace")
+            if args.cprofile:
+                cmd += ["--cprofile", args.cprofile]
+            server_cpu = cpu_seconds(procs[0].pid)
+            out = subprocess.run(cmd, env=child_env, capture_output=True, text=True, check=False)
+            server_cpu = cpu_seconds(procs[0].pid) - server_cpu
+            if out.returncode:
+                print(out.stderr[-3000:])
+                raise SystemExit(f"the scan of {n} accounts failed")
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            p = r["proxy"]
+            mean = p["busy"] / r["wall"] if r["wall"] else 0.0
+            errors = sum(r["errors"].values())
+            row = (
+                f"{r['accounts']:8d} {r['wall']:7.1f} {r['cpu']:6.1f} {r['resources']:9d} {r['calls']:6d} "
+                f"{p['requests']:6d} {p['throttled']:7d} {p['gaps']:4d} "
+                f"{r['calls'] / max(r['resources'], 1):9.2f} "
+                f"{r['rss_mib']:8.0f} {mean:14.1f} {p['peak']:5d} {errors}"
+            )
+            row += f"  (moto server: {server_cpu:.1f} s CPU)"
+            if r["traced_mib"] is not None:
+                row += f"  (tracemalloc peak {r['traced_mib']:.0f} MiB)"
+            print(row, flush=True)
+            if r["scanned"] != n:
+                print(f"  ! resources came from {r['scanned']} of {n} accounts")
+            for key, count in sorted(r["errors"].items(), key=lambda kv: -kv[1])[:8]:
+                print(f"    {count:4d} x {key}")
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+if __name__ == "__main__":
+    main()
