@@ -38,9 +38,10 @@ from mlguard.collect.aws.engine import (
     Guard,
     client_config,
     error_code,
+    unit_key,
 )
 from mlguard.collect.aws.spec import SPECS, ResourceSpec, allowlist
-from mlguard.collect.base import Collector, InventorySink, Progress, register
+from mlguard.collect.base import CallMeter, Collector, InventorySink, Progress, register
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.errors import CollectionSetupError, ConfigError
 from mlguard.model import CollectionError, Identity
@@ -205,6 +206,7 @@ class AwsCollector(Collector):
         wanted = [SPECS[t] for t in sorted(types) if t in SPECS]
         self.guard.before = sink.check_cancelled
         self.guard.remaining = sink.remaining
+        self.stats.meter = sink.meter
         accounts = self.accounts(sink)
         workers = self.scope.max_workers
         with (
@@ -219,7 +221,7 @@ class AwsCollector(Collector):
                 for name in account.regions:
                     sink.scope(account=account.id, region=name)
                 for (region, family), specs in _tasks(account, wanted).items():
-                    unit = _FamilyUnit(progress, (account, region, family), len(specs))
+                    unit = _FamilyUnit(progress, (account, region, family), len(specs), sink.meter)
                     futures.extend(
                         pool.submit(_run_spec, engine, unit, account, region, spec) for spec in specs
                     )
@@ -239,9 +241,16 @@ def _tasks(account: Account, specs: list[ResourceSpec]) -> dict[tuple[str | None
 class _FamilyUnit:
     """One (account, region, family) unit of the progress display; its types run concurrently."""
 
-    def __init__(self, progress: Progress, where: tuple[Account, str | None, str], remaining: int) -> None:
+    def __init__(
+        self,
+        progress: Progress,
+        where: tuple[Account, str | None, str],
+        remaining: int,
+        meter: CallMeter | None = None,
+    ) -> None:
         account, region, family = where
-        self.key = f"aws/{account.id}/{region or 'global'}/{family}"
+        self.key = unit_key(account.id, region, family)
+        self.meter = meter
         self.description = f"AWS {account.id} {region or 'global'} {family}"
         self.progress = progress
         self.remaining = remaining
@@ -262,7 +271,8 @@ class _FamilyUnit:
             self.errors += errors
             self.remaining -= 1
             if self.remaining == 0:
-                self.progress.finish(self.key, self.resources, self.errors)
+                calls = self.meter.counts(self.key) if self.meter is not None else None
+                self.progress.finish(self.key, self.resources, self.errors, calls)
 
 
 def _run_spec(
