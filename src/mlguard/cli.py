@@ -350,7 +350,7 @@ def _write_reports(
         print_summary(shown, state.err if on_stdout is not None else state.console)
     if not state.quiet:
         for path in written:
-            state.err.print(f"wrote {path}", highlight=False)
+            state.err.print(f"wrote {path}", highlight=False, markup=False, soft_wrap=True)
         if shown.filter is not None:
             state.err.print(f"mlguard: {shown.filter.note()}", highlight=False, markup=False, soft_wrap=True)
     if scan.incomplete:  # even with -q: a reader must not take a partial scan for a whole one
@@ -491,8 +491,8 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
     """Evaluate the policies against a saved INVENTORY and write the results."""
     state = _state(ctx)
     loaded = state.config()
+    plan = _report_plan(loaded, kw, "console,json")  # bad output options fail before any work
     policy_set, policies = _load_selected(loaded, kw)
-    plan = _report_plan(loaded, kw, "console,json")
     if not inventory.is_file():
         raise InputError("inventory file not found", file=str(inventory))
     inv = load_inventory(inventory)
@@ -570,8 +570,8 @@ def scan_cmd(
     state = _state(ctx)
     loaded = state.config()
     _apply_scope(loaded, kw)
+    plan = _report_plan(loaded, kw, "console,json")  # bad output options fail before any work
     policy_set, policies = _load_selected(loaded, kw)
-    plan = _report_plan(loaded, kw, "console,json")
     waivers = load_waivers(loaded, kw.get("waivers"))
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     with recording(kw["record"], kw["store_target"], _config_store(loaded), kw["lock_timeout"]) as store:

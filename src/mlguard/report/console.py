@@ -7,15 +7,19 @@ __all__ = ["escape", "print_summary", "terminal_safe"]
 
 from collections import Counter
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape as _escape
 from rich.table import Table
+from rich.text import Text
 
 from mlguard.model import ScanResult, Severity, Status
 from mlguard.report.sanitize import terminal_safe
 
 TOP_POLICIES = 10
 TOP_RESOURCES = 10
+# The top failing policies table beside its id column: severity and failing columns, padding.
+_FIXED_WIDTH = 8 + 7 + 6
 MAX_ERRORS = 15
 _STYLE = {"FAIL": "bold red", "ERROR": "yellow", "WAIVED": "magenta", "PASS": "green", "SKIP": "dim"}
 _STATUSES = ["FAIL", "ERROR", "WAIVED", "PASS", "SKIP"]
@@ -63,20 +67,15 @@ def print_summary(scan: ScanResult, console: Console) -> None:
     fails = Counter(r.policy_id for r in scan.results if r.status is Status.FAIL)
     if fails:
         info = {p.id: p for p in scan.policies}
-        top = Table(title="Top failing policies", title_justify="left")
         ranked = sorted(
             fails.items(),
             key=lambda kv: (-(info[kv[0]].severity.rank if kv[0] in info else 0), -kv[1], kv[0]),
         )[:TOP_POLICIES]
-        # The id column is as wide as its longest id and never wraps: the title wraps instead.
-        top.add_column("Policy", no_wrap=True, min_width=max(len(terminal_safe(pid)) for pid, _ in ranked))
-        top.add_column("Severity", no_wrap=True)
-        top.add_column("Failing", justify="right", no_wrap=True)
-        top.add_column("Title", overflow="fold")
-        for pid, n in ranked:
-            p = info.get(pid)
-            top.add_row(escape(pid), p.severity.value if p else "", str(n), escape(p.title) if p else "")
-        console.print(top)
+        rows = [
+            (pid, info[pid].severity.value if pid in info else "", n, info[pid].title if pid in info else "")
+            for pid, n in ranked
+        ]
+        _top_policies(rows, console)
         _top_resources(scan, console)
 
     if scan.errors:
@@ -128,3 +127,27 @@ def _top_resources(scan: ScanResult, console: Console) -> None:
         )
     if len(count) > TOP_RESOURCES:
         console.print(f"  ... and {len(count) - TOP_RESOURCES} more failing resources")
+
+
+def _top_policies(rows: list[tuple[str, str, int, str]], console: Console) -> None:
+    """Each policy's id on a line of its own, never cut, with its title wrapped below it; when an
+    id is wider than the console, one line per policy for the terminal to wrap."""
+    widest = max(len(terminal_safe(pid)) for pid, *_ in rows)
+    if widest + _FIXED_WIDTH <= console.width:
+        top = Table(title="Top failing policies", title_justify="left", box=box.SIMPLE_HEAD)
+        top.add_column("Severity", no_wrap=True)
+        top.add_column("Failing", justify="right", no_wrap=True)
+        top.add_column("Policy / title", min_width=widest)
+        for pid, severity, n, title in rows:
+            cell = Text(terminal_safe(pid), style="bold")
+            if title:
+                cell.append("\n" + terminal_safe(title), style="dim")
+            top.add_row(severity, str(n), cell)
+        console.print(top)
+        return
+    console.print("[italic]Top failing policies[/]")
+    console.print(f"  {'Severity':<9}{'Failing':>7}  Policy: title", style="bold", highlight=False)
+    for pid, severity, n, title in rows:
+        console.print(
+            f"  {severity:<9}{n:>7}  {escape(pid)}: {escape(title)}", highlight=False, soft_wrap=True
+        )
