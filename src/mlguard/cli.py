@@ -582,7 +582,7 @@ def scan_cmd(
             with _progress(state) as progress:
                 collected, about = collect_demo(loaded, types, progress, _command_line(), kw.get("timeout"))
             if not state.quiet:
-                state.err.print(about, highlight=False)
+                state.err.print(about, highlight=False, soft_wrap=True)
             inv, timed_out = collected.inventory, collected.timed_out
         elif iac_path is not None and not (_split(kw["provider_names"]) or loaded.config.scope.providers):
             inv = Inventory(provenance=Provenance(version=__version__, started_at=iso(utcnow())))  # IaC only

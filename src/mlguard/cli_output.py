@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from mlguard.collect.base import Calls, NullProgress, Progress
 from mlguard.collect.secrets import mask_text
@@ -126,7 +125,7 @@ def global_params() -> list[click.Parameter]:
             count=True,
             expose_value=False,
             callback=_set_verbose,
-            help="Per-family API calls, retries and timings while collecting, and a table at the end.",
+            help="Per-family API calls, retries and timings while collecting, and totals by family.",
         ),
         click.Option(
             ["--log-level"],
@@ -241,33 +240,27 @@ class _BaseProgress:
         return description, seconds
 
     def summary(self) -> None:
-        """With --verbose: the calls, retries and time of each family, then the totals."""
+        """With --verbose: one line per family (all its scopes together: calls, retries, time
+        summed over the scopes, which ran concurrently), then the totals. Lines, not a table: a
+        log keeps them whole and grep finds them."""
         if not self.verbose or not self.tally.by_family:
             return
-        t = Table(title="Collection by family", title_justify="left")
-        for col in ("Provider", "Family", "Scopes", "Resources", "Calls", "Retries", "Errors", "Seconds"):
-            t.add_column(col, justify="left" if col in ("Provider", "Family") else "right")
         for (provider, family), f in sorted(self.tally.by_family.items()):
-            t.add_row(
-                terminal_safe(provider),
-                terminal_safe(family),
-                str(f.units),
-                str(f.resources),
-                str(f.calls),
-                str(f.retries),
-                str(f.errors),
-                f"{f.seconds:.1f}",
+            label = family if family.startswith(f"{provider}.") else f"{provider} {family}"
+            self._print(
+                f"mlguard: family {terminal_safe(label)}: {_plural(f.units, 'scope')}, "
+                f"{_plural(f.resources, 'resource')}, {_plural(f.calls, 'call')} "
+                f"({_plural(f.retries, 'retry')}), {_plural(f.errors, 'error')}, {f.seconds:.1f}s"
             )
-        self.err.print(t)
         total = self.tally.total()
-        self.err.print(
+        self._print(
             f"mlguard: collected {_plural(total.resources, 'resource')} in {_plural(total.units, 'unit')}: "
             f"{_plural(total.calls, 'call')} ({_plural(total.retries, 'retry')}), "
-            f"{_plural(total.errors, 'error')}, {time.monotonic() - self.tally.began:.1f}s",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
+            f"{_plural(total.errors, 'error')}, {time.monotonic() - self.tally.began:.1f}s"
         )
+
+    def _print(self, line: str) -> None:
+        self.err.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 class LineProgress(_BaseProgress):
@@ -277,7 +270,7 @@ class LineProgress(_BaseProgress):
         description, seconds = self._finished(key, resources, errors, calls)
         line = unit_line(description, resources, errors, calls, seconds, self.verbose)
         with self._lock:  # whole lines, never interleaved
-            self.err.print(line, highlight=False, markup=False, soft_wrap=True)
+            self._print(line)
 
 
 class BarProgress(_BaseProgress):

@@ -54,19 +54,21 @@ def test_off_a_terminal_one_line_per_finished_unit() -> None:
     assert lines[1].startswith("mlguard: AWS 1 us-east-1 s3: 1 resource, 5 calls, 1 error, ")
 
 
-def test_verbose_adds_retries_and_a_table_by_family() -> None:
+def test_verbose_adds_retries_and_totals_by_family() -> None:
     err, buf = _console(False)
     with progress(err, OutputSettings(verbose=1)) as p:
         for region in ("us-east-1", "eu-west-1"):
             p.start(f"aws/1/{region}/sagemaker", f"AWS 1 {region} sagemaker")
             p.finish(f"aws/1/{region}/sagemaker", 4, 0, Calls(calls=10, attempts=12))
+        p.start("databricks:ws:databricks.uc.storage_credential", "ws databricks.uc.storage_credential")
+        p.finish("databricks:ws:databricks.uc.storage_credential", 1, 0, Calls(calls=2, attempts=2))
     text = buf.getvalue()
     assert "AWS 1 eu-west-1 sagemaker: 4 resources, 10 calls (2 retries), 0 errors" in text
-    assert "Collection by family" in text
-    row = next(line for line in text.splitlines() if "sagemaker" in line and not line.startswith("mlguard:"))
-    # scopes, resources, calls, retries, errors
-    assert re.findall(r"\b\d+(?:\.\d+)?\b", row)[:5] == ["2", "8", "20", "4", "0"]
-    assert "mlguard: collected 8 resources in 2 units: 20 calls (4 retries), 0 errors" in text
+    assert "mlguard: family aws sagemaker: 2 scopes, 8 resources, 20 calls (4 retries), 0 errors, " in text
+    assert (
+        "mlguard: family databricks.uc.storage_credential: 1 scope, 1 resource, 2 calls (0 retries)" in text
+    )
+    assert "mlguard: collected 9 resources in 3 units: 22 calls (4 retries), 0 errors" in text
 
 
 def test_on_a_terminal_the_bar_counts_units_and_totals() -> None:
