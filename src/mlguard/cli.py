@@ -24,7 +24,21 @@ from rich.text import Text
 
 from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
-from mlguard.collect.base import NullProgress, Progress, providers
+from mlguard.cli_output import (
+    FormatsCommand,
+    OutputSettings,
+    check_stdout_format,
+    emit_stdout,
+    filtered,
+    install_global_options,
+    parse_statuses,
+    progress,
+    render_stdout,
+    settings,
+    status_option,
+    stdout_option,
+)
+from mlguard.collect.base import Progress, providers
 from mlguard.cost.cli import cost_options, cost_run
 from mlguard.cost.pricing import pricing_schema
 from mlguard.errors import (
@@ -40,7 +54,16 @@ from mlguard.history.cli import history, record_options, recording
 from mlguard.history.report import report_history
 from mlguard.history.store import open_store
 from mlguard.iac.cli import iac_command
-from mlguard.model import Inventory, Provenance, ScanResult, Severity, incomplete_note, iso, utcnow
+from mlguard.model import (
+    Inventory,
+    Provenance,
+    ScanResult,
+    Severity,
+    Status,
+    incomplete_note,
+    iso,
+    utcnow,
+)
 from mlguard.pipeline import (
     LoadedConfig,
     Selection,
@@ -60,7 +83,7 @@ from mlguard.pipeline import (
 from mlguard.policy.loader import Policy, PolicySet, builtin_policy_dir, load_policy_set
 from mlguard.policy.schema import framework_schema, policy_schema
 from mlguard.report.base import ReportOptions, reporters
-from mlguard.report.console import print_summary, terminal_safe
+from mlguard.report.console import escape, print_summary, terminal_safe
 from mlguard.report.render import sha256_file, write_files, write_reports
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,9 +93,13 @@ EXIT_INTERNAL = 5
 @dataclass
 class State:
     config_path: Path | None
-    quiet: bool
+    out: OutputSettings  # -q, -v, --log-level: given before or after the subcommand
     console: Console
     err: Console
+
+    @property
+    def quiet(self) -> bool:
+        return self.out.quiet
 
     def config(self) -> LoadedConfig:
         return load_config(self.config_path)
@@ -168,8 +195,8 @@ def output_options(default_formats: str) -> Callable[[F], F]:
                 "--format",
                 "formats",
                 multiple=True,
-                help=f"Output formats, comma-separated (default: {default_formats}): console, json, "
-                "sarif, html, junit, markdown, csv, ocsf (OCSF Compliance Findings), asff (Security Hub).",
+                help=f"Output formats, comma-separated (default: {default_formats}). "
+                "Run `mlguard report --help` for the list.",
             ),
             click.option(
                 "--output-dir",
@@ -188,6 +215,8 @@ def output_options(default_formats: str) -> Callable[[F], F]:
                 help="asff: the AWS account that files results without an AWS account of their own "
                 "(Databricks, IaC); required when there are any.",
             ),
+            stdout_option,
+            status_option,
         ]
         return _stack(f, opts)
 
@@ -291,7 +320,13 @@ def _load_selected(loaded: LoadedConfig, kw: dict[str, Any]) -> tuple[PolicySet,
     return policy_set, policies
 
 
-def _formats(loaded: LoadedConfig, raw: tuple[str, ...], default: str) -> list[str]:
+def _formats(
+    loaded: LoadedConfig, raw: tuple[str, ...], default: str, stdout_format: str | None = None
+) -> list[str]:
+    """The --format list; with a report on stdout and no format asked for, no file: only the
+    console summary (on stderr)."""
+    if stdout_format is not None and not _split(raw) and not loaded.config.outputs.formats:
+        return ["console"]
     wanted = _split(raw) or loaded.config.outputs.formats or _split((default,))
     known = set(reporters()) | {"console"}
     for f in wanted:
@@ -306,6 +341,19 @@ def _report_options(kw: dict[str, Any], **more: Any) -> ReportOptions:
     return ReportOptions(asff_region=kw.get("asff_region"), asff_account=kw.get("asff_account"), **more)
 
 
+def _report_plan(
+    loaded: LoadedConfig, kw: dict[str, Any], default: str, framework: str | None = None
+) -> ReportPlan:
+    """The output options of scan, evaluate and report, checked before any work is done."""
+    stdout = check_stdout_format(kw.get("stdout_format"), framework)
+    return ReportPlan(
+        formats=_formats(loaded, kw["formats"], default, stdout),
+        out_dir=_output_dir(loaded, kw["output_dir"]),
+        stdout=stdout,
+        statuses=parse_statuses(kw.get("statuses") or ()),
+    )
+
+
 def _output_dir(loaded: LoadedConfig, raw: Path | None) -> Path:
     if raw is not None:
         return raw
@@ -314,19 +362,35 @@ def _output_dir(loaded: LoadedConfig, raw: Path | None) -> Path:
     return Path("mlguard-out")
 
 
+@dataclass(frozen=True)
+class ReportPlan:
+    """Where a command's reports go: files of ``formats`` in ``out_dir`` (``console``: the
+    summary), ``stdout`` (one format on stdout), and which statuses they list (None: all)."""
+
+    formats: list[str]
+    out_dir: Path
+    stdout: str | None = None
+    statuses: list[Status] | None = None
+
+
 def _write_reports(
-    state: State,
-    scan: ScanResult,
-    formats: list[str],
-    out_dir: Path,
-    options: ReportOptions | None = None,
+    state: State, scan: ScanResult, plan: ReportPlan, options: ReportOptions | None = None
 ) -> list[Path]:
-    """Render every file format first, write only if all rendered; then the console summary."""
-    written = write_reports(scan, [f for f in formats if f != "console"], out_dir, options)
-    if "console" in formats and not state.quiet:
-        print_summary(scan, state.console)
-    for path in written:
-        state.err.print(f"wrote {path}", highlight=False)
+    """Render every file format first, write only if all rendered; then the report on stdout and
+    the console summary (on stderr when stdout carries a report)."""
+    options = options or ReportOptions()
+    shown = filtered(scan, plan.statuses)
+    on_stdout = render_stdout(shown, plan.stdout, options) if plan.stdout is not None else None
+    written = write_reports(shown, [f for f in plan.formats if f != "console"], plan.out_dir, options)
+    if on_stdout is not None:
+        emit_stdout(on_stdout)
+    if "console" in plan.formats and not state.quiet:
+        print_summary(shown, state.err if on_stdout is not None else state.console)
+    if not state.quiet:
+        for path in written:
+            state.err.print(f"wrote {path}", highlight=False, markup=False, soft_wrap=True)
+        if shown.filter is not None:
+            state.err.print(f"mlguard: {shown.filter.note()}", highlight=False, markup=False, soft_wrap=True)
     if scan.incomplete:  # even with -q: a reader must not take a partial scan for a whole one
         state.err.print(
             f"mlguard: {terminal_safe(scan.incomplete)}", highlight=False, markup=False, soft_wrap=True
@@ -361,46 +425,9 @@ def _command_line() -> str:
     return "mlguard " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-class _RichProgress:
-    """Per (account/region or workspace, family) progress lines while collecting."""
-
-    def __init__(self, console: Console) -> None:
-        from rich.progress import Progress as RichProgress
-        from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self._progress = RichProgress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
-        self._tasks: dict[str, Any] = {}
-        self.done = 0
-
-    def __enter__(self) -> _RichProgress:
-        self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.__exit__(None, None, None)
-
-    def start(self, key: str, description: str) -> None:
-        self._tasks[key] = self._progress.add_task(description, total=None)
-
-    def finish(self, key: str, resources: int, errors: int) -> None:
-        task = self._tasks.pop(key, None)
-        if task is not None:
-            self._progress.remove_task(task)
-        self.done += 1
-
-
 @contextmanager
 def _progress(state: State) -> Iterator[Progress]:
-    if state.quiet or not state.err.is_terminal:
-        yield NullProgress()
-        return
-    with _RichProgress(state.err) as p:
+    with progress(state.err, state.out) as p:
         yield p
 
 
@@ -415,9 +442,8 @@ def _progress(state: State) -> Iterator[Progress]:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Config file (default: ./mlguard.yaml if present).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress display and no console summary.")
 @click.pass_context
-def cli(ctx: click.Context, /, config_path: Path | None, quiet: bool) -> None:
+def cli(ctx: click.Context, /, config_path: Path | None) -> None:
     """Governance and compliance scanner for ML infrastructure on AWS and Databricks.
 
     \b
@@ -427,7 +453,7 @@ def cli(ctx: click.Context, /, config_path: Path | None, quiet: bool) -> None:
     mlguard evaluate inv.json      evaluate policies against a saved inventory
     mlguard report results.json    re-render a past scan in other formats
     """
-    ctx.obj = State(config_path, quiet, Console(), Console(stderr=True))
+    ctx.obj = State(config_path, settings(ctx), Console(), Console(stderr=True))
     if ctx.invoked_subcommand == "history":  # history reads the config's store: setting
         store = ctx.obj.config().config.store
         if store:
@@ -442,9 +468,10 @@ def cli(ctx: click.Context, /, config_path: Path | None, quiet: bool) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     default=Path("inventory.json"),
     show_default=True,
+    help="Inventory file; `-` writes it to stdout.",
 )
 @click.option(
     "--all-types",
@@ -466,11 +493,16 @@ def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any)
             loaded, _split(kw["provider_names"]), types, progress, _command_line(), kw.get("timeout")
         )
     inventory = collected.inventory
-    _write_json(output, inventory)
-    state.err.print(
-        f"wrote {output}: {len(inventory.resources)} resources, {len(inventory.errors)} collection errors",
-        highlight=False,
-    )
+    if str(output) == "-":
+        emit_stdout(inventory.model_dump_json(indent=1, exclude_none=True).encode("utf-8") + b"\n")
+    else:
+        _write_json(output, inventory)
+    if not state.quiet:
+        state.err.print(
+            f"wrote {'the inventory to stdout' if str(output) == '-' else output}: "
+            f"{len(inventory.resources)} resources, {len(inventory.errors)} collection errors",
+            highlight=False,
+        )
     note = incomplete_note(inventory.errors)
     if note:
         state.err.print(f"mlguard: {terminal_safe(note)}", highlight=False, markup=False, soft_wrap=True)
@@ -487,7 +519,7 @@ def _write_json(path: Path, model: Inventory | ScanResult) -> None:
     write_files([(path, model.model_dump_json(indent=1, exclude_none=True) + "\n")])
 
 
-@cli.command("evaluate")
+@cli.command("evaluate", cls=FormatsCommand)
 @click.argument("inventory", type=click.Path(path_type=Path, dir_okay=False))
 @selection_options
 @gate_options
@@ -498,8 +530,8 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
     """Evaluate the policies against a saved INVENTORY and write the results."""
     state = _state(ctx)
     loaded = state.config()
+    plan = _report_plan(loaded, kw, "console,json")  # bad output options fail before any work
     policy_set, policies = _load_selected(loaded, kw)
-    formats = _formats(loaded, kw["formats"], "console,json")
     if not inventory.is_file():
         raise InputError("inventory file not found", file=str(inventory))
     inv = load_inventory(inventory)
@@ -509,7 +541,7 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
     scan = evaluate(
         inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), cost=cost_run(loaded, kw)
     )
-    _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), _report_options(kw))
+    _write_reports(state, scan, plan, _report_options(kw))
     ctx.exit(_gate(state, loaded, kw, scan, inv))
 
 
@@ -538,7 +570,7 @@ def _warn_undeclared(state: State, path: Path, inv: Inventory) -> None:
         )
 
 
-@cli.command("scan")
+@cli.command("scan", cls=FormatsCommand)
 @scope_options
 @selection_options
 @gate_options
@@ -580,8 +612,8 @@ def scan_cmd(
     state = _state(ctx)
     loaded = state.config()
     _apply_scope(loaded, kw)
+    plan = _report_plan(loaded, kw, "console,json")  # bad output options fail before any work
     policy_set, policies = _load_selected(loaded, kw)
-    formats = _formats(loaded, kw["formats"], "console,json")
     waivers = load_waivers(loaded, kw.get("waivers"))
     cost = cost_run(loaded, kw)  # a bad price file stops the run before any call
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
@@ -593,7 +625,7 @@ def scan_cmd(
             with _progress(state) as progress:
                 collected, about = collect_demo(loaded, types, progress, _command_line(), kw.get("timeout"))
             if not state.quiet:
-                state.err.print(about, highlight=False)
+                state.err.print(about, highlight=False, soft_wrap=True)
             inv, timed_out = collected.inventory, collected.timed_out
         elif iac_path is not None and not (_split(kw["provider_names"]) or loaded.config.scope.providers):
             inv = Inventory(provenance=Provenance(version=__version__, started_at=iso(utcnow())))  # IaC only
@@ -623,7 +655,7 @@ def scan_cmd(
             state.err.print(f"recorded run {run_id}", highlight=False)
             options = _report_options(kw, history=report_history(store, run_id))
         try:
-            _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), options)
+            _write_reports(state, scan, plan, options)
         except OutputError:
             if store is not None:
                 state.err.print(
@@ -647,7 +679,7 @@ def sample_inventory_path() -> Path:
     return Path(__file__).parent / "data" / "sample-inventory.json"
 
 
-@cli.command("report")
+@cli.command("report", cls=FormatsCommand)
 @click.argument("results", type=click.Path(path_type=Path, dir_okay=False))
 @output_options("console,json")
 @click.option("--framework", help="Compliance export for one framework id.")
@@ -659,22 +691,15 @@ def sample_inventory_path() -> Path:
 )
 @click.pass_context
 def report_cmd(
-    ctx: click.Context,
-    results: Path,
-    formats: tuple[str, ...],
-    output_dir: Path | None,
-    framework: str | None,
-    store_target: str | None,
-    asff_region: str | None,
-    asff_account: str | None,
+    ctx: click.Context, /, results: Path, framework: str | None, store_target: str | None, **kw: Any
 ) -> None:
     """Re-render a saved RESULTS file (results.json) in other formats."""
     state = _state(ctx)
     loaded = state.config()
+    plan = _report_plan(loaded, kw, "console", framework)
     if not results.is_file():
         raise InputError("results file not found", file=str(results))
     scan = load_results(results)
-    fmts = _formats(loaded, formats, "console")
     history = None
     if store_target is not None:
         if "://" not in store_target and not Path(store_target).is_file():
@@ -692,10 +717,10 @@ def report_cmd(
         framework=framework,
         results_sha256=sha256_file(results),
         history=history,
-        asff_region=asff_region,
-        asff_account=asff_account,
+        asff_region=kw.get("asff_region"),
+        asff_account=kw.get("asff_account"),
     )
-    _write_reports(state, scan, fmts, _output_dir(loaded, output_dir), opts)
+    _write_reports(state, scan, plan, opts)
 
 
 # --------------------------------------------------------------------------- policies
@@ -881,7 +906,67 @@ def types_cmd(type_name: str | None) -> None:
     click.echo(render_fields(type_name), nl=False)
 
 
+# --------------------------------------------------------------------------- frameworks
+
+
+@cli.command("frameworks")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--policies",
+    "policy_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Extra policy directory (repeatable): its policies and frameworks count too.",
+)
+@click.option("--no-builtin", is_flag=True, help="Do not load the built-in policy pack.")
+@click.pass_context
+def frameworks_cmd(ctx: click.Context, /, fmt: str, policy_dirs: tuple[Path, ...], no_builtin: bool) -> None:
+    """List the compliance frameworks and how many of their requirements the policies cover
+    (the figures of the "Framework coverage" table in policies/README.md)."""
+    from mlguard.policy.docs import framework_coverage
+
+    state = _state(ctx)
+    policy_set = load_policies(state.config(), policy_dirs, builtin=False if no_builtin else None)
+    coverage = framework_coverage(policy_set)
+    if fmt == "json":
+        rows = [c.model_dump(mode="json") | {"percent": round(c.percent, 1)} for c in coverage]
+        click.echo(json.dumps(rows, indent=1))
+        return
+    from rich.table import Table
+
+    t = Table(
+        title=f"{len(coverage)} frameworks",
+        title_justify="left",
+        box=None,
+        padding=(0, 1),
+        header_style="bold underline",
+    )
+    widest = max((len(c.framework) for c in coverage), default=9)
+    t.add_column("framework", min_width=widest, no_wrap=True)  # never cut: the name wraps
+    for col in ("reqs", "covered", "IaC", "open", "%"):
+        t.add_column(col, justify="right")
+    t.add_column("name (version)")
+    for c in coverage:
+        t.add_row(
+            escape(c.framework),
+            str(c.total),
+            str(c.covered),
+            str(len(c.iac_only)),
+            str(len(c.uncovered)),
+            f"{c.percent:.0f}%",
+            escape(f"{c.name} ({c.version})" if c.version else c.name),
+        )
+    state.console.print(t)
+    state.console.print(
+        "reqs: requirements; covered: evidenced by a loaded policy; IaC: only by checkov checks; "
+        "open: by nothing. Covered means that mlguard can check it, not that an account complies."
+    )
+
+
 # --------------------------------------------------------------------------- entry point
+
+
+install_global_options(cli)  # last: every command above (and those added to it) accepts them
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -407,6 +407,23 @@ def incomplete_note(errors: list[CollectionError]) -> str | None:
     return f"incomplete: {len(errors)} collection error{plural} in these scopes: {named}"
 
 
+class ResultFilter(BaseModel):
+    """A report shows only some results (``--status``): which, and how many of how many."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    statuses: list[Status]
+    shown: int
+    total: int
+
+    def note(self) -> str:
+        wanted = ", ".join(s.value for s in self.statuses)
+        return (
+            f"filtered: only {wanted} results are listed ({self.shown} of {self.total}); "
+            "the totals cover every result"
+        )
+
+
 class ScanResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -423,6 +440,22 @@ class ScanResult(BaseModel):
     cost: CostSummary | None = Field(
         default=None, description="Totals of the failing cost findings (derived from the results)."
     )
+    filter: ResultFilter | None = Field(
+        default=None,
+        description="Set when the results list was filtered by status (--status); summary is unfiltered.",
+    )
+
+    def only(self, statuses: list[Status]) -> ScanResult:
+        """A copy listing only the results of these statuses; the summary (and so every total a
+        report shows) still covers all of them, and ``filter`` says what was left out."""
+        shown = [r for r in self.results if r.status in statuses]
+        total = self.filter.total if self.filter is not None else len(self.results)
+        return self.model_copy(
+            update={
+                "results": shown,
+                "filter": ResultFilter(statuses=list(statuses), shown=len(shown), total=total),
+            }
+        )
 
     def with_derived_figures(self) -> ScanResult:
         """The summary recomputed from the results and errors, the figures a reader trusts: a file

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,19 +31,71 @@ from mlguard.model import (
 )
 
 
+@dataclass(frozen=True)
+class Calls:
+    """The API calls one unit of collection work made: ``attempts`` counts every HTTP request sent,
+    so the retries (of throttled or failed requests) are the difference."""
+
+    calls: int = 0
+    attempts: int = 0
+
+    @property
+    def retries(self) -> int:
+        return max(0, self.attempts - self.calls)
+
+
+class CallMeter:
+    """Counts API calls and HTTP attempts per unit of progress (a family in one scope: the key the
+    collector gives :meth:`Progress.start`). A collector says which unit the current thread works
+    for (:meth:`working_for`, in every worker thread), its request hooks call :meth:`call` and
+    :meth:`attempt`; a call made outside any unit (identity, region discovery) is not counted."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._calls: Counter[str] = Counter()
+        self._attempts: Counter[str] = Counter()
+
+    def working_for(self, key: str | None) -> None:
+        self._local.key = key
+
+    @property
+    def current(self) -> str | None:
+        key: str | None = getattr(self._local, "key", None)
+        return key
+
+    def add(self, key: str | None, calls: int = 0, attempts: int = 0) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._calls[key] += calls
+            self._attempts[key] += attempts
+
+    def call(self) -> None:
+        self.add(self.current, calls=1)
+
+    def attempt(self) -> None:
+        self.add(self.current, attempts=1)
+
+    def counts(self, key: str) -> Calls:
+        with self._lock:
+            return Calls(self._calls[key], self._attempts[key])
+
+
 class Progress(Protocol):
-    """Progress display hook (rich in the CLI, a no-op in tests and when quiet)."""
+    """Progress display hook (rich or one line per unit in the CLI, a no-op in tests and when
+    quiet). ``finish`` gets the unit's API calls when the collector counted them."""
 
     def start(self, key: str, description: str) -> None: ...
 
-    def finish(self, key: str, resources: int, errors: int) -> None: ...
+    def finish(self, key: str, resources: int, errors: int, calls: Calls | None = None) -> None: ...
 
 
 class NullProgress:
     def start(self, key: str, description: str) -> None:
         return None
 
-    def finish(self, key: str, resources: int, errors: int) -> None:
+    def finish(self, key: str, resources: int, errors: int, calls: Calls | None = None) -> None:
         return None
 
 
@@ -58,6 +111,7 @@ class InventorySink:
     regions: set[str] = field(default_factory=set)
     workspaces: set[str] = field(default_factory=set)
     cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+    meter: CallMeter = field(default_factory=CallMeter, repr=False)  # API calls per progress unit
     # time.monotonic() at which a ``--timeout`` ends the run: every network call's own timeout is
     # cut to what is left (see :meth:`remaining`), so the run ends near it, not minutes later.
     deadline: float | None = None
@@ -212,11 +266,18 @@ def _load_builtin() -> None:
 
 
 @contextmanager
-def timed(progress: Progress, key: str, description: str) -> Iterator[list[int]]:
-    """Report one unit of collection work to the progress display; yields [resources, errors]."""
+def timed(
+    progress: Progress, key: str, description: str, meter: CallMeter | None = None
+) -> Iterator[list[int]]:
+    """Report one unit of collection work to the progress display; yields [resources, errors].
+    With a ``meter``, the calls this thread makes meanwhile are counted for the unit."""
     counts = [0, 0]
     progress.start(key, description)
+    if meter is not None:
+        meter.working_for(key)
     try:
         yield counts
     finally:
-        progress.finish(key, counts[0], counts[1])
+        if meter is not None:
+            meter.working_for(None)
+        progress.finish(key, counts[0], counts[1], meter.counts(key) if meter is not None else None)

@@ -49,20 +49,22 @@ def write_reports(
     (html, csv or json; file ``compliance-<framework>.<ext>``).
     """
     options = options or ReportOptions()
-    plan: list[tuple[Reporter, Path]] = []
+    plan = [reporter_for(scan, fmt, options) for fmt in formats]
+    rendered = [(output_dir / name, reporter.render(scan, options)) for reporter, name in plan]
+    return write_files(rendered)
+
+
+def reporter_for(scan: ScanResult, fmt: str, options: ReportOptions) -> tuple[Reporter, str]:
+    """The reporter of ``--format fmt`` and its file name (the compliance export's with
+    ``options.framework``); InputError naming the known formats otherwise."""
     if options.framework:
         fw = find_framework(scan, options.framework)
-        for fmt in formats:
-            plan.append((framework_reporter(fmt), output_dir / output_name(fmt, fw.id)))
-    else:
-        known = reporters()
-        for fmt in formats:
-            if fmt not in known:
-                raise InputError(f"unknown --format {fmt!r}; choose from {', '.join(sorted(known))}")
-            reporter = known[fmt]()
-            plan.append((reporter, output_dir / reporter.filename))
-    rendered = [(path, reporter.render(scan, options)) for reporter, path in plan]
-    return write_files(rendered)
+        return framework_reporter(fmt), output_name(fmt, fw.id)
+    known = reporters()
+    if fmt not in known:
+        raise InputError(f"unknown --format {fmt!r}; choose from {', '.join(sorted(known))}")
+    reporter = known[fmt]()
+    return reporter, reporter.filename
 
 
 def write_files(files: Sequence[tuple[Path, str | bytes]]) -> list[Path]:

@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from mlguard.collect.aws import AwsCollector
-from mlguard.collect.base import InventorySink
+from mlguard.collect.base import Calls, InventorySink
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.model import Inventory, Resource
 
@@ -56,7 +56,7 @@ class NullProgress:
     def start(self, key: str, description: str) -> None:
         self.started.append(key)
 
-    def finish(self, key: str, resources: int, errors: int) -> None:
+    def finish(self, key: str, resources: int, errors: int, calls: Calls | None = None) -> None:
         self.finished.append(key)
 
 

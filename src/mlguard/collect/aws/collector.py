@@ -56,9 +56,10 @@ from mlguard.collect.aws.engine import (
     Guard,
     client_config,
     error_code,
+    unit_key,
 )
 from mlguard.collect.aws.spec import SPECS, ResourceSpec, allowlist
-from mlguard.collect.base import Collector, InventorySink, Progress, register
+from mlguard.collect.base import CallMeter, Collector, InventorySink, Progress, register
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.errors import CollectionSetupError, ConfigError
 from mlguard.model import CollectionError, Identity
@@ -271,6 +272,7 @@ class AwsCollector(Collector):
         wanted = [SPECS[t] for t in sorted(types) if t in SPECS]
         self.guard.before = sink.check_cancelled
         self.guard.remaining = sink.remaining
+        self.stats.meter = sink.meter
         root = self.root(sink)
         workers = self.scope.max_in_flight
         plan: list[str | None] = [None]  # None: the root account, with the caller's own credentials
@@ -376,7 +378,7 @@ class _Scan:
 
         submitted: list[tuple[Future[None], str]] = []
         for (region, family), specs in _tasks(account, self.wanted).items():
-            unit = _FamilyUnit(self.progress, (account, region, family), len(specs))
+            unit = _FamilyUnit(self.progress, (account, region, family), len(specs), self.sink.meter)
             for spec in specs:
                 pending[region or account.home_region] += 1
                 future = self.pool.submit(_run_spec, self.engine, unit, account, region, spec)
@@ -400,9 +402,16 @@ def _tasks(account: Account, specs: list[ResourceSpec]) -> dict[tuple[str | None
 class _FamilyUnit:
     """One (account, region, family) unit of the progress display; its types run concurrently."""
 
-    def __init__(self, progress: Progress, where: tuple[Account, str | None, str], remaining: int) -> None:
+    def __init__(
+        self,
+        progress: Progress,
+        where: tuple[Account, str | None, str],
+        remaining: int,
+        meter: CallMeter | None = None,
+    ) -> None:
         account, region, family = where
-        self.key = f"aws/{account.id}/{region or 'global'}/{family}"
+        self.key = unit_key(account.id, region, family)
+        self.meter = meter
         self.description = f"AWS {account.id} {region or 'global'} {family}"
         self.progress = progress
         self.remaining = remaining
@@ -423,7 +432,8 @@ class _FamilyUnit:
             self.errors += errors
             self.remaining -= 1
             if self.remaining == 0:
-                self.progress.finish(self.key, self.resources, self.errors)
+                calls = self.meter.counts(self.key) if self.meter is not None else None
+                self.progress.finish(self.key, self.resources, self.errors, calls)
 
 
 def _run_spec(

@@ -30,7 +30,7 @@ from jmespath.exceptions import JMESPathError
 from mlguard import __version__
 from mlguard.collect.aws.normalize import data_of, tags_of
 from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, api_name
-from mlguard.collect.base import InventorySink
+from mlguard.collect.base import CallMeter, InventorySink
 from mlguard.collect.errortext import one_line_reason
 from mlguard.collect.secrets import SECRET_PATHS
 from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
@@ -108,6 +108,7 @@ class ApiStats:
     by_operation: Counter[str] = field(default_factory=Counter)
     by_type: Counter[str] = field(default_factory=Counter)
     http_requests: Counter[str] = field(default_factory=Counter)  # includes botocore's retries
+    meter: CallMeter | None = None  # the run's calls per progress unit (the sink's meter)
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -115,17 +116,28 @@ class ApiStats:
     def total(self) -> int:
         return sum(self.by_operation.values())
 
-    def current(self, type_name: str | None) -> None:
+    def current(self, type_name: str | None, unit: str | None = None) -> None:
+        """The type (and progress unit, see :func:`unit_key`) this thread reads for now."""
         self._local.type = type_name
+        self._local.unit = unit
 
     def sent(self) -> None:
         with self._lock:
             self.http_requests[getattr(self._local, "type", None) or "(session)"] += 1
+        if self.meter is not None:
+            self.meter.add(getattr(self._local, "unit", None), attempts=1)
 
     def record(self, service: str, operation: str) -> None:
         with self._lock:
             self.by_operation[f"{service}:{operation}"] += 1
             self.by_type[getattr(self._local, "type", None) or "(session)"] += 1
+        if self.meter is not None:
+            self.meter.add(getattr(self._local, "unit", None), calls=1)
+
+
+def unit_key(account: str, region: str | None, family: str) -> str:
+    """The progress unit of one family in one account and region (``global``: account-wide)."""
+    return f"aws/{account}/{region or 'global'}/{family}"
 
 
 class Guard:
@@ -373,7 +385,7 @@ class Engine:
 
     def collect(self, account: Account, region: str | None, spec: ResourceSpec) -> tuple[int, int]:
         """Read one type in one scope. Returns (resources, errors)."""
-        self.stats.current(spec.type)
+        self.stats.current(spec.type, unit_key(account.id, region, spec.family))
         scope_region = region if spec.scope == "region" else None
         errors_before = len(self.sink.errors)
         self.sink.covered(
@@ -415,7 +427,7 @@ class Engine:
         for enrichment in spec.enrich:
             done = [i for i, *_ in resources]
             try:
-                self.stats.current(spec.type)
+                self.stats.current(spec.type, unit_key(account.id, region, spec.family))
                 enrichment.run(done, caller, opts)
             except CAUGHT as exc:
                 call = failed_call(exc, enrichment.operations)
@@ -533,7 +545,7 @@ class Engine:
         )
 
     def _details(self, account: Account, spec: ResourceSpec, item: Item, scope_region: str | None) -> None:
-        self.stats.current(spec.type)
+        self.stats.current(spec.type, unit_key(account.id, scope_region, spec.family))
         for detail in spec.details:
             if detail.when and not detail.when(item.raw):
                 continue

@@ -19,7 +19,7 @@ from databricks.sdk.core import ApiClient
 from databricks.sdk.errors.base import DatabricksError
 from databricks.sdk.errors.platform import NotFound, ResourceDoesNotExist
 
-from mlguard.collect.base import CollectionCancelled, InventorySink, Progress, timed
+from mlguard.collect.base import CallMeter, CollectionCancelled, InventorySink, Progress, timed
 from mlguard.collect.databricks.redact import scrub
 from mlguard.collect.errortext import one_line_reason
 from mlguard.collect.secrets import SECRET_PATHS
@@ -107,12 +107,14 @@ class _GuardedAdapter(requests.adapters.BaseAdapter):
         table: RouteTable,
         host: str | None,
         remaining: Callable[[], float | None] | None,
+        meter: CallMeter | None = None,
     ) -> None:
         super().__init__()
         self.inner = inner
         self.table = table
         self.host = host
         self.remaining = remaining
+        self.meter = meter  # counts every attempt: the SDK's retries come through here too
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         method = (request.method or "").upper()
@@ -126,6 +128,8 @@ class _GuardedAdapter(requests.adapters.BaseAdapter):
             if left <= 0:  # not a requests error: the SDK must not retry it
                 raise CollectionCancelled("the scan's time limit was reached")
             kwargs["timeout"] = _cap_timeout(kwargs.get("timeout"), left)
+        if self.meter is not None:
+            self.meter.attempt()
         return self.inner.send(request, *args, **kwargs)
 
     def close(self) -> None:
@@ -144,18 +148,20 @@ def guard_read_only(
     *,
     remaining: Callable[[], float | None] | None = None,
     table: RouteTable | None = None,
+    meter: CallMeter | None = None,
 ) -> ApiClient:
     """Guard an SDK client: the transport under its requests session sends only the declared read
     routes to its own host (see :class:`RouteTable`), with timeouts cut to ``remaining()`` seconds
     of the run's budget. ``before`` runs first on every ``do`` call (the sink's deadline check
-    after a ``--timeout``); ``do`` also remembers the route, to name it in errors."""
+    after a ``--timeout``); ``do`` also remembers the route, to name it in errors. ``meter`` counts
+    each ``do`` as a call and each request sent (retries included) as an attempt."""
     if getattr(api, "_mlguard_guarded", False):
         return api
     routes = table or declared_routes()
     host = urlsplit(api._cfg.host).netloc if api._cfg.host else None
     session: requests.Session = api._api_client._session
     for prefix in ("https://", "http://"):
-        session.mount(prefix, _GuardedAdapter(session.get_adapter(prefix), routes, host, remaining))
+        session.mount(prefix, _GuardedAdapter(session.get_adapter(prefix), routes, host, remaining, meter))
     inner = api.do
 
     def do(method: str, path: str | None = None, url: str | None = None, **kwargs: Any) -> Any:
@@ -163,6 +169,8 @@ def guard_read_only(
             before()
         target = path if path is not None else urlsplit(url or "").path
         _route.value = f"{method.upper()} {target}"
+        if meter is not None:
+            meter.call()
         return inner(method, path, url, **kwargs)
 
     api.do = do  # type: ignore[method-assign,assignment]
@@ -319,10 +327,19 @@ class WorkspaceContext:
         todo = list(items)
         if len(todo) <= 1 or self.workers <= 1:
             return [fn(item) for item in todo]
+        meter, unit = self.sink.meter, self.sink.meter.current
+
+        def counted(item: T) -> R:  # the worker's calls count for the caller's progress unit
+            meter.working_for(unit)
+            try:
+                return fn(item)
+            finally:
+                meter.working_for(None)
+
         with ThreadPoolExecutor(
             max_workers=min(self.workers, len(todo)), thread_name_prefix="dbx-detail"
         ) as pool:
-            return [f.result() for f in [pool.submit(fn, item) for item in todo]]
+            return [f.result() for f in [pool.submit(counted, item) for item in todo]]
 
     def fan_out(self, fn: Callable[[T], int], items: Iterable[T]) -> int:
         """:meth:`map` for functions that return how many resources they added."""
@@ -340,7 +357,8 @@ class WorkspaceContext:
         types = (rtype, *also)
         for t in types:
             self.cover(t)
-        with timed(self.progress, f"databricks:{self.host}:{rtype}", f"{self.host} {rtype}") as counts:
+        key, label = f"databricks:{self.host}:{rtype}", f"{self.host} {rtype}"
+        with timed(self.progress, key, label, self.sink.meter) as counts:
             try:
                 yield counts
             except TRANSIENT_ERRORS as exc:

@@ -170,7 +170,7 @@ class DatabricksCollector(Collector):
     ) -> None:
         """Collect ``types`` from one workspace. ``fatal``: an unusable workspace (bad credentials,
         unreachable) raises CollectionSetupError instead of being recorded."""
-        guard_read_only(client.api_client, sink.check_cancelled, remaining=sink.remaining)
+        guard_read_only(client.api_client, sink.check_cancelled, remaining=sink.remaining, meter=sink.meter)
         host = name or host_of(client.config.host)
         sink.scope(workspace=host)
         try:

@@ -244,13 +244,14 @@ def render_html(
 ) -> str:
     """Render ``template``; ``history`` is :func:`history_context` of the run's history, if any."""
     # Recount from the results: the page must agree with results.json even if a summary is stale.
-    summary = recount(scan)
+    # A filtered scan (--status) lists some results only: its totals are the summary's.
+    summary = scan.summary if scan.filter else recount(scan)
     by_status = {st: summary.by_status.get(st, 0) for st in STATUS_ORDER}
     context = {
         "title": title,
         "scan": scan,
         "prov": scan.provenance,
-        "total": len(scan.results),
+        "total": scan.filter.total if scan.filter else len(scan.results),
         "by_status": by_status,
         "status_colours": STATUS_COLOURS,
         "status_order": STATUS_ORDER,

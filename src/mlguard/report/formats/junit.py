@@ -86,9 +86,12 @@ def render_junit(scan: ScanResult) -> str:
             attrib={k: str(v) for k, v in counts.items()},
             time="0",
         )
-        if scan.incomplete:  # properties come first in a testsuite
+        if scan.incomplete or scan.filter:  # properties come first in a testsuite
             props = ET.SubElement(suite, "properties")
-            ET.SubElement(props, "property", name="mlguard.incomplete", value=_clean(scan.incomplete))
+            if scan.incomplete:
+                ET.SubElement(props, "property", name="mlguard.incomplete", value=_clean(scan.incomplete))
+            if scan.filter:
+                ET.SubElement(props, "property", name="mlguard.filter", value=scan.filter.note())
         for r in results:
             _case(suite, r)
         for k, v in counts.items():

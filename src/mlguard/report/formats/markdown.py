@@ -97,14 +97,18 @@ def render_markdown(
 ) -> str:
     prov = scan.provenance
     counts = Counter(r.status for r in scan.results)
+    if scan.filter:  # --status: the list is filtered, the totals are the summary's (every result)
+        counts = Counter({Status(k): v for k, v in scan.summary.by_status.items()})
     fails = [r for r in scan.results if r.status is Status.FAIL]
     lines = ["## mlguard scan", ""]
     if scan.incomplete:
         lines += [f"> **{md(scan.incomplete)}**", ""]
+    if scan.filter:
+        lines += [f"> {md(scan.filter.note())}", ""]
     scope = ", ".join(md(x) for x in (*prov.accounts, *prov.workspaces)) or "none"
+    total = scan.filter.total if scan.filter else len(scan.results)
     lines.append(
-        f"mlguard {md(prov.version)} · started {md(prov.started_at)} · "
-        f"{len(scan.results)} results · scope: {scope}"
+        f"mlguard {md(prov.version)} · started {md(prov.started_at)} · {total} results · scope: {scope}"
     )
     lines.append("")
     verdict = f"**{counts[Status.FAIL]} failing**" if counts[Status.FAIL] else "**No failing results**"
@@ -121,6 +125,8 @@ def render_markdown(
 
     lines += ["### Failures by severity", ""]
     sev = Counter(r.severity for r in fails)
+    if scan.filter:
+        sev = Counter({Severity(k): row.get("FAIL", 0) for k, row in scan.summary.by_severity.items()})
     order = sorted(Severity, key=lambda s: -s.rank)
     lines += _table([s.value for s in order], [[str(sev[s]) for s in order]])
     lines.append("")

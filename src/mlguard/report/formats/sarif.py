@@ -298,6 +298,8 @@ def _run(scan: ScanResult, provider: str, results: list[Result], waived: int) ->
     note = incomplete_note([e for e in scan.errors if e.provider == provider])
     if note:
         run["properties"]["mlguard/incomplete"] = note
+    if scan.filter:  # --status: only some results were listed
+        run["properties"]["mlguard/filter"] = scan.filter.note()
     return run
 
 
