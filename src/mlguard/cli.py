@@ -14,7 +14,7 @@ import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -174,10 +174,25 @@ def output_options(default_formats: str) -> Callable[[F], F]:
                 type=click.Path(path_type=Path, file_okay=False),
                 help="Where report files are written (default: ./mlguard-out).",
             ),
+            click.option(
+                "--sarif-category",
+                callback=_sarif_category,
+                help="GitHub code scanning category of the SARIF (default: one per provider and scope, "
+                "e.g. mlguard/aws/<account>; with several providers: <category>/<provider>).",
+            ),
         ]
         return _stack(f, opts)
 
     return deco
+
+
+def _sarif_category(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from mlguard.report.formats.sarif import clean_category
+
+    try:
+        return None if value is None else clean_category(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def scope_options(f: F) -> F:
@@ -468,7 +483,8 @@ def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
     _warn_undeclared(state, inventory, inv)
     waivers = load_waivers(loaded, kw.get("waivers"))
     scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line())
-    _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]))
+    options = ReportOptions(sarif_category=kw["sarif_category"])
+    _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), options)
     ctx.exit(_gate(state, loaded, kw, scan, inv))
 
 
@@ -571,12 +587,12 @@ def scan_cmd(
                 iac_path, checkov_bin, kw.get("timeout") or DEFAULT_TIMEOUT, skip_paths=tuple(iac_skip_path)
             )
         scan = evaluate(inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), iac=iac)
-        options = ReportOptions()
+        options = ReportOptions(sarif_category=kw["sarif_category"])
         run_id = None
         if store is not None:  # record first, so the reports can show the diff and the trends
             run_id = store.record(scan, inv)
             state.err.print(f"recorded run {run_id}", highlight=False)
-            options = ReportOptions(history=report_history(store, run_id))
+            options = replace(options, history=report_history(store, run_id))
         try:
             _write_reports(state, scan, formats, _output_dir(loaded, kw["output_dir"]), options)
         except OutputError:
@@ -620,6 +636,7 @@ def report_cmd(
     output_dir: Path | None,
     framework: str | None,
     store_target: str | None,
+    sarif_category: str | None,
 ) -> None:
     """Re-render a saved RESULTS file (results.json) in other formats."""
     state = _state(ctx)
@@ -641,7 +658,12 @@ def report_cmd(
                 )
             else:
                 history = report_history(store, run_id)
-    opts = ReportOptions(framework=framework, results_sha256=sha256_file(results), history=history)
+    opts = ReportOptions(
+        framework=framework,
+        results_sha256=sha256_file(results),
+        history=history,
+        sarif_category=sarif_category,
+    )
     _write_reports(state, scan, fmts, _output_dir(loaded, output_dir), opts)
 
 

@@ -18,7 +18,8 @@ from mlguard.iac.runner import DEFAULT_TIMEOUT, ENV_CHECKOV_BIN
 from mlguard.iac.scan import IacScan, build_scan_result, scan_iac, with_compliance
 from mlguard.model import ScanResult, Severity, Status
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
-from mlguard.report.base import reporters
+from mlguard.report.base import ReportOptions, reporters
+from mlguard.report.formats.sarif import clean_category
 from mlguard.report.render import write_reports
 
 FAIL_ON_CHOICES = [s.value for s in Severity] + ["never"]
@@ -97,6 +98,10 @@ def _summary_line(iac: IacScan) -> str:
     help="Regular expression of paths checkov skips (repeatable), e.g. 'tests/.*/fixtures'.",
 )
 @click.option(
+    "--sarif-category",
+    help="GitHub code scanning category of the SARIF (default: mlguard/iac).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=1),
     default=DEFAULT_TIMEOUT,
@@ -112,6 +117,7 @@ def iac_command(
     fail_on: str,
     fail_on_error: bool,
     skip_paths: tuple[str, ...],
+    sarif_category: str | None,
     timeout: float,
 ) -> None:
     """Scan Terraform (HCL and plan JSON) and CloudFormation under PATH with checkov."""
@@ -121,7 +127,12 @@ def iac_command(
         command = "mlguard " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "mlguard iac"
         iac = with_compliance(iac, load_policy_set([(builtin_policy_dir(), "builtin")]))
         result = build_scan_result(iac, command=command)
-        written = write_reports(result, chosen, output_dir)  # render all, then write
+        try:
+            category = None if sarif_category is None else clean_category(sarif_category)
+        except ValueError as exc:
+            raise InputError(f"--sarif-category: {exc}") from None
+        options = ReportOptions(sarif_category=category)
+        written = write_reports(result, chosen, output_dir, options)  # render all, then write
     except MlguardError as exc:
         click.echo(f"error: {exc.render()}", err=True)
         raise SystemExit(exc.exit_code) from None

@@ -23,6 +23,7 @@ class ReportOptions:
     results_sha256: str | None = None  # digest of the results file the report was rendered from
     # The run's history (diff against the previous run, trends): a ReportHistory or its JSON dict.
     history: ReportHistory | dict[str, Any] | None = None
+    sarif_category: str | None = None  # --sarif-category (None: one per provider and scope)
 
 
 class Reporter(ABC):
