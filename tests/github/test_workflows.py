@@ -127,3 +127,36 @@ def test_run_scripts_are_valid_bash(where: str, script: str) -> None:
     plain = re.sub(r"\$\{\{.*?\}\}", "EXPR", script)
     proc = subprocess.run(["bash", "-n"], input=plain, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, f"{where}: {proc.stderr}"
+
+
+def _readme_block(after: str) -> Any:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```yaml\n", text.index(after)) + len("```yaml\n")
+    return text[start : text.index("```\n", start)]
+
+
+def test_readme_workflow_is_valid_and_uses_the_action_as_declared(tmp_path: Path) -> None:
+    """The README's workflow can be copied unchanged: schema-valid, and every `with:` an input."""
+    block = _readme_block("saved\nas `.github/workflows/mlguard.yml`")
+    (tmp_path / "mlguard.yml").write_text(block)
+    done = _check("github-workflows", tmp_path / "mlguard.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    workflow = _load(tmp_path / "mlguard.yml")
+    (step,) = _steps_using(workflow["jobs"]["iac"]["steps"], "mlguard/mlguard/.github/actions/mlguard@")
+    assert set(step["with"]) <= set(_load(ACTION)["inputs"])
+    assert workflow["permissions"]["security-events"] == "write"
+
+
+def test_readme_pre_commit_snippet_names_hooks_of_the_manifest(tmp_path: Path) -> None:
+    config = YAML(typ="safe", pure=True).load(_readme_block("PATH instead of installing one:"))
+    ids = {hook["id"] for hook in YAML(typ="safe", pure=True).load(ROOT / ".pre-commit-hooks.yaml")}
+    (repo,) = config["repos"]
+    assert {hook["id"] for hook in repo["hooks"]} <= ids
+    (tmp_path / ".pre-commit-config.yaml").write_text(_readme_block("PATH instead of installing one:"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", str(tmp_path / ".pre-commit-config.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
