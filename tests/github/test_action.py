@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.github.composite import ActionRun, Context, load_action, read_outputs, run_action
+from tests.github.tools import checkov_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / ".github" / "actions" / "mlguard" / "action.yml"
@@ -131,6 +132,18 @@ def test_iac_scan_uses_the_named_checkov_and_installs_none(tmp_path: Path) -> No
     run = run_action(ACTION, inputs, tmp_path, _env())
     assert "named by --checkov-bin" in run.step("Install checkov (IaC scans)").stdout
     assert run.outputs["exit-code"] == "2"
+
+
+@pytest.mark.slow
+def test_iac_scan_with_the_real_checkov(tmp_path: Path) -> None:
+    checkov = str(checkov_or_skip())
+    inputs = {"args": f"--iac '{IAC_FIXTURE}'", "package": "none", "formats": "sarif,markdown"}
+    run = run_action(ACTION, inputs, tmp_path, _env(MLGUARD_CHECKOV_BIN=checkov))
+    assert run.outputs["exit-code"] == "1", run.step("Scan").stderr  # high FAILs in the fixture
+    assert _categories(tmp_path / "mlguard-out" / "results.sarif") == {"iac": "mlguard/iac"}
+    sarif = json.loads((tmp_path / "mlguard-out" / "results.sarif").read_text())
+    assert any(r["ruleId"] == "MLG_SM_2" for r in sarif["runs"][0]["results"])
+    assert run.summary.strip()
 
 
 @pytest.mark.parametrize(

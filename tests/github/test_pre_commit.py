@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from mlguard.errors import ToolMissingError
-from mlguard.iac import ENV_CHECKOV_BIN, find_checkov
+from mlguard.iac import ENV_CHECKOV_BIN
+from tests.github.tools import checkov_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = ROOT / "policies" / "aws" / "s3" / "s3_bucket_public_access_blocked.yaml"
 BAD = ROOT / "tests" / "bad_input" / "policies"
 TF = ROOT / "tests" / "iac" / "fixtures" / "sagemaker_endpoint" / "main.tf"
-LOCAL_CHECKOV = ROOT / ".checkov-venv" / "bin" / "checkov"
 GIT = ["git", "-c", "user.name=mlguard tests", "-c", "user.email=tests@example.com"]
 
 
@@ -59,6 +58,9 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PRE_COMMIT", "GIT_"))}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # mlguard under test
     env["PRE_COMMIT_HOME"] = str(tmp / "pre-commit-home")
+    for role in ("AUTHOR", "COMMITTER"):  # try-repo may commit a snapshot: never rely on a global identity
+        env[f"GIT_{role}_NAME"] = "mlguard tests"
+        env[f"GIT_{role}_EMAIL"] = "tests@example.com"
     env.update(extra)
     return env
 
@@ -131,24 +133,11 @@ def test_the_python_hook_installs_mlguard_itself(hooks_repo: Path, user_repo: Pa
     assert "policies/unknown_field.yaml:8: severty: unknown field 'severty'" in out
 
 
-def _checkov() -> Path:
-    if os.environ.get(ENV_CHECKOV_BIN):
-        return find_checkov()  # set but wrong: fail, never skip
-    try:
-        return find_checkov()
-    except ToolMissingError:
-        if LOCAL_CHECKOV.is_file():
-            return LOCAL_CHECKOV
-        if os.environ.get("CI"):
-            pytest.fail("checkov not found in CI: set MLGUARD_CHECKOV_BIN (see .ci/run)")
-        pytest.skip("checkov not found: set MLGUARD_CHECKOV_BIN (see .ci/run)")
-
-
 @pytest.mark.slow
 def test_iac_hook_lists_each_fail_with_its_file_and_line(
     hooks_repo: Path, user_repo: Path, tmp_path: Path
 ) -> None:
-    checkov = _checkov()
+    checkov = checkov_or_skip()
     (user_repo / "infra").mkdir()
     shutil.copy(TF, user_repo / "infra" / "main.tf")
     (user_repo / "README.md").write_text("docs\n")
