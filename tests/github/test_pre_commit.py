@@ -96,6 +96,9 @@ def test_policies_hook_checks_the_staged_policy_files(
     shutil.copy(BAD / "unknown_field.yaml", user_repo / "policies" / "s3")
     shutil.copy(BAD / "bad_regex.yaml", user_repo / "policies" / "s3")
     (user_repo / "notes.yaml").write_text("not: a policy\n")  # outside policies/: not checked
+    (user_repo / "policies" / "tests").mkdir()  # policy tests and _helpers are not policies
+    shutil.copy(BAD / "unknown_field.yaml", user_repo / "policies" / "tests")
+    (user_repo / "policies" / "_shared.yaml").write_text("anchors: {}\n")
     _git(user_repo, "add", "-A")
     done = _try(hooks_repo, user_repo, "mlguard-policies-system", _env(tmp_path))
     out = done.stdout + done.stderr
