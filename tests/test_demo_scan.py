@@ -72,7 +72,7 @@ def test_demo_sarif_passes_schema_and_github_rules(out: Path) -> None:
     assert schema_problems(doc) == []
     assert github_problems(doc) == []
     ids = {run["automationDetails"]["id"].rsplit("/", 1)[0] for run in doc["runs"]}
-    assert {"mlguard/aws", "mlguard/databricks"} <= ids
+    assert {"mlguard/aws/123456789012", "mlguard/databricks/demo.cloud.databricks.com"} <= ids  # per scope
 
 
 def test_no_planted_secret_in_any_output(out: Path) -> None:

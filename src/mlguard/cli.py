@@ -49,6 +49,7 @@ from mlguard.errors import (
     InputError,
     MlguardError,
     OutputError,
+    PolicyError,
 )
 from mlguard.history.cli import history, record_options, recording
 from mlguard.history.report import report_history
@@ -204,6 +205,12 @@ def output_options(default_formats: str) -> Callable[[F], F]:
                 help="Where report files are written (default: ./mlguard-out).",
             ),
             click.option(
+                "--sarif-category",
+                callback=_sarif_category,
+                help="GitHub code scanning category of the SARIF (default: one per provider and scope, "
+                "e.g. mlguard/aws/<account>; with several providers: <category>/<provider>).",
+            ),
+            click.option(
                 "--asff-region",
                 envvar="MLGUARD_ASFF_REGION",
                 help="asff: the Security Hub region the findings are imported into "
@@ -221,6 +228,15 @@ def output_options(default_formats: str) -> Callable[[F], F]:
         return _stack(f, opts)
 
     return deco
+
+
+def _sarif_category(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from mlguard.report.formats.sarif import clean_category
+
+    try:
+        return None if value is None else clean_category(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def scope_options(f: F) -> F:
@@ -338,7 +354,12 @@ def _formats(
 
 
 def _report_options(kw: dict[str, Any], **more: Any) -> ReportOptions:
-    return ReportOptions(asff_region=kw.get("asff_region"), asff_account=kw.get("asff_account"), **more)
+    return ReportOptions(
+        asff_region=kw.get("asff_region"),
+        asff_account=kw.get("asff_account"),
+        sarif_category=kw.get("sarif_category"),
+        **more,
+    )
 
 
 def _report_plan(
@@ -719,6 +740,7 @@ def report_cmd(
         history=history,
         asff_region=kw.get("asff_region"),
         asff_account=kw.get("asff_account"),
+        sarif_category=kw.get("sarif_category"),
     )
     _write_reports(state, scan, plan, opts)
 
@@ -822,18 +844,32 @@ def policies_docs(output: Path | None) -> None:
 
 
 @policies_group.command("validate")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.pass_context
 def policies_validate(ctx: click.Context, /, paths: tuple[Path, ...]) -> None:
-    """Validate policy directories (default: the built-in pack). Exit 2 on the first invalid file."""
+    """Validate policy directories and policy or framework FILES (default: the built-in pack).
+
+    Every problem of every file is listed, one `file:line: field: problem` line each; exit 2 if any.
+    A framework file is one in a `frameworks/` folder; its policy ids may name the policies of
+    its own policy directory."""
+    from mlguard.policy.loader import check_policy_sources
+
     state = _state(ctx)
-    dirs = [(p, str(p)) for p in paths] or [(builtin_policy_dir(), "builtin")]
-    for d, _ in dirs:
-        if not d.is_dir():
-            raise InputError(f"policy directory not found: {d}")
-    policy_set: PolicySet = load_policy_set(dirs)
+    for p in paths:
+        if not p.exists():
+            raise InputError(f"policy file or directory not found: {p}")
+    dirs = [(p, str(p)) for p in paths if p.is_dir()]
+    if not paths:
+        dirs = [(builtin_policy_dir(), "builtin")]
+    check = check_policy_sources(dirs, [p for p in paths if not p.is_dir()])
+    for problem in check.problems:
+        state.err.print(terminal_safe(problem.render()), highlight=False, markup=False, soft_wrap=True)
+    if check.problems:
+        bad = len({p.file for p in check.problems})
+        raise PolicyError(f"{len(check.problems)} problem(s) in {bad} of {check.files} file(s)")
     state.err.print(
-        f"ok: {len(policy_set.policies)} policies and {len(policy_set.frameworks)} frameworks are valid",
+        f"ok: {len(check.policy_set.policies)} policies and {len(check.policy_set.frameworks)} frameworks "
+        "are valid",
         highlight=False,
     )
 

@@ -16,6 +16,9 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeVar
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
@@ -32,13 +35,33 @@ class MlguardError(Exception):
         self.message = message
         self.file = file
         self.line = line
+        self.more: list[MlguardError] = []  # further problems found with this one (same input)
         super().__init__(self.render())
 
     def render(self) -> str:
+        """``file:line: message``, then one line for each further problem."""
+        return "\n".join(p.render_one() for p in self.problems())
+
+    def render_one(self) -> str:
         where = ""
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         return f"{where}{self.message}"
+
+    def problems(self) -> list[MlguardError]:
+        return [self, *self.more]
+
+
+E = TypeVar("E", bound=MlguardError)
+
+
+def combined(problems: Sequence[E]) -> E:
+    """One exception for several problems: the first, carrying the others (``render`` shows every
+    one, a line each; the type and exit code are the first's)."""
+    first, *rest = problems
+    first.more = [m for p in rest for m in p.problems()]
+    first.args = (first.render(),)
+    return first
 
 
 class InputError(MlguardError):

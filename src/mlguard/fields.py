@@ -418,43 +418,58 @@ def _scope_of(rtype: str) -> Scope:
 def check_policy_paths(resource: str, raw: Mapping[str, Any]) -> None:
     """Raise :class:`PathProblem` for the first path of a schema-valid policy that names a field
     not declared for the type it reads (the resource, a joined type or a quantified element)."""
+    problems = policy_path_problems(resource, raw)
+    if problems:
+        raise problems[0]
+
+
+def policy_path_problems(resource: str, raw: Mapping[str, Any]) -> list[PathProblem]:
+    """Every path of a schema-valid policy that names an undeclared field, in document order."""
     top = _scope_of(resource)
+    problems: list[PathProblem] = []
     for part in ("where", "assert"):
         if part in raw:
-            _check(raw[part], [part], top, resource, top, resource)
+            _check(raw[part], [part], top, resource, top, resource, problems)
     if "cost" in raw:
-        _check_cost(raw["cost"], top, resource)
+        _check_cost(raw["cost"], top, resource, problems)
+    return problems
 
 
-def _check_cost(cost: Mapping[str, Any], top: Scope, resource: str) -> None:
+def _check_cost(cost: Mapping[str, Any], top: Scope, resource: str, problems: list[PathProblem]) -> None:
     """The paths of a ``cost:`` block: ``each`` and ``basis`` in the resource; the others in the
     element of ``each`` when there is one."""
     scope, owner = top, resource
     if "each" in cost:
         scope, problem = _elements(cost["each"], top, resource)
         if problem:
-            raise PathProblem(problem, ["cost", "each"])
+            problems.append(PathProblem(problem, ["cost", "each"]))
         owner = f"{resource} element of {_keys(cost['each'])[0][0]}" if scope is not None else resource
     for key in ("instance_type", "instances", "keep", "accelerators"):
         node = cost.get(key)
         if isinstance(node, Mapping) and "path" in node:
             problem = resolve(node["path"], scope, owner)[1]
             if problem:
-                raise PathProblem(problem, ["cost", key, "path"])
+                problems.append(PathProblem(problem, ["cost", key, "path"]))
     if "only" in cost:
-        _check(cost["only"], ["cost", "only"], scope, owner, top, resource)
+        _check(cost["only"], ["cost", "only"], scope, owner, top, resource, problems)
     for i, basis in enumerate(cost.get("basis", ())):
         problem = resolve(basis["path"], top, resource)[1]
         if problem:
-            raise PathProblem(problem, ["cost", "basis", i, "path"])
+            problems.append(PathProblem(problem, ["cost", "basis", i, "path"]))
 
 
 def _check(
-    node: Any, where: list[str | int], scope: Scope, owner: str, resource_scope: Scope, resource: str
+    node: Any,
+    where: list[str | int],
+    scope: Scope,
+    owner: str,
+    resource_scope: Scope,
+    resource: str,
+    problems: list[PathProblem],
 ) -> None:
     def fail(problem: str | None, at: list[str | int]) -> None:
         if problem:
-            raise PathProblem(problem, at)
+            problems.append(PathProblem(problem, at))
 
     if not isinstance(node, Mapping):
         return
@@ -463,15 +478,16 @@ def _check(
         return
     for key in ("all", "any"):
         for i, item in enumerate(node.get(key, ())):
-            _check(item, [*where, key, i], scope, owner, resource_scope, resource)
+            _check(item, [*where, key, i], scope, owner, resource_scope, resource, problems)
     if "not" in node:
-        _check(node["not"], [*where, "not"], scope, owner, resource_scope, resource)
+        _check(node["not"], [*where, "not"], scope, owner, resource_scope, resource, problems)
     for kind in ("every", "some", "none"):
         if kind in node:
             elements, problem = _elements(node[kind], scope, owner)
             fail(problem, [*where, kind])
             inner_owner = f"{owner} element of {_keys(node[kind])[0][0]}" if elements is not None else owner
-            _check(node["satisfy"], [*where, "satisfy"], elements, inner_owner, resource_scope, resource)
+            inner = [*where, "satisfy"]
+            _check(node["satisfy"], inner, elements, inner_owner, resource_scope, resource, problems)
     if "join" in node:
         join = node["join"]
         related = _scope_of(join["resource"])
@@ -483,7 +499,13 @@ def _check(
             fail(resolve(on["subject"], here, here_owner)[1], [*where, "join", "on", i, "subject"])
         if "where" in join:
             _check(
-                join["where"], [*where, "join", "where"], related, join["resource"], related, join["resource"]
+                join["where"],
+                [*where, "join", "where"],
+                related,
+                join["resource"],
+                related,
+                join["resource"],
+                problems,
             )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
@@ -32,7 +32,9 @@ from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
-from mlguard.errors import InputError
+from mlguard.errors import InputError, combined
+
+E = TypeVar("E", bound=InputError)
 
 MiB = 1024 * 1024
 
@@ -407,17 +409,53 @@ def _describe(err: ValidationError) -> tuple[list[str | int], str]:
     return where, err.message
 
 
-def validate(doc: Located, instance: Any, schema: dict[str, Any], error: type[InputError]) -> None:
-    """Raise ``error`` for the first schema violation (in document order), naming file, line, field."""
+MAX_PROBLEMS_PER_FILE = 200  # problems listed for one file; the rest are counted on one last line
+
+
+def schema_problems(doc: Located, instance: Any, schema: dict[str, Any], error: type[E]) -> list[E]:
+    """Every schema violation, in document order, each naming file, line and field."""
     errors = sorted(
         validator_for(schema).iter_errors(instance),
         key=lambda e: (doc.line_of(list(e.absolute_path)) or 0, -len(e.absolute_path)),
     )
-    if not errors:
-        return
-    where, message = _describe(errors[0])
-    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    raise error(f"{field_name(where)}: {message}{more}", file=str(doc.path), line=doc.line_of(where))
+    out: list[E] = []
+    seen: set[tuple[int | None, str]] = set()
+    for err in errors:
+        for where, message in _describe_each(err):
+            line = doc.line_of(where)
+            text = f"{field_name(where)}: {message}"
+            if (line, text) not in seen:
+                seen.add((line, text))
+                out.append(error(text, file=str(doc.path), line=line))
+    out.sort(key=lambda e: e.line or 0)
+    return bounded_problems(out, str(doc.path), error)
+
+
+def bounded_problems(problems: list[E], file: str, error: type[E]) -> list[E]:
+    """At most :data:`MAX_PROBLEMS_PER_FILE`, the rest counted on one last line."""
+    if len(problems) <= MAX_PROBLEMS_PER_FILE:
+        return problems
+    rest = len(problems) - MAX_PROBLEMS_PER_FILE
+    return [*problems[:MAX_PROBLEMS_PER_FILE], error(f"... and {rest} more problem(s) not shown", file=file)]
+
+
+def _describe_each(err: ValidationError) -> list[tuple[list[str | int], str]]:
+    """:func:`_describe`, but one entry for each unknown field of an object (one schema error)."""
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        props = err.schema.get("properties", {}) if isinstance(err.schema, dict) else {}
+        extra = sorted(k for k in err.instance if k not in props)
+        if len(extra) > 1:
+            hint = f" (allowed: {', '.join(sorted(props))})" if props else ""
+            return [([*err.absolute_path, key], f"unknown field '{key}'{hint}") for key in extra]
+    return [_describe(err)]
+
+
+def validate(doc: Located, instance: Any, schema: dict[str, Any], error: type[InputError]) -> None:
+    """Raise ``error`` for the schema violations (in document order): one line each, naming file,
+    line and field."""
+    problems = schema_problems(doc, instance, schema, error)
+    if problems:
+        raise combined(problems)
 
 
 def load_validated(path: Path, schema: dict[str, Any], error: type[InputError]) -> tuple[Located, Any]:

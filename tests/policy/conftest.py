@@ -18,7 +18,7 @@ REGION = "us-east-1"
 def make_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Policy]:
     # The engine is exercised on synthetic fields (a, b, x...): the declared-field check of the
     # loader is tested apart, in tests/test_fields.py.
-    monkeypatch.setattr("mlguard.policy.loader.check_policy_paths", lambda resource, raw: None)
+    monkeypatch.setattr("mlguard.policy.loader.policy_path_problems", lambda resource, raw: [])
     counter = [0]
 
     def make(body: str, resource: str = "aws.sagemaker.endpoint", name: str | None = None) -> Policy:

@@ -70,8 +70,80 @@ def test_one_run_per_provider_with_distinct_categories(doc: dict[str, Any]) -> N
     assert [r["properties"]["mlguard/provider"] for r in runs] == ["aws", "databricks", "iac"]
     ids = [r["automationDetails"]["id"] for r in runs]
     categories = [i.rsplit("/", 1)[0] for i in ids]  # GitHub: everything before the last '/'
-    assert categories == ["mlguard/aws", "mlguard/databricks", "mlguard/iac"]
+    # Default: one category per provider and scope (the scan's two accounts and two workspaces).
+    assert categories == [
+        "mlguard/aws/123456789012+210987654321",
+        "mlguard/databricks/adb-1111.11.azuredatabricks.net+dbc-2222.cloud.databricks.com",
+        "mlguard/iac",
+    ]
     assert len(set(categories)) == len(runs) <= sarif_mod.MAX_RUNS_PER_FILE
+    assert {i.rsplit("/", 1)[1] for i in ids} == {"2026-11-28T15:00:00Z"}  # the run id: the start
+
+
+def _categories(scan: ScanResult, category: str | None = None) -> dict[str, str]:
+    text = reporters()["sarif"]().render(scan, ReportOptions(sarif_category=category))
+    assert isinstance(text, str)
+    runs = json.loads(text)["runs"]
+    return {r["properties"]["mlguard/provider"]: r["automationDetails"]["id"].rsplit("/", 1)[0] for r in runs}
+
+
+def _only(scan: ScanResult, provider: str) -> ScanResult:
+    return scan.model_copy(
+        update={
+            "results": [r for r in scan.results if r.provider == provider],
+            "errors": [e for e in scan.errors if e.provider == provider],
+        }
+    )
+
+
+def test_given_category_is_kept_and_distinct_per_run(scan: ScanResult) -> None:
+    # upload-sarif keeps the automationDetails.id of the file: the category must be set here.
+    assert _categories(scan, "prod-audit") == {
+        "aws": "prod-audit/aws",
+        "databricks": "prod-audit/databricks",
+        "iac": "prod-audit/iac",
+    }
+    assert _categories(_only(scan, "aws"), "prod-audit") == {"aws": "prod-audit"}
+
+
+def test_one_account_and_one_workspace_name_the_category(scan: ScanResult) -> None:
+    one = scan.model_copy(
+        update={
+            "provenance": scan.provenance.model_copy(
+                update={
+                    "accounts": ["123456789012"],
+                    "workspaces": ["https://dbc-2222.cloud.databricks.com/"],
+                }
+            )
+        }
+    )
+    cats = _categories(one)
+    assert cats["aws"] == "mlguard/aws/123456789012"
+    assert cats["databricks"] == "mlguard/databricks/dbc-2222.cloud.databricks.com"
+
+
+def test_many_accounts_give_a_stable_combined_category(scan: ScanResult) -> None:
+    accounts = [f"{n:012d}" for n in range(7, 0, -1)]
+    many = scan.model_copy(update={"provenance": scan.provenance.model_copy(update={"accounts": accounts})})
+    mixed = sorted(accounts)[::2] + sorted(accounts)[1::2]
+    shuffled = scan.model_copy(update={"provenance": scan.provenance.model_copy(update={"accounts": mixed})})
+    six = accounts[:6]
+    fewer = scan.model_copy(update={"provenance": scan.provenance.model_copy(update={"accounts": six})})
+    category = _categories(many)["aws"]
+    assert re.fullmatch(r"mlguard/aws/7-accounts-[0-9a-f]{12}", category), category
+    assert _categories(shuffled)["aws"] == category  # order of discovery does not matter
+    assert _categories(fewer)["aws"] != category  # another scope, another category
+    later = fewer.model_copy(
+        update={"provenance": fewer.provenance.model_copy(update={"started_at": "2026-12-01T00:00:00Z"})}
+    )
+    assert _categories(later)["aws"] == _categories(fewer)["aws"]  # the same scope on another night
+
+
+@pytest.mark.parametrize(("given", "problem"), [("", "empty"), ("///", "empty"), ("a\x1bb", "control")])
+def test_bad_category_is_refused(given: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        sarif_mod.clean_category(given)
+    assert sarif_mod.clean_category("team/prod/") == "team/prod"
 
 
 def test_every_result_has_location_region_and_logical_location(doc: dict[str, Any]) -> None:

@@ -18,7 +18,8 @@ from mlguard.iac.runner import DEFAULT_TIMEOUT, ENV_CHECKOV_BIN
 from mlguard.iac.scan import IacScan, build_scan_result, scan_iac, with_compliance
 from mlguard.model import ScanResult, Severity, Status
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
-from mlguard.report.base import reporters
+from mlguard.report.base import ReportOptions, reporters
+from mlguard.report.formats.sarif import clean_category
 from mlguard.report.render import write_reports
 
 FAIL_ON_CHOICES = [s.value for s in Severity] + ["never"]
@@ -37,7 +38,7 @@ def parse_formats(raw: tuple[str, ...]) -> list[str]:
     """``--format`` values, repeated and/or comma-separated, checked before anything runs."""
     formats = list(dict.fromkeys(f.strip() for value in raw for f in value.split(",") if f.strip()))
     formats = formats or list(DEFAULT_FORMATS)
-    available = reporters()
+    available = set(reporters()) | {"console"}
     unknown = [f for f in formats if f not in available]
     if unknown:
         raise InputError(f"unknown --format {', '.join(unknown)}; available: {', '.join(sorted(available))}")
@@ -57,6 +58,23 @@ def _summary_line(iac: IacScan) -> str:
     )
 
 
+def _print_console(result: ScanResult, fail_on: str) -> None:
+    """The console summary, then one ``file:line: severity check: title (resource)`` line for each
+    FAIL at or above ``--fail-on`` (what a pre-commit hook or an editor shows)."""
+    from rich.console import Console
+
+    from mlguard.report.console import print_summary, terminal_safe
+
+    print_summary(result, Console())
+    threshold = -1 if fail_on == "never" else Severity(fail_on).rank
+    fails = [r for r in result.results if r.status is Status.FAIL and r.severity.rank >= threshold]
+    for r in sorted(
+        fails, key=lambda r: (r.source.file if r.source else "", r.source.start_line if r.source else 0)
+    ):
+        where = f"{r.source.file}:{r.source.start_line}: " if r.source else ""
+        click.echo(terminal_safe(f"{where}{r.severity.value} {r.policy_id}: {r.title} ({r.resource_uid})"))
+
+
 @click.command("iac")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
@@ -69,7 +87,8 @@ def _summary_line(iac: IacScan) -> str:
     "--format",
     "formats",
     multiple=True,
-    help="Output formats, comma-separated or repeated (default: json); see `mlguard report --help`.",
+    help="Output formats, comma-separated or repeated (default: json); see `mlguard report --help`; "
+    "`console` prints the summary and each FAIL as file:line (no file written).",
 )
 @click.option(
     "--output-dir",
@@ -97,6 +116,10 @@ def _summary_line(iac: IacScan) -> str:
     help="Regular expression of paths checkov skips (repeatable), e.g. 'tests/.*/fixtures'.",
 )
 @click.option(
+    "--sarif-category",
+    help="GitHub code scanning category of the SARIF (default: mlguard/iac).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=1),
     default=DEFAULT_TIMEOUT,
@@ -112,6 +135,7 @@ def iac_command(
     fail_on: str,
     fail_on_error: bool,
     skip_paths: tuple[str, ...],
+    sarif_category: str | None,
     timeout: float,
 ) -> None:
     """Scan Terraform (HCL and plan JSON) and CloudFormation under PATH with checkov."""
@@ -121,10 +145,18 @@ def iac_command(
         command = "mlguard " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "mlguard iac"
         iac = with_compliance(iac, load_policy_set([(builtin_policy_dir(), "builtin")]))
         result = build_scan_result(iac, command=command)
-        written = write_reports(result, chosen, output_dir)  # render all, then write
+        try:
+            category = None if sarif_category is None else clean_category(sarif_category)
+        except ValueError as exc:
+            raise InputError(f"--sarif-category: {exc}") from None
+        options = ReportOptions(sarif_category=category)
+        files = [f for f in chosen if f != "console"]
+        written = write_reports(result, files, output_dir, options) if files else []  # render all, then write
     except MlguardError as exc:
         click.echo(f"error: {exc.render()}", err=True)
         raise SystemExit(exc.exit_code) from None
+    if "console" in chosen:
+        _print_console(result, fail_on)
     click.echo(_summary_line(iac), err=True)
     for error in iac.errors:
         click.echo(f"warning: {error.message}", err=True)

@@ -249,6 +249,42 @@ def compile_condition(
     raise CompileError("condition has no form", where)  # unreachable after schema validation
 
 
+def condition_problems(
+    node: dict[str, Any], where: list[str | int], param_names: set[str] | dict[str, Any]
+) -> list[CompileError]:
+    """Every semantic problem of a schema-valid condition (``mlguard policies validate``): the
+    first of each node whose own part is wrong, and those of all its sub-conditions."""
+    try:
+        compile_condition(node, where, param_names)
+    except CompileError as exc:
+        first = exc
+    else:
+        return []
+    subs = _sub_conditions(node, where)
+    # A node's own problems (its operator, path, join keys) are raised before its sub-conditions
+    # are compiled: a first problem outside every sub-condition is the node's own.
+    own = not any(first.where[: len(at)] == at for _, at in subs)
+    found = [p for sub, at in subs for p in condition_problems(sub, at, param_names)]
+    return [first, *found] if own else found
+
+
+_Sub = tuple[dict[str, Any], list[str | int]]
+
+
+def _sub_conditions(node: dict[str, Any], where: list[str | int]) -> list[_Sub]:
+    subs: list[_Sub] = []
+    for key in ("all", "any"):
+        subs += [(c, [*where, key, i]) for i, c in enumerate(node.get(key, ()))]
+    if "not" in node:
+        subs.append((node["not"], [*where, "not"]))
+    if "satisfy" in node:
+        subs.append((node["satisfy"], [*where, "satisfy"]))
+    join = node.get("join")
+    if isinstance(join, dict) and join.get("where") is not None:
+        subs.append((join["where"], [*where, "join", "where"]))
+    return subs
+
+
 def _if_missing(node: dict[str, Any], where: list[str | int]) -> bool | None:
     raw = node.get("if_missing")
     return None if raw is None else raw == "pass"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib.resources
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,8 +19,8 @@ from typing import Any
 import jsonschema
 
 from mlguard.cost.spec import CostSpec, compile_cost
-from mlguard.errors import ConfigError, PolicyError
-from mlguard.fields import check_policy_paths
+from mlguard.errors import ConfigError, PolicyError, combined
+from mlguard.fields import policy_path_problems
 from mlguard.model import Category, FrameworkInfo, PolicyInfo, RequirementInfo, Severity
 from mlguard.policy.conditions import (
     CompileError,
@@ -27,11 +28,12 @@ from mlguard.policy.conditions import (
     Leaf,
     check_value,
     compile_condition,
+    condition_problems,
     joined_types,
     walk,
 )
-from mlguard.policy.schema import framework_schema, policy_schema
-from mlguard.yamlio import Located, field_name, load_validated
+from mlguard.policy.schema import POLICY_ID_PATTERN, framework_schema, policy_schema
+from mlguard.yamlio import Located, bounded_problems, field_name, load_validated
 
 _PY_TYPES: dict[str, Any] = {
     "integer": {"type": "integer"},
@@ -203,22 +205,36 @@ def builtin_policy_dir() -> Path:
 
 
 def load_policy(path: Path, source: str) -> Policy:
-    doc, raw = load_validated(path, policy_schema(), PolicyError)
+    """One policy file; :class:`PolicyError` listing every problem in it when it is invalid."""
+    policy, problems = check_policy(path, source)
+    if policy is None:
+        raise combined(problems)
+    return policy
+
+
+def check_policy(path: Path, source: str) -> tuple[Policy | None, list[PolicyError]]:
+    """One policy file and every problem in it (the policy only when there is none): the YAML,
+    the schema, the id, the parameters' defaults, the conditions and the fields they read."""
+    try:
+        doc, raw = load_validated(path, policy_schema(), PolicyError)
+    except PolicyError as exc:
+        return None, [p for p in exc.problems() if isinstance(p, PolicyError)]
+    problems: list[PolicyError] = []
     expected_id = path.stem
     if "id" in raw and raw["id"] != expected_id:
-        raise PolicyError(
-            f"id: {raw['id']!r} does not match the file name {expected_id!r}",
-            file=str(path),
-            line=doc.line_of(["id"]),
+        problems.append(
+            PolicyError(
+                f"id: {raw['id']!r} does not match the file name {expected_id!r}",
+                file=str(path),
+                line=doc.line_of(["id"]),
+            )
         )
-    import re
-
-    from mlguard.policy.schema import POLICY_ID_PATTERN
-
     if not re.match(POLICY_ID_PATTERN, expected_id):
-        raise PolicyError(
-            f"file name {path.name!r} is not a valid policy id (lowercase letters, digits and _)",
-            file=str(path),
+        problems.append(
+            PolicyError(
+                f"file name {path.name!r} is not a valid policy id (lowercase letters, digits and _)",
+                file=str(path),
+            )
         )
     params = {
         name: Parameter(name, spec["type"], spec["default"], spec["description"], spec.get("items"))
@@ -227,63 +243,98 @@ def load_policy(path: Path, source: str) -> Policy:
     for name, param in params.items():
         problem = param.check(param.default)
         if problem:
-            raise PolicyError(
-                f"parameters.{name}.default: {problem}",
-                file=str(path),
-                line=doc.line_of(["parameters", name, "default"]),
+            problems.append(
+                PolicyError(
+                    f"parameters.{name}.default: {problem}",
+                    file=str(path),
+                    line=doc.line_of(["parameters", name, "default"]),
+                )
             )
     names = {n: p.default for n, p in params.items()}
-    try:
-        assert_ = compile_condition(raw["assert"], ["assert"], names)
-        where = compile_condition(raw["where"], ["where"], names) if "where" in raw else None
-        check_policy_paths(raw["resource"], raw)  # every path names a declared field
-        cost = compile_cost(raw["cost"], names) if "cost" in raw else None
-    except CompileError as exc:
-        raise PolicyError(
-            f"{field_name(exc.where)}: {exc.message}", file=str(path), line=doc.line_of(exc.where)
-        ) from None
-    if cost is not None and raw["category"] != "cost":
-        raise PolicyError(
-            f"cost: only a policy of category cost carries a cost block (this one is {raw['category']})",
-            file=str(path),
-            line=doc.line_of(["cost"]),
-        )
+    compile_problems = [
+        p for part in ("where", "assert") if part in raw for p in condition_problems(raw[part], [part], names)
+    ]
+    placed = {tuple(p.where) for p in compile_problems}
+    compile_problems += [
+        p for p in policy_path_problems(raw["resource"], raw) if tuple(p.where) not in placed
+    ]  # every path names a declared field
+    cost: CostSpec | None = None
+    if "cost" in raw:
+        try:
+            cost = compile_cost(raw["cost"], names)
+        except CompileError as exc:
+            compile_problems.append(exc)
+        if raw["category"] != "cost":
+            compile_problems.append(
+                CompileError(
+                    f"only a policy of category cost carries a cost block (this one is {raw['category']})",
+                    ["cost"],
+                )
+            )
+    compile_problems.sort(key=lambda p: doc.line_of(p.where) or 0)
+    problems += [
+        PolicyError(f"{field_name(p.where)}: {p.message}", file=str(path), line=doc.line_of(p.where))
+        for p in compile_problems
+    ]
+    if problems:
+        return None, bounded_problems(problems, str(path), PolicyError)
     rem = raw["remediation"]
-    return Policy(
-        id=expected_id,
-        title=raw["title"],
-        description=raw["description"].strip(),
-        severity=Severity(raw["severity"]),
-        category=Category(raw["category"]),
-        resource=raw["resource"],
-        assert_=assert_,
-        where=where,
-        parameters=params,
-        remediation=rem["text"].strip(),
-        remediation_cli=rem.get("cli"),
-        remediation_terraform=rem.get("terraform"),
-        references=tuple(raw.get("references", ())),
-        tags=tuple(raw.get("tags", ())),
-        enabled=raw.get("enabled", True),
-        file=path,
-        source=source,
-        values={n: p.default for n, p in params.items()},
-        cost=cost,
+    where = compile_condition(raw["where"], ["where"], names) if "where" in raw else None
+    return (
+        Policy(
+            id=expected_id,
+            title=raw["title"],
+            description=raw["description"].strip(),
+            severity=Severity(raw["severity"]),
+            category=Category(raw["category"]),
+            resource=raw["resource"],
+            assert_=compile_condition(raw["assert"], ["assert"], names),
+            where=where,
+            parameters=params,
+            remediation=rem["text"].strip(),
+            remediation_cli=rem.get("cli"),
+            remediation_terraform=rem.get("terraform"),
+            references=tuple(raw.get("references", ())),
+            tags=tuple(raw.get("tags", ())),
+            enabled=raw.get("enabled", True),
+            file=path,
+            source=source,
+            values={n: p.default for n, p in params.items()},
+            cost=cost,
+        ),
+        [],
     )
 
 
 def load_framework(path: Path) -> Framework:
-    doc, raw = load_validated(path, framework_schema(), PolicyError)
+    """One framework file; :class:`PolicyError` listing every problem in it when it is invalid."""
+    framework, problems = check_framework(path)
+    if framework is None:
+        raise combined(problems)
+    return framework
+
+
+def check_framework(path: Path) -> tuple[Framework | None, list[PolicyError]]:
+    """One framework file and every problem in it (the framework only when there is none)."""
+    try:
+        doc, raw = load_validated(path, framework_schema(), PolicyError)
+    except PolicyError as exc:
+        return None, [p for p in exc.problems() if isinstance(p, PolicyError)]
+    problems: list[PolicyError] = []
     seen: dict[str, int] = {}
     for i, req in enumerate(raw["requirements"]):
         if req["id"] in seen:
-            raise PolicyError(
-                f"requirements[{i}].id: duplicate requirement id {req['id']!r}",
-                file=str(path),
-                line=doc.line_of(["requirements", i, "id"]),
+            problems.append(
+                PolicyError(
+                    f"requirements[{i}].id: duplicate requirement id {req['id']!r}",
+                    file=str(path),
+                    line=doc.line_of(["requirements", i, "id"]),
+                )
             )
-        seen[req["id"]] = i
-    return Framework(
+        seen.setdefault(req["id"], i)
+    if problems:
+        return None, bounded_problems(problems, str(path), PolicyError)
+    framework = Framework(
         id=raw["id"],
         name=raw["name"],
         version=raw.get("version"),
@@ -297,6 +348,7 @@ def load_framework(path: Path) -> Framework:
         ),
         file=path,
     )
+    return framework, []
 
 
 def _framework_doc_line(fw: Framework, req_index: int, pol_index: int) -> int | None:
@@ -311,36 +363,102 @@ def _framework_doc_line(fw: Framework, req_index: int, pol_index: int) -> int | 
 IAC_ID_PREFIXES = ("CKV_", "CKV2_", "MLG_")
 
 
+def _is_policy_file(rel: Path) -> bool:
+    """Whether a YAML file below a policy directory is a policy (not a framework, test or helper)."""
+    return rel.parts[0] not in ("frameworks", "tests", "fixtures") and not rel.name.startswith("_")
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    return sorted(directory.rglob("*.yaml")) + sorted(directory.rglob("*.yml"))
+
+
+def is_framework_file(path: Path) -> bool:
+    """A framework file lives in a ``frameworks/`` folder of a policy directory."""
+    return path.parent.name == "frameworks"
+
+
+@dataclass
+class PolicyCheck:
+    """What :func:`check_policy_sources` read: the valid part, and every problem found."""
+
+    policy_set: PolicySet
+    problems: list[PolicyError]
+    files: int
+
+
 def load_policy_set(directories: Sequence[tuple[Path, str]], strict_frameworks: bool = True) -> PolicySet:
     """Load every ``*.yaml`` under the given (directory, source label) pairs.
 
-    Framework files live in a ``frameworks/`` folder of a policy directory.
+    Framework files live in a ``frameworks/`` folder of a policy directory. Any problem is a
+    :class:`PolicyError` listing every problem found in every file.
+    """
+    for directory, _ in directories:
+        if not directory.is_dir():
+            raise ConfigError(f"policy directory not found: {directory}")
+    check = check_policy_sources(directories, (), strict_frameworks)
+    if check.problems:
+        raise combined(check.problems)
+    return check.policy_set
+
+
+def check_policy_sources(
+    directories: Sequence[tuple[Path, str]], files: Sequence[Path] = (), strict_frameworks: bool = True
+) -> PolicyCheck:
+    """Read policy directories and single policy or framework files, collecting every problem:
+    each file's own, duplicate ids, and framework requirements naming unknown policies.
+
+    A single framework file's policy ids are resolved against the policies read here and the
+    policy files of its own policy directory (the parent of its ``frameworks/`` folder), so a
+    changed framework file can be checked alone.
     """
     policies: dict[str, Policy] = {}
     frameworks: dict[str, Framework] = {}
+    problems: list[PolicyError] = []
+    known_ids: set[str] = set()  # every policy file's id, valid or not: no cascade of unknown ids
+    sources: list[tuple[Path, str, bool]] = []  # (path, source label, is a framework)
     for directory, source in directories:
-        if not directory.is_dir():
-            raise ConfigError(f"policy directory not found: {directory}")
-        for path in sorted(directory.rglob("*.yaml")) + sorted(directory.rglob("*.yml")):
+        for path in _yaml_files(directory):
             rel = path.relative_to(directory)
             if rel.parts[0] == "frameworks":
-                fw = load_framework(path)
-                if fw.id in frameworks:
-                    raise PolicyError(
+                sources.append((path, source, True))
+            elif _is_policy_file(rel):
+                sources.append((path, source, False))
+    for path in files:
+        framework = is_framework_file(path)
+        sources.append((path, str(path.parent), framework))
+        if framework:
+            root = path.parent.parent
+            known_ids.update(p.stem for p in _yaml_files(root) if _is_policy_file(p.relative_to(root)))
+    for path, source, framework in sources:
+        if framework:
+            fw, found = check_framework(path)
+            problems += found
+            if fw is None:
+                continue
+            if fw.id in frameworks:
+                problems.append(
+                    PolicyError(
                         f"duplicate framework id {fw.id!r} (also in {frameworks[fw.id].file})", file=str(path)
                     )
-                frameworks[fw.id] = fw
+                )
                 continue
-            if rel.parts[0] in ("tests", "fixtures") or path.name.startswith("_"):
-                continue
-            policy = load_policy(path, source)
-            if policy.id in policies:
-                raise PolicyError(
+            frameworks[fw.id] = fw
+            continue
+        known_ids.add(path.stem)
+        policy, found = check_policy(path, source)
+        problems += found
+        if policy is None:
+            continue
+        if policy.id in policies:
+            problems.append(
+                PolicyError(
                     f"duplicate policy id {policy.id!r} (also defined in {policies[policy.id].file})",
                     file=str(path),
                     line=1,
                 )
-            policies[policy.id] = policy
+            )
+            continue
+        policies[policy.id] = policy
     # Reverse index: policy -> framework requirements. Every referenced id must exist.
     mapping: dict[str, list[str]] = {pid: [] for pid in policies}
     for fw in frameworks.values():
@@ -348,16 +466,18 @@ def load_policy_set(directories: Sequence[tuple[Path, str]], strict_frameworks: 
             for pi, pid in enumerate(req.policies):
                 if pid in mapping:
                     mapping[pid].append(f"{fw.id}:{req.id}")
-                elif pid.startswith(IAC_ID_PREFIXES):
+                elif pid.startswith(IAC_ID_PREFIXES) or pid in known_ids:
                     continue
                 elif strict_frameworks:
-                    raise PolicyError(
-                        f"requirements[{ri}].policies[{pi}]: unknown policy id {pid!r}",
-                        file=str(fw.file),
-                        line=_framework_doc_line(fw, ri, pi),
+                    problems.append(
+                        PolicyError(
+                            f"requirements[{ri}].policies[{pi}]: unknown policy id {pid!r}",
+                            file=str(fw.file),
+                            line=_framework_doc_line(fw, ri, pi),
+                        )
                     )
     policies = {pid: replace(p, compliance=tuple(mapping[pid])) for pid, p in policies.items()}
-    return PolicySet(policies=policies, frameworks=frameworks)
+    return PolicyCheck(PolicySet(policies=policies, frameworks=frameworks), problems, len(sources))
 
 
 Locate = Callable[[list[str | int]], int | None]

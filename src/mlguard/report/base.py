@@ -27,6 +27,7 @@ class ReportOptions:
     # results without an AWS account of their own (Databricks, IaC). See report/formats/asff.py.
     asff_region: str | None = None
     asff_account: str | None = None
+    sarif_category: str | None = None  # --sarif-category (None: one per provider and scope)
 
 
 class Reporter(ABC):

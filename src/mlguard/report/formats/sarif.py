@@ -4,9 +4,16 @@ The output validates against the OASIS SARIF 2.1.0 schema and follows GitHub's s
 rules:
 
 * One run per provider scope (``aws``, ``databricks``, ``iac``, ...), each with its own
-  ``automationDetails.id`` = ``mlguard/<provider>/<started_at>``. GitHub takes everything before
-  the last ``/`` as the analysis category, so an AWS and a Databricks upload never replace each
-  other's alerts.
+  ``automationDetails.id`` = ``<category>/<started_at>``. GitHub takes everything before the last
+  ``/`` as the analysis category (the rest is the run id), and an upload replaces (closes the
+  alerts of) the earlier analysis of the same category only. ``upload-sarif`` keeps an id the file
+  already has (its ``category`` input only fills a missing one), so the category is chosen here
+  (:func:`run_category`): ``--sarif-category`` when given (``<given>/<provider>`` when the file
+  has several runs, since the runs of one file need distinct categories), else one per provider
+  and scope: ``mlguard/aws/<account>``, ``mlguard/databricks/<workspace host>``, ``mlguard/iac``.
+  Several accounts (workspaces) in one scan: ``mlguard/aws/<a>+<b>+<c>`` (sorted) up to
+  :data:`MAX_SCOPES_NAMED`, else ``mlguard/aws/<n>-accounts-<digest of the sorted list>``:
+  the same scope gives the same category on every run, whatever the order of discovery.
 * Which results are exported: ``FAIL`` (level from the severity: critical/high -> ``error``,
   medium -> ``warning``, low/info -> ``note``) and ``ERROR`` (always ``level: warning``, message
   prefixed "Could not evaluate"). ERROR is exported on purpose: it carries the same fingerprint as
@@ -30,6 +37,7 @@ rules:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from typing import Any
@@ -63,6 +71,8 @@ LEVEL: dict[Severity, str] = {
 }
 EXPORTED = (Status.FAIL, Status.ERROR)
 FINGERPRINT_KEY = "mlguardFingerprint/v1"
+MAX_SCOPES_NAMED = 3  # more accounts/workspaces than this: a count and a digest in the category
+_SCOPE_NOUN = {"aws": "accounts", "databricks": "workspaces"}
 
 
 def _segment(value: str | None, default: str) -> str:
@@ -224,7 +234,47 @@ def _sort_key(result: Result) -> tuple[int, int, str]:
     return (-result.severity.rank, 0 if result.status is Status.FAIL else 1, result.fingerprint)
 
 
-def _run(scan: ScanResult, provider: str, results: list[Result], waived: int) -> dict[str, Any]:
+def _scope_name(value: str) -> str:
+    """An account id or workspace host as a category segment (a workspace URL loses its scheme)."""
+    text = value.strip()
+    if "://" in text:
+        text = text.split("://", 1)[1]
+    return text.strip("/").replace("/", "%2F") or "unknown"
+
+
+def run_category(scan: ScanResult, provider: str, results: list[Result], given: str | None, runs: int) -> str:
+    """The code scanning category of one run (see the module docstring)."""
+    if given:
+        return f"{given}/{provider}" if runs > 1 else given
+    if provider == "aws":
+        scopes = scan.provenance.accounts or [r.account for r in results if r.account]
+    elif provider == "databricks":
+        scopes = scan.provenance.workspaces or [r.workspace for r in results if r.workspace]
+    else:
+        scopes = []
+    names = sorted({_scope_name(s) for s in scopes})
+    if not names:
+        return f"mlguard/{provider}"
+    if len(names) <= MAX_SCOPES_NAMED:
+        return f"mlguard/{provider}/{'+'.join(names)}"
+    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
+    return f"mlguard/{provider}/{len(names)}-{_SCOPE_NOUN.get(provider, 'scopes')}-{digest}"
+
+
+def clean_category(value: str) -> str:
+    """A ``--sarif-category`` as written, without the trailing ``/`` (GitHub's own separator);
+    ValueError when nothing is left or it holds a control character."""
+    text = value.strip().rstrip("/")
+    if not text:
+        raise ValueError("the category is empty")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("the category holds a control character")
+    return text
+
+
+def _run(
+    scan: ScanResult, provider: str, results: list[Result], waived: int, category: str
+) -> dict[str, Any]:
     policies = {p.id: p for p in scan.policies}
     exported = sorted((r for r in results if r.status in EXPORTED), key=_sort_key)
     dropped_results = max(0, len(exported) - MAX_RESULTS_PER_RUN)
@@ -275,7 +325,7 @@ def _run(scan: ScanResult, provider: str, results: list[Result], waived: int) ->
                 "rules": rules,
             }
         },
-        "automationDetails": {"id": f"mlguard/{provider}/{scan.provenance.started_at}"},
+        "automationDetails": {"id": f"{category}/{scan.provenance.started_at}"},
         "columnKind": "unicodeCodePoints",
         "results": [_result(r, index[r.policy_id]) for r in exported],
         "invocations": [
@@ -303,8 +353,9 @@ def _run(scan: ScanResult, provider: str, results: list[Result], waived: int) ->
     return run
 
 
-def build_sarif(scan: ScanResult) -> dict[str, Any]:
-    """The SARIF log as a JSON-ready dict (one run per provider scope)."""
+def build_sarif(scan: ScanResult, category: str | None = None) -> dict[str, Any]:
+    """The SARIF log as a JSON-ready dict (one run per provider scope); ``category``: the
+    ``--sarif-category`` given (None: one per provider and scope)."""
     by_provider: dict[str, list[Result]] = defaultdict(list)
     for r in scan.results:
         by_provider[r.provider].append(r)
@@ -314,11 +365,14 @@ def build_sarif(scan: ScanResult) -> dict[str, Any]:
         for p in sorted({p.provider for p in scan.policies}) or ["mlguard"]:
             by_provider[p] = []
     providers = sorted(by_provider)
+    given = clean_category(category) if category is not None else None
+    kept = providers[:MAX_RUNS_PER_FILE]
     runs = []
-    for provider in providers[:MAX_RUNS_PER_FILE]:
+    for provider in kept:
         results = by_provider[provider]
         waived = sum(1 for r in results if r.status is Status.WAIVED)
-        runs.append(_run(scan, provider, results, waived))
+        where = run_category(scan, provider, results, given, len(kept))
+        runs.append(_run(scan, provider, results, waived, where))
     if len(providers) > MAX_RUNS_PER_FILE:
         runs[-1]["properties"]["mlguard/truncated"]["runs"] = providers[MAX_RUNS_PER_FILE:]
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs}
@@ -332,7 +386,8 @@ class SarifReporter(Reporter):
 
     def render(self, scan: ScanResult, options: ReportOptions) -> str:
         # Compact: json's C encoder only runs without indent (10x faster at 25,000 results per run).
-        return json.dumps(build_sarif(scan), separators=(",", ":"), ensure_ascii=False) + "\n"
+        doc = build_sarif(scan, options.sarif_category)
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-__all__ = ["SarifReporter", "build_sarif", "pseudo_path"]
+__all__ = ["SarifReporter", "build_sarif", "clean_category", "pseudo_path", "run_category"]
