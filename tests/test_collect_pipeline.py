@@ -53,6 +53,16 @@ class _Slow(_Good):
             self.release.wait(0.05)
 
 
+class _EndsAtItsDeadline(_Good):
+    """A provider whose deadline check stops it and which returns before the caller's join does
+    (the race of a worker that ends exactly at the time limit), made certain by a past deadline."""
+
+    def collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
+        sink.add(Resource(uid="arn:e/early", type=T, provider="aws", id="early"))
+        sink.deadline = 0.0  # time.monotonic() is past it: the next check stops the provider
+        sink.check_cancelled()
+
+
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, base.ProviderEntry]:
     reg: dict[str, base.ProviderEntry] = {}
@@ -91,6 +101,16 @@ def test_timeout_keeps_what_was_read_and_marks_the_rest_unevaluable(
     assert [r.uid for r in got.inventory.resources] == ["arn:e/early"]
     assert [(e.provider, e.code) for e in got.inventory.errors] == [("aws", "Timeout")]
     _Slow.release.set()
+
+
+def test_a_provider_stopped_by_the_deadline_is_a_timeout_even_when_it_ends_in_time(
+    registry: dict[str, base.ProviderEntry],
+) -> None:
+    registry["aws"] = _entry(_EndsAtItsDeadline)
+    got = collect(LoadedConfig(Config(), None, None), [], {T}, NullProgress(), timeout=30)
+    assert got.timed_out
+    assert [r.uid for r in got.inventory.resources] == ["arn:e/early"]
+    assert [(e.provider, e.code) for e in got.inventory.errors] == [("aws", "Timeout")]
 
 
 def test_providers_not_needed_by_the_policies_are_not_run(registry: dict[str, base.ProviderEntry]) -> None:

@@ -502,6 +502,7 @@ def collect(
     sink = InventorySink(deadline=None if timeout is None else time.monotonic() + timeout)
     failures: list[CollectionSetupError] = []
     active = [n for n in names if types & registry[n].types()]
+    cut: list[bool] = []  # set when the deadline stopped the worker (it may end before join returns)
 
     def run_all() -> None:
         for name in active:
@@ -515,6 +516,7 @@ def collect(
                     CollectionError(provider=name, operation="setup", code="SetupFailed", message=exc.message)
                 )
             except CollectionCancelled:
+                cut.append(True)
                 return
 
     timed_out = False
@@ -532,7 +534,7 @@ def collect(
         worker = threading.Thread(target=guarded, name="mlguard-collect", daemon=True)
         worker.start()
         worker.join(timeout)
-        if worker.is_alive():
+        if worker.is_alive() or cut:
             timed_out = True
             sink.cancelled.set()
             for name in active:
