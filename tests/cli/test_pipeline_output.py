@@ -89,7 +89,7 @@ def test_quiet_and_verbose_together_is_a_usage_error(capsys: pytest.CaptureFixtu
             ["evaluate", SAMPLE, "--status", "FAILED"],
             "unknown status FAILED (known: PASS, FAIL, ERROR, SKIP, WAIVED)",
         ),
-        (["evaluate", SAMPLE, "--stdout", "pdf"], "unknown format 'pdf' (known: csv,"),
+        (["evaluate", SAMPLE, "--stdout", "pdf"], "unknown format 'pdf' (known: asff, csv,"),
         (["evaluate", SAMPLE, "--log-level", "loud"], "'loud' is not one of 'debug', 'info'"),
         (["frameworks", "--format", "xml"], "'xml' is not one of 'table', 'json'"),
     ],
@@ -166,9 +166,13 @@ def test_stdout_and_files_together(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", sorted(reporters()))
 def test_every_registered_format_can_go_to_stdout(fmt: str, results_file: Path, tmp_path: Path) -> None:
-    files = invoke(["-q", "report", str(results_file), "--format", fmt, "--output-dir", str(tmp_path)])
+    # ASFF names the Security Hub import target; the other formats ignore these options.
+    target = ["--asff-region", "us-east-1", "--asff-account", "123456789012"]
+    files = invoke(
+        ["-q", "report", str(results_file), "--format", fmt, "--output-dir", str(tmp_path), *target]
+    )
     assert files.exit_code == 0, files.output
-    piped = invoke(["-q", "report", str(results_file), "--stdout", fmt])
+    piped = invoke(["-q", "report", str(results_file), "--stdout", fmt, *target])
     assert piped.exit_code == 0, piped.output
     assert piped.stdout_bytes == (tmp_path / reporters()[fmt].filename).read_bytes()
 
