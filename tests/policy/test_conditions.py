@@ -464,3 +464,17 @@ def test_a_join_across_providers_may_not_compare_scope_fields(make_policy: MakeP
     assert "assert.join.same" in str(info.value)
     # an explicit empty rule says the same thing as the default, and loads
     make_policy(CROSS_JOIN + "    same: []\n", resource=EXT)
+
+
+def test_a_failed_join_says_why_each_related_resource_did_not_match(make_policy: MakePolicy) -> None:
+    p = make_policy(CROSS_JOIN, resource=EXT)
+    results = evaluate_inventory(
+        [p],
+        inventory(
+            _location("l/public", "public-data"),
+            res("b/public", BUCKET, name="public-data", data={"public": True}),
+        ),
+    ).results
+    assert [r.status for r in results] == [Status.FAIL]
+    assert "found 0" in results[0].message
+    assert "public-data: public is_false (found true)" in results[0].message

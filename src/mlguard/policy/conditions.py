@@ -669,6 +669,7 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
     ]
     count = 0
     unknown: list[str] = []
+    misses: list[str] = []  # why each related resource did not match, for the message
     for r in sorted(candidates, key=lambda r: r.uid):
         if join.where is not None:
             # The related resource's own unread attributes make its match unknown, not false.
@@ -678,6 +679,8 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
                 unknown += notes
                 continue
             if not value:
+                if len(misses) < MAX_NOTES:
+                    misses.append(f"{r.name or r.uid}: {'; '.join(notes) or 'where is false'}")
                 continue
         count += 1
         if len(ev.related) < 20:
@@ -697,7 +700,7 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
         return None, unknown
     if satisfied:
         return True, []
-    return False, [f"{prefix}expected {join.describe(ev.params)}; found {count}"]
+    return False, [f"{prefix}expected {join.describe(ev.params)}; found {count}", *misses]
 
 
 def _describe(cond: Condition, params: dict[str, Any]) -> str:
