@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from mlguard.errors import PolicyError
-from mlguard.model import CollectionError, Coverage, Status
+from mlguard.model import CollectionError, Coverage, Resource, Status
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import Policy, apply_parameters
 
@@ -396,3 +397,84 @@ def test_required_must_be_a_boolean(make_policy: MakePolicy) -> None:
     with pytest.raises(PolicyError) as info:
         make_policy(REQUIRED_JOIN.replace("required: true", "required: yes please"))
     assert "required" in str(info.value)
+
+
+CROSS_JOIN = """
+assert:
+  join:
+    resource: aws.s3.bucket
+    on: [{related: name, subject: s3_bucket, required: true}]
+    where: {path: public, op: is_false}
+"""
+EXT = "databricks.uc.external_location"
+BUCKET = "aws.s3.bucket"
+DBX_ACCOUNT = "0d26daa6-5e44-4c97-a497-ef015f91254a"
+
+
+def _location(uid: str, bucket: str, **kw: Any) -> Resource:
+    kw.setdefault("account", DBX_ACCOUNT)
+    kw.setdefault("region", "us-west-2")
+    return res(uid, EXT, workspace="dbc-a", data={"s3_bucket": bucket}, **kw)
+
+
+def test_a_join_across_providers_relates_by_key_alone(make_policy: MakePolicy) -> None:
+    """A Databricks account id, workspace and region mean nothing to an AWS bucket: only the key
+    relates them; the bucket's account need not be the location's."""
+    p = make_policy(CROSS_JOIN, resource=EXT)
+    got = statuses(
+        p,
+        _location("l/private", "private-data"),
+        _location("l/public", "public-data"),
+        _location("l/unseen", "not-scanned"),
+        res("b/private", BUCKET, name="private-data", data={"public": False}),
+        res("b/public", BUCKET, name="public-data", region="eu-west-1", data={"public": True}),
+    )
+    assert got == {"l/private": Status.PASS, "l/public": Status.FAIL, "l/unseen": Status.ERROR}
+
+
+def test_a_join_across_providers_is_unknown_when_the_other_provider_was_not_scanned(
+    make_policy: MakePolicy,
+) -> None:
+    p = make_policy(CROSS_JOIN, resource=EXT)
+    cov = [Coverage(provider="databricks", account=DBX_ACCOUNT, workspace="dbc-a", resource_type=EXT)]
+    results = evaluate_inventory([p], inventory(_location("l/x", "b"), coverage=cov)).results
+    assert [r.status for r in results] == [Status.ERROR]
+    assert "aws.s3.bucket was not collected" in results[0].message
+
+
+def test_a_join_across_providers_sees_a_failed_listing_in_any_account(make_policy: MakePolicy) -> None:
+    p = make_policy(CROSS_JOIN, resource=EXT)
+    err = CollectionError(
+        provider="aws",
+        account="999999999999",
+        region=REGION,
+        resource_type=BUCKET,
+        operation="ListBuckets",
+        code="AccessDenied",
+        message="denied",
+    )
+    got = statuses(p, _location("l/x", "elsewhere"), res("b/1", BUCKET, name="other"), errors=[err])
+    assert got == {"l/x": Status.ERROR}
+
+
+def test_a_join_across_providers_may_not_compare_scope_fields(make_policy: MakePolicy) -> None:
+    with pytest.raises(PolicyError) as info:
+        make_policy(CROSS_JOIN + "    same: [account]\n", resource=EXT)
+    assert "crosses providers" in str(info.value)
+    assert "assert.join.same" in str(info.value)
+    # an explicit empty rule says the same thing as the default, and loads
+    make_policy(CROSS_JOIN + "    same: []\n", resource=EXT)
+
+
+def test_a_failed_join_says_why_each_related_resource_did_not_match(make_policy: MakePolicy) -> None:
+    p = make_policy(CROSS_JOIN, resource=EXT)
+    results = evaluate_inventory(
+        [p],
+        inventory(
+            _location("l/public", "public-data"),
+            res("b/public", BUCKET, name="public-data", data={"public": True}),
+        ),
+    ).results
+    assert [r.status for r in results] == [Status.FAIL]
+    assert "found 0" in results[0].message
+    assert "public-data: public is_false (found true)" in results[0].message

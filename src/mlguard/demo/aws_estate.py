@@ -66,6 +66,8 @@ AWS_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess")
 DEFAULT_ACCOUNT = "123456789012"
 #: The third-party (labelling/monitoring vendor) account some demo roles trust.
 _VENDOR_ACCOUNT = "444455556666"
+# The Databricks Unity Catalog master role (commercial AWS) that storage credential roles trust.
+UC_MASTER_ROLE = "arn:aws:iam::414351767826:role/unity-catalog-prod-UCMasterRole-14S5ZJVKOTYTL"
 
 ClientFactory = Callable[[str, str], Any]
 """``(service, region) -> boto3 client``."""
@@ -289,6 +291,32 @@ class _Seeder:
             "InstanceProfile"
         ]["Arn"]
         iam.add_role_to_instance_profile(InstanceProfileName="gpu-training", RoleName=gpu_role)
+
+        # The IAM roles behind the Databricks workspace's Unity Catalog storage credentials (the
+        # fake workspace's seeds name them): one with the documented trust policy (the UC master
+        # role and itself, with the credential's external ID), one a sandbox without the external
+        # ID that an ETL role may assume too.
+        for name, external_id, extra, flaw in (
+            ("databricks-uc-access", "0d26daa6-uc-access", [], None),
+            (
+                "databricks-uc-sandbox",
+                None,
+                [f"arn:aws:iam::{self.account}:role/EventBridgeRetrainingRole"],
+                "Unity Catalog role trusted without an external ID, and by a role other than Unity Catalog",
+            ),
+        ):
+            uc_statement: dict[str, Any] = {
+                "Effect": "Allow",
+                "Principal": {"AWS": [UC_MASTER_ROLE, f"arn:aws:iam::{self.account}:role/{name}", *extra]},
+                "Action": "sts:AssumeRole",
+            }
+            if external_id:
+                uc_statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+            iam.create_role(
+                RoleName=name,
+                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [uc_statement]}),
+            )
+            r.add("aws.iam.role", name, bad=flaw)
 
         # Roles other accounts assume: a labelling vendor (no external ID), a monitoring vendor
         # (external ID) and a "shared" inference role anyone may assume.

@@ -285,6 +285,43 @@ def _sub_conditions(node: dict[str, Any], where: list[str | int]) -> list[_Sub]:
     return subs
 
 
+def cross_provider_problems(
+    node: dict[str, Any], where: list[str | int], resource: str
+) -> list[CompileError]:
+    """Joins from ``resource`` to a type of another provider that name scope fields in ``same:``:
+    an AWS account id and a Databricks account or workspace are different things, so such a join
+    relates resources by its keys alone (``same: []``, the default across providers)."""
+    found: list[CompileError] = []
+    join = node.get("join")
+    if isinstance(join, dict) and isinstance(join.get("resource"), str):
+        if provider_of(join["resource"]) != provider_of(resource) and join.get("same"):
+            found.append(
+                CompileError(
+                    f"a join from {resource} to {join['resource']} crosses providers: scope fields do not "
+                    "compare across providers, so it relates resources by its keys alone (same: [])",
+                    [*where, "join", "same"],
+                )
+            )
+        if join.get("where") is not None:
+            found += cross_provider_problems(join["where"], [*where, "join", "where"], join["resource"])
+    for sub, at in _sub_conditions(node, where):
+        if not (isinstance(join, dict) and at == [*where, "join", "where"]):
+            found += cross_provider_problems(sub, at, resource)
+    return found
+
+
+def provider_of(resource_type: str) -> str:
+    return resource_type.split(".", 1)[0]
+
+
+def scope_rule(join: Join, subject: Resource) -> tuple[str, ...] | None:
+    """The scope fields ``join`` compares for ``subject`` (None: the default rule). A join to another
+    provider's type compares none: it relates resources by its keys alone."""
+    if join.same is None and provider_of(join.resource) != subject.provider:
+        return ()
+    return join.same
+
+
 def _if_missing(node: dict[str, Any], where: list[str | int]) -> bool | None:
     raw = node.get("if_missing")
     return None if raw is None else raw == "pass"
@@ -579,7 +616,8 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
     subject = ev.subject
     source = ev.source
     label = f"{prefix}join {join.resource}"
-    if not source.covered(join.resource, subject, join.same):
+    same = scope_rule(join, subject)
+    if not source.covered(join.resource, subject, same):
         return None, [f"{join.resource} was not collected for this resource's scope"]
     resource_doc = source.document(subject)
     matched: dict[str, Resource] | None = None
@@ -606,7 +644,7 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
                     continue
                 hits = source.candidates(join, on, subject, join_key(k))
                 if on.required and not any(
-                    r.uid != subject.uid and source.same_scope(subject, r, join.same) for r in hits
+                    r.uid != subject.uid and source.same_scope(subject, r, same) for r in hits
                 ):
                     not_collected.append(k)
                 for r in hits:
@@ -621,18 +659,17 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
             f"{join.resource} {_key_label(k)} was not collected (the scan did not see it)"
             for k in not_collected[:MAX_NOTES]
         ]
-        errors = source.scope_errors(join.resource, subject, join.same)
+        errors = source.scope_errors(join.resource, subject, same)
         if errors:
             ops = sorted({f"{e.operation} ({e.code})" for e in errors})
             notes.append(f"{join.resource} could not be fully collected: {', '.join(ops)}")
         return None, notes
     candidates = [
-        r
-        for r in (matched or {}).values()
-        if r.uid != subject.uid and source.same_scope(subject, r, join.same)
+        r for r in (matched or {}).values() if r.uid != subject.uid and source.same_scope(subject, r, same)
     ]
     count = 0
     unknown: list[str] = []
+    misses: list[str] = []  # why each related resource did not match, for the message
     for r in sorted(candidates, key=lambda r: r.uid):
         if join.where is not None:
             # The related resource's own unread attributes make its match unknown, not false.
@@ -642,6 +679,8 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
                 unknown += notes
                 continue
             if not value:
+                if len(misses) < MAX_NOTES:
+                    misses.append(f"{r.name or r.uid}: {'; '.join(notes) or 'where is false'}")
                 continue
         count += 1
         if len(ev.related) < 20:
@@ -652,7 +691,7 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
     satisfied = OPERATORS[join.count_op].fn(count, wanted)
     # The related side's join keys must have been read too, or a related resource may be missed.
     related_keys = frozenset(k for k in (root_field(o.related) for o in join.on) if k is not None)
-    errors = source.scope_errors(join.resource, subject, join.same, related_keys)
+    errors = source.scope_errors(join.resource, subject, same, related_keys)
     monotone_up = join.count_op in ("ge", "gt")
     if errors and not (satisfied and monotone_up):
         ops = sorted({f"{e.operation} ({e.code})" for e in errors})
@@ -661,7 +700,7 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
         return None, unknown
     if satisfied:
         return True, []
-    return False, [f"{prefix}expected {join.describe(ev.params)}; found {count}"]
+    return False, [f"{prefix}expected {join.describe(ev.params)}; found {count}", *misses]
 
 
 def _describe(cond: Condition, params: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from mlguard.policy.conditions import (
     check_value,
     compile_condition,
     condition_problems,
+    cross_provider_problems,
     joined_types,
     walk,
 )
@@ -253,6 +254,12 @@ def check_policy(path: Path, source: str) -> tuple[Policy | None, list[PolicyErr
     names = {n: p.default for n, p in params.items()}
     compile_problems = [
         p for part in ("where", "assert") if part in raw for p in condition_problems(raw[part], [part], names)
+    ]
+    compile_problems += [
+        p
+        for part in ("where", "assert")
+        if isinstance(raw.get(part), dict)
+        for p in cross_provider_problems(raw[part], [part], raw["resource"])
     ]
     placed = {tuple(p.where) for p in compile_problems}
     compile_problems += [

@@ -85,6 +85,37 @@ def test_iam_roles_users_policies() -> None:
     assert "Xx-canary-Pass-123" not in run.inventory.model_dump_json()
 
 
+UC_MASTER = "arn:aws:iam::414351767826:role/unity-catalog-prod-UCMasterRole-14S5ZJVKOTYTL"
+
+
+def test_a_role_that_trusts_itself_is_not_another_principal() -> None:
+    """The trust Databricks Unity Catalog requires of a storage credential's role: the UC master
+    role and the role itself, with an external ID."""
+    iam = boto3.client("iam")
+    own = "arn:aws:iam::123456789012:role/uc-access"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": [UC_MASTER, own, "arn:aws:iam::123456789012:role/etl"]},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": "ext-1"}},
+            }
+        ],
+    }
+    iam.create_role(RoleName="uc-access", AssumeRolePolicyDocument=json.dumps(trust))
+    run = collect({"aws.iam.role"})
+    data = run.one("aws.iam.role", "uc-access").data
+    assert sorted(data["trusted_aws_principals"]) == sorted(
+        [UC_MASTER, own, "arn:aws:iam::123456789012:role/etl"]
+    )
+    assert sorted(data["trusted_aws_principals_except_self"]) == sorted(
+        [UC_MASTER, "arn:aws:iam::123456789012:role/etl"]
+    )
+    assert data["aws_principals_without_external_id"] == []
+
+
 def test_kms_keys() -> None:
     kms = boto3.client("kms")
     rotated = kms.create_key(Description="rotated")["KeyMetadata"]["KeyId"]

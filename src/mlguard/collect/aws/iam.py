@@ -68,6 +68,11 @@ def _role_data(item: Item, opts: Options) -> dict[str, Any]:
         "trust_policy": trust,
         **trust_summary,
         **cross_account_trust(trust_summary, None if own_account == "*" else own_account),
+        # A role that trusts itself (the self-assume Databricks Unity Catalog requires) is not
+        # another principal.
+        "trusted_aws_principals_except_self": [
+            p for p in trust_summary["trusted_aws_principals"] if p != raw.get("Arn")
+        ],
         "max_session_duration": raw.get("MaxSessionDuration"),
         "last_used_date": to_json(last_used),
         "service_linked": str(raw.get("Path", "")).startswith("/aws-service-role/"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from databricks.sdk.errors.base import DatabricksError
 
@@ -239,12 +240,30 @@ def _get_monitor(ctx: WorkspaceContext, table: str) -> list[dict[str, Any]]:
         raise
 
 
+_S3_SCHEMES = frozenset({"s3", "s3a", "s3n"})
+
+
+def s3_bucket(url: Any) -> str | None:
+    """The bucket of an S3 URL (``s3://bucket/prefix``; s3a and s3n too), None for any other URL."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _S3_SCHEMES or not parts.hostname:
+        return None
+    return parts.hostname
+
+
 def _external_locations(ctx: WorkspaceContext) -> None:
     with ctx.section(EXT_LOCATION) as counts:
         for x in ctx.pages(f"{UC}/external-locations", "external_locations", {"max_results": 0}):
             name = str(x.get("name"))
             data = {
                 "url": x.get("url"),
+                # The join key to aws.s3.bucket (name): the bucket of an s3:// URL, null for other clouds.
+                "s3_bucket": s3_bucket(x.get("url")),
                 "credential_name": x.get("credential_name"),
                 "owner": x.get("owner"),
                 "read_only": bool(x.get("read_only", False)),

@@ -947,6 +947,8 @@ def demo_state() -> WorkspaceState:
             },
         },
     }
+    # The credentials' IAM roles and the locations' buckets are in the demo AWS estate
+    # (mlguard.demo.aws_estate, account 123456789012): one hybrid estate, judged across the border.
     s.storage_credentials = [
         {
             "name": "uc-root-cred",
@@ -954,7 +956,7 @@ def demo_state() -> WorkspaceState:
             "owner": "admins",
             "read_only": False,
             "aws_iam_role": {
-                "role_arn": "arn:aws:iam::123456789012:role/uc-root",
+                "role_arn": "arn:aws:iam::123456789012:role/databricks-uc-access",
                 "unity_catalog_iam_arn": "arn:aws:iam::414351767826:role/unity-catalog-prod",
             },
             "used_for_managed_storage": True,
@@ -964,20 +966,20 @@ def demo_state() -> WorkspaceState:
             "id": "sc-2",
             "owner": "etl-sp",
             "read_only": True,
-            "aws_iam_role": {"role_arn": "arn:aws:iam::123456789012:role/raw-data-ro"},
+            "aws_iam_role": {"role_arn": "arn:aws:iam::123456789012:role/databricks-uc-access"},
         },
     ]
     s.external_locations = [
         {
             "name": "raw-data",
-            "url": "s3://raw-data/",
+            "url": "s3://acme-ml-raw-data/uc/",
             "credential_name": "raw-data-cred",
             "owner": "etl-sp",
             "read_only": True,
         },
         {
             "name": "scratch-rw",
-            "url": "s3://scratch/",
+            "url": "s3://acme-ml-public-datasets/scratch/",
             "credential_name": "uc-root-cred",
             "owner": "bob@example.com",
             "read_only": False,
@@ -1058,7 +1060,7 @@ def demo_state() -> WorkspaceState:
             "id": "sc-3",
             "owner": "erin@example.com",
             "read_only": False,
-            "aws_iam_role": {"role_arn": "arn:aws:iam::123456789012:role/ml-sandbox-rw"},
+            "aws_iam_role": {"role_arn": "arn:aws:iam::123456789012:role/databricks-uc-sandbox"},
         }
     )
     s.grants["storage_credential/sandbox-cred"] = _grants(
