@@ -372,6 +372,25 @@ def _job(item: Item, opts: Options, arn_key: str) -> dict[str, Any]:
     return data
 
 
+#: Fields of a training or processing job that only its Describe call supplies (the list summary
+#: has names, times and status): unknown, hence ERROR, when that call fails.
+_JOB_FIELDS = (
+    "instance_type",
+    *_GPU_FIELDS,
+    "instance_count",
+    "volume_kms_key_id",
+    "in_vpc",
+    "network_isolation",
+    "inter_container_encryption",
+    "managed_spot",
+    "max_runtime_seconds",
+    "output_kms_key_id",
+    "output_s3_path",
+    "s3_buckets",
+    SECRET_PATHS,
+)
+
+
 def _recent(opts: Options) -> list[dict[str, Any]]:
     """Jobs created within the look-back, plus every job still running whatever its age."""
     return [
@@ -517,7 +536,16 @@ define(
         "EndpointConfig",
         describe="describe_endpoint_config",
         normalize=_endpoint_config,
-        attributes=("s3_buckets",),
+        attributes=(
+            "variants",
+            "is_gpu",
+            "kms_key_id",
+            "data_capture_enabled",
+            "data_capture_kms_key_id",
+            "data_capture_config",
+            "async_inference_config",
+            "s3_buckets",
+        ),
     ),
     _spec(
         "endpoint",
@@ -554,7 +582,7 @@ define(
         describe="describe_training_job",
         normalize=lambda item, opts: _job(item, opts, "TrainingJobArn"),
         params=_recent,
-        attributes=("s3_buckets", SECRET_PATHS),
+        attributes=_JOB_FIELDS,
     ),
     _spec(
         "processing_job",
@@ -564,7 +592,7 @@ define(
         describe="describe_processing_job",
         normalize=lambda item, opts: _job(item, opts, "ProcessingJobArn"),
         params=_recent,
-        attributes=("s3_buckets", SECRET_PATHS),
+        attributes=_JOB_FIELDS,
     ),
     _spec(
         "monitoring_schedule",
@@ -574,6 +602,8 @@ define(
         describe="describe_monitoring_schedule",
         normalize=_schedule,
         attributes=(
+            "monitoring_schedule_config",  # policies ask whether it holds an inline job definition
+            "job_definition_name",
             "network_isolation",
             "inter_container_encryption",
             "volume_kms_key_id",
