@@ -28,7 +28,7 @@ def _denied(rtype: str, operation: str) -> Inventory:
     denied = {f"before-call.sagemaker.{operation}": failing("AccessDeniedException")}
     sink, _ = run_with_hooks({rtype}, denied)
     inventory = sink.to_inventory("2026-06-01T00:00:00Z")
-    assert [e.operation for e in inventory.errors] == [f"sagemaker:{operation}"]
+    assert {e.operation for e in inventory.errors} == {f"sagemaker:{operation}"}
     assert len(inventory.resources) == 1  # listed, so in scope
     return inventory
 
@@ -113,3 +113,17 @@ def test_a_denied_monitoring_schedule_describe_is_error_never_skip() -> None:
         "sagemaker_monitoring_schedule_inter_container_encryption",
     ):
         assert _statuses(inventory, policy) == {"ERROR"}, policy
+
+
+def test_a_denied_notebook_describe_is_error_never_fail() -> None:
+    boto3.client("sagemaker").create_notebook_instance(
+        NotebookInstanceName="private",
+        InstanceType="ml.t3.medium",
+        RoleArn=ROLE,
+        SubnetId="subnet-1",
+        SecurityGroupIds=["sg-1"],
+        DirectInternetAccess="Disabled",
+    )
+    inventory = _denied("aws.sagemaker.notebook_instance", "DescribeNotebookInstance")
+    assert "subnet_id" not in inventory.resources[0].data
+    assert _statuses(inventory, "sagemaker_notebook_in_vpc") == {"ERROR"}

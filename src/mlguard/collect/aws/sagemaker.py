@@ -444,6 +444,7 @@ define(
             "direct_internet_access",
             "root_access_enabled",
             "in_vpc",
+            "subnet_id",
             "security_group_ids",
             "kms_key_id",
             "imds_minimum_version",
