@@ -320,3 +320,14 @@ def test_detect_only_filters_do_not_count_as_filtering() -> None:
         None,
         None,
     )
+
+
+def test_an_unread_custom_model_leaves_its_job_unknown_not_absent() -> None:
+    seed()
+    denied = {"before-call.bedrock.GetCustomModel": failing("AccessDeniedException", 403)}
+    inventory = _inventory(denied, {"aws.bedrock.custom_model"})
+    assert {e.operation for e in inventory.errors} == {"bedrock:GetCustomModel"}
+    assert inventory.resources
+    for r in inventory.resources:  # ListCustomModels names no job: None would say "not from a job"
+        assert {"job_name", "job_arn", "kms_key_arn"}.isdisjoint(r.data)
+        assert r.data["base_model_arn"]

@@ -555,6 +555,8 @@ define(
                 operation="get_custom_model",
                 params=lambda r: {"modelIdentifier": r["modelName"]},
                 attributes=(
+                    "job_name",
+                    "job_arn",
                     "kms_key_arn",
                     "output_s3_uri",
                     "training_s3_uri",
