@@ -4,6 +4,8 @@ variant list, ``in_vpc: false``, an absent monitoring job definition)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 
@@ -17,6 +19,7 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sm-exec"
 IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/train:1"
+GPU, CPU = "ml.g4dn.xlarge", "ml.m5.large"
 POLICIES = load_policy_set([(builtin_policy_dir(), "builtin")]).policies
 
 
@@ -127,3 +130,54 @@ def test_a_denied_notebook_describe_is_error_never_fail() -> None:
     inventory = _denied("aws.sagemaker.notebook_instance", "DescribeNotebookInstance")
     assert "subnet_id" not in inventory.resources[0].data
     assert _statuses(inventory, "sagemaker_notebook_in_vpc") == {"ERROR"}
+
+
+def test_a_denied_endpoint_describe_leaves_its_config_facts_unknown() -> None:
+    """DescribeEndpoint names the endpoint config; without it the config is never read either, so
+    the GPU and data capture facts are unknown, not "no GPU" (SKIP) or "capture off" (FAIL)."""
+    sm = boto3.client("sagemaker")
+    sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    sm.create_endpoint_config(
+        EndpointConfigName="gpu",
+        ProductionVariants=[
+            {"VariantName": "a", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": GPU}
+        ],
+        DataCaptureConfig={
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 10,
+            "DestinationS3Uri": "s3://capture/",
+            "CaptureOptions": [{"CaptureMode": "Input"}],
+        },
+    )
+    sm.create_endpoint(EndpointName="gpu-ep", EndpointConfigName="gpu")
+    inventory = _denied("aws.sagemaker.endpoint", "DescribeEndpoint")
+    data = inventory.resources[0].data
+    for key in ("is_gpu", "kms_key_id", "data_capture_enabled", "data_capture_kms_key_id"):
+        assert key not in data
+    for policy in ("sagemaker_gpu_variant_autoscaling_bounded", "sagemaker_endpoint_data_capture"):
+        assert _statuses(inventory, policy) == {"ERROR"}, policy
+
+
+def test_one_denied_endpoint_describe_keeps_the_other_endpoints_metrics() -> None:
+    sm = boto3.client("sagemaker")
+    sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    for name in ("hidden", "seen"):
+        sm.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {"VariantName": "a", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": CPU}
+            ],
+        )
+        sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    deny = failing("AccessDeniedException")
+
+    def hook(params: dict[str, Any], **kwargs: Any) -> Any:
+        return deny(**kwargs) if b'"hidden"' in params.get("body", b"") else None
+
+    sink, _ = run_with_hooks({"aws.sagemaker.endpoint"}, {"before-call.sagemaker.DescribeEndpoint": hook})
+    inventory = sink.to_inventory("2026-06-01T00:00:00Z")
+    assert [e.operation for e in inventory.errors] == ["sagemaker:DescribeEndpoint"]  # not CloudWatch
+    data = {r.name: r.data for r in inventory.resources}
+    assert data["seen"]["invocations_sum"] == 0
+    assert "invocations_sum" not in data["hidden"]
+    assert "invocations_sum" in inventory.errors[0].attributes

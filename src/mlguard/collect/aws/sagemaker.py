@@ -303,7 +303,10 @@ def _endpoint(item: Item, opts: Options) -> dict[str, Any]:
 
 
 def _invocations(items: list[Item], caller: Caller, opts: Options) -> None:
-    """Invocations summed over every variant and ``metrics_days`` (batched GetMetricData)."""
+    """Invocations summed over every variant and ``metrics_days`` (batched GetMetricData). An
+    endpoint whose Describe failed has no known variants: it is left out (its ``invocations_sum``
+    is unread with the rest of that call), and the other endpoints keep their metrics."""
+    items = [i for i in items if "variants" in i.data]
     queries = [
         metrics.Query(
             f"{i.raw['EndpointName']}/{v['variant_name']}",
@@ -556,7 +559,18 @@ define(
         describe="describe_endpoint",
         normalize=_endpoint,
         tagged=True,
-        attributes=("variants", "endpoint_config_name"),
+        attributes=(
+            "variants",
+            "endpoint_config_name",
+            "failure_reason",
+            # read from the config DescribeEndpoint names, so unknown without it
+            "is_gpu",
+            "kms_key_id",
+            "data_capture_enabled",
+            "data_capture_kms_key_id",
+            "invocations_sum",
+            "metrics_days",
+        ),
         details=(
             Detail(
                 operation="describe_endpoint_config",
