@@ -181,3 +181,19 @@ def test_one_denied_endpoint_describe_keeps_the_other_endpoints_metrics() -> Non
     assert data["seen"]["invocations_sum"] == 0
     assert "invocations_sum" not in data["hidden"]
     assert "invocations_sum" in inventory.errors[0].attributes
+
+
+def test_a_denied_endpoint_config_read_leaves_the_endpoint_variants_unknown() -> None:
+    """The variants' instance types and serverless settings live in the endpoint config."""
+    sm = boto3.client("sagemaker")
+    sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    sm.create_endpoint_config(
+        EndpointConfigName="c",
+        ProductionVariants=[
+            {"VariantName": "a", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": CPU}
+        ],
+    )
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="c")
+    inventory = _denied("aws.sagemaker.endpoint", "DescribeEndpointConfig")
+    assert "variants" not in inventory.resources[0].data
+    assert _statuses(inventory, "sagemaker_endpoint_variants_autoscaled") == {"ERROR"}

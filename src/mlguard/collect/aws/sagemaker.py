@@ -577,7 +577,16 @@ define(
                 params=lambda r: {"EndpointConfigName": r["EndpointConfigName"]},
                 when=lambda r: bool(r.get("EndpointConfigName")),
                 into="Config",
-                attributes=("is_gpu", "kms_key_id", "data_capture_enabled", "data_capture_kms_key_id"),
+                attributes=(
+                    "is_gpu",
+                    "kms_key_id",
+                    "data_capture_enabled",
+                    "data_capture_kms_key_id",
+                    # each variant's instance type and serverless setting come from the config
+                    "variants",
+                    "invocations_sum",
+                    "metrics_days",
+                ),
             ),
         ),
         enrich=(
