@@ -339,3 +339,24 @@ def test_denied_registry_scanning_leaves_scanned_on_push_unknown() -> None:
     assert error.operation == "ecr:GetRegistryScanningConfiguration"
     assert error.attributes == sorted(["registry_scan_type", "registry_scan_frequency", "scanned_on_push"])
     assert all("scanned_on_push" not in r.data and "scan_on_push" in r.data for r in sink.resources)
+
+
+def test_a_registry_filter_without_a_wildcard_matches_names_that_contain_it() -> None:
+    """ECR: "a filter with no wildcard will match all repository names that contain the filter"
+    (image-scanning-filters.html): filter ``pull`` scans org-pull and public-pull, not agents/support."""
+    _seed_ecr()
+    boto3.client("ecr").put_registry_scanning_configuration(
+        scanType="ENHANCED",
+        rules=[
+            {
+                "scanFrequency": "SCAN_ON_PUSH",
+                "repositoryFilters": [{"filter": "pull", "filterType": "WILDCARD"}],
+            }
+        ],
+    )
+    run = collect({"aws.ecr.repository"})
+    assert {r.name: r.data["scanned_on_push"] for r in run.of("aws.ecr.repository")} == {
+        "agents/support": False,
+        "org-pull": True,
+        "public-pull": True,
+    }

@@ -87,6 +87,14 @@ _ON_PUSH = frozenset({"SCAN_ON_PUSH", "CONTINUOUS_SCAN"})
 _REGISTRY_FIELDS = ("registry_scan_type", "registry_scan_frequency", "scanned_on_push")
 
 
+def _filter_matches(pattern: str, name: str) -> bool:
+    """ECR's scanning filter rule: a filter without ``*`` matches every repository name that
+    contains it; with ``*``, the wildcard stands for zero or more characters of the whole name."""
+    if not pattern:
+        return False
+    return pattern in name if "*" not in pattern else action_matches(pattern, name)
+
+
 def _rule_frequency(rules: list[Any], name: str) -> str | None:
     """The scan frequency of the registry rules whose wildcard filters match ``name`` (the most
     thorough when several match), or None when none does."""
@@ -95,7 +103,7 @@ def _rule_frequency(rules: list[Any], name: str) -> str | None:
         for rule in rules
         if isinstance(rule, dict)
         and any(
-            isinstance(f, dict) and action_matches(str(f.get("filter") or ""), name)
+            isinstance(f, dict) and _filter_matches(str(f.get("filter") or ""), name)
             for f in as_list(rule.get("repositoryFilters"))
         )
     ]
