@@ -292,9 +292,16 @@ def test_permissions_name_the_agentcore_and_ecr_read_actions() -> None:
 
 
 def test_registry_scanning_rules_decide_scan_on_push() -> None:
-    """Enhanced scanning ignores the repository setting; a matching rule scans on push either way."""
+    """Registry rules override the repository setting (enhanced, or basic with filters); a matching
+    rule scans on push either way; basic without any rule honours the repository setting."""
     _seed_ecr()  # agents/support has scanOnPush; public-pull and org-pull do not
     ecr = boto3.client("ecr")
+    run = collect({"aws.ecr.repository"})  # the default: BASIC, no rules
+    assert {r.name: r.data["scanned_on_push"] for r in run.of("aws.ecr.repository")} == {
+        "agents/support": True,
+        "org-pull": False,
+        "public-pull": False,
+    }
     ecr.put_registry_scanning_configuration(
         scanType="ENHANCED",
         rules=[
@@ -325,7 +332,9 @@ def test_registry_scanning_rules_decide_scan_on_push() -> None:
     )
     run = collect({"aws.ecr.repository"})
     assert {r.name: r.data["scanned_on_push"] for r in run.of("aws.ecr.repository")} == {
-        "agents/support": True,  # basic scanning honours the repository setting
+        # "Any repositories not matching a basic scanning scan on push filter will be set to the
+        # manual scan frequency" (AWS image-scanning-filters): its own setting no longer counts
+        "agents/support": False,
         "org-pull": False,
         "public-pull": True,
     }

@@ -116,8 +116,8 @@ def _rule_frequency(rules: list[Any], name: str) -> str | None:
 def _registry_scanning(items: list[Item], caller: Caller, opts: Options) -> None:
     """The registry's scanning configuration (one call per region) applied to each repository.
     With ENHANCED scanning only the registry rules count (Amazon Inspector ignores the deprecated
-    repository setting); with BASIC a repository is scanned on push by its own setting or by a
-    registry SCAN_ON_PUSH rule that matches its name."""
+    repository setting); with BASIC a repository is scanned on push by a registry SCAN_ON_PUSH rule
+    that matches its name, or, when the registry has no rule at all, by its own setting."""
     if not items:
         return
     config = caller.call("ecr", "get_registry_scanning_configuration").get("scanningConfiguration") or {}
@@ -128,7 +128,9 @@ def _registry_scanning(items: list[Item], caller: Caller, opts: Options) -> None
         item.data["registry_scan_type"] = scan_type
         item.data["registry_scan_frequency"] = frequency
         by_rule = frequency in _ON_PUSH
-        own = bool(item.data.get("scan_on_push")) and scan_type == "BASIC"
+        # Once BASIC has scan-on-push filters, a repository none of them matches is set to
+        # MANUAL (AWS image-scanning-filters): its own setting counts only without any rule.
+        own = bool(item.data.get("scan_on_push")) and scan_type == "BASIC" and not rules
         item.data["scanned_on_push"] = by_rule or own
 
 
