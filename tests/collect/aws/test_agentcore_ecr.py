@@ -292,9 +292,16 @@ def test_permissions_name_the_agentcore_and_ecr_read_actions() -> None:
 
 
 def test_registry_scanning_rules_decide_scan_on_push() -> None:
-    """Enhanced scanning ignores the repository setting; a matching rule scans on push either way."""
+    """Registry rules override the repository setting (enhanced, or basic with filters); a matching
+    rule scans on push either way; basic without any rule honours the repository setting."""
     _seed_ecr()  # agents/support has scanOnPush; public-pull and org-pull do not
     ecr = boto3.client("ecr")
+    run = collect({"aws.ecr.repository"})  # the default: BASIC, no rules
+    assert {r.name: r.data["scanned_on_push"] for r in run.of("aws.ecr.repository")} == {
+        "agents/support": True,
+        "org-pull": False,
+        "public-pull": False,
+    }
     ecr.put_registry_scanning_configuration(
         scanType="ENHANCED",
         rules=[
@@ -325,7 +332,9 @@ def test_registry_scanning_rules_decide_scan_on_push() -> None:
     )
     run = collect({"aws.ecr.repository"})
     assert {r.name: r.data["scanned_on_push"] for r in run.of("aws.ecr.repository")} == {
-        "agents/support": True,  # basic scanning honours the repository setting
+        # "Any repositories not matching a basic scanning scan on push filter will be set to the
+        # manual scan frequency" (AWS image-scanning-filters): its own setting no longer counts
+        "agents/support": False,
         "org-pull": False,
         "public-pull": True,
     }
@@ -339,3 +348,24 @@ def test_denied_registry_scanning_leaves_scanned_on_push_unknown() -> None:
     assert error.operation == "ecr:GetRegistryScanningConfiguration"
     assert error.attributes == sorted(["registry_scan_type", "registry_scan_frequency", "scanned_on_push"])
     assert all("scanned_on_push" not in r.data and "scan_on_push" in r.data for r in sink.resources)
+
+
+def test_a_registry_filter_without_a_wildcard_matches_names_that_contain_it() -> None:
+    """ECR: "a filter with no wildcard will match all repository names that contain the filter"
+    (image-scanning-filters.html): filter ``pull`` scans org-pull and public-pull, not agents/support."""
+    _seed_ecr()
+    boto3.client("ecr").put_registry_scanning_configuration(
+        scanType="ENHANCED",
+        rules=[
+            {
+                "scanFrequency": "SCAN_ON_PUSH",
+                "repositoryFilters": [{"filter": "pull", "filterType": "WILDCARD"}],
+            }
+        ],
+    )
+    run = collect({"aws.ecr.repository"})
+    assert {r.name: r.data["scanned_on_push"] for r in run.of("aws.ecr.repository")} == {
+        "agents/support": False,
+        "org-pull": True,
+        "public-pull": True,
+    }

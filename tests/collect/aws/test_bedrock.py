@@ -320,3 +320,44 @@ def test_detect_only_filters_do_not_count_as_filtering() -> None:
         None,
         None,
     )
+
+
+def test_an_unread_custom_model_leaves_its_job_unknown_not_absent() -> None:
+    seed()
+    denied = {"before-call.bedrock.GetCustomModel": failing("AccessDeniedException", 403)}
+    inventory = _inventory(denied, {"aws.bedrock.custom_model"})
+    assert {e.operation for e in inventory.errors} == {"bedrock:GetCustomModel"}
+    assert inventory.resources
+    for r in inventory.resources:  # ListCustomModels names no job: None would say "not from a job"
+        assert {"job_name", "job_arn", "kms_key_arn"}.isdisjoint(r.data)
+        assert r.data["base_model_arn"]
+
+
+NO_OUTPUT = {"outputAction": "NONE"}
+
+
+def test_disabled_sensitive_information_entries_do_not_count_as_filtering() -> None:
+    """An entity or pattern evaluated in neither direction (inputEnabled and outputEnabled false),
+    or whose action is NONE in each direction it is evaluated, neither blocks nor masks."""
+    moto_ext.apply()
+    bedrock = boto3.client("bedrock")
+    for name, entity in (
+        ("off", {"type": "EMAIL", "action": "BLOCK", "inputEnabled": False, "outputEnabled": False}),
+        ("output-only", {"type": "EMAIL", "action": "ANONYMIZE", "inputEnabled": False}),
+        (
+            "none-both-ways",
+            {"type": "EMAIL", "action": "BLOCK", "inputAction": "NONE", "outputAction": "NONE"},
+        ),
+    ):
+        bedrock.create_guardrail(
+            name=name,
+            blockedInputMessaging="no",
+            blockedOutputsMessaging="no",
+            sensitiveInformationPolicyConfig={"piiEntitiesConfig": [entity]},
+        )
+    inventory = _inventory(types={"aws.bedrock.guardrail"})
+    assert {r.name: r.data["sensitive_information_filter"] for r in inventory.resources} == {
+        "off": False,
+        "output-only": True,
+        "none-both-ways": False,
+    }

@@ -484,3 +484,13 @@ def test_a_model_card_whose_content_does_not_parse_leaves_its_model_unknown() ->
     (error,) = engine.sink.errors
     assert (error.code, error.operation) == ("MalformedContent", "sagemaker:DescribeModelCard")
     assert set(error.attributes) == {"model_name", "risk_rating"}
+
+
+def test_a_denied_job_definition_describe_leaves_its_input_unknown() -> None:
+    _job_definitions()
+    rtype = "aws.sagemaker.data_quality_job_definition"
+    denied = {"before-call.sagemaker.DescribeDataQualityJobDefinition": failing("AccessDeniedException")}
+    inventory = _collect({rtype}, denied)
+    assert inventory.resources
+    for r in inventory.resources:  # "batch_transform_input: false" would be a fact nobody read
+        assert "batch_transform_input" not in r.data

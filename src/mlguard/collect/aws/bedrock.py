@@ -90,6 +90,18 @@ def _logging(item: Item, opts: Options) -> dict[str, Any]:
 # --------------------------------------------------------------------------- guardrails
 
 
+def _filters(entry: dict[str, Any]) -> bool:
+    """Whether a sensitive-information entity or pattern blocks or masks in some direction: one
+    evaluated in neither (inputEnabled/outputEnabled false) or whose action is NONE only detects.
+    The per-direction actions default to ``action``, the flags to enabled (the older API)."""
+    action = entry.get("action")
+    return any(
+        entry.get(f"{side}Enabled", True) is not False
+        and entry.get(f"{side}Action", action) not in (None, "NONE")
+        for side in ("input", "output")
+    )
+
+
 def _guardrail(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
     # inputEnabled/inputAction (and the grounding filters' enabled/action) were added to the API
@@ -134,8 +146,14 @@ def _guardrail(item: Item, opts: Options) -> dict[str, Any]:
         "prompt_attack_strength": attack[0]["input_strength"] if attack else None,
         "pii_entities": pii,
         "regexes": regexes,
-        # An entity or pattern whose action is NONE only detects: it neither blocks nor masks.
-        "sensitive_information_filter": any(f["action"] != "NONE" for f in (*pii, *regexes)),
+        "sensitive_information_filter": any(
+            _filters(e)
+            for e in (
+                *as_list(_get(raw, "sensitiveInformationPolicy", "piiEntities")),
+                *as_list(_get(raw, "sensitiveInformationPolicy", "regexes")),
+            )
+            if isinstance(e, dict)
+        ),
         "contextual_grounding_threshold": grounding.get("GROUNDING"),
         "contextual_relevance_threshold": grounding.get("RELEVANCE"),
         "denied_topics": sorted(str(t.get("name")) for t in as_list(_get(raw, "topicPolicy", "topics"))),
@@ -555,6 +573,8 @@ define(
                 operation="get_custom_model",
                 params=lambda r: {"modelIdentifier": r["modelName"]},
                 attributes=(
+                    "job_name",
+                    "job_arn",
                     "kms_key_arn",
                     "output_s3_uri",
                     "training_s3_uri",

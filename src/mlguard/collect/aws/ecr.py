@@ -87,6 +87,14 @@ _ON_PUSH = frozenset({"SCAN_ON_PUSH", "CONTINUOUS_SCAN"})
 _REGISTRY_FIELDS = ("registry_scan_type", "registry_scan_frequency", "scanned_on_push")
 
 
+def _filter_matches(pattern: str, name: str) -> bool:
+    """ECR's scanning filter rule: a filter without ``*`` matches every repository name that
+    contains it; with ``*``, the wildcard stands for zero or more characters of the whole name."""
+    if not pattern:
+        return False
+    return pattern in name if "*" not in pattern else action_matches(pattern, name)
+
+
 def _rule_frequency(rules: list[Any], name: str) -> str | None:
     """The scan frequency of the registry rules whose wildcard filters match ``name`` (the most
     thorough when several match), or None when none does."""
@@ -95,7 +103,7 @@ def _rule_frequency(rules: list[Any], name: str) -> str | None:
         for rule in rules
         if isinstance(rule, dict)
         and any(
-            isinstance(f, dict) and action_matches(str(f.get("filter") or ""), name)
+            isinstance(f, dict) and _filter_matches(str(f.get("filter") or ""), name)
             for f in as_list(rule.get("repositoryFilters"))
         )
     ]
@@ -108,8 +116,8 @@ def _rule_frequency(rules: list[Any], name: str) -> str | None:
 def _registry_scanning(items: list[Item], caller: Caller, opts: Options) -> None:
     """The registry's scanning configuration (one call per region) applied to each repository.
     With ENHANCED scanning only the registry rules count (Amazon Inspector ignores the deprecated
-    repository setting); with BASIC a repository is scanned on push by its own setting or by a
-    registry SCAN_ON_PUSH rule that matches its name."""
+    repository setting); with BASIC a repository is scanned on push by a registry SCAN_ON_PUSH rule
+    that matches its name, or, when the registry has no rule at all, by its own setting."""
     if not items:
         return
     config = caller.call("ecr", "get_registry_scanning_configuration").get("scanningConfiguration") or {}
@@ -120,7 +128,9 @@ def _registry_scanning(items: list[Item], caller: Caller, opts: Options) -> None
         item.data["registry_scan_type"] = scan_type
         item.data["registry_scan_frequency"] = frequency
         by_rule = frequency in _ON_PUSH
-        own = bool(item.data.get("scan_on_push")) and scan_type == "BASIC"
+        # Once BASIC has scan-on-push filters, a repository none of them matches is set to
+        # MANUAL (AWS image-scanning-filters): its own setting counts only without any rule.
+        own = bool(item.data.get("scan_on_push")) and scan_type == "BASIC" and not rules
         item.data["scanned_on_push"] = by_rule or own
 
 

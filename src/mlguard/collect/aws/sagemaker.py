@@ -303,7 +303,10 @@ def _endpoint(item: Item, opts: Options) -> dict[str, Any]:
 
 
 def _invocations(items: list[Item], caller: Caller, opts: Options) -> None:
-    """Invocations summed over every variant and ``metrics_days`` (batched GetMetricData)."""
+    """Invocations summed over every variant and ``metrics_days`` (batched GetMetricData). An
+    endpoint whose Describe failed has no known variants: it is left out (its ``invocations_sum``
+    is unread with the rest of that call), and the other endpoints keep their metrics."""
+    items = [i for i in items if "variants" in i.data]
     queries = [
         metrics.Query(
             f"{i.raw['EndpointName']}/{v['variant_name']}",
@@ -372,6 +375,25 @@ def _job(item: Item, opts: Options, arn_key: str) -> dict[str, Any]:
     return data
 
 
+#: Fields of a training or processing job that only its Describe call supplies (the list summary
+#: has names, times and status): unknown, hence ERROR, when that call fails.
+_JOB_FIELDS = (
+    "instance_type",
+    *_GPU_FIELDS,
+    "instance_count",
+    "volume_kms_key_id",
+    "in_vpc",
+    "network_isolation",
+    "inter_container_encryption",
+    "managed_spot",
+    "max_runtime_seconds",
+    "output_kms_key_id",
+    "output_s3_path",
+    "s3_buckets",
+    SECRET_PATHS,
+)
+
+
 def _recent(opts: Options) -> list[dict[str, Any]]:
     """Jobs created within the look-back, plus every job still running whatever its age."""
     return [
@@ -425,6 +447,7 @@ define(
             "direct_internet_access",
             "root_access_enabled",
             "in_vpc",
+            "subnet_id",
             "security_group_ids",
             "kms_key_id",
             "imds_minimum_version",
@@ -517,7 +540,16 @@ define(
         "EndpointConfig",
         describe="describe_endpoint_config",
         normalize=_endpoint_config,
-        attributes=("s3_buckets",),
+        attributes=(
+            "variants",
+            "is_gpu",
+            "kms_key_id",
+            "data_capture_enabled",
+            "data_capture_kms_key_id",
+            "data_capture_config",
+            "async_inference_config",
+            "s3_buckets",
+        ),
     ),
     _spec(
         "endpoint",
@@ -527,14 +559,34 @@ define(
         describe="describe_endpoint",
         normalize=_endpoint,
         tagged=True,
-        attributes=("variants", "endpoint_config_name"),
+        attributes=(
+            "variants",
+            "endpoint_config_name",
+            "failure_reason",
+            # read from the config DescribeEndpoint names, so unknown without it
+            "is_gpu",
+            "kms_key_id",
+            "data_capture_enabled",
+            "data_capture_kms_key_id",
+            "invocations_sum",
+            "metrics_days",
+        ),
         details=(
             Detail(
                 operation="describe_endpoint_config",
                 params=lambda r: {"EndpointConfigName": r["EndpointConfigName"]},
                 when=lambda r: bool(r.get("EndpointConfigName")),
                 into="Config",
-                attributes=("is_gpu", "kms_key_id", "data_capture_enabled", "data_capture_kms_key_id"),
+                attributes=(
+                    "is_gpu",
+                    "kms_key_id",
+                    "data_capture_enabled",
+                    "data_capture_kms_key_id",
+                    # each variant's instance type and serverless setting come from the config
+                    "variants",
+                    "invocations_sum",
+                    "metrics_days",
+                ),
             ),
         ),
         enrich=(
@@ -554,7 +606,7 @@ define(
         describe="describe_training_job",
         normalize=lambda item, opts: _job(item, opts, "TrainingJobArn"),
         params=_recent,
-        attributes=("s3_buckets", SECRET_PATHS),
+        attributes=_JOB_FIELDS,
     ),
     _spec(
         "processing_job",
@@ -564,7 +616,7 @@ define(
         describe="describe_processing_job",
         normalize=lambda item, opts: _job(item, opts, "ProcessingJobArn"),
         params=_recent,
-        attributes=("s3_buckets", SECRET_PATHS),
+        attributes=_JOB_FIELDS,
     ),
     _spec(
         "monitoring_schedule",
@@ -574,6 +626,8 @@ define(
         describe="describe_monitoring_schedule",
         normalize=_schedule,
         attributes=(
+            "monitoring_schedule_config",  # policies ask whether it holds an inline job definition
+            "job_definition_name",
             "network_isolation",
             "inter_container_encryption",
             "volume_kms_key_id",

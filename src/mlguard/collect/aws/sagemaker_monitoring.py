@@ -44,6 +44,9 @@ DESCRIBED = (
     "job_input",
     "job_output_config",
     "job_resources",
+    "batch_transform_input",
+    "baseline_config",
+    "stopping_condition",
     SECRET_PATHS,
 )
 
