@@ -263,3 +263,19 @@ def test_bad_shard_values_are_usage_errors(estate: tuple[dict[str, str], list[st
         assert done.returncode == 2, (spec, done.stderr)
         assert "--shard" in done.stderr
         assert not (tmp_path / "x.json").exists()
+
+
+def test_scan_with_a_shard_only_collects_its_part(
+    estate: tuple[dict[str, str], list[str]], single: Path, tmp_path: Path
+) -> None:
+    env, _ = estate
+    done = run(["scan", *SCOPE, *SELECT, *GATE, "--shard", "0/1", "--output-dir", "out"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    part = tmp_path / "out" / "inventory-shard-0-of-1.json"
+    assert not (tmp_path / "out" / "results.json").exists()  # evaluation is merge's, once
+    done = run(["merge", str(part), *SELECT, *GATE, "--format", "json", "--output-dir", "m"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert comparable(tmp_path / "m" / "results.json") == comparable(single)
+    demo = run(["scan", "--demo", "--shard", "0/2", "--output-dir", "d"], env, tmp_path)
+    assert demo.returncode == 2
+    assert "--shard cannot be combined with --demo" in demo.stderr
