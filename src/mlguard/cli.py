@@ -39,6 +39,7 @@ from mlguard.cli_output import (
     stdout_option,
 )
 from mlguard.collect.base import Progress, providers
+from mlguard.collect.shard import parse_shard
 from mlguard.cost.cli import cost_options, cost_run
 from mlguard.cost.pricing import pricing_schema
 from mlguard.errors import (
@@ -66,6 +67,7 @@ from mlguard.model import (
     utcnow,
 )
 from mlguard.pipeline import (
+    Collected,
     LoadedConfig,
     Selection,
     collect,
@@ -237,6 +239,15 @@ def _sarif_category(ctx: click.Context, param: click.Parameter, value: str | Non
         return None if value is None else clean_category(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+shard_option = click.option(
+    "--shard",
+    "shard_spec",
+    metavar="K/N|auto/N",
+    help="Collect only shard K of N (0-based; auto: the index from $JOB_COMPLETION_INDEX, "
+    "$AWS_BATCH_JOB_ARRAY_INDEX or $MLGUARD_SHARD_INDEX); `mlguard merge` evaluates the parts.",
+)
 
 
 def scope_options(f: F) -> F:
@@ -499,19 +510,27 @@ def cli(ctx: click.Context, /, config_path: Path | None) -> None:
     is_flag=True,
     help="Collect every resource type the providers know, not only what policies need.",
 )
+@shard_option
 @click.pass_context
 def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any) -> None:
     """Collect the inventory the selected policies need (or --all-types) and write it as JSON."""
     state = _state(ctx)
     loaded = state.config()
     _apply_scope(loaded, kw)
+    shard = parse_shard(kw["shard_spec"]) if kw.get("shard_spec") else None
     _, policies = _load_selected(loaded, kw)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     if all_types:
         types = set().union(*(entry.types() for entry in providers().values()))
     with _progress(state) as progress:
         collected = collect(
-            loaded, _split(kw["provider_names"]), types, progress, _command_line(), kw.get("timeout")
+            loaded,
+            _split(kw["provider_names"]),
+            types,
+            progress,
+            _command_line(),
+            kw.get("timeout"),
+            shard=shard,
         )
     inventory = collected.inventory
     if str(output) == "-":
@@ -524,6 +543,12 @@ def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any)
             f"{len(inventory.resources)} resources, {len(inventory.errors)} collection errors",
             highlight=False,
         )
+    _collect_exit(ctx, state, collected)
+
+
+def _collect_exit(ctx: click.Context, state: State, collected: Collected) -> None:
+    """Exit 3 for a collection cut short, 4 for a provider that yielded nothing; else return."""
+    inventory = collected.inventory
     note = incomplete_note(inventory.errors)
     if note:
         state.err.print(f"mlguard: {terminal_safe(note)}", highlight=False, markup=False, soft_wrap=True)
@@ -618,6 +643,7 @@ def _warn_undeclared(state: State, path: Path, inv: Inventory) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the collected inventory.",
 )
+@shard_option
 @click.pass_context
 def scan_cmd(
     ctx: click.Context,
@@ -635,6 +661,8 @@ def scan_cmd(
     _apply_scope(loaded, kw)
     plan = _report_plan(loaded, kw, "console,json")  # bad output options fail before any work
     policy_set, policies = _load_selected(loaded, kw)
+    if kw.get("shard_spec"):
+        _scan_shard(ctx, state, loaded, kw, policies, inventory_out, demo, iac_path)
     waivers = load_waivers(loaded, kw.get("waivers"))
     cost = cost_run(loaded, kw)  # a bad price file stops the run before any call
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
@@ -685,6 +713,95 @@ def scan_cmd(
                 )
             raise
     ctx.exit(_gate(state, loaded, kw, scan, inv, incomplete=timed_out))
+
+
+def _scan_shard(
+    ctx: click.Context,
+    state: State,
+    loaded: LoadedConfig,
+    kw: dict[str, Any],
+    policies: list[Policy],
+    inventory_out: Path | None,
+    demo: bool,
+    iac_path: Path | None,
+) -> None:
+    """``scan --shard K/N``: a shard only collects. It writes its partial inventory (to
+    --inventory-out, else OUTPUT_DIR/inventory-shard-K-of-N.json) and exits; `mlguard merge`
+    evaluates the parts once, so that policies joining resources see every related resource."""
+    if demo or iac_path is not None:
+        raise InputError(f"--shard cannot be combined with {'--demo' if demo else '--iac'}")
+    shard = parse_shard(kw["shard_spec"])
+    types = set().union(*(p.required_types() for p in policies)) if policies else set()
+    with _progress(state) as progress:
+        collected = collect(
+            loaded,
+            _split(kw["provider_names"]),
+            types,
+            progress,
+            _command_line(),
+            kw.get("timeout"),
+            shard=shard,
+        )
+    out = inventory_out or _output_dir(loaded, kw.get("output_dir")) / (
+        f"inventory-shard-{shard.index}-of-{shard.count}.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_json(out, collected.inventory)
+    if not state.quiet:
+        state.err.print(
+            f"wrote shard {shard.index}/{shard.count}'s partial inventory to {out} "
+            f"({len(collected.inventory.resources)} resources); evaluate the parts with `mlguard merge`",
+            highlight=False,
+        )
+    _collect_exit(ctx, state, collected)
+    ctx.exit(EXIT_OK)
+
+
+@cli.command("merge", cls=FormatsCommand)
+@click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@selection_options
+@gate_options
+@output_options("console,json")
+@cost_options
+@click.option(
+    "--inventory-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the merged inventory.",
+)
+@click.pass_context
+def merge_cmd(ctx: click.Context, /, parts: tuple[Path, ...], inventory_out: Path | None, **kw: Any) -> None:
+    """Merge the partial inventories of `collect --shard K/N` (PARTS) and evaluate them once.
+
+    A resource in two parts, or two parts of one shard, is bad input (exit 2). A missing shard (or
+    parts of different N) leaves its units unread: a collection error each, ERROR results, exit 3.
+    """
+    from mlguard.merge import merge_parts
+
+    state = _state(ctx)
+    loaded = state.config()
+    plan = _report_plan(loaded, kw, "console,json")  # bad output options fail before any work
+    policy_set, policies = _load_selected(loaded, kw)
+    merged = merge_parts(parts, _command_line())
+    inv = merged.inventory
+    if inventory_out is not None:
+        _write_json(inventory_out, inv)
+    if merged.missing:
+        state.err.print(
+            f"mlguard: shard(s) missing from the merge: {', '.join(merged.missing)} "
+            "(their units are ERROR; exit 3)",
+            highlight=False,
+        )
+    if merged.disagree:
+        state.err.print(
+            f"mlguard: the parts disagree on the shard count: {', '.join(map(str, merged.disagree))}",
+            highlight=False,
+        )
+    waivers = load_waivers(loaded, kw.get("waivers"))
+    scan = evaluate(
+        inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), cost=cost_run(loaded, kw)
+    )
+    _write_reports(state, scan, plan, _report_options(kw))
+    ctx.exit(_gate(state, loaded, kw, scan, inv, incomplete=merged.incomplete))
 
 
 def _config_store(loaded: LoadedConfig) -> str | None:

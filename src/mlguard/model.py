@@ -205,6 +205,18 @@ class Identity(_Frozen):
     principal: str = Field(description="AWS caller ARN or Databricks user name.")
 
 
+class ShardInfo(_Frozen):
+    """One shard of a sharded collection (``--shard K/N``): the units it read and every unit it saw."""
+
+    index: int = Field(ge=0)
+    count: int = Field(ge=1)
+    units: list[str] = Field(default_factory=list, description="Units this shard read.")
+    all_units: list[str] = Field(
+        default_factory=list, description="Every unit the shard saw, its own and the other shards'."
+    )
+    source: str | None = Field(default=None, description="The part file (in a merged run).")
+
+
 class Provenance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -219,6 +231,8 @@ class Provenance(BaseModel):
     regions: list[str] = Field(default_factory=list)
     workspaces: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list, description="Inventory files or IaC paths read.")
+    shard: ShardInfo | None = Field(default=None, description="This partial inventory's shard (--shard).")
+    shards: list[ShardInfo] = Field(default_factory=list, description="The shards merged (mlguard merge).")
 
 
 class Inventory(BaseModel):

@@ -21,6 +21,7 @@ from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
 from mlguard.collect.base import CollectionCancelled, CollectorFactory, InventorySink, Progress, providers
 from mlguard.collect.secrets import mask_text, scrub_resource
+from mlguard.collect.shard import Shard
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
 from mlguard.cost.figures import CostOptions, attach_costs, cost_summary
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
@@ -373,6 +374,8 @@ def evaluate(
         regions=inv.regions,
         workspaces=inv.workspaces,
         sources=[*inv.sources, *([iac.path] if iac else [])],
+        shard=inv.shard,
+        shards=inv.shards,
     )
     used_frameworks = sorted({c.split(":", 1)[0] for p in policy_infos for c in p.compliance})
     return ScanResult(
@@ -472,6 +475,7 @@ def collect(
     command: str | None = None,
     timeout: float | None = None,
     factories: Mapping[str, CollectorFactory] | None = None,
+    shard: Shard | None = None,
 ) -> Collected:
     """Run the enabled providers for the resource types the selected policies need.
 
@@ -480,7 +484,8 @@ def collect(
     With a ``timeout`` (seconds), collection stops there: what was read is kept, a ``Timeout``
     collection error per provider makes everything else ERROR, and the run counts as incomplete.
     ``factories`` replaces how a provider's collector is built (the demo hands the Databricks
-    collector the fake workspace's token and a stable name).
+    collector the fake workspace's token and a stable name). ``shard``: read only that shard's
+    units (``--shard K/N``); the inventory records them (see :mod:`mlguard.collect.shard`).
     """
     registry = providers()
     scope = loaded.config.scope
@@ -499,7 +504,7 @@ def collect(
             "pass --provider, or try `mlguard scan --demo`."
         )
     started = iso(utcnow())
-    sink = InventorySink(deadline=None if timeout is None else time.monotonic() + timeout)
+    sink = InventorySink(deadline=None if timeout is None else time.monotonic() + timeout, shard=shard)
     failures: list[CollectionSetupError] = []
     active = [n for n in names if types & registry[n].types()]
     cut: list[bool] = []  # set when the deadline stopped the worker (it may end before join returns)

@@ -18,6 +18,7 @@ from typing import ClassVar, Protocol
 
 from mlguard import __version__
 from mlguard.collect.secrets import mask_text, scrub_resource
+from mlguard.collect.shard import Shard
 from mlguard.config import ScopeConfig
 from mlguard.model import (
     CollectionError,
@@ -115,6 +116,8 @@ class InventorySink:
     # time.monotonic() at which a ``--timeout`` ends the run: every network call's own timeout is
     # cut to what is left (see :meth:`remaining`), so the run ends near it, not minutes later.
     deadline: float | None = None
+    # ``--shard K/N``: the providers read only this shard's units (see mlguard.collect.shard)
+    shard: Shard | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _uids: set[str] = field(default_factory=set, repr=False)
 
@@ -178,6 +181,7 @@ class InventorySink:
                     accounts=sorted(self.accounts),
                     regions=sorted(self.regions),
                     workspaces=sorted(self.workspaces),
+                    shard=self.shard.info() if self.shard is not None else None,
                 ),
                 resources=sorted(self.resources, key=lambda r: (r.type, r.uid)),
                 errors=list(self.errors),

@@ -60,6 +60,7 @@ from mlguard.collect.aws.engine import (
 )
 from mlguard.collect.aws.spec import SPECS, ResourceSpec, allowlist
 from mlguard.collect.base import CallMeter, Collector, InventorySink, Progress, register
+from mlguard.collect.shard import aws_unit
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.errors import CollectionSetupError, ConfigError
 from mlguard.model import CollectionError, Identity
@@ -339,6 +340,13 @@ class _Scan:
     def account(self, root: Account, member: str | None) -> str | None:
         """Scan ``member`` (None: ``root`` itself); returns its id, or None if it was not reached."""
         sink = self.sink
+        shard = sink.shard
+        fixed = self.collector.scope.regions
+        if shard is not None and fixed:  # the units are known before assuming: skip unneeded roles
+            member_id = member or root.id
+            keys = [aws_unit(member_id, None)] + [aws_unit(member_id, r) for r in fixed]
+            if not [k for k in keys if shard.owns(k)]:
+                return member_id
         if member is None:
             account = root
         else:
@@ -377,7 +385,11 @@ class _Scan:
             return done
 
         submitted: list[tuple[Future[None], str]] = []
-        for (region, family), specs in _tasks(account, self.wanted).items():
+        tasks = _tasks(account, self.wanted)
+        if shard is not None:  # only this shard's units: (account, region) and the account's global types
+            owned = {r for r in [None, *account.regions] if shard.owns(aws_unit(account.id, r))}
+            tasks = {(r, f): specs for (r, f), specs in tasks.items() if r in owned}
+        for (region, family), specs in tasks.items():
             unit = _FamilyUnit(self.progress, (account, region, family), len(specs), self.sink.meter)
             for spec in specs:
                 pending[region or account.home_region] += 1

@@ -39,6 +39,7 @@ from mlguard.collect.databricks._common import (
     guard_read_only,
     host_of,
 )
+from mlguard.collect.shard import databricks_account_unit, databricks_workspace_unit
 from mlguard.config import DatabricksScope, ScopeConfig
 from mlguard.errors import CollectionSetupError
 from mlguard.model import CollectionError, Identity
@@ -152,6 +153,10 @@ class DatabricksCollector(Collector):
             return
         auth = {"token": self.token, "auth_type": "pat"} if self.token else {"profile": self.scope.profile}
         host = self.scope.host or os.environ.get("DATABRICKS_HOST")
+        if sink.shard is not None:  # one workspace, one unit: another shard's, or a profile's host
+            label = self.workspace_name or (host_of(host) if host else f"profile:{self.scope.profile}")
+            if not sink.shard.owns(databricks_workspace_unit(label)):
+                return
         _preflight(host, _budget(self.scope.http_timeout_seconds, sink.remaining()))
         config = _sdk_config(self.scope, self.clock, sink.remaining(), host=self.scope.host, **auth)
         client = WorkspaceClient(config=config)
@@ -227,8 +232,12 @@ class DatabricksCollector(Collector):
                 f"Databricks account profile {self.scope.account_profile!r} has no account_id"
             )
         guard_read_only(acct.api_client, sink.check_cancelled, remaining=sink.remaining)
+        account_types = types
+        account_unit = databricks_account_unit(str(acct.config.account_id))
+        if sink.shard is not None and not sink.shard.owns(account_unit):
+            account_types = types - {account.TYPE}  # the account's own types: another shard's
         try:
-            workspaces = account.collect(acct, types, sink, progress, self.scope.workspaces)
+            workspaces = account.collect(acct, account_types, sink, progress, self.scope.workspaces)
         except TRANSIENT_ERRORS as exc:
             detail = "permission denied" if isinstance(exc, PermissionDenied) else error_code(exc)
             raise CollectionSetupError(
@@ -238,6 +247,13 @@ class DatabricksCollector(Collector):
         ws_types = types & WORKSPACE_TYPES
         if not ws_types or not workspaces:
             return
+        if sink.shard is not None:
+            shard = sink.shard
+            workspaces = [
+                ws
+                for ws in workspaces
+                if shard.owns(databricks_workspace_unit(account.workspace_host(acct, ws)))
+            ]
         factory = self.workspace_client_factory or (lambda a, ws: a.get_workspace_client(ws))
 
         def one(ws: Any) -> None:

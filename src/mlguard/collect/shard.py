@@ -1,0 +1,130 @@
+"""Sharding a scan over N processes (``mlguard collect --shard K/N``) and merging the parts.
+
+The units of a scan are an AWS (account, region) pair, an AWS account's global types (IAM, S3,
+account settings: the specs with ``scope == "account"``; one unit per account, so they are read
+by exactly one shard), and a Databricks workspace (plus, for an account scan, the account's own
+types). A unit belongs to shard ``sha256(key) mod N``. A hash, not a round-robin over a sorted
+list: the units are only discovered during the scan (the organisation's accounts, each account's
+enabled regions), concurrently and independently in every shard, so no shard knows the whole list
+up front; a hash of the unit's own key needs no coordination and gives every process the same
+answer on every run. Every shard still lists the accounts and regions (cheap), and records every
+unit it saw (``all_units``) next to the ones it read (``units``), so ``mlguard merge`` knows what
+a missing shard would have read and marks exactly that as not read (ERROR).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from mlguard.errors import InputError
+from mlguard.model import CollectionError, ShardInfo
+
+#: Where ``--shard auto/N`` finds the index, first match wins.
+INDEX_VARIABLES = ("JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX", "MLGUARD_SHARD_INDEX")
+
+_SPEC = re.compile(r"^\s*(auto|\d+)\s*/\s*(\d+)\s*$")
+
+
+def shard_of(key: str, count: int) -> int:
+    """The shard a unit belongs to: stable across runs, processes and machines."""
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % count
+
+
+def aws_unit(account: str, region: str | None) -> str:
+    """The key of an AWS unit; ``region`` None: the account's global (account-scope) types."""
+    return f"aws/{account}/{region or 'global'}"
+
+
+def databricks_workspace_unit(workspace: str) -> str:
+    return f"databricks/workspace/{workspace}"
+
+
+def databricks_account_unit(account: str) -> str:
+    return f"databricks/account/{account}"
+
+
+@dataclass
+class Shard:
+    """This process's shard: which units it reads, and every unit it saw (thread-safe)."""
+
+    index: int
+    count: int
+    units: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def owns(self, key: str) -> bool:
+        """Whether this shard reads unit ``key`` (recorded either way)."""
+        mine = shard_of(key, self.count) == self.index
+        with self._lock:
+            self.seen.add(key)
+            if mine:
+                self.units.add(key)
+        return mine
+
+    def info(self) -> ShardInfo:
+        with self._lock:
+            return ShardInfo(
+                index=self.index, count=self.count, units=sorted(self.units), all_units=sorted(self.seen)
+            )
+
+
+def parse_shard(text: str, env: Mapping[str, str] | None = None) -> Shard:
+    """``K/N`` or ``auto/N`` (the index from the job engine's environment). Bad input: InputError
+    (exit 2), naming what was wrong."""
+    env = os.environ if env is None else env
+    m = _SPEC.match(text)
+    if not m:
+        raise InputError(f"--shard {text!r}: expected K/N (e.g. 0/4) or auto/N")
+    count = int(m.group(2))
+    if count < 1:
+        raise InputError(f"--shard {text!r}: the shard count N must be at least 1")
+    if m.group(1) == "auto":
+        found = [(name, env[name]) for name in INDEX_VARIABLES if env.get(name, "").strip()]
+        if not found:
+            raise InputError(
+                f"--shard {text!r}: no shard index in the environment "
+                f"(set one of {', '.join(INDEX_VARIABLES)})"
+            )
+        name, raw = found[0]
+        if not raw.strip().isdigit():
+            raise InputError(f"--shard {text!r}: {name}={raw!r} is not a shard index (0..{count - 1})")
+        index, origin = int(raw), f"{name}={raw.strip()}"
+    else:
+        index, origin = int(m.group(1)), text.strip()
+    if index >= count:
+        raise InputError(f"--shard {text!r}: shard index {origin} is not below the shard count {count}")
+    return Shard(index, count)
+
+
+def missing_unit_errors(
+    key: str, shard: int, count: int, account_types: Mapping[str, Sequence[str]]
+) -> list[CollectionError]:
+    """What a missing shard would have read, as collection errors: its results are ERROR.
+    ``account_types``: each provider's account-scope types (an account unit's error names each,
+    so the account's regional resources and workspaces, read by other shards, are not marked)."""
+    parts = key.split("/")
+    message = f"shard {shard}/{count} is missing from the merge: unit {key} was not read"
+    base = {"operation": "shard", "code": "ShardMissing", "message": message}
+    if parts[0] == "aws" and len(parts) == 3:
+        _, account, region = parts
+        if region == "global":
+            return [
+                CollectionError(provider="aws", account=account, resource_type=t, **base)
+                for t in account_types.get("aws", ())
+            ]
+        return [CollectionError(provider="aws", account=account, region=region, **base)]
+    if parts[0] == "databricks" and len(parts) == 3:
+        _, kind, name = parts
+        if kind == "account":
+            return [
+                CollectionError(provider="databricks", account=name, resource_type=t, **base)
+                for t in account_types.get("databricks", ())
+            ]
+        return [CollectionError(provider="databricks", workspace=name, **base)]
+    return [CollectionError(provider=parts[0], **base)]

@@ -1,0 +1,120 @@
+"""``mlguard merge``: the partial inventories of a sharded collection made one inventory.
+
+Shards only collect; the merged inventory is evaluated once, like a single scan's. Policies that
+join resources (``join:``) need every related resource, which may lie in another shard's part:
+evaluating each part alone would judge a resource without what it joins with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlguard import __version__
+from mlguard.collect.shard import missing_unit_errors, shard_of
+from mlguard.errors import InputError, InventoryError
+from mlguard.model import CollectionError, Identity, Inventory, Provenance, ShardInfo
+from mlguard.pipeline import load_inventory
+
+
+@dataclass
+class Merged:
+    inventory: Inventory
+    missing: list[str]  # "K/N" of each shard no part holds
+    disagree: list[int]  # the shard counts, when the parts disagree on N
+    timed_out: bool  # a part's collection hit its --timeout
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.missing or self.disagree or self.timed_out)
+
+
+def _account_types() -> dict[str, list[str]]:
+    from mlguard.collect.aws import families  # noqa: F401  (registers the specs)
+    from mlguard.collect.aws.spec import SPECS
+    from mlguard.collect.databricks import account
+
+    return {
+        "aws": sorted(t for t, s in SPECS.items() if s.scope == "account"),
+        "databricks": [account.TYPE],
+    }
+
+
+def merge_parts(paths: Sequence[Path], command: str | None = None) -> Merged:
+    """One inventory of the parts. Bad input (exit 2): a file that is not a shard's inventory, two
+    parts of the same shard, a resource in two parts. A unit some part saw but no part read (a
+    shard missing, parts of different N) is recorded as a collection error: its results are ERROR."""
+    if not paths:
+        raise InputError("mlguard merge: no part files given")
+    parts: list[tuple[Path, Inventory, ShardInfo]] = []
+    for path in paths:
+        if not path.is_file():
+            raise InputError("part file not found", file=str(path))
+        inv = load_inventory(path)
+        if inv.provenance.shard is None:
+            raise InventoryError(
+                "not a shard's partial inventory (no provenance.shard): "
+                "write the parts with `mlguard collect --shard K/N`",
+                file=str(path),
+            )
+        parts.append((path, inv, inv.provenance.shard))
+    owner: dict[tuple[int, int], Path] = {}
+    for path, _, info in parts:
+        key = (info.index, info.count)
+        if key in owner:
+            raise InputError(f"{owner[key]} and {path} are both shard {info.index}/{info.count}")
+        owner[key] = path
+    seen_uid: dict[str, Path] = {}
+    for path, inv, _ in parts:
+        for r in inv.resources:
+            other = seen_uid.setdefault(r.uid, path)
+            if other is not path:
+                raise InputError(f"resource {r.uid!r} is in two parts: {other} and {path}")
+    counts = sorted({info.count for _, _, info in parts})
+    present = {(info.index, info.count) for _, _, info in parts}
+    missing = [f"{i}/{n}" for n in counts for i in range(n) if (i, n) not in present]
+    universe = {u for _, _, info in parts for u in info.all_units}
+    read = {u for _, _, info in parts for u in info.units}
+    n = max(counts)
+    types = _account_types()
+    errors: list[CollectionError] = []
+    for _, inv, _ in parts:
+        errors += [e for e in inv.errors if e not in errors]  # setup errors every shard repeats
+    for unit in sorted(universe - read):
+        errors += missing_unit_errors(unit, shard_of(unit, n), n, types)
+    identities: list[Identity] = []
+    for _, inv, _ in parts:
+        identities += [i for i in inv.provenance.identities if i not in identities]
+    provs = [inv.provenance for _, inv, _ in parts]
+    finished = [p.finished_at for p in provs if p.finished_at]
+    coverage = sorted(
+        {c for _, inv, _ in parts for c in inv.coverage},
+        key=lambda c: (c.provider, c.account or "", c.region or "", c.workspace or "", c.resource_type),
+    )
+    merged = Inventory(
+        provenance=Provenance(
+            version=__version__,
+            started_at=min(p.started_at for p in provs),
+            finished_at=max(finished) if finished else None,
+            command=command,
+            identities=identities,
+            accounts=sorted({a for p in provs for a in p.accounts}),
+            regions=sorted({r for p in provs for r in p.regions}),
+            workspaces=sorted({w for p in provs for w in p.workspaces}),
+            sources=[str(path) for path, _, _ in parts],
+            shards=sorted(
+                (info.model_copy(update={"source": str(path)}) for path, _, info in parts),
+                key=lambda s: (s.count, s.index),
+            ),
+        ),
+        resources=sorted((r for _, inv, _ in parts for r in inv.resources), key=lambda r: (r.type, r.uid)),
+        errors=errors,
+        coverage=coverage,
+    )
+    return Merged(
+        merged,
+        missing,
+        counts if len(counts) > 1 else [],
+        any(e.code == "Timeout" and e.operation == "scan" for e in errors),
+    )

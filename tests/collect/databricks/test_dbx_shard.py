@@ -1,0 +1,55 @@
+"""An account scan split over shards: each workspace, and the account's own types, read by one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from databricks.sdk import AccountClient, WorkspaceClient
+from tests.collect.databricks.test_dbx_account import _profile
+
+from mlguard.collect.base import InventorySink, NullProgress
+from mlguard.collect.databricks import DatabricksCollector
+from mlguard.collect.shard import Shard, databricks_account_unit
+from mlguard.config import DatabricksScope, ScopeConfig
+from mlguard.testing.databricks_fake import bulk_state, demo_state
+from mlguard.testing.databricks_fake.harness import RecordingClock
+
+TYPES = frozenset({"databricks.account_workspace", "databricks.cluster"})
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_each_workspace_and_the_account_types_are_read_by_one_shard(
+    start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    prod_state, sandbox_state = demo_state(), bulk_state(5)
+    prod = start_fake(prod_state, env=False)
+    sandbox = start_fake(sandbox_state, env=False)
+    _profile(tmp_path, monkeypatch, prod.host, str(prod_state.account_id), prod.token)
+    servers = {"ml-prod": prod, "ml-sandbox": sandbox}
+
+    def factory(acct: AccountClient, ws: Any) -> WorkspaceClient:
+        server = servers[ws.deployment_name]
+        return WorkspaceClient(host=server.host, token=server.token)
+
+    scope = ScopeConfig(databricks=DatabricksScope(account_profile="acct"))
+
+    def run(shard: Shard | None) -> InventorySink:
+        sink = InventorySink(shard=shard)
+        collector = DatabricksCollector(scope, clock=RecordingClock(), workspace_client_factory=factory)
+        collector.collect(TYPES, sink, NullProgress())
+        return sink
+
+    whole = run(None)
+    parts = [run(Shard(i, count)) for i in range(count)]
+    uids = sorted(r.uid for p in parts for r in p.resources)
+    assert uids == sorted(r.uid for r in whole.resources)  # each resource once, none lost
+    assert len(whole.resources) == 2 + len(prod_state.clusters) + len(sandbox_state.clusters)
+    account_unit = databricks_account_unit(str(prod_state.account_id))
+    owners = [p for p in parts if p.shard is not None and account_unit in p.shard.units]
+    assert len(owners) == 1
+    assert {r.type for p in parts if p not in owners for r in p.resources} <= {"databricks.cluster"}
+    for p in parts:  # every shard saw the account and both workspaces
+        assert p.shard is not None
+        assert len(p.shard.seen) == 3
