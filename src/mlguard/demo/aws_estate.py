@@ -329,6 +329,11 @@ class _Seeder:
             reason = "console password without MFA; access key 412 days old"
         else:
             reason = "console password without MFA"
+        # A long-term Bedrock API key (30-day expiry, still usable) on a user without admin access.
+        iam.create_service_specific_credential(
+            UserName="data-scientist-alice", ServiceName="bedrock.amazonaws.com", CredentialAgeDays=30
+        )
+        reason += "; long-term Bedrock API key"
         r.add("aws.iam.user", "data-scientist-alice", bad=reason)
 
         iam.create_user(UserName="ci-model-deployer", Tags=_tags(**_TEAM))
@@ -336,7 +341,14 @@ class _Seeder:
         iam.attach_user_policy(UserName="ci-model-deployer", PolicyArn=wildcard_policy)
         if self.backdate_key:
             self.backdate_key("ci-model-deployer", ci_key, self.now - timedelta(days=200))
-        r.add("aws.iam.user", "ci-model-deployer", bad="long-lived access key with *:* attached")
+        iam.create_service_specific_credential(
+            UserName="ci-model-deployer", ServiceName="bedrock.amazonaws.com"
+        )
+        r.add(
+            "aws.iam.user",
+            "ci-model-deployer",
+            bad="long-lived access key with *:* attached; never-expiring Bedrock API key on an admin",
+        )
 
         iam.create_user(UserName="ml-admin-bob", Tags=_tags(**_TEAM))
         iam.create_login_profile(UserName="ml-admin-bob", Password="Demo-Passw0rd-Not-Real!")

@@ -1590,6 +1590,65 @@ def add_aws_managed_policies(account_id: str, names: Iterable[str]) -> None:
             backend.managed_policies[policy.arn] = policy
 
 
+# --------------------------------------------------------------------------- IAM
+
+
+def _patch_iam_service_specific_credentials() -> None:
+    """moto 5.2.x has no IAM service-specific credentials (CreateServiceSpecificCredential,
+    ListServiceSpecificCredentials), which hold Amazon Bedrock long-term API keys. Store them per
+    user with ServiceName, status and the expiry CredentialAgeDays sets; the secret is never kept."""
+    from moto.iam.exceptions import NoSuchEntity
+    from moto.iam.responses import IamResponse
+
+    def _creds(self: Any) -> dict[str, dict[str, Any]]:
+        return _store(self.backend, "_mlguard_service_credentials")
+
+    def create_service_specific_credential(self: Any) -> Any:
+        user = self.backend.get_user(self._get_param("UserName"))
+        service = str(self._get_param("ServiceName"))
+        now = utcnow()
+        cred_id = f"ACCA{len(_creds(self)) + 1:016d}"
+        record: dict[str, Any] = {
+            "UserName": user.name,
+            "Status": "Active",
+            "ServiceUserName": f"{user.name}-at-{self.backend.account_id}",
+            "CreateDate": now,
+            "ServiceSpecificCredentialId": cred_id,
+            "ServiceName": service,
+        }
+        age = self._get_param("CredentialAgeDays")
+        if age is not None:
+            record["ExpirationDate"] = now + timedelta(days=int(age))
+        _creds(self)[cred_id] = record
+        return ActionResult({"ServiceSpecificCredential": {**record, "ServicePassword": "not-a-real-secret"}})
+
+    def list_service_specific_credentials(self: Any) -> Any:
+        name = self._get_param("UserName")
+        if name:
+            self.backend.get_user(name)
+        service = self._get_param("ServiceName")
+        found = [
+            c
+            for c in _creds(self).values()
+            if (not name or c["UserName"] == name) and (not service or c["ServiceName"] == service)
+        ]
+        return ActionResult({"ServiceSpecificCredentials": found})
+
+    def update_service_specific_credential(self: Any) -> Any:
+        found = _creds(self).get(str(self._get_param("ServiceSpecificCredentialId")))
+        if found is None:
+            raise NoSuchEntity("The service-specific credential cannot be found.")
+        found["Status"] = self._get_param("Status")
+        return EmptyResult()
+
+    for fn in (
+        create_service_specific_credential,
+        list_service_specific_credentials,
+        update_service_specific_credential,
+    ):
+        _add_method(IamResponse, fn)
+
+
 _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_gpu_instance_types,
     _patch_model_network_isolation,
@@ -1609,6 +1668,7 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_bedrock_guardrails,
     _patch_bedrock_models_and_throughput,
     _patch_bedrock_agents,
+    _patch_iam_service_specific_credentials,
 )
 
 
