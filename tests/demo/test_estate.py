@@ -178,6 +178,13 @@ LISTERS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
         {"typeEquals": "APPLICATION"},
     ),
     "aws.bedrock.agent": ("bedrock-agent", "list_agents", "agentSummaries", {}),
+    "aws.bedrock.prompt": ("bedrock-agent", "list_prompts", "promptSummaries", {}),
+    "aws.bedrock.model_invocation_job": (
+        "bedrock",
+        "list_model_invocation_jobs",
+        "invocationJobSummaries",
+        {},
+    ),
     "aws.bedrock.knowledge_base": ("bedrock-agent", "list_knowledge_bases", "knowledgeBaseSummaries", {}),
 }
 

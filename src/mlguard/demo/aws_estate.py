@@ -2411,6 +2411,56 @@ class _Seeder:
             r.add("aws.bedrock.model_customization_job", job, region, bad=flaw)
             r.add("aws.bedrock.custom_model", model, region, bad=flaw and "no customer managed key")
 
+        # Prompt management: one prompt with a customer managed key, one without.
+        for prompt, keyed in (("claims-triage-prompt", True), ("faq-answer-prompt", False)):
+            agents.create_prompt(
+                name=prompt,
+                defaultVariant="main",
+                variants=[
+                    {
+                        "name": "main",
+                        "templateType": "TEXT",
+                        "templateConfiguration": {"text": {"text": "Answer the question: {{question}}"}},
+                        "modelId": "amazon.titan-text-express-v1",
+                    }
+                ],
+                **({"customerEncryptionKeyArn": key} if keyed else {}),
+            )
+            r.add("aws.bedrock.prompt", prompt, region, bad=None if keyed else "no customer managed key")
+
+        # Batch inference: one job in a VPC writing with a customer key, one with neither.
+        for batch, private in (("claims-nightly-batch", True), ("faq-backfill-batch", False)):
+            bedrock.create_model_invocation_job(
+                jobName=batch,
+                roleArn=role,
+                modelId="amazon.titan-text-express-v1",
+                inputDataConfig={
+                    "s3InputDataConfig": {"s3Uri": f"s3://acme-ml-raw-data{suffix}/batch/{batch}/"}
+                },
+                outputDataConfig={
+                    "s3OutputDataConfig": {
+                        "s3Uri": f"s3://acme-ml-model-artifacts{suffix}/batch/{batch}/",
+                        **({"s3EncryptionKeyId": key} if private else {}),
+                    }
+                },
+                **(
+                    {
+                        "vpcConfig": {
+                            "subnetIds": [self.net[region]["subnet"]],
+                            "securityGroupIds": [self.net[region]["sg"]],
+                        }
+                    }
+                    if private
+                    else {}
+                ),
+            )
+            r.add(
+                "aws.bedrock.model_invocation_job",
+                batch,
+                region,
+                bad=None if private else "output without a customer managed key, not in a VPC",
+            )
+
         # Provisioned throughput on each custom model: one serves traffic, one sits idle.
         used = bedrock.create_provisioned_model_throughput(
             provisionedModelName="claims-summarizer-pt",
