@@ -62,7 +62,7 @@ DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
 
 #: AWS-managed IAM policies the estate attaches: they must exist in the target account (they do in
 #: every real account; on moto see :func:`mlguard.testing.moto_ext.add_aws_managed_policies`).
-AWS_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess")
+AWS_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess", "AmazonBedrockFullAccess")
 DEFAULT_ACCOUNT = "123456789012"
 #: The third-party (labelling/monitoring vendor) account some demo roles trust.
 _VENDOR_ACCOUNT = "444455556666"
@@ -206,7 +206,8 @@ class _Seeder:
         r.add(
             "aws.iam.role",
             admin,
-            bad="SageMaker can assume it; AdministratorAccess and AmazonSageMakerFullAccess attached",
+            bad="SageMaker can assume it; AdministratorAccess, AmazonSageMakerFullAccess and "
+            "AmazonBedrockFullAccess attached",
         )
 
         scoped_policy = iam.create_policy(
@@ -344,10 +345,14 @@ class _Seeder:
         iam.create_service_specific_credential(
             UserName="ci-model-deployer", ServiceName="bedrock.amazonaws.com"
         )
+        iam.attach_user_policy(
+            UserName="ci-model-deployer", PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess"
+        )
         r.add(
             "aws.iam.user",
             "ci-model-deployer",
-            bad="long-lived access key with *:* attached; never-expiring Bedrock API key on an admin",
+            bad="long-lived access key with *:* attached; never-expiring Bedrock API key on an admin; "
+            "AmazonBedrockFullAccess attached",
         )
 
         iam.create_user(UserName="ml-admin-bob", Tags=_tags(**_TEAM))
