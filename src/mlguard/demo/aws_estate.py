@@ -2218,7 +2218,8 @@ class _Seeder:
                 "aws.bedrock.invocation_logging",
                 f"{self.account}/{region}",
                 region,
-                bad="Bedrock is used (a guardrail) but model invocation logging is not configured",
+                bad="Bedrock is used (a guardrail) but model invocation logging is not configured "
+                "and there is no bedrock-runtime VPC endpoint",
             )
             return
 
@@ -2415,6 +2416,15 @@ class _Seeder:
             flaw = None if private else "no customer managed key and no VPC"
             r.add("aws.bedrock.model_customization_job", job, region, bad=flaw)
             r.add("aws.bedrock.custom_model", model, region, bad=flaw and "no customer managed key")
+
+        # Private Bedrock access: only the primary region has a bedrock-runtime interface endpoint.
+        self.client("ec2", region).create_vpc_endpoint(
+            VpcId=self.net[region]["vpc"],
+            ServiceName=f"com.amazonaws.{region}.bedrock-runtime",
+            VpcEndpointType="Interface",
+            SubnetIds=[self.net[region]["subnet"]],
+            SecurityGroupIds=[self.net[region]["sg"]],
+        )
 
         # Prompt management: one prompt with a customer managed key, one without.
         for prompt, keyed in (("claims-triage-prompt", True), ("faq-answer-prompt", False)):

@@ -79,3 +79,22 @@ def test_model_invocation_jobs() -> None:
     opened = run.one("aws.bedrock.model_invocation_job", "open").data
     assert opened["output_kms_key_id"] is None
     assert opened["in_vpc"] is False
+
+
+def test_bedrock_vpc_endpoints_only() -> None:
+    """Only the endpoints of Bedrock services are listed (the service-name filter), with their state."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_vpc_endpoint(
+        VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.bedrock-runtime", VpcEndpointType="Interface"
+    )
+    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.s3", VpcEndpointType="Gateway")
+
+    run = collect({"aws.bedrock.vpc_endpoint"})
+    assert run.inventory.errors == []
+    (endpoint,) = run.of("aws.bedrock.vpc_endpoint")
+    assert endpoint.uid.startswith(f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc-endpoint/vpce-")
+    assert endpoint.data["service"] == "bedrock-runtime"
+    assert endpoint.data["vpc_id"] == vpc
+    assert endpoint.data["state"] == "available"
+    assert endpoint.data["endpoint_type"] == "Interface"

@@ -1,5 +1,5 @@
-"""Amazon Bedrock resources beyond ``bedrock.py``: Prompt management prompts and batch inference
-(model invocation) jobs.
+"""Amazon Bedrock resources beyond ``bedrock.py``: Prompt management prompts, batch inference
+(model invocation) jobs and the VPC endpoints of the Bedrock services.
 
 A prompt's template text and description are free text that may hold customer data or pasted
 keys; they are never kept: only the variants' names, template types and model ids are. Batch
@@ -72,7 +72,45 @@ def _invocation_job(item: Item, opts: Options) -> dict[str, Any]:
     }
 
 
+#: The Bedrock services an interface VPC endpoint can serve (control plane, runtime, agents).
+BEDROCK_ENDPOINT_SERVICES = ("bedrock", "bedrock-runtime", "bedrock-agent", "bedrock-agent-runtime")
+
+
+def _endpoint_filter(opts: Options) -> list[dict[str, Any]]:
+    names = [f"com.amazonaws.{opts.region}.{s}" for s in BEDROCK_ENDPOINT_SERVICES]
+    return [{"Filters": [{"Name": "service-name", "Values": names}]}]
+
+
+def _vpc_endpoint(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    service_name = str(raw.get("ServiceName") or "")
+    return {
+        "service_name": service_name,
+        "service": service_name.rsplit(".", 1)[-1] if service_name else None,
+        "vpc_id": raw.get("VpcId"),
+        "state": raw.get("State"),
+        "endpoint_type": raw.get("VpcEndpointType"),
+        "private_dns_enabled": raw.get("PrivateDnsEnabled"),
+        "subnet_ids": [str(s) for s in as_list(raw.get("SubnetIds"))],
+        "security_group_ids": [
+            str(g.get("GroupId")) for g in as_list(raw.get("Groups")) if isinstance(g, dict)
+        ],
+    }
+
+
 define(
+    ResourceSpec(
+        type="aws.bedrock.vpc_endpoint",
+        family="bedrock",
+        service="ec2",
+        operation="describe_vpc_endpoints",
+        params=_endpoint_filter,
+        items="VpcEndpoints",
+        id="VpcEndpointId",
+        arn_template="arn:{partition}:ec2:{region}:{account}:vpc-endpoint/{id}",
+        tags="Tags",
+        normalize=_vpc_endpoint,
+    ),
     ResourceSpec(
         type="aws.bedrock.prompt",
         family="bedrock",
