@@ -2418,13 +2418,14 @@ class _Seeder:
             r.add("aws.bedrock.custom_model", model, region, bad=flaw and "no customer managed key")
 
         # Private Bedrock access: only the primary region has a bedrock-runtime interface endpoint.
-        self.client("ec2", region).create_vpc_endpoint(
+        endpoint = self.client("ec2", region).create_vpc_endpoint(
             VpcId=self.net[region]["vpc"],
             ServiceName=f"com.amazonaws.{region}.bedrock-runtime",
             VpcEndpointType="Interface",
             SubnetIds=[self.net[region]["subnet"]],
             SecurityGroupIds=[self.net[region]["sg"]],
-        )
+        )["VpcEndpoint"]["VpcEndpointId"]
+        r.add("aws.bedrock.vpc_endpoint", endpoint, region)
 
         # Prompt management: one prompt with a customer managed key, one without.
         for prompt, keyed in (("claims-triage-prompt", True), ("faq-answer-prompt", False)):
