@@ -112,6 +112,14 @@ _TYPES: tuple[ResourceType, ...] = (
     ResourceType("aws.bedrock.imported_model", "Amazon Bedrock imported (custom model import) model."),
     ResourceType("aws.bedrock.inference_profile", "Amazon Bedrock application inference profile."),
     ResourceType("aws.bedrock.agent", "Amazon Bedrock agent with its aliases and action groups."),
+    ResourceType(
+        "aws.bedrock.vpc_endpoint", "VPC endpoint of an Amazon Bedrock service (runtime, agents...)."
+    ),
+    ResourceType("aws.bedrock.prompt", "Amazon Bedrock Prompt management prompt (no template text)."),
+    ResourceType(
+        "aws.bedrock.model_invocation_job",
+        "Amazon Bedrock batch inference (model invocation) job (recent and unfinished).",
+    ),
     ResourceType("aws.bedrock.knowledge_base", "Amazon Bedrock knowledge base with its data sources."),
     # ---- Databricks workspace
     ResourceType("databricks.workspace", "Workspace configuration and settings.", "workspace"),

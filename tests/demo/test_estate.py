@@ -178,6 +178,14 @@ LISTERS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
         {"typeEquals": "APPLICATION"},
     ),
     "aws.bedrock.agent": ("bedrock-agent", "list_agents", "agentSummaries", {}),
+    "aws.bedrock.prompt": ("bedrock-agent", "list_prompts", "promptSummaries", {}),
+    "aws.bedrock.vpc_endpoint": ("ec2", "describe_vpc_endpoints", "VpcEndpoints", {}),
+    "aws.bedrock.model_invocation_job": (
+        "bedrock",
+        "list_model_invocation_jobs",
+        "invocationJobSummaries",
+        {},
+    ),
     "aws.bedrock.knowledge_base": ("bedrock-agent", "list_knowledge_bases", "knowledgeBaseSummaries", {}),
 }
 
@@ -298,7 +306,11 @@ def test_iam_stale_key_admin_role_and_canary(demo: DemoEnvironment, session: bot
     key = iam.list_access_keys(UserName="data-scientist-alice")["AccessKeyMetadata"][0]
     assert (datetime.now(UTC) - key["CreateDate"]).days >= 400
     attached = iam.list_attached_role_policies(RoleName="SageMakerExecutionRole-Admin")["AttachedPolicies"]
-    assert {p["PolicyName"] for p in attached} == {"AdministratorAccess", "AmazonSageMakerFullAccess"}
+    assert {p["PolicyName"] for p in attached} == {
+        "AdministratorAccess",
+        "AmazonSageMakerFullAccess",
+        "AmazonBedrockFullAccess",
+    }
     trust = iam.get_role(RoleName="SageMakerExecutionRole-Scoped")["Role"]["AssumeRolePolicyDocument"]
     if isinstance(trust, str):
         trust = json.loads(trust)

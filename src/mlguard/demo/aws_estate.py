@@ -62,7 +62,7 @@ DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
 
 #: AWS-managed IAM policies the estate attaches: they must exist in the target account (they do in
 #: every real account; on moto see :func:`mlguard.testing.moto_ext.add_aws_managed_policies`).
-AWS_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess")
+AWS_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess", "AmazonBedrockFullAccess")
 DEFAULT_ACCOUNT = "123456789012"
 #: The third-party (labelling/monitoring vendor) account some demo roles trust.
 _VENDOR_ACCOUNT = "444455556666"
@@ -208,7 +208,8 @@ class _Seeder:
         r.add(
             "aws.iam.role",
             admin,
-            bad="SageMaker can assume it; AdministratorAccess and AmazonSageMakerFullAccess attached",
+            bad="SageMaker can assume it; AdministratorAccess, AmazonSageMakerFullAccess and "
+            "AmazonBedrockFullAccess attached",
         )
 
         scoped_policy = iam.create_policy(
@@ -357,6 +358,11 @@ class _Seeder:
             reason = "console password without MFA; access key 412 days old"
         else:
             reason = "console password without MFA"
+        # A long-term Bedrock API key (30-day expiry, still usable) on a user without admin access.
+        iam.create_service_specific_credential(
+            UserName="data-scientist-alice", ServiceName="bedrock.amazonaws.com", CredentialAgeDays=30
+        )
+        reason += "; long-term Bedrock API key"
         r.add("aws.iam.user", "data-scientist-alice", bad=reason)
 
         iam.create_user(UserName="ci-model-deployer", Tags=_tags(**_TEAM))
@@ -364,7 +370,18 @@ class _Seeder:
         iam.attach_user_policy(UserName="ci-model-deployer", PolicyArn=wildcard_policy)
         if self.backdate_key:
             self.backdate_key("ci-model-deployer", ci_key, self.now - timedelta(days=200))
-        r.add("aws.iam.user", "ci-model-deployer", bad="long-lived access key with *:* attached")
+        iam.create_service_specific_credential(
+            UserName="ci-model-deployer", ServiceName="bedrock.amazonaws.com"
+        )
+        iam.attach_user_policy(
+            UserName="ci-model-deployer", PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess"
+        )
+        r.add(
+            "aws.iam.user",
+            "ci-model-deployer",
+            bad="long-lived access key with *:* attached; never-expiring Bedrock API key on an admin; "
+            "AmazonBedrockFullAccess attached",
+        )
 
         iam.create_user(UserName="ml-admin-bob", Tags=_tags(**_TEAM))
         iam.create_login_profile(UserName="ml-admin-bob", Password="Demo-Passw0rd-Not-Real!")
@@ -2229,7 +2246,8 @@ class _Seeder:
                 "aws.bedrock.invocation_logging",
                 f"{self.account}/{region}",
                 region,
-                bad="Bedrock is used (a guardrail) but model invocation logging is not configured",
+                bad="Bedrock is used (a guardrail) but model invocation logging is not configured "
+                "and there is no bedrock-runtime VPC endpoint",
             )
             return
 
@@ -2426,6 +2444,66 @@ class _Seeder:
             flaw = None if private else "no customer managed key and no VPC"
             r.add("aws.bedrock.model_customization_job", job, region, bad=flaw)
             r.add("aws.bedrock.custom_model", model, region, bad=flaw and "no customer managed key")
+
+        # Private Bedrock access: only the primary region has a bedrock-runtime interface endpoint.
+        endpoint = self.client("ec2", region).create_vpc_endpoint(
+            VpcId=self.net[region]["vpc"],
+            ServiceName=f"com.amazonaws.{region}.bedrock-runtime",
+            VpcEndpointType="Interface",
+            SubnetIds=[self.net[region]["subnet"]],
+            SecurityGroupIds=[self.net[region]["sg"]],
+        )["VpcEndpoint"]["VpcEndpointId"]
+        r.add("aws.bedrock.vpc_endpoint", endpoint, region)
+
+        # Prompt management: one prompt with a customer managed key, one without.
+        for prompt, keyed in (("claims-triage-prompt", True), ("faq-answer-prompt", False)):
+            agents.create_prompt(
+                name=prompt,
+                defaultVariant="main",
+                variants=[
+                    {
+                        "name": "main",
+                        "templateType": "TEXT",
+                        "templateConfiguration": {"text": {"text": "Answer the question: {{question}}"}},
+                        "modelId": "amazon.titan-text-express-v1",
+                    }
+                ],
+                **({"customerEncryptionKeyArn": key} if keyed else {}),
+            )
+            r.add("aws.bedrock.prompt", prompt, region, bad=None if keyed else "no customer managed key")
+
+        # Batch inference: one job in a VPC writing with a customer key, one with neither.
+        for batch, private in (("claims-nightly-batch", True), ("faq-backfill-batch", False)):
+            bedrock.create_model_invocation_job(
+                jobName=batch,
+                roleArn=role,
+                modelId="amazon.titan-text-express-v1",
+                inputDataConfig={
+                    "s3InputDataConfig": {"s3Uri": f"s3://acme-ml-raw-data{suffix}/batch/{batch}/"}
+                },
+                outputDataConfig={
+                    "s3OutputDataConfig": {
+                        "s3Uri": f"s3://acme-ml-model-artifacts{suffix}/batch/{batch}/",
+                        **({"s3EncryptionKeyId": key} if private else {}),
+                    }
+                },
+                **(
+                    {
+                        "vpcConfig": {
+                            "subnetIds": [self.net[region]["subnet"]],
+                            "securityGroupIds": [self.net[region]["sg"]],
+                        }
+                    }
+                    if private
+                    else {}
+                ),
+            )
+            r.add(
+                "aws.bedrock.model_invocation_job",
+                batch,
+                region,
+                bad=None if private else "output without a customer managed key, not in a VPC",
+            )
 
         # Provisioned throughput on each custom model: one serves traffic, one sits idle.
         used = bedrock.create_provisioned_model_throughput(

@@ -15,7 +15,8 @@ Bedrock (moto 5.2.6): guardrails, provisioned throughput, imported models and ap
 inference profiles are stored by ``_patch_bedrock_guardrails`` and
 ``_patch_bedrock_models_and_throughput`` (which also stops moto inventing a KMS key for every
 customization job); agent guardrail configuration, agent aliases, action groups and knowledge base
-data sources by ``_patch_bedrock_agents``. moto's own model invocation logging, custom models,
+data sources by ``_patch_bedrock_agents``; prompts and batch inference jobs by
+``_patch_bedrock_prompts_and_batch_jobs``. moto's own model invocation logging, custom models,
 customization jobs, agents and knowledge bases are used as they are.
 
 The s3control host quirk is on the client side (botocore prefixes the account id to the endpoint
@@ -1590,6 +1591,158 @@ def add_aws_managed_policies(account_id: str, names: Iterable[str]) -> None:
             backend.managed_policies[policy.arn] = policy
 
 
+def _patch_bedrock_prompts_and_batch_jobs() -> None:
+    """moto 5.2.x lacks Bedrock Prompt management (Create/Get/ListPrompts) and batch inference
+    (Create/Get/ListModelInvocationJobs). Store the prompt's draft (variants, customer key) and
+    each job as submitted (input/output S3 config with its KMS key, VPC config), status Submitted."""
+    from moto.bedrock.exceptions import ResourceNotFoundException as BedrockNotFound
+    from moto.bedrock.responses import BedrockResponse
+    from moto.bedrockagent.exceptions import ResourceNotFoundException
+    from moto.bedrockagent.responses import AgentsforBedrockResponse
+
+    def _prompts(self: Any) -> dict[str, dict[str, Any]]:
+        return _store(self.bedrockagent_backend, "_mlguard_prompts")
+
+    def create_prompt(self: Any) -> Any:
+        backend = self.bedrockagent_backend
+        name = self._get_param("name")
+        pid = _bedrock_id(backend.account_id, backend.region_name, "prompt", name).upper()
+        now = utcnow()
+        record: dict[str, Any] = {
+            "name": name,
+            "id": pid,
+            "arn": f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:prompt/{pid}",
+            "version": "DRAFT",
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        for key in ("description", "customerEncryptionKeyArn", "defaultVariant", "variants"):
+            if self._get_param(key) is not None:
+                record[key] = self._get_param(key)
+        _prompts(self)[pid] = record
+        return ActionResult(record)
+
+    def get_prompt(self: Any) -> Any:
+        ident = str(self._get_param("promptIdentifier"))
+        found = _prompts(self).get(ident.rsplit("/", 1)[-1])
+        if found is None:
+            raise ResourceNotFoundException(f"Prompt {ident} not found")
+        return ActionResult(found)
+
+    def list_prompts(self: Any) -> Any:
+        keys = ("name", "description", "id", "arn", "version", "createdAt", "updatedAt")
+        return ActionResult(
+            {"promptSummaries": [{k: p[k] for k in keys if k in p} for p in _prompts(self).values()]}
+        )
+
+    for fn in (create_prompt, get_prompt, list_prompts):
+        _add_method(AgentsforBedrockResponse, fn)
+
+    def _jobs(self: Any) -> dict[str, dict[str, Any]]:
+        return _store(self.bedrock_backend, "_mlguard_invocation_jobs")
+
+    def create_model_invocation_job(self: Any) -> Any:
+        backend = self.bedrock_backend
+        name = self._get_param("jobName")
+        jid = _bedrock_id(backend.account_id, backend.region_name, "batch", name)
+        now = utcnow()
+        arn = f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:model-invocation-job/{jid}"
+        record: dict[str, Any] = {
+            "jobArn": arn,
+            "jobName": name,
+            "status": "Submitted",
+            "submitTime": now,
+            "lastModifiedTime": now,
+        }
+        for key in (
+            "modelId",
+            "roleArn",
+            "inputDataConfig",
+            "outputDataConfig",
+            "vpcConfig",
+            "timeoutDurationInHours",
+            "modelInvocationType",
+        ):
+            if self._get_param(key) is not None:
+                record[key] = self._get_param(key)
+        _jobs(self)[jid] = record
+        return ActionResult({"jobArn": record["jobArn"]})
+
+    def get_model_invocation_job(self: Any) -> Any:
+        ident = str(self._get_param("jobIdentifier"))
+        found = _jobs(self).get(ident.rsplit("/", 1)[-1])
+        if found is None:
+            raise BedrockNotFound(f"Model invocation job {ident} not found")
+        return ActionResult(found)
+
+    def list_model_invocation_jobs(self: Any) -> Any:
+        status = self._get_param("statusEquals")
+        jobs = [j for j in _jobs(self).values() if not status or j["status"] == status]
+        return ActionResult({"invocationJobSummaries": jobs})
+
+    for fn in (create_model_invocation_job, get_model_invocation_job, list_model_invocation_jobs):
+        _add_method(BedrockResponse, fn)
+
+
+# --------------------------------------------------------------------------- IAM
+
+
+def _patch_iam_service_specific_credentials() -> None:
+    """moto 5.2.x has no IAM service-specific credentials (CreateServiceSpecificCredential,
+    ListServiceSpecificCredentials), which hold Amazon Bedrock long-term API keys. Store them per
+    user with ServiceName, status and the expiry CredentialAgeDays sets; the secret is never kept."""
+    from moto.iam.exceptions import NoSuchEntity
+    from moto.iam.responses import IamResponse
+
+    def _creds(self: Any) -> dict[str, dict[str, Any]]:
+        return _store(self.backend, "_mlguard_service_credentials")
+
+    def create_service_specific_credential(self: Any) -> Any:
+        user = self.backend.get_user(self._get_param("UserName"))
+        service = str(self._get_param("ServiceName"))
+        now = utcnow()
+        cred_id = f"ACCA{len(_creds(self)) + 1:016d}"
+        record: dict[str, Any] = {
+            "UserName": user.name,
+            "Status": "Active",
+            "ServiceUserName": f"{user.name}-at-{self.backend.account_id}",
+            "CreateDate": now,
+            "ServiceSpecificCredentialId": cred_id,
+            "ServiceName": service,
+        }
+        age = self._get_param("CredentialAgeDays")
+        if age is not None:
+            record["ExpirationDate"] = now + timedelta(days=int(age))
+        _creds(self)[cred_id] = record
+        return ActionResult({"ServiceSpecificCredential": {**record, "ServicePassword": "not-a-real-secret"}})
+
+    def list_service_specific_credentials(self: Any) -> Any:
+        name = self._get_param("UserName")
+        if name:
+            self.backend.get_user(name)
+        service = self._get_param("ServiceName")
+        found = [
+            c
+            for c in _creds(self).values()
+            if (not name or c["UserName"] == name) and (not service or c["ServiceName"] == service)
+        ]
+        return ActionResult({"ServiceSpecificCredentials": found})
+
+    def update_service_specific_credential(self: Any) -> Any:
+        found = _creds(self).get(str(self._get_param("ServiceSpecificCredentialId")))
+        if found is None:
+            raise NoSuchEntity("The service-specific credential cannot be found.")
+        found["Status"] = self._get_param("Status")
+        return EmptyResult()
+
+    for fn in (
+        create_service_specific_credential,
+        list_service_specific_credentials,
+        update_service_specific_credential,
+    ):
+        _add_method(IamResponse, fn)
+
+
 _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_gpu_instance_types,
     _patch_model_network_isolation,
@@ -1609,6 +1762,8 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_bedrock_guardrails,
     _patch_bedrock_models_and_throughput,
     _patch_bedrock_agents,
+    _patch_iam_service_specific_credentials,
+    _patch_bedrock_prompts_and_batch_jobs,
 )
 
 

@@ -7,6 +7,7 @@ import boto3
 import pytest
 
 from mlguard.collect.base import Calls
+from mlguard.testing import moto_ext
 from tests.collect.aws.conftest import ACCOUNT, NullProgress, collect
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -23,6 +24,7 @@ class CountingProgress(NullProgress):
 
 
 def test_every_unit_reports_its_calls_and_they_add_up() -> None:
+    moto_ext.apply()  # moto 5.2 has no ListServiceSpecificCredentials (users' Bedrock API keys)
     boto3.client("s3").create_bucket(Bucket="bkt-1")
     boto3.client("iam").create_user(UserName="u1")
     progress = CountingProgress()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from mlguard.testing import moto_ext
 from tests.collect.aws.conftest import collect
 
 TRUST_SAGEMAKER = {
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 
 def test_iam_roles_users_policies() -> None:
+    moto_ext.apply()  # moto 5.2 has no service-specific credentials (Bedrock API keys)
     iam = boto3.client("iam")
     iam.create_role(RoleName="sm-exec", AssumeRolePolicyDocument=json.dumps(TRUST_SAGEMAKER))
     iam.put_role_policy(RoleName="sm-exec", PolicyName="inline-read", PolicyDocument=json.dumps(READ))
@@ -114,6 +116,40 @@ def test_a_role_that_trusts_itself_is_not_another_principal() -> None:
         [UC_MASTER, "arn:aws:iam::123456789012:role/etl"]
     )
     assert data["aws_principals_without_external_id"] == []
+
+
+def test_iam_user_bedrock_api_keys() -> None:
+    """Only bedrock.amazonaws.com credentials are read; an expiry in the past makes a key unusable."""
+    moto_ext.apply()  # moto 5.2 has no service-specific credentials (Bedrock API keys)
+    iam = boto3.client("iam")
+    iam.create_user(UserName="app")
+    forever = iam.create_service_specific_credential(UserName="app", ServiceName="bedrock.amazonaws.com")
+    iam.create_service_specific_credential(
+        UserName="app", ServiceName="bedrock.amazonaws.com", CredentialAgeDays=30
+    )
+    iam.create_service_specific_credential(UserName="app", ServiceName="codecommit.amazonaws.com")
+    iam.create_user(UserName="retired")
+    old = iam.create_service_specific_credential(UserName="retired", ServiceName="bedrock.amazonaws.com")
+    iam.update_service_specific_credential(
+        UserName="retired",
+        ServiceSpecificCredentialId=old["ServiceSpecificCredential"]["ServiceSpecificCredentialId"],
+        Status="Inactive",
+    )
+    iam.create_user(UserName="none")
+
+    run = collect({"aws.iam.user"})
+    assert run.inventory.errors == []
+    app = run.one("aws.iam.user", "app").data
+    assert len(app["bedrock_api_keys"]) == 2  # not the CodeCommit credential
+    assert app["active_bedrock_api_key_count"] == 2
+    assert sorted(k["never_expires"] for k in app["bedrock_api_keys"]) == [False, True]
+    assert all(k["expired"] is False and k["status"] == "Active" for k in app["bedrock_api_keys"])
+    secret = forever["ServiceSpecificCredential"]["ServicePassword"]
+    assert secret not in run.inventory.model_dump_json()
+    retired = run.one("aws.iam.user", "retired").data
+    assert retired["active_bedrock_api_key_count"] == 0
+    assert retired["bedrock_api_keys"][0]["status"] == "Inactive"
+    assert run.one("aws.iam.user", "none").data["bedrock_api_keys"] == []
 
 
 def test_kms_keys() -> None:

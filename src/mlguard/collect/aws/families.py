@@ -6,6 +6,7 @@ from mlguard.collect.aws import (  # noqa: F401
     apigateway,
     autoscaling,
     bedrock,
+    bedrock_extra,
     cloudwatch,
     ec2,
     ecr,

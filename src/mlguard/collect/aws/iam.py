@@ -93,6 +93,31 @@ def _access_keys(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
     return keys
 
 
+#: The IAM service name of Amazon Bedrock API keys (long-term, service-specific credentials).
+BEDROCK_SERVICE = "bedrock.amazonaws.com"
+
+
+def _bedrock_api_keys(raw: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Ids, status and lifetimes of the user's Bedrock API keys (never their secret)."""
+    keys = []
+    for c in as_list(raw.get("BedrockApiKeys")):
+        expires = c.get("ExpirationDate")
+        expired = isinstance(expires, datetime) and expires <= now
+        keys.append(
+            {
+                "credential_id": c.get("ServiceSpecificCredentialId"),
+                "status": c.get("Status"),
+                "create_date": to_json(c.get("CreateDate")),
+                "age_days": _days(now, c.get("CreateDate")),
+                "expiration_date": to_json(expires),
+                "never_expires": expires is None,
+                "expired": expired,
+            }
+        )
+    usable = sum(1 for k in keys if k["status"] == "Active" and not k["expired"])
+    return {"bedrock_api_keys": keys, "active_bedrock_api_key_count": usable}
+
+
 def _user_data(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
     keys = []
@@ -120,6 +145,7 @@ def _user_data(item: Item, opts: Options) -> dict[str, Any]:
         "mfa_enabled": bool(mfa),
         "console_password": login is not None,
         "password_last_used": to_json(raw.get("PasswordLastUsed")),
+        **_bedrock_api_keys(raw, opts.now),
     }
 
 
@@ -264,6 +290,13 @@ define(
                 into="LoginProfile",
                 absent_codes=frozenset({"NoSuchEntity"}),
                 attributes=("console_password",),
+            ),
+            Detail(
+                operation="list_service_specific_credentials",
+                params=lambda r: {"UserName": r["UserName"], "ServiceName": BEDROCK_SERVICE},
+                select="ServiceSpecificCredentials",
+                into="BedrockApiKeys",
+                attributes=("bedrock_api_keys", "active_bedrock_api_key_count"),
             ),
         ),
     ),
