@@ -244,3 +244,30 @@ def test_account_and_region_fleet_facts() -> None:
     fleet = region.data["gpu_fleet"]
     assert (fleet["instances"], fleet["running"], fleet["gpus"]) == (2, 2, 8)
     assert fleet["by_gpu_model"] == {"A10G": 2}
+
+
+def test_an_unparsable_answer_is_an_error_of_its_call_not_of_the_scan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A detail call whose answer botocore cannot parse (an HTML 500 page from a proxy or an
+    unpatched emulator): ResponseParserError is not a BotoCoreError, and it must not end the
+    collection; it is that resource's collection error and its fields are unknown."""
+    from botocore import parsers
+
+    boto3.client("kms").create_key(Description="ml data")
+    real = parsers.JSONParser.parse
+
+    def parse(self: parsers.JSONParser, response: dict[str, object], shape: object) -> object:
+        if getattr(shape, "name", "") == "GetKeyRotationStatusResponse":
+            raise parsers.ResponseParserError("Unable to parse response (syntax error), invalid XML received")
+        return real(self, response, shape)
+
+    monkeypatch.setattr(parsers.JSONParser, "parse", parse)
+    run = collect({"aws.kms.key"})
+    [key] = [
+        r
+        for r in run.inventory.resources
+        if r.type == "aws.kms.key" and r.data.get("description") == "ml data"
+    ]
+    assert "rotation_enabled" not in key.data
+    assert any("GetKeyRotationStatus" in e.operation for e in run.inventory.errors), run.inventory.errors

@@ -25,6 +25,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 from jmespath.exceptions import JMESPathError
 
 from mlguard import __version__
@@ -46,6 +47,7 @@ class ReadOnlyViolation(RuntimeError):
 CAUGHT: tuple[type[BaseException], ...] = (
     ClientError,
     BotoCoreError,
+    ResponseParserError,  # an answer botocore cannot parse (an HTML 500 page): not a BotoCoreError
     NotImplementedError,
     KeyError,
     TypeError,
