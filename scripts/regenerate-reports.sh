@@ -9,8 +9,10 @@ mlguard=.venv/bin/mlguard
 [ -x "$mlguard" ] || mlguard=mlguard
 rm -f reports/results.json reports/results.sarif reports/report.html reports/summary.md reports/junit.xml \
   reports/results.csv reports/compliance-*.html
-"$mlguard" -q scan --demo --format json,sarif,html,markdown,junit,csv --output-dir reports --fail-on never
-for fw in aws-securityhub-sagemaker databricks-dasf; do
+# --pricing sample: dollar figures from the built-in SAMPLE price file (labelled so in every report)
+"$mlguard" -q scan --demo --pricing sample --format json,sarif,html,markdown,junit,csv --output-dir reports \
+  --fail-on never
+for fw in aws-securityhub-sagemaker aws-ai-security-best-practices databricks-dasf; do
   "$mlguard" -q report reports/results.json --framework "$fw" --format html --output-dir reports
 done
 ls -la reports
