@@ -139,3 +139,21 @@ def test_results_with_cost_validate_against_the_published_schema(
     again = ScanResult.model_validate(data).with_derived_figures()
     assert again.cost is not None
     assert again.cost.model_dump(exclude_none=True) == data["cost"]
+
+
+def test_console_cost_tables_never_cut_a_name(priced: tuple[dict[str, Any], str, Path]) -> None:
+    """At the 80 columns of a CI log, a resource or owner name is folded onto the next line, never
+    shortened with an ellipsis (a cut name cannot be searched for)."""
+    from rich.console import Console
+
+    from mlguard.cost.render import print_cost
+
+    data, _, _ = priced
+    console = Console(width=80, record=True, force_terminal=False, color_system=None)
+    print_cost(ScanResult.model_validate(data).cost, console)
+    text = console.export_text()
+    assert "Stop or scale down first" in text
+    assert "…" not in text
+    top = text[text.index("Stop or scale down first") :]
+    resources = "".join(line.split("│")[3].strip() for line in top.splitlines() if line.count("│") > 3)
+    assert "llm-summarizer" in resources  # folded over lines, but whole

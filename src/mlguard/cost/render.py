@@ -197,7 +197,7 @@ def print_cost(summary: CostSummary | None, console: Console) -> None:
             title=f"Cost at risk by owner (tags: {esc(', '.join(summary.owner_tags))})", title_justify="left"
         )
         for i, col in enumerate(["Owner", *TOTAL_HEADER[1:]]):
-            table.add_column(col, justify="right" if i else "left")
+            table.add_column(col, justify="right" if i else "left", overflow="fold")
         for t in summary.by_owner:
             table.add_row(*(esc(c) for c in total_row(t)))
         console.print(table)
@@ -205,7 +205,8 @@ def print_cost(summary: CostSummary | None, console: Console) -> None:
         table = Table(title="Stop or scale down first", title_justify="left")
         keep = (0, 1, 2, 4, 5, 6)  # the terminal is narrow: no scope or policy id (see the reports)
         for i in keep:
-            table.add_column(TOP_HEADER[i], justify="right" if i in (0, 5, 6) else "left")
+            # fold, never "…": a resource name cut short cannot be found (and at 80 columns it would be)
+            table.add_column(TOP_HEADER[i], justify="right" if i in (0, 5, 6) else "left", overflow="fold")
         for i, item in enumerate(summary.top, 1):
             row = top_row(i, item)
             table.add_row(*(esc(row[k]) for k in keep))
