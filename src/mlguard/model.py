@@ -320,6 +320,21 @@ class PolicyInfo(_Frozen):
         default=None, description="mlguard (built-in), a policy directory, or checkov."
     )
 
+    @classmethod
+    def of_result(cls, result: Result) -> PolicyInfo:
+        """What a result alone says of its policy, for a result whose policy is missing from
+        ``scan.policies`` (results files of older versions)."""
+        return cls(
+            id=result.policy_id,
+            title=result.title,
+            description=result.title,
+            severity=result.severity,
+            category=result.category,
+            resource=result.resource_type,
+            provider=result.provider,
+            compliance=result.compliance,
+        )
+
 
 class RequirementInfo(_Frozen):
     id: str

@@ -373,19 +373,6 @@ def build_finding(result: Result, policy: PolicyInfo, scan: ScanResult, target: 
     return result_json
 
 
-def _fallback_policy(result: Result) -> PolicyInfo:
-    return PolicyInfo(
-        id=result.policy_id,
-        title=result.title,
-        description=result.title,
-        severity=result.severity,
-        category=result.category,
-        resource=result.resource_type,
-        provider=result.provider,
-        compliance=result.compliance,
-    )
-
-
 def build_asff(scan: ScanResult, options: ReportOptions) -> list[dict[str, Any]]:
     """Every result as an ASFF finding; InputError when the import account or region is unknown."""
     target = resolve_target(scan, options)
@@ -393,7 +380,8 @@ def build_asff(scan: ScanResult, options: ReportOptions) -> list[dict[str, Any]]
         return []
     policies = {p.id: p for p in scan.policies}
     return [
-        build_finding(r, policies.get(r.policy_id) or _fallback_policy(r), scan, target) for r in scan.results
+        build_finding(r, policies.get(r.policy_id) or PolicyInfo.of_result(r), scan, target)
+        for r in scan.results
     ]
 
 

@@ -314,27 +314,13 @@ def build_event(
     )
 
 
-def _fallback_policy(result: Result) -> PolicyInfo:
-    """Policy metadata for a result whose policy is missing from ``scan.policies`` (older files)."""
-    return PolicyInfo(
-        id=result.policy_id,
-        title=result.title,
-        description=result.title,
-        severity=result.severity,
-        category=result.category,
-        resource=result.resource_type,
-        provider=result.provider,
-        compliance=result.compliance,
-    )
-
-
 def build_ocsf(scan: ScanResult) -> list[dict[str, Any]]:
     """Every result as an OCSF Compliance Finding, JSON-ready (strings made terminal-safe)."""
     policies = {p.id: p for p in scan.policies}
     incomplete = scan.incomplete
     events = []
     for result in scan.results:
-        policy = policies.get(result.policy_id) or _fallback_policy(result)
+        policy = policies.get(result.policy_id) or PolicyInfo.of_result(result)
         event = build_event(result, policy, scan, incomplete)
         events.append(json_safe(event.model_dump(mode="json", exclude_none=True)))
     return events

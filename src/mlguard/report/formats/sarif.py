@@ -183,20 +183,6 @@ def _rule(policy: PolicyInfo) -> tuple[dict[str, Any], int]:
     return rule, cut
 
 
-def _fallback_policy(result: Result) -> PolicyInfo:
-    """Rule metadata for a result whose policy is missing from ``scan.policies`` (older files)."""
-    return PolicyInfo(
-        id=result.policy_id,
-        title=result.title,
-        description=result.title,
-        severity=result.severity,
-        category=result.category,
-        resource=result.resource_type,
-        provider=result.provider,
-        compliance=result.compliance,
-    )
-
-
 def _result(result: Result, rule_index: int) -> dict[str, Any]:
     if result.status is Status.ERROR:
         level = "warning"
@@ -300,7 +286,7 @@ def _run(
     for r in exported:
         first.setdefault(r.policy_id, r)
     for pid in rule_ids:
-        rule, cut = _rule(policies.get(pid) or _fallback_policy(first[pid]))
+        rule, cut = _rule(policies.get(pid) or PolicyInfo.of_result(first[pid]))
         if cut:
             tags_cut[pid] = cut
         index[pid] = len(rules)
