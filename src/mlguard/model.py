@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mlguard.cost.model import Cost, CostSummary
+from mlguard.cost.model import Cost, CostSummary, GpuFleet
 
 INVENTORY_SCHEMA_VERSION = "1.0"
 RESULT_SCHEMA_VERSION = "1.0"
@@ -468,6 +468,9 @@ class ScanResult(BaseModel):
     baseline: BaselineInfo | None = None
     cost: CostSummary | None = Field(
         default=None, description="Totals of the failing cost findings (derived from the results)."
+    )
+    gpu_fleet: GpuFleet | None = Field(
+        default=None, description="All accelerated capacity in the inventory (set when cost policies ran)."
     )
     filter: ResultFilter | None = Field(
         default=None,

@@ -23,7 +23,7 @@ from mlguard.collect.base import CollectionCancelled, CollectorFactory, Inventor
 from mlguard.collect.secrets import mask_text, scrub_resource
 from mlguard.collect.shard import Shard
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
-from mlguard.cost.figures import CostOptions, attach_costs, cost_summary
+from mlguard.cost.figures import CostOptions, attach_costs, cost_summary, fleet_of
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
 from mlguard.iac.scan import IacScan, with_compliance
 from mlguard.model import (
@@ -400,6 +400,7 @@ def evaluate(
         stale_waivers=stale,
         baseline=baseline_info,
         cost=cost_summary(results, policies, cost),
+        gpu_fleet=fleet_of(inventory, policies, cost),
     )
 
 

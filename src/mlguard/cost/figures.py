@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mlguard.cost.model import Cost, CostLine, CostSummary
+from mlguard.cost.model import Cost, CostLine, CostSummary, GpuFleet
 from mlguard.cost.pricing import PriceSource, apply_prices
 from mlguard.cost.spec import CostSpec, Quantity
 from mlguard.model import Inventory, Resource, Result, Status
@@ -284,3 +284,15 @@ def cost_summary(
         prices.sample if prices else False,
         options.owner_tags,
     )
+
+
+def fleet_of(
+    inventory: Inventory, policies: Sequence[Policy], options: CostOptions | None = None
+) -> GpuFleet | None:
+    """The GPU fleet of the inventory; None when no selected policy measures cost."""
+    from mlguard.cost.fleet import gpu_fleet
+
+    if not any(p.cost is not None for p in policies):
+        return None
+    options = options or CostOptions()
+    return gpu_fleet(inventory, options.prices, options.owner_tags)

@@ -95,3 +95,70 @@ class CostSummary(_Frozen):
     by_workspace: list[CostTotal] = Field(default_factory=list)
     by_platform: list[CostTotal] = Field(default_factory=list)
     top: list[CostItem] = Field(default_factory=list, description="What to stop or scale down first.")
+
+
+class FleetItem(_Frozen):
+    """One unit of accelerated capacity (an instance, an endpoint variant, a job, a cluster...),
+    failing a policy or not. ``None`` is unknown (not read, or not exposed), never zero."""
+
+    kind: str = Field(description="What it is, e.g. 'SageMaker endpoint variant', 'Databricks pool'.")
+    provider: str
+    resource_uid: str
+    name: str | None = None
+    scope: str | None = Field(default=None, description="Account or workspace.")
+    region: str | None = None
+    owner: str | None = None
+    state: str | None = None
+    instance_type: str | None = Field(
+        default=None, description="Instance or node type, serving workload type, or Bedrock model."
+    )
+    accelerator_model: str | None = None
+    accelerators_per_instance: float | None = None
+    instances: float | None = Field(
+        default=None, description="Instances (nodes, replicas, model units) now; None: not read."
+    )
+    instances_min: float | None = Field(default=None, description="Lower end of the scaling range.")
+    instances_max: float | None = Field(default=None, description="Upper end of the scaling range.")
+    accelerators: float | None = Field(default=None, description="Accelerators in all its instances now.")
+    hours: float | None = Field(default=None, description="Hours it ran in the look-back window.")
+    gpu_hours: float | None = Field(default=None, description="Accelerator-hours in the look-back window.")
+    utilisation: dict[str, float | str | None] = Field(
+        default_factory=dict, description="What the platform told about its use (invocations, CPU %...)."
+    )
+    usd_per_hour: float | None = Field(default=None, description="Price of one instance-hour, when known.")
+    usd: float | None = Field(default=None, description="Dollars of the look-back window, when priced.")
+    price_source: str | None = None
+    notes: list[str] = Field(default_factory=list, description="How the figures were derived.")
+    unknown: list[str] = Field(default_factory=list, description="Why a figure is unknown.")
+
+
+class FleetTotal(_Frozen):
+    key: str
+    items: int = 0
+    accelerators: float = Field(default=0.0, description="Sum of the known accelerator counts.")
+    gpu_hours: float = Field(default=0.0, description="Sum of the known accelerator-hours.")
+    usd: float | None = Field(default=None, description="Sum of the priced items; None: none priced.")
+    unknown_accelerators: int = Field(default=0, description="Items whose accelerator count is unknown.")
+    unknown_gpu_hours: int = Field(default=0, description="Items whose accelerator-hours are unknown.")
+    unpriced: int = Field(default=0, description="Items without a dollar figure (not in the sum).")
+
+
+class GpuFleet(_Frozen):
+    """All accelerated capacity the inventory holds on both platforms, not only failing findings."""
+
+    window_days: float = Field(description="Length of the look-back window the hours cover.")
+    window_start: str
+    window_end: str = Field(description="When the inventory was collected (the end of the window).")
+    pricing: str | None = None
+    sample_prices: bool = False
+    total: FleetTotal
+    by_kind: list[FleetTotal] = Field(default_factory=list)
+    items: list[FleetItem] = Field(default_factory=list)
+    incomplete: list[str] = Field(
+        default_factory=list,
+        description="Scopes where a fleet type could not be listed: the fleet misses them.",
+    )
+    not_collected: list[str] = Field(
+        default_factory=list,
+        description="Fleet types this run did not collect (no selected policy reads them): not in the fleet.",
+    )

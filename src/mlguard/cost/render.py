@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mlguard.cost.model import CostItem, CostSummary, CostTotal
+from mlguard.cost.model import CostItem, CostSummary, CostTotal, FleetItem, FleetTotal, GpuFleet
 from mlguard.report.sanitize import terminal_safe
 
 ACTION_LABELS = {
@@ -105,6 +105,132 @@ def top_row(i: int, item: CostItem) -> list[str]:
         dollars(item.usd_per_month, item.at_least, item.node_hours_per_month is not None),
         item.policy_id,
     ]
+
+
+# --------------------------------------------------------------------------- GPU fleet
+
+FLEET_TOTAL_HEADER = ["Kind", "Items", "Accelerators now", "GPU-h in window", "$ in window"]
+FLEET_ITEM_HEADER = [
+    "Kind",
+    "Resource",
+    "Account / workspace",
+    "Owner",
+    "State",
+    "Type",
+    "Accelerators",
+    "Instances (range)",
+    "Hours",
+    "GPU-h",
+    "Use",
+    "$",
+]
+FLEET_MAX_ROWS = 200  # items listed in a report (the totals and the JSON cover all)
+
+
+def _n(value: float | None) -> str:
+    return "unknown" if value is None else hours(value)
+
+
+def fleet_headline(fleet: GpuFleet) -> str:
+    t = fleet.total
+    text = (
+        f"{t.items} accelerated item(s) on both platforms, {_n(t.accelerators)} accelerators running now"
+        + (f" (+{t.unknown_accelerators} with an unknown count)" if t.unknown_accelerators else "")
+        + f", {_n(t.gpu_hours)} GPU-hours in the {fleet.window_days:g}-day window "
+        f"{fleet.window_start[:10]} to {fleet.window_end[:10]}"
+        + (f" (+{t.unknown_gpu_hours} item(s) unknown)" if t.unknown_gpu_hours else "")
+    )
+    if fleet.pricing is None:
+        text += "; no prices given, so no dollar figures"
+    elif t.usd is None:
+        text += f"; none of them priced by {fleet.pricing}"
+    else:
+        text += f"; {dollars(t.usd)} in the window priced by {fleet.pricing}"
+        if t.unpriced:
+            text += f" ({t.unpriced} item(s) without a dollar figure are not in that sum)"
+    if fleet.not_collected:
+        text += f"; not collected in this run: {', '.join(fleet.not_collected)}"
+    if fleet.incomplete:
+        text += f"; INCOMPLETE: {len(fleet.incomplete)} listing(s) failed ({'; '.join(fleet.incomplete[:3])})"
+    return text + "."
+
+
+def fleet_total_row(t: FleetTotal) -> list[str]:
+    return [
+        t.key,
+        str(t.items),
+        _n(t.accelerators) + (f" (+{t.unknown_accelerators} unknown)" if t.unknown_accelerators else ""),
+        _n(t.gpu_hours) + (f" (+{t.unknown_gpu_hours} unknown)" if t.unknown_gpu_hours else ""),
+        ("no price" if t.usd is None else dollars(t.usd))
+        + (f" (+{t.unpriced} unpriced)" if t.unpriced and t.usd is not None else ""),
+    ]
+
+
+def _use(item: FleetItem) -> str:
+    parts = []
+    for key, value in item.utilisation.items():
+        if value is None or key == "metrics_days":
+            continue
+        shown = hours(value) if isinstance(value, float | int) and not isinstance(value, bool) else str(value)
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    return "; ".join(parts)
+
+
+def fleet_item_row(item: FleetItem) -> list[str]:
+    per = "unknown" if item.accelerators_per_instance is None else hours(item.accelerators_per_instance)
+    accel = f"{per} x {item.accelerator_model or 'unknown model'}"
+    count = _n(item.instances)
+    if item.instances_min is not None or item.instances_max is not None:
+        count += f" ({_n(item.instances_min)}-{_n(item.instances_max)})"
+    return [
+        item.kind,
+        item.name or item.resource_uid,
+        item.scope or "",
+        item.owner or "",
+        item.state or "unknown",
+        item.instance_type or "unknown",
+        accel,
+        count,
+        _n(item.hours),
+        _n(item.gpu_hours),
+        _use(item),
+        (
+            "no price"
+            if item.price_source is None and item.usd is None
+            else dollars(item.usd, hours_known=False)
+        ),
+    ]
+
+
+def fleet_html_context(fleet: GpuFleet | None) -> dict[str, Any] | None:
+    if fleet is None:
+        return None
+    return {
+        "fleet": fleet,
+        "headline": fleet_headline(fleet),
+        "total_header": FLEET_TOTAL_HEADER,
+        "totals": [fleet_total_row(t) for t in [*fleet.by_kind, fleet.total]],
+        "item_header": FLEET_ITEM_HEADER,
+        "rows": [(fleet_item_row(i), i) for i in fleet.items[:FLEET_MAX_ROWS]],
+        "more": max(len(fleet.items) - FLEET_MAX_ROWS, 0),
+    }
+
+
+def print_fleet(fleet: GpuFleet | None, console: Console) -> None:
+    """The console's fleet block: one line and the totals per kind (the items are in the reports)."""
+    if fleet is None or not fleet.items:
+        return
+
+    def esc(value: object) -> str:
+        return escape(terminal_safe(value))
+
+    console.print(f"[bold]GPU fleet[/]: {esc(fleet_headline(fleet))}")
+    table = Table(title="GPU fleet by kind (every item, failing or not)", title_justify="left")
+    for i, col in enumerate(FLEET_TOTAL_HEADER):
+        table.add_column(col, justify="right" if i else "left", overflow="fold")
+    for t in [*fleet.by_kind, fleet.total]:
+        table.add_row(*(esc(c) for c in fleet_total_row(t)))
+    console.print(table)
 
 
 # --------------------------------------------------------------------------- HTML chart

@@ -13,7 +13,7 @@ from rich.markup import escape as _escape
 from rich.table import Table
 from rich.text import Text
 
-from mlguard.cost.render import print_cost
+from mlguard.cost.render import print_cost, print_fleet
 from mlguard.model import ScanResult, Severity, Status
 from mlguard.report.sanitize import terminal_safe
 
@@ -80,6 +80,7 @@ def print_summary(scan: ScanResult, console: Console) -> None:
         _top_resources(scan, console)
 
     print_cost(scan.cost, console)
+    print_fleet(scan.gpu_fleet, console)
 
     if scan.errors:
         err = Table(title=f"Collection errors ({len(scan.errors)})", title_justify="left")

@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from mlguard.cost.render import fleet_html_context
 from mlguard.cost.render import html_context as cost_html_context
 from mlguard.model import CollectionError, Result, ScanResult, Severity, Status, Summary
 from mlguard.report.base import Reporter, ReportOptions, register
@@ -263,6 +264,7 @@ def render_html(
         "history": history,
         "errors": error_impacts(scan),
         "cost": cost_html_context(scan.cost),
+        "fleet": fleet_html_context(scan.gpu_fleet),
         "data": _embed(payload(scan)),
         "script": (files("mlguard.report") / "templates" / "report.js").read_text("utf-8"),
     }

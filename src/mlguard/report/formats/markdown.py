@@ -12,7 +12,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from mlguard.cost import render as cost_render
-from mlguard.cost.model import CostSummary
+from mlguard.cost.model import CostSummary, GpuFleet
 from mlguard.model import ScanResult, Severity, Status
 from mlguard.report.base import Reporter, ReportOptions, register
 from mlguard.report.compliance import all_frameworks
@@ -92,6 +92,26 @@ def cost_section(summary: CostSummary) -> list[str]:
     return lines
 
 
+def fleet_section(fleet: GpuFleet) -> list[str]:
+    """All accelerated capacity, failing or not: totals per kind, then each item."""
+    lines = ["### GPU fleet", "", md(cost_render.fleet_headline(fleet))]
+    if fleet.sample_prices:
+        lines += ["", "**Dollar figures use SAMPLE prices, not real rates.**"]
+    if not fleet.items:
+        return lines
+    lines += [""]
+    totals = [*fleet.by_kind, fleet.total]
+    rows = [[md(c) for c in cost_render.fleet_total_row(t)] for t in totals]
+    lines += _table(cost_render.FLEET_TOTAL_HEADER, rows)
+    lines += ["", "<details><summary>Every item</summary>", ""]
+    shown = fleet.items[: cost_render.FLEET_MAX_ROWS]
+    rows = [[md(c) for c in cost_render.fleet_item_row(i)] for i in shown]
+    lines += _table(cost_render.FLEET_ITEM_HEADER, rows)
+    if len(fleet.items) > cost_render.FLEET_MAX_ROWS:
+        lines += ["", f"_{len(fleet.items) - cost_render.FLEET_MAX_ROWS} more in results.json (gpu_fleet)_"]
+    return [*lines, "", "</details>"]
+
+
 def render_markdown(
     scan: ScanResult, max_chars: int = MAX_CHARS, history: ReportHistory | dict[str, Any] | None = None
 ) -> str:
@@ -149,6 +169,8 @@ def render_markdown(
 
     if scan.cost is not None:
         body.append(cost_section(scan.cost))
+    if scan.gpu_fleet is not None:
+        body.append(fleet_section(scan.gpu_fleet))
 
     frameworks = all_frameworks(scan)
     if frameworks:
