@@ -73,7 +73,8 @@ def test_gpu_hours_without_prices(unpriced: tuple[dict[str, Any], str, Path]) ->
     summary = data["cost"]
     assert "pricing" not in summary
     assert "usd_per_month" not in summary["total"]
-    assert summary["total"]["gpu_hours_per_month"] == 24820.0
+    # + gpu-embedding-emr: 4 running g5.2xlarge - 1 = 3 x 730 h x 1 GPU
+    assert summary["total"]["gpu_hours_per_month"] == 24820.0 + 2190.0
     assert "no prices given" in " ".join(console.split())
     assert "no dollar figures" in (out / "summary.md").read_text()
     # every FAIL of a policy with a cost block carries a cost; nothing else does
@@ -90,6 +91,9 @@ _COSTED = {
     "databricks_gpu_pool_no_idle_instances",
     "databricks_gpu_serving_scale_to_zero",
     "databricks_gpu_cluster_autotermination",
+    "emr_gpu_cluster_managed_scaling",
+    "bedrock_provisioned_throughput_idle",
+    "sagemaker_training_job_gpu_spot_or_bounded",
 }
 
 
@@ -100,7 +104,8 @@ def test_unmeasured_hours_are_unknown_not_zero(unpriced: tuple[dict[str, Any], s
     assert cost["lines"][0]["instances"] == 5.0  # 4 workers + the driver
     assert any("not measured" in u for u in cost["unknown"])
     assert "each such hour: 5 instance-hours, 40 GPU-hours" in cost["assumptions"]
-    assert data["cost"]["total"]["unknown"] == 2
+    # + the Bedrock throughput (no GPUs exposed) and the training job (hours unmeasured)
+    assert data["cost"]["total"]["unknown"] == 4
     assert "unknown" in console
 
 
@@ -123,8 +128,10 @@ def test_dollars_with_the_sample_price_file(priced: tuple[dict[str, Any], str, P
     assert any("each such hour costs $160.00" in u for u in cluster["unknown"])  # 5 x 32 $/h (SAMPLE)
     summary = data["cost"]
     assert summary["sample_prices"] is True
-    assert summary["total"]["usd_per_month"] == 57378.0
-    assert summary["top"][0]["resource_uid"] == LLM
+    # + faq-tuned-pt 2 model units x 730 h x 20 $/h and gpu-embedding-emr 2190 h x 1.20 $/h (SAMPLE)
+    assert summary["total"]["usd_per_month"] == 57378.0 + 29200.0 + 2628.0
+    assert summary["top"][0]["resource_name"] == "faq-tuned-pt"  # $29,200: the largest SAMPLE figure
+    assert summary["top"][1]["resource_uid"] == LLM
     assert "SAMPLE prices, not real rates" in " ".join(console.split())
     assert "SAMPLE prices, not real rates" in (out / "summary.md").read_text()
     assert 'id="cost-sample"' in (out / "report.html").read_text()

@@ -161,7 +161,11 @@ def measure(
             gpus = r.number(spec.accelerators, el, "accelerators per instance")
         else:
             gpus = None
-            r.unknown.append("accelerators per instance: the policy does not say where to read them")
+            r.unknown.append(
+                f"accelerators per instance: {spec.accelerators_unknown}"
+                if spec.accelerators_unknown
+                else "accelerators per instance: the policy does not say where to read them"
+            )
         hours = spec.hours_per_month
         node_hours = None if at_risk is None or hours is None else at_risk * hours
         gpu_hours = None if node_hours is None or gpus is None else node_hours * gpus

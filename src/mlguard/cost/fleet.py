@@ -336,7 +336,7 @@ def _bedrock(b: _Builder) -> Iterable[FleetItem]:
     yield b.item(
         "Bedrock provisioned throughput",
         state=status,
-        instance_type=(b.doc.get("foundation_model_arn") or "").rsplit("/", 1)[-1] or None,
+        instance_type=b.doc.get("foundation_model_arn"),
         instances=units,
         hours=hours,
         accelerators=None,

@@ -21,7 +21,7 @@ class CostLine(_Frozen):
     """One priced unit of a finding: the resource itself, or one element (a variant, a served entity)."""
 
     item: str = Field(description="What this line counts: the resource, or e.g. 'variant AllTraffic'.")
-    platform: str = Field(description="How it is priced: ec2, sagemaker or databricks_serving.")
+    platform: str = Field(description="How it is priced: ec2, sagemaker, databricks_serving or bedrock.")
     instance_type: str | None = None
     region: str | None = None
     instances: float | None = Field(default=None, description="Instances (nodes, replicas) at risk.")
@@ -41,7 +41,8 @@ class Cost(_Frozen):
         description="idle, min_capacity, idle_pool, no_scale_to_zero, interactive_gpu, no_auto_stop."
     )
     action: str = Field(
-        description="What stops the waste: stop, scale_down, scale_to_zero, right_size, auto_stop."
+        description="What stops the waste: stop, scale_down, scale_to_zero, right_size, auto_stop, "
+        "bound_runtime."
     )
     gpu_hours_per_month: float | None = None
     node_hours_per_month: float | None = None

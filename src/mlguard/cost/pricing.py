@@ -30,11 +30,15 @@ class _Strict(BaseModel):
 
 
 class InstancePrice(_Strict):
-    platform: Literal["ec2", "sagemaker", "databricks_serving"] = Field(
+    platform: Literal["ec2", "sagemaker", "databricks_serving", "bedrock"] = Field(
         description="ec2 (also Databricks pool and cluster nodes: the cloud VM), sagemaker (ml.* hosting "
-        "and notebooks), databricks_serving (a served entity's workload type, e.g. GPU_MEDIUM)."
+        "and notebooks), databricks_serving (a served entity's workload type, e.g. GPU_MEDIUM), bedrock "
+        "(a provisioned throughput model unit-hour, by foundation model ARN)."
     )
-    instance_type: str = Field(min_length=1, description="e.g. g5.2xlarge, ml.g5.xlarge, GPU_MEDIUM.")
+    instance_type: str = Field(
+        min_length=1,
+        description="e.g. g5.2xlarge, ml.g5.xlarge, GPU_MEDIUM, or a Bedrock foundation model ARN.",
+    )
     region: str | None = Field(default=None, min_length=1, description="AWS region; absent: any region.")
     usd_per_hour: float | None = Field(default=None, ge=0, description="Dollars per instance-hour.")
     dbu_per_hour: float | None = Field(default=None, ge=0, description="DBUs per instance-hour.")

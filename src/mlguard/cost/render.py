@@ -22,6 +22,7 @@ ACTION_LABELS = {
     "scale_to_zero": "enable scale-to-zero",
     "right_size": "move to a CPU type",
     "auto_stop": "set auto-termination",
+    "bound_runtime": "bound the runtime or use spot",
 }
 GROUPS = (  # (CostSummary field, column title, section title)
     ("by_owner", "Owner", "By owner"),

@@ -29,8 +29,8 @@ from typing import Any
 from mlguard.policy.conditions import CompileError, Condition, Path, compile_condition, compile_path
 
 WASTES = ("idle", "min_capacity", "idle_pool", "no_scale_to_zero", "interactive_gpu", "no_auto_stop")
-ACTIONS = ("stop", "scale_down", "scale_to_zero", "right_size", "auto_stop")
-PLATFORMS = ("ec2", "sagemaker", "databricks_serving")
+ACTIONS = ("stop", "scale_down", "scale_to_zero", "right_size", "auto_stop", "bound_runtime")
+PLATFORMS = ("ec2", "sagemaker", "databricks_serving", "bedrock")
 TABLES = ("databricks_serving_workload",)
 
 
@@ -73,6 +73,12 @@ def cost_schema() -> dict[str, Any]:
             "instances": {**quantity, "description": "Instances running (default: value 1)."},
             "keep": {**quantity, "description": "Instances that stay after the action (default: value 0)."},
             "accelerators": {**quantity, "description": "Accelerators (GPUs) per instance."},
+            "accelerators_unknown": {
+                "type": "string",
+                "minLength": 1,
+                "description": "Instead of accelerators: why the platform cannot tell them (GPU-hours "
+                "stay unknown).",
+            },
             "hours_per_month": {
                 "oneOf": [
                     {"type": "number", "exclusiveMinimum": 0, "maximum": 744},
@@ -98,6 +104,7 @@ def cost_schema() -> dict[str, Any]:
             },
         },
         "required": ["waste", "action", "platform", "instance_type"],
+        "not": {"required": ["accelerators", "accelerators_unknown"]},
         "additionalProperties": False,
     }
 
@@ -132,6 +139,7 @@ class CostSpec:
     instances: Quantity
     keep: Quantity
     accelerators: Quantity | None
+    accelerators_unknown: str | None
     hours_per_month: float | None  # None: unmeasured
     hours_note: str | None
     at_least: bool
@@ -221,6 +229,7 @@ def compile_cost(raw: dict[str, Any], params: dict[str, Any]) -> CostSpec:
         accelerators=_quantity(raw["accelerators"], [*where, "accelerators"], params, 0)
         if "accelerators" in raw
         else None,
+        accelerators_unknown=raw.get("accelerators_unknown"),
         hours_per_month=None if hours == "unmeasured" else float(hours),
         hours_note=raw.get("hours_note"),
         at_least=bool(raw.get("at_least", False)),

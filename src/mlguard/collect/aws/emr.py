@@ -73,6 +73,8 @@ def _instance_groups(item: Item, data: dict[str, Any]) -> None:
                 "group_type": group.get("InstanceGroupType"),
                 "instance_type": group.get("InstanceType"),
                 "is_gpu": None if facts is None else facts["is_gpu"],
+                "gpu_count": None if facts is None else facts["gpu_count"],
+                "running_instance_count": group.get("RunningInstanceCount"),
                 "autoscaling_max_capacity": constraints.get("MaxCapacity"),
             }
         )
