@@ -22,6 +22,14 @@ from mlguard.model import Category, Result, Severity, Status, fingerprint
 from mlguard.yamlio import parse_yaml
 
 RATES = {("g5.12xlarge", "us-east-1"): "5.6720000000", ("p4d.24xlarge", "us-east-1"): "32.7726000000"}
+# AmazonSageMaker: (instanceName, regionCode, component) -> $/h; hosting and training differ
+SAGEMAKER_RATES = {
+    ("ml.g5.xlarge", "us-east-1", "Hosting"): "1.4080000000",
+    ("ml.g5.xlarge", "us-east-1", "Training"): "1.4080000000",
+    ("ml.p4d.24xlarge", "us-east-1", "Hosting"): "37.6880000000",
+    ("ml.p4d.24xlarge", "us-east-1", "Training"): "37.6880000000",
+    ("ml.g5.xlarge", "us-east-1", "Notebook"): "1.4100000000",
+}
 
 
 def _product(itype: str, region: str, usd: str) -> str:
@@ -45,10 +53,17 @@ class _Handler(BaseHTTPRequestHandler):
         target = self.headers.get("X-Amz-Target", "")
         type(self).calls.append({"target": target, **body})
         filters = {f["Field"]: f["Value"] for f in body.get("Filters", [])}
-        usd = RATES.get((filters.get("instanceType", ""), filters.get("regionCode", "")))
+        if body.get("ServiceCode") == "AmazonSageMaker":
+            itype = filters.get("instanceName", "")
+            usd = SAGEMAKER_RATES.get((itype, filters.get("regionCode", ""), filters.get("component", "")))
+        elif body.get("ServiceCode") == "AmazonEC2":
+            itype = filters.get("instanceType", "")
+            usd = RATES.get((itype, filters.get("regionCode", "")))
+        else:
+            usd = None
         answer = {
             "FormatVersion": "aws_v1",
-            "PriceList": [_product(filters["instanceType"], filters["regionCode"], usd)] if usd else [],
+            "PriceList": [_product(itype, filters["regionCode"], usd)] if usd else [],
         }
         data = json.dumps(answer).encode()
         self.send_response(200)
@@ -76,10 +91,11 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         server.server_close()
 
 
-def _result(uid: str, itype: str, platform: str = "ec2") -> Result:
+def _result(uid: str, itype: str, platform: str = "ec2", usage: str | None = None) -> Result:
     line = CostLine(
         item=uid,
         platform=platform,
+        usage=usage,
         instance_type=itype,
         region="us-east-1",
         instances=1,
@@ -116,13 +132,44 @@ def test_on_demand_ec2_rates_are_read_once_per_type_and_region(endpoint: str) ->
     assert {"Type": "TERM_MATCH", "Field": "operatingSystem", "Value": "Linux"} in gets[0]["Filters"]
 
 
-def test_sagemaker_is_not_priced_from_the_price_list(endpoint: str) -> None:
-    (r,) = apply_prices(
-        [_result("a", "ml.g5.xlarge", platform="sagemaker")], AwsPriceList(endpoint_url=endpoint)
+def test_sagemaker_is_priced_by_its_usage_component_once_per_run(endpoint: str) -> None:
+    source = AwsPriceList(endpoint_url=endpoint)
+    results = [
+        _result("a", "ml.p4d.24xlarge", "sagemaker", "hosting"),
+        _result("b", "ml.p4d.24xlarge", "sagemaker", "hosting"),
+        _result("c", "ml.g5.xlarge", "sagemaker", "notebook"),
+        _result("d", "ml.g5.xlarge", "sagemaker", "processing"),  # the fake lists no such price
+    ]
+    priced = apply_prices(results, source)
+    usd = [r.cost.usd_per_month if r.cost else None for r in priced]
+    assert usd == [27512.24, 27512.24, 1029.3, None]  # 730 h x 37.688 and x 1.41 $/h
+    assert priced[0].cost is not None
+    assert (
+        priced[0].cost.lines[0].price_source
+        == "AWS Price List: 37.688 $/h on-demand SageMaker Hosting, us-east-1"
     )
-    assert r.cost is not None
-    assert r.cost.usd_per_month is None
-    assert any("only EC2 instance types" in u for u in r.cost.unknown)
+    assert priced[3].cost is not None
+    assert any("no on-demand price for ml.g5.xlarge" in u for u in priced[3].cost.unknown)
+    gets = [c for c in _Handler.calls if c["target"] == "AWSPriceListService.GetProducts"]
+    assert len(gets) == 3  # ml.p4d.24xlarge hosting asked once
+    assert gets[0]["ServiceCode"] == "AmazonSageMaker"
+    assert {"Type": "TERM_MATCH", "Field": "component", "Value": "Hosting"} in gets[0]["Filters"]
+    assert {"Type": "TERM_MATCH", "Field": "instanceName", "Value": "ml.p4d.24xlarge"} in gets[0]["Filters"]
+
+
+def test_contract_priced_platforms_and_unknown_usage_are_not_asked(endpoint: str) -> None:
+    source = AwsPriceList(endpoint_url=endpoint)
+    results = [
+        _result("a", "ml.g5.xlarge", platform="sagemaker"),  # usage unknown
+        _result("b", "GPU_MEDIUM", platform="databricks_serving"),
+        _result("c", "arn:aws:bedrock:us-east-1::foundation-model/x", platform="bedrock"),
+    ]
+    priced = apply_prices(results, source)
+    assert [r.cost.usd_per_month if r.cost else 0 for r in priced] == [None, None, None]
+    assert priced[0].cost is not None
+    assert any("SageMaker usage" in u for u in priced[0].cost.unknown)
+    assert priced[1].cost is not None
+    assert any("contract prices" in u for u in priced[1].cost.unknown)
     assert _Handler.calls == []
 
 

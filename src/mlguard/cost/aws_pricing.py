@@ -1,11 +1,13 @@
-"""Prices from the AWS Price List API (``--pricing aws``): public on-demand EC2 rates.
+"""Prices from the AWS Price List API (``--pricing aws``): public on-demand EC2 and SageMaker rates.
 
-One read-only call, ``pricing:GetProducts`` on the us-east-1 endpoint, once per (instance type,
-region) the findings need, cached for the run; every other operation is refused before it is
-sent. Only the ``ec2`` platform is priced this way (EC2 instances, and the cloud VMs of Databricks
-pools and clusters): SageMaker and Databricks serving rates differ by component and contract, so
-they stay unpriced here and say so. A lookup that fails or matches no single price leaves the
-figure unpriced with the reason; it is never guessed.
+One read-only call, ``pricing:GetProducts`` on the us-east-1 endpoint, once per (platform, instance
+type, region, usage) the findings need, cached for the run; every other operation is refused before
+it is sent. The ``ec2`` platform (EC2 instances, and the cloud VMs of Databricks pools and clusters)
+is priced from service code AmazonEC2 (Linux, shared tenancy); ``sagemaker`` (``ml.*`` types) from
+AmazonSageMaker by the usage's component (Hosting, Notebook, Training, Processing). Databricks
+serving and DBU rates and Bedrock model units are contract prices: they come only from a price file
+and stay unpriced here, saying so. A lookup that fails or matches no single price leaves the figure
+unpriced with the reason; it is never guessed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ PRICING_REGION = "us-east-1"
 ALLOWED = frozenset({("pricing", "GetProducts")})
 _CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
 MAX_PAGES = 5
+SAGEMAKER_COMPONENTS = {  # the Price List's component attribute of an ml.* instance-hour, by usage
+    "hosting": "Hosting",
+    "notebook": "Notebook",
+    "training": "Training",
+    "processing": "Processing",
+}
+_Key = tuple[str, str, str | None, str | None]  # platform, instance type, region, usage
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -59,41 +68,71 @@ class AwsPriceList:
             "pricing", region_name=PRICING_REGION, config=_CONFIG, endpoint_url=endpoint_url
         )
         self.client.meta.events.register("before-call.pricing", _guard)
-        self.label = "AWS Price List API (public on-demand EC2 Linux rates)"
-        self.cache: dict[tuple[str, str, str | None], Price | None] = {}
-        self.problems: dict[tuple[str, str, str | None], str] = {}
+        self.label = "AWS Price List API (public on-demand EC2 Linux and SageMaker rates)"
+        self.cache: dict[_Key, Price | None] = {}
+        self.problems: dict[_Key, str] = {}
 
-    def price(self, platform: str, instance_type: str, region: str | None) -> Price | None:
-        key = (platform, instance_type, region)
+    def price(
+        self, platform: str, instance_type: str, region: str | None, usage: str | None = None
+    ) -> Price | None:
+        key = (platform, instance_type, region, usage if platform == "sagemaker" else None)
         if key not in self.cache:
-            self.cache[key] = self._lookup(platform, instance_type, region)
+            self.cache[key] = self._lookup(key)
         return self.cache[key]
 
-    def missing(self, platform: str, instance_type: str, region: str | None) -> str | None:
-        return self.problems.get((platform, instance_type, region))
+    def missing(
+        self, platform: str, instance_type: str, region: str | None, usage: str | None = None
+    ) -> str | None:
+        return self.problems.get(
+            (platform, instance_type, region, usage if platform == "sagemaker" else None)
+        )
 
-    def _lookup(self, platform: str, instance_type: str, region: str | None) -> Price | None:
-        key = (platform, instance_type, region)
-        if platform != "ec2" or region is None:
-            self.problems[key] = "only EC2 instance types with a region are priced from the AWS Price List"
-            return None
-        filters = [
-            {"Type": "TERM_MATCH", "Field": field, "Value": value}
-            for field, value in (
-                ("instanceType", instance_type),
-                ("regionCode", region),
-                ("operatingSystem", "Linux"),
-                ("tenancy", "Shared"),
-                ("preInstalledSw", "NA"),
-                ("capacitystatus", "Used"),
-                ("licenseModel", "No License required"),
+    def _query(self, key: _Key) -> tuple[str, list[tuple[str, str]], str] | str:
+        """(service code, filters, what) for a key, or why it is not priced from the Price List."""
+        platform, instance_type, region, usage = key
+        if region is None:
+            return "an instance type without a region is not priced from the AWS Price List"
+        if platform == "ec2":
+            return (
+                "AmazonEC2",
+                [
+                    ("instanceType", instance_type),
+                    ("regionCode", region),
+                    ("operatingSystem", "Linux"),
+                    ("tenancy", "Shared"),
+                    ("preInstalledSw", "NA"),
+                    ("capacitystatus", "Used"),
+                    ("licenseModel", "No License required"),
+                ],
+                "on-demand Linux",
             )
-        ]
+        if platform == "sagemaker":
+            component = SAGEMAKER_COMPONENTS.get(usage or "")
+            if component is None:
+                return "the SageMaker usage (hosting, notebook, training, processing) is not known"
+            return (
+                "AmazonSageMaker",
+                [("instanceName", instance_type), ("regionCode", region), ("component", component)],
+                f"on-demand SageMaker {component}",
+            )
+        return (
+            f"{platform} rates are contract prices: give them in a price file (--pricing FILE); "
+            "the AWS Price List prices EC2 and SageMaker instance types only"
+        )
+
+    def _lookup(self, key: _Key) -> Price | None:
+        _, instance_type, region, _ = key
+        query = self._query(key)
+        if isinstance(query, str):
+            self.problems[key] = query
+            return None
+        service, fields, what = query
+        filters = [{"Type": "TERM_MATCH", "Field": f, "Value": v} for f, v in fields]
         found: set[float] = set()
         token: str | None = None
         try:
             for _ in range(MAX_PAGES):
-                kwargs: dict[str, Any] = {"ServiceCode": "AmazonEC2", "Filters": filters, "MaxResults": 100}
+                kwargs: dict[str, Any] = {"ServiceCode": service, "Filters": filters, "MaxResults": 100}
                 if token:
                     kwargs["NextToken"] = token
                 page = self.client.get_products(**kwargs)
@@ -106,8 +145,8 @@ class AwsPriceList:
             self.problems[key] = f"pricing:GetProducts failed: {type(exc).__name__}: {str(exc)[:200]}"
             return None
         if len(found) != 1:
-            what = "no on-demand price" if not found else f"{len(found)} different prices"
-            self.problems[key] = f"the AWS Price List has {what} for {instance_type} in {region}"
+            problem = "no on-demand price" if not found else f"{len(found)} different prices"
+            self.problems[key] = f"the AWS Price List has {problem} for {instance_type} in {region}"
             return None
         (usd,) = found
-        return Price(usd, f"AWS Price List: {usd:g} $/h on-demand Linux, {region}")
+        return Price(usd, f"AWS Price List: {usd:g} $/h {what}, {region}")

@@ -34,8 +34,8 @@ def cost_options(f: F) -> F:
         metavar="FILE|sample|aws",
         help="Price file (YAML/JSON, see `mlguard schema pricing`) to show cost findings in dollars; "
         "without it they are in GPU-hours and node-hours. 'sample': the built-in SAMPLE file (demo "
-        "prices, not real rates). 'aws': public on-demand EC2 rates from the AWS Price List API "
-        "(pricing:GetProducts).",
+        "prices, not real rates). 'aws': public on-demand EC2 and SageMaker rates from the AWS Price "
+        "List API (pricing:GetProducts).",
     )(f)
 
 

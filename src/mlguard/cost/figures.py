@@ -182,6 +182,7 @@ def measure(
             CostLine(
                 item=label,
                 platform=spec.platform,
+                usage=spec.usage,
                 instance_type=str(itype) if itype is not None else None,
                 region=resource.region,
                 instances=at_risk,

@@ -485,6 +485,14 @@ PLATFORM_OF = {  # how a kind's instance-hour is priced
 }
 
 
+USAGE_OF = {
+    "SageMaker endpoint variant": "hosting",
+    "SageMaker notebook": "notebook",
+    "SageMaker training job": "training",
+    "SageMaker processing job": "processing",
+}
+
+
 def _node_hours(item: FleetItem) -> float | None:
     """Instance-hours of the window (a stopped instance's hours count one instance)."""
     if item.instances == 0 and item.kind not in ONE_INSTANCE:
@@ -502,11 +510,12 @@ def _price(item: FleetItem, prices: PriceSource | None) -> FleetItem:
     platform = PLATFORM_OF[item.kind]
     unknown = list(item.unknown)
     node_hours = _node_hours(item)
-    price = prices.price(platform, item.instance_type, item.region)
+    usage = USAGE_OF.get(item.kind)
+    price = prices.price(platform, item.instance_type, item.region, usage)
     if price is None:
         if node_hours == 0:
             return item.model_copy(update={"usd": 0.0})  # nothing ran: nothing to price
-        why = prices.missing(platform, item.instance_type, item.region)
+        why = prices.missing(platform, item.instance_type, item.region, usage)
         unknown.append(f"$: no price for {platform} {item.instance_type}" + (f" ({why})" if why else ""))
         return item.model_copy(update={"unknown": unknown})
     usd = None if node_hours is None else round(node_hours * price.usd_per_hour, 2)

@@ -23,6 +23,9 @@ class CostLine(_Frozen):
     item: str = Field(description="What this line counts: the resource, or e.g. 'variant AllTraffic'.")
     platform: str = Field(description="How it is priced: ec2, sagemaker, databricks_serving or bedrock.")
     instance_type: str | None = None
+    usage: str | None = Field(
+        default=None, description="What a SageMaker instance-hour is for: hosting, notebook, training."
+    )
     region: str | None = None
     instances: float | None = Field(default=None, description="Instances (nodes, replicas) at risk.")
     accelerators_per_instance: float | None = None

@@ -92,9 +92,15 @@ class PriceSource(Protocol):
     label: str
     sample: bool
 
-    def price(self, platform: str, instance_type: str, region: str | None) -> Price | None: ...
+    def price(
+        self, platform: str, instance_type: str, region: str | None, usage: str | None = None
+    ) -> Price | None:
+        """``usage``: what a SageMaker instance-hour is for (hosting, notebook, training, processing)."""
+        ...
 
-    def missing(self, platform: str, instance_type: str, region: str | None) -> str | None:
+    def missing(
+        self, platform: str, instance_type: str, region: str | None, usage: str | None = None
+    ) -> str | None:
         """Why there is no price (None: the source simply lists none)."""
         ...
 
@@ -121,12 +127,16 @@ class PriceBook:
                 )
             self._by_key[(p.platform, p.instance_type, p.region)] = price
 
-    def price(self, platform: str, instance_type: str, region: str | None) -> Price | None:
+    def price(
+        self, platform: str, instance_type: str, region: str | None, usage: str | None = None
+    ) -> Price | None:
         return self._by_key.get((platform, instance_type, region)) or self._by_key.get(
             (platform, instance_type, None)
         )
 
-    def missing(self, platform: str, instance_type: str, region: str | None) -> str | None:
+    def missing(
+        self, platform: str, instance_type: str, region: str | None, usage: str | None = None
+    ) -> str | None:
         return None
 
 
@@ -170,10 +180,14 @@ def _price_cost(cost: Cost, source: PriceSource) -> Cost:
     lines: list[CostLine] = []
     unknown = list(cost.unknown)
     for line in cost.lines:
-        price = source.price(line.platform, line.instance_type, line.region) if line.instance_type else None
+        price = (
+            source.price(line.platform, line.instance_type, line.region, line.usage)
+            if line.instance_type
+            else None
+        )
         if price is None:
             if line.instance_type and line.instances != 0:
-                why = source.missing(line.platform, line.instance_type, line.region)
+                why = source.missing(line.platform, line.instance_type, line.region, line.usage)
                 unknown.append(
                     f"{line.item}: no price for {line.platform} {line.instance_type} in "
                     f"{line.region or 'any region'} in {source.label}" + (f": {why}" if why else "")

@@ -32,6 +32,7 @@ WASTES = ("idle", "min_capacity", "idle_pool", "no_scale_to_zero", "interactive_
 ACTIONS = ("stop", "scale_down", "scale_to_zero", "right_size", "auto_stop", "bound_runtime")
 PLATFORMS = ("ec2", "sagemaker", "databricks_serving", "bedrock")
 TABLES = ("databricks_serving_workload",)
+USAGES = ("hosting", "notebook", "training", "processing")
 
 
 def cost_schema() -> dict[str, Any]:
@@ -62,6 +63,10 @@ def cost_schema() -> dict[str, Any]:
             "waste": {"enum": list(WASTES), "description": "What kind of waste the FAIL is."},
             "action": {"enum": list(ACTIONS), "description": "What stops it."},
             "platform": {"enum": list(PLATFORMS), "description": "How an instance-hour is priced."},
+            "usage": {
+                "enum": list(USAGES),
+                "description": "What a sagemaker instance-hour is for (its price differs by use).",
+            },
             "each": {"type": "string", "minLength": 1, "description": "List path: one line per element."},
             "only": {"$ref": "#/$defs/condition", "description": "Elements (or the resource) that count."},
             "instance_type": {
@@ -131,6 +136,7 @@ class CostSpec:
     waste: str
     action: str
     platform: str
+    usage: str | None
     each: str | None
     each_expr: Path | None
     only: Condition | None
@@ -164,7 +170,8 @@ class CostSpec:
         bound = " (a lower bound)" if self.at_least else ""
         return (
             f"{self.waste.replace('_', ' ')}, fixed by {self.action.replace('_', ' ')}: {hours} x {count} "
-            f"instances x {q(self.accelerators)} GPUs{where}{bound}; priced as {self.platform} "
+            f"instances x {q(self.accelerators)} GPUs{where}{bound}; priced as {self.platform}"
+            f"{' ' + self.usage if self.usage else ''} "
             f"`{self.instance_type}` when a price is given"
         )
 
@@ -214,11 +221,14 @@ def compile_cost(raw: dict[str, Any], params: dict[str, Any]) -> CostSpec:
     """The compiled block; raises CompileError (located under ``cost``) for semantic problems."""
     where: list[str | int] = ["cost"]
     hours = raw.get("hours_per_month", 730)
+    if "usage" in raw and raw["platform"] != "sagemaker":
+        raise CompileError("usage: applies to the sagemaker platform only", [*where, "usage"])
     each = raw.get("each")
     return CostSpec(
         waste=raw["waste"],
         action=raw["action"],
         platform=raw["platform"],
+        usage=raw.get("usage"),
         each=each,
         each_expr=compile_path(each, [*where, "each"]) if each else None,
         only=compile_condition(raw["only"], [*where, "only"], params) if "only" in raw else None,
