@@ -125,7 +125,8 @@ def test_dollars_with_the_sample_price_file(priced: tuple[dict[str, Any], str, P
     assert serving["at_least"] is True
     cluster = _by(data, "databricks_gpu_cluster_autotermination", CLUSTER)["cost"]
     assert "usd_per_month" not in cluster  # unmeasured hours: unknown, however well priced
-    assert any("each such hour costs $160.00" in u for u in cluster["unknown"])  # 5 x 32 $/h (SAMPLE)
+    # 5 nodes x (32 $/h VM + 40 DBU/h x 0.55 $/DBU) (SAMPLE)
+    assert any("each such hour costs $270.00" in u for u in cluster["unknown"])
     summary = data["cost"]
     assert summary["sample_prices"] is True
     # + faq-tuned-pt 2 model units x 730 h x 20 $/h and gpu-embedding-emr 2190 h x 1.20 $/h (SAMPLE)

@@ -342,12 +342,14 @@ def test_dollars_from_a_price_file_only_and_unknown_hours_stay_unpriced(tmp_path
     assert _item(fleet, "i-run").usd == 108.0  # 72 h x 1.5
     assert _item(fleet, "i-stopped-long-ago").usd == 0.0
     assert _item(fleet, "train").usd == 800.0  # 10 h x 2 x 40
-    assert _item(fleet, "fixed").usd == 432.0  # 24 h x 3 nodes x 6
+    fixed = _item(fleet, "fixed")  # a cluster node-hour is its VM plus its DBUs: no DBU rate, no dollars
+    assert fixed.usd is None
+    assert any("has no databricks_compute (its DBUs)" in u for u in fixed.unknown)
     pool = _item(fleet, "pool")
     assert pool.usd is None
     assert pool.usd_per_hour == 6
     assert _item(fleet, "ep / gpu").usd is None  # ml.g5.xlarge not priced
-    assert fleet.total.usd == 108 + 800 + 432
+    assert fleet.total.usd == 108 + 800
     assert fleet.total.unpriced == sum(1 for i in fleet.items if i.usd is None)
 
 
@@ -369,3 +371,19 @@ def test_no_fleet_when_no_cost_policy_is_selected() -> None:
     from mlguard.cost.figures import fleet_of
 
     assert fleet_of(_inventory(), []) is None
+
+
+def test_a_cluster_is_priced_as_its_vm_plus_its_dbus(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(
+        "instances:\n"
+        "  - {platform: ec2, instance_type: g5.12xlarge, usd_per_hour: 6}\n"
+        "  - {platform: databricks_compute, instance_type: g5.12xlarge, dbu_per_hour: 10, sku: JOBS}\n"
+        "databricks: {dbu_prices: {JOBS: 0.5}}\n"
+    )
+    fleet = gpu_fleet(_inventory(), load_price_file(prices))
+    fixed = _item(fleet, "fixed")
+    assert fixed.usd_per_hour == 11.0  # 6 $/h VM + 10 DBU/h x 0.5 $/DBU
+    assert fixed.usd == 792.0  # 24 h x 3 nodes x 11 $/h
+    assert fixed.price_source == "VM prices.yaml: 6 $/h + DBUs prices.yaml: 10 DBU/h x 0.5 $/DBU (JOBS)"
+    assert _item(fleet, "pool").usd_per_hour == 6.0  # idle pool instances bill the VM only

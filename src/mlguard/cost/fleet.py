@@ -479,7 +479,7 @@ PLATFORM_OF = {  # how a kind's instance-hour is priced
     "SageMaker training job": "sagemaker",
     "SageMaker processing job": "sagemaker",
     "Bedrock provisioned throughput": "bedrock",
-    "Databricks cluster": "ec2",
+    "Databricks cluster": "databricks_compute",
     "Databricks pool (idle instances)": "ec2",
     "Databricks serving entity": "databricks_serving",
 }

@@ -21,7 +21,9 @@ class CostLine(_Frozen):
     """One priced unit of a finding: the resource itself, or one element (a variant, a served entity)."""
 
     item: str = Field(description="What this line counts: the resource, or e.g. 'variant AllTraffic'.")
-    platform: str = Field(description="How it is priced: ec2, sagemaker, databricks_serving or bedrock.")
+    platform: str = Field(
+        description="How it is priced: ec2, sagemaker, databricks_serving, bedrock or databricks_compute."
+    )
     instance_type: str | None = None
     usage: str | None = Field(
         default=None, description="What a SageMaker instance-hour is for: hosting, notebook, training."

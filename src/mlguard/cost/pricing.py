@@ -30,10 +30,12 @@ class _Strict(BaseModel):
 
 
 class InstancePrice(_Strict):
-    platform: Literal["ec2", "sagemaker", "databricks_serving", "bedrock"] = Field(
-        description="ec2 (also Databricks pool and cluster nodes: the cloud VM), sagemaker (ml.* hosting "
-        "and notebooks), databricks_serving (a served entity's workload type, e.g. GPU_MEDIUM), bedrock "
-        "(a provisioned throughput model unit-hour, by foundation model ARN)."
+    platform: Literal["ec2", "sagemaker", "databricks_serving", "bedrock", "databricks_compute"] = Field(
+        description="ec2 (EC2 instances, and the cloud VM of Databricks pool and cluster nodes), sagemaker "
+        "(ml.* hosting and notebooks), databricks_serving (a served entity's workload type, e.g. "
+        "GPU_MEDIUM), bedrock (a provisioned throughput model unit-hour, by foundation model ARN), "
+        "databricks_compute (the DBUs of a running cluster node by node type; a cluster node-hour "
+        "costs this plus the ec2 price of its VM, and is unpriced without both)."
     )
     instance_type: str = Field(
         min_length=1,
@@ -105,6 +107,9 @@ class PriceSource(Protocol):
         ...
 
 
+DATABRICKS_COMPUTE = "databricks_compute"
+
+
 class PriceBook:
     """The prices of one file, looked up by (platform, type, region) then (platform, type, any region)."""
 
@@ -127,17 +132,34 @@ class PriceBook:
                 )
             self._by_key[(p.platform, p.instance_type, p.region)] = price
 
-    def price(
-        self, platform: str, instance_type: str, region: str | None, usage: str | None = None
-    ) -> Price | None:
+    def _own(self, platform: str, instance_type: str, region: str | None) -> Price | None:
         return self._by_key.get((platform, instance_type, region)) or self._by_key.get(
             (platform, instance_type, None)
         )
 
+    def price(
+        self, platform: str, instance_type: str, region: str | None, usage: str | None = None
+    ) -> Price | None:
+        if platform != DATABRICKS_COMPUTE:
+            return self._own(platform, instance_type, region)
+        # a running cluster node bills its cloud VM and its DBUs: both, or no dollar figure
+        vm = self._own("ec2", instance_type, region)
+        dbu = self._own(DATABRICKS_COMPUTE, instance_type, region)
+        if vm is None or dbu is None:
+            return None
+        return Price(vm.usd_per_hour + dbu.usd_per_hour, f"VM {vm.source} + DBUs {dbu.source}")
+
     def missing(
         self, platform: str, instance_type: str, region: str | None, usage: str | None = None
     ) -> str | None:
-        return None
+        if platform != DATABRICKS_COMPUTE:
+            return None
+        lacks = [
+            f"{part} ({what})"
+            for part, what in (("ec2", "its VM"), (DATABRICKS_COMPUTE, "its DBUs"))
+            if self._own(part, instance_type, region) is None
+        ]
+        return "a cluster node-hour is its VM plus its DBUs; the file has no " + " and no ".join(lacks)
 
 
 def load_price_file(path: Path) -> PriceBook:

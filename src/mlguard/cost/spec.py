@@ -30,7 +30,7 @@ from mlguard.policy.conditions import CompileError, Condition, Path, compile_con
 
 WASTES = ("idle", "min_capacity", "idle_pool", "no_scale_to_zero", "interactive_gpu", "no_auto_stop")
 ACTIONS = ("stop", "scale_down", "scale_to_zero", "right_size", "auto_stop", "bound_runtime")
-PLATFORMS = ("ec2", "sagemaker", "databricks_serving", "bedrock")
+PLATFORMS = ("ec2", "sagemaker", "databricks_serving", "bedrock", "databricks_compute")
 TABLES = ("databricks_serving_workload",)
 USAGES = ("hosting", "notebook", "training", "processing")
 
