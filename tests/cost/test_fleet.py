@@ -11,7 +11,7 @@ import pytest
 from mlguard.cost.fleet import gpu_fleet
 from mlguard.cost.model import FleetItem, GpuFleet
 from mlguard.cost.pricing import load_price_file
-from mlguard.cost.render import fleet_item_row
+from mlguard.cost.render import fleet_item_row, fleet_total_row
 from mlguard.model import CollectionError, Inventory, Provenance, Resource
 
 END = "2026-12-01T00:00:00Z"  # the window is the 14 days before
@@ -324,6 +324,8 @@ def test_what_was_not_read_is_unknown_never_zero(fleet: GpuFleet) -> None:
     pool = _item(fleet, "pool")
     assert (pool.instances, pool.accelerators, pool.hours, pool.gpu_hours) == (3, 12, None, None)
     assert "unknown" in fleet_item_row(pool)
+    bedrock = next(t for t in fleet.by_kind if t.key == "Bedrock provisioned throughput")
+    assert fleet_total_row(bedrock)[2:4] == ["unknown", "unknown"]  # none known: unknown, not "0"
     t = fleet.total
     assert t.unknown_gpu_hours == 4  # i-blocked, autoscaling, pt, pool
     assert t.gpu_hours == sum(i.gpu_hours or 0 for i in fleet.items)

@@ -156,12 +156,19 @@ def fleet_headline(fleet: GpuFleet) -> str:
     return text + "."
 
 
+def _partly(known: float, unknown: int, items: int) -> str:
+    """A sum with the items it leaves out; all unknown is unknown, never 0."""
+    if items and unknown == items:
+        return "unknown"
+    return _n(known) + (f" (+{unknown} unknown)" if unknown else "")
+
+
 def fleet_total_row(t: FleetTotal) -> list[str]:
     return [
         t.key,
         str(t.items),
-        _n(t.accelerators) + (f" (+{t.unknown_accelerators} unknown)" if t.unknown_accelerators else ""),
-        _n(t.gpu_hours) + (f" (+{t.unknown_gpu_hours} unknown)" if t.unknown_gpu_hours else ""),
+        _partly(t.accelerators, t.unknown_accelerators, t.items),
+        _partly(t.gpu_hours, t.unknown_gpu_hours, t.items),
         ("no price" if t.usd is None else dollars(t.usd))
         + (f" (+{t.unpriced} unpriced)" if t.unpriced and t.usd is not None else ""),
     ]
