@@ -3,11 +3,13 @@
     .venv/bin/python bench/same_outputs.py [REF] [--keep]     (default REF: HEAD)
 
 Extracts ``src/`` and ``policies/`` of REF into a temporary directory, then, with each source tree
-in turn, (1) scans the demo estate writing every format (results.json, SARIF, CSV, JUnit, HTML,
-Markdown, OCSF, ASFF) and (2) writes every format of a synthetic scan (``make_scan``: odd names,
+in turn, (1) scans the demo estate (results.json: the evaluator), (2) re-renders one results file,
+REF's demo results, in every format (results.json, SARIF, CSV, JUnit, HTML, Markdown, OCSF,
+ASFF: the writers) and (3) writes every format of a synthetic scan (``make_scan``: odd names,
 waivers, baselines, IaC sources, secrets in evidence). The files must be identical once the
-timestamps of the run (ISO-8601 date-times, which differ between two runs) are masked. Prints each
-file's verdict; exits 1 on any difference. Not a test: it needs git and runs two full scans.
+ISO-8601 date-times (which differ between two scans, such as each resource's read time) are
+masked. Prints each file's verdict; exits 1 on any difference. Not a test: it needs git and runs
+two full scans.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 FORMATS = "json,sarif,csv,junit,html,markdown,ocsf,asff"
-_STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
+_STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")  # ISO-8601
 
 SYNTHETIC = """
 import sys
@@ -52,15 +54,23 @@ def extract(ref: str, into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
-def produce(src: Path, out: Path) -> None:
+def produce(src: Path, out: Path, fixed: Path | None) -> Path:
+    """Outputs of the tree ``src`` under ``out``; ``fixed``: the results file every tree re-renders
+    (None: this tree's own demo results). Returns the demo results file."""
     out.mkdir(parents=True)
     env = {**os.environ, "PYTHONPATH": str(src)}
-    scan = [PYTHON, "-c", "from mlguard.cli import main; main()", "-q", "scan", "--demo"]
-    scan += ["--pricing", "sample"]
-    scan += ["--format", FORMATS, "--output-dir", "demo", "--fail-on", "never"]  # same command line
-    scan += ["--asff-account", "111122223333", "--asff-region", "us-east-1"]
-    subprocess.run(scan, check=True, env=env, cwd=out)
+    cli = [PYTHON, "-c", "from mlguard.cli import main; main()", "-q"]
+    # The demo scan: its results (the evaluator's work); relative paths, the same command line.
+    scan = [*cli, "scan", "--demo", "--pricing", "sample", "--format", "json", "--output-dir", "demo"]
+    subprocess.run([*scan, "--fail-on", "never"], check=True, env=env, cwd=out)
+    # Every format, re-rendered from one results file: the writers' work. (The reports of two
+    # scans may differ where they depend on the seconds each resource was read in.)
+    results = out / "demo" / "results.json"
+    report = [*cli, "report", str(fixed or results), "--format", FORMATS, "--output-dir", "report"]
+    report += ["--asff-account", "111122223333", "--asff-region", "us-east-1"]
+    subprocess.run(report, check=True, env=env, cwd=out)
     subprocess.run([PYTHON, "-c", SYNTHETIC, "synthetic", FORMATS], check=True, env=env, cwd=out)
+    return results
 
 
 def compare(old: Path, new: Path) -> bool:
@@ -97,8 +107,8 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="mlguard-same-"))
     try:
         extract(ref, base / "ref")
-        produce(base / "ref" / "src", base / "old")
-        produce(ROOT / "src", base / "new")
+        fixed = produce(base / "ref" / "src", base / "old", None)
+        produce(ROOT / "src", base / "new", fixed)
         ok = compare(base / "old", base / "new")
     finally:
         if "--keep" in sys.argv:
