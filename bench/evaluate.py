@@ -4,7 +4,7 @@
                                        [--profile FILE] [--eval-only]
 
 RESOURCES (default 100000) is spread evenly over every type a built-in policy reads. Prints the
-resources, the results, the time of evaluation (the evaluator alone, then the whole pipeline
+resources, the results, the wall and CPU time of evaluation (the evaluator alone, then the whole pipeline
 with summary, costs and waivers), each format's write time and file size, the process's peak RSS
 after each step (``ru_maxrss``: a high-water mark, so it only grows), the total, and the load
 average (the machine may be shared: compare figures taken at a similar load).
@@ -108,16 +108,17 @@ class Steps:
     ) -> Any:
         if self.trace:
             tracemalloc.start()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         value = fn()
-        took = time.perf_counter() - t0
+        took, cpu = time.perf_counter() - t0, time.process_time() - c0
         if count:
             self.total += took
         own = ""
         if self.trace:
             own = f"  traced peak {mib(tracemalloc.get_traced_memory()[1]):>11s}"
             tracemalloc.stop()
-        print(f"{label:22s} {took:7.2f} s  peak RSS {rss_mib():7.0f} MiB{own}  {extra(value)}", flush=True)
+        line = f"{label:22s} {took:7.2f} s (cpu {cpu:6.2f} s)  peak RSS {rss_mib():7.0f} MiB{own}"
+        print(f"{line}  {extra(value)}", flush=True)
         return value
 
 
