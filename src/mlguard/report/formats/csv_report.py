@@ -44,10 +44,13 @@ COLUMNS = (
 _FORMULA = "=+-@\uff1d\uff0b\uff0d\uff20"  # and their full-width forms, which spreadsheets also run
 
 
+_FORMULA_LEADS = tuple(_FORMULA)
+
+
 def safe_cell(value: object) -> str:
     text = "" if value is None else str(value)
     lead = text.lstrip()  # "  =cmd" and "\t=cmd" run too; a leading tab or CR alone is also prefixed
-    if text[:1].isspace() or lead.startswith(tuple(_FORMULA)):
+    if text[:1].isspace() or lead.startswith(_FORMULA_LEADS):
         return "'" + text
     return text
 
