@@ -4,6 +4,8 @@ Many subjects sharing a key (every resource of a region joined to that region's 
 endpoint named alike) used to re-read and re-evaluate the same related resources for each subject:
 quadratic in the estate. The memo must not change any outcome: each subject still gets its own
 evidence, its own exclusion from its own candidates, and its policy's own parameter values.
+The reasons related resources could not be judged are given once each (at most MAX_NOTES), with
+their count, not once per related resource.
 """
 
 from __future__ import annotations
@@ -89,3 +91,15 @@ def test_policies_sharing_a_condition_keep_their_own_parameter_values(make_polic
     results = evaluate_inventory([p, lambda_only], inv).results
     assert [r.status for r in results] == [Status.PASS, Status.FAIL]
     assert "expected ge 1 aws.cloudwatch.alarm with endpoint_name eq name; found 0" in results[1].message
+
+
+def test_related_resources_that_cannot_be_judged_give_each_reason_once(make_policy: MakePolicy) -> None:
+    p = make_policy(JOIN_BY_NAME)
+    # 50 alarms without the attribute the join's where reads: one reason, said once, and a count.
+    alarms = [res(f"a/{i:02d}", ALARM, data={"endpoint_name": "x"}) for i in range(50)]
+    (result,) = evaluate_inventory([p], inventory(res("e/x", name="x"), *alarms)).results
+    assert result.status is Status.ERROR
+    assert result.message == (
+        'could not evaluate: attribute actions is absent (cannot judge actions contains "sns"); '
+        "50 aws.cloudwatch.alarm could not be judged"
+    )

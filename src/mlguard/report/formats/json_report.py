@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 from mlguard.model import Result, ScanResult
 from mlguard.report.base import Reporter, ReportOptions, joined, register
 
-BATCH = 2000
+BATCH = 500  # results per dump: a few MB at most, whatever their evidence holds
 _RESULTS = TypeAdapter(list[Result])
 # Where the results go in the envelope (a string value cannot hold a raw newline: this is the key).
 _EMPTY_RESULTS = b'\n "results": [],\n'
@@ -32,8 +32,9 @@ def scan_json_chunks(scan: ScanResult) -> Iterator[bytes]:
     for start in range(0, len(scan.results), BATCH):
         batch = _RESULTS.dump_json(scan.results[start : start + BATCH], indent=1, exclude_none=True)
         # "[\n {...},\n {...}\n]" at depth 0 -> the items one level deeper, inside the results list
-        items = b" " + batch[2:-2].replace(b"\n", b"\n ")
-        yield (b",\n" if start else b"") + items
+        yield b",\n " if start else b" "
+        yield batch[2:-2].replace(b"\n", b"\n ")
+        del batch
     yield b"\n ],\n" + tail + b"\n"
 
 
