@@ -13,10 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mlguard.model import ScanResult, Status
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.formats import json_report
+from mlguard.report.formats.csv_report import safe_cell
 from mlguard.report.formats.sarif import build_sarif
 from mlguard.report.render import write_files, write_reports
 from mlguard.testing.results_factory import make_scan
@@ -83,3 +86,10 @@ def test_pieces_are_written_as_they_come(tmp_path: Path) -> None:
     (path,) = write_files([(target, pieces())])
     assert seen == [0, 1, 2]
     assert path.read_text() == "line 0\nline 1\nline 2\n"
+
+
+@given(st.text())
+def test_csv_cell_is_prefixed_exactly_when_a_spreadsheet_would_run_it(text: str) -> None:
+    # The definition: leading whitespace, or a formula lead once it is stripped.
+    runs = text[:1].isspace() or text.lstrip().startswith(tuple("=+-@\uff1d\uff0b\uff0d\uff20"))
+    assert safe_cell(text) == ("'" + text if runs else text)

@@ -44,13 +44,13 @@ COLUMNS = (
 _FORMULA = "=+-@\uff1d\uff0b\uff0d\uff20"  # and their full-width forms, which spreadsheets also run
 
 
-_FORMULA_LEADS = tuple(_FORMULA)
-
-
 def safe_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    lead = text.lstrip()  # "  =cmd" and "\t=cmd" run too; a leading tab or CR alone is also prefixed
-    if text[:1].isspace() or lead.startswith(_FORMULA_LEADS):
+    if value is None:
+        return ""
+    text = value if type(value) is str else str(value)
+    # "  =cmd" and "\t=cmd" run too: any leading whitespace (a tab or CR alone too) is prefixed, so
+    # the first character decides (every formula lead is one character).
+    if text and (text[0].isspace() or text[0] in _FORMULA):
         return "'" + text
     return text
 
