@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlguard.errors import InputError, OutputError
+from mlguard.gc_pause import gc_paused
 from mlguard.model import ScanResult
 from mlguard.report.base import Content, Reporter, ReportOptions, reporters
 from mlguard.report.compliance import find_framework
@@ -50,10 +51,11 @@ def write_reports(
     """
     options = options or ReportOptions()
     plan = [reporter_for(scan, fmt, options) for fmt in formats]
-    # The whole-file formats render here, before anything is written; the streamed ones (results
-    # json, SARIF, CSV, JUnit) are written piece by piece into their temporaries.
-    rendered = [(output_dir / name, reporter.content(scan, options)) for reporter, name in plan]
-    return write_files(rendered)
+    with gc_paused():  # many small acyclic objects (elements, rows): see mlguard.gc_pause
+        # The whole-file formats render here, before anything is written; the streamed ones
+        # (results json, SARIF, CSV, JUnit) are written piece by piece into their temporaries.
+        rendered = [(output_dir / name, reporter.content(scan, options)) for reporter, name in plan]
+        return write_files(rendered)
 
 
 def reporter_for(scan: ScanResult, fmt: str, options: ReportOptions) -> tuple[Reporter, str]:
