@@ -1,19 +1,42 @@
-"""Benchmark the evaluator: the built-in policies against a synthetic inventory.
+"""Benchmark evaluation and reporting: the built-in policies against a synthetic inventory.
 
-    .venv/bin/python bench/evaluate.py [RESOURCES_PER_TYPE]
+    .venv/bin/python bench/evaluate.py [RESOURCES] [--formats json,sarif,...] [--tracemalloc]
+                                       [--profile FILE] [--eval-only]
 
-Prints resources, results, wall time and results per second. Not a test: figures only.
+RESOURCES (default 100000) is spread evenly over every type a built-in policy reads. Prints the
+resources, the results, the wall and CPU time of evaluation (the evaluator alone, then the whole pipeline
+with summary, costs and waivers), each format's write time and file size, the process's peak RSS
+after each step (``ru_maxrss``: a high-water mark, so it only grows), the total, and the load
+average (the machine may be shared: compare figures taken at a similar load).
+
+``--tracemalloc`` adds each step's own peak of Python allocations (several times slower);
+``--profile FILE`` writes a cProfile of the whole run (read it with ``python -m pstats FILE``).
+Not a test: figures only.
 """
 
 from __future__ import annotations
 
+import argparse
+import cProfile
+import os
+import resource
 import sys
+import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from mlguard.model import Coverage, Inventory, Provenance, Resource
+from mlguard.pipeline import evaluate
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
+from mlguard.report.base import ReportOptions, reporters
+from mlguard.report.render import write_reports
+
+OPTIONS = ReportOptions(asff_region="us-east-1", asff_account="111122223333")
+FORMATS = ("json", "sarif", "csv", "junit", "html", "markdown")  # also: ocsf, asff
 
 
 def synthetic(n: int, types: set[str]) -> Inventory:
@@ -44,7 +67,7 @@ def synthetic(n: int, types: set[str]) -> Inventory:
                 Resource(
                     uid=f"arn:{t}:{i}",
                     type=t,
-                    provider="aws",
+                    provider=t.split(".", 1)[0],
                     id=name,
                     name=name,
                     account="111122223333",
@@ -53,7 +76,8 @@ def synthetic(n: int, types: set[str]) -> Inventory:
                 )
             )
     coverage = [
-        Coverage(provider="aws", account="111122223333", region="us-east-1", resource_type=t) for t in types
+        Coverage(provider=t.split(".", 1)[0], account="111122223333", region="us-east-1", resource_type=t)
+        for t in sorted(types)
     ]
     return Inventory(
         provenance=Provenance(version="bench", started_at="2026-01-01T00:00:00Z"),
@@ -62,23 +86,92 @@ def synthetic(n: int, types: set[str]) -> Inventory:
     )
 
 
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def mib(n: float) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+class Steps:
+    def __init__(self, trace: bool) -> None:
+        self.trace = trace
+        self.total = 0.0
+
+    def run(
+        self,
+        label: str,
+        fn: Callable[[], Any],
+        extra: Callable[[Any], str] = lambda _: "",
+        count: bool = True,
+    ) -> Any:
+        if self.trace:
+            tracemalloc.start()
+        t0, c0 = time.perf_counter(), time.process_time()
+        value = fn()
+        took, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if count:
+            self.total += took
+        own = ""
+        if self.trace:
+            own = f"  traced peak {mib(tracemalloc.get_traced_memory()[1]):>11s}"
+            tracemalloc.stop()
+        line = f"{label:22s} {took:7.2f} s (cpu {cpu:6.2f} s)  peak RSS {rss_mib():7.0f} MiB{own}"
+        print(f"{line}  {extra(value)}", flush=True)
+        return value
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("resources", nargs="?", type=int, default=100_000)
+    ap.add_argument("--formats", default=",".join(FORMATS))
+    ap.add_argument("--tracemalloc", action="store_true")
+    ap.add_argument("--profile", type=Path)
+    ap.add_argument("--eval-only", action="store_true", help="the evaluator alone, no pipeline or reports")
+    args = ap.parse_args()
+    profiler = cProfile.Profile() if args.profile else None
+
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}  cpus: {os.cpu_count()}")
     policy_set = load_policy_set([(builtin_policy_dir(), "builtin")])
     policies = list(policy_set.policies.values())
     types = set().union(*(p.required_types() for p in policies))
-    inv = synthetic(n, types)
+    per_type = max(1, args.resources // len(types))
     t0 = time.perf_counter()
-    out = evaluate_inventory(policies, inv)
-    elapsed = time.perf_counter() - t0
-    tracemalloc.start()  # a second run for memory: tracing slows evaluation several-fold
-    evaluate_inventory(policies, inv)
-    _, peak = tracemalloc.get_traced_memory()
-    print(f"policies={len(policies)} resources={len(inv.resources)} results={len(out.results)}")
+    inv = synthetic(per_type, types)
     print(
-        f"evaluate: {elapsed:.2f} s, {len(out.results) / elapsed:,.0f} results/s, peak {peak / 2**20:.0f} MiB"
+        f"policies={len(policies)} types={len(types)} resources={len(inv.resources):,} "
+        f"(inventory built in {time.perf_counter() - t0:.1f} s, peak RSS {rss_mib():.0f} MiB)"
     )
+    steps = Steps(args.tracemalloc)
+    if profiler:
+        profiler.enable()
+    evaluated = steps.run(  # not in the total: the pipeline below runs it again
+        "evaluate (evaluator)",
+        lambda: evaluate_inventory(policies, inv),
+        lambda e: f"results={len(e.results):,}",
+        count=args.eval_only,
+    )
+    del evaluated
+    if not args.eval_only:
+        scan = steps.run("evaluate (pipeline)", lambda: evaluate(inv, policies, policy_set))
+        out = Path(tempfile.mkdtemp(prefix="mlguard-bench-"))
+        known = reporters()
+        for fmt in [f.strip() for f in args.formats.split(",") if f.strip()]:
+            path = out / known[fmt].filename
+            steps.run(
+                f"write {fmt}",
+                lambda fmt=fmt: write_reports(scan, [fmt], out, OPTIONS),
+                lambda _, path=path: f"size {mib(path.stat().st_size):>11s}",
+            )
+            path.unlink()
+        out.rmdir()
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+    print(f"{'total (pipeline+writes)':22s} {steps.total:7.2f} s  peak RSS {rss_mib():7.0f} MiB")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -405,14 +405,17 @@ class Summary(BaseModel):
         for st in Status:
             s.by_status[st.value] = 0
         for r in results:
-            s.by_status[r.status.value] += 1
+            status = r.status.value
+            s.by_status[status] += 1
             for key, table in (
                 (r.severity.value, s.by_severity),
                 (r.category.value, s.by_category),
                 (r.provider, s.by_provider),
             ):
-                row = table.setdefault(key, {st.value: 0 for st in Status})
-                row[r.status.value] += 1
+                row = table.get(key)
+                if row is None:  # not setdefault: its default would be built for every result
+                    row = table[key] = {st.value: 0 for st in Status}
+                row[status] += 1
         return s
 
 

@@ -469,6 +469,33 @@ class JoinSource(Protocol):
 
     def blocked(self, resource: Resource) -> dict[str, str]: ...
 
+    def join_memo(self, params: dict[str, Any]) -> dict[Any, Any]:
+        """A cache of join outcomes for evaluations under ``params`` (see :func:`_join`)."""
+        ...
+
+    def has_uid(self, resource_type: str, uid: str) -> bool:
+        """True if a resource of ``resource_type`` has this uid."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Matches:
+    """One join key's related resources (by uid) and its keys no collected resource carries."""
+
+    found: dict[str, Resource]
+    not_collected: list[Any]
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What a join's related resources give, whichever subject asks: the matching count, the
+    notes of the unknown ones and of the misses, and the first uids that matched."""
+
+    count: int
+    unknown: list[str]
+    misses: list[str]
+    related: list[str]
+
 
 @dataclass
 class Evaluation:
@@ -613,6 +640,14 @@ def join_key(value: Any) -> Any:
 
 
 def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
+    """A join's outcome for ``ev.subject``.
+
+    Which related resources match, and what their ``where`` says, depends on the subject only
+    through its join keys, its scope fields and whether its own uid is among the related type's:
+    both are memoised under exactly that, so many subjects sharing a key (every resource of a
+    region joined to that region's endpoints) cost one pass over the related resources, not one
+    each.
+    """
     subject = ev.subject
     source = ev.source
     label = f"{prefix}join {join.resource}"
@@ -620,7 +655,10 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
     if not source.covered(join.resource, subject, same):
         return None, [f"{join.resource} was not collected for this resource's scope"]
     resource_doc = source.document(subject)
-    matched: dict[str, Resource] | None = None
+    memo = source.join_memo(ev.params)
+    own_uid = subject.uid if source.has_uid(join.resource, subject.uid) else None
+    memo_key: tuple[Any, ...] = (id(join), subject.account, subject.region, subject.workspace, same, own_uid)
+    per_on: list[_Matches] = []
     not_collected: list[Any] = []  # keys of `required` joins that no collected resource carries
     for on in join.on:
         at_resource = on.subject_from == "resource" or not prefix
@@ -637,21 +675,18 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
         if value is None:  # no key to match on: the count is unknowable, not zero
             return None, [f"attribute {label_key} is absent (join key for {join.resource})"]
         keys = value if on.op == "in" and isinstance(value, list) else [value]
-        found: dict[str, Resource] = {}
-        try:
-            for k in keys:
-                if k is None:
-                    continue
-                hits = source.candidates(join, on, subject, join_key(k))
-                if on.required and not any(
-                    r.uid != subject.uid and source.same_scope(subject, r, same) for r in hits
-                ):
-                    not_collected.append(k)
-                for r in hits:
-                    found[r.uid] = r
-        except MalformedValue as exc:  # a related resource's join key has the wrong shape
-            return None, [f"{join.resource} {on.related} is malformed: {exc}"]
-        matched = found if matched is None else {u: r for u, r in matched.items() if u in found}
+        # The type too: 1, 1.0 and true find the same resources but are named apart in messages.
+        memo_key = (*memo_key, tuple((type(k).__name__, join_key(k)) for k in keys))
+        matches = memo.get(memo_key)
+        if matches is None:
+            try:
+                matches = memo[memo_key] = _matches(join, on, subject, same, keys, source)
+            except MalformedValue as exc:  # a related resource's join key has the wrong shape
+                matches = memo[memo_key] = f"{join.resource} {on.related} is malformed: {exc}"
+        if isinstance(matches, str):
+            return None, [matches]
+        per_on.append(matches)
+        not_collected += matches.not_collected
     if not_collected:
         # The subject names a related resource the scan did not see (shared from another account,
         # deleted meanwhile, or a listing that came back short): whatever it holds is unknown.
@@ -664,27 +699,11 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
             ops = sorted({f"{e.operation} ({e.code})" for e in errors})
             notes.append(f"{join.resource} could not be fully collected: {', '.join(ops)}")
         return None, notes
-    candidates = [
-        r for r in (matched or {}).values() if r.uid != subject.uid and source.same_scope(subject, r, same)
-    ]
-    count = 0
-    unknown: list[str] = []
-    misses: list[str] = []  # why each related resource did not match, for the message
-    for r in sorted(candidates, key=lambda r: r.uid):
-        if join.where is not None:
-            # The related resource's own unread attributes make its match unknown, not false.
-            inner = Evaluation(ev.params, source, r, blocked=source.blocked(r))
-            value, notes = evaluate(join.where, source.document(r), inner)
-            if value is None:
-                unknown += notes
-                continue
-            if not value:
-                if len(misses) < MAX_NOTES:
-                    misses.append(f"{r.name or r.uid}: {'; '.join(notes) or 'where is false'}")
-                continue
-        count += 1
-        if len(ev.related) < 20:
-            ev.related.append(r.uid)
+    counted = memo.get(("counted", memo_key))
+    if counted is None:
+        counted = memo[("counted", memo_key)] = _count(join, per_on, subject, same, ev.params, source)
+    count = counted.count
+    ev.related.extend(counted.related[: max(0, 20 - len(ev.related))])
     wanted_raw = join.count_value
     wanted = ev.params.get(wanted_raw.name) if isinstance(wanted_raw, ParamRef) else wanted_raw
     ev.record(f"{label} (matching)", count)
@@ -696,11 +715,80 @@ def _join(join: Join, doc: Any, ev: Evaluation, prefix: str) -> Outcome:
     if errors and not (satisfied and monotone_up):
         ops = sorted({f"{e.operation} ({e.code})" for e in errors})
         return None, [f"{join.resource} could not be fully collected: {', '.join(ops)}"]
-    if unknown and not (satisfied and monotone_up):
-        return None, unknown
+    if counted.unknown and not (satisfied and monotone_up):
+        return None, list(counted.unknown)
     if satisfied:
         return True, []
-    return False, [f"{prefix}expected {join.describe(ev.params)}; found {count}", *misses]
+    return False, [f"{prefix}expected {join.describe(ev.params)}; found {count}", *counted.misses]
+
+
+def _matches(
+    join: Join,
+    on: JoinOn,
+    subject: Resource,
+    same: tuple[str, ...] | None,
+    keys: list[Any],
+    source: JoinSource,
+) -> _Matches:
+    found: dict[str, Resource] = {}
+    not_collected: list[Any] = []
+    for k in keys:
+        if k is None:
+            continue
+        hits = source.candidates(join, on, subject, join_key(k))
+        if on.required and not any(
+            r.uid != subject.uid and source.same_scope(subject, r, same) for r in hits
+        ):
+            not_collected.append(k)
+        for r in hits:
+            found[r.uid] = r
+    return _Matches(found, not_collected)
+
+
+def _count(
+    join: Join,
+    per_on: list[_Matches],
+    subject: Resource,
+    same: tuple[str, ...] | None,
+    params: dict[str, Any],
+    source: JoinSource,
+) -> _Counted:
+    matched: dict[str, Resource] | None = None
+    for m in per_on:
+        matched = m.found if matched is None else {u: r for u, r in matched.items() if u in m.found}
+    candidates = [
+        r for r in (matched or {}).values() if r.uid != subject.uid and source.same_scope(subject, r, same)
+    ]
+    count = unknown_count = 0
+    left_out = False  # a repeated note, or one past MAX_NOTES
+    unknown: list[str] = []
+    misses: list[str] = []  # why each related resource did not match, for the message
+    related: list[str] = []
+    for r in sorted(candidates, key=lambda r: r.uid):
+        if join.where is not None:
+            # The related resource's own unread attributes make its match unknown, not false.
+            inner = Evaluation(params, source, r, blocked=source.blocked(r))
+            value, notes = evaluate(join.where, source.document(r), inner)
+            if value is None:
+                unknown_count += 1
+                # The same reason once, at most MAX_NOTES reasons: 1,250 related resources missing
+                # the same attribute made one message of 170 kB, and 200 MB of messages at 100k.
+                for note in notes:
+                    if note not in unknown and len(unknown) < MAX_NOTES:
+                        unknown.append(note)
+                    else:
+                        left_out = True
+                continue
+            if not value:
+                if len(misses) < MAX_NOTES:
+                    misses.append(f"{r.name or r.uid}: {'; '.join(notes) or 'where is false'}")
+                continue
+        count += 1
+        if len(related) < 20:
+            related.append(r.uid)
+    if left_out:
+        unknown.append(f"{unknown_count} {join.resource} could not be judged")
+    return _Counted(count, unknown, misses, related)
 
 
 def _describe(cond: Condition, params: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ Every reporter renders a :class:`~mlguard.model.ScanResult` (the canonical ``res
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -37,15 +38,36 @@ class Reporter(ABC):
     filename: ClassVar[str]  # default file name inside --output-dir
     description: ClassVar[str]
 
+    # True: ``chunks`` yields the file piece by piece (written as it comes, never held whole);
+    # False: ``render`` builds it whole, before anything is written (it may refuse the scan).
+    streams: ClassVar[bool] = False
+
     @abstractmethod
     def render(self, scan: ScanResult, options: ReportOptions) -> str | bytes:
         """Return the file contents. Must not write anything itself."""
+
+    def chunks(self, scan: ScanResult, options: ReportOptions) -> Iterator[str | bytes]:
+        """The file contents in pieces whose concatenation is :meth:`render`'s (a streaming
+        reporter overrides this and renders with :func:`joined`)."""
+        yield self.render(scan, options)
+
+    def content(self, scan: ScanResult, options: ReportOptions) -> Content:
+        """What :func:`mlguard.report.render.write_files` takes: the pieces to stream, or the whole."""
+        return self.chunks(scan, options) if self.streams else self.render(scan, options)
 
     def write(self, scan: ScanResult, path: Path, options: ReportOptions) -> Path:
         """Render, then write atomically (see :func:`mlguard.report.render.write_files`)."""
         from mlguard.report.render import write_files
 
-        return write_files([(path, self.render(scan, options))])[0]
+        return write_files([(path, self.content(scan, options))])[0]
+
+
+Content = str | bytes | Iterator[str | bytes]
+
+
+def joined(chunks: Iterable[str | bytes]) -> str:
+    """Streamed pieces as one string (for ``render``: stdout, tests)."""
+    return "".join(c if isinstance(c, str) else c.decode("utf-8") for c in chunks)
 
 
 _REGISTRY: dict[str, type[Reporter]] = {}

@@ -79,10 +79,26 @@ def _status(counts: dict[str, int]) -> str:
     return "uncovered"
 
 
-def framework_status(scan: ScanResult, framework: FrameworkInfo) -> FrameworkStatus:
-    by_policy: dict[str, list[Result]] = {}
-    for r in scan.results:
-        by_policy.setdefault(r.policy_id, []).append(r)
+class ResultIndex:
+    """The results of a scan by policy and by ``framework:requirement`` key, each in scan order:
+    built once, so a framework's requirements cost their results, not a pass over every result."""
+
+    def __init__(self, scan: ScanResult) -> None:
+        self.by_policy: dict[str, list[Result]] = {}
+        self.by_key: dict[str, list[Result]] = {}
+        for r in scan.results:
+            self.by_policy.setdefault(r.policy_id, []).append(r)
+            for key in r.compliance:
+                listed = self.by_key.setdefault(key, [])
+                if not listed or listed[-1] is not r:  # a key given twice lists its result once
+                    listed.append(r)
+
+
+def framework_status(
+    scan: ScanResult, framework: FrameworkInfo, index: ResultIndex | None = None
+) -> FrameworkStatus:
+    index = index or ResultIndex(scan)
+    by_policy = index.by_policy
     not_run = {n.policy_id: n for n in scan.not_run}
     reqs: list[RequirementStatus] = []
     for req in framework.requirements:
@@ -90,7 +106,7 @@ def framework_status(scan: ScanResult, framework: FrameworkInfo) -> FrameworkSta
         results = [r for pid in req.policies for r in by_policy.get(pid, [])]
         seen = {id(r) for r in results}
         # Results mapped through Result.compliance only (e.g. checkov mappings) count too.
-        results += [r for r in scan.results if key in r.compliance and id(r) not in seen]
+        results += [r for r in index.by_key.get(key, []) if id(r) not in seen]
         counts = {st.value: 0 for st in Status}
         for r in results:
             counts[r.status.value] += 1
@@ -108,7 +124,8 @@ def framework_status(scan: ScanResult, framework: FrameworkInfo) -> FrameworkSta
 
 
 def all_frameworks(scan: ScanResult) -> list[FrameworkStatus]:
-    return [framework_status(scan, fw) for fw in scan.frameworks]
+    index = ResultIndex(scan)
+    return [framework_status(scan, fw, index) for fw in scan.frameworks]
 
 
 def find_framework(scan: ScanResult, name: str) -> FrameworkInfo:

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlguard.errors import InputError, OutputError
+from mlguard.gc_pause import gc_paused
 from mlguard.model import ScanResult
-from mlguard.report.base import Reporter, ReportOptions, reporters
+from mlguard.report.base import Content, Reporter, ReportOptions, reporters
 from mlguard.report.compliance import find_framework
 from mlguard.report.framework_report import framework_reporter, output_name
 
@@ -50,8 +51,11 @@ def write_reports(
     """
     options = options or ReportOptions()
     plan = [reporter_for(scan, fmt, options) for fmt in formats]
-    rendered = [(output_dir / name, reporter.render(scan, options)) for reporter, name in plan]
-    return write_files(rendered)
+    with gc_paused():  # many small acyclic objects (elements, rows): see mlguard.gc_pause
+        # The whole-file formats render here, before anything is written; the streamed ones
+        # (results json, SARIF, CSV, JUnit) are written piece by piece into their temporaries.
+        rendered = [(output_dir / name, reporter.content(scan, options)) for reporter, name in plan]
+        return write_files(rendered)
 
 
 def reporter_for(scan: ScanResult, fmt: str, options: ReportOptions) -> tuple[Reporter, str]:
@@ -67,19 +71,23 @@ def reporter_for(scan: ScanResult, fmt: str, options: ReportOptions) -> tuple[Re
     return reporter, reporter.filename
 
 
-def write_files(files: Sequence[tuple[Path, str | bytes]]) -> list[Path]:
+def write_files(files: Sequence[tuple[Path, Content]]) -> list[Path]:
     """Write every file or none: temporaries first (same directory, so the rename is atomic), then
-    rename them all. On failure the temporaries are removed, the old files are left as they were,
-    and :class:`OutputError` names the path and the reason (exit 2)."""
+    rename them all. A file's content is its text or bytes, or an iterator of pieces (a streamed
+    report), written as they come. On failure (or an error raised while a streamed report is
+    produced) the temporaries are removed and the old files are left as they were; an OSError is
+    :class:`OutputError` naming the path and the reason (exit 2)."""
     temps: list[tuple[Path, Path]] = []
 
-    def fail(path: Path, exc: OSError) -> OutputError:
+    def remove_temps() -> None:
         for tmp, _ in temps:
             tmp.unlink(missing_ok=True)
+
+    def fail(path: Path, exc: OSError) -> OutputError:
+        remove_temps()
         return OutputError(f"could not write the reports: {exc.strerror or exc}", file=str(path))
 
     for path, content in files:
-        data = content.encode("utf-8") if isinstance(content, str) else content
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             if path.is_dir():
@@ -87,12 +95,16 @@ def write_files(files: Sequence[tuple[Path, str | bytes]]) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
             temps.append((tmp, path))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+            with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+                for piece in [content] if isinstance(content, str | bytes) else content:
+                    fh.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
             raise fail(path, exc) from None
+        except BaseException:  # a streamed report that could not be produced: nothing is written
+            remove_temps()
+            raise
     for i, (tmp, path) in enumerate(temps):
         try:
             tmp.replace(path)

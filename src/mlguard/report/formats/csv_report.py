@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from mlguard.model import Result, ScanResult
-from mlguard.report.base import Reporter, ReportOptions, register
+from mlguard.report.base import Reporter, ReportOptions, joined, register
 
 COLUMNS = (
     "status",
@@ -45,9 +45,12 @@ _FORMULA = "=+-@\uff1d\uff0b\uff0d\uff20"  # and their full-width forms, which s
 
 
 def safe_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    lead = text.lstrip()  # "  =cmd" and "\t=cmd" run too; a leading tab or CR alone is also prefixed
-    if text[:1].isspace() or lead.startswith(tuple(_FORMULA)):
+    if value is None:
+        return ""
+    text = value if type(value) is str else str(value)
+    # "  =cmd" and "\t=cmd" run too: any leading whitespace (a tab or CR alone too) is prefixed, so
+    # the first character decides (every formula lead is one character).
+    if text and (text[0].isspace() or text[0] in _FORMULA):
         return "'" + text
     return text
 
@@ -82,12 +85,25 @@ def result_row(r: Result) -> list[object]:
     ]
 
 
-def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]], batch: int = 2000) -> Iterator[str]:
+    """The CSV text in pieces of ``batch`` rows (the header first)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([safe_cell(v) for v in row] for row in rows)
-    return buf.getvalue()
+    pending = 0
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
+        pending += 1
+        if pending == batch:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+            pending = 0
+    yield buf.getvalue()
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    return "".join(csv_chunks(header, rows))
 
 
 @register
@@ -95,6 +111,10 @@ class CsvReporter(Reporter):
     name = "csv"
     filename = "results.csv"
     description = "CSV of every result (one row per policy x resource; formula-safe)."
+    streams = True
+
+    def chunks(self, scan: ScanResult, options: ReportOptions) -> Iterator[str | bytes]:
+        yield from csv_chunks(COLUMNS, (result_row(r) for r in scan.results))
 
     def render(self, scan: ScanResult, options: ReportOptions) -> str:
-        return write_csv(COLUMNS, (result_row(r) for r in scan.results))
+        return joined(self.chunks(scan, options))

@@ -1,9 +1,41 @@
-"""The canonical results.json."""
+"""The canonical results.json.
+
+Written as a stream: the envelope (provenance, errors, summary, policies...) is dumped without its
+results, and the results are dumped in batches into its place, indented as in one dump of the
+whole scan (``model_dump_json(indent=1, exclude_none=True)``), so the bytes are the same and the
+whole document is never held in memory as one string.
+"""
 
 from __future__ import annotations
 
-from mlguard.model import ScanResult
-from mlguard.report.base import Reporter, ReportOptions, register
+from collections.abc import Iterator
+
+from pydantic import TypeAdapter
+
+from mlguard.model import Result, ScanResult
+from mlguard.report.base import Reporter, ReportOptions, joined, register
+
+BATCH = 500  # results per dump: a few MB at most, whatever their evidence holds
+_RESULTS = TypeAdapter(list[Result])
+# Where the results go in the envelope (a string value cannot hold a raw newline: this is the key).
+_EMPTY_RESULTS = b'\n "results": [],\n'
+
+
+def scan_json_chunks(scan: ScanResult) -> Iterator[bytes]:
+    """``scan.model_dump_json(indent=1, exclude_none=True) + "\\n"`` in pieces."""
+    if not scan.results:
+        yield scan.model_dump_json(indent=1, exclude_none=True).encode() + b"\n"
+        return
+    envelope = scan.model_copy(update={"results": []}).model_dump_json(indent=1, exclude_none=True).encode()
+    head, tail = envelope.split(_EMPTY_RESULTS, 1)
+    yield head + b'\n "results": [\n'
+    for start in range(0, len(scan.results), BATCH):
+        batch = _RESULTS.dump_json(scan.results[start : start + BATCH], indent=1, exclude_none=True)
+        # "[\n {...},\n {...}\n]" at depth 0 -> the items one level deeper, inside the results list
+        yield b",\n " if start else b" "
+        yield batch[2:-2].replace(b"\n", b"\n ")
+        del batch
+    yield b"\n ],\n" + tail + b"\n"
 
 
 @register
@@ -11,6 +43,10 @@ class JsonReporter(Reporter):
     name = "json"
     filename = "results.json"
     description = "The canonical scan result (stable, schema-versioned; see `mlguard schema result`)."
+    streams = True
+
+    def chunks(self, scan: ScanResult, options: ReportOptions) -> Iterator[str | bytes]:
+        yield from scan_json_chunks(scan)
 
     def render(self, scan: ScanResult, options: ReportOptions) -> str:
-        return scan.model_dump_json(indent=1, exclude_none=True) + "\n"
+        return joined(self.chunks(scan, options))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Iterator
 
 from mlguard.model import Result, ScanResult, Status
 from mlguard.report.base import Reporter, ReportOptions, register
@@ -63,44 +65,66 @@ def _case(suite: ET.Element, r: Result) -> None:
         ET.SubElement(case, "skipped", message=_clean(why))
 
 
-def render_junit(scan: ScanResult) -> str:
+_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def _suite(scan: ScanResult, pid: str, title: str, results: list[Result]) -> ET.Element:
+    counts = {
+        "tests": len(results),
+        "failures": sum(r.status is Status.FAIL for r in results),
+        "errors": sum(r.status is Status.ERROR for r in results),
+        "skipped": sum(r.status in (Status.SKIP, Status.WAIVED) for r in results),
+    }
+    suite = ET.Element(
+        "testsuite",
+        name=_clean(f"{pid}: {title}"),
+        timestamp=scan.provenance.started_at.removesuffix("Z"),
+        attrib={k: str(v) for k, v in counts.items()},
+        time="0",
+    )
+    if scan.incomplete or scan.filter:  # properties come first in a testsuite
+        props = ET.SubElement(suite, "properties")
+        if scan.incomplete:
+            ET.SubElement(props, "property", name="mlguard.incomplete", value=_clean(scan.incomplete))
+        if scan.filter:
+            ET.SubElement(props, "property", name="mlguard.filter", value=scan.filter.note())
+    for r in results:
+        _case(suite, r)
+    return suite
+
+
+def junit_chunks(scan: ScanResult) -> Iterator[str]:
+    """The JUnit XML in pieces, one test suite (policy) at a time: the same text as one
+    ``ElementTree`` of every suite indented with one space, never built whole."""
     by_policy: dict[str, list[Result]] = defaultdict(list)
     for r in scan.results:
         by_policy[r.policy_id].append(r)
     titles = {p.id: p.title for p in scan.policies}
     root = ET.Element("testsuites", name="mlguard")
-    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
-    for pid in sorted(by_policy):
-        results = by_policy[pid]
-        counts = {
-            "tests": len(results),
-            "failures": sum(r.status is Status.FAIL for r in results),
-            "errors": sum(r.status is Status.ERROR for r in results),
-            "skipped": sum(r.status in (Status.SKIP, Status.WAIVED) for r in results),
-        }
-        suite = ET.SubElement(
-            root,
-            "testsuite",
-            name=_clean(f"{pid}: {titles.get(pid, results[0].title)}"),
-            timestamp=scan.provenance.started_at.removesuffix("Z"),
-            attrib={k: str(v) for k, v in counts.items()},
-            time="0",
-        )
-        if scan.incomplete or scan.filter:  # properties come first in a testsuite
-            props = ET.SubElement(suite, "properties")
-            if scan.incomplete:
-                ET.SubElement(props, "property", name="mlguard.incomplete", value=_clean(scan.incomplete))
-            if scan.filter:
-                ET.SubElement(props, "property", name="mlguard.filter", value=scan.filter.note())
-        for r in results:
-            _case(suite, r)
-        for k, v in counts.items():
-            totals[k] += v
-    for k, v in totals.items():
-        root.set(k, str(v))
+    root.set("tests", str(len(scan.results)))
+    root.set("failures", str(sum(r.status is Status.FAIL for r in scan.results)))
+    root.set("errors", str(sum(r.status is Status.ERROR for r in scan.results)))
+    root.set("skipped", str(sum(r.status in (Status.SKIP, Status.WAIVED) for r in scan.results)))
     root.set("time", "0")
-    ET.indent(root, space=" ")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    if not by_policy:  # no suite: an empty element
+        yield _HEAD + ET.tostring(root, encoding="unicode") + "\n"
+        return
+    marker = f"mlguard-suites-{uuid.uuid4().hex}"
+    root.text = marker
+    head, tail = ET.tostring(root, encoding="unicode").split(marker, 1)
+    yield _HEAD + head + "\n "
+    pids = sorted(by_policy)
+    for i, pid in enumerate(pids):
+        results = by_policy[pid]
+        suite = _suite(scan, pid, titles.get(pid, results[0].title), results)
+        ET.indent(suite, space=" ", level=1)
+        suite.tail = "\n " if i + 1 < len(pids) else "\n"
+        yield ET.tostring(suite, encoding="unicode")
+    yield tail + "\n"
+
+
+def render_junit(scan: ScanResult) -> str:
+    return "".join(junit_chunks(scan))
 
 
 @register
@@ -110,6 +134,11 @@ class JunitReporter(Reporter):
     description = (
         "JUnit XML: a test case per policy x resource (FAIL failure, ERROR error, SKIP/WAIVED skipped)."
     )
+
+    streams = True
+
+    def chunks(self, scan: ScanResult, options: ReportOptions) -> Iterator[str | bytes]:
+        yield from junit_chunks(scan)
 
     def render(self, scan: ScanResult, options: ReportOptions) -> str:
         return render_junit(scan)
