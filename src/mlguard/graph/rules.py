@@ -298,7 +298,7 @@ def group_of(r: Resource) -> str:
     if r.type.startswith("databricks.uc."):
         catalog = r.data.get("catalog_name") if r.type != "databricks.uc.catalog" else r.name or r.id
         if isinstance(catalog, str) and catalog:
-            return f"{r.provider} {scope} catalog {catalog}"
+            return f"catalog {catalog} @ {scope}"
     return f"{r.provider} {scope}"
 
 
