@@ -62,6 +62,19 @@ def _node_attrs(graph: EstateGraph) -> list[tuple[str, dict[str, Any]]]:
 
 
 def to_graphml(graph: EstateGraph) -> str:
+    from networkx.readwrite.graphml import GraphMLWriter
+
+    class Writer(GraphMLWriter):
+        """networkx writes a boolean as ``True``; GraphML's (XML Schema's) boolean is ``true``."""
+
+        def add_data(
+            self, name: str, element_type: type, value: Any, scope: str = "all", default: Any = None
+        ) -> Any:
+            element = super().add_data(name, element_type, value, scope, default)
+            if element_type is bool:  # networkx passes the value as str(value) already
+                element.text = str(value).lower()
+            return element
+
     import networkx as nx
 
     g: nx.DiGraph[str] = nx.DiGraph()
@@ -74,7 +87,9 @@ def to_graphml(graph: EstateGraph) -> str:
             why="; ".join(label(w) for w in e.why),
             cross_provider=e.cross_provider,
         )
-    return "\n".join(nx.generate_graphml(g, encoding="utf-8", prettyprint=True)) + "\n"
+    writer = Writer(encoding="utf-8", prettyprint=True)
+    writer.add_graph_element(g)
+    return str(writer)
 
 
 def dot_quote(text: object) -> str:

@@ -290,16 +290,21 @@ REFERENCES: tuple[Reference, ...] = (
 
 
 def group_of(r: Resource) -> str:
-    """The box a node is drawn in: an AWS account and region, a Databricks workspace, or a Unity
-    Catalog catalog inside its workspace."""
-    if r.provider == "aws":
-        return f"aws {r.account or '?'} {r.region or 'global'}"
-    scope = r.workspace or r.account or "?"
-    if r.type.startswith("databricks.uc."):
-        catalog = r.data.get("catalog_name") if r.type != "databricks.uc.catalog" else r.name or r.id
-        if isinstance(catalog, str) and catalog:
-            return f"catalog {catalog} @ {scope}"
-    return f"{r.provider} {scope}"
+    """The box a node is drawn in: an AWS account and region, a Databricks workspace, or, for a
+    Unity Catalog schema, table or model, its catalog inside its workspace."""
+    catalog = r.data.get("catalog_name") if r.type.startswith("databricks.uc.") else None
+    return group_key(r.provider, r.account, r.region, r.workspace, catalog)
+
+
+def group_key(
+    provider: str, account: str | None, region: str | None, workspace: str | None, catalog: Any = None
+) -> str:
+    if provider == "aws":
+        return f"aws {account or '?'} {region or 'global'}"
+    scope = workspace or account or "?"
+    if isinstance(catalog, str) and catalog:
+        return f"catalog {catalog} @ {scope}"
+    return f"{provider} {scope}"
 
 
 # --------------------------------------------------------------------------- links from joins

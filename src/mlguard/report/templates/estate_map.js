@@ -14,6 +14,8 @@
   var panel = document.getElementById("map-panel");
   var nodes = G.nodes, groups = G.groups, edges = G.edges;
   var open = groups.map(function () { return !G.collapsed; });
+  var PAGE = 200;
+  var limit = groups.map(function () { return PAGE; });
   var members = groups.map(function () { return []; });
   nodes.forEach(function (n, i) { members[n[0]].push(i); });
   var adj = nodes.map(function () { return []; });
@@ -78,8 +80,9 @@
       root.appendChild(head);
       var anchor = { x: x, y: y + GROUP_H / 2, key: "g" + gi };
       y += GROUP_H + 2;
-      members[gi].forEach(function (i) {
-        if (!open[gi]) { pos[i] = anchor; return; }
+      var cap = limit[gi];
+      members[gi].forEach(function (i, m) {
+        if (!open[gi] || (m >= cap && i !== selected)) { pos[i] = anchor; return; }
         var n = nodes[i];
         var cls = "map-node " + G.statuses[n[2]] + (i === selected ? " selected" : "");
         var node = svg("g", { "class": cls, "data-node": i, tabindex: "0", role: "button" });
@@ -93,6 +96,13 @@
         y += NODE_H;
         shown++;
       });
+      if (open[gi] && members[gi].length > cap) {  // a large group opens a page at a time
+        var more = svg("g", { "class": "map-more", "data-more": gi, tabindex: "0", role: "button" });
+        more.appendChild(svg("text", { x: x + 18, y: y + 13 },
+          "+ " + (members[gi].length - cap) + " more: show " + Math.min(PAGE, members[gi].length - cap) + " more"));
+        root.appendChild(more);
+        y += NODE_H;
+      }
       colY[s] = y + PAD;
     });
     var seen = {};
@@ -189,8 +199,9 @@
   }
 
   function activate(target) {
-    var g = target.closest("[data-group]"), n = target.closest("[data-node]");
+    var g = target.closest("[data-group]"), n = target.closest("[data-node]"), m = target.closest("[data-more]");
     if (n) { select(Number(n.getAttribute("data-node"))); }
+    else if (m) { limit[Number(m.getAttribute("data-more"))] += PAGE; draw(); }
     else if (g) { var gi = Number(g.getAttribute("data-group")); open[gi] = !open[gi]; draw(); }
   }
   canvas.addEventListener("click", function (ev) { activate(ev.target); });
