@@ -54,7 +54,7 @@ def test_graph_dot(demo_run: DemoRun, capsys: pytest.CaptureFixture[str]) -> Non
     [
         ('{"hello": 1}', "neither a results file"),
         ("[1, 2", "invalid JSON"),
-        ('{"resources": [{"uid": 1}]}', "resources"),
+        ('{"resources": [{"uid": 1}]}', "provenance: Field required"),
     ],
 )
 def test_bad_input_is_exit_2_naming_the_file(

@@ -27,13 +27,17 @@
     if (!data) { data = window.mlguardData || JSON.parse(document.getElementById("mlguard-data").textContent); }
     return data;
   }
-  function uidOf(i) {
+  // The report sanitiser's rule (sanitize.terminal_safe) for labels read from the rows: no control
+  // character, no bidi override. The map's own strings were sanitised when the report was written.
+  var UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+  function rawUid(i) {  // as in the rows: what the findings are matched on
     var r = nodes[i][6];
-    return r >= 0 ? rows().rows[r][rows().columns.indexOf("uid")] : G.names[i][0];
+    return r >= 0 ? String(rows().rows[r][rows().columns.indexOf("uid")]) : G.names[i][0];
   }
+  function uidOf(i) { return rawUid(i).replace(UNSAFE, ""); }
   function nameOf(i) {
     var r = nodes[i][6];
-    var name = r >= 0 ? rows().rows[r][rows().columns.indexOf("name")] : G.names[i][1];
+    var name = r >= 0 ? String(rows().rows[r][rows().columns.indexOf("name")]).replace(UNSAFE, "") : G.names[i][1];
     return name || uidOf(i);
   }
   function short(text, n) { return text.length > n ? text.slice(0, n - 1) + "\u2026" : text; }
@@ -144,12 +148,12 @@
     selected = i;
     open[nodes[i][0]] = true;
     draw();
-    var n = nodes[i], uid = uidOf(i);
+    var n = nodes[i], uid = rawUid(i);
     panel.textContent = "";
     panel.dataset.uid = uid;
     panel.appendChild(el("h3", nameOf(i)));
     panel.appendChild(el("div", G.types[n[1]] + " \u00b7 " + groups[n[0]][1], "muted"));
-    panel.appendChild(el("div", uid, "wrap muted"));
+    panel.appendChild(el("div", uidOf(i), "wrap muted"));
     var D = rows(), C = {};
     D.columns.forEach(function (c, k) { C[c] = k; });
     var mine = [];
