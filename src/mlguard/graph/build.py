@@ -59,6 +59,26 @@ def _read(expr: Path, doc: Any) -> list[Any]:
         return []
 
 
+class _Index:
+    """Resources by key, and by key within an account and workspace: a name shared by a thousand
+    accounts is looked up in the subject's own scope, not compared a thousand times."""
+
+    def __init__(self) -> None:
+        self.bare: dict[str, list[Resource]] = defaultdict(list)
+        self.scoped: dict[tuple[str, str | None, str | None], list[Resource]] = defaultdict(list)
+
+    def add(self, key: str, r: Resource) -> None:
+        self.bare[key].append(r)
+        self.scoped[(key, r.account, r.workspace)].append(r)
+
+    def get(self, key: str | None, subject: Resource, target_type: str) -> list[Resource]:
+        if key is None:
+            return []
+        if subject.provider == target_type.split(".", 1)[0]:
+            return self.scoped.get((key, subject.account, subject.workspace), [])
+        return self.bare.get(key, [])
+
+
 class _Estate:
     def __init__(self, resources: Sequence[Resource]) -> None:
         self.resources = [r for r in resources if r.type in STAGES]
@@ -66,7 +86,7 @@ class _Estate:
         for r in self.resources:
             self.by_type[r.type].append(r)
         self._docs: dict[str, dict[str, Any]] = {}
-        self._indexes: dict[tuple[str, str], dict[str, list[Resource]]] = {}
+        self._indexes: dict[tuple[str, str], _Index] = {}
         self.edges: dict[tuple[str, str], list[str]] = {}
         self.cross: set[tuple[str, str]] = set()
 
@@ -76,12 +96,12 @@ class _Estate:
             found = self._docs[r.uid] = r.document()
         return found
 
-    def index(self, type_: str, key: str) -> dict[str, list[Resource]]:
+    def index(self, type_: str, key: str) -> _Index:
         """Resources of ``type_`` by the value(s) of ``key`` (an envelope key or a data path)."""
         found = self._indexes.get((type_, key))
         if found is not None:
             return found
-        index: dict[str, list[Resource]] = defaultdict(list)
+        index = _Index()
         getter = ENVELOPE_KEYS.get(key)
         expr = None if getter is not None else compiled(key)
         for r in self.by_type.get(type_, []):
@@ -89,7 +109,7 @@ class _Estate:
             for v in raw:
                 k = keyed(v, KeyForm.AS_IS)
                 if k is not None:
-                    index[k].append(r)
+                    index.add(k, r)
         self._indexes[(type_, key)] = index
         return index
 
@@ -128,7 +148,7 @@ def estate_of(resources: Sequence[Resource], policies: Iterable[Policy] = ()) ->
         for r in subjects:
             for v in _read(expr, est.doc(r)):
                 k = keyed(v, ref.form)
-                for target in index.get(k, []) if k is not None else []:
+                for target in index.get(k, r, ref.target):
                     est.link(r, target, ref.why)
     for jl in join_links(policies):
         if jl.subject in est.by_type and jl.target in est.by_type:
@@ -183,7 +203,7 @@ def _join_edges(est: _Estate, jl: JoinLink) -> None:
         for key, index in zip(jl.keys, indexes, strict=True):
             found: dict[str, Resource] = {}
             for k in _subject_keys(est, r, key):
-                for t in index.get(k, []):
+                for t in index.get(k, r, jl.target):
                     found[t.uid] = t
             hits.update(found)
             matched = set(found) if matched is None else matched & set(found)
