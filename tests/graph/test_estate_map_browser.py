@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from mlguard.report.base import ReportOptions, reporters
+from mlguard.report.estate_map import map_payload
 from mlguard.testing.browser import MISSING_REASON, available, chromium, open_report
+from mlguard.testing.results_factory import make_scan
 
 from .conftest import DemoRun
 
@@ -33,6 +36,7 @@ def driver(demo_run: DemoRun) -> Iterator[WebDriver]:
                 "return document.getElementById('estate-map').dataset.ready === 'true'"
             )
         )
+        d.find_element(By.ID, "map-expand").click()  # the demo may outgrow COLLAPSE_ABOVE
         yield d
 
 
@@ -109,3 +113,19 @@ def test_show_in_findings_table_filters_it(driver: WebDriver) -> None:
     assert driver.find_element(By.ID, "f-q").get_attribute("value") == uid
     rows = driver.find_elements(By.CSS_SELECTOR, "#findings-table tbody tr.row")
     assert rows
+
+
+def test_a_large_estate_starts_collapsed(tmp_path: Path) -> None:
+    scan = make_scan(1_000, seed=3)
+    data = map_payload(scan)
+    assert data is not None
+    assert data["collapsed"] is True
+    html = reporters()["html"]().write(scan, tmp_path / "report.html", ReportOptions())
+    with chromium() as driver:
+        open_report(driver, html)
+        assert driver.find_elements(By.CSS_SELECTOR, "#map-canvas g.map-node") == []
+        groups = driver.find_elements(By.CSS_SELECTOR, "#map-canvas g.map-group")
+        assert len(groups) == len(data["groups"])  # type: ignore[arg-type]
+        groups[0].click()
+        opened = driver.find_elements(By.CSS_SELECTOR, "#map-canvas g.map-node")
+        assert len(opened) == min(200, data["groups"][0][2])  # type: ignore[index]
