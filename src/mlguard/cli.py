@@ -1028,6 +1028,16 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
+def _attach_graph_command() -> None:  # the estate map's export (mlguard.graph)
+    from mlguard.graph.cli import graph_command, graph_schema
+
+    cli.add_command(graph_command)
+    SCHEMAS["graph"] = graph_schema
+
+
+_attach_graph_command()
+
+
 def _model_schema(model: type[Inventory] | type[ScanResult], title: str) -> dict[str, Any]:
     schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mlguard.cost.model import Cost, CostSummary, GpuFleet
+from mlguard.graph.model import Estate
 
 INVENTORY_SCHEMA_VERSION = "1.0"
 RESULT_SCHEMA_VERSION = "1.0"
@@ -478,6 +479,10 @@ class ScanResult(BaseModel):
     filter: ResultFilter | None = Field(
         default=None,
         description="Set when the results list was filtered by status (--status); summary is unfiltered.",
+    )
+    estate: Estate | None = Field(
+        default=None,
+        description="The estate map's resources and links, from the inventory (see `mlguard graph`).",
     )
 
     def only(self, statuses: list[Status]) -> ScanResult:

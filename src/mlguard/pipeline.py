@@ -25,6 +25,7 @@ from mlguard.collect.shard import Shard
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
 from mlguard.cost.figures import CostOptions, attach_costs, cost_summary, fleet_of
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
+from mlguard.graph.build import estate_of
 from mlguard.iac.scan import IacScan, with_compliance
 from mlguard.model import (
     Category,
@@ -401,6 +402,8 @@ def evaluate(
         baseline=baseline_info,
         cost=cost_summary(results, policies, cost),
         gpu_fleet=fleet_of(inventory, policies, cost),
+        # every loaded policy's joins, not only the selected ones': the map is of the estate
+        estate=estate_of(inventory.resources, policy_set.policies.values()),
     )
 
 

@@ -24,6 +24,7 @@ from mlguard.cost.render import html_context as cost_html_context
 from mlguard.model import CollectionError, Result, ScanResult, Severity, Status, Summary
 from mlguard.report.base import Reporter, ReportOptions, register
 from mlguard.report.compliance import FrameworkStatus, all_frameworks
+from mlguard.report.estate_map import map_payload
 from mlguard.report.history_view import history_context
 
 STATUS_ORDER = [s.value for s in (Status.FAIL, Status.ERROR, Status.WAIVED, Status.PASS, Status.SKIP)]
@@ -242,8 +243,10 @@ def render_html(
     title: str,
     template: str,
     history: dict[str, Any] | None = None,
+    estate_map: dict[str, Any] | None = None,
 ) -> str:
-    """Render ``template``; ``history`` is :func:`history_context` of the run's history, if any."""
+    """Render ``template``; ``history`` is :func:`history_context` of the run's history, if any;
+    ``estate_map`` is :func:`~mlguard.report.estate_map.map_payload` of the scan, if drawn."""
     # Recount from the results: the page must agree with results.json even if a summary is stale.
     # A filtered scan (--status) lists some results only: its totals are the summary's.
     summary = scan.summary if scan.filter else recount(scan)
@@ -267,6 +270,10 @@ def render_html(
         "fleet": fleet_html_context(scan.gpu_fleet),
         "data": _embed(payload(scan)),
         "script": (files("mlguard.report") / "templates" / "report.js").read_text("utf-8"),
+        "estate": _embed(estate_map) if estate_map else None,
+        "estate_script": (files("mlguard.report") / "templates" / "estate_map.js").read_text("utf-8")
+        if estate_map
+        else "",
     }
     return template_environment().get_template(template).render(**context)
 
@@ -284,4 +291,5 @@ class HtmlReporter(Reporter):
             "mlguard scan report",
             "report.html.j2",
             history_context(options.history, scan),
+            map_payload(scan),
         )

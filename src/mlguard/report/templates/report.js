@@ -4,6 +4,7 @@
   "use strict";
   var t0 = performance.now();
   var D = JSON.parse(document.getElementById("mlguard-data").textContent);
+  window.mlguardData = D;  // parsed once; the estate map reads its nodes' results from it
   var C = {};
   D.columns.forEach(function (c, i) { C[c] = i; });
   var T = D.tables;

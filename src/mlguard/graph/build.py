@@ -1,0 +1,322 @@
+"""The estate graph built from an inventory (:func:`estate_of`) and overlaid with a scan's findings
+(:func:`graph_of`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mlguard.graph.model import (
+    Estate,
+    EstateEdge,
+    EstateGraph,
+    EstateNode,
+    Findings,
+    GraphGroup,
+    GraphNode,
+    Stage,
+)
+from mlguard.graph.rules import (
+    REFERENCES,
+    STAGES,
+    JoinKey,
+    JoinLink,
+    KeyForm,
+    compiled,
+    group_key,
+    group_of,
+    join_links,
+    keyed,
+)
+from mlguard.model import Resource, Result, ScanResult, Severity, Status
+from mlguard.policy.conditions import Path, search
+from mlguard.policy.operators import MalformedValue
+
+if TYPE_CHECKING:
+    from mlguard.policy.loader import Policy
+
+STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WAIVED, Status.PASS, Status.SKIP)
+ENVELOPE_KEYS = {"uid": lambda r: r.uid, "name": lambda r: r.name, "id": lambda r: r.id}
+
+
+def _values(value: Any) -> list[Any]:
+    """A path's answer as a flat list of its scalar values."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        out: list[Any] = []
+        for v in value:
+            out += _values(v)
+        return out
+    return [value]
+
+
+def _read(expr: Path, doc: Any) -> list[Any]:
+    try:
+        return _values(search(expr, doc))
+    except MalformedValue:  # a value of the wrong shape names nothing: no link, never a crash
+        return []
+
+
+class _Index:
+    """Resources by key, and by key within an account and workspace: a name shared by a thousand
+    accounts is looked up in the subject's own scope, not compared a thousand times."""
+
+    def __init__(self) -> None:
+        self.bare: dict[str, list[Resource]] = defaultdict(list)
+        self.scoped: dict[tuple[str, str | None, str | None], list[Resource]] = defaultdict(list)
+
+    def add(self, key: str, r: Resource) -> None:
+        self.bare[key].append(r)
+        self.scoped[(key, r.account, r.workspace)].append(r)
+
+    def get(self, key: str | None, subject: Resource, target_type: str) -> list[Resource]:
+        if key is None:
+            return []
+        if subject.provider == target_type.split(".", 1)[0]:
+            return self.scoped.get((key, subject.account, subject.workspace), [])
+        return self.bare.get(key, [])
+
+
+class _Estate:
+    def __init__(self, resources: Sequence[Resource]) -> None:
+        self.resources = [r for r in resources if r.type in STAGES]
+        self.by_type: dict[str, list[Resource]] = defaultdict(list)
+        for r in self.resources:
+            self.by_type[r.type].append(r)
+        self._docs: dict[str, dict[str, Any]] = {}
+        self._indexes: dict[tuple[str, str], _Index] = {}
+        self.edges: dict[tuple[str, str], list[str]] = {}
+        self.cross: set[tuple[str, str]] = set()
+
+    def doc(self, r: Resource) -> dict[str, Any]:
+        found = self._docs.get(r.uid)
+        if found is None:
+            found = self._docs[r.uid] = r.document()
+        return found
+
+    def index(self, type_: str, key: str) -> _Index:
+        """Resources of ``type_`` by the value(s) of ``key`` (an envelope key or a data path)."""
+        found = self._indexes.get((type_, key))
+        if found is not None:
+            return found
+        index = _Index()
+        getter = ENVELOPE_KEYS.get(key)
+        expr = None if getter is not None else compiled(key)
+        for r in self.by_type.get(type_, []):
+            raw = [getter(r)] if getter is not None else _read(expr, self.doc(r)) if expr else []
+            for v in raw:
+                k = keyed(v, KeyForm.AS_IS)
+                if k is not None:
+                    index.add(k, r)
+        self._indexes[(type_, key)] = index
+        return index
+
+    def link(self, a: Resource, b: Resource, why: str) -> None:
+        if a.uid == b.uid or not _same_scope(a, b):
+            return
+        # one edge per pair: a join read from the other side adds its reason to the reference
+        pair = (b.uid, a.uid) if (b.uid, a.uid) in self.edges else (a.uid, b.uid)
+        reasons = self.edges.setdefault(pair, [])
+        if why not in reasons:
+            reasons.append(why)
+        if a.provider != b.provider:
+            self.cross.add(pair)
+
+
+def _same_scope(a: Resource, b: Resource) -> bool:
+    """The evaluator's default join scope: same account and workspace, and region when both have
+    one. Across providers an AWS account and a Databricks workspace are different things: the keys
+    alone relate them (the README's join scope rule)."""
+    if a.provider != b.provider:
+        return True
+    if a.account != b.account or a.workspace != b.workspace:
+        return False
+    return a.region is None or b.region is None or a.region == b.region
+
+
+def estate_of(resources: Sequence[Resource], policies: Iterable[Policy] = ()) -> Estate:
+    """The estate's nodes and edges: the reference table's links and the policies' joins."""
+    est = _Estate(resources)
+    for ref in REFERENCES:
+        subjects = est.by_type.get(ref.subject)
+        if not subjects or ref.target not in est.by_type:
+            continue
+        expr = compiled(ref.path)
+        index = est.index(ref.target, ref.key)
+        for r in subjects:
+            for v in _read(expr, est.doc(r)):
+                k = keyed(v, ref.form)
+                for target in index.get(k, r, ref.target):
+                    est.link(r, target, ref.why)
+    for jl in join_links(policies):
+        if jl.subject in est.by_type and jl.target in est.by_type:
+            _join_edges(est, jl)
+    nodes = [
+        EstateNode(
+            uid=r.uid,
+            type=r.type,
+            provider=r.provider,
+            name=r.name,
+            account=r.account,
+            region=r.region,
+            workspace=r.workspace,
+            stage=STAGES[r.type],
+            group=group_of(r),
+        )
+        for r in est.resources
+    ]
+    edges = [
+        EstateEdge(source=a, target=b, why=why, cross_provider=(a, b) in est.cross)
+        for (a, b), why in sorted(est.edges.items())
+    ]
+    return Estate(nodes=nodes, edges=edges)
+
+
+def _subject_keys(est: _Estate, r: Resource, key: JoinKey) -> set[str]:
+    elements: list[Any] = [est.doc(r)]
+    for q in key.within:
+        elements = [e for el in elements for e in _read(q, el) if isinstance(e, dict)]
+    out: set[str] = set()
+    for el in elements:
+        value = el if key.subject_text == "@" else _safe(key.subject, el)
+        for v in _values(value) if key.op == "in" or isinstance(value, list) else [value]:
+            k = keyed(v, KeyForm.AS_IS)
+            if k is not None:
+                out.add(k)
+    return out
+
+
+def _safe(expr: Path, doc: Any) -> Any:
+    try:
+        return search(expr, doc)
+    except MalformedValue:
+        return None
+
+
+def _join_edges(est: _Estate, jl: JoinLink) -> None:
+    indexes = [est.index(jl.target, k.related_text) for k in jl.keys]
+    for r in est.by_type[jl.subject]:
+        matched: set[str] | None = None
+        hits: dict[str, Resource] = {}
+        for key, index in zip(jl.keys, indexes, strict=True):
+            found: dict[str, Resource] = {}
+            for k in _subject_keys(est, r, key):
+                for t in index.get(k, r, jl.target):
+                    found[t.uid] = t
+            hits.update(found)
+            matched = set(found) if matched is None else matched & set(found)
+            if not matched:
+                break
+        for uid in sorted(matched or ()):
+            est.link(r, hits[uid], jl.why)
+
+
+# --------------------------------------------------------------------------- findings overlay
+
+
+_STATUS_SLOT = {s: i for i, s in enumerate(STATUS_ORDER)}
+
+
+def counts_of(results: Iterable[Result]) -> dict[str, tuple[list[int], Severity | None]]:
+    """Each resource's result counts (in :data:`STATUS_ORDER`) and the worst severity of its FAIL
+    and ERROR results, in one pass (a report of 100,000 results calls this)."""
+    counts: dict[str, list[int]] = {}
+    worst_sev: dict[str, Severity] = {}
+    for res in results:
+        row = counts.get(res.resource_uid)
+        if row is None:
+            row = counts[res.resource_uid] = [0] * len(STATUS_ORDER)
+        row[_STATUS_SLOT[res.status]] += 1
+        if res.status is Status.FAIL or res.status is Status.ERROR:
+            cur = worst_sev.get(res.resource_uid)
+            if cur is None or res.severity.rank > cur.rank:
+                worst_sev[res.resource_uid] = res.severity
+    return {uid: (row, worst_sev.get(uid)) for uid, row in counts.items()}
+
+
+def findings_of(results: Iterable[Result]) -> dict[str, Findings]:
+    """Each resource's findings: counts per status, worst status, worst FAIL/ERROR severity."""
+    out = {}
+    for uid, (row, sev) in counts_of(results).items():
+        worst = next((STATUS_ORDER[i] for i, n in enumerate(row) if n), None)
+        out[uid] = Findings(
+            **{s.value: row[i] for i, s in enumerate(STATUS_ORDER)},
+            worst_status=worst.value if worst else None,
+            worst_severity=sev.value if sev else None,
+        )
+    return out
+
+
+def _from_results(scan: ScanResult) -> Estate:
+    """A results file written before scans stored their estate: its resources from the results,
+    and the related resources its joins used as edges."""
+    seen: dict[str, EstateNode] = {}
+    for res in scan.results:
+        if res.resource_uid in seen or res.resource_type not in STAGES:
+            continue
+        seen[res.resource_uid] = EstateNode(
+            uid=res.resource_uid,
+            type=res.resource_type,
+            provider=res.provider,
+            name=res.resource_name,
+            account=res.account,
+            region=res.region,
+            workspace=res.workspace,
+            stage=STAGES[res.resource_type],
+            group=group_key(res.provider, res.account, res.region, res.workspace),
+        )
+    edges: dict[tuple[str, str], list[str]] = {}
+    for res in scan.results:
+        for other in res.evidence.related:
+            if other in seen and res.resource_uid in seen and other != res.resource_uid:
+                why = f"policy join ({res.policy_id})"
+                pair = (
+                    (other, res.resource_uid)
+                    if (other, res.resource_uid) in edges
+                    else (res.resource_uid, other)
+                )
+                reasons = edges.setdefault(pair, [])
+                if why not in reasons:
+                    reasons.append(why)
+    return Estate(
+        nodes=list(seen.values()),
+        edges=[
+            EstateEdge(source=a, target=b, why=w, cross_provider=seen[a].provider != seen[b].provider)
+            for (a, b), w in sorted(edges.items())
+        ],
+    )
+
+
+def estate_or_results(scan: ScanResult) -> Estate:
+    """The estate the scan stored, or for a results file without one, the one its results show."""
+    return scan.estate if scan.estate is not None else _from_results(scan)
+
+
+def graph_of(estate: Estate | None, scan: ScanResult | None, source: str) -> EstateGraph:
+    """The estate with each node's findings (from ``scan``) and the groups it is drawn in; with no
+    ``estate``, the one ``scan`` stored (or, in an older results file, one read off its results)."""
+    if estate is None:
+        assert scan is not None
+        estate = estate_or_results(scan)
+    findings = findings_of(scan.results) if scan is not None else {}
+    empty = Findings()
+    nodes = [GraphNode(**dict(n), findings=findings.get(n.uid, empty)) for n in estate.nodes]
+    groups: dict[tuple[int, str], list[GraphNode]] = defaultdict(list)
+    order = list(Stage)
+    for n in nodes:
+        groups[(order.index(n.stage), n.group)].append(n)
+    rank = {s.value: i for i, s in enumerate(STATUS_ORDER)}
+    group_rows = []
+    for (_, gid), members in sorted(groups.items()):
+        statuses = [m.findings.worst_status for m in members if m.findings.worst_status]
+        group_rows.append(
+            GraphGroup(
+                group=gid,
+                stage=members[0].stage,
+                nodes=len(members),
+                worst_status=min(statuses, key=lambda s: rank[s]) if statuses else None,
+            )
+        )
+    return EstateGraph(source=source, nodes=nodes, edges=list(estate.edges), groups=group_rows)
