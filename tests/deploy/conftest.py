@@ -61,3 +61,16 @@ def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
 def kube_expand(text: str, env: Mapping[str, str]) -> str:
     """Kubernetes' $(VAR) expansion of command, args and env values (unknown names stay)."""
     return re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), text)
+
+
+def single_scan(config: Path, env: Mapping[str, str], cwd: Path) -> tuple[int, Path]:
+    """One unsharded `mlguard scan` of the same configuration: what the merge must equal."""
+    code, out = finish(
+        start(
+            [EXE, "--config", str(config), "scan", "--format", "json", "--output-dir", "single", "-q"],
+            env,
+            cwd,
+        )
+    )
+    assert code in (0, 1), out
+    return code, cwd / "single" / "results.json"
