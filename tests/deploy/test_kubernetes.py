@@ -214,6 +214,7 @@ def test_the_containers_commands_shard_and_merge_like_one_scan(
     procs = []
     for k in range(n):
         pod_env = {"SHARD_JOB": f"{run}-shards", "JOB_COMPLETION_INDEX": str(k)}
+        assert collect["command"] == ["mlguard"]
         argv = [EXE, *(local(kube_expand(a, pod_env)) for a in collect["args"])]
         procs.append(start(argv, {**env, **pod_env}, tmp_path))
     for proc in procs:
@@ -245,3 +246,21 @@ def test_the_containers_commands_shard_and_merge_like_one_scan(
     assert code == 3, out
     errors = json.loads(merged.read_text())["errors"]
     assert any(e["code"] == "ShardMissing" for e in errors)
+
+
+def test_the_image_runs_as_the_user_the_deployments_expect(
+    objects: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    """deploy/Dockerfile (not built here: no network) runs as uid 10001, the pods' runAsUser and
+    the Batch jobs' User, copies what the wheel is built from, and sets no ENTRYPOINT (the
+    deployments' `sh -c` commands would become its arguments)."""
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "USER 10001:10001" in dockerfile
+    assert "ENTRYPOINT" not in dockerfile.replace("No ENTRYPOINT", "")
+    for source in ("pyproject.toml", "README.md", "src", "policies"):
+        assert source in dockerfile
+        assert (DEPLOY.parent / source).exists()
+    for name in ("mlguard-shards", "mlguard-org-scan"):
+        assert _pod(objects["CronJob", name])["securityContext"]["runAsUser"] == 10001
+    batch = (DEPLOY / "aws-batch" / "mlguard-org-scan.yaml").read_text()
+    assert batch.count('User: "10001"') == 2
