@@ -264,3 +264,33 @@ def test_the_image_runs_as_the_user_the_deployments_expect(
         assert _pod(objects["CronJob", name])["securityContext"]["runAsUser"] == 10001
     batch = (DEPLOY / "aws-batch" / "mlguard-org-scan.yaml").read_text()
     assert batch.count('User: "10001"') == 2
+
+
+@pytest.mark.skipif(not (shutil.which("kustomize") or shutil.which("kubectl")), reason="no kustomize")
+def test_the_documented_overlay_renders_and_keeps_n_consistent(tmp_path: Path) -> None:
+    """docs/deploy.md's example overlay, applied to the base: valid, and N = 8 everywhere."""
+    text = (DEPLOY.parent / "docs" / "deploy.md").read_text()
+    start_at = text.rindex("\n", 0, text.index("# overlays/prod/kustomization.yaml")) + 1
+    block = text[start_at : text.index("```", start_at)]
+    overlay = tmp_path / "overlays" / "prod"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text("\n".join(line[3:] for line in block.splitlines()))
+    shutil.copytree(BASE, tmp_path / "base")
+    tool = shutil.which("kustomize")
+    argv = [tool, "build", str(overlay)] if tool else ["kubectl", "kustomize", str(overlay)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    objects = {
+        (d["kind"], d["metadata"]["name"]): d for d in YAML(typ="safe", pure=True).load_all(done.stdout) if d
+    }
+    for obj in objects.values():
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+    test_the_shard_job_is_indexed_and_n_agrees_everywhere(objects)
+    shards = objects["CronJob", "mlguard-shards"]
+    assert shards["spec"]["jobTemplate"]["spec"]["completions"] == 8
+    image = _container(_pod(shards), "collect")["image"]
+    assert image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlguard:0.1.0"
+    assert _container(_pod(objects["CronJob", "mlguard-org-scan"]), "merge")["image"] == image
+    sa = objects["ServiceAccount", "mlguard-scanner"]
+    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(":role/mlguard-scanner")
+    assert objects["PersistentVolumeClaim", "mlguard-parts"]["spec"]["storageClassName"] == "efs-sc"
