@@ -39,7 +39,7 @@ from mlguard.cli_output import (
     stdout_option,
 )
 from mlguard.collect.base import Progress, providers
-from mlguard.collect.shard import parse_shard
+from mlguard.collect.shard import Shard, parse_shard
 from mlguard.cost.cli import cost_options, cost_run
 from mlguard.cost.pricing import pricing_schema
 from mlguard.errors import (
@@ -518,7 +518,8 @@ def cli(ctx: click.Context, /, config_path: Path | None) -> None:
     "--record-part",
     metavar="RUN",
     help="With --shard: also keep the part in the results store under RUN (one name for all the "
-    "run's shards, e.g. the job's name); `mlguard history finalize RUN` merges them.",
+    "run's shards, e.g. the job's name); `mlguard history finalize RUN` merges them. With a store "
+    "the shards are balanced by the unit sizes of its latest run.",
 )
 @store_option
 @click.pass_context
@@ -529,6 +530,8 @@ def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any)
     _apply_scope(loaded, kw)
     shard = parse_shard(kw["shard_spec"]) if kw.get("shard_spec") else None
     part_store = _part_store(loaded, kw, shard is not None)
+    if shard is not None:
+        _balance(state, loaded, kw, shard)
     _, policies = _load_selected(loaded, kw)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     if all_types:
@@ -559,6 +562,18 @@ def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any)
 
         state.err.print(record_part(part_store, kw["record_part"], inventory), highlight=False)
     _collect_exit(ctx, state, collected)
+
+
+def _balance(state: State, loaded: LoadedConfig, kw: dict[str, Any], shard: Shard) -> None:
+    """With a results store, place the units by the latest run's sizes (every shard reads the same
+    run: one plan); see :mod:`mlguard.collect.shard`."""
+    target = kw.get("store_target") or _config_store(loaded)
+    if target:
+        from mlguard.history.parts import balanced
+
+        note = balanced(shard, target)
+        if note and not state.quiet:
+            state.err.print(note, highlight=False)
 
 
 def _part_store(loaded: LoadedConfig, kw: dict[str, Any], sharded: bool) -> str | None:
@@ -762,6 +777,7 @@ def _scan_shard(
     if demo or iac_path is not None:
         raise InputError(f"--shard cannot be combined with {'--demo' if demo else '--iac'}")
     shard = parse_shard(kw["shard_spec"])
+    _balance(state, loaded, kw, shard)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     with _progress(state) as progress:
         collected = collect(

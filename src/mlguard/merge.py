@@ -30,7 +30,7 @@ class Merged:
         return bool(self.missing or self.disagree or self.timed_out)
 
 
-def _account_types() -> dict[str, list[str]]:
+def account_scope_types() -> dict[str, list[str]]:
     from mlguard.collect.aws import families  # noqa: F401  (registers the specs)
     from mlguard.collect.aws.spec import SPECS
     from mlguard.collect.databricks import account
@@ -79,18 +79,29 @@ def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | 
             other = seen_uid.setdefault(r.uid, path)
             if other != path:
                 raise InputError(f"resource {r.uid!r} is in two parts: {other} and {path}")
+    plans = sorted({info.balanced_by or "" for _, _, info in parts})
+    if len(plans) > 1:
+        named = ", ".join(f"run {p}" if p else "the hash" for p in plans)
+        raise InputError(
+            f"the parts placed their units by different plans ({named}): a unit may have been read "
+            "twice or not at all; collect every shard of a run against the same store state"
+        )
     counts = sorted({info.count for _, _, info in parts})
     present = {(info.index, info.count) for _, _, info in parts}
     missing = [f"{i}/{n}" for n in counts for i in range(n) if (i, n) not in present]
     universe = {u for _, _, info in parts for u in info.all_units}
     read = {u for _, _, info in parts for u in info.units}
     n = max(counts)
-    types = _account_types()
+    types = account_scope_types()
     errors: list[CollectionError] = []
     for _, inv, _ in parts:
         errors += [e for e in inv.errors if e not in errors]  # setup errors every shard repeats
+    balanced = bool(plans[0])
+    lone = int(missing[0].split("/")[0]) if len(missing) == 1 and len(counts) == 1 else None
     for unit in sorted(universe - read):
-        errors += missing_unit_errors(unit, shard_of(unit, n), n, types)
+        # a balanced plan is not in the parts: the missing shard is named when it is the only one
+        placed = lone if balanced else shard_of(unit, n)
+        errors += missing_unit_errors(unit, placed, n, types)
     identities: list[Identity] = []
     for _, inv, _ in parts:
         identities += [i for i in inv.provenance.identities if i not in identities]

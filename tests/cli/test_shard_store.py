@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from mlguard.collect.shard import balance
+from mlguard.history.parts import unit_weights
+from mlguard.history.store import open_store
 from tests.cli.test_shard_merge import EXE, GATE, SCOPE, SELECT, comparable, estate, run, single
 
 __all__ = ["estate", "single"]
@@ -86,6 +89,60 @@ def test_finalize_merges_the_recorded_parts_like_one_scan(
     assert listed.returncode == 0, listed.stderr
     (recorded,) = json.loads(listed.stdout)
     assert recorded["resources"] == json.loads(single.read_text())["summary"]["resources"]
+
+    # the next run is balanced by this one's unit sizes: every shard computes the same plan
+    with open_store(str(store)) as opened:
+        found = unit_weights(opened)
+    assert found is not None
+    run_id, weights = found
+    assert run_id == recorded["id"]
+    plan = balance(weights, 3)
+    procs = [
+        subprocess.Popen(
+            [
+                EXE,
+                "collect",
+                *SCOPE,
+                *SELECT,
+                "--shard",
+                f"{k}/3",
+                "-o",
+                str(tmp_path / f"b{k}.json"),
+                "--store",
+                str(store),
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(3)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert f"shards balanced by the unit sizes of run {run_id}" in err
+    infos = [json.loads((tmp_path / f"b{k}.json").read_text())["provenance"]["shard"] for k in range(3)]
+    assert {i["balanced_by"] for i in infos} == {run_id}
+    for k, info in enumerate(infos):
+        assert {u for u in info["units"] if u in plan} == {u for u, s in plan.items() if s == k}
+    done = run(
+        [
+            "merge",
+            *(str(tmp_path / f"b{k}.json") for k in range(3)),
+            *SELECT,
+            *GATE,
+            "--format",
+            "json",
+            "--output-dir",
+            "balanced",
+        ],
+        env,
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert comparable(tmp_path / "balanced" / "results.json") == comparable(single)
 
     # the same shard of the same run twice: refused, like two files of one shard in `merge`
     again = run(
