@@ -36,11 +36,13 @@ BASE = DEPLOY / "kubernetes" / "base"
 K8S_VERSION = "1.33.0"  # Indexed Jobs' backoffLimitPerIndex and podFailurePolicy are GA from 1.33
 
 
-def rendered() -> list[dict[str, Any]]:
-    """`kustomize build` when a kustomize is installed, else every resource file as written."""
-    tool = shutil.which("kustomize")
-    argv = [tool, "build", str(BASE)] if tool else None
-    if argv is None and shutil.which("kubectl"):
+def rendered(use_tool: bool = True) -> list[dict[str, Any]]:
+    """`kustomize build` when a kustomize is installed (kustomize, or kubectl's), else the
+    resource files as written plus the generated ConfigMap (without the name's hash suffix)."""
+    argv = None
+    if use_tool and shutil.which("kustomize"):
+        argv = ["kustomize", "build", str(BASE)]
+    elif use_tool and shutil.which("kubectl"):
         argv = ["kubectl", "kustomize", str(BASE)]
     if argv is not None:
         done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
@@ -50,7 +52,20 @@ def rendered() -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = []
     for name in kustomization["resources"]:
         docs += load_yaml_documents(BASE / name)
+    for gen in kustomization["configMapGenerator"]:
+        data = {f: (BASE / f).read_text() for f in gen["files"]}
+        docs.append(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": gen["name"]}, "data": data}
+        )
     return docs
+
+
+def test_the_files_as_written_validate_too() -> None:
+    """What CI without kustomize checks: every file of the base, and the generated ConfigMap."""
+    docs = rendered(use_tool=False)
+    assert {d["kind"] for d in docs} >= {"CronJob", "ServiceAccount", "Role", "ConfigMap", "Namespace"}
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
 
 @pytest.fixture(scope="module")
