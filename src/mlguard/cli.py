@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -39,7 +39,7 @@ from mlguard.cli_output import (
     stdout_option,
 )
 from mlguard.collect.base import Progress, providers
-from mlguard.collect.shard import parse_shard
+from mlguard.collect.shard import Shard, parse_shard
 from mlguard.cost.cli import cost_options, cost_run
 from mlguard.cost.pricing import pricing_schema
 from mlguard.errors import (
@@ -52,9 +52,9 @@ from mlguard.errors import (
     OutputError,
     PolicyError,
 )
-from mlguard.history.cli import history, record_options, recording
+from mlguard.history.cli import history, record_options, recording, store_option
 from mlguard.history.report import report_history
-from mlguard.history.store import open_store
+from mlguard.history.store import Store, open_store
 from mlguard.iac.cli import iac_command
 from mlguard.model import (
     Inventory,
@@ -88,6 +88,9 @@ from mlguard.policy.schema import framework_schema, policy_schema
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.console import escape, print_summary, terminal_safe
 from mlguard.report.render import sha256_file, write_files, write_reports
+
+if TYPE_CHECKING:
+    from mlguard.merge import Merged
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INTERNAL = 5
@@ -511,6 +514,14 @@ def cli(ctx: click.Context, /, config_path: Path | None) -> None:
     help="Collect every resource type the providers know, not only what policies need.",
 )
 @shard_option
+@click.option(
+    "--record-part",
+    metavar="RUN",
+    help="With --shard: also keep the part in the results store under RUN (one name for all the "
+    "run's shards, e.g. the job's name); `mlguard history finalize RUN` merges them. With a store "
+    "the shards are balanced by the unit sizes of its latest run.",
+)
+@store_option
 @click.pass_context
 def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any) -> None:
     """Collect the inventory the selected policies need (or --all-types) and write it as JSON."""
@@ -518,6 +529,9 @@ def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any)
     loaded = state.config()
     _apply_scope(loaded, kw)
     shard = parse_shard(kw["shard_spec"]) if kw.get("shard_spec") else None
+    part_store = _part_store(loaded, kw, shard is not None)
+    if shard is not None:
+        _balance(state, loaded, kw, shard)
     _, policies = _load_selected(loaded, kw)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     if all_types:
@@ -543,7 +557,39 @@ def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any)
             f"{len(inventory.resources)} resources, {len(inventory.errors)} collection errors",
             highlight=False,
         )
+    if part_store is not None:
+        from mlguard.history.parts import record_part
+
+        state.err.print(record_part(part_store, kw["record_part"], inventory), highlight=False)
     _collect_exit(ctx, state, collected)
+
+
+def _balance(state: State, loaded: LoadedConfig, kw: dict[str, Any], shard: Shard) -> None:
+    """With a results store, place the units by the latest run's sizes (every shard reads the same
+    run: one plan); see :mod:`mlguard.collect.shard`."""
+    target = kw.get("store_target") or _config_store(loaded)
+    if target:
+        from mlguard.history.parts import balanced
+
+        note = balanced(shard, target)
+        if note and not state.quiet:
+            state.err.print(note, highlight=False)
+
+
+def _part_store(loaded: LoadedConfig, kw: dict[str, Any], sharded: bool) -> str | None:
+    """The store `collect --record-part RUN` keeps its part in; checked before anything is read."""
+    if not kw.get("record_part"):
+        return None
+    if not sharded:
+        raise InputError("--record-part RUN needs --shard K/N: only a shard's part is recorded")
+    target = kw.get("store_target") or _config_store(loaded)
+    if not target:
+        raise InputError(
+            "--record-part needs a results store: give --store PATH|URL, set MLGUARD_STORE or store:"
+        )
+    with open_store(target):  # a bad URL or an unreachable server fails now, not after the scan
+        pass
+    return target
 
 
 def _collect_exit(ctx: click.Context, state: State, collected: Collected) -> None:
@@ -731,6 +777,7 @@ def _scan_shard(
     if demo or iac_path is not None:
         raise InputError(f"--shard cannot be combined with {'--demo' if demo else '--iac'}")
     shard = parse_shard(kw["shard_spec"])
+    _balance(state, loaded, kw, shard)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     with _progress(state) as progress:
         collected = collect(
@@ -782,6 +829,21 @@ def merge_cmd(ctx: click.Context, /, parts: tuple[Path, ...], inventory_out: Pat
     plan = _report_plan(loaded, kw, "console,json")  # bad output options fail before any work
     policy_set, policies = _load_selected(loaded, kw)
     merged = merge_parts(parts, _command_line())
+    _evaluate_merged(ctx, state, loaded, kw, plan, (policy_set, policies), merged, inventory_out)
+
+
+def _evaluate_merged(
+    ctx: click.Context,
+    state: State,
+    loaded: LoadedConfig,
+    kw: dict[str, Any],
+    plan: Any,
+    selected: tuple[PolicySet, list[Policy]],
+    merged: Merged,
+    inventory_out: Path | None,
+    store: Store | None = None,
+) -> None:
+    """Evaluate a merged inventory once, record it (``history finalize``), report, gate."""
     inv = merged.inventory
     if inventory_out is not None:
         _write_json(inventory_out, inv)
@@ -797,11 +859,49 @@ def merge_cmd(ctx: click.Context, /, parts: tuple[Path, ...], inventory_out: Pat
             highlight=False,
         )
     waivers = load_waivers(loaded, kw.get("waivers"))
+    policy_set, policies = selected
     scan = evaluate(
         inv, policies, policy_set, waivers, kw.get("baseline"), _command_line(), cost=cost_run(loaded, kw)
     )
-    _write_reports(state, scan, plan, _report_options(kw))
+    options = _report_options(kw)
+    if store is not None:
+        run_id = store.record(scan, inv)
+        state.err.print(f"recorded run {run_id}", highlight=False)
+        options = _report_options(kw, history=report_history(store, run_id))
+    _write_reports(state, scan, plan, options)
     ctx.exit(_gate(state, loaded, kw, scan, inv, incomplete=merged.incomplete))
+
+
+@history.command("finalize", cls=FormatsCommand)
+@click.argument("run")
+@store_option
+@selection_options
+@gate_options
+@output_options("console,json")
+@cost_options
+@click.option(
+    "--inventory-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the merged inventory.",
+)
+@click.pass_context
+def finalize_cmd(ctx: click.Context, /, run: str, inventory_out: Path | None, **kw: Any) -> None:
+    """Merge the shard parts recorded under RUN (`collect --shard K/N --record-part RUN`), evaluate
+    them once, record the result as one run and write the reports, as `mlguard merge` does.
+
+    A missing shard leaves its units unread: a collection error each, ERROR results, exit 3.
+    """
+    from mlguard.history.cli import open_from_cli
+    from mlguard.merge import merge_inventories
+
+    state = _state(ctx)
+    loaded = state.config()
+    plan = _report_plan(loaded, kw, "console,json")
+    selected = _load_selected(loaded, kw)
+    with open_from_cli(kw.get("store_target")) as store:
+        merged = merge_inventories(store.parts(run), _command_line())
+        with store.lock():
+            _evaluate_merged(ctx, state, loaded, kw, plan, selected, merged, inventory_out, store)
 
 
 def _config_store(loaded: LoadedConfig) -> str | None:

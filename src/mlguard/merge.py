@@ -30,7 +30,7 @@ class Merged:
         return bool(self.missing or self.disagree or self.timed_out)
 
 
-def _account_types() -> dict[str, list[str]]:
+def account_scope_types() -> dict[str, list[str]]:
     from mlguard.collect.aws import families  # noqa: F401  (registers the specs)
     from mlguard.collect.aws.spec import SPECS
     from mlguard.collect.databricks import account
@@ -42,47 +42,66 @@ def _account_types() -> dict[str, list[str]]:
 
 
 def merge_parts(paths: Sequence[Path], command: str | None = None) -> Merged:
-    """One inventory of the parts. Bad input (exit 2): a file that is not a shard's inventory, two
-    parts of the same shard, a resource in two parts. A unit some part saw but no part read (a
+    """One inventory of the part files. Bad input (exit 2): a file that is not a shard's inventory,
+    two parts of the same shard, a resource in two parts. A unit some part saw but no part read (a
     shard missing, parts of different N) is recorded as a collection error: its results are ERROR."""
     if not paths:
         raise InputError("mlguard merge: no part files given")
-    parts: list[tuple[Path, Inventory, ShardInfo]] = []
+    loaded: list[tuple[str, Inventory]] = []
     for path in paths:
         if not path.is_file():
             raise InputError("part file not found", file=str(path))
-        inv = load_inventory(path)
+        loaded.append((str(path), load_inventory(path)))
+    return merge_inventories(loaded, command)
+
+
+def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | None = None) -> Merged:
+    """:func:`merge_parts` of parts already loaded (from files, or from the results store's parts
+    of a run), each with a label that names it in messages and in ``provenance.shards``."""
+    parts: list[tuple[str, Inventory, ShardInfo]] = []
+    for label, inv in labelled:
         if inv.provenance.shard is None:
             raise InventoryError(
                 "not a shard's partial inventory (no provenance.shard): "
                 "write the parts with `mlguard collect --shard K/N`",
-                file=str(path),
+                file=label,
             )
-        parts.append((path, inv, inv.provenance.shard))
-    owner: dict[tuple[int, int], Path] = {}
+        parts.append((label, inv, inv.provenance.shard))
+    owner: dict[tuple[int, int], str] = {}
     for path, _, info in parts:
         key = (info.index, info.count)
         if key in owner:
             raise InputError(f"{owner[key]} and {path} are both shard {info.index}/{info.count}")
         owner[key] = path
-    seen_uid: dict[str, Path] = {}
+    seen_uid: dict[str, str] = {}
     for path, inv, _ in parts:
         for r in inv.resources:
             other = seen_uid.setdefault(r.uid, path)
-            if other is not path:
+            if other != path:
                 raise InputError(f"resource {r.uid!r} is in two parts: {other} and {path}")
+    plans = sorted({info.balanced_by or "" for _, _, info in parts})
+    if len(plans) > 1:
+        named = ", ".join(f"run {p}" if p else "the hash" for p in plans)
+        raise InputError(
+            f"the parts placed their units by different plans ({named}): a unit may have been read "
+            "twice or not at all; collect every shard of a run against the same store state"
+        )
     counts = sorted({info.count for _, _, info in parts})
     present = {(info.index, info.count) for _, _, info in parts}
     missing = [f"{i}/{n}" for n in counts for i in range(n) if (i, n) not in present]
     universe = {u for _, _, info in parts for u in info.all_units}
     read = {u for _, _, info in parts for u in info.units}
     n = max(counts)
-    types = _account_types()
+    types = account_scope_types()
     errors: list[CollectionError] = []
     for _, inv, _ in parts:
         errors += [e for e in inv.errors if e not in errors]  # setup errors every shard repeats
+    balanced = bool(plans[0])
+    lone = int(missing[0].split("/")[0]) if len(missing) == 1 and len(counts) == 1 else None
     for unit in sorted(universe - read):
-        errors += missing_unit_errors(unit, shard_of(unit, n), n, types)
+        # a balanced plan is not in the parts: the missing shard is named when it is the only one
+        placed = lone if balanced else shard_of(unit, n)
+        errors += missing_unit_errors(unit, placed, n, types)
     identities: list[Identity] = []
     for _, inv, _ in parts:
         identities += [i for i in inv.provenance.identities if i not in identities]
@@ -102,9 +121,9 @@ def merge_parts(paths: Sequence[Path], command: str | None = None) -> Merged:
             accounts=sorted({a for p in provs for a in p.accounts}),
             regions=sorted({r for p in provs for r in p.regions}),
             workspaces=sorted({w for p in provs for w in p.workspaces}),
-            sources=[str(path) for path, _, _ in parts],
+            sources=[label for label, _, _ in parts],
             shards=sorted(
-                (info.model_copy(update={"source": str(path)}) for path, _, info in parts),
+                (info.model_copy(update={"source": label}) for label, _, info in parts),
                 key=lambda s: (s.count, s.index),
             ),
         ),

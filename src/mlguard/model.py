@@ -216,6 +216,11 @@ class ShardInfo(_Frozen):
         default_factory=list, description="Every unit the shard saw, its own and the other shards'."
     )
     source: str | None = Field(default=None, description="The part file (in a merged run).")
+    balanced_by: str | None = Field(
+        default=None,
+        description="The recorded run whose unit sizes placed the units on shards (absent: a hash "
+        "of each unit's key placed it).",
+    )
 
 
 class Provenance(BaseModel):

@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 
 from mlguard.collect.shard import aws_unit, shard_of
@@ -42,6 +43,9 @@ def estate() -> Iterator[tuple[dict[str, str], list[str]]]:
     server.start()
     url = f"http://127.0.0.1:{port}"
     creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    # moto's backends live in the process, not in the server: another module's organisation (this
+    # fixture is shared by tests/cli/test_shard_store.py and tests/deploy) would still be there
+    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
     try:
         org = boto3.client("organizations", endpoint_url=url, region_name="us-east-1", **creds)
         org.create_organization(FeatureSet="ALL")

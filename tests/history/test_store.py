@@ -19,7 +19,7 @@ from tests.history import estates as e
 
 
 def test_migrations_create_exactly_the_declared_schema(store: Store) -> None:
-    assert store.revision() == "0001"
+    assert store.revision() == "0002"
     with store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"version_table": tables.VERSION_TABLE})
         assert compare_metadata(ctx, tables.metadata) == []

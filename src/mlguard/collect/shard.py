@@ -10,6 +10,15 @@ up front; a hash of the unit's own key needs no coordination and gives every pro
 answer on every run. Every shard still lists the accounts and regions (cheap), and records every
 unit it saw (``all_units``) next to the ones it read (``units``), so ``mlguard merge`` knows what
 a missing shard would have read and marks exactly that as not read (ERROR).
+
+Balancing (``collect --shard`` with a results store): a hash spreads units evenly by number, not by
+size, so one shard may get the few large accounts. When the store holds a previous run, every
+shard reads that same run's resources per unit and places the units it knows largest first, each
+on the shard with the least weight so far (weight: 1 + the unit's resources; ties: the lower shard
+index, then the unit key), so the same previous run gives every process the same plan. Units the
+previous run did not hold (a new account or region, Databricks workspaces) keep the hash. The
+plan's run is recorded (``balanced_by``), and ``mlguard merge`` refuses parts planned from
+different runs.
 """
 
 from __future__ import annotations
@@ -48,19 +57,38 @@ def databricks_account_unit(account: str) -> str:
     return f"databricks/account/{account}"
 
 
+def balance(weights: Mapping[str, int], count: int) -> dict[str, int]:
+    """A plan (unit -> shard) that evens out the shards' total weight: largest unit first, onto the
+    shard with the least weight so far (ties: lower index). Deterministic: units are taken in the
+    order (-weight, key)."""
+    loads = [0] * count
+    plan: dict[str, int] = {}
+    for key, weight in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0])):
+        target = min(range(count), key=lambda i: (loads[i], i))
+        plan[key] = target
+        loads[target] += weight
+    return plan
+
+
 @dataclass
 class Shard:
-    """This process's shard: which units it reads, and every unit it saw (thread-safe)."""
+    """This process's shard: which units it reads, and every unit it saw (thread-safe). ``plan``
+    places the units it names (see :func:`balance`); the others go by :func:`shard_of`."""
 
     index: int
     count: int
     units: set[str] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
+    plan: Mapping[str, int] = field(default_factory=dict)
+    balanced_by: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def shard_for(self, key: str) -> int:
+        return self.plan.get(key, shard_of(key, self.count))
 
     def owns(self, key: str) -> bool:
         """Whether this shard reads unit ``key`` (recorded either way)."""
-        mine = shard_of(key, self.count) == self.index
+        mine = self.shard_for(key) == self.index
         with self._lock:
             self.seen.add(key)
             if mine:
@@ -70,7 +98,11 @@ class Shard:
     def info(self) -> ShardInfo:
         with self._lock:
             return ShardInfo(
-                index=self.index, count=self.count, units=sorted(self.units), all_units=sorted(self.seen)
+                index=self.index,
+                count=self.count,
+                units=sorted(self.units),
+                all_units=sorted(self.seen),
+                balanced_by=self.balanced_by,
             )
 
 
@@ -103,13 +135,14 @@ def parse_shard(text: str, env: Mapping[str, str] | None = None) -> Shard:
 
 
 def missing_unit_errors(
-    key: str, shard: int, count: int, account_types: Mapping[str, Sequence[str]]
+    key: str, shard: int | None, count: int, account_types: Mapping[str, Sequence[str]]
 ) -> list[CollectionError]:
     """What a missing shard would have read, as collection errors: its results are ERROR.
     ``account_types``: each provider's account-scope types (an account unit's error names each,
     so the account's regional resources and workspaces, read by other shards, are not marked)."""
     parts = key.split("/")
-    message = f"shard {shard}/{count} is missing from the merge: unit {key} was not read"
+    which = f"shard {shard}/{count} is" if shard is not None else f"a shard of {count} is"
+    message = f"{which} missing from the merge: unit {key} was not read"
     base = {"operation": "shard", "code": "ShardMissing", "message": message}
     if parts[0] == "aws" and len(parts) == 3:
         _, account, region = parts

@@ -59,6 +59,10 @@ def _store_option(fn: F) -> F:
     )(fn)
 
 
+#: ``--store`` for commands outside this group (``collect --record-part``, ``history finalize``).
+store_option = _store_option
+
+
 def _lock_option(fn: F) -> F:
     return click.option(
         "--lock-timeout",

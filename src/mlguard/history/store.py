@@ -442,6 +442,52 @@ class Store:
                     conn.execute(delete(t.runs).where(t.runs.c.id.in_(ids)))
         return doomed
 
+    # ------------------------------------------------------------------ sharded runs
+
+    def add_part(self, run: str, inventory: Inventory) -> None:
+        """Keep one shard's partial inventory under ``run`` until ``history finalize`` merges the
+        run's parts. A second part of the same shard of the same run is refused (exit 2), as
+        ``mlguard merge`` refuses two files of one shard."""
+        shard = inventory.provenance.shard
+        if shard is None:
+            raise StoreError("only a shard's partial inventory (collect --shard K/N) is a part of a run")
+        body = gzip.compress(inventory.model_dump_json(exclude_none=True).encode(), mtime=0)
+        row = {
+            "run": run,
+            "shard_index": shard.index,
+            "shard_count": shard.count,
+            "recorded_at": utcnow(),
+            "encoding": "gzip",
+            "inventory_json": body,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(t.shard_parts.insert().values(**row))
+        except sqlalchemy.exc.IntegrityError:
+            raise StoreError(
+                f"shard {shard.index}/{shard.count} of run {run!r} is already in the store {self.display}"
+            ) from None
+
+    def parts(self, run: str) -> list[tuple[str, Inventory]]:
+        """The parts recorded under ``run``, each with a label naming it, by shard count and index."""
+        query = (
+            select(t.shard_parts.c.shard_index, t.shard_parts.c.shard_count, t.shard_parts.c.inventory_json)
+            .where(t.shard_parts.c.run == run)
+            .order_by(t.shard_parts.c.shard_count, t.shard_parts.c.shard_index)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            raise StoreError(f"no shard parts of run {run!r} in the store {self.display}")
+        parts = []
+        for index, count, body in rows:
+            label = f"{self.display}#{run}/shard-{index}-of-{count}"
+            try:
+                parts.append((label, Inventory.model_validate_json(gzip.decompress(body))))
+            except ValidationError as exc:
+                raise StoreError(f"{label} holds an inventory this mlguard cannot read: {exc}") from None
+        return parts
+
     # ------------------------------------------------------------------ reading
 
     def _run_with_digest(self, digest: str) -> str | None:

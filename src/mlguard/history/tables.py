@@ -116,3 +116,16 @@ run_stats = Table(
 )
 
 CHILD_TABLES = (documents, results, inventory, collection_errors, run_stats)
+
+# The partial inventories of a sharded run (`mlguard collect --shard K/N --record-part RUN`), kept
+# until `mlguard history finalize RUN` merges them into one recorded run.
+shard_parts = Table(
+    "mlguard_shard_parts",
+    metadata,
+    Column("run", String(128), primary_key=True),
+    Column("shard_index", Integer, primary_key=True),
+    Column("shard_count", Integer, primary_key=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("encoding", String(16), nullable=False),
+    Column("inventory_json", LargeBinary, nullable=False),
+)
