@@ -68,8 +68,11 @@ class InventoryIndex:
             else:
                 self.type_errors[e.resource_type or "*"].append(e)
         self.coverage: dict[str, list[Coverage]] = defaultdict(list)
+        self.unread: dict[str, list[Coverage]] = defaultdict(list)  # attributes a scan left out
         for c in inventory.coverage:
             self.coverage[c.resource_type].append(c)
+            if c.unread:
+                self.unread[c.resource_type].append(c)
         self._join_index: dict[tuple[str, str, str], dict[Any, list[Resource]]] = {}
 
     def document(self, resource: Resource) -> dict[str, Any]:
@@ -94,7 +97,8 @@ class InventoryIndex:
 
     def blocked(self, resource: Resource) -> dict[str, str]:
         """Data keys of ``resource`` that a collection error left unread ("*": all): its own errors,
-        and attribute errors for its type that cover its scope."""
+        attribute errors for its type that cover its scope, and what a scan pruned to its
+        policies left out there (``Coverage.unread``)."""
         blocked: dict[str, str] = {}
         for e in self.resource_errors.get(resource.uid, []):
             why = f"{e.operation}: {e.code}"
@@ -109,6 +113,10 @@ class InventoryIndex:
             if self._scope_holds(e.scope, resource, None):
                 for a in e.attributes:
                     blocked.setdefault(a, f"{e.operation}: {e.code} in {e.scope.label()}")
+        for c in self.unread.get(resource.type, ()):
+            if self._scope_holds(c.scope, resource, None):
+                for a in c.unread or ():
+                    blocked.setdefault(a, "not collected: no policy selected for the scan reads it")
         return blocked
 
     # -- JoinSource protocol

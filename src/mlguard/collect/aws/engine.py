@@ -30,7 +30,7 @@ from jmespath.exceptions import JMESPathError
 
 from mlguard import __version__
 from mlguard.collect.aws.normalize import data_of, tags_of
-from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, api_name
+from mlguard.collect.aws.spec import Detail, Item, Options, Pruned, ResourceSpec, api_name
 from mlguard.collect.base import CallMeter, InventorySink
 from mlguard.collect.errortext import one_line_reason
 from mlguard.collect.secrets import SECRET_PATHS
@@ -390,8 +390,16 @@ class Engine:
         self.stats.current(spec.type, unit_key(account.id, region, spec.family))
         scope_region = region if spec.scope == "region" else None
         errors_before = len(self.sink.errors)
+        reads = self.sink.reads
+        pruned = spec.pruned(None if reads is None else reads.get(spec.type))
         self.sink.covered(
-            Coverage(provider=PROVIDER, account=account.id, region=scope_region, resource_type=spec.type)
+            Coverage(
+                provider=PROVIDER,
+                account=account.id,
+                region=scope_region,
+                resource_type=spec.type,
+                unread=pruned.unread or None,
+            )
         )
         opts = Options(
             account=account.id,
@@ -412,7 +420,7 @@ class Engine:
             raws = [{"AccountId": account.id, "Region": region}]
         items = [Item(raw=r, region=scope_region) for r in raws]
         if spec.details:
-            self._each(lambda item: self._details(account, spec, item, scope_region), items)
+            self._each(lambda item: self._details(account, spec, item, scope_region, pruned), items)
         resources: list[tuple[Item, str, str, str | None]] = []
         for item in items:
             try:
@@ -426,8 +434,13 @@ class Engine:
                 self._error((account, scope_region, spec), (spec.service, spec.operation), exc)
                 continue
             resources.append((item, uid, rid, None if name is None else str(name)))
-        for enrichment in spec.enrich:
+        for n, enrichment in enumerate(spec.enrich):
             done = [i for i, *_ in resources]
+            if n in pruned.enrich:  # nobody reads what it adds: left out, recorded as unread
+                for i in done:
+                    for key in (*enrichment.attributes, *enrichment.extends):
+                        i.data.pop(key, None)
+                continue
             try:
                 self.stats.current(spec.type, unit_key(account.id, region, spec.family))
                 enrichment.run(done, caller, opts)
@@ -546,9 +559,14 @@ class Engine:
             name=name,
         )
 
-    def _details(self, account: Account, spec: ResourceSpec, item: Item, scope_region: str | None) -> None:
+    def _details(
+        self, account: Account, spec: ResourceSpec, item: Item, scope_region: str | None, pruned: Pruned
+    ) -> None:
         self.stats.current(spec.type, unit_key(account.id, scope_region, spec.family))
-        for detail in spec.details:
+        for n, detail in enumerate(spec.details):
+            if n in pruned.details:  # nobody reads what it fills: not called, its attributes unread
+                item.missing.update(detail.attributes)
+                continue
             if detail.when and not detail.when(item.raw):
                 continue
             service = detail.service or spec.service
