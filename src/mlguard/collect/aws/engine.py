@@ -2,7 +2,9 @@
 
 Every resource type is read the same way: list (SDK paginator), per-item details (concurrent,
 bounded), normalisation, batched enrichments. Any failure becomes a :class:`CollectionError` naming
-account, region, resource type and operation; a :class:`Coverage` record marks every attempt.
+account, region, resource type and operation; a :class:`Coverage` record marks every attempt, and
+names the attributes a scan narrowed to its policies left out (``InventorySink.reads``). A
+:class:`Breaker` per endpoint stops sending to one that no longer answers.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 A :class:`ResourceSpec` says which list operation finds a type, where the items sit in each page,
 which fields hold the id, name and ARN, which per-item detail calls fill which data attributes, and
 which batched enrichments run over the listed items. The read-only allowlist and the IAM policy of
-``mlguard permissions aws`` are both derived from these declarations.
+``mlguard permissions aws`` are both derived from these declarations, and so is what a scan whose
+policies read fewer fields leaves out (:meth:`ResourceSpec.pruned`: a detail's ``attributes`` are
+the data keys it fills).
 """
 
 from __future__ import annotations
