@@ -12,6 +12,10 @@ time spent in requests / wall time, and the peak).
 
     .venv/bin/python bench/org_scan.py [--accounts 1,10,30] [--regions us-east-1,eu-west-1]
         [--latency-ms 50] [--throttle 0.02] [--workers 16] [--retry-mode standard]
+        [--per-type] [--policies s3_bucket_default_encryption]
+
+``--per-type`` adds calls per resource per type; ``--policies`` scans only those policies' types
+twice, reading every field (as before pruning) and only what they read, and prints both.
 
 Figures are printed, never asserted. To compare with another checkout, put its ``src`` first on
 ``PYTHONPATH`` (options the older collector lacks are left out when not given).
@@ -197,7 +201,16 @@ def scan(args: argparse.Namespace) -> None:
     if args.max_attempts:
         kwargs["max_attempts"] = args.max_attempts
     collector = AwsCollector(ScopeConfig(aws=AwsScope(**fields)), **kwargs)
+    types = frozenset(SPECS)
     sink = InventorySink()
+    if args.policies:  # only these policies' types; pruned to what they read unless --all-fields
+        from mlguard.collect.prune import scan_reads
+        from mlguard.policy.loader import builtin_policy_dir, load_policy_set
+
+        every = load_policy_set([(builtin_policy_dir(), "builtin")]).policies
+        chosen = [every[i] for i in args.policies.split(",")]
+        types = frozenset(set().union(*(p.required_types() for p in chosen)) & set(SPECS))
+        sink = InventorySink(reads=scan_reads(chosen, every.values(), all_fields=args.all_fields))
     if args.trace:
         tracemalloc.start()
     urllib.request.urlopen(args.endpoint + "/__proxy/reset").close()
@@ -216,11 +229,11 @@ def scan(args: argparse.Namespace) -> None:
             prof.runcall(run, thread)
 
         threading.Thread.run = profiled  # type: ignore[method-assign]
-        collector.collect(frozenset(SPECS), sink, NullProgress())
+        collector.collect(types, sink, NullProgress())
         threading.Thread.run = run  # type: ignore[method-assign]
         pstats.Stats(*profiles).dump_stats(args.cprofile)  # type: ignore[arg-type]
     else:
-        collector.collect(frozenset(SPECS), sink, NullProgress())
+        collector.collect(types, sink, NullProgress())
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu0
     peak_traced = tracemalloc.get_traced_memory()[1] if args.trace else None
@@ -243,6 +256,10 @@ def scan(args: argparse.Namespace) -> None:
                 "proxy": proxy,
                 "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "traced_mib": None if peak_traced is None else peak_traced / 2**20,
+                "by_type": {
+                    t: [sum(1 for r in sink.resources if r.type == t), stats.by_type.get(t, 0)]
+                    for t in sorted(types)
+                },
             }
         )
     )
@@ -335,6 +352,15 @@ def main() -> None:
         help="pass moto's 500s (operations it lacks) through as they are: botocore retries them with "
         "back-off, a tail real AWS does not have (default: answered as 501, not retried)",
     )
+    parser.add_argument(
+        "--policies",
+        default="",
+        help="comma-separated built-in policy ids: scan only their types, once reading every field "
+        "(before pruning) and once reading only what they read (after); prints calls per resource per "
+        "type for both (default: every type, every field)",
+    )
+    parser.add_argument("--all-fields", action="store_true", help=argparse.SUPPRESS)  # internal
+    parser.add_argument("--per-type", action="store_true", help="print calls per resource per type")
     parser.add_argument("--proxy", nargs=5, metavar=("PORT", "UPSTREAM", "LATENCY", "THROTTLE", "GAPS"))
     parser.add_argument("--child", type=int)
     parser.add_argument("--ids", default="")
@@ -408,7 +434,10 @@ def main() -> None:
             f"{'peak':>5} errors"
         )
         print(header, flush=True)
-        for n in counts:
+        runs = [(n, False) for n in counts]
+        if args.policies:  # before (every field) and after (what the policies read)
+            runs = [(n, every) for n in counts for every in (True, False)]
+        for n, all_fields in runs:
             cmd = [
                 sys.executable,
                 __file__,
@@ -420,6 +449,9 @@ def main() -> None:
                 proxy_url,
             ]
             cmd += ["--regions", args.regions]
+            if args.policies:
+                cmd += ["--policies", args.policies] + (["--all-fields"] if all_fields else [])
+                print(f"{'every field' if all_fields else 'pruned to ' + args.policies}:", flush=True)
             if args.workers:
                 cmd += ["--workers", str(args.workers)]
             if args.retry_mode:
@@ -454,6 +486,12 @@ def main() -> None:
                 print(f"  ! resources came from {r['scanned']} of {n} accounts")
             for key, count in sorted(r["errors"].items(), key=lambda kv: -kv[1])[:8]:
                 print(f"    {count:4d} x {key}")
+            if args.per_type or args.policies:
+                print(f"    {'resource type':46} {'resources':>9} {'calls':>6} {'calls/res':>9}")
+                for rtype, (resources, calls) in r.get("by_type", {}).items():
+                    if resources or calls:
+                        per = f"{calls / resources:9.2f}" if resources else f"{'-':>9}"
+                        print(f"    {rtype:46} {resources:9d} {calls:6d} {per}")
     finally:
         for proc in procs:
             proc.terminate()

@@ -689,6 +689,13 @@ def _warn_undeclared(state: State, path: Path, inv: Inventory) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the collected inventory.",
 )
+@click.option(
+    "--all-fields",
+    is_flag=True,
+    help="Read every field of the collected types. By default a scan whose --policy/--framework "
+    "selection is narrower than every enabled policy skips the detail calls that supply no field "
+    "its policies read (not with --inventory-out, --shard or --demo).",
+)
 @shard_option
 @click.pass_context
 def scan_cmd(
@@ -725,9 +732,22 @@ def scan_cmd(
         elif iac_path is not None and not (_split(kw["provider_names"]) or loaded.config.scope.providers):
             inv = Inventory(provenance=Provenance(version=__version__, started_at=iso(utcnow())))  # IaC only
         else:
+            from mlguard.collect.prune import scan_reads
+
+            reads = (
+                None
+                if inventory_out
+                else scan_reads(policies, policy_set.policies.values(), all_fields=kw["all_fields"])
+            )
             with _progress(state) as progress:
                 collected = collect(
-                    loaded, _split(kw["provider_names"]), types, progress, _command_line(), kw.get("timeout")
+                    loaded,
+                    _split(kw["provider_names"]),
+                    types,
+                    progress,
+                    _command_line(),
+                    kw.get("timeout"),
+                    reads=reads,
                 )
             inv, timed_out = collected.inventory, collected.timed_out
         if inventory_out is not None:

@@ -191,6 +191,11 @@ class Coverage(_Frozen):
     region: str | None = None
     workspace: str | None = None
     resource_type: str
+    unread: tuple[str, ...] | None = Field(
+        default=None,
+        description="Data keys deliberately not read here (no selected policy read them): unknown "
+        "to anything that evaluates them, never absent.",
+    )
 
     @property
     def scope(self) -> Scope:

@@ -480,6 +480,7 @@ def collect(
     timeout: float | None = None,
     factories: Mapping[str, CollectorFactory] | None = None,
     shard: Shard | None = None,
+    reads: Mapping[str, frozenset[str]] | None = None,
 ) -> Collected:
     """Run the enabled providers for the resource types the selected policies need.
 
@@ -490,6 +491,8 @@ def collect(
     ``factories`` replaces how a provider's collector is built (the demo hands the Databricks
     collector the fake workspace's token and a stable name). ``shard``: read only that shard's
     units (``--shard K/N``); the inventory records them (see :mod:`mlguard.collect.shard`).
+    ``reads``: the data keys per type the run's policies read (see :mod:`mlguard.collect.prune`);
+    None (the default) reads every field.
     """
     registry = providers()
     scope = loaded.config.scope
@@ -508,7 +511,9 @@ def collect(
             "pass --provider, or try `mlguard scan --demo`."
         )
     started = iso(utcnow())
-    sink = InventorySink(deadline=None if timeout is None else time.monotonic() + timeout, shard=shard)
+    sink = InventorySink(
+        deadline=None if timeout is None else time.monotonic() + timeout, shard=shard, reads=reads
+    )
     failures: list[CollectionSetupError] = []
     active = [n for n in names if types & registry[n].types()]
     cut: list[bool] = []  # set when the deadline stopped the worker (it may end before join returns)

@@ -11,7 +11,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
@@ -118,6 +118,9 @@ class InventorySink:
     deadline: float | None = None
     # ``--shard K/N``: the providers read only this shard's units (see mlguard.collect.shard)
     shard: Shard | None = None
+    # The root data keys the run's policies read, per type (None: every field is read). A provider
+    # may leave out a call that supplies none of them and records what that left unread.
+    reads: Mapping[str, frozenset[str]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _uids: set[str] = field(default_factory=set, repr=False)
 

@@ -72,8 +72,11 @@ class InventoryIndex:
             else:
                 self.type_errors[e.resource_type or "*"].append(e)
         self.coverage: dict[str, list[Coverage]] = defaultdict(list)
+        self.unread: dict[str, list[Coverage]] = defaultdict(list)  # attributes a scan left out
         for c in inventory.coverage:
             self.coverage[c.resource_type].append(c)
+            if c.unread:
+                self.unread[c.resource_type].append(c)
         self._join_index: dict[tuple[str, str, str], dict[Any, list[Resource]]] = {}
         self._uids: dict[str, set[str]] = {}
         self._errors_of_type: dict[str, list[CollectionError]] = {}
@@ -102,7 +105,8 @@ class InventoryIndex:
 
     def blocked(self, resource: Resource) -> dict[str, str]:
         """Data keys of ``resource`` that a collection error left unread ("*": all): its own errors,
-        and attribute errors for its type that cover its scope (built once per resource; read-only)."""
+        attribute errors for its type that cover its scope, and what a scan pruned to its
+        policies left out there (``Coverage.unread``); built once per resource, read-only."""
         blocked = self._blocked.get(id(resource))
         if blocked is None:
             blocked = self._blocked[id(resource)] = self._blocked_keys(resource)
@@ -123,6 +127,10 @@ class InventoryIndex:
             if self._scope_holds(e.scope, resource, None):
                 for a in e.attributes:
                     blocked.setdefault(a, f"{e.operation}: {e.code} in {e.scope.label()}")
+        for c in self.unread.get(resource.type, ()):
+            if self._scope_holds(c.scope, resource, None):
+                for a in c.unread or ():
+                    blocked.setdefault(a, "not collected: no policy selected for the scan reads it")
         return blocked
 
     # -- JoinSource protocol

@@ -50,6 +50,7 @@ from mlguard.collect.aws.engine import (
     PROVIDER,
     Account,
     ApiStats,
+    Breaker,
     Caller,
     Engine,
     Gate,
@@ -87,6 +88,7 @@ class AwsCollector(Collector):
             self.scope.max_workers,
         )
         self.gate = Gate(self.scope.max_in_flight)
+        self.breaker = Breaker()  # per endpoint: a dead host fails fast (see engine.Breaker)
         self.loader: Any = None  # botocore's data loader, shared by the sessions of every account
 
     @property
@@ -149,6 +151,7 @@ class AwsCollector(Collector):
             config=self.config,
             budget=self.guard.budgeted,
             gates=(Gate(self.scope.max_workers), self.gate),
+            breaker=self.breaker,
         )
 
     def assume(self, via: Account, role_arn: str, sink: InventorySink) -> Account:

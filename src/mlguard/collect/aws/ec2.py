@@ -316,6 +316,7 @@ define(
                 operations=(("ec2", "describe_volumes"),),
                 attributes=("ebs_all_encrypted",),
                 run=_volumes,
+                extends=("ebs_volumes",),
             ),
             Enrichment(
                 name="GPU utilisation",

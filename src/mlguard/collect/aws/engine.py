@@ -2,7 +2,9 @@
 
 Every resource type is read the same way: list (SDK paginator), per-item details (concurrent,
 bounded), normalisation, batched enrichments. Any failure becomes a :class:`CollectionError` naming
-account, region, resource type and operation; a :class:`Coverage` record marks every attempt.
+account, region, resource type and operation; a :class:`Coverage` record marks every attempt, and
+names the attributes a scan narrowed to its policies left out (``InventorySink.reads``). A
+:class:`Breaker` per endpoint stops sending to one that no longer answers.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     ReadTimeoutError,
 )
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.parsers import ResponseParserError
 from jmespath.exceptions import JMESPathError
 
 from mlguard import __version__
 from mlguard.collect.aws.normalize import data_of, tags_of
-from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, api_name
+from mlguard.collect.aws.spec import Detail, Item, Options, Pruned, ResourceSpec, api_name
 from mlguard.collect.base import CallMeter, InventorySink
 from mlguard.collect.errortext import one_line_reason
 from mlguard.collect.secrets import SECRET_PATHS
@@ -240,6 +244,54 @@ class Gate:
         self._slots.release()
 
 
+class CircuitOpen(BotoCoreError):
+    """A call not sent: its endpoint (account, region, service) stopped answering."""
+
+    fmt = "{endpoint} is not answering ({failures} calls in a row failed, the last: {last}); not sent"
+
+
+# Failures that say the endpoint did not answer at all (refused, reset, timed out), after botocore's
+# own retries; an error answer, however bad, shows the endpoint is alive.
+NO_ANSWER: tuple[type[BaseException], ...] = (BotoConnectionError, HTTPClientError)
+BREAKER_FAILURES = 3  # consecutive unanswered calls that open an endpoint's circuit
+
+
+class Breaker:
+    """A circuit breaker per endpoint (account, region, service): after ``threshold`` calls in a row
+    that got no answer, the endpoint's remaining calls fail at once with :class:`CircuitOpen` (each
+    is its type's or resource's collection error, as the failed calls were) instead of each
+    waiting out its timeouts and retries. Any answer closes it again."""
+
+    def __init__(self, threshold: int = BREAKER_FAILURES) -> None:
+        self.threshold = threshold
+        self._failures: dict[tuple[str, str, str], int] = {}
+        self._last: dict[tuple[str, str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: tuple[str, str, str]) -> None:
+        with self._lock:
+            failures = self._failures.get(key, 0)
+            last = self._last.get(key, "")
+        if failures >= self.threshold:
+            account, region, service = key
+            raise CircuitOpen(endpoint=f"{service} in {account}/{region}", failures=failures, last=last)
+
+    def answered(self, key: tuple[str, str, str]) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+    def failed(self, key: tuple[str, str, str], exc: BaseException) -> None:
+        if isinstance(exc, ClientError | ResponseParserError | MalformedPage):
+            self.answered(key)  # an error answer: the endpoint is alive
+            return
+        if isinstance(exc, CircuitOpen) or not isinstance(exc, NO_ANSWER):
+            return  # not sent, cancelled by the run's deadline, or a bug: says nothing of the host
+        code, message = error_code(exc)
+        with self._lock:
+            self._failures[key] = self._failures.get(key, 0) + 1
+            self._last[key] = f"{code}: {message[:200]}"
+
+
 # Clients of every account are built from sessions sharing one botocore loader (the parsed service
 # models); building one is CPU work on shared caches, so one at a time.
 _CLIENT_LOCK = threading.Lock()
@@ -260,6 +312,7 @@ class Account:
     regions: list[str] = field(default_factory=list)
     budget: Callable[[Config], Config] | None = None  # cuts client timeouts to the run's budget
     gates: tuple[Gate, ...] = ()  # in-flight budgets: the account's, then the scan's (none: unbounded)
+    breaker: Breaker | None = None  # the scan's circuit breaker (none: every call is sent)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -304,9 +357,26 @@ class Caller:
         self.account = account
         self.region = region
 
+    @contextlib.contextmanager
+    def _sent(self, service: str) -> Iterator[None]:
+        """One request to ``service``: through the endpoint's circuit breaker, in a budget slot."""
+        breaker = self.account.breaker
+        key = (self.account.id, self.region or self.account.home_region, service)
+        if breaker is not None:
+            breaker.check(key)
+        try:
+            with self.account.slot():
+                yield
+        except BaseException as exc:
+            if breaker is not None:
+                breaker.failed(key, exc)
+            raise
+        if breaker is not None:
+            breaker.answered(key)
+
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         client = self.account.client(service, self.region)
-        with self.account.slot():
+        with self._sent(service):
             response: dict[str, Any] = getattr(client, operation)(**params)
         return response
 
@@ -317,7 +387,7 @@ class Caller:
             return
         pages = iter(client.get_paginator(operation).paginate(**params))
         while True:
-            with self.account.slot():  # the slot is held for the request, not while the page is read
+            with self._sent(service):  # the slot is held for the request, not while the page is read
                 page: dict[str, Any] | None = next(pages, None)
             if page is None:
                 return
@@ -390,8 +460,16 @@ class Engine:
         self.stats.current(spec.type, unit_key(account.id, region, spec.family))
         scope_region = region if spec.scope == "region" else None
         errors_before = len(self.sink.errors)
+        reads = self.sink.reads
+        pruned = spec.pruned(None if reads is None else reads.get(spec.type))
         self.sink.covered(
-            Coverage(provider=PROVIDER, account=account.id, region=scope_region, resource_type=spec.type)
+            Coverage(
+                provider=PROVIDER,
+                account=account.id,
+                region=scope_region,
+                resource_type=spec.type,
+                unread=pruned.unread or None,
+            )
         )
         opts = Options(
             account=account.id,
@@ -412,7 +490,7 @@ class Engine:
             raws = [{"AccountId": account.id, "Region": region}]
         items = [Item(raw=r, region=scope_region) for r in raws]
         if spec.details:
-            self._each(lambda item: self._details(account, spec, item, scope_region), items)
+            self._each(lambda item: self._details(account, spec, item, scope_region, pruned), items)
         resources: list[tuple[Item, str, str, str | None]] = []
         for item in items:
             try:
@@ -426,8 +504,13 @@ class Engine:
                 self._error((account, scope_region, spec), (spec.service, spec.operation), exc)
                 continue
             resources.append((item, uid, rid, None if name is None else str(name)))
-        for enrichment in spec.enrich:
+        for n, enrichment in enumerate(spec.enrich):
             done = [i for i, *_ in resources]
+            if n in pruned.enrich:  # nobody reads what it adds: left out, recorded as unread
+                for i in done:
+                    for key in (*enrichment.attributes, *enrichment.extends):
+                        i.data.pop(key, None)
+                continue
             try:
                 self.stats.current(spec.type, unit_key(account.id, region, spec.family))
                 enrichment.run(done, caller, opts)
@@ -546,9 +629,14 @@ class Engine:
             name=name,
         )
 
-    def _details(self, account: Account, spec: ResourceSpec, item: Item, scope_region: str | None) -> None:
+    def _details(
+        self, account: Account, spec: ResourceSpec, item: Item, scope_region: str | None, pruned: Pruned
+    ) -> None:
         self.stats.current(spec.type, unit_key(account.id, scope_region, spec.family))
-        for detail in spec.details:
+        for n, detail in enumerate(spec.details):
+            if n in pruned.details:  # nobody reads what it fills: not called, its attributes unread
+                item.missing.update(detail.attributes)
+                continue
             if detail.when and not detail.when(item.raw):
                 continue
             service = detail.service or spec.service

@@ -179,6 +179,7 @@ define(
                 params=_bucket,
                 apply=_set_region,
                 attributes=("bucket_region",),
+                always=True,  # the bucket's region: its scope, and where its other details are read
             ),
             Detail(
                 operation="get_bucket_encryption",

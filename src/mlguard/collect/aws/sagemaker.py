@@ -595,6 +595,7 @@ define(
                 operations=(("cloudwatch", "get_metric_data"),),
                 attributes=("invocations_sum", "metrics_days"),
                 run=_invocations,
+                extends=("variants",),  # each variant's invocations_sum
             ),
         ),
     ),

@@ -3,7 +3,9 @@
 A :class:`ResourceSpec` says which list operation finds a type, where the items sit in each page,
 which fields hold the id, name and ARN, which per-item detail calls fill which data attributes, and
 which batched enrichments run over the listed items. The read-only allowlist and the IAM policy of
-``mlguard permissions aws`` are both derived from these declarations.
+``mlguard permissions aws`` are both derived from these declarations, and so is what a scan whose
+policies read fewer fields leaves out (:meth:`ResourceSpec.pruned`: a detail's ``attributes`` are
+the data keys it fills).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any, Literal, Protocol
 
 import botocore.session
 from botocore import xform_name
+
+from mlguard.collect.secrets import SECRET_PATHS
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -85,6 +89,7 @@ class Detail:
     absent_codes: frozenset[str] = frozenset()
     apply: Callable[[dict[str, Any], Item], None] | None = None
     when: Callable[[dict[str, Any]], bool] | None = None
+    always: bool = False  # identity or scope (the bucket's region): made whatever the policies read
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -95,6 +100,10 @@ class Enrichment:
     operations: tuple[tuple[str, str], ...]
     attributes: tuple[str, ...]
     run: Callable[[list[Item], Caller, Options], None]
+    always: bool = False
+    # Fields it completes the elements of (ec2 volumes' encryption): it runs when they are read;
+    # when it is left out they count as unread too (their elements lack what it adds).
+    extends: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -118,6 +127,39 @@ class ResourceSpec:
     single: bool = False  # the "list" call returns one settings object; AccountId/Region are added
     absent_codes: frozenset[str] = frozenset()  # single: these codes mean "not configured" ({} read)
 
+    def pruned(self, reads: frozenset[str] | None) -> Pruned:
+        """Which details and enrichments a scan whose policies read only ``reads`` (root data keys
+        of this type; None: everything) can leave out, and the attributes that leaves unread.
+
+        A detail (or enrichment) is made when one of its attributes is read, when it supplies an
+        attribute every scan reads (:data:`ALWAYS_READ`: tags, GPU facts), when it is marked
+        ``always`` (identity, scope), or when it declares no attribute at all. A kept detail with a
+        ``when`` condition keeps every detail before it (the condition may test what they fetched).
+        When a selected policy reads the secret scrub's record, nothing is left out: the scrub must
+        have seen every text the type holds. Otherwise a left-out detail also leaves that record
+        unread (its text was never scrubbed)."""
+        if reads is None or SECRET_PATHS in reads:
+            return Pruned()
+        wanted = reads | ALWAYS_READ
+
+        def needed(attributes: tuple[str, ...], always: bool) -> bool:
+            return always or not attributes or bool(wanted.intersection(attributes))
+
+        keep = [needed(d.attributes, d.always) for d in self.details]
+        for i in range(len(keep) - 1, -1, -1):
+            if keep[i] and self.details[i].when is not None:
+                keep[:i] = [True] * i
+        skip_details = frozenset(i for i, k in enumerate(keep) if not k)
+        skip_enrich = frozenset(
+            i for i, e in enumerate(self.enrich) if not needed((*e.attributes, *e.extends), e.always)
+        )
+        unread: dict[str, None] = {}
+        for i in sorted(skip_details):
+            unread.update(dict.fromkeys((*self.details[i].attributes, SECRET_PATHS)))
+        for i in sorted(skip_enrich):
+            unread.update(dict.fromkeys((*self.enrich[i].attributes, *self.enrich[i].extends)))
+        return Pruned(details=skip_details, enrich=skip_enrich, unread=tuple(sorted(unread)))
+
     def operations(self) -> list[tuple[str, str]]:
         """Every (service, boto operation) this type may call."""
         ops = [(self.service, self.operation)]
@@ -128,6 +170,22 @@ class ResourceSpec:
         for e in self.enrich:
             ops.extend(e.operations)
         return ops
+
+
+# Attributes every scan reads, whatever its policies: tags (owners, waivers, reports) and the GPU
+# facts of compute (the GPU inventory and cost figures).
+ALWAYS_READ: frozenset[str] = frozenset({"tags", "gpu", "is_gpu", "gpu_fleet"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Pruned:
+    """What a scan leaves out of one type (see :meth:`ResourceSpec.pruned`): indexes into its
+    ``details`` and ``enrich``, and the attributes that leaves unread (recorded on the type's
+    coverage, so anything that reads them is unknown, never a pass)."""
+
+    details: frozenset[int] = frozenset()
+    enrich: frozenset[int] = frozenset()
+    unread: tuple[str, ...] = ()
 
 
 SPECS: dict[str, ResourceSpec] = {}
