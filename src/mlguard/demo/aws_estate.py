@@ -283,6 +283,49 @@ class _Seeder:
         iam.attach_role_policy(RoleName="EventBridgeRetrainingRole", PolicyArn=wildcard_policy)
         r.flaw("aws.iam.role", "EventBridgeRetrainingRole", None, "ml-team-everything (*:*) attached")
 
+        # Bedrock service roles: the shared one (agents, knowledge bases, logging) carries
+        # AmazonBedrockFullAccess; the support agent's own role allows only its model and tools.
+        iam.create_role(
+            RoleName="BedrockServiceRole", AssumeRolePolicyDocument=_trust("bedrock.amazonaws.com")
+        )
+        iam.attach_role_policy(
+            RoleName="BedrockServiceRole", PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess"
+        )
+        r.add(
+            "aws.iam.role",
+            "BedrockServiceRole",
+            bad="AmazonBedrockFullAccess attached to the service role agents run as (any Bedrock action, and "
+            "subscribing to any Marketplace model)",
+        )
+        iam.create_role(
+            RoleName="BedrockSupportAgentRole",
+            AssumeRolePolicyDocument=_trust(
+                "bedrock.amazonaws.com", {"StringEquals": {"aws:SourceAccount": self.account}}
+            ),
+            Tags=_tags(**_TEAM),
+        )
+        iam.put_role_policy(
+            RoleName="BedrockSupportAgentRole",
+            PolicyName="support-agent-scoped",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["bedrock:InvokeModel", "bedrock:ApplyGuardrail"],
+                            "Resource": [
+                                f"arn:aws:bedrock:{self.primary}::foundation-model/"
+                                "anthropic.claude-3-5-sonnet-20240620-v1:0",
+                                f"arn:aws:bedrock:{self.primary}:{self.account}:guardrail/*",
+                            ],
+                        }
+                    ],
+                }
+            ),
+        )
+        r.add("aws.iam.role", "BedrockSupportAgentRole")
+
         # The instance role of the managed GPU hosts (the unmanaged ones have none).
         gpu_role = "GpuTrainingInstanceRole"
         iam.create_role(RoleName=gpu_role, AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
@@ -2246,8 +2289,8 @@ class _Seeder:
                 "aws.bedrock.invocation_logging",
                 f"{self.account}/{region}",
                 region,
-                bad="Bedrock is used (a guardrail) but model invocation logging is not configured "
-                "and there is no bedrock-runtime VPC endpoint",
+                bad="Bedrock is used (a guardrail) but model invocation logging is not configured, "
+                "there is no bedrock-runtime VPC endpoint and no prompt is kept in Prompt management",
             )
             return
 
@@ -2356,7 +2399,8 @@ class _Seeder:
             "ops-agent",
             region,
             bad="user-facing (alias live) without a guardrail; no customer key; a 1-hour idle session; "
-            "an API key pasted in its instruction; shares its service role with sandbox-agent",
+            "an API key pasted in its instruction; shares its service role (which has "
+            "AmazonBedrockFullAccess) with sandbox-agent",
         )
         agents.create_agent(
             agentName="sandbox-agent",
@@ -2367,7 +2411,12 @@ class _Seeder:
             customerEncryptionKeyArn=key,
             idleSessionTTLInSeconds=300,
         )
-        r.add("aws.bedrock.agent", "sandbox-agent", region, bad="shares its service role with ops-agent")
+        r.add(
+            "aws.bedrock.agent",
+            "sandbox-agent",
+            region,
+            bad="shares its service role (which has AmazonBedrockFullAccess) with ops-agent",
+        )
 
         # Knowledge bases: one fed from the private, KMS-encrypted raw-data bucket with a customer
         # key on its data source; one fed from the public datasets bucket without a customer key.
@@ -2455,22 +2504,28 @@ class _Seeder:
         )["VpcEndpoint"]["VpcEndpointId"]
         r.add("aws.bedrock.vpc_endpoint", endpoint, region)
 
-        # Prompt management: one prompt with a customer managed key, one without.
+        # Prompt management: one prompt with a customer managed key and a fallback variant, one
+        # with neither.
         for prompt, keyed in (("claims-triage-prompt", True), ("faq-answer-prompt", False)):
+            variant = {
+                "name": "main",
+                "templateType": "TEXT",
+                "templateConfiguration": {"text": {"text": "Answer the question: {{question}}"}},
+                "modelId": "amazon.titan-text-express-v1",
+            }
+            fallback = {**variant, "name": "fallback", "modelId": "amazon.nova-pro-v1:0"}
             agents.create_prompt(
                 name=prompt,
                 defaultVariant="main",
-                variants=[
-                    {
-                        "name": "main",
-                        "templateType": "TEXT",
-                        "templateConfiguration": {"text": {"text": "Answer the question: {{question}}"}},
-                        "modelId": "amazon.titan-text-express-v1",
-                    }
-                ],
+                variants=[variant, fallback] if keyed else [variant],
                 **({"customerEncryptionKeyArn": key} if keyed else {}),
             )
-            r.add("aws.bedrock.prompt", prompt, region, bad=None if keyed else "no customer managed key")
+            r.add(
+                "aws.bedrock.prompt",
+                prompt,
+                region,
+                bad=None if keyed else "no customer managed key; a single variant (no fallback)",
+            )
 
         # Batch inference: one job in a VPC writing with a customer key, one with neither.
         for batch, private in (("claims-nightly-batch", True), ("faq-backfill-batch", False)):
