@@ -2446,7 +2446,7 @@ class _Seeder:
                     },
                 },
             )["knowledgeBase"]["knowledgeBaseId"]
-            agents.create_data_source(
+            source_id = agents.create_data_source(
                 knowledgeBaseId=kb,
                 name=source,
                 dataSourceConfiguration={
@@ -2454,14 +2454,17 @@ class _Seeder:
                     "s3Configuration": {"bucketArn": f"arn:aws:s3:::{bucket}"},
                 },
                 **({"serverSideEncryptionConfiguration": {"kmsKeyArn": kms}} if kms else {}),
-            )
+            )["dataSource"]["dataSourceId"]
+            if kms:  # the handbook is synced; the public docs were never ingested
+                agents.start_ingestion_job(knowledgeBaseId=kb, dataSourceId=source_id)
             r.add(
                 "aws.bedrock.knowledge_base",
                 kb_name,
                 region,
                 bad=None
                 if kms
-                else "data source without a customer managed key, fed from a public, unencrypted bucket",
+                else "data source without a customer managed key, fed from a public, unencrypted bucket, "
+                "never ingested",
             )
 
         # Fine-tuning: one job in a VPC with a customer key, one without either; each makes a model.

@@ -16,7 +16,8 @@ inference profiles are stored by ``_patch_bedrock_guardrails`` and
 ``_patch_bedrock_models_and_throughput`` (which also stops moto inventing a KMS key for every
 customization job); agent guardrail configuration, agent aliases, action groups and knowledge base
 data sources by ``_patch_bedrock_agents``; prompts and batch inference jobs by
-``_patch_bedrock_prompts_and_batch_jobs``. moto's own model invocation logging, custom models,
+``_patch_bedrock_prompts_and_batch_jobs``; knowledge base ingestion jobs by
+``_patch_bedrock_ingestion_jobs``. moto's own model invocation logging, custom models,
 customization jobs, agents and knowledge bases are used as they are.
 
 The s3control host quirk is on the client side (botocore prefixes the account id to the endpoint
@@ -1684,6 +1685,54 @@ def _patch_bedrock_prompts_and_batch_jobs() -> None:
         _add_method(BedrockResponse, fn)
 
 
+def _patch_bedrock_ingestion_jobs() -> None:
+    """moto 5.2.x lacks knowledge base ingestion jobs (StartIngestionJob, ListIngestionJobs). Store
+    each started job per data source; it completes at once (status COMPLETE, startedAt = updatedAt =
+    now: nothing is ingested), and ListIngestionJobs applies the STATUS filter and the STARTED_AT
+    order the collector asks for."""
+    from moto.bedrockagent.exceptions import ResourceNotFoundException
+    from moto.bedrockagent.responses import AgentsforBedrockResponse
+
+    def _jobs(self: Any) -> dict[str, dict[str, Any]]:
+        kb = str(self._get_param("knowledgeBaseId"))
+        source = str(self._get_param("dataSourceId"))
+        sources = _store(self.bedrockagent_backend, "_mlguard_data_sources").get(kb, {})
+        if source not in sources:
+            raise ResourceNotFoundException(f"Data source {source} not found in knowledge base {kb}")
+        found: dict[str, dict[str, Any]] = _store(
+            self.bedrockagent_backend, "_mlguard_ingestion_jobs"
+        ).setdefault(f"{kb}/{source}", {})
+        return found
+
+    def start_ingestion_job(self: Any) -> Any:
+        jobs = _jobs(self)
+        now = utcnow()
+        job_id = _bedrock_id(str(self._get_param("dataSourceId")), "ingestion", str(len(jobs))).upper()
+        record: dict[str, Any] = {
+            "knowledgeBaseId": self._get_param("knowledgeBaseId"),
+            "dataSourceId": self._get_param("dataSourceId"),
+            "ingestionJobId": job_id,
+            "status": "COMPLETE",
+            "startedAt": now,
+            "updatedAt": now,
+        }
+        jobs[job_id] = record
+        return ActionResult({"ingestionJob": record})
+
+    def list_ingestion_jobs(self: Any) -> Any:
+        jobs = list(_jobs(self).values())
+        for f in self._get_param("filters") or []:
+            if f.get("attribute") == "STATUS":
+                jobs = [j for j in jobs if j["status"] in f.get("values", [])]
+        order = (self._get_param("sortBy") or {}).get("order")
+        jobs.sort(key=lambda j: j["startedAt"], reverse=order == "DESCENDING")
+        limit = self._get_param("maxResults")
+        return ActionResult({"ingestionJobSummaries": jobs[: int(limit)] if limit else jobs})
+
+    for fn in (start_ingestion_job, list_ingestion_jobs):
+        _add_method(AgentsforBedrockResponse, fn)
+
+
 # --------------------------------------------------------------------------- IAM
 
 
@@ -1764,6 +1813,7 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_bedrock_agents,
     _patch_iam_service_specific_credentials,
     _patch_bedrock_prompts_and_batch_jobs,
+    _patch_bedrock_ingestion_jobs,
 )
 
 

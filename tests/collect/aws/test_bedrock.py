@@ -361,3 +361,37 @@ def test_disabled_sensitive_information_entries_do_not_count_as_filtering() -> N
         "output-only": True,
         "none-both-ways": False,
     }
+
+
+def test_knowledge_base_ingestion_is_the_newest_completed_job_per_data_source() -> None:
+    ids = seed()
+    agents = boto3.client("bedrock-agent")
+    sources = {
+        s["name"]: s["dataSourceId"]
+        for s in agents.list_data_sources(knowledgeBaseId=ids["kb"])["dataSourceSummaries"]
+    }
+    agents.start_ingestion_job(knowledgeBaseId=ids["kb"], dataSourceId=sources["handbook"])
+    second = agents.start_ingestion_job(knowledgeBaseId=ids["kb"], dataSourceId=sources["handbook"])
+    inventory = _inventory(types={"aws.bedrock.knowledge_base"})
+    assert inventory.errors == []
+    (kb,) = inventory.resources
+    got = {d["name"]: d for d in kb.data["data_source_ingestion"]}
+    assert got["handbook"]["last_completed_ingestion_job_id"] == second["ingestionJob"]["ingestionJobId"]
+    assert got["handbook"]["last_completed_ingestion_at"] is not None
+    assert (got["wiki"]["last_completed_ingestion_at"], got["wiki"]["last_completed_ingestion_job_id"]) == (
+        None,
+        None,
+    )
+    # The wiki source never completed an ingestion: the knowledge base fails.
+    assert _status(inventory, "bedrock_knowledge_base_ingestion_recent") == {kb.id: "FAIL"}
+
+
+def test_a_denied_ingestion_listing_leaves_only_ingestion_unread() -> None:
+    seed()
+    inventory = _inventory(
+        {"before-call.bedrock-agent.ListIngestionJobs": failing("AccessDeniedException", 403)},
+        {"aws.bedrock.knowledge_base"},
+    )
+    assert {e.operation for e in inventory.errors} == {"bedrock-agent:ListIngestionJobs"}
+    assert set(_status(inventory, "bedrock_knowledge_base_ingestion_recent").values()) == {"ERROR"}
+    assert set(_status(inventory, "bedrock_knowledge_base_data_source_kms").values()) == {"FAIL"}

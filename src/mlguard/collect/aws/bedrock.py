@@ -447,6 +447,34 @@ def _data_sources(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+#: ListIngestionJobs filter and order that make its first answer the data source's newest
+#: successful ingestion (a sync that finished with status COMPLETE).
+_LAST_COMPLETE = {
+    "filters": [{"attribute": "STATUS", "operator": "EQ", "values": ["COMPLETE"]}],
+    "sortBy": {"attribute": "STARTED_AT", "order": "DESCENDING"},
+    "maxResults": 1,
+}
+
+
+def _ingestion(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each data source of the knowledge base with its newest COMPLETE ingestion job (None if it
+    never completed one): one ListIngestionJobs page per data source, filtered and sorted by AWS."""
+    out = []
+    kb = raw["knowledgeBaseId"]
+    for page in caller.pages("bedrock-agent", "list_data_sources", knowledgeBaseId=kb):
+        for summary in as_list(page.get("dataSourceSummaries")):
+            jobs = caller.call(
+                "bedrock-agent",
+                "list_ingestion_jobs",
+                knowledgeBaseId=kb,
+                dataSourceId=summary["dataSourceId"],
+                **_LAST_COMPLETE,
+            )
+            done = [j for j in as_list(jobs.get("ingestionJobSummaries")) if j.get("status") == "COMPLETE"]
+            out.append({**summary, "LastComplete": done[0] if done else None})
+    return out
+
+
 def _storage(raw: dict[str, Any]) -> dict[str, Any]:
     storage = raw.get("storageConfiguration") or {}
     target: Any = None
@@ -515,6 +543,17 @@ def _knowledge_base(item: Item, opts: Options) -> dict[str, Any]:
         data["data_sources"] = sources
         data["data_source_count"] = len(sources)
         data["s3_buckets"] = sorted({s["s3_bucket"] for s in sources if s["s3_bucket"]})
+    if "Ingestion" in raw:
+        data["data_source_ingestion"] = [
+            {
+                "data_source_id": d.get("dataSourceId"),
+                "name": d.get("name"),
+                # A job's updatedAt is when it reached COMPLETE (the API has no separate end time).
+                "last_completed_ingestion_at": to_json((d["LastComplete"] or {}).get("updatedAt")),
+                "last_completed_ingestion_job_id": (d["LastComplete"] or {}).get("ingestionJobId"),
+            }
+            for d in as_list(raw["Ingestion"])
+        ]
     return data
 
 
@@ -719,6 +758,13 @@ define(
                 fetch=_data_sources,
                 into="DataSources",
                 attributes=("data_sources", "data_source_count", "s3_buckets", SECRET_PATHS),
+            ),
+            Detail(
+                operation="list_ingestion_jobs",
+                also=("list_data_sources",),
+                fetch=_ingestion,
+                into="Ingestion",
+                attributes=("data_source_ingestion",),
             ),
         ),
     ),
