@@ -2260,6 +2260,28 @@ class _Seeder:
 
     # ------------------------------------------------------------------ Bedrock corner
 
+    def _flows(self, region: str, agents: Any, key: str, guardrail: str, role: str) -> None:
+        model = "anthropic.claude-3-haiku-20240307-v1:0"
+        kb = next(
+            k["knowledgeBaseId"]
+            for k in agents.list_knowledge_bases()["knowledgeBaseSummaries"]
+            if k["name"] == "policies-kb"
+        )
+        agents.create_flow(
+            name="claims-flow",
+            executionRoleArn=role,
+            customerEncryptionKeyArn=key,
+            definition=flow_definition(model, guardrail, kb),
+        )
+        self.rec.add("aws.bedrock.flow", "claims-flow", region)
+        agents.create_flow(name="faq-flow", executionRoleArn=role, definition=flow_definition(model, None))
+        self.rec.add(
+            "aws.bedrock.flow",
+            "faq-flow",
+            region,
+            bad="its prompt node has no guardrail; no customer managed key",
+        )
+
     def bedrock(self, region: str) -> None:
         """Amazon Bedrock, Bedrock Agents and Knowledge Bases, each with a compliant and a flawed
         counterpart. The primary region logs model invocations (to a KMS-encrypted log group, but
@@ -2530,6 +2552,10 @@ class _Seeder:
                 bad=None if keyed else "no customer managed key; a single variant (no fallback)",
             )
 
+        # Flows: a claims flow whose prompt and answering knowledge base nodes carry the support
+        # guardrail (customer key); an FAQ flow whose inline prompt node has no guardrail.
+        self._flows(region, agents, key, good, role)
+
         # Batch inference: one job in a VPC writing with a customer key, one with neither.
         for batch, private in (("claims-nightly-batch", True), ("faq-backfill-batch", False)):
             bedrock.create_model_invocation_job(
@@ -2615,6 +2641,57 @@ class _Seeder:
             tags=[{"key": "team", "value": "claims"}],
         )
         r.add("aws.bedrock.inference_profile", "claims-app-profile", region)
+
+
+def flow_definition(model: str, guardrail: str | None, knowledge_base: str | None = None) -> dict[str, Any]:
+    """A Bedrock Flow definition: input -> Prompt node (inline template on ``model``, with the
+    guardrail if given) -> output, plus a generating KnowledgeBase node when one is named."""
+    guard = (
+        {"guardrailConfiguration": {"guardrailIdentifier": guardrail, "guardrailVersion": "1"}}
+        if guardrail
+        else {}
+    )
+    document = [{"name": "document", "type": "String"}]
+    nodes: list[dict[str, Any]] = [
+        {"name": "FlowInput", "type": "Input", "configuration": {"input": {}}, "outputs": document},
+        {
+            "name": "Answer",
+            "type": "Prompt",
+            "configuration": {
+                "prompt": {
+                    "sourceConfiguration": {
+                        "inline": {
+                            "templateType": "TEXT",
+                            "templateConfiguration": {"text": {"text": "Answer briefly: {{question}}"}},
+                            "modelId": model,
+                        }
+                    },
+                    **guard,
+                }
+            },
+            "inputs": [{"name": "question", "type": "String", "expression": "$.data"}],
+            "outputs": [{"name": "modelCompletion", "type": "String"}],
+        },
+        {
+            "name": "FlowOutput",
+            "type": "Output",
+            "configuration": {"output": {}},
+            "inputs": [{"name": "document", "type": "String", "expression": "$.data"}],
+        },
+    ]
+    if knowledge_base:
+        nodes.append(
+            {
+                "name": "Policies",
+                "type": "KnowledgeBase",
+                "configuration": {
+                    "knowledgeBase": {"knowledgeBaseId": knowledge_base, "modelId": model, **guard}
+                },
+                "inputs": [{"name": "retrievalQuery", "type": "String", "expression": "$.data"}],
+                "outputs": [{"name": "outputText", "type": "String"}],
+            }
+        )
+    return {"nodes": nodes, "connections": []}
 
 
 def _client_factory(session_or_clients: Any) -> ClientFactory:

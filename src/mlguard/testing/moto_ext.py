@@ -17,8 +17,9 @@ inference profiles are stored by ``_patch_bedrock_guardrails`` and
 customization job); agent guardrail configuration, agent aliases, action groups and knowledge base
 data sources by ``_patch_bedrock_agents``; prompts and batch inference jobs by
 ``_patch_bedrock_prompts_and_batch_jobs``; knowledge base ingestion jobs by
-``_patch_bedrock_ingestion_jobs``. moto's own model invocation logging, custom models,
-customization jobs, agents and knowledge bases are used as they are.
+``_patch_bedrock_ingestion_jobs``; Bedrock Flows by ``_patch_bedrock_flows``; agent versions
+(what an alias pins) by ``_patch_bedrock_agent_versions``. moto's own model invocation logging,
+custom models, customization jobs, agents and knowledge bases are used as they are.
 
 The s3control host quirk is on the client side (botocore prefixes the account id to the endpoint
 host, ``123456789012.127.0.0.1``, which does not resolve) and is handled by
@@ -1733,6 +1734,53 @@ def _patch_bedrock_ingestion_jobs() -> None:
         _add_method(AgentsforBedrockResponse, fn)
 
 
+def _patch_bedrock_flows() -> None:
+    """moto 5.2.x lacks Bedrock Flows (CreateFlow, GetFlow, ListFlows). Store each flow's working
+    draft as created (definition with its nodes, execution role, customer key), status NotPrepared."""
+    from moto.bedrockagent.exceptions import ResourceNotFoundException
+    from moto.bedrockagent.responses import AgentsforBedrockResponse
+
+    def _flows(self: Any) -> dict[str, dict[str, Any]]:
+        return _store(self.bedrockagent_backend, "_mlguard_flows")
+
+    def create_flow(self: Any) -> Any:
+        backend = self.bedrockagent_backend
+        name = self._get_param("name")
+        fid = _bedrock_id(backend.account_id, backend.region_name, "flow", name).upper()
+        now = utcnow()
+        record: dict[str, Any] = {
+            "name": name,
+            "id": fid,
+            "arn": f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:flow/{fid}",
+            "status": "NotPrepared",
+            "version": "DRAFT",
+            "executionRoleArn": self._get_param("executionRoleArn"),
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        for key in ("description", "customerEncryptionKeyArn", "definition"):
+            if self._get_param(key) is not None:
+                record[key] = self._get_param(key)
+        _flows(self)[fid] = record
+        return ActionResult(record)
+
+    def get_flow(self: Any) -> Any:
+        ident = str(self._get_param("flowIdentifier"))
+        found = _flows(self).get(ident.rsplit("/", 1)[-1])
+        if found is None:
+            raise ResourceNotFoundException(f"Flow {ident} not found")
+        return ActionResult(found)
+
+    def list_flows(self: Any) -> Any:
+        keys = ("name", "description", "id", "arn", "status", "createdAt", "updatedAt", "version")
+        return ActionResult(
+            {"flowSummaries": [{k: f[k] for k in keys if k in f} for f in _flows(self).values()]}
+        )
+
+    for fn in (create_flow, get_flow, list_flows):
+        _add_method(AgentsforBedrockResponse, fn)
+
+
 # --------------------------------------------------------------------------- IAM
 
 
@@ -1814,6 +1862,7 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_iam_service_specific_credentials,
     _patch_bedrock_prompts_and_batch_jobs,
     _patch_bedrock_ingestion_jobs,
+    _patch_bedrock_flows,
 )
 
 
