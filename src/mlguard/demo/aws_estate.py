@@ -2440,6 +2440,32 @@ class _Seeder:
             bad="shares its service role (which has AmazonBedrockFullAccess) with ops-agent",
         )
 
+        # A claims agent whose guardrail was added to the draft after its alias was deployed: the
+        # alias still serves version 1, prepared without one.
+        claims = agents.create_agent(
+            agentName="claims-agent",
+            agentResourceRoleArn=role,
+            foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+            instruction="You help adjusters look up the status of insurance claims.",
+            customerEncryptionKeyArn=key,
+            idleSessionTTLInSeconds=600,
+        )["agent"]["agentId"]
+        agents.create_agent_alias(agentId=claims, agentAliasName="live")
+        agents.update_agent(
+            agentId=claims,
+            agentName="claims-agent",
+            agentResourceRoleArn=role,
+            foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+            guardrailConfiguration={"guardrailIdentifier": good, "guardrailVersion": "DRAFT"},
+        )
+        r.add(
+            "aws.bedrock.agent",
+            "claims-agent",
+            region,
+            bad="its alias live serves version 1, prepared before the draft got a guardrail; shares the "
+            "service role (which has AmazonBedrockFullAccess)",
+        )
+
         # Knowledge bases: one fed from the private, KMS-encrypted raw-data bucket with a customer
         # key on its data source; one fed from the public datasets bucket without a customer key.
         for kb_name, source, bucket, kms in (

@@ -1328,7 +1328,8 @@ def _patch_bedrock_agents() -> None:
     ListAgents never report a guardrail) and lacks agent aliases (Create/ListAgentAliases; every
     real agent also has the test alias TSTALIASID), action groups (Create/Get/ListAgentActionGroups)
     and knowledge base data sources (Create/Get/ListDataSources). Store the guardrail on the agent
-    and add the three record kinds."""
+    and add the three record kinds; an alias created without a routing configuration snapshots the
+    draft as the agent's next version (see ``_patch_bedrock_agent_versions``)."""
     from moto.bedrockagent.exceptions import ResourceNotFoundException
     from moto.bedrockagent.models import Agent
     from moto.bedrockagent.responses import AgentsforBedrockResponse
@@ -1383,7 +1384,10 @@ def _patch_bedrock_agents() -> None:
             "agentAliasName": name,
             "agentAliasArn": f"{agent.agent_arn.replace(':agent/', ':agent-alias/')}/{alias_id}",
             "agentId": agent.agent_id,
-            "routingConfiguration": self._get_param("routingConfiguration") or [{"agentVersion": "1"}],
+            # Without one, the draft becomes the next numbered version (GetAgentVersion:
+            # _patch_bedrock_agent_versions), as in Bedrock.
+            "routingConfiguration": self._get_param("routingConfiguration")
+            or [{"agentVersion": _snapshot_agent_version(self.bedrockagent_backend, agent)}],
             "agentAliasStatus": "PREPARED",
             "createdAt": now,
             "updatedAt": now,
@@ -1734,6 +1738,60 @@ def _patch_bedrock_ingestion_jobs() -> None:
         _add_method(AgentsforBedrockResponse, fn)
 
 
+def _agent_versions(backend: Any, agent_id: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = _store(backend, "_mlguard_agent_versions").setdefault(agent_id, {})
+    return found
+
+
+def _snapshot_agent_version(backend: Any, agent: Any) -> str:
+    """Save the agent's working draft as its next numbered version (what Bedrock does when an
+    alias is created without a routing configuration); returns the version number."""
+    import copy
+
+    versions = _agent_versions(backend, agent.agent_id)
+    number = str(len(versions) + 1)
+    snapshot = {k: v for k, v in agent.to_dict().items() if k not in ("agentVersion", "agentStatus")}
+    versions[number] = {**copy.deepcopy(snapshot), "version": number, "agentStatus": "PREPARED"}
+    return number
+
+
+def _patch_bedrock_agent_versions() -> None:
+    """moto 5.2.x has no agent versions: GetAgentVersion and UpdateAgent are not implemented, and
+    an alias routes to a version that does not exist. As in Bedrock, CreateAgentAlias without a
+    routing configuration now snapshots the working draft (its guardrail configuration,
+    instruction, model, role, key, idle TTL) as the next numbered version and routes to it;
+    GetAgentVersion returns the snapshot. UpdateAgent changes the draft only (guardrail
+    configuration, instruction, description, idle TTL), never an existing version."""
+    from moto.bedrockagent.exceptions import ResourceNotFoundException
+    from moto.bedrockagent.responses import AgentsforBedrockResponse
+
+    def get_agent_version(self: Any) -> Any:
+        agent_id = str(self._get_param("agentId"))
+        self.bedrockagent_backend.get_agent(agent_id)
+        found = _agent_versions(self.bedrockagent_backend, agent_id).get(str(self._get_param("agentVersion")))
+        if found is None:
+            raise ResourceNotFoundException(
+                f"Agent {agent_id} has no version {self._get_param('agentVersion')}"
+            )
+        return ActionResult({"agentVersion": found})
+
+    def update_agent(self: Any) -> Any:
+        agent = self.bedrockagent_backend.get_agent(self._get_param("agentId"))
+        for param, attr in (
+            ("guardrailConfiguration", "guardrail_configuration"),
+            ("instruction", "instruction"),
+            ("description", "description"),
+            ("idleSessionTTLInSeconds", "idle_session_ttl_in_seconds"),
+        ):
+            if self._get_param(param) is not None:
+                setattr(agent, attr, self._get_param(param))
+        agent.agent_status = "NOT_PREPARED"
+        return ActionResult({"agent": agent.to_dict()})
+
+    for fn in (get_agent_version, update_agent):
+        _add_method(AgentsforBedrockResponse, fn)
+
+
 def _patch_bedrock_flows() -> None:
     """moto 5.2.x lacks Bedrock Flows (CreateFlow, GetFlow, ListFlows). Store each flow's working
     draft as created (definition with its nodes, execution role, customer key), status NotPrepared."""
@@ -1863,6 +1921,7 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_bedrock_prompts_and_batch_jobs,
     _patch_bedrock_ingestion_jobs,
     _patch_bedrock_flows,
+    _patch_bedrock_agent_versions,
 )
 
 

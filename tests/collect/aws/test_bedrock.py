@@ -395,3 +395,54 @@ def test_a_denied_ingestion_listing_leaves_only_ingestion_unread() -> None:
     assert {e.operation for e in inventory.errors} == {"bedrock-agent:ListIngestionJobs"}
     assert set(_status(inventory, "bedrock_knowledge_base_ingestion_recent").values()) == {"ERROR"}
     assert set(_status(inventory, "bedrock_knowledge_base_data_source_kms").values()) == {"FAIL"}
+
+
+def test_a_user_facing_agent_is_judged_on_the_version_its_alias_serves() -> None:
+    ids = seed()
+    agents = boto3.client("bedrock-agent")
+    drift = agents.create_agent(
+        agentName="drift",
+        agentResourceRoleArn=ROLE,
+        foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+        idleSessionTTLInSeconds=600,
+    )["agent"]["agentId"]
+    agents.create_agent_alias(agentId=drift, agentAliasName="live")  # serves version 1: no guardrail
+    # The guardrail is added to the working draft afterwards; the alias still serves version 1.
+    agents.update_agent(
+        agentId=drift,
+        agentName="drift",
+        agentResourceRoleArn=ROLE,
+        foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+        guardrailConfiguration={"guardrailIdentifier": ids["strong"], "guardrailVersion": "DRAFT"},
+    )
+    guarded = agents.create_agent(
+        agentName="guarded",
+        agentResourceRoleArn=ROLE,
+        foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+        guardrailConfiguration={"guardrailIdentifier": ids["strong"], "guardrailVersion": "DRAFT"},
+    )["agent"]["agentId"]
+    agents.create_agent_alias(agentId=guarded, agentAliasName="prod")
+    inventory = _inventory(types={"aws.bedrock.agent", "aws.bedrock.guardrail"})
+    assert inventory.errors == []
+    by = {r.name: r for r in inventory.resources}
+    served = by["drift"].data["served_versions"]
+    assert [(v["alias_name"], v["agent_version"], v["guardrail_identifier"]) for v in served] == [
+        ("live", "1", None)
+    ]
+    assert by["drift"].data["unguarded_served_versions"] == ["live:1"]
+    assert by["drift"].data["guardrail_identifier"] == ids["strong"]  # the draft has one
+    assert by["guarded"].data["served_versions"][0]["guardrail_identifier"] == ids["strong"]
+    facing = _status(inventory, "bedrock_user_facing_agent_guardrail")
+    assert (facing[by["drift"].id], facing[by["guarded"].id]) == ("FAIL", "PASS")
+    assert _status(inventory, "bedrock_agent_guardrail_enabled")[by["drift"].id] == "PASS"  # draft only
+
+
+def test_an_unread_agent_version_is_an_error_for_user_facing_agents() -> None:
+    seed()
+    inventory = _inventory(
+        {"before-call.bedrock-agent.GetAgentVersion": failing("AccessDeniedException", 403)},
+        {"aws.bedrock.agent", "aws.bedrock.guardrail"},
+    )
+    assert {e.operation for e in inventory.errors} == {"bedrock-agent:GetAgentVersion"}
+    facing = _status(inventory, "bedrock_user_facing_agent_guardrail")
+    assert set(facing.values()) - {"SKIP"} == {"ERROR"}

@@ -325,6 +325,44 @@ def _aliases(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _served_versions(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """What each alias other than the test alias serves: every agent version its routing
+    configuration names, read with GetAgentVersion (a version keeps the guardrail it was prepared
+    with, whatever the working draft has since). A version routed to by several aliases is read once."""
+    versions: dict[str, dict[str, Any]] = {}
+    out = []
+    for alias in _aliases(caller, raw):
+        if alias.get("agentAliasId") == TEST_ALIAS_ID:
+            continue
+        for route in as_list(alias.get("routingConfiguration")):
+            version = str(route.get("agentVersion"))
+            if version != "DRAFT" and version not in versions:
+                found = caller.call(
+                    "bedrock-agent", "get_agent_version", agentId=raw["agentId"], agentVersion=version
+                )
+                versions[version] = found.get("agentVersion") or {}
+            out.append({"Alias": alias, "Version": version, "Detail": versions.get(version)})
+    return out
+
+
+def _served(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for s in as_list(raw["ServedVersions"]):
+        # DRAFT (which only the test alias should route to) serves the working draft's guardrail.
+        detail = s["Detail"] if s["Detail"] is not None else raw
+        guardrail = detail.get("guardrailConfiguration") or {}
+        out.append(
+            {
+                "alias_id": s["Alias"].get("agentAliasId"),
+                "alias_name": s["Alias"].get("agentAliasName"),
+                "agent_version": s["Version"],
+                "guardrail_identifier": guardrail.get("guardrailIdentifier"),
+                "guardrail_version": guardrail.get("guardrailVersion"),
+            }
+        )
+    return out
+
+
 def _action_groups(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
     """Every action group of the agent's working draft, each read in full (executor, schema)."""
     out = []
@@ -390,6 +428,12 @@ def _agent(item: Item, opts: Options) -> dict[str, Any]:
         ]
         data["aliases"] = aliases
         data["user_facing"] = any(a["alias_id"] != TEST_ALIAS_ID for a in aliases)
+    if "ServedVersions" in raw:
+        served = _served(raw)
+        data["served_versions"] = served
+        data["unguarded_served_versions"] = sorted(
+            {f"{v['alias_name']}:{v['agent_version']}" for v in served if not v["guardrail_identifier"]}
+        )
     if "ActionGroups" in raw:
         groups = []
         for g in as_list(raw["ActionGroups"]):
@@ -716,6 +760,13 @@ define(
                 fetch=_aliases,
                 into="Aliases",
                 attributes=("aliases", "user_facing"),
+            ),
+            Detail(
+                operation="get_agent_version",
+                also=("list_agent_aliases",),
+                fetch=_served_versions,
+                into="ServedVersions",
+                attributes=("served_versions", "unguarded_served_versions"),
             ),
             Detail(
                 operation="list_agent_action_groups",
