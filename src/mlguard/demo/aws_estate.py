@@ -477,6 +477,17 @@ class _Seeder:
             ],
         )
         self.net[region] = {"vpc": vpc, "subnet": subnet, "sg": sg, "sg_open": sg_open["GroupId"]}
+        # Every region uses Bedrock; only the primary region's ML VPC gets a bedrock-runtime endpoint.
+        for default in ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]:
+            self.rec.add("aws.ec2.vpc", default["VpcId"], region)
+        self.rec.add(
+            "aws.ec2.vpc",
+            vpc,
+            region,
+            bad=None
+            if region == self.primary
+            else "the region uses Bedrock but the VPC has no bedrock-runtime endpoint",
+        )
 
     def kms_keys(self, region: str) -> None:
         kms = self.client("kms", region)

@@ -180,3 +180,19 @@ def test_an_unread_flow_is_an_error_never_a_pass() -> None:
     assert {e.operation for e in inventory.errors} == {"bedrock-agent:GetFlow"}
     for policy in ("bedrock_flow_guardrail_enabled", "bedrock_flow_kms_customer_managed"):
         assert set(_flow_status(inventory, policy).values()) == {"ERROR"}, policy
+
+
+def test_vpcs_join_bedrock_runtime_endpoints() -> None:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    private = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_vpc_endpoint(
+        VpcId=private, ServiceName=f"com.amazonaws.{REGION}.bedrock-runtime", VpcEndpointType="Interface"
+    )
+    run = collect({"aws.ec2.vpc", "aws.bedrock.vpc_endpoint"})
+    assert run.inventory.errors == []
+    vpcs = {r.id: r.data for r in run.of("aws.ec2.vpc")}
+    assert vpcs[private]["is_default"] is False
+    assert vpcs[private]["cidr_block"] == "10.9.0.0/16"
+    assert any(v["is_default"] for v in vpcs.values())  # moto's default VPC
+    (endpoint,) = run.of("aws.bedrock.vpc_endpoint")
+    assert (endpoint.data["vpc_id"], endpoint.data["service"]) == (private, "bedrock-runtime")

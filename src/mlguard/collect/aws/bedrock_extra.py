@@ -158,7 +158,31 @@ def _vpc_endpoint(item: Item, opts: Options) -> dict[str, Any]:
     }
 
 
+def _vpc(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    return {
+        "vpc_id": raw.get("VpcId"),
+        "state": raw.get("State"),
+        "is_default": bool(raw.get("IsDefault", False)),
+        "cidr_block": raw.get("CidrBlock"),
+        "owner_id": raw.get("OwnerId"),
+    }
+
+
 define(
+    # The VPCs of the region, so private Bedrock connectivity can be judged per VPC (Prowler's
+    # bedrock_access_private_connectivity_enforced); defined here beside the endpoints it joins to.
+    ResourceSpec(
+        type="aws.ec2.vpc",
+        family="ec2",
+        service="ec2",
+        operation="describe_vpcs",
+        items="Vpcs",
+        id="VpcId",
+        arn_template="arn:{partition}:ec2:{region}:{account}:vpc/{id}",
+        tags="Tags",
+        normalize=_vpc,
+    ),
     ResourceSpec(
         type="aws.bedrock.vpc_endpoint",
         family="bedrock",
