@@ -718,15 +718,18 @@ class _Seeder:
             )["DomainArn"].split("/")[-1]
             r.add("aws.sagemaker.domain", domain_name, region)
             profiles = ["dana"]
+        # Profiles' own security groups: bob's private group, carol's SSH-open one.
+        own_groups = {"bob": [net["sg"]], "carol": [net["sg_open"]]}
         for user in profiles:
-            settings = {"ExecutionRole": self.roles["admin" if user == "alice" else "scoped"]}
+            settings: dict[str, Any] = {"ExecutionRole": self.roles["admin" if user == "alice" else "scoped"]}
+            if user in own_groups:
+                settings["SecurityGroups"] = own_groups[user]
             sm.create_user_profile(DomainId=domain_id, UserProfileName=user, UserSettings=settings)
-            r.add(
-                "aws.sagemaker.user_profile",
-                user,
-                region,
-                bad="execution role has AdministratorAccess" if user == "alice" else None,
-            )
+            flaw = {
+                "alice": "execution role has AdministratorAccess",
+                "carol": "its own security group admits SSH from anywhere",
+            }.get(user)
+            r.add("aws.sagemaker.user_profile", user, region, bad=flaw)
 
         # Models, endpoint configs, endpoints
         endpoints: dict[str, str] = {}
