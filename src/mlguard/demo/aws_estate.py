@@ -2387,12 +2387,15 @@ class _Seeder:
             contentPolicyConfig={
                 "filtersConfig": [{"type": "PROMPT_ATTACK", "inputStrength": "LOW", "outputStrength": "NONE"}]
             },
+            # Names are detected (reported in the trace) but still delivered.
+            sensitiveInformationPolicyConfig={"piiEntitiesConfig": [{"type": "NAME", "action": "NONE"}]},
         )["guardrailId"]
         r.add(
             "aws.bedrock.guardrail",
             "legacy-chat-guardrail",
             region,
-            bad="prompt-attack filter at LOW strength; no sensitive-information or grounding filter",
+            bad="prompt-attack filter at LOW strength; its only sensitive-information entry detects without "
+            "blocking or masking; no grounding filter",
         )
 
         # Agents: a guarded, CMK-encrypted support agent; an unguarded ops agent (with a pasted

@@ -446,3 +446,41 @@ def test_an_unread_agent_version_is_an_error_for_user_facing_agents() -> None:
     assert {e.operation for e in inventory.errors} == {"bedrock-agent:GetAgentVersion"}
     facing = _status(inventory, "bedrock_user_facing_agent_guardrail")
     assert set(facing.values()) - {"SKIP"} == {"ERROR"}
+
+
+def test_every_sensitive_information_entry_must_block_or_mask_model_output() -> None:
+    """Some entry filtering (sensitive_information_filter) is not every entry filtering: a
+    detect-only entity or one evaluated on input only lets its matches reach the caller."""
+    moto_ext.apply()
+    bedrock = boto3.client("bedrock")
+    masked = {"type": "EMAIL", "action": "ANONYMIZE"}
+    for name, entities in (
+        ("all-masked", [masked, {"type": "PHONE", "action": "BLOCK"}]),
+        ("one-detect-only", [masked, {"type": "NAME", "action": "NONE"}]),
+        ("input-only", [masked, {"type": "PHONE", "action": "BLOCK", "outputEnabled": False}]),
+        ("output-action-none", [{"type": "EMAIL", "action": "BLOCK", "outputAction": "NONE"}]),
+    ):
+        bedrock.create_guardrail(
+            name=name,
+            blockedInputMessaging="no",
+            blockedOutputsMessaging="no",
+            sensitiveInformationPolicyConfig={"piiEntitiesConfig": entities},
+        )
+    inventory = _inventory(types={"aws.bedrock.guardrail"})
+    assert {r.name: r.data["sensitive_information_unenforced_on_output"] for r in inventory.resources} == {
+        "all-masked": [],
+        "one-detect-only": ["NAME"],
+        "input-only": ["PHONE"],
+        "output-action-none": ["EMAIL"],
+    }
+    by_name = {r.id: r.name for r in inventory.resources}
+    status = _status(inventory, "bedrock_guardrail_sensitive_information_enforced")
+    assert {by_name[k]: v for k, v in status.items()} == {
+        "all-masked": "PASS",
+        "one-detect-only": "FAIL",
+        "input-only": "FAIL",
+        "output-action-none": "FAIL",
+    }
+    # The weaker policy passes a guardrail with one detect-only entry beside a masking one.
+    weaker = _status(inventory, "bedrock_guardrail_sensitive_information_filter")
+    assert {by_name[k]: v for k, v in weaker.items()}["one-detect-only"] == "PASS"

@@ -102,6 +102,19 @@ def _filters(entry: dict[str, Any]) -> bool:
     )
 
 
+#: What a sensitive-information entry may do with a match and still stop it reaching the caller.
+_ENFORCING = ("BLOCK", "ANONYMIZE")
+
+
+def _unenforced_on_output(entry: dict[str, Any]) -> bool:
+    """The entry lets a match through in model output: output evaluation switched off, or an
+    output action (which defaults to ``action``) that neither blocks nor masks (NONE: detect only)."""
+    return (
+        entry.get("outputEnabled", True) is False
+        or entry.get("outputAction", entry.get("action")) not in _ENFORCING
+    )
+
+
 def _guardrail(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
     # inputEnabled/inputAction (and the grounding filters' enabled/action) were added to the API
@@ -154,6 +167,24 @@ def _guardrail(item: Item, opts: Options) -> dict[str, Any]:
             )
             if isinstance(e, dict)
         ),
+        "sensitive_information_entry_count": len(
+            [
+                e
+                for e in (
+                    *as_list(_get(raw, "sensitiveInformationPolicy", "piiEntities")),
+                    *as_list(_get(raw, "sensitiveInformationPolicy", "regexes")),
+                )
+                if isinstance(e, dict)
+            ]
+        ),
+        "sensitive_information_unenforced_on_output": sorted(
+            str(e.get("type") or e.get("name"))
+            for e in (
+                *as_list(_get(raw, "sensitiveInformationPolicy", "piiEntities")),
+                *as_list(_get(raw, "sensitiveInformationPolicy", "regexes")),
+            )
+            if isinstance(e, dict) and _unenforced_on_output(e)
+        ),
         "contextual_grounding_threshold": grounding.get("GROUNDING"),
         "contextual_relevance_threshold": grounding.get("RELEVANCE"),
         "denied_topics": sorted(str(t.get("name")) for t in as_list(_get(raw, "topicPolicy", "topics"))),
@@ -170,6 +201,8 @@ _GUARDRAIL_FIELDS = (
     "pii_entities",
     "regexes",
     "sensitive_information_filter",
+    "sensitive_information_entry_count",
+    "sensitive_information_unenforced_on_output",
     "contextual_grounding_threshold",
     "contextual_relevance_threshold",
     "denied_topics",
