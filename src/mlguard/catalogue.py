@@ -115,7 +115,11 @@ _TYPES: tuple[ResourceType, ...] = (
     ResourceType(
         "aws.bedrock.vpc_endpoint", "VPC endpoint of an Amazon Bedrock service (runtime, agents...)."
     ),
+    ResourceType("aws.ec2.vpc", "Amazon VPC (id, default or not, CIDR)."),
     ResourceType("aws.bedrock.prompt", "Amazon Bedrock Prompt management prompt (no template text)."),
+    ResourceType(
+        "aws.bedrock.flow", "Amazon Bedrock Flow (working draft) with its nodes' models and guardrails."
+    ),
     ResourceType(
         "aws.bedrock.model_invocation_job",
         "Amazon Bedrock batch inference (model invocation) job (recent and unfinished).",

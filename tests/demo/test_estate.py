@@ -179,6 +179,8 @@ LISTERS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
     ),
     "aws.bedrock.agent": ("bedrock-agent", "list_agents", "agentSummaries", {}),
     "aws.bedrock.prompt": ("bedrock-agent", "list_prompts", "promptSummaries", {}),
+    "aws.bedrock.flow": ("bedrock-agent", "list_flows", "flowSummaries", {}),
+    "aws.ec2.vpc": ("ec2", "describe_vpcs", "Vpcs", {}),
     "aws.bedrock.vpc_endpoint": ("ec2", "describe_vpc_endpoints", "VpcEndpoints", {}),
     "aws.bedrock.model_invocation_job": (
         "bedrock",

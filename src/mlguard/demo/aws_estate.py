@@ -283,6 +283,49 @@ class _Seeder:
         iam.attach_role_policy(RoleName="EventBridgeRetrainingRole", PolicyArn=wildcard_policy)
         r.flaw("aws.iam.role", "EventBridgeRetrainingRole", None, "ml-team-everything (*:*) attached")
 
+        # Bedrock service roles: the shared one (agents, knowledge bases, logging) carries
+        # AmazonBedrockFullAccess; the support agent's own role allows only its model and tools.
+        iam.create_role(
+            RoleName="BedrockServiceRole", AssumeRolePolicyDocument=_trust("bedrock.amazonaws.com")
+        )
+        iam.attach_role_policy(
+            RoleName="BedrockServiceRole", PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess"
+        )
+        r.add(
+            "aws.iam.role",
+            "BedrockServiceRole",
+            bad="AmazonBedrockFullAccess attached to the service role agents run as (any Bedrock action, and "
+            "subscribing to any Marketplace model)",
+        )
+        iam.create_role(
+            RoleName="BedrockSupportAgentRole",
+            AssumeRolePolicyDocument=_trust(
+                "bedrock.amazonaws.com", {"StringEquals": {"aws:SourceAccount": self.account}}
+            ),
+            Tags=_tags(**_TEAM),
+        )
+        iam.put_role_policy(
+            RoleName="BedrockSupportAgentRole",
+            PolicyName="support-agent-scoped",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["bedrock:InvokeModel", "bedrock:ApplyGuardrail"],
+                            "Resource": [
+                                f"arn:aws:bedrock:{self.primary}::foundation-model/"
+                                "anthropic.claude-3-5-sonnet-20240620-v1:0",
+                                f"arn:aws:bedrock:{self.primary}:{self.account}:guardrail/*",
+                            ],
+                        }
+                    ],
+                }
+            ),
+        )
+        r.add("aws.iam.role", "BedrockSupportAgentRole")
+
         # The instance role of the managed GPU hosts (the unmanaged ones have none).
         gpu_role = "GpuTrainingInstanceRole"
         iam.create_role(RoleName=gpu_role, AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
@@ -434,6 +477,17 @@ class _Seeder:
             ],
         )
         self.net[region] = {"vpc": vpc, "subnet": subnet, "sg": sg, "sg_open": sg_open["GroupId"]}
+        # Every region uses Bedrock; only the primary region's ML VPC gets a bedrock-runtime endpoint.
+        for default in ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]:
+            self.rec.add("aws.ec2.vpc", default["VpcId"], region)
+        self.rec.add(
+            "aws.ec2.vpc",
+            vpc,
+            region,
+            bad=None
+            if region == self.primary
+            else "the region uses Bedrock but the VPC has no bedrock-runtime endpoint",
+        )
 
     def kms_keys(self, region: str) -> None:
         kms = self.client("kms", region)
@@ -664,15 +718,18 @@ class _Seeder:
             )["DomainArn"].split("/")[-1]
             r.add("aws.sagemaker.domain", domain_name, region)
             profiles = ["dana"]
+        # Profiles' own security groups: bob's private group, carol's SSH-open one.
+        own_groups = {"bob": [net["sg"]], "carol": [net["sg_open"]]}
         for user in profiles:
-            settings = {"ExecutionRole": self.roles["admin" if user == "alice" else "scoped"]}
+            settings: dict[str, Any] = {"ExecutionRole": self.roles["admin" if user == "alice" else "scoped"]}
+            if user in own_groups:
+                settings["SecurityGroups"] = own_groups[user]
             sm.create_user_profile(DomainId=domain_id, UserProfileName=user, UserSettings=settings)
-            r.add(
-                "aws.sagemaker.user_profile",
-                user,
-                region,
-                bad="execution role has AdministratorAccess" if user == "alice" else None,
-            )
+            flaw = {
+                "alice": "execution role has AdministratorAccess",
+                "carol": "its own security group admits SSH from anywhere",
+            }.get(user)
+            r.add("aws.sagemaker.user_profile", user, region, bad=flaw)
 
         # Models, endpoint configs, endpoints
         endpoints: dict[str, str] = {}
@@ -2217,6 +2274,28 @@ class _Seeder:
 
     # ------------------------------------------------------------------ Bedrock corner
 
+    def _flows(self, region: str, agents: Any, key: str, guardrail: str, role: str) -> None:
+        model = "anthropic.claude-3-haiku-20240307-v1:0"
+        kb = next(
+            k["knowledgeBaseId"]
+            for k in agents.list_knowledge_bases()["knowledgeBaseSummaries"]
+            if k["name"] == "policies-kb"
+        )
+        agents.create_flow(
+            name="claims-flow",
+            executionRoleArn=role,
+            customerEncryptionKeyArn=key,
+            definition=flow_definition(model, guardrail, kb),
+        )
+        self.rec.add("aws.bedrock.flow", "claims-flow", region)
+        agents.create_flow(name="faq-flow", executionRoleArn=role, definition=flow_definition(model, None))
+        self.rec.add(
+            "aws.bedrock.flow",
+            "faq-flow",
+            region,
+            bad="its prompt node has no guardrail; no customer managed key",
+        )
+
     def bedrock(self, region: str) -> None:
         """Amazon Bedrock, Bedrock Agents and Knowledge Bases, each with a compliant and a flawed
         counterpart. The primary region logs model invocations (to a KMS-encrypted log group, but
@@ -2246,8 +2325,8 @@ class _Seeder:
                 "aws.bedrock.invocation_logging",
                 f"{self.account}/{region}",
                 region,
-                bad="Bedrock is used (a guardrail) but model invocation logging is not configured "
-                "and there is no bedrock-runtime VPC endpoint",
+                bad="Bedrock is used (a guardrail) but model invocation logging is not configured, "
+                "there is no bedrock-runtime VPC endpoint and no prompt is kept in Prompt management",
             )
             return
 
@@ -2308,12 +2387,15 @@ class _Seeder:
             contentPolicyConfig={
                 "filtersConfig": [{"type": "PROMPT_ATTACK", "inputStrength": "LOW", "outputStrength": "NONE"}]
             },
+            # Names are detected (reported in the trace) but still delivered.
+            sensitiveInformationPolicyConfig={"piiEntitiesConfig": [{"type": "NAME", "action": "NONE"}]},
         )["guardrailId"]
         r.add(
             "aws.bedrock.guardrail",
             "legacy-chat-guardrail",
             region,
-            bad="prompt-attack filter at LOW strength; no sensitive-information or grounding filter",
+            bad="prompt-attack filter at LOW strength; its only sensitive-information entry detects without "
+            "blocking or masking; no grounding filter",
         )
 
         # Agents: a guarded, CMK-encrypted support agent; an unguarded ops agent (with a pasted
@@ -2356,7 +2438,8 @@ class _Seeder:
             "ops-agent",
             region,
             bad="user-facing (alias live) without a guardrail; no customer key; a 1-hour idle session; "
-            "an API key pasted in its instruction; shares its service role with sandbox-agent",
+            "an API key pasted in its instruction; shares its service role (which has "
+            "AmazonBedrockFullAccess) with sandbox-agent",
         )
         agents.create_agent(
             agentName="sandbox-agent",
@@ -2367,7 +2450,38 @@ class _Seeder:
             customerEncryptionKeyArn=key,
             idleSessionTTLInSeconds=300,
         )
-        r.add("aws.bedrock.agent", "sandbox-agent", region, bad="shares its service role with ops-agent")
+        r.add(
+            "aws.bedrock.agent",
+            "sandbox-agent",
+            region,
+            bad="shares its service role (which has AmazonBedrockFullAccess) with ops-agent",
+        )
+
+        # A claims agent whose guardrail was added to the draft after its alias was deployed: the
+        # alias still serves version 1, prepared without one.
+        claims = agents.create_agent(
+            agentName="claims-agent",
+            agentResourceRoleArn=role,
+            foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+            instruction="You help adjusters look up the status of insurance claims.",
+            customerEncryptionKeyArn=key,
+            idleSessionTTLInSeconds=600,
+        )["agent"]["agentId"]
+        agents.create_agent_alias(agentId=claims, agentAliasName="live")
+        agents.update_agent(
+            agentId=claims,
+            agentName="claims-agent",
+            agentResourceRoleArn=role,
+            foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+            guardrailConfiguration={"guardrailIdentifier": good, "guardrailVersion": "DRAFT"},
+        )
+        r.add(
+            "aws.bedrock.agent",
+            "claims-agent",
+            region,
+            bad="its alias live serves version 1, prepared before the draft got a guardrail; shares the "
+            "service role (which has AmazonBedrockFullAccess)",
+        )
 
         # Knowledge bases: one fed from the private, KMS-encrypted raw-data bucket with a customer
         # key on its data source; one fed from the public datasets bucket without a customer key.
@@ -2397,7 +2511,7 @@ class _Seeder:
                     },
                 },
             )["knowledgeBase"]["knowledgeBaseId"]
-            agents.create_data_source(
+            source_id = agents.create_data_source(
                 knowledgeBaseId=kb,
                 name=source,
                 dataSourceConfiguration={
@@ -2405,14 +2519,17 @@ class _Seeder:
                     "s3Configuration": {"bucketArn": f"arn:aws:s3:::{bucket}"},
                 },
                 **({"serverSideEncryptionConfiguration": {"kmsKeyArn": kms}} if kms else {}),
-            )
+            )["dataSource"]["dataSourceId"]
+            if kms:  # the handbook is synced; the public docs were never ingested
+                agents.start_ingestion_job(knowledgeBaseId=kb, dataSourceId=source_id)
             r.add(
                 "aws.bedrock.knowledge_base",
                 kb_name,
                 region,
                 bad=None
                 if kms
-                else "data source without a customer managed key, fed from a public, unencrypted bucket",
+                else "data source without a customer managed key, fed from a public, unencrypted bucket, "
+                "never ingested",
             )
 
         # Fine-tuning: one job in a VPC with a customer key, one without either; each makes a model.
@@ -2455,22 +2572,32 @@ class _Seeder:
         )["VpcEndpoint"]["VpcEndpointId"]
         r.add("aws.bedrock.vpc_endpoint", endpoint, region)
 
-        # Prompt management: one prompt with a customer managed key, one without.
+        # Prompt management: one prompt with a customer managed key and a fallback variant, one
+        # with neither.
         for prompt, keyed in (("claims-triage-prompt", True), ("faq-answer-prompt", False)):
+            variant = {
+                "name": "main",
+                "templateType": "TEXT",
+                "templateConfiguration": {"text": {"text": "Answer the question: {{question}}"}},
+                "modelId": "amazon.titan-text-express-v1",
+            }
+            fallback = {**variant, "name": "fallback", "modelId": "amazon.nova-pro-v1:0"}
             agents.create_prompt(
                 name=prompt,
                 defaultVariant="main",
-                variants=[
-                    {
-                        "name": "main",
-                        "templateType": "TEXT",
-                        "templateConfiguration": {"text": {"text": "Answer the question: {{question}}"}},
-                        "modelId": "amazon.titan-text-express-v1",
-                    }
-                ],
+                variants=[variant, fallback] if keyed else [variant],
                 **({"customerEncryptionKeyArn": key} if keyed else {}),
             )
-            r.add("aws.bedrock.prompt", prompt, region, bad=None if keyed else "no customer managed key")
+            r.add(
+                "aws.bedrock.prompt",
+                prompt,
+                region,
+                bad=None if keyed else "no customer managed key; a single variant (no fallback)",
+            )
+
+        # Flows: a claims flow whose prompt and answering knowledge base nodes carry the support
+        # guardrail (customer key); an FAQ flow whose inline prompt node has no guardrail.
+        self._flows(region, agents, key, good, role)
 
         # Batch inference: one job in a VPC writing with a customer key, one with neither.
         for batch, private in (("claims-nightly-batch", True), ("faq-backfill-batch", False)):
@@ -2557,6 +2684,57 @@ class _Seeder:
             tags=[{"key": "team", "value": "claims"}],
         )
         r.add("aws.bedrock.inference_profile", "claims-app-profile", region)
+
+
+def flow_definition(model: str, guardrail: str | None, knowledge_base: str | None = None) -> dict[str, Any]:
+    """A Bedrock Flow definition: input -> Prompt node (inline template on ``model``, with the
+    guardrail if given) -> output, plus a generating KnowledgeBase node when one is named."""
+    guard = (
+        {"guardrailConfiguration": {"guardrailIdentifier": guardrail, "guardrailVersion": "1"}}
+        if guardrail
+        else {}
+    )
+    document = [{"name": "document", "type": "String"}]
+    nodes: list[dict[str, Any]] = [
+        {"name": "FlowInput", "type": "Input", "configuration": {"input": {}}, "outputs": document},
+        {
+            "name": "Answer",
+            "type": "Prompt",
+            "configuration": {
+                "prompt": {
+                    "sourceConfiguration": {
+                        "inline": {
+                            "templateType": "TEXT",
+                            "templateConfiguration": {"text": {"text": "Answer briefly: {{question}}"}},
+                            "modelId": model,
+                        }
+                    },
+                    **guard,
+                }
+            },
+            "inputs": [{"name": "question", "type": "String", "expression": "$.data"}],
+            "outputs": [{"name": "modelCompletion", "type": "String"}],
+        },
+        {
+            "name": "FlowOutput",
+            "type": "Output",
+            "configuration": {"output": {}},
+            "inputs": [{"name": "document", "type": "String", "expression": "$.data"}],
+        },
+    ]
+    if knowledge_base:
+        nodes.append(
+            {
+                "name": "Policies",
+                "type": "KnowledgeBase",
+                "configuration": {
+                    "knowledgeBase": {"knowledgeBaseId": knowledge_base, "modelId": model, **guard}
+                },
+                "inputs": [{"name": "retrievalQuery", "type": "String", "expression": "$.data"}],
+                "outputs": [{"name": "outputText", "type": "String"}],
+            }
+        )
+    return {"nodes": nodes, "connections": []}
 
 
 def _client_factory(session_or_clients: Any) -> ClientFactory:

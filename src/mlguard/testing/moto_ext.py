@@ -16,8 +16,10 @@ inference profiles are stored by ``_patch_bedrock_guardrails`` and
 ``_patch_bedrock_models_and_throughput`` (which also stops moto inventing a KMS key for every
 customization job); agent guardrail configuration, agent aliases, action groups and knowledge base
 data sources by ``_patch_bedrock_agents``; prompts and batch inference jobs by
-``_patch_bedrock_prompts_and_batch_jobs``. moto's own model invocation logging, custom models,
-customization jobs, agents and knowledge bases are used as they are.
+``_patch_bedrock_prompts_and_batch_jobs``; knowledge base ingestion jobs by
+``_patch_bedrock_ingestion_jobs``; Bedrock Flows by ``_patch_bedrock_flows``; agent versions
+(what an alias pins) by ``_patch_bedrock_agent_versions``. moto's own model invocation logging,
+custom models, customization jobs, agents and knowledge bases are used as they are.
 
 The s3control host quirk is on the client side (botocore prefixes the account id to the endpoint
 host, ``123456789012.127.0.0.1``, which does not resolve) and is handled by
@@ -1326,7 +1328,8 @@ def _patch_bedrock_agents() -> None:
     ListAgents never report a guardrail) and lacks agent aliases (Create/ListAgentAliases; every
     real agent also has the test alias TSTALIASID), action groups (Create/Get/ListAgentActionGroups)
     and knowledge base data sources (Create/Get/ListDataSources). Store the guardrail on the agent
-    and add the three record kinds."""
+    and add the three record kinds; an alias created without a routing configuration snapshots the
+    draft as the agent's next version (see ``_patch_bedrock_agent_versions``)."""
     from moto.bedrockagent.exceptions import ResourceNotFoundException
     from moto.bedrockagent.models import Agent
     from moto.bedrockagent.responses import AgentsforBedrockResponse
@@ -1381,7 +1384,10 @@ def _patch_bedrock_agents() -> None:
             "agentAliasName": name,
             "agentAliasArn": f"{agent.agent_arn.replace(':agent/', ':agent-alias/')}/{alias_id}",
             "agentId": agent.agent_id,
-            "routingConfiguration": self._get_param("routingConfiguration") or [{"agentVersion": "1"}],
+            # Without one, the draft becomes the next numbered version (GetAgentVersion:
+            # _patch_bedrock_agent_versions), as in Bedrock.
+            "routingConfiguration": self._get_param("routingConfiguration")
+            or [{"agentVersion": _snapshot_agent_version(self.bedrockagent_backend, agent)}],
             "agentAliasStatus": "PREPARED",
             "createdAt": now,
             "updatedAt": now,
@@ -1684,6 +1690,155 @@ def _patch_bedrock_prompts_and_batch_jobs() -> None:
         _add_method(BedrockResponse, fn)
 
 
+def _patch_bedrock_ingestion_jobs() -> None:
+    """moto 5.2.x lacks knowledge base ingestion jobs (StartIngestionJob, ListIngestionJobs). Store
+    each started job per data source; it completes at once (status COMPLETE, startedAt = updatedAt =
+    now: nothing is ingested), and ListIngestionJobs applies the STATUS filter and the STARTED_AT
+    order the collector asks for."""
+    from moto.bedrockagent.exceptions import ResourceNotFoundException
+    from moto.bedrockagent.responses import AgentsforBedrockResponse
+
+    def _jobs(self: Any) -> dict[str, dict[str, Any]]:
+        kb = str(self._get_param("knowledgeBaseId"))
+        source = str(self._get_param("dataSourceId"))
+        sources = _store(self.bedrockagent_backend, "_mlguard_data_sources").get(kb, {})
+        if source not in sources:
+            raise ResourceNotFoundException(f"Data source {source} not found in knowledge base {kb}")
+        found: dict[str, dict[str, Any]] = _store(
+            self.bedrockagent_backend, "_mlguard_ingestion_jobs"
+        ).setdefault(f"{kb}/{source}", {})
+        return found
+
+    def start_ingestion_job(self: Any) -> Any:
+        jobs = _jobs(self)
+        now = utcnow()
+        job_id = _bedrock_id(str(self._get_param("dataSourceId")), "ingestion", str(len(jobs))).upper()
+        record: dict[str, Any] = {
+            "knowledgeBaseId": self._get_param("knowledgeBaseId"),
+            "dataSourceId": self._get_param("dataSourceId"),
+            "ingestionJobId": job_id,
+            "status": "COMPLETE",
+            "startedAt": now,
+            "updatedAt": now,
+        }
+        jobs[job_id] = record
+        return ActionResult({"ingestionJob": record})
+
+    def list_ingestion_jobs(self: Any) -> Any:
+        jobs = list(_jobs(self).values())
+        for f in self._get_param("filters") or []:
+            if f.get("attribute") == "STATUS":
+                jobs = [j for j in jobs if j["status"] in f.get("values", [])]
+        order = (self._get_param("sortBy") or {}).get("order")
+        jobs.sort(key=lambda j: j["startedAt"], reverse=order == "DESCENDING")
+        limit = self._get_param("maxResults")
+        return ActionResult({"ingestionJobSummaries": jobs[: int(limit)] if limit else jobs})
+
+    for fn in (start_ingestion_job, list_ingestion_jobs):
+        _add_method(AgentsforBedrockResponse, fn)
+
+
+def _agent_versions(backend: Any, agent_id: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = _store(backend, "_mlguard_agent_versions").setdefault(agent_id, {})
+    return found
+
+
+def _snapshot_agent_version(backend: Any, agent: Any) -> str:
+    """Save the agent's working draft as its next numbered version (what Bedrock does when an
+    alias is created without a routing configuration); returns the version number."""
+    import copy
+
+    versions = _agent_versions(backend, agent.agent_id)
+    number = str(len(versions) + 1)
+    snapshot = {k: v for k, v in agent.to_dict().items() if k not in ("agentVersion", "agentStatus")}
+    versions[number] = {**copy.deepcopy(snapshot), "version": number, "agentStatus": "PREPARED"}
+    return number
+
+
+def _patch_bedrock_agent_versions() -> None:
+    """moto 5.2.x has no agent versions: GetAgentVersion and UpdateAgent are not implemented, and
+    an alias routes to a version that does not exist. As in Bedrock, CreateAgentAlias without a
+    routing configuration now snapshots the working draft (its guardrail configuration,
+    instruction, model, role, key, idle TTL) as the next numbered version and routes to it;
+    GetAgentVersion returns the snapshot. UpdateAgent changes the draft only (guardrail
+    configuration, instruction, description, idle TTL), never an existing version."""
+    from moto.bedrockagent.exceptions import ResourceNotFoundException
+    from moto.bedrockagent.responses import AgentsforBedrockResponse
+
+    def get_agent_version(self: Any) -> Any:
+        agent_id = str(self._get_param("agentId"))
+        self.bedrockagent_backend.get_agent(agent_id)
+        found = _agent_versions(self.bedrockagent_backend, agent_id).get(str(self._get_param("agentVersion")))
+        if found is None:
+            raise ResourceNotFoundException(
+                f"Agent {agent_id} has no version {self._get_param('agentVersion')}"
+            )
+        return ActionResult({"agentVersion": found})
+
+    def update_agent(self: Any) -> Any:
+        agent = self.bedrockagent_backend.get_agent(self._get_param("agentId"))
+        for param, attr in (
+            ("guardrailConfiguration", "guardrail_configuration"),
+            ("instruction", "instruction"),
+            ("description", "description"),
+            ("idleSessionTTLInSeconds", "idle_session_ttl_in_seconds"),
+        ):
+            if self._get_param(param) is not None:
+                setattr(agent, attr, self._get_param(param))
+        agent.agent_status = "NOT_PREPARED"
+        return ActionResult({"agent": agent.to_dict()})
+
+    for fn in (get_agent_version, update_agent):
+        _add_method(AgentsforBedrockResponse, fn)
+
+
+def _patch_bedrock_flows() -> None:
+    """moto 5.2.x lacks Bedrock Flows (CreateFlow, GetFlow, ListFlows). Store each flow's working
+    draft as created (definition with its nodes, execution role, customer key), status NotPrepared."""
+    from moto.bedrockagent.exceptions import ResourceNotFoundException
+    from moto.bedrockagent.responses import AgentsforBedrockResponse
+
+    def _flows(self: Any) -> dict[str, dict[str, Any]]:
+        return _store(self.bedrockagent_backend, "_mlguard_flows")
+
+    def create_flow(self: Any) -> Any:
+        backend = self.bedrockagent_backend
+        name = self._get_param("name")
+        fid = _bedrock_id(backend.account_id, backend.region_name, "flow", name).upper()
+        now = utcnow()
+        record: dict[str, Any] = {
+            "name": name,
+            "id": fid,
+            "arn": f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:flow/{fid}",
+            "status": "NotPrepared",
+            "version": "DRAFT",
+            "executionRoleArn": self._get_param("executionRoleArn"),
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        for key in ("description", "customerEncryptionKeyArn", "definition"):
+            if self._get_param(key) is not None:
+                record[key] = self._get_param(key)
+        _flows(self)[fid] = record
+        return ActionResult(record)
+
+    def get_flow(self: Any) -> Any:
+        ident = str(self._get_param("flowIdentifier"))
+        found = _flows(self).get(ident.rsplit("/", 1)[-1])
+        if found is None:
+            raise ResourceNotFoundException(f"Flow {ident} not found")
+        return ActionResult(found)
+
+    def list_flows(self: Any) -> Any:
+        keys = ("name", "description", "id", "arn", "status", "createdAt", "updatedAt", "version")
+        return ActionResult(
+            {"flowSummaries": [{k: f[k] for k in keys if k in f} for f in _flows(self).values()]}
+        )
+
+    for fn in (create_flow, get_flow, list_flows):
+        _add_method(AgentsforBedrockResponse, fn)
+
+
 # --------------------------------------------------------------------------- IAM
 
 
@@ -1764,6 +1919,9 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_bedrock_agents,
     _patch_iam_service_specific_credentials,
     _patch_bedrock_prompts_and_batch_jobs,
+    _patch_bedrock_ingestion_jobs,
+    _patch_bedrock_flows,
+    _patch_bedrock_agent_versions,
 )
 
 

@@ -361,3 +361,126 @@ def test_disabled_sensitive_information_entries_do_not_count_as_filtering() -> N
         "output-only": True,
         "none-both-ways": False,
     }
+
+
+def test_knowledge_base_ingestion_is_the_newest_completed_job_per_data_source() -> None:
+    ids = seed()
+    agents = boto3.client("bedrock-agent")
+    sources = {
+        s["name"]: s["dataSourceId"]
+        for s in agents.list_data_sources(knowledgeBaseId=ids["kb"])["dataSourceSummaries"]
+    }
+    agents.start_ingestion_job(knowledgeBaseId=ids["kb"], dataSourceId=sources["handbook"])
+    second = agents.start_ingestion_job(knowledgeBaseId=ids["kb"], dataSourceId=sources["handbook"])
+    inventory = _inventory(types={"aws.bedrock.knowledge_base"})
+    assert inventory.errors == []
+    (kb,) = inventory.resources
+    got = {d["name"]: d for d in kb.data["data_source_ingestion"]}
+    assert got["handbook"]["last_completed_ingestion_job_id"] == second["ingestionJob"]["ingestionJobId"]
+    assert got["handbook"]["last_completed_ingestion_at"] is not None
+    assert (got["wiki"]["last_completed_ingestion_at"], got["wiki"]["last_completed_ingestion_job_id"]) == (
+        None,
+        None,
+    )
+    # The wiki source never completed an ingestion: the knowledge base fails.
+    assert _status(inventory, "bedrock_knowledge_base_ingestion_recent") == {kb.id: "FAIL"}
+
+
+def test_a_denied_ingestion_listing_leaves_only_ingestion_unread() -> None:
+    seed()
+    inventory = _inventory(
+        {"before-call.bedrock-agent.ListIngestionJobs": failing("AccessDeniedException", 403)},
+        {"aws.bedrock.knowledge_base"},
+    )
+    assert {e.operation for e in inventory.errors} == {"bedrock-agent:ListIngestionJobs"}
+    assert set(_status(inventory, "bedrock_knowledge_base_ingestion_recent").values()) == {"ERROR"}
+    assert set(_status(inventory, "bedrock_knowledge_base_data_source_kms").values()) == {"FAIL"}
+
+
+def test_a_user_facing_agent_is_judged_on_the_version_its_alias_serves() -> None:
+    ids = seed()
+    agents = boto3.client("bedrock-agent")
+    drift = agents.create_agent(
+        agentName="drift",
+        agentResourceRoleArn=ROLE,
+        foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+        idleSessionTTLInSeconds=600,
+    )["agent"]["agentId"]
+    agents.create_agent_alias(agentId=drift, agentAliasName="live")  # serves version 1: no guardrail
+    # The guardrail is added to the working draft afterwards; the alias still serves version 1.
+    agents.update_agent(
+        agentId=drift,
+        agentName="drift",
+        agentResourceRoleArn=ROLE,
+        foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+        guardrailConfiguration={"guardrailIdentifier": ids["strong"], "guardrailVersion": "DRAFT"},
+    )
+    guarded = agents.create_agent(
+        agentName="guarded",
+        agentResourceRoleArn=ROLE,
+        foundationModel="anthropic.claude-3-haiku-20240307-v1:0",
+        guardrailConfiguration={"guardrailIdentifier": ids["strong"], "guardrailVersion": "DRAFT"},
+    )["agent"]["agentId"]
+    agents.create_agent_alias(agentId=guarded, agentAliasName="prod")
+    inventory = _inventory(types={"aws.bedrock.agent", "aws.bedrock.guardrail"})
+    assert inventory.errors == []
+    by = {r.name: r for r in inventory.resources}
+    served = by["drift"].data["served_versions"]
+    assert [(v["alias_name"], v["agent_version"], v["guardrail_identifier"]) for v in served] == [
+        ("live", "1", None)
+    ]
+    assert by["drift"].data["unguarded_served_versions"] == ["live:1"]
+    assert by["drift"].data["guardrail_identifier"] == ids["strong"]  # the draft has one
+    assert by["guarded"].data["served_versions"][0]["guardrail_identifier"] == ids["strong"]
+    facing = _status(inventory, "bedrock_user_facing_agent_guardrail")
+    assert (facing[by["drift"].id], facing[by["guarded"].id]) == ("FAIL", "PASS")
+    assert _status(inventory, "bedrock_agent_guardrail_enabled")[by["drift"].id] == "PASS"  # draft only
+
+
+def test_an_unread_agent_version_is_an_error_for_user_facing_agents() -> None:
+    seed()
+    inventory = _inventory(
+        {"before-call.bedrock-agent.GetAgentVersion": failing("AccessDeniedException", 403)},
+        {"aws.bedrock.agent", "aws.bedrock.guardrail"},
+    )
+    assert {e.operation for e in inventory.errors} == {"bedrock-agent:GetAgentVersion"}
+    facing = _status(inventory, "bedrock_user_facing_agent_guardrail")
+    assert set(facing.values()) - {"SKIP"} == {"ERROR"}
+
+
+def test_every_sensitive_information_entry_must_block_or_mask_model_output() -> None:
+    """Some entry filtering (sensitive_information_filter) is not every entry filtering: a
+    detect-only entity or one evaluated on input only lets its matches reach the caller."""
+    moto_ext.apply()
+    bedrock = boto3.client("bedrock")
+    masked = {"type": "EMAIL", "action": "ANONYMIZE"}
+    for name, entities in (
+        ("all-masked", [masked, {"type": "PHONE", "action": "BLOCK"}]),
+        ("one-detect-only", [masked, {"type": "NAME", "action": "NONE"}]),
+        ("input-only", [masked, {"type": "PHONE", "action": "BLOCK", "outputEnabled": False}]),
+        ("output-action-none", [{"type": "EMAIL", "action": "BLOCK", "outputAction": "NONE"}]),
+    ):
+        bedrock.create_guardrail(
+            name=name,
+            blockedInputMessaging="no",
+            blockedOutputsMessaging="no",
+            sensitiveInformationPolicyConfig={"piiEntitiesConfig": entities},
+        )
+    inventory = _inventory(types={"aws.bedrock.guardrail"})
+    assert {r.name: r.data["sensitive_information_unenforced_on_output"] for r in inventory.resources} == {
+        "all-masked": [],
+        "one-detect-only": ["NAME"],
+        "input-only": ["PHONE"],
+        "output-action-none": ["EMAIL"],
+    }
+    by_name = {r.id: r.name for r in inventory.resources}
+    status = _status(inventory, "bedrock_guardrail_sensitive_information_enforced")
+    assert {by_name[k]: v for k, v in status.items()} == {
+        "all-masked": "PASS",
+        "one-detect-only": "FAIL",
+        "input-only": "FAIL",
+        "output-action-none": "FAIL",
+    }
+    # The weaker policy passes a guardrail with one detect-only entry beside a masking one.
+    weaker = _status(inventory, "bedrock_guardrail_sensitive_information_filter")
+    assert {by_name[k]: v for k, v in weaker.items()}["one-detect-only"] == "PASS"

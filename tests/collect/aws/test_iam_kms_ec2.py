@@ -87,6 +87,42 @@ def test_iam_roles_users_policies() -> None:
     assert "Xx-canary-Pass-123" not in run.inventory.model_dump_json()
 
 
+def test_marketplace_subscribe_is_folded_over_a_principals_policies() -> None:
+    iam = boto3.client("iam")
+    subscribe = {"Effect": "Allow", "Action": "aws-marketplace:Subscribe", "Resource": "*"}
+    deny = {"Effect": "Deny", "Action": "aws-marketplace:*", "Resource": "*"}
+    broad = iam.create_policy(
+        PolicyName="subscribe-any",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [subscribe]}),
+    )["Policy"]["Arn"]
+    for name in ("open", "fenced", "plain"):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_SAGEMAKER))
+    iam.attach_role_policy(RoleName="open", PolicyArn=broad)
+    iam.attach_role_policy(RoleName="fenced", PolicyArn=broad)
+    # An unconditional Deny in another (inline) policy of the same role overrides the Allow.
+    iam.put_role_policy(
+        RoleName="fenced",
+        PolicyName="no-marketplace",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
+    )
+    iam.put_role_policy(RoleName="plain", PolicyName="inline-read", PolicyDocument=json.dumps(READ))
+    iam.create_user(UserName="via-group")
+    iam.create_group(GroupName="buyers")
+    iam.attach_group_policy(GroupName="buyers", PolicyArn=broad)
+    iam.add_user_to_group(GroupName="buyers", UserName="via-group")
+    iam.create_user(UserName="nobody")
+
+    run = collect({"aws.iam.role", "aws.iam.user", "aws.iam.policy"})
+    assert run.inventory.errors == []
+    assert run.one("aws.iam.role", "open").data["marketplace_subscribe_any_product"] is True
+    assert run.one("aws.iam.role", "fenced").data["marketplace_subscribe_any_product"] is False
+    assert run.one("aws.iam.role", "plain").data["marketplace_subscribe_any_product"] is False
+    assert run.one("aws.iam.user", "via-group").data["marketplace_subscribe_any_product"] is True
+    assert run.one("aws.iam.user", "nobody").data["marketplace_subscribe_any_product"] is False
+    (policy,) = [r.data for r in run.of("aws.iam.policy") if r.uid == broad]
+    assert policy["marketplace_subscribe_any_product"] is True
+
+
 UC_MASTER = "arn:aws:iam::414351767826:role/unity-catalog-prod-UCMasterRole-14S5ZJVKOTYTL"
 
 

@@ -494,3 +494,56 @@ def test_action_wildcards(pattern: str, action: str, match: bool) -> None:
 def test_a_crafted_wildcard_pattern_is_matched_in_bounded_time() -> None:
     pattern = "*a" * 200 + "b"
     assert action_matches(pattern[:500], "a" * 500) is False  # a backtracking regex never returns
+
+
+@pytest.mark.parametrize(
+    ("statements", "any_product", "denied"),
+    [
+        ([{"Effect": "Allow", "Action": "aws-marketplace:Subscribe", "Resource": "*"}], True, False),
+        ([{"Effect": "Allow", "Action": "aws-marketplace:*", "Resource": "*"}], True, False),
+        ([{"Effect": "Allow", "Action": "*", "Resource": "*"}], True, False),
+        ([{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}], True, False),
+        # Fenced to named products: the documented least-privilege form.
+        (
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": "aws-marketplace:Subscribe",
+                    "Resource": "*",
+                    "Condition": {"ForAnyValue:StringEquals": {"aws-marketplace:ProductId": ["prod-abc"]}},
+                }
+            ],
+            False,
+            False,
+        ),
+        # Another condition does not name the products (AmazonBedrockFullAccess: CalledViaLast).
+        (
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": ["aws-marketplace:Subscribe"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:CalledViaLast": "bedrock.amazonaws.com"}},
+                }
+            ],
+            True,
+            False,
+        ),
+        ([{"Effect": "Allow", "Action": "aws-marketplace:ViewSubscriptions", "Resource": "*"}], False, False),
+        ([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}], False, False),
+        (
+            [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "aws-marketplace:Subscribe", "Resource": "*"},
+            ],
+            True,
+            True,
+        ),
+    ],
+)
+def test_marketplace_subscribe_facts(
+    statements: list[dict[str, Any]], any_product: bool, denied: bool
+) -> None:
+    facts = identity_policy_facts({"Statement": statements})
+    assert facts["marketplace_subscribe_any_product"] is any_product
+    assert facts["marketplace_subscribe_denied"] is denied

@@ -102,6 +102,19 @@ def _filters(entry: dict[str, Any]) -> bool:
     )
 
 
+#: What a sensitive-information entry may do with a match and still stop it reaching the caller.
+_ENFORCING = ("BLOCK", "ANONYMIZE")
+
+
+def _unenforced_on_output(entry: dict[str, Any]) -> bool:
+    """The entry lets a match through in model output: output evaluation switched off, or an
+    output action (which defaults to ``action``) that neither blocks nor masks (NONE: detect only)."""
+    return (
+        entry.get("outputEnabled", True) is False
+        or entry.get("outputAction", entry.get("action")) not in _ENFORCING
+    )
+
+
 def _guardrail(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
     # inputEnabled/inputAction (and the grounding filters' enabled/action) were added to the API
@@ -154,6 +167,24 @@ def _guardrail(item: Item, opts: Options) -> dict[str, Any]:
             )
             if isinstance(e, dict)
         ),
+        "sensitive_information_entry_count": len(
+            [
+                e
+                for e in (
+                    *as_list(_get(raw, "sensitiveInformationPolicy", "piiEntities")),
+                    *as_list(_get(raw, "sensitiveInformationPolicy", "regexes")),
+                )
+                if isinstance(e, dict)
+            ]
+        ),
+        "sensitive_information_unenforced_on_output": sorted(
+            str(e.get("type") or e.get("name"))
+            for e in (
+                *as_list(_get(raw, "sensitiveInformationPolicy", "piiEntities")),
+                *as_list(_get(raw, "sensitiveInformationPolicy", "regexes")),
+            )
+            if isinstance(e, dict) and _unenforced_on_output(e)
+        ),
         "contextual_grounding_threshold": grounding.get("GROUNDING"),
         "contextual_relevance_threshold": grounding.get("RELEVANCE"),
         "denied_topics": sorted(str(t.get("name")) for t in as_list(_get(raw, "topicPolicy", "topics"))),
@@ -170,6 +201,8 @@ _GUARDRAIL_FIELDS = (
     "pii_entities",
     "regexes",
     "sensitive_information_filter",
+    "sensitive_information_entry_count",
+    "sensitive_information_unenforced_on_output",
     "contextual_grounding_threshold",
     "contextual_relevance_threshold",
     "denied_topics",
@@ -325,6 +358,44 @@ def _aliases(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _served_versions(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """What each alias other than the test alias serves: every agent version its routing
+    configuration names, read with GetAgentVersion (a version keeps the guardrail it was prepared
+    with, whatever the working draft has since). A version routed to by several aliases is read once."""
+    versions: dict[str, dict[str, Any]] = {}
+    out = []
+    for alias in _aliases(caller, raw):
+        if alias.get("agentAliasId") == TEST_ALIAS_ID:
+            continue
+        for route in as_list(alias.get("routingConfiguration")):
+            version = str(route.get("agentVersion"))
+            if version != "DRAFT" and version not in versions:
+                found = caller.call(
+                    "bedrock-agent", "get_agent_version", agentId=raw["agentId"], agentVersion=version
+                )
+                versions[version] = found.get("agentVersion") or {}
+            out.append({"Alias": alias, "Version": version, "Detail": versions.get(version)})
+    return out
+
+
+def _served(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for s in as_list(raw["ServedVersions"]):
+        # DRAFT (which only the test alias should route to) serves the working draft's guardrail.
+        detail = s["Detail"] if s["Detail"] is not None else raw
+        guardrail = detail.get("guardrailConfiguration") or {}
+        out.append(
+            {
+                "alias_id": s["Alias"].get("agentAliasId"),
+                "alias_name": s["Alias"].get("agentAliasName"),
+                "agent_version": s["Version"],
+                "guardrail_identifier": guardrail.get("guardrailIdentifier"),
+                "guardrail_version": guardrail.get("guardrailVersion"),
+            }
+        )
+    return out
+
+
 def _action_groups(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
     """Every action group of the agent's working draft, each read in full (executor, schema)."""
     out = []
@@ -390,6 +461,12 @@ def _agent(item: Item, opts: Options) -> dict[str, Any]:
         ]
         data["aliases"] = aliases
         data["user_facing"] = any(a["alias_id"] != TEST_ALIAS_ID for a in aliases)
+    if "ServedVersions" in raw:
+        served = _served(raw)
+        data["served_versions"] = served
+        data["unguarded_served_versions"] = sorted(
+            {f"{v['alias_name']}:{v['agent_version']}" for v in served if not v["guardrail_identifier"]}
+        )
     if "ActionGroups" in raw:
         groups = []
         for g in as_list(raw["ActionGroups"]):
@@ -444,6 +521,34 @@ def _data_sources(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
                 "bedrock-agent", "get_data_source", knowledgeBaseId=kb, dataSourceId=summary["dataSourceId"]
             )
             out.append(found.get("dataSource") or {})
+    return out
+
+
+#: ListIngestionJobs filter and order that make its first answer the data source's newest
+#: successful ingestion (a sync that finished with status COMPLETE).
+_LAST_COMPLETE = {
+    "filters": [{"attribute": "STATUS", "operator": "EQ", "values": ["COMPLETE"]}],
+    "sortBy": {"attribute": "STARTED_AT", "order": "DESCENDING"},
+    "maxResults": 1,
+}
+
+
+def _ingestion(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each data source of the knowledge base with its newest COMPLETE ingestion job (None if it
+    never completed one): one ListIngestionJobs page per data source, filtered and sorted by AWS."""
+    out = []
+    kb = raw["knowledgeBaseId"]
+    for page in caller.pages("bedrock-agent", "list_data_sources", knowledgeBaseId=kb):
+        for summary in as_list(page.get("dataSourceSummaries")):
+            jobs = caller.call(
+                "bedrock-agent",
+                "list_ingestion_jobs",
+                knowledgeBaseId=kb,
+                dataSourceId=summary["dataSourceId"],
+                **_LAST_COMPLETE,
+            )
+            done = [j for j in as_list(jobs.get("ingestionJobSummaries")) if j.get("status") == "COMPLETE"]
+            out.append({**summary, "LastComplete": done[0] if done else None})
     return out
 
 
@@ -515,6 +620,17 @@ def _knowledge_base(item: Item, opts: Options) -> dict[str, Any]:
         data["data_sources"] = sources
         data["data_source_count"] = len(sources)
         data["s3_buckets"] = sorted({s["s3_bucket"] for s in sources if s["s3_bucket"]})
+    if "Ingestion" in raw:
+        data["data_source_ingestion"] = [
+            {
+                "data_source_id": d.get("dataSourceId"),
+                "name": d.get("name"),
+                # A job's updatedAt is when it reached COMPLETE (the API has no separate end time).
+                "last_completed_ingestion_at": to_json((d["LastComplete"] or {}).get("updatedAt")),
+                "last_completed_ingestion_job_id": (d["LastComplete"] or {}).get("ingestionJobId"),
+            }
+            for d in as_list(raw["Ingestion"])
+        ]
     return data
 
 
@@ -679,6 +795,13 @@ define(
                 attributes=("aliases", "user_facing"),
             ),
             Detail(
+                operation="get_agent_version",
+                also=("list_agent_aliases",),
+                fetch=_served_versions,
+                into="ServedVersions",
+                attributes=("served_versions", "unguarded_served_versions"),
+            ),
+            Detail(
                 operation="list_agent_action_groups",
                 also=("get_agent_action_group",),
                 fetch=_action_groups,
@@ -719,6 +842,13 @@ define(
                 fetch=_data_sources,
                 into="DataSources",
                 attributes=("data_sources", "data_source_count", "s3_buckets", SECRET_PATHS),
+            ),
+            Detail(
+                operation="list_ingestion_jobs",
+                also=("list_data_sources",),
+                fetch=_ingestion,
+                into="Ingestion",
+                attributes=("data_source_ingestion",),
             ),
         ),
     ),

@@ -1,8 +1,10 @@
-"""Amazon Bedrock resources beyond ``bedrock.py``: Prompt management prompts, batch inference
-(model invocation) jobs and the VPC endpoints of the Bedrock services.
+"""Amazon Bedrock resources beyond ``bedrock.py``: Prompt management prompts, Bedrock Flows, batch
+inference (model invocation) jobs and the VPC endpoints of the Bedrock services.
 
 A prompt's template text and description are free text that may hold customer data or pasted
-keys; they are never kept: only the variants' names, template types and model ids are. Batch
+keys; they are never kept: only the variants' names, template types and model ids are. A flow's
+nodes keep their names, types, models, the resources they call and their guardrail, never a
+prompt template, inline code or condition expression. Batch
 jobs keep their S3 locations, output KMS key and VPC configuration, not their status messages.
 """
 
@@ -38,6 +40,64 @@ def _prompt(item: Item, opts: Options) -> dict[str, Any]:
             if isinstance(v, dict)
         ],
     }
+
+
+def _flow_node(node: dict[str, Any]) -> dict[str, Any]:
+    """One node of a flow definition: what it runs and its guardrail (a Prompt node, inline or
+    from Prompt management, and a KnowledgeBase node that generates answers (has a modelId) can
+    carry a guardrail: those are ``guardrail_applicable``; a retrieve-only KnowledgeBase node
+    cannot)."""
+    kind = node.get("type")
+    config = node.get("configuration") or {}
+    prompt = config.get("prompt") or {}
+    kb = config.get("knowledgeBase") or {}
+    guardrail = prompt.get("guardrailConfiguration") or kb.get("guardrailConfiguration") or {}
+    source = prompt.get("sourceConfiguration") or {}
+    inline = source.get("inline") or {}
+    model = inline.get("modelId") or kb.get("modelId")
+    return {
+        "name": node.get("name"),
+        "type": kind,
+        "guardrail_applicable": kind == "Prompt" or (kind == "KnowledgeBase" and bool(kb.get("modelId"))),
+        "guardrail_identifier": guardrail.get("guardrailIdentifier"),
+        "guardrail_version": guardrail.get("guardrailVersion"),
+        "model_id": model,
+        "prompt_arn": (source.get("resource") or {}).get("promptArn"),
+        "knowledge_base_id": kb.get("knowledgeBaseId"),
+        "agent_alias_arn": (config.get("agent") or {}).get("agentAliasArn"),
+        "lambda_arn": (config.get("lambdaFunction") or {}).get("lambdaArn"),
+    }
+
+
+def _flow(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    data: dict[str, Any] = {
+        "status": raw.get("status"),
+        "version": raw.get("version"),
+        "created_at": to_json(raw.get("createdAt")),
+        "updated_at": to_json(raw.get("updatedAt")),
+    }
+    if "executionRoleArn" in raw:  # GetFlow was read
+        nodes = [
+            _flow_node(n) for n in as_list((raw.get("definition") or {}).get("nodes")) if isinstance(n, dict)
+        ]
+        data.update(
+            {
+                "execution_role_arn": raw.get("executionRoleArn"),
+                "kms_key_arn": raw.get("customerEncryptionKeyArn"),
+                "nodes": nodes,
+                "node_count": len(nodes),
+                "unguarded_nodes": sorted(
+                    str(n["name"])
+                    for n in nodes
+                    if n["guardrail_applicable"] and not n["guardrail_identifier"]
+                ),
+            }
+        )
+    return data
+
+
+_FLOW_DETAIL_FIELDS = ("execution_role_arn", "kms_key_arn", "nodes", "node_count", "unguarded_nodes")
 
 
 def _recent_invocation_jobs(opts: Options) -> list[dict[str, Any]]:
@@ -98,7 +158,31 @@ def _vpc_endpoint(item: Item, opts: Options) -> dict[str, Any]:
     }
 
 
+def _vpc(item: Item, opts: Options) -> dict[str, Any]:
+    raw = item.raw
+    return {
+        "vpc_id": raw.get("VpcId"),
+        "state": raw.get("State"),
+        "is_default": bool(raw.get("IsDefault", False)),
+        "cidr_block": raw.get("CidrBlock"),
+        "owner_id": raw.get("OwnerId"),
+    }
+
+
 define(
+    # The VPCs of the region, so private Bedrock connectivity can be judged per VPC (Prowler's
+    # bedrock_access_private_connectivity_enforced); defined here beside the endpoints it joins to.
+    ResourceSpec(
+        type="aws.ec2.vpc",
+        family="ec2",
+        service="ec2",
+        operation="describe_vpcs",
+        items="Vpcs",
+        id="VpcId",
+        arn_template="arn:{partition}:ec2:{region}:{account}:vpc/{id}",
+        tags="Tags",
+        normalize=_vpc,
+    ),
     ResourceSpec(
         type="aws.bedrock.vpc_endpoint",
         family="bedrock",
@@ -126,6 +210,24 @@ define(
                 operation="get_prompt",
                 params=lambda r: {"promptIdentifier": r["id"]},
                 attributes=_PROMPT_DETAIL_FIELDS,
+            ),
+        ),
+    ),
+    ResourceSpec(
+        type="aws.bedrock.flow",
+        family="bedrock",
+        service="bedrock-agent",
+        operation="list_flows",
+        items="flowSummaries",
+        id="id",
+        name="name",
+        arn="arn",
+        normalize=_flow,
+        details=(
+            Detail(
+                operation="get_flow",
+                params=lambda r: {"flowIdentifier": r["id"]},
+                attributes=_FLOW_DETAIL_FIELDS,
             ),
         ),
     ),

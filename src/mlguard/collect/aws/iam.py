@@ -33,6 +33,9 @@ def _merge_facts(facts: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "allows_admin": any(f["allows_admin"] for f in facts),
         "wildcard_actions": sorted({a for f in facts for a in f["wildcard_actions"]}),
+        # An unconditional Deny in any of the principal's policies overrides every Allow.
+        "marketplace_subscribe_any_product": any(f["marketplace_subscribe_any_product"] for f in facts)
+        and not any(f["marketplace_subscribe_denied"] for f in facts),
     }
 
 
@@ -167,7 +170,14 @@ def _fold(
         if arn in docs:
             facts.append(docs[arn])
         elif arn.rsplit("/", 1)[-1] in ADMIN_POLICY_NAMES:
-            facts.append({"allows_admin": True, "wildcard_actions": ["*"]})
+            facts.append(
+                {
+                    "allows_admin": True,
+                    "wildcard_actions": ["*"],
+                    "marketplace_subscribe_any_product": True,
+                    "marketplace_subscribe_denied": False,
+                }
+            )
         else:
             unknown.append(arn)
     item.data.update(_merge_facts(facts))
@@ -199,7 +209,7 @@ def _user_facts(items: list[Item], caller: Caller, opts: Options) -> None:
         _fold(item, docs, inline, attached)
 
 
-_FACTS = ("allows_admin", "wildcard_actions", "unanalysed_policy_arns")
+_FACTS = ("allows_admin", "wildcard_actions", "marketplace_subscribe_any_product", "unanalysed_policy_arns")
 _ROLE_FACTS = Enrichment(
     name="effective policy facts", operations=(("iam", _AUTH),), attributes=_FACTS, run=_role_facts
 )

@@ -346,7 +346,35 @@ def identity_policy_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
         "allows_admin": probes_allowed.issuperset(_ADMIN_PROBES),
         "wildcard_actions": sorted(wildcard_actions),
         "wildcard_resource": wildcard_resource,
+        **marketplace_subscribe_facts(doc),
     }
+
+
+#: Subscribing to an AWS Marketplace product (which is how access to third-party Amazon Bedrock
+#: models is enabled). The action has no resource-level permissions; the product is fenced only by
+#: an ``aws-marketplace:ProductId`` condition.
+MARKETPLACE_SUBSCRIBE = "aws-marketplace:Subscribe"
+_PRODUCT_KEY = "aws-marketplace:productid"
+
+
+def marketplace_subscribe_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
+    """Whether the document lets its holder subscribe to any Marketplace product.
+
+    ``marketplace_subscribe_any_product``: an Allow statement on every resource covers
+    ``aws-marketplace:Subscribe`` (by name, a wildcard or ``NotAction``) with no
+    ``aws-marketplace:ProductId`` condition naming the products. ``marketplace_subscribe_denied``:
+    a Deny statement on every resource covers the action unconditionally (it overrides any Allow of
+    the same principal, so the principal-level fact folds the two).
+    """
+    allowed = denied = False
+    for s in statements(doc):
+        if not _every_resource(s) or not allows_action(s, MARKETPLACE_SUBSCRIBE):
+            continue
+        if s.get("Effect") == "Allow" and _PRODUCT_KEY not in condition_keys(s):
+            allowed = True
+        elif s.get("Effect") == "Deny" and not s.get("Condition"):
+            denied = True
+    return {"marketplace_subscribe_any_product": allowed, "marketplace_subscribe_denied": denied}
 
 
 def principal_account(principal: str) -> str:
