@@ -21,7 +21,14 @@ from tests.collect.aws.estate import seed
 
 pytestmark = pytest.mark.e2e
 
-E2E_TYPES = frozenset(SPECS)
+NOTEBOOK = "aws.sagemaker.notebook_instance"
+# moto 5.2 lacks these three listings: each is an honest NotImplemented-style error, not an empty
+# list (unless the demo tests in this process already installed mlguard's moto extension)
+GAPS = {
+    "feature_groups": ("sagemaker:ListFeatureGroups", "aws.sagemaker.feature_group"),
+    "monitoring_schedules": ("sagemaker:ListMonitoringSchedules", "aws.sagemaker.monitoring_schedule"),
+    "user_profiles": ("sagemaker:ListUserProfiles", "aws.sagemaker.user_profile"),
+}
 
 
 @pytest.fixture
@@ -37,9 +44,6 @@ def server() -> Iterator[str]:
         srv.stop()
 
 
-NOTEBOOK = "aws.sagemaker.notebook_instance"
-
-
 def test_collect_seeded_server_through_endpoint_variable(
     server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -49,7 +53,14 @@ def test_collect_seeded_server_through_endpoint_variable(
     from mlguard.testing import moto_ext
 
     moto_ext._patch_iam_service_specific_credentials()
+    # Likewise EMR's auto-termination and managed scaling policies (per-cluster detail calls).
+    moto_ext._patch_emr_termination_and_scaling_policies()
     expected = seed(server, scale=1)
+    # The types the estate seeds plus the three gaps above. Types whose listing moto lacks
+    # altogether (most of Bedrock and AgentCore) are the moto extension's business: scanning
+    # them here made the outcome depend on whether an earlier test in the process installed it.
+    e2e_types = frozenset(expected) | {t for _, t in GAPS.values()}
+    assert e2e_types <= set(SPECS)
     monkeypatch.setenv("AWS_ENDPOINT_URL", server)
     # botocore prefixes the s3control host with the account id (123456789012.127.0.0.1), which no
     # local server answers; the test plugin strips it again for loopback hosts (as the demo does).
@@ -65,19 +76,12 @@ def test_collect_seeded_server_through_endpoint_variable(
 
     collector.base_session = session  # type: ignore[method-assign]
     sink = InventorySink()
-    collector.collect(E2E_TYPES, sink, NullProgress())
+    collector.collect(e2e_types, sink, NullProgress())
 
     got = Counter(r.type for r in sink.resources)
     for type_name, count in expected.items():
         assert got[type_name] == count, type_name
-    # moto 5.2 lacks these three listings: each is an honest NotImplemented-style error, not an empty
-    # list (unless the demo tests in this process already installed mlguard's moto extension)
-    gaps = {
-        "feature_groups": ("sagemaker:ListFeatureGroups", "aws.sagemaker.feature_group"),
-        "monitoring_schedules": ("sagemaker:ListMonitoringSchedules", "aws.sagemaker.monitoring_schedule"),
-        "user_profiles": ("sagemaker:ListUserProfiles", "aws.sagemaker.user_profile"),
-    }
-    missing = [gap for name, gap in sorted(gaps.items()) if name not in moto_ext_applied()]
+    missing = [gap for name, gap in sorted(GAPS.items()) if name not in moto_ext_applied()]
     # moto 5.2 also drops the notebooks' PlatformIdentifier: their end of support is unknown (an
     # error for that field of each notebook), unless the extension is installed.
     platform_unknown = [e for e in sink.errors if e.attributes == ["platform_support"]]
@@ -89,7 +93,7 @@ def test_collect_seeded_server_through_endpoint_variable(
     assert all(e.account == "123456789012" and e.region == "us-east-1" for e in sink.errors)
     failed = {e.resource_type for e in errors}
     assert failed == {t for _, t in missing}
-    assert {c.resource_type for c in sink.coverage} == E2E_TYPES
+    assert {c.resource_type for c in sink.coverage} == e2e_types
     assert hosts
     assert all(url.startswith(server) for url in hosts)
     for resource in sink.resources:
