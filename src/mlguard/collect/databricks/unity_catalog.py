@@ -10,12 +10,15 @@ from urllib.parse import urlsplit
 from databricks.sdk.errors.base import DatabricksError
 
 from mlguard.collect.databricks._common import (
+    EFFECTIVE_GRANT_ATTRIBUTES,
     GRANT_ATTRIBUTES,
     WorkspaceContext,
     as_dict,
+    effective_grants_summary,
     grants_summary,
     is_not_found,
     ms_to_iso,
+    read_effective_grants,
     read_grants,
 )
 
@@ -54,6 +57,21 @@ def _with_grants(
     assignments, ok = ctx.detail(rtype, uid, GRANT_ATTRIBUTES, lambda: read_grants(ctx, securable, full_name))
     if ok:
         data.update(grants_summary(assignments or []))
+
+
+def _with_effective_grants(
+    ctx: WorkspaceContext, rtype: str, securable: str, full_name: str, data: dict[str, Any]
+) -> None:
+    """Effective privileges: what each principal holds on the securable, inherited included."""
+    uid = ctx.uid(rtype, full_name)
+    effective, ok = ctx.detail(
+        rtype,
+        uid,
+        EFFECTIVE_GRANT_ATTRIBUTES,
+        lambda: read_effective_grants(ctx, securable, full_name),
+    )
+    if ok:
+        data.update(effective_grants_summary(effective or []))
 
 
 def _metastore(ctx: WorkspaceContext) -> None:
@@ -161,6 +179,7 @@ def _catalog(ctx: WorkspaceContext, c: dict[str, Any]) -> int:
         "created_by": c.get("created_by"),
     }
     _with_grants(ctx, CATALOG, "catalog", cname, data)
+    _with_effective_grants(ctx, CATALOG, "catalog", cname, data)
     ctx.add(CATALOG, cname, cname, data)
     return 1
 
@@ -176,6 +195,7 @@ def _schema(ctx: WorkspaceContext, s: dict[str, Any]) -> int:
         "created_at": ms_to_iso(s.get("created_at")),
     }
     _with_grants(ctx, SCHEMA, "schema", full, data)
+    _with_effective_grants(ctx, SCHEMA, "schema", full, data)
     ctx.add(SCHEMA, full, full, data)
     return 1
 
@@ -197,6 +217,7 @@ def _table(ctx: WorkspaceContext, t: dict[str, Any]) -> int:
             "created_at": ms_to_iso(t.get("created_at")),
             "updated_at": ms_to_iso(t.get("updated_at")),
         }
+        _with_effective_grants(ctx, TABLE, "table", full, data)
         ctx.add(TABLE, full, full, data)
         added += 1
     if ctx.wants(MONITOR):
@@ -323,6 +344,7 @@ def _models(ctx: WorkspaceContext) -> None:
                 "catalog_name": m.get("catalog_name"),
                 "schema_name": m.get("schema_name"),
                 "owner": m.get("owner"),
+                "comment": m.get("comment"),
                 "storage_location": m.get("storage_location"),
                 "aliases": aliases,
                 "has_aliases": bool(aliases),
@@ -331,7 +353,7 @@ def _models(ctx: WorkspaceContext) -> None:
             versions, ok = ctx.detail(
                 MODEL,
                 uid,
-                ["versions", "version_count", "versions_without_run"],
+                ["versions", "version_count", "versions_without_run", "aliased_versions_without_run"],
                 partial(ctx.pages, f"{UC}/models/{full}/versions", "model_versions", {"max_results": 0}),
             )
             if ok:
@@ -351,6 +373,14 @@ def _models(ctx: WorkspaceContext) -> None:
                 data["versions_without_run"] = sorted(
                     int(v["version"]) for v in vs if not v["run_id"] and v["version"] is not None
                 )
+                # An alias (champion, challenger) is what serving and batch jobs load: the version
+                # behind it must trace back to the run that trained it. An alias whose version is
+                # not among those listed is a version without a known run.
+                with_run = {str(v["version"]) for v in vs if v["run_id"] and v["version"] is not None}
+                data["aliased_versions_without_run"] = sorted(
+                    alias for alias, version in aliases.items() if str(version) not in with_run
+                )
             _with_grants(ctx, MODEL, "function", full, data)
+            _with_effective_grants(ctx, MODEL, "function", full, data)
             ctx.add(MODEL, full, full, data)
             counts[0] += 1

@@ -1296,6 +1296,83 @@ def demo_state() -> WorkspaceState:
             },
         ],
     }
+
+    # ---- object permissions (GET /api/2.0/permissions/...): objects without an entry get the ACL
+    # of a new object (their creator, and the admins group inherited). The etl job is owned by its
+    # service principal and managed by a group; the others below are opened to every user.
+    admins = {
+        "group_name": "admins",
+        "all_permissions": [
+            {"permission_level": "CAN_MANAGE", "inherited": True, "inherited_from_object": ["/"]}
+        ],
+    }
+
+    def acl(kind: str, ident: str, *entries: tuple[str, str, str]) -> None:
+        s.object_permissions[f"{kind}/{ident}"] = {
+            "object_id": f"/{kind}/{ident}",
+            "object_type": kind.rstrip("s"),
+            "access_control_list": [
+                {key: name, "all_permissions": [{"permission_level": level, "inherited": False}]}
+                for key, name, level in entries
+            ]
+            + [admins],
+        }
+
+    acl(
+        "jobs",
+        "12",
+        ("service_principal_name", "7f9e2d1c-etl-sp", "IS_OWNER"),
+        ("group_name", "data-eng", "CAN_MANAGE"),
+    )
+    acl(
+        "jobs",
+        "13",
+        ("service_principal_name", "a1b2c3d4-scoring-sp", "IS_OWNER"),
+        ("group_name", "users", "CAN_MANAGE_RUN"),
+    )
+    acl(
+        "clusters",
+        "0106-feature-f6",
+        ("user_name", "carol@example.com", "CAN_MANAGE"),
+        ("group_name", "users", "CAN_MANAGE"),
+    )
+    acl(
+        "pipelines",
+        "pl-003",
+        ("user_name", "carol@example.com", "IS_OWNER"),
+        ("group_name", "users", "CAN_MANAGE"),
+    )
+    acl(
+        "warehouses",
+        "wh-001",
+        ("user_name", "alice@example.com", "IS_OWNER"),
+        ("group_name", "users", "CAN_USE"),
+    )
+    acl(
+        "warehouses",
+        "wh-002",
+        ("user_name", "bob@example.com", "IS_OWNER"),
+        ("group_name", "users", "CAN_MANAGE"),
+    )
+    acl(
+        "experiments",
+        "110",
+        ("user_name", "bob@example.com", "CAN_MANAGE"),
+        ("group_name", "users", "CAN_EDIT"),
+    )
+    # Personal access tokens usable by every user (the default once tokens are enabled).
+    acl("authorization", "tokens", ("group_name", "users", "CAN_USE"))
+    for entry in s.serving_permissions["ep-0004"]["access_control_list"]:
+        if entry.get("group_name") == "users":  # every user may query it, and manage it too
+            entry["all_permissions"].append({"permission_level": "CAN_MANAGE", "inherited": False})
+    # ---- model governance: a described, group-owned model; an alias on a version without a run;
+    # a model every account user may manage.
+    for m in s.uc_models:
+        if m["name"] == "churn":
+            m["comment"] = "Monthly churn propensity; owner: growth-ml; trained by the churn-retrain job."
+        if m["name"] == "vit":
+            m["aliases"] = [{"alias_name": "challenger", "version_num": 2}]
+    s.grants["function/ml.models.vit"] = _grants(("account users", ["ALL_PRIVILEGES"]))
     return s
 
 
