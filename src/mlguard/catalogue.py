@@ -88,6 +88,9 @@ _TYPES: tuple[ResourceType, ...] = (
     ResourceType("aws.emr.cluster", "EMR cluster."),
     ResourceType("aws.emr.block_public_access", "EMR account block public access configuration."),
     ResourceType("aws.events.rule", "EventBridge rule with targets."),
+    ResourceType(
+        "aws.cloudtrail.trail", "CloudTrail trail with its logging status and S3 data event selectors."
+    ),
     ResourceType("aws.apigateway.rest_api", "API Gateway REST API with stages."),
     ResourceType("aws.ecr.repository", "ECR private repository with scanning, tag, encryption and policies."),
     ResourceType("aws.agentcore.runtime", "Bedrock AgentCore agent runtime with its endpoints."),

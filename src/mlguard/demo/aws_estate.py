@@ -1431,6 +1431,33 @@ class _Seeder:
             bad="EMR block public access is off",
         )
 
+    def cloudtrail(self, region: str) -> None:
+        """One multi-region trail that records S3 data events of the raw training data bucket only:
+        the model artifacts bucket, also ML data, has no data-event trail."""
+        if region != self.primary:
+            return
+        trail = self.client("cloudtrail", region)
+        trail.create_trail(
+            Name="ml-data-events",
+            S3BucketName="acme-ml-access-logs",
+            IsMultiRegionTrail=True,
+            EnableLogFileValidation=True,
+        )
+        trail.put_event_selectors(
+            TrailName="ml-data-events",
+            EventSelectors=[
+                {
+                    "ReadWriteType": "All",
+                    "IncludeManagementEvents": True,
+                    "DataResources": [
+                        {"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::acme-ml-raw-data/"]}
+                    ],
+                }
+            ],
+        )
+        trail.start_logging(Name="ml-data-events")
+        self.rec.add("aws.cloudtrail.trail", "ml-data-events", region)
+
     def events(self, region: str) -> None:
         if region != self.primary:
             return
@@ -2625,6 +2652,7 @@ def seed_aws(
         seeder.glue(region)
         seeder.lambdas(region)
         seeder.emr(region)
+        seeder.cloudtrail(region)
         seeder.events(region)
         seeder.apigateway(region)
         seeder.sagemaker_security(region)
