@@ -151,6 +151,9 @@ _TYPES: tuple[ResourceType, ...] = (
         "databricks.uc.registered_model", "Unity Catalog registered model with versions.", "workspace"
     ),
     ResourceType("databricks.uc.quality_monitor", "Lakehouse Monitoring quality monitor.", "workspace"),
+    ResourceType(
+        "databricks.uc.recipient", "Delta Sharing recipient with its IP access list and tokens.", "workspace"
+    ),
     # ---- IaC
     ResourceType(
         "iac.resource", "A resource block in Terraform or CloudFormation, checked by checkov.", "iac"

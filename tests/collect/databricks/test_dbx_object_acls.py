@@ -9,6 +9,7 @@ from typing import Any
 from mlguard.collect.databricks.object_acls import acl_summary
 from mlguard.model import Inventory
 from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
+from mlguard.testing.databricks_fake.seeds import CANARY_RECIPIENT
 
 _ACL_TYPES = frozenset(
     {
@@ -164,3 +165,38 @@ def test_model_governance_facts(start_fake) -> None:
     assert vit["aliased_versions_without_run"] == ["challenger"]
     churn = _data(inv, "databricks.uc.registered_model", "ml.models.churn")
     assert churn["comment"].startswith("Monthly churn")
+
+
+def test_delta_sharing_recipients(start_fake) -> None:
+    fake = start_fake()
+    inv = collect_inventory(frozenset({"databricks.uc.recipient"}), clock=RecordingClock())
+    assert not inv.errors
+    partner = _data(inv, "databricks.uc.recipient", "partner-analytics")
+    assert partner["allowed_ip_addresses"] == ["203.0.113.0/24"]
+    assert partner["tokens_without_expiry"] == []
+    assert partner["tokens"][0]["expires_at"] is not None
+    assert set(partner["tokens"][0]) == {"id", "created_at", "expires_at"}  # no activation URL
+    vendor = _data(inv, "databricks.uc.recipient", "vendor-open")
+    assert vendor["allowed_ip_addresses"] == []
+    assert vendor["tokens_without_expiry"] == ["tok-vendor-1"]
+    sister = _data(inv, "databricks.uc.recipient", "sister-workspace")
+    assert sister["active_token_count"] == 0
+    # Tokens come from the get of token recipients only; the list does not carry them.
+    gets = {p for p in fake.fake.paths_seen() if p.startswith("/api/2.1/unity-catalog/recipients/")}
+    assert gets == {
+        "/api/2.1/unity-catalog/recipients/partner-analytics",
+        "/api/2.1/unity-catalog/recipients/vendor-open",
+    }
+    assert CANARY_RECIPIENT not in inv.model_dump_json()
+
+
+def test_denied_recipient_get_is_an_attribute_error(start_fake) -> None:
+    start_fake(deny={"recipient"})
+    inv = collect_inventory(frozenset({"databricks.uc.recipient"}), clock=RecordingClock())
+    vendor = _data(inv, "databricks.uc.recipient", "vendor-open")
+    assert "tokens_without_expiry" not in vendor
+    assert vendor["allowed_ip_addresses"] == []
+    assert {e.resource_uid.rsplit("/", 1)[-1] for e in inv.errors if e.resource_uid} == {
+        "partner-analytics",
+        "vendor-open",
+    }

@@ -288,6 +288,14 @@ PERMISSIONS: tuple[TypePermission, ...] = (
         "models the caller cannot browse are not listed",
     ),
     _P(
+        "databricks.uc.recipient",
+        "workspace",
+        ("recipients.list", "recipients.get(name) (token recipients)"),
+        ("GET " + _UC + "/recipients", "GET " + _UC + "/recipients/{name}"),
+        "metastore admin, or USE_RECIPIENT / ownership of the recipients",
+        "only recipients the caller owns are listed",
+    ),
+    _P(
         "databricks.account_workspace",
         "account",
         ("workspaces.list (AccountClient)", "private_access.list (AccountClient)"),

@@ -30,7 +30,8 @@ MONITOR = "databricks.uc.quality_monitor"
 EXT_LOCATION = "databricks.uc.external_location"
 CREDENTIAL = "databricks.uc.storage_credential"
 MODEL = "databricks.uc.registered_model"
-TYPES = (METASTORE, CATALOG, SCHEMA, TABLE, MONITOR, EXT_LOCATION, CREDENTIAL, MODEL)
+RECIPIENT = "databricks.uc.recipient"
+TYPES = (METASTORE, CATALOG, SCHEMA, TABLE, MONITOR, EXT_LOCATION, CREDENTIAL, MODEL, RECIPIENT)
 
 # Schemas every catalog has, made of views over the catalog itself: no tables worth a call.
 UC = "/api/2.1/unity-catalog"
@@ -48,6 +49,8 @@ def collect(ctx: WorkspaceContext) -> None:
         _credentials(ctx)
     if ctx.wants(MODEL):
         _models(ctx)
+    if ctx.wants(RECIPIENT):
+        _recipients(ctx)
 
 
 def _with_grants(
@@ -384,3 +387,50 @@ def _models(ctx: WorkspaceContext) -> None:
             _with_effective_grants(ctx, MODEL, "function", full, data)
             ctx.add(MODEL, full, full, data)
             counts[0] += 1
+
+
+_RECIPIENT_DETAIL = ["tokens", "active_token_count", "tokens_without_expiry"]
+
+
+def _recipients(ctx: WorkspaceContext) -> None:
+    """Delta Sharing recipients. Activation URLs and sharing codes are credentials: never read
+    into the inventory. Tokens come from the per-recipient get (id and times only)."""
+    with ctx.section(RECIPIENT) as counts:
+        listing = ctx.pages(f"{UC}/recipients", "recipients", {"max_results": 0})
+        counts[0] += ctx.fan_out(partial(_recipient, ctx), listing)
+
+
+def _recipient(ctx: WorkspaceContext, r: dict[str, Any]) -> int:
+    name = str(r.get("name"))
+    uid = ctx.uid(RECIPIENT, name)
+    allowed = (r.get("ip_access_list") or {}).get("allowed_ip_addresses") or []
+    data: dict[str, Any] = {
+        "authentication_type": r.get("authentication_type"),
+        "owner": r.get("owner"),
+        "activated": r.get("activated"),
+        "data_recipient_global_metastore_id": r.get("data_recipient_global_metastore_id"),
+        "allowed_ip_addresses": [str(ip) for ip in allowed],
+        "expires_at": ms_to_iso(r.get("expiration_time")),
+        "created_at": ms_to_iso(r.get("created_at")),
+        "created_by": r.get("created_by"),
+    }
+    if r.get("authentication_type") == "TOKEN":
+        detail, ok = ctx.detail(
+            RECIPIENT, uid, _RECIPIENT_DETAIL, partial(ctx.get, f"{UC}/recipients/{name}")
+        )
+        if ok and isinstance(detail, dict):
+            tokens = [
+                {
+                    "id": tk.get("id"),
+                    "created_at": ms_to_iso(tk.get("created_at")),
+                    "expires_at": ms_to_iso(tk.get("expiration_time")),
+                }
+                for tk in detail.get("tokens") or []
+            ]
+            data["tokens"] = tokens
+            data["active_token_count"] = len(tokens)
+            data["tokens_without_expiry"] = sorted(str(tk["id"]) for tk in tokens if tk["expires_at"] is None)
+    else:  # Databricks-to-Databricks and OIDC recipients hold no bearer token
+        data.update(tokens=[], active_token_count=0, tokens_without_expiry=[])
+    ctx.add(RECIPIENT, name, name, data)
+    return 1

@@ -34,6 +34,8 @@ CANARY_JWT = (  # MLflow experiment tag
 )
 CANARY_POLICY_KEY = "sk-proj-Wd7Hk2Lq9Xz4Mv8Rb1Tn6Yc3Pf5Gs0Ja"  # cluster policy fixed env value
 CANARY_POOL_TAG = "b7c1e9f3a2d84e6f90a1c2b3d4e5f6a7"  # instance pool tag (a hex token under *_pass)
+# Delta Sharing activation link (a one-time credential download URL) of a recipient token
+CANARY_RECIPIENT = "CANARY-recipient-activation-3e5d7f9a1b"
 CANARIES = (
     CANARY_SPARK_CONF,
     CANARY_ENV,
@@ -49,6 +51,7 @@ CANARIES = (
     CANARY_JWT,
     CANARY_POLICY_KEY,
     CANARY_POOL_TAG,
+    CANARY_RECIPIENT,
 )
 
 NOW_MS = 1_764_288_000_000  # 2025-11-28T00:00:00Z, fixed so seeds are reproducible
@@ -1373,6 +1376,45 @@ def demo_state() -> WorkspaceState:
         if m["name"] == "vit":
             m["aliases"] = [{"alias_name": "challenger", "version_num": 2}]
     s.grants["function/ml.models.vit"] = _grants(("account users", ["ALL_PRIVILEGES"]))
+    # ---- Delta Sharing recipients: an open-sharing partner limited to its network with an expiring
+    # token; a vendor with a token that never expires usable from anywhere; a Databricks-to-Databricks
+    # recipient (no token at all).
+    s.recipients = [
+        {
+            "name": "partner-analytics",
+            "authentication_type": "TOKEN",
+            "owner": "data-sharing-admins",
+            "activated": True,
+            "ip_access_list": {"allowed_ip_addresses": ["203.0.113.0/24"]},
+            "created_at": NOW_MS - 40 * DAY_MS,
+            "created_by": "alice@example.com",
+            "tokens": [
+                {
+                    "id": "tok-partner-1",
+                    "created_at": NOW_MS - 40 * DAY_MS,
+                    "expiration_time": NOW_MS + 50 * DAY_MS,
+                    "activation_url": f"https://dbc-demo.cloud.databricks.com/delta_sharing/retrieve_config.html?{CANARY_RECIPIENT}",
+                }
+            ],
+        },
+        {
+            "name": "vendor-open",
+            "authentication_type": "TOKEN",
+            "owner": "bob@example.com",
+            "activated": True,
+            "created_at": NOW_MS - 200 * DAY_MS,
+            "created_by": "bob@example.com",
+            "tokens": [{"id": "tok-vendor-1", "created_at": NOW_MS - 200 * DAY_MS}],
+        },
+        {
+            "name": "sister-workspace",
+            "authentication_type": "DATABRICKS",
+            "owner": "data-sharing-admins",
+            "data_recipient_global_metastore_id": "aws:us-west-2:0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+            "created_at": NOW_MS - 90 * DAY_MS,
+            "created_by": "alice@example.com",
+        },
+    ]
     return s
 
 

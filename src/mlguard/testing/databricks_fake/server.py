@@ -348,6 +348,24 @@ class FakeDatabricks:
             lambda q: self._page(q, s.uc_models, "registered_models", uc=True, size_key="max_results"),
         )
         r("uc_model_versions", "GET", f"{uc}/models/(.+)/versions", self._model_versions)
+        r(
+            "recipients",
+            "GET",
+            f"{uc}/recipients",
+            lambda q: self._page(
+                q,
+                [{k: v for k, v in x.items() if k != "tokens"} for x in s.recipients],  # tokens: get only
+                "recipients",
+                uc=True,
+                size_key="max_results",
+            ),
+        )
+        r(
+            "recipient",
+            "GET",
+            f"{uc}/recipients/([^/]+)",
+            lambda q: self._find(s.recipients, "name", unquote(q.match.group(1)), "Recipient"),
+        )
         r("monitor", "GET", f"{uc}/tables/(.+)/monitor", self._monitor)
         r("grants", "GET", f"{uc}/permissions/([a-z_]+)/(.+)", self._grants)
         r("effective_grants", "GET", f"{uc}/effective-permissions/([a-z_]+)/(.+)", self._effective_grants)

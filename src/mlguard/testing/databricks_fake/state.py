@@ -69,6 +69,8 @@ class WorkspaceState(BaseModel):
     external_locations: list[JSON] = Field(default_factory=list)
     storage_credentials: list[JSON] = Field(default_factory=list)
     uc_models: list[JSON] = Field(default_factory=list)
+    # GET /api/2.1/unity-catalog/recipients/{name} bodies; the list route serves them as they are
+    recipients: list[JSON] = Field(default_factory=list)
     # model full name -> versions
     uc_model_versions: dict[str, list[JSON]] = Field(default_factory=dict)
     # table full name -> monitor body
