@@ -88,6 +88,9 @@ _TYPES: tuple[ResourceType, ...] = (
     ResourceType("aws.emr.cluster", "EMR cluster."),
     ResourceType("aws.emr.block_public_access", "EMR account block public access configuration."),
     ResourceType("aws.events.rule", "EventBridge rule with targets."),
+    ResourceType(
+        "aws.cloudtrail.trail", "CloudTrail trail with its logging status and S3 data event selectors."
+    ),
     ResourceType("aws.apigateway.rest_api", "API Gateway REST API with stages."),
     ResourceType("aws.ecr.repository", "ECR private repository with scanning, tag, encryption and policies."),
     ResourceType("aws.agentcore.runtime", "Bedrock AgentCore agent runtime with its endpoints."),
@@ -152,6 +155,9 @@ _TYPES: tuple[ResourceType, ...] = (
         "databricks.uc.registered_model", "Unity Catalog registered model with versions.", "workspace"
     ),
     ResourceType("databricks.uc.quality_monitor", "Lakehouse Monitoring quality monitor.", "workspace"),
+    ResourceType(
+        "databricks.uc.recipient", "Delta Sharing recipient with its IP access list and tokens.", "workspace"
+    ),
     # ---- IaC
     ResourceType(
         "iac.resource", "A resource block in Terraform or CloudFormation, checked by checkov.", "iac"

@@ -26,6 +26,7 @@ VALUE_OF: dict[str, Any] = {
     "not_in": ["a"],
     "intersects": ["a"],
     "subset_of": ["a"],
+    "contains_all": ["a"],
     "lt": 1,
     "le": 1,
     "gt": 1,

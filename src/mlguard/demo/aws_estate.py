@@ -139,6 +139,8 @@ def _tags(**kv: str) -> list[dict[str, str]]:
 
 
 _TEAM = {"team": "ml-platform", "cost_center": "cc-4410", "environment": "production"}
+#: _TEAM plus an accountable owner: the resources the ownership-tag policies pass.
+_OWNED = {**_TEAM, "owner": "ml-platform"}
 #: The LLM serving image, in the flawed (mutable, unscanned, public) llm-serving repository.
 _LLM_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/llm-serving:latest"
 
@@ -523,7 +525,7 @@ class _Seeder:
                 s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
             return name
 
-        def harden(name: str, *extra_statements: dict[str, Any]) -> None:
+        def harden(name: str, *extra_statements: dict[str, Any], tags: dict[str, str] | None = None) -> None:
             s3.put_bucket_encryption(
                 Bucket=name,
                 ServerSideEncryptionConfiguration={
@@ -581,7 +583,7 @@ class _Seeder:
                     }
                 ),
             )
-            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags(**_TEAM)})
+            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags(**(tags or _TEAM))})
 
         logs = create(f"acme-ml-access-logs{suffix}")
         harden(
@@ -596,9 +598,18 @@ class _Seeder:
             },
         )
         self.rec.add("aws.s3.bucket", logs, region)
-        for good in (f"acme-ml-raw-data{suffix}", f"acme-ml-model-artifacts{suffix}"):
+        # Both hold ML data (tag ml-data); only the raw data bucket names its owner and data class.
+        ml_data = {
+            f"acme-ml-raw-data{suffix}": {
+                **_OWNED,
+                "ml_data": "training",
+                "data_classification": "confidential",
+            },
+            f"acme-ml-model-artifacts{suffix}": {**_TEAM, "ml_data": "models"},
+        }
+        for good, tags in ml_data.items():
             create(good)
-            harden(good)
+            harden(good, tags=tags)
             s3.put_bucket_logging(
                 Bucket=good,
                 BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": logs, "TargetPrefix": f"{good}/"}},
@@ -684,7 +695,7 @@ class _Seeder:
                 DirectInternetAccess="Disabled",
                 RootAccess="Disabled",
                 PlatformIdentifier="notebook-al2023-v1",
-                Tags=_tags(**_TEAM),
+                Tags=_tags(**_OWNED),
             )
             r.add("aws.sagemaker.notebook_instance", "secure-notebook", region)
 
@@ -797,7 +808,7 @@ class _Seeder:
                     "ModelDataUrl": f"s3://acme-ml-model-artifacts/{name}.tar.gz",
                 },
                 "EnableNetworkIsolation": spec["isolation"],
-                "Tags": _tags(**_TEAM),
+                "Tags": _tags(**(_OWNED if name == "fraud-detector" else _TEAM)),
             }
             if spec["vpc"]:
                 model_args["VpcConfig"] = vpc_config
@@ -833,7 +844,11 @@ class _Seeder:
                 }
             sm.create_endpoint_config(**config_args)
             r.add("aws.sagemaker.endpoint_config", f"{name}-config", region, bad=spec["config_bad"])
-            sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=_tags(**_TEAM))
+            sm.create_endpoint(
+                EndpointName=name,
+                EndpointConfigName=f"{name}-config",
+                Tags=_tags(**(_OWNED if name == "fraud-detector" else _TEAM)),
+            )
             endpoints[name] = "AllTraffic"
             r.add("aws.sagemaker.endpoint", name, region)
 
@@ -859,7 +874,7 @@ class _Seeder:
                 EnableInterContainerTrafficEncryption=True,
                 EnableManagedSpotTraining=True,
                 ExperimentConfig={"ExperimentName": "fraud-detector-exp"},
-                Tags=_tags(**_TEAM),
+                Tags=_tags(**_OWNED),
             )
             r.add("aws.sagemaker.training_job", "fraud-train-2026-11-20", region)
             sm.create_training_job(
@@ -1472,6 +1487,33 @@ class _Seeder:
             region,
             bad="EMR block public access is off",
         )
+
+    def cloudtrail(self, region: str) -> None:
+        """One multi-region trail that records S3 data events of the raw training data bucket only:
+        the model artifacts bucket, also ML data, has no data-event trail."""
+        if region != self.primary:
+            return
+        trail = self.client("cloudtrail", region)
+        trail.create_trail(
+            Name="ml-data-events",
+            S3BucketName="acme-ml-access-logs",
+            IsMultiRegionTrail=True,
+            EnableLogFileValidation=True,
+        )
+        trail.put_event_selectors(
+            TrailName="ml-data-events",
+            EventSelectors=[
+                {
+                    "ReadWriteType": "All",
+                    "IncludeManagementEvents": True,
+                    "DataResources": [
+                        {"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::acme-ml-raw-data/"]}
+                    ],
+                }
+            ],
+        )
+        trail.start_logging(Name="ml-data-events")
+        self.rec.add("aws.cloudtrail.trail", "ml-data-events", region)
 
     def events(self, region: str) -> None:
         if region != self.primary:
@@ -2788,6 +2830,7 @@ def seed_aws(
         seeder.glue(region)
         seeder.lambdas(region)
         seeder.emr(region)
+        seeder.cloudtrail(region)
         seeder.events(region)
         seeder.apigateway(region)
         seeder.sagemaker_security(region)

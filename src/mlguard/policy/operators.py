@@ -106,6 +106,15 @@ def _intersects(a: Any, b: Any) -> bool:
     return any(_in(x, b) for x in a)
 
 
+def _contains_all(a: Any, b: Any) -> bool:
+    """A list has every element of ``b``; an object (tags) has every key of ``b``."""
+    _need(isinstance(b, list), "contains_all", "a list of required values", b)
+    if isinstance(a, dict):
+        return all(isinstance(x, str) and x in a for x in b)
+    _need(isinstance(a, list), "contains_all", "a list or an object", a)
+    return all(_in(x, a) for x in b)
+
+
 def _subset_of(a: Any, b: Any) -> bool:
     _need(isinstance(a, list) and isinstance(b, list), "subset_of", "a list", a)
     return all(_in(x, b) for x in a)
@@ -285,6 +294,12 @@ _TABLE: tuple[Operator, ...] = (
     Operator("not_contains", lambda a, b: not _contains(a, b), doc="negation of contains"),
     Operator("intersects", _intersects, value_kind="list", doc="list shares at least one element"),
     Operator("subset_of", _subset_of, value_kind="list", doc="every element of the list is allowed"),
+    Operator(
+        "contains_all",
+        _contains_all,
+        value_kind="list",
+        doc="list has every element of the value, object has every key (required tags)",
+    ),
     Operator("regex", _regex, value_kind="regex", doc="string matches the RE2 regular expression (search)"),
     Operator("not_regex", lambda a, b: not _regex(a, b), value_kind="regex", doc="string does not match"),
     Operator("glob", _glob, value_kind="string", doc="string matches the shell-style pattern"),

@@ -60,13 +60,22 @@ def test_denied_detail_call_narrows_to_the_resource(start_fake) -> None:
     assert counts_by_type(inventory) == {"databricks.serving_endpoint": 6}
     assert len(inventory.errors) == 6
     assert {tuple(e.attributes) for e in inventory.errors} == {
-        ("permissions", "query_principals", "plaintext_secret_paths")
+        (
+            "permissions",
+            "query_principals",
+            "acl",
+            "acl_owner",
+            "acl_owner_type",
+            "acl_managers",
+            "acl_user_managers",
+            "plaintext_secret_paths",
+        )
     }
     assert {e.resource_uid for e in inventory.errors} == {r.uid for r in inventory.resources}
     assert {e.operation for e in inventory.errors} == {
         f"GET /api/2.0/permissions/serving-endpoints/ep-000{i}" for i in range(1, 7)
     }
-    assert all("permissions" not in r.data for r in inventory.resources)
+    assert all("permissions" not in r.data and "acl" not in r.data for r in inventory.resources)
 
 
 def test_denied_grants_on_catalogs(start_fake) -> None:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
+from mlguard.testing.databricks_fake.seeds import demo_state
 
 ALWAYS = {"/.well-known/databricks-config", "/api/2.0/preview/scim/v2/Me"}
+_DEMO = demo_state()
+
+
+def _acls(kind: str, items: list[dict[str, object]], key: str) -> set[str]:
+    """The object-permission reads of every seeded object of one kind."""
+    return {f"/api/2.0/permissions/{kind}/{item[key]}" for item in items}
 
 
 @pytest.mark.parametrize(
@@ -18,9 +25,13 @@ ALWAYS = {"/.well-known/databricks-config", "/api/2.0/preview/scim/v2/Me"}
                 "/api/2.1/clusters/list",
                 "/api/2.1/clusters/list-node-types",
                 "/api/2.1/clusters/spark-versions",
-            },
+            }
+            | _acls("clusters", _DEMO.clusters, "cluster_id"),
         ),
-        ({"databricks.sql_warehouse"}, {"/api/2.0/sql/warehouses"}),
+        (
+            {"databricks.sql_warehouse"},
+            {"/api/2.0/sql/warehouses"} | _acls("warehouses", _DEMO.warehouses, "id"),
+        ),
         ({"databricks.token"}, {"/api/2.0/token-management/tokens"}),
         (
             {"databricks.uc.catalog"},
@@ -29,9 +40,13 @@ ALWAYS = {"/.well-known/databricks-config", "/api/2.0/preview/scim/v2/Me"}
                 "/api/2.1/unity-catalog/permissions/catalog/main",
                 "/api/2.1/unity-catalog/permissions/catalog/ml",
                 "/api/2.1/unity-catalog/permissions/catalog/raw",
-            },
+            }
+            | {f"/api/2.1/unity-catalog/effective-permissions/catalog/{c['name']}" for c in _DEMO.catalogs},
         ),
-        ({"databricks.mlflow_experiment"}, {"/api/2.0/mlflow/experiments/search"}),
+        (
+            {"databricks.mlflow_experiment"},
+            {"/api/2.0/mlflow/experiments/search"} | _acls("experiments", _DEMO.experiments, "experiment_id"),
+        ),
     ],
     ids=["cluster", "warehouse", "token", "uc-catalog", "experiment"],
 )

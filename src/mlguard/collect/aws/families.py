@@ -7,6 +7,7 @@ from mlguard.collect.aws import (  # noqa: F401
     autoscaling,
     bedrock,
     bedrock_extra,
+    cloudtrail,
     cloudwatch,
     ec2,
     ecr,

@@ -607,6 +607,7 @@ define(
         describe="describe_training_job",
         normalize=lambda item, opts: _job(item, opts, "TrainingJobArn"),
         params=_recent,
+        tagged=True,
         attributes=_JOB_FIELDS,
     ),
     _spec(

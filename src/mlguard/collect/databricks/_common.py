@@ -444,3 +444,45 @@ def read_grants(ctx: WorkspaceContext, securable_type: str, full_name: str) -> l
         "privilege_assignments",
         {"max_results": 0},
     )
+
+
+def effective_grants_summary(assignments: list[dict[str, Any]]) -> dict[str, Any]:
+    """Effective Unity Catalog privileges (direct and inherited from the catalog or schema) per
+    principal, with those of "account users" (every identity of the account) apart."""
+    out: list[dict[str, Any]] = []
+    account_users: set[str] = set()
+    for a in assignments:
+        privs = [p for p in a.get("privileges") or [] if p.get("privilege")]
+        names = sorted({str(p["privilege"]) for p in privs})
+        out.append(
+            {
+                "principal": a.get("principal"),
+                "privileges": names,
+                "inherited_from": sorted(
+                    {
+                        f"{p.get('inherited_from_type')}:{p.get('inherited_from_name')}"
+                        for p in privs
+                        if p.get("inherited_from_name")
+                    }
+                ),
+            }
+        )
+        if a.get("principal") == "account users":
+            account_users.update(names)
+    return {
+        "effective_grants": sorted(out, key=lambda e: str(e["principal"])),
+        "account_users_effective_privileges": sorted(account_users),
+    }
+
+
+EFFECTIVE_GRANT_ATTRIBUTES = ["effective_grants", "account_users_effective_privileges"]
+
+
+def read_effective_grants(ctx: WorkspaceContext, securable_type: str, full_name: str) -> list[dict[str, Any]]:
+    """Every effective privilege assignment on a securable (``grants.get_effective``, paginated
+    form: max_results=0; a page may be empty while a next_page_token follows)."""
+    return ctx.pages(
+        f"/api/2.1/unity-catalog/effective-permissions/{securable_type}/{full_name}",
+        "privilege_assignments",
+        {"max_results": 0},
+    )

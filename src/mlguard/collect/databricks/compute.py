@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from mlguard.collect.databricks import object_acls
 from mlguard.collect.databricks._common import TRANSIENT_ERRORS, WorkspaceContext, ms_to_iso
 from mlguard.collect.databricks.redact import redact_mapping, sensitive_key
 from mlguard.collect.facts import (
@@ -171,6 +172,7 @@ def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
             supported = {v["key"] for v in resp.get("versions") or [] if "key" in v}
         except TRANSIENT_ERRORS as exc:
             versions_error = exc
+        rows: list[tuple[str, str | None, dict[str, Any], dict[str, Any] | None]] = []
         for c in ctx.pages("/api/2.1/clusters/list", "clusters"):
             cid = str(c.get("cluster_id"))
             conf, conf_secrets = redact_mapping(c.get("spark_conf"))
@@ -232,7 +234,8 @@ def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
                 "last_restarted_at": ms_to_iso(c.get("last_restarted_time")),
                 "terminated_at": ms_to_iso(c.get("terminated_time")),
             }
-            uid = ctx.add(CLUSTER, cid, c.get("cluster_name"), data, tags=c.get("custom_tags"))
+            uid = ctx.uid(CLUSTER, cid)
+            rows.append((cid, c.get("cluster_name"), data, c.get("custom_tags")))
             if data["is_gpu"] is None:
                 unknown = c.get("node_type_id") if gpu is None else c.get("driver_node_type_id")
                 _gpu_error(ctx, CLUSTER, uid, nodes, unknown)
@@ -255,7 +258,7 @@ def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
                     resource_uid=uid,
                     attributes=["runtime"],
                 )
-            counts[0] += 1
+        counts[0] += object_acls.add_all(ctx, CLUSTER, "clusters", rows)
 
 
 def policy_enforcement(definition: dict[str, Any]) -> dict[str, Any]:
@@ -376,6 +379,7 @@ def _pools(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
 
 def _warehouses(ctx: WorkspaceContext) -> None:
     with ctx.section(WAREHOUSE) as counts:
+        rows: list[tuple[str, str | None, dict[str, Any], dict[str, Any] | None]] = []
         for w in ctx.pages("/api/2.0/sql/warehouses", "warehouses"):
             tags = {t.get("key"): t.get("value") for t in (w.get("tags") or {}).get("custom_tags") or []}
             data = {
@@ -393,5 +397,5 @@ def _warehouses(ctx: WorkspaceContext) -> None:
                 "creator_name": w.get("creator_name"),
                 "custom_tags": tags,
             }
-            ctx.add(WAREHOUSE, str(w.get("id")), w.get("name"), data, tags=tags)
-            counts[0] += 1
+            rows.append((str(w.get("id")), w.get("name"), data, tags))
+        counts[0] += object_acls.add_all(ctx, WAREHOUSE, "warehouses", rows)

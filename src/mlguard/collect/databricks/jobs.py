@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from mlguard.collect.databricks import object_acls
 from mlguard.collect.databricks._common import WorkspaceContext, ms_to_iso
 from mlguard.collect.databricks.redact import redact_args, redact_mapping
 
@@ -126,6 +127,7 @@ def _full_settings(ctx: WorkspaceContext, job_id: Any) -> dict[str, Any]:
 
 def _jobs(ctx: WorkspaceContext) -> None:
     with ctx.section(JOB) as counts:
+        rows: list[tuple[str, str | None, dict[str, Any], dict[str, Any] | None]] = []
         for j in ctx.pages("/api/2.2/jobs/list", "jobs", {"expand_tasks": True}):
             s = j.get("settings") or {}
             complete = True
@@ -199,8 +201,8 @@ def _jobs(ctx: WorkspaceContext) -> None:
             if not complete:
                 for key in _TASK_ATTRIBUTES:
                     del data[key]
-            ctx.add(JOB, str(j.get("job_id")), s.get("name"), data, tags=s.get("tags"))
-            counts[0] += 1
+            rows.append((str(j.get("job_id")), s.get("name"), data, s.get("tags")))
+        counts[0] += object_acls.add_all(ctx, JOB, "jobs", rows)
 
 
 def _pipelines(ctx: WorkspaceContext) -> None:
@@ -254,6 +256,7 @@ def _pipeline(ctx: WorkspaceContext, st: dict[str, Any]) -> int:
                 any("failure" in a for a in n.get("alerts") or []) for n in notifications
             ),
         )
+    object_acls.attach(ctx, PIPELINE, "pipelines", pid, data)
     ctx.add(PIPELINE, pid, st.get("name"), data)
     return 1
 

@@ -3,6 +3,9 @@ model registry."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from mlguard.collect.databricks import object_acls
 from mlguard.collect.databricks._common import WorkspaceContext, as_dict, ms_to_iso
 
 EXPERIMENT = "databricks.mlflow_experiment"
@@ -19,6 +22,7 @@ def collect(ctx: WorkspaceContext) -> None:
 
 def _experiments(ctx: WorkspaceContext) -> None:
     with ctx.section(EXPERIMENT) as counts:
+        rows: list[tuple[str, str | None, dict[str, Any], dict[str, Any] | None]] = []
         for exp in ctx.client.experiments.search_experiments(max_results=1000):
             e = as_dict(exp)
             tags = {t.get("key"): t.get("value") for t in e.get("tags") or []}
@@ -33,8 +37,8 @@ def _experiments(ctx: WorkspaceContext) -> None:
                 "owner": tags.get("mlflow.ownerEmail"),
                 "experiment_tags": {k: v for k, v in tags.items() if not str(k).startswith("mlflow.note")},
             }
-            ctx.add(EXPERIMENT, str(e.get("experiment_id")), e.get("name"), data)
-            counts[0] += 1
+            rows.append((str(e.get("experiment_id")), e.get("name"), data, None))
+        counts[0] += object_acls.add_all(ctx, EXPERIMENT, "experiments", rows)
 
 
 def _models(ctx: WorkspaceContext) -> None:

@@ -44,11 +44,13 @@ PERMISSIONS: tuple[TypePermission, ...] = (
             "settings.automatic_cluster_update.get",
             "settings.disable_legacy_dbfs.get",
             "groups.list(filter='displayName eq \"admins\"')",
+            "api_client.do GET permissions/authorization/tokens (permissions.get)",
         ),
         (
             "GET /api/2.0/workspace-conf",
             "GET /api/2.0/settings/types/{name}/names/default",
             "GET /api/2.0/preview/scim/v2/Groups",
+            "GET /api/2.0/permissions/authorization/tokens",
         ),
         "workspace admin (workspace-conf and settings are admin-only)",
         "each denied workspace-conf key / setting is a CollectionError for that attribute only; "
@@ -57,14 +59,21 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
         "databricks.cluster",
         "workspace",
-        ("clusters.list", "clusters.list_node_types", "clusters.spark_versions"),
+        (
+            "clusters.list",
+            "clusters.list_node_types",
+            "clusters.spark_versions",
+            "api_client.do GET permissions/clusters/{id} (permissions.get)",
+        ),
         (
             "GET /api/2.1/clusters/list",
             "GET /api/2.1/clusters/list-node-types",
             "GET /api/2.1/clusters/spark-versions",
+            "GET /api/2.0/permissions/clusters/{id}",
         ),
-        "workspace-access (users see clusters they can attach to)",
-        "non-admins only see clusters with CAN_ATTACH_TO or higher: the inventory is partial",
+        "workspace-access (users see clusters they can attach to); CAN_MANAGE to read its permissions",
+        "non-admins only see clusters with CAN_ATTACH_TO or higher: the inventory is partial; "
+        "unreadable permissions are an attribute error (acl...)",
     ),
     _P(
         "databricks.cluster_policy",
@@ -85,26 +94,37 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
         "databricks.sql_warehouse",
         "workspace",
-        ("warehouses.list",),
-        ("GET /api/2.0/sql/warehouses",),
-        "workspace-access + databricks-sql-access",
-        "non-admins only see warehouses with CAN_USE or higher",
+        ("warehouses.list", "api_client.do GET permissions/warehouses/{id} (permissions.get)"),
+        ("GET /api/2.0/sql/warehouses", "GET /api/2.0/permissions/warehouses/{id}"),
+        "workspace-access + databricks-sql-access; CAN_MANAGE to read a warehouse's permissions",
+        "non-admins only see warehouses with CAN_USE or higher; unreadable permissions are an "
+        "attribute error (acl...)",
     ),
     _P(
         "databricks.job",
         "workspace",
-        ("jobs.list(expand_tasks=True)", "jobs.get (jobs with more than 100 tasks or job clusters)"),
-        ("GET /api/2.2/jobs/list", "GET /api/2.2/jobs/get"),
-        "workspace-access",
-        "non-admins only see jobs with CAN_VIEW or higher",
+        (
+            "jobs.list(expand_tasks=True)",
+            "jobs.get (jobs with more than 100 tasks or job clusters)",
+            "api_client.do GET permissions/jobs/{id} (permissions.get)",
+        ),
+        ("GET /api/2.2/jobs/list", "GET /api/2.2/jobs/get", "GET /api/2.0/permissions/jobs/{id}"),
+        "workspace-access; CAN_MANAGE to read a job's permissions",
+        "non-admins only see jobs with CAN_VIEW or higher; unreadable permissions are an attribute "
+        "error (acl...)",
     ),
     _P(
         "databricks.pipeline",
         "workspace",
-        ("pipelines.list_pipelines", "pipelines.get"),
-        ("GET /api/2.0/pipelines", "GET /api/2.0/pipelines/{id}"),
-        "workspace-access",
-        "non-admins only see pipelines with CAN_VIEW or higher",
+        (
+            "pipelines.list_pipelines",
+            "pipelines.get",
+            "api_client.do GET permissions/pipelines/{id} (permissions.get)",
+        ),
+        ("GET /api/2.0/pipelines", "GET /api/2.0/pipelines/{id}", "GET /api/2.0/permissions/pipelines/{id}"),
+        "workspace-access; CAN_MANAGE to read a pipeline's permissions",
+        "non-admins only see pipelines with CAN_VIEW or higher; unreadable permissions are an "
+        "attribute error (acl...)",
     ),
     _P(
         "databricks.serving_endpoint",
@@ -157,10 +177,14 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
         "databricks.mlflow_experiment",
         "workspace",
-        ("experiments.search_experiments (read-only POST)",),
-        ("POST /api/2.0/mlflow/experiments/search",),
-        "workspace-access",
-        "non-admins only see experiments with CAN_READ or higher",
+        (
+            "experiments.search_experiments (read-only POST)",
+            "api_client.do GET permissions/experiments/{id} (permissions.get)",
+        ),
+        ("POST /api/2.0/mlflow/experiments/search", "GET /api/2.0/permissions/experiments/{id}"),
+        "workspace-access; CAN_MANAGE to read an experiment's permissions",
+        "non-admins only see experiments with CAN_READ or higher; unreadable permissions are an "
+        "attribute error (acl...)",
     ),
     _P(
         "databricks.registered_model",
@@ -185,24 +209,39 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
         "databricks.uc.catalog",
         "workspace",
-        ("catalogs.list", "grants.get('catalog', name)"),
-        ("GET " + _UC + "/catalogs", "GET " + _UC + "/permissions/catalog/{name}"),
+        ("catalogs.list", "grants.get('catalog', name)", "grants.get_effective('catalog', name)"),
+        (
+            "GET " + _UC + "/catalogs",
+            "GET " + _UC + "/permissions/catalog/{name}",
+            "GET " + _UC + "/effective-permissions/catalog/{name}",
+        ),
         "USE CATALOG / BROWSE on the catalogs",
         "catalogs the caller cannot browse are not listed",
     ),
     _P(
         "databricks.uc.schema",
         "workspace",
-        ("schemas.list(catalog)", "grants.get('schema', full_name)"),
-        ("GET " + _UC + "/schemas", "GET " + _UC + "/permissions/schema/{full_name}"),
+        (
+            "schemas.list(catalog)",
+            "grants.get('schema', full_name)",
+            "grants.get_effective('schema', full_name)",
+        ),
+        (
+            "GET " + _UC + "/schemas",
+            "GET " + _UC + "/permissions/schema/{full_name}",
+            "GET " + _UC + "/effective-permissions/schema/{full_name}",
+        ),
         "USE CATALOG + USE SCHEMA / BROWSE",
         "schemas the caller cannot browse are not listed",
     ),
     _P(
         "databricks.uc.table",
         "workspace",
-        ("tables.list(catalog, schema, omit_columns, omit_properties)",),
-        ("GET " + _UC + "/tables",),
+        (
+            "tables.list(catalog, schema, omit_columns, omit_properties)",
+            "grants.get_effective('table', full_name)",
+        ),
+        ("GET " + _UC + "/tables", "GET " + _UC + "/effective-permissions/table/{full_name}"),
         "USE CATALOG + USE SCHEMA + BROWSE or SELECT",
         "tables the caller cannot browse are not listed",
     ),
@@ -233,14 +272,28 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
         "databricks.uc.registered_model",
         "workspace",
-        ("registered_models.list", "model_versions.list(full_name)", "grants.get('function', full_name)"),
+        (
+            "registered_models.list",
+            "model_versions.list(full_name)",
+            "grants.get('function', full_name)",
+            "grants.get_effective('function', full_name)",
+        ),
         (
             "GET " + _UC + "/models",
             "GET " + _UC + "/models/{full_name}/versions",
             "GET " + _UC + "/permissions/function/{full_name}",
+            "GET " + _UC + "/effective-permissions/function/{full_name}",
         ),
         "USE CATALOG + USE SCHEMA + EXECUTE or BROWSE on the models",
         "models the caller cannot browse are not listed",
+    ),
+    _P(
+        "databricks.uc.recipient",
+        "workspace",
+        ("recipients.list", "recipients.get(name) (token recipients)"),
+        ("GET " + _UC + "/recipients", "GET " + _UC + "/recipients/{name}"),
+        "metastore admin, or USE_RECIPIENT / ownership of the recipients",
+        "only recipients the caller owns are listed",
     ),
     _P(
         "databricks.account_workspace",

@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+from mlguard.collect.databricks import object_acls
 from mlguard.collect.databricks._common import WorkspaceContext, ms_to_iso
 from mlguard.collect.secrets import variable_flags
 
@@ -144,26 +145,6 @@ def _payload_table(config: dict[str, Any] | None, endpoint: str) -> str | None:
     return f"{catalog}.{schema}.{config.get('table_name_prefix') or endpoint}_payload"
 
 
-def _permissions(acl: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for entry in acl.get("access_control_list") or []:
-        for kind in ("user_name", "group_name", "service_principal_name"):
-            if entry.get(kind):
-                principal, ptype = entry[kind], kind.removesuffix("_name")
-                break
-        else:
-            continue
-        levels = sorted(
-            {
-                p.get("permission_level")
-                for p in entry.get("all_permissions") or []
-                if p.get("permission_level")
-            }
-        )
-        out.append({"principal": principal, "principal_type": ptype, "permission_levels": levels})
-    return out
-
-
 def _endpoints(ctx: WorkspaceContext) -> None:
     with ctx.section(ENDPOINT) as counts:
         listing = ctx.get("/api/2.0/serving-endpoints")
@@ -246,14 +227,17 @@ def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
     acl, acl_ok = ctx.detail(
         ENDPOINT,
         uid,
-        ["permissions", "query_principals"],
-        partial(ctx.get, f"/api/2.0/permissions/serving-endpoints/{ident}"),
+        ["permissions", "query_principals", *object_acls.ACL_ATTRIBUTES],
+        partial(object_acls.read_acl, ctx, "serving-endpoints", ident),
     )
     if acl_ok and isinstance(acl, dict):
-        perms = _permissions(acl)
-        data["permissions"] = perms
+        summary = object_acls.acl_summary(acl)
+        data.update(summary)
+        data["permissions"] = [
+            {k: e[k] for k in ("principal", "principal_type", "permission_levels")} for e in summary["acl"]
+        ]
         data["query_principals"] = sorted(
-            p["principal"] for p in perms if _QUERY_LEVELS.intersection(p["permission_levels"])
+            e["principal"] for e in summary["acl"] if _QUERY_LEVELS.intersection(e["permission_levels"])
         )
     ctx.add(ENDPOINT, name, name, data, tags=tags)
     return 1

@@ -10,12 +10,15 @@ from urllib.parse import urlsplit
 from databricks.sdk.errors.base import DatabricksError
 
 from mlguard.collect.databricks._common import (
+    EFFECTIVE_GRANT_ATTRIBUTES,
     GRANT_ATTRIBUTES,
     WorkspaceContext,
     as_dict,
+    effective_grants_summary,
     grants_summary,
     is_not_found,
     ms_to_iso,
+    read_effective_grants,
     read_grants,
 )
 
@@ -27,7 +30,8 @@ MONITOR = "databricks.uc.quality_monitor"
 EXT_LOCATION = "databricks.uc.external_location"
 CREDENTIAL = "databricks.uc.storage_credential"
 MODEL = "databricks.uc.registered_model"
-TYPES = (METASTORE, CATALOG, SCHEMA, TABLE, MONITOR, EXT_LOCATION, CREDENTIAL, MODEL)
+RECIPIENT = "databricks.uc.recipient"
+TYPES = (METASTORE, CATALOG, SCHEMA, TABLE, MONITOR, EXT_LOCATION, CREDENTIAL, MODEL, RECIPIENT)
 
 # Schemas every catalog has, made of views over the catalog itself: no tables worth a call.
 UC = "/api/2.1/unity-catalog"
@@ -45,6 +49,8 @@ def collect(ctx: WorkspaceContext) -> None:
         _credentials(ctx)
     if ctx.wants(MODEL):
         _models(ctx)
+    if ctx.wants(RECIPIENT):
+        _recipients(ctx)
 
 
 def _with_grants(
@@ -54,6 +60,21 @@ def _with_grants(
     assignments, ok = ctx.detail(rtype, uid, GRANT_ATTRIBUTES, lambda: read_grants(ctx, securable, full_name))
     if ok:
         data.update(grants_summary(assignments or []))
+
+
+def _with_effective_grants(
+    ctx: WorkspaceContext, rtype: str, securable: str, full_name: str, data: dict[str, Any]
+) -> None:
+    """Effective privileges: what each principal holds on the securable, inherited included."""
+    uid = ctx.uid(rtype, full_name)
+    effective, ok = ctx.detail(
+        rtype,
+        uid,
+        EFFECTIVE_GRANT_ATTRIBUTES,
+        lambda: read_effective_grants(ctx, securable, full_name),
+    )
+    if ok:
+        data.update(effective_grants_summary(effective or []))
 
 
 def _metastore(ctx: WorkspaceContext) -> None:
@@ -161,6 +182,7 @@ def _catalog(ctx: WorkspaceContext, c: dict[str, Any]) -> int:
         "created_by": c.get("created_by"),
     }
     _with_grants(ctx, CATALOG, "catalog", cname, data)
+    _with_effective_grants(ctx, CATALOG, "catalog", cname, data)
     ctx.add(CATALOG, cname, cname, data)
     return 1
 
@@ -176,6 +198,7 @@ def _schema(ctx: WorkspaceContext, s: dict[str, Any]) -> int:
         "created_at": ms_to_iso(s.get("created_at")),
     }
     _with_grants(ctx, SCHEMA, "schema", full, data)
+    _with_effective_grants(ctx, SCHEMA, "schema", full, data)
     ctx.add(SCHEMA, full, full, data)
     return 1
 
@@ -197,6 +220,7 @@ def _table(ctx: WorkspaceContext, t: dict[str, Any]) -> int:
             "created_at": ms_to_iso(t.get("created_at")),
             "updated_at": ms_to_iso(t.get("updated_at")),
         }
+        _with_effective_grants(ctx, TABLE, "table", full, data)
         ctx.add(TABLE, full, full, data)
         added += 1
     if ctx.wants(MONITOR):
@@ -323,6 +347,7 @@ def _models(ctx: WorkspaceContext) -> None:
                 "catalog_name": m.get("catalog_name"),
                 "schema_name": m.get("schema_name"),
                 "owner": m.get("owner"),
+                "comment": m.get("comment"),
                 "storage_location": m.get("storage_location"),
                 "aliases": aliases,
                 "has_aliases": bool(aliases),
@@ -331,7 +356,7 @@ def _models(ctx: WorkspaceContext) -> None:
             versions, ok = ctx.detail(
                 MODEL,
                 uid,
-                ["versions", "version_count", "versions_without_run"],
+                ["versions", "version_count", "versions_without_run", "aliased_versions_without_run"],
                 partial(ctx.pages, f"{UC}/models/{full}/versions", "model_versions", {"max_results": 0}),
             )
             if ok:
@@ -351,6 +376,61 @@ def _models(ctx: WorkspaceContext) -> None:
                 data["versions_without_run"] = sorted(
                     int(v["version"]) for v in vs if not v["run_id"] and v["version"] is not None
                 )
+                # An alias (champion, challenger) is what serving and batch jobs load: the version
+                # behind it must trace back to the run that trained it. An alias whose version is
+                # not among those listed is a version without a known run.
+                with_run = {str(v["version"]) for v in vs if v["run_id"] and v["version"] is not None}
+                data["aliased_versions_without_run"] = sorted(
+                    alias for alias, version in aliases.items() if str(version) not in with_run
+                )
             _with_grants(ctx, MODEL, "function", full, data)
+            _with_effective_grants(ctx, MODEL, "function", full, data)
             ctx.add(MODEL, full, full, data)
             counts[0] += 1
+
+
+_RECIPIENT_DETAIL = ["tokens", "active_token_count", "tokens_without_expiry"]
+
+
+def _recipients(ctx: WorkspaceContext) -> None:
+    """Delta Sharing recipients. Activation URLs and sharing codes are credentials: never read
+    into the inventory. Tokens come from the per-recipient get (id and times only)."""
+    with ctx.section(RECIPIENT) as counts:
+        listing = ctx.pages(f"{UC}/recipients", "recipients", {"max_results": 0})
+        counts[0] += ctx.fan_out(partial(_recipient, ctx), listing)
+
+
+def _recipient(ctx: WorkspaceContext, r: dict[str, Any]) -> int:
+    name = str(r.get("name"))
+    uid = ctx.uid(RECIPIENT, name)
+    allowed = (r.get("ip_access_list") or {}).get("allowed_ip_addresses") or []
+    data: dict[str, Any] = {
+        "authentication_type": r.get("authentication_type"),
+        "owner": r.get("owner"),
+        "activated": r.get("activated"),
+        "data_recipient_global_metastore_id": r.get("data_recipient_global_metastore_id"),
+        "allowed_ip_addresses": [str(ip) for ip in allowed],
+        "expires_at": ms_to_iso(r.get("expiration_time")),
+        "created_at": ms_to_iso(r.get("created_at")),
+        "created_by": r.get("created_by"),
+    }
+    if r.get("authentication_type") == "TOKEN":
+        detail, ok = ctx.detail(
+            RECIPIENT, uid, _RECIPIENT_DETAIL, partial(ctx.get, f"{UC}/recipients/{name}")
+        )
+        if ok and isinstance(detail, dict):
+            tokens = [
+                {
+                    "id": tk.get("id"),
+                    "created_at": ms_to_iso(tk.get("created_at")),
+                    "expires_at": ms_to_iso(tk.get("expiration_time")),
+                }
+                for tk in detail.get("tokens") or []
+            ]
+            data["tokens"] = tokens
+            data["active_token_count"] = len(tokens)
+            data["tokens_without_expiry"] = sorted(str(tk["id"]) for tk in tokens if tk["expires_at"] is None)
+    else:  # Databricks-to-Databricks and OIDC recipients hold no bearer token
+        data.update(tokens=[], active_token_count=0, tokens_without_expiry=[])
+    ctx.add(RECIPIENT, name, name, data)
+    return 1

@@ -1,4 +1,5 @@
-"""``databricks.workspace``: workspace-conf keys, settings-v2 values and the admins group size.
+"""``databricks.workspace``: workspace-conf keys, settings-v2 values, the admins group size and
+who may use personal access tokens.
 
 workspace-conf answers a whole request with 403 if any one key is admin-only, so keys are read in
 small groups and a failing group is retried key by key: a denied key costs only itself.
@@ -14,8 +15,11 @@ from mlguard.collect.databricks._common import (
     WorkspaceContext,
     as_dict,
 )
+from mlguard.collect.databricks.object_acls import acl_entries
 
 TYPE = "databricks.workspace"
+# Who may create and use personal access tokens (the permissions API's "authorization/tokens").
+TOKEN_PERMISSIONS = "/api/2.0/permissions/authorization/tokens"
 
 # Security-relevant workspace-conf keys (GET /api/2.0/workspace-conf?keys=...).
 CONF_KEYS: tuple[str, ...] = (
@@ -89,6 +93,9 @@ def collect(ctx: WorkspaceContext) -> None:
         if ok and groups is not None:
             admins = [g for g in groups if g.get("displayName") == "admins"]
             data["admins_group_size"] = len(admins[0].get("members") or []) if admins else 0
+        tokens, ok = ctx.detail(TYPE, uid, ["token_acl"], partial(ctx.get, TOKEN_PERMISSIONS))
+        if ok and isinstance(tokens, dict):
+            data["token_acl"] = acl_entries(tokens)
         ctx.add(TYPE, ctx.host, ctx.host, data)
         counts[0] += 1
 

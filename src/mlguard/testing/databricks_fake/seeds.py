@@ -34,6 +34,8 @@ CANARY_JWT = (  # MLflow experiment tag
 )
 CANARY_POLICY_KEY = "sk-proj-Wd7Hk2Lq9Xz4Mv8Rb1Tn6Yc3Pf5Gs0Ja"  # cluster policy fixed env value
 CANARY_POOL_TAG = "b7c1e9f3a2d84e6f90a1c2b3d4e5f6a7"  # instance pool tag (a hex token under *_pass)
+# Delta Sharing activation link (a one-time credential download URL) of a recipient token
+CANARY_RECIPIENT = "CANARY-recipient-activation-3e5d7f9a1b"
 CANARIES = (
     CANARY_SPARK_CONF,
     CANARY_ENV,
@@ -49,6 +51,7 @@ CANARIES = (
     CANARY_JWT,
     CANARY_POLICY_KEY,
     CANARY_POOL_TAG,
+    CANARY_RECIPIENT,
 )
 
 NOW_MS = 1_764_288_000_000  # 2025-11-28T00:00:00Z, fixed so seeds are reproducible
@@ -1296,6 +1299,122 @@ def demo_state() -> WorkspaceState:
             },
         ],
     }
+
+    # ---- object permissions (GET /api/2.0/permissions/...): objects without an entry get the ACL
+    # of a new object (their creator, and the admins group inherited). The etl job is owned by its
+    # service principal and managed by a group; the others below are opened to every user.
+    admins = {
+        "group_name": "admins",
+        "all_permissions": [
+            {"permission_level": "CAN_MANAGE", "inherited": True, "inherited_from_object": ["/"]}
+        ],
+    }
+
+    def acl(kind: str, ident: str, *entries: tuple[str, str, str]) -> None:
+        s.object_permissions[f"{kind}/{ident}"] = {
+            "object_id": f"/{kind}/{ident}",
+            "object_type": kind.rstrip("s"),
+            "access_control_list": [
+                {key: name, "all_permissions": [{"permission_level": level, "inherited": False}]}
+                for key, name, level in entries
+            ]
+            + [admins],
+        }
+
+    acl(
+        "jobs",
+        "12",
+        ("service_principal_name", "7f9e2d1c-etl-sp", "IS_OWNER"),
+        ("group_name", "data-eng", "CAN_MANAGE"),
+    )
+    acl(
+        "jobs",
+        "13",
+        ("service_principal_name", "a1b2c3d4-scoring-sp", "IS_OWNER"),
+        ("group_name", "users", "CAN_MANAGE_RUN"),
+    )
+    acl(
+        "clusters",
+        "0106-feature-f6",
+        ("user_name", "carol@example.com", "CAN_MANAGE"),
+        ("group_name", "users", "CAN_MANAGE"),
+    )
+    acl(
+        "pipelines",
+        "pl-003",
+        ("user_name", "carol@example.com", "IS_OWNER"),
+        ("group_name", "users", "CAN_MANAGE"),
+    )
+    acl(
+        "warehouses",
+        "wh-001",
+        ("user_name", "alice@example.com", "IS_OWNER"),
+        ("group_name", "users", "CAN_USE"),
+    )
+    acl(
+        "warehouses",
+        "wh-002",
+        ("user_name", "bob@example.com", "IS_OWNER"),
+        ("group_name", "users", "CAN_MANAGE"),
+    )
+    acl(
+        "experiments",
+        "110",
+        ("user_name", "bob@example.com", "CAN_MANAGE"),
+        ("group_name", "users", "CAN_EDIT"),
+    )
+    # Personal access tokens usable by every user (the default once tokens are enabled).
+    acl("authorization", "tokens", ("group_name", "users", "CAN_USE"))
+    for entry in s.serving_permissions["ep-0004"]["access_control_list"]:
+        if entry.get("group_name") == "users":  # every user may query it, and manage it too
+            entry["all_permissions"].append({"permission_level": "CAN_MANAGE", "inherited": False})
+    # ---- model governance: a described, group-owned model; an alias on a version without a run;
+    # a model every account user may manage.
+    for m in s.uc_models:
+        if m["name"] == "churn":
+            m["comment"] = "Monthly churn propensity; owner: growth-ml; trained by the churn-retrain job."
+        if m["name"] == "vit":
+            m["aliases"] = [{"alias_name": "challenger", "version_num": 2}]
+    s.grants["function/ml.models.vit"] = _grants(("account users", ["ALL_PRIVILEGES"]))
+    # ---- Delta Sharing recipients: an open-sharing partner limited to its network with an expiring
+    # token; a vendor with a token that never expires usable from anywhere; a Databricks-to-Databricks
+    # recipient (no token at all).
+    s.recipients = [
+        {
+            "name": "partner-analytics",
+            "authentication_type": "TOKEN",
+            "owner": "data-sharing-admins",
+            "activated": True,
+            "ip_access_list": {"allowed_ip_addresses": ["203.0.113.0/24"]},
+            "created_at": NOW_MS - 40 * DAY_MS,
+            "created_by": "alice@example.com",
+            "tokens": [
+                {
+                    "id": "tok-partner-1",
+                    "created_at": NOW_MS - 40 * DAY_MS,
+                    "expiration_time": NOW_MS + 50 * DAY_MS,
+                    "activation_url": f"https://dbc-demo.cloud.databricks.com/delta_sharing/retrieve_config.html?{CANARY_RECIPIENT}",
+                }
+            ],
+        },
+        {
+            "name": "vendor-open",
+            "authentication_type": "TOKEN",
+            "owner": "bob@example.com",
+            "activated": True,
+            "created_at": NOW_MS - 200 * DAY_MS,
+            "created_by": "bob@example.com",
+            "tokens": [{"id": "tok-vendor-1", "created_at": NOW_MS - 200 * DAY_MS}],
+        },
+        {
+            "name": "sister-workspace",
+            "authentication_type": "DATABRICKS",
+            "owner": "data-sharing-admins",
+            "data_recipient_global_metastore_id": "aws:us-west-2:0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+            "created_at": NOW_MS - 90 * DAY_MS,
+            "created_by": "alice@example.com",
+        },
+    ]
     return s
 
 

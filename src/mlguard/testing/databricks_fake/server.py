@@ -277,6 +277,12 @@ class FakeDatabricks:
             self._serving_permissions,
         )
 
+        r(
+            "object_permissions",
+            "GET",
+            "/api/2.0/permissions/(jobs|pipelines|clusters|warehouses|experiments|authorization)/([^/]+)",
+            self._object_permissions,
+        )
         r("tokens", "GET", "/api/2.0/token-management/tokens", lambda q: {"token_infos": s.tokens})
         r(
             "ip_access_lists",
@@ -342,8 +348,27 @@ class FakeDatabricks:
             lambda q: self._page(q, s.uc_models, "registered_models", uc=True, size_key="max_results"),
         )
         r("uc_model_versions", "GET", f"{uc}/models/(.+)/versions", self._model_versions)
+        r(
+            "recipients",
+            "GET",
+            f"{uc}/recipients",
+            lambda q: self._page(
+                q,
+                [{k: v for k, v in x.items() if k != "tokens"} for x in s.recipients],  # tokens: get only
+                "recipients",
+                uc=True,
+                size_key="max_results",
+            ),
+        )
+        r(
+            "recipient",
+            "GET",
+            f"{uc}/recipients/([^/]+)",
+            lambda q: self._find(s.recipients, "name", unquote(q.match.group(1)), "Recipient"),
+        )
         r("monitor", "GET", f"{uc}/tables/(.+)/monitor", self._monitor)
         r("grants", "GET", f"{uc}/permissions/([a-z_]+)/(.+)", self._grants)
+        r("effective_grants", "GET", f"{uc}/effective-permissions/([a-z_]+)/(.+)", self._effective_grants)
 
         r("account_workspaces", "GET", "/api/2.0/accounts/([^/]+)/workspaces", self._account_workspaces)
         r(
@@ -463,6 +488,76 @@ class FakeDatabricks:
         if ident not in self.state.serving_permissions:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Serving endpoint {ident} does not exist.")
         return self.state.serving_permissions[ident]
+
+    # object type -> (state collection, id key, creator key, the creator's level)
+    _ACL_OBJECTS: dict[str, tuple[str, str, str, str]] = {
+        "jobs": ("jobs", "job_id", "creator_user_name", "IS_OWNER"),
+        "pipelines": ("pipelines", "pipeline_id", "creator_user_name", "IS_OWNER"),
+        "clusters": ("clusters", "cluster_id", "creator_user_name", "CAN_MANAGE"),
+        "warehouses": ("warehouses", "id", "creator_name", "IS_OWNER"),
+        "experiments": ("experiments", "experiment_id", "", "CAN_MANAGE"),
+    }
+
+    def _object_permissions(self, q: _Request) -> JSON:
+        kind, ident = q.match.group(1), unquote(q.match.group(2))
+        key = f"{kind}/{ident}"
+        if key in self.state.object_permissions:
+            return self.state.object_permissions[key]
+        admins = {
+            "group_name": "admins",
+            "all_permissions": [
+                {"permission_level": "CAN_MANAGE", "inherited": True, "inherited_from_object": ["/"]}
+            ],
+        }
+        if kind == "authorization":
+            if ident != "tokens":
+                raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"{key} does not exist.")
+            return {
+                "object_id": "authorization/tokens",
+                "object_type": "tokens",
+                "access_control_list": [admins],
+            }
+        collection, id_key, creator_key, level = self._ACL_OBJECTS[kind]
+        obj = self._find(getattr(self.state, collection), id_key, ident, kind.rstrip("s").capitalize())
+        if kind == "experiments":
+            creator = next(
+                (t.get("value") for t in obj.get("tags") or [] if t.get("key") == "mlflow.ownerEmail"), None
+            )
+        else:
+            creator = obj.get(creator_key)
+        acl: list[JSON] = [admins]
+        if creator:  # a creator named by e-mail is a user, any other a service principal
+            kind_key = "user_name" if "@" in str(creator) else "service_principal_name"
+            acl.insert(
+                0,
+                {kind_key: creator, "all_permissions": [{"permission_level": level, "inherited": False}]},
+            )
+        return {"object_id": f"/{kind}/{ident}", "object_type": kind.rstrip("s"), "access_control_list": acl}
+
+    _PARENT_TYPES = ("catalog", "schema")
+
+    def _effective_grants(self, q: _Request) -> JSON:
+        kind, name = q.match.group(1), unquote(q.match.group(2))
+        key = f"{kind}/{name}"
+        if key in self.state.effective_grants:
+            items = self.state.effective_grants[key]
+        else:
+            parts = name.split(".")
+            merged: dict[str, list[JSON]] = {}
+            chain: list[tuple[str, str, str | None]] = [(kind, name, None)]
+            if kind in ("table", "function", "volume") and len(parts) == 3:
+                chain += [("schema", ".".join(parts[:2]), "SCHEMA"), ("catalog", parts[0], "CATALOG")]
+            elif kind == "schema" and len(parts) == 2:
+                chain += [("catalog", parts[0], "CATALOG")]
+            for securable, full, inherited in chain:
+                for grant in self.state.grants.get(f"{securable}/{full}", []):
+                    for privilege in grant.get("privileges") or []:
+                        item: JSON = {"privilege": privilege}
+                        if inherited:
+                            item.update(inherited_from_type=inherited, inherited_from_name=full)
+                        merged.setdefault(str(grant.get("principal")), []).append(item)
+            items = [{"principal": p, "privileges": privs} for p, privs in merged.items()]
+        return self._page(q, items, "privilege_assignments", size_key="max_results")
 
     def _secret_acls(self, q: _Request) -> JSON:
         scope = q.params.get("scope", "")

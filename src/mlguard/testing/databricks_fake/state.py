@@ -42,6 +42,15 @@ class WorkspaceState(BaseModel):
     # endpoint id -> GET /api/2.0/permissions/serving-endpoints/{id} body
     serving_permissions: dict[str, JSON] = Field(default_factory=dict)
 
+    # "<object_type>/<id>" (jobs/12, clusters/0101-..., warehouses/..., pipelines/..., experiments/...,
+    # authorization/tokens) -> GET /api/2.0/permissions/<object_type>/<id> body. An object with no
+    # entry gets the ACL Databricks gives a new one: its creator, and the admins group inherited.
+    object_permissions: dict[str, JSON] = Field(default_factory=dict)
+    # "<securable_type>/<full_name>" -> GET /api/2.1/unity-catalog/effective-permissions/... items
+    # (principal, privileges: [{privilege, inherited_from_type, inherited_from_name}]). A securable
+    # with no entry gets its direct grants and those of its parents, marked inherited.
+    effective_grants: dict[str, list[JSON]] = Field(default_factory=dict)
+
     tokens: list[JSON] = Field(default_factory=list)
     ip_access_lists: list[JSON] = Field(default_factory=list)
     secret_scopes: list[JSON] = Field(default_factory=list)
@@ -60,6 +69,8 @@ class WorkspaceState(BaseModel):
     external_locations: list[JSON] = Field(default_factory=list)
     storage_credentials: list[JSON] = Field(default_factory=list)
     uc_models: list[JSON] = Field(default_factory=list)
+    # GET /api/2.1/unity-catalog/recipients/{name} bodies; the list route serves them as they are
+    recipients: list[JSON] = Field(default_factory=list)
     # model full name -> versions
     uc_model_versions: dict[str, list[JSON]] = Field(default_factory=dict)
     # table full name -> monitor body
