@@ -494,3 +494,20 @@ def test_action_wildcards(pattern: str, action: str, match: bool) -> None:
 def test_a_crafted_wildcard_pattern_is_matched_in_bounded_time() -> None:
     pattern = "*a" * 200 + "b"
     assert action_matches(pattern[:500], "a" * 500) is False  # a backtracking regex never returns
+
+
+@pytest.mark.parametrize(
+    ("condition", "ids"),
+    [
+        ({"StringEquals": {"sts:ExternalId": "acct-1"}}, ["acct-1"]),
+        ({"StringEquals": {"STS:EXTERNALID": ["a", "b"]}}, ["a", "b"]),
+        ({"StringEqualsIfExists": {"sts:ExternalId": "acct-1"}}, []),  # an absent ID satisfies it
+        ({"StringLike": {"sts:ExternalId": "acct-*"}}, []),
+        (None, []),
+    ],
+)
+def test_trust_external_ids(condition: dict[str, Any] | None, ids: list[str]) -> None:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": VENDOR}, "Action": "sts:AssumeRole"}
+    if condition is not None:
+        statement["Condition"] = condition
+    assert trust_facts({"Statement": [statement]})["trust_external_ids"] == ids

@@ -1111,6 +1111,98 @@ def demo_state() -> WorkspaceState:
             "public_access_enabled": True,
         },
     ]
+    # The account objects the workspaces name, on the demo AWS account (hybrid estate): prod runs
+    # as a cross-account role with the documented trust (Databricks' account, this account id as
+    # external ID) on a hardened root bucket in its own VPC; the sandbox's role has no external ID
+    # and trusts another principal, its root bucket is the public scratch bucket and its network
+    # uses the SSH-open security group. The security group ids are moto's, set by the demo
+    # (mlguard.demo.scan) once the AWS estate exists.
+    aws = "arn:aws:iam::123456789012"
+    s.account_credentials = [
+        {
+            "credentials_id": cid,
+            "credentials_name": name,
+            "account_id": s.account_id,
+            "aws_credentials": {"sts_role": {"role_arn": f"{aws}:role/{role}"}},
+        }
+        for cid, name, role in (
+            ("cred-1", "ml-prod", "databricks-cross-account"),
+            ("cred-2", "sandbox", "databricks-cross-account-sandbox"),
+        )
+    ]
+    s.account_storage_configurations = [
+        {
+            "storage_configuration_id": sid,
+            "storage_configuration_name": name,
+            "account_id": s.account_id,
+            "root_bucket_info": {"bucket_name": bucket},
+        }
+        for sid, name, bucket in (
+            ("stor-1", "ml-prod", "acme-ml-model-artifacts"),
+            ("stor-2", "sandbox", "acme-ml-scratch"),
+        )
+    ]
+    s.account_networks = [
+        {
+            "network_id": nid,
+            "network_name": name,
+            "account_id": s.account_id,
+            "vpc_id": "vpc-demo",
+            "subnet_ids": ["subnet-demo-a", "subnet-demo-b"],
+            "security_group_ids": [sg],
+            "vpc_status": "VALID",
+        }
+        for nid, name, sg in (("net-1", "ml-prod", "sg-ml-private"), ("net-2", "sandbox", "sg-ml-ssh-open"))
+    ]
+    s.account_workspaces[1]["network_id"] = "net-2"
+    s.account_customer_managed_keys = [
+        {
+            "customer_managed_key_id": kid,
+            "account_id": s.account_id,
+            "aws_key_info": {
+                "key_arn": f"arn:aws:kms:us-east-1:123456789012:key/{key}",
+                "key_region": "us-east-1",
+            },
+            "use_cases": [use],
+        }
+        for kid, key, use in (
+            ("cmk-1", "5f0c1d2e-storage", "STORAGE"),
+            ("cmk-2", "6a1b2c3d-managed", "MANAGED_SERVICES"),
+        )
+    ]
+    s.account_log_delivery = [
+        {  # audit logs of the prod workspace only; the sandbox has none
+            "config_id": "log-1",
+            "config_name": "audit-prod",
+            "account_id": s.account_id,
+            "log_type": "AUDIT_LOGS",
+            "output_format": "JSON",
+            "status": "ENABLED",
+            "credentials_id": "cred-log",
+            "storage_configuration_id": "stor-log",
+            "workspace_ids_filter": [s.workspace_id],
+        },
+        {
+            "config_id": "log-2",
+            "config_name": "usage",
+            "account_id": s.account_id,
+            "log_type": "BILLABLE_USAGE",
+            "output_format": "CSV",
+            "status": "ENABLED",
+            "credentials_id": "cred-log",
+            "storage_configuration_id": "stor-log",
+        },
+    ]
+    # Instance profiles: the scoped GPU training role (registered with its role ARN) and an ETL
+    # profile whose role (derived: same name) may do anything.
+    s.instance_profiles = [
+        {
+            "instance_profile_arn": f"{aws}:instance-profile/gpu-training",
+            "iam_role_arn": f"{aws}:role/GpuTrainingInstanceRole",
+            "is_meta_instance_profile": False,
+        },
+        {"instance_profile_arn": f"{aws}:instance-profile/databricks-etl-instance"},
+    ]
 
     # ---- compliant and non-compliant counterparts for the compute, serving and monitoring policies
     long_running = _cluster(
