@@ -46,7 +46,7 @@ def test_workspaces_carry_the_account_objects_they_name(
     assert sandbox["audit_log_delivery"] is False
     assert sandbox["billable_usage_delivery"] is True  # no filter: every workspace
     assert sandbox["storage_cmk_key_arn"] is None  # names no key
-    assert sandbox["root_bucket"] == "acme-ml-scratch"
+    assert sandbox["root_bucket"] == "acme-ml-public-datasets"
     routes = {r.route for r in server.fake.requests}
     assert {"account_credentials", "account_networks", "account_log_delivery"} <= routes
 

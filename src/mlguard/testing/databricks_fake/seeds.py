@@ -1114,7 +1114,7 @@ def demo_state() -> WorkspaceState:
     # The account objects the workspaces name, on the demo AWS account (hybrid estate): prod runs
     # as a cross-account role with the documented trust (Databricks' account, this account id as
     # external ID) on a hardened root bucket in its own VPC; the sandbox's role has no external ID
-    # and trusts another principal, its root bucket is the public scratch bucket and its network
+    # and trusts another principal, its root bucket is the public datasets bucket and its network
     # uses the SSH-open security group. The security group ids are moto's, set by the demo
     # (mlguard.demo.scan) once the AWS estate exists.
     aws = "arn:aws:iam::123456789012"
@@ -1139,7 +1139,7 @@ def demo_state() -> WorkspaceState:
         }
         for sid, name, bucket in (
             ("stor-1", "ml-prod", "acme-ml-model-artifacts"),
-            ("stor-2", "sandbox", "acme-ml-scratch"),
+            ("stor-2", "sandbox", "acme-ml-public-datasets"),
         )
     ]
     s.account_networks = [
