@@ -1268,6 +1268,42 @@ def demo_state() -> WorkspaceState:
             },
         }
     )
+    # Databricks endpoints that front SageMaker endpoints of the demo AWS account (an external
+    # model with a custom provider): the fraud detector is autoscaled and alarmed, the summarizer
+    # neither.
+    for ep_id, name, backend in (
+        ("ep-0007", "fraud-gateway", "fraud-detector"),
+        ("ep-0008", "summarizer-gateway", "llm-summarizer"),
+    ):
+        s.serving_endpoints.append(
+            {
+                "name": name,
+                "id": ep_id,
+                "creator": "dave@example.com",
+                "creation_timestamp": NOW_MS - 20 * DAY_MS,
+                "last_updated_timestamp": NOW_MS - 20 * DAY_MS,
+                "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
+                "task": "llm/v1/chat",
+                "tags": [{"key": "team", "value": "risk"}],
+                "config": {
+                    "served_entities": [
+                        {
+                            "name": backend,
+                            "external_model": {
+                                "provider": "custom",
+                                "name": backend,
+                                "task": "llm/v1/chat",
+                                "custom_provider_config": {
+                                    "custom_provider_url": "https://runtime.sagemaker.us-east-1.amazonaws.com"
+                                    f"/endpoints/{backend}/invocations",
+                                    "bearer_token_auth": {"token": "{{secrets/sagemaker/token}}"},
+                                },
+                            },
+                        }
+                    ]
+                },
+            }
+        )
     s.serving_endpoints.append(
         {
             "name": "reco-gpu",
@@ -1388,6 +1424,21 @@ def demo_state() -> WorkspaceState:
             },
         ],
     }
+    for ep_id in ("ep-0007", "ep-0008"):  # the SageMaker gateways: their owner, and the risk apps
+        s.serving_permissions[ep_id] = {
+            "object_id": f"/serving-endpoints/{ep_id}",
+            "object_type": "serving-endpoint",
+            "access_control_list": [
+                {
+                    "user_name": "dave@example.com",
+                    "all_permissions": [{"permission_level": "CAN_MANAGE", "inherited": False}],
+                },
+                {
+                    "group_name": "risk-apps",
+                    "all_permissions": [{"permission_level": "CAN_QUERY", "inherited": False}],
+                },
+            ],
+        }
     return s
 
 
