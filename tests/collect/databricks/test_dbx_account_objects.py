@@ -114,3 +114,27 @@ def test_a_denied_instance_profile_listing_is_a_type_error(start_fake) -> None:
 )
 def test_role_of(profile: str, role: str | None, expected: tuple[str | None, str | None, bool]) -> None:
     assert role_of(profile, role) == expected
+
+
+def test_a_workspace_scan_with_its_account_collects_both(start_fake) -> None:
+    """The demo's shape: one host serves the workspace and its account; the account's types are
+    collected beside the workspace's, and a denied account listing is an error, not the end."""
+    state = demo_state()
+    server = start_fake(state, env=False)
+    scope = ScopeConfig(databricks=DatabricksScope(host=server.host))
+    types = frozenset({"databricks.account_workspace", "databricks.instance_profile"})
+    inventory = collect_inventory(
+        types, clock=RecordingClock(), scope=scope, token=server.token, account_id=state.account_id
+    )
+    assert sorted(r.type for r in inventory.resources).count("databricks.account_workspace") == 2
+    assert inventory.errors == []
+
+    denied = start_fake(state, env=False, deny={"account_workspaces"})
+    scope = ScopeConfig(databricks=DatabricksScope(host=denied.host))
+    inventory = collect_inventory(
+        types, clock=RecordingClock(), scope=scope, token=denied.token, account_id=state.account_id
+    )
+    assert {r.type for r in inventory.resources} == {"databricks.instance_profile"}
+    assert [(e.resource_type, e.code) for e in inventory.errors] == [
+        ("databricks.account_workspace", "PERMISSION_DENIED")
+    ]

@@ -177,7 +177,19 @@ class DatabricksCollector(Collector):
                 )
             )
             guard_read_only(acct.api_client, sink.check_cancelled, remaining=sink.remaining)
-            account.collect(acct, frozenset({account.TYPE}), sink, progress, [])
+            try:
+                account.collect(acct, frozenset({account.TYPE}), sink, progress, [])
+            except TRANSIENT_ERRORS as exc:
+                sink.error(
+                    CollectionError(
+                        provider=PROVIDER,
+                        account=self.account_id,
+                        resource_type=account.TYPE,
+                        operation="GET /api/2.0/accounts/{account_id}/workspaces",
+                        code=error_code(exc),
+                        message=error_message(exc),
+                    )
+                )
         client = WorkspaceClient(config=config)
         self.collect_workspace(client, types, sink, progress, fatal=True, name=self.workspace_name)
 
