@@ -88,7 +88,12 @@ def test_can_view_is_not_a_query_principal(start_fake) -> None:
                     "custom_provider_url": "https://runtime.sagemaker.eu-west-1.amazonaws.com/endpoints/fraud-v2/invocations"
                 },
             },
-            {"sagemaker_endpoint": "fraud-v2", "sagemaker_region": "eu-west-1", "bedrock_region": None},
+            {
+                "sagemaker_endpoint": "fraud-v2",
+                "sagemaker_region": "eu-west-1",
+                "bedrock_region": None,
+                "bedrock_account": None,
+            },
         ),
         (  # another host that merely mentions SageMaker is not a SageMaker endpoint
             {
@@ -97,13 +102,46 @@ def test_can_view_is_not_a_query_principal(start_fake) -> None:
                     "custom_provider_url": "https://proxy.example.com/runtime.sagemaker.us-east-1.amazonaws.com/endpoints/x/invocations"
                 },
             },
-            {"sagemaker_endpoint": None, "sagemaker_region": None, "bedrock_region": None},
+            {
+                "sagemaker_endpoint": None,
+                "sagemaker_region": None,
+                "bedrock_region": None,
+                "bedrock_account": None,
+            },
+        ),
+        (  # access keys: the account is not known
+            {"provider": "amazon-bedrock", "amazon_bedrock_config": {"aws_region": "us-west-2"}},
+            {
+                "sagemaker_endpoint": None,
+                "sagemaker_region": None,
+                "bedrock_region": "us-west-2",
+                "bedrock_account": None,
+            },
         ),
         (
-            {"provider": "amazon-bedrock", "amazon_bedrock_config": {"aws_region": "us-west-2"}},
-            {"sagemaker_endpoint": None, "sagemaker_region": None, "bedrock_region": "us-west-2"},
+            {
+                "provider": "amazon-bedrock",
+                "amazon_bedrock_config": {
+                    "aws_region": "us-west-2",
+                    "instance_profile_arn": "arn:aws:iam::111122223333:instance-profile/bedrock",
+                },
+            },
+            {
+                "sagemaker_endpoint": None,
+                "sagemaker_region": None,
+                "bedrock_region": "us-west-2",
+                "bedrock_account": "111122223333",
+            },
         ),
-        (None, {"sagemaker_endpoint": None, "sagemaker_region": None, "bedrock_region": None}),
+        (
+            None,
+            {
+                "sagemaker_endpoint": None,
+                "sagemaker_region": None,
+                "bedrock_region": None,
+                "bedrock_account": None,
+            },
+        ),
     ],
 )
 def test_external_model_aws_backend(external: dict[str, Any] | None, expected: dict[str, Any]) -> None:

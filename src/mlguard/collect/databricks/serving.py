@@ -79,17 +79,25 @@ _SAGEMAKER_URL = re.compile(
 )
 
 
+_PROFILE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):instance-profile/.+")
+
+
 def aws_backend(external: dict[str, Any] | None) -> dict[str, Any]:
     """The AWS service an external model calls: the SageMaker endpoint (name, region) a custom
-    provider URL invokes, or the region of an Amazon Bedrock provider."""
+    provider URL invokes, or the region of an Amazon Bedrock provider and, when it calls Bedrock
+    through an instance profile, that profile's AWS account (with access keys it is unknown)."""
     external = external or {}
     url = str((external.get("custom_provider_config") or {}).get("custom_provider_url") or "")
     found = _SAGEMAKER_URL.fullmatch(url.strip())
-    bedrock = external.get("amazon_bedrock_config") or {}
+    bedrock = (
+        (external.get("amazon_bedrock_config") or {}) if external.get("provider") == "amazon-bedrock" else {}
+    )
+    profile = _PROFILE_ARN.fullmatch(str(bedrock.get("instance_profile_arn") or ""))
     return {
         "sagemaker_endpoint": found.group(2) if found else None,
         "sagemaker_region": found.group(1) if found else None,
-        "bedrock_region": bedrock.get("aws_region") if external.get("provider") == "amazon-bedrock" else None,
+        "bedrock_region": bedrock.get("aws_region"),
+        "bedrock_account": profile.group(1) if profile else None,
     }
 
 

@@ -1304,6 +1304,41 @@ def demo_state() -> WorkspaceState:
                 },
             }
         )
+    # ... and endpoints that front Amazon Bedrock in the demo AWS account through an instance
+    # profile: us-east-1 logs model invocations, eu-west-1 does not.
+    for ep_id, name, region in (
+        ("ep-0009", "claude-gateway", "us-east-1"),
+        ("ep-0010", "claude-gateway-eu", "eu-west-1"),
+    ):
+        s.serving_endpoints.append(
+            {
+                "name": name,
+                "id": ep_id,
+                "creator": "dave@example.com",
+                "creation_timestamp": NOW_MS - 10 * DAY_MS,
+                "last_updated_timestamp": NOW_MS - 10 * DAY_MS,
+                "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
+                "task": "llm/v1/chat",
+                "tags": [{"key": "team", "value": "assistants"}],
+                "config": {
+                    "served_entities": [
+                        {
+                            "name": "claude",
+                            "external_model": {
+                                "provider": "amazon-bedrock",
+                                "name": "anthropic.claude-3-5-sonnet-20240620-v1:0",
+                                "task": "llm/v1/chat",
+                                "amazon_bedrock_config": {
+                                    "aws_region": region,
+                                    "bedrock_provider": "anthropic",
+                                    "instance_profile_arn": f"{aws}:instance-profile/gpu-training",
+                                },
+                            },
+                        }
+                    ]
+                },
+            }
+        )
     s.serving_endpoints.append(
         {
             "name": "reco-gpu",
@@ -1424,7 +1459,7 @@ def demo_state() -> WorkspaceState:
             },
         ],
     }
-    for ep_id in ("ep-0007", "ep-0008"):  # the SageMaker gateways: their owner, and the risk apps
+    for ep_id in ("ep-0007", "ep-0008", "ep-0009", "ep-0010"):  # the AWS gateways: owner, and apps
         s.serving_permissions[ep_id] = {
             "object_id": f"/serving-endpoints/{ep_id}",
             "object_type": "serving-endpoint",
