@@ -197,7 +197,8 @@ def collect(
     Returns the workspaces in scope."""
     account_id = str(acct.config.account_id)
     sink.scope(account=account_id)
-    with timed(progress, f"databricks:account:{account_id}", f"account {account_id} workspaces") as counts:
+    key, label = f"databricks:account:{account_id}", f"account {account_id} workspaces"
+    with timed(progress, key, label, sink.meter) as counts:
         # Raw JSON (the typed Workspace drops enum values it does not know), typed only for
         # AccountClient.get_workspace_client.
         listing = acct.api_client.do("GET", f"/api/2.0/accounts/{account_id}/workspaces")

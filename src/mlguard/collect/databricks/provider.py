@@ -176,7 +176,7 @@ class DatabricksCollector(Collector):
                     **auth,
                 )
             )
-            guard_read_only(acct.api_client, sink.check_cancelled, remaining=sink.remaining)
+            guard_read_only(acct.api_client, sink.check_cancelled, remaining=sink.remaining, meter=sink.meter)
             try:
                 account.collect(acct, frozenset({account.TYPE}), sink, progress, [])
             except TRANSIENT_ERRORS as exc:
@@ -262,7 +262,7 @@ class DatabricksCollector(Collector):
             raise CollectionSetupError(
                 f"Databricks account profile {self.scope.account_profile!r} has no account_id"
             )
-        guard_read_only(acct.api_client, sink.check_cancelled, remaining=sink.remaining)
+        guard_read_only(acct.api_client, sink.check_cancelled, remaining=sink.remaining, meter=sink.meter)
         account_types = types
         account_unit = databricks_account_unit(str(acct.config.account_id))
         if sink.shard is not None and not sink.shard.owns(account_unit):
