@@ -130,6 +130,11 @@ _TYPES: tuple[ResourceType, ...] = (
     ResourceType("aws.bedrock.knowledge_base", "Amazon Bedrock knowledge base with its data sources."),
     # ---- Databricks workspace
     ResourceType("databricks.workspace", "Workspace configuration and settings.", "workspace"),
+    ResourceType(
+        "databricks.instance_profile",
+        "Instance profile registered in a workspace, with its IAM role.",
+        "workspace",
+    ),
     ResourceType("databricks.account_workspace", "Workspace as seen from the account console.", "workspace"),
     ResourceType("databricks.cluster", "All-purpose or job cluster.", "workspace"),
     ResourceType("databricks.cluster_policy", "Cluster policy with parsed definition.", "workspace"),

@@ -432,14 +432,38 @@ def test_a_join_across_providers_relates_by_key_alone(make_policy: MakePolicy) -
     assert got == {"l/private": Status.PASS, "l/public": Status.FAIL, "l/unseen": Status.ERROR}
 
 
-def test_a_join_across_providers_is_unknown_when_the_other_provider_was_not_scanned(
+def test_a_join_across_providers_is_not_run_when_the_other_provider_was_not_scanned(
     make_policy: MakePolicy,
 ) -> None:
+    """A Databricks-only scan cannot judge the buckets under its locations: the policy is not run
+    (listed with the reason), not one ERROR per location."""
     p = make_policy(CROSS_JOIN, resource=EXT)
     cov = [Coverage(provider="databricks", account=DBX_ACCOUNT, workspace="dbc-a", resource_type=EXT)]
-    results = evaluate_inventory([p], inventory(_location("l/x", "b"), coverage=cov)).results
-    assert [r.status for r in results] == [Status.ERROR]
-    assert "aws.s3.bucket was not collected" in results[0].message
+    evaluated = evaluate_inventory([p], inventory(_location("l/x", "b"), coverage=cov))
+    assert evaluated.results == []
+    assert [(n.policy_id, n.reason) for n in evaluated.not_run] == [
+        (p.id, "needs aws and databricks in the same scan (aws was not scanned)")
+    ]
+
+
+def test_a_join_across_providers_is_unknown_when_the_other_providers_type_failed(
+    make_policy: MakePolicy,
+) -> None:
+    """AWS was scanned, but its bucket listing failed: unknown (ERROR), never not run."""
+    p = make_policy(CROSS_JOIN, resource=EXT)
+    cov = [Coverage(provider="databricks", account=DBX_ACCOUNT, workspace="dbc-a", resource_type=EXT)]
+    err = CollectionError(
+        provider="aws",
+        account=ACCOUNT,
+        region=REGION,
+        resource_type=BUCKET,
+        operation="ListBuckets",
+        code="AccessDenied",
+        message="denied",
+    )
+    evaluated = evaluate_inventory([p], inventory(_location("l/x", "b"), coverage=cov, errors=[err]))
+    assert evaluated.not_run == []
+    assert [r.status for r in evaluated.results] == [Status.ERROR]
 
 
 def test_a_join_across_providers_sees_a_failed_listing_in_any_account(make_policy: MakePolicy) -> None:

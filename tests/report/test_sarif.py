@@ -122,6 +122,18 @@ def test_one_account_and_one_workspace_name_the_category(scan: ScanResult) -> No
     assert cats["databricks"] == "mlguard/databricks/dbc-2222.cloud.databricks.com"
 
 
+def test_a_databricks_account_does_not_name_the_aws_category(scan: ScanResult) -> None:
+    """An account scan of Databricks records its account id among the scan's accounts too."""
+    both = scan.model_copy(
+        update={
+            "provenance": scan.provenance.model_copy(
+                update={"accounts": ["0d6c1e3f-acct-demo", "123456789012"]}
+            )
+        }
+    )
+    assert _categories(both)["aws"] == "mlguard/aws/123456789012"
+
+
 def test_many_accounts_give_a_stable_combined_category(scan: ScanResult) -> None:
     accounts = [f"{n:012d}" for n in range(7, 0, -1)]
     many = scan.model_copy(update={"provenance": scan.provenance.model_copy(update={"accounts": accounts})})

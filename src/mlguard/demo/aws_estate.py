@@ -68,6 +68,10 @@ DEFAULT_ACCOUNT = "123456789012"
 _VENDOR_ACCOUNT = "444455556666"
 # The Databricks Unity Catalog master role (commercial AWS) that storage credential roles trust.
 UC_MASTER_ROLE = "arn:aws:iam::414351767826:role/unity-catalog-prod-UCMasterRole-14S5ZJVKOTYTL"
+#: Databricks' AWS account, which a workspace's cross-account role trusts (commercial AWS), and the
+#: demo Databricks account's id: the external ID that role requires.
+DATABRICKS_PRINCIPAL = "arn:aws:iam::414351767826:root"
+DATABRICKS_ACCOUNT_ID = "0d6c1e3f-acct-demo"
 
 ClientFactory = Callable[[str, str], Any]
 """``(service, region) -> boto3 client``."""
@@ -363,6 +367,38 @@ class _Seeder:
                 AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [uc_statement]}),
             )
             r.add("aws.iam.role", name, bad=flaw)
+
+        # The Databricks workspaces' cross-account roles (the fake account's credential
+        # configurations name them): prod with the documented trust (Databricks' AWS account, the
+        # Databricks account id as external ID); the sandbox without external ID and trusted by
+        # another role too. And an instance profile whose role may do anything.
+        for name, external_id, extra, flaw in (
+            ("databricks-cross-account", DATABRICKS_ACCOUNT_ID, [], None),
+            (
+                "databricks-cross-account-sandbox",
+                None,
+                [f"arn:aws:iam::{self.account}:role/EventBridgeRetrainingRole"],
+                "Databricks cross-account role trusted without the external ID, and by another role",
+            ),
+        ):
+            cross: dict[str, Any] = {
+                "Effect": "Allow",
+                "Principal": {"AWS": [DATABRICKS_PRINCIPAL, *extra]},
+                "Action": "sts:AssumeRole",
+            }
+            if external_id:
+                cross["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+            iam.create_role(
+                RoleName=name,
+                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [cross]}),
+            )
+            r.add("aws.iam.role", name, bad=flaw)
+        etl = "databricks-etl-instance"
+        iam.create_role(RoleName=etl, AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
+        iam.attach_role_policy(RoleName=etl, PolicyArn=wildcard_policy)
+        iam.create_instance_profile(InstanceProfileName=etl)
+        iam.add_role_to_instance_profile(InstanceProfileName=etl, RoleName=etl)
+        r.add("aws.iam.role", etl, bad="Databricks instance profile role with ml-team-everything (*:*)")
 
         # Roles other accounts assume: a labelling vendor (no external ID), a monitoring vendor
         # (external ID) and a "shared" inference role anyone may assume.

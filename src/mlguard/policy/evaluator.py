@@ -2,7 +2,10 @@
 
 Counting rule: every selected, enabled policy yields exactly one result per resource of its type
 (SKIP when ``where`` is false), plus one ERROR per scope where that type could not be collected.
-A policy whose type was not collected anywhere is listed in ``not_run`` with the reason.
+A policy whose type was not collected anywhere is listed in ``not_run`` with the reason, and so
+is a policy joining types of several providers when one of them was not scanned at all (nothing
+of that provider was covered, failed or found): a Databricks-only scan cannot judge a bucket
+under a workspace. A provider that was scanned but whose type failed stays ERROR.
 
 A collection error that names ``attributes`` does not hide resources: it leaves those attributes
 unread, for one resource (with ``resource_uid``) or for every resource of its type in its scope
@@ -36,7 +39,7 @@ from mlguard.model import (
     fingerprint,
 )
 from mlguard.policy import operators
-from mlguard.policy.conditions import Evaluation, Join, JoinOn, evaluate, join_key
+from mlguard.policy.conditions import Evaluation, Join, JoinOn, evaluate, join_key, provider_of
 from mlguard.policy.loader import Policy
 
 SCOPE_FIELDS = ("account", "region", "workspace")
@@ -77,6 +80,13 @@ class InventoryIndex:
             self.coverage[c.resource_type].append(c)
             if c.unread:
                 self.unread[c.resource_type].append(c)
+        # Providers the scan reached at all: something of theirs was covered, failed or found.
+        self.providers = (
+            {c.provider for c in inventory.coverage}
+            | {e.provider for e in inventory.errors}
+            | {r.provider for r in inventory.resources}
+            | {i.provider for i in inventory.provenance.identities}
+        )
         self._join_index: dict[tuple[str, str, str], dict[Any, list[Resource]]] = {}
         self._uids: dict[str, set[str]] = {}
         self._errors_of_type: dict[str, list[CollectionError]] = {}
@@ -290,6 +300,14 @@ def _result(
 
 
 def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory, out: Evaluated) -> None:
+    needed = sorted({provider_of(t) for t in policy.required_types()})
+    unscanned = [p for p in needed if p not in index.providers]
+    if len(needed) > 1 and unscanned:
+        # A related resource of an unscanned provider is unknown for every subject: not run, not
+        # one ERROR per subject.
+        reason = f"needs {' and '.join(needed)} in the same scan ({', '.join(unscanned)} was not scanned)"
+        out.not_run.append(NotRun(policy_id=policy.id, reason=reason))
+        return
     resources = index.by_type.get(policy.resource, [])
     errors = index.errors_for_type(policy.resource, policy.provider)
     covered = bool(index.coverage.get(policy.resource))

@@ -547,3 +547,20 @@ def test_marketplace_subscribe_facts(
     facts = identity_policy_facts({"Statement": statements})
     assert facts["marketplace_subscribe_any_product"] is any_product
     assert facts["marketplace_subscribe_denied"] is denied
+
+
+@pytest.mark.parametrize(
+    ("condition", "ids"),
+    [
+        ({"StringEquals": {"sts:ExternalId": "acct-1"}}, ["acct-1"]),
+        ({"StringEquals": {"STS:EXTERNALID": ["a", "b"]}}, ["a", "b"]),
+        ({"StringEqualsIfExists": {"sts:ExternalId": "acct-1"}}, []),  # an absent ID satisfies it
+        ({"StringLike": {"sts:ExternalId": "acct-*"}}, []),
+        (None, []),
+    ],
+)
+def test_trust_external_ids(condition: dict[str, Any] | None, ids: list[str]) -> None:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": VENDOR}, "Action": "sts:AssumeRole"}
+    if condition is not None:
+        statement["Condition"] = condition
+    assert trust_facts({"Statement": [statement]})["trust_external_ids"] == ids

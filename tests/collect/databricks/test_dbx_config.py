@@ -6,7 +6,7 @@ from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.collect.databricks import DatabricksCollector
 from mlguard.collect.databricks.provider import _sdk_config
 from mlguard.config import DatabricksScope, ScopeConfig
-from mlguard.testing.databricks_fake import start_fake_workspace
+from mlguard.testing.databricks_fake import demo_state, start_fake_workspace
 from mlguard.testing.databricks_fake.harness import RecordingClock
 
 
@@ -30,7 +30,7 @@ def test_demo_wiring_with_explicit_host_and_token(start_fake) -> None:
     finally:
         stop()
     inventory = sink.to_inventory(started_at="2026-01-01T00:00:00Z")
-    assert len(inventory.resources) == 6
+    assert len(inventory.resources) == len(demo_state().serving_endpoints)
     assert {r.workspace for r in inventory.resources} == {"demo.cloud.databricks.com"}
     assert inventory.resources[0].uid.startswith("databricks://demo.cloud.databricks.com/serving_endpoint/")
     assert inventory.errors == []

@@ -57,8 +57,9 @@ def test_denied_token_management_and_conf_key(start_fake) -> None:
 def test_denied_detail_call_narrows_to_the_resource(start_fake) -> None:
     start_fake(deny={"serving_permissions"})
     inventory = collect_inventory(frozenset({"databricks.serving_endpoint"}), clock=RecordingClock())
-    assert counts_by_type(inventory) == {"databricks.serving_endpoint": 6}
-    assert len(inventory.errors) == 6
+    seeded = demo_state().serving_endpoints
+    assert counts_by_type(inventory) == {"databricks.serving_endpoint": len(seeded)}
+    assert len(inventory.errors) == len(seeded)
     assert {tuple(e.attributes) for e in inventory.errors} == {
         (
             "permissions",
@@ -73,7 +74,7 @@ def test_denied_detail_call_narrows_to_the_resource(start_fake) -> None:
     }
     assert {e.resource_uid for e in inventory.errors} == {r.uid for r in inventory.resources}
     assert {e.operation for e in inventory.errors} == {
-        f"GET /api/2.0/permissions/serving-endpoints/ep-000{i}" for i in range(1, 7)
+        f"GET /api/2.0/permissions/serving-endpoints/{e['id']}" for e in seeded
     }
     assert all("permissions" not in r.data and "acl" not in r.data for r in inventory.resources)
 

@@ -3,6 +3,11 @@ an unknown type is unknown) and which principals can query (CAN_VIEW cannot)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from mlguard.collect.databricks.serving import aws_backend
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
 from mlguard.testing.databricks_fake import demo_state
@@ -71,3 +76,84 @@ def test_can_view_is_not_a_query_principal(start_fake) -> None:
     statuses = _statuses(inventory, "databricks_serving_not_public")
     assert statuses[churn.uid] == "PASS"
     assert statuses[fraud.uid] == "FAIL"
+
+
+@pytest.mark.parametrize(
+    ("external", "expected"),
+    [
+        (
+            {
+                "provider": "custom",
+                "custom_provider_config": {
+                    "custom_provider_url": "https://runtime.sagemaker.eu-west-1.amazonaws.com/endpoints/fraud-v2/invocations"
+                },
+            },
+            {
+                "sagemaker_endpoint": "fraud-v2",
+                "sagemaker_region": "eu-west-1",
+                "bedrock_region": None,
+                "bedrock_account": None,
+            },
+        ),
+        (  # another host that merely mentions SageMaker is not a SageMaker endpoint
+            {
+                "provider": "custom",
+                "custom_provider_config": {
+                    "custom_provider_url": "https://proxy.example.com/runtime.sagemaker.us-east-1.amazonaws.com/endpoints/x/invocations"
+                },
+            },
+            {
+                "sagemaker_endpoint": None,
+                "sagemaker_region": None,
+                "bedrock_region": None,
+                "bedrock_account": None,
+            },
+        ),
+        (  # access keys: the account is not known
+            {"provider": "amazon-bedrock", "amazon_bedrock_config": {"aws_region": "us-west-2"}},
+            {
+                "sagemaker_endpoint": None,
+                "sagemaker_region": None,
+                "bedrock_region": "us-west-2",
+                "bedrock_account": None,
+            },
+        ),
+        (
+            {
+                "provider": "amazon-bedrock",
+                "amazon_bedrock_config": {
+                    "aws_region": "us-west-2",
+                    "instance_profile_arn": "arn:aws:iam::111122223333:instance-profile/bedrock",
+                },
+            },
+            {
+                "sagemaker_endpoint": None,
+                "sagemaker_region": None,
+                "bedrock_region": "us-west-2",
+                "bedrock_account": "111122223333",
+            },
+        ),
+        (
+            None,
+            {
+                "sagemaker_endpoint": None,
+                "sagemaker_region": None,
+                "bedrock_region": None,
+                "bedrock_account": None,
+            },
+        ),
+    ],
+)
+def test_external_model_aws_backend(external: dict[str, Any] | None, expected: dict[str, Any]) -> None:
+    assert aws_backend(external) == expected
+
+
+def test_demo_gateways_name_their_sagemaker_endpoints(start_fake) -> None:
+    start_fake()
+    inventory = collect_inventory(frozenset({"databricks.serving_endpoint"}), clock=RecordingClock())
+    backends = {
+        r.name: [(e["sagemaker_endpoint"], e["sagemaker_region"]) for e in r.data["served_entities"]]
+        for r in inventory.resources
+    }
+    assert backends["fraud-gateway"] == [("fraud-detector", "us-east-1")]
+    assert backends["openai-proxy"] == [(None, None)]

@@ -400,6 +400,23 @@ def cross_account_trust(facts: dict[str, Any], own_account: str | None) -> dict[
     }
 
 
+def external_ids(statement: dict[str, Any]) -> set[str]:
+    """The ``sts:ExternalId`` values an Allow statement requires exactly: values of a
+    ``StringEquals`` (not ``...IfExists``, which an absent ID satisfies) condition on that key."""
+    found: set[str] = set()
+    condition = statement.get("Condition")
+    if not isinstance(condition, dict):
+        return found
+    for name, block in condition.items():
+        op, qualifier, if_exists = _operator(str(name))
+        if op != "stringequals" or if_exists or qualifier is not None or not isinstance(block, dict):
+            continue
+        for key, value in block.items():
+            if str(key).lower() == "sts:externalid":
+                found.update(str(v) for v in (value if isinstance(value, list) else [value]))
+    return found
+
+
 def trust_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
     """Who can assume a role, and whether service principals are guarded against confused deputies.
 
@@ -415,9 +432,11 @@ def trust_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
     has_service = False
     external_id = False
     unguarded_aws: set[str] = set()
+    required_ids: set[str] = set()
     for s in statements(doc):
         if s.get("Effect") != "Allow":
             continue
+        required_ids.update(external_ids(s))
         principal = s.get("Principal")
         keys = condition_keys(s)
         svc = principal_values(principal, "Service")
@@ -443,5 +462,6 @@ def trust_facts(doc: dict[str, Any] | None) -> dict[str, Any]:
         "trust_public": bool(public_statements(doc)),
         "trust_external_id_required": external_id,
         "aws_principals_without_external_id": sorted(unguarded_aws),
+        "trust_external_ids": sorted(required_ids),
         "confused_deputy_conditions": guarded if has_service else None,
     }

@@ -1,8 +1,12 @@
-"""Account level: the account's workspaces (network, PrivateLink, customer-managed keys). The
-provider then scans each listed workspace concurrently with the same credentials."""
+"""Account level: the account's workspaces with the account objects they name (credential
+configuration = cross-account IAM role, storage configuration = root bucket, network configuration
+= VPC, subnets and security groups, private access settings, customer-managed keys, log delivery).
+The provider then scans each listed workspace concurrently with the same credentials."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from databricks.sdk import AccountClient
@@ -58,6 +62,123 @@ def _private_link(
     }, None
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """An account object a workspace names by id: one list call for the account, then per
+    workspace the facts of the object its ``ws_key`` names (``facts(None)`` when it names none)."""
+
+    route: str  # the account-relative path, after /api/2.0/accounts/{account_id}/
+    id_key: str  # the object's id field in the listing
+    ws_key: str  # the workspace field naming it
+    facts: Callable[[dict[str, Any] | None], dict[str, Any]]
+
+    @property
+    def operation(self) -> str:
+        return f"GET /api/2.0/accounts/{{account_id}}/{self.route}"
+
+    @property
+    def attributes(self) -> list[str]:
+        return sorted(self.facts(None))
+
+
+def _credential(c: dict[str, Any] | None) -> dict[str, Any]:
+    role = ((c or {}).get("aws_credentials") or {}).get("sts_role") or {}
+    return {"credential_role_arn": role.get("role_arn")}
+
+
+def _storage(c: dict[str, Any] | None) -> dict[str, Any]:
+    return {"root_bucket": ((c or {}).get("root_bucket_info") or {}).get("bucket_name")}
+
+
+def _network(n: dict[str, Any] | None) -> dict[str, Any]:
+    n = n or {}
+    return {
+        "vpc_id": n.get("vpc_id"),
+        "subnet_ids": list(n.get("subnet_ids") or []) if n else None,
+        "security_group_ids": list(n.get("security_group_ids") or []) if n else None,
+    }
+
+
+def _cmk(prefix: str) -> Callable[[dict[str, Any] | None], dict[str, Any]]:
+    def facts(k: dict[str, Any] | None) -> dict[str, Any]:
+        return {f"{prefix}_cmk_key_arn": ((k or {}).get("aws_key_info") or {}).get("key_arn")}
+
+    return facts
+
+
+LOOKUPS: tuple[Lookup, ...] = (
+    Lookup("credentials", "credentials_id", "credentials_id", _credential),
+    Lookup("storage-configurations", "storage_configuration_id", "storage_configuration_id", _storage),
+    Lookup("networks", "network_id", "network_id", _network),
+    Lookup(
+        "customer-managed-keys", "customer_managed_key_id", "storage_customer_managed_key_id", _cmk("storage")
+    ),
+    Lookup(
+        "customer-managed-keys",
+        "customer_managed_key_id",
+        "managed_services_customer_managed_key_id",
+        _cmk("managed_services"),
+    ),
+)
+LOG_DELIVERY_ROUTE = "GET /api/2.0/accounts/{account_id}/log-delivery"
+_LOG_ATTRIBUTES = ["audit_log_delivery", "billable_usage_delivery"]
+ROUTES = (
+    "GET /api/2.0/accounts/{account_id}/workspaces",
+    PAS_ROUTE,
+    *sorted({lk.operation for lk in LOOKUPS}),
+    LOG_DELIVERY_ROUTE,
+)
+
+
+def _listings(
+    acct: AccountClient, account_id: str
+) -> dict[str, tuple[dict[str, dict[str, Any]] | None, BaseException | None]]:
+    """Each lookup route's objects by id (one call per route), or the error that hid them."""
+    out: dict[str, tuple[dict[str, dict[str, Any]] | None, BaseException | None]] = {}
+    for lk in LOOKUPS:
+        if lk.route in out:
+            continue
+        try:
+            listing = acct.api_client.do("GET", f"/api/2.0/accounts/{account_id}/{lk.route}")
+        except TRANSIENT_ERRORS as exc:
+            out[lk.route] = (None, exc)
+            continue
+        items = listing if isinstance(listing, list) else []
+        out[lk.route] = ({str(i.get(lk.id_key)): i for i in items if isinstance(i, dict)}, None)
+    return out
+
+
+def _log_delivery(
+    acct: AccountClient, account_id: str
+) -> tuple[list[dict[str, Any]] | None, BaseException | None]:
+    """Every log delivery configuration of the account (paged), or the error that hid them."""
+    configs: list[dict[str, Any]] = []
+    query: dict[str, Any] = {}
+    try:
+        while True:
+            page = acct.api_client.do("GET", f"/api/2.0/accounts/{account_id}/log-delivery", query=query)
+            page = page if isinstance(page, dict) else {}
+            configs.extend(c for c in page.get("log_delivery_configurations") or [] if isinstance(c, dict))
+            token = page.get("next_page_token")
+            if not token:
+                return configs, None
+            query = {"page_token": token}
+    except TRANSIENT_ERRORS as exc:
+        return None, exc
+
+
+def _delivers(configs: list[dict[str, Any]], log_type: str, workspace_id: Any) -> bool:
+    """Whether an enabled configuration of ``log_type`` covers the workspace (an empty or absent
+    workspace_ids_filter covers every workspace of the account)."""
+    for c in configs:
+        if c.get("log_type") != log_type or c.get("status") != "ENABLED":
+            continue
+        ids = c.get("workspace_ids_filter") or []
+        if not ids or str(workspace_id) in {str(i) for i in ids}:
+            return True
+    return False
+
+
 def workspace_host(acct: AccountClient, ws: Any) -> str:
     return host_of(acct.config.environment.deployment_url(str(ws.deployment_name)))
 
@@ -76,7 +197,8 @@ def collect(
     Returns the workspaces in scope."""
     account_id = str(acct.config.account_id)
     sink.scope(account=account_id)
-    with timed(progress, f"databricks:account:{account_id}", f"account {account_id} workspaces") as counts:
+    key, label = f"databricks:account:{account_id}", f"account {account_id} workspaces"
+    with timed(progress, key, label, sink.meter) as counts:
         # Raw JSON (the typed Workspace drops enum values it does not know), typed only for
         # AccountClient.get_workspace_client.
         listing = acct.api_client.do("GET", f"/api/2.0/accounts/{account_id}/workspaces")
@@ -88,6 +210,8 @@ def collect(
         sink.covered(Coverage(provider=PROVIDER, account=account_id, resource_type=TYPE))
         now = iso(utcnow())
         settings, pas_error = _private_access(acct, account_id)
+        listings = _listings(acct, account_id)
+        logs, log_error = _log_delivery(acct, account_id)
         for ws, w in zip(workspaces, selected, strict=True):
             host = workspace_host(acct, ws)
             data = {
@@ -113,18 +237,39 @@ def collect(
             uid = f"databricks://{host}/account_workspace/{ident}"
             link, unknown = _private_link(w.get("private_access_settings_id"), settings)
             data.update(link)
+            # (operation, error or None, why unknown, attributes) for each fact left unread
+            unread: list[tuple[str, BaseException | None, str, list[str]]] = []
             if unknown is not None:
+                unread.append((PAS_ROUTE, pas_error, unknown, list(_PAS_ATTRIBUTES)))
+            for lk in LOOKUPS:
+                ref = w.get(lk.ws_key)
+                objects, exc = listings[lk.route]
+                if not ref:
+                    data.update(lk.facts(None))
+                elif objects is None:
+                    unread.append((lk.operation, exc, "unreadable", lk.attributes))
+                elif str(ref) not in objects:
+                    why = f"{lk.ws_key} {ref} is attached but not in the account's list"
+                    unread.append((lk.operation, None, why, lk.attributes))
+                else:
+                    data.update(lk.facts(objects[str(ref)]))
+            if logs is None:
+                unread.append((LOG_DELIVERY_ROUTE, log_error, "unreadable", list(_LOG_ATTRIBUTES)))
+            else:
+                data["audit_log_delivery"] = _delivers(logs, "AUDIT_LOGS", w.get("workspace_id"))
+                data["billable_usage_delivery"] = _delivers(logs, "BILLABLE_USAGE", w.get("workspace_id"))
+            for operation, exc, why, attributes in unread:
                 sink.error(
                     CollectionError(
                         provider=PROVIDER,
                         account=account_id,
                         workspace=host,
                         resource_type=TYPE,
-                        operation=PAS_ROUTE,
-                        code=error_code(pas_error) if pas_error is not None else "NotListed",
-                        message=error_message(pas_error) if pas_error is not None else unknown,
+                        operation=operation,
+                        code=error_code(exc) if exc is not None else "NotListed",
+                        message=error_message(exc) if exc is not None else why,
                         resource_uid=uid,
-                        attributes=list(_PAS_ATTRIBUTES),
+                        attributes=attributes,
                     )
                 )
             sink.add(

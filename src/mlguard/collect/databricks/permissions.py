@@ -298,13 +298,35 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
         "databricks.account_workspace",
         "account",
-        ("workspaces.list (AccountClient)", "private_access.list (AccountClient)"),
+        (
+            "workspaces.list (AccountClient)",
+            "private_access.list (AccountClient)",
+            "credentials.list (AccountClient)",
+            "storage.list (AccountClient)",
+            "networks.list (AccountClient)",
+            "encryption_keys.list (AccountClient)",
+            "log_delivery.list (AccountClient)",
+        ),
         (
             "GET /api/2.0/accounts/{account_id}/workspaces",
             "GET /api/2.0/accounts/{account_id}/private-access-settings",
+            "GET /api/2.0/accounts/{account_id}/credentials",
+            "GET /api/2.0/accounts/{account_id}/storage-configurations",
+            "GET /api/2.0/accounts/{account_id}/networks",
+            "GET /api/2.0/accounts/{account_id}/customer-managed-keys",
+            "GET /api/2.0/accounts/{account_id}/log-delivery",
         ),
         "account admin",
-        "an account scan is impossible without account admin (exit 4)",
+        "an account scan is impossible without account admin (exit 4); a denied account object "
+        "listing is an attribute error on every workspace that names such an object",
+    ),
+    _P(
+        "databricks.instance_profile",
+        "workspace",
+        ("instance_profiles.list",),
+        ("GET /api/2.0/instance-profiles/list",),
+        "workspace-access",
+        "every workspace user may list the instance profiles",
     ),
 )
 

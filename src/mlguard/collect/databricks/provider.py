@@ -24,6 +24,7 @@ from mlguard.collect.databricks import (
     account,
     compute,
     identity,
+    instance_profiles,
     jobs,
     mlflow,
     serving,
@@ -55,6 +56,7 @@ FAMILIES: tuple[tuple[ModuleType, tuple[str, ...]], ...] = (
     (identity, identity.TYPES),
     (mlflow, mlflow.TYPES),
     (unity_catalog, unity_catalog.TYPES),
+    (instance_profiles, instance_profiles.TYPES),
 )
 WORKSPACE_TYPES = frozenset(t for _, types in FAMILIES for t in types)
 ALL_TYPES = WORKSPACE_TYPES | {account.TYPE}
@@ -115,15 +117,19 @@ class DatabricksCollector(Collector):
         workspace_client_factory: WorkspaceClientFactory | None = None,
         token: str | None = None,
         workspace_name: str | None = None,
+        account_id: str | None = None,
     ) -> None:
         """``clock``: the SDK retry clock (tests); ``workspace_client_factory``: how an account scan
         reaches each workspace (default ``AccountClient.get_workspace_client``); ``token``: a
         personal access token for ``scope.databricks.host`` (the demo's fake workspace);
         ``workspace_name``: the name resources carry instead of the host (a stable name for a fake
-        workspace on a random local port)."""
+        workspace on a random local port); ``account_id``: with ``token``, the account whose own
+        types (its workspaces and the account objects they name) the same host also serves (the
+        demo's fake serves the account routes beside the workspace's)."""
         self.scope = scope.databricks
         self.token = token
         self.workspace_name = workspace_name
+        self.account_id = account_id
         self.clock = clock
         self.workspace_client_factory = workspace_client_factory
 
@@ -159,6 +165,31 @@ class DatabricksCollector(Collector):
                 return
         _preflight(host, _budget(self.scope.http_timeout_seconds, sink.remaining()))
         config = _sdk_config(self.scope, self.clock, sink.remaining(), host=self.scope.host, **auth)
+        if self.account_id and self.token and account.TYPE in types:
+            acct = AccountClient(
+                config=_sdk_config(
+                    self.scope,
+                    self.clock,
+                    sink.remaining(),
+                    host=self.scope.host,
+                    account_id=self.account_id,
+                    **auth,
+                )
+            )
+            guard_read_only(acct.api_client, sink.check_cancelled, remaining=sink.remaining, meter=sink.meter)
+            try:
+                account.collect(acct, frozenset({account.TYPE}), sink, progress, [])
+            except TRANSIENT_ERRORS as exc:
+                sink.error(
+                    CollectionError(
+                        provider=PROVIDER,
+                        account=self.account_id,
+                        resource_type=account.TYPE,
+                        operation="GET /api/2.0/accounts/{account_id}/workspaces",
+                        code=error_code(exc),
+                        message=error_message(exc),
+                    )
+                )
         client = WorkspaceClient(config=config)
         self.collect_workspace(client, types, sink, progress, fatal=True, name=self.workspace_name)
 
@@ -231,7 +262,7 @@ class DatabricksCollector(Collector):
             raise CollectionSetupError(
                 f"Databricks account profile {self.scope.account_profile!r} has no account_id"
             )
-        guard_read_only(acct.api_client, sink.check_cancelled, remaining=sink.remaining)
+        guard_read_only(acct.api_client, sink.check_cancelled, remaining=sink.remaining, meter=sink.meter)
         account_types = types
         account_unit = databricks_account_unit(str(acct.config.account_id))
         if sink.shard is not None and not sink.shard.owns(account_unit):

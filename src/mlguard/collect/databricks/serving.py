@@ -3,6 +3,7 @@ classes turn an enum value they do not know (a new GPU workload type) into None.
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -73,6 +74,34 @@ def collect(ctx: WorkspaceContext) -> None:
         _endpoints(ctx)
 
 
+# A SageMaker endpoint's invocation URL, the custom provider URL of an external model that fronts it.
+_SAGEMAKER_URL = re.compile(
+    r"https://runtime\.sagemaker\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/endpoints/([A-Za-z0-9-]{1,63})/invocations/?"
+)
+
+
+_PROFILE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):instance-profile/.+")
+
+
+def aws_backend(external: dict[str, Any] | None) -> dict[str, Any]:
+    """The AWS service an external model calls: the SageMaker endpoint (name, region) a custom
+    provider URL invokes, or the region of an Amazon Bedrock provider and, when it calls Bedrock
+    through an instance profile, that profile's AWS account (with access keys it is unknown)."""
+    external = external or {}
+    url = str((external.get("custom_provider_config") or {}).get("custom_provider_url") or "")
+    found = _SAGEMAKER_URL.fullmatch(url.strip())
+    bedrock = (
+        (external.get("amazon_bedrock_config") or {}) if external.get("provider") == "amazon-bedrock" else {}
+    )
+    profile = _PROFILE_ARN.fullmatch(str(bedrock.get("instance_profile_arn") or ""))
+    return {
+        "sagemaker_endpoint": found.group(2) if found else None,
+        "sagemaker_region": found.group(1) if found else None,
+        "bedrock_region": bedrock.get("aws_region"),
+        "bedrock_account": profile.group(1) if profile else None,
+    }
+
+
 def _entity(se: dict[str, Any]) -> dict[str, Any]:
     workload = se.get("workload_type")
     external = se.get("external_model")
@@ -100,6 +129,7 @@ def _entity(se: dict[str, Any]) -> dict[str, Any]:
         }
         if external
         else None,
+        **aws_backend(external),
         "foundation_model": foundation.get("name") if isinstance(foundation, dict) else None,
         "environment_vars_count": len(se.get("environment_vars") or {}),
         "environment_vars": variable_flags(se.get("environment_vars")),

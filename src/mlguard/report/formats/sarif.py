@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -222,6 +223,9 @@ def _sort_key(result: Result) -> tuple[int, int, str]:
     return (-result.severity.rank, 0 if result.status is Status.FAIL else 1, result.fingerprint)
 
 
+_AWS_ACCOUNT = re.compile(r"\d{12}")
+
+
 def _scope_name(value: str) -> str:
     """An account id or workspace host as a category segment (a workspace URL loses its scheme)."""
     text = value.strip()
@@ -235,7 +239,10 @@ def run_category(scan: ScanResult, provider: str, results: list[Result], given: 
     if given:
         return f"{given}/{provider}" if runs > 1 else given
     if provider == "aws":
-        scopes = scan.provenance.accounts or [r.account for r in results if r.account]
+        # provenance.accounts also holds a Databricks account an account scan read (not a
+        # 12-digit AWS account id)
+        aws_accounts = [a for a in scan.provenance.accounts if _AWS_ACCOUNT.fullmatch(a)]
+        scopes = aws_accounts or [r.account for r in results if r.account]
     elif provider == "databricks":
         scopes = scan.provenance.workspaces or [r.workspace for r in results if r.workspace]
     else:

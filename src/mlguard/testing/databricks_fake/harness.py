@@ -71,5 +71,6 @@ def expected_counts(s: WorkspaceState) -> dict[str, int]:
         "databricks.uc.storage_credential": len(s.storage_credentials),
         "databricks.uc.registered_model": len(s.uc_models),
         "databricks.uc.recipient": len(s.recipients),
+        "databricks.instance_profile": len(s.instance_profiles),
     }
     return {k: v for k, v in counts.items() if v}

@@ -1114,6 +1114,98 @@ def demo_state() -> WorkspaceState:
             "public_access_enabled": True,
         },
     ]
+    # The account objects the workspaces name, on the demo AWS account (hybrid estate): prod runs
+    # as a cross-account role with the documented trust (Databricks' account, this account id as
+    # external ID) on a hardened root bucket in its own VPC; the sandbox's role has no external ID
+    # and trusts another principal, its root bucket is the public datasets bucket and its network
+    # uses the SSH-open security group. The security group ids are moto's, set by the demo
+    # (mlguard.demo.scan) once the AWS estate exists.
+    aws = "arn:aws:iam::123456789012"
+    s.account_credentials = [
+        {
+            "credentials_id": cid,
+            "credentials_name": name,
+            "account_id": s.account_id,
+            "aws_credentials": {"sts_role": {"role_arn": f"{aws}:role/{role}"}},
+        }
+        for cid, name, role in (
+            ("cred-1", "ml-prod", "databricks-cross-account"),
+            ("cred-2", "sandbox", "databricks-cross-account-sandbox"),
+        )
+    ]
+    s.account_storage_configurations = [
+        {
+            "storage_configuration_id": sid,
+            "storage_configuration_name": name,
+            "account_id": s.account_id,
+            "root_bucket_info": {"bucket_name": bucket},
+        }
+        for sid, name, bucket in (
+            ("stor-1", "ml-prod", "acme-ml-model-artifacts"),
+            ("stor-2", "sandbox", "acme-ml-public-datasets"),
+        )
+    ]
+    s.account_networks = [
+        {
+            "network_id": nid,
+            "network_name": name,
+            "account_id": s.account_id,
+            "vpc_id": "vpc-demo",
+            "subnet_ids": ["subnet-demo-a", "subnet-demo-b"],
+            "security_group_ids": [sg],
+            "vpc_status": "VALID",
+        }
+        for nid, name, sg in (("net-1", "ml-prod", "sg-ml-private"), ("net-2", "sandbox", "sg-ml-ssh-open"))
+    ]
+    s.account_workspaces[1]["network_id"] = "net-2"
+    s.account_customer_managed_keys = [
+        {
+            "customer_managed_key_id": kid,
+            "account_id": s.account_id,
+            "aws_key_info": {
+                "key_arn": f"arn:aws:kms:us-east-1:123456789012:key/{key}",
+                "key_region": "us-east-1",
+            },
+            "use_cases": [use],
+        }
+        for kid, key, use in (
+            ("cmk-1", "5f0c1d2e-storage", "STORAGE"),
+            ("cmk-2", "6a1b2c3d-managed", "MANAGED_SERVICES"),
+        )
+    ]
+    s.account_log_delivery = [
+        {  # audit logs of the prod workspace only; the sandbox has none
+            "config_id": "log-1",
+            "config_name": "audit-prod",
+            "account_id": s.account_id,
+            "log_type": "AUDIT_LOGS",
+            "output_format": "JSON",
+            "status": "ENABLED",
+            "credentials_id": "cred-log",
+            "storage_configuration_id": "stor-log",
+            "workspace_ids_filter": [s.workspace_id],
+        },
+        {
+            "config_id": "log-2",
+            "config_name": "usage",
+            "account_id": s.account_id,
+            "log_type": "BILLABLE_USAGE",
+            "output_format": "CSV",
+            "status": "ENABLED",
+            "credentials_id": "cred-log",
+            "storage_configuration_id": "stor-log",
+        },
+    ]
+    # Instance profiles: the scoped GPU training role (registered with its role ARN) and an ETL
+    # profile whose role (derived: same name) may do anything.
+    s.instance_profiles = [
+        {
+            "instance_profile_arn": f"{aws}:instance-profile/gpu-training",
+            "iam_role_arn": f"{aws}:role/GpuTrainingInstanceRole",
+            "is_meta_instance_profile": False,
+        },
+        {"instance_profile_arn": f"{aws}:instance-profile/databricks-etl-instance"},
+    ]
 
     # ---- compliant and non-compliant counterparts for the compute, serving and monitoring policies
     long_running = _cluster(
@@ -1179,6 +1271,77 @@ def demo_state() -> WorkspaceState:
             },
         }
     )
+    # Databricks endpoints that front SageMaker endpoints of the demo AWS account (an external
+    # model with a custom provider): the fraud detector is autoscaled and alarmed, the summarizer
+    # neither.
+    for ep_id, name, backend in (
+        ("ep-0007", "fraud-gateway", "fraud-detector"),
+        ("ep-0008", "summarizer-gateway", "llm-summarizer"),
+    ):
+        s.serving_endpoints.append(
+            {
+                "name": name,
+                "id": ep_id,
+                "creator": "dave@example.com",
+                "creation_timestamp": NOW_MS - 20 * DAY_MS,
+                "last_updated_timestamp": NOW_MS - 20 * DAY_MS,
+                "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
+                "task": "llm/v1/chat",
+                "tags": [{"key": "team", "value": "risk"}],
+                "config": {
+                    "served_entities": [
+                        {
+                            "name": backend,
+                            "external_model": {
+                                "provider": "custom",
+                                "name": backend,
+                                "task": "llm/v1/chat",
+                                "custom_provider_config": {
+                                    "custom_provider_url": "https://runtime.sagemaker.us-east-1.amazonaws.com"
+                                    f"/endpoints/{backend}/invocations",
+                                    "bearer_token_auth": {"token": "{{secrets/sagemaker/token}}"},
+                                },
+                            },
+                        }
+                    ]
+                },
+            }
+        )
+    # ... and endpoints that front Amazon Bedrock in the demo AWS account through an instance
+    # profile: us-east-1 logs model invocations, eu-west-1 does not.
+    for ep_id, name, region in (
+        ("ep-0009", "claude-gateway", "us-east-1"),
+        ("ep-0010", "claude-gateway-eu", "eu-west-1"),
+    ):
+        s.serving_endpoints.append(
+            {
+                "name": name,
+                "id": ep_id,
+                "creator": "dave@example.com",
+                "creation_timestamp": NOW_MS - 10 * DAY_MS,
+                "last_updated_timestamp": NOW_MS - 10 * DAY_MS,
+                "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
+                "task": "llm/v1/chat",
+                "tags": [{"key": "team", "value": "assistants"}],
+                "config": {
+                    "served_entities": [
+                        {
+                            "name": "claude",
+                            "external_model": {
+                                "provider": "amazon-bedrock",
+                                "name": "anthropic.claude-3-5-sonnet-20240620-v1:0",
+                                "task": "llm/v1/chat",
+                                "amazon_bedrock_config": {
+                                    "aws_region": region,
+                                    "bedrock_provider": "anthropic",
+                                    "instance_profile_arn": f"{aws}:instance-profile/gpu-training",
+                                },
+                            },
+                        }
+                    ]
+                },
+            }
+        )
     s.serving_endpoints.append(
         {
             "name": "reco-gpu",
@@ -1415,6 +1578,21 @@ def demo_state() -> WorkspaceState:
             "created_by": "alice@example.com",
         },
     ]
+    for ep_id in ("ep-0007", "ep-0008", "ep-0009", "ep-0010"):  # the AWS gateways: owner, and apps
+        s.serving_permissions[ep_id] = {
+            "object_id": f"/serving-endpoints/{ep_id}",
+            "object_type": "serving-endpoint",
+            "access_control_list": [
+                {
+                    "user_name": "dave@example.com",
+                    "all_permissions": [{"permission_level": "CAN_MANAGE", "inherited": False}],
+                },
+                {
+                    "group_name": "risk-apps",
+                    "all_permissions": [{"permission_level": "CAN_QUERY", "inherited": False}],
+                },
+            ],
+        }
     return s
 
 

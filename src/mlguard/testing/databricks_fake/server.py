@@ -377,6 +377,20 @@ class FakeDatabricks:
             "/api/2.0/accounts/([^/]+)/private-access-settings",
             self._account_private_access_settings,
         )
+        for name, suffix, wrap in (
+            ("account_credentials", "credentials", None),
+            ("account_storage_configurations", "storage-configurations", None),
+            ("account_networks", "networks", None),
+            ("account_customer_managed_keys", "customer-managed-keys", None),
+            ("account_log_delivery", "log-delivery", "log_delivery_configurations"),
+        ):
+            r(name, "GET", f"/api/2.0/accounts/([^/]+)/{suffix}", self._account_list(name, wrap))
+        r(
+            "instance_profiles",
+            "GET",
+            "/api/2.0/instance-profiles/list",
+            lambda q: {"instance_profiles": s.instance_profiles} if s.instance_profiles else {},
+        )
 
     @staticmethod
     def _find(items: list[JSON], key: str, value: str, what: str) -> JSON:
@@ -631,6 +645,17 @@ class FakeDatabricks:
         if q.match.group(1) != self.state.account_id:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Account {q.match.group(1)} does not exist.")
         return self.state.account_workspaces
+
+    def _account_list(self, name: str, wrap: str | None) -> Handler:
+        """An account-level list route: the state's list as is, or wrapped in ``{wrap: [...]}``."""
+
+        def handler(q: _Request) -> Any:
+            if q.match.group(1) != self.state.account_id:
+                raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Account {q.match.group(1)} does not exist.")
+            items = getattr(self.state, name)
+            return {wrap: items} if wrap else items
+
+        return handler
 
     def _account_private_access_settings(self, q: _Request) -> Any:
         if q.match.group(1) != self.state.account_id:

@@ -81,6 +81,14 @@ class WorkspaceState(BaseModel):
     account_id: str | None = None
     account_workspaces: list[JSON] = Field(default_factory=list)
     account_private_access_settings: list[JSON] = Field(default_factory=list)
+    account_credentials: list[JSON] = Field(default_factory=list)
+    account_storage_configurations: list[JSON] = Field(default_factory=list)
+    account_networks: list[JSON] = Field(default_factory=list)
+    account_customer_managed_keys: list[JSON] = Field(default_factory=list)
+    # GET /api/2.0/accounts/{id}/log-delivery: the log_delivery_configurations
+    account_log_delivery: list[JSON] = Field(default_factory=list)
+    # GET /api/2.0/instance-profiles/list (a workspace route)
+    instance_profiles: list[JSON] = Field(default_factory=list)
 
     @classmethod
     def from_json(cls, text: str) -> WorkspaceState:
