@@ -57,7 +57,8 @@ def test_every_aws_catalogue_family_is_seeded(demo: DemoEnvironment) -> None:
     aws_types = {name for name, t in CATALOGUE.items() if t.provider == "aws"} - DERIVED
     assert set(demo.manifest.counts) == aws_types
     assert all(n > 0 for n in demo.manifest.counts.values())
-    assert 60 <= demo.manifest.total <= 200
+    # small enough to seed in seconds; raised with each family the demo gains (62 AWS types now)
+    assert 60 <= demo.manifest.total <= 250
     assert demo.regions == ["us-east-1", "eu-west-1"]
 
 
