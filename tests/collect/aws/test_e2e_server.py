@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 
 from mlguard.collect.aws import AwsCollector
@@ -38,8 +39,12 @@ def server() -> Iterator[str]:
         port = s.getsockname()[1]
     srv = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     srv.start()
+    url = f"http://127.0.0.1:{port}"
+    # moto's backends live in the process: an earlier test in this worker (tests/deploy seeds
+    # buckets through its own server) would otherwise leave its resources in this estate
+    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         srv.stop()
 
