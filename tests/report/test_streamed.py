@@ -24,7 +24,7 @@ from mlguard.report.formats.sarif import build_sarif
 from mlguard.report.render import write_files, write_reports
 from mlguard.testing.results_factory import make_scan
 
-STREAMED = ("json", "sarif", "csv", "junit")
+STREAMED = ("json", "sarif", "csv", "junit", "html")
 
 
 @pytest.fixture(params=[0, 1, json_report.BATCH, json_report.BATCH + 1], ids=lambda n: f"{n}-results")
@@ -32,7 +32,7 @@ def sized_scan(request: pytest.FixtureRequest) -> ScanResult:
     return make_scan(request.param, seed=request.param + 5)
 
 
-def test_the_four_result_formats_stream() -> None:
+def test_the_result_formats_and_the_html_page_stream() -> None:
     known = reporters()
     assert [f for f in sorted(known) if known[f].streams] == sorted(STREAMED)
 
