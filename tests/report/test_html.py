@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from mlguard.model import ScanResult, Summary
 from mlguard.report.base import ReportOptions, reporters
+from mlguard.report.formats import html
 from mlguard.report.formats.html import COLUMNS, error_impacts, payload, recount
-from mlguard.testing.results_factory import HOSTILE_NAME
+from mlguard.testing.results_factory import HOSTILE_NAME, make_scan
 
 
 def render(scan: ScanResult) -> str:
@@ -80,3 +83,37 @@ def test_error_impacts_count_unevaluable_results(scan: ScanResult) -> None:
 def test_recount_matches_summary_of(scan: ScanResult) -> None:
     expected = Summary.of(scan.results, scan.summary.resources, scan.summary.policies_run, len(scan.errors))
     assert recount(scan) == expected
+
+
+@pytest.mark.parametrize("n", [0, 1, html.ROW_BATCH, 2 * html.ROW_BATCH + 1])
+def test_streamed_data_block_is_the_old_whole_block(n: int) -> None:
+    """The block streamed a batch of rows at a time has the bytes of one dump escaped whole,
+    also where a batch boundary falls (rows with hostile names: ``</script>``, ``<!--``, U+2028)."""
+    scan = make_scan(n, seed=n + 1)
+    scan.results[::7] = [
+        r.model_copy(update={"resource_name": "x</script><!--\u2028\u2029&y", "message": "<!--"})
+        for r in scan.results[::7]
+    ]
+    whole = json.dumps(payload(scan), separators=(",", ":"), ensure_ascii=False)
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        whole = whole.replace(raw, escaped)
+    whole = whole.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    pieces = list(html.embed_chunks(scan))
+    assert len(pieces) == 2 + -(-n // html.ROW_BATCH)  # the tables, each batch of rows, the close
+    assert "".join(pieces) == whole
+    assert json.loads(whole) == json.loads(json.dumps(payload(scan)))
+    assert "</script" not in whole
+    assert "<!--" not in whole
+    assert "\u2028" not in whole
+
+
+def test_the_page_streams_in_pieces_that_join_to_the_whole_page() -> None:
+    scan = make_scan(3 * html.ROW_BATCH, seed=4)
+    pieces = list(reporters()["html"]().chunks(scan, ReportOptions()))
+    assert len(pieces) > 4  # the page head, the tables, three batches of rows, ..., the page tail
+    text = "".join(str(p) for p in pieces)
+    assert text == render(scan)
+    block = embedded(text)
+    assert json.loads(block) == json.loads(json.dumps(payload(scan)))
+    assert text.count('id="mlguard-data"') == 1
+    assert "mlguard-data-" not in text  # the placeholder is gone

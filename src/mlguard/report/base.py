@@ -6,6 +6,8 @@ Every reporter renders a :class:`~mlguard.model.ScanResult` (the canonical ``res
 
 from __future__ import annotations
 
+import itertools
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -68,6 +70,24 @@ Content = str | bytes | Iterator[str | bytes]
 def joined(chunks: Iterable[str | bytes]) -> str:
     """Streamed pieces as one string (for ``render``: stdout, tests)."""
     return "".join(c if isinstance(c, str) else c.decode("utf-8") for c in chunks)
+
+
+def json_array_chunks(items: Iterable[Any], indent: int | None = None, batch: int = 1000) -> Iterator[str]:
+    """``json.dumps(list(items), ensure_ascii=False)`` (compact, or with ``indent``) in pieces of
+    ``batch`` items, without the list or its text held whole."""
+    pad = "" if indent is None else "\n" + " " * indent
+    rest = iter(items)
+    first = True
+    while pending := list(itertools.islice(rest, batch)):
+        if indent is None:
+            text = json.dumps(pending, ensure_ascii=False, separators=(",", ":"))
+        else:
+            text = json.dumps(pending, ensure_ascii=False, indent=indent)
+        # "[a,b]" or "[\n a,\n b\n]": the items at the depth they have inside the whole list
+        yield ("[" if first else ",") + pad
+        yield text[1 + len(pad) : -1 - (indent is not None)]
+        first = False
+    yield "[]" if first else ("" if indent is None else "\n") + "]"
 
 
 _REGISTRY: dict[str, type[Reporter]] = {}

@@ -53,7 +53,8 @@ def write_reports(
     plan = [reporter_for(scan, fmt, options) for fmt in formats]
     with gc_paused():  # many small acyclic objects (elements, rows): see mlguard.gc_pause
         # The whole-file formats render here, before anything is written; the streamed ones
-        # (results json, SARIF, CSV, JUnit) are written piece by piece into their temporaries.
+        # (results json, SARIF, CSV, JUnit, HTML, OCSF, ASFF) are written piece by piece into their
+        # temporaries.
         rendered = [(output_dir / name, reporter.content(scan, options)) for reporter, name in plan]
         return write_files(rendered)
 

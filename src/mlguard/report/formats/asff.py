@@ -39,15 +39,17 @@ takes at most 100 findings per call: split the array (see the README).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from mlguard.errors import InputError
 from mlguard.model import PolicyInfo, Result, ScanResult, Severity, Status, iso
-from mlguard.report.base import Reporter, ReportOptions, register
+from mlguard.report.base import Reporter, ReportOptions, joined, json_array_chunks, register
 from mlguard.report.formats.ocsf import could_not_evaluate, parse_time
 from mlguard.report.sanitize import json_safe, terminal_safe
 
@@ -373,16 +375,22 @@ def build_finding(result: Result, policy: PolicyInfo, scan: ScanResult, target: 
     return result_json
 
 
-def build_asff(scan: ScanResult, options: ReportOptions) -> list[dict[str, Any]]:
-    """Every result as an ASFF finding; InputError when the import account or region is unknown."""
+def asff_findings(scan: ScanResult, options: ReportOptions) -> Iterator[dict[str, Any]]:
+    """Every result as an ASFF finding, one at a time; InputError when the import account or
+    region is unknown, raised by this call (before any finding), not by the first ``next``."""
     target = resolve_target(scan, options)
     if target is None:
-        return []
+        return iter(())
     policies = {p.id: p for p in scan.policies}
-    return [
+    return (
         build_finding(r, policies.get(r.policy_id) or PolicyInfo.of_result(r), scan, target)
         for r in scan.results
-    ]
+    )
+
+
+def build_asff(scan: ScanResult, options: ReportOptions) -> list[dict[str, Any]]:
+    """:func:`asff_findings` as one list."""
+    return list(asff_findings(scan, options))
 
 
 @register
@@ -394,8 +402,16 @@ class AsffReporter(Reporter):
         "import in batches of 100; needs --asff-region/--asff-account, see the README)."
     )
 
+    streams = True
+
+    def chunks(self, scan: ScanResult, options: ReportOptions) -> Iterator[str | bytes]:
+        # Not a generator: a scan the findings cannot be filed for is refused here, before
+        # write_reports writes anything (a finding that fails later still leaves no file).
+        findings = asff_findings(scan, options)
+        return itertools.chain(json_array_chunks(findings, indent=1), ["\n"])
+
     def render(self, scan: ScanResult, options: ReportOptions) -> str:
-        return json.dumps(build_asff(scan, options), indent=1, ensure_ascii=False) + "\n"
+        return joined(self.chunks(scan, options))
 
 
-__all__ = ["AsffReporter", "build_asff", "build_finding", "clip", "resolve_target"]
+__all__ = ["AsffReporter", "asff_findings", "build_asff", "build_finding", "clip", "resolve_target"]

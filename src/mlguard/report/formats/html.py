@@ -12,7 +12,10 @@ stays interactive at 100,000 results.
 from __future__ import annotations
 
 import json
+import secrets
+from array import array
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -22,7 +25,7 @@ import jinja2
 from mlguard.cost.render import fleet_html_context
 from mlguard.cost.render import html_context as cost_html_context
 from mlguard.model import CollectionError, Result, ScanResult, Severity, Status, Summary
-from mlguard.report.base import Reporter, ReportOptions, register
+from mlguard.report.base import Reporter, ReportOptions, joined, register
 from mlguard.report.compliance import FrameworkStatus, all_frameworks
 from mlguard.report.estate_map import map_payload
 from mlguard.report.history_view import history_context
@@ -75,84 +78,128 @@ def _scope(r: Result) -> str:
     return r.account or r.workspace or ""
 
 
+ROW_BATCH = 2000  # rows per piece of the streamed data block
+_INTERNED = ("status", "severity", "category", "provider", "scope", "region", "type", "policy")
+
+
+class _Payload:
+    """The data block, built in two passes over the results: the first interns every table value
+    (the tables come before the rows in the block, in first-seen order) and keeps each row's table
+    indices in one flat int array; the second builds the rows, a batch at a time, from them."""
+
+    def __init__(self, scan: ScanResult) -> None:
+        self.scan = scan
+        self.tables = {name: _Interner() for name in _INTERNED}
+        self.messages = _Interner()
+        self.evidence = _Interner()
+        self.waivers = _Interner()
+        self.compliance = _Interner()
+        self.indices = array("q")  # per row: the 8 tables, message, evidence, waiver, compliance
+        interners = [self.tables[name] for name in _INTERNED]
+        for r in scan.results:
+            keys = (
+                r.status.value,
+                r.severity.value,
+                r.category.value,
+                r.provider,
+                _scope(r),
+                r.region or "",
+                r.resource_type,
+                r.policy_id,
+            )
+            self.indices.extend(intern(key) for intern, key in zip(interners, keys, strict=True))
+            ev = _evidence(r)
+            self.indices.extend(
+                (
+                    self.messages(r.message),
+                    self.evidence(ev) if ev else -1,
+                    self.waivers(r.waiver.model_dump(exclude_none=True)) if r.waiver else -1,
+                    self.compliance(" ".join(sorted(r.compliance))) if r.compliance else -1,
+                )
+            )
+
+    def head(self) -> dict[str, Any]:
+        """Everything but the rows (``rows`` is empty), in the block's key order."""
+        scan = self.scan
+        policies = {
+            p.id: p.model_dump(
+                include={
+                    "title",
+                    "description",
+                    "severity",
+                    "category",
+                    "resource",
+                    "remediation",
+                    "remediation_cli",
+                    "remediation_terraform",
+                    "references",
+                },
+                exclude_none=True,
+                mode="json",
+            )
+            for p in scan.policies
+        }
+        requirements = sorted(
+            {f"{fw.id}:{req.id}": req.title for fw in scan.frameworks for req in fw.requirements}.items()
+        )
+        return {
+            "columns": COLUMNS,
+            "tables": {name: t.values for name, t in self.tables.items()},
+            "messages": self.messages.values,
+            "evidence": self.evidence.values,
+            "waivers": self.waivers.values,
+            "compliance": self.compliance.values,
+            "requirements": requirements,
+            "policies": policies,
+            "rows": [],
+        }
+
+    def rows(self, start: int, stop: int) -> list[list[Any]]:
+        """The rows of results ``start`` to ``stop`` (a slice of the results)."""
+        out: list[list[Any]] = []
+        width = len(_INTERNED) + 4
+        for i, r in enumerate(self.scan.results[start:stop], start):
+            ix = self.indices[i * width : (i + 1) * width]
+            out.append(
+                [
+                    *ix[: len(_INTERNED)],
+                    r.resource_uid,
+                    r.resource_name or "",
+                    *ix[len(_INTERNED) : -1],
+                    f"{r.source.file}:{r.source.start_line}" if r.source else "",
+                    ix[-1],
+                    r.fingerprint,
+                ]
+            )
+        return out
+
+
+def _evidence(r: Result) -> dict[str, Any]:
+    ev: dict[str, Any] = {}
+    if r.evidence.values:
+        ev["values"] = r.evidence.values
+    if r.evidence.collected_at:
+        ev["collected_at"] = r.evidence.collected_at
+    if r.evidence.related:
+        ev["related"] = r.evidence.related
+    if r.cost is not None:  # the finding's waste with its assumptions, in the details view
+        ev["cost"] = r.cost.model_dump(exclude_none=True, mode="json")
+    return ev
+
+
 def payload(scan: ScanResult) -> dict[str, Any]:
-    """The compact, JSON-ready data the page's script renders the tables from."""
-    tables = {
-        name: _Interner()
-        for name in ("status", "severity", "category", "provider", "scope", "region", "type", "policy")
-    }
-    messages = _Interner()
-    evidence = _Interner()
-    waivers = _Interner()
-    compliance = _Interner()
-    rows: list[list[Any]] = []
-    for r in scan.results:
-        ev: dict[str, Any] = {}
-        if r.evidence.values:
-            ev["values"] = r.evidence.values
-        if r.evidence.collected_at:
-            ev["collected_at"] = r.evidence.collected_at
-        if r.evidence.related:
-            ev["related"] = r.evidence.related
-        if r.cost is not None:  # the finding's waste with its assumptions, in the details view
-            ev["cost"] = r.cost.model_dump(exclude_none=True, mode="json")
-        rows.append(
-            [
-                tables["status"](r.status.value),
-                tables["severity"](r.severity.value),
-                tables["category"](r.category.value),
-                tables["provider"](r.provider),
-                tables["scope"](_scope(r)),
-                tables["region"](r.region or ""),
-                tables["type"](r.resource_type),
-                tables["policy"](r.policy_id),
-                r.resource_uid,
-                r.resource_name or "",
-                messages(r.message),
-                evidence(ev) if ev else -1,
-                waivers(r.waiver.model_dump(exclude_none=True)) if r.waiver else -1,
-                f"{r.source.file}:{r.source.start_line}" if r.source else "",
-                compliance(" ".join(sorted(r.compliance))) if r.compliance else -1,
-                r.fingerprint,
-            ]
-        )
-    policies = {
-        p.id: p.model_dump(
-            include={
-                "title",
-                "description",
-                "severity",
-                "category",
-                "resource",
-                "remediation",
-                "remediation_cli",
-                "remediation_terraform",
-                "references",
-            },
-            exclude_none=True,
-            mode="json",
-        )
-        for p in scan.policies
-    }
-    requirements = sorted(
-        {f"{fw.id}:{req.id}": req.title for fw in scan.frameworks for req in fw.requirements}.items()
-    )
-    return {
-        "columns": COLUMNS,
-        "tables": {name: t.values for name, t in tables.items()},
-        "messages": messages.values,
-        "evidence": evidence.values,
-        "waivers": waivers.values,
-        "compliance": compliance.values,
-        "requirements": requirements,
-        "policies": policies,
-        "rows": rows,
-    }
+    """The compact, JSON-ready data the page's script renders the tables from (whole)."""
+    built = _Payload(scan)
+    return {**built.head(), "rows": built.rows(0, len(scan.results))}
 
 
-def _embed(data: dict[str, Any]) -> str:
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _escape(text: str) -> str:
     # No "</script>", "<!--" or entity can appear inside the element; JSON.parse reads \u escapes.
+    # Each character is replaced on its own, so escaping pieces is escaping their concatenation.
     return (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")
@@ -160,6 +207,23 @@ def _embed(data: dict[str, Any]) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+def _embed(data: dict[str, Any]) -> str:
+    return _escape(_dumps(data))
+
+
+def embed_chunks(scan: ScanResult) -> Iterator[str]:
+    """``_embed(payload(scan))`` in pieces: the tables whole, then the rows a batch at a time."""
+    built = _Payload(scan)
+    head = _dumps(built.head())
+    assert head.endswith('"rows":[]}')
+    yield _escape(head[: -len("]}")])
+    for start in range(0, len(scan.results), ROW_BATCH):
+        rows = _dumps(built.rows(start, start + ROW_BATCH))
+        yield ("," if start else "") + _escape(rows[1:-1])
+        del rows
+    yield "]}"
 
 
 @dataclass(frozen=True)
@@ -237,20 +301,25 @@ def template_environment() -> jinja2.Environment:
     return env
 
 
-def render_html(
+def html_chunks(
     scan: ScanResult,
     frameworks: list[FrameworkStatus],
     title: str,
     template: str,
     history: dict[str, Any] | None = None,
     estate_map: dict[str, Any] | None = None,
-) -> str:
-    """Render ``template``; ``history`` is :func:`history_context` of the run's history, if any;
-    ``estate_map`` is :func:`~mlguard.report.estate_map.map_payload` of the scan, if drawn."""
+) -> Iterator[str]:
+    """Render ``template`` in pieces; ``history`` is :func:`history_context` of the run's history,
+    if any; ``estate_map`` is :func:`~mlguard.report.estate_map.map_payload` of the scan, if drawn.
+
+    The page is rendered around a placeholder for the results' data block (a fresh random token,
+    so no value in the page can imitate it), then the block is streamed into its place a batch of
+    rows at a time (:func:`embed_chunks`): the block is never held whole, as a string or a dict."""
     # Recount from the results: the page must agree with results.json even if a summary is stale.
     # A filtered scan (--status) lists some results only: its totals are the summary's.
     summary = scan.summary if scan.filter else recount(scan)
     by_status = {st: summary.by_status.get(st, 0) for st in STATUS_ORDER}
+    placeholder = f"mlguard-data-{secrets.token_hex(16)}"
     context = {
         "title": title,
         "scan": scan,
@@ -268,14 +337,33 @@ def render_html(
         "errors": error_impacts(scan),
         "cost": cost_html_context(scan.cost),
         "fleet": fleet_html_context(scan.gpu_fleet),
-        "data": _embed(payload(scan)),
+        "data": placeholder,
         "script": (files("mlguard.report") / "templates" / "report.js").read_text("utf-8"),
         "estate": _embed(estate_map) if estate_map else None,
         "estate_script": (files("mlguard.report") / "templates" / "estate_map.js").read_text("utf-8")
         if estate_map
         else "",
     }
-    return template_environment().get_template(template).render(**context)
+    page = template_environment().get_template(template).render(**context)
+    head, sep, tail = page.partition(placeholder)
+    if not sep or placeholder in tail:
+        raise ValueError(f"template {template} must place the results' data block exactly once")
+    del page
+    yield head
+    yield from embed_chunks(scan)
+    yield tail
+
+
+def render_html(
+    scan: ScanResult,
+    frameworks: list[FrameworkStatus],
+    title: str,
+    template: str,
+    history: dict[str, Any] | None = None,
+    estate_map: dict[str, Any] | None = None,
+) -> str:
+    """:func:`html_chunks` as one string."""
+    return joined(html_chunks(scan, frameworks, title, template, history, estate_map))
 
 
 @register
@@ -283,9 +371,10 @@ class HtmlReporter(Reporter):
     name = "html"
     filename = "report.html"
     description = "Self-contained HTML report (works offline): summary, charts, frameworks, findings."
+    streams = True
 
-    def render(self, scan: ScanResult, options: ReportOptions) -> str:
-        return render_html(
+    def chunks(self, scan: ScanResult, options: ReportOptions) -> Iterator[str | bytes]:
+        yield from html_chunks(
             scan,
             all_frameworks(scan),
             "mlguard scan report",
@@ -293,3 +382,6 @@ class HtmlReporter(Reporter):
             history_context(options.history, scan),
             map_payload(scan),
         )
+
+    def render(self, scan: ScanResult, options: ReportOptions) -> str:
+        return joined(self.chunks(scan, options))

@@ -43,7 +43,7 @@ overrides removed), like the text of the other reporters.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,7 +68,7 @@ from py_ocsf_models.objects.resource_details import ResourceDetails
 
 from mlguard.errors import InputError
 from mlguard.model import PolicyInfo, Result, ScanResult, Severity, Status
-from mlguard.report.base import Reporter, ReportOptions, register
+from mlguard.report.base import Reporter, ReportOptions, joined, json_array_chunks, register
 from mlguard.report.sanitize import json_safe
 
 CLASS_UID = 2003
@@ -314,16 +314,19 @@ def build_event(
     )
 
 
-def build_ocsf(scan: ScanResult) -> list[dict[str, Any]]:
+def ocsf_events(scan: ScanResult) -> Iterator[dict[str, Any]]:
     """Every result as an OCSF Compliance Finding, JSON-ready (strings made terminal-safe)."""
     policies = {p.id: p for p in scan.policies}
     incomplete = scan.incomplete
-    events = []
     for result in scan.results:
         policy = policies.get(result.policy_id) or PolicyInfo.of_result(result)
         event = build_event(result, policy, scan, incomplete)
-        events.append(json_safe(event.model_dump(mode="json", exclude_none=True)))
-    return events
+        yield json_safe(event.model_dump(mode="json", exclude_none=True))
+
+
+def build_ocsf(scan: ScanResult) -> list[dict[str, Any]]:
+    """:func:`ocsf_events` as one list."""
+    return list(ocsf_events(scan))
 
 
 @register
@@ -332,8 +335,14 @@ class OcsfReporter(Reporter):
     filename = "results.ocsf.json"
     description = "OCSF 1.5 Compliance Finding events (class 2003), a JSON array for Security Lake and SIEMs."
 
+    streams = True
+
+    def chunks(self, scan: ScanResult, options: ReportOptions) -> Iterator[str | bytes]:
+        yield from json_array_chunks(ocsf_events(scan))
+        yield "\n"
+
     def render(self, scan: ScanResult, options: ReportOptions) -> str:
-        return json.dumps(build_ocsf(scan), separators=(",", ":"), ensure_ascii=False) + "\n"
+        return joined(self.chunks(scan, options))
 
 
 __all__ = [
@@ -342,5 +351,6 @@ __all__ = [
     "build_event",
     "build_ocsf",
     "could_not_evaluate",
+    "ocsf_events",
     "parse_time",
 ]
