@@ -7,8 +7,7 @@ calls, which carry every field but the image's role; tags come from ``ListTags``
 
 A space (``ListSpaces`` per region, ``DescribeSpace`` each) is the storage and app settings a
 JupyterLab or Code Editor app runs with: private to its owner's user profile or shared with every
-profile of the domain. Its ARN comes only from ``DescribeSpace``, so the tags are read in the same
-step.
+profile of the domain. Its ARN comes only from ``DescribeSpace``, which ``ListTags`` needs.
 """
 
 from __future__ import annotations
@@ -54,17 +53,17 @@ _SPACE_DETAIL_FIELDS = (
     "instance_type",
     *_GPU_FIELDS,
     "idle_timeout_minutes",
-    "tags",
 )
 
 
-def _describe_space(caller: Caller, raw: dict[str, Any]) -> dict[str, Any]:
-    """DescribeSpace, then ListTags on the ARN it returns (ListSpaces carries no ARN)."""
-    out = caller.call("sagemaker", "describe_space", DomainId=raw["DomainId"], SpaceName=raw["SpaceName"])
-    out.pop("ResponseMetadata", None)
-    tags = caller.call("sagemaker", "list_tags", ResourceArn=out["SpaceArn"])
-    out["Tags"] = tags.get("Tags") or []
-    return out
+def _space_tags(caller: Caller, raw: dict[str, Any]) -> list[Any]:
+    """ListTags on the space's ARN, which only DescribeSpace returns (ListSpaces carries none):
+    the describe detail's when it ran, else a DescribeSpace of its own (a scan reading only tags)."""
+    arn = raw.get("SpaceArn")
+    if not arn:
+        ids = {"DomainId": raw["DomainId"], "SpaceName": raw["SpaceName"]}
+        arn = caller.call("sagemaker", "describe_space", **ids)["SpaceArn"]
+    return list(caller.call("sagemaker", "list_tags", ResourceArn=arn).get("Tags") or [])
 
 
 def _space(item: Item, opts: Options) -> dict[str, Any]:
@@ -127,9 +126,15 @@ define(
         details=(
             Detail(
                 operation="describe_space",
-                also=("list_tags",),
-                fetch=_describe_space,
+                params=lambda r: {"DomainId": r["DomainId"], "SpaceName": r["SpaceName"]},
                 attributes=_SPACE_DETAIL_FIELDS,
+            ),
+            Detail(
+                operation="list_tags",
+                also=("describe_space",),
+                fetch=_space_tags,
+                into="Tags",
+                attributes=("tags",),
             ),
         ),
         tags="Tags",
