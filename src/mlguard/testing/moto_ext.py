@@ -971,7 +971,7 @@ def _patch_inference_experiments() -> None:
 
 def _patch_tags_for_added_records() -> None:
     """moto 5.2.x resolves ListTags/AddTags/DeleteTags ARNs through a fixed table that has no
-    feature groups, monitoring schedules, user profiles (a user profile ARN even has two path
+    feature groups, monitoring schedules, user profiles, spaces (their ARNs even have two path
     segments), images, app image configs or inference experiments, so ListTags on them fails
     with an internal error; and model cards, model quality and model explainability job
     definitions created without Tags keep ``None``, on which ListTags fails too. Resolve the
