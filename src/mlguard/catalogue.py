@@ -70,6 +70,7 @@ _TYPES: tuple[ResourceType, ...] = (
     ),
     ResourceType("aws.sagemaker.image", "SageMaker (Studio custom) image."),
     ResourceType("aws.sagemaker.app_image_config", "SageMaker Studio app image configuration."),
+    ResourceType("aws.sagemaker.space", "SageMaker Studio space (private or shared app settings)."),
     ResourceType("aws.sagemaker.inference_experiment", "SageMaker inference experiment (shadow test)."),
     ResourceType("aws.sagemaker.model_card", "SageMaker model card (status, KMS key, documented model)."),
     ResourceType(

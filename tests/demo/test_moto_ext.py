@@ -34,6 +34,7 @@ def test_apply_is_idempotent_and_lists_every_gap() -> None:
     assert {
         "monitoring_schedules",
         "user_profiles",
+        "spaces",
         "feature_groups",
         "model_network_isolation",
         "studio_images",
@@ -129,6 +130,53 @@ def test_user_profiles_create_describe_list_paginate_delete(sm: Any, role_arn: s
         sm.describe_user_profile(DomainId=d1, UserProfileName="ann")
     with pytest.raises(ClientError, match="ResourceNotFound"):
         sm.create_user_profile(DomainId="d-missing", UserProfileName="x")
+
+
+def test_spaces_create_describe_list_paginate_delete(sm: Any, role_arn: str) -> None:
+    d1 = _domain(sm, role_arn, "one")
+    d2 = _domain(sm, role_arn, "two")
+    settings = {
+        "AppType": "JupyterLab",
+        "JupyterLabAppSettings": {
+            "DefaultResourceSpec": {"InstanceType": "ml.g5.xlarge"},
+            "AppLifecycleManagement": {"IdleSettings": {"IdleTimeoutInMinutes": 60}},
+        },
+    }
+    for name in ("lab", "editor", "shared"):
+        sm.create_space(
+            DomainId=d1,
+            SpaceName=name,
+            SpaceSettings=settings,
+            OwnershipSettings={"OwnerUserProfileName": "ann"},
+            SpaceSharingSettings={"SharingType": "Shared" if name == "shared" else "Private"},
+            Tags=[{"Key": "k", "Value": name}],
+        )
+    sm.create_space(DomainId=d2, SpaceName="other")
+
+    described = sm.describe_space(DomainId=d1, SpaceName="shared")
+    assert described["SpaceArn"].endswith(f":space/{d1}/shared")
+    assert described["SpaceSettings"] == settings
+    assert described["OwnershipSettings"] == {"OwnerUserProfileName": "ann"}
+    assert described["SpaceSharingSettings"] == {"SharingType": "Shared"}
+    assert sm.list_tags(ResourceArn=described["SpaceArn"])["Tags"] == [{"Key": "k", "Value": "shared"}]
+
+    pages = list(sm.get_paginator("list_spaces").paginate(PaginationConfig={"PageSize": 3}))
+    assert len(pages) == 2
+    summaries = [s for page in pages for s in page["Spaces"]]
+    assert sorted(s["SpaceName"] for s in summaries) == ["editor", "lab", "other", "shared"]
+    shared = next(s for s in summaries if s["SpaceName"] == "shared")
+    assert shared["SpaceSettingsSummary"] == {"AppType": "JupyterLab"}
+    assert shared["SpaceSharingSettingsSummary"] == {"SharingType": "Shared"}
+    assert [s["SpaceName"] for s in sm.list_spaces(DomainIdEquals=d2)["Spaces"]] == ["other"]
+
+    sm.delete_space(DomainId=d1, SpaceName="lab")
+    assert len(sm.list_spaces(DomainIdEquals=d1)["Spaces"]) == 2
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        sm.describe_space(DomainId=d1, SpaceName="lab")
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        sm.create_space(DomainId="d-missing", SpaceName="x")
+    with pytest.raises(ClientError, match="ResourceInUse"):
+        sm.create_space(DomainId=d1, SpaceName="shared")
 
 
 def test_feature_groups_online_only_and_offline_with_kms(sm: Any, role_arn: str) -> None:

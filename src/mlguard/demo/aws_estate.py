@@ -777,6 +777,33 @@ class _Seeder:
                 "carol": "its own security group admits SSH from anywhere",
             }.get(user)
             r.add("aws.sagemaker.user_profile", user, region, bad=flaw)
+        # Studio spaces: a shared GPU JupyterLab space without idle shutdown next to one that stops
+        # after an idle hour (and, in the other region, a private CPU space).
+        spaces: dict[str, tuple[str, str, int | None]] = (
+            {"team-gpu-lab": ("ml.g5.xlarge", "Shared", None), "bob-gpu-lab": ("ml.g5.xlarge", "Private", 60)}
+            if primary
+            else {"dana-lab": ("ml.t3.medium", "Private", None)}
+        )
+        for space, (instance_type, sharing, idle) in spaces.items():
+            lab: dict[str, Any] = {"DefaultResourceSpec": {"InstanceType": instance_type}}
+            if idle is not None:
+                lab["AppLifecycleManagement"] = {"IdleSettings": {"IdleTimeoutInMinutes": idle}}
+            sm.create_space(
+                DomainId=domain_id,
+                SpaceName=space,
+                SpaceSettings={"AppType": "JupyterLab", "JupyterLabAppSettings": lab},
+                OwnershipSettings={
+                    "OwnerUserProfileName": profiles[0] if sharing == "Shared" else space.split("-")[0]
+                },
+                SpaceSharingSettings={"SharingType": sharing},
+                Tags=_tags(**_TEAM),
+            )
+            gpu_flaw = (
+                "GPU JupyterLab space without idle shutdown"
+                if instance_type.startswith("ml.g") and idle is None
+                else None
+            )
+            r.add("aws.sagemaker.space", space, region, bad=gpu_flaw)
 
         # Models, endpoint configs, endpoints
         endpoints: dict[str, str] = {}

@@ -63,6 +63,12 @@ GPU_INSTANCE_TYPE = re.compile(
 )
 
 _PAGINATION = {
+    "_list_spaces": {
+        "input_token": "next_token",
+        "limit_key": "max_results",
+        "limit_default": 100,
+        "unique_attribute": "arn",
+    },
     "_list_user_profiles": {
         "input_token": "next_token",
         "limit_key": "max_results",
@@ -351,6 +357,144 @@ def _patch_user_profiles() -> None:
         return ActionResult({"UserProfiles": [p.summary() for p in items], "NextToken": token})
 
     for fn in (create_user_profile, describe_user_profile, delete_user_profile, list_user_profiles):
+        _add_method(cls, fn)
+
+
+# --------------------------------------------------------------------------- spaces
+
+
+@dataclass
+class Space:
+    domain_id: str
+    name: str
+    arn: str
+    space_settings: dict[str, Any]
+    ownership_settings: dict[str, Any] | None
+    sharing_settings: dict[str, Any] | None
+    display_name: str | None
+    tags: list[dict[str, str]]
+    creation_time: datetime = field(default_factory=utcnow)
+    last_modified_time: datetime = field(default_factory=utcnow)
+    status: str = "InService"
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "DomainId": self.domain_id,
+            "SpaceName": self.name,
+            "Status": self.status,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+        }
+        if self.space_settings.get("AppType"):
+            out["SpaceSettingsSummary"] = {"AppType": self.space_settings["AppType"]}
+        if self.sharing_settings:
+            out["SpaceSharingSettingsSummary"] = self.sharing_settings
+        if self.ownership_settings:
+            out["OwnershipSettingsSummary"] = self.ownership_settings
+        if self.display_name:
+            out["SpaceDisplayName"] = self.display_name
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        out = {
+            **self.summary(),
+            "SpaceArn": self.arn,
+            "HomeEfsFileSystemUid": "200002",
+            "SpaceSettings": self.space_settings,
+        }
+        for key in ("SpaceSettingsSummary", "SpaceSharingSettingsSummary", "OwnershipSettingsSummary"):
+            out.pop(key, None)
+        if self.sharing_settings:
+            out["SpaceSharingSettings"] = self.sharing_settings
+        if self.ownership_settings:
+            out["OwnershipSettings"] = self.ownership_settings
+        return out
+
+
+def _spaces(backend: Any) -> dict[str, Space]:
+    return _store(backend, "_mlguard_spaces")
+
+
+@paginate(pagination_model=_PAGINATION)
+def _list_spaces(
+    backend: Any,
+    *,
+    domain_id: str | None,
+    name_contains: str | None,
+    sort_by: str | None,
+    sort_order: str | None,
+) -> list[Space]:
+    items = [
+        s
+        for s in _spaces(backend).values()
+        if (not domain_id or s.domain_id == domain_id) and (not name_contains or name_contains in s.name)
+    ]
+    return _sorted(
+        items,
+        sort_by,
+        sort_order,
+        {"CreationTime": "creation_time", "LastModifiedTime": "last_modified_time"},
+    )
+
+
+def _patch_spaces() -> None:
+    """moto 5.2.x has no SageMaker Studio spaces: CreateSpace, DescribeSpace, ListSpaces and
+    DeleteSpace raise NotImplementedError. Add them (a space belongs to an existing domain; list
+    filters DomainIdEquals / SpaceNameContains, sorting and NextToken pagination; the ARN is
+    ``space/<domain-id>/<space-name>`` like AWS's, and ListTags resolves it)."""
+    cls = sm_responses.SageMakerResponse
+
+    def create_space(self: Any) -> Any:
+        backend = self.sagemaker_backend
+        domain_id = self._get_param("DomainId")
+        name = self._get_param("SpaceName")
+        if domain_id not in backend.domains:
+            raise ResourceNotFound(f"Domain {domain_id} not found")
+        key = _user_profile_key(domain_id, name)
+        if key in _spaces(backend):
+            raise ResourceInUseException(f"Space {name} already exists in domain {domain_id}")
+        space = Space(
+            domain_id=domain_id,
+            name=name,
+            arn=_arn(backend, "space", key),
+            space_settings=self._get_param("SpaceSettings") or {},
+            ownership_settings=self._get_param("OwnershipSettings"),
+            sharing_settings=self._get_param("SpaceSharingSettings"),
+            display_name=self._get_param("SpaceDisplayName"),
+            tags=self._get_param("Tags") or [],
+        )
+        _spaces(backend)[key] = space
+        return ActionResult({"SpaceArn": space.arn})
+
+    def _get(self: Any) -> Space:
+        domain_id = self._get_param("DomainId")
+        name = self._get_param("SpaceName")
+        found = _spaces(self.sagemaker_backend).get(_user_profile_key(domain_id, name))
+        if found is None:
+            raise ResourceNotFound(f"Space {name} not found in domain {domain_id}")
+        return found
+
+    def describe_space(self: Any) -> Any:
+        return ActionResult(_get(self).describe())
+
+    def delete_space(self: Any) -> Any:
+        space = _get(self)
+        del _spaces(self.sagemaker_backend)[_user_profile_key(space.domain_id, space.name)]
+        return EmptyResult()
+
+    def list_spaces(self: Any) -> Any:
+        items, token = _list_spaces(
+            self.sagemaker_backend,
+            domain_id=self._get_param("DomainIdEquals"),
+            name_contains=self._get_param("SpaceNameContains"),
+            sort_by=self._get_param("SortBy"),
+            sort_order=self._get_param("SortOrder"),
+            next_token=self._get_param("NextToken"),
+            max_results=self._get_param("MaxResults"),
+        )
+        return ActionResult({"Spaces": [s.summary() for s in items], "NextToken": token})
+
+    for fn in (create_space, describe_space, delete_space, list_spaces):
         _add_method(cls, fn)
 
 
@@ -827,7 +971,7 @@ def _patch_inference_experiments() -> None:
 
 def _patch_tags_for_added_records() -> None:
     """moto 5.2.x resolves ListTags/AddTags/DeleteTags ARNs through a fixed table that has no
-    feature groups, monitoring schedules, user profiles (a user profile ARN even has two path
+    feature groups, monitoring schedules, user profiles, spaces (their ARNs even have two path
     segments), images, app image configs or inference experiments, so ListTags on them fails
     with an internal error; and model cards, model quality and model explainability job
     definitions created without Tags keep ``None``, on which ListTags fails too. Resolve the
@@ -845,6 +989,8 @@ def _patch_tags_for_added_records() -> None:
                 found = next((s for s in _monitoring_schedules(self).values() if s.arn == arn), None)
             elif kind == "user-profile":
                 found = _user_profiles(self).get(rest)
+            elif kind == "space":
+                found = _spaces(self).get(rest)
             elif kind in ("image", "app-image-config", "inference-experiment"):
                 found = _record_by_arn(self, arn)
             else:
@@ -1904,6 +2050,7 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     _patch_notebook_platform_and_imds,
     _patch_processing_resources,
     _patch_user_profiles,
+    _patch_spaces,
     _patch_feature_groups,
     _patch_monitoring_schedules,
     _patch_studio_images,
