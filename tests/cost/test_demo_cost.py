@@ -84,6 +84,7 @@ def test_gpu_hours_without_prices(unpriced: tuple[dict[str, Any], str, Path]) ->
 
 _COSTED = {
     "ec2_gpu_instance_idle",
+    "ec2_gpu_instance_gpu_idle",
     "sagemaker_endpoint_idle",
     "sagemaker_endpoint_variants_autoscaled",
     "sagemaker_gpu_variant_autoscaling_bounded",

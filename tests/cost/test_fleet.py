@@ -62,6 +62,9 @@ def _inventory(errors: list[CollectionError] | None = None) -> Inventory:
                 "gpu": ec2_gpu,
                 "launch_time": "2026-11-28T00:00:00Z",
                 "cpu_utilization_avg": 2.5,
+                "gpu_utilization_avg": 64.0,
+                "gpu_utilization_max": 99.0,
+                "gpu_utilization_reason": None,
             },
             tags={"team": "vision"},
         ),
@@ -85,6 +88,8 @@ def _inventory(errors: list[CollectionError] | None = None) -> Inventory:
                 "gpu": {"gpu_count": 8, "gpu_model": "A100", "is_gpu": True, "accelerator": "gpu"},
                 "launch_time": "2026-11-30T00:00:00Z",
                 "state_transition_time": "2026-11-30T10:00:00Z",
+                "gpu_utilization_avg": None,
+                "gpu_utilization_reason": "not measured: no agent metrics",
             },
         ),
         _aws(
@@ -290,6 +295,15 @@ def test_hours_come_from_start_stop_and_end_times(fleet: GpuFleet) -> None:
     run = _item(fleet, "i-run")
     assert (run.hours, run.gpu_hours, run.accelerator_model, run.owner) == (72.0, 72.0, "A10G", "vision")
     assert run.utilisation["cpu_utilization_avg_pct"] == 2.5
+    # GPU utilisation from the CloudWatch agent where it was measured; the reason where it was not
+    assert (run.utilisation["gpu_utilization_avg_pct"], run.utilisation["gpu_utilization_max_pct"]) == (
+        64.0,
+        99.0,
+    )
+    assert "gpu_utilization" not in run.utilisation
+    unmeasured = _item(fleet, "i-stopped-in-window").utilisation
+    assert unmeasured["gpu_utilization"] == "not measured: no agent metrics"
+    assert "gpu_utilization_avg_pct" not in unmeasured
     assert _item(fleet, "i-stopped-long-ago").hours == 0.0  # stopped before the window
     stopped = _item(fleet, "i-stopped-in-window")
     assert (stopped.hours, stopped.gpu_hours, stopped.instances) == (10.0, 80.0, 0.0)

@@ -185,10 +185,15 @@ def _ec2(b: _Builder) -> Iterable[FleetItem]:
     else:
         hours = None
         b.unknown.append(f"hours: state {state!r}")
-    util = {
-        "cpu_utilization_avg_pct": _num(b.doc.get("cpu_utilization_avg")),
-        "gpu_utilization": "not collected (needs the CloudWatch agent's nvidia_gpu metrics)",
-    }
+    util: dict[str, Any] = {"cpu_utilization_avg_pct": _num(b.doc.get("cpu_utilization_avg"))}
+    gpu_avg = _num(b.doc.get("gpu_utilization_avg"))
+    if gpu_avg is not None:  # the CloudWatch agent's nvidia_smi_utilization_gpu, busiest GPU
+        util["gpu_utilization_avg_pct"] = gpu_avg
+        util["gpu_utilization_max_pct"] = _num(b.doc.get("gpu_utilization_max"))
+    else:  # not measured is unknown, never 0
+        util["gpu_utilization"] = b.doc.get("gpu_utilization_reason") or (
+            "not collected (needs the CloudWatch agent's nvidia_gpu metrics)"
+        )
     yield b.item(
         "EC2 instance",
         state=state,

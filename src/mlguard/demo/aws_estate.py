@@ -145,6 +145,9 @@ def _tags(**kv: str) -> list[dict[str, str]]:
 _TEAM = {"team": "ml-platform", "cost_center": "cc-4410", "environment": "production"}
 #: _TEAM plus an accountable owner: the resources the ownership-tag policies pass.
 _OWNED = {**_TEAM, "owner": "ml-platform"}
+# Demo GPU instances that run the CloudWatch agent with its nvidia_gpu section: GPU name and the
+# nvidia_smi_utilization_gpu percent it reports (the trainer is busy; the dev box's GPU is idle).
+_AGENT_GPU = {"gpu-trainer-p3": ("Tesla V100-SXM2-16GB", 88.0), "gpu-dev-g4dn": ("Tesla T4", 0.0)}
 #: The LLM serving image, in the flawed (mutable, unscanned, public) llm-serving repository.
 _LLM_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/llm-serving:latest"
 
@@ -1253,7 +1256,7 @@ class _Seeder:
                     False,
                     "running",
                     1.2,
-                    "untagged GPU instance idle (CPU ~1%)",
+                    "untagged GPU instance idle (CPU ~1%, GPU 0% by the CloudWatch agent)",
                 ),
                 ("gpu-inference-g5", "g5.xlarge", True, "stopped", 0.0, None),
                 ("ml-bastion", "t3.micro", True, "running", 4.0, None),
@@ -1270,6 +1273,7 @@ class _Seeder:
                 )
             ]
         metric_data: list[dict[str, Any]] = []
+        agent_data: list[dict[str, Any]] = []
         for name, itype, tagged, state, cpu, flaw in specs:
             tags = [{"Key": "Name", "Value": name}]
             if tagged:
@@ -1314,8 +1318,24 @@ class _Seeder:
                     }
                     for i in range(1, 29)
                 ]
+            if name in _AGENT_GPU:  # the CloudWatch agent's nvidia_gpu metrics, one series per GPU
+                agent_data += [
+                    {
+                        "MetricName": "nvidia_smi_utilization_gpu",
+                        "Dimensions": [
+                            {"Name": "InstanceId", "Value": instance},
+                            {"Name": "index", "Value": "0"},
+                            {"Name": "name", "Value": _AGENT_GPU[name][0]},
+                        ],
+                        "Timestamp": self.now - timedelta(hours=6 * i),
+                        "Value": _AGENT_GPU[name][1],
+                    }
+                    for i in range(1, 29)
+                ]
         for start in range(0, len(metric_data), 500):
             cw.put_metric_data(Namespace="AWS/EC2", MetricData=metric_data[start : start + 500])
+        for start in range(0, len(agent_data), 500):
+            cw.put_metric_data(Namespace="CWAgent", MetricData=agent_data[start : start + 500])
 
     def glue(self, region: str) -> None:
         glue = self.client("glue", region)

@@ -232,6 +232,66 @@ def _utilisation(items: list[Item], caller: Caller, opts: Options) -> None:
         i.data["metrics_datapoints"] = len(avg)
 
 
+_AGENT_NAMESPACE = "CWAgent"  # the CloudWatch agent's default namespace
+_AGENT_GPU_METRIC = "nvidia_smi_utilization_gpu"  # its nvidia_gpu section's utilization_gpu
+_GPU_AGENT_ATTRIBUTES = (
+    "gpu_utilization_max",
+    "gpu_utilization_avg",
+    "gpu_metrics_datapoints",
+    "gpu_devices_measured",
+    "gpu_utilization_reason",
+)
+
+
+def _agent_gpu_utilisation(items: list[Item], caller: Caller, opts: Options) -> None:
+    """GPU utilisation of GPU instances from the CloudWatch agent's NVIDIA metrics.
+
+    The agent publishes ``nvidia_smi_utilization_gpu`` per GPU (dimensions such as index, name,
+    host, plus the InstanceId that ``append_dimensions`` adds), so the metrics are listed by
+    InstanceId first and each GPU's series is read. No series means "not measured": the figures
+    stay null with a reason and the datapoint count is 0, never a utilisation of zero."""
+    gpu = {i.raw["InstanceId"]: i for i in items if i.data.get("is_gpu")}
+    if not gpu:
+        return
+    series: dict[str, dict[tuple[tuple[str, str], ...], None]] = {iid: {} for iid in gpu}
+    for page in caller.pages(
+        "cloudwatch",
+        "list_metrics",
+        Namespace=_AGENT_NAMESPACE,
+        MetricName=_AGENT_GPU_METRIC,
+        Dimensions=[{"Name": "InstanceId"}],
+    ):
+        for metric in page.get("Metrics", []):
+            dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+            iid = dict(dims).get("InstanceId")
+            if iid in series:
+                series[iid][dims] = None  # ListMetrics may repeat a metric: keep each once
+    queries = [
+        metrics.Query(f"{iid}/{n}/{stat}", _AGENT_NAMESPACE, _AGENT_GPU_METRIC, dims, stat)
+        for iid, found in series.items()
+        for n, dims in enumerate(found)
+        for stat in ("Maximum", "Average")
+    ]
+    values = metrics.fetch(caller, queries, opts) if queries else {}
+    for iid, item in gpu.items():
+        per_gpu = [
+            (values[f"{iid}/{n}/Maximum"], values[f"{iid}/{n}/Average"]) for n in range(len(series[iid]))
+        ]
+        maxima = [v for mx, _ in per_gpu for v in mx]
+        averages = [v for _, avg in per_gpu for v in avg]
+        days = max((len(avg) for _, avg in per_gpu), default=0)
+        item.data["gpu_devices_measured"] = len(per_gpu)
+        item.data["gpu_metrics_datapoints"] = days
+        item.data["gpu_utilization_max"] = max(maxima) if maxima else None
+        item.data["gpu_utilization_avg"] = max(averages) if averages else None
+        item.data["gpu_utilization_reason"] = (
+            None
+            if averages
+            else f"not measured: the CloudWatch agent published no {_AGENT_NAMESPACE} "
+            f"{_AGENT_GPU_METRIC} with this InstanceId in the last {opts.metrics_days} days"
+        )
+
+
 _PROTOCOLS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 
 
@@ -328,6 +388,12 @@ define(
                     "metrics_datapoints",
                 ),
                 run=_utilisation,
+            ),
+            Enrichment(
+                name="GPU utilisation (CloudWatch agent)",
+                operations=(("cloudwatch", "list_metrics"), ("cloudwatch", "get_metric_data")),
+                attributes=_GPU_AGENT_ATTRIBUTES,
+                run=_agent_gpu_utilisation,
             ),
         ),
     ),
