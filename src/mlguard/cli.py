@@ -26,6 +26,8 @@ from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
 from mlguard.cli_output import (
     FormatsCommand,
+    LazyCommand,
+    LazyGroup,
     OutputSettings,
     check_stdout_format,
     emit_stdout,
@@ -53,9 +55,6 @@ from mlguard.errors import (
     PolicyError,
 )
 from mlguard.history.cli import history, record_options, recording, store_option
-from mlguard.history.report import report_history
-from mlguard.history.store import Store, open_store
-from mlguard.iac.cli import iac_command
 from mlguard.model import (
     Inventory,
     Provenance,
@@ -87,9 +86,9 @@ from mlguard.policy.loader import Policy, PolicySet, builtin_policy_dir, load_po
 from mlguard.policy.schema import framework_schema, policy_schema
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.console import escape, print_summary, terminal_safe
-from mlguard.report.render import sha256_file, write_files, write_reports
 
 if TYPE_CHECKING:
+    from mlguard.history.store import Store
     from mlguard.merge import Merged
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -416,6 +415,8 @@ def _write_reports(
     options = options or ReportOptions()
     shown = filtered(scan, plan.statuses)
     on_stdout = render_stdout(shown, plan.stdout, options) if plan.stdout is not None else None
+    from mlguard.report.render import write_reports  # jinja2 and the reporters
+
     written = write_reports(shown, [f for f in plan.formats if f != "console"], plan.out_dir, options)
     if on_stdout is not None:
         emit_stdout(on_stdout)
@@ -469,7 +470,37 @@ def _progress(state: State) -> Iterator[Progress]:
 # --------------------------------------------------------------------------- commands
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+# subcommands of their own modules, imported on use: `mlguard --help` imports no boto3,
+# databricks-sdk, SQLAlchemy or jinja2 (tests/test_cli_startup.py)
+LAZY_COMMANDS = {
+    "graph": LazyCommand(
+        "mlguard.graph.cli:graph_command",
+        "Export the estate graph of a RESULTS file (or an inventory): data -> training -> models -> "
+        "serving, each resource with its findings, each link with why it exists.",
+    ),
+    "iac": LazyCommand(
+        "mlguard.iac.cli:iac_command",
+        "Scan Terraform (HCL and plan JSON) and CloudFormation under PATH with checkov.",
+    ),
+}
+LAZY_PERMISSIONS = {
+    "aws": LazyCommand(
+        "mlguard.collect.aws.commands:permissions_command",
+        "Print the least-privilege IAM policy the AWS collector needs (derived from its API calls).",
+    ),
+    "databricks": LazyCommand(
+        "mlguard.collect.databricks.commands:permissions_databricks",
+        "The minimal workspace and account entitlements the Databricks scan needs, per resource "
+        "type, the API calls it makes, and what is lost without admin.",
+    ),
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+)
 @click.version_option(__version__, prog_name="mlguard")
 @click.option(
     "--config",
@@ -587,6 +618,8 @@ def _part_store(loaded: LoadedConfig, kw: dict[str, Any], sharded: bool) -> str 
         raise InputError(
             "--record-part needs a results store: give --store PATH|URL, set MLGUARD_STORE or store:"
         )
+    from mlguard.history.store import open_store
+
     with open_store(target):  # a bad URL or an unreachable server fails now, not after the scan
         pass
     return target
@@ -608,6 +641,8 @@ def _collect_exit(ctx: click.Context, state: State, collected: Collected) -> Non
 
 
 def _write_json(path: Path, model: Inventory | ScanResult) -> None:
+    from mlguard.report.render import write_files
+
     write_files([(path, model.model_dump_json(indent=1, exclude_none=True) + "\n")])
 
 
@@ -768,6 +803,8 @@ def scan_cmd(
         if store is not None:  # record first, so the reports can show the diff and the trends
             run_id = store.record(scan, inv)
             state.err.print(f"recorded run {run_id}", highlight=False)
+            from mlguard.history.report import report_history
+
             options = _report_options(kw, history=report_history(store, run_id))
         try:
             _write_reports(state, scan, plan, options)
@@ -887,6 +924,8 @@ def _evaluate_merged(
     if store is not None:
         run_id = store.record(scan, inv)
         state.err.print(f"recorded run {run_id}", highlight=False)
+        from mlguard.history.report import report_history
+
         options = _report_options(kw, history=report_history(store, run_id))
     _write_reports(state, scan, plan, options)
     ctx.exit(_gate(state, loaded, kw, scan, inv, incomplete=merged.incomplete))
@@ -952,6 +991,8 @@ def report_cmd(
     ctx: click.Context, /, results: Path, framework: str | None, store_target: str | None, **kw: Any
 ) -> None:
     """Re-render a saved RESULTS file (results.json) in other formats."""
+    from mlguard.report.render import sha256_file
+
     state = _state(ctx)
     loaded = state.config()
     plan = _report_plan(loaded, kw, "console", framework)
@@ -962,6 +1003,9 @@ def report_cmd(
     if store_target is not None:
         if "://" not in store_target and not Path(store_target).is_file():
             raise InputError("results store not found", file=store_target)
+        from mlguard.history.report import report_history
+        from mlguard.history.store import open_store
+
         with open_store(store_target) as store:
             run_id = store.find(scan)
             if run_id is None:
@@ -1111,27 +1155,15 @@ def policies_validate(ctx: click.Context, /, paths: tuple[Path, ...]) -> None:
     )
 
 
-cli.add_command(history)
-cli.add_command(iac_command)
+cli.add_command(history)  # light: its commands import the store when they run
 
 
 # --------------------------------------------------------------------------- permissions
 
 
-@cli.group("permissions")
+@cli.group("permissions", cls=LazyGroup, lazy=LAZY_PERMISSIONS)
 def permissions_group() -> None:
     """Print the least privilege the scanner needs, derived from what the collectors call."""
-
-
-def _attach_provider_commands() -> None:
-    from mlguard.collect.aws.commands import permissions_command as permissions_aws
-    from mlguard.collect.databricks.commands import permissions_databricks
-
-    permissions_group.add_command(permissions_aws)
-    permissions_group.add_command(permissions_databricks)
-
-
-_attach_provider_commands()
 
 
 # --------------------------------------------------------------------------- schema
@@ -1148,14 +1180,13 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
-def _attach_graph_command() -> None:  # the estate map's export (mlguard.graph)
-    from mlguard.graph.cli import graph_command, graph_schema
+def _graph_schema() -> dict[str, Any]:  # the estate map's export (mlguard.graph)
+    from mlguard.graph.cli import graph_schema
 
-    cli.add_command(graph_command)
-    SCHEMAS["graph"] = graph_schema
+    return graph_schema()
 
 
-_attach_graph_command()
+SCHEMAS["graph"] = _graph_schema
 
 
 def _model_schema(model: type[Inventory] | type[ScanResult], title: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import sys
@@ -143,10 +144,64 @@ def install_global_options(group: click.Group, root: bool = True) -> None:
     if root:
         group.params.extend(global_params())
     for command in group.commands.values():
-        names = {opt for p in command.params for opt in getattr(p, "opts", [])}
-        command.params.extend(p for p in global_params() if not names.intersection(p.opts))
-        if isinstance(command, click.Group):
-            install_global_options(command, root=False)
+        _add_global_options(command)
+
+
+def _add_global_options(command: click.Command) -> None:
+    names = {opt for p in command.params for opt in getattr(p, "opts", [])}
+    command.params.extend(p for p in global_params() if not names.intersection(p.opts))
+    if isinstance(command, click.Group):
+        install_global_options(command, root=False)
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """A subcommand imported only when it runs or its own help is asked: ``target`` is
+    ``module:attribute``; ``help`` is its docstring's first paragraph, for the group's command
+    list (tests check that it is the command's own)."""
+
+    target: str
+    help: str
+
+
+class LazyGroup(click.Group):
+    """A group whose heavy subcommands (boto3, databricks-sdk, SQLAlchemy...) are imported on
+    use, so that ``mlguard --help`` stays fast (the lazy loading of click's documentation)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, LazyCommand] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, LazyCommand] = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            return self.load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def load(self, cmd_name: str) -> click.Command:
+        """Import a lazy subcommand, give it the global options and keep it."""
+        module_name, attr = self.lazy[cmd_name].target.split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.lazy[cmd_name].target} is not a click command")
+        _add_global_options(command)
+        self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, but a lazy subcommand's short help comes from :attr:`lazy`, unimported."""
+        rows: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy and name not in self.commands:
+                rows.append((name, click.Command(name, help=self.lazy[name].help)))
+            elif (cmd := self.commands.get(name)) is not None and not cmd.hidden:
+                rows.append((name, cmd))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
 
 
 # --------------------------------------------------------------------------- progress

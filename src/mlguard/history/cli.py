@@ -12,21 +12,21 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast, get_args
+from typing import TYPE_CHECKING, Any, TypeVar, cast, get_args
 
 import click
-import sqlalchemy.exc
 from pydantic import ValidationError
 
 from mlguard.errors import EXIT_BAD_INPUT, InventoryError, MlguardError
-from mlguard.history.diff import diff_runs
+from mlguard.history.defaults import DEFAULT_LOCK_TIMEOUT, ENV_STORE
 from mlguard.history.errors import StoreError
 from mlguard.history.models import DIMENSIONS, Dimension, InventoryItem, InventorySummary
 from mlguard.history.render import cost_trend_view, diff_view, make_console, runs_table, trend_view
-from mlguard.history.store import DEFAULT_LOCK_TIMEOUT, ENV_STORE, Store, open_for_run
-from mlguard.history.trend import cost_trend, trend
 from mlguard.model import Inventory, ScanResult
 from mlguard.yamlio import parse_json
+
+if TYPE_CHECKING:  # SQLAlchemy and alembic load when a command opens the store
+    from mlguard.history.store import Store
 
 META_STORE = "mlguard.store"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,6 +37,8 @@ def _clean_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import sqlalchemy.exc
+
         try:
             return fn(*args, **kwargs)
         except MlguardError as exc:
@@ -106,6 +108,8 @@ def recording(
         return
     if not target:
         raise StoreError(f"--record needs a results store: give --store PATH|URL, set {ENV_STORE} or store:")
+    from mlguard.history.store import open_for_run
+
     with open_for_run(target, lock_timeout) as store:
         yield store
 
@@ -116,6 +120,8 @@ def open_from_cli(store_target: str | None) -> Store:
         raise StoreError(
             f"no results store: give --store PATH|URL, set {ENV_STORE} or store: in mlguard.yaml"
         )
+    from mlguard.history.store import Store
+
     return Store.open(str(target))
 
 
@@ -157,6 +163,8 @@ def diff_cmd(store_target: str | None, run_a: str, run_b: str, show_all: bool, a
 
     A run is named by its id, a unique prefix of it, latest, or latest~N.
     """
+    from mlguard.history.diff import diff_runs
+
     with open_from_cli(store_target) as store:
         d = diff_runs(store, run_a, run_b)
     if as_json:
@@ -190,6 +198,8 @@ def trend_cmd(
 ) -> None:
     """Unwaived failures per severity, category and provider, and compliance per framework, over time
     (or, with --metric cost, the cost at risk per month)."""
+    from mlguard.history.trend import cost_trend, trend
+
     if metric == "cost":
         if dimensions:
             raise click.BadParameter("--by applies to --metric failures only", param_hint="--by")

@@ -29,6 +29,7 @@ from sqlalchemy.pool import StaticPool
 
 from mlguard.cost.model import CostSummary
 from mlguard.history import tables as t
+from mlguard.history.defaults import DEFAULT_LOCK_TIMEOUT
 from mlguard.history.errors import StoreError
 from mlguard.history.lock import advisory_key, advisory_lock, file_lock, memory_lock
 from mlguard.history.models import (
@@ -40,9 +41,7 @@ from mlguard.history.models import (
 )
 from mlguard.model import Inventory, Provenance, ScanResult, Status, utcnow
 
-ENV_STORE = "MLGUARD_STORE"
 SCRIPT_LOCATION = "mlguard.history:migrations"
-DEFAULT_LOCK_TIMEOUT = 600.0
 _CHUNK = 5000
 _RUN_LOCK = "mlguard.history.run"
 _MIGRATE_LOCK = "mlguard.history.migrate"
