@@ -861,19 +861,17 @@ def _scan_shard(
     ctx.exit(EXIT_OK)
 
 
-def merged_evaluation_options(f: F) -> F:
-    """The options of a command that evaluates merged shard parts once (`merge`, `history finalize`)."""
-    f = click.option(
-        "--inventory-out",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="Also write the merged inventory.",
-    )(f)
-    return selection_options(gate_options(output_options("console,json")(cost_options(f))))
-
-
 @cli.command("merge", cls=FormatsCommand)
 @click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
-@merged_evaluation_options
+@selection_options
+@gate_options
+@output_options("console,json")
+@cost_options
+@click.option(
+    "--inventory-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the merged inventory.",
+)
 @click.pass_context
 def merge_cmd(ctx: click.Context, /, parts: tuple[Path, ...], inventory_out: Path | None, **kw: Any) -> None:
     """Merge the partial inventories of `collect --shard K/N` (PARTS) and evaluate them once.
@@ -936,7 +934,15 @@ def _evaluate_merged(
 @history.command("finalize", cls=FormatsCommand)
 @click.argument("run")
 @store_option
-@merged_evaluation_options
+@selection_options
+@gate_options
+@output_options("console,json")
+@cost_options
+@click.option(
+    "--inventory-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the merged inventory.",
+)
 @click.pass_context
 def finalize_cmd(ctx: click.Context, /, run: str, inventory_out: Path | None, **kw: Any) -> None:
     """Merge the shard parts recorded under RUN (`collect --shard K/N --record-part RUN`), evaluate
