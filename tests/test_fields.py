@@ -124,7 +124,7 @@ def test_join_paths_are_checked_against_the_joined_type(tmp_path: Path) -> None:
       join:
         resource: aws.cloudwatch.alarm
         on: [{related: endpoint_name, subject: name}]
-        where: {path: has_action, op: is_true}
+        filter: {path: has_action, op: is_true}
     """
     with pytest.raises(PolicyError, match=r"unknown field 'has_action' of aws\.cloudwatch\.alarm"):
         _policy(tmp_path, "aws.sagemaker.endpoint", body)

@@ -497,10 +497,10 @@ def _check(
                 (resource_scope, resource) if on.get("subject_from") == "resource" else (scope, owner)
             )
             fail(resolve(on["subject"], here, here_owner)[1], [*where, "join", "on", i, "subject"])
-        if "where" in join:
+        if "filter" in join:
             _check(
-                join["where"],
-                [*where, "join", "where"],
+                join["filter"],
+                [*where, "join", "filter"],
                 related,
                 join["resource"],
                 related,
@@ -538,8 +538,8 @@ def fields_read(resource: str, conditions: list[Condition]) -> dict[str, list[st
                 add(cond.resource, on.related)
                 if on.subject_from == "resource" or not inside:
                     add(resource if on.subject_from == "resource" else rtype, on.subject)
-            if cond.where is not None:
-                walk(cond.where, cond.resource, False)
+            if cond.filter is not None:
+                walk(cond.filter, cond.resource, False)
 
     for cond in conditions:
         walk(cond, resource, False)

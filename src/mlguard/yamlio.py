@@ -392,8 +392,7 @@ def _describe(err: ValidationError) -> tuple[list[str | int], str]:
         allowed = set(props)
         extra = sorted(k for k in err.instance if k not in allowed)
         if extra:
-            hint = f" (allowed: {', '.join(sorted(allowed))})" if allowed else ""
-            return [*where, extra[0]], f"unknown field '{extra[0]}'{hint}"
+            return [*where, extra[0]], _unknown_field(err.schema, extra[0])
     if err.validator == "enum":
         choices = err.validator_value if isinstance(err.validator_value, list) else []
         shown = ", ".join(map(str, choices[:12])) + (", ..." if len(choices) > 12 else "")
@@ -407,6 +406,18 @@ def _describe(err: ValidationError) -> tuple[list[str | int], str]:
         ):
             return _describe(deepest)
     return where, err.message
+
+
+def _unknown_field(schema: Any, key: str) -> str:
+    """The message for an unknown ``key`` of an object: a renamed field (the schema's
+    ``x-renamed: {old: explanation}``) says what it is called now, any other lists the allowed ones."""
+    schema = schema if isinstance(schema, dict) else {}
+    renamed = schema.get("x-renamed", {})
+    if key in renamed:
+        return f"field '{key}' was renamed: {renamed[key]}"
+    allowed = sorted(schema.get("properties", {}))
+    hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+    return f"unknown field '{key}'{hint}"
 
 
 MAX_PROBLEMS_PER_FILE = 200  # problems listed for one file; the rest are counted on one last line
@@ -445,8 +456,7 @@ def _describe_each(err: ValidationError) -> list[tuple[list[str | int], str]]:
         props = err.schema.get("properties", {}) if isinstance(err.schema, dict) else {}
         extra = sorted(k for k in err.instance if k not in props)
         if len(extra) > 1:
-            hint = f" (allowed: {', '.join(sorted(props))})" if props else ""
-            return [([*err.absolute_path, key], f"unknown field '{key}'{hint}") for key in extra]
+            return [([*err.absolute_path, key], _unknown_field(err.schema, key)) for key in extra]
     return [_describe(err)]
 
 

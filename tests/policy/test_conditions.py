@@ -149,7 +149,7 @@ assert:
   join:
     resource: aws.cloudwatch.alarm
     on: [{related: "dimensions[?name=='EndpointName'].value", op: contains, subject: name}]
-    where: {path: actions, op: not_empty}
+    filter: {path: actions, op: not_empty}
 """
 
 
@@ -341,7 +341,7 @@ assert:
     join:
       resource: aws.ec2.security_group
       on: [{related: group_id, subject: "@", required: true}]
-      where: {path: open, op: is_true}
+      filter: {path: open, op: is_true}
       count: {eq: 0}
 """
 
@@ -404,7 +404,7 @@ assert:
   join:
     resource: aws.s3.bucket
     on: [{related: name, subject: s3_bucket, required: true}]
-    where: {path: public, op: is_false}
+    filter: {path: public, op: is_false}
 """
 EXT = "databricks.uc.external_location"
 BUCKET = "aws.s3.bucket"

@@ -31,7 +31,7 @@ assert:
   join:
     resource: aws.cloudwatch.alarm
     on: [{related: endpoint_name, subject: name}]
-    where: {path: actions, op: contains, param: wanted}
+    filter: {path: actions, op: contains, param: wanted}
 """
 
 

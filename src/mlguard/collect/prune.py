@@ -50,7 +50,7 @@ def policy_reads(policy: Policy) -> dict[str, set[str]]:
 
 def _paths(cond: Condition, rtype: str) -> list[tuple[str, str]]:
     """(type, path) of every path read at the root of a resource (a quantifier's own list, not
-    what its elements are tested for; a join's keys and ``where`` in the joined type)."""
+    what its elements are tested for; a join's keys and ``filter`` in the joined type)."""
     if isinstance(cond, Leaf | Quantifier):
         return [(rtype, cond.path)]
     if isinstance(cond, AllOf | AnyOf):
@@ -60,7 +60,7 @@ def _paths(cond: Condition, rtype: str) -> list[tuple[str, str]]:
     if isinstance(cond, Join):
         out = [(cond.resource, on.related) for on in cond.on]
         out += [(rtype, on.subject) for on in cond.on if on.subject_from != "resource"]
-        return out + (_paths(cond.where, cond.resource) if cond.where is not None else [])
+        return out + (_paths(cond.filter, cond.resource) if cond.filter is not None else [])
     return []
 
 

@@ -386,7 +386,7 @@ def _joins(
     elif isinstance(cond, Quantifier):
         yield from _joins(cond.satisfy, (*within, (cond.path, cond.expr)))
     elif isinstance(cond, Join):
-        yield cond, within  # a join's own `where` reads the related resource: no link of this one
+        yield cond, within  # a join's own `filter` reads the related resource: no link of this one
 
 
 def compiled(path: str) -> Path:

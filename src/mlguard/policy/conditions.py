@@ -167,7 +167,7 @@ class JoinOn:
 class Join:
     resource: str
     on: tuple[JoinOn, ...]
-    where: Condition | None
+    filter: Condition | None
     same: tuple[str, ...] | None
     count_op: str
     count_value: int | ParamRef
@@ -280,8 +280,8 @@ def _sub_conditions(node: dict[str, Any], where: list[str | int]) -> list[_Sub]:
     if "satisfy" in node:
         subs.append((node["satisfy"], [*where, "satisfy"]))
     join = node.get("join")
-    if isinstance(join, dict) and join.get("where") is not None:
-        subs.append((join["where"], [*where, "join", "where"]))
+    if isinstance(join, dict) and join.get("filter") is not None:
+        subs.append((join["filter"], [*where, "join", "filter"]))
     return subs
 
 
@@ -302,10 +302,10 @@ def cross_provider_problems(
                     [*where, "join", "same"],
                 )
             )
-        if join.get("where") is not None:
-            found += cross_provider_problems(join["where"], [*where, "join", "where"], join["resource"])
+        if join.get("filter") is not None:
+            found += cross_provider_problems(join["filter"], [*where, "join", "filter"], join["resource"])
     for sub, at in _sub_conditions(node, where):
-        if not (isinstance(join, dict) and at == [*where, "join", "where"]):
+        if not (isinstance(join, dict) and at == [*where, "join", "filter"]):
             found += cross_provider_problems(sub, at, resource)
     return found
 
@@ -380,11 +380,11 @@ def _compile_join(
         value = ParamRef(raw["param"])
     else:
         value = int(raw)
-    cond = node.get("where")
+    cond = node.get("filter")
     return Join(
         resource=node["resource"],
         on=on,
-        where=compile_condition(cond, [*where, "where"], param_names) if cond is not None else None,
+        filter=compile_condition(cond, [*where, "filter"], param_names) if cond is not None else None,
         same=tuple(node["same"]) if "same" in node else None,
         count_op=count_op,
         count_value=value,
@@ -400,8 +400,8 @@ def walk(cond: Condition) -> Iterable[Condition]:
         yield from walk(cond.item)
     elif isinstance(cond, Quantifier):
         yield from walk(cond.satisfy)
-    elif isinstance(cond, Join) and cond.where is not None:
-        yield from walk(cond.where)
+    elif isinstance(cond, Join) and cond.filter is not None:
+        yield from walk(cond.filter)
 
 
 def missing_rules(cond: Condition) -> list[tuple[str, bool, str | None]]:
@@ -765,10 +765,10 @@ def _count(
     misses: list[str] = []  # why each related resource did not match, for the message
     related: list[str] = []
     for r in sorted(candidates, key=lambda r: r.uid):
-        if join.where is not None:
+        if join.filter is not None:
             # The related resource's own unread attributes make its match unknown, not false.
             inner = Evaluation(params, source, r, blocked=source.blocked(r))
-            value, notes = evaluate(join.where, source.document(r), inner)
+            value, notes = evaluate(join.filter, source.document(r), inner)
             if value is None:
                 unknown_count += 1
                 # The same reason once, at most MAX_NOTES reasons: 1,250 related resources missing
@@ -781,7 +781,7 @@ def _count(
                 continue
             if not value:
                 if len(misses) < MAX_NOTES:
-                    misses.append(f"{r.name or r.uid}: {'; '.join(notes) or 'where is false'}")
+                    misses.append(f"{r.name or r.uid}: {'; '.join(notes) or 'filter is false'}")
                 continue
         count += 1
         if len(related) < 20:

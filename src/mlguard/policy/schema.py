@@ -145,7 +145,11 @@ def join_schema() -> dict[str, Any]:
                     "additionalProperties": False,
                 },
             },
-            "where": {"$ref": "#/$defs/condition"},
+            "filter": {
+                "$ref": "#/$defs/condition",
+                "description": "A filter on the related resources: only those it holds for are counted. "
+                "(Top-level `where` is the policy's applicability.)",
+            },
             "same": {
                 "type": "array",
                 "items": {"enum": list(SCOPE_FIELDS)},
@@ -164,6 +168,11 @@ def join_schema() -> dict[str, Any]:
         },
         "required": ["resource", "on"],
         "additionalProperties": False,
+        # Before 0.2 a join's filter was spelt `where`, like the policy's applicability.
+        "x-renamed": {
+            "where": "a join's filter on its related resources is now `filter:` (top-level `where:` "
+            "stays the policy's applicability); rename this key to `filter`"
+        },
     }
 
 
