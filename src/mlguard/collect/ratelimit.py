@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from botocore.retries.standard import RetryEventAdapter, ThrottlingErrorDetector
 
 FLOOR = 0.5  # calls per second: no cut goes below this
-DOUBLING = 5.0  # seconds without a throttle for a cut rate to double
+DOUBLING = 2.0  # seconds without a throttle for a cut rate to double
 HOLD = 1.0  # seconds after a cut during which further throttles do not cut again
 WINDOW = 2.0  # seconds of recent sends that measure an unlimited bucket's rate
 WAIT_STEP = 0.25  # longest single sleep of a waiting call (the deadline is checked between)
