@@ -340,6 +340,24 @@ def organisation(url: str, members: int, regions: list[str]) -> list[str]:
     return ids
 
 
+def summary(measured: dict[tuple[str, int], tuple[float, float, float, float]]) -> None:
+    """The N-accounts / 1-account wall ratio, and the floor the machine's cores put under it: the
+    CPU seconds per account of the scanner, the moto server and the proxy, all on these cores."""
+    cores = os.cpu_count() or 1
+    for (label, n), (wall, cpu, server, proxy) in sorted(measured.items()):
+        one = measured.get((label, 1))
+        if n == 1 or one is None:
+            continue
+        floor = (cpu + server + proxy) / cores
+        print(
+            f"{label}: {n} accounts took {wall / one[0]:.1f}x the wall time of 1 ({wall:.1f} s / "
+            f"{one[0]:.1f} s); CPU per account: mlguard {cpu / n:.2f} s, moto server {server / n:.2f} s, "
+            f"proxy {proxy / n:.2f} s; on {cores} cores these {n} accounts need at least {floor:.1f} s "
+            f"of wall time (2x of 1 account: {2 * one[0]:.1f} s; without mlguard's share: "
+            f"{(server + proxy) / cores:.1f} s)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -454,6 +472,7 @@ def main() -> None:
         sources: list[tuple[str, str | None]] = [("this", None)]
         if args.compare:
             sources = [("base", str(Path(args.compare).resolve())), ("this", None)]
+        measured: dict[tuple[str, int], tuple[float, float, float, float]] = {}
         for (n, all_fields), (label, src) in [(run, source) for run in runs for source in sources]:
             cmd = [
                 sys.executable,
@@ -511,6 +530,8 @@ def main() -> None:
             if r["traced_mib"] is not None:
                 row += f"  (tracemalloc peak {r['traced_mib']:.0f} MiB)"
             print(row, flush=True)
+            if not args.policies:
+                measured[(label, n)] = (r["wall"], r["cpu"], server_cpu, proxy_cpu)
             if r["scanned"] != n:
                 print(f"  ! resources came from {r['scanned']} of {n} accounts")
             for key, count in sorted(r["errors"].items(), key=lambda kv: -kv[1])[:8]:
@@ -521,6 +542,7 @@ def main() -> None:
                     if resources or calls:
                         per = f"{calls / resources:9.2f}" if resources else f"{'-':>9}"
                         print(f"    {rtype:46} {resources:9d} {calls:6d} {per}")
+        summary(measured)
     finally:
         for proc in procs:
             proc.terminate()
