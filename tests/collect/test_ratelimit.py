@@ -4,9 +4,12 @@ halves on a throttling answer, recovers without one, and never slows another end
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
+from mlguard.collect.aws import AwsCollector
 from mlguard.collect.base import CollectionCancelled
 from mlguard.collect.ratelimit import DOUBLING, FLOOR, HOLD, WAIT_STEP, Bucket, RateLimits
+from mlguard.config import AwsScope, ScopeConfig
 
 
 class FakeClock:
@@ -159,3 +162,11 @@ def test_forgotten_buckets_keep_their_counts_in_the_totals() -> None:
     limits.forget("111111111111", "us-east-1")
     assert limits.buckets() == {}
     assert limits.totals() == {"throttles": 1, "cuts": 1, "waited": pytest.approx(0.5)}
+
+
+def test_the_configured_rate_is_where_each_bucket_starts() -> None:
+    collector = AwsCollector(ScopeConfig(aws=AwsScope(rate_limit=20)))
+    assert collector.limits.bucket(("111111111111", "us-east-1", "glue")).rate() == 20
+    assert AwsCollector(ScopeConfig()).limits.rate is None  # default: unlimited until throttled
+    with pytest.raises(ValidationError, match="rate_limit"):
+        AwsScope(rate_limit=0)
