@@ -8,11 +8,17 @@ each account's resources apart), then, for each N, runs the collector in a fresh
 (so its peak RSS is that run's) against the first N member accounts through the proxy, and prints:
 wall time, API calls and HTTP requests, calls per resource, peak memory (max RSS of the child;
 tracemalloc peak with ``--trace``), and concurrency (mean in-flight requests seen by the proxy =
-time spent in requests / wall time, and the peak).
+time spent in requests / wall time, and the peak). CPU seconds are given per process: the scanner
+(``mlguard``, with its milliseconds per API call), the moto server and the proxy, since all three
+share the machine's cores; and the adaptive rate limits' throttles seen, rate cuts and seconds
+calls were held back.
+
+``--compare SRC`` runs each N twice, alternately: with another checkout's ``src`` (e.g. a
+``git archive`` of the base commit) and with this one, under the same load and the same server.
 
     .venv/bin/python bench/org_scan.py [--accounts 1,10,30] [--regions us-east-1,eu-west-1]
         [--latency-ms 50] [--throttle 0.02] [--workers 16] [--retry-mode standard]
-        [--per-type] [--policies s3_bucket_default_encryption]
+        [--per-type] [--policies s3_bucket_default_encryption] [--compare OTHER/src]
 
 ``--per-type`` adds calls per resource per type; ``--policies`` scans only those policies' types
 twice, reading every field (as before pruning) and only what they read, and prints both.
@@ -236,6 +242,7 @@ def scan(args: argparse.Namespace) -> None:
         collector.collect(types, sink, NullProgress())
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu0
+    limits = getattr(collector, "limits", None)  # the adaptive rate limits (newer collectors)
     peak_traced = tracemalloc.get_traced_memory()[1] if args.trace else None
     proxy = json.loads(urllib.request.urlopen(args.endpoint + "/__proxy/stats").read())
     stats = collector.stats
@@ -256,6 +263,7 @@ def scan(args: argparse.Namespace) -> None:
                 "proxy": proxy,
                 "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "traced_mib": None if peak_traced is None else peak_traced / 2**20,
+                "limits": limits.totals() if limits is not None else None,
                 "by_type": {
                     t: [sum(1 for r in sink.resources if r.type == t), stats.by_type.get(t, 0)]
                     for t in sorted(types)
@@ -332,6 +340,24 @@ def organisation(url: str, members: int, regions: list[str]) -> list[str]:
     return ids
 
 
+def summary(measured: dict[tuple[str, int], tuple[float, float, float, float]]) -> None:
+    """The N-accounts / 1-account wall ratio, and the floor the machine's cores put under it: the
+    CPU seconds per account of the scanner, the moto server and the proxy, all on these cores."""
+    cores = os.cpu_count() or 1
+    for (label, n), (wall, cpu, server, proxy) in sorted(measured.items()):
+        one = measured.get((label, 1))
+        if n == 1 or one is None:
+            continue
+        floor = (cpu + server + proxy) / cores
+        print(
+            f"{label}: {n} accounts took {wall / one[0]:.1f}x the wall time of 1 ({wall:.1f} s / "
+            f"{one[0]:.1f} s); CPU per account: mlguard {cpu / n:.2f} s, moto server {server / n:.2f} s, "
+            f"proxy {proxy / n:.2f} s; on {cores} cores these {n} accounts need at least {floor:.1f} s "
+            f"of wall time (2x of 1 account: {2 * one[0]:.1f} s; without mlguard's share: "
+            f"{(server + proxy) / cores:.1f} s)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -345,6 +371,11 @@ def main() -> None:
     parser.add_argument("--max-attempts", type=int, default=None)
     parser.add_argument("--trace", action="store_true", help="also report the tracemalloc peak (slower)")
     parser.add_argument("--cprofile", metavar="FILE", help="write cProfile stats of the last scan here")
+    parser.add_argument(
+        "--compare",
+        metavar="SRC",
+        help="another checkout's src directory: each N is scanned with it and with this one, alternately",
+    )
     # internal: the proxy process and the scanning child
     parser.add_argument(
         "--moto-500s",
@@ -429,15 +460,20 @@ def main() -> None:
             s3control_host.PLUGIN_ENV: s3control_host.PLUGIN_SPEC,
         }
         header = (
-            f"{'accounts':>8} {'wall s':>7} {'cpu s':>6} {'resources':>9} {'calls':>6} {'HTTP':>6} "
-            f"{'thrott.':>7} {'gaps':>4} {'calls/res':>9} {'RSS MiB':>8} {'mean in-flight':>14} "
-            f"{'peak':>5} errors"
+            f"{'src':>4} {'accounts':>8} {'wall s':>7} {'cpu s':>6} {'ms/req':>6} {'resources':>9} "
+            f"{'calls':>6} {'HTTP':>6} {'thrott.':>7} {'gaps':>4} {'calls/res':>9} {'RSS MiB':>8} "
+            f"{'mean in-flight':>14} {'peak':>5} errors"
         )
+        print(f"load average before the scans: {os.getloadavg()[0]:.2f}")
         print(header, flush=True)
         runs = [(n, False) for n in counts]
         if args.policies:  # before (every field) and after (what the policies read)
             runs = [(n, every) for n in counts for every in (True, False)]
-        for n, all_fields in runs:
+        sources: list[tuple[str, str | None]] = [("this", None)]
+        if args.compare:
+            sources = [("base", str(Path(args.compare).resolve())), ("this", None)]
+        measured: dict[tuple[str, int], tuple[float, float, float, float]] = {}
+        for (n, all_fields), (label, src) in [(run, source) for run in runs for source in sources]:
             cmd = [
                 sys.executable,
                 __file__,
@@ -462,9 +498,14 @@ def main() -> None:
                 cmd.append("--trace")
             if args.cprofile:
                 cmd += ["--cprofile", args.cprofile]
-            server_cpu = cpu_seconds(procs[0].pid)
-            out = subprocess.run(cmd, env=child_env, capture_output=True, text=True, check=False)
+            run_env = dict(child_env)
+            if src is not None:
+                run_env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
+            server_cpu, proxy_cpu = cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid)
+            load = os.getloadavg()[0]
+            out = subprocess.run(cmd, env=run_env, capture_output=True, text=True, check=False)
             server_cpu = cpu_seconds(procs[0].pid) - server_cpu
+            proxy_cpu = cpu_seconds(procs[1].pid) - proxy_cpu
             if out.returncode:
                 print(out.stderr[-3000:])
                 raise SystemExit(f"the scan of {n} accounts failed")
@@ -473,15 +514,24 @@ def main() -> None:
             mean = p["busy"] / r["wall"] if r["wall"] else 0.0
             errors = sum(r["errors"].values())
             row = (
-                f"{r['accounts']:8d} {r['wall']:7.1f} {r['cpu']:6.1f} {r['resources']:9d} {r['calls']:6d} "
+                f"{label:>4} {r['accounts']:8d} {r['wall']:7.1f} {r['cpu']:6.1f} "
+                f"{1000 * r['cpu'] / max(r['http'], 1):6.2f} {r['resources']:9d} {r['calls']:6d} "
                 f"{p['requests']:6d} {p['throttled']:7d} {p['gaps']:4d} "
                 f"{r['calls'] / max(r['resources'], 1):9.2f} "
                 f"{r['rss_mib']:8.0f} {mean:14.1f} {p['peak']:5d} {errors}"
             )
-            row += f"  (moto server: {server_cpu:.1f} s CPU)"
+            row += f"  (CPU s: moto server {server_cpu:.1f}, proxy {proxy_cpu:.1f}; load {load:.1f})"
+            if r.get("limits"):
+                lim = r["limits"]
+                row += (
+                    f"  (rate limits: {lim['throttles']:.0f} throttles, {lim['cuts']:.0f} cuts, "
+                    f"{lim['waited']:.1f} s held back)"
+                )
             if r["traced_mib"] is not None:
                 row += f"  (tracemalloc peak {r['traced_mib']:.0f} MiB)"
             print(row, flush=True)
+            if not args.policies:
+                measured[(label, n)] = (r["wall"], r["cpu"], server_cpu, proxy_cpu)
             if r["scanned"] != n:
                 print(f"  ! resources came from {r['scanned']} of {n} accounts")
             for key, count in sorted(r["errors"].items(), key=lambda kv: -kv[1])[:8]:
@@ -492,6 +542,7 @@ def main() -> None:
                     if resources or calls:
                         per = f"{calls / resources:9.2f}" if resources else f"{'-':>9}"
                         print(f"    {rtype:46} {resources:9d} {calls:6d} {per}")
+        summary(measured)
     finally:
         for proc in procs:
             proc.terminate()

@@ -56,6 +56,13 @@ class AwsScope(_Strict):
         "client-side rate limiter per account, region and service).",
     )
     max_attempts: int = Field(default=8, ge=1, le=20, description="Attempts per API call, retries included.")
+    rate_limit: float | None = Field(
+        default=None,
+        gt=0,
+        le=10000,
+        description="API calls per second to start each (account, region, service) at (default: "
+        "unlimited); halved on every throttling answer from that endpoint, then recovers gradually.",
+    )
 
 
 class DatabricksScope(_Strict):

@@ -22,6 +22,10 @@ Config fields and what they do:
 - ``scope.aws.retry_mode`` / ``max_attempts`` (``--retry-mode``, ``--max-attempts``): botocore's
   ``standard`` retries (with the SDK's retry quota) by default; ``adaptive`` adds a client-side
   rate limiter, which lives in each client: per (account, region, service).
+- ``scope.aws.rate_limit``: every endpoint (account, region, service) has its own token bucket
+  (``mlguard.collect.ratelimit``), unlimited by default or starting at this many calls per second;
+  a throttling answer halves that endpoint's rate and it recovers gradually, so a throttled service
+  slows neither the other services nor the other accounts.
 
 Every account's session shares one botocore loader (the parsed service models); clients are made
 when first needed and dropped when their region's work is done, so memory does not grow with the
@@ -61,6 +65,7 @@ from mlguard.collect.aws.engine import (
 )
 from mlguard.collect.aws.spec import SPECS, ResourceSpec, allowlist
 from mlguard.collect.base import CallMeter, Collector, InventorySink, Progress, register
+from mlguard.collect.ratelimit import RateLimits
 from mlguard.collect.shard import aws_unit
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.errors import CollectionSetupError, ConfigError
@@ -89,6 +94,7 @@ class AwsCollector(Collector):
         )
         self.gate = Gate(self.scope.max_in_flight)
         self.breaker = Breaker()  # per endpoint: a dead host fails fast (see engine.Breaker)
+        self.limits = RateLimits(self.scope.rate_limit)  # per endpoint, halved on throttling
         self.loader: Any = None  # botocore's data loader, shared by the sessions of every account
 
     @property
@@ -152,6 +158,7 @@ class AwsCollector(Collector):
             budget=self.guard.budgeted,
             gates=(Gate(self.scope.max_workers), self.gate),
             breaker=self.breaker,
+            limits=self.limits,
         )
 
     def assume(self, via: Account, role_arn: str, sink: InventorySink) -> Account:
@@ -276,6 +283,7 @@ class AwsCollector(Collector):
         wanted = [SPECS[t] for t in sorted(types) if t in SPECS]
         self.guard.before = sink.check_cancelled
         self.guard.remaining = sink.remaining
+        self.limits.check = sink.check_cancelled
         self.stats.meter = sink.meter
         root = self.root(sink)
         workers = self.scope.max_in_flight

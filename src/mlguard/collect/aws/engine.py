@@ -37,6 +37,7 @@ from mlguard.collect.aws.normalize import data_of, tags_of
 from mlguard.collect.aws.spec import Detail, Item, Options, Pruned, ResourceSpec, api_name
 from mlguard.collect.base import CallMeter, InventorySink
 from mlguard.collect.errortext import one_line_reason
+from mlguard.collect.ratelimit import RateLimits
 from mlguard.collect.secrets import SECRET_PATHS
 from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
 
@@ -313,6 +314,7 @@ class Account:
     budget: Callable[[Config], Config] | None = None  # cuts client timeouts to the run's budget
     gates: tuple[Gate, ...] = ()  # in-flight budgets: the account's, then the scan's (none: unbounded)
     breaker: Breaker | None = None  # the scan's circuit breaker (none: every call is sent)
+    limits: RateLimits | None = None  # the scan's adaptive rate limits (none: unlimited)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -330,6 +332,8 @@ class Account:
             if client is None:
                 config = self.budget(self.config) if self.budget is not None else self.config
                 client = session.client(service, region_name=key[1], config=config)
+                if self.limits is not None:
+                    self.limits.watch(client, (self.id, key[1], service))
                 with self._lock:
                     self._clients[key] = client
         return client
@@ -339,6 +343,9 @@ class Account:
         with self._lock:
             for key in [k for k in self._clients if region is None or k[1] == region]:
                 del self._clients[key]
+        if self.limits is not None:
+            for name in [region] if region is not None else [self.home_region, *self.regions]:
+                self.limits.forget(self.id, name)
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
@@ -364,6 +371,8 @@ class Caller:
         key = (self.account.id, self.region or self.account.home_region, service)
         if breaker is not None:
             breaker.check(key)
+        if self.account.limits is not None:  # its turn, before it takes a slot of the budget
+            self.account.limits.acquire(key)
         try:
             with self.account.slot():
                 yield
