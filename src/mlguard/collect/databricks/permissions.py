@@ -1,11 +1,19 @@
 """What the Databricks scan needs, per resource type: the SDK calls (and REST routes) it makes,
 the minimal entitlement, and what is lost without admin. ``mlguard permissions databricks``
-prints this; a meta-test checks every collectable type is described."""
+prints this and the read-only guard allows exactly these routes; a meta-test checks every
+collectable type is described.
+
+Types described as specs (``spec.py``) get their row from the spec: its list route, preludes and
+detail routes with their SDK calls, its entitlement. The hand-written families (the workspace
+settings object, the Unity Catalog walk, the account objects) keep their rows here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from mlguard.collect.databricks import instance_profiles
+from mlguard.collect.databricks.spec import FamilySpec
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,22 @@ class TypePermission:
 
 _UC = "/api/2.1/unity-catalog"
 _P = TypePermission
+
+
+def from_specs(family: FamilySpec) -> tuple[TypePermission, ...]:
+    """The rows of a family described as specs."""
+    return tuple(
+        TypePermission(
+            resource_type=s.type,
+            level="workspace",
+            sdk_calls=s.sdk_calls(),
+            routes=s.routes(),
+            requires=s.requires,
+            without_admin=s.without_admin,
+        )
+        for s in family.specs
+    )
+
 
 PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
@@ -320,14 +344,7 @@ PERMISSIONS: tuple[TypePermission, ...] = (
         "an account scan is impossible without account admin (exit 4); a denied account object "
         "listing is an attribute error on every workspace that names such an object",
     ),
-    _P(
-        "databricks.instance_profile",
-        "workspace",
-        ("instance_profiles.list",),
-        ("GET /api/2.0/instance-profiles/list",),
-        "workspace-access",
-        "every workspace user may list the instance profiles",
-    ),
+    *from_specs(instance_profiles.FAMILY),
 )
 
 ME_ROUTE = "GET /api/2.0/preview/scim/v2/Me"
