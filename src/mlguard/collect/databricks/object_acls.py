@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mlguard.collect.databricks._common import WorkspaceContext
+from mlguard.collect.databricks.spec import Detail
 
 # The object types of the permissions API mlguard reads (the path segment after /permissions/).
 OBJECT_TYPES = ("jobs", "pipelines", "clusters", "warehouses", "experiments", "serving-endpoints")
@@ -98,3 +99,21 @@ def add_all(
         return 1
 
     return ctx.fan_out(one, rows)
+
+
+def _apply(data: dict[str, Any], body: Any) -> None:
+    if isinstance(body, dict):
+        data.update(acl_summary(body))
+
+
+def acl_detail(object_type: str) -> Detail:
+    """The object-permissions detail of a spec: the access-control summary of each item (its id
+    the item's), read after its data is built."""
+    return Detail(
+        name="acl",
+        routes=(f"GET /api/2.0/permissions/{object_type}/{{id}}",),
+        sdk_calls=(f"api_client.do GET permissions/{object_type}/{{id}} (permissions.get)",),
+        attributes=tuple(ACL_ATTRIBUTES),
+        fetch=lambda ctx, item: read_acl(ctx, object_type, item.ident),
+        apply=_apply,
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mlguard.collect.databricks import instance_profiles
+from mlguard.collect.databricks import compute, instance_profiles
 from mlguard.collect.databricks.spec import FamilySpec
 
 
@@ -80,50 +80,7 @@ PERMISSIONS: tuple[TypePermission, ...] = (
         "each denied workspace-conf key / setting is a CollectionError for that attribute only; "
         "their policies come out ERROR",
     ),
-    _P(
-        "databricks.cluster",
-        "workspace",
-        (
-            "clusters.list",
-            "clusters.list_node_types",
-            "clusters.spark_versions",
-            "api_client.do GET permissions/clusters/{id} (permissions.get)",
-        ),
-        (
-            "GET /api/2.1/clusters/list",
-            "GET /api/2.1/clusters/list-node-types",
-            "GET /api/2.1/clusters/spark-versions",
-            "GET /api/2.0/permissions/clusters/{id}",
-        ),
-        "workspace-access (users see clusters they can attach to); CAN_MANAGE to read its permissions",
-        "non-admins only see clusters with CAN_ATTACH_TO or higher: the inventory is partial; "
-        "unreadable permissions are an attribute error (acl...)",
-    ),
-    _P(
-        "databricks.cluster_policy",
-        "workspace",
-        ("cluster_policies.list",),
-        ("GET /api/2.0/policies/clusters/list",),
-        "workspace-access",
-        "non-admins only see policies they may use",
-    ),
-    _P(
-        "databricks.instance_pool",
-        "workspace",
-        ("instance_pools.list", "clusters.list_node_types"),
-        ("GET /api/2.0/instance-pools/list", "GET /api/2.1/clusters/list-node-types"),
-        "workspace-access",
-        "non-admins only see pools they can attach to",
-    ),
-    _P(
-        "databricks.sql_warehouse",
-        "workspace",
-        ("warehouses.list", "api_client.do GET permissions/warehouses/{id} (permissions.get)"),
-        ("GET /api/2.0/sql/warehouses", "GET /api/2.0/permissions/warehouses/{id}"),
-        "workspace-access + databricks-sql-access; CAN_MANAGE to read a warehouse's permissions",
-        "non-admins only see warehouses with CAN_USE or higher; unreadable permissions are an "
-        "attribute error (acl...)",
-    ),
+    *from_specs(compute.FAMILY),
     _P(
         "databricks.job",
         "workspace",
