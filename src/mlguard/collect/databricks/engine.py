@@ -177,7 +177,8 @@ def _one(
         _detail(ctx, spec, item, detail, pruned)
         if detail.apply is not None and detail.name in item.got:
             detail.apply(item.data, item.got[detail.name])
-    ctx.add(spec.type, ident, spec.name(raw), item.data, tags=item.tags)
+    name = item.name if item.name is not None else spec.name(raw)
+    ctx.add(spec.type, ident, name, item.data, tags=item.tags)
     return 1
 
 

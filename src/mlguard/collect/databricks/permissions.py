@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mlguard.collect.databricks import compute, instance_profiles
+from mlguard.collect.databricks import compute, instance_profiles, jobs, serving
 from mlguard.collect.databricks.spec import FamilySpec
 
 
@@ -81,48 +81,8 @@ PERMISSIONS: tuple[TypePermission, ...] = (
         "their policies come out ERROR",
     ),
     *from_specs(compute.FAMILY),
-    _P(
-        "databricks.job",
-        "workspace",
-        (
-            "jobs.list(expand_tasks=True)",
-            "jobs.get (jobs with more than 100 tasks or job clusters)",
-            "api_client.do GET permissions/jobs/{id} (permissions.get)",
-        ),
-        ("GET /api/2.2/jobs/list", "GET /api/2.2/jobs/get", "GET /api/2.0/permissions/jobs/{id}"),
-        "workspace-access; CAN_MANAGE to read a job's permissions",
-        "non-admins only see jobs with CAN_VIEW or higher; unreadable permissions are an attribute "
-        "error (acl...)",
-    ),
-    _P(
-        "databricks.pipeline",
-        "workspace",
-        (
-            "pipelines.list_pipelines",
-            "pipelines.get",
-            "api_client.do GET permissions/pipelines/{id} (permissions.get)",
-        ),
-        ("GET /api/2.0/pipelines", "GET /api/2.0/pipelines/{id}", "GET /api/2.0/permissions/pipelines/{id}"),
-        "workspace-access; CAN_MANAGE to read a pipeline's permissions",
-        "non-admins only see pipelines with CAN_VIEW or higher; unreadable permissions are an "
-        "attribute error (acl...)",
-    ),
-    _P(
-        "databricks.serving_endpoint",
-        "workspace",
-        (
-            "api_client.do GET serving-endpoints (raw JSON)",
-            "api_client.do GET serving-endpoints/{name}",
-            "api_client.do GET permissions/serving-endpoints/{id}",
-        ),
-        (
-            "GET /api/2.0/serving-endpoints",
-            "GET /api/2.0/serving-endpoints/{name}",
-            "GET /api/2.0/permissions/serving-endpoints/{id}",
-        ),
-        "workspace-access; CAN_MANAGE on an endpoint to read its permissions",
-        "endpoints the caller cannot view are missing; unreadable permissions are an attribute error",
-    ),
+    *from_specs(jobs.FAMILY),
+    *from_specs(serving.FAMILY),
     _P(
         "databricks.token",
         "workspace",

@@ -40,6 +40,7 @@ class Item:
     skipped: set[str] = field(default_factory=set)  # detail names left out (no policy reads them)
     data: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, Any] | None = None
+    name: str | None = None  # set by a normaliser whose name a detail supplies (else the spec's)
 
     def ok(self, detail: str) -> bool:
         """The detail was read (a ``when`` that did not hold also counts as read: nothing to add)."""
