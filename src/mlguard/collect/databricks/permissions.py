@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mlguard.collect.databricks import compute, instance_profiles, jobs, serving
+from mlguard.collect.databricks import compute, identity, instance_profiles, jobs, mlflow, serving
 from mlguard.collect.databricks.spec import FamilySpec
 
 
@@ -83,58 +83,8 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     *from_specs(compute.FAMILY),
     *from_specs(jobs.FAMILY),
     *from_specs(serving.FAMILY),
-    _P(
-        "databricks.token",
-        "workspace",
-        ("token_management.list",),
-        ("GET /api/2.0/token-management/tokens",),
-        "workspace admin",
-        "without admin the whole type is a CollectionError (PERMISSION_DENIED)",
-    ),
-    _P(
-        "databricks.ip_access_list",
-        "workspace",
-        ("ip_access_lists.list",),
-        ("GET /api/2.0/ip-access-lists",),
-        "workspace admin",
-        "without admin the whole type is a CollectionError",
-    ),
-    _P(
-        "databricks.secret_scope",
-        "workspace",
-        ("secrets.list_scopes", "secrets.list_acls"),
-        ("GET /api/2.0/secrets/scopes/list", "GET /api/2.0/secrets/acls/list"),
-        "workspace-access; MANAGE on a scope to list its ACLs",
-        "ACLs of scopes without MANAGE are attribute errors (acls, users_can_read)",
-    ),
-    _P(
-        "databricks.service_principal",
-        "workspace",
-        ("service_principals.list",),
-        ("GET /api/2.0/preview/scim/v2/ServicePrincipals",),
-        "workspace-access",
-        "non-admins see service principals but not all entitlements",
-    ),
-    _P(
-        "databricks.mlflow_experiment",
-        "workspace",
-        (
-            "experiments.search_experiments (read-only POST)",
-            "api_client.do GET permissions/experiments/{id} (permissions.get)",
-        ),
-        ("POST /api/2.0/mlflow/experiments/search", "GET /api/2.0/permissions/experiments/{id}"),
-        "workspace-access; CAN_MANAGE to read an experiment's permissions",
-        "non-admins only see experiments with CAN_READ or higher; unreadable permissions are an "
-        "attribute error (acl...)",
-    ),
-    _P(
-        "databricks.registered_model",
-        "workspace",
-        ("model_registry.list_models",),
-        ("GET /api/2.0/mlflow/registered-models/list",),
-        "workspace-access",
-        "non-admins only see models with CAN_READ or higher",
-    ),
+    *from_specs(identity.FAMILY),
+    *from_specs(mlflow.FAMILY),
     _P(
         "databricks.uc.metastore",
         "workspace",
