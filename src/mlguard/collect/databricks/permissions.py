@@ -12,7 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mlguard.collect.databricks import compute, identity, instance_profiles, jobs, mlflow, serving
+from mlguard.collect.databricks import (
+    compute,
+    identity,
+    instance_profiles,
+    jobs,
+    mlflow,
+    serving,
+    unity_catalog,
+)
 from mlguard.collect.databricks.spec import FamilySpec
 
 
@@ -144,48 +152,7 @@ PERMISSIONS: tuple[TypePermission, ...] = (
         "USE CATALOG + USE SCHEMA + SELECT on the tables",
         "a monitor that cannot be read makes the type incomplete (CollectionError)",
     ),
-    _P(
-        "databricks.uc.external_location",
-        "workspace",
-        ("external_locations.list", "grants.get('external_location', name)"),
-        ("GET " + _UC + "/external-locations", "GET " + _UC + "/permissions/external_location/{name}"),
-        "metastore admin or owner / BROWSE on the locations",
-        "only locations the caller can see are listed",
-    ),
-    _P(
-        "databricks.uc.storage_credential",
-        "workspace",
-        ("storage_credentials.list", "grants.get('storage_credential', name)"),
-        ("GET " + _UC + "/storage-credentials", "GET " + _UC + "/permissions/storage_credential/{name}"),
-        "metastore admin or owner of the credentials",
-        "only credentials the caller owns or manages are listed",
-    ),
-    _P(
-        "databricks.uc.registered_model",
-        "workspace",
-        (
-            "registered_models.list",
-            "model_versions.list(full_name)",
-            "grants.get('function', full_name)",
-            "grants.get_effective('function', full_name)",
-        ),
-        (
-            "GET " + _UC + "/models",
-            "GET " + _UC + "/models/{full_name}/versions",
-            "GET " + _UC + "/permissions/function/{full_name}",
-            "GET " + _UC + "/effective-permissions/function/{full_name}",
-        ),
-        "USE CATALOG + USE SCHEMA + EXECUTE or BROWSE on the models",
-        "models the caller cannot browse are not listed",
-    ),
-    _P(
-        "databricks.uc.recipient",
-        "workspace",
-        ("recipients.list", "recipients.get(name) (token recipients)"),
-        ("GET " + _UC + "/recipients", "GET " + _UC + "/recipients/{name}"),
-        "metastore admin, or USE_RECIPIENT / ownership of the recipients",
-        "only recipients the caller owns are listed",
-    ),
+    *from_specs(unity_catalog.FAMILY),
     _P(
         "databricks.account_workspace",
         "account",
