@@ -248,7 +248,8 @@ class WorkspaceContext:
 
     def reads(self, rtype: str) -> frozenset[str] | None:
         """The root data keys of ``rtype`` the run's policies read (None: every field)."""
-        return None
+        reads = self.sink.reads
+        return None if reads is None else reads.get(rtype)
 
     def uid(self, rtype: str, ident: str) -> str:
         return f"databricks://{self.host}/{rtype.removeprefix('databricks.')}/{ident}"
@@ -339,18 +340,25 @@ class WorkspaceContext:
         """:meth:`map` for functions that return how many resources they added."""
         return sum(self.map(fn, items))
 
-    def cover(self, rtype: str) -> None:
+    def cover(self, rtype: str, unread: tuple[str, ...] = ()) -> None:
         self.sink.covered(
-            Coverage(provider=PROVIDER, account=self.account, workspace=self.host, resource_type=rtype)
+            Coverage(
+                provider=PROVIDER,
+                account=self.account,
+                workspace=self.host,
+                resource_type=rtype,
+                unread=unread or None,
+            )
         )
 
     @contextmanager
-    def section(self, rtype: str, *also: str) -> Iterator[list[int]]:
-        """Collect resource types read by one listing: coverage is recorded for each, a failure
-        becomes a CollectionError for each whole type, and the scan goes on."""
+    def section(self, rtype: str, *also: str, unread: tuple[str, ...] = ()) -> Iterator[list[int]]:
+        """Collect resource types read by one listing: coverage is recorded for each (with the
+        attributes of ``rtype`` the scan left ``unread``), a failure becomes a CollectionError for
+        each whole type, and the scan goes on."""
         types = (rtype, *also)
         for t in types:
-            self.cover(t)
+            self.cover(t, unread if t == rtype else ())
         key, label = f"databricks:{self.host}:{rtype}", f"{self.host} {rtype}"
         with timed(self.progress, key, label, self.sink.meter) as counts:
             try:

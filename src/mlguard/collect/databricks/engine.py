@@ -18,7 +18,6 @@ from typing import Any, Generic, TypeVar
 from mlguard.collect.base import CallMeter
 from mlguard.collect.databricks._common import WorkspaceContext, as_dict
 from mlguard.collect.databricks.spec import Detail, FamilySpec, Item, Pruned, ResourceSpec
-from mlguard.model import Coverage
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -138,18 +137,8 @@ def listing(ctx: WorkspaceContext, spec: ResourceSpec) -> list[dict[str, Any]]:
 
 
 def run_spec(ctx: WorkspaceContext, spec: ResourceSpec, shared: dict[str, Any]) -> None:
-    pruned = spec.pruned(ctx.reads(spec.type))
-    with ctx.section(spec.type) as counts:
-        if pruned.unread:
-            ctx.sink.covered(
-                Coverage(
-                    provider="databricks",
-                    account=ctx.account,
-                    workspace=ctx.host,
-                    resource_type=spec.type,
-                    unread=pruned.unread,
-                )
-            )
+    pruned = spec.pruned(ctx.reads(spec.type))  # details no selected policy reads: left out
+    with ctx.section(spec.type, unread=pruned.unread) as counts:
         preludes = dict(shared)
         for prelude in spec.preludes:
             if prelude.in_section:

@@ -297,6 +297,7 @@ FAMILY = FamilySpec(
                     sdk_calls=("pipelines.get",),
                     attributes=_SPEC_ATTRIBUTES,
                     fetch=lambda ctx, item: ctx.get(f"/api/2.0/pipelines/{item.ident}"),
+                    feeds=("run_as_user_name",),
                 ),
             ),
             after=(object_acls.acl_detail("pipelines"),),

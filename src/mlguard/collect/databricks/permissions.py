@@ -181,6 +181,17 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     *from_specs(instance_profiles.FAMILY),
 )
 
+# The families described as specs (the rest are hand-written modules).
+SPEC_FAMILIES: tuple[FamilySpec, ...] = (
+    compute.FAMILY,
+    jobs.FAMILY,
+    serving.FAMILY,
+    identity.FAMILY,
+    mlflow.FAMILY,
+    unity_catalog.FAMILY,
+    instance_profiles.FAMILY,
+)
+
 ME_ROUTE = "GET /api/2.0/preview/scim/v2/Me"
 
 COMMON = (

@@ -55,7 +55,9 @@ class Detail:
     failure is a collection error against the resource on ``attributes`` only (plus the secret
     scrub's record). ``apply(data, value)`` merges a successful result into the data after the
     normaliser ran; without it the normaliser reads ``item.got`` itself. ``when``: made only for
-    items it holds for. ``missing_ok``: a 404 means "none" (the value is None), not a failure."""
+    items it holds for. ``missing_ok``: a 404 means "none" (the value is None), not a failure.
+    ``feeds``: attributes the call completes when the listing lacks them (a fallback, so not
+    unknown when it fails): a scan whose policies read them still makes the call."""
 
     name: str
     routes: tuple[str, ...]
@@ -65,6 +67,7 @@ class Detail:
     apply: Callable[[dict[str, Any], Any], None] | None = None
     when: Callable[[Item], bool] | None = None
     missing_ok: bool = False
+    feeds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -134,14 +137,17 @@ class ResourceSpec:
         """Which details a scan whose policies read only ``reads`` (root data keys of this type;
         None: everything) can leave out, and the attributes that leaves unread.
 
-        A detail is made when one of its attributes is read or when it supplies an attribute every
-        scan reads (tags, GPU facts). When a selected policy reads the secret scrub's record,
-        nothing is left out: the scrub must have seen every text the type holds. Otherwise a
-        left-out detail also leaves that record unread (its text was never scrubbed)."""
+        A detail is made when one of its attributes (or ``feeds``) is read or when it supplies an
+        attribute every scan reads (:data:`ALWAYS_READ`). When a selected policy reads the secret
+        scrub's record, nothing is left out: the scrub must have seen every text the type holds.
+        Otherwise a left-out detail also leaves that record unread (its text was never
+        scrubbed)."""
         if reads is None or SECRET_PATHS in reads:
             return Pruned()
         wanted = reads | ALWAYS_READ
-        skip = frozenset(d.name for d in self.all_details() if not wanted.intersection(d.attributes))
+        skip = frozenset(
+            d.name for d in self.all_details() if not wanted.intersection((*d.attributes, *d.feeds))
+        )
         unread: dict[str, None] = {}
         for d in self.all_details():
             if d.name in skip:
@@ -149,8 +155,9 @@ class ResourceSpec:
         return Pruned(details=skip, unread=tuple(sorted(unread)))
 
 
-# Attributes every scan reads, whatever its policies (as on AWS): tags and GPU facts.
-ALWAYS_READ: frozenset[str] = frozenset({"tags", "gpu", "is_gpu", "driver_gpu", "has_gpu"})
+# Attributes every scan reads, whatever its policies (as on AWS): tags (owners, waivers, reports)
+# and what the GPU fleet and cost figures read (mlguard.cost.fleet: node facts, served entities).
+ALWAYS_READ: frozenset[str] = frozenset({"tags", "gpu", "driver_gpu", "is_gpu", "has_gpu", "served_entities"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
