@@ -97,3 +97,23 @@ def test_detail_calls_count_for_the_unit_that_handed_them_out() -> None:
         scheduler.map(lambda _: meter.call(), range(4), inherit_unit=False)
         meter.working_for(None)
     assert meter.counts("unit-a").calls == 10
+
+
+def test_permission_rows_of_spec_types_come_from_the_specs() -> None:
+    """`mlguard permissions databricks` and the read-only guard's routes are the specs' own
+    declarations for every type described as a spec."""
+    from mlguard.collect.databricks._common import declared_routes
+    from mlguard.collect.databricks.permissions import PERMISSIONS, SPEC_FAMILIES
+
+    rows = {p.resource_type: p for p in PERMISSIONS}
+    guard = set(declared_routes().routes)
+    specs = [s for family in SPEC_FAMILIES for s in family.specs]
+    assert len(specs) == 18  # of 25 types: workspace, the UC tree (5) and the account are by hand
+    for spec in specs:
+        row = rows[spec.type]
+        assert row.routes == spec.routes()
+        assert row.sdk_calls == spec.sdk_calls()
+        assert (row.requires, row.without_admin) == (spec.requires, spec.without_admin)
+        assert set(spec.routes()) <= guard
+        names = [d.name for d in spec.all_details()]
+        assert len(names) == len(set(names))  # pruning and results are keyed by detail name
