@@ -4,7 +4,8 @@ A scan whose policy selection is narrower than every enabled policy needs only s
 type it collects. :func:`scan_reads` names them (per type, the root data keys read by each selected
 policy's ``where``, ``assert`` -- joins included -- and ``cost`` block); a provider leaves out the
 detail calls and enrichments that supply none of them (see
-:meth:`mlguard.collect.aws.spec.ResourceSpec.pruned`) and records what that left unread on the
+:meth:`mlguard.collect.aws.spec.ResourceSpec.pruned` and, for Databricks detail routes,
+:meth:`mlguard.collect.databricks.spec.ResourceSpec.pruned`) and records what that left unread on the
 type's coverage, so anything that still evaluates such a field gets ERROR, never a pass.
 
 Identity, scope, tags and GPU facts are always read, as is every field when a policy reads the

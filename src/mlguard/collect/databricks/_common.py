@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -239,12 +238,18 @@ class WorkspaceContext:
     types: frozenset[str]
     sink: InventorySink
     progress: Progress
-    workers: int = 8  # bound on concurrent per-resource detail calls
+    # The scan's one bounded executor (engine.Scheduler); None: everything runs in the caller.
+    scheduler: Any = None
     account: str | None = None  # the Databricks account id, in an account scan
     collected_at: str = field(default_factory=lambda: iso(utcnow()))
 
     def wants(self, *types: str) -> bool:
         return any(t in self.types for t in types)
+
+    def reads(self, rtype: str) -> frozenset[str] | None:
+        """The root data keys of ``rtype`` the run's policies read (None: every field)."""
+        reads = self.sink.reads
+        return None if reads is None else reads.get(rtype)
 
     def uid(self, rtype: str, ident: str) -> str:
         return f"databricks://{self.host}/{rtype.removeprefix('databricks.')}/{ident}"
@@ -322,41 +327,38 @@ class WorkspaceContext:
             q["page_token"] = token
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """Run ``fn`` (per-resource detail calls) over ``items`` on a bounded pool, results in
-        order. Exceptions propagate: never swallowed."""
+        """Run ``fn`` (per-resource detail calls) over ``items`` on the scan's one bounded executor
+        (:class:`mlguard.collect.databricks.engine.Scheduler`), results in order. Exceptions
+        propagate: never swallowed."""
         todo = list(items)
-        if len(todo) <= 1 or self.workers <= 1:
+        if self.scheduler is None or len(todo) <= 1:
             return [fn(item) for item in todo]
-        meter, unit = self.sink.meter, self.sink.meter.current
-
-        def counted(item: T) -> R:  # the worker's calls count for the caller's progress unit
-            meter.working_for(unit)
-            try:
-                return fn(item)
-            finally:
-                meter.working_for(None)
-
-        with ThreadPoolExecutor(
-            max_workers=min(self.workers, len(todo)), thread_name_prefix="dbx-detail"
-        ) as pool:
-            return [f.result() for f in [pool.submit(counted, item) for item in todo]]
+        results: list[R] = self.scheduler.map(fn, todo)
+        return results
 
     def fan_out(self, fn: Callable[[T], int], items: Iterable[T]) -> int:
         """:meth:`map` for functions that return how many resources they added."""
         return sum(self.map(fn, items))
 
-    def cover(self, rtype: str) -> None:
+    def cover(self, rtype: str, unread: tuple[str, ...] = ()) -> None:
         self.sink.covered(
-            Coverage(provider=PROVIDER, account=self.account, workspace=self.host, resource_type=rtype)
+            Coverage(
+                provider=PROVIDER,
+                account=self.account,
+                workspace=self.host,
+                resource_type=rtype,
+                unread=unread or None,
+            )
         )
 
     @contextmanager
-    def section(self, rtype: str, *also: str) -> Iterator[list[int]]:
-        """Collect resource types read by one listing: coverage is recorded for each, a failure
-        becomes a CollectionError for each whole type, and the scan goes on."""
+    def section(self, rtype: str, *also: str, unread: tuple[str, ...] = ()) -> Iterator[list[int]]:
+        """Collect resource types read by one listing: coverage is recorded for each (with the
+        attributes of ``rtype`` the scan left ``unread``), a failure becomes a CollectionError for
+        each whole type, and the scan goes on."""
         types = (rtype, *also)
         for t in types:
-            self.cover(t)
+            self.cover(t, unread if t == rtype else ())
         key, label = f"databricks:{self.host}:{rtype}", f"{self.host} {rtype}"
         with timed(self.progress, key, label, self.sink.meter) as counts:
             try:

@@ -14,7 +14,9 @@ from typing import Any
 
 from mlguard.collect.databricks import object_acls
 from mlguard.collect.databricks._common import TRANSIENT_ERRORS, WorkspaceContext, ms_to_iso
+from mlguard.collect.databricks.engine import run_family
 from mlguard.collect.databricks.redact import redact_mapping, sensitive_key
+from mlguard.collect.databricks.spec import FamilySpec, Item, Prelude, ResourceSpec
 from mlguard.collect.facts import (
     UnknownInstanceType,
     UnknownRuntime,
@@ -131,18 +133,6 @@ def _log_conf(conf: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
-def collect(ctx: WorkspaceContext) -> None:
-    nodes = NodeTypes(ctx) if ctx.wants(CLUSTER, POOL) else None
-    if nodes is not None and ctx.wants(CLUSTER):
-        _clusters(ctx, nodes)
-    if ctx.wants(POLICY):
-        _policies(ctx)
-    if nodes is not None and ctx.wants(POOL):
-        _pools(ctx, nodes)
-    if ctx.wants(WAREHOUSE):
-        _warehouses(ctx)
-
-
 def _gpu_error(ctx: WorkspaceContext, rtype: str, uid: str, nodes: NodeTypes, node_type_id: Any) -> None:
     ctx.record(
         rtype,
@@ -163,102 +153,101 @@ def _cluster_is_gpu(gpu: dict[str, Any] | None, driver: dict[str, Any] | None) -
     return False
 
 
-def _clusters(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
-    with ctx.section(CLUSTER) as counts:
-        supported: set[str] | None = None
-        versions_error: BaseException | None = None
-        try:
-            resp = ctx.get("/api/2.1/clusters/spark-versions")
-            supported = {v["key"] for v in resp.get("versions") or [] if "key" in v}
-        except TRANSIENT_ERRORS as exc:
-            versions_error = exc
-        rows: list[tuple[str, str | None, dict[str, Any], dict[str, Any] | None]] = []
-        for c in ctx.pages("/api/2.1/clusters/list", "clusters"):
-            cid = str(c.get("cluster_id"))
-            conf, conf_secrets = redact_mapping(c.get("spark_conf"))
-            env, env_secrets = redact_mapping(c.get("spark_env_vars"))
-            autoscale = c.get("autoscale")
-            gpu = nodes.gpu(c.get("node_type_id"))
-            driver_gpu = nodes.gpu(c.get("driver_node_type_id") or c.get("node_type_id"))
-            data: dict[str, Any] = {
-                "cluster_name": c.get("cluster_name"),
-                "state": c.get("state"),
-                "cluster_source": c.get("cluster_source"),
-                "creator_user_name": c.get("creator_user_name"),
-                "single_user_name": c.get("single_user_name"),
-                "spark_version": c.get("spark_version"),
-                "runtime": runtime_facts(c.get("spark_version"), supported),
-                "runtime_support": runtime_support("databricks_runtime", c.get("spark_version")),
-                "node_type_id": c.get("node_type_id"),
-                "driver_node_type_id": c.get("driver_node_type_id"),
-                "gpu": gpu,
-                "driver_gpu": driver_gpu,
-                "is_gpu": _cluster_is_gpu(gpu, driver_gpu),
-                "single_node": single_node(c),
-                "autotermination_minutes": c.get("autotermination_minutes", 0),
-                "autoscale": {
-                    "min_workers": autoscale.get("min_workers"),
-                    "max_workers": autoscale.get("max_workers"),
-                }
-                if autoscale
-                else None,
-                "num_workers": c.get("num_workers"),
-                "fixed_size": autoscale is None,
-                "policy_id": c.get("policy_id"),
-                "instance_pool_id": c.get("instance_pool_id"),
-                "driver_instance_pool_id": c.get("driver_instance_pool_id"),
-                "data_security_mode": c.get("data_security_mode"),
-                "enable_local_disk_encryption": bool(c.get("enable_local_disk_encryption", False)),
-                "init_scripts": _init_scripts(c.get("init_scripts")),
-                "cluster_log_conf": _log_conf(c.get("cluster_log_conf")),
-                "custom_tags": c.get("custom_tags") or {},
-                "spark_conf": conf,
-                "spark_env_vars": env,
-                "spark_conf_plaintext_secrets": bool(conf_secrets),
-                "env_plaintext_secrets": bool(env_secrets),
-                "plaintext_secret_keys": conf_secrets + env_secrets,
-                "aws_attributes": {
-                    k: v
-                    for k, v in (c.get("aws_attributes") or {}).items()
-                    if k
-                    in {
-                        "availability",
-                        "zone_id",
-                        "first_on_demand",
-                        "spot_bid_price_percent",
-                        "ebs_volume_type",
-                        "instance_profile_arn",
-                    }
-                },
-                "started_at": ms_to_iso(c.get("start_time")),
-                "last_restarted_at": ms_to_iso(c.get("last_restarted_time")),
-                "terminated_at": ms_to_iso(c.get("terminated_time")),
+def _spark_versions(ctx: WorkspaceContext) -> tuple[set[str] | None, BaseException | None]:
+    """The runtimes the workspace offers (None and the error when the list cannot be read)."""
+    try:
+        resp = ctx.get("/api/2.1/clusters/spark-versions")
+    except TRANSIENT_ERRORS as exc:
+        return None, exc
+    return {v["key"] for v in resp.get("versions") or [] if "key" in v}, None
+
+
+def _cluster(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    nodes: NodeTypes = pre["node_types"]
+    supported, versions_error = pre["spark_versions"]
+    c = item.raw
+    conf, conf_secrets = redact_mapping(c.get("spark_conf"))
+    env, env_secrets = redact_mapping(c.get("spark_env_vars"))
+    autoscale = c.get("autoscale")
+    gpu = nodes.gpu(c.get("node_type_id"))
+    driver_gpu = nodes.gpu(c.get("driver_node_type_id") or c.get("node_type_id"))
+    data: dict[str, Any] = {
+        "cluster_name": c.get("cluster_name"),
+        "state": c.get("state"),
+        "cluster_source": c.get("cluster_source"),
+        "creator_user_name": c.get("creator_user_name"),
+        "single_user_name": c.get("single_user_name"),
+        "spark_version": c.get("spark_version"),
+        "runtime": runtime_facts(c.get("spark_version"), supported),
+        "runtime_support": runtime_support("databricks_runtime", c.get("spark_version")),
+        "node_type_id": c.get("node_type_id"),
+        "driver_node_type_id": c.get("driver_node_type_id"),
+        "gpu": gpu,
+        "driver_gpu": driver_gpu,
+        "is_gpu": _cluster_is_gpu(gpu, driver_gpu),
+        "single_node": single_node(c),
+        "autotermination_minutes": c.get("autotermination_minutes", 0),
+        "autoscale": {
+            "min_workers": autoscale.get("min_workers"),
+            "max_workers": autoscale.get("max_workers"),
+        }
+        if autoscale
+        else None,
+        "num_workers": c.get("num_workers"),
+        "fixed_size": autoscale is None,
+        "policy_id": c.get("policy_id"),
+        "instance_pool_id": c.get("instance_pool_id"),
+        "driver_instance_pool_id": c.get("driver_instance_pool_id"),
+        "data_security_mode": c.get("data_security_mode"),
+        "enable_local_disk_encryption": bool(c.get("enable_local_disk_encryption", False)),
+        "init_scripts": _init_scripts(c.get("init_scripts")),
+        "cluster_log_conf": _log_conf(c.get("cluster_log_conf")),
+        "custom_tags": c.get("custom_tags") or {},
+        "spark_conf": conf,
+        "spark_env_vars": env,
+        "spark_conf_plaintext_secrets": bool(conf_secrets),
+        "env_plaintext_secrets": bool(env_secrets),
+        "plaintext_secret_keys": conf_secrets + env_secrets,
+        "aws_attributes": {
+            k: v
+            for k, v in (c.get("aws_attributes") or {}).items()
+            if k
+            in {
+                "availability",
+                "zone_id",
+                "first_on_demand",
+                "spot_bid_price_percent",
+                "ebs_volume_type",
+                "instance_profile_arn",
             }
-            uid = ctx.uid(CLUSTER, cid)
-            rows.append((cid, c.get("cluster_name"), data, c.get("custom_tags")))
-            if data["is_gpu"] is None:
-                unknown = c.get("node_type_id") if gpu is None else c.get("driver_node_type_id")
-                _gpu_error(ctx, CLUSTER, uid, nodes, unknown)
-            if data["runtime_support"] is None:
-                ctx.record(
-                    CLUSTER,
-                    UnknownRuntime(
-                        f"no end-of-support date for Databricks Runtime {c.get('spark_version')}: "
-                        f"mlguard's table (as of {end_of_support_table().as_of}) does not know it"
-                    ),
-                    operation="GET /api/2.1/clusters/list",
-                    resource_uid=uid,
-                    attributes=["runtime_support"],
-                )
-            if versions_error is not None:
-                ctx.record(
-                    CLUSTER,
-                    versions_error,
-                    operation="GET /api/2.1/clusters/spark-versions",
-                    resource_uid=uid,
-                    attributes=["runtime"],
-                )
-        counts[0] += object_acls.add_all(ctx, CLUSTER, "clusters", rows)
+        },
+        "started_at": ms_to_iso(c.get("start_time")),
+        "last_restarted_at": ms_to_iso(c.get("last_restarted_time")),
+        "terminated_at": ms_to_iso(c.get("terminated_time")),
+    }
+    item.data, item.tags = data, c.get("custom_tags")
+    if data["is_gpu"] is None:
+        unknown = c.get("node_type_id") if gpu is None else c.get("driver_node_type_id")
+        _gpu_error(ctx, CLUSTER, item.uid, nodes, unknown)
+    if data["runtime_support"] is None:
+        ctx.record(
+            CLUSTER,
+            UnknownRuntime(
+                f"no end-of-support date for Databricks Runtime {c.get('spark_version')}: "
+                f"mlguard's table (as of {end_of_support_table().as_of}) does not know it"
+            ),
+            operation="GET /api/2.1/clusters/list",
+            resource_uid=item.uid,
+            attributes=["runtime_support"],
+        )
+    if versions_error is not None:
+        ctx.record(
+            CLUSTER,
+            versions_error,
+            operation="GET /api/2.1/clusters/spark-versions",
+            resource_uid=item.uid,
+            attributes=["runtime"],
+        )
 
 
 def policy_enforcement(definition: dict[str, Any]) -> dict[str, Any]:
@@ -322,80 +311,147 @@ def _redact_definition(definition: dict[str, Any]) -> tuple[dict[str, Any], bool
     return out, found
 
 
-def _policies(ctx: WorkspaceContext) -> None:
-    with ctx.section(POLICY) as counts:
-        for p in ctx.pages("/api/2.0/policies/clusters/list", "policies"):
-            raw = p.get("definition") or "{}"
-            try:
-                definition = json.loads(raw) if isinstance(raw, str) else dict(raw)
-                parse_error = None
-            except ValueError as exc:
-                definition, parse_error = {}, str(exc)
-            definition, secrets = _redact_definition(definition)
-            data = {
-                "policy_name": p.get("name"),
-                "creator_user_name": p.get("creator_user_name"),
-                "created_at": ms_to_iso(p.get("created_at_timestamp")),
-                "policy_family_id": p.get("policy_family_id"),
-                "is_default": p.get("is_default"),
-                "max_clusters_per_user": p.get("max_clusters_per_user"),
-                "definition": definition,
-                "definition_parse_error": parse_error,
-                "definition_plaintext_secrets": secrets,
-                "enforces": policy_enforcement(definition),
-            }
-            ctx.add(POLICY, str(p.get("policy_id")), p.get("name"), data)
-            counts[0] += 1
+def _policy(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    p = item.raw
+    raw = p.get("definition") or "{}"
+    try:
+        definition = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        parse_error = None
+    except ValueError as exc:
+        definition, parse_error = {}, str(exc)
+    definition, secrets = _redact_definition(definition)
+    item.data = {
+        "policy_name": p.get("name"),
+        "creator_user_name": p.get("creator_user_name"),
+        "created_at": ms_to_iso(p.get("created_at_timestamp")),
+        "policy_family_id": p.get("policy_family_id"),
+        "is_default": p.get("is_default"),
+        "max_clusters_per_user": p.get("max_clusters_per_user"),
+        "definition": definition,
+        "definition_parse_error": parse_error,
+        "definition_plaintext_secrets": secrets,
+        "enforces": policy_enforcement(definition),
+    }
 
 
-def _pools(ctx: WorkspaceContext, nodes: NodeTypes) -> None:
-    with ctx.section(POOL) as counts:
-        for p in ctx.pages("/api/2.0/instance-pools/list", "instance_pools"):
-            gpu = nodes.gpu(p.get("node_type_id"))
-            data = {
-                "instance_pool_name": p.get("instance_pool_name"),
-                "state": p.get("state"),
-                "node_type_id": p.get("node_type_id"),
-                "gpu": gpu,
-                "is_gpu": None if gpu is None else gpu.get("is_gpu"),
-                "min_idle_instances": p.get("min_idle_instances", 0),
-                "max_capacity": p.get("max_capacity"),
-                "idle_instance_autotermination_minutes": p.get("idle_instance_autotermination_minutes"),
-                "preloaded_spark_versions": p.get("preloaded_spark_versions") or [],
-                "custom_tags": p.get("custom_tags") or {},
-                "enable_elastic_disk": p.get("enable_elastic_disk"),
-            }
-            uid = ctx.add(
-                POOL,
-                str(p.get("instance_pool_id")),
-                p.get("instance_pool_name"),
-                data,
-                tags=p.get("custom_tags"),
-            )
-            if gpu is None:
-                _gpu_error(ctx, POOL, uid, nodes, p.get("node_type_id"))
-            counts[0] += 1
+def _pool(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    nodes: NodeTypes = pre["node_types"]
+    p = item.raw
+    gpu = nodes.gpu(p.get("node_type_id"))
+    item.data = {
+        "instance_pool_name": p.get("instance_pool_name"),
+        "state": p.get("state"),
+        "node_type_id": p.get("node_type_id"),
+        "gpu": gpu,
+        "is_gpu": None if gpu is None else gpu.get("is_gpu"),
+        "min_idle_instances": p.get("min_idle_instances", 0),
+        "max_capacity": p.get("max_capacity"),
+        "idle_instance_autotermination_minutes": p.get("idle_instance_autotermination_minutes"),
+        "preloaded_spark_versions": p.get("preloaded_spark_versions") or [],
+        "custom_tags": p.get("custom_tags") or {},
+        "enable_elastic_disk": p.get("enable_elastic_disk"),
+    }
+    item.tags = p.get("custom_tags")
+    if gpu is None:
+        _gpu_error(ctx, POOL, item.uid, nodes, p.get("node_type_id"))
 
 
-def _warehouses(ctx: WorkspaceContext) -> None:
-    with ctx.section(WAREHOUSE) as counts:
-        rows: list[tuple[str, str | None, dict[str, Any], dict[str, Any] | None]] = []
-        for w in ctx.pages("/api/2.0/sql/warehouses", "warehouses"):
-            tags = {t.get("key"): t.get("value") for t in (w.get("tags") or {}).get("custom_tags") or []}
-            data = {
-                "warehouse_name": w.get("name"),
-                "state": w.get("state"),
-                "cluster_size": w.get("cluster_size"),
-                "min_num_clusters": w.get("min_num_clusters"),
-                "max_num_clusters": w.get("max_num_clusters"),
-                "auto_stop_mins": w.get("auto_stop_mins", 0),
-                "enable_serverless_compute": bool(w.get("enable_serverless_compute", False)),
-                "warehouse_type": w.get("warehouse_type"),
-                "spot_instance_policy": w.get("spot_instance_policy"),
-                "enable_photon": w.get("enable_photon"),
-                "channel": (w.get("channel") or {}).get("name"),
-                "creator_name": w.get("creator_name"),
-                "custom_tags": tags,
-            }
-            rows.append((str(w.get("id")), w.get("name"), data, tags))
-        counts[0] += object_acls.add_all(ctx, WAREHOUSE, "warehouses", rows)
+def _warehouse(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    w = item.raw
+    tags = {t.get("key"): t.get("value") for t in (w.get("tags") or {}).get("custom_tags") or []}
+    item.data = {
+        "warehouse_name": w.get("name"),
+        "state": w.get("state"),
+        "cluster_size": w.get("cluster_size"),
+        "min_num_clusters": w.get("min_num_clusters"),
+        "max_num_clusters": w.get("max_num_clusters"),
+        "auto_stop_mins": w.get("auto_stop_mins", 0),
+        "enable_serverless_compute": bool(w.get("enable_serverless_compute", False)),
+        "warehouse_type": w.get("warehouse_type"),
+        "spot_instance_policy": w.get("spot_instance_policy"),
+        "enable_photon": w.get("enable_photon"),
+        "channel": (w.get("channel") or {}).get("name"),
+        "creator_name": w.get("creator_name"),
+        "custom_tags": tags,
+    }
+    item.tags = tags
+
+
+NODE_TYPES = Prelude(
+    name="node_types",
+    routes=("GET /api/2.1/clusters/list-node-types",),
+    sdk_calls=("clusters.list_node_types",),
+    read=NodeTypes,
+)
+SPARK_VERSIONS = Prelude(
+    name="spark_versions",
+    routes=("GET /api/2.1/clusters/spark-versions",),
+    sdk_calls=("clusters.spark_versions",),
+    read=_spark_versions,
+    in_section=True,
+)
+
+FAMILY = FamilySpec(
+    name="compute",
+    specs=(
+        ResourceSpec(
+            type=CLUSTER,
+            family="compute",
+            list_route="GET /api/2.1/clusters/list",
+            list_sdk_call="clusters.list",
+            items="clusters",
+            id=lambda c: str(c.get("cluster_id")),
+            name=lambda c: c.get("cluster_name"),
+            normalize=_cluster,
+            preludes=(NODE_TYPES, SPARK_VERSIONS),
+            after=(object_acls.acl_detail("clusters"),),
+            requires="workspace-access (users see clusters they can attach to); CAN_MANAGE to read its "
+            "permissions",
+            without_admin="non-admins only see clusters with CAN_ATTACH_TO or higher: the inventory is "
+            "partial; unreadable permissions are an attribute error (acl...)",
+        ),
+        ResourceSpec(
+            type=POLICY,
+            family="compute",
+            list_route="GET /api/2.0/policies/clusters/list",
+            list_sdk_call="cluster_policies.list",
+            items="policies",
+            id=lambda p: str(p.get("policy_id")),
+            name=lambda p: p.get("name"),
+            normalize=_policy,
+            requires="workspace-access",
+            without_admin="non-admins only see policies they may use",
+        ),
+        ResourceSpec(
+            type=POOL,
+            family="compute",
+            list_route="GET /api/2.0/instance-pools/list",
+            list_sdk_call="instance_pools.list",
+            items="instance_pools",
+            id=lambda p: str(p.get("instance_pool_id")),
+            name=lambda p: p.get("instance_pool_name"),
+            normalize=_pool,
+            preludes=(NODE_TYPES,),
+            requires="workspace-access",
+            without_admin="non-admins only see pools they can attach to",
+        ),
+        ResourceSpec(
+            type=WAREHOUSE,
+            family="compute",
+            list_route="GET /api/2.0/sql/warehouses",
+            list_sdk_call="warehouses.list",
+            items="warehouses",
+            id=lambda w: str(w.get("id")),
+            name=lambda w: w.get("name"),
+            normalize=_warehouse,
+            after=(object_acls.acl_detail("warehouses"),),
+            requires="workspace-access + databricks-sql-access; CAN_MANAGE to read a warehouse's permissions",
+            without_admin="non-admins only see warehouses with CAN_USE or higher; unreadable permissions "
+            "are an attribute error (acl...)",
+        ),
+    ),
+)
+
+
+def collect(ctx: WorkspaceContext) -> None:
+    run_family(ctx, FAMILY)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from mlguard.collect.databricks import object_acls
 from mlguard.collect.databricks._common import WorkspaceContext, ms_to_iso
+from mlguard.collect.databricks.engine import run_family
 from mlguard.collect.databricks.redact import redact_args, redact_mapping
+from mlguard.collect.databricks.spec import Detail, FamilySpec, Item, ResourceSpec
 
 JOB = "databricks.job"
 PIPELINE = "databricks.pipeline"
@@ -26,13 +27,6 @@ _TASK_KINDS = (
     "condition_task",
     "for_each_task",
 )
-
-
-def collect(ctx: WorkspaceContext) -> None:
-    if ctx.wants(JOB):
-        _jobs(ctx)
-    if ctx.wants(PIPELINE):
-        _pipelines(ctx)
 
 
 def _cluster_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -125,99 +119,81 @@ def _full_settings(ctx: WorkspaceContext, job_id: Any) -> dict[str, Any]:
     return settings
 
 
-def _jobs(ctx: WorkspaceContext) -> None:
-    with ctx.section(JOB) as counts:
-        rows: list[tuple[str, str | None, dict[str, Any], dict[str, Any] | None]] = []
-        for j in ctx.pages("/api/2.2/jobs/list", "jobs", {"expand_tasks": True}):
-            s = j.get("settings") or {}
-            complete = True
-            if j.get("has_more"):  # only the first 100 tasks / job clusters: read the rest
-                full, complete = ctx.detail(
-                    JOB,
-                    ctx.uid(JOB, str(j.get("job_id"))),
-                    list(_TASK_ATTRIBUTES),
-                    partial(_full_settings, ctx, j.get("job_id")),
-                )
-                s = full if complete and full else s
-            run_as = s.get("run_as") or {}
-            if run_as.get("service_principal_name"):
-                run_as_type, run_as_name = "service_principal", run_as["service_principal_name"]
-            elif run_as.get("user_name"):
-                run_as_type, run_as_name = "user", run_as["user_name"]
-            else:  # no run_as: the job runs as its owner (the creator unless changed)
-                run_as_type, run_as_name = "owner", j.get("run_as_user_name") or j.get("creator_user_name")
-            secrets = False
-            tasks = []
-            for task in s.get("tasks") or []:
-                t, found = _task(task)
-                secrets |= found
-                tasks.append(t)
-            job_clusters = []
-            for jc in s.get("job_clusters") or []:
-                spec, found = _cluster_spec(jc.get("new_cluster") or {})
-                secrets |= found
-                job_clusters.append({"job_cluster_key": jc.get("job_cluster_key"), **spec})
-            params = []
-            credential_params = []
-            for p in s.get("parameters") or []:
-                red, found_keys = redact_mapping({str(p.get("name")): p.get("default", "")})
-                if found_keys:
-                    credential_params.append(p.get("name"))
-                params.append({"name": p.get("name"), "default": next(iter(red.values()))})
-            email = s.get("email_notifications") or {}
-            hooks = s.get("webhook_notifications") or {}
-            existing = sorted({t["existing_cluster_id"] for t in tasks if t["existing_cluster_id"]})
-            schedule = s.get("schedule")
-            data = {
-                "job_name": s.get("name"),
-                "creator_user_name": j.get("creator_user_name"),
-                "created_at": ms_to_iso(j.get("created_time")),
-                "run_as_type": run_as_type,
-                "run_as": run_as_name,
-                "runs_as_service_principal": run_as_type == "service_principal",
-                "tasks": tasks,
-                "task_count": len(tasks),
-                "job_clusters": job_clusters,
-                "existing_cluster_ids": existing,
-                "uses_all_purpose_cluster": bool(existing),
-                "email_notifications": {k: v for k, v in email.items() if isinstance(v, list)},
-                "webhook_notifications": {
-                    k: [h.get("id") for h in v] for k, v in hooks.items() if isinstance(v, list)
-                },
-                # Job-level, or on every task: a failing task without one fails the run silently.
-                "has_failure_notification": _notifies_on_failure(s)
-                or (bool(tasks) and all(t["has_failure_notification"] for t in tasks)),
-                "health_rules": (s.get("health") or {}).get("rules") or [],
-                "timeout_seconds": s.get("timeout_seconds", 0),
-                "max_concurrent_runs": s.get("max_concurrent_runs"),
-                "schedule": schedule,
-                "trigger": s.get("trigger"),
-                "continuous": s.get("continuous"),
-                "parameters": params,
-                "credential_parameter_names": credential_params,
-                "plaintext_secrets": secrets or bool(credential_params),
-                "job_tags": s.get("tags") or {},
-            }
-            if not complete:
-                for key in _TASK_ATTRIBUTES:
-                    del data[key]
-            rows.append((str(j.get("job_id")), s.get("name"), data, s.get("tags")))
-        counts[0] += object_acls.add_all(ctx, JOB, "jobs", rows)
+def _job(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    j = item.raw
+    s = j.get("settings") or {}
+    complete = item.ok("settings")  # only the first 100 tasks / job clusters unless read in full
+    full = item.got.get("settings")
+    s = full if complete and full else s
+    run_as = s.get("run_as") or {}
+    if run_as.get("service_principal_name"):
+        run_as_type, run_as_name = "service_principal", run_as["service_principal_name"]
+    elif run_as.get("user_name"):
+        run_as_type, run_as_name = "user", run_as["user_name"]
+    else:  # no run_as: the job runs as its owner (the creator unless changed)
+        run_as_type, run_as_name = "owner", j.get("run_as_user_name") or j.get("creator_user_name")
+    secrets = False
+    tasks = []
+    for task in s.get("tasks") or []:
+        t, found = _task(task)
+        secrets |= found
+        tasks.append(t)
+    job_clusters = []
+    for jc in s.get("job_clusters") or []:
+        spec, found = _cluster_spec(jc.get("new_cluster") or {})
+        secrets |= found
+        job_clusters.append({"job_cluster_key": jc.get("job_cluster_key"), **spec})
+    params = []
+    credential_params = []
+    for p in s.get("parameters") or []:
+        red, found_keys = redact_mapping({str(p.get("name")): p.get("default", "")})
+        if found_keys:
+            credential_params.append(p.get("name"))
+        params.append({"name": p.get("name"), "default": next(iter(red.values()))})
+    email = s.get("email_notifications") or {}
+    hooks = s.get("webhook_notifications") or {}
+    existing = sorted({t["existing_cluster_id"] for t in tasks if t["existing_cluster_id"]})
+    schedule = s.get("schedule")
+    data = {
+        "job_name": s.get("name"),
+        "creator_user_name": j.get("creator_user_name"),
+        "created_at": ms_to_iso(j.get("created_time")),
+        "run_as_type": run_as_type,
+        "run_as": run_as_name,
+        "runs_as_service_principal": run_as_type == "service_principal",
+        "tasks": tasks,
+        "task_count": len(tasks),
+        "job_clusters": job_clusters,
+        "existing_cluster_ids": existing,
+        "uses_all_purpose_cluster": bool(existing),
+        "email_notifications": {k: v for k, v in email.items() if isinstance(v, list)},
+        "webhook_notifications": {
+            k: [h.get("id") for h in v] for k, v in hooks.items() if isinstance(v, list)
+        },
+        # Job-level, or on every task: a failing task without one fails the run silently.
+        "has_failure_notification": _notifies_on_failure(s)
+        or (bool(tasks) and all(t["has_failure_notification"] for t in tasks)),
+        "health_rules": (s.get("health") or {}).get("rules") or [],
+        "timeout_seconds": s.get("timeout_seconds", 0),
+        "max_concurrent_runs": s.get("max_concurrent_runs"),
+        "schedule": schedule,
+        "trigger": s.get("trigger"),
+        "continuous": s.get("continuous"),
+        "parameters": params,
+        "credential_parameter_names": credential_params,
+        "plaintext_secrets": secrets or bool(credential_params),
+        "job_tags": s.get("tags") or {},
+    }
+    if not complete:
+        for key in _TASK_ATTRIBUTES:
+            del data[key]
+    item.data, item.tags, item.name = data, s.get("tags"), s.get("name")
 
 
-def _pipelines(ctx: WorkspaceContext) -> None:
-    with ctx.section(PIPELINE) as counts:
-        statuses = ctx.pages("/api/2.0/pipelines", "statuses")
-        counts[0] += ctx.fan_out(partial(_pipeline, ctx), statuses)
-
-
-def _pipeline(ctx: WorkspaceContext, st: dict[str, Any]) -> int:
+def _pipeline(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
     """One pipeline: its spec comes from a detail call."""
-    pid = str(st.get("pipeline_id"))
-    uid = ctx.uid(PIPELINE, pid)
-    detail, ok = ctx.detail(
-        PIPELINE, uid, list(_SPEC_ATTRIBUTES), partial(ctx.get, f"/api/2.0/pipelines/{pid}")
-    )
+    st = item.raw
+    detail, ok = item.got.get("spec"), item.ok("spec")
     spec = (detail or {}).get("spec") or {}
     data: dict[str, Any] = {
         "pipeline_name": st.get("name"),
@@ -256,9 +232,7 @@ def _pipeline(ctx: WorkspaceContext, st: dict[str, Any]) -> int:
                 any("failure" in a for a in n.get("alerts") or []) for n in notifications
             ),
         )
-    object_acls.attach(ctx, PIPELINE, "pipelines", pid, data)
-    ctx.add(PIPELINE, pid, st.get("name"), data)
-    return 1
+    item.data = data
 
 
 _SPEC_ATTRIBUTES = (
@@ -277,3 +251,63 @@ _SPEC_ATTRIBUTES = (
     "notifications",
     "has_failure_notification",
 )
+
+
+FAMILY = FamilySpec(
+    name="jobs",
+    specs=(
+        ResourceSpec(
+            type=JOB,
+            family="jobs",
+            list_route="GET /api/2.2/jobs/list",
+            list_sdk_call="jobs.list(expand_tasks=True)",
+            items="jobs",
+            query={"expand_tasks": True},
+            id=lambda j: str(j.get("job_id")),
+            name=lambda j: (j.get("settings") or {}).get("name"),
+            normalize=_job,
+            details=(
+                Detail(
+                    name="settings",
+                    routes=("GET /api/2.2/jobs/get",),
+                    sdk_calls=("jobs.get (jobs with more than 100 tasks or job clusters)",),
+                    attributes=tuple(_TASK_ATTRIBUTES),
+                    fetch=lambda ctx, item: _full_settings(ctx, item.raw.get("job_id")),
+                    when=lambda item: bool(item.raw.get("has_more")),
+                ),
+            ),
+            after=(object_acls.acl_detail("jobs"),),
+            requires="workspace-access; CAN_MANAGE to read a job's permissions",
+            without_admin="non-admins only see jobs with CAN_VIEW or higher; unreadable permissions are "
+            "an attribute error (acl...)",
+        ),
+        ResourceSpec(
+            type=PIPELINE,
+            family="jobs",
+            list_route="GET /api/2.0/pipelines",
+            list_sdk_call="pipelines.list_pipelines",
+            items="statuses",
+            id=lambda st: str(st.get("pipeline_id")),
+            name=lambda st: st.get("name"),
+            normalize=_pipeline,
+            details=(
+                Detail(
+                    name="spec",
+                    routes=("GET /api/2.0/pipelines/{id}",),
+                    sdk_calls=("pipelines.get",),
+                    attributes=_SPEC_ATTRIBUTES,
+                    fetch=lambda ctx, item: ctx.get(f"/api/2.0/pipelines/{item.ident}"),
+                    feeds=("run_as_user_name",),
+                ),
+            ),
+            after=(object_acls.acl_detail("pipelines"),),
+            requires="workspace-access; CAN_MANAGE to read a pipeline's permissions",
+            without_admin="non-admins only see pipelines with CAN_VIEW or higher; unreadable permissions "
+            "are an attribute error (acl...)",
+        ),
+    ),
+)
+
+
+def collect(ctx: WorkspaceContext) -> None:
+    run_family(ctx, FAMILY)

@@ -1,18 +1,19 @@
 """Object permissions of workspace objects (jobs, pipelines, clusters, SQL warehouses, MLflow
 experiments, serving endpoints, the token permission): who can manage, run, attach, use or query,
 read from ``GET /api/2.0/permissions/{object_type}/{id}`` (the route behind the SDK's
-``permissions.get``) and attached to the object's resource as an access-control summary.
+``permissions.get``) and attached to the object's resource as an access-control summary (the
+:func:`acl_detail` of its spec).
 
 Read as raw JSON through the SDK's ``api_client.do`` like every other list here: the typed
 ``PermissionLevel`` enum turns a level it does not know into None, which would hide a grant."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from mlguard.collect.databricks._common import WorkspaceContext
+from mlguard.collect.databricks.spec import Detail
 
 # The object types of the permissions API mlguard reads (the path segment after /permissions/).
 OBJECT_TYPES = ("jobs", "pipelines", "clusters", "warehouses", "experiments", "serving-endpoints")
@@ -73,28 +74,19 @@ def read_acl(ctx: WorkspaceContext, object_type: str, object_id: str) -> dict[st
     return ctx.get(f"/api/2.0/permissions/{object_type}/{quote(object_id, safe='')}")
 
 
-def attach(ctx: WorkspaceContext, rtype: str, object_type: str, object_id: str, data: dict[str, Any]) -> None:
-    """Add the access-control summary of one object to its ``data``; a failed read is a
-    collection error on those attributes only (their policies come out ERROR)."""
-    uid = ctx.uid(rtype, object_id)
-    body, ok = ctx.detail(rtype, uid, ACL_ATTRIBUTES, partial(read_acl, ctx, object_type, object_id))
-    if ok and isinstance(body, dict):
+def _apply(data: dict[str, Any], body: Any) -> None:
+    if isinstance(body, dict):
         data.update(acl_summary(body))
 
 
-def add_all(
-    ctx: WorkspaceContext,
-    rtype: str,
-    object_type: str,
-    rows: list[tuple[str, str | None, dict[str, Any], dict[str, Any] | None]],
-) -> int:
-    """Read the ACL of every ``(id, name, data, tags)`` row on the bounded detail pool, then add
-    the resources. Returns how many were added."""
-
-    def one(row: tuple[str, str | None, dict[str, Any], dict[str, Any] | None]) -> int:
-        ident, name, data, tags = row
-        attach(ctx, rtype, object_type, ident, data)
-        ctx.add(rtype, ident, name, data, tags=tags)
-        return 1
-
-    return ctx.fan_out(one, rows)
+def acl_detail(object_type: str) -> Detail:
+    """The object-permissions detail of a spec: the access-control summary of each item (its id
+    the item's), read after its data is built."""
+    return Detail(
+        name="acl",
+        routes=(f"GET /api/2.0/permissions/{object_type}/{{id}}",),
+        sdk_calls=(f"api_client.do GET permissions/{object_type}/{{id}} (permissions.get)",),
+        attributes=tuple(ACL_ATTRIBUTES),
+        fetch=lambda ctx, item: read_acl(ctx, object_type, item.ident),
+        apply=_apply,
+    )

@@ -1,11 +1,27 @@
 """What the Databricks scan needs, per resource type: the SDK calls (and REST routes) it makes,
 the minimal entitlement, and what is lost without admin. ``mlguard permissions databricks``
-prints this; a meta-test checks every collectable type is described."""
+prints this and the read-only guard allows exactly these routes; a meta-test checks every
+collectable type is described.
+
+Types described as specs (``spec.py``) get their row from the spec: its list route, preludes and
+detail routes with their SDK calls, its entitlement. The hand-written families (the workspace
+settings object, the Unity Catalog walk, the account objects) keep their rows here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from mlguard.collect.databricks import (
+    compute,
+    identity,
+    instance_profiles,
+    jobs,
+    mlflow,
+    serving,
+    unity_catalog,
+)
+from mlguard.collect.databricks.spec import FamilySpec
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,22 @@ class TypePermission:
 _UC = "/api/2.1/unity-catalog"
 _P = TypePermission
 
+
+def from_specs(family: FamilySpec) -> tuple[TypePermission, ...]:
+    """The rows of a family described as specs."""
+    return tuple(
+        TypePermission(
+            resource_type=s.type,
+            level="workspace",
+            sdk_calls=s.sdk_calls(),
+            routes=s.routes(),
+            requires=s.requires,
+            without_admin=s.without_admin,
+        )
+        for s in family.specs
+    )
+
+
 PERMISSIONS: tuple[TypePermission, ...] = (
     _P(
         "databricks.workspace",
@@ -56,144 +88,11 @@ PERMISSIONS: tuple[TypePermission, ...] = (
         "each denied workspace-conf key / setting is a CollectionError for that attribute only; "
         "their policies come out ERROR",
     ),
-    _P(
-        "databricks.cluster",
-        "workspace",
-        (
-            "clusters.list",
-            "clusters.list_node_types",
-            "clusters.spark_versions",
-            "api_client.do GET permissions/clusters/{id} (permissions.get)",
-        ),
-        (
-            "GET /api/2.1/clusters/list",
-            "GET /api/2.1/clusters/list-node-types",
-            "GET /api/2.1/clusters/spark-versions",
-            "GET /api/2.0/permissions/clusters/{id}",
-        ),
-        "workspace-access (users see clusters they can attach to); CAN_MANAGE to read its permissions",
-        "non-admins only see clusters with CAN_ATTACH_TO or higher: the inventory is partial; "
-        "unreadable permissions are an attribute error (acl...)",
-    ),
-    _P(
-        "databricks.cluster_policy",
-        "workspace",
-        ("cluster_policies.list",),
-        ("GET /api/2.0/policies/clusters/list",),
-        "workspace-access",
-        "non-admins only see policies they may use",
-    ),
-    _P(
-        "databricks.instance_pool",
-        "workspace",
-        ("instance_pools.list", "clusters.list_node_types"),
-        ("GET /api/2.0/instance-pools/list", "GET /api/2.1/clusters/list-node-types"),
-        "workspace-access",
-        "non-admins only see pools they can attach to",
-    ),
-    _P(
-        "databricks.sql_warehouse",
-        "workspace",
-        ("warehouses.list", "api_client.do GET permissions/warehouses/{id} (permissions.get)"),
-        ("GET /api/2.0/sql/warehouses", "GET /api/2.0/permissions/warehouses/{id}"),
-        "workspace-access + databricks-sql-access; CAN_MANAGE to read a warehouse's permissions",
-        "non-admins only see warehouses with CAN_USE or higher; unreadable permissions are an "
-        "attribute error (acl...)",
-    ),
-    _P(
-        "databricks.job",
-        "workspace",
-        (
-            "jobs.list(expand_tasks=True)",
-            "jobs.get (jobs with more than 100 tasks or job clusters)",
-            "api_client.do GET permissions/jobs/{id} (permissions.get)",
-        ),
-        ("GET /api/2.2/jobs/list", "GET /api/2.2/jobs/get", "GET /api/2.0/permissions/jobs/{id}"),
-        "workspace-access; CAN_MANAGE to read a job's permissions",
-        "non-admins only see jobs with CAN_VIEW or higher; unreadable permissions are an attribute "
-        "error (acl...)",
-    ),
-    _P(
-        "databricks.pipeline",
-        "workspace",
-        (
-            "pipelines.list_pipelines",
-            "pipelines.get",
-            "api_client.do GET permissions/pipelines/{id} (permissions.get)",
-        ),
-        ("GET /api/2.0/pipelines", "GET /api/2.0/pipelines/{id}", "GET /api/2.0/permissions/pipelines/{id}"),
-        "workspace-access; CAN_MANAGE to read a pipeline's permissions",
-        "non-admins only see pipelines with CAN_VIEW or higher; unreadable permissions are an "
-        "attribute error (acl...)",
-    ),
-    _P(
-        "databricks.serving_endpoint",
-        "workspace",
-        (
-            "api_client.do GET serving-endpoints (raw JSON)",
-            "api_client.do GET serving-endpoints/{name}",
-            "api_client.do GET permissions/serving-endpoints/{id}",
-        ),
-        (
-            "GET /api/2.0/serving-endpoints",
-            "GET /api/2.0/serving-endpoints/{name}",
-            "GET /api/2.0/permissions/serving-endpoints/{id}",
-        ),
-        "workspace-access; CAN_MANAGE on an endpoint to read its permissions",
-        "endpoints the caller cannot view are missing; unreadable permissions are an attribute error",
-    ),
-    _P(
-        "databricks.token",
-        "workspace",
-        ("token_management.list",),
-        ("GET /api/2.0/token-management/tokens",),
-        "workspace admin",
-        "without admin the whole type is a CollectionError (PERMISSION_DENIED)",
-    ),
-    _P(
-        "databricks.ip_access_list",
-        "workspace",
-        ("ip_access_lists.list",),
-        ("GET /api/2.0/ip-access-lists",),
-        "workspace admin",
-        "without admin the whole type is a CollectionError",
-    ),
-    _P(
-        "databricks.secret_scope",
-        "workspace",
-        ("secrets.list_scopes", "secrets.list_acls"),
-        ("GET /api/2.0/secrets/scopes/list", "GET /api/2.0/secrets/acls/list"),
-        "workspace-access; MANAGE on a scope to list its ACLs",
-        "ACLs of scopes without MANAGE are attribute errors (acls, users_can_read)",
-    ),
-    _P(
-        "databricks.service_principal",
-        "workspace",
-        ("service_principals.list",),
-        ("GET /api/2.0/preview/scim/v2/ServicePrincipals",),
-        "workspace-access",
-        "non-admins see service principals but not all entitlements",
-    ),
-    _P(
-        "databricks.mlflow_experiment",
-        "workspace",
-        (
-            "experiments.search_experiments (read-only POST)",
-            "api_client.do GET permissions/experiments/{id} (permissions.get)",
-        ),
-        ("POST /api/2.0/mlflow/experiments/search", "GET /api/2.0/permissions/experiments/{id}"),
-        "workspace-access; CAN_MANAGE to read an experiment's permissions",
-        "non-admins only see experiments with CAN_READ or higher; unreadable permissions are an "
-        "attribute error (acl...)",
-    ),
-    _P(
-        "databricks.registered_model",
-        "workspace",
-        ("model_registry.list_models",),
-        ("GET /api/2.0/mlflow/registered-models/list",),
-        "workspace-access",
-        "non-admins only see models with CAN_READ or higher",
-    ),
+    *from_specs(compute.FAMILY),
+    *from_specs(jobs.FAMILY),
+    *from_specs(serving.FAMILY),
+    *from_specs(identity.FAMILY),
+    *from_specs(mlflow.FAMILY),
     _P(
         "databricks.uc.metastore",
         "workspace",
@@ -253,48 +152,7 @@ PERMISSIONS: tuple[TypePermission, ...] = (
         "USE CATALOG + USE SCHEMA + SELECT on the tables",
         "a monitor that cannot be read makes the type incomplete (CollectionError)",
     ),
-    _P(
-        "databricks.uc.external_location",
-        "workspace",
-        ("external_locations.list", "grants.get('external_location', name)"),
-        ("GET " + _UC + "/external-locations", "GET " + _UC + "/permissions/external_location/{name}"),
-        "metastore admin or owner / BROWSE on the locations",
-        "only locations the caller can see are listed",
-    ),
-    _P(
-        "databricks.uc.storage_credential",
-        "workspace",
-        ("storage_credentials.list", "grants.get('storage_credential', name)"),
-        ("GET " + _UC + "/storage-credentials", "GET " + _UC + "/permissions/storage_credential/{name}"),
-        "metastore admin or owner of the credentials",
-        "only credentials the caller owns or manages are listed",
-    ),
-    _P(
-        "databricks.uc.registered_model",
-        "workspace",
-        (
-            "registered_models.list",
-            "model_versions.list(full_name)",
-            "grants.get('function', full_name)",
-            "grants.get_effective('function', full_name)",
-        ),
-        (
-            "GET " + _UC + "/models",
-            "GET " + _UC + "/models/{full_name}/versions",
-            "GET " + _UC + "/permissions/function/{full_name}",
-            "GET " + _UC + "/effective-permissions/function/{full_name}",
-        ),
-        "USE CATALOG + USE SCHEMA + EXECUTE or BROWSE on the models",
-        "models the caller cannot browse are not listed",
-    ),
-    _P(
-        "databricks.uc.recipient",
-        "workspace",
-        ("recipients.list", "recipients.get(name) (token recipients)"),
-        ("GET " + _UC + "/recipients", "GET " + _UC + "/recipients/{name}"),
-        "metastore admin, or USE_RECIPIENT / ownership of the recipients",
-        "only recipients the caller owns are listed",
-    ),
+    *from_specs(unity_catalog.FAMILY),
     _P(
         "databricks.account_workspace",
         "account",
@@ -320,14 +178,18 @@ PERMISSIONS: tuple[TypePermission, ...] = (
         "an account scan is impossible without account admin (exit 4); a denied account object "
         "listing is an attribute error on every workspace that names such an object",
     ),
-    _P(
-        "databricks.instance_profile",
-        "workspace",
-        ("instance_profiles.list",),
-        ("GET /api/2.0/instance-profiles/list",),
-        "workspace-access",
-        "every workspace user may list the instance profiles",
-    ),
+    *from_specs(instance_profiles.FAMILY),
+)
+
+# The families described as specs (the rest are hand-written modules).
+SPEC_FAMILIES: tuple[FamilySpec, ...] = (
+    compute.FAMILY,
+    jobs.FAMILY,
+    serving.FAMILY,
+    identity.FAMILY,
+    mlflow.FAMILY,
+    unity_catalog.FAMILY,
+    instance_profiles.FAMILY,
 )
 
 ME_ROUTE = "GET /api/2.0/preview/scim/v2/Me"

@@ -1,5 +1,6 @@
 """The Databricks provider: builds SDK clients from the scope, guards them read-only and runs the
-family modules concurrently per workspace (and across workspaces for an account scan)."""
+families concurrently per workspace (and across workspaces for an account scan), all on the scan's
+one bounded executor (:class:`mlguard.collect.databricks.engine.Scheduler`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +40,7 @@ from mlguard.collect.databricks._common import (
     guard_read_only,
     host_of,
 )
+from mlguard.collect.databricks.engine import Scheduler
 from mlguard.collect.shard import databricks_account_unit, databricks_workspace_unit
 from mlguard.config import DatabricksScope, ScopeConfig
 from mlguard.errors import CollectionSetupError
@@ -154,9 +155,15 @@ class DatabricksCollector(Collector):
         types = types & ALL_TYPES
         if not types:  # nothing asked of Databricks: do not even connect
             return
-        if self.scope.account_profile:
-            self._collect_account(types, sink, progress)
-            return
+        with Scheduler(self.scope.max_workers, sink.meter) as scheduler:
+            if self.scope.account_profile:
+                self._collect_account(types, sink, progress, scheduler)
+            else:
+                self._collect_one(types, sink, progress, scheduler)
+
+    def _collect_one(
+        self, types: frozenset[str], sink: InventorySink, progress: Progress, scheduler: Scheduler
+    ) -> None:
         auth = {"token": self.token, "auth_type": "pat"} if self.token else {"profile": self.scope.profile}
         host = self.scope.host or os.environ.get("DATABRICKS_HOST")
         if sink.shard is not None:  # one workspace, one unit: another shard's, or a profile's host
@@ -191,7 +198,7 @@ class DatabricksCollector(Collector):
                     )
                 )
         client = WorkspaceClient(config=config)
-        self.collect_workspace(client, types, sink, progress, fatal=True, name=self.workspace_name)
+        self.collect_workspace(client, types, sink, progress, scheduler, fatal=True, name=self.workspace_name)
 
     def collect_workspace(
         self,
@@ -199,6 +206,7 @@ class DatabricksCollector(Collector):
         types: frozenset[str],
         sink: InventorySink,
         progress: Progress,
+        scheduler: Scheduler,
         *,
         fatal: bool = False,
         account_id: str | None = None,
@@ -239,22 +247,18 @@ class DatabricksCollector(Collector):
             types=types,
             sink=sink,
             progress=progress,
-            workers=self.scope.max_workers,
+            scheduler=scheduler,
             account=account_id,
         )
         families = [module for module, family_types in FAMILIES if types.intersection(family_types)]
-        if not families:
-            return
-        with ThreadPoolExecutor(
-            max_workers=min(self.scope.max_workers, len(families)), thread_name_prefix=f"dbx-{host}"
-        ) as pool:
-            futures = [pool.submit(module.collect, ctx) for module in families]
-            for future in futures:
-                future.result()  # re-raises bugs (and ReadOnlyViolation): never swallowed
+        # Re-raises bugs (and ReadOnlyViolation): never swallowed.
+        scheduler.map(lambda module: module.collect(ctx), families, inherit_unit=False)
 
     # ------------------------------------------------------------------ account scan
 
-    def _collect_account(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
+    def _collect_account(
+        self, types: frozenset[str], sink: InventorySink, progress: Progress, scheduler: Scheduler
+    ) -> None:
         acct = AccountClient(
             config=_sdk_config(self.scope, self.clock, sink.remaining(), profile=self.scope.account_profile)
         )
@@ -303,9 +307,7 @@ class DatabricksCollector(Collector):
                 )
                 return
             self.collect_workspace(
-                client, ws_types, sink, progress, fatal=False, account_id=acct.config.account_id
+                client, ws_types, sink, progress, scheduler, fatal=False, account_id=acct.config.account_id
             )
 
-        with ThreadPoolExecutor(max_workers=self.scope.max_workers, thread_name_prefix="dbx-ws") as pool:
-            for future in [pool.submit(one, ws) for ws in workspaces]:
-                future.result()
+        scheduler.map(one, workspaces, inherit_unit=False)

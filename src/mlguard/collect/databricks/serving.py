@@ -4,12 +4,13 @@ classes turn an enum value they do not know (a new GPU workload type) into None.
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from mlguard.collect.databricks import object_acls
 from mlguard.collect.databricks._common import WorkspaceContext, ms_to_iso
+from mlguard.collect.databricks.engine import run_family
+from mlguard.collect.databricks.spec import Detail, FamilySpec, Item, ResourceSpec
 from mlguard.collect.secrets import variable_flags
 
 ENDPOINT = "databricks.serving_endpoint"
@@ -67,11 +68,6 @@ def _any_gpu(entities: list[dict[str, Any]], *, without_scale_to_zero: bool = Fa
     if any(e["gpu"] is None for e in relevant):
         return None
     return False
-
-
-def collect(ctx: WorkspaceContext) -> None:
-    if ctx.wants(ENDPOINT):
-        _endpoints(ctx)
 
 
 # A SageMaker endpoint's invocation URL, the custom provider URL of an external model that fronts it.
@@ -175,23 +171,12 @@ def _payload_table(config: dict[str, Any] | None, endpoint: str) -> str | None:
     return f"{catalog}.{schema}.{config.get('table_name_prefix') or endpoint}_payload"
 
 
-def _endpoints(ctx: WorkspaceContext) -> None:
-    with ctx.section(ENDPOINT) as counts:
-        listing = ctx.get("/api/2.0/serving-endpoints")
-        counts[0] += ctx.fan_out(partial(_endpoint, ctx), listing.get("endpoints") or [])
-
-
-def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
-    """One endpoint: its full config and its permissions (two detail calls)."""
-    name = str(summary.get("name"))
-    ident = str(summary.get("id") or name)
-    uid = ctx.uid(ENDPOINT, name)
-    detail, ok = ctx.detail(
-        ENDPOINT,
-        uid,
-        _DETAIL_ATTRIBUTES,
-        partial(ctx.get, f"/api/2.0/serving-endpoints/{quote(name, safe='')}"),
-    )
+def _endpoint(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    """One endpoint: its full config comes from a detail call."""
+    summary = item.raw
+    name = item.ident
+    ident = _object_id(summary)
+    detail, ok = item.got.get("config"), item.ok("config")
     ep = detail if ok and isinstance(detail, dict) else summary
     config = ep.get("config") or ep.get("pending_config") or {}
     entities = [_entity(se) for se in config.get("served_entities") or config.get("served_models") or []]
@@ -251,23 +236,77 @@ def _endpoint(ctx: WorkspaceContext, summary: dict[str, Any]) -> int:
                         f"workload type {', '.join(unknown)} is neither a known CPU nor GPU type"
                     ),
                     operation=f"GET /api/2.0/serving-endpoints/{name}",
-                    resource_uid=uid,
+                    resource_uid=item.uid,
                     attributes=blocked,
                 )
-    acl, acl_ok = ctx.detail(
-        ENDPOINT,
-        uid,
-        ["permissions", "query_principals", *object_acls.ACL_ATTRIBUTES],
-        partial(object_acls.read_acl, ctx, "serving-endpoints", ident),
+    item.data, item.tags = data, tags
+
+
+def _object_id(summary: dict[str, Any]) -> str:
+    """The endpoint's id in the permissions API (its name when the list gives none)."""
+    return str(summary.get("id") or summary.get("name"))
+
+
+def _read_config(ctx: WorkspaceContext, item: Item) -> dict[str, Any]:
+    return ctx.get(f"/api/2.0/serving-endpoints/{quote(item.ident, safe='')}")
+
+
+def _read_acl(ctx: WorkspaceContext, item: Item) -> dict[str, Any]:
+    return object_acls.read_acl(ctx, "serving-endpoints", _object_id(item.raw))
+
+
+def _apply_acl(data: dict[str, Any], acl: Any) -> None:
+    if not isinstance(acl, dict):
+        return
+    summary = object_acls.acl_summary(acl)
+    data.update(summary)
+    data["permissions"] = [
+        {k: e[k] for k in ("principal", "principal_type", "permission_levels")} for e in summary["acl"]
+    ]
+    data["query_principals"] = sorted(
+        e["principal"] for e in summary["acl"] if _QUERY_LEVELS.intersection(e["permission_levels"])
     )
-    if acl_ok and isinstance(acl, dict):
-        summary = object_acls.acl_summary(acl)
-        data.update(summary)
-        data["permissions"] = [
-            {k: e[k] for k in ("principal", "principal_type", "permission_levels")} for e in summary["acl"]
-        ]
-        data["query_principals"] = sorted(
-            e["principal"] for e in summary["acl"] if _QUERY_LEVELS.intersection(e["permission_levels"])
-        )
-    ctx.add(ENDPOINT, name, name, data, tags=tags)
-    return 1
+
+
+FAMILY = FamilySpec(
+    name="serving",
+    specs=(
+        ResourceSpec(
+            type=ENDPOINT,
+            family="serving",
+            list_route="GET /api/2.0/serving-endpoints",
+            list_sdk_call="api_client.do GET serving-endpoints (raw JSON)",
+            items="endpoints",
+            paging="single",
+            id=lambda e: str(e.get("name")),
+            name=lambda e: str(e.get("name")),
+            normalize=_endpoint,
+            details=(
+                Detail(
+                    name="config",
+                    routes=("GET /api/2.0/serving-endpoints/{name}",),
+                    sdk_calls=("api_client.do GET serving-endpoints/{name}",),
+                    attributes=tuple(_DETAIL_ATTRIBUTES),
+                    fetch=_read_config,
+                ),
+            ),
+            after=(
+                Detail(
+                    name="acl",
+                    routes=("GET /api/2.0/permissions/serving-endpoints/{id}",),
+                    sdk_calls=("api_client.do GET permissions/serving-endpoints/{id}",),
+                    attributes=("permissions", "query_principals", *object_acls.ACL_ATTRIBUTES),
+                    fetch=_read_acl,
+                    apply=_apply_acl,
+                ),
+            ),
+            requires="workspace-access; CAN_MANAGE on an endpoint to read its permissions",
+            without_admin="endpoints the caller cannot view are missing; unreadable permissions are an "
+            "attribute error",
+        ),
+    ),
+)
+
+
+def collect(ctx: WorkspaceContext) -> None:
+    run_family(ctx, FAMILY)

@@ -21,6 +21,8 @@ from mlguard.collect.databricks._common import (
     read_effective_grants,
     read_grants,
 )
+from mlguard.collect.databricks.engine import run_family
+from mlguard.collect.databricks.spec import Detail, FamilySpec, Item, ResourceSpec
 
 METASTORE = "databricks.uc.metastore"
 CATALOG = "databricks.uc.catalog"
@@ -39,18 +41,13 @@ SKIP_SCHEMAS = frozenset({"information_schema"})
 
 
 def collect(ctx: WorkspaceContext) -> None:
+    """The metastore and the catalog tree are walked by hand (a current-metastore lookup whose
+    404 means "none"; catalogs -> schemas -> tables -> monitors); the flat types are specs."""
     if ctx.wants(METASTORE):
         _metastore(ctx)
     if ctx.wants(CATALOG, SCHEMA, TABLE, MONITOR):
         _tree(ctx)
-    if ctx.wants(EXT_LOCATION):
-        _external_locations(ctx)
-    if ctx.wants(CREDENTIAL):
-        _credentials(ctx)
-    if ctx.wants(MODEL):
-        _models(ctx)
-    if ctx.wants(RECIPIENT):
-        _recipients(ctx)
+    run_family(ctx, FAMILY)
 
 
 def _with_grants(
@@ -280,129 +277,104 @@ def s3_bucket(url: Any) -> str | None:
     return parts.hostname
 
 
-def _external_locations(ctx: WorkspaceContext) -> None:
-    with ctx.section(EXT_LOCATION) as counts:
-        for x in ctx.pages(f"{UC}/external-locations", "external_locations", {"max_results": 0}):
-            name = str(x.get("name"))
-            data = {
-                "url": x.get("url"),
-                # The join key to aws.s3.bucket (name): the bucket of an s3:// URL, null for other clouds.
-                "s3_bucket": s3_bucket(x.get("url")),
-                "credential_name": x.get("credential_name"),
-                "owner": x.get("owner"),
-                "read_only": bool(x.get("read_only", False)),
-                "fallback": bool(x.get("fallback", False)),
-                "isolation_mode": x.get("isolation_mode"),
-                "created_at": ms_to_iso(x.get("created_at")),
-            }
-            _with_grants(ctx, EXT_LOCATION, "external_location", name, data)
-            ctx.add(EXT_LOCATION, name, name, data)
-            counts[0] += 1
+def _external_location(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    x = item.raw
+    item.data = {
+        "url": x.get("url"),
+        # The join key to aws.s3.bucket (name): the bucket of an s3:// URL, null for other clouds.
+        "s3_bucket": s3_bucket(x.get("url")),
+        "credential_name": x.get("credential_name"),
+        "owner": x.get("owner"),
+        "read_only": bool(x.get("read_only", False)),
+        "fallback": bool(x.get("fallback", False)),
+        "isolation_mode": x.get("isolation_mode"),
+        "created_at": ms_to_iso(x.get("created_at")),
+    }
 
 
-def _credentials(ctx: WorkspaceContext) -> None:
-    with ctx.section(CREDENTIAL) as counts:
-        for c in ctx.pages(f"{UC}/storage-credentials", "storage_credentials", {"max_results": 0}):
-            name = str(c.get("name"))
-            role = c.get("aws_iam_role") or {}
-            kind = next(
-                (
-                    k
-                    for k in (
-                        "aws_iam_role",
-                        "azure_managed_identity",
-                        "azure_service_principal",
-                        "databricks_gcp_service_account",
-                        "cloudflare_api_token",
-                    )
-                    if c.get(k)
-                ),
-                None,
+def _credential(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    c = item.raw
+    role = c.get("aws_iam_role") or {}
+    kind = next(
+        (
+            k
+            for k in (
+                "aws_iam_role",
+                "azure_managed_identity",
+                "azure_service_principal",
+                "databricks_gcp_service_account",
+                "cloudflare_api_token",
             )
-            data = {
-                "credential_id": c.get("id"),
-                "owner": c.get("owner"),
-                "read_only": bool(c.get("read_only", False)),
-                "used_for_managed_storage": bool(c.get("used_for_managed_storage", False)),
-                "isolation_mode": c.get("isolation_mode"),
-                "kind": kind,
-                # The IAM role only: Azure client secrets and API tokens never leave the process.
-                "iam_role_arn": role.get("role_arn"),
-                "created_at": ms_to_iso(c.get("created_at")),
+            if c.get(k)
+        ),
+        None,
+    )
+    item.data = {
+        "credential_id": c.get("id"),
+        "owner": c.get("owner"),
+        "read_only": bool(c.get("read_only", False)),
+        "used_for_managed_storage": bool(c.get("used_for_managed_storage", False)),
+        "isolation_mode": c.get("isolation_mode"),
+        "kind": kind,
+        # The IAM role only: Azure client secrets and API tokens never leave the process.
+        "iam_role_arn": role.get("role_arn"),
+        "created_at": ms_to_iso(c.get("created_at")),
+    }
+
+
+def _model_name(m: dict[str, Any]) -> str:
+    return str(m.get("full_name") or f"{m.get('catalog_name')}.{m.get('schema_name')}.{m.get('name')}")
+
+
+def _model(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    m = item.raw
+    aliases = {str(a.get("alias_name")): a.get("version_num") for a in m.get("aliases") or []}
+    data: dict[str, Any] = {
+        "catalog_name": m.get("catalog_name"),
+        "schema_name": m.get("schema_name"),
+        "owner": m.get("owner"),
+        "comment": m.get("comment"),
+        "storage_location": m.get("storage_location"),
+        "aliases": aliases,
+        "has_aliases": bool(aliases),
+        "created_at": ms_to_iso(m.get("created_at")),
+    }
+    item.data = data
+    versions, ok = item.got.get("versions"), item.ok("versions")
+    if ok:
+        vs = [
+            {
+                "version": v.get("version"),
+                "status": v.get("status"),
+                "source": v.get("source"),
+                "run_id": v.get("run_id"),
+                "created_by": v.get("created_by"),
+                "created_at": ms_to_iso(v.get("created_at")),
             }
-            _with_grants(ctx, CREDENTIAL, "storage_credential", name, data)
-            ctx.add(CREDENTIAL, name, name, data)
-            counts[0] += 1
+            for v in versions or []
+        ]
+        data["versions"] = vs
+        data["version_count"] = len(vs)
+        data["versions_without_run"] = sorted(
+            int(v["version"]) for v in vs if not v["run_id"] and v["version"] is not None
+        )
+        # An alias (champion, challenger) is what serving and batch jobs load: the version
+        # behind it must trace back to the run that trained it. An alias whose version is
+        # not among those listed is a version without a known run.
+        with_run = {str(v["version"]) for v in vs if v["run_id"] and v["version"] is not None}
+        data["aliased_versions_without_run"] = sorted(
+            alias for alias, version in aliases.items() if str(version) not in with_run
+        )
 
 
-def _models(ctx: WorkspaceContext) -> None:
-    with ctx.section(MODEL) as counts:
-        for m in ctx.pages(f"{UC}/models", "registered_models", {"max_results": 0}):
-            full = str(
-                m.get("full_name") or f"{m.get('catalog_name')}.{m.get('schema_name')}.{m.get('name')}"
-            )
-            uid = ctx.uid(MODEL, full)
-            aliases = {str(a.get("alias_name")): a.get("version_num") for a in m.get("aliases") or []}
-            data: dict[str, Any] = {
-                "catalog_name": m.get("catalog_name"),
-                "schema_name": m.get("schema_name"),
-                "owner": m.get("owner"),
-                "comment": m.get("comment"),
-                "storage_location": m.get("storage_location"),
-                "aliases": aliases,
-                "has_aliases": bool(aliases),
-                "created_at": ms_to_iso(m.get("created_at")),
-            }
-            versions, ok = ctx.detail(
-                MODEL,
-                uid,
-                ["versions", "version_count", "versions_without_run", "aliased_versions_without_run"],
-                partial(ctx.pages, f"{UC}/models/{full}/versions", "model_versions", {"max_results": 0}),
-            )
-            if ok:
-                vs = [
-                    {
-                        "version": v.get("version"),
-                        "status": v.get("status"),
-                        "source": v.get("source"),
-                        "run_id": v.get("run_id"),
-                        "created_by": v.get("created_by"),
-                        "created_at": ms_to_iso(v.get("created_at")),
-                    }
-                    for v in versions or []
-                ]
-                data["versions"] = vs
-                data["version_count"] = len(vs)
-                data["versions_without_run"] = sorted(
-                    int(v["version"]) for v in vs if not v["run_id"] and v["version"] is not None
-                )
-                # An alias (champion, challenger) is what serving and batch jobs load: the version
-                # behind it must trace back to the run that trained it. An alias whose version is
-                # not among those listed is a version without a known run.
-                with_run = {str(v["version"]) for v in vs if v["run_id"] and v["version"] is not None}
-                data["aliased_versions_without_run"] = sorted(
-                    alias for alias, version in aliases.items() if str(version) not in with_run
-                )
-            _with_grants(ctx, MODEL, "function", full, data)
-            _with_effective_grants(ctx, MODEL, "function", full, data)
-            ctx.add(MODEL, full, full, data)
-            counts[0] += 1
-
-
+_VERSION_ATTRIBUTES = ("versions", "version_count", "versions_without_run", "aliased_versions_without_run")
 _RECIPIENT_DETAIL = ["tokens", "active_token_count", "tokens_without_expiry"]
 
 
-def _recipients(ctx: WorkspaceContext) -> None:
+def _recipient(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
     """Delta Sharing recipients. Activation URLs and sharing codes are credentials: never read
     into the inventory. Tokens come from the per-recipient get (id and times only)."""
-    with ctx.section(RECIPIENT) as counts:
-        listing = ctx.pages(f"{UC}/recipients", "recipients", {"max_results": 0})
-        counts[0] += ctx.fan_out(partial(_recipient, ctx), listing)
-
-
-def _recipient(ctx: WorkspaceContext, r: dict[str, Any]) -> int:
-    name = str(r.get("name"))
-    uid = ctx.uid(RECIPIENT, name)
+    r = item.raw
     allowed = (r.get("ip_access_list") or {}).get("allowed_ip_addresses") or []
     data: dict[str, Any] = {
         "authentication_type": r.get("authentication_type"),
@@ -415,9 +387,7 @@ def _recipient(ctx: WorkspaceContext, r: dict[str, Any]) -> int:
         "created_by": r.get("created_by"),
     }
     if r.get("authentication_type") == "TOKEN":
-        detail, ok = ctx.detail(
-            RECIPIENT, uid, _RECIPIENT_DETAIL, partial(ctx.get, f"{UC}/recipients/{name}")
-        )
+        detail, ok = item.got.get("token"), item.ok("token")
         if ok and isinstance(detail, dict):
             tokens = [
                 {
@@ -432,5 +402,118 @@ def _recipient(ctx: WorkspaceContext, r: dict[str, Any]) -> int:
             data["tokens_without_expiry"] = sorted(str(tk["id"]) for tk in tokens if tk["expires_at"] is None)
     else:  # Databricks-to-Databricks and OIDC recipients hold no bearer token
         data.update(tokens=[], active_token_count=0, tokens_without_expiry=[])
-    ctx.add(RECIPIENT, name, name, data)
-    return 1
+    item.data = data
+
+
+def _grants(securable: str, placeholder: str) -> Detail:
+    """The direct privilege assignments on each item (its full name the item's id)."""
+    return Detail(
+        name="grants",
+        routes=(f"GET {UC}/permissions/{securable}/{{{placeholder}}}",),
+        sdk_calls=(f"grants.get('{securable}', {placeholder})",),
+        attributes=tuple(GRANT_ATTRIBUTES),
+        fetch=lambda ctx, item: read_grants(ctx, securable, item.ident),
+        apply=lambda data, assignments: data.update(grants_summary(assignments or [])),
+    )
+
+
+def _effective_grants(securable: str, placeholder: str) -> Detail:
+    """Effective privileges: what each principal holds on the securable, inherited included."""
+    return Detail(
+        name="effective_grants",
+        routes=(f"GET {UC}/effective-permissions/{securable}/{{{placeholder}}}",),
+        sdk_calls=(f"grants.get_effective('{securable}', {placeholder})",),
+        attributes=tuple(EFFECTIVE_GRANT_ATTRIBUTES),
+        fetch=lambda ctx, item: read_effective_grants(ctx, securable, item.ident),
+        apply=lambda data, effective: data.update(effective_grants_summary(effective or [])),
+    )
+
+
+_ALL = {"max_results": 0}  # the paginated form of the Unity Catalog lists
+
+FAMILY = FamilySpec(
+    name="unity_catalog",
+    specs=(
+        ResourceSpec(
+            type=EXT_LOCATION,
+            family="unity_catalog",
+            list_route=f"GET {UC}/external-locations",
+            list_sdk_call="external_locations.list",
+            items="external_locations",
+            query=_ALL,
+            id=lambda x: str(x.get("name")),
+            name=lambda x: str(x.get("name")),
+            normalize=_external_location,
+            after=(_grants("external_location", "name"),),
+            requires="metastore admin or owner / BROWSE on the locations",
+            without_admin="only locations the caller can see are listed",
+        ),
+        ResourceSpec(
+            type=CREDENTIAL,
+            family="unity_catalog",
+            list_route=f"GET {UC}/storage-credentials",
+            list_sdk_call="storage_credentials.list",
+            items="storage_credentials",
+            query=_ALL,
+            id=lambda c: str(c.get("name")),
+            name=lambda c: str(c.get("name")),
+            normalize=_credential,
+            after=(_grants("storage_credential", "name"),),
+            requires="metastore admin or owner of the credentials",
+            without_admin="only credentials the caller owns or manages are listed",
+        ),
+        ResourceSpec(
+            type=MODEL,
+            family="unity_catalog",
+            list_route=f"GET {UC}/models",
+            list_sdk_call="registered_models.list",
+            items="registered_models",
+            query=_ALL,
+            id=_model_name,
+            name=_model_name,
+            normalize=_model,
+            details=(
+                Detail(
+                    name="versions",
+                    routes=(f"GET {UC}/models/{{full_name}}/versions",),
+                    sdk_calls=("model_versions.list(full_name)",),
+                    attributes=(
+                        "versions",
+                        "version_count",
+                        "versions_without_run",
+                        "aliased_versions_without_run",
+                    ),
+                    fetch=lambda ctx, item: ctx.pages(
+                        f"{UC}/models/{item.ident}/versions", "model_versions", {"max_results": 0}
+                    ),
+                ),
+            ),
+            after=(_grants("function", "full_name"), _effective_grants("function", "full_name")),
+            requires="USE CATALOG + USE SCHEMA + EXECUTE or BROWSE on the models",
+            without_admin="models the caller cannot browse are not listed",
+        ),
+        ResourceSpec(
+            type=RECIPIENT,
+            family="unity_catalog",
+            list_route=f"GET {UC}/recipients",
+            list_sdk_call="recipients.list",
+            items="recipients",
+            query=_ALL,
+            id=lambda r: str(r.get("name")),
+            name=lambda r: str(r.get("name")),
+            normalize=_recipient,
+            details=(
+                Detail(
+                    name="token",
+                    routes=(f"GET {UC}/recipients/{{name}}",),
+                    sdk_calls=("recipients.get(name) (token recipients)",),
+                    attributes=tuple(_RECIPIENT_DETAIL),
+                    fetch=lambda ctx, item: ctx.get(f"{UC}/recipients/{item.ident}"),
+                    when=lambda item: item.raw.get("authentication_type") == "TOKEN",
+                ),
+            ),
+            requires="metastore admin, or USE_RECIPIENT / ownership of the recipients",
+            without_admin="only recipients the caller owns are listed",
+        ),
+    ),
+)
