@@ -11,10 +11,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from mlguard.collect.aws import AwsCollector, permissions
-from mlguard.collect.aws.engine import ReadOnlyViolation
 from mlguard.collect.aws.s3 import EFFECTIVE_FACTS
 from mlguard.collect.aws.spec import SPECS, allowlist
 from mlguard.collect.base import InventorySink
+from mlguard.collect.errors import ReadOnlyViolation
 from mlguard.collect.secrets import SECRET_PATHS
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.errors import CollectionSetupError, ConfigError
