@@ -26,7 +26,7 @@ inventory.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import pairwise
@@ -454,13 +454,65 @@ def redact(key: str, value: str) -> tuple[str, bool]:
     return (REDACTED if credential_key(key) else mask_text(value)), True
 
 
+def is_secret(key: str, value: Any) -> bool:
+    """The (key, value) pair holds a plaintext credential (not a reference or placeholder)."""
+    return classify(str(key), None if value is None else str(value)) == "secret"
+
+
 def variable_flags(values: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """Variables as names plus a ``looks_like_secret`` flag; values dropped (environments, provider
-    credentials). The final scrub records each flagged entry as a plaintext secret."""
+    """Variables as names plus a ``looks_like_secret`` flag; values dropped (container and Lambda
+    environments, provider credentials). The final scrub records each flagged entry as a plaintext
+    secret."""
     return [
-        {"name": str(k), "looks_like_secret": classify(str(k), None if v is None else str(v)) == "secret"}
-        for k, v in sorted((values or {}).items())
+        {"name": str(k), "looks_like_secret": is_secret(str(k), v)} for k, v in sorted((values or {}).items())
     ]
+
+
+def replace_secrets(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Argument maps (hyperparameters, Glue job arguments): each value kept as it is unless the pair
+    is a secret, then replaced whole by :data:`REDACTED` (so policies can test the elements
+    against the marker)."""
+    return {str(k): REDACTED if is_secret(str(k), v) else v for k, v in (values or {}).items()}
+
+
+def redact_mapping(values: Mapping[str, Any] | None) -> tuple[dict[str, str], list[str]]:
+    """Spark conf, environment variables, job and pipeline parameters: (a copy with the keys kept
+    and each value :func:`redact`-ed, the keys that held a plaintext secret). A secret reference
+    is kept, stripped."""
+    out: dict[str, str] = {}
+    plaintext: list[str] = []
+    for key, raw in (values or {}).items():
+        value, secret = redact(str(key), "" if raw is None else str(raw))
+        out[key] = value.strip() if is_reference(value) else value
+        if secret:
+            plaintext.append(key)
+    return out, sorted(plaintext)
+
+
+# --flag=value in argument lists.
+_ARG_FLAG = re.compile(r"^(-{1,2}[\w.-]+)=(.*)$", re.DOTALL)
+
+
+def redact_args(args: Iterable[Any] | None) -> tuple[list[str], bool]:
+    """Command-line style parameters (``--flag value``, ``--flag=value``): (a redacted copy, whether
+    a plaintext credential was seen)."""
+    out: list[str] = []
+    found = False
+    flag = ""
+    for raw in args or []:
+        arg = str(raw)
+        match = _ARG_FLAG.match(arg)
+        if flag and not arg.startswith("-"):
+            kept, secret = redact(flag, arg)
+        elif match:
+            value, secret = redact(match.group(1).lstrip("-"), match.group(2))
+            kept = f"{match.group(1)}={value}"
+        else:
+            kept, secret = redact("", arg)
+        found = found or secret
+        out.append(kept)
+        flag = arg.lstrip("-") if arg.startswith("-") and "=" not in arg and credential_key(arg) else ""
+    return out, found
 
 
 def scrub(value: Any, key: str = "", path: str = "", found: list[str] | None = None) -> Any:

@@ -16,9 +16,8 @@ from typing import Any
 
 from mlguard.collect.aws import metrics
 from mlguard.collect.aws.normalize import as_list, to_json
-from mlguard.collect.aws.redact import redact_mapping
 from mlguard.collect.aws.spec import Caller, Detail, Enrichment, Item, Options, ResourceSpec, define
-from mlguard.collect.secrets import SECRET_PATHS
+from mlguard.collect.secrets import SECRET_PATHS, replace_secrets
 
 #: The test alias every agent has (``AgentTestAlias``, id TSTALIASID): it serves the console's
 #: test window only, so an agent with nothing but this alias is not user-facing.
@@ -227,7 +226,7 @@ def _custom_model(item: Item, opts: Options) -> dict[str, Any]:
         "kms_key_arn": raw.get("modelKmsKeyArn"),
         "output_s3_uri": _get(raw, "outputDataConfig", "s3Uri"),
         "training_s3_uri": _get(raw, "trainingDataConfig", "s3Uri"),
-        "hyper_parameters": redact_mapping(raw.get("hyperParameters")),
+        "hyper_parameters": replace_secrets(raw.get("hyperParameters")),
         "s3_buckets": _buckets(
             _get(raw, "outputDataConfig", "s3Uri"),
             _get(raw, "trainingDataConfig", "s3Uri"),
@@ -254,7 +253,7 @@ def _customization_job(item: Item, opts: Options) -> dict[str, Any]:
         "in_vpc": bool(vpc.get("subnetIds")),
         "subnet_ids": [str(s) for s in as_list(vpc.get("subnetIds"))],
         "security_group_ids": [str(s) for s in as_list(vpc.get("securityGroupIds"))],
-        "hyper_parameters": redact_mapping(raw.get("hyperParameters")),
+        "hyper_parameters": replace_secrets(raw.get("hyperParameters")),
         "s3_buckets": _buckets(
             _get(raw, "outputDataConfig", "s3Uri"),
             _get(raw, "trainingDataConfig", "s3Uri"),

@@ -20,10 +20,9 @@ from databricks.sdk.errors.base import DatabricksError
 from databricks.sdk.errors.platform import NotFound, ResourceDoesNotExist
 
 from mlguard.collect.base import CallMeter, CollectionCancelled, InventorySink, Progress, timed
-from mlguard.collect.databricks.redact import scrub
 from mlguard.collect.errors import ReadOnlyViolation, collection_error
 from mlguard.collect.errortext import one_line_reason
-from mlguard.collect.secrets import SECRET_PATHS
+from mlguard.collect.secrets import SECRET_PATHS, scrub
 from mlguard.model import Coverage, Resource, iso, utcnow
 
 PROVIDER = "databricks"

@@ -21,7 +21,7 @@ from mlguard.collect.databricks._common import (
     host_of,
     ms_to_iso,
 )
-from mlguard.collect.databricks.redact import scrub
+from mlguard.collect.secrets import scrub
 from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
 
 TYPE = "databricks.account_workspace"

@@ -7,8 +7,8 @@ from functools import partial
 from typing import Any
 
 from mlguard.collect.databricks._common import WorkspaceContext, as_dict, ms_to_iso
-from mlguard.collect.databricks.redact import redact_text
 from mlguard.collect.netrange import open_to_internet
+from mlguard.collect.secrets import mask_text
 
 TOKEN = "databricks.token"
 IP_LIST = "databricks.ip_access_list"
@@ -41,7 +41,7 @@ def _tokens(ctx: WorkspaceContext) -> None:
                 lifetime = round((expiry - created) / DAY_MS, 1)
             data = {
                 # The list never returns token values; the comment is free text and is masked.
-                "comment": redact_text(str(t.get("comment") or "")),
+                "comment": mask_text(str(t.get("comment") or "")),
                 "created_by_username": t.get("created_by_username"),
                 "created_by_id": t.get("created_by_id"),
                 "owner_id": t.get("owner_id"),
@@ -51,7 +51,7 @@ def _tokens(ctx: WorkspaceContext) -> None:
                 "lifetime_days": lifetime,
                 "last_used_at": ms_to_iso(t.get("last_used_day")),
             }
-            ctx.add(TOKEN, str(t.get("token_id")), t.get("comment") and redact_text(str(t["comment"])), data)
+            ctx.add(TOKEN, str(t.get("token_id")), t.get("comment") and mask_text(str(t["comment"])), data)
             counts[0] += 1
 
 
