@@ -13,7 +13,7 @@ from typing import Any
 
 from mlguard.collect.aws.ecr import repository_arns
 from mlguard.collect.aws.normalize import as_list, to_json
-from mlguard.collect.aws.spec import Caller, Detail, Item, Options, ResourceSpec, define
+from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, define
 from mlguard.collect.secrets import variable_flags
 
 SERVICE = "bedrock-agentcore-control"
@@ -42,16 +42,6 @@ def _authorizer(config: dict[str, Any] | None) -> dict[str, Any] | None:
         "allowed_audience": [str(a) for a in as_list(jwt.get("allowedAudience"))],
         "allowed_clients": [str(c) for c in as_list(jwt.get("allowedClients"))],
     }
-
-
-def _endpoints(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        e
-        for page in caller.pages(
-            SERVICE, "list_agent_runtime_endpoints", agentRuntimeId=raw["agentRuntimeId"]
-        )
-        for e in as_list(page.get("runtimeEndpoints"))
-    ]
 
 
 def _runtime(item: Item, opts: Options) -> dict[str, Any]:
@@ -193,7 +183,8 @@ define(
             ),
             Detail(
                 operation="list_agent_runtime_endpoints",
-                fetch=_endpoints,
+                params=lambda r: {"agentRuntimeId": r["agentRuntimeId"]},
+                items="runtimeEndpoints",
                 into="Endpoints",
                 attributes=("endpoints",),
             ),

@@ -789,7 +789,8 @@ define(
             ),
             Detail(
                 operation="list_agent_aliases",
-                fetch=_aliases,
+                params=lambda r: {"agentId": r["agentId"]},
+                items="agentAliasSummaries",
                 into="Aliases",
                 attributes=("aliases", "user_facing"),
             ),

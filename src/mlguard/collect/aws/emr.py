@@ -220,11 +220,8 @@ define(
             ),
             Detail(
                 operation="list_instance_groups",
-                fetch=lambda caller, r: [
-                    g
-                    for page in caller.pages("emr", "list_instance_groups", ClusterId=r["Id"])
-                    for g in as_list(page.get("InstanceGroups"))
-                ],
+                params=lambda r: {"ClusterId": r["Id"]},
+                items="InstanceGroups",
                 when=lambda r: r.get("InstanceCollectionType") != "INSTANCE_FLEET",
                 into="InstanceGroupsResult",
                 attributes=_GROUP_FIELDS,

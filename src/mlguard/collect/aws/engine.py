@@ -33,7 +33,7 @@ from botocore.parsers import ResponseParserError
 from jmespath.exceptions import JMESPathError
 
 from mlguard import __version__
-from mlguard.collect.aws.normalize import data_of, tags_of
+from mlguard.collect.aws.normalize import as_list, data_of, tags_of
 from mlguard.collect.aws.spec import Detail, Item, Options, Pruned, ResourceSpec, api_name
 from mlguard.collect.base import CallMeter, InventorySink
 from mlguard.collect.errors import ReadOnlyViolation, collection_error
@@ -659,6 +659,13 @@ class Engine:
     def _run_detail(caller: Caller, service: str, detail: Detail, item: Item) -> None:
         if detail.fetch is not None:
             result: Any = detail.fetch(caller, item.raw)
+        elif detail.items is not None:  # every page's items, through the operation's paginator
+            params = detail.params(item.raw) if detail.params else {}
+            result = [
+                found
+                for page in caller.pages(service, detail.operation, **params)
+                for found in as_list(jmespath.search(detail.items, page))
+            ]
         else:
             params = detail.params(item.raw) if detail.params else {}
             result = caller.call(service, detail.operation, **params)
