@@ -366,3 +366,19 @@ def test_long_free_text_is_scanned_to_its_bound(filler: str) -> None:
     masked = mask_text(longer)
     assert GITHUB not in masked
     assert masked.endswith(REDACTED)
+
+
+def test_detect_secrets_is_imported_by_the_first_scrub_not_at_start_up() -> None:
+    """``mlguard --help`` does not pay for detect-secrets (and requests under it): the classifier
+    loads it on first use, and then finds what it finds."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mlguard.cli\n"
+        "print('detect_secrets' in sys.modules)\n"
+        "from mlguard.collect.secrets import classify\n"
+        f"print(classify('note', {GITHUB!r}), 'detect_secrets' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "secret", "True"]

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from mlguard.cli import cli
 from mlguard.collect.aws.permissions import permissions
 from mlguard.collect.aws.spec import allowlist
-from mlguard.cost.aws_pricing import AwsPriceList, ReadOnlyViolation
+from mlguard.collect.errors import ReadOnlyViolation
+from mlguard.cost.aws_pricing import AwsPriceList
 from mlguard.cost.model import Cost, CostLine
 from mlguard.cost.pricing import apply_prices
 from mlguard.model import Category, Result, Severity, Status, fingerprint

@@ -26,35 +26,17 @@ inventory.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
-from typing import Any, Literal
-
-from detect_secrets.plugins.artifactory import ArtifactoryDetector
-from detect_secrets.plugins.aws import AWSKeyDetector
-from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
-from detect_secrets.plugins.base import RegexBasedDetector
-from detect_secrets.plugins.basic_auth import BasicAuthDetector
-from detect_secrets.plugins.discord import DiscordBotTokenDetector
-from detect_secrets.plugins.github_token import GitHubTokenDetector
-from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
-from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
-from detect_secrets.plugins.jwt import JwtTokenDetector
-from detect_secrets.plugins.mailchimp import MailchimpDetector
-from detect_secrets.plugins.npm import NpmDetector
-from detect_secrets.plugins.openai import OpenAIDetector
-from detect_secrets.plugins.private_key import PrivateKeyDetector
-from detect_secrets.plugins.pypi_token import PypiTokenDetector
-from detect_secrets.plugins.sendgrid import SendGridDetector
-from detect_secrets.plugins.slack import SlackDetector
-from detect_secrets.plugins.square_oauth import SquareOAuthDetector
-from detect_secrets.plugins.stripe import StripeDetector
-from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
-from detect_secrets.plugins.twilio import TwilioKeyDetector
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlguard.model import Resource
+
+if TYPE_CHECKING:
+    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 
 REDACTED = "***REDACTED***"
 SECRET_PATHS = "plaintext_secret_paths"  # data key: where the final scrub found plaintext secrets
@@ -64,32 +46,69 @@ Verdict = Literal["secret", "placeholder", "reference", "not-secret"]
 # Strings longer than this are cut before scanning (every regex runs in bounded time).
 MAX_SCANNED_CHARS = 65_536
 
-# detect-secrets' value-shape plugins. Left out: the keyword and IBM/SoftLayer/Cloudant plugins
-# (assignment heuristics for source files; the name rules below do that job for key/value pairs),
-# the public-IP plugin (an IP is not a credential) and the entropy plugins (used separately).
-_PLUGINS: tuple[RegexBasedDetector, ...] = (
-    AWSKeyDetector(),
-    ArtifactoryDetector(),
-    AzureStorageKeyDetector(),
-    BasicAuthDetector(),
-    DiscordBotTokenDetector(),
-    GitHubTokenDetector(),
-    GitLabTokenDetector(),
-    JwtTokenDetector(),
-    MailchimpDetector(),
-    NpmDetector(),
-    OpenAIDetector(),
-    PrivateKeyDetector(),
-    PypiTokenDetector(),
-    SendGridDetector(),
-    SlackDetector(),
-    SquareOAuthDetector(),
-    StripeDetector(),
-    TelegramBotTokenDetector(),
-    TwilioKeyDetector(),
-)
-_AWS_KEY_ID = AWSKeyDetector.denylist[0]
-_ENTROPY = Base64HighEntropyString()
+
+@dataclass(frozen=True)
+class _Detectors:
+    """detect-secrets' value-shape plugins and entropy measure. Left out: the keyword and
+    IBM/SoftLayer/Cloudant plugins (assignment heuristics for source files; the name rules below do
+    that job for key/value pairs), the public-IP plugin (an IP is not a credential) and the entropy
+    plugins (used separately)."""
+
+    plugins: tuple[RegexBasedDetector, ...]
+    jwt: RegexBasedDetector  # its matches are checked by the plugin (a JWT's parts must decode)
+    aws_key_id: re.Pattern[str]
+    entropy: Base64HighEntropyString
+
+
+@cache
+def _detectors() -> _Detectors:
+    """Imported on the first scrub, not at start-up: detect-secrets (and requests under it) is
+    most of what ``mlguard --help`` would otherwise load."""
+    from detect_secrets.plugins.artifactory import ArtifactoryDetector
+    from detect_secrets.plugins.aws import AWSKeyDetector
+    from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
+    from detect_secrets.plugins.basic_auth import BasicAuthDetector
+    from detect_secrets.plugins.discord import DiscordBotTokenDetector
+    from detect_secrets.plugins.github_token import GitHubTokenDetector
+    from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+    from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
+    from detect_secrets.plugins.jwt import JwtTokenDetector
+    from detect_secrets.plugins.mailchimp import MailchimpDetector
+    from detect_secrets.plugins.npm import NpmDetector
+    from detect_secrets.plugins.openai import OpenAIDetector
+    from detect_secrets.plugins.private_key import PrivateKeyDetector
+    from detect_secrets.plugins.pypi_token import PypiTokenDetector
+    from detect_secrets.plugins.sendgrid import SendGridDetector
+    from detect_secrets.plugins.slack import SlackDetector
+    from detect_secrets.plugins.square_oauth import SquareOAuthDetector
+    from detect_secrets.plugins.stripe import StripeDetector
+    from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
+    from detect_secrets.plugins.twilio import TwilioKeyDetector
+
+    jwt = JwtTokenDetector()
+    plugins: tuple[RegexBasedDetector, ...] = (
+        AWSKeyDetector(),
+        ArtifactoryDetector(),
+        AzureStorageKeyDetector(),
+        BasicAuthDetector(),
+        DiscordBotTokenDetector(),
+        GitHubTokenDetector(),
+        GitLabTokenDetector(),
+        jwt,
+        MailchimpDetector(),
+        NpmDetector(),
+        OpenAIDetector(),
+        PrivateKeyDetector(),
+        PypiTokenDetector(),
+        SendGridDetector(),
+        SlackDetector(),
+        SquareOAuthDetector(),
+        StripeDetector(),
+        TelegramBotTokenDetector(),
+        TwilioKeyDetector(),
+    )
+    return _Detectors(plugins, jwt, AWSKeyDetector.denylist[0], Base64HighEntropyString())
+
 
 # Formats detect-secrets 1.5 does not know.
 _EXTRA = (
@@ -245,7 +264,8 @@ def high_entropy(value: str) -> bool:
         return False
     if not (re.search(r"[a-z]", value) and re.search(r"[A-Z]", value) and re.search(r"\d", value)):
         return False
-    if any(c not in _ENTROPY.charset for c in value):
+    entropy = _detectors().entropy
+    if any(c not in entropy.charset for c in value):
         return False
     # Random base64 changes character class (upper, lower, digit, symbol) at about two characters
     # in three; CamelCase names and hyphenated words far less often.
@@ -253,7 +273,7 @@ def high_entropy(value: str) -> bool:
     changes = sum(a != b for a, b in pairwise(classes))
     if changes / (len(value) - 1) < 0.5:
         return False
-    return _ENTROPY.calculate_shannon_entropy(value) > _ENTROPY.entropy_limit
+    return entropy.calculate_shannon_entropy(value) > entropy.entropy_limit
 
 
 def _char_class(c: str) -> int:
@@ -274,12 +294,13 @@ _CANDIDATE = re.compile(r"[A-Za-z0-9_]{11}|PRIVATE KEY|://\S*@")
 def _plugin_spans(text: str) -> Iterator[_Span]:
     if not _CANDIDATE.search(text):
         return
-    for plugin in _PLUGINS:
+    detectors = _detectors()
+    for plugin in detectors.plugins:
         for regex in plugin.denylist:
             for m in regex.finditer(text):
                 groups = [i for i in range(1, (m.lastindex or 0) + 1) if m.group(i)]
                 i = groups[-1] if groups else 0
-                if isinstance(plugin, JwtTokenDetector) and not any(plugin.analyze_string(m.group(0))):
+                if plugin is detectors.jwt and not any(plugin.analyze_string(m.group(0))):
                     continue
                 yield _Span(m.start(i), m.end(i))
     for regex in _EXTRA:
@@ -421,7 +442,8 @@ def _only_key_ids(text: str, spans: tuple[tuple[int, int], ...], key: str) -> bo
     words = key_words(key)
     if not words or words[-1] not in ("id", "ids"):
         return False
-    return all(_AWS_KEY_ID.fullmatch(text[s:e]) for s, e in spans)
+    aws_key_id = _detectors().aws_key_id
+    return all(aws_key_id.fullmatch(text[s:e]) for s, e in spans)
 
 
 def redact(key: str, value: str) -> tuple[str, bool]:
@@ -432,13 +454,65 @@ def redact(key: str, value: str) -> tuple[str, bool]:
     return (REDACTED if credential_key(key) else mask_text(value)), True
 
 
+def is_secret(key: str, value: Any) -> bool:
+    """The (key, value) pair holds a plaintext credential (not a reference or placeholder)."""
+    return classify(str(key), None if value is None else str(value)) == "secret"
+
+
 def variable_flags(values: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """Variables as names plus a ``looks_like_secret`` flag; values dropped (environments, provider
-    credentials). The final scrub records each flagged entry as a plaintext secret."""
+    """Variables as names plus a ``looks_like_secret`` flag; values dropped (container and Lambda
+    environments, provider credentials). The final scrub records each flagged entry as a plaintext
+    secret."""
     return [
-        {"name": str(k), "looks_like_secret": classify(str(k), None if v is None else str(v)) == "secret"}
-        for k, v in sorted((values or {}).items())
+        {"name": str(k), "looks_like_secret": is_secret(str(k), v)} for k, v in sorted((values or {}).items())
     ]
+
+
+def replace_secrets(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Argument maps (hyperparameters, Glue job arguments): each value kept as it is unless the pair
+    is a secret, then replaced whole by :data:`REDACTED` (so policies can test the elements
+    against the marker)."""
+    return {str(k): REDACTED if is_secret(str(k), v) else v for k, v in (values or {}).items()}
+
+
+def redact_mapping(values: Mapping[str, Any] | None) -> tuple[dict[str, str], list[str]]:
+    """Spark conf, environment variables, job and pipeline parameters: (a copy with the keys kept
+    and each value :func:`redact`-ed, the keys that held a plaintext secret). A secret reference
+    is kept, stripped."""
+    out: dict[str, str] = {}
+    plaintext: list[str] = []
+    for key, raw in (values or {}).items():
+        value, secret = redact(str(key), "" if raw is None else str(raw))
+        out[key] = value.strip() if is_reference(value) else value
+        if secret:
+            plaintext.append(key)
+    return out, sorted(plaintext)
+
+
+# --flag=value in argument lists.
+_ARG_FLAG = re.compile(r"^(-{1,2}[\w.-]+)=(.*)$", re.DOTALL)
+
+
+def redact_args(args: Iterable[Any] | None) -> tuple[list[str], bool]:
+    """Command-line style parameters (``--flag value``, ``--flag=value``): (a redacted copy, whether
+    a plaintext credential was seen)."""
+    out: list[str] = []
+    found = False
+    flag = ""
+    for raw in args or []:
+        arg = str(raw)
+        match = _ARG_FLAG.match(arg)
+        if flag and not arg.startswith("-"):
+            kept, secret = redact(flag, arg)
+        elif match:
+            value, secret = redact(match.group(1).lstrip("-"), match.group(2))
+            kept = f"{match.group(1)}={value}"
+        else:
+            kept, secret = redact("", arg)
+        found = found or secret
+        out.append(kept)
+        flag = arg.lstrip("-") if arg.startswith("-") and "=" not in arg and credential_key(arg) else ""
+    return out, found
 
 
 def scrub(value: Any, key: str = "", path: str = "", found: list[str] | None = None) -> Any:

@@ -19,6 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mlguard.collect.errors import ReadOnlyViolation
 from mlguard.cost.pricing import Price
 
 PRICING_REGION = "us-east-1"
@@ -34,16 +35,10 @@ SAGEMAKER_COMPONENTS = {  # the Price List's component attribute of an ml.* inst
 _Key = tuple[str, str, str | None, str | None]  # platform, instance type, region, usage
 
 
-class ReadOnlyViolation(RuntimeError):
-    """A pricing operation other than GetProducts was about to be sent."""
-
-
 def _guard(model: Any, **_: Any) -> None:
     key = (model.service_model.service_name, model.name)
     if key not in ALLOWED:
-        raise ReadOnlyViolation(
-            f"mlguard is read-only: {key[0]}:{key[1]} is not an allowlisted read operation"
-        )
+        raise ReadOnlyViolation.operation(*key)
 
 
 def _on_demand_usd(item: str | dict[str, Any]) -> set[float]:

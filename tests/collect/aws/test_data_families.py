@@ -7,7 +7,7 @@ import zipfile
 import boto3
 import pytest
 
-from mlguard.collect.aws.redact import REDACTED
+from mlguard.collect.secrets import REDACTED
 from mlguard.testing import moto_ext
 from tests.collect.aws.conftest import ACCOUNT, collect
 

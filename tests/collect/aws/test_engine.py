@@ -11,10 +11,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from mlguard.collect.aws import AwsCollector, permissions
-from mlguard.collect.aws.engine import ReadOnlyViolation
 from mlguard.collect.aws.s3 import EFFECTIVE_FACTS
 from mlguard.collect.aws.spec import SPECS, allowlist
 from mlguard.collect.base import InventorySink
+from mlguard.collect.errors import ReadOnlyViolation
 from mlguard.collect.secrets import SECRET_PATHS
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.errors import CollectionSetupError, ConfigError
@@ -283,3 +283,51 @@ def test_failed_enrichment_names_the_operation_that_failed() -> None:
     assert error.attributes == ["gpu_fleet", "instances"]
     (region,) = sink.resources
     assert "gpu_fleet" not in region.data
+
+
+def test_a_detail_with_items_is_paged_by_the_engine() -> None:
+    """``Detail(items=...)``: the engine pages the operation through the caller (every page a
+    counted, guarded call) and keeps every page's items; no hand-written fetch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mlguard.collect.aws.engine import Account, ApiStats, Engine, Guard, client_config
+    from mlguard.collect.aws.spec import Detail, ResourceSpec
+
+    logs = boto3.client("logs", region_name="us-east-1")
+    logs.create_log_group(logGroupName="/app/paged")
+    for n in range(5):
+        logs.create_log_stream(logGroupName="/app/paged", logStreamName=f"s{n}")
+    spec = ResourceSpec(
+        type="aws.test.paged",
+        family="test",
+        service="logs",
+        operation="describe_log_groups",
+        items="logGroups",
+        id="logGroupName",
+        arn="arn",
+        details=(
+            Detail(
+                operation="describe_log_streams",
+                params=lambda r: {"logGroupName": r["logGroupName"], "PaginationConfig": {"PageSize": 2}},
+                items="logStreams[].logStreamName",
+                into="Streams",
+                attributes=("streams",),
+            ),
+        ),
+        normalize=lambda item, opts: {"streams": item.raw["Streams"]},
+    )
+    stats = ApiStats()
+    allowed = frozenset({("logs", "DescribeLogGroups"), ("logs", "DescribeLogStreams")})
+    account = Account(
+        id=ACCOUNT,
+        partition="aws",
+        session=Guard(allowed, stats).install(boto3.Session()),
+        home_region="us-east-1",
+        config=client_config(1, "standard", 2),
+    )
+    sink = InventorySink()
+    with ThreadPoolExecutor(2) as pool:
+        Engine(sink, stats, pool, job_lookback_days=30, metrics_days=14).collect(account, "us-east-1", spec)
+    assert not sink.errors
+    assert sink.resources[0].data["streams"] == ["s0", "s1", "s2", "s3", "s4"]
+    assert stats.by_operation["logs:DescribeLogStreams"] == 3  # three pages of two

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mlguard.collect.aws.normalize import to_json
-from mlguard.collect.aws.redact import REDACTED, looks_like_secret, redact_mapping, variable_names
+from mlguard.collect.secrets import REDACTED, is_secret, replace_secrets, variable_flags
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ from mlguard.collect.aws.redact import REDACTED, looks_like_secret, redact_mappi
     ],
 )
 def test_secret_like_pairs(name: str, value: str) -> None:
-    assert looks_like_secret(name, value)
+    assert is_secret(name, value)
 
 
 @pytest.mark.parametrize(
@@ -37,17 +37,17 @@ def test_secret_like_pairs(name: str, value: str) -> None:
     ],
 )
 def test_ordinary_pairs(name: str, value: str) -> None:
-    assert not looks_like_secret(name, value)
+    assert not is_secret(name, value)
 
 
 def test_helpers_redact_values() -> None:
-    assert redact_mapping({"epochs": "3", "password": "p"}) == {"epochs": "3", "password": REDACTED}
+    assert replace_secrets({"epochs": "3", "password": "p"}) == {"epochs": "3", "password": REDACTED}
     # a credential under a neutral argument name: the whole value goes, so policies see the marker
-    assert redact_mapping({"--conn": "jdbc:postgresql://etl:Pw0rd99@db/f", "--ref": "{{secrets/a/b}}"}) == {
+    assert replace_secrets({"--conn": "jdbc:postgresql://etl:Pw0rd99@db/f", "--ref": "{{secrets/a/b}}"}) == {
         "--conn": REDACTED,
         "--ref": "{{secrets/a/b}}",
     }
-    assert variable_names({"B": "x", "A_SECRET": "y"}) == [
+    assert variable_flags({"B": "x", "A_SECRET": "y"}) == [
         {"name": "A_SECRET", "looks_like_secret": True},
         {"name": "B", "looks_like_secret": False},
     ]

@@ -7,8 +7,8 @@ import pytest
 from botocore.stub import Stubber
 
 from mlguard.collect.aws.engine import Account, Engine, client_config
-from mlguard.collect.aws.redact import REDACTED
 from mlguard.collect.aws.sagemaker import ml_instance_facts, s3_bucket_of
+from mlguard.collect.secrets import REDACTED
 from tests.collect.aws.conftest import ACCOUNT, collect, moto_ext_applied
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sm-exec"

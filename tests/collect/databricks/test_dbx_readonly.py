@@ -9,8 +9,9 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound
 
 from mlguard.collect.databricks import ALL_TYPES
-from mlguard.collect.databricks._common import ReadOnlyViolation, declared_routes, guard_read_only
+from mlguard.collect.databricks._common import declared_routes, guard_read_only
 from mlguard.collect.databricks.permissions import ME_ROUTE, permissions
+from mlguard.collect.errors import ReadOnlyViolation
 from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
 
 READ_ONLY_POSTS = {"/api/2.0/mlflow/experiments/search"}

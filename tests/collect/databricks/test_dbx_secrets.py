@@ -7,8 +7,7 @@ import json
 import pytest
 
 from mlguard.collect.databricks import ALL_TYPES
-from mlguard.collect.databricks.redact import REDACTED, redact_args, redact_mapping, redact_text, scrub
-from mlguard.collect.secrets import SECRET_PATHS
+from mlguard.collect.secrets import REDACTED, SECRET_PATHS, mask_text, redact_args, redact_mapping, scrub
 from mlguard.testing.databricks_fake import CANARIES
 from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
 
@@ -73,7 +72,7 @@ def test_redact_args_and_text() -> None:
         True,
     )
     assert redact_args(["--password={{secrets/a/b}}"]) == (["--password={{secrets/a/b}}"], False)
-    assert redact_text("key AKIAABCDEFGHIJKLMNOP here") == f"key {REDACTED} here"
+    assert mask_text("key AKIAABCDEFGHIJKLMNOP here") == f"key {REDACTED} here"
 
 
 def test_scrub_keeps_names_and_redacts_values() -> None:

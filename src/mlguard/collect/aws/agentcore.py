@@ -13,8 +13,8 @@ from typing import Any
 
 from mlguard.collect.aws.ecr import repository_arns
 from mlguard.collect.aws.normalize import as_list, to_json
-from mlguard.collect.aws.redact import variable_names
-from mlguard.collect.aws.spec import Caller, Detail, Item, Options, ResourceSpec, define
+from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, define
+from mlguard.collect.secrets import variable_flags
 
 SERVICE = "bedrock-agentcore-control"
 
@@ -44,21 +44,11 @@ def _authorizer(config: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def _endpoints(caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        e
-        for page in caller.pages(
-            SERVICE, "list_agent_runtime_endpoints", agentRuntimeId=raw["agentRuntimeId"]
-        )
-        for e in as_list(page.get("runtimeEndpoints"))
-    ]
-
-
 def _runtime(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
     artifact = raw.get("agentRuntimeArtifact") or {}
     container = (artifact.get("containerConfiguration") or {}).get("containerUri")
-    env = variable_names(raw.get("environmentVariables"))
+    env = variable_flags(raw.get("environmentVariables"))
     jwt = _authorizer(raw.get("authorizerConfiguration"))
     data: dict[str, Any] = {
         "agent_runtime_version": raw.get("agentRuntimeVersion"),
@@ -193,7 +183,8 @@ define(
             ),
             Detail(
                 operation="list_agent_runtime_endpoints",
-                fetch=_endpoints,
+                params=lambda r: {"agentRuntimeId": r["agentRuntimeId"]},
+                items="runtimeEndpoints",
                 into="Endpoints",
                 attributes=("endpoints",),
             ),

@@ -11,14 +11,14 @@ that fails leaves its fields unread (ERROR), never "not configured".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from mlguard.collect.aws import metrics
 from mlguard.collect.aws.normalize import as_list, to_json
-from mlguard.collect.aws.redact import redact_mapping
 from mlguard.collect.aws.spec import Caller, Detail, Enrichment, Item, Options, ResourceSpec, define
-from mlguard.collect.secrets import SECRET_PATHS
+from mlguard.collect.secrets import SECRET_PATHS, replace_secrets
 
 #: The test alias every agent has (``AgentTestAlias``, id TSTALIASID): it serves the console's
 #: test window only, so an agent with nothing but this alias is not user-facing.
@@ -227,7 +227,7 @@ def _custom_model(item: Item, opts: Options) -> dict[str, Any]:
         "kms_key_arn": raw.get("modelKmsKeyArn"),
         "output_s3_uri": _get(raw, "outputDataConfig", "s3Uri"),
         "training_s3_uri": _get(raw, "trainingDataConfig", "s3Uri"),
-        "hyper_parameters": redact_mapping(raw.get("hyperParameters")),
+        "hyper_parameters": replace_secrets(raw.get("hyperParameters")),
         "s3_buckets": _buckets(
             _get(raw, "outputDataConfig", "s3Uri"),
             _get(raw, "trainingDataConfig", "s3Uri"),
@@ -254,7 +254,7 @@ def _customization_job(item: Item, opts: Options) -> dict[str, Any]:
         "in_vpc": bool(vpc.get("subnetIds")),
         "subnet_ids": [str(s) for s in as_list(vpc.get("subnetIds"))],
         "security_group_ids": [str(s) for s in as_list(vpc.get("securityGroupIds"))],
-        "hyper_parameters": redact_mapping(raw.get("hyperParameters")),
+        "hyper_parameters": replace_secrets(raw.get("hyperParameters")),
         "s3_buckets": _buckets(
             _get(raw, "outputDataConfig", "s3Uri"),
             _get(raw, "trainingDataConfig", "s3Uri"),
@@ -634,6 +634,36 @@ def _knowledge_base(item: Item, opts: Options) -> dict[str, Any]:
     return data
 
 
+def listed_and_got(
+    kind: str,
+    service: str,
+    items: str,
+    *,
+    key: str,
+    by: str,
+    name: str,
+    arn: str,
+    normalize: Callable[[Item, Options], dict[str, Any]],
+    attributes: tuple[str, ...],
+    params: Callable[[Options], list[dict[str, Any]]] | None = None,
+) -> ResourceSpec:
+    """A Bedrock type ``aws.bedrock.<kind>`` listed by ``list_<kind>s`` (its summaries in
+    ``items``) and read in full, item by item, by ``get_<kind>`` with ``{key: item[by]}``."""
+    return ResourceSpec(
+        type=f"aws.bedrock.{kind}",
+        family="bedrock",
+        service=service,
+        operation=f"list_{kind}s",
+        params=params,
+        items=items,
+        id=by,
+        name=name,
+        arn=arn,
+        normalize=normalize,
+        details=(Detail(operation=f"get_{kind}", params=lambda r: {key: r[by]}, attributes=attributes),),
+    )
+
+
 define(
     ResourceSpec(
         type="aws.bedrock.invocation_logging",
@@ -656,70 +686,49 @@ define(
             ),
         ),
     ),
-    ResourceSpec(
-        type="aws.bedrock.guardrail",
-        family="bedrock",
-        service="bedrock",
-        operation="list_guardrails",
-        items="guardrails",
-        id="id",
+    listed_and_got(
+        "guardrail",
+        "bedrock",
+        "guardrails",
+        key="guardrailIdentifier",
+        by="id",
         name="name",
         arn="arn",
         normalize=_guardrail,
-        details=(
-            Detail(
-                operation="get_guardrail",
-                params=lambda r: {"guardrailIdentifier": r["id"]},
-                attributes=(*_GUARDRAIL_FIELDS, SECRET_PATHS),
-            ),
-        ),
+        attributes=(*_GUARDRAIL_FIELDS, SECRET_PATHS),
     ),
-    ResourceSpec(
-        type="aws.bedrock.custom_model",
-        family="bedrock",
-        service="bedrock",
-        operation="list_custom_models",
-        items="modelSummaries",
-        id="modelName",
+    listed_and_got(
+        "custom_model",
+        "bedrock",
+        "modelSummaries",
+        key="modelIdentifier",
+        by="modelName",
         name="modelName",
         arn="modelArn",
         normalize=_custom_model,
-        details=(
-            Detail(
-                operation="get_custom_model",
-                params=lambda r: {"modelIdentifier": r["modelName"]},
-                attributes=(
-                    "job_name",
-                    "job_arn",
-                    "kms_key_arn",
-                    "output_s3_uri",
-                    "training_s3_uri",
-                    "hyper_parameters",
-                    "s3_buckets",
-                    "model_status",
-                    SECRET_PATHS,
-                ),
-            ),
+        attributes=(
+            "job_name",
+            "job_arn",
+            "kms_key_arn",
+            "output_s3_uri",
+            "training_s3_uri",
+            "hyper_parameters",
+            "s3_buckets",
+            "model_status",
+            SECRET_PATHS,
         ),
     ),
-    ResourceSpec(
-        type="aws.bedrock.model_customization_job",
-        family="bedrock",
-        service="bedrock",
-        operation="list_model_customization_jobs",
+    listed_and_got(
+        "model_customization_job",
+        "bedrock",
+        "modelCustomizationJobSummaries",
         params=_recent_jobs,
-        items="modelCustomizationJobSummaries",
-        id="jobName",
+        key="jobIdentifier",
+        by="jobName",
         name="jobName",
         arn="jobArn",
         normalize=_customization_job,
-        details=(
-            Detail(
-                operation="get_model_customization_job",
-                params=lambda r: {"jobIdentifier": r["jobName"]},
-                attributes=_JOB_DETAIL_FIELDS,
-            ),
-        ),
+        attributes=_JOB_DETAIL_FIELDS,
     ),
     ResourceSpec(
         type="aws.bedrock.provisioned_throughput",
@@ -740,23 +749,16 @@ define(
             ),
         ),
     ),
-    ResourceSpec(
-        type="aws.bedrock.imported_model",
-        family="bedrock",
-        service="bedrock",
-        operation="list_imported_models",
-        items="modelSummaries",
-        id="modelName",
+    listed_and_got(
+        "imported_model",
+        "bedrock",
+        "modelSummaries",
+        key="modelIdentifier",
+        by="modelName",
         name="modelName",
         arn="modelArn",
         normalize=_imported_model,
-        details=(
-            Detail(
-                operation="get_imported_model",
-                params=lambda r: {"modelIdentifier": r["modelName"]},
-                attributes=("kms_key_arn", "source_s3_uri", "s3_buckets", "job_arn"),
-            ),
-        ),
+        attributes=("kms_key_arn", "source_s3_uri", "s3_buckets", "job_arn"),
     ),
     ResourceSpec(
         type="aws.bedrock.inference_profile",
@@ -790,7 +792,8 @@ define(
             ),
             Detail(
                 operation="list_agent_aliases",
-                fetch=_aliases,
+                params=lambda r: {"agentId": r["agentId"]},
+                items="agentAliasSummaries",
                 into="Aliases",
                 attributes=("aliases", "user_facing"),
             ),

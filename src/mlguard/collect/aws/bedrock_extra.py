@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from mlguard.collect.aws.bedrock import s3_bucket_of
+from mlguard.collect.aws.bedrock import listed_and_got, s3_bucket_of
 from mlguard.collect.aws.normalize import as_list, to_json
-from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, define
+from mlguard.collect.aws.spec import Item, Options, ResourceSpec, define
 
 _PROMPT_DETAIL_FIELDS = (
     "kms_key_arn",
@@ -195,41 +195,27 @@ define(
         tags="Tags",
         normalize=_vpc_endpoint,
     ),
-    ResourceSpec(
-        type="aws.bedrock.prompt",
-        family="bedrock",
-        service="bedrock-agent",
-        operation="list_prompts",
-        items="promptSummaries",
-        id="id",
+    listed_and_got(
+        "prompt",
+        "bedrock-agent",
+        "promptSummaries",
+        key="promptIdentifier",
+        by="id",
         name="name",
         arn="arn",
         normalize=_prompt,
-        details=(
-            Detail(
-                operation="get_prompt",
-                params=lambda r: {"promptIdentifier": r["id"]},
-                attributes=_PROMPT_DETAIL_FIELDS,
-            ),
-        ),
+        attributes=_PROMPT_DETAIL_FIELDS,
     ),
-    ResourceSpec(
-        type="aws.bedrock.flow",
-        family="bedrock",
-        service="bedrock-agent",
-        operation="list_flows",
-        items="flowSummaries",
-        id="id",
+    listed_and_got(
+        "flow",
+        "bedrock-agent",
+        "flowSummaries",
+        key="flowIdentifier",
+        by="id",
         name="name",
         arn="arn",
         normalize=_flow,
-        details=(
-            Detail(
-                operation="get_flow",
-                params=lambda r: {"flowIdentifier": r["id"]},
-                attributes=_FLOW_DETAIL_FIELDS,
-            ),
-        ),
+        attributes=_FLOW_DETAIL_FIELDS,
     ),
     ResourceSpec(
         type="aws.bedrock.model_invocation_job",

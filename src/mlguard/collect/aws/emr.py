@@ -153,6 +153,11 @@ def _cluster(item: Item, opts: Options) -> dict[str, Any]:
     return data
 
 
+def _by_cluster(raw: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of every per-cluster call."""
+    return {"ClusterId": raw["Id"]}
+
+
 def _bpa(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
     return {
@@ -181,7 +186,7 @@ define(
         details=(
             Detail(
                 operation="describe_cluster",
-                params=lambda r: {"ClusterId": r["Id"]},
+                params=_by_cluster,
                 select="Cluster",
                 # Ec2InstanceAttributes come only from DescribeCluster (ListClusters has none).
                 attributes=(
@@ -203,13 +208,13 @@ define(
                 # No policy set: an empty answer (no AutoTerminationPolicy key), not an error code;
                 # every error (e.g. a release without auto-termination) leaves the field unread.
                 operation="get_auto_termination_policy",
-                params=lambda r: {"ClusterId": r["Id"]},
+                params=_by_cluster,
                 into="AutoTerminationPolicyResult",
                 attributes=("auto_termination_idle_timeout",),
             ),
             Detail(
                 operation="get_managed_scaling_policy",
-                params=lambda r: {"ClusterId": r["Id"]},
+                params=_by_cluster,
                 into="ManagedScalingPolicyResult",
                 attributes=(
                     "managed_scaling_enabled",
@@ -220,11 +225,8 @@ define(
             ),
             Detail(
                 operation="list_instance_groups",
-                fetch=lambda caller, r: [
-                    g
-                    for page in caller.pages("emr", "list_instance_groups", ClusterId=r["Id"])
-                    for g in as_list(page.get("InstanceGroups"))
-                ],
+                params=_by_cluster,
+                items="InstanceGroups",
                 when=lambda r: r.get("InstanceCollectionType") != "INSTANCE_FLEET",
                 into="InstanceGroupsResult",
                 attributes=_GROUP_FIELDS,

@@ -33,19 +33,16 @@ from botocore.parsers import ResponseParserError
 from jmespath.exceptions import JMESPathError
 
 from mlguard import __version__
-from mlguard.collect.aws.normalize import data_of, tags_of
+from mlguard.collect.aws.normalize import as_list, data_of, tags_of
 from mlguard.collect.aws.spec import Detail, Item, Options, Pruned, ResourceSpec, api_name
 from mlguard.collect.base import CallMeter, InventorySink
+from mlguard.collect.errors import ReadOnlyViolation, collection_error
 from mlguard.collect.errortext import one_line_reason
 from mlguard.collect.ratelimit import RateLimits
 from mlguard.collect.secrets import SECRET_PATHS
-from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
+from mlguard.model import Coverage, Resource, iso, utcnow
 
 PROVIDER = "aws"
-
-
-class ReadOnlyViolation(RuntimeError):
-    """A non-allowlisted (possibly mutating) AWS operation was about to be sent."""
 
 
 # Failures that are data (recorded, scan goes on). Anything else is a bug and propagates.
@@ -69,8 +66,9 @@ class MalformedPage(BotoCoreError):
 
 
 def error_code(exc: BaseException) -> tuple[str, str]:
-    """(code, one-line message) of a failure, e.g. ("AccessDenied", "..."); an HTML page in the
-    message (a proxy's 502, a WAF block page) is reduced to its title and HTTP status."""
+    """AWS's :class:`~mlguard.collect.errors.ErrorClassifier`: (code, one-line message) of a
+    failure, e.g. ("AccessDenied", "..."); an HTML page in the message (a proxy's 502, a WAF block
+    page) is reduced to its title and HTTP status."""
     code, message = _error_code(exc)
     status = (
         exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -161,9 +159,7 @@ class Guard:
             self.before()
         key = (model.service_model.service_name, model.name)
         if key not in self.allowed:
-            raise ReadOnlyViolation(
-                f"mlguard is read-only: {key[0]}:{key[1]} is not an allowlisted read operation"
-            )
+            raise ReadOnlyViolation.operation(*key)
 
     def count(self, model: Any, **_: Any) -> None:
         self.stats.record(model.service_model.service_name, model.name)
@@ -449,16 +445,15 @@ class Engine:
     ) -> None:
         account, region, spec = where
         service, operation = call
-        code, message = error_code(exc)
         self.sink.error(
-            CollectionError(
-                provider=PROVIDER,
+            collection_error(
+                PROVIDER,
+                f"{service}:{api_name(service, operation)}",
+                exc,
+                error_code,
                 account=account.id,
                 region=region,
                 resource_type=spec.type,
-                operation=f"{service}:{api_name(service, operation)}",
-                code=code,
-                message=message[:500],
                 resource_uid=resource_uid,
                 attributes=sorted(attributes),
             )
@@ -536,14 +531,13 @@ class Engine:
                 for key in unknown.attributes:
                     item.data.pop(key, None)
                 self.sink.error(
-                    CollectionError(
-                        provider=PROVIDER,
+                    collection_error(
+                        PROVIDER,
+                        f"{unknown.operation[0]}:{api_name(*unknown.operation)}",
+                        (unknown.code, unknown.message),
                         account=account.id,
                         region=item.region or scope_region,
                         resource_type=spec.type,
-                        operation=f"{unknown.operation[0]}:{api_name(*unknown.operation)}",
-                        code=unknown.code,
-                        message=unknown.message[:500],
                         resource_uid=uid,
                         attributes=sorted(unknown.attributes),
                     )
@@ -674,6 +668,13 @@ class Engine:
     def _run_detail(caller: Caller, service: str, detail: Detail, item: Item) -> None:
         if detail.fetch is not None:
             result: Any = detail.fetch(caller, item.raw)
+        elif detail.items is not None:  # every page's items, through the operation's paginator
+            params = detail.params(item.raw) if detail.params else {}
+            result = [
+                found
+                for page in caller.pages(service, detail.operation, **params)
+                for found in as_list(jmespath.search(detail.items, page))
+            ]
         else:
             params = detail.params(item.raw) if detail.params else {}
             result = caller.call(service, detail.operation, **params)

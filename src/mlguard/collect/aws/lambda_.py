@@ -6,14 +6,14 @@ from typing import Any
 
 from mlguard.collect.aws.normalize import as_list, policy_document, to_json
 from mlguard.collect.aws.policydoc import public_statements
-from mlguard.collect.aws.redact import variable_names
 from mlguard.collect.aws.spec import Detail, Item, Options, ResourceSpec, Unknown, define
 from mlguard.collect.facts import end_of_support_table, runtime_support
+from mlguard.collect.secrets import variable_flags
 
 
 def _function(item: Item, opts: Options) -> dict[str, Any]:
     raw = item.raw
-    env = variable_names((raw.get("Environment") or {}).get("Variables"))
+    env = variable_flags((raw.get("Environment") or {}).get("Variables"))
     vpc = raw.get("VpcConfig") or {}
     data: dict[str, Any] = {
         "runtime": raw.get("Runtime"),

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
-from mlguard.collect.aws.redact import redact_mapping, variable_names
+from mlguard.collect.secrets import replace_secrets, variable_flags
 from mlguard.model import ENVELOPE_KEYS, iso
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -36,9 +36,9 @@ def to_json(value: Any, key: str | None = None) -> Any:
     """
     if isinstance(value, dict):
         if key in _VARIABLES and all(isinstance(v, str) for v in value.values()):
-            return variable_names(value)
+            return variable_flags(value)
         if key in _ARGUMENTS:
-            return redact_mapping(value)
+            return replace_secrets(value)
         if key in _VERBATIM:
             return {str(k): to_json(v) for k, v in value.items()}
         return {snake(str(k)): to_json(v, str(k)) for k, v in value.items() if k != "ResponseMetadata"}

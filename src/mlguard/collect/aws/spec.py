@@ -72,7 +72,9 @@ class Detail:
     """A per-item call that fills ``attributes`` of the item's data.
 
     By default ``operation`` is called with ``params(raw)`` and the response (or its ``select``
-    part) is merged into the raw item, or stored under ``into``. An error code in ``absent_codes``
+    part) is merged into the raw item, or stored under ``into``. With ``items``, the engine pages
+    the operation (its paginator) and the result is the list of every page's ``items`` (a
+    JMESPath expression, as in :class:`ResourceSpec`). An error code in ``absent_codes``
     means "not configured" (stored as None), not a failure. ``fetch`` replaces the default call for
     details that need several calls (it must only call the operations listed in ``operation`` and
     ``also``).
@@ -86,6 +88,7 @@ class Detail:
     service: str | None = None
     into: str | None = None
     select: str | None = None
+    items: str | None = None
     absent_codes: frozenset[str] = frozenset()
     apply: Callable[[dict[str, Any], Item], None] | None = None
     when: Callable[[dict[str, Any]], bool] | None = None

@@ -19,10 +19,10 @@ from databricks.sdk.errors.base import DatabricksError
 from databricks.sdk.errors.platform import NotFound, ResourceDoesNotExist
 
 from mlguard.collect.base import CallMeter, CollectionCancelled, InventorySink, Progress, timed
-from mlguard.collect.databricks.redact import scrub
+from mlguard.collect.errors import ReadOnlyViolation, collection_error
 from mlguard.collect.errortext import one_line_reason
-from mlguard.collect.secrets import SECRET_PATHS
-from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
+from mlguard.collect.secrets import SECRET_PATHS, scrub
+from mlguard.model import Coverage, Resource, iso, utcnow
 
 PROVIDER = "databricks"
 T = TypeVar("T")
@@ -34,11 +34,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     requests.RequestException,
     TimeoutError,
 )
-
-
-class ReadOnlyViolation(RuntimeError):
-    """A request outside the declared read routes was about to be sent. A bug in mlguard, never
-    caught as data."""
 
 
 _route = threading.local()
@@ -121,7 +116,7 @@ class _GuardedAdapter(requests.adapters.BaseAdapter):
         if why is None and any(_OVERRIDE.match(h) for h in request.headers):
             why = f"{method} {urlsplit(request.url or '').path}: a method-override header"
         if why is not None:
-            raise ReadOnlyViolation(f"mlguard is read-only: refusing {why}")
+            raise ReadOnlyViolation(f"refusing {why}")
         left = self.remaining() if self.remaining is not None else None
         if left is not None:
             if left <= 0:  # not a requests error: the SDK must not retry it
@@ -200,6 +195,11 @@ def error_code(exc: BaseException) -> str:
     if isinstance(exc, requests.ConnectionError):
         return "CONNECTION_ERROR"
     return type(exc).__name__
+
+
+def classify_error(exc: BaseException) -> tuple[str, str]:
+    """Databricks' :class:`~mlguard.collect.errors.ErrorClassifier`."""
+    return error_code(exc), error_message(exc)
 
 
 _UNPARSED = re.compile(r"^unable to parse response\.", re.I)
@@ -292,14 +292,14 @@ class WorkspaceContext:
         attributes: list[str] | None = None,
     ) -> None:
         self.sink.error(
-            CollectionError(
-                provider=PROVIDER,
+            collection_error(
+                PROVIDER,
+                operation or last_route(),
+                exc,
+                classify_error,
                 account=self.account,
                 workspace=self.host,
                 resource_type=rtype,
-                operation=operation or last_route(),
-                code=error_code(exc),
-                message=error_message(exc),
                 resource_uid=resource_uid,
                 attributes=attributes or [],
             )

@@ -16,13 +16,13 @@ from mlguard.collect.base import InventorySink, Progress, timed
 from mlguard.collect.databricks._common import (
     PROVIDER,
     TRANSIENT_ERRORS,
-    error_code,
-    error_message,
+    classify_error,
     host_of,
     ms_to_iso,
 )
-from mlguard.collect.databricks.redact import scrub
-from mlguard.model import CollectionError, Coverage, Resource, iso, utcnow
+from mlguard.collect.errors import collection_error
+from mlguard.collect.secrets import scrub
+from mlguard.model import Coverage, Resource, iso, utcnow
 
 TYPE = "databricks.account_workspace"
 PAS_ROUTE = "GET /api/2.0/accounts/{account_id}/private-access-settings"
@@ -260,14 +260,14 @@ def collect(
                 data["billable_usage_delivery"] = _delivers(logs, "BILLABLE_USAGE", w.get("workspace_id"))
             for operation, exc, why, attributes in unread:
                 sink.error(
-                    CollectionError(
-                        provider=PROVIDER,
+                    collection_error(
+                        PROVIDER,
+                        operation,
+                        exc if exc is not None else ("NotListed", why),
+                        classify_error,
                         account=account_id,
                         workspace=host,
                         resource_type=TYPE,
-                        operation=operation,
-                        code=error_code(exc) if exc is not None else "NotListed",
-                        message=error_message(exc) if exc is not None else why,
                         resource_uid=uid,
                         attributes=attributes,
                     )

@@ -15,7 +15,6 @@ from typing import Any
 from mlguard.collect.databricks import object_acls
 from mlguard.collect.databricks._common import TRANSIENT_ERRORS, WorkspaceContext, ms_to_iso
 from mlguard.collect.databricks.engine import run_family
-from mlguard.collect.databricks.redact import redact_mapping, sensitive_key
 from mlguard.collect.databricks.spec import FamilySpec, Item, Prelude, ResourceSpec
 from mlguard.collect.facts import (
     UnknownInstanceType,
@@ -25,7 +24,7 @@ from mlguard.collect.facts import (
     instance_type_facts,
     runtime_support,
 )
-from mlguard.collect.secrets import REDACTED
+from mlguard.collect.secrets import REDACTED, credential_key, redact_mapping
 
 CLUSTER = "databricks.cluster"
 POLICY = "databricks.cluster_policy"
@@ -304,7 +303,7 @@ def _redact_definition(definition: dict[str, Any]) -> tuple[dict[str, Any], bool
             k: (
                 red[leaf]
                 if k in {"value", "defaultValue"}
-                else ([REDACTED] if k == "values" and sensitive_key(leaf) else v)
+                else ([REDACTED] if k == "values" and credential_key(leaf) else v)
             )
             for k, v in spec.items()
         }

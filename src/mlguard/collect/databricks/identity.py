@@ -7,9 +7,9 @@ from typing import Any
 
 from mlguard.collect.databricks._common import WorkspaceContext, ms_to_iso
 from mlguard.collect.databricks.engine import run_family
-from mlguard.collect.databricks.redact import redact_text
 from mlguard.collect.databricks.spec import Detail, FamilySpec, Item, ResourceSpec
 from mlguard.collect.netrange import open_to_internet
+from mlguard.collect.secrets import mask_text
 
 TOKEN = "databricks.token"
 IP_LIST = "databricks.ip_access_list"
@@ -30,7 +30,7 @@ def _token(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
         lifetime = round((expiry - created) / DAY_MS, 1)
     item.data = {
         # The list never returns token values; the comment is free text and is masked.
-        "comment": redact_text(str(t.get("comment") or "")),
+        "comment": mask_text(str(t.get("comment") or "")),
         "created_by_username": t.get("created_by_username"),
         "created_by_id": t.get("created_by_id"),
         "owner_id": t.get("owner_id"),
@@ -90,7 +90,7 @@ def _service_principal(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -
 
 def _token_name(t: dict[str, Any]) -> str | None:
     comment = t.get("comment")
-    return comment and redact_text(str(comment))
+    return comment and mask_text(str(comment))
 
 
 FAMILY = FamilySpec(

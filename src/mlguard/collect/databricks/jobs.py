@@ -7,8 +7,8 @@ from typing import Any
 from mlguard.collect.databricks import object_acls
 from mlguard.collect.databricks._common import WorkspaceContext, ms_to_iso
 from mlguard.collect.databricks.engine import run_family
-from mlguard.collect.databricks.redact import redact_args, redact_mapping
 from mlguard.collect.databricks.spec import Detail, FamilySpec, Item, ResourceSpec
+from mlguard.collect.secrets import redact_args, redact_mapping
 
 JOB = "databricks.job"
 PIPELINE = "databricks.pipeline"

@@ -35,16 +35,18 @@ from mlguard.collect.databricks._common import (
     PROVIDER,
     TRANSIENT_ERRORS,
     WorkspaceContext,
+    classify_error,
     error_code,
     error_message,
     guard_read_only,
     host_of,
 )
 from mlguard.collect.databricks.engine import Scheduler
+from mlguard.collect.errors import collection_error
 from mlguard.collect.shard import databricks_account_unit, databricks_workspace_unit
 from mlguard.config import DatabricksScope, ScopeConfig
 from mlguard.errors import CollectionSetupError
-from mlguard.model import CollectionError, Identity
+from mlguard.model import Identity
 
 # The SDK logs a warning when /.well-known/databricks-config is absent; that is normal here.
 logging.getLogger("databricks.sdk").addHandler(logging.NullHandler())
@@ -188,13 +190,13 @@ class DatabricksCollector(Collector):
                 account.collect(acct, frozenset({account.TYPE}), sink, progress, [])
             except TRANSIENT_ERRORS as exc:
                 sink.error(
-                    CollectionError(
-                        provider=PROVIDER,
+                    collection_error(
+                        PROVIDER,
+                        "GET /api/2.0/accounts/{account_id}/workspaces",
+                        exc,
+                        classify_error,
                         account=self.account_id,
                         resource_type=account.TYPE,
-                        operation="GET /api/2.0/accounts/{account_id}/workspaces",
-                        code=error_code(exc),
-                        message=error_message(exc),
                     )
                 )
         client = WorkspaceClient(config=config)
@@ -230,13 +232,13 @@ class DatabricksCollector(Collector):
                 ) from None
             if unusable:
                 sink.error(
-                    CollectionError(
-                        provider=PROVIDER,
+                    collection_error(
+                        PROVIDER,
+                        "GET /api/2.0/preview/scim/v2/Me",
+                        exc,
+                        classify_error,
                         account=account_id,
                         workspace=host,
-                        operation="GET /api/2.0/preview/scim/v2/Me",
-                        code=error_code(exc),
-                        message=error_message(exc),
                     )
                 )
                 return
@@ -296,13 +298,13 @@ class DatabricksCollector(Collector):
                 client = factory(acct, ws)
             except CLIENT_ERRORS as exc:
                 sink.error(
-                    CollectionError(
-                        provider=PROVIDER,
+                    collection_error(
+                        PROVIDER,
+                        "workspace client",
+                        exc,
+                        classify_error,
                         account=acct.config.account_id,
                         workspace=str(ws.deployment_name),
-                        operation="workspace client",
-                        code=error_code(exc),
-                        message=error_message(exc),
                     )
                 )
                 return
