@@ -1,13 +1,16 @@
 """Benchmark evaluation and reporting: the built-in policies against a synthetic inventory.
 
     .venv/bin/python bench/evaluate.py [RESOURCES] [--formats json,sarif,...] [--tracemalloc]
-                                       [--profile FILE] [--eval-only]
+                                       [--profile FILE] [--eval-only] [--together-only]
 
 RESOURCES (default 100000) is spread evenly over every type a built-in policy reads. Prints the
 resources, the results, the wall and CPU time of evaluation (the evaluator alone, then the whole pipeline
-with summary, costs and waivers), each format's write time and file size, the process's peak RSS
-after each step (``ru_maxrss``: a high-water mark, so it only grows), the total, and the load
-average (the machine may be shared: compare figures taken at a similar load).
+with summary, costs and waivers), each format's write time and file size, then every format
+written together by one ``write_reports`` call (as ``mlguard scan --format a,b,...`` does: two
+processes at 20,000 results or more), the process's peak RSS after each step (``ru_maxrss``: a
+high-water mark, so it only grows) and the report worker's (``workers``), the total (the pipeline
+and the formats written together), and the load average (the machine may be shared: compare
+figures taken at a similar load). ``--together-only`` skips the formats one by one.
 
 ``--tracemalloc`` adds each step's own peak of Python allocations (several times slower);
 ``--profile FILE`` writes a cProfile of the whole run (read it with ``python -m pstats FILE``).
@@ -90,6 +93,10 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def workers_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker's
+
+
 def mib(n: float) -> str:
     return f"{n / 2**20:,.1f} MiB"
 
@@ -117,7 +124,8 @@ class Steps:
         if self.trace:
             own = f"  traced peak {mib(tracemalloc.get_traced_memory()[1]):>11s}"
             tracemalloc.stop()
-        line = f"{label:22s} {took:7.2f} s (cpu {cpu:6.2f} s)  peak RSS {rss_mib():7.0f} MiB{own}"
+        workers = f" (workers {workers_rss_mib():.0f} MiB)" if workers_rss_mib() else ""
+        line = f"{label:22s} {took:7.2f} s (cpu {cpu:6.2f} s)  peak RSS {rss_mib():7.0f} MiB{workers}{own}"
         print(f"{line}  {extra(value)}", flush=True)
         return value
 
@@ -129,6 +137,7 @@ def main() -> None:
     ap.add_argument("--tracemalloc", action="store_true")
     ap.add_argument("--profile", type=Path)
     ap.add_argument("--eval-only", action="store_true", help="the evaluator alone, no pipeline or reports")
+    ap.add_argument("--together-only", action="store_true", help="no format written on its own")
     args = ap.parse_args()
     profiler = cProfile.Profile() if args.profile else None
 
@@ -157,19 +166,29 @@ def main() -> None:
         scan = steps.run("evaluate (pipeline)", lambda: evaluate(inv, policies, policy_set))
         out = Path(tempfile.mkdtemp(prefix="mlguard-bench-"))
         known = reporters()
-        for fmt in [f.strip() for f in args.formats.split(",") if f.strip()]:
+        formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+        for fmt in [] if args.together_only else formats:
             path = out / known[fmt].filename
             steps.run(
                 f"write {fmt}",
                 lambda fmt=fmt: write_reports(scan, [fmt], out, OPTIONS),
                 lambda _, path=path: f"size {mib(path.stat().st_size):>11s}",
+                count=False,
             )
+            path.unlink()
+        written = steps.run(
+            f"write {len(formats)} together",
+            lambda: write_reports(scan, formats, out, OPTIONS),
+            lambda paths: f"size {mib(sum(p.stat().st_size for p in paths)):>11s}",
+        )
+        for path in written:
             path.unlink()
         out.rmdir()
     if profiler:
         profiler.disable()
         profiler.dump_stats(args.profile)
-    print(f"{'total (pipeline+writes)':22s} {steps.total:7.2f} s  peak RSS {rss_mib():7.0f} MiB")
+    print(f"{'total (pipeline+writes)':22s} {steps.total:7.2f} s  peak RSS {rss_mib():7.0f} MiB", end="")
+    print(f" (workers {workers_rss_mib():.0f} MiB)" if workers_rss_mib() else "")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import secrets
 from array import array
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.resources import files
@@ -269,22 +268,13 @@ def _breakdown(table: dict[str, dict[str, int]], order: list[str] | None = None)
 
 
 def recount(scan: ScanResult) -> Summary:
-    """The summary recounted from the results (same shape as ``Summary.of``, one pass, no copies)."""
-    counts = Counter((r.status.value, r.severity.value, r.category.value, r.provider) for r in scan.results)
-    summary = Summary(
-        total=len(scan.results),
+    """The summary recounted from the results (``Summary.of``, with the scan's own figures)."""
+    return Summary.of(
+        scan.results,
         resources=scan.summary.resources,
         policies_run=scan.summary.policies_run,
-        collection_errors=len(scan.errors),
-        by_status={st.value: 0 for st in Status},
+        errors=len(scan.errors),
     )
-    tables = (summary.by_severity, summary.by_category, summary.by_provider)
-    for (status, *keys), n in counts.items():
-        summary.by_status[status] += n
-        for table, key in zip(tables, keys, strict=True):
-            row = table.setdefault(key, {st.value: 0 for st in Status})
-            row[status] += n
-    return summary
 
 
 def template_environment() -> jinja2.Environment:
