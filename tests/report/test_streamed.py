@@ -133,3 +133,13 @@ def test_csv_cell_is_prefixed_exactly_when_a_spreadsheet_would_run_it(text: str)
     # The definition: leading whitespace, or a formula lead once it is stripped.
     runs = text[:1].isspace() or text.lstrip().startswith(tuple("=+-@\uff1d\uff0b\uff0d\uff20"))
     assert safe_cell(text) == ("'" + text if runs else text)
+
+
+def test_results_json_envelope_tail_in_small_pieces_is_the_same_dump(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scan = make_scan(40, seed=12)
+    monkeypatch.setattr(json_report, "_PIECE", 7)  # the envelope after the results, 7 bytes at a time
+    (path,) = write_reports(scan, ["json"], tmp_path)
+    assert path.read_bytes() == (scan.model_dump_json(indent=1, exclude_none=True) + "\n").encode()
+    assert len(list(json_report.scan_json_chunks(scan))) > 10
