@@ -12,6 +12,11 @@ high-water mark, so it only grows) and the report worker's (``workers``), the to
 and the formats written together), and the load average (the machine may be shared: compare
 figures taken at a similar load). ``--together-only`` skips the formats one by one.
 
+A worker's RSS counts the pages it shares with this process (the scan, read only); what it adds
+is its private memory (the pages it wrote, reference counts included), sampled from
+``/proc/<worker>/smaps_rollup`` by a small watcher process (not a thread: a thread alive would
+keep ``write_reports`` to one process) and printed as ``worker private``.
+
 ``--tracemalloc`` adds each step's own peak of Python allocations (several times slower);
 ``--profile FILE`` writes a cProfile of the whole run (read it with ``python -m pstats FILE``).
 Not a test: figures only.
@@ -23,6 +28,7 @@ import argparse
 import cProfile
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -91,6 +97,30 @@ def synthetic(n: int, types: set[str]) -> Inventory:
 
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# Prints the largest private memory (MiB) any child of PID (but itself) had, when stdin closes.
+WATCHER = """
+import os, sys, threading
+parent, me, peak = sys.argv[1], str(os.getpid()), 0
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+while not done.wait(0.05):
+    try:
+        kids = open(f"/proc/{parent}/task/{parent}/children").read().split()
+    except OSError:
+        break
+    for kid in kids:
+        if kid == me:
+            continue
+        try:
+            rollup = open(f"/proc/{kid}/smaps_rollup").read().splitlines()
+        except OSError:
+            continue
+        private = sum(int(line.split()[1]) for line in rollup if line.startswith("Private_"))
+        peak = max(peak, private)
+print(f"{peak / 1024:.0f}")
+"""
 
 
 def workers_rss_mib() -> float:
@@ -176,11 +206,16 @@ def main() -> None:
                 count=False,
             )
             path.unlink()
+        watcher = subprocess.Popen(
+            [sys.executable, "-c", WATCHER, str(os.getpid())], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
         written = steps.run(
             f"write {len(formats)} together",
             lambda: write_reports(scan, formats, out, OPTIONS),
             lambda paths: f"size {mib(sum(p.stat().st_size for p in paths)):>11s}",
         )
+        private = watcher.communicate()[0].decode().strip()
+        print(f"{'':22s} worker private memory at most {private} MiB (sampled every 50 ms)")
         for path in written:
             path.unlink()
         out.rmdir()
