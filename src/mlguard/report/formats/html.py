@@ -104,6 +104,7 @@ class _Payload:
         self.compliance = _Interner()
         self.indices = array("q")  # per row: the 8 tables, message, evidence, waiver, compliance
         interners = [self.tables[name] for name in _INTERNED]
+        seen: dict[tuple[str, ...], tuple[int, ...]] = {}
         for i, r in enumerate(scan.results):
             keys = (
                 r.status.value,
@@ -115,10 +116,16 @@ class _Payload:
                 r.resource_type,
                 r.policy_id,
             )
-            self.indices.extend(intern(key) for intern, key in zip(interners, keys, strict=True))
+            # Few distinct combinations (a policy's results share all but the scope): each one's
+            # indices are looked up once. A value is first seen with a combination not seen
+            # before, so the tables keep their first-seen order.
+            ix = seen.get(keys)
+            if ix is None:
+                ix = seen[keys] = tuple(intern(key) for intern, key in zip(interners, keys, strict=True))
             ev = _evidence(r)
             self.indices.extend(
                 (
+                    *ix,
                     self.messages(r.message),
                     self.evidence(ev, i) if ev else -1,
                     self.waivers(r.waiver.model_dump(exclude_none=True)) if r.waiver else -1,
