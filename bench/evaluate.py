@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/evaluate.py [RESOURCES] [--formats json,sarif,...] [--tracemalloc]
                                        [--profile FILE] [--eval-only] [--together-only]
+                                       [--pipeline-only]
 
 RESOURCES (default 100000) is spread evenly over every type a built-in policy reads. Prints the
 resources, the results, the wall and CPU time of evaluation (the evaluator alone, then the whole pipeline
@@ -10,7 +11,9 @@ written together by one ``write_reports`` call (as ``mlguard scan --format a,b,.
 processes at 20,000 results or more), the process's peak RSS after each step (``ru_maxrss``: a
 high-water mark, so it only grows) and the report worker's (``workers``), the total (the pipeline
 and the formats written together), and the load average (the machine may be shared: compare
-figures taken at a similar load). ``--together-only`` skips the formats one by one.
+figures taken at a similar load). ``--together-only`` skips the formats one by one;
+``--pipeline-only`` skips the evaluator's run on its own (as a scan runs it: once, so the peak
+RSS is not raised by a first run's freed but still mapped memory).
 
 A worker's RSS counts the pages it shares with this process (the scan, read only); what it adds
 is its private memory (the pages it wrote, reference counts included), sampled from
@@ -168,6 +171,7 @@ def main() -> None:
     ap.add_argument("--profile", type=Path)
     ap.add_argument("--eval-only", action="store_true", help="the evaluator alone, no pipeline or reports")
     ap.add_argument("--together-only", action="store_true", help="no format written on its own")
+    ap.add_argument("--pipeline-only", action="store_true", help="no run of the evaluator on its own")
     args = ap.parse_args()
     profiler = cProfile.Profile() if args.profile else None
 
@@ -185,15 +189,20 @@ def main() -> None:
     steps = Steps(args.tracemalloc)
     if profiler:
         profiler.enable()
-    evaluated = steps.run(  # not in the total: the pipeline below runs it again
-        "evaluate (evaluator)",
-        lambda: evaluate_inventory(policies, inv),
-        lambda e: f"results={len(e.results):,}",
-        count=args.eval_only,
-    )
-    del evaluated
+    if not args.pipeline_only:
+        evaluated = steps.run(  # not in the total: the pipeline below runs it again
+            "evaluate (evaluator)",
+            lambda: evaluate_inventory(policies, inv),
+            lambda e: f"results={len(e.results):,}",
+            count=args.eval_only,
+        )
+        del evaluated
     if not args.eval_only:
-        scan = steps.run("evaluate (pipeline)", lambda: evaluate(inv, policies, policy_set))
+        scan = steps.run(
+            "evaluate (pipeline)",
+            lambda: evaluate(inv, policies, policy_set),
+            lambda scan: f"results={len(scan.results):,}",
+        )
         out = Path(tempfile.mkdtemp(prefix="mlguard-bench-"))
         known = reporters()
         formats = [f.strip() for f in args.formats.split(",") if f.strip()]
