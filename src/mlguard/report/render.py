@@ -15,6 +15,7 @@ left: the reports are still all or nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -155,7 +156,8 @@ def write_files(files: Sequence[tuple[Path, Content]], workers: int = 1) -> list
 
     def remove_temps() -> None:
         for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # never created (its directory may not even be one)
+                tmp.unlink()
 
     mine, theirs = _shares(files) if workers > 1 and len(files) > 1 else (list(range(len(files))), [])
     worker = _start_worker(files, temps, theirs) if theirs else None
