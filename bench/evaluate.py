@@ -1,13 +1,24 @@
 """Benchmark evaluation and reporting: the built-in policies against a synthetic inventory.
 
     .venv/bin/python bench/evaluate.py [RESOURCES] [--formats json,sarif,...] [--tracemalloc]
-                                       [--profile FILE] [--eval-only]
+                                       [--profile FILE] [--eval-only] [--together-only]
+                                       [--pipeline-only]
 
 RESOURCES (default 100000) is spread evenly over every type a built-in policy reads. Prints the
 resources, the results, the wall and CPU time of evaluation (the evaluator alone, then the whole pipeline
-with summary, costs and waivers), each format's write time and file size, the process's peak RSS
-after each step (``ru_maxrss``: a high-water mark, so it only grows), the total, and the load
-average (the machine may be shared: compare figures taken at a similar load).
+with summary, costs and waivers), each format's write time and file size, then every format
+written together by one ``write_reports`` call (as ``mlguard scan --format a,b,...`` does: two
+processes at 20,000 results or more), the process's peak RSS after each step (``ru_maxrss``: a
+high-water mark, so it only grows) and the report worker's (``workers``), the total (the pipeline
+and the formats written together), and the load average (the machine may be shared: compare
+figures taken at a similar load). ``--together-only`` skips the formats one by one;
+``--pipeline-only`` skips the evaluator's run on its own (as a scan runs it: once, so the peak
+RSS is not raised by a first run's freed but still mapped memory).
+
+A worker's RSS counts the pages it shares with this process (the scan, read only); what it adds
+is its private memory (the pages it wrote, reference counts included), sampled from
+``/proc/<worker>/smaps_rollup`` by a small watcher process (not a thread: a thread alive would
+keep ``write_reports`` to one process) and printed as ``worker private``.
 
 ``--tracemalloc`` adds each step's own peak of Python allocations (several times slower);
 ``--profile FILE`` writes a cProfile of the whole run (read it with ``python -m pstats FILE``).
@@ -20,6 +31,7 @@ import argparse
 import cProfile
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -90,6 +102,34 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+# Prints the largest private memory (MiB) any child of PID (but itself) had, when stdin closes.
+WATCHER = """
+import os, sys, threading
+parent, me, peak = sys.argv[1], str(os.getpid()), 0
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+while not done.wait(0.05):
+    try:
+        kids = open(f"/proc/{parent}/task/{parent}/children").read().split()
+    except OSError:
+        break
+    for kid in kids:
+        if kid == me:
+            continue
+        try:
+            rollup = open(f"/proc/{kid}/smaps_rollup").read().splitlines()
+        except OSError:
+            continue
+        private = sum(int(line.split()[1]) for line in rollup if line.startswith("Private_"))
+        peak = max(peak, private)
+print(f"{peak / 1024:.0f}")
+"""
+
+
+def workers_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker's
+
+
 def mib(n: float) -> str:
     return f"{n / 2**20:,.1f} MiB"
 
@@ -117,7 +157,8 @@ class Steps:
         if self.trace:
             own = f"  traced peak {mib(tracemalloc.get_traced_memory()[1]):>11s}"
             tracemalloc.stop()
-        line = f"{label:22s} {took:7.2f} s (cpu {cpu:6.2f} s)  peak RSS {rss_mib():7.0f} MiB{own}"
+        workers = f" (workers {workers_rss_mib():.0f} MiB)" if workers_rss_mib() else ""
+        line = f"{label:22s} {took:7.2f} s (cpu {cpu:6.2f} s)  peak RSS {rss_mib():7.0f} MiB{workers}{own}"
         print(f"{line}  {extra(value)}", flush=True)
         return value
 
@@ -129,6 +170,8 @@ def main() -> None:
     ap.add_argument("--tracemalloc", action="store_true")
     ap.add_argument("--profile", type=Path)
     ap.add_argument("--eval-only", action="store_true", help="the evaluator alone, no pipeline or reports")
+    ap.add_argument("--together-only", action="store_true", help="no format written on its own")
+    ap.add_argument("--pipeline-only", action="store_true", help="no run of the evaluator on its own")
     args = ap.parse_args()
     profiler = cProfile.Profile() if args.profile else None
 
@@ -146,30 +189,50 @@ def main() -> None:
     steps = Steps(args.tracemalloc)
     if profiler:
         profiler.enable()
-    evaluated = steps.run(  # not in the total: the pipeline below runs it again
-        "evaluate (evaluator)",
-        lambda: evaluate_inventory(policies, inv),
-        lambda e: f"results={len(e.results):,}",
-        count=args.eval_only,
-    )
-    del evaluated
+    if not args.pipeline_only:
+        evaluated = steps.run(  # not in the total: the pipeline below runs it again
+            "evaluate (evaluator)",
+            lambda: evaluate_inventory(policies, inv),
+            lambda e: f"results={len(e.results):,}",
+            count=args.eval_only,
+        )
+        del evaluated
     if not args.eval_only:
-        scan = steps.run("evaluate (pipeline)", lambda: evaluate(inv, policies, policy_set))
+        scan = steps.run(
+            "evaluate (pipeline)",
+            lambda: evaluate(inv, policies, policy_set),
+            lambda scan: f"results={len(scan.results):,}",
+        )
         out = Path(tempfile.mkdtemp(prefix="mlguard-bench-"))
         known = reporters()
-        for fmt in [f.strip() for f in args.formats.split(",") if f.strip()]:
+        formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+        for fmt in [] if args.together_only else formats:
             path = out / known[fmt].filename
             steps.run(
                 f"write {fmt}",
                 lambda fmt=fmt: write_reports(scan, [fmt], out, OPTIONS),
                 lambda _, path=path: f"size {mib(path.stat().st_size):>11s}",
+                count=False,
             )
+            path.unlink()
+        watcher = subprocess.Popen(
+            [sys.executable, "-c", WATCHER, str(os.getpid())], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        written = steps.run(
+            f"write {len(formats)} together",
+            lambda: write_reports(scan, formats, out, OPTIONS),
+            lambda paths: f"size {mib(sum(p.stat().st_size for p in paths)):>11s}",
+        )
+        private = watcher.communicate()[0].decode().strip()
+        print(f"{'':22s} worker private memory at most {private} MiB (sampled every 50 ms)")
+        for path in written:
             path.unlink()
         out.rmdir()
     if profiler:
         profiler.disable()
         profiler.dump_stats(args.profile)
-    print(f"{'total (pipeline+writes)':22s} {steps.total:7.2f} s  peak RSS {rss_mib():7.0f} MiB")
+    print(f"{'total (pipeline+writes)':22s} {steps.total:7.2f} s  peak RSS {rss_mib():7.0f} MiB", end="")
+    print(f" (workers {workers_rss_mib():.0f} MiB)" if workers_rss_mib() else "")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

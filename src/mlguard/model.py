@@ -8,6 +8,7 @@ models; changing a field here changes the published interface.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -415,18 +416,18 @@ class Summary(BaseModel):
         )
         for st in Status:
             s.by_status[st.value] = 0
-        for r in results:
-            status = r.status.value
-            s.by_status[status] += 1
-            for key, table in (
-                (r.severity.value, s.by_severity),
-                (r.category.value, s.by_category),
-                (r.provider, s.by_provider),
-            ):
+        # One count per distinct (status, severity, category, provider), in order of first sight:
+        # each table's keys come in the order their first result came (the dicts' order is the
+        # file's), at a fraction of the cost of four lookups per result.
+        counts = Counter((r.status.value, r.severity.value, r.category.value, r.provider) for r in results)
+        tables = (s.by_severity, s.by_category, s.by_provider)
+        for (status, *keys), n in counts.items():
+            s.by_status[status] += n
+            for table, key in zip(tables, keys, strict=True):
                 row = table.get(key)
-                if row is None:  # not setdefault: its default would be built for every result
+                if row is None:
                     row = table[key] = {st.value: 0 for st in Status}
-                row[status] += 1
+                row[status] += n
         return s
 
 

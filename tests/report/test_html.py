@@ -99,7 +99,15 @@ def test_streamed_data_block_is_the_old_whole_block(n: int) -> None:
         whole = whole.replace(raw, escaped)
     whole = whole.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     pieces = list(html.embed_chunks(scan))
-    assert len(pieces) == 2 + -(-n // html.ROW_BATCH)  # the tables, each batch of rows, the close
+    data = payload(scan)
+
+    def batches(k: int) -> int:  # pieces of a list dumped a batch at a time: "[" or ",", the batch; "]"
+        return 2 * -(-k // html.ROW_BATCH) + 1 if k else 1
+
+    small = len(data) - 1 - len(html._LARGE_TABLES)  # each whole, in one piece
+    large = sum(1 + batches(len(data[key])) for key in html._LARGE_TABLES)  # the key, the batches
+    # "{", the small tables, the large ones, '"rows":[', each batch of rows, the close
+    assert len(pieces) == 1 + small + large + 1 + -(-n // html.ROW_BATCH) + 1
     assert "".join(pieces) == whole
     assert json.loads(whole) == json.loads(json.dumps(payload(scan)))
     assert "</script" not in whole

@@ -21,7 +21,7 @@ from mlguard.model import ScanResult, Status
 from mlguard.report.base import ReportOptions, json_array_chunks, reporters
 from mlguard.report.formats import json_report
 from mlguard.report.formats.asff import build_asff
-from mlguard.report.formats.csv_report import safe_cell
+from mlguard.report.formats.csv_report import safe_cell, safe_cells
 from mlguard.report.formats.ocsf import build_ocsf
 from mlguard.report.formats.sarif import build_sarif
 from mlguard.report.render import write_files, write_reports
@@ -133,3 +133,14 @@ def test_csv_cell_is_prefixed_exactly_when_a_spreadsheet_would_run_it(text: str)
     # The definition: leading whitespace, or a formula lead once it is stripped.
     runs = text[:1].isspace() or text.lstrip().startswith(tuple("=+-@\uff1d\uff0b\uff0d\uff20"))
     assert safe_cell(text) == ("'" + text if runs else text)
+    assert safe_cells([text, None, 3, text]) == [safe_cell(text), "", "3", safe_cell(text)]
+
+
+def test_results_json_envelope_tail_in_small_pieces_is_the_same_dump(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scan = make_scan(40, seed=12)
+    monkeypatch.setattr(json_report, "_PIECE", 7)  # the envelope after the results, 7 bytes at a time
+    (path,) = write_reports(scan, ["json"], tmp_path)
+    assert path.read_bytes() == (scan.model_dump_json(indent=1, exclude_none=True) + "\n").encode()
+    assert len(list(json_report.scan_json_chunks(scan))) > 10

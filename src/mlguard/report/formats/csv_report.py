@@ -55,6 +55,14 @@ def safe_cell(value: object) -> str:
     return text
 
 
+def safe_cells(row: Sequence[object]) -> list[str]:
+    """``[safe_cell(v) for v in row]``, with a plain text (most cells) checked in place."""
+    return [
+        v if type(v) is str and not (v and (v[0] in _FORMULA or v[0].isspace())) else safe_cell(v)
+        for v in row
+    ]
+
+
 def result_row(r: Result) -> list[object]:
     w = r.waiver
     return [
@@ -92,7 +100,7 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]], batch: i
     writer.writerow(header)
     pending = 0
     for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
+        writer.writerow(safe_cells(row))
         pending += 1
         if pending == batch:
             yield buf.getvalue()

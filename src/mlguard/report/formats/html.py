@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import secrets
 from array import array
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.resources import files
@@ -25,7 +24,7 @@ import jinja2
 from mlguard.cost.render import fleet_html_context
 from mlguard.cost.render import html_context as cost_html_context
 from mlguard.model import CollectionError, Result, ScanResult, Severity, Status, Summary
-from mlguard.report.base import Reporter, ReportOptions, joined, register
+from mlguard.report.base import Reporter, ReportOptions, joined, json_array_chunks, register
 from mlguard.report.compliance import FrameworkStatus, all_frameworks
 from mlguard.report.estate_map import map_payload
 from mlguard.report.history_view import history_context
@@ -61,17 +60,26 @@ COLUMNS = [
 
 
 class _Interner:
-    def __init__(self) -> None:
+    """Distinct values (by their JSON text) in first-seen order, each given its index; with
+    ``keep_origin``, what is kept of each is the ``origin`` given with it (a result's index, from
+    which the value is built again when dumped) rather than the value."""
+
+    def __init__(self, keep_origin: bool = False) -> None:
         self.values: list[Any] = []
+        self.keep_origin = keep_origin
         self._index: dict[str, int] = {}
 
-    def __call__(self, value: Any) -> int:
+    def __call__(self, value: Any, origin: int = -1) -> int:
         key = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         found = self._index.get(key)
         if found is None:
             found = self._index[key] = len(self.values)
-            self.values.append(value)
+            self.values.append(origin if self.keep_origin else value)
         return found
+
+    def done(self) -> None:
+        """Every value is in: the lookup (a text per distinct value) is no longer needed."""
+        self._index = {}
 
 
 def _scope(r: Result) -> str:
@@ -91,12 +99,13 @@ class _Payload:
         self.scan = scan
         self.tables = {name: _Interner() for name in _INTERNED}
         self.messages = _Interner()
-        self.evidence = _Interner()
+        self.evidence = _Interner(keep_origin=True)  # each result's evidence is built when dumped
         self.waivers = _Interner()
         self.compliance = _Interner()
         self.indices = array("q")  # per row: the 8 tables, message, evidence, waiver, compliance
         interners = [self.tables[name] for name in _INTERNED]
-        for r in scan.results:
+        seen: dict[tuple[str, ...], tuple[int, ...]] = {}
+        for i, r in enumerate(scan.results):
             keys = (
                 r.status.value,
                 r.severity.value,
@@ -107,19 +116,28 @@ class _Payload:
                 r.resource_type,
                 r.policy_id,
             )
-            self.indices.extend(intern(key) for intern, key in zip(interners, keys, strict=True))
+            # Few distinct combinations (a policy's results share all but the scope): each one's
+            # indices are looked up once. A value is first seen with a combination not seen
+            # before, so the tables keep their first-seen order.
+            ix = seen.get(keys)
+            if ix is None:
+                ix = seen[keys] = tuple(intern(key) for intern, key in zip(interners, keys, strict=True))
             ev = _evidence(r)
             self.indices.extend(
                 (
+                    *ix,
                     self.messages(r.message),
-                    self.evidence(ev) if ev else -1,
+                    self.evidence(ev, i) if ev else -1,
                     self.waivers(r.waiver.model_dump(exclude_none=True)) if r.waiver else -1,
                     self.compliance(" ".join(sorted(r.compliance))) if r.compliance else -1,
                 )
             )
+        for interner in (*interners, self.messages, self.evidence, self.waivers, self.compliance):
+            interner.done()
 
     def head(self) -> dict[str, Any]:
-        """Everything but the rows (``rows`` is empty), in the block's key order."""
+        """Everything but the rows (``rows`` is empty), in the block's key order; ``evidence`` is
+        an iterator (each value built as it is dumped)."""
         scan = self.scan
         policies = {
             p.id: p.model_dump(
@@ -146,7 +164,7 @@ class _Payload:
             "columns": COLUMNS,
             "tables": {name: t.values for name, t in self.tables.items()},
             "messages": self.messages.values,
-            "evidence": self.evidence.values,
+            "evidence": (_evidence(scan.results[i]) for i in self.evidence.values),
             "waivers": self.waivers.values,
             "compliance": self.compliance.values,
             "requirements": requirements,
@@ -190,7 +208,8 @@ def _evidence(r: Result) -> dict[str, Any]:
 def payload(scan: ScanResult) -> dict[str, Any]:
     """The compact, JSON-ready data the page's script renders the tables from (whole)."""
     built = _Payload(scan)
-    return {**built.head(), "rows": built.rows(0, len(scan.results))}
+    head = built.head()
+    return {**head, "evidence": list(head["evidence"]), "rows": built.rows(0, len(scan.results))}
 
 
 def _dumps(data: Any) -> str:
@@ -213,12 +232,27 @@ def _embed(data: dict[str, Any]) -> str:
     return _escape(_dumps(data))
 
 
+# The tables that may hold a value per result: dumped a batch at a time.
+_LARGE_TABLES = ("messages", "evidence")
+
+
 def embed_chunks(scan: ScanResult) -> Iterator[str]:
-    """``_embed(payload(scan))`` in pieces: the tables whole, then the rows a batch at a time."""
+    """``_embed(payload(scan))`` in pieces: the small tables whole, the large ones (messages,
+    evidence) and the rows a batch at a time, so neither the block nor a table is held as text."""
     built = _Payload(scan)
-    head = _dumps(built.head())
-    assert head.endswith('"rows":[]}')
-    yield _escape(head[: -len("]}")])
+    head = built.head()
+    assert list(head)[-1] == "rows"
+    yield "{"
+    for n, (key, value) in enumerate(head.items()):
+        prefix = ("," if n else "") + _dumps(key) + ":"
+        if key == "rows":
+            yield prefix + "["
+        elif key not in _LARGE_TABLES:
+            yield _escape(prefix + _dumps(value))
+        else:  # compact JSON of a list: the same text in batches
+            yield _escape(prefix)
+            for piece in json_array_chunks(value, batch=ROW_BATCH):
+                yield _escape(piece)
     for start in range(0, len(scan.results), ROW_BATCH):
         rows = _dumps(built.rows(start, start + ROW_BATCH))
         yield ("," if start else "") + _escape(rows[1:-1])
@@ -269,22 +303,13 @@ def _breakdown(table: dict[str, dict[str, int]], order: list[str] | None = None)
 
 
 def recount(scan: ScanResult) -> Summary:
-    """The summary recounted from the results (same shape as ``Summary.of``, one pass, no copies)."""
-    counts = Counter((r.status.value, r.severity.value, r.category.value, r.provider) for r in scan.results)
-    summary = Summary(
-        total=len(scan.results),
+    """The summary recounted from the results (``Summary.of``, with the scan's own figures)."""
+    return Summary.of(
+        scan.results,
         resources=scan.summary.resources,
         policies_run=scan.summary.policies_run,
-        collection_errors=len(scan.errors),
-        by_status={st.value: 0 for st in Status},
+        errors=len(scan.errors),
     )
-    tables = (summary.by_severity, summary.by_category, summary.by_provider)
-    for (status, *keys), n in counts.items():
-        summary.by_status[status] += n
-        for table, key in zip(tables, keys, strict=True):
-            row = table.setdefault(key, {st.value: 0 for st in Status})
-            row[status] += n
-    return summary
 
 
 def template_environment() -> jinja2.Environment:

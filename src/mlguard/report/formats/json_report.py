@@ -19,6 +19,7 @@ BATCH = 500  # results per dump: a few MB at most, whatever their evidence holds
 _RESULTS = TypeAdapter(list[Result])
 # Where the results go in the envelope (a string value cannot hold a raw newline: this is the key).
 _EMPTY_RESULTS = b'\n "results": [],\n'
+_PIECE = 1 << 22
 
 
 def scan_json_chunks(scan: ScanResult) -> Iterator[bytes]:
@@ -26,16 +27,25 @@ def scan_json_chunks(scan: ScanResult) -> Iterator[bytes]:
     if not scan.results:
         yield scan.model_dump_json(indent=1, exclude_none=True).encode() + b"\n"
         return
-    envelope = scan.model_copy(update={"results": []}).model_dump_json(indent=1, exclude_none=True).encode()
-    head, tail = envelope.split(_EMPTY_RESULTS, 1)
-    yield head + b'\n "results": [\n'
+    # The envelope as bytes (no str of it), and its two sides as views of it, not copies: with the
+    # estate map of 100k resources it is tens of MB.
+    envelope = ScanResult.__pydantic_serializer__.to_json(
+        scan.model_copy(update={"results": []}), indent=1, exclude_none=True
+    )
+    at = envelope.index(_EMPTY_RESULTS)
+    whole = memoryview(envelope)
+    head, tail = whole[:at], whole[at + len(_EMPTY_RESULTS) :]
+    yield bytes(head) + b'\n "results": [\n'
     for start in range(0, len(scan.results), BATCH):
         batch = _RESULTS.dump_json(scan.results[start : start + BATCH], indent=1, exclude_none=True)
         # "[\n {...},\n {...}\n]" at depth 0 -> the items one level deeper, inside the results list
         yield b",\n " if start else b" "
         yield batch[2:-2].replace(b"\n", b"\n ")
         del batch
-    yield b"\n ],\n" + tail + b"\n"
+    yield b"\n ],\n"
+    for start in range(0, len(tail), _PIECE):  # copies of a few MB at a time
+        yield bytes(tail[start : start + _PIECE])
+    yield b"\n"
 
 
 @register

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
-import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -41,86 +39,132 @@ def _body(r: Result) -> str:
     return _clean("\n".join(lines))
 
 
-def _case(suite: ET.Element, r: Result) -> None:
-    case = ET.SubElement(
-        suite,
-        "testcase",
-        classname=_clean(f"mlguard.{r.provider}.{r.policy_id}"),
-        name=_clean(r.resource_name or r.resource_uid),
-        file=_clean(r.source.file) if r.source else _clean(r.resource_type),
-        time="0",
+def _attr(text: str) -> str:
+    """An attribute value escaped as ``ElementTree`` writes it (quotes, and tab, CR and LF as
+    character references, so they survive attribute-value normalisation)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    if "\n" in text:
+        text = text.replace("\n", "&#10;")
+    if "\t" in text:
+        text = text.replace("\t", "&#09;")
+    return text
+
+
+def _text(text: str) -> str:
+    """Element text escaped as ``ElementTree`` writes it."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _clean_attr(text: str) -> str:
+    return _attr(_clean(text))
+
+
+# Indentation of a test suite's children (level 2) and grandchildren (level 3), one space a level.
+_IN2 = "\n  "
+_IN3 = "\n   "
+
+
+def _case(r: Result) -> str:
+    """One ``<testcase>`` and the indentation after it (level 2)."""
+    head = (
+        f'<testcase classname="{_clean_attr(f"mlguard.{r.provider}.{r.policy_id}")}"'
+        f' name="{_clean_attr(r.resource_name or r.resource_uid)}"'
+        f' file="{_clean_attr(r.source.file if r.source else r.resource_type)}" time="0"'
     )
     if r.source:
-        case.set("line", str(r.source.start_line))
-    message = _clean(f"[{r.severity.value}] {r.title}: {r.message}")
-    if r.status is Status.FAIL:
-        ET.SubElement(case, "failure", message=message, type=r.severity.value).text = _body(r)
-    elif r.status is Status.ERROR:
-        ET.SubElement(case, "error", message=message, type="unevaluable").text = _body(r)
-    elif r.status is Status.SKIP:
-        ET.SubElement(case, "skipped", message=_clean(r.message))
-    elif r.status is Status.WAIVED:
+        head += f' line="{r.source.start_line}"'
+    status = r.status
+    if status is Status.FAIL or status is Status.ERROR:
+        message = _clean_attr(f"[{r.severity.value}] {r.title}: {r.message}")
+        tag, kind = ("failure", r.severity.value) if status is Status.FAIL else ("error", "unevaluable")
+        child = f'<{tag} message="{message}" type="{kind}">{_text(_body(r))}</{tag}>'
+    elif status is Status.SKIP:
+        child = f'<skipped message="{_clean_attr(r.message)}" />'
+    elif status is Status.WAIVED:
         w = r.waiver
         why = f"waived by {w.owner} until {w.expires}: {w.reason}" if w else "waived"
-        ET.SubElement(case, "skipped", message=_clean(why))
+        child = f'<skipped message="{_clean_attr(why)}" />'
+    else:
+        return head + " />"
+    return f"{head}>{_IN3}{child}{_IN2}</testcase>"
 
 
 _HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
-def _suite(scan: ScanResult, pid: str, title: str, results: list[Result]) -> ET.Element:
-    counts = {
-        "tests": len(results),
-        "failures": sum(r.status is Status.FAIL for r in results),
-        "errors": sum(r.status is Status.ERROR for r in results),
-        "skipped": sum(r.status in (Status.SKIP, Status.WAIVED) for r in results),
-    }
-    suite = ET.Element(
-        "testsuite",
-        name=_clean(f"{pid}: {title}"),
-        timestamp=scan.provenance.started_at.removesuffix("Z"),
-        attrib={k: str(v) for k, v in counts.items()},
-        time="0",
+def _suite(scan: ScanResult, pid: str, title: str, results: list[Result]) -> Iterator[str]:
+    """One ``<testsuite>`` (at least one result) in pieces, indented at level 1 as
+    ``ElementTree.indent(space=" ")`` would, without its tail."""
+    counts = (
+        len(results),
+        sum(r.status is Status.FAIL for r in results),
+        sum(r.status is Status.ERROR for r in results),
+        sum(r.status in (Status.SKIP, Status.WAIVED) for r in results),
+    )
+    stamp = scan.provenance.started_at.removesuffix("Z")
+    yield (
+        '<testsuite tests="{}" failures="{}" errors="{}" skipped="{}"'.format(*counts)
+        + f' name="{_clean_attr(f"{pid}: {title}")}" timestamp="{_attr(stamp)}" time="0">'
     )
     if scan.incomplete or scan.filter:  # properties come first in a testsuite
-        props = ET.SubElement(suite, "properties")
+        props = []
         if scan.incomplete:
-            ET.SubElement(props, "property", name="mlguard.incomplete", value=_clean(scan.incomplete))
+            props.append(f'<property name="mlguard.incomplete" value="{_clean_attr(scan.incomplete)}" />')
         if scan.filter:
-            ET.SubElement(props, "property", name="mlguard.filter", value=scan.filter.note())
+            props.append(f'<property name="mlguard.filter" value="{_attr(scan.filter.note())}" />')
+        yield f"{_IN2}<properties>{_IN3}{_IN3.join(props)}{_IN2}</properties>"
+    batch: list[str] = []
     for r in results:
-        _case(suite, r)
-    return suite
+        batch.append(_case(r))
+        if len(batch) == 1000:
+            yield _IN2 + _IN2.join(batch)
+            batch.clear()
+    if batch:
+        yield _IN2 + _IN2.join(batch)
+    yield "\n </testsuite>"
 
 
 def junit_chunks(scan: ScanResult) -> Iterator[str]:
-    """The JUnit XML in pieces, one test suite (policy) at a time: the same text as one
-    ``ElementTree`` of every suite indented with one space, never built whole."""
+    """The JUnit XML in pieces, one test suite (policy) at a time: the text of one ``ElementTree``
+    of every suite indented with one space (written as strings: a tree per suite cost more than
+    the rest of the report)."""
     by_policy: dict[str, list[Result]] = defaultdict(list)
     for r in scan.results:
         by_policy[r.policy_id].append(r)
     titles = {p.id: p.title for p in scan.policies}
-    root = ET.Element("testsuites", name="mlguard")
-    root.set("tests", str(len(scan.results)))
-    root.set("failures", str(sum(r.status is Status.FAIL for r in scan.results)))
-    root.set("errors", str(sum(r.status is Status.ERROR for r in scan.results)))
-    root.set("skipped", str(sum(r.status in (Status.SKIP, Status.WAIVED) for r in scan.results)))
-    root.set("time", "0")
+    results = scan.results
+    failures = sum(r.status is Status.FAIL for r in results)
+    errors = sum(r.status is Status.ERROR for r in results)
+    skipped = sum(r.status in (Status.SKIP, Status.WAIVED) for r in results)
+    root = (
+        f'<testsuites name="mlguard" tests="{len(results)}" failures="{failures}" errors="{errors}"'
+        f' skipped="{skipped}" time="0"'
+    )
     if not by_policy:  # no suite: an empty element
-        yield _HEAD + ET.tostring(root, encoding="unicode") + "\n"
+        yield _HEAD + root + " />\n"
         return
-    marker = f"mlguard-suites-{uuid.uuid4().hex}"
-    root.text = marker
-    head, tail = ET.tostring(root, encoding="unicode").split(marker, 1)
-    yield _HEAD + head + "\n "
+    yield _HEAD + root + ">\n "
     pids = sorted(by_policy)
     for i, pid in enumerate(pids):
-        results = by_policy[pid]
-        suite = _suite(scan, pid, titles.get(pid, results[0].title), results)
-        ET.indent(suite, space=" ", level=1)
-        suite.tail = "\n " if i + 1 < len(pids) else "\n"
-        yield ET.tostring(suite, encoding="unicode")
-    yield tail + "\n"
+        group = by_policy[pid]
+        yield from _suite(scan, pid, titles.get(pid, group[0].title), group)
+        yield "\n " if i + 1 < len(pids) else "\n"
+    yield "</testsuites>\n"
 
 
 def render_junit(scan: ScanResult) -> str:

@@ -37,6 +37,7 @@ rules:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -90,14 +91,20 @@ def pseudo_path(result: Result) -> str:
     """
     owner = result.account or result.workspace
     leaf = result.resource_name or result.resource_uid
+    prefix = _path_prefix(result.provider, owner, result.region, result.resource_type)
+    return f"{prefix}/{_segment(leaf, 'unknown')}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_prefix(provider: str, owner: str | None, region: str | None, resource_type: str) -> str:
+    """The segments of :func:`pseudo_path` before the resource's own (few distinct values)."""
     return "/".join(
         (
             "mlguard",
-            _segment(result.provider, "unknown"),
+            _segment(provider, "unknown"),
             _segment(owner, "global"),
-            _segment(result.region, "global"),
-            _segment(result.resource_type, "unknown"),
-            _segment(leaf, "unknown"),
+            _segment(region, "global"),
+            _segment(resource_type, "unknown"),
         )
     )
 

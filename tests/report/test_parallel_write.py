@@ -1,0 +1,144 @@
+"""Large scans write their streamed reports with two processes, still all or nothing.
+
+:func:`write_files` with ``workers=2`` forks a worker that writes about half of the temporaries;
+this process renames them all only when both sides succeeded. A worker's failure is raised in the
+caller (an MlguardError as itself, a bug as ReportWorkerError with the worker's traceback), the
+previous reports stay as they were and no temporary is left, whichever side failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlguard.errors import InputError, OutputError
+from mlguard.report import render
+from mlguard.report.base import ReportOptions
+from mlguard.report.render import ReportWorkerError, write_files, write_reports
+from mlguard.testing.results_factory import make_scan
+
+FORMATS = ["json", "sarif", "csv", "junit", "html", "markdown", "ocsf", "asff"]
+OPTIONS = ReportOptions(asff_region="us-east-1", asff_account="111122223333")
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """Every share handed to a worker process (recorded in this process, before the fork)."""
+    shares: list[list[int]] = []
+    start = render._start_worker
+
+    def spy(files, temps, share):  # type: ignore[no-untyped-def]
+        shares.append(list(share))
+        return start(files, temps, share)
+
+    monkeypatch.setattr(render, "_start_worker", spy)
+    return shares
+
+
+def _previous(tmp_path: Path) -> None:
+    for name in ("results.csv", "report.html", "junit.xml"):
+        (tmp_path / name).write_text(f"previous {name}\n")
+
+
+def _unchanged(tmp_path: Path) -> None:
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml", "report.html", "results.csv"]
+    for name in ("results.csv", "report.html", "junit.xml"):
+        assert (tmp_path / name).read_text() == f"previous {name}\n"
+
+
+def _stream(text: str, error: BaseException | None = None) -> Iterator[str]:
+    yield text
+    if error is not None:
+        raise error
+
+
+def test_a_large_scan_is_written_by_two_processes_with_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[list[int]]
+) -> None:
+    scan = make_scan(3000, seed=7)
+    one = write_reports(scan, FORMATS, tmp_path / "one", OPTIONS)
+    assert forks == []  # 3,000 results: one process
+    monkeypatch.setattr(render, "PARALLEL_MIN_RESULTS", 1000)
+    two = write_reports(scan, FORMATS, tmp_path / "two", OPTIONS)
+    assert len(forks) == 1
+    assert forks[0]
+    assert [p.name for p in one] == [p.name for p in two]
+    for a, b in zip(one, two, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert not [p for p in (tmp_path / "two").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_the_work_is_shared_heaviest_first() -> None:
+    files = [(Path(n), _stream("x")) for n in ("results.json", "report.html", "results.csv", "junit.xml")]
+    mine, theirs = render._shares([*files, (Path("summary.md"), "whole")])
+    # html (6) here, csv (5) there, junit (3) to the lighter side, json (2) here: 8 and 8
+    assert mine == [0, 1, 4]
+    assert theirs == [2, 3]
+
+
+def test_a_worker_input_error_is_raised_as_itself_and_nothing_is_replaced(tmp_path: Path) -> None:
+    _previous(tmp_path)
+    files = [
+        (tmp_path / "report.html", _stream("<html>")),
+        (tmp_path / "results.csv", _stream("a,b", InputError("no region for ASFF", file="mlguard.yaml"))),
+        (tmp_path / "junit.xml", _stream("<x/>")),
+    ]
+    assert 1 in render._shares(files)[1]  # the failing one is the worker's
+    with pytest.raises(InputError) as caught:
+        write_files(files, workers=2)
+    assert type(caught.value) is InputError
+    assert caught.value.render() == "mlguard.yaml: no region for ASFF"
+    _unchanged(tmp_path)
+
+
+def test_a_worker_bug_is_raised_with_its_traceback_and_nothing_is_replaced(tmp_path: Path) -> None:
+    _previous(tmp_path)
+    files = [
+        (tmp_path / "report.html", _stream("<html>")),
+        (tmp_path / "results.csv", _stream("a,b", RuntimeError("the scan went away"))),
+    ]
+    with pytest.raises(ReportWorkerError, match="in the worker process") as caught:
+        write_files(files, workers=2)
+    assert "RuntimeError: the scan went away" in str(caught.value)
+    assert "Traceback" in str(caught.value)
+    _unchanged(tmp_path)
+
+
+def test_a_worker_that_cannot_write_names_the_path(tmp_path: Path) -> None:
+    _previous(tmp_path)
+    (tmp_path / "results.csv").unlink()
+    (tmp_path / "results.csv").mkdir()  # the worker's target is a directory
+    files = [(tmp_path / "report.html", _stream("<html>")), (tmp_path / "results.csv", _stream("a,b"))]
+    with pytest.raises(OutputError) as caught:
+        write_files(files, workers=2)
+    assert caught.value.file == str(tmp_path / "results.csv")
+    assert "is a directory" in caught.value.message
+    assert (tmp_path / "report.html").read_text() == "previous report.html\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml", "report.html", "results.csv"]
+
+
+def test_this_process_failing_stops_the_worker_and_leaves_nothing(tmp_path: Path) -> None:
+    _previous(tmp_path)
+
+    def endless() -> Iterator[str]:
+        while True:  # the worker would never finish on its own
+            yield "row\n"
+
+    files = [
+        (tmp_path / "report.html", _stream("<html>", RuntimeError("template broke"))),
+        (tmp_path / "results.csv", endless()),
+    ]
+    with pytest.raises(RuntimeError, match="template broke"):
+        write_files(files, workers=2)
+    _unchanged(tmp_path)
+
+
+def test_two_processes_only_for_large_scans_without_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render.threading, "active_count", lambda: 1)
+    assert render._parallel(render.PARALLEL_MIN_RESULTS, 2)
+    assert not render._parallel(render.PARALLEL_MIN_RESULTS - 1, 2)
+    assert not render._parallel(render.PARALLEL_MIN_RESULTS, 1)  # one streamed report
+    monkeypatch.setattr(render.threading, "active_count", lambda: 2)
+    assert not render._parallel(render.PARALLEL_MIN_RESULTS, 2)  # a fork copies one thread only
