@@ -65,11 +65,12 @@ from mlguard.collect.aws.engine import (
 )
 from mlguard.collect.aws.spec import SPECS, ResourceSpec, allowlist
 from mlguard.collect.base import CallMeter, Collector, InventorySink, Progress, register
+from mlguard.collect.errors import collection_error
 from mlguard.collect.ratelimit import RateLimits
 from mlguard.collect.shard import aws_unit
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.errors import CollectionSetupError, ConfigError
-from mlguard.model import CollectionError, Identity
+from mlguard.model import Identity
 
 DEFAULT_REGION = "us-east-1"
 _ENABLED = ("opt-in-not-required", "opted-in")
@@ -260,14 +261,14 @@ class AwsCollector(Collector):
             )
             return sorted(str(r["RegionName"]) for r in resp["Regions"])
         except CAUGHT as exc:
-            code, message = error_code(exc)
             sink.error(
-                CollectionError(
-                    provider=PROVIDER,
+                collection_error(
+                    PROVIDER,
+                    "ec2:DescribeRegions",
+                    exc,
+                    error_code,
                     account=account.id,
-                    operation="ec2:DescribeRegions",
-                    code=code,
-                    message=f"{message}; scanning only {account.home_region}",
+                    note=f"; scanning only {account.home_region}",
                 )
             )
             return [account.home_region]
@@ -365,15 +366,15 @@ class _Scan:
             try:
                 account = self.collector.assume(root, role, sink)
             except CAUGHT as exc:
-                code, message = error_code(exc)
                 sink.error(
-                    CollectionError(
-                        provider=PROVIDER,
+                    collection_error(
+                        PROVIDER,
+                        "sts:AssumeRole",
+                        exc,
+                        error_code,
                         account=member,
                         region=root.home_region,
-                        operation="sts:AssumeRole",
-                        code=code,
-                        message=f"{message} (nothing of this account was read)",
+                        note=" (nothing of this account was read)",
                     )
                 )
                 return None
