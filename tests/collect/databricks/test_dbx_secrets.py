@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.support.databricks_harness import RecordingClock, collect_inventory
 
 from mlguard.collect.databricks import ALL_TYPES
 from mlguard.collect.databricks.redact import REDACTED, redact_args, redact_mapping, redact_text, scrub
 from mlguard.collect.secrets import SECRET_PATHS
-from mlguard.testing.databricks_fake import CANARIES
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
+from mlguard.demo.databricks_fake import CANARIES
 
 WORKSPACE_TYPES = frozenset(ALL_TYPES - {"databricks.account_workspace"})
 
