@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from collections import Counter
+from pathlib import Path
 
-from mlguard.collect.databricks import ALL_TYPES
-from mlguard.config import DatabricksScope, ScopeConfig
-from mlguard.testing.databricks_fake import Behaviour, FakeWorkspaceServer, bulk_state
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support
+
+from tests.support.databricks_harness import RecordingClock, collect_inventory  # noqa: E402
+
+from mlguard.collect.databricks import ALL_TYPES  # noqa: E402
+from mlguard.config import DatabricksScope, ScopeConfig  # noqa: E402
+from mlguard.demo.databricks_fake import Behaviour, FakeWorkspaceServer, bulk_state  # noqa: E402
 
 WORKSPACE_TYPES = frozenset(ALL_TYPES - {"databricks.account_workspace"})
 

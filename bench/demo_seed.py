@@ -16,9 +16,9 @@ from typing import Any
 
 import boto3
 
-from mlguard.demo import demo_environment, seed_aws
+from mlguard.demo import moto_ext
 from mlguard.demo.aws_estate import AWS_MANAGED_POLICIES
-from mlguard.testing import moto_ext
+from mlguard.demo.environment import demo_environment, seed_aws
 
 
 def main() -> None:

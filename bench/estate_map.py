@@ -16,13 +16,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlguard.config import Config
-from mlguard.graph.build import estate_of
-from mlguard.model import Inventory, Resource
-from mlguard.pipeline import LoadedConfig, evaluate, load_config, load_policies
-from mlguard.report.base import ReportOptions, reporters
-from mlguard.report.estate_map import map_payload
-from mlguard.testing import browser
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support
+
+from tests.support import browser  # noqa: E402
+
+from mlguard.config import Config  # noqa: E402
+from mlguard.graph.build import estate_of  # noqa: E402
+from mlguard.model import Inventory, Resource  # noqa: E402
+from mlguard.pipeline import LoadedConfig, evaluate, load_config, load_policies  # noqa: E402
+from mlguard.report.base import ReportOptions, reporters  # noqa: E402
+from mlguard.report.estate_map import map_payload  # noqa: E402
 
 
 def copies(inv: Inventory, k: int) -> list[Resource]:

@@ -11,16 +11,21 @@ HTML render time and size with and without history, and the size of the history 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-from mlguard.history.report import report_history
-from mlguard.history.store import open_store
-from mlguard.model import iso, utcnow
-from mlguard.report.base import ReportOptions, reporters
-from mlguard.testing.results_factory import make_scan
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support
+
+from tests.support.results_factory import make_scan  # noqa: E402
+
+from mlguard.history.report import report_history  # noqa: E402
+from mlguard.history.store import open_store  # noqa: E402
+from mlguard.model import iso, utcnow  # noqa: E402
+from mlguard.report.base import ReportOptions, reporters  # noqa: E402
 
 
 def main() -> None:

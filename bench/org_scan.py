@@ -452,7 +452,7 @@ def main() -> None:
             f"proxy: +{args.latency_ms:.0f} ms per request, {args.throttle:.0%} throttled; "
             f"regions {','.join(regions)}; max_workers {args.workers or 'default'}\n"
         )
-        from mlguard.testing import s3control_host
+        from mlguard.demo import s3control_host
 
         child_env = {
             **env,

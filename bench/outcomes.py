@@ -24,17 +24,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.collect.aws.estate import seed  # noqa: E402
+from tests.support.databricks_harness import collect_inventory  # noqa: E402
 
 from mlguard.collect.aws import AwsCollector  # noqa: E402
 from mlguard.collect.aws.spec import SPECS  # noqa: E402
 from mlguard.collect.base import InventorySink, NullProgress  # noqa: E402
 from mlguard.collect.databricks import ALL_TYPES  # noqa: E402
 from mlguard.config import AwsScope, ScopeConfig  # noqa: E402
+from mlguard.demo.databricks_fake import Behaviour, FakeWorkspaceServer, bulk_state  # noqa: E402
 from mlguard.model import Inventory  # noqa: E402
 from mlguard.policy.evaluator import evaluate_inventory  # noqa: E402
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set  # noqa: E402
-from mlguard.testing.databricks_fake import Behaviour, FakeWorkspaceServer, bulk_state  # noqa: E402
-from mlguard.testing.databricks_fake.harness import collect_inventory  # noqa: E402
 
 # botocore puts the account id in front of the s3control host, which a local server cannot answer.
 AWS_TYPES = frozenset(SPECS) - {"aws.s3.account_public_access_block"}
@@ -52,7 +52,7 @@ def _aws(scale: int) -> Inventory:
     # gaps (notebook platforms...), and the s3control host plugin for the account-level reads.
     from moto.server import ThreadedMotoServer
 
-    from mlguard.testing import moto_ext, s3control_host
+    from mlguard.demo import moto_ext, s3control_host
 
     moto_ext.apply()
     os.environ[s3control_host.PLUGIN_ENV] = s3control_host.PLUGIN_SPEC

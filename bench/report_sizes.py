@@ -15,9 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlguard.report.base import ReportOptions, reporters
-from mlguard.testing import browser
-from mlguard.testing.results_factory import make_scan
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support
+
+from tests.support import browser  # noqa: E402
+from tests.support.results_factory import make_scan  # noqa: E402
+
+from mlguard.report.base import ReportOptions, reporters  # noqa: E402
 
 
 def mib(n: int) -> str:

@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from mlguard.report.base import ReportOptions
 from mlguard.report.render import write_reports
-from mlguard.testing.results_factory import make_scan
+from tests.support.results_factory import make_scan
 
 out = Path(sys.argv[1])
 options = ReportOptions(asff_region="us-east-1", asff_account="111122223333")
@@ -58,7 +58,8 @@ def produce(src: Path, out: Path, fixed: Path | None) -> Path:
     """Outputs of the tree ``src`` under ``out``; ``fixed``: the results file every tree re-renders
     (None: this tree's own demo results). Returns the demo results file."""
     out.mkdir(parents=True)
-    env = {**os.environ, "PYTHONPATH": str(src)}
+    # src: the tree under test; ROOT: this checkout's tests.support (make_scan) for every tree.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(ROOT)])}
     cli = [PYTHON, "-c", "from mlguard.cli import main; main()", "-q"]
     # The demo scan: its results (the evaluator's work); relative paths, the same command line.
     scan = [*cli, "scan", "--demo", "--pricing", "sample", "--format", "json", "--output-dir", "demo"]

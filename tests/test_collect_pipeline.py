@@ -124,8 +124,8 @@ def test_timeout_with_the_real_databricks_collector_keeps_partial_inventory() ->
     """The SDK's requests pass the read-only guard, which checks the deadline: after --timeout the
     remaining calls fail fast, what was read is kept, and the run is marked incomplete."""
     from mlguard.collect.databricks.provider import ALL_TYPES, DatabricksCollector
-    from mlguard.testing.databricks_fake import start_fake_workspace
-    from mlguard.testing.databricks_fake.server import Behaviour
+    from mlguard.demo.databricks_fake import start_fake_workspace
+    from mlguard.demo.databricks_fake.server import Behaviour
 
     host, token, stop = start_fake_workspace("demo", behaviour=Behaviour(latency_ms=150))
     try:

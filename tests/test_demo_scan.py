@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from mlguard.cli import cli
 from mlguard.demo.aws_estate import CANARY_SECRET
-from mlguard.testing.browser import MISSING_REASON, available, chromium, open_report
-from mlguard.testing.databricks_fake.seeds import CANARIES
-from mlguard.testing.sarif_checks import github_problems, schema_problems
+from mlguard.demo.databricks_fake.seeds import CANARIES
+from tests.support.browser import MISSING_REASON, available, chromium, open_report
+from tests.support.sarif_checks import github_problems, schema_problems
 
 pytestmark = pytest.mark.e2e
 FORMATS = "json,sarif,html,junit,markdown,csv"

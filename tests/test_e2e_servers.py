@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from mlguard.testing.databricks_fake import demo_state
-from mlguard.testing.databricks_fake.harness import expected_counts
+from mlguard.demo.databricks_fake import demo_state
+from tests.support.databricks_harness import expected_counts
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -102,7 +102,7 @@ def test_installed_scanner_against_fake_workspace_paged_and_throttled(tmp_path: 
         [
             sys.executable,
             "-m",
-            "mlguard.testing.databricks_fake",
+            "mlguard.demo.databricks_fake",
             "--seed",
             "demo",
             "--page-size",

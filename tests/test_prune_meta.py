@@ -22,7 +22,7 @@ from mlguard.collect.aws.spec import SPECS
 from mlguard.collect.base import NullProgress
 from mlguard.collect.prune import scan_reads
 from mlguard.config import AwsScope, Config
-from mlguard.demo import demo_environment
+from mlguard.demo.environment import demo_environment
 from mlguard.model import Inventory
 from mlguard.pipeline import LoadedConfig, collect
 from mlguard.policy.evaluator import evaluate_inventory

@@ -19,8 +19,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from mlguard.cli import main
-from mlguard.testing.databricks_fake import Behaviour, FakeWorkspaceServer, demo_state
-from mlguard.testing.faults import FrozenServer
+from mlguard.demo.databricks_fake import Behaviour, FakeWorkspaceServer, demo_state
+from tests.support.faults import FrozenServer
 
 TERMINATES = 150  # seconds: only "it ends"; before the per-call deadlines this took minutes
 BIN = Path(sys.executable).parent

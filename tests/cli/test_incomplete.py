@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlguard.cli import main, sample_inventory_path
-from mlguard.testing.databricks_fake import Behaviour, FakeWorkspaceServer, demo_state
+from mlguard.demo.databricks_fake import Behaviour, FakeWorkspaceServer, demo_state
 
 SAMPLE = str(sample_inventory_path())
 NOTE = "incomplete: 1 collection error in these scopes: aws/111122223333/eu-west-1"

@@ -14,13 +14,13 @@ from click.testing import CliRunner, Result
 from rich.console import Console
 
 from mlguard.cli import cli, main, sample_inventory_path
+from mlguard.demo.databricks_fake import Behaviour, FakeWorkspaceServer, demo_state
 from mlguard.model import ScanResult, Severity, Status
 from mlguard.policy.docs import framework_coverage
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
 from mlguard.report.base import Reporter, ReportOptions, register, reporters
 from mlguard.report.console import print_summary
 from mlguard.report.formats.markdown import md
-from mlguard.testing.databricks_fake import Behaviour, FakeWorkspaceServer, demo_state
 
 SAMPLE = str(sample_inventory_path())
 REPO = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from mlguard.collect.shard import aws_unit, shard_of
-from mlguard.testing import s3control_host
+from mlguard.demo import s3control_host
 
 pytestmark = pytest.mark.e2e
 

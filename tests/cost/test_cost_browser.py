@@ -19,7 +19,7 @@ from mlguard.cost.pricing import apply_prices, load_price_file
 from mlguard.cost.summary import summarize
 from mlguard.model import Category, Provenance, Result, ScanResult, Severity, Status, Summary, fingerprint
 from mlguard.report.base import ReportOptions, reporters
-from mlguard.testing.browser import MISSING_REASON, available, chromium, open_report
+from tests.support.browser import MISSING_REASON, available, chromium, open_report
 
 from .test_fleet import _inventory
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlguard.testing import moto_ext
+from mlguard.demo import moto_ext
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -23,8 +23,8 @@ from mlguard.collect.base import NullProgress, providers
 from mlguard.collect.secrets import SECRET_PATHS
 from mlguard.config import Config
 from mlguard.demo.aws_estate import CANARIES as AWS_CANARIES
+from mlguard.demo.databricks_fake.seeds import CANARIES as DATABRICKS_CANARIES
 from mlguard.pipeline import LoadedConfig
-from mlguard.testing.databricks_fake.seeds import CANARIES as DATABRICKS_CANARIES
 
 pytestmark = pytest.mark.e2e
 CANARIES = (*AWS_CANARIES, *DATABRICKS_CANARIES)

@@ -9,10 +9,10 @@ import sys
 
 import boto3
 import pytest
+from tests.support.netguard import SocketGuard
 
-from mlguard.demo import demo_environment
+from mlguard.demo.environment import demo_environment
 from mlguard.errors import ToolMissingError
-from mlguard.testing.netguard import SocketGuard
 
 pytestmark = pytest.mark.e2e
 
@@ -75,4 +75,4 @@ def test_missing_moto_raises_tool_missing_with_install_command(monkeypatch: pyte
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "moto.server", None)
     with pytest.raises(ToolMissingError, match=r"pip install 'mlguard\[demo\]'"):
-        importlib.import_module("mlguard.demo")
+        importlib.import_module("mlguard.demo.environment")

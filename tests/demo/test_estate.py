@@ -14,10 +14,10 @@ from typing import Any
 
 import boto3
 import pytest
+from tests.support.netguard import SocketGuard
 
 from mlguard.catalogue import CATALOGUE
-from mlguard.demo import DemoEnvironment, demo_environment
-from mlguard.testing.netguard import SocketGuard
+from mlguard.demo.environment import DemoEnvironment, demo_environment
 
 pytestmark = pytest.mark.e2e
 

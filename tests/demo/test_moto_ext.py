@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from mlguard.testing import moto_ext
-from mlguard.testing.s3control_host import strip_account_label
+from mlguard.demo import moto_ext
+from mlguard.demo.s3control_host import strip_account_label
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

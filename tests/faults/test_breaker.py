@@ -15,8 +15,8 @@ from mlguard.collect.aws import AwsCollector
 from mlguard.collect.aws.engine import BREAKER_FAILURES, Breaker, CircuitOpen
 from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.config import AwsScope, ScopeConfig
-from mlguard.testing import s3control_host
-from mlguard.testing.faults import FaultProxy
+from mlguard.demo import s3control_host
+from tests.support.faults import FaultProxy
 
 SAGEMAKER = [
     "aws.sagemaker.notebook_instance",

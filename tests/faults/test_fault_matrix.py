@@ -19,12 +19,12 @@ from mlguard.collect.aws import AwsCollector
 from mlguard.collect.base import Collector, NullProgress
 from mlguard.collect.databricks.provider import DatabricksCollector
 from mlguard.config import Config, ScopeConfig
+from mlguard.demo import moto_ext, s3control_host
+from mlguard.demo.databricks_fake import FakeWorkspaceServer, demo_state
 from mlguard.model import Inventory
 from mlguard.pipeline import Collected, LoadedConfig, collect
-from mlguard.testing import moto_ext, s3control_host
-from mlguard.testing.databricks_fake import FakeWorkspaceServer, demo_state
-from mlguard.testing.faults import FaultProxy
 from tests.collect.aws.estate import seed
+from tests.support.faults import FaultProxy
 
 # One type per AWS protocol: JSON, REST-XML, EC2 query, REST-JSON.
 AWS_TYPES = {

@@ -12,8 +12,8 @@ import pytest
 
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.estate_map import map_payload
-from mlguard.testing.browser import MISSING_REASON, available, chromium, open_report
-from mlguard.testing.results_factory import make_scan
+from tests.support.browser import MISSING_REASON, available, chromium, open_report
+from tests.support.results_factory import make_scan
 
 from .conftest import DemoRun
 

@@ -10,7 +10,7 @@ from mlguard.graph.model import Estate, EstateEdge, EstateNode, Stage
 from mlguard.model import ScanResult, Summary
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.estate_map import COLLAPSE_ABOVE, map_payload
-from mlguard.testing.results_factory import make_scan
+from tests.support.results_factory import make_scan
 
 from .conftest import DemoRun
 

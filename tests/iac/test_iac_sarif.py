@@ -1,6 +1,6 @@
 """The SARIF of an IaC scan passes the same checks as the live SARIF and points at the real files.
 
-Uses the SARIF reporter and its checker (``mlguard.testing.sarif_checks``); skips where they are
+Uses the SARIF reporter and its checker (``tests.support.sarif_checks``); skips where they are
 not installed.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from mlguard.iac import IacScan, build_scan_result
 from mlguard.report.base import ReportOptions, reporters
 
-sarif_checks = pytest.importorskip("mlguard.testing.sarif_checks", reason="SARIF checker not installed")
+sarif_checks = pytest.importorskip("tests.support.sarif_checks", reason="SARIF checker not installed")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

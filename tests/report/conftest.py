@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlguard.model import ScanResult
-from mlguard.testing.results_factory import make_scan
+from tests.support.results_factory import make_scan
 
 
 @pytest.fixture(scope="session")

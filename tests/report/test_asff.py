@@ -22,7 +22,7 @@ from mlguard.errors import InputError
 from mlguard.model import Result, ScanResult, Status
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.formats.asff import MAX_BATCH, build_asff, clip
-from mlguard.testing.results_factory import make_scan
+from tests.support.results_factory import make_scan
 
 REGION = "eu-west-1"
 IMPORTER = "111122223333"

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from mlguard.cli import cli
 from mlguard.demo.aws_estate import CANARIES as AWS_CANARIES
+from mlguard.demo.databricks_fake.seeds import CANARIES as DATABRICKS_CANARIES
 from mlguard.report.formats.asff import MAX_BATCH
 from mlguard.report.formats.ocsf import OcsfComplianceFinding
-from mlguard.testing.databricks_fake.seeds import CANARIES as DATABRICKS_CANARIES
 
 pytestmark = pytest.mark.e2e
 CANARIES = (*AWS_CANARIES, *DATABRICKS_CANARIES)

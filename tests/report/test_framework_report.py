@@ -15,7 +15,7 @@ from mlguard.model import ScanResult, Status
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.compliance import framework_status
 from mlguard.report.framework_report import ComplianceExport, framework_reporter, output_name
-from mlguard.testing.results_factory import HOSTILE_NAME
+from tests.support.results_factory import HOSTILE_NAME
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from mlguard.report.base import ReportOptions, reporters
-from mlguard.testing.browser import MISSING_REASON, available, chromium, open_report
 from tests.history import estates
 from tests.report.history_fixtures import two_runs
+from tests.support.browser import MISSING_REASON, available, chromium, open_report
 
 pytestmark = pytest.mark.skipif(not available(), reason=MISSING_REASON)
 

@@ -11,7 +11,7 @@ from mlguard.model import ScanResult, Summary
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.formats import html
 from mlguard.report.formats.html import COLUMNS, error_impacts, payload, recount
-from mlguard.testing.results_factory import HOSTILE_NAME, make_scan
+from tests.support.results_factory import HOSTILE_NAME, make_scan
 
 
 def render(scan: ScanResult) -> str:

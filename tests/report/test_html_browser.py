@@ -14,8 +14,8 @@ import pytest
 
 from mlguard.model import ScanResult, Status
 from mlguard.report.base import ReportOptions, reporters
-from mlguard.testing.browser import MISSING_REASON, available, chromium, open_report
-from mlguard.testing.results_factory import HOSTILE_NAME, make_scan
+from tests.support.browser import MISSING_REASON, available, chromium, open_report
+from tests.support.results_factory import HOSTILE_NAME, make_scan
 
 pytestmark = pytest.mark.skipif(not available(), reason=MISSING_REASON)
 

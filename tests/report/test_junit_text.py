@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from mlguard.model import Result, ScanResult, Status, WaiverRef
 from mlguard.report.formats.junit import _body, _clean, render_junit
-from mlguard.testing.results_factory import make_scan
+from tests.support.results_factory import make_scan
 
 
 def _case(suite: ET.Element, r: Result) -> None:

@@ -17,7 +17,7 @@ from mlguard.errors import InputError
 from mlguard.model import Evidence, Result, ScanResult, Severity, Status
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.formats.ocsf import OcsfComplianceFinding, build_ocsf
-from mlguard.testing.results_factory import make_scan
+from tests.support.results_factory import make_scan
 
 # Required attributes of OCSF 1.5.0, read from the published schema (github.com/ocsf/ocsf-schema,
 # tag 1.5.0; the same definitions schema.ocsf.io/1.5.0 serves). An event class inherits its

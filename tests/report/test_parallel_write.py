@@ -17,7 +17,7 @@ from mlguard.errors import InputError, OutputError
 from mlguard.report import render
 from mlguard.report.base import ReportOptions
 from mlguard.report.render import ReportWorkerError, write_files, write_reports
-from mlguard.testing.results_factory import make_scan
+from tests.support.results_factory import make_scan
 
 FORMATS = ["json", "sarif", "csv", "junit", "html", "markdown", "ocsf", "asff"]
 OPTIONS = ReportOptions(asff_region="us-east-1", asff_account="111122223333")

@@ -15,8 +15,8 @@ import pytest
 from mlguard.model import ScanResult, Status
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.formats import sarif as sarif_mod
-from mlguard.testing.results_factory import make_scan
-from mlguard.testing.sarif_checks import github_problems, schema_problems
+from tests.support.results_factory import make_scan
+from tests.support.sarif_checks import github_problems, schema_problems
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from mlguard.report.formats.csv_report import safe_cell, safe_cells
 from mlguard.report.formats.ocsf import build_ocsf
 from mlguard.report.formats.sarif import build_sarif
 from mlguard.report.render import write_files, write_reports
-from mlguard.testing.results_factory import make_scan
+from tests.support.results_factory import make_scan
 
 STREAMED = ("json", "sarif", "csv", "junit", "html", "ocsf", "asff")
 OPTIONS = ReportOptions(asff_region="us-east-1", asff_account="111122223333")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from mlguard.model import Result, Status, Summary
 from mlguard.report.formats.html import recount
-from mlguard.testing.results_factory import make_scan
+from tests.support.results_factory import make_scan
 
 
 def one_by_one(results: list[Result]) -> Summary:

@@ -14,7 +14,7 @@ from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.console import print_summary
 from mlguard.report.formats.csv_report import COLUMNS, safe_cell
 from mlguard.report.formats.markdown import render_markdown
-from mlguard.testing.results_factory import HOSTILE_NAME, make_scan
+from tests.support.results_factory import HOSTILE_NAME, make_scan
 
 
 def render(name: str, scan: ScanResult) -> str:

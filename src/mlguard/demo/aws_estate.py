@@ -61,7 +61,7 @@ CANARIES = (
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
 
 #: AWS-managed IAM policies the estate attaches: they must exist in the target account (they do in
-#: every real account; on moto see :func:`mlguard.testing.moto_ext.add_aws_managed_policies`).
+#: every real account; on moto see :func:`mlguard.demo.moto_ext.add_aws_managed_policies`).
 AWS_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess", "AmazonBedrockFullAccess")
 DEFAULT_ACCOUNT = "123456789012"
 #: The third-party (labelling/monitoring vendor) account some demo roles trust.

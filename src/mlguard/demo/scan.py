@@ -14,10 +14,10 @@ import boto3
 from mlguard.collect.base import Progress, providers
 from mlguard.collect.databricks.provider import DatabricksCollector
 from mlguard.config import ScopeConfig
-from mlguard.demo import demo_environment
+from mlguard.demo.databricks_fake import WorkspaceState, demo_state, start_fake_workspace
+from mlguard.demo.databricks_fake.seeds import rebase_times
+from mlguard.demo.environment import demo_environment
 from mlguard.pipeline import Collected, LoadedConfig, collect
-from mlguard.testing.databricks_fake import WorkspaceState, demo_state, start_fake_workspace
-from mlguard.testing.databricks_fake.seeds import rebase_times
 
 DEMO_WORKSPACE = "demo.cloud.databricks.com"
 

@@ -18,8 +18,8 @@ from types import FrameType
 
 import click
 
-from mlguard.demo import demo_environment
 from mlguard.demo.aws_estate import DEFAULT_REGIONS
+from mlguard.demo.environment import demo_environment
 
 
 @click.command("serve")

@@ -84,6 +84,6 @@ def session() -> boto3.Session:
 def moto_ext_applied() -> set[str]:
     """Gaps mlguard's moto extension has patched in this process (moto patches are process-wide:
     once the demo tests apply them, moto no longer lacks those listings)."""
-    from mlguard.testing import moto_ext
+    from mlguard.demo import moto_ext
 
     return set(moto_ext._applied)

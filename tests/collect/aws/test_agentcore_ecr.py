@@ -12,7 +12,7 @@ import pytest
 from mlguard.collect.aws.ecr import repository_arn, repository_arns
 from mlguard.collect.aws.permissions import permissions
 from mlguard.collect.secrets import SECRET_PATHS
-from mlguard.testing import moto_ext
+from mlguard.demo import moto_ext
 from tests.collect.aws.conftest import ACCOUNT, REGION, collect
 from tests.collect.aws.test_engine import failing, run_with_hooks
 

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from mlguard.collect.aws.commands import permissions_command
 from mlguard.collect.secrets import REDACTED, SECRET_PATHS
+from mlguard.demo import moto_ext
 from mlguard.model import Inventory
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
-from mlguard.testing import moto_ext
 from tests.collect.aws.conftest import ACCOUNT, REGION
 from tests.collect.aws.test_engine import failing, run_with_hooks
 

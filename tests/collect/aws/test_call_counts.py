@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 from mlguard.collect.base import Calls
-from mlguard.testing import moto_ext
+from mlguard.demo import moto_ext
 from tests.collect.aws.conftest import ACCOUNT, NullProgress, collect
 
 pytestmark = pytest.mark.usefixtures("aws")

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from mlguard.collect.secrets import REDACTED
-from mlguard.testing import moto_ext
+from mlguard.demo import moto_ext
 from tests.collect.aws.conftest import ACCOUNT, collect
 
 pytestmark = pytest.mark.usefixtures("aws")

@@ -16,7 +16,7 @@ from mlguard.collect.aws import AwsCollector
 from mlguard.collect.aws.spec import SPECS
 from mlguard.collect.base import InventorySink
 from mlguard.config import AwsScope, ScopeConfig
-from mlguard.testing import s3control_host
+from mlguard.demo import s3control_host
 from tests.collect.aws.conftest import NullProgress, moto_ext_applied
 from tests.collect.aws.estate import seed
 
@@ -55,7 +55,7 @@ def test_collect_seeded_server_through_endpoint_variable(
     # moto 5.2 has no ListServiceSpecificCredentials: its server answers a per-user detail call of
     # aws.iam.user with an HTML 500 page. Install only that gap of the extension, so the listing
     # gaps below still show as honest errors.
-    from mlguard.testing import moto_ext
+    from mlguard.demo import moto_ext
 
     moto_ext._patch_iam_service_specific_credentials()
     # Likewise EMR's auto-termination and managed scaling policies (per-cluster detail calls).

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from mlguard.testing import moto_ext
+from mlguard.demo import moto_ext
 from tests.collect.aws.conftest import collect
 
 TRUST_SAGEMAKER = {

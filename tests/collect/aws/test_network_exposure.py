@@ -10,9 +10,9 @@ import boto3
 import pytest
 
 from mlguard.collect.aws.ec2 import ingress_rule
+from mlguard.demo import moto_ext
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
-from mlguard.testing import moto_ext
 from tests.collect.aws.conftest import collect
 
 pytestmark = pytest.mark.usefixtures("aws")

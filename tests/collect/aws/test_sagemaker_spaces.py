@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
+from mlguard.demo import moto_ext
 from mlguard.model import Inventory
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
-from mlguard.testing import moto_ext
 from tests.collect.aws.conftest import ACCOUNT
 from tests.collect.aws.test_engine import failing, run_with_hooks
 

@@ -89,7 +89,7 @@ def test_a_denied_training_job_describe_is_error_never_fail() -> None:
 
 
 def test_a_denied_monitoring_schedule_describe_is_error_never_skip() -> None:
-    from mlguard.testing import moto_ext
+    from mlguard.demo import moto_ext
 
     moto_ext.apply()
     boto3.client("sagemaker").create_monitoring_schedule(

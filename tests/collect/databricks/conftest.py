@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mlguard.testing.databricks_fake import Behaviour, FakeWorkspaceServer, WorkspaceState, demo_state
+from mlguard.demo.databricks_fake import Behaviour, FakeWorkspaceServer, WorkspaceState, demo_state
 
 StartFake = Callable[..., FakeWorkspaceServer]
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from databricks.sdk import AccountClient, WorkspaceClient
+from tests.support.databricks_harness import RecordingClock, collect_inventory, counts_by_type
 
 from mlguard.config import DatabricksScope, ScopeConfig
+from mlguard.demo.databricks_fake import bulk_state, demo_state
 from mlguard.errors import CollectionSetupError
-from mlguard.testing.databricks_fake import bulk_state, demo_state
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory, counts_by_type
 
 
 def _profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, account_id: str, token: str) -> None:

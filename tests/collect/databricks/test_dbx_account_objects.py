@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.support.databricks_harness import RecordingClock, collect_inventory
 
 from mlguard.collect.databricks.instance_profiles import role_of
 from mlguard.config import DatabricksScope, ScopeConfig
-from mlguard.testing.databricks_fake import demo_state
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
+from mlguard.demo.databricks_fake import demo_state
 
 ACCOUNT_TYPE = frozenset({"databricks.account_workspace"})
 AWS = "arn:aws:iam::123456789012"

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tests.support.databricks_harness import RecordingClock, collect_inventory
+
+from mlguard.demo.databricks_fake.seeds import NOW_MS
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
-from mlguard.testing.databricks_fake.seeds import NOW_MS
 
 POLICY_IDS = (
     "databricks_gpu_cluster_autotermination",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from tests.support.databricks_harness import RecordingClock
+
 from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.collect.databricks import DatabricksCollector
 from mlguard.collect.databricks.provider import _sdk_config
 from mlguard.config import DatabricksScope, ScopeConfig
-from mlguard.testing.databricks_fake import demo_state, start_fake_workspace
-from mlguard.testing.databricks_fake.harness import RecordingClock
+from mlguard.demo.databricks_fake import demo_state, start_fake_workspace
 
 
 def test_timeouts_come_from_the_scope(start_fake) -> None:

@@ -4,10 +4,10 @@ never saw the text the call would have returned, so the secret policies are ERRO
 from __future__ import annotations
 
 import pytest
+from tests.support.databricks_harness import RecordingClock, collect_inventory
 
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
 
 
 def _statuses(inventory, policy_id: str) -> dict[str, str]:  # type: ignore[no-untyped-def]

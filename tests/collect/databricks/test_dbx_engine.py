@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
+from tests.support.databricks_harness import RecordingClock, counts_by_type, expected_counts
 
 from mlguard.collect.base import CallMeter, InventorySink, NullProgress
 from mlguard.collect.databricks import ALL_TYPES, DatabricksCollector
 from mlguard.collect.databricks.engine import Scheduler
 from mlguard.config import DatabricksScope, ScopeConfig
-from mlguard.testing.databricks_fake import demo_state
-from mlguard.testing.databricks_fake.harness import RecordingClock, counts_by_type, expected_counts
+from mlguard.demo.databricks_fake import demo_state
 
 
 class ThreadMeter(CallMeter):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from tests.support.databricks_harness import RecordingClock, collect_inventory, counts_by_type
 
 from mlguard.collect.databricks import ALL_TYPES
+from mlguard.demo.databricks_fake import WorkspaceState, demo_state
 from mlguard.errors import CollectionSetupError
-from mlguard.testing.databricks_fake import WorkspaceState, demo_state
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory, counts_by_type
 
 WORKSPACE_TYPES = frozenset(ALL_TYPES - {"databricks.account_workspace"})
 

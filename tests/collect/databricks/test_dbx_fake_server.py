@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from mlguard.demo.databricks_fake import WorkspaceState, demo_state, load_state, start_fake_workspace
 from mlguard.errors import InputError
-from mlguard.testing.databricks_fake import WorkspaceState, demo_state, load_state, start_fake_workspace
 
 
 def _get(server, path: str, token: str | None = None, **params: str) -> requests.Response:
@@ -95,7 +95,7 @@ def test_start_fake_workspace_for_the_demo() -> None:
 
 def test_module_entry_point_serves_until_stopped() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlguard.testing.databricks_fake", "--seed", "demo", "--port", "0"],
+        [sys.executable, "-m", "mlguard.demo.databricks_fake", "--seed", "demo", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

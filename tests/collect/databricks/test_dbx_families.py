@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import pytest
-
-from mlguard.collect.databricks import ALL_TYPES
-from mlguard.collect.databricks.provider import FAMILIES
-from mlguard.testing.databricks_fake import WorkspaceState, bulk_state, demo_state
-from mlguard.testing.databricks_fake.harness import (
+from tests.support.databricks_harness import (
     RecordingClock,
     collect_inventory,
     counts_by_type,
     expected_counts,
 )
+
+from mlguard.collect.databricks import ALL_TYPES
+from mlguard.collect.databricks.provider import FAMILIES
+from mlguard.demo.databricks_fake import WorkspaceState, bulk_state, demo_state
 
 WORKSPACE_TYPES = frozenset(ALL_TYPES - {"databricks.account_workspace"})
 

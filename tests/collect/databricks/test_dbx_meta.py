@@ -40,7 +40,7 @@ def test_permissions_table_names_every_route_the_scan_sends(start_fake) -> None:
     """The documented calls do not drift from what the collector really sends."""
     import re
 
-    from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
+    from tests.support.databricks_harness import RecordingClock, collect_inventory
 
     fake = start_fake(page_size=2)
     collect_inventory(frozenset(ALL_TYPES - {"databricks.account_workspace"}), clock=RecordingClock())

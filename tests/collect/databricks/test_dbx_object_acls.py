@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.databricks_harness import RecordingClock, collect_inventory
+
 from mlguard.collect.databricks.object_acls import acl_summary
+from mlguard.demo.databricks_fake.seeds import CANARY_RECIPIENT
 from mlguard.model import Inventory
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
-from mlguard.testing.databricks_fake.seeds import CANARY_RECIPIENT
 
 _ACL_TYPES = frozenset(
     {

@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
+from tests.support.databricks_harness import RecordingClock, collect_inventory
 
 evaluator = pytest.importorskip("mlguard.policy.evaluator")
 loader = pytest.importorskip("mlguard.policy.loader")

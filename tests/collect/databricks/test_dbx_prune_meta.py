@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import pytest
+from tests.support.databricks_harness import RecordingClock
 
 from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.collect.databricks import ALL_TYPES, DatabricksCollector
@@ -20,12 +21,11 @@ from mlguard.collect.databricks.permissions import SPEC_FAMILIES
 from mlguard.collect.databricks.spec import ResourceSpec
 from mlguard.collect.prune import scan_reads
 from mlguard.config import ScopeConfig
+from mlguard.demo.databricks_fake import FakeWorkspaceServer, demo_state
 from mlguard.fields import all_declared
 from mlguard.model import Inventory, Status
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import Policy, builtin_policy_dir, load_policy_set
-from mlguard.testing.databricks_fake import FakeWorkspaceServer, demo_state
-from mlguard.testing.databricks_fake.harness import RecordingClock
 
 POLICIES = load_policy_set([(builtin_policy_dir(), "builtin")]).policies
 DBX = [p for p in POLICIES.values() if p.provider == "databricks"]

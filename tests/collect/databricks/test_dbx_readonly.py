@@ -7,12 +7,12 @@ import re
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound
+from tests.support.databricks_harness import RecordingClock, collect_inventory
 
 from mlguard.collect.databricks import ALL_TYPES
 from mlguard.collect.databricks._common import declared_routes, guard_read_only
 from mlguard.collect.databricks.permissions import ME_ROUTE, permissions
 from mlguard.collect.errors import ReadOnlyViolation
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
 
 READ_ONLY_POSTS = {"/api/2.0/mlflow/experiments/search"}
 WORKSPACE_TYPES = frozenset(ALL_TYPES - {"databricks.account_workspace"})

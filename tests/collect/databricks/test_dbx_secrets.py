@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.support.databricks_harness import RecordingClock, collect_inventory
 
 from mlguard.collect.databricks import ALL_TYPES
 from mlguard.collect.secrets import REDACTED, SECRET_PATHS, mask_text, redact_args, redact_mapping, scrub
-from mlguard.testing.databricks_fake import CANARIES
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
+from mlguard.demo.databricks_fake import CANARIES
 
 WORKSPACE_TYPES = frozenset(ALL_TYPES - {"databricks.account_workspace"})
 

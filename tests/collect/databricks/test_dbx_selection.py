@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.support.databricks_harness import RecordingClock, collect_inventory
 
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
-from mlguard.testing.databricks_fake.seeds import demo_state
+from mlguard.demo.databricks_fake.seeds import demo_state
 
 ALWAYS = {"/.well-known/databricks-config", "/api/2.0/preview/scim/v2/Me"}
 _DEMO = demo_state()

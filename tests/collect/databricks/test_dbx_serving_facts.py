@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.support.databricks_harness import RecordingClock, collect_inventory
 
 from mlguard.collect.databricks.serving import aws_backend
+from mlguard.demo.databricks_fake import demo_state
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
-from mlguard.testing.databricks_fake import demo_state
-from mlguard.testing.databricks_fake.harness import RecordingClock, collect_inventory
 
 ENDPOINT = "databricks.serving_endpoint"
 

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from databricks.sdk import AccountClient, WorkspaceClient
 from tests.collect.databricks.test_dbx_account import _profile
+from tests.support.databricks_harness import RecordingClock
 
 from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.collect.databricks import DatabricksCollector
 from mlguard.collect.shard import Shard, databricks_account_unit
 from mlguard.config import DatabricksScope, ScopeConfig
-from mlguard.testing.databricks_fake import bulk_state, demo_state
-from mlguard.testing.databricks_fake.harness import RecordingClock
+from mlguard.demo.databricks_fake import bulk_state, demo_state
 
 TYPES = frozenset({"databricks.account_workspace", "databricks.cluster"})
 

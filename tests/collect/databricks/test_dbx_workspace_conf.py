@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mlguard.testing.databricks_fake import demo_state
-from mlguard.testing.databricks_fake.harness import collect_inventory
+from tests.support.databricks_harness import collect_inventory
+
+from mlguard.demo.databricks_fake import demo_state
 
 WS = frozenset({"databricks.workspace"})
 

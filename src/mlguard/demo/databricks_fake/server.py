@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from mlguard.testing.databricks_fake.state import JSON, WorkspaceState
+from mlguard.demo.databricks_fake.state import JSON, WorkspaceState
 
 
 @dataclass(frozen=True)

@@ -261,7 +261,7 @@ class FrozenServer:
 
 
 def main() -> None:
-    """``python -m mlguard.testing.faults``: print the URL of a frozen server, then hold it open."""
+    """``python -m tests.support.faults``: print the URL of a frozen server, then hold it open."""
     with FrozenServer() as server:
         print(server.url, flush=True)
         threading.Event().wait()

@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from mlguard.errors import InputError
-from mlguard.testing.databricks_fake.seeds import CANARIES, bulk_state, demo_state, seed
-from mlguard.testing.databricks_fake.server import (
+from mlguard.demo.databricks_fake.seeds import CANARIES, bulk_state, demo_state, seed
+from mlguard.demo.databricks_fake.server import (
     Behaviour,
     FakeDatabricks,
     FakeWorkspaceServer,
     LoggedRequest,
 )
-from mlguard.testing.databricks_fake.state import WorkspaceState
+from mlguard.demo.databricks_fake.state import WorkspaceState
+from mlguard.errors import InputError
 
 __all__ = [
     "CANARIES",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlguard.testing.databricks_fake.state import JSON, WorkspaceState
+from mlguard.demo.databricks_fake.state import JSON, WorkspaceState
 
 # Values that must never appear in an inventory or report.
 CANARY_SPARK_CONF = "CANARY-spark-conf-7d1f0c9b2e"

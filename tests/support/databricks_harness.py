@@ -1,4 +1,5 @@
-"""Helpers for tests that run the real Databricks collector against the fake."""
+"""Helpers for tests and benchmarks that run the real Databricks collector against the fake
+(:mod:`mlguard.demo.databricks_fake`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from databricks.sdk.clock import Clock
 
 from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.config import ScopeConfig
+from mlguard.demo.databricks_fake.state import WorkspaceState
 from mlguard.model import Inventory
-from mlguard.testing.databricks_fake.state import WorkspaceState
 
 
 class RecordingClock(Clock):

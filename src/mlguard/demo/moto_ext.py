@@ -4,7 +4,7 @@ mlguard meets.
 moto is a fake of AWS; where it lacks an operation or drops a field, mlguard's collectors would
 see "no resources" or a wrong value and their real code paths could not be exercised offline.
 This module fills exactly those gaps, and nothing in mlguard's product code knows about it: it is
-applied by the demo estate (:mod:`mlguard.demo`) and by tests, never by the scanner.
+applied by the demo environment (:mod:`mlguard.demo.environment`) and by tests, never by the scanner.
 
 Each gap is one ``_patch_*`` function whose docstring says what moto 5.2.5 lacks. The patches act
 on moto's backend and response classes, so they work the same in-process (under
@@ -23,7 +23,7 @@ custom models, customization jobs, agents and knowledge bases are used as they a
 
 The s3control host quirk is on the client side (botocore prefixes the account id to the endpoint
 host, ``123456789012.127.0.0.1``, which does not resolve) and is handled by
-:mod:`mlguard.testing.s3control_host`, a botocore client plugin the demo environment enables.
+:mod:`mlguard.demo.s3control_host`, a botocore client plugin the demo environment enables.
 
 :func:`apply` is idempotent and thread-safe; :func:`gaps` lists what it patches.
 """

@@ -1,16 +1,16 @@
-"""``python -m mlguard.testing.databricks_fake --seed demo --port 8765``: serve until interrupted."""
+"""``python -m mlguard.demo.databricks_fake --seed demo --port 8765``: serve until interrupted."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from mlguard.demo.databricks_fake import Behaviour, FakeWorkspaceServer, load_state
 from mlguard.errors import MlguardError
-from mlguard.testing.databricks_fake import Behaviour, FakeWorkspaceServer, load_state
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlguard.testing.databricks_fake")
+    parser = argparse.ArgumentParser(prog="python -m mlguard.demo.databricks_fake")
     parser.add_argument("--seed", default="demo", help="demo, empty, bulk:N or a WorkspaceState .json")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--token", default="dapi-fake-token")
