@@ -8,6 +8,9 @@ previous reports stay as they were and no temporary is left, whichever side fail
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,25 +19,10 @@ import pytest
 from mlguard.errors import InputError, OutputError
 from mlguard.report import render
 from mlguard.report.base import ReportOptions
-from mlguard.report.render import ReportWorkerError, write_files, write_reports
-from tests.support.results_factory import make_scan
+from mlguard.report.render import ReportWorkerError, write_files
 
 FORMATS = ["json", "sarif", "csv", "junit", "html", "markdown", "ocsf", "asff"]
 OPTIONS = ReportOptions(asff_region="us-east-1", asff_account="111122223333")
-
-
-@pytest.fixture
-def forks(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
-    """Every share handed to a worker process (recorded in this process, before the fork)."""
-    shares: list[list[int]] = []
-    start = render._start_worker
-
-    def spy(files, temps, share):  # type: ignore[no-untyped-def]
-        shares.append(list(share))
-        return start(files, temps, share)
-
-    monkeypatch.setattr(render, "_start_worker", spy)
-    return shares
 
 
 def _previous(tmp_path: Path) -> None:
@@ -54,20 +42,50 @@ def _stream(text: str, error: BaseException | None = None) -> Iterator[str]:
         raise error
 
 
-def test_a_large_scan_is_written_by_two_processes_with_the_same_bytes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[list[int]]
-) -> None:
-    scan = make_scan(3000, seed=7)
-    one = write_reports(scan, FORMATS, tmp_path / "one", OPTIONS)
-    assert forks == []  # 3,000 results: one process
-    monkeypatch.setattr(render, "PARALLEL_MIN_RESULTS", 1000)
-    two = write_reports(scan, FORMATS, tmp_path / "two", OPTIONS)
-    assert len(forks) == 1
-    assert forks[0]
+_TWO_PROCESSES = """
+import sys
+from pathlib import Path
+
+from mlguard.report import render
+from mlguard.report.base import ReportOptions
+from mlguard.report.render import write_reports
+from tests.support.results_factory import make_scan
+
+out = Path(sys.argv[1])
+options = ReportOptions(asff_region="us-east-1", asff_account="111122223333")
+formats = sys.argv[2].split(",")
+shares = []
+start = render._start_worker
+render._start_worker = lambda files, temps, share: (shares.append(list(share)), start(files, temps, share))[1]
+scan = make_scan(3000, seed=7)
+write_reports(scan, formats, out / "one", options)
+assert shares == [], shares  # 3,000 results: one process
+render.PARALLEL_MIN_RESULTS = 1000
+write_reports(scan, formats, out / "two", options)
+assert len(shares) == 1 and shares[0], shares
+"""
+
+
+def test_a_large_scan_is_written_by_two_processes_with_the_same_bytes(tmp_path: Path) -> None:
+    # In a fresh interpreter: the two-process path is taken only when no other thread is alive,
+    # and a test process may still hold threads of earlier tests (servers, pools).
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    done = subprocess.run(
+        [sys.executable, "-c", _TWO_PROCESSES, str(tmp_path), ",".join(FORMATS)],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    one = sorted((tmp_path / "one").iterdir())
+    two = sorted((tmp_path / "two").iterdir())
     assert [p.name for p in one] == [p.name for p in two]
+    assert len(one) == len(FORMATS)
     for a, b in zip(one, two, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
-    assert not [p for p in (tmp_path / "two").iterdir() if p.name.endswith(".tmp")]
 
 
 def test_the_work_is_shared_heaviest_first() -> None:
