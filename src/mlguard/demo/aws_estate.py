@@ -25,7 +25,9 @@ from typing import Any
 import boto3
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlguard.catalogue import CATALOGUE
+from mlguard.demo.estate import Action, BackdateKey, EstateSeeder, Flaw, flow_definition
+
+__all__ = ["AwsEstateManifest", "Flaw", "flow_definition", "seed_aws"]
 
 #: A fake, secret-looking value planted in a Lambda environment. It must never appear in any
 #: mlguard output: tests grep every report for it.
@@ -76,20 +78,6 @@ DATABRICKS_ACCOUNT_ID = "0d6c1e3f-acct-demo"
 ClientFactory = Callable[[str, str], Any]
 """``(service, region) -> boto3 client``."""
 
-BackdateKey = Callable[[str, str, datetime], None]
-"""``(user_name, access_key_id, create_date)``: make an access key look old (test fakes only)."""
-
-
-class Flaw(BaseModel):
-    """A deliberately bad resource in the estate and what is wrong with it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    type: str
-    name: str
-    region: str | None
-    reason: str
-
 
 class AwsEstateManifest(BaseModel):
     """What :func:`seed_aws` created: counts per catalogue type, names, and the planted flaws."""
@@ -117,25 +105,6 @@ class AwsEstateManifest(BaseModel):
     @property
     def total(self) -> int:
         return sum(self.counts.values())
-
-
-class _Recorder:
-    def __init__(self) -> None:
-        self.names: dict[str, list[str]] = {}
-        self.regions: dict[str, dict[str, str | None]] = {}
-        self.flaws: list[Flaw] = []
-
-    def add(self, rtype: str, name: str, region: str | None = None, *, bad: str | None = None) -> str:
-        if rtype not in CATALOGUE:
-            raise ValueError(f"not a catalogue type: {rtype}")
-        self.names.setdefault(rtype, []).append(name)
-        self.regions.setdefault(rtype, {})[name] = region
-        if bad:
-            self.flaw(rtype, name, region, bad)
-        return name
-
-    def flaw(self, rtype: str, name: str, region: str | None, reason: str) -> None:
-        self.flaws.append(Flaw(type=rtype, name=name, region=region, reason=reason))
 
 
 def _tags(**kv: str) -> list[dict[str, str]]:
@@ -179,309 +148,34 @@ class _Seeder:
         backdate_key: BackdateKey | None,
         now: datetime,
     ) -> None:
-        self._make_client = client
-        self._clients: dict[tuple[str, str], Any] = {}
         self.account = account_id
         self.regions = regions
         self.primary = regions[0]
         self.backdate_key = backdate_key
         self.now = now
-        self.rec = _Recorder()
+        self.engine = EstateSeeder(client, account_id, regions, _VARIABLES, _ACTIONS, now, backdate_key)
+        self.rec = self.engine.rec
+        self.client = self.engine.client
         self.roles: dict[str, str] = {}
         self.kms: dict[str, dict[str, str]] = {}
         self.net: dict[str, dict[str, str]] = {}
 
-    def client(self, service: str, region: str) -> Any:
-        """One client per (service, region), made on first use."""
-        key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = self._make_client(service, region)
-        return self._clients[key]
+    def apply(self, family: str, region: str | None = None) -> None:
+        """Apply one description file, and expose what it saved to the families still in Python."""
+        self.engine.apply(family, region)
+        for key, value in self.engine.saved.items():
+            if key.startswith("role."):
+                self.roles[key.removeprefix("role.")] = value
+        if region is not None:
+            for key, value in self.engine.saved_in[region].items():
+                kind, _, name = key.partition(".")
+                if kind in ("net", "kms"):
+                    getattr(self, kind).setdefault(region, {})[name] = value
 
     def arn(self, service: str, region: str, resource: str) -> str:
         return f"arn:aws:{service}:{region}:{self.account}:{resource}"
 
     # ------------------------------------------------------------------ account-wide
-
-    def iam(self) -> None:
-        iam = self.client("iam", self.primary)
-        r = self.rec
-        admin = "SageMakerExecutionRole-Admin"
-        self.roles["admin"] = iam.create_role(
-            RoleName=admin,
-            AssumeRolePolicyDocument=_trust("sagemaker.amazonaws.com"),
-            Description="Legacy SageMaker role with full admin rights",
-        )["Role"]["Arn"]
-        for policy in AWS_MANAGED_POLICIES:
-            iam.attach_role_policy(RoleName=admin, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
-        r.add(
-            "aws.iam.role",
-            admin,
-            bad="SageMaker can assume it; AdministratorAccess, AmazonSageMakerFullAccess and "
-            "AmazonBedrockFullAccess attached",
-        )
-
-        scoped_policy = iam.create_policy(
-            PolicyName="mlguard-demo-sagemaker-scoped",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["s3:GetObject", "s3:PutObject"],
-                            "Resource": "arn:aws:s3:::acme-ml-model-artifacts/*",
-                        },
-                        {
-                            "Effect": "Allow",
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                            "Resource": "*",
-                        },
-                    ],
-                }
-            ),
-            Tags=_tags(**_TEAM),
-        )["Policy"]["Arn"]
-        r.add("aws.iam.policy", "mlguard-demo-sagemaker-scoped")
-
-        wildcard_policy = iam.create_policy(
-            PolicyName="ml-team-everything",
-            PolicyDocument=json.dumps(
-                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-            ),
-        )["Policy"]["Arn"]
-        r.add("aws.iam.policy", "ml-team-everything", bad="customer-managed policy allowing *:*")
-
-        scoped = "SageMakerExecutionRole-Scoped"
-        self.roles["scoped"] = iam.create_role(
-            RoleName=scoped,
-            AssumeRolePolicyDocument=_trust(
-                "sagemaker.amazonaws.com",
-                {
-                    "StringEquals": {"aws:SourceAccount": self.account},
-                    "ArnLike": {"aws:SourceArn": f"arn:aws:sagemaker:*:{self.account}:*"},
-                },
-            ),
-            Tags=_tags(**_TEAM),
-        )["Role"]["Arn"]
-        iam.attach_role_policy(RoleName=scoped, PolicyArn=scoped_policy)
-        r.add("aws.iam.role", scoped)
-
-        for key, name, service in (
-            ("glue", "GlueServiceRole-Etl", "glue.amazonaws.com"),
-            ("lambda", "LambdaInferenceRole", "lambda.amazonaws.com"),
-            ("emr", "EMR_DefaultRole", "elasticmapreduce.amazonaws.com"),
-            ("emr_ec2", "EMR_EC2_DefaultRole", "ec2.amazonaws.com"),
-            ("events", "EventBridgeRetrainingRole", "events.amazonaws.com"),
-        ):
-            self.roles[key] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust(service))[
-                "Role"
-            ]["Arn"]
-            r.add("aws.iam.role", name)
-        iam.put_role_policy(
-            RoleName="GlueServiceRole-Etl",
-            PolicyName="inline-wildcard",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
-                }
-            ),
-        )
-        r.flaw("aws.iam.role", "GlueServiceRole-Etl", None, "inline policy grants s3:* on every bucket")
-        iam.attach_role_policy(RoleName="EventBridgeRetrainingRole", PolicyArn=wildcard_policy)
-        r.flaw("aws.iam.role", "EventBridgeRetrainingRole", None, "ml-team-everything (*:*) attached")
-
-        # Bedrock service roles: the shared one (agents, knowledge bases, logging) carries
-        # AmazonBedrockFullAccess; the support agent's own role allows only its model and tools.
-        iam.create_role(
-            RoleName="BedrockServiceRole", AssumeRolePolicyDocument=_trust("bedrock.amazonaws.com")
-        )
-        iam.attach_role_policy(
-            RoleName="BedrockServiceRole", PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess"
-        )
-        r.add(
-            "aws.iam.role",
-            "BedrockServiceRole",
-            bad="AmazonBedrockFullAccess attached to the service role agents run as (any Bedrock action, and "
-            "subscribing to any Marketplace model)",
-        )
-        iam.create_role(
-            RoleName="BedrockSupportAgentRole",
-            AssumeRolePolicyDocument=_trust(
-                "bedrock.amazonaws.com", {"StringEquals": {"aws:SourceAccount": self.account}}
-            ),
-            Tags=_tags(**_TEAM),
-        )
-        iam.put_role_policy(
-            RoleName="BedrockSupportAgentRole",
-            PolicyName="support-agent-scoped",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["bedrock:InvokeModel", "bedrock:ApplyGuardrail"],
-                            "Resource": [
-                                f"arn:aws:bedrock:{self.primary}::foundation-model/"
-                                "anthropic.claude-3-5-sonnet-20240620-v1:0",
-                                f"arn:aws:bedrock:{self.primary}:{self.account}:guardrail/*",
-                            ],
-                        }
-                    ],
-                }
-            ),
-        )
-        r.add("aws.iam.role", "BedrockSupportAgentRole")
-
-        # The instance role of the managed GPU hosts (the unmanaged ones have none).
-        gpu_role = "GpuTrainingInstanceRole"
-        iam.create_role(RoleName=gpu_role, AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
-        iam.attach_role_policy(RoleName=gpu_role, PolicyArn=scoped_policy)
-        r.add("aws.iam.role", gpu_role)
-        self.roles["gpu_profile"] = iam.create_instance_profile(InstanceProfileName="gpu-training")[
-            "InstanceProfile"
-        ]["Arn"]
-        iam.add_role_to_instance_profile(InstanceProfileName="gpu-training", RoleName=gpu_role)
-
-        # The IAM roles behind the Databricks workspace's Unity Catalog storage credentials (the
-        # fake workspace's seeds name them): one with the documented trust policy (the UC master
-        # role and itself, with the credential's external ID), one a sandbox without the external
-        # ID that an ETL role may assume too.
-        for name, external_id, extra, flaw in (
-            ("databricks-uc-access", "0d26daa6-uc-access", [], None),
-            (
-                "databricks-uc-sandbox",
-                None,
-                [f"arn:aws:iam::{self.account}:role/EventBridgeRetrainingRole"],
-                "Unity Catalog role trusted without an external ID, and by a role other than Unity Catalog",
-            ),
-        ):
-            uc_statement: dict[str, Any] = {
-                "Effect": "Allow",
-                "Principal": {"AWS": [UC_MASTER_ROLE, f"arn:aws:iam::{self.account}:role/{name}", *extra]},
-                "Action": "sts:AssumeRole",
-            }
-            if external_id:
-                uc_statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
-            iam.create_role(
-                RoleName=name,
-                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [uc_statement]}),
-            )
-            r.add("aws.iam.role", name, bad=flaw)
-
-        # The Databricks workspaces' cross-account roles (the fake account's credential
-        # configurations name them): prod with the documented trust (Databricks' AWS account, the
-        # Databricks account id as external ID); the sandbox without external ID and trusted by
-        # another role too. And an instance profile whose role may do anything.
-        for name, external_id, extra, flaw in (
-            ("databricks-cross-account", DATABRICKS_ACCOUNT_ID, [], None),
-            (
-                "databricks-cross-account-sandbox",
-                None,
-                [f"arn:aws:iam::{self.account}:role/EventBridgeRetrainingRole"],
-                "Databricks cross-account role trusted without the external ID, and by another role",
-            ),
-        ):
-            cross: dict[str, Any] = {
-                "Effect": "Allow",
-                "Principal": {"AWS": [DATABRICKS_PRINCIPAL, *extra]},
-                "Action": "sts:AssumeRole",
-            }
-            if external_id:
-                cross["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
-            iam.create_role(
-                RoleName=name,
-                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [cross]}),
-            )
-            r.add("aws.iam.role", name, bad=flaw)
-        etl = "databricks-etl-instance"
-        iam.create_role(RoleName=etl, AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
-        iam.attach_role_policy(RoleName=etl, PolicyArn=wildcard_policy)
-        iam.create_instance_profile(InstanceProfileName=etl)
-        iam.add_role_to_instance_profile(InstanceProfileName=etl, RoleName=etl)
-        r.add("aws.iam.role", etl, bad="Databricks instance profile role with ml-team-everything (*:*)")
-
-        # Roles other accounts assume: a labelling vendor (no external ID), a monitoring vendor
-        # (external ID) and a "shared" inference role anyone may assume.
-        for name, principal, condition, flaw in (
-            (
-                "LabelingVendorAccessRole",
-                f"arn:aws:iam::{_VENDOR_ACCOUNT}:root",
-                None,
-                "another account may assume it without an external ID",
-            ),
-            (
-                "ModelMonitoringVendorRole",
-                f"arn:aws:iam::{_VENDOR_ACCOUNT}:role/monitoring-collector",
-                {"StringEquals": {"sts:ExternalId": "acme-ml-monitoring-7f3c"}},
-                None,
-            ),
-            ("SharedInferenceInvokerRole", "*", None, "any AWS principal may assume it"),
-        ):
-            statement: dict[str, Any] = {
-                "Effect": "Allow",
-                "Principal": {"AWS": principal},
-                "Action": "sts:AssumeRole",
-            }
-            if condition:
-                statement["Condition"] = condition
-            iam.create_role(
-                RoleName=name,
-                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
-            )
-            r.add("aws.iam.role", name, bad=flaw)
-
-        # Users: one with console access, no MFA and an old key; one CI key; one good admin.
-        iam.create_user(UserName="data-scientist-alice", Tags=_tags(team="research"))
-        iam.create_login_profile(UserName="data-scientist-alice", Password="Demo-Passw0rd-Not-Real!")
-        old_key = iam.create_access_key(UserName="data-scientist-alice")["AccessKey"]["AccessKeyId"]
-        if self.backdate_key:
-            self.backdate_key("data-scientist-alice", old_key, self.now - timedelta(days=412))
-            reason = "console password without MFA; access key 412 days old"
-        else:
-            reason = "console password without MFA"
-        # A long-term Bedrock API key (30-day expiry, still usable) on a user without admin access.
-        iam.create_service_specific_credential(
-            UserName="data-scientist-alice", ServiceName="bedrock.amazonaws.com", CredentialAgeDays=30
-        )
-        reason += "; long-term Bedrock API key"
-        r.add("aws.iam.user", "data-scientist-alice", bad=reason)
-
-        iam.create_user(UserName="ci-model-deployer", Tags=_tags(**_TEAM))
-        ci_key = iam.create_access_key(UserName="ci-model-deployer")["AccessKey"]["AccessKeyId"]
-        iam.attach_user_policy(UserName="ci-model-deployer", PolicyArn=wildcard_policy)
-        if self.backdate_key:
-            self.backdate_key("ci-model-deployer", ci_key, self.now - timedelta(days=200))
-        iam.create_service_specific_credential(
-            UserName="ci-model-deployer", ServiceName="bedrock.amazonaws.com"
-        )
-        iam.attach_user_policy(
-            UserName="ci-model-deployer", PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess"
-        )
-        r.add(
-            "aws.iam.user",
-            "ci-model-deployer",
-            bad="long-lived access key with *:* attached; never-expiring Bedrock API key on an admin; "
-            "AmazonBedrockFullAccess attached",
-        )
-
-        iam.create_user(UserName="ml-admin-bob", Tags=_tags(**_TEAM))
-        iam.create_login_profile(UserName="ml-admin-bob", Password="Demo-Passw0rd-Not-Real!")
-        serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="ml-admin-bob")["VirtualMFADevice"][
-            "SerialNumber"
-        ]
-        iam.enable_mfa_device(
-            UserName="ml-admin-bob",
-            SerialNumber=serial,
-            AuthenticationCode1="123456",
-            AuthenticationCode2="654321",
-        )
-        r.add("aws.iam.user", "ml-admin-bob")
-
-        iam.update_account_password_policy(MinimumPasswordLength=8, RequireSymbols=False, RequireNumbers=True)
-        r.add("aws.iam.password_policy", self.account, bad="minimum length 8, no symbols, no expiry")
 
     def s3_account(self) -> None:
         s3control = self.client("s3control", self.primary)
@@ -2811,55 +2505,29 @@ class _Seeder:
         r.add("aws.bedrock.inference_profile", "claims-app-profile", region)
 
 
-def flow_definition(model: str, guardrail: str | None, knowledge_base: str | None = None) -> dict[str, Any]:
-    """A Bedrock Flow definition: input -> Prompt node (inline template on ``model``, with the
-    guardrail if given) -> output, plus a generating KnowledgeBase node when one is named."""
-    guard = (
-        {"guardrailConfiguration": {"guardrailIdentifier": guardrail, "guardrailVersion": "1"}}
-        if guardrail
-        else {}
-    )
-    document = [{"name": "document", "type": "String"}]
-    nodes: list[dict[str, Any]] = [
-        {"name": "FlowInput", "type": "Input", "configuration": {"input": {}}, "outputs": document},
-        {
-            "name": "Answer",
-            "type": "Prompt",
-            "configuration": {
-                "prompt": {
-                    "sourceConfiguration": {
-                        "inline": {
-                            "templateType": "TEXT",
-                            "templateConfiguration": {"text": {"text": "Answer briefly: {{question}}"}},
-                            "modelId": model,
-                        }
-                    },
-                    **guard,
-                }
-            },
-            "inputs": [{"name": "question", "type": "String", "expression": "$.data"}],
-            "outputs": [{"name": "modelCompletion", "type": "String"}],
-        },
-        {
-            "name": "FlowOutput",
-            "type": "Output",
-            "configuration": {"output": {}},
-            "inputs": [{"name": "document", "type": "String", "expression": "$.data"}],
-        },
-    ]
-    if knowledge_base:
-        nodes.append(
-            {
-                "name": "Policies",
-                "type": "KnowledgeBase",
-                "configuration": {
-                    "knowledgeBase": {"knowledgeBaseId": knowledge_base, "modelId": model, **guard}
-                },
-                "inputs": [{"name": "retrievalQuery", "type": "String", "expression": "$.data"}],
-                "outputs": [{"name": "outputText", "type": "String"}],
-            }
-        )
-    return {"nodes": nodes, "connections": []}
+def _backdate_key(seeder: EstateSeeder, _region: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Make an access key look ``days`` old (a key is always created "now"; only a fake can)."""
+    if seeder.backdate_key is not None:
+        seeder.backdate_key(args["user"], args["key"], seeder.now - timedelta(days=int(args["days"])))
+    return {}
+
+
+_ACTIONS: dict[str, Action] = {"backdate_key": _backdate_key}
+
+#: Values every description file may use as ``${NAME}``.
+_VARIABLES: dict[str, Any] = {
+    **{
+        name: value
+        for name, value in globals().items()
+        if name.startswith("CANARY_") and isinstance(value, str)
+    },
+    "UC_MASTER_ROLE": UC_MASTER_ROLE,
+    "DATABRICKS_PRINCIPAL": DATABRICKS_PRINCIPAL,
+    "DATABRICKS_ACCOUNT_ID": DATABRICKS_ACCOUNT_ID,
+    "VENDOR_ACCOUNT": _VENDOR_ACCOUNT,
+    "team_tags": _tags(**_TEAM),
+    "owned_tags": _tags(**_OWNED),
+}
 
 
 def _client_factory(session_or_clients: Any) -> ClientFactory:
@@ -2901,7 +2569,7 @@ def seed_aws(
         backdate_access_key,
         now or datetime.now(UTC),
     )
-    seeder.iam()
+    seeder.apply("iam")
     seeder.s3_account()
     for region in region_list:
         seeder.network(region)
