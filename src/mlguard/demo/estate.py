@@ -104,7 +104,10 @@ class Step(BaseModel):
     action: str | None = Field(default=None, description="A named imperative action of the seeder.")
     save: dict[str, str] = Field(default_factory=dict, description="name -> JMESPath into the response.")
     when: str | None = Field(default=None, description="primary, backdated, region:<name>, or 'not ...'.")
-    each: list[dict[str, Any]] | None = Field(default=None, description="Repeat for each item (${item.x}).")
+    each: list[Any] | str | None = Field(
+        default=None,
+        description="Repeat for each item (${item}, ${item.x}): a list, or one ${name} of a list.",
+    )
     steps: list[Step] | None = None
     record: Record | None = None
     flaws: list[ExtraFlaw] = Field(default_factory=list)
@@ -253,12 +256,19 @@ class EstateSeeder:
 
     # ---------------------------------------------------------------- evaluation
 
-    def _steps(self, steps: list[Step], region: str, item: dict[str, Any] | None) -> None:
+    def _steps(self, steps: list[Step], region: str, item: Any) -> None:
         for step in steps:
             if step.when is not None and not self._holds(step.when, region):
                 continue
-            for it in step.each if step.each is not None else [item]:
-                self._one(step, region, it)
+            if step.each is None:
+                self._one(step, region, item)
+                continue
+            scope = self._scope(region, item)
+            items = self._value(step.each, scope)
+            if not isinstance(items, list):
+                raise ValueError(f"each must be a list, not {items!r}")
+            for it in items:
+                self._one(step, region, self._value(it, scope))
 
     def _holds(self, when: str, region: str) -> bool:
         negate = when.startswith("not ")
@@ -271,7 +281,7 @@ class EstateSeeder:
             value = region == cond.removeprefix("region:")
         return value != negate
 
-    def _one(self, step: Step, region: str, item: dict[str, Any] | None) -> None:
+    def _one(self, step: Step, region: str, item: Any) -> None:
         scope = self._scope(region, item)
         out: Any = None
         if step.call is not None:
@@ -305,7 +315,7 @@ class EstateSeeder:
                 str(self._value(extra.reason, scope)),
             )
 
-    def _scope(self, region: str, item: dict[str, Any] | None) -> dict[str, Any]:
+    def _scope(self, region: str, item: Any) -> dict[str, Any]:
         primary = region == self.primary
         scope: dict[str, Any] = {
             **self.variables,
