@@ -301,7 +301,7 @@ class EstateSeeder:
                 rec.type,
                 str(self._value(rec.name, scope)),
                 None if rec.global_ or self._account_wide else region,
-                bad=str(self._value(rec.flaw, scope)) if rec.flaw else None,
+                bad=_text(self._value(rec.flaw, scope)),
             )
         for extra in step.flaws:
             rtype = extra.type or (step.record.type if step.record else None)
@@ -347,6 +347,11 @@ class EstateSeeder:
                     return _FUNCTIONS[key](self, self._value(inner, scope))
             return {self._value(k, scope): self._value(v, scope) for k, v in value.items()}
         return value
+
+
+def _text(value: Any) -> str | None:
+    """A flaw's text, or None when the template left nothing (an item without a flaw)."""
+    return str(value) if value else None
 
 
 def _lookup(name: str, scope: dict[str, Any]) -> Any:
