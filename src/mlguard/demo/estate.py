@@ -12,8 +12,9 @@ Strings are templates: ``${name}`` is a saved value, an ``each`` item's field (`
 or a seeding variable (``account``, ``region``, ``primary``, ``p``, ``suffix``, the canaries...). A
 string that is exactly one ``${name}`` keeps the value's type (a list stays a list). A few
 one-key mappings compute a value: ``$json`` (a JSON document, keys in the order written),
-``$base64``, ``$zip`` (a zip archive of ``{file: text}``), ``$series`` (CloudWatch datapoints back
-in time), ``$concat`` (lists joined) and ``$flow`` (:func:`flow_definition`).
+``$base64``, ``$basename`` (what follows the last ``/``), ``$zip`` (a zip archive of
+``{file: text}``), ``$series`` (CloudWatch datapoints back in time), ``$concat`` (lists joined)
+and ``$flow`` (:func:`flow_definition`).
 
 What no description can say is done by a named ``action`` of :class:`EstateSeeder` (look up an
 AMI, back-date an access key, record what the server created by itself).
@@ -108,6 +109,7 @@ class Step(BaseModel):
         default=None,
         description="Repeat for each item (${item}, ${item.x}): a list, or one ${name} of a list.",
     )
+    as_: str = Field(default="item", alias="as", pattern=r"^[a-z_]+$", description="Name of the each item.")
     steps: list[Step] | None = None
     record: Record | None = None
     flaws: list[ExtraFlaw] = Field(default_factory=list)
@@ -138,7 +140,23 @@ class Family(BaseModel):
         description="account: once, in the primary region; region: in every region."
     )
     defs: dict[str, Any] = Field(default_factory=dict, description="YAML anchors, not read by the seeder.")
+    vars: dict[str, Any] = Field(default_factory=dict, description="Values (templates) usable as ${name}.")
+    region_vars: dict[str, RegionValue] = Field(
+        default_factory=dict, description="Values that differ between the first region and the others."
+    )
     steps: list[Step]
+
+
+class RegionValue(BaseModel):
+    """A value for the first (primary) region and one for every other region."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    primary: Any
+    other: Any
+
+
+Family.model_rebuild()
 
 
 @cache
@@ -236,6 +254,7 @@ class EstateSeeder:
         self.saved: dict[str, Any] = {}
         self.saved_in: dict[str, dict[str, Any]] = {r: {} for r in regions}
         self._account_wide = False
+        self._family: Family | None = None
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
@@ -247,28 +266,29 @@ class EstateSeeder:
         """Apply one family: account-wide ones once (in the primary region), regional ones in ``region``."""
         fam = family(name)
         self._account_wide = fam.scope == "account"
+        self._family = fam
         if self._account_wide:
-            self._steps(fam.steps, self.primary, None)
+            self._steps(fam.steps, self.primary, {})
         else:
             if region is None:
                 raise ValueError(f"the {name} family is regional: give a region")
-            self._steps(fam.steps, region, None)
+            self._steps(fam.steps, region, {})
 
     # ---------------------------------------------------------------- evaluation
 
-    def _steps(self, steps: list[Step], region: str, item: Any) -> None:
+    def _steps(self, steps: list[Step], region: str, bound: dict[str, Any]) -> None:
         for step in steps:
             if step.when is not None and not self._holds(step.when, region):
                 continue
             if step.each is None:
-                self._one(step, region, item)
+                self._one(step, region, bound)
                 continue
-            scope = self._scope(region, item)
+            scope = self._scope(region, bound)
             items = self._value(step.each, scope)
             if not isinstance(items, list):
                 raise ValueError(f"each must be a list, not {items!r}")
             for it in items:
-                self._one(step, region, self._value(it, scope))
+                self._one(step, region, {**bound, step.as_: self._value(it, scope)})
 
     def _holds(self, when: str, region: str) -> bool:
         negate = when.startswith("not ")
@@ -281,8 +301,8 @@ class EstateSeeder:
             value = region == cond.removeprefix("region:")
         return value != negate
 
-    def _one(self, step: Step, region: str, item: Any) -> None:
-        scope = self._scope(region, item)
+    def _one(self, step: Step, region: str, bound: dict[str, Any]) -> None:
+        scope = self._scope(region, bound)
         out: Any = None
         if step.call is not None:
             service, operation = step.call.split(".", 1)
@@ -290,11 +310,11 @@ class EstateSeeder:
         elif step.action is not None:
             out = self.actions[step.action](self, region, self._value(step.args, scope))
         elif step.steps is not None:
-            self._steps(step.steps, region, item)
+            self._steps(step.steps, region, bound)
         target = self.saved if self._account_wide else self.saved_in[region]
         for key, path in step.save.items():
             target[str(self._value(key, scope))] = jmespath.search(path, out)
-        scope = self._scope(region, item)
+        scope = self._scope(region, bound)
         if step.record is not None:
             rec = step.record
             self.rec.add(
@@ -315,7 +335,7 @@ class EstateSeeder:
                 str(self._value(extra.reason, scope)),
             )
 
-    def _scope(self, region: str, item: Any) -> dict[str, Any]:
+    def _scope(self, region: str, bound: dict[str, Any]) -> dict[str, Any]:
         primary = region == self.primary
         scope: dict[str, Any] = {
             **self.variables,
@@ -328,8 +348,13 @@ class EstateSeeder:
             **self.saved,
             **self.saved_in[region],
         }
-        if item is not None:
-            scope["item"] = item
+        fam = self._family
+        if fam is not None:
+            for key, value in fam.vars.items():
+                scope[key] = self._value(value, scope)
+            for key, choice in fam.region_vars.items():
+                scope[key] = self._value(choice.primary if primary else choice.other, scope)
+        scope.update(bound)
         return scope
 
     def _value(self, value: Any, scope: dict[str, Any]) -> Any:
@@ -396,6 +421,7 @@ _FUNCTIONS: dict[str, Callable[[EstateSeeder, Any], Any]] = {
     "$json": lambda _s, v: json.dumps(v),
     "$base64": lambda _s, v: base64.b64encode(str(v).encode()).decode(),
     "$zip": _zip,
+    "$basename": lambda _s, v: str(v).rsplit("/", 1)[-1],
     "$series": _series,
     "$concat": _concat,
     "$flow": _flow,
