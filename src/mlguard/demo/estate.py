@@ -13,8 +13,8 @@ or a seeding variable (``account``, ``region``, ``primary``, ``p``, ``suffix``, 
 string that is exactly one ``${name}`` keeps the value's type (a list stays a list). A few
 one-key mappings compute a value: ``$json`` (a JSON document, keys in the order written),
 ``$base64``, ``$basename`` (what follows the last ``/``), ``$zip`` (a zip archive of
-``{file: text}``), ``$series`` (CloudWatch datapoints back in time), ``$concat`` (lists joined)
-and ``$flow`` (:func:`flow_definition`).
+``{file: text}``), ``$series`` (CloudWatch datapoints back in time), ``$concat`` (lists joined),
+``$merge`` (mappings joined) and ``$flow`` (:func:`flow_definition`).
 
 What no description can say is done by a named ``action`` of :class:`EstateSeeder` (look up an
 AMI, back-date an access key, record what the server created by itself).
@@ -424,6 +424,7 @@ _FUNCTIONS: dict[str, Callable[[EstateSeeder, Any], Any]] = {
     "$basename": lambda _s, v: str(v).rsplit("/", 1)[-1],
     "$series": _series,
     "$concat": _concat,
+    "$merge": lambda _s, v: {k: x for part in v for k, x in part.items()},
     "$flow": _flow,
 }
 
