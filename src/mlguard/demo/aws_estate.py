@@ -192,162 +192,6 @@ class _Seeder:
         ebs = {"VolumeSize": size_gib, "Encrypted": True, "KmsKeyId": self.kms[region]["data"]}
         return {"DeviceName": device, "Ebs": ebs}
 
-    def gpu_cost_examples(self, region: str) -> None:
-        """A well-run GPU fine-tuning box: current generation, owner and cost-centre tags, 1-minute
-        monitoring, encrypted root volume, busy CPU: the compliant counterpart of the untagged, idle
-        GPU instances."""
-        if region != self.primary:
-            return
-        ec2 = self.client("ec2", region)
-        name = "gpu-finetune-g5"
-        ami = self._ami(ec2)
-        root_device = ec2.describe_images(ImageIds=[ami])["Images"][0]["RootDeviceName"]
-        instance = ec2.run_instances(
-            ImageId=ami,
-            InstanceType="g5.2xlarge",
-            MinCount=1,
-            MaxCount=1,
-            SubnetId=self.net[region]["subnet"],
-            BlockDeviceMappings=[self._encrypted_root(root_device, region, 200)],
-            IamInstanceProfile={"Arn": self.roles["gpu_profile"]},
-            Monitoring={"Enabled": True},
-            MetadataOptions={"HttpTokens": "required"},
-            TagSpecifications=[
-                {"ResourceType": "instance", "Tags": _tags(Name=name, owner="ml-platform", **_TEAM)}
-            ],
-        )["Instances"][0]["InstanceId"]
-        self.rec.add("aws.ec2.instance", instance, region)
-        self.client("cloudwatch", region).put_metric_data(
-            Namespace="AWS/EC2",
-            MetricData=[
-                {
-                    "MetricName": "CPUUtilization",
-                    "Dimensions": [{"Name": "InstanceId", "Value": instance}],
-                    "Timestamp": self.now - timedelta(hours=6 * i),
-                    "Value": 64.0,
-                    "Unit": "Percent",
-                }
-                for i in range(1, 29)
-            ],
-        )
-
-    def security_groups(self, region: str) -> None:
-        """Record every security group of the region once the estate is seeded: the VPC defaults,
-        ml-private, ml-ssh-open and the groups EMR created for its clusters."""
-        ec2 = self.client("ec2", region)
-        for page in ec2.get_paginator("describe_security_groups").paginate():
-            for group in page["SecurityGroups"]:
-                self.rec.add(
-                    "aws.ec2.security_group",
-                    group["GroupId"],
-                    region,
-                    bad="SSH open to the internet" if group["GroupName"] == "ml-ssh-open" else None,
-                )
-
-    def pipeline_hardening(self, region: str) -> None:
-        """Compliant counterparts for the data-pipeline policies: an encrypted, logged EMR cluster,
-        a crawler with a security configuration, and an API stage with logging and throttling."""
-        r = self.rec
-        primary = region == self.primary
-        p = "" if primary else "eu-"
-        glue = self.client("glue", region)
-        crawler = f"{p}features-crawler"
-        glue.create_crawler(
-            Name=crawler,
-            Role=self.roles["glue"],
-            DatabaseName=f"{p}features".replace("-", "_"),
-            Targets={"S3Targets": [{"Path": "s3://acme-ml-raw-data/curated/"}]},
-            CrawlerSecurityConfiguration=f"{p}ml-glue-secure",
-            Tags={"team": "ml-platform"},
-        )
-        r.add("aws.glue.crawler", crawler, region)
-        r.flaw("aws.glue.crawler", f"{p}raw-data-crawler", region, "no security configuration")
-        if not primary:
-            return
-        lambda_name = "inference-proxy"
-        r.flaw("aws.lambda.function", lambda_name, region, "deprecated runtime python3.9")
-        emr = self.client("emr", region)
-        emr.create_security_configuration(
-            Name="ml-emr-encrypted",
-            SecurityConfiguration=json.dumps(
-                {
-                    "EncryptionConfiguration": {
-                        "EnableAtRestEncryption": True,
-                        "EnableInTransitEncryption": True,
-                        "AtRestEncryptionConfiguration": {
-                            "S3EncryptionConfiguration": {
-                                "EncryptionMode": "SSE-KMS",
-                                "AwsKmsKey": self.kms[region]["data"],
-                            },
-                            "LocalDiskEncryptionConfiguration": {
-                                "EncryptionKeyProviderType": "AwsKms",
-                                "AwsKmsKey": self.kms[region]["data"],
-                            },
-                        },
-                        "InTransitEncryptionConfiguration": {
-                            "TLSCertificateConfiguration": {
-                                "CertificateProviderType": "PEM",
-                                "S3Object": "s3://acme-ml-model-artifacts/certs/emr.zip",
-                            }
-                        },
-                    }
-                }
-            ),
-        )
-
-        def encrypted_cluster(name: str, workers: str, count: int, idle_seconds: int) -> str:
-            """A logged cluster under the encrypting security configuration that stops when idle."""
-            cluster_id = str(
-                emr.run_job_flow(
-                    Name=name,
-                    ReleaseLabel="emr-7.1.0",
-                    LogUri="s3://acme-ml-access-logs/emr/",
-                    SecurityConfiguration="ml-emr-encrypted",
-                    Instances={
-                        "MasterInstanceType": "m5.xlarge",
-                        "SlaveInstanceType": workers,
-                        "InstanceCount": count,
-                        "KeepJobFlowAliveWhenNoSteps": True,
-                        "Ec2SubnetId": self.net[region]["subnet"],
-                    },
-                    Applications=[{"Name": "Spark"}],
-                    JobFlowRole="EMR_EC2_DefaultRole",
-                    ServiceRole="EMR_DefaultRole",
-                    VisibleToAllUsers=True,
-                    Tags=_tags(**_TEAM),
-                )["JobFlowId"]
-            )
-            emr.put_auto_termination_policy(
-                ClusterId=cluster_id, AutoTerminationPolicy={"IdleTimeout": idle_seconds}
-            )
-            r.add("aws.emr.cluster", cluster_id, region)
-            return cluster_id
-
-        encrypted_cluster("secure-feature-emr", "m5.2xlarge", 3, idle_seconds=3600)
-        # GPU preprocessing cluster that scales between 1 and 6 instances and stops after 30 idle minutes.
-        gpu = encrypted_cluster("gpu-feature-prep-emr", "g5.2xlarge", 2, idle_seconds=1800)
-        emr.put_managed_scaling_policy(
-            ClusterId=gpu,
-            ManagedScalingPolicy={
-                "ComputeLimits": {
-                    "UnitType": "Instances",
-                    "MinimumCapacityUnits": 1,
-                    "MaximumCapacityUnits": 6,
-                }
-            },
-        )
-        api = self.client("apigateway", region)
-        internal = next(a["id"] for a in api.get_rest_apis()["items"] if a["name"] == "internal-ml-api")
-        api.update_stage(
-            restApiId=internal,
-            stageName="prod",
-            patchOperations=[
-                {"op": "replace", "path": "/*/*/logging/loglevel", "value": "ERROR"},
-                {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "100"},
-                {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "200"},
-            ],
-        )
-
     # ------------------------------------------------------------------ AgentCore + ECR
 
     def _ecr_repository(self, region: str, name: str, *, hardened: bool) -> str:
@@ -917,7 +761,26 @@ def _find_ami(seeder: EstateSeeder, region: str, _args: dict[str, Any]) -> dict[
     return {"ImageId": ami, "RootDeviceName": root_device}
 
 
-_ACTIONS: dict[str, Action] = {"backdate_key": _backdate_key, "find_ami": _find_ami}
+def _record_security_groups(seeder: EstateSeeder, region: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Record every security group of the region (some were made by the server, not the estate);
+    the one named ``flawed`` with the reason ``flaw``."""
+    ec2 = seeder.client("ec2", region)
+    for page in ec2.get_paginator("describe_security_groups").paginate():
+        for group in page["SecurityGroups"]:
+            seeder.rec.add(
+                "aws.ec2.security_group",
+                group["GroupId"],
+                region,
+                bad=args["flaw"] if group["GroupName"] == args["flawed"] else None,
+            )
+    return {}
+
+
+_ACTIONS: dict[str, Action] = {
+    "backdate_key": _backdate_key,
+    "find_ami": _find_ami,
+    "record_security_groups": _record_security_groups,
+}
 
 #: Values every description file may use as ``${NAME}``.
 _VARIABLES: dict[str, Any] = {
@@ -986,10 +849,10 @@ def seed_aws(
             seeder.apply(family, region)
         seeder.apply("sagemaker_security", region)
         seeder.apply("sagemaker_controls", region)
-        seeder.pipeline_hardening(region)
-        seeder.gpu_cost_examples(region)
+        seeder.apply("pipeline_hardening", region)
+        seeder.apply("gpu_cost", region)
         seeder.bedrock(region)
-        seeder.security_groups(region)
+        seeder.apply("security_groups", region)
         seeder.agentcore_ecr(region)
     names = {k: sorted(v) for k, v in sorted(seeder.rec.names.items())}
     return AwsEstateManifest(
