@@ -1,30 +1,40 @@
-"""The demo AWS estate: a realistic ML platform, seeded through plain boto3 calls.
+"""The demo AWS estate: a realistic ML platform, described as data and seeded through plain boto3.
 
 The estate mirrors the AWS ML pipeline mlguard governs (raw data in S3 catalogued by Glue, ETL on
 Glue and EMR, SageMaker Feature Store, Studio, training, endpoints behind Lambda and API Gateway,
-CloudWatch, Model Monitor, EventBridge-driven retraining, GPU compute). It deliberately mixes good
-and bad configurations, and every bad one is named in the returned manifest with the reason, so a
-scan of the estate has known findings and tests can check counts per catalogue type.
+CloudWatch, Model Monitor, EventBridge-driven retraining, GPU compute, Bedrock and AgentCore). It
+deliberately mixes good and bad configurations, and every bad one is named in the returned
+manifest with the reason, so a scan of the estate has known findings and tests can check counts
+per catalogue type.
 
-Only public boto3 calls are used, so the estate can be seeded into any AWS-compatible endpoint.
-Two things plain AWS APIs cannot express are optional callbacks: back-dating an IAM access key (a
-key is always created "now") and, on moto, nothing else. Counts in the manifest are derived from
-what was actually created, never written down separately.
+What is seeded is written down in ``src/mlguard/data/demo/aws_estate.yaml`` (the families, in
+order) and ``src/mlguard/data/demo/aws/<family>.yaml`` (their boto3 calls, each resource with its
+planted misconfiguration), applied by :class:`mlguard.demo.estate.EstateSeeder`. This module
+keeps what tests import (the canaries, the regions, the manifest model) and the few named actions
+no description can express: looking up an AMI, recording the security groups the server made by
+itself, and back-dating an IAM access key (a key is always created "now"; an optional callback,
+which only a fake such as moto can honour). Counts in the manifest are derived from what was
+actually created, never written down separately.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlguard.demo.estate import Action, BackdateKey, EstateSeeder, Flaw, flow_definition
+from mlguard.demo.estate import (
+    ESTATE_DIR,
+    Action,
+    BackdateKey,
+    ClientFactory,
+    EstateSeeder,
+    Flaw,
+    flow_definition,
+    load_index,
+)
 
 __all__ = ["AwsEstateManifest", "Flaw", "flow_definition", "seed_aws"]
 
@@ -65,17 +75,8 @@ DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
 #: every real account; on moto see :func:`mlguard.testing.moto_ext.add_aws_managed_policies`).
 AWS_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess", "AmazonBedrockFullAccess")
 DEFAULT_ACCOUNT = "123456789012"
-#: The third-party (labelling/monitoring vendor) account some demo roles trust.
-_VENDOR_ACCOUNT = "444455556666"
-# The Databricks Unity Catalog master role (commercial AWS) that storage credential roles trust.
-UC_MASTER_ROLE = "arn:aws:iam::414351767826:role/unity-catalog-prod-UCMasterRole-14S5ZJVKOTYTL"
-#: Databricks' AWS account, which a workspace's cross-account role trusts (commercial AWS), and the
-#: demo Databricks account's id: the external ID that role requires.
-DATABRICKS_PRINCIPAL = "arn:aws:iam::414351767826:root"
-DATABRICKS_ACCOUNT_ID = "0d6c1e3f-acct-demo"
-
-ClientFactory = Callable[[str, str], Any]
-"""``(service, region) -> boto3 client``."""
+#: The estate: the description files applied, in order (see :mod:`mlguard.demo.estate`).
+ESTATE_INDEX = ESTATE_DIR.parent / "aws_estate.yaml"
 
 
 class AwsEstateManifest(BaseModel):
@@ -106,93 +107,6 @@ class AwsEstateManifest(BaseModel):
         return sum(self.counts.values())
 
 
-def _tags(**kv: str) -> list[dict[str, str]]:
-    return [{"Key": k.replace("_", "-"), "Value": v} for k, v in kv.items()]
-
-
-_TEAM = {"team": "ml-platform", "cost_center": "cc-4410", "environment": "production"}
-#: _TEAM plus an accountable owner: the resources the ownership-tag policies pass.
-_OWNED = {**_TEAM, "owner": "ml-platform"}
-# Demo GPU instances that run the CloudWatch agent with its nvidia_gpu section: GPU name and the
-# nvidia_smi_utilization_gpu percent it reports (the trainer is busy; the dev box's GPU is idle).
-_AGENT_GPU = {"gpu-trainer-p3": ("Tesla V100-SXM2-16GB", 88.0), "gpu-dev-g4dn": ("Tesla T4", 0.0)}
-#: The LLM serving image, in the flawed (mutable, unscanned, public) llm-serving repository.
-_LLM_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/llm-serving:latest"
-
-
-def _lambda_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("handler.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
-    return buf.getvalue()
-
-
-def _trust(service: str, conditions: dict[str, Any] | None = None) -> str:
-    statement: dict[str, Any] = {
-        "Effect": "Allow",
-        "Principal": {"Service": service},
-        "Action": "sts:AssumeRole",
-    }
-    if conditions:
-        statement["Condition"] = conditions
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
-class _Seeder:
-    def __init__(
-        self,
-        client: ClientFactory,
-        account_id: str,
-        regions: list[str],
-        backdate_key: BackdateKey | None,
-        now: datetime,
-    ) -> None:
-        self.account = account_id
-        self.regions = regions
-        self.primary = regions[0]
-        self.backdate_key = backdate_key
-        self.now = now
-        self.engine = EstateSeeder(client, account_id, regions, _VARIABLES, _ACTIONS, now, backdate_key)
-        self.rec = self.engine.rec
-        self.client = self.engine.client
-        self.roles: dict[str, str] = {}
-        self.kms: dict[str, dict[str, str]] = {}
-        self.net: dict[str, dict[str, str]] = {}
-
-    def apply(self, family: str, region: str | None = None) -> None:
-        """Apply one description file, and expose what it saved to the families still in Python."""
-        self.engine.apply(family, region)
-        for key, value in self.engine.saved.items():
-            if key.startswith("role."):
-                self.roles[key.removeprefix("role.")] = value
-        if region is not None:
-            for key, value in self.engine.saved_in[region].items():
-                kind, _, name = key.partition(".")
-                if kind in ("net", "kms"):
-                    getattr(self, kind).setdefault(region, {})[name] = value
-
-    def arn(self, service: str, region: str, resource: str) -> str:
-        return f"arn:aws:{service}:{region}:{self.account}:{resource}"
-
-    # ------------------------------------------------------------------ account-wide
-
-    # ------------------------------------------------------------------ per region
-
-    @staticmethod
-    def _ami(ec2: Any) -> str:
-        """An Amazon Deep Learning AMI of the region (else Amazon Linux 2), looked up by name."""
-        for pattern in ("Deep Learning AMI*", "amzn2-ami-hvm-*-x86_64-gp2"):
-            images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": [pattern]}])
-            if images["Images"]:
-                return str(images["Images"][0]["ImageId"])
-        raise LookupError("no Amazon Deep Learning or Amazon Linux 2 AMI in this region")
-
-    def _encrypted_root(self, device: str, region: str, size_gib: int) -> dict[str, Any]:
-        """A root volume mapping encrypted with the region's ML data key (a customer-managed key)."""
-        ebs = {"VolumeSize": size_gib, "Encrypted": True, "KmsKeyId": self.kms[region]["data"]}
-        return {"DeviceName": device, "Ebs": ebs}
-
-
 def _backdate_key(seeder: EstateSeeder, _region: str, args: dict[str, Any]) -> dict[str, Any]:
     """Make an access key look ``days`` old (a key is always created "now"; only a fake can)."""
     if seeder.backdate_key is not None:
@@ -201,12 +115,16 @@ def _backdate_key(seeder: EstateSeeder, _region: str, args: dict[str, Any]) -> d
 
 
 def _find_ami(seeder: EstateSeeder, region: str, _args: dict[str, Any]) -> dict[str, Any]:
-    """An Amazon Deep Learning AMI of the region (else Amazon Linux 2), looked up by name, and its
-    root device name."""
+    """An Amazon Deep Learning AMI of the region (else Amazon Linux 2), looked up by name (the
+    first that exists), and its root device name."""
     ec2 = seeder.client("ec2", region)
-    ami = _Seeder._ami(ec2)
-    root_device = ec2.describe_images(ImageIds=[ami])["Images"][0]["RootDeviceName"]
-    return {"ImageId": ami, "RootDeviceName": root_device}
+    for pattern in ("Deep Learning AMI*", "amzn2-ami-hvm-*-x86_64-gp2"):
+        images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": [pattern]}])
+        if images["Images"]:
+            ami = str(images["Images"][0]["ImageId"])
+            root_device = ec2.describe_images(ImageIds=[ami])["Images"][0]["RootDeviceName"]
+            return {"ImageId": ami, "RootDeviceName": root_device}
+    raise LookupError("no Amazon Deep Learning or Amazon Linux 2 AMI in this region")
 
 
 def _record_security_groups(seeder: EstateSeeder, region: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -230,19 +148,14 @@ _ACTIONS: dict[str, Action] = {
     "record_security_groups": _record_security_groups,
 }
 
-#: Values every description file may use as ``${NAME}``.
+#: Values every description file may use as ``${NAME}``, besides the estate index's own.
 _VARIABLES: dict[str, Any] = {
     **{
         name: value
         for name, value in globals().items()
         if name.startswith("CANARY_") and isinstance(value, str)
     },
-    "UC_MASTER_ROLE": UC_MASTER_ROLE,
-    "DATABRICKS_PRINCIPAL": DATABRICKS_PRINCIPAL,
-    "DATABRICKS_ACCOUNT_ID": DATABRICKS_ACCOUNT_ID,
-    "VENDOR_ACCOUNT": _VENDOR_ACCOUNT,
-    "team_tags": _tags(**_TEAM),
-    "owned_tags": _tags(**_OWNED),
+    "AWS_MANAGED_POLICIES": list(AWS_MANAGED_POLICIES),
 }
 
 
@@ -278,30 +191,16 @@ def seed_aws(
     region_list = list(regions)
     if not region_list:
         raise ValueError("seed_aws needs at least one region")
-    seeder = _Seeder(
+    seeder = EstateSeeder(
         _client_factory(session_or_clients),
         account_id,
         region_list,
-        backdate_access_key,
+        _VARIABLES,
+        _ACTIONS,
         now or datetime.now(UTC),
+        backdate_access_key,
     )
-    seeder.apply("iam")
-    seeder.apply("s3_account")
-    for region in region_list:
-        seeder.apply("network", region)
-        seeder.apply("kms", region)
-        seeder.apply("s3", region)
-        for family in ("sagemaker", "sagemaker_scaling", "ec2"):
-            seeder.apply(family, region)
-        for family in ("glue", "lambda", "emr", "cloudtrail", "events", "apigateway"):
-            seeder.apply(family, region)
-        seeder.apply("sagemaker_security", region)
-        seeder.apply("sagemaker_controls", region)
-        seeder.apply("pipeline_hardening", region)
-        seeder.apply("gpu_cost", region)
-        seeder.apply("bedrock", region)
-        seeder.apply("security_groups", region)
-        seeder.apply("agentcore_ecr", region)
+    seeder.seed(load_index(ESTATE_INDEX))
     names = {k: sorted(v) for k, v in sorted(seeder.rec.names.items())}
     return AwsEstateManifest(
         account_id=account_id,

@@ -159,6 +159,17 @@ class RegionValue(BaseModel):
 Family.model_rebuild()
 
 
+class EstateIndex(BaseModel):
+    """The estate: which families are applied, in which order, and the values they share."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = ""
+    account: list[str] = Field(description="Account-wide families, applied once in the first region.")
+    regional: list[str] = Field(description="Regional families, applied in each region in turn.")
+    vars: dict[str, Any] = Field(default_factory=dict, description="Values every family may use as ${name}.")
+
+
 @cache
 def _schema() -> dict[str, Any]:
     return Family.model_json_schema(by_alias=True)
@@ -201,8 +212,34 @@ def _walk(steps: list[Step], where: list[str | int]) -> Iterator[tuple[list[str 
 
 
 @cache
+def _family_at(path: Path) -> Family:
+    return load_family(path)
+
+
 def family(name: str) -> Family:
-    return load_family(ESTATE_DIR / f"{name}.yaml")
+    """The family ``name`` of the packaged estate (parsed and validated once)."""
+    return _family_at(ESTATE_DIR / f"{name}.yaml")
+
+
+def load_index(path: Path, families: Path = ESTATE_DIR) -> EstateIndex:
+    """Parse and validate the estate index and every family it names (each file validated, each
+    in the list its scope says); errors name the file, line and entry."""
+    doc, instance = load_validated(path, EstateIndex.model_json_schema(), EstateError)
+    index = EstateIndex.model_validate(instance)
+    for key, scope in (("account", "account"), ("regional", "region")):
+        for i, name in enumerate(getattr(index, key)):
+            file = families / f"{name}.yaml"
+            if not file.is_file():
+                raise EstateError(
+                    f"{key}[{i}]: no description file {file.name}", file=str(path), line=doc.line_of([key, i])
+                )
+            if load_family(file).scope != scope:
+                raise EstateError(
+                    f"{key}[{i}]: {name} has scope {load_family(file).scope}, not {scope}",
+                    file=str(path),
+                    line=doc.line_of([key, i]),
+                )
+    return index
 
 
 @dataclass
@@ -261,6 +298,15 @@ class EstateSeeder:
         if key not in self._clients:
             self._clients[key] = self._make_client(service, region)
         return self._clients[key]
+
+    def seed(self, index: EstateIndex) -> None:
+        """Apply the whole estate: the account-wide families, then every regional one per region."""
+        self.variables = {**index.vars, **self.variables}
+        for name in index.account:
+            self.apply(name)
+        for region in self.regions:
+            for name in index.regional:
+                self.apply(name, region)
 
     def apply(self, name: str, region: str | None = None) -> None:
         """Apply one family: account-wide ones once (in the primary region), regional ones in ``region``."""
