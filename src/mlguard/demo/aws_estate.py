@@ -200,7 +200,7 @@ def seed_aws(
         now or datetime.now(UTC),
         backdate_access_key,
     )
-    seeder.seed(load_index(ESTATE_INDEX))
+    seeder.seed(load_index(ESTATE_INDEX), ESTATE_DIR)
     names = {k: sorted(v) for k, v in sorted(seeder.rec.names.items())}
     return AwsEstateManifest(
         account_id=account_id,

@@ -58,6 +58,10 @@ class EstateError(InputError):
     """The estate description is invalid (exit 2)."""
 
 
+class _TemplateError(Exception):
+    """A value a step needs cannot be made (raised as an EstateError naming the step)."""
+
+
 class Flaw(BaseModel):
     """A deliberately bad resource in the estate and what is wrong with it."""
 
@@ -168,6 +172,9 @@ class EstateIndex(BaseModel):
     account: list[str] = Field(description="Account-wide families, applied once in the first region.")
     regional: list[str] = Field(description="Regional families, applied in each region in turn.")
     vars: dict[str, Any] = Field(default_factory=dict, description="Values every family may use as ${name}.")
+    region_vars: dict[str, RegionValue] = Field(
+        default_factory=dict, description="Values every family may use that differ in the first region."
+    )
 
 
 @cache
@@ -177,6 +184,18 @@ def _schema() -> dict[str, Any]:
 
 def load_family(path: Path) -> Family:
     """Parse and validate one description file; errors name the file, line and entry."""
+    return _load(path).family
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    path: Path
+    doc: Located
+    family: Family
+
+
+@cache
+def _load(path: Path) -> _Loaded:
     doc, instance = load_validated(path, _schema(), EstateError)
     try:
         family = Family.model_validate(instance)
@@ -194,7 +213,7 @@ def load_family(path: Path) -> Family:
                     file=str(path),
                     line=doc.line_of([*where, kind]),
                 )
-    return family
+    return _Loaded(path, doc, family)
 
 
 def _entry(where: list[str | int]) -> str:
@@ -211,16 +230,6 @@ def _walk(steps: list[Step], where: list[str | int]) -> Iterator[tuple[list[str 
             yield from _walk(step.steps, [*where, i, "steps"])
 
 
-@cache
-def _family_at(path: Path) -> Family:
-    return load_family(path)
-
-
-def family(name: str) -> Family:
-    """The family ``name`` of the packaged estate (parsed and validated once)."""
-    return _family_at(ESTATE_DIR / f"{name}.yaml")
-
-
 def load_index(path: Path, families: Path = ESTATE_DIR) -> EstateIndex:
     """Parse and validate the estate index and every family it names (each file validated, each
     in the list its scope says); errors name the file, line and entry."""
@@ -229,15 +238,13 @@ def load_index(path: Path, families: Path = ESTATE_DIR) -> EstateIndex:
     for key, scope in (("account", "account"), ("regional", "region")):
         for i, name in enumerate(getattr(index, key)):
             file = families / f"{name}.yaml"
+            line = doc.line_of([key, i])
             if not file.is_file():
+                raise EstateError(f"{key}[{i}]: no description file {file.name}", file=str(path), line=line)
+            found = load_family(file).scope
+            if found != scope:
                 raise EstateError(
-                    f"{key}[{i}]: no description file {file.name}", file=str(path), line=doc.line_of([key, i])
-                )
-            if load_family(file).scope != scope:
-                raise EstateError(
-                    f"{key}[{i}]: {name} has scope {load_family(file).scope}, not {scope}",
-                    file=str(path),
-                    line=doc.line_of([key, i]),
+                    f"{key}[{i}]: {name} has scope {found}, not {scope}", file=str(path), line=line
                 )
     return index
 
@@ -290,8 +297,9 @@ class EstateSeeder:
         self.rec = Recorder()
         self.saved: dict[str, Any] = {}
         self.saved_in: dict[str, dict[str, Any]] = {r: {} for r in regions}
+        self.region_vars: dict[str, RegionValue] = {}
         self._account_wide = False
-        self._family: Family | None = None
+        self._loaded: _Loaded | None = None
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
@@ -299,42 +307,52 @@ class EstateSeeder:
             self._clients[key] = self._make_client(service, region)
         return self._clients[key]
 
-    def seed(self, index: EstateIndex) -> None:
+    def seed(self, index: EstateIndex, families: Path = ESTATE_DIR) -> None:
         """Apply the whole estate: the account-wide families, then every regional one per region."""
         self.variables = {**index.vars, **self.variables}
+        self.region_vars = {**index.region_vars, **self.region_vars}
         for name in index.account:
-            self.apply(name)
+            self.apply(families / f"{name}.yaml")
         for region in self.regions:
             for name in index.regional:
-                self.apply(name, region)
+                self.apply(families / f"{name}.yaml", region)
 
-    def apply(self, name: str, region: str | None = None) -> None:
-        """Apply one family: account-wide ones once (in the primary region), regional ones in ``region``."""
-        fam = family(name)
-        self._account_wide = fam.scope == "account"
-        self._family = fam
-        if self._account_wide:
-            self._steps(fam.steps, self.primary, {})
-        else:
-            if region is None:
-                raise ValueError(f"the {name} family is regional: give a region")
-            self._steps(fam.steps, region, {})
+    def apply(self, path: Path, region: str | None = None) -> None:
+        """Apply one family file: an account-wide one once (in the first region), a regional one
+        in ``region``. A value the description cannot supply (an undefined ``${name}``, an unknown
+        action, ``each`` over something not a list) is an :class:`EstateError` naming the step."""
+        self._loaded = loaded = _load(path)
+        self._account_wide = loaded.family.scope == "account"
+        if not self._account_wide and region is None:
+            raise ValueError(f"{path.name} is regional: give a region")
+        self._steps(loaded.family.steps, region or self.primary, {}, ["steps"])
 
     # ---------------------------------------------------------------- evaluation
 
-    def _steps(self, steps: list[Step], region: str, bound: dict[str, Any]) -> None:
-        for step in steps:
+    def _fail(self, where: list[str | int], message: str) -> EstateError:
+        loaded = self._loaded
+        assert loaded is not None
+        return EstateError(
+            f"{_entry(where)}: {message}", file=str(loaded.path), line=loaded.doc.line_of(where)
+        )
+
+    def _steps(self, steps: list[Step], region: str, bound: dict[str, Any], where: list[str | int]) -> None:
+        for i, step in enumerate(steps):
+            at = [*where, i]
             if step.when is not None and not self._holds(step.when, region):
                 continue
-            if step.each is None:
-                self._one(step, region, bound)
-                continue
-            scope = self._scope(region, bound)
-            items = self._value(step.each, scope)
-            if not isinstance(items, list):
-                raise ValueError(f"each must be a list, not {items!r}")
-            for it in items:
-                self._one(step, region, {**bound, step.as_: self._value(it, scope)})
+            try:
+                if step.each is None:
+                    self._one(step, region, bound, at)
+                    continue
+                scope = self._scope(region, bound)
+                items = self._value(step.each, scope)
+                if not isinstance(items, list):
+                    raise _TemplateError(f"each must be a list, not {items!r}")
+                for it in items:
+                    self._one(step, region, {**bound, step.as_: self._value(it, scope)}, at)
+            except _TemplateError as exc:
+                raise self._fail(at, str(exc)) from None
 
     def _holds(self, when: str, region: str) -> bool:
         negate = when.startswith("not ")
@@ -347,16 +365,20 @@ class EstateSeeder:
             value = region == cond.removeprefix("region:")
         return value != negate
 
-    def _one(self, step: Step, region: str, bound: dict[str, Any]) -> None:
+    def _one(self, step: Step, region: str, bound: dict[str, Any], where: list[str | int]) -> None:
         scope = self._scope(region, bound)
         out: Any = None
         if step.call is not None:
             service, operation = step.call.split(".", 1)
             out = getattr(self.client(service, region), operation)(**self._value(step.args, scope))
         elif step.action is not None:
+            if step.action not in self.actions:
+                raise _TemplateError(
+                    f"unknown action {step.action!r} (known: {', '.join(sorted(self.actions))})"
+                )
             out = self.actions[step.action](self, region, self._value(step.args, scope))
         elif step.steps is not None:
-            self._steps(step.steps, region, bound)
+            self._steps(step.steps, region, bound, [*where, "steps"])
         target = self.saved if self._account_wide else self.saved_in[region]
         for key, path in step.save.items():
             target[str(self._value(key, scope))] = jmespath.search(path, out)
@@ -373,7 +395,7 @@ class EstateSeeder:
             rtype = extra.type or (step.record.type if step.record else None)
             name = extra.name or (step.record.name if step.record else None)
             if rtype is None or name is None:
-                raise ValueError("a flaw without a record names its type and name")
+                raise _TemplateError("a flaw without a record names its type and name")
             self.rec.flaw(
                 rtype,
                 str(self._value(name, scope)),
@@ -389,13 +411,13 @@ class EstateSeeder:
             "region": region,
             "primary": self.primary,
             "suffix": "" if primary else f"-{region}",
-            "p": "" if primary else "eu-",
-            "p_": "" if primary else "eu_",
-            **self.saved,
-            **self.saved_in[region],
         }
-        fam = self._family
-        if fam is not None:
+        for key, choice in self.region_vars.items():
+            scope[key] = choice.primary if primary else choice.other
+        scope.update(self.saved)
+        scope.update(self.saved_in[region])
+        if self._loaded is not None:
+            fam = self._loaded.family
             for key, value in fam.vars.items():
                 scope[key] = self._value(value, scope)
             for key, choice in fam.region_vars.items():
@@ -429,10 +451,12 @@ def _lookup(name: str, scope: dict[str, Any]) -> Any:
     if name in scope:
         return scope[name]
     head, _, rest = name.partition(".")
-    value: Any = scope.get(head)
-    if value is None:
-        raise KeyError(f"${{{name}}} is not defined")
+    if head not in scope:
+        raise _TemplateError(f"${{{name}}} is not defined")
+    value: Any = scope[head]
     for part in rest.split(".") if rest else []:
+        if not isinstance(value, dict) or part not in value:
+            raise _TemplateError(f"${{{name}}}: {head} has no {part!r}")
         value = value[part]
     return value
 
