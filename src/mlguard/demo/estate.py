@@ -1,23 +1,29 @@
 """A declarative AWS estate: a YAML description of boto3 calls, and the small seeder that applies it.
 
-The description (``src/mlguard/data/demo/aws/<family>.yaml``, one file per service family) is a
-list of steps. A step is one boto3 call (``call: service.operation`` with ``args``), a group of
-steps (``steps``), or both repeated over ``each`` item; ``when`` limits it to the primary region,
-the other regions, or one region. What a call returns can be kept under a name (``save``: name ->
-JMESPath into the response) and used later as ``${name}``. A step that creates a resource says so
-(``record``: catalogue type, name, and ``flaw``, the planted misconfiguration, if any): the manifest
-of the seeded estate (counts, names, flaws) is built from these records only.
+An index (``src/mlguard/data/demo/aws_estate.yaml``) lists the families, account-wide ones and
+regional ones, in the order they are applied, and the values they share. Each family
+(``src/mlguard/data/demo/aws/<family>.yaml``, one file per service family) is a list of steps. A
+step is one boto3 call (``call: service.operation`` with ``args``), a group of steps (``steps``),
+a named action, or any of these repeated over ``each`` item; ``when`` limits it to the first
+region, the other regions, or one region. What a call returns can be kept under a name (``save``:
+name -> JMESPath into the response) and used later as ``${name}``. A step that creates a resource
+says so (``record``: catalogue type, name, and ``flaw``, the planted misconfiguration, if any;
+``flaws`` adds more, to it or to another resource): the manifest of the seeded estate (counts,
+names, flaws) is built from these records only.
 
 Strings are templates: ``${name}`` is a saved value, an ``each`` item's field (``${item.field}``)
-or a seeding variable (``account``, ``region``, ``primary``, ``p``, ``suffix``, the canaries...). A
+or a variable: ``account``, ``region``, ``primary`` (the first region), ``suffix`` (empty in the
+first region, ``-<region>`` elsewhere), the index's and the family's ``vars`` and ``region_vars``
+(one value for the first region, one for the others), and the caller's (the canaries). A
 string that is exactly one ``${name}`` keeps the value's type (a list stays a list). A few
 one-key mappings compute a value: ``$json`` (a JSON document, keys in the order written),
 ``$base64``, ``$basename`` (what follows the last ``/``), ``$zip`` (a zip archive of
 ``{file: text}``), ``$series`` (CloudWatch datapoints back in time), ``$concat`` (lists joined),
 ``$merge`` (mappings joined) and ``$flow`` (:func:`flow_definition`).
 
-What no description can say is done by a named ``action`` of :class:`EstateSeeder` (look up an
-AMI, back-date an access key, record what the server created by itself).
+What no description can say is done by a named ``action`` the caller gives the seeder
+(:mod:`mlguard.demo.aws_estate` has three: look up an AMI, back-date an access key, record the
+security groups the server created by itself).
 """
 
 from __future__ import annotations
@@ -552,11 +558,17 @@ def flow_definition(model: str, guardrail: str | None, knowledge_base: str | Non
 
 __all__ = [
     "ESTATE_DIR",
+    "Action",
+    "BackdateKey",
+    "ClientFactory",
     "EstateError",
+    "EstateIndex",
     "EstateSeeder",
+    "Family",
     "Flaw",
-    "Located",
     "Recorder",
+    "Step",
     "flow_definition",
     "load_family",
+    "load_index",
 ]
