@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlguard import __version__
-from mlguard.collect.shard import missing_unit_errors, shard_of
+from mlguard.collect.shard import missing_shard_error, missing_unit_errors, shard_of
 from mlguard.errors import InputError, InventoryError
 from mlguard.model import CollectionError, Identity, Inventory, Provenance, ShardInfo
 from mlguard.pipeline import load_inventory
@@ -73,6 +73,12 @@ def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | 
         if key in owner:
             raise InputError(f"{owner[key]} and {path} are both shard {info.index}/{info.count}")
         owner[key] = path
+    reader: dict[str, str] = {}
+    for path, _, info in parts:
+        for unit in info.units:
+            other = reader.setdefault(unit, path)
+            if other != path:
+                raise InputError(f"unit {unit} was read by two parts: {other} and {path}")
     seen_uid: dict[str, str] = {}
     for path, inv, _ in parts:
         for r in inv.resources:
@@ -98,10 +104,17 @@ def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | 
         errors += [e for e in inv.errors if e not in errors]  # setup errors every shard repeats
     balanced = bool(plans[0])
     lone = int(missing[0].split("/")[0]) if len(missing) == 1 and len(counts) == 1 else None
+    named: set[int | None] = set()
     for unit in sorted(universe - read):
         # a balanced plan is not in the parts: the missing shard is named when it is the only one
         placed = lone if balanced else shard_of(unit, n)
+        named.add(placed)
         errors += missing_unit_errors(unit, placed, n, types)
+    for spec in missing:
+        # a missing shard the other parts placed no unit on: nothing is known to be unread, but the
+        # run is still incomplete (exit 3), and its results must say why, not look whole
+        if None not in named and int(spec.split("/")[0]) not in named:
+            errors.append(missing_shard_error(spec))
     identities: list[Identity] = []
     for _, inv, _ in parts:
         identities += [i for i in inv.provenance.identities if i not in identities]
@@ -137,3 +150,4 @@ def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | 
         counts if len(counts) > 1 else [],
         any(e.code == "Timeout" and e.operation == "scan" for e in errors),
     )
+

@@ -161,3 +161,16 @@ def missing_unit_errors(
             ]
         return [CollectionError(provider="databricks", workspace=name, **base)]
     return [CollectionError(provider=parts[0], **base)]
+
+
+def missing_shard_error(spec: str) -> CollectionError:
+    """A missing shard ``K/N`` that the present parts placed no unit on. It leaves no resource
+    unread (its provider, ``mlguard``, has none) but makes the run incomplete in every report, as
+    the merge's exit 3 says."""
+    return CollectionError(
+        provider="mlguard",
+        operation="shard",
+        code="ShardMissing",
+        message=f"shard {spec} is missing from the merge: the other parts placed no unit on it, "
+        "but what it would have seen is unknown",
+    )
