@@ -359,7 +359,7 @@ class IacScan(BaseModel):
 
     path: str = Field(description="The path scanned, relative to repo_root when inside it.")
     repo_root: str = Field(description="Absolute directory that result file paths are relative to.")
-    checkov_version: str | None
+    checkov_version: str | None = None
     frameworks: list[str]
     started_at: str
     finished_at: str

@@ -47,7 +47,14 @@ def _tree(root: Path) -> Path:
     _write(root / "envs" / "prod" / "main.tf", 'module "net" {\n  source = "./modules/net"\n}\n')
     _write(root / "envs" / "prod" / "modules" / "net" / "main.tf", 'resource "aws_vpc" "v" {}\n')
     _write(root / "envs" / "prod" / "stack.yaml", "Resources: {}\n")  # inside a module: part of it
-    _write(root / "envs" / "dev" / "main.tf.json", "{}\n")
+    _write(
+        root / "envs" / "dev" / "main.tf.json", '{"module": {"data": {"source": "../../modules/bucket"}}}\n'
+    )
+    # a local module other roots call: judged with each caller (as checkov reports it), not alone
+    _write(root / "modules" / "bucket" / "main.tf", 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
+    _write(root / "modules" / "bucket" / "examples" / "basic" / "main.tf", CALL.format("../.."))
+    _write(root / "envs" / "qa" / "main.tf", '# module "x" {\n#  source = "../../orphan"\n# }\n')
+    _write(root / "orphan" / "main.tf", 'resource "aws_sqs_queue" "q" {}\n')
     _write(root / "cfn" / "stack.yaml", "Resources: {}\n")
     _write(root / "cfn" / "legacy.template", "{}\n")
     _write(root / "plan" / "tfplan.json", "{}\n")
@@ -58,11 +65,15 @@ def _tree(root: Path) -> Path:
     return root
 
 
+CALL = 'module "data" {{\n  source = "{}"\n  tags = {{ a = "}}" }}\n}}\n'
 EXPECTED = [
     "iac/cfn/legacy.template",
     "iac/cfn/stack.yaml",
     "iac/envs/dev",
     "iac/envs/prod",
+    "iac/envs/qa",
+    "iac/modules/bucket/examples/basic",
+    "iac/orphan",
     "iac/plan/tfplan.json",
 ]
 
@@ -207,6 +218,13 @@ def estate_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tree = root / "infra"
     shutil.copytree(FIXTURES, tree, ignore=shutil.ignore_patterns("expected.yaml"))
     shutil.copytree(FIXTURES / "sagemaker_endpoint", tree / "twice" / "modules" / "sm")
+    # a local module two roots call from outside their directories: judged with each caller
+    shutil.copytree(FIXTURES / "databricks_workspace", tree / "modules" / "workspace")
+    for env in ("prod", "dev"):
+        (tree / "envs" / env).mkdir(parents=True)
+        (tree / "envs" / env / "main.tf").write_text(
+            'module "ws" {\n  source = "../../modules/workspace"\n}\n'
+        )
     (tree / "twice" / "main.tf").write_text(
         'module "a" {\n  source = "./modules/sm"\n}\nmodule "b" {\n  source = "./modules/sm"\n}\n'
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -148,18 +150,83 @@ _TEMPLATE = (".yaml", ".yml", ".json", ".template")
 MAX_WALKED = 100_000
 
 
+#: A bound on the bytes of one Terraform file read for its local module calls.
+MAX_TF_BYTES = 8 * 1024 * 1024
+_MODULE_BLOCK = re.compile(r'(?m)^[ \t]*module[ \t]+"[^"\n]*"[ \t]*\{')
+_SOURCE = re.compile(r'(?m)^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"\n]*)"')
+
+
+def _block(text: str, start: int) -> str:
+    """The body of the block whose ``{`` is at ``start``: up to its matching brace, skipping
+    strings and comments (a bounded scan; an unclosed block runs to the end of the file)."""
+    depth, i, n = 0, start, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif c == "#" or text.startswith("//", i):
+            i = text.find("\n", i)
+            i = n if i < 0 else i
+        elif text.startswith("/*", i):
+            i = text.find("*/", i + 2)
+            i = n if i < 0 else i + 1
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : i]
+        i += 1
+    return text[start + 1 :]
+
+
+def local_module_calls(directory: Path) -> set[Path]:
+    """The local modules (``source = "./..."`` or ``"../..."``) the Terraform files of
+    ``directory`` call, resolved."""
+    called: set[Path] = set()
+    for f in sorted(directory.iterdir()):
+        if not f.is_file() or f.name.startswith("."):
+            continue
+        try:
+            if f.name.endswith(".tf"):
+                text = f.read_bytes()[:MAX_TF_BYTES].decode("utf-8", "replace")
+                sources = [
+                    m.group(1)
+                    for block in _MODULE_BLOCK.finditer(text)
+                    for m in _SOURCE.finditer(_block(text, block.end() - 1))
+                ]
+            elif f.name.endswith(".tf.json") and f.stat().st_size <= MAX_TF_BYTES:
+                doc = json.loads(f.read_text(encoding="utf-8"))
+                modules = doc.get("module", {}) if isinstance(doc, dict) else {}
+                calls = modules.values() if isinstance(modules, dict) else []
+                sources = [
+                    c["source"] for c in calls if isinstance(c, dict) and isinstance(c.get("source"), str)
+                ]
+                sources = [x for x in sources if x.startswith(("./", "../"))]
+            else:
+                continue
+        except (OSError, ValueError):
+            continue  # checkov reports what it cannot read as a parse error
+        called |= {(directory / source).resolve() for source in sources}
+    return called
+
+
 def iac_units(target: Path) -> dict[str, Path]:
     """The IaC units under ``target`` (key -> path), each judged whole by one checkov run.
 
-    A Terraform module directory (one with ``.tf`` files) is a unit with everything under it (its
-    local child modules, which checkov loads with it); the topmost such directory counts, never one
-    nested in it. Outside those, every template file (CloudFormation, a Terraform plan) is a unit.
-    A file ``target`` is one unit. Keys are ``iac/<path relative to target>``: the same on every
-    machine that checks out the same tree."""
+    A Terraform root module, a directory with ``.tf`` files that no other module under ``target``
+    calls as a local module, is a unit with everything under it and every local module it calls
+    (checkov loads those with it, and reports their resources as called from it); the topmost such
+    directory counts, never one nested in it. Outside those, every template file (CloudFormation,
+    a Terraform plan) is a unit. A file ``target`` is one unit. Keys are ``iac/<path relative to
+    target>``: the same on every machine that checks out the same tree."""
     target = target.resolve()
     if target.is_file():
         return {UNIT_PREFIX + target.name: target}
-    units: dict[str, Path] = {}
+    modules: list[Path] = []
+    templates: list[Path] = []
     pending = [target]
     walked = 0
     while pending:
@@ -172,13 +239,10 @@ def iac_units(target: Path) -> dict[str, Path]:
         except OSError as exc:
             raise InputError(f"cannot list {here}: {exc.strerror}") from None
         files = [e for e in entries if e.is_file() and not e.name.startswith(".")]
-        rel = here.relative_to(target).as_posix()
         if any(f.name.endswith(_TERRAFORM) for f in files):
-            units[UNIT_PREFIX + rel] = here
-            continue
-        for f in files:
-            if f.name.endswith(_TEMPLATE):
-                units[UNIT_PREFIX + f.relative_to(target).as_posix()] = f
+            modules.append(here)
+        else:
+            templates += [f for f in files if f.name.endswith(_TEMPLATE)]
         pending += [
             e
             for e in entries
@@ -187,6 +251,12 @@ def iac_units(target: Path) -> dict[str, Path]:
             and not e.name.startswith(".")
             and e.name not in _IGNORED_DIRS
         ]
+    called = {c for m in modules for c in local_module_calls(m)}
+    roots = [m for m in modules if m not in called]
+    # topmost: a module or template under a root module is read with it
+    roots = [m for m in roots if not any(r in m.parents for r in roots)]
+    templates = [t for t in templates if not any(r in t.parents for r in roots)]
+    units = {UNIT_PREFIX + (p.relative_to(target).as_posix() or "."): p for p in (*roots, *templates)}
     return dict(sorted(units.items()))
 
 
