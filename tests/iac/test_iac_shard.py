@@ -17,7 +17,7 @@ from mlguard.collect.shard import Shard, shard_of
 from mlguard.errors import InputError
 from mlguard.iac.findings import RESOURCE_TYPE
 from mlguard.iac.scan import combine, iac_units, scan_iac, with_iac_shard
-from mlguard.merge import merge_inventories
+from mlguard.merge import merge_inventories, merge_parts
 from mlguard.model import (
     Category,
     Evidence,
@@ -98,6 +98,25 @@ def test_every_unit_is_read_by_exactly_one_shard(tmp_path: Path, count: int) -> 
         assert owners == [shard_of(key, count)], key
     assert sorted(u for s in shards for u in s.info().units) == keys
     assert all(s.info().all_units == keys for s in shards)
+
+
+def test_a_shard_that_owns_no_iac_unit_writes_a_part_that_loads_and_names_what_it_saw(tmp_path: Path) -> None:
+    """No checkov run at all (none is needed here): the part still records the unit it saw, and
+    written as the CLI writes it (None fields left out) it loads again."""
+    tree = tmp_path / "infra"
+    _write(tree / "cfn" / "stack.yaml", "Resources: {}\n")
+    (key,) = iac_units(tree)
+    idle = 1 - shard_of(key, 2)
+    part = with_iac_shard(None, Shard(idle, 2), tree, checkov_bin=tmp_path / "no-checkov-here")
+    assert part.provenance.shard is not None
+    assert (part.provenance.shard.units, part.provenance.shard.all_units) == ([], [key])
+    written = tmp_path / "part.json"
+    written.write_text(part.model_dump_json(exclude_none=True))
+    merged = merge_parts([written])
+    assert merged.inventory.iac is not None
+    assert merged.inventory.iac.results == []
+    (error,) = merged.inventory.errors
+    assert error.message == f"shard {1 - idle}/2 is missing from the merge: unit {key} was not read"
 
 
 def _result(unit_file: str, check: str, status: Status) -> Result:
