@@ -750,7 +750,9 @@ def scan_cmd(
     plan = _report_plan(loaded, kw, "console,json")  # bad output options fail before any work
     policy_set, policies = _load_selected(loaded, kw)
     if kw.get("shard_spec"):
-        _scan_shard(ctx, state, loaded, kw, policies, inventory_out, demo, iac_path)
+        _scan_shard(
+            ctx, state, loaded, kw, policies, inventory_out, demo, iac_path, checkov_bin, iac_skip_path
+        )
     waivers = load_waivers(loaded, kw.get("waivers"))
     cost = cost_run(loaded, kw)  # a bad price file stops the run before any call
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
@@ -827,25 +829,38 @@ def _scan_shard(
     inventory_out: Path | None,
     demo: bool,
     iac_path: Path | None,
+    checkov_bin: Path | None = None,
+    iac_skip_path: tuple[str, ...] = (),
 ) -> None:
     """``scan --shard K/N``: a shard only collects. It writes its partial inventory (to
     --inventory-out, else OUTPUT_DIR/inventory-shard-K-of-N.json) and exits; `mlguard merge`
     evaluates the parts once, so that policies joining resources see every related resource."""
-    if demo or iac_path is not None:
-        raise InputError(f"--shard cannot be combined with {'--demo' if demo else '--iac'}")
+    if demo:
+        raise InputError("--shard cannot be combined with --demo")
     shard = parse_shard(kw["shard_spec"])
     _balance(state, loaded, kw, shard)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
-    with _progress(state) as progress:
-        collected = collect(
-            loaded,
-            _split(kw["provider_names"]),
-            types,
-            progress,
-            _command_line(),
-            kw.get("timeout"),
-            shard=shard,
+    inventory, timed_out = None, False  # IaC only: with_iac_shard makes the part
+    if iac_path is None or _split(kw["provider_names"]) or loaded.config.scope.providers:
+        with _progress(state) as progress:
+            collected = collect(
+                loaded,
+                _split(kw["provider_names"]),
+                types,
+                progress,
+                _command_line(),
+                kw.get("timeout"),
+                shard=shard,
+            )
+        inventory, timed_out = collected.inventory, collected.timed_out
+    if iac_path is not None:  # its IaC units too: a Terraform root module or a template each
+        from mlguard.iac.scan import with_iac_shard
+
+        inventory = with_iac_shard(
+            inventory, shard, iac_path, checkov_bin, kw.get("timeout"), iac_skip_path, _command_line()
         )
+    assert inventory is not None
+    collected = Collected(inventory, timed_out)
     out = inventory_out or _output_dir(loaded, kw.get("output_dir")) / (
         f"inventory-shard-{shard.index}-of-{shard.count}.json"
     )

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlguard import __version__
-from mlguard.collect.shard import missing_unit_errors, shard_of
+from mlguard.collect.shard import missing_shard_error, missing_unit_errors, shard_of
 from mlguard.errors import InputError, InventoryError
-from mlguard.model import CollectionError, Identity, Inventory, Provenance, ShardInfo
+from mlguard.model import CollectionError, IacScan, Identity, Inventory, Provenance, ShardInfo
 from mlguard.pipeline import load_inventory
 
 
@@ -73,6 +73,12 @@ def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | 
         if key in owner:
             raise InputError(f"{owner[key]} and {path} are both shard {info.index}/{info.count}")
         owner[key] = path
+    reader: dict[str, str] = {}
+    for path, _, info in parts:
+        for unit in info.units:
+            other = reader.setdefault(unit, path)
+            if other != path:
+                raise InputError(f"unit {unit} was read by two parts: {other} and {path}")
     seen_uid: dict[str, str] = {}
     for path, inv, _ in parts:
         for r in inv.resources:
@@ -98,10 +104,17 @@ def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | 
         errors += [e for e in inv.errors if e not in errors]  # setup errors every shard repeats
     balanced = bool(plans[0])
     lone = int(missing[0].split("/")[0]) if len(missing) == 1 and len(counts) == 1 else None
+    placed_on: set[int | None] = set()
     for unit in sorted(universe - read):
         # a balanced plan is not in the parts: the missing shard is named when it is the only one
         placed = lone if balanced else shard_of(unit, n)
+        placed_on.add(placed)
         errors += missing_unit_errors(unit, placed, n, types)
+    for spec in missing:
+        # a missing shard the other parts placed no unit on: nothing is known to be unread, but the
+        # run is still incomplete (exit 3), and its results must say why, not look whole
+        if None not in placed_on and int(spec.split("/")[0]) not in placed_on:
+            errors.append(missing_shard_error(spec))
     identities: list[Identity] = []
     for _, inv, _ in parts:
         identities += [i for i in inv.provenance.identities if i not in identities]
@@ -130,6 +143,7 @@ def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | 
         resources=sorted((r for _, inv, _ in parts for r in inv.resources), key=lambda r: (r.type, r.uid)),
         errors=errors,
         coverage=coverage,
+        iac=_merged_iac([inv for _, inv, _ in parts]),
     )
     return Merged(
         merged,
@@ -137,3 +151,13 @@ def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | 
         counts if len(counts) > 1 else [],
         any(e.code == "Timeout" and e.operation == "scan" for e in errors),
     )
+
+
+def _merged_iac(parts: Sequence[Inventory]) -> IacScan | None:
+    """The parts' IaC findings as one scan's (each IaC unit was read by exactly one part)."""
+    scans = [inv.iac for inv in parts if inv.iac is not None]
+    if not scans:
+        return None
+    from mlguard.iac.scan import combine
+
+    return combine(scans)

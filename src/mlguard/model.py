@@ -255,6 +255,11 @@ class Inventory(BaseModel):
     resources: list[Resource] = Field(default_factory=list)
     errors: list[CollectionError] = Field(default_factory=list)
     coverage: list[Coverage] = Field(default_factory=list)
+    iac: IacScan | None = Field(
+        default=None,
+        description="A shard's checkov findings for the IaC units it read (`scan --shard K/N --iac "
+        "PATH`), or a merge's of every part; evaluated with the live policies.",
+    )
 
 
 # --------------------------------------------------------------------------- results
@@ -346,6 +351,27 @@ class PolicyInfo(_Frozen):
             provider=result.provider,
             compliance=result.compliance,
         )
+
+
+class IacScan(BaseModel):
+    """What checkov produced over an IaC path (``scan --iac``), already in mlguard's terms."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str = Field(description="The path scanned, relative to repo_root when inside it.")
+    repo_root: str = Field(description="Absolute directory that result file paths are relative to.")
+    checkov_version: str | None = None
+    frameworks: list[str]
+    started_at: str
+    finished_at: str
+    duration_seconds: float = Field(description="Wall time of the checkov process(es).")
+    results: list[Result] = Field(default_factory=list)
+    policies: list[PolicyInfo] = Field(default_factory=list)
+    errors: list[CollectionError] = Field(default_factory=list)
+
+    @property
+    def resources(self) -> int:
+        return len({r.resource_uid for r in self.results})
 
 
 class RequirementInfo(_Frozen):

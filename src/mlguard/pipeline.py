@@ -342,6 +342,8 @@ def evaluate(
     all of them, so a waiver or a baseline treats live and IaC findings alike. Failing cost
     findings carry their waste (GPU-hours, node-hours, and dollars when ``cost`` has prices)."""
     started = utcnow()
+    if iac is None:
+        iac = inventory.iac  # a merged run's IaC findings travel in its inventory
     if iac is not None:
         iac = with_compliance(iac, policy_set)
     scanned = scanned_providers(inventory)

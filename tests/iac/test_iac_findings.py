@@ -10,7 +10,7 @@ import pytest
 
 from mlguard.errors import PolicyError
 from mlguard.iac import CheckovFailedError, IacScan, scan_iac, with_compliance
-from mlguard.iac.findings import load_mapping, parse_mapping
+from mlguard.iac.findings import convert, load_mapping, parse_mapping
 from mlguard.iac.runner import parse_output
 from mlguard.model import Provider, Severity, Status
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
@@ -170,6 +170,20 @@ def test_parse_output_list_dict_and_empty_summary() -> None:
     ]
     assert one[0].checkov_version == "3.3.30"
     assert parse_output(json.dumps({"passed": 0, "failed": 0, "resource_count": 0})) == []
+
+
+def test_evaluated_keys_are_the_same_whatever_order_checkov_lists_them_in() -> None:
+    """checkov builds them from a set: two runs over the same code (a shard's and the unsharded
+    scan's) list them in different orders; the evidence must not differ."""
+    orders = [["resource_type", "acl", "policy"], ["policy", "resource_type", "acl", "acl"]]
+    keys = []
+    for order in orders:
+        record = _record("CKV_AWS_19", "FAILED")
+        record["check_result"] = {"result": "FAILED", "evaluated_keys": order}
+        report = parse_output(json.dumps({**_report("terraform"), "results": {"failed_checks": [record]}}))
+        (result,), _, _ = convert(report, scan_root=Path("/repo"), repo_root=Path("/repo"), collected_at="t")
+        keys.append(result.evidence.values["evaluated_keys"])
+    assert keys == [["acl", "policy", "resource_type"]] * 2
 
 
 @pytest.mark.parametrize(

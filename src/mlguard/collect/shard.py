@@ -1,15 +1,17 @@
 """Sharding a scan over N processes (``mlguard collect --shard K/N``) and merging the parts.
 
 The units of a scan are an AWS (account, region) pair, an AWS account's global types (IAM, S3,
-account settings: the specs with ``scope == "account"``; one unit per account, so they are read
-by exactly one shard), and a Databricks workspace (plus, for an account scan, the account's own
-types). A unit belongs to shard ``sha256(key) mod N``. A hash, not a round-robin over a sorted
-list: the units are only discovered during the scan (the organisation's accounts, each account's
-enabled regions), concurrently and independently in every shard, so no shard knows the whole list
-up front; a hash of the unit's own key needs no coordination and gives every process the same
-answer on every run. Every shard still lists the accounts and regions (cheap), and records every
-unit it saw (``all_units``) next to the ones it read (``units``), so ``mlguard merge`` knows what
-a missing shard would have read and marks exactly that as not read (ERROR).
+account settings: the specs with ``scope == "account"``; one unit per account, so they are read by
+exactly one shard), and a Databricks workspace (plus, for an account scan, the account's own
+types), and with ``scan --iac PATH`` an IaC unit: a Terraform module directory or a template file
+under PATH (:func:`mlguard.iac.scan.iac_units`, keyed by its path relative to PATH). A unit belongs
+to shard ``sha256(key) mod N``. A hash, not a round-robin over a sorted list: the units are only
+discovered during the scan (the organisation's accounts, each account's enabled regions),
+concurrently and independently in every shard, so no shard knows the whole list up front; a hash of
+the unit's own key needs no coordination and gives every process the same answer on every run.
+Every shard still lists the accounts and regions (cheap), and records every unit it saw
+(``all_units``) next to the ones it read (``units``), so ``mlguard merge`` knows what a missing
+shard would have read and marks exactly that as not read (ERROR).
 
 Balancing (``collect --shard`` with a results store): a hash spreads units evenly by number, not by
 size, so one shard may get the few large accounts. When the store holds a previous run, every
@@ -161,3 +163,16 @@ def missing_unit_errors(
             ]
         return [CollectionError(provider="databricks", workspace=name, **base)]
     return [CollectionError(provider=parts[0], **base)]
+
+
+def missing_shard_error(spec: str) -> CollectionError:
+    """A missing shard ``K/N`` that the present parts placed no unit on. It leaves no resource
+    unread (its provider, ``mlguard``, has none) but makes the run incomplete in every report, as
+    the merge's exit 3 says."""
+    return CollectionError(
+        provider="mlguard",
+        operation="shard",
+        code="ShardMissing",
+        message=f"shard {spec} is missing from the merge: the other parts placed no unit on it, "
+        "but what it would have seen is unknown",
+    )

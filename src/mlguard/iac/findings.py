@@ -135,7 +135,8 @@ def to_result(
         "check": record.check_name,
         "framework": framework,
         "resource_address": address,
-        "evaluated_keys": list(record.check_result.evaluated_keys),
+        # checkov lists them from a set: sorted, so that two runs over the same code agree
+        "evaluated_keys": sorted(set(record.check_result.evaluated_keys)),
     }
     if record.details:
         values["details"] = list(record.details)
@@ -176,7 +177,8 @@ def to_policy_info(record: CheckovRecord, mapping: Mapping) -> PolicyInfo:
     )
 
 
-_RANK = {Status.FAIL: 3, Status.SKIP: 2, Status.PASS: 1}
+#: Which of two outcomes of one (check, resource) is reported: failing wins, then suppressed.
+STATUS_RANK = {Status.FAIL: 3, Status.SKIP: 2, Status.PASS: 1}
 
 
 def convert(
@@ -202,7 +204,7 @@ def convert(
             result = to_result(record, report.check_type, rel_file, mapping, collected_at)
             key = (result.policy_id, result.resource_uid)
             previous = by_key.get(key)
-            if previous is None or _RANK[result.status] > _RANK[previous.status]:
+            if previous is None or STATUS_RANK[result.status] > STATUS_RANK[previous.status]:
                 by_key[key] = result
             policies.setdefault(record.check_id, to_policy_info(record, mapping))
         for path in report.parsing_errors:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from mlguard import __version__
+from mlguard.collect.shard import Shard
 from mlguard.errors import InputError
-from mlguard.iac.findings import convert, load_mapping
-from mlguard.iac.runner import DEFAULT_TIMEOUT, FRAMEWORKS, run_checkov
+from mlguard.iac.findings import STATUS_RANK, convert, load_mapping
+from mlguard.iac.runner import DEFAULT_TIMEOUT, FRAMEWORKS, CheckovTimeoutError, run_checkov
 from mlguard.model import (
     CollectionError,
+    IacScan,
+    Inventory,
     PolicyInfo,
     Provenance,
     Result,
@@ -22,26 +27,18 @@ from mlguard.model import (
 )
 from mlguard.policy.loader import PolicySet
 
-
-class IacScan(BaseModel):
-    """What one checkov run over a path produced, already in mlguard's terms."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    path: str = Field(description="The path scanned, relative to repo_root when inside it.")
-    repo_root: str = Field(description="Absolute directory that result file paths are relative to.")
-    checkov_version: str | None
-    frameworks: list[str]
-    started_at: str
-    finished_at: str
-    duration_seconds: float = Field(description="Wall time of the checkov process.")
-    results: list[Result] = Field(default_factory=list)
-    policies: list[PolicyInfo] = Field(default_factory=list)
-    errors: list[CollectionError] = Field(default_factory=list)
-
-    @property
-    def resources(self) -> int:
-        return len({r.resource_uid for r in self.results})
+__all__ = [  # IacScan lives in mlguard.model now (a shard's part carries one), re-exported here
+    "UNIT_PREFIX",
+    "IacScan",
+    "build_scan_result",
+    "combine",
+    "find_repo_root",
+    "iac_units",
+    "scan_iac",
+    "scan_iac_shard",
+    "with_compliance",
+    "with_iac_shard",
+]
 
 
 def find_repo_root(path: Path) -> Path:
@@ -138,3 +135,256 @@ def with_compliance(scan: IacScan, policy_set: PolicySet) -> IacScan:
             "policies": [p.model_copy(update={"compliance": requirements(p.id)}) for p in scan.policies],
         }
     )
+
+
+# --------------------------------------------------------------------------- sharding (--shard K/N)
+
+#: The prefix of an IaC unit's key (see :mod:`mlguard.collect.shard`).
+UNIT_PREFIX = "iac/"
+#: Directories checkov never scans (its defaults, and hidden directories).
+_IGNORED_DIRS = frozenset({"node_modules", ".terraform", ".serverless", ".external_modules"})
+_TERRAFORM = (".tf", ".tf.json")
+#: Files checkov's CloudFormation and Terraform-plan runners read.
+_TEMPLATE = (".yaml", ".yml", ".json", ".template")
+#: A bound on the directories walked for units (every input is bounded).
+MAX_WALKED = 100_000
+
+
+#: A bound on the bytes of one Terraform file read for its local module calls.
+MAX_TF_BYTES = 8 * 1024 * 1024
+_MODULE_BLOCK = re.compile(r'(?m)^[ \t]*module[ \t]+"[^"\n]*"[ \t]*\{')
+_SOURCE = re.compile(r'(?m)^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"\n]*)"')
+
+
+def _block(text: str, start: int) -> str:
+    """The body of the block whose ``{`` is at ``start``: up to its matching brace, skipping
+    strings and comments (a bounded scan; an unclosed block runs to the end of the file)."""
+    depth, i, n = 0, start, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif c == "#" or text.startswith("//", i):
+            i = text.find("\n", i)
+            i = n if i < 0 else i
+        elif text.startswith("/*", i):
+            i = text.find("*/", i + 2)
+            i = n if i < 0 else i + 1
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : i]
+        i += 1
+    return text[start + 1 :]
+
+
+def local_module_calls(directory: Path) -> set[Path]:
+    """The local modules (``source = "./..."`` or ``"../..."``) the Terraform files of
+    ``directory`` call, resolved."""
+    called: set[Path] = set()
+    for f in sorted(directory.iterdir()):
+        if not f.is_file() or f.name.startswith("."):
+            continue
+        try:
+            if f.name.endswith(".tf"):
+                text = f.read_bytes()[:MAX_TF_BYTES].decode("utf-8", "replace")
+                sources = [
+                    m.group(1)
+                    for block in _MODULE_BLOCK.finditer(text)
+                    for m in _SOURCE.finditer(_block(text, block.end() - 1))
+                ]
+            elif f.name.endswith(".tf.json") and f.stat().st_size <= MAX_TF_BYTES:
+                doc = json.loads(f.read_text(encoding="utf-8"))
+                modules = doc.get("module", {}) if isinstance(doc, dict) else {}
+                calls = modules.values() if isinstance(modules, dict) else []
+                sources = [
+                    c["source"] for c in calls if isinstance(c, dict) and isinstance(c.get("source"), str)
+                ]
+                sources = [x for x in sources if x.startswith(("./", "../"))]
+            else:
+                continue
+        except (OSError, ValueError):
+            continue  # checkov reports what it cannot read as a parse error
+        called |= {(directory / source).resolve() for source in sources}
+    return called
+
+
+def iac_units(target: Path) -> dict[str, Path]:
+    """The IaC units under ``target`` (key -> path), each judged whole by one checkov run.
+
+    A Terraform root module, a directory with ``.tf`` files that no other module under ``target``
+    calls as a local module, is a unit with everything under it and every local module it calls
+    (checkov loads those with it, and reports their resources as called from it); the topmost such
+    directory counts, never one nested in it. Outside those, every template file (CloudFormation,
+    a Terraform plan) is a unit. A file ``target`` is one unit. Keys are ``iac/<path relative to
+    target>``: the same on every machine that checks out the same tree."""
+    target = target.resolve()
+    if target.is_file():
+        return {UNIT_PREFIX + target.name: target}
+    modules: list[Path] = []
+    templates: list[Path] = []
+    pending = [target]
+    walked = 0
+    while pending:
+        here = pending.pop()
+        walked += 1
+        if walked > MAX_WALKED:
+            raise InputError(f"{target}: more than {MAX_WALKED} directories to split into IaC units")
+        try:
+            entries = sorted(here.iterdir())
+        except OSError as exc:
+            raise InputError(f"cannot list {here}: {exc.strerror}") from None
+        files = [e for e in entries if e.is_file() and not e.name.startswith(".")]
+        if any(f.name.endswith(_TERRAFORM) for f in files):
+            modules.append(here)
+        else:
+            templates += [f for f in files if f.name.endswith(_TEMPLATE)]
+        pending += [
+            e
+            for e in entries
+            if e.is_dir()
+            and not e.is_symlink()
+            and not e.name.startswith(".")
+            and e.name not in _IGNORED_DIRS
+        ]
+    called = {c for m in modules for c in local_module_calls(m)}
+    roots = [m for m in modules if m not in called]
+    # topmost: a module or template under a root module is read with it
+    roots = [m for m in roots if not any(r in m.parents for r in roots)]
+    templates = [t for t in templates if not any(r in t.parents for r in roots)]
+    units = {UNIT_PREFIX + (p.relative_to(target).as_posix() or "."): p for p in (*roots, *templates)}
+    return dict(sorted(units.items()))
+
+
+def scan_iac_shard(
+    path: str | Path,
+    shard: Shard,
+    checkov_bin: str | Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    repo_root: str | Path | None = None,
+    frameworks: tuple[str, ...] = FRAMEWORKS,
+    skip_paths: tuple[str, ...] = (),
+) -> IacScan:
+    """:func:`scan_iac` of this shard's IaC units only: one checkov run per unit it owns (every
+    unit is offered to ``shard``, which records it). Paths, uids and fingerprints are those of an
+    unsharded scan of ``path``, so the merged parts report like one scan. ``timeout`` bounds all
+    the runs together."""
+    target = Path(path).expanduser()
+    if not target.exists():
+        raise InputError(f"IaC path does not exist: {target}")
+    target = target.resolve()
+    root = Path(repo_root).expanduser().resolve() if repo_root else find_repo_root(target)
+    started = utcnow()
+    deadline = time.monotonic() + timeout
+    scans: list[IacScan] = []
+    for key, unit in iac_units(target).items():
+        if not shard.owns(key):
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise CheckovTimeoutError(f"checkov did not finish this shard's IaC units within {timeout:g} s")
+        run = run_checkov(
+            unit, checkov_bin=checkov_bin, timeout=left, frameworks=frameworks, skip_paths=skip_paths
+        )
+        finished = iso(utcnow())
+        results, policies, errors = convert(
+            run.reports,
+            scan_root=unit if unit.is_dir() else unit.parent,
+            repo_root=root,
+            collected_at=finished,
+        )
+        scans.append(
+            IacScan(
+                path=_shown(target, root),
+                repo_root=str(root),
+                checkov_version=run.version,
+                frameworks=list(frameworks),
+                started_at=iso(started),
+                finished_at=finished,
+                duration_seconds=run.duration_seconds,
+                results=results,
+                policies=policies,
+                errors=errors,
+            )
+        )
+    empty = IacScan(
+        path=_shown(target, root),
+        repo_root=str(root),
+        checkov_version=None,
+        frameworks=list(frameworks),
+        started_at=iso(started),
+        finished_at=iso(utcnow()),
+        duration_seconds=0.0,
+    )
+    return combine([empty, *scans])
+
+
+def _shown(target: Path, root: Path) -> str:
+    try:
+        return target.relative_to(root).as_posix() or "."
+    except ValueError:
+        return str(target)
+
+
+def combine(scans: Sequence[IacScan]) -> IacScan:
+    """One scan of several over the same path (a shard's units, or the shards' parts): a (check,
+    resource) two of them report (a local module two root modules call) is reported once, failing
+    if any failed, as checkov's own report of a module called twice is (:func:`convert`)."""
+    paths = sorted({s.path for s in scans})
+    if len(paths) > 1:
+        raise InputError(
+            f"the parts scanned different IaC paths ({', '.join(paths)}): give every shard the same --iac"
+        )
+    by_key: dict[tuple[str, str], Result] = {}
+    policies: dict[str, PolicyInfo] = {}
+    errors: list[CollectionError] = []
+    for scan in scans:
+        for result in scan.results:
+            key = (result.policy_id, result.resource_uid)
+            previous = by_key.get(key)
+            if previous is None or STATUS_RANK[result.status] > STATUS_RANK[previous.status]:
+                by_key[key] = result
+        for p in scan.policies:
+            policies.setdefault(p.id, p)
+        errors += [e for e in scan.errors if e not in errors]
+    first = scans[0]
+    return first.model_copy(
+        update={
+            "checkov_version": next((s.checkov_version for s in scans if s.checkov_version), None),
+            "started_at": min(s.started_at for s in scans),
+            "finished_at": max(s.finished_at for s in scans),
+            "duration_seconds": round(sum(s.duration_seconds for s in scans), 3),
+            "results": sorted(
+                by_key.values(),
+                key=lambda r: (r.source.file if r.source else "", r.resource_uid, r.policy_id),
+            ),
+            "policies": sorted(policies.values(), key=lambda p: p.id),
+            "errors": errors,
+        }
+    )
+
+
+def with_iac_shard(
+    inventory: Inventory | None,
+    shard: Shard,
+    path: str | Path,
+    checkov_bin: str | Path | None = None,
+    timeout: float | None = None,
+    skip_paths: tuple[str, ...] = (),
+    command: str | None = None,
+) -> Inventory:
+    """A shard's part (``scan --shard K/N --iac PATH``): its collected inventory (None: an IaC-only
+    scan) with the findings of the IaC units it owns, and its shard record re-taken so that it
+    names those units (read, and seen) for ``mlguard merge``."""
+    scan = scan_iac_shard(path, shard, checkov_bin, timeout or DEFAULT_TIMEOUT, skip_paths=skip_paths)
+    if inventory is None:
+        inventory = Inventory(
+            provenance=Provenance(version=__version__, started_at=scan.started_at, command=command)
+        )
+    provenance = inventory.provenance.model_copy(update={"shard": shard.info()})
+    return inventory.model_copy(update={"provenance": provenance, "iac": scan})

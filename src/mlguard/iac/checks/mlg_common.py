@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -124,7 +125,10 @@ class ModuleAwareCheck(BaseResourceCheck):
     def module_blocks(self, block_type: str, type_name: str) -> list[dict[str, Any]] | None:
         if self.graph is None or not self._scanned_file:
             return None
-        scanned = self._scanned_file.replace("\\", "/").lstrip("/")
+        # a module outside checkov's root directory comes as "/../../modules/x/main.tf"
+        scanned = posixpath.normpath(self._scanned_file.replace("\\", "/")).lstrip("/")
+        while scanned.startswith("../"):
+            scanned = scanned[3:]
         module_dir = None
         nodes = list(self._graph_nodes())
         for attrs in nodes:
