@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from mlguard.cli.context import command_line, state_of
-from mlguard.cli.options import gate_options, load_selected, output_options, report_plan, selection_options
+from mlguard.cli.options import bundle, cost_flags, gate_options, output_options, selection_options
 from mlguard.cli.output import FormatsCommand
-from mlguard.cli.scan import evaluate_merged
-from mlguard.cost.cli import cost_options
+from mlguard.cli.scan import MergedOptions, evaluate_merged
 from mlguard.history.cli import store_option
 
 
@@ -21,14 +19,15 @@ from mlguard.history.cli import store_option
 @selection_options
 @gate_options
 @output_options("console,json")
-@cost_options
+@cost_flags
 @click.option(
     "--inventory-out",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the merged inventory.",
 )
+@bundle(MergedOptions, "merged")
 @click.pass_context
-def finalize_cmd(ctx: click.Context, /, run: str, inventory_out: Path | None, **kw: Any) -> None:
+def finalize_cmd(ctx: click.Context, /, run: str, store_target: str | None, merged: MergedOptions) -> None:
     """Merge the shard parts recorded under RUN (`collect --shard K/N --record-part RUN`), evaluate
     them once, record the result as one run and write the reports, as `mlguard merge` does.
 
@@ -39,9 +38,9 @@ def finalize_cmd(ctx: click.Context, /, run: str, inventory_out: Path | None, **
 
     state = state_of(ctx)
     loaded = state.config()
-    plan = report_plan(loaded, kw, "console,json")
-    selected = load_selected(loaded, kw)
-    with open_from_cli(kw.get("store_target")) as store:
-        merged = merge_inventories(store.parts(run), command_line())
+    plan = merged.output.plan(loaded)
+    selected = merged.selection.load(loaded)
+    with open_from_cli(store_target) as store:
+        parts = merge_inventories(store.parts(run), command_line())
         with store.lock():
-            evaluate_merged(ctx, state, loaded, kw, plan, selected, merged, inventory_out, store)
+            evaluate_merged(ctx, state, loaded, merged, plan, selected, parts, store)

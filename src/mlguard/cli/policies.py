@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from mlguard.cli.context import state_of
-from mlguard.cli.options import load_selected, selection_options
+from mlguard.cli.options import SelectionOptions, selection_options
 from mlguard.errors import InputError, PolicyError
 from mlguard.pipeline import load_policies
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
@@ -27,11 +26,11 @@ def policies_group() -> None:
 @selection_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
-def policies_list(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
+def policies_list(ctx: click.Context, /, selection: SelectionOptions, as_json: bool) -> None:
     """List the selected policies."""
     state = state_of(ctx)
     loaded = state.config()
-    _, policies = load_selected(loaded, kw)
+    _, policies = selection.load(loaded)
     if as_json:
         click.echo(
             json.dumps(
@@ -53,7 +52,7 @@ def policies_list(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
 @click.argument("policy_id")
 @selection_options
 @click.pass_context
-def policies_show(ctx: click.Context, /, policy_id: str, **kw: Any) -> None:
+def policies_show(ctx: click.Context, /, policy_id: str, selection: SelectionOptions) -> None:
     """Show one policy: metadata, parameters, frameworks, the fields it reads, what absence means,
     and its file."""
     from mlguard.fields import fields_read
@@ -61,9 +60,7 @@ def policies_show(ctx: click.Context, /, policy_id: str, **kw: Any) -> None:
 
     state = state_of(ctx)
     loaded = state.config()
-    policy_set = load_policies(
-        loaded, kw.get("policy_dirs", ()), builtin=False if kw.get("no_builtin") else None
-    )
+    policy_set = selection.policy_set(loaded)
     p = policy_set.policies.get(policy_id)
     if p is None:
         raise InputError(f"no policy with id {policy_id!r} (try `mlguard policies list`)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,26 +12,30 @@ import click
 from mlguard import __version__
 from mlguard.cli.context import State, collecting, command_line, state_of
 from mlguard.cli.options import (
+    CostFlags,
+    F,
+    GateOptions,
+    OutputOptions,
+    RecordFlags,
     ReportPlan,
-    apply_scope,
+    ScopeOptions,
+    SelectionOptions,
+    bundle,
+    cost_flags,
     gate_options,
-    load_selected,
-    output_dir_of,
     output_options,
-    report_options,
-    report_plan,
+    record_flags,
     scope_options,
     selection_options,
     shard_option,
-    split_values,
+    stack,
 )
 from mlguard.cli.output import FormatsCommand, emit_stdout, filtered, render_stdout
 from mlguard.collect.base import providers
 from mlguard.collect.shard import Shard, parse_shard
-from mlguard.cost.cli import cost_options, cost_run
 from mlguard.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_SETUP, InputError, OutputError
-from mlguard.history.cli import record_options, recording, store_option
-from mlguard.model import Inventory, Provenance, ScanResult, Severity, incomplete_note, iso, utcnow
+from mlguard.history.cli import recording, store_option
+from mlguard.model import Inventory, Provenance, ScanResult, incomplete_note, iso, utcnow
 from mlguard.pipeline import (
     Collected,
     LoadedConfig,
@@ -38,7 +44,6 @@ from mlguard.pipeline import (
     exit_code,
     load_inventory,
     load_results,
-    load_waivers,
     nothing_collected,
 )
 from mlguard.policy.loader import Policy, PolicySet
@@ -77,17 +82,15 @@ def write_scan_reports(
     return written
 
 
-def gate(
+def exit_code_of(
     state: State,
     loaded: LoadedConfig,
-    kw: dict[str, Any],
+    options: GateOptions,
     scan: ScanResult,
     inventory: Inventory,
     incomplete: bool = False,
 ) -> int:
-    raw = kw.get("fail_on") or (loaded.config.fail_on.value if loaded.config.fail_on else "high")
-    fail_on = None if raw == "never" else Severity(raw)
-    fail_on_error = kw.get("fail_on_error") or loaded.config.fail_on_error
+    """The exit code of an evaluated scan (see :func:`mlguard.pipeline.exit_code`)."""
     uncollected = [] if incomplete else nothing_collected(inventory)  # cut short: exit 3 says why
     for provider in uncollected:
         n = sum(1 for e in inventory.errors if e.provider == provider)
@@ -97,7 +100,7 @@ def gate(
             highlight=False,
             soft_wrap=True,
         )
-    return exit_code(scan, fail_on, bool(fail_on_error), incomplete, uncollected)
+    return exit_code(scan, options.threshold(loaded), options.errors_fail(loaded), incomplete, uncollected)
 
 
 @click.command("collect")
@@ -126,28 +129,32 @@ def gate(
 )
 @store_option
 @click.pass_context
-def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any) -> None:
+def collect_cmd(
+    ctx: click.Context,
+    /,
+    scope: ScopeOptions,
+    selection: SelectionOptions,
+    output: Path,
+    all_types: bool,
+    shard_spec: str | None,
+    record_part: str | None,
+    store_target: str | None,
+) -> None:
     """Collect the inventory the selected policies need (or --all-types) and write it as JSON."""
     state = state_of(ctx)
     loaded = state.config()
-    apply_scope(loaded, kw)
-    shard = parse_shard(kw["shard_spec"]) if kw.get("shard_spec") else None
-    part_store = record_part_store(loaded, kw, shard is not None)
+    scope.apply(loaded)
+    shard = parse_shard(shard_spec) if shard_spec else None
+    part_store = record_part_store(loaded, record_part, store_target, shard is not None)
     if shard is not None:
-        balance(state, loaded, kw, shard)
-    _, policies = load_selected(loaded, kw)
+        balance(state, loaded, store_target, shard)
+    _, policies = selection.load(loaded)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     if all_types:
         types = set().union(*(entry.types() for entry in providers().values()))
     with collecting(state) as progress:
         collected = collect(
-            loaded,
-            split_values(kw["provider_names"]),
-            types,
-            progress,
-            command_line(),
-            kw.get("timeout"),
-            shard=shard,
+            loaded, scope.providers, types, progress, command_line(), scope.timeout, shard=shard
         )
     inventory = collected.inventory
     if str(output) == "-":
@@ -160,17 +167,17 @@ def collect_cmd(ctx: click.Context, /, output: Path, all_types: bool, **kw: Any)
             f"{len(inventory.resources)} resources, {len(inventory.errors)} collection errors",
             highlight=False,
         )
-    if part_store is not None:
-        from mlguard.history.parts import record_part
+    if part_store is not None and record_part is not None:
+        from mlguard.history.parts import record_part as keep_part
 
-        state.err.print(record_part(part_store, kw["record_part"], inventory), highlight=False)
+        state.err.print(keep_part(part_store, record_part, inventory), highlight=False)
     collect_exit(ctx, state, collected)
 
 
-def balance(state: State, loaded: LoadedConfig, kw: dict[str, Any], shard: Shard) -> None:
+def balance(state: State, loaded: LoadedConfig, store_target: str | None, shard: Shard) -> None:
     """With a results store, place the units by the latest run's sizes (every shard reads the same
     run: one plan); see :mod:`mlguard.collect.shard`."""
-    target = kw.get("store_target") or config_store(loaded)
+    target = store_target or config_store(loaded)
     if target:
         from mlguard.history.parts import balanced
 
@@ -179,13 +186,15 @@ def balance(state: State, loaded: LoadedConfig, kw: dict[str, Any], shard: Shard
             state.err.print(note, highlight=False)
 
 
-def record_part_store(loaded: LoadedConfig, kw: dict[str, Any], sharded: bool) -> str | None:
+def record_part_store(
+    loaded: LoadedConfig, record_part: str | None, store_target: str | None, sharded: bool
+) -> str | None:
     """The store `collect --record-part RUN` keeps its part in; checked before anything is read."""
-    if not kw.get("record_part"):
+    if not record_part:
         return None
     if not sharded:
         raise InputError("--record-part RUN needs --shard K/N: only a shard's part is recorded")
-    target = kw.get("store_target") or config_store(loaded)
+    target = store_target or config_store(loaded)
     if not target:
         raise InputError(
             "--record-part needs a results store: give --store PATH|URL, set MLGUARD_STORE or store:"
@@ -223,25 +232,31 @@ def write_json(path: Path, model: Inventory | ScanResult) -> None:
 @selection_options
 @gate_options
 @output_options("console,json")
-@cost_options
+@cost_flags
 @click.pass_context
-def evaluate_cmd(ctx: click.Context, /, inventory: Path, **kw: Any) -> None:
+def evaluate_cmd(
+    ctx: click.Context,
+    /,
+    inventory: Path,
+    selection: SelectionOptions,
+    gate: GateOptions,
+    output: OutputOptions,
+    cost: CostFlags,
+) -> None:
     """Evaluate the policies against a saved INVENTORY and write the results."""
     state = state_of(ctx)
     loaded = state.config()
-    plan = report_plan(loaded, kw, "console,json")  # bad output options fail before any work
-    policy_set, policies = load_selected(loaded, kw)
+    plan = output.plan(loaded)  # bad output options fail before any work
+    policy_set, policies = selection.load(loaded)
     if not inventory.is_file():
         raise InputError("inventory file not found", file=str(inventory))
     inv = load_inventory(inventory)
     inv.provenance.sources.append(str(inventory))
     _warn_undeclared(state, inventory, inv)
-    waivers = load_waivers(loaded, kw.get("waivers"))
-    scan = evaluate(
-        inv, policies, policy_set, waivers, kw.get("baseline"), command_line(), cost=cost_run(loaded, kw)
-    )
-    write_scan_reports(state, scan, plan, report_options(kw))
-    ctx.exit(gate(state, loaded, kw, scan, inv))
+    waivers = gate.waiver_specs(loaded)
+    scan = evaluate(inv, policies, policy_set, waivers, gate.baseline, command_line(), cost=cost.run(loaded))
+    write_scan_reports(state, scan, plan, output.report_options())
+    ctx.exit(exit_code_of(state, loaded, gate, scan, inv))
 
 
 MAX_FIELD_WARNINGS = 20
@@ -269,28 +284,77 @@ def _warn_undeclared(state: State, path: Path, inv: Inventory) -> None:
         )
 
 
+@dataclass(frozen=True)
+class IacOptions:
+    """``--iac PATH`` and how checkov runs (``mlguard iac PATH``: the same, IaC only)."""
+
+    iac_path: Path | None = None
+    checkov_bin: Path | None = None
+    iac_skip_path: tuple[str, ...] = ()
+
+
+def iac_flags(path_option: bool = True) -> Callable[[F], F]:
+    """The IaC options of ``scan`` (``--iac PATH``, ``--checkov-bin``, ``--iac-skip-path``): the
+    command receives ``iac: IacOptions``; without ``path_option`` the command has a PATH argument
+    named ``iac_path`` of its own (``mlguard iac``)."""
+
+    def deco(f: F) -> F:
+        opts: list[Callable[[Any], Any]] = []
+        if path_option:
+            opts.append(
+                click.option(
+                    "--iac",
+                    "iac_path",
+                    type=click.Path(path_type=Path, exists=True),
+                    help="Also scan Terraform/CloudFormation under this path with checkov (alone: IaC only).",
+                )
+            )
+        opts += [
+            click.option(
+                "--checkov-bin",
+                type=click.Path(path_type=Path),
+                help="checkov executable or its venv's bin folder (else $MLGUARD_CHECKOV_BIN, else PATH).",
+            ),
+            click.option(
+                "--iac-skip-path",
+                *(() if path_option else ("--skip-path",)),
+                "iac_skip_path",
+                multiple=True,
+                help="Regular expression of paths checkov skips (repeatable).",
+            ),
+        ]
+        return stack(bundle(IacOptions, "iac")(f), opts)
+
+    return deco
+
+
+@dataclass(frozen=True)
+class ScanRun:
+    """Everything ``scan`` (and ``iac``, with ``iac_only``) was asked to do."""
+
+    scope: ScopeOptions
+    selection: SelectionOptions
+    gate: GateOptions
+    output: OutputOptions
+    record: RecordFlags
+    cost: CostFlags
+    iac: IacOptions
+    demo: bool = False
+    inventory_out: Path | None = None
+    all_fields: bool = False
+    shard_spec: str | None = None
+    iac_only: bool = False  # `mlguard iac PATH`: no live collection, whatever the config's providers
+
+
 @click.command("scan", cls=FormatsCommand)
 @scope_options
 @selection_options
 @gate_options
 @output_options("console,json")
-@record_options
-@cost_options
+@record_flags
+@cost_flags
 @click.option("--demo", is_flag=True, help="Scan the embedded demo estate: no cloud account, no network.")
-@click.option(
-    "--iac",
-    "iac_path",
-    type=click.Path(path_type=Path, exists=True),
-    help="Also scan Terraform/CloudFormation under this path with checkov (alone: IaC only).",
-)
-@click.option(
-    "--checkov-bin",
-    type=click.Path(path_type=Path),
-    help="checkov executable or its venv's bin folder (else $MLGUARD_CHECKOV_BIN, else PATH).",
-)
-@click.option(
-    "--iac-skip-path", multiple=True, help="Regular expression of paths checkov skips (repeatable)."
-)
+@iac_flags()
 @click.option(
     "--inventory-out",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -304,40 +368,40 @@ def _warn_undeclared(state: State, path: Path, inv: Inventory) -> None:
     "its policies read (not with --inventory-out, --shard or --demo).",
 )
 @shard_option
+@bundle(ScanRun, "run", iac_only=False)
 @click.pass_context
-def scan_cmd(
-    ctx: click.Context,
-    /,
-    demo: bool,
-    inventory_out: Path | None,
-    iac_path: Path | None,
-    checkov_bin: Path | None,
-    iac_skip_path: tuple[str, ...],
-    **kw: Any,
-) -> None:
+def scan_cmd(ctx: click.Context, /, run: ScanRun) -> None:
     """Collect, evaluate and report in one go (and record the run when a store is configured)."""
+    run_scan(ctx, run)
+
+
+def run_scan(ctx: click.Context, run: ScanRun) -> None:
+    """``scan`` and ``iac``: collect (or not: IaC only), scan the IaC, evaluate once, record,
+    report, exit with the gate's code."""
     state = state_of(ctx)
     loaded = state.config()
-    apply_scope(loaded, kw)
-    plan = report_plan(loaded, kw, "console,json")  # bad output options fail before any work
-    policy_set, policies = load_selected(loaded, kw)
-    if kw.get("shard_spec"):
-        _scan_shard(ctx, state, loaded, kw, policies, inventory_out, demo, iac_path)
-    waivers = load_waivers(loaded, kw.get("waivers"))
-    cost = cost_run(loaded, kw)  # a bad price file stops the run before any call
+    run.scope.apply(loaded)
+    plan = run.output.plan(loaded)  # bad output options fail before any work
+    policy_set, policies = run.selection.load(loaded)
+    if run.shard_spec:
+        _scan_shard(ctx, state, loaded, run, policies)
+    waivers = run.gate.waiver_specs(loaded)
+    cost = run.cost.run(loaded)  # a bad price file stops the run before any call
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
-    with recording(kw["record"], kw["store_target"], config_store(loaded), kw["lock_timeout"]) as store:
+    iac_path = run.iac.iac_path
+    record = run.record
+    with recording(record.record, record.store_target, config_store(loaded), record.lock_timeout) as store:
         timed_out = False
-        if demo:
+        if run.demo:
             from mlguard.demo.scan import collect_demo
 
             with collecting(state) as progress:
-                collected, about = collect_demo(loaded, types, progress, command_line(), kw.get("timeout"))
+                collected, about = collect_demo(loaded, types, progress, command_line(), run.scope.timeout)
             if not state.quiet:
                 state.err.print(about, highlight=False, soft_wrap=True)
             inv, timed_out = collected.inventory, collected.timed_out
-        elif iac_path is not None and not (
-            split_values(kw["provider_names"]) or loaded.config.scope.providers
+        elif iac_path is not None and (
+            run.iac_only or not (run.scope.providers or loaded.config.scope.providers)
         ):
             inv = Inventory(provenance=Provenance(version=__version__, started_at=iso(utcnow())))  # IaC only
         else:
@@ -345,41 +409,44 @@ def scan_cmd(
 
             reads = (
                 None
-                if inventory_out
-                else scan_reads(policies, policy_set.policies.values(), all_fields=kw["all_fields"])
+                if run.inventory_out
+                else scan_reads(policies, policy_set.policies.values(), all_fields=run.all_fields)
             )
             with collecting(state) as progress:
                 collected = collect(
                     loaded,
-                    split_values(kw["provider_names"]),
+                    run.scope.providers,
                     types,
                     progress,
                     command_line(),
-                    kw.get("timeout"),
+                    run.scope.timeout,
                     reads=reads,
                 )
             inv, timed_out = collected.inventory, collected.timed_out
-        if inventory_out is not None:
-            write_json(inventory_out, inv)
+        if run.inventory_out is not None:
+            write_json(run.inventory_out, inv)
         iac = None
         if iac_path is not None:
             from mlguard.iac.runner import DEFAULT_TIMEOUT
             from mlguard.iac.scan import scan_iac
 
             iac = scan_iac(
-                iac_path, checkov_bin, kw.get("timeout") or DEFAULT_TIMEOUT, skip_paths=tuple(iac_skip_path)
+                iac_path,
+                run.iac.checkov_bin,
+                run.scope.timeout or DEFAULT_TIMEOUT,
+                skip_paths=tuple(run.iac.iac_skip_path),
             )
         scan = evaluate(
-            inv, policies, policy_set, waivers, kw.get("baseline"), command_line(), iac=iac, cost=cost
+            inv, policies, policy_set, waivers, run.gate.baseline, command_line(), iac=iac, cost=cost
         )
-        options = report_options(kw)
+        options = run.output.report_options()
         run_id = None
         if store is not None:  # record first, so the reports can show the diff and the trends
             run_id = store.record(scan, inv)
             state.err.print(f"recorded run {run_id}", highlight=False)
             from mlguard.history.report import report_history
 
-            options = report_options(kw, history=report_history(store, run_id))
+            options = run.output.report_options(history=report_history(store, run_id))
         try:
             write_scan_reports(state, scan, plan, options)
         except OutputError:
@@ -389,38 +456,26 @@ def scan_cmd(
                     highlight=False,
                 )
             raise
-    ctx.exit(gate(state, loaded, kw, scan, inv, incomplete=timed_out))
+    ctx.exit(exit_code_of(state, loaded, run.gate, scan, inv, incomplete=timed_out))
 
 
 def _scan_shard(
-    ctx: click.Context,
-    state: State,
-    loaded: LoadedConfig,
-    kw: dict[str, Any],
-    policies: list[Policy],
-    inventory_out: Path | None,
-    demo: bool,
-    iac_path: Path | None,
+    ctx: click.Context, state: State, loaded: LoadedConfig, run: ScanRun, policies: list[Policy]
 ) -> None:
     """``scan --shard K/N``: a shard only collects. It writes its partial inventory (to
     --inventory-out, else OUTPUT_DIR/inventory-shard-K-of-N.json) and exits; `mlguard merge`
     evaluates the parts once, so that policies joining resources see every related resource."""
-    if demo or iac_path is not None:
-        raise InputError(f"--shard cannot be combined with {'--demo' if demo else '--iac'}")
-    shard = parse_shard(kw["shard_spec"])
-    balance(state, loaded, kw, shard)
+    if run.demo or run.iac.iac_path is not None:
+        raise InputError(f"--shard cannot be combined with {'--demo' if run.demo else '--iac'}")
+    assert run.shard_spec is not None
+    shard = parse_shard(run.shard_spec)
+    balance(state, loaded, run.record.store_target, shard)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     with collecting(state) as progress:
         collected = collect(
-            loaded,
-            split_values(kw["provider_names"]),
-            types,
-            progress,
-            command_line(),
-            kw.get("timeout"),
-            shard=shard,
+            loaded, run.scope.providers, types, progress, command_line(), run.scope.timeout, shard=shard
         )
-    out = inventory_out or output_dir_of(loaded, kw.get("output_dir")) / (
+    out = run.inventory_out or run.output.directory(loaded) / (
         f"inventory-shard-{shard.index}-of-{shard.count}.json"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -435,19 +490,32 @@ def _scan_shard(
     ctx.exit(EXIT_OK)
 
 
+@dataclass(frozen=True)
+class MergedOptions:
+    """The options of the commands that evaluate merged shard parts once (``merge``,
+    ``history finalize``)."""
+
+    selection: SelectionOptions
+    gate: GateOptions
+    output: OutputOptions
+    cost: CostFlags
+    inventory_out: Path | None = None
+
+
 @click.command("merge", cls=FormatsCommand)
 @click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @selection_options
 @gate_options
 @output_options("console,json")
-@cost_options
+@cost_flags
 @click.option(
     "--inventory-out",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the merged inventory.",
 )
+@bundle(MergedOptions, "merged")
 @click.pass_context
-def merge_cmd(ctx: click.Context, /, parts: tuple[Path, ...], inventory_out: Path | None, **kw: Any) -> None:
+def merge_cmd(ctx: click.Context, /, parts: tuple[Path, ...], merged: MergedOptions) -> None:
     """Merge the partial inventories of `collect --shard K/N` (PARTS) and evaluate them once.
 
     A resource in two parts, or two parts of one shard, is bad input (exit 2). A missing shard (or
@@ -457,27 +525,25 @@ def merge_cmd(ctx: click.Context, /, parts: tuple[Path, ...], inventory_out: Pat
 
     state = state_of(ctx)
     loaded = state.config()
-    plan = report_plan(loaded, kw, "console,json")  # bad output options fail before any work
-    policy_set, policies = load_selected(loaded, kw)
-    merged = merge_parts(parts, command_line())
-    evaluate_merged(ctx, state, loaded, kw, plan, (policy_set, policies), merged, inventory_out)
+    plan = merged.output.plan(loaded)  # bad output options fail before any work
+    selected = merged.selection.load(loaded)
+    evaluate_merged(ctx, state, loaded, merged, plan, selected, merge_parts(parts, command_line()))
 
 
 def evaluate_merged(
     ctx: click.Context,
     state: State,
     loaded: LoadedConfig,
-    kw: dict[str, Any],
-    plan: Any,
+    options: MergedOptions,
+    plan: ReportPlan,
     selected: tuple[PolicySet, list[Policy]],
     merged: Merged,
-    inventory_out: Path | None,
     store: Store | None = None,
 ) -> None:
     """Evaluate a merged inventory once, record it (``history finalize``), report, gate."""
     inv = merged.inventory
-    if inventory_out is not None:
-        write_json(inventory_out, inv)
+    if options.inventory_out is not None:
+        write_json(options.inventory_out, inv)
     if merged.missing:
         state.err.print(
             f"mlguard: shard(s) missing from the merge: {', '.join(merged.missing)} "
@@ -489,20 +555,26 @@ def evaluate_merged(
             f"mlguard: the parts disagree on the shard count: {', '.join(map(str, merged.disagree))}",
             highlight=False,
         )
-    waivers = load_waivers(loaded, kw.get("waivers"))
+    waivers = options.gate.waiver_specs(loaded)
     policy_set, policies = selected
     scan = evaluate(
-        inv, policies, policy_set, waivers, kw.get("baseline"), command_line(), cost=cost_run(loaded, kw)
+        inv,
+        policies,
+        policy_set,
+        waivers,
+        options.gate.baseline,
+        command_line(),
+        cost=options.cost.run(loaded),
     )
-    options = report_options(kw)
+    report = options.output.report_options()
     if store is not None:
         run_id = store.record(scan, inv)
         state.err.print(f"recorded run {run_id}", highlight=False)
         from mlguard.history.report import report_history
 
-        options = report_options(kw, history=report_history(store, run_id))
-    write_scan_reports(state, scan, plan, options)
-    ctx.exit(gate(state, loaded, kw, scan, inv, incomplete=merged.incomplete))
+        report = options.output.report_options(history=report_history(store, run_id))
+    write_scan_reports(state, scan, plan, report)
+    ctx.exit(exit_code_of(state, loaded, options.gate, scan, inv, incomplete=merged.incomplete))
 
 
 def config_store(loaded: LoadedConfig) -> str | None:
@@ -530,14 +602,19 @@ def sample_inventory_path() -> Path:
 )
 @click.pass_context
 def report_cmd(
-    ctx: click.Context, /, results: Path, framework: str | None, store_target: str | None, **kw: Any
+    ctx: click.Context,
+    /,
+    results: Path,
+    output: OutputOptions,
+    framework: str | None,
+    store_target: str | None,
 ) -> None:
     """Re-render a saved RESULTS file (results.json) in other formats."""
     from mlguard.report.render import sha256_file
 
     state = state_of(ctx)
     loaded = state.config()
-    plan = report_plan(loaded, kw, "console", framework)
+    plan = output.plan(loaded, "console", framework)
     if not results.is_file():
         raise InputError("results file not found", file=str(results))
     scan = load_results(results)
@@ -557,12 +634,5 @@ def report_cmd(
                 )
             else:
                 history = report_history(store, run_id)
-    opts = ReportOptions(
-        framework=framework,
-        results_sha256=sha256_file(results),
-        history=history,
-        asff_region=kw.get("asff_region"),
-        asff_account=kw.get("asff_account"),
-        sarif_category=kw.get("sarif_category"),
-    )
+    opts = output.report_options(framework=framework, results_sha256=sha256_file(results), history=history)
     write_scan_reports(state, scan, plan, opts)
