@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from mlguard.cli.context import command_line, state_of
-from mlguard.cli.options import bundle, cost_flags, gate_options, output_options, selection_options
 from mlguard.cli.output import FormatsCommand
-from mlguard.cli.scan import MergedOptions, evaluate_merged
+from mlguard.cli.scan import MergedOptions, evaluate_merged, merged_options
 from mlguard.history.cli import store_option
 
 
 @click.command("finalize", cls=FormatsCommand)
 @click.argument("run")
 @store_option
-@selection_options
-@gate_options
-@output_options("console,json")
-@cost_flags
-@click.option(
-    "--inventory-out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write the merged inventory.",
-)
-@bundle(MergedOptions, "merged")
+@merged_options
 @click.pass_context
 def finalize_cmd(ctx: click.Context, /, run: str, store_target: str | None, merged: MergedOptions) -> None:
     """Merge the shard parts recorded under RUN (`collect --shard K/N --record-part RUN`), evaluate

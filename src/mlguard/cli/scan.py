@@ -502,18 +502,26 @@ class MergedOptions:
     inventory_out: Path | None = None
 
 
+def merged_options(f: F) -> F:
+    """The one option stack of ``merge`` and ``history finalize``: the command receives
+    ``merged: MergedOptions``."""
+    opts = [
+        selection_options,
+        gate_options,
+        output_options("console,json"),
+        cost_flags,
+        click.option(
+            "--inventory-out",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Also write the merged inventory.",
+        ),
+    ]
+    return stack(bundle(MergedOptions, "merged")(f), opts)
+
+
 @click.command("merge", cls=FormatsCommand)
 @click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
-@selection_options
-@gate_options
-@output_options("console,json")
-@cost_flags
-@click.option(
-    "--inventory-out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write the merged inventory.",
-)
-@bundle(MergedOptions, "merged")
+@merged_options
 @click.pass_context
 def merge_cmd(ctx: click.Context, /, parts: tuple[Path, ...], merged: MergedOptions) -> None:
     """Merge the partial inventories of `collect --shard K/N` (PARTS) and evaluate them once.
