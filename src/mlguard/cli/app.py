@@ -16,7 +16,7 @@ from rich.text import Text
 from mlguard import __version__
 from mlguard.cli.context import State
 from mlguard.cli.history import finalize_cmd
-from mlguard.cli.output import LazyCommand, LazyGroup, install_global_options, settings
+from mlguard.cli.output import LazyCommand, LazyGroup, install_global_options, print_error, settings
 from mlguard.cli.policies import frameworks_cmd, policies_group
 from mlguard.cli.scan import collect_cmd, evaluate_cmd, merge_cmd, report_cmd, scan_cmd
 from mlguard.cli.schema import schema_cmd, types_cmd
@@ -109,11 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="mlguard", standalone_mode=False)
     except MlguardError as exc:
-        Console(stderr=True).print(
-            Text.assemble(("mlguard: error: ", "bold red"), terminal_safe(exc.render())),
-            highlight=False,
-            soft_wrap=True,
-        )
+        print_error(exc)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

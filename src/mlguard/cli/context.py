@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from mlguard.cli.output import OutputSettings
+from mlguard.cli.output import OutputSettings, settings
 from mlguard.cli.progress import progress
 from mlguard.collect.base import Progress
 from mlguard.pipeline import LoadedConfig, load_config
@@ -34,8 +34,10 @@ class State:
 
 
 def state_of(ctx: click.Context) -> State:
-    obj = ctx.find_root().obj
-    assert isinstance(obj, State)
+    root = ctx.find_root()
+    if not isinstance(root.obj, State):  # a command run on its own (a test): the defaults
+        root.obj = State(None, settings(ctx), Console(), Console(stderr=True))
+    obj: State = root.obj
     return obj
 
 

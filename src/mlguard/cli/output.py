@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 
 from mlguard.collect.secrets import mask_text
+from mlguard.errors import MlguardError
 from mlguard.model import ScanResult, Status
 from mlguard.report.base import ReportOptions, reporters
 from mlguard.report.sanitize import terminal_safe
@@ -289,3 +291,17 @@ class FormatsCommand(click.Command):
         rows.append(("console", "terminal: summary by severity, top failing policies and resources"))
         with formatter.section("Formats (--format, --stdout)"):
             formatter.write_dl(rows)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def print_error(exc: MlguardError) -> None:
+    """A user error as one line on stderr: ``mlguard: error: ...`` (its exit code is the caller's)."""
+    from rich.text import Text
+
+    Console(stderr=True).print(
+        Text.assemble(("mlguard: error: ", "bold red"), terminal_safe(exc.render())),
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -35,7 +35,7 @@ from mlguard.collect.base import providers
 from mlguard.collect.shard import Shard, parse_shard
 from mlguard.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_SETUP, InputError, OutputError
 from mlguard.history.cli import recording, store_option
-from mlguard.model import Inventory, Provenance, ScanResult, incomplete_note, iso, utcnow
+from mlguard.model import Inventory, Provenance, ScanResult, Severity, Status, incomplete_note, iso, utcnow
 from mlguard.pipeline import (
     Collected,
     LoadedConfig,
@@ -52,6 +52,7 @@ from mlguard.report.console import print_summary, terminal_safe
 
 if TYPE_CHECKING:
     from mlguard.history.store import Store
+    from mlguard.iac.scan import IacScan
     from mlguard.merge import Merged
 
 
@@ -383,6 +384,8 @@ def run_scan(ctx: click.Context, run: ScanRun) -> None:
     run.scope.apply(loaded)
     plan = run.output.plan(loaded)  # bad output options fail before any work
     policy_set, policies = run.selection.load(loaded)
+    if run.iac_only:  # `mlguard iac`: only the IaC checks' results and policies
+        policies = []
     if run.shard_spec:
         _scan_shard(ctx, state, loaded, run, policies)
     waivers = run.gate.waiver_specs(loaded)
@@ -449,6 +452,8 @@ def run_scan(ctx: click.Context, run: ScanRun) -> None:
             options = run.output.report_options(history=report_history(store, run_id))
         try:
             write_scan_reports(state, scan, plan, options)
+            if iac is not None:
+                report_iac(state, iac, scan, plan, run.gate.threshold(loaded))
         except OutputError:
             if store is not None:
                 state.err.print(
@@ -457,6 +462,44 @@ def run_scan(ctx: click.Context, run: ScanRun) -> None:
                 )
             raise
     ctx.exit(exit_code_of(state, loaded, run.gate, scan, inv, incomplete=timed_out))
+
+
+def report_iac(
+    state: State, iac: IacScan, scan: ScanResult, plan: ReportPlan, fail_on: Severity | None
+) -> None:
+    """After the reports of a scan with IaC: with the console format, each FAIL of an IaC file at
+    or above ``fail_on`` as ``file:line: severity check: title (resource)`` (what a pre-commit hook
+    or an editor shows); then one summary line and a warning per file checkov could not parse."""
+    if "console" in plan.formats and not state.quiet:
+        out = state.err if plan.stdout is not None else state.console
+        threshold = -1 if fail_on is None else fail_on.rank
+        fails = [
+            r
+            for r in filtered(scan, plan.statuses).results
+            if r.source is not None and r.status is Status.FAIL and r.severity.rank >= threshold
+        ]
+        for r in sorted(fails, key=lambda r: (r.source.file, r.source.start_line) if r.source else ("", 0)):
+            where = f"{r.source.file}:{r.source.start_line}: " if r.source else ""
+            line = f"{where}{r.severity.value} {r.policy_id}: {r.title} ({r.resource_uid})"
+            out.print(terminal_safe(line), highlight=False, markup=False, soft_wrap=True)
+    counts = dict.fromkeys((Status.FAIL, Status.PASS, Status.SKIP), 0)
+    for r in iac.results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    files = len({r.source.file for r in iac.results if r.source})
+    if not state.quiet:
+        state.err.print(
+            f"iac: {len(iac.results)} results on {iac.resources} resources in {files} files "
+            f"({counts[Status.FAIL]} FAIL, {counts[Status.PASS]} PASS, {counts[Status.SKIP]} SKIP), "
+            f"{len(iac.errors)} unparsed files; "
+            f"checkov {iac.checkov_version or '?'} took {iac.duration_seconds:.1f} s",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    for error in iac.errors:  # even with -q: a file whose resources were not checked
+        state.err.print(
+            f"mlguard: warning: {terminal_safe(error.message)}", highlight=False, markup=False, soft_wrap=True
+        )
 
 
 def _scan_shard(
