@@ -7,7 +7,7 @@ gate (``--fail-on``, ``--fail-on-error``, waivers and baseline, from the flags o
 the same results store and the same exit codes: 0 ok, 1 an unwaived FAIL at or above ``--fail-on``,
 2 bad input or checkov missing, 3 checkov timed out (or a file could not be parsed, with
 ``--fail-on-error``), 4 checkov crashed. What differs: PATH is an argument, the default format is
-``json``, ``--timeout`` bounds checkov (default: 900 s), and nothing live is collected or evaluated,
+``json``, ``--timeout`` bounds checkov (default: 600 s), and nothing live is collected or evaluated,
 whatever providers the config names.
 """
 
