@@ -109,7 +109,7 @@ def test_log_level_masks_secrets_and_keeps_library_debug_off(
 ) -> None:
     import logging
 
-    from mlguard.cli_output import configure_logging
+    from mlguard.cli.output import configure_logging
 
     root = logging.getLogger()
     before = (list(root.handlers), root.level)

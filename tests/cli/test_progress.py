@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from mlguard.cli_output import BarProgress, LineProgress, OutputSettings, family_of, progress
+from mlguard.cli.output import OutputSettings
+from mlguard.cli.progress import BarProgress, LineProgress, family_of, progress
 from mlguard.collect.aws import families  # noqa: F401  (registers the specs)
 from mlguard.collect.aws.spec import SPECS
 from mlguard.collect.base import CallMeter, Calls, NullProgress

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from mlguard.cli import LAZY_COMMANDS, LAZY_PERMISSIONS, cli
-from mlguard.cli_output import LazyCommand, LazyGroup
+from mlguard.cli.output import LazyCommand, LazyGroup
 
 HEAVY = ("boto3", "botocore", "databricks", "sqlalchemy", "alembic", "jinja2", "networkx")
 

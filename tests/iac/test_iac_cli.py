@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from mlguard.iac import IacScan, build_scan_result
-from mlguard.iac.cli import iac_command, should_fail
+from mlguard.iac.cli import iac_command
 from mlguard.iac.runner import ENV_CHECKOV_BIN
-from mlguard.model import Provenance, ScanResult
+from mlguard.model import Provenance, ScanResult, Severity
+from mlguard.pipeline import exit_code
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -39,13 +40,13 @@ def test_iac_command_writes_results_and_fails_on_findings(tmp_path: Path, checko
 
 def test_fail_on_threshold(fixture_scan: IacScan) -> None:
     scan = build_scan_result(fixture_scan)
-    assert not should_fail(scan, "never")
+    assert exit_code(scan, None, False) == 0  # --fail-on never
     # The fixtures have a critical failure (ALL_PRIVILEGES to account users)...
-    assert should_fail(scan, "critical")
+    assert exit_code(scan, Severity.CRITICAL, False) == 1
     # ...and without it, nothing critical is left.
     rest = scan.model_copy(update={"results": [r for r in scan.results if r.policy_id != "MLG_DBX_8"]})
-    assert not should_fail(rest, "critical")
-    assert should_fail(rest, "high")
+    assert exit_code(rest, Severity.CRITICAL, False) == 0
+    assert exit_code(rest, Severity.HIGH, False) == 1
 
 
 def test_missing_checkov_exits_2_with_install_command(
@@ -74,7 +75,7 @@ def test_unknown_format_is_bad_input_before_checkov_runs(tmp_path: Path) -> None
         ],
     )
     assert res.exit_code == 2
-    assert "unknown --format nope" in res.output
+    assert "unknown format 'nope'" in res.output
     assert not list(tmp_path.iterdir())
 
 

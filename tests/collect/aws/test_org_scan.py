@@ -191,20 +191,21 @@ def test_retry_settings_come_from_the_config_and_reach_botocore() -> None:
 
 
 def test_retry_and_org_flags_reach_the_scope(tmp_path: Any) -> None:
-    from mlguard import cli
+    from mlguard.cli import cli
+    from mlguard.cli.options import ScopeOptions
 
     seen: list[AwsScope] = []
-    real = cli._apply_scope
+    real = ScopeOptions.apply
 
-    def spy(loaded: Any, kw: dict[str, Any]) -> None:
-        real(loaded, kw)
+    def spy(self: ScopeOptions, loaded: Any) -> None:
+        real(self, loaded)
         seen.append(loaded.config.scope.aws.model_copy())
         raise SystemExit(0)
 
     args = ["--retry-mode", "adaptive", "--max-attempts", "4", "--org-skip-management"]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli, "_apply_scope", spy)
-        result = CliRunner().invoke(cli.cli, ["scan", *args, "--output-dir", str(tmp_path)])
+        mp.setattr(ScopeOptions, "apply", spy)
+        result = CliRunner().invoke(cli, ["scan", *args, "--output-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (aws,) = seen
     assert (aws.retry_mode, aws.max_attempts, aws.org_skip_management) == ("adaptive", 4, True)
