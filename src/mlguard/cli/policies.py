@@ -107,7 +107,9 @@ def policies_docs(output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        from mlguard.report.render import write_files
+
+        write_files([(output, text)])
 
 
 @policies_group.command("validate")

@@ -246,23 +246,16 @@ def inventory_sidecar(results_path: Path) -> Path:
     return results_path.with_name(f"{base}.inventory.json")
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def _export_one(store: Store, run_id: str, out: Path) -> list[Path]:
+    """The run's results document (and its inventory beside it), written together, all or nothing."""
+    from mlguard.report.render import write_files
+
     run = store.resolve(run_id)
-    _write(out, store.document(run.id))
-    written = [out]
+    files: list[tuple[Path, bytes]] = [(out, store.document(run.id))]
     if run.inventory_source == "inventory":
-        side = inventory_sidecar(out)
         summary = InventorySummary(resources=store.inventory(run.id))
-        _write(side, summary.model_dump_json(indent=2).encode())
-        written.append(side)
-    return written
+        files.append((inventory_sidecar(out), summary.model_dump_json(indent=2).encode()))
+    return write_files(files)
 
 
 @history.command("export")
