@@ -325,3 +325,19 @@ def test_three_shard_processes_and_mlguard_merge_report_like_one_scan(
     errors = json.loads((work / "merged" / "results.json").read_text())["errors"]
     missing = {e["message"].split("unit ")[1].split(" ")[0] for e in errors if e["code"] == "ShardMissing"}
     assert missing == set(owned[gone])
+
+
+def test_collect_iac_then_evaluate_judges_like_one_scan(estate_tree: Path, checkov_bin: Path) -> None:
+    """`collect --iac PATH` keeps checkov's findings in the inventory; `evaluate` judges them as
+    `scan --iac PATH` does (same results, errors, summary and policies not run; same exit code)."""
+    work = estate_tree.parent
+    single = _mlguard(
+        ["scan", "--iac", "infra", "--format", "json", "--output-dir", "single-c", "-q"], work, checkov_bin
+    )
+    collected = _mlguard(["collect", "--iac", "infra", "-o", "iac-inventory.json", "-q"], work, checkov_bin)
+    assert collected.returncode == 0, collected.stderr
+    assert json.loads((work / "iac-inventory.json").read_text())["iac"]["path"] == "infra"
+    evaluate = ["evaluate", "iac-inventory.json", "--format", "json", "--output-dir", "evaluated", "-q"]
+    evaluated = _mlguard(evaluate, work, checkov_bin)
+    assert evaluated.returncode == single.returncode == 1, evaluated.stderr
+    assert _comparable(work / "evaluated" / "results.json") == _comparable(work / "single-c" / "results.json")

@@ -104,6 +104,50 @@ def exit_code_of(
     return exit_code(scan, options.threshold(loaded), options.errors_fail(loaded), incomplete, uncollected)
 
 
+@dataclass(frozen=True)
+class IacOptions:
+    """``--iac PATH`` and how checkov runs (``mlguard iac PATH``: the same, IaC only)."""
+
+    iac_path: Path | None = None
+    checkov_bin: Path | None = None
+    iac_skip_path: tuple[str, ...] = ()
+
+
+def iac_flags(path_option: bool = True) -> Callable[[F], F]:
+    """The IaC options of ``scan`` (``--iac PATH``, ``--checkov-bin``, ``--iac-skip-path``): the
+    command receives ``iac: IacOptions``; without ``path_option`` the command has a PATH argument
+    named ``iac_path`` of its own (``mlguard iac``)."""
+
+    def deco(f: F) -> F:
+        opts: list[Callable[[Any], Any]] = []
+        if path_option:
+            opts.append(
+                click.option(
+                    "--iac",
+                    "iac_path",
+                    type=click.Path(path_type=Path, exists=True),
+                    help="Also scan Terraform/CloudFormation under this path with checkov (alone: IaC only).",
+                )
+            )
+        opts += [
+            click.option(
+                "--checkov-bin",
+                type=click.Path(path_type=Path),
+                help="checkov executable or its venv's bin folder (else $MLGUARD_CHECKOV_BIN, else PATH).",
+            ),
+            click.option(
+                "--iac-skip-path",
+                *(() if path_option else ("--skip-path",)),
+                "iac_skip_path",
+                multiple=True,
+                help="Regular expression of paths checkov skips (repeatable).",
+            ),
+        ]
+        return stack(bundle(IacOptions, "iac")(f), opts)
+
+    return deco
+
+
 @click.command("collect")
 @scope_options
 @selection_options
@@ -129,6 +173,7 @@ def exit_code_of(
     "the shards are balanced by the unit sizes of its latest run.",
 )
 @store_option
+@iac_flags()
 @click.pass_context
 def collect_cmd(
     ctx: click.Context,
@@ -140,8 +185,11 @@ def collect_cmd(
     shard_spec: str | None,
     record_part: str | None,
     store_target: str | None,
+    iac: IacOptions,
 ) -> None:
-    """Collect the inventory the selected policies need (or --all-types) and write it as JSON."""
+    """Collect the inventory the selected policies need (or --all-types) and write it as JSON.
+    With --iac PATH the inventory also carries checkov's findings (with --shard: those of the
+    shard's Terraform root modules and templates), which `evaluate` and `merge` judge with it."""
     state = state_of(ctx)
     loaded = state.config()
     scope.apply(loaded)
@@ -153,10 +201,7 @@ def collect_cmd(
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     if all_types:
         types = set().union(*(entry.types() for entry in providers().values()))
-    with collecting(state) as progress:
-        collected = collect(
-            loaded, scope.providers, types, progress, command_line(), scope.timeout, shard=shard
-        )
+    collected = collect_with_iac(state, loaded, scope, types, shard, iac)
     inventory = collected.inventory
     if str(output) == "-":
         emit_stdout(inventory.model_dump_json(indent=1, exclude_none=True).encode("utf-8") + b"\n")
@@ -173,6 +218,56 @@ def collect_cmd(
 
         state.err.print(keep_part(part_store, record_part, inventory), highlight=False)
     collect_exit(ctx, state, collected)
+
+
+def collect_with_iac(
+    state: State,
+    loaded: LoadedConfig,
+    scope: ScopeOptions,
+    types: set[str],
+    shard: Shard | None,
+    iac: IacOptions,
+) -> Collected:
+    """What ``collect`` and ``scan --shard`` write: the providers' inventory (none is collected for
+    an IaC-only run) and, with ``--iac PATH``, checkov's findings in ``inventory.iac`` (a shard's:
+    those of the Terraform root modules and templates it owns)."""
+    inventory, timed_out = None, False
+    if iac.iac_path is None or scope.providers or loaded.config.scope.providers:
+        with collecting(state) as progress:
+            collected = collect(
+                loaded, scope.providers, types, progress, command_line(), scope.timeout, shard=shard
+            )
+        inventory, timed_out = collected.inventory, collected.timed_out
+    if iac.iac_path is not None:
+        from mlguard.iac.runner import DEFAULT_TIMEOUT
+        from mlguard.iac.scan import scan_iac, with_iac_shard
+
+        if shard is not None:
+            inventory = with_iac_shard(
+                inventory,
+                shard,
+                iac.iac_path,
+                iac.checkov_bin,
+                scope.timeout,
+                iac.iac_skip_path,
+                command_line(),
+            )
+        else:
+            found = scan_iac(
+                iac.iac_path,
+                iac.checkov_bin,
+                scope.timeout or DEFAULT_TIMEOUT,
+                skip_paths=tuple(iac.iac_skip_path),
+            )
+            if inventory is None:
+                inventory = Inventory(
+                    provenance=Provenance(
+                        version=__version__, started_at=found.started_at, command=command_line()
+                    )
+                )
+            inventory = inventory.model_copy(update={"iac": found})
+    assert inventory is not None
+    return Collected(inventory, timed_out)
 
 
 def balance(state: State, loaded: LoadedConfig, store_target: str | None, shard: Shard) -> None:
@@ -283,50 +378,6 @@ def _warn_undeclared(state: State, path: Path, inv: Inventory) -> None:
             markup=False,
             soft_wrap=True,
         )
-
-
-@dataclass(frozen=True)
-class IacOptions:
-    """``--iac PATH`` and how checkov runs (``mlguard iac PATH``: the same, IaC only)."""
-
-    iac_path: Path | None = None
-    checkov_bin: Path | None = None
-    iac_skip_path: tuple[str, ...] = ()
-
-
-def iac_flags(path_option: bool = True) -> Callable[[F], F]:
-    """The IaC options of ``scan`` (``--iac PATH``, ``--checkov-bin``, ``--iac-skip-path``): the
-    command receives ``iac: IacOptions``; without ``path_option`` the command has a PATH argument
-    named ``iac_path`` of its own (``mlguard iac``)."""
-
-    def deco(f: F) -> F:
-        opts: list[Callable[[Any], Any]] = []
-        if path_option:
-            opts.append(
-                click.option(
-                    "--iac",
-                    "iac_path",
-                    type=click.Path(path_type=Path, exists=True),
-                    help="Also scan Terraform/CloudFormation under this path with checkov (alone: IaC only).",
-                )
-            )
-        opts += [
-            click.option(
-                "--checkov-bin",
-                type=click.Path(path_type=Path),
-                help="checkov executable or its venv's bin folder (else $MLGUARD_CHECKOV_BIN, else PATH).",
-            ),
-            click.option(
-                "--iac-skip-path",
-                *(() if path_option else ("--skip-path",)),
-                "iac_skip_path",
-                multiple=True,
-                help="Regular expression of paths checkov skips (repeatable).",
-            ),
-        ]
-        return stack(bundle(IacOptions, "iac")(f), opts)
-
-    return deco
 
 
 @dataclass(frozen=True)
@@ -514,28 +565,7 @@ def _scan_shard(
     shard = parse_shard(run.shard_spec)
     balance(state, loaded, run.record.store_target, shard)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
-    iac = run.iac
-    inventory, timed_out = None, False  # IaC only: with_iac_shard makes the part
-    if iac.iac_path is None or run.scope.providers or loaded.config.scope.providers:
-        with collecting(state) as progress:
-            collected = collect(
-                loaded, run.scope.providers, types, progress, command_line(), run.scope.timeout, shard=shard
-            )
-        inventory, timed_out = collected.inventory, collected.timed_out
-    if iac.iac_path is not None:  # its IaC units too: a Terraform root module or a template each
-        from mlguard.iac.scan import with_iac_shard
-
-        inventory = with_iac_shard(
-            inventory,
-            shard,
-            iac.iac_path,
-            iac.checkov_bin,
-            run.scope.timeout,
-            iac.iac_skip_path,
-            command_line(),
-        )
-    assert inventory is not None
-    collected = Collected(inventory, timed_out)
+    collected = collect_with_iac(state, loaded, run.scope, types, shard, run.iac)
     out = run.inventory_out or run.output.directory(loaded) / (
         f"inventory-shard-{shard.index}-of-{shard.count}.json"
     )
