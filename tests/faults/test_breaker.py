@@ -4,18 +4,13 @@ collection error (ERROR for what it feeds), and the other services are read as u
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from moto.server import ThreadedMotoServer
 
 from mlguard.collect.aws import AwsCollector
 from mlguard.collect.aws.engine import BREAKER_FAILURES, Breaker, CircuitOpen
 from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.config import AwsScope, ScopeConfig
-from mlguard.demo import s3control_host
 from tests.support.faults import FaultProxy
 
 SAGEMAKER = [
@@ -27,32 +22,6 @@ SAGEMAKER = [
     "aws.sagemaker.pipeline",
 ]
 BUCKETS = "aws.s3.bucket"
-
-
-@pytest.fixture
-def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(var, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv(s3control_host.PLUGIN_ENV, s3control_host.PLUGIN_SPEC)  # account-level S3 reads
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        with FaultProxy(f"http://127.0.0.1:{port}") as fp:
-            monkeypatch.setenv("AWS_ENDPOINT_URL", fp.url)
-            yield fp
-    finally:
-        server.stop()
 
 
 def _scan() -> InventorySink:

@@ -4,47 +4,16 @@ region are not."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-
 import pytest
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 from mlguard.collect.aws import AwsCollector
 from mlguard.collect.aws.engine import Caller, error_code
 from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.config import AwsScope, ScopeConfig
-from mlguard.demo import s3control_host
 from tests.support.faults import FaultProxy
 
 REGION = "us-east-1"
-
-
-@pytest.fixture
-def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(var, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv(s3control_host.PLUGIN_ENV, s3control_host.PLUGIN_SPEC)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        with FaultProxy(f"http://127.0.0.1:{port}") as fp:
-            monkeypatch.setenv("AWS_ENDPOINT_URL", fp.url)
-            yield fp
-    finally:
-        server.stop()
 
 
 def test_a_throttled_service_backs_off_while_another_is_not_slowed(proxy: FaultProxy) -> None:
