@@ -11,7 +11,6 @@ this was written).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -25,8 +24,8 @@ from mlguard.config import AwsScope, Config
 from mlguard.demo.environment import demo_environment
 from mlguard.model import Inventory
 from mlguard.pipeline import LoadedConfig, collect
-from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import Policy, builtin_policy_dir, load_policy_set
+from tests.support.prune import Outcome, outcomes, sample
 
 POLICIES = load_policy_set([(builtin_policy_dir(), "builtin")]).policies
 AWS = [p for p in POLICIES.values() if p.provider == "aws"]
@@ -44,23 +43,6 @@ def _prunes(policy: Policy) -> bool:
 
 
 PRUNING = sorted(p.id for p in AWS if _prunes(p))
-PER_TYPE = 3  # a deterministic sample: the first policies (by id) of each type; MLGUARD_PRUNE_META=all
-
-
-def _sample(ids: list[str]) -> list[str]:
-    if os.environ.get("MLGUARD_PRUNE_META") == "all":
-        return ids
-    taken: dict[str, int] = {}
-    out = []
-    for i in ids:
-        rtype = POLICIES[i].resource
-        if taken.get(rtype, 0) < PER_TYPE:
-            taken[rtype] = taken.get(rtype, 0) + 1
-            out.append(i)
-    return out
-
-
-Outcome = tuple[str, str, str, str]
 
 
 @dataclass
@@ -75,18 +57,13 @@ class Estate:
         return collect(loaded, ["aws"], types, NullProgress(), reads=reads).inventory
 
 
-def _outcomes(policy: Policy, inventory: Inventory) -> list[Outcome]:
-    results = evaluate_inventory([policy], inventory).results
-    return sorted((r.resource_uid, r.status.value, r.message, repr(r.evidence.values)) for r in results)
-
-
 @pytest.fixture(scope="module")
 def estate() -> Iterator[Estate]:
     with demo_environment() as demo:
         estate = Estate(demo.aws_scope, {})
         types = set().union(*(p.required_types() for p in AWS))
         inventory = estate.collect(types, None)
-        estate.full = {p.id: _outcomes(p, inventory) for p in AWS}
+        estate.full = {p.id: outcomes(p, inventory) for p in AWS}
         yield estate
 
 
@@ -96,12 +73,12 @@ def test_most_aws_policies_leave_calls_out() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("policy_id", _sample(PRUNING))
+@pytest.mark.parametrize("policy_id", sample(PRUNING, POLICIES))
 def test_a_scan_of_one_policy_judges_as_the_full_scan(estate: Estate, policy_id: str) -> None:
     policy = POLICIES[policy_id]
     reads = scan_reads([policy], POLICIES.values())
     assert reads is not None
     inventory = estate.collect(policy.required_types(), reads)
     assert any(c.unread for c in inventory.coverage)  # something was left out ...
-    assert _outcomes(policy, inventory) == estate.full[policy_id]  # ... and nothing it judges changed
+    assert outcomes(policy, inventory) == estate.full[policy_id]  # ... and nothing it judges changed
     assert estate.full[policy_id]  # the demo estate has resources it judges

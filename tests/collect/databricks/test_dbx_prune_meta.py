@@ -8,12 +8,12 @@ one."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import pytest
 from tests.support.databricks_harness import RecordingClock
+from tests.support.prune import Outcome, outcomes, sample
 
 from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.collect.databricks import ALL_TYPES, DatabricksCollector
@@ -42,23 +42,6 @@ def _left_out(policy: Policy) -> dict[str, frozenset[str]]:
 
 
 PRUNING = sorted(p.id for p in DBX if _left_out(p))
-PER_TYPE = 3
-
-
-def _sample(ids: list[str]) -> list[str]:
-    if os.environ.get("MLGUARD_PRUNE_META") == "all":
-        return ids
-    taken: dict[str, int] = {}
-    out = []
-    for i in ids:
-        rtype = POLICIES[i].resource
-        if taken.get(rtype, 0) < PER_TYPE:
-            taken[rtype] = taken.get(rtype, 0) + 1
-            out.append(i)
-    return out
-
-
-Outcome = tuple[str, str, str, str]
 
 
 @dataclass
@@ -70,11 +53,6 @@ class Workspace:
         sink = InventorySink(reads=reads)
         DatabricksCollector(ScopeConfig(), clock=RecordingClock()).collect(types, sink, NullProgress())
         return sink.to_inventory(started_at="2026-01-01T00:00:00Z")
-
-
-def _outcomes(policy: Policy, inventory: Inventory) -> list[Outcome]:
-    results = evaluate_inventory([policy], inventory).results
-    return sorted((r.resource_uid, r.status.value, r.message, repr(r.evidence.values)) for r in results)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +68,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         mp.setenv("DATABRICKS_TOKEN", server.token)
         ws = Workspace(server, {})
         inventory = ws.collect(WORKSPACE, None)
-        ws.full = {p.id: _outcomes(p, inventory) for p in DBX}
+        ws.full = {p.id: outcomes(p, inventory) for p in DBX}
         try:
             yield ws
         finally:
@@ -103,20 +81,20 @@ def test_many_databricks_policies_leave_calls_out() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("policy_id", _sample(PRUNING))
+@pytest.mark.parametrize("policy_id", sample(PRUNING, POLICIES))
 def test_a_scan_of_one_policy_judges_as_the_full_scan(workspace: Workspace, policy_id: str) -> None:
     policy = POLICIES[policy_id]
     reads = scan_reads([policy], POLICIES.values())
     inventory = workspace.collect(frozenset(policy.required_types()) & ALL_TYPES, reads)
     assert any(c.unread for c in inventory.coverage)  # something was left out ...
-    assert _outcomes(policy, inventory) == workspace.full[policy_id]  # ... nothing it judges changed
+    assert outcomes(policy, inventory) == workspace.full[policy_id]  # ... nothing it judges changed
 
 
 @pytest.mark.slow
 def test_the_sample_judges_resources(workspace: Workspace) -> None:
     """The comparisons above are not all vacuous: most sampled policies judge demo resources."""
-    judged = [i for i in _sample(PRUNING) if workspace.full[i]]
-    assert len(judged) > len(_sample(PRUNING)) * 3 // 4
+    judged = [i for i in sample(PRUNING, POLICIES) if workspace.full[i]]
+    assert len(judged) > len(sample(PRUNING, POLICIES)) * 3 // 4
 
 
 def test_left_out_routes_are_not_called_and_their_fields_are_unknown(workspace: Workspace) -> None:
@@ -139,7 +117,7 @@ def test_left_out_routes_are_not_called_and_their_fields_are_unknown(workspace: 
     [coverage] = [c for c in inventory.coverage if c.resource_type == "databricks.job"]
     assert coverage.unread is not None
     assert "acl_managers" in coverage.unread
-    assert _outcomes(narrow, inventory) == _outcomes(narrow, full)
+    assert outcomes(narrow, inventory) == outcomes(narrow, full)
 
     reader = POLICIES["databricks_job_scheduled_managed_by_groups"]
     judged = evaluate_inventory([reader], inventory).results
