@@ -50,6 +50,16 @@ def find_repo_root(path: Path) -> Path:
     return start
 
 
+def _target(path: str | Path, repo_root: str | Path | None) -> tuple[Path, Path]:
+    """The IaC path (resolved; InputError when it does not exist) and the repository root that
+    reported file paths are relative to."""
+    target = Path(path).expanduser()
+    if not target.exists():
+        raise InputError(f"IaC path does not exist: {target}")
+    target = target.resolve()
+    return target, Path(repo_root).expanduser().resolve() if repo_root else find_repo_root(target)
+
+
 def scan_iac(
     path: str | Path,
     checkov_bin: str | Path | None = None,
@@ -65,11 +75,7 @@ def scan_iac(
     Raises ToolMissingError (exit 2) when checkov cannot be found, InputError when ``path`` does
     not exist, CheckovFailedError / CheckovTimeoutError when checkov crashes or overruns.
     """
-    target = Path(path).expanduser()
-    if not target.exists():
-        raise InputError(f"IaC path does not exist: {target}")
-    target = target.resolve()
-    root = Path(repo_root).expanduser().resolve() if repo_root else find_repo_root(target)
+    target, root = _target(path, repo_root)
     started = utcnow()
     run = run_checkov(
         target, checkov_bin=checkov_bin, timeout=timeout, frameworks=frameworks, skip_paths=skip_paths
@@ -274,11 +280,7 @@ def scan_iac_shard(
     unit is offered to ``shard``, which records it). Paths, uids and fingerprints are those of an
     unsharded scan of ``path``, so the merged parts report like one scan. ``timeout`` bounds all
     the runs together."""
-    target = Path(path).expanduser()
-    if not target.exists():
-        raise InputError(f"IaC path does not exist: {target}")
-    target = target.resolve()
-    root = Path(repo_root).expanduser().resolve() if repo_root else find_repo_root(target)
+    target, root = _target(path, repo_root)
     started = utcnow()
     deadline = time.monotonic() + timeout
     scans: list[IacScan] = []
