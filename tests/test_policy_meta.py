@@ -97,8 +97,8 @@ def _problems(
             s_root = root_field(on.subject)
             if s_root is not None and here and s_root not in _keys(here):
                 out.append(f"{where}: join subject {on.subject!r} is not produced")
-        if cond.where is not None and related:
-            out += _problems(cond.where, related, f"{where}/join {cond.resource}", all_docs, subject_docs)
+        if cond.filter is not None and related:
+            out += _problems(cond.filter, related, f"{where}/join {cond.resource}", all_docs, subject_docs)
     return out
 
 
