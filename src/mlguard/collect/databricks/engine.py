@@ -15,8 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Generic, TypeVar
 
+from databricks.sdk.errors.base import DatabricksError
+
 from mlguard.collect.base import CallMeter
-from mlguard.collect.databricks._common import WorkspaceContext, as_dict
+from mlguard.collect.databricks._common import WorkspaceContext, as_dict, is_not_found
 from mlguard.collect.databricks.spec import Detail, FamilySpec, Item, Pruned, ResourceSpec
 
 T = TypeVar("T")
@@ -125,7 +127,17 @@ def run_family(ctx: WorkspaceContext, family: FamilySpec) -> None:
 
 
 def listing(ctx: WorkspaceContext, spec: ResourceSpec) -> list[dict[str, Any]]:
-    """Every raw item of ``spec``'s list route, following its paging style."""
+    """Every raw item of ``spec``'s list route, following its paging style (none when the route
+    answers 404 and the spec says that means nothing to list)."""
+    try:
+        return _listing(ctx, spec)
+    except DatabricksError as exc:
+        if spec.missing_ok and is_not_found(exc):
+            return []
+        raise
+
+
+def _listing(ctx: WorkspaceContext, spec: ResourceSpec) -> list[dict[str, Any]]:
     path = spec.list_route.split(" ", 1)[1]
     if spec.paging == "token":
         return ctx.pages(path, spec.items, spec.query or None)
@@ -167,7 +179,7 @@ def _one(
         if detail.apply is not None and detail.name in item.got:
             detail.apply(item.data, item.got[detail.name])
     name = item.name if item.name is not None else spec.name(raw)
-    ctx.add(spec.type, ident, name, item.data, tags=item.tags)
+    ctx.add(spec.type, ident, name, item.data, tags=item.tags, region=item.region)
     return 1
 
 
@@ -176,6 +188,9 @@ def _detail(ctx: WorkspaceContext, spec: ResourceSpec, item: Item, detail: Detai
         return
     if detail.name in pruned.details:
         item.skipped.add(detail.name)
+        return
+    if detail.required:  # no item without it: a failure fails the whole type (its section)
+        item.got[detail.name] = detail.fetch(ctx, item)
         return
     value, ok = ctx.detail(
         spec.type,

@@ -5,7 +5,7 @@ collectable type is described.
 
 Types described as specs (``spec.py``) get their row from the spec: its list route, preludes and
 detail routes with their SDK calls, its entitlement. The hand-written families (the workspace
-settings object, the Unity Catalog walk, the account objects) keep their rows here."""
+settings object, the Unity Catalog catalog tree walk, the account objects) keep their rows here."""
 
 from __future__ import annotations
 
@@ -93,18 +93,7 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     *from_specs(serving.FAMILY),
     *from_specs(identity.FAMILY),
     *from_specs(mlflow.FAMILY),
-    _P(
-        "databricks.uc.metastore",
-        "workspace",
-        ("metastores.current", "metastores.get", "system_schemas.list"),
-        (
-            "GET " + _UC + "/current-metastore-assignment",
-            "GET " + _UC + "/metastores/{id}",
-            "GET " + _UC + "/metastores/{id}/systemschemas",
-        ),
-        "workspace-access (metastore details need metastore admin for some fields)",
-        "system schemas need metastore admin: attribute error otherwise",
-    ),
+    *from_specs(unity_catalog.METASTORE_FAMILY),
     _P(
         "databricks.uc.catalog",
         "workspace",
@@ -188,6 +177,7 @@ SPEC_FAMILIES: tuple[FamilySpec, ...] = (
     serving.FAMILY,
     identity.FAMILY,
     mlflow.FAMILY,
+    unity_catalog.METASTORE_FAMILY,
     unity_catalog.FAMILY,
     instance_profiles.FAMILY,
 )

@@ -41,6 +41,7 @@ class Item:
     data: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, Any] | None = None
     name: str | None = None  # set by a normaliser whose name a detail supplies (else the spec's)
+    region: str | None = None  # set by a normaliser whose region a detail supplies
 
     def ok(self, detail: str) -> bool:
         """The detail was read (a ``when`` that did not hold also counts as read: nothing to add)."""
@@ -57,7 +58,9 @@ class Detail:
     normaliser ran; without it the normaliser reads ``item.got`` itself. ``when``: made only for
     items it holds for. ``missing_ok``: a 404 means "none" (the value is None), not a failure.
     ``feeds``: attributes the call completes when the listing lacks them (a fallback, so not
-    unknown when it fails): a scan whose policies read them still makes the call."""
+    unknown when it fails): a scan whose policies read them still makes the call. ``required``:
+    the item cannot be built without it (the metastore behind its assignment): never left out,
+    and a failure fails the whole type, as a failed listing does."""
 
     name: str
     routes: tuple[str, ...]
@@ -68,6 +71,7 @@ class Detail:
     when: Callable[[Item], bool] | None = None
     missing_ok: bool = False
     feeds: tuple[str, ...] = ()
+    required: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -93,7 +97,9 @@ class ResourceSpec:
     ``paging``: ``token`` follows ``next_page_token``; ``single`` is one answer; ``sdk`` iterates
     ``sdk_list(client)`` (typed SDK iterators that page themselves: SCIM, MLflow).
     ``normalize(ctx, item, preludes)`` fills ``item.data`` (and ``item.tags``) from the raw item
-    and the details' results; it may record per-resource errors (unknown GPU facts)."""
+    and the details' results; it may record per-resource errors (unknown GPU facts).
+    ``missing_ok``: a 404 on the list route means there is nothing to list (no metastore is
+    assigned), not a failure: the type is covered with no resource."""
 
     type: str
     family: str
@@ -112,6 +118,7 @@ class ResourceSpec:
     preludes: tuple[Prelude, ...] = ()
     details: tuple[Detail, ...] = ()  # made in order, before the normaliser
     after: tuple[Detail, ...] = ()  # made after the normaliser (object permissions)
+    missing_ok: bool = False
 
     def all_details(self) -> tuple[Detail, ...]:
         return (*self.details, *self.after)
@@ -146,7 +153,9 @@ class ResourceSpec:
             return Pruned()
         wanted = reads | ALWAYS_READ
         skip = frozenset(
-            d.name for d in self.all_details() if not wanted.intersection((*d.attributes, *d.feeds))
+            d.name
+            for d in self.all_details()
+            if not d.required and not wanted.intersection((*d.attributes, *d.feeds))
         )
         unread: dict[str, None] = {}
         for d in self.all_details():

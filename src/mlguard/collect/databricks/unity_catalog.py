@@ -13,7 +13,6 @@ from mlguard.collect.databricks._common import (
     EFFECTIVE_GRANT_ATTRIBUTES,
     GRANT_ATTRIBUTES,
     WorkspaceContext,
-    as_dict,
     effective_grants_summary,
     grants_summary,
     is_not_found,
@@ -41,10 +40,9 @@ SKIP_SCHEMAS = frozenset({"information_schema"})
 
 
 def collect(ctx: WorkspaceContext) -> None:
-    """The metastore and the catalog tree are walked by hand (a current-metastore lookup whose
-    404 means "none"; catalogs -> schemas -> tables -> monitors); the flat types are specs."""
-    if ctx.wants(METASTORE):
-        _metastore(ctx)
+    """The metastore (a current-assignment lookup whose 404 means "none") and the flat types are
+    specs; the catalog tree (catalogs -> schemas -> tables -> monitors) is walked by hand."""
+    run_family(ctx, METASTORE_FAMILY)
     if ctx.wants(CATALOG, SCHEMA, TABLE, MONITOR):
         _tree(ctx)
     run_family(ctx, FAMILY)
@@ -74,47 +72,90 @@ def _with_effective_grants(
         data.update(effective_grants_summary(effective or []))
 
 
-def _metastore(ctx: WorkspaceContext) -> None:
-    with ctx.section(METASTORE) as counts:
-        try:
-            assignment = as_dict(ctx.client.metastores.current())
-        except DatabricksError as exc:
-            if is_not_found(exc):  # no metastore assigned: nothing to judge, nothing missing
-                return
-            raise
-        mid = str(assignment.get("metastore_id"))
-        m = ctx.get(f"{UC}/metastores/{mid}")
-        uid = ctx.uid(METASTORE, mid)
-        data: dict[str, Any] = {
-            "metastore_name": m.get("name"),
-            "owner": m.get("owner"),
-            "cloud": m.get("cloud"),
-            "storage_root": m.get("storage_root"),
-            "storage_root_credential_name": m.get("storage_root_credential_name"),
-            "default_catalog_name": assignment.get("default_catalog_name"),
-            "workspace_id": assignment.get("workspace_id"),
-            "delta_sharing_scope": m.get("delta_sharing_scope"),
-            "delta_sharing_recipient_token_lifetime_in_seconds": m.get(
-                "delta_sharing_recipient_token_lifetime_in_seconds"
+def _metastore(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    """The workspace's metastore: its assignment (the listed item) and the metastore itself."""
+    assignment, m = item.raw, item.got["metastore"]
+    item.name, item.region = m.get("name"), m.get("region")
+    item.data = {
+        "metastore_name": m.get("name"),
+        "owner": m.get("owner"),
+        "cloud": m.get("cloud"),
+        "storage_root": m.get("storage_root"),
+        "storage_root_credential_name": m.get("storage_root_credential_name"),
+        "default_catalog_name": assignment.get("default_catalog_name"),
+        "workspace_id": assignment.get("workspace_id"),
+        "delta_sharing_scope": m.get("delta_sharing_scope"),
+        "delta_sharing_recipient_token_lifetime_in_seconds": m.get(
+            "delta_sharing_recipient_token_lifetime_in_seconds"
+        ),
+        "delta_sharing_organization_name": m.get("delta_sharing_organization_name"),
+        "privilege_model_version": m.get("privilege_model_version"),
+        "created_at": ms_to_iso(m.get("created_at")),
+        "updated_at": ms_to_iso(m.get("updated_at")),
+    }
+
+
+def _system_schemas(data: dict[str, Any], schemas: Any) -> None:
+    data["system_schemas"] = {str(s.get("schema")): s.get("state") for s in schemas or []}
+    data["enabled_system_schemas"] = sorted(
+        str(s.get("schema")) for s in schemas or [] if str(s.get("state", "")).startswith("ENABLE")
+    )
+
+
+# The current-metastore assignment is the one "listed" item; its 404 means no metastore is
+# assigned: nothing to judge, nothing missing. Read before the catalog tree, as its own family.
+METASTORE_FAMILY = FamilySpec(
+    name="unity_catalog",
+    specs=(
+        ResourceSpec(
+            type=METASTORE,
+            family="unity_catalog",
+            list_route=f"GET {UC}/current-metastore-assignment",
+            list_sdk_call="metastores.current",
+            items="",
+            paging="sdk",
+            sdk_list=lambda client: [client.metastores.current()],
+            missing_ok=True,
+            id=lambda a: str(a.get("metastore_id")),
+            name=lambda a: None,  # the metastore's name comes with its get (``item.name``)
+            normalize=_metastore,
+            details=(
+                Detail(
+                    name="metastore",
+                    routes=(f"GET {UC}/metastores/{{id}}",),
+                    sdk_calls=("metastores.get",),
+                    attributes=(
+                        "metastore_name",
+                        "owner",
+                        "cloud",
+                        "storage_root",
+                        "storage_root_credential_name",
+                        "delta_sharing_scope",
+                        "delta_sharing_recipient_token_lifetime_in_seconds",
+                        "delta_sharing_organization_name",
+                        "privilege_model_version",
+                        "created_at",
+                        "updated_at",
+                    ),
+                    fetch=lambda ctx, item: ctx.get(f"{UC}/metastores/{item.ident}"),
+                    required=True,
+                ),
+                Detail(
+                    name="system_schemas",
+                    routes=(f"GET {UC}/metastores/{{id}}/systemschemas",),
+                    sdk_calls=("system_schemas.list",),
+                    attributes=("system_schemas", "enabled_system_schemas"),
+                    fetch=lambda ctx, item: ctx.pages(
+                        f"{UC}/metastores/{item.ident}/systemschemas", "schemas", {"max_results": 0}
+                    ),
+                    apply=_system_schemas,
+                ),
             ),
-            "delta_sharing_organization_name": m.get("delta_sharing_organization_name"),
-            "privilege_model_version": m.get("privilege_model_version"),
-            "created_at": ms_to_iso(m.get("created_at")),
-            "updated_at": ms_to_iso(m.get("updated_at")),
-        }
-        schemas, ok = ctx.detail(
-            METASTORE,
-            uid,
-            ["system_schemas", "enabled_system_schemas"],
-            partial(ctx.pages, f"{UC}/metastores/{mid}/systemschemas", "schemas", {"max_results": 0}),
-        )
-        if ok:
-            data["system_schemas"] = {str(s.get("schema")): s.get("state") for s in schemas or []}
-            data["enabled_system_schemas"] = sorted(
-                str(s.get("schema")) for s in schemas or [] if str(s.get("state", "")).startswith("ENABLE")
-            )
-        ctx.add(METASTORE, mid, m.get("name"), data, region=m.get("region"))
-        counts[0] += 1
+            requires="workspace-access (metastore details need metastore admin for some fields)",
+            without_admin="system schemas need metastore admin: attribute error otherwise",
+        ),
+    ),
+)
 
 
 def _tree(ctx: WorkspaceContext) -> None:
