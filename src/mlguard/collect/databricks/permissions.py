@@ -5,7 +5,7 @@ collectable type is described.
 
 Types described as specs (``spec.py``) get their row from the spec: its list route, preludes and
 detail routes with their SDK calls, its entitlement. The hand-written families (the workspace
-settings object, the Unity Catalog catalog tree walk, the account objects) keep their rows here."""
+settings object, the account objects) keep their rows here."""
 
 from __future__ import annotations
 
@@ -94,53 +94,7 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     *from_specs(identity.FAMILY),
     *from_specs(mlflow.FAMILY),
     *from_specs(unity_catalog.METASTORE_FAMILY),
-    _P(
-        "databricks.uc.catalog",
-        "workspace",
-        ("catalogs.list", "grants.get('catalog', name)", "grants.get_effective('catalog', name)"),
-        (
-            "GET " + _UC + "/catalogs",
-            "GET " + _UC + "/permissions/catalog/{name}",
-            "GET " + _UC + "/effective-permissions/catalog/{name}",
-        ),
-        "USE CATALOG / BROWSE on the catalogs",
-        "catalogs the caller cannot browse are not listed",
-    ),
-    _P(
-        "databricks.uc.schema",
-        "workspace",
-        (
-            "schemas.list(catalog)",
-            "grants.get('schema', full_name)",
-            "grants.get_effective('schema', full_name)",
-        ),
-        (
-            "GET " + _UC + "/schemas",
-            "GET " + _UC + "/permissions/schema/{full_name}",
-            "GET " + _UC + "/effective-permissions/schema/{full_name}",
-        ),
-        "USE CATALOG + USE SCHEMA / BROWSE",
-        "schemas the caller cannot browse are not listed",
-    ),
-    _P(
-        "databricks.uc.table",
-        "workspace",
-        (
-            "tables.list(catalog, schema, omit_columns, omit_properties)",
-            "grants.get_effective('table', full_name)",
-        ),
-        ("GET " + _UC + "/tables", "GET " + _UC + "/effective-permissions/table/{full_name}"),
-        "USE CATALOG + USE SCHEMA + BROWSE or SELECT",
-        "tables the caller cannot browse are not listed",
-    ),
-    _P(
-        "databricks.uc.quality_monitor",
-        "workspace",
-        ("tables.list", "quality_monitors.get(table)"),
-        ("GET " + _UC + "/tables", "GET " + _UC + "/tables/{full_name}/monitor"),
-        "USE CATALOG + USE SCHEMA + SELECT on the tables",
-        "a monitor that cannot be read makes the type incomplete (CollectionError)",
-    ),
+    *from_specs(unity_catalog.TREE),
     *from_specs(unity_catalog.FAMILY),
     _P(
         "databricks.account_workspace",
@@ -178,6 +132,7 @@ SPEC_FAMILIES: tuple[FamilySpec, ...] = (
     identity.FAMILY,
     mlflow.FAMILY,
     unity_catalog.METASTORE_FAMILY,
+    unity_catalog.TREE,
     unity_catalog.FAMILY,
     instance_profiles.FAMILY,
 )

@@ -23,7 +23,7 @@ from mlguard.collect.secrets import SECRET_PATHS
 if TYPE_CHECKING:
     from mlguard.collect.databricks._common import WorkspaceContext
 
-Paging = Literal["token", "single", "sdk"]
+Paging = Literal["token", "single", "sdk", "get"]
 
 
 @dataclass(kw_only=True, slots=True)
@@ -99,7 +99,14 @@ class ResourceSpec:
     ``normalize(ctx, item, preludes)`` fills ``item.data`` (and ``item.tags``) from the raw item
     and the details' results; it may record per-resource errors (unknown GPU facts).
     ``missing_ok``: a 404 on the list route means there is nothing to list (no metastore is
-    assigned), not a failure: the type is covered with no resource."""
+    assigned, a table without a monitor), not a failure: the type is covered with no resource.
+
+    ``parent`` (a type of the same family): the list route is sent once per item of the parent's
+    listing (``under`` picks which), with ``parent_query(parent_item)`` added to ``query``; with
+    paging ``get`` it is one GET per parent item whose ``{placeholder}`` is the parent's id, and
+    the answer is the one child, with the parent's id (a table's quality monitor). Such a family
+    runs as a tree (:func:`mlguard.collect.databricks.engine.run_tree`). ``via`` (route, SDK call):
+    the parent listing a per-parent type depends on, named first in its permission row."""
 
     type: str
     family: str
@@ -119,13 +126,19 @@ class ResourceSpec:
     details: tuple[Detail, ...] = ()  # made in order, before the normaliser
     after: tuple[Detail, ...] = ()  # made after the normaliser (object permissions)
     missing_ok: bool = False
+    parent: str | None = None
+    parent_query: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    under: Callable[[dict[str, Any]], bool] | None = None
+    via: tuple[str, str] | None = None
 
     def all_details(self) -> tuple[Detail, ...]:
         return (*self.details, *self.after)
 
     def routes(self) -> tuple[str, ...]:
         """Every ``METHOD /path/{placeholder}`` this type may send, in declaration order."""
-        out: dict[str, None] = dict.fromkeys((self.list_route,))
+        out: dict[str, None] = dict.fromkeys(
+            (*self.via[:1], self.list_route) if self.via else (self.list_route,)
+        )
         for p in self.preludes:
             out.update(dict.fromkeys(p.routes))
         for d in self.all_details():
@@ -133,7 +146,9 @@ class ResourceSpec:
         return tuple(out)
 
     def sdk_calls(self) -> tuple[str, ...]:
-        out: dict[str, None] = dict.fromkeys((self.list_sdk_call,))
+        out: dict[str, None] = dict.fromkeys(
+            (*self.via[1:], self.list_sdk_call) if self.via else (self.list_sdk_call,)
+        )
         for p in self.preludes:
             out.update(dict.fromkeys(p.sdk_calls))
         for d in self.all_details():
