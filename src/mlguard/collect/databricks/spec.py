@@ -7,8 +7,9 @@ what the caller must be allowed to do. ``mlguard permissions databricks`` and th
 route table are derived from these declarations (see ``permissions.py``), and so is what a scan
 whose policies read fewer fields leaves out (:meth:`ResourceSpec.pruned`).
 
-Families that do not fit (the workspace settings object, the Unity Catalog tree walk, the account
-objects) stay hand-written modules and declare their permissions in ``permissions.py``; they run
+A type may be listed per item of a parent type (the Unity Catalog tree: ``ResourceSpec.parent``).
+Families that do not fit (the workspace settings object, the account objects) stay hand-written
+modules and declare their permissions in ``permissions.py``; they run
 on the same scan-wide executor (:class:`mlguard.collect.databricks.engine.Scheduler`).
 """
 
