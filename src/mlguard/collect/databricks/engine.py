@@ -139,8 +139,10 @@ def listing(ctx: WorkspaceContext, spec: ResourceSpec) -> list[dict[str, Any]]:
 
 
 def _listing(ctx: WorkspaceContext, spec: ResourceSpec) -> list[dict[str, Any]]:
-    path = spec.list_route.split(" ", 1)[1]
     assert spec.paging != "get", f"{spec.type}: paging 'get' is per parent item (run_tree)"
+    if spec.paging == "self":
+        return [{"host": ctx.host}]
+    path = spec.list_route.split(" ", 1)[1]
     if spec.paging == "token":
         return ctx.pages(path, spec.items, spec.query or None)
     if spec.paging == "single":

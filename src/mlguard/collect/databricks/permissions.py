@@ -20,6 +20,7 @@ from mlguard.collect.databricks import (
     mlflow,
     serving,
     unity_catalog,
+    workspace,
 )
 from mlguard.collect.databricks.spec import FamilySpec
 
@@ -67,27 +68,7 @@ def from_specs(family: FamilySpec) -> tuple[TypePermission, ...]:
 
 
 PERMISSIONS: tuple[TypePermission, ...] = (
-    _P(
-        "databricks.workspace",
-        "workspace",
-        (
-            "workspace_conf.get_status(keys=...) in groups of 4, then key by key",
-            "settings.restrict_workspace_admins.get",
-            "settings.automatic_cluster_update.get",
-            "settings.disable_legacy_dbfs.get",
-            "groups.list(filter='displayName eq \"admins\"')",
-            "api_client.do GET permissions/authorization/tokens (permissions.get)",
-        ),
-        (
-            "GET /api/2.0/workspace-conf",
-            "GET /api/2.0/settings/types/{name}/names/default",
-            "GET /api/2.0/preview/scim/v2/Groups",
-            "GET /api/2.0/permissions/authorization/tokens",
-        ),
-        "workspace admin (workspace-conf and settings are admin-only)",
-        "each denied workspace-conf key / setting is a CollectionError for that attribute only; "
-        "their policies come out ERROR",
-    ),
+    *from_specs(workspace.FAMILY),
     *from_specs(compute.FAMILY),
     *from_specs(jobs.FAMILY),
     *from_specs(serving.FAMILY),
@@ -126,6 +107,7 @@ PERMISSIONS: tuple[TypePermission, ...] = (
 
 # The families described as specs (the rest are hand-written modules).
 SPEC_FAMILIES: tuple[FamilySpec, ...] = (
+    workspace.FAMILY,
     compute.FAMILY,
     jobs.FAMILY,
     serving.FAMILY,

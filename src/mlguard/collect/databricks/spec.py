@@ -24,7 +24,7 @@ from mlguard.collect.secrets import SECRET_PATHS
 if TYPE_CHECKING:
     from mlguard.collect.databricks._common import WorkspaceContext
 
-Paging = Literal["token", "single", "sdk", "get"]
+Paging = Literal["token", "single", "sdk", "get", "self"]
 
 
 @dataclass(kw_only=True, slots=True)
@@ -107,7 +107,8 @@ class ResourceSpec:
     paging ``get`` it is one GET per parent item whose ``{placeholder}`` is the parent's id, and
     the answer is the one child, with the parent's id (a table's quality monitor). Such a family
     runs as a tree (:func:`mlguard.collect.databricks.engine.run_tree`). ``via`` (route, SDK call):
-    the parent listing a per-parent type depends on, named first in its permission row."""
+    the parent listing a per-parent type depends on, named first in its permission row.
+    Paging ``self``: no list call, the one item is the workspace itself (``{"host": ...}``)."""
 
     type: str
     family: str
@@ -137,9 +138,8 @@ class ResourceSpec:
 
     def routes(self) -> tuple[str, ...]:
         """Every ``METHOD /path/{placeholder}`` this type may send, in declaration order."""
-        out: dict[str, None] = dict.fromkeys(
-            (*self.via[:1], self.list_route) if self.via else (self.list_route,)
-        )
+        listed = () if self.paging == "self" else (self.list_route,)
+        out: dict[str, None] = dict.fromkeys((*self.via[:1], *listed) if self.via else listed)
         for p in self.preludes:
             out.update(dict.fromkeys(p.routes))
         for d in self.all_details():
@@ -147,9 +147,8 @@ class ResourceSpec:
         return tuple(out)
 
     def sdk_calls(self) -> tuple[str, ...]:
-        out: dict[str, None] = dict.fromkeys(
-            (*self.via[1:], self.list_sdk_call) if self.via else (self.list_sdk_call,)
-        )
+        listed = () if self.paging == "self" else (self.list_sdk_call,)
+        out: dict[str, None] = dict.fromkeys((*self.via[1:], *listed) if self.via else listed)
         for p in self.preludes:
             out.update(dict.fromkeys(p.sdk_calls))
         for d in self.all_details():
