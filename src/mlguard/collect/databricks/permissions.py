@@ -4,8 +4,8 @@ prints this and the read-only guard allows exactly these routes; a meta-test che
 collectable type is described.
 
 Types described as specs (``spec.py``) get their row from the spec: its list route, preludes and
-detail routes with their SDK calls, its entitlement. The hand-written families (the workspace
-settings object, the account objects) keep their rows here."""
+detail routes with their SDK calls, its entitlement. The hand-written family (the account
+objects) keeps its row here."""
 
 from __future__ import annotations
 

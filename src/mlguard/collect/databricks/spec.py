@@ -8,9 +8,9 @@ route table are derived from these declarations (see ``permissions.py``), and so
 whose policies read fewer fields leaves out (:meth:`ResourceSpec.pruned`).
 
 A type may be listed per item of a parent type (the Unity Catalog tree: ``ResourceSpec.parent``).
-Families that do not fit (the workspace settings object, the account objects) stay hand-written
-modules and declare their permissions in ``permissions.py``; they run
-on the same scan-wide executor (:class:`mlguard.collect.databricks.engine.Scheduler`).
+The family that does not fit (the account objects, read with the account client) stays a
+hand-written module that declares its permissions in ``permissions.py``; it runs on the same
+scan-wide executor (:class:`mlguard.collect.databricks.engine.Scheduler`).
 """
 
 from __future__ import annotations
