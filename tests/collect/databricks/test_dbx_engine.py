@@ -108,7 +108,7 @@ def test_permission_rows_of_spec_types_come_from_the_specs() -> None:
     rows = {p.resource_type: p for p in PERMISSIONS}
     guard = set(declared_routes().routes)
     specs = [s for family in SPEC_FAMILIES for s in family.specs]
-    assert len(specs) == 18  # of 25 types: workspace, the UC tree (5) and the account are by hand
+    assert len(specs) == 24  # of 25 types: only the account objects are by hand
     for spec in specs:
         row = rows[spec.type]
         assert row.routes == spec.routes()

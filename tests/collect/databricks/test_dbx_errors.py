@@ -113,6 +113,36 @@ def test_no_metastore_is_not_an_error(start_fake) -> None:
     assert [c.resource_type for c in inventory.coverage] == ["databricks.uc.metastore"]
 
 
+def test_denied_metastore_get_fails_the_whole_type(start_fake) -> None:
+    """The metastore spec's required detail: without the metastore there is no resource to judge,
+    so the type is incomplete (no resource uid), not a resource with unknown attributes."""
+    start_fake(deny={"/api/2.1/unity-catalog/metastores/[^/]+"})
+    inventory = collect_inventory(frozenset({"databricks.uc.metastore"}), clock=RecordingClock())
+    assert inventory.resources == []
+    assert [(e.resource_type, e.resource_uid, e.code) for e in inventory.errors] == [
+        ("databricks.uc.metastore", None, "PERMISSION_DENIED")
+    ]
+
+
+def test_denied_system_schemas_is_an_attribute_error_on_the_metastore(start_fake) -> None:
+    start_fake(deny={"system_schemas"})
+    inventory = collect_inventory(frozenset({"databricks.uc.metastore"}), clock=RecordingClock())
+    [metastore] = inventory.resources
+    assert "system_schemas" not in metastore.data
+    assert metastore.data["metastore_name"]
+    [error] = inventory.errors
+    assert error.resource_uid == metastore.uid
+    assert {"system_schemas", "enabled_system_schemas"} <= set(error.attributes)
+
+
+def test_pruning_never_leaves_out_a_required_detail() -> None:
+    from mlguard.collect.databricks.unity_catalog import METASTORE_FAMILY
+
+    [spec] = METASTORE_FAMILY.specs
+    pruned = spec.pruned(frozenset({"owner"}))
+    assert pruned.details == {"system_schemas"}
+
+
 def test_missing_route_is_recorded_and_the_rest_goes_on(start_fake) -> None:
     fake = start_fake(WorkspaceState())
     fake.fake._routes = [r for r in fake.fake._routes if r[0] != "ip_access_lists"]  # route gone: 404

@@ -148,3 +148,49 @@ def test_every_field_a_detail_route_supplies_is_among_its_attributes() -> None:
                 ):
                     problems.append(f"{rtype}.{name} ({detail.name})")
     assert problems == []
+
+
+def test_the_catalog_tree_leaves_grant_calls_out_of_a_narrow_scan(workspace: Workspace) -> None:
+    """The catalog tree is specs too: a scan of the catalog owner policy sends no catalog grant
+    requests, and records the grant attributes as unread."""
+    narrow = POLICIES["databricks_uc_catalog_owner_group"]
+    reads = scan_reads([narrow], POLICIES.values())
+    requests = workspace.server.fake.requests
+    before = len(requests)
+    full = workspace.collect(frozenset({"databricks.uc.catalog"}), None)
+    full_paths = [r.path for r in requests[before:]]
+    before = len(requests)
+    inventory = workspace.collect(frozenset({"databricks.uc.catalog"}), reads)
+    narrow_paths = [r.path for r in requests[before:]]
+
+    grants = "/api/2.1/unity-catalog/permissions/catalog/"
+    assert any(p.startswith(grants) for p in full_paths)
+    assert not any(p.startswith(grants) for p in narrow_paths)
+    assert len(inventory.resources) == len(full.resources)
+    [coverage] = [c for c in inventory.coverage if c.resource_type == "databricks.uc.catalog"]
+    assert coverage.unread is not None
+    assert {"grants", "effective_grants"} <= set(coverage.unread)
+    assert _outcomes(narrow, inventory) == _outcomes(narrow, full)
+
+
+def test_the_workspace_object_leaves_unread_calls_out_of_a_narrow_scan(workspace: Workspace) -> None:
+    """databricks.workspace is a spec too: a scan of the token lifetime policy reads the
+    workspace-conf keys but sends neither the token permissions nor the admins group request."""
+    narrow = POLICIES["databricks_token_max_lifetime_set"]
+    reads = scan_reads([narrow], POLICIES.values())
+    requests = workspace.server.fake.requests
+    before = len(requests)
+    full = workspace.collect(frozenset({"databricks.workspace"}), None)
+    full_paths = [r.path for r in requests[before:]]
+    before = len(requests)
+    inventory = workspace.collect(frozenset({"databricks.workspace"}), reads)
+    narrow_paths = [r.path for r in requests[before:]]
+
+    tokens = "/api/2.0/permissions/authorization/tokens"
+    assert tokens in full_paths
+    assert tokens not in narrow_paths
+    assert "/api/2.0/workspace-conf" in narrow_paths
+    [coverage] = [c for c in inventory.coverage if c.resource_type == "databricks.workspace"]
+    assert coverage.unread is not None
+    assert "token_acl" in coverage.unread
+    assert _outcomes(narrow, inventory) == _outcomes(narrow, full)

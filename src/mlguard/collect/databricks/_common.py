@@ -352,13 +352,21 @@ class WorkspaceContext:
         )
 
     @contextmanager
-    def section(self, rtype: str, *also: str, unread: tuple[str, ...] = ()) -> Iterator[list[int]]:
+    def section(
+        self,
+        rtype: str,
+        *also: str,
+        unread: tuple[str, ...] = (),
+        unread_of: dict[str, tuple[str, ...]] | None = None,
+    ) -> Iterator[list[int]]:
         """Collect resource types read by one listing: coverage is recorded for each (with the
-        attributes of ``rtype`` the scan left ``unread``), a failure becomes a CollectionError for
-        each whole type, and the scan goes on."""
+        attributes of ``rtype`` the scan left ``unread``, or of each type ``unread_of``), a
+        failure becomes a CollectionError for each whole type, and the scan goes on."""
         types = (rtype, *also)
         for t in types:
-            self.cover(t, unread if t == rtype else ())
+            self.cover(
+                t, (unread_of or {}).get(t, ()) if unread_of is not None else unread if t == rtype else ()
+            )
         key, label = f"databricks:{self.host}:{rtype}", f"{self.host} {rtype}"
         with timed(self.progress, key, label, self.sink.meter) as counts:
             try:

@@ -9,14 +9,17 @@ never waits for a free worker and cannot deadlock the bounded pool.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Generic, TypeVar
 
+from databricks.sdk.errors.base import DatabricksError
+
 from mlguard.collect.base import CallMeter
-from mlguard.collect.databricks._common import WorkspaceContext, as_dict
+from mlguard.collect.databricks._common import WorkspaceContext, as_dict, is_not_found
 from mlguard.collect.databricks.spec import Detail, FamilySpec, Item, Pruned, ResourceSpec
 
 T = TypeVar("T")
@@ -125,7 +128,20 @@ def run_family(ctx: WorkspaceContext, family: FamilySpec) -> None:
 
 
 def listing(ctx: WorkspaceContext, spec: ResourceSpec) -> list[dict[str, Any]]:
-    """Every raw item of ``spec``'s list route, following its paging style."""
+    """Every raw item of ``spec``'s list route, following its paging style (none when the route
+    answers 404 and the spec says that means nothing to list)."""
+    try:
+        return _listing(ctx, spec)
+    except DatabricksError as exc:
+        if spec.missing_ok and is_not_found(exc):
+            return []
+        raise
+
+
+def _listing(ctx: WorkspaceContext, spec: ResourceSpec) -> list[dict[str, Any]]:
+    assert spec.paging != "get", f"{spec.type}: paging 'get' is per parent item (run_tree)"
+    if spec.paging == "self":
+        return [{"host": ctx.host}]
     path = spec.list_route.split(" ", 1)[1]
     if spec.paging == "token":
         return ctx.pages(path, spec.items, spec.query or None)
@@ -151,10 +167,93 @@ def run_spec(ctx: WorkspaceContext, spec: ResourceSpec, shared: dict[str, Any]) 
             counts[0] += sum(one(raw) for raw in raws)
 
 
-def _one(
-    ctx: WorkspaceContext, spec: ResourceSpec, preludes: dict[str, Any], pruned: Pruned, raw: dict[str, Any]
+def run_tree(ctx: WorkspaceContext, family: FamilySpec) -> None:
+    """Collect a family whose types are listed under their parent's items (catalogs -> schemas ->
+    tables -> monitors), parents first, in one progress unit. A parent is listed when one of the
+    types below it is wanted; a child listing that fails makes every wanted type below it
+    incomplete (for that parent) and the walk goes on; a failed root listing fails them all."""
+    specs = family.specs
+    by_type = {s.type: s for s in specs}
+    wanted = [s.type for s in specs if ctx.wants(s.type)]
+    if not wanted:
+        return
+
+    def below(spec: ResourceSpec) -> list[str]:  # wanted types listed through spec's listing
+        out = []
+        for s in specs:
+            t: ResourceSpec | None = s
+            while t is not None and t.type != spec.type:
+                t = by_type[t.parent] if t.parent else None
+            if t is not None and ctx.wants(s.type):
+                out.append(s.type)
+        return out
+
+    pruned = {s.type: s.pruned(ctx.reads(s.type)) for s in specs}
+    with ctx.section(*wanted, unread_of={t: pruned[t].unread for t in wanted}) as counts:
+        items: dict[str, list[tuple[dict[str, Any], str | None]]] = {}
+        for spec in specs:
+            types_below = below(spec)
+            if not types_below:
+                continue
+            if spec.parent is None:
+                items[spec.type] = [(raw, None) for raw in listing(ctx, spec)]
+            else:
+                parent = by_type[spec.parent]
+                parents = [
+                    raw for raw, _ in items.get(spec.parent, []) if spec.under is None or spec.under(raw)
+                ]
+                got = ctx.map(partial(_children_of, ctx, spec, parent, types_below), parents)
+                items[spec.type] = [x for listed in got for x in listed or []]
+            if ctx.wants(spec.type):
+                one = partial(_one_of, ctx, spec, {}, pruned[spec.type])
+                counts[0] += ctx.fan_out(one, items[spec.type])
+
+
+def _children_of(
+    ctx: WorkspaceContext, spec: ResourceSpec, parent: ResourceSpec, types_below: list[str], p: dict[str, Any]
+) -> list[tuple[dict[str, Any], str | None]] | None:
+    """:func:`_children`; on failure every wanted type below is incomplete (None)."""
+    return ctx.try_list(types_below, partial(_children, ctx, spec, parent, p))
+
+
+def _children(
+    ctx: WorkspaceContext, spec: ResourceSpec, parent: ResourceSpec, p: dict[str, Any]
+) -> list[tuple[dict[str, Any], str | None]]:
+    """The items of ``spec`` under one parent item (with the parent's id for a per-parent get)."""
+    path = spec.list_route.split(" ", 1)[1]
+    if spec.paging == "get":
+        pid = parent.id(p)
+        try:
+            return [(ctx.get(re.sub(r"\{[^}]+\}", lambda _: pid, path)), pid)]
+        except DatabricksError as exc:
+            if spec.missing_ok and is_not_found(exc):
+                return []
+            raise
+    query = {**spec.query, **(spec.parent_query(p) if spec.parent_query else {})}
+    return [(raw, None) for raw in ctx.pages(path, spec.items, query)]
+
+
+def _one_of(
+    ctx: WorkspaceContext,
+    spec: ResourceSpec,
+    preludes: dict[str, Any],
+    pruned: Pruned,
+    pair: tuple[dict[str, Any], str | None],
 ) -> int:
-    ident = spec.id(raw)
+    return _one(ctx, spec, preludes, pruned, pair[0], ident=pair[1])
+
+
+def _one(
+    ctx: WorkspaceContext,
+    spec: ResourceSpec,
+    preludes: dict[str, Any],
+    pruned: Pruned,
+    raw: dict[str, Any],
+    *,
+    ident: str | None = None,
+) -> int:
+    """One item: its details, its normaliser, the resource. ``ident``: a per-parent child's id."""
+    ident = spec.id(raw) if ident is None else ident
     item = Item(raw=raw, ident=ident, uid=ctx.uid(spec.type, ident))
     for detail in spec.details:
         _detail(ctx, spec, item, detail, pruned)
@@ -167,7 +266,7 @@ def _one(
         if detail.apply is not None and detail.name in item.got:
             detail.apply(item.data, item.got[detail.name])
     name = item.name if item.name is not None else spec.name(raw)
-    ctx.add(spec.type, ident, name, item.data, tags=item.tags)
+    ctx.add(spec.type, ident, name, item.data, tags=item.tags, region=item.region)
     return 1
 
 
@@ -176,6 +275,9 @@ def _detail(ctx: WorkspaceContext, spec: ResourceSpec, item: Item, detail: Detai
         return
     if detail.name in pruned.details:
         item.skipped.add(detail.name)
+        return
+    if detail.required:  # no item without it: a failure fails the whole type (its section)
+        item.got[detail.name] = detail.fetch(ctx, item)
         return
     value, ok = ctx.detail(
         spec.type,

@@ -4,8 +4,8 @@ prints this and the read-only guard allows exactly these routes; a meta-test che
 collectable type is described.
 
 Types described as specs (``spec.py``) get their row from the spec: its list route, preludes and
-detail routes with their SDK calls, its entitlement. The hand-written families (the workspace
-settings object, the Unity Catalog walk, the account objects) keep their rows here."""
+detail routes with their SDK calls, its entitlement. The hand-written family (the account
+objects) keeps its row here."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from mlguard.collect.databricks import (
     mlflow,
     serving,
     unity_catalog,
+    workspace,
 )
 from mlguard.collect.databricks.spec import FamilySpec
 
@@ -67,91 +68,14 @@ def from_specs(family: FamilySpec) -> tuple[TypePermission, ...]:
 
 
 PERMISSIONS: tuple[TypePermission, ...] = (
-    _P(
-        "databricks.workspace",
-        "workspace",
-        (
-            "workspace_conf.get_status(keys=...) in groups of 4, then key by key",
-            "settings.restrict_workspace_admins.get",
-            "settings.automatic_cluster_update.get",
-            "settings.disable_legacy_dbfs.get",
-            "groups.list(filter='displayName eq \"admins\"')",
-            "api_client.do GET permissions/authorization/tokens (permissions.get)",
-        ),
-        (
-            "GET /api/2.0/workspace-conf",
-            "GET /api/2.0/settings/types/{name}/names/default",
-            "GET /api/2.0/preview/scim/v2/Groups",
-            "GET /api/2.0/permissions/authorization/tokens",
-        ),
-        "workspace admin (workspace-conf and settings are admin-only)",
-        "each denied workspace-conf key / setting is a CollectionError for that attribute only; "
-        "their policies come out ERROR",
-    ),
+    *from_specs(workspace.FAMILY),
     *from_specs(compute.FAMILY),
     *from_specs(jobs.FAMILY),
     *from_specs(serving.FAMILY),
     *from_specs(identity.FAMILY),
     *from_specs(mlflow.FAMILY),
-    _P(
-        "databricks.uc.metastore",
-        "workspace",
-        ("metastores.current", "metastores.get", "system_schemas.list"),
-        (
-            "GET " + _UC + "/current-metastore-assignment",
-            "GET " + _UC + "/metastores/{id}",
-            "GET " + _UC + "/metastores/{id}/systemschemas",
-        ),
-        "workspace-access (metastore details need metastore admin for some fields)",
-        "system schemas need metastore admin: attribute error otherwise",
-    ),
-    _P(
-        "databricks.uc.catalog",
-        "workspace",
-        ("catalogs.list", "grants.get('catalog', name)", "grants.get_effective('catalog', name)"),
-        (
-            "GET " + _UC + "/catalogs",
-            "GET " + _UC + "/permissions/catalog/{name}",
-            "GET " + _UC + "/effective-permissions/catalog/{name}",
-        ),
-        "USE CATALOG / BROWSE on the catalogs",
-        "catalogs the caller cannot browse are not listed",
-    ),
-    _P(
-        "databricks.uc.schema",
-        "workspace",
-        (
-            "schemas.list(catalog)",
-            "grants.get('schema', full_name)",
-            "grants.get_effective('schema', full_name)",
-        ),
-        (
-            "GET " + _UC + "/schemas",
-            "GET " + _UC + "/permissions/schema/{full_name}",
-            "GET " + _UC + "/effective-permissions/schema/{full_name}",
-        ),
-        "USE CATALOG + USE SCHEMA / BROWSE",
-        "schemas the caller cannot browse are not listed",
-    ),
-    _P(
-        "databricks.uc.table",
-        "workspace",
-        (
-            "tables.list(catalog, schema, omit_columns, omit_properties)",
-            "grants.get_effective('table', full_name)",
-        ),
-        ("GET " + _UC + "/tables", "GET " + _UC + "/effective-permissions/table/{full_name}"),
-        "USE CATALOG + USE SCHEMA + BROWSE or SELECT",
-        "tables the caller cannot browse are not listed",
-    ),
-    _P(
-        "databricks.uc.quality_monitor",
-        "workspace",
-        ("tables.list", "quality_monitors.get(table)"),
-        ("GET " + _UC + "/tables", "GET " + _UC + "/tables/{full_name}/monitor"),
-        "USE CATALOG + USE SCHEMA + SELECT on the tables",
-        "a monitor that cannot be read makes the type incomplete (CollectionError)",
-    ),
+    *from_specs(unity_catalog.METASTORE_FAMILY),
+    *from_specs(unity_catalog.TREE),
     *from_specs(unity_catalog.FAMILY),
     _P(
         "databricks.account_workspace",
@@ -183,11 +107,14 @@ PERMISSIONS: tuple[TypePermission, ...] = (
 
 # The families described as specs (the rest are hand-written modules).
 SPEC_FAMILIES: tuple[FamilySpec, ...] = (
+    workspace.FAMILY,
     compute.FAMILY,
     jobs.FAMILY,
     serving.FAMILY,
     identity.FAMILY,
     mlflow.FAMILY,
+    unity_catalog.METASTORE_FAMILY,
+    unity_catalog.TREE,
     unity_catalog.FAMILY,
     instance_profiles.FAMILY,
 )

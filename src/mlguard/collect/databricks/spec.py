@@ -7,9 +7,10 @@ what the caller must be allowed to do. ``mlguard permissions databricks`` and th
 route table are derived from these declarations (see ``permissions.py``), and so is what a scan
 whose policies read fewer fields leaves out (:meth:`ResourceSpec.pruned`).
 
-Families that do not fit (the workspace settings object, the Unity Catalog tree walk, the account
-objects) stay hand-written modules and declare their permissions in ``permissions.py``; they run
-on the same scan-wide executor (:class:`mlguard.collect.databricks.engine.Scheduler`).
+A type may be listed per item of a parent type (the Unity Catalog tree: ``ResourceSpec.parent``).
+The family that does not fit (the account objects, read with the account client) stays a
+hand-written module that declares its permissions in ``permissions.py``; it runs on the same
+scan-wide executor (:class:`mlguard.collect.databricks.engine.Scheduler`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from mlguard.collect.secrets import SECRET_PATHS
 if TYPE_CHECKING:
     from mlguard.collect.databricks._common import WorkspaceContext
 
-Paging = Literal["token", "single", "sdk"]
+Paging = Literal["token", "single", "sdk", "get", "self"]
 
 
 @dataclass(kw_only=True, slots=True)
@@ -41,6 +42,7 @@ class Item:
     data: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, Any] | None = None
     name: str | None = None  # set by a normaliser whose name a detail supplies (else the spec's)
+    region: str | None = None  # set by a normaliser whose region a detail supplies
 
     def ok(self, detail: str) -> bool:
         """The detail was read (a ``when`` that did not hold also counts as read: nothing to add)."""
@@ -57,7 +59,9 @@ class Detail:
     normaliser ran; without it the normaliser reads ``item.got`` itself. ``when``: made only for
     items it holds for. ``missing_ok``: a 404 means "none" (the value is None), not a failure.
     ``feeds``: attributes the call completes when the listing lacks them (a fallback, so not
-    unknown when it fails): a scan whose policies read them still makes the call."""
+    unknown when it fails): a scan whose policies read them still makes the call. ``required``:
+    the item cannot be built without it (the metastore behind its assignment): never left out,
+    and a failure fails the whole type, as a failed listing does."""
 
     name: str
     routes: tuple[str, ...]
@@ -68,6 +72,7 @@ class Detail:
     when: Callable[[Item], bool] | None = None
     missing_ok: bool = False
     feeds: tuple[str, ...] = ()
+    required: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -93,7 +98,17 @@ class ResourceSpec:
     ``paging``: ``token`` follows ``next_page_token``; ``single`` is one answer; ``sdk`` iterates
     ``sdk_list(client)`` (typed SDK iterators that page themselves: SCIM, MLflow).
     ``normalize(ctx, item, preludes)`` fills ``item.data`` (and ``item.tags``) from the raw item
-    and the details' results; it may record per-resource errors (unknown GPU facts)."""
+    and the details' results; it may record per-resource errors (unknown GPU facts).
+    ``missing_ok``: a 404 on the list route means there is nothing to list (no metastore is
+    assigned, a table without a monitor), not a failure: the type is covered with no resource.
+
+    ``parent`` (a type of the same family): the list route is sent once per item of the parent's
+    listing (``under`` picks which), with ``parent_query(parent_item)`` added to ``query``; with
+    paging ``get`` it is one GET per parent item whose ``{placeholder}`` is the parent's id, and
+    the answer is the one child, with the parent's id (a table's quality monitor). Such a family
+    runs as a tree (:func:`mlguard.collect.databricks.engine.run_tree`). ``via`` (route, SDK call):
+    the parent listing a per-parent type depends on, named first in its permission row.
+    Paging ``self``: no list call, the one item is the workspace itself (``{"host": ...}``)."""
 
     type: str
     family: str
@@ -112,13 +127,19 @@ class ResourceSpec:
     preludes: tuple[Prelude, ...] = ()
     details: tuple[Detail, ...] = ()  # made in order, before the normaliser
     after: tuple[Detail, ...] = ()  # made after the normaliser (object permissions)
+    missing_ok: bool = False
+    parent: str | None = None
+    parent_query: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    under: Callable[[dict[str, Any]], bool] | None = None
+    via: tuple[str, str] | None = None
 
     def all_details(self) -> tuple[Detail, ...]:
         return (*self.details, *self.after)
 
     def routes(self) -> tuple[str, ...]:
         """Every ``METHOD /path/{placeholder}`` this type may send, in declaration order."""
-        out: dict[str, None] = dict.fromkeys((self.list_route,))
+        listed = () if self.paging == "self" else (self.list_route,)
+        out: dict[str, None] = dict.fromkeys((*self.via[:1], *listed) if self.via else listed)
         for p in self.preludes:
             out.update(dict.fromkeys(p.routes))
         for d in self.all_details():
@@ -126,7 +147,8 @@ class ResourceSpec:
         return tuple(out)
 
     def sdk_calls(self) -> tuple[str, ...]:
-        out: dict[str, None] = dict.fromkeys((self.list_sdk_call,))
+        listed = () if self.paging == "self" else (self.list_sdk_call,)
+        out: dict[str, None] = dict.fromkeys((*self.via[1:], *listed) if self.via else listed)
         for p in self.preludes:
             out.update(dict.fromkeys(p.sdk_calls))
         for d in self.all_details():
@@ -146,7 +168,9 @@ class ResourceSpec:
             return Pruned()
         wanted = reads | ALWAYS_READ
         skip = frozenset(
-            d.name for d in self.all_details() if not wanted.intersection((*d.attributes, *d.feeds))
+            d.name
+            for d in self.all_details()
+            if not d.required and not wanted.intersection((*d.attributes, *d.feeds))
         )
         unread: dict[str, None] = {}
         for d in self.all_details():

@@ -3,25 +3,20 @@ storage credentials and registered models, with grants attached to the securable
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
-
-from databricks.sdk.errors.base import DatabricksError
 
 from mlguard.collect.databricks._common import (
     EFFECTIVE_GRANT_ATTRIBUTES,
     GRANT_ATTRIBUTES,
     WorkspaceContext,
-    as_dict,
     effective_grants_summary,
     grants_summary,
-    is_not_found,
     ms_to_iso,
     read_effective_grants,
     read_grants,
 )
-from mlguard.collect.databricks.engine import run_family
+from mlguard.collect.databricks.engine import run_family, run_tree
 from mlguard.collect.databricks.spec import Detail, FamilySpec, Item, ResourceSpec
 
 METASTORE = "databricks.uc.metastore"
@@ -41,132 +36,103 @@ SKIP_SCHEMAS = frozenset({"information_schema"})
 
 
 def collect(ctx: WorkspaceContext) -> None:
-    """The metastore and the catalog tree are walked by hand (a current-metastore lookup whose
-    404 means "none"; catalogs -> schemas -> tables -> monitors); the flat types are specs."""
-    if ctx.wants(METASTORE):
-        _metastore(ctx)
-    if ctx.wants(CATALOG, SCHEMA, TABLE, MONITOR):
-        _tree(ctx)
+    """The metastore (a current-assignment lookup whose 404 means "none"), the catalog tree
+    (catalogs -> schemas -> tables -> monitors, each type listed under its parent's items, in one
+    progress unit) and the flat types, all specs."""
+    run_family(ctx, METASTORE_FAMILY)
+    run_tree(ctx, TREE)
     run_family(ctx, FAMILY)
 
 
-def _with_grants(
-    ctx: WorkspaceContext, rtype: str, securable: str, full_name: str, data: dict[str, Any]
-) -> None:
-    uid = ctx.uid(rtype, full_name)
-    assignments, ok = ctx.detail(rtype, uid, GRANT_ATTRIBUTES, lambda: read_grants(ctx, securable, full_name))
-    if ok:
-        data.update(grants_summary(assignments or []))
+def _metastore(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    """The workspace's metastore: its assignment (the listed item) and the metastore itself."""
+    assignment, m = item.raw, item.got["metastore"]
+    item.name, item.region = m.get("name"), m.get("region")
+    item.data = {
+        "metastore_name": m.get("name"),
+        "owner": m.get("owner"),
+        "cloud": m.get("cloud"),
+        "storage_root": m.get("storage_root"),
+        "storage_root_credential_name": m.get("storage_root_credential_name"),
+        "default_catalog_name": assignment.get("default_catalog_name"),
+        "workspace_id": assignment.get("workspace_id"),
+        "delta_sharing_scope": m.get("delta_sharing_scope"),
+        "delta_sharing_recipient_token_lifetime_in_seconds": m.get(
+            "delta_sharing_recipient_token_lifetime_in_seconds"
+        ),
+        "delta_sharing_organization_name": m.get("delta_sharing_organization_name"),
+        "privilege_model_version": m.get("privilege_model_version"),
+        "created_at": ms_to_iso(m.get("created_at")),
+        "updated_at": ms_to_iso(m.get("updated_at")),
+    }
 
 
-def _with_effective_grants(
-    ctx: WorkspaceContext, rtype: str, securable: str, full_name: str, data: dict[str, Any]
-) -> None:
-    """Effective privileges: what each principal holds on the securable, inherited included."""
-    uid = ctx.uid(rtype, full_name)
-    effective, ok = ctx.detail(
-        rtype,
-        uid,
-        EFFECTIVE_GRANT_ATTRIBUTES,
-        lambda: read_effective_grants(ctx, securable, full_name),
+def _system_schemas(data: dict[str, Any], schemas: Any) -> None:
+    data["system_schemas"] = {str(s.get("schema")): s.get("state") for s in schemas or []}
+    data["enabled_system_schemas"] = sorted(
+        str(s.get("schema")) for s in schemas or [] if str(s.get("state", "")).startswith("ENABLE")
     )
-    if ok:
-        data.update(effective_grants_summary(effective or []))
 
 
-def _metastore(ctx: WorkspaceContext) -> None:
-    with ctx.section(METASTORE) as counts:
-        try:
-            assignment = as_dict(ctx.client.metastores.current())
-        except DatabricksError as exc:
-            if is_not_found(exc):  # no metastore assigned: nothing to judge, nothing missing
-                return
-            raise
-        mid = str(assignment.get("metastore_id"))
-        m = ctx.get(f"{UC}/metastores/{mid}")
-        uid = ctx.uid(METASTORE, mid)
-        data: dict[str, Any] = {
-            "metastore_name": m.get("name"),
-            "owner": m.get("owner"),
-            "cloud": m.get("cloud"),
-            "storage_root": m.get("storage_root"),
-            "storage_root_credential_name": m.get("storage_root_credential_name"),
-            "default_catalog_name": assignment.get("default_catalog_name"),
-            "workspace_id": assignment.get("workspace_id"),
-            "delta_sharing_scope": m.get("delta_sharing_scope"),
-            "delta_sharing_recipient_token_lifetime_in_seconds": m.get(
-                "delta_sharing_recipient_token_lifetime_in_seconds"
-            ),
-            "delta_sharing_organization_name": m.get("delta_sharing_organization_name"),
-            "privilege_model_version": m.get("privilege_model_version"),
-            "created_at": ms_to_iso(m.get("created_at")),
-            "updated_at": ms_to_iso(m.get("updated_at")),
-        }
-        schemas, ok = ctx.detail(
-            METASTORE,
-            uid,
-            ["system_schemas", "enabled_system_schemas"],
-            partial(ctx.pages, f"{UC}/metastores/{mid}/systemschemas", "schemas", {"max_results": 0}),
-        )
-        if ok:
-            data["system_schemas"] = {str(s.get("schema")): s.get("state") for s in schemas or []}
-            data["enabled_system_schemas"] = sorted(
-                str(s.get("schema")) for s in schemas or [] if str(s.get("state", "")).startswith("ENABLE")
-            )
-        ctx.add(METASTORE, mid, m.get("name"), data, region=m.get("region"))
-        counts[0] += 1
-
-
-def _tree(ctx: WorkspaceContext) -> None:
-    """Catalogs -> schemas -> tables (-> monitors), each level's calls fanned out concurrently."""
-    wanted = [t for t in (CATALOG, SCHEMA, TABLE, MONITOR) if ctx.wants(t)]
-    below_catalog = [t for t in wanted if t != CATALOG]
-    below_schema = [t for t in wanted if t in (TABLE, MONITOR)]
-    with ctx.section(*wanted) as counts:
-        catalogs = ctx.pages(f"{UC}/catalogs", "catalogs", {"max_results": 0})
-        if ctx.wants(CATALOG):
-            counts[0] += ctx.fan_out(partial(_catalog, ctx), catalogs)
-        if not below_catalog:
-            return
-        listings = ctx.map(
-            lambda c: ctx.try_list(
-                below_catalog,
-                partial(
-                    ctx.pages, f"{UC}/schemas", "schemas", {"catalog_name": c.get("name"), "max_results": 0}
+# The current-metastore assignment is the one "listed" item; its 404 means no metastore is
+# assigned: nothing to judge, nothing missing. Read before the catalog tree, as its own family.
+METASTORE_FAMILY = FamilySpec(
+    name="unity_catalog",
+    specs=(
+        ResourceSpec(
+            type=METASTORE,
+            family="unity_catalog",
+            list_route=f"GET {UC}/current-metastore-assignment",
+            list_sdk_call="metastores.current",
+            items="",
+            paging="sdk",
+            sdk_list=lambda client: [client.metastores.current()],
+            missing_ok=True,
+            id=lambda a: str(a.get("metastore_id")),
+            name=lambda a: None,  # the metastore's name comes with its get (``item.name``)
+            normalize=_metastore,
+            details=(
+                Detail(
+                    name="metastore",
+                    routes=(f"GET {UC}/metastores/{{id}}",),
+                    sdk_calls=("metastores.get",),
+                    attributes=(
+                        "metastore_name",
+                        "owner",
+                        "cloud",
+                        "storage_root",
+                        "storage_root_credential_name",
+                        "delta_sharing_scope",
+                        "delta_sharing_recipient_token_lifetime_in_seconds",
+                        "delta_sharing_organization_name",
+                        "privilege_model_version",
+                        "created_at",
+                        "updated_at",
+                    ),
+                    fetch=lambda ctx, item: ctx.get(f"{UC}/metastores/{item.ident}"),
+                    required=True,
+                ),
+                Detail(
+                    name="system_schemas",
+                    routes=(f"GET {UC}/metastores/{{id}}/systemschemas",),
+                    sdk_calls=("system_schemas.list",),
+                    attributes=("system_schemas", "enabled_system_schemas"),
+                    fetch=lambda ctx, item: ctx.pages(
+                        f"{UC}/metastores/{item.ident}/systemschemas", "schemas", {"max_results": 0}
+                    ),
+                    apply=_system_schemas,
                 ),
             ),
-            catalogs,
-        )
-        schemas = [s for listing in listings for s in listing or []]
-        if ctx.wants(SCHEMA):
-            counts[0] += ctx.fan_out(partial(_schema, ctx), schemas)
-        if not below_schema:
-            return
-        table_listings = ctx.map(
-            lambda s: ctx.try_list(
-                below_schema,
-                partial(
-                    ctx.pages,
-                    f"{UC}/tables",
-                    "tables",
-                    {
-                        "catalog_name": s.get("catalog_name"),
-                        "schema_name": s.get("name"),
-                        "omit_columns": True,
-                        "omit_properties": True,
-                        "max_results": 0,
-                    },
-                ),
-            ),
-            [s for s in schemas if s.get("name") not in SKIP_SCHEMAS],
-        )
-        tables = [t for listing in table_listings for t in listing or []]
-        counts[0] += ctx.fan_out(partial(_table, ctx), tables)
+            requires="workspace-access (metastore details need metastore admin for some fields)",
+            without_admin="system schemas need metastore admin: attribute error otherwise",
+        ),
+    ),
+)
 
 
-def _catalog(ctx: WorkspaceContext, c: dict[str, Any]) -> int:
-    cname = str(c.get("name"))
-    data = {
+def _catalog(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    c = item.raw
+    item.data = {
         "owner": c.get("owner"),
         "catalog_type": c.get("catalog_type"),
         "isolation_mode": c.get("isolation_mode"),
@@ -178,87 +144,67 @@ def _catalog(ctx: WorkspaceContext, c: dict[str, Any]) -> int:
         "created_at": ms_to_iso(c.get("created_at")),
         "created_by": c.get("created_by"),
     }
-    _with_grants(ctx, CATALOG, "catalog", cname, data)
-    _with_effective_grants(ctx, CATALOG, "catalog", cname, data)
-    ctx.add(CATALOG, cname, cname, data)
-    return 1
 
 
-def _schema(ctx: WorkspaceContext, s: dict[str, Any]) -> int:
-    cname, sname = str(s.get("catalog_name")), str(s.get("name"))
-    full = str(s.get("full_name") or f"{cname}.{sname}")
-    data = {
-        "catalog_name": cname,
-        "schema_name": sname,
+def _schema_name(s: dict[str, Any]) -> str:
+    return str(s.get("full_name") or f"{s.get('catalog_name')}.{s.get('name')}")
+
+
+def _schema(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    s = item.raw
+    item.data = {
+        "catalog_name": str(s.get("catalog_name")),
+        "schema_name": str(s.get("name")),
         "owner": s.get("owner"),
         "storage_root": s.get("storage_root"),
         "created_at": ms_to_iso(s.get("created_at")),
     }
-    _with_grants(ctx, SCHEMA, "schema", full, data)
-    _with_effective_grants(ctx, SCHEMA, "schema", full, data)
-    ctx.add(SCHEMA, full, full, data)
-    return 1
 
 
-def _table(ctx: WorkspaceContext, t: dict[str, Any]) -> int:
-    cname, sname = str(t.get("catalog_name")), str(t.get("schema_name"))
-    full = str(t.get("full_name") or f"{cname}.{sname}.{t.get('name')}")
-    added = 0
-    if ctx.wants(TABLE):
-        data = {
-            "catalog_name": cname,
-            "schema_name": sname,
-            "table_name": t.get("name"),
-            "table_type": t.get("table_type"),
-            "data_source_format": t.get("data_source_format"),
-            "storage_location": t.get("storage_location"),
-            "is_external": t.get("table_type") == "EXTERNAL",
-            "owner": t.get("owner"),
-            "created_at": ms_to_iso(t.get("created_at")),
-            "updated_at": ms_to_iso(t.get("updated_at")),
-        }
-        _with_effective_grants(ctx, TABLE, "table", full, data)
-        ctx.add(TABLE, full, full, data)
-        added += 1
-    if ctx.wants(MONITOR):
-        monitor = ctx.try_list([MONITOR], lambda: _get_monitor(ctx, full))
-        if monitor:
-            m = monitor[0]
-            kind = next((k for k in ("inference_log", "time_series", "snapshot") if k in m), None)
-            schedule = m.get("schedule") or {}
-            notifications = m.get("notifications") or {}
-            data = {
-                "table_name": full,
-                "status": m.get("status"),
-                "profile_type": kind,
-                "problem_type": (m.get("inference_log") or {}).get("problem_type"),
-                "output_schema_name": m.get("output_schema_name"),
-                "profile_metrics_table_name": m.get("profile_metrics_table_name"),
-                "drift_metrics_table_name": m.get("drift_metrics_table_name"),
-                "baseline_table_name": m.get("baseline_table_name"),
-                # A paused schedule starts no refresh: it counts as no schedule.
-                "scheduled": bool(schedule.get("quartz_cron_expression"))
-                and schedule.get("pause_status") != "PAUSED",
-                "schedule": schedule or None,
-                "has_failure_notification": bool(
-                    (notifications.get("on_failure") or {}).get("email_addresses")
-                ),
-                "custom_metrics_count": len(m.get("custom_metrics") or []),
-                "slicing_exprs": m.get("slicing_exprs") or [],
-            }
-            ctx.add(MONITOR, full, full, data)
-            added += 1
-    return added
+def _table_name(t: dict[str, Any]) -> str:
+    return str(t.get("full_name") or f"{t.get('catalog_name')}.{t.get('schema_name')}.{t.get('name')}")
 
 
-def _get_monitor(ctx: WorkspaceContext, table: str) -> list[dict[str, Any]]:
-    """[monitor] or [] when the table has none (404)."""
-    try:
-        return [ctx.get(f"{UC}/tables/{table}/monitor")]
-    except DatabricksError as exc:
-        if is_not_found(exc):
-            return []
-        raise
+def _table(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    t = item.raw
+    item.data = {
+        "catalog_name": str(t.get("catalog_name")),
+        "schema_name": str(t.get("schema_name")),
+        "table_name": t.get("name"),
+        "table_type": t.get("table_type"),
+        "data_source_format": t.get("data_source_format"),
+        "storage_location": t.get("storage_location"),
+        "is_external": t.get("table_type") == "EXTERNAL",
+        "owner": t.get("owner"),
+        "created_at": ms_to_iso(t.get("created_at")),
+        "updated_at": ms_to_iso(t.get("updated_at")),
+    }
+
+
+def _monitor(ctx: WorkspaceContext, item: Item, pre: dict[str, Any]) -> None:
+    """A table's quality monitor (its id and name: the table's full name)."""
+    m = item.raw
+    kind = next((k for k in ("inference_log", "time_series", "snapshot") if k in m), None)
+    schedule = m.get("schedule") or {}
+    notifications = m.get("notifications") or {}
+    item.name = item.ident
+    item.data = {
+        "table_name": item.ident,
+        "status": m.get("status"),
+        "profile_type": kind,
+        "problem_type": (m.get("inference_log") or {}).get("problem_type"),
+        "output_schema_name": m.get("output_schema_name"),
+        "profile_metrics_table_name": m.get("profile_metrics_table_name"),
+        "drift_metrics_table_name": m.get("drift_metrics_table_name"),
+        "baseline_table_name": m.get("baseline_table_name"),
+        # A paused schedule starts no refresh: it counts as no schedule.
+        "scheduled": bool(schedule.get("quartz_cron_expression"))
+        and schedule.get("pause_status") != "PAUSED",
+        "schedule": schedule or None,
+        "has_failure_notification": bool((notifications.get("on_failure") or {}).get("email_addresses")),
+        "custom_metrics_count": len(m.get("custom_metrics") or []),
+        "slicing_exprs": m.get("slicing_exprs") or [],
+    }
 
 
 _S3_SCHEMES = frozenset({"s3", "s3a", "s3n"})
@@ -430,6 +376,75 @@ def _effective_grants(securable: str, placeholder: str) -> Detail:
 
 
 _ALL = {"max_results": 0}  # the paginated form of the Unity Catalog lists
+
+TREE = FamilySpec(
+    name="unity_catalog",
+    specs=(
+        ResourceSpec(
+            type=CATALOG,
+            family="unity_catalog",
+            list_route=f"GET {UC}/catalogs",
+            list_sdk_call="catalogs.list",
+            items="catalogs",
+            query=_ALL,
+            id=lambda c: str(c.get("name")),
+            name=lambda c: str(c.get("name")),
+            normalize=_catalog,
+            after=(_grants("catalog", "name"), _effective_grants("catalog", "name")),
+            requires="USE CATALOG / BROWSE on the catalogs",
+            without_admin="catalogs the caller cannot browse are not listed",
+        ),
+        ResourceSpec(
+            type=SCHEMA,
+            family="unity_catalog",
+            list_route=f"GET {UC}/schemas",
+            list_sdk_call="schemas.list(catalog)",
+            items="schemas",
+            query=_ALL,
+            parent=CATALOG,
+            parent_query=lambda c: {"catalog_name": c.get("name")},
+            id=_schema_name,
+            name=_schema_name,
+            normalize=_schema,
+            after=(_grants("schema", "full_name"), _effective_grants("schema", "full_name")),
+            requires="USE CATALOG + USE SCHEMA / BROWSE",
+            without_admin="schemas the caller cannot browse are not listed",
+        ),
+        ResourceSpec(
+            type=TABLE,
+            family="unity_catalog",
+            list_route=f"GET {UC}/tables",
+            list_sdk_call="tables.list(catalog, schema, omit_columns, omit_properties)",
+            items="tables",
+            query={"omit_columns": True, "omit_properties": True, **_ALL},
+            parent=SCHEMA,
+            parent_query=lambda s: {"catalog_name": s.get("catalog_name"), "schema_name": s.get("name")},
+            under=lambda s: s.get("name") not in SKIP_SCHEMAS,
+            id=_table_name,
+            name=_table_name,
+            normalize=_table,
+            after=(_effective_grants("table", "full_name"),),
+            requires="USE CATALOG + USE SCHEMA + BROWSE or SELECT",
+            without_admin="tables the caller cannot browse are not listed",
+        ),
+        ResourceSpec(
+            type=MONITOR,
+            family="unity_catalog",
+            list_route=f"GET {UC}/tables/{{full_name}}/monitor",
+            list_sdk_call="quality_monitors.get(table)",
+            via=(f"GET {UC}/tables", "tables.list"),
+            items="",
+            paging="get",
+            missing_ok=True,  # a table without a monitor
+            parent=TABLE,
+            id=lambda m: str(m.get("table_name")),  # unused: a per-parent get has its table's id
+            name=lambda m: None,
+            normalize=_monitor,
+            requires="USE CATALOG + USE SCHEMA + SELECT on the tables",
+            without_admin="a monitor that cannot be read makes the type incomplete (CollectionError)",
+        ),
+    ),
+)
 
 FAMILY = FamilySpec(
     name="unity_catalog",
