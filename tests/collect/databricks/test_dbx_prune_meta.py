@@ -170,7 +170,7 @@ def test_the_catalog_tree_leaves_grant_calls_out_of_a_narrow_scan(workspace: Wor
     [coverage] = [c for c in inventory.coverage if c.resource_type == "databricks.uc.catalog"]
     assert coverage.unread is not None
     assert {"grants", "effective_grants"} <= set(coverage.unread)
-    assert _outcomes(narrow, inventory) == _outcomes(narrow, full)
+    assert outcomes(narrow, inventory) == outcomes(narrow, full)
 
 
 def test_the_workspace_object_leaves_unread_calls_out_of_a_narrow_scan(workspace: Workspace) -> None:
@@ -193,4 +193,4 @@ def test_the_workspace_object_leaves_unread_calls_out_of_a_narrow_scan(workspace
     [coverage] = [c for c in inventory.coverage if c.resource_type == "databricks.workspace"]
     assert coverage.unread is not None
     assert "token_acl" in coverage.unread
-    assert _outcomes(narrow, inventory) == _outcomes(narrow, full)
+    assert outcomes(narrow, inventory) == outcomes(narrow, full)
