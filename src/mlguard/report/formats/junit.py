@@ -11,6 +11,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from xml.sax.saxutils import escape
 
 from mlguard.model import Result, ScanResult, Status
 from mlguard.report.base import Reporter, ReportOptions, register
@@ -39,35 +40,19 @@ def _body(r: Result) -> str:
     return _clean("\n".join(lines))
 
 
+# Attribute values escaped as ``ElementTree`` writes them: also quotes and the whitespace that an
+# attribute would otherwise normalise away.
+_ATTR_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+
+
 def _attr(text: str) -> str:
-    """An attribute value escaped as ``ElementTree`` writes it (quotes, and tab, CR and LF as
-    character references, so they survive attribute-value normalisation)."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    if '"' in text:
-        text = text.replace('"', "&quot;")
-    if "\r" in text:
-        text = text.replace("\r", "&#13;")
-    if "\n" in text:
-        text = text.replace("\n", "&#10;")
-    if "\t" in text:
-        text = text.replace("\t", "&#09;")
-    return text
+    """An attribute value escaped as ``ElementTree`` writes it."""
+    return escape(text, _ATTR_ENTITIES)
 
 
 def _text(text: str) -> str:
     """Element text escaped as ``ElementTree`` writes it."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+    return escape(text)
 
 
 def _clean_attr(text: str) -> str:
