@@ -72,9 +72,17 @@ class DatabricksScope(_Strict):
         default=None, description="Account-level profile: scan every workspace of the account."
     )
     workspaces: list[str] = Field(default_factory=list, description="Limit an account scan to these.")
-    http_timeout_seconds: int = Field(default=20, ge=1)
-    retry_timeout_seconds: int = Field(default=60, ge=1)
-    max_workers: int = Field(default=8, ge=1, le=64)
+    http_timeout_seconds: int = Field(default=20, ge=1, description="Timeout of one HTTP request.")
+    retry_timeout_seconds: int = Field(
+        default=60, ge=1, description="How long the SDK retries one call (throttles, 5xx) before giving up."
+    )
+    max_workers: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="API calls in flight at once across the whole Databricks scan (every workspace, "
+        "family and per-item detail share this one bound).",
+    )
 
 
 class ScopeConfig(_Strict):
