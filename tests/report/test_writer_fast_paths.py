@@ -27,6 +27,7 @@ from mlguard.report.formats.csv_report import (
     result_row,
     safe_cell,
 )
+from mlguard.report.formats.junit import _clean, _clean_attr, _clean_text, _quick_attr, _text
 from tests.support.results_factory import make_scan
 
 # Text rich in what the writers treat apart: separators, quotes, line ends, formula leads,
@@ -96,3 +97,9 @@ def test_json_dumper_fails_as_json_dumps_and_then_dumps_again() -> None:
     # nothing a failed dump marked stays marked: the same container dumps once it can be
     outer["b"] = math.inf
     assert dumps(outer) == json.dumps(outer, sort_keys=True, ensure_ascii=False)
+
+
+@given(TRICKY)
+def test_junit_skips_the_escaping_of_plain_text_only(text: str) -> None:
+    assert _clean_text(text) == _text(_clean(text))
+    assert _quick_attr(text) == _clean_attr(text)
