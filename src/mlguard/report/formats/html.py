@@ -24,7 +24,7 @@ import jinja2
 from mlguard.cost.render import fleet_html_context
 from mlguard.cost.render import html_context as cost_html_context
 from mlguard.model import CollectionError, Result, ScanResult, Severity, Status, Summary
-from mlguard.report.base import Reporter, ReportOptions, joined, json_array_chunks, register
+from mlguard.report.base import Reporter, ReportOptions, joined, json_array_chunks, json_dumper, register
 from mlguard.report.compliance import FrameworkStatus, all_frameworks
 from mlguard.report.estate_map import map_payload
 from mlguard.report.history_view import history_context
@@ -105,13 +105,20 @@ class _Payload:
         self.indices = array("q")  # per row: the 8 tables, message, evidence, waiver, compliance
         interners = [self.tables[name] for name in _INTERNED]
         seen: dict[tuple[str, ...], tuple[int, ...]] = {}
+        # The message and evidence tables take a value per result: looked up here, not through
+        # a call of their interner each (the same first-seen order and keys).
+        messages, message_index = self.messages.values, self.messages._index
+        evidence, evidence_index = self.evidence.values, self.evidence._index
+        evidence_key = json_dumper(sort_keys=True)  # the _Interner's key of a non-text value
+        extend = self.indices.extend
         for i, r in enumerate(scan.results):
+            # str enums: equal to their values (and hashed alike), so the same keys as the values
             keys = (
-                r.status.value,
-                r.severity.value,
-                r.category.value,
+                r.status,
+                r.severity,
+                r.category,
                 r.provider,
-                _scope(r),
+                r.account or r.workspace or "",  # _scope
                 r.region or "",
                 r.resource_type,
                 r.policy_id,
@@ -121,13 +128,26 @@ class _Payload:
             # before, so the tables keep their first-seen order.
             ix = seen.get(keys)
             if ix is None:
-                ix = seen[keys] = tuple(intern(key) for intern, key in zip(interners, keys, strict=True))
+                values = (r.status.value, r.severity.value, r.category.value, *keys[3:])
+                ix = seen[keys] = tuple(intern(key) for intern, key in zip(interners, values, strict=True))
+            m = message_index.get(r.message)
+            if m is None:
+                m = message_index[r.message] = len(messages)
+                messages.append(r.message)
             ev = _evidence(r)
-            self.indices.extend(
+            if ev:
+                key = evidence_key(ev)
+                e = evidence_index.get(key)
+                if e is None:
+                    e = evidence_index[key] = len(evidence)
+                    evidence.append(i)
+            else:
+                e = -1
+            extend(
                 (
                     *ix,
-                    self.messages(r.message),
-                    self.evidence(ev, i) if ev else -1,
+                    m,
+                    e,
                     self.waivers(r.waiver.model_dump(exclude_none=True)) if r.waiver else -1,
                     self.compliance(" ".join(sorted(r.compliance))) if r.compliance else -1,
                 )
