@@ -111,6 +111,7 @@ class _Payload:
         evidence, evidence_index = self.evidence.values, self.evidence._index
         evidence_key = json_dumper(sort_keys=True)  # the _Interner's key of a non-text value
         extend = self.indices.extend
+        compliance = self.compliance
         for i, r in enumerate(scan.results):
             # str enums: equal to their values (and hashed alike), so the same keys as the values
             keys = (
@@ -149,7 +150,7 @@ class _Payload:
                     m,
                     e,
                     self.waivers(r.waiver.model_dump(exclude_none=True)) if r.waiver else -1,
-                    self.compliance(" ".join(sorted(r.compliance))) if r.compliance else -1,
+                    compliance(" ".join(sorted(r.compliance))) if r.compliance else -1,
                 )
             )
         for interner in (*interners, self.messages, self.evidence, self.waivers, self.compliance):
