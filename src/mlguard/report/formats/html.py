@@ -197,19 +197,15 @@ class _Payload:
         """The rows of results ``start`` to ``stop`` (a slice of the results)."""
         out: list[list[Any]] = []
         width = len(_INTERNED) + 4
-        for i, r in enumerate(self.scan.results[start:stop], start):
-            ix = self.indices[i * width : (i + 1) * width]
-            out.append(
-                [
-                    *ix[: len(_INTERNED)],
-                    r.resource_uid,
-                    r.resource_name or "",
-                    *ix[len(_INTERNED) : -1],
-                    f"{r.source.file}:{r.source.start_line}" if r.source else "",
-                    ix[-1],
-                    r.fingerprint,
-                ]
-            )
+        tables, last = len(_INTERNED), width - 1
+        flat = self.indices[start * width : stop * width].tolist()  # ints: sliced as a list, once
+        for k, r in zip(range(0, len(flat), width), self.scan.results[start:stop], strict=True):
+            row = flat[k : k + tables]
+            row += (r.resource_uid, r.resource_name or "")
+            row += flat[k + tables : k + last]
+            src = r.source
+            row += (f"{src.file}:{src.start_line}" if src else "", flat[k + last], r.fingerprint)
+            out.append(row)
         return out
 
 
