@@ -200,7 +200,7 @@ class _Payload:
         tables, last = len(_INTERNED), width - 1
         flat = self.indices[start * width : stop * width].tolist()  # ints: sliced as a list, once
         for k, r in zip(range(0, len(flat), width), self.scan.results[start:stop], strict=True):
-            row = flat[k : k + tables]
+            row: list[Any] = flat[k : k + tables]
             row += (r.resource_uid, r.resource_name or "")
             row += flat[k + tables : k + last]
             src = r.source
