@@ -2,14 +2,15 @@
 
     .venv/bin/python bench/evaluate.py [RESOURCES] [--formats json,sarif,...] [--tracemalloc]
                                        [--profile FILE] [--eval-only] [--together-only]
-                                       [--pipeline-only]
+                                       [--pipeline-only] [--keep DIR]
 
 RESOURCES (default 100000) is spread evenly over every type a built-in policy reads. Prints the
 resources, the results, the wall and CPU time of evaluation (the evaluator alone, then the whole pipeline
 with summary, costs and waivers), each format's write time and file size, then every format
 written together by one ``write_reports`` call (as ``mlguard scan --format a,b,...`` does: two
 processes at 20,000 results or more), the process's peak RSS after each step (``ru_maxrss``: a
-high-water mark, so it only grows) and the report worker's (``workers``), the total (the pipeline
+high-water mark, so it only grows) and the report worker's (``workers``) with its CPU time
+(``worker cpu``: the write of the formats together), the total (the pipeline
 and the formats written together), and the load average (the machine may be shared: compare
 figures taken at a similar load). ``--together-only`` skips the formats one by one;
 ``--pipeline-only`` skips the evaluator's run on its own (as a scan runs it: once, so the peak
@@ -21,7 +22,8 @@ is its private memory (the pages it wrote, reference counts included), sampled f
 keep ``write_reports`` to one process) and printed as ``worker private``.
 
 ``--tracemalloc`` adds each step's own peak of Python allocations (several times slower);
-``--profile FILE`` writes a cProfile of the whole run (read it with ``python -m pstats FILE``).
+``--keep DIR`` moves the files written together into DIR (to compare two checkouts' bytes with
+``cmp``); ``--profile FILE`` writes a cProfile of the whole run (read it with ``python -m pstats FILE``).
 Not a test: figures only.
 """
 
@@ -126,6 +128,11 @@ print(f"{peak / 1024:.0f}")
 """
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers that ended
+    return usage.ru_utime + usage.ru_stime
+
+
 def workers_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker's
 
@@ -148,9 +155,10 @@ class Steps:
     ) -> Any:
         if self.trace:
             tracemalloc.start()
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0, k0 = time.perf_counter(), time.process_time(), children_cpu()
         value = fn()
         took, cpu = time.perf_counter() - t0, time.process_time() - c0
+        kids = children_cpu() - k0
         if count:
             self.total += took
         own = ""
@@ -158,6 +166,8 @@ class Steps:
             own = f"  traced peak {mib(tracemalloc.get_traced_memory()[1]):>11s}"
             tracemalloc.stop()
         workers = f" (workers {workers_rss_mib():.0f} MiB)" if workers_rss_mib() else ""
+        if kids:
+            workers += f" (worker cpu {kids:.2f} s)"
         line = f"{label:22s} {took:7.2f} s (cpu {cpu:6.2f} s)  peak RSS {rss_mib():7.0f} MiB{workers}{own}"
         print(f"{line}  {extra(value)}", flush=True)
         return value
@@ -172,6 +182,7 @@ def main() -> None:
     ap.add_argument("--eval-only", action="store_true", help="the evaluator alone, no pipeline or reports")
     ap.add_argument("--together-only", action="store_true", help="no format written on its own")
     ap.add_argument("--pipeline-only", action="store_true", help="no run of the evaluator on its own")
+    ap.add_argument("--keep", type=Path, help="move the files written together into this directory")
     args = ap.parse_args()
     profiler = cProfile.Profile() if args.profile else None
 
@@ -226,7 +237,11 @@ def main() -> None:
         private = watcher.communicate()[0].decode().strip()
         print(f"{'':22s} worker private memory at most {private} MiB (sampled every 50 ms)")
         for path in written:
-            path.unlink()
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                path.replace(args.keep / path.name)
+            else:
+                path.unlink()
         out.rmdir()
     if profiler:
         profiler.disable()

@@ -6,6 +6,7 @@ the string writer must produce the same text for any name, message, waiver or fi
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
@@ -13,8 +14,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlguard.model import Result, ScanResult, Status, WaiverRef
-from mlguard.report.formats.junit import _body, _clean, render_junit
+from mlguard.report.formats.junit import _clean, render_junit
 from tests.support.results_factory import make_scan
+
+
+def _body(r: Result) -> str:
+    lines = [
+        f"resource: {r.resource_uid}",
+        f"type: {r.resource_type}",
+        f"scope: {'/'.join(p for p in (r.provider, r.account, r.region, r.workspace) if p)}",
+        f"severity: {r.severity.value}  category: {r.category.value}",
+        f"message: {r.message}",
+    ]
+    if r.evidence.values:
+        lines.append("evidence: " + json.dumps(r.evidence.values, sort_keys=True, ensure_ascii=False))
+    if r.source:
+        lines.append(f"source: {r.source.file}:{r.source.start_line}")
+    if r.compliance:
+        lines.append("compliance: " + ", ".join(r.compliance))
+    return _clean("\n".join(lines))
 
 
 def _case(suite: ET.Element, r: Result) -> None:

@@ -224,15 +224,20 @@ def counts_of(results: Iterable[Result]) -> dict[str, tuple[list[int], Severity 
     and ERROR results, in one pass (a report of 100,000 results calls this)."""
     counts: dict[str, list[int]] = {}
     worst_sev: dict[str, Severity] = {}
+    slot = _STATUS_SLOT
+    rank = {s: s.rank for s in Severity}
+    width = len(STATUS_ORDER)
     for res in results:
-        row = counts.get(res.resource_uid)
+        uid = res.resource_uid
+        row = counts.get(uid)
         if row is None:
-            row = counts[res.resource_uid] = [0] * len(STATUS_ORDER)
-        row[_STATUS_SLOT[res.status]] += 1
-        if res.status is Status.FAIL or res.status is Status.ERROR:
-            cur = worst_sev.get(res.resource_uid)
-            if cur is None or res.severity.rank > cur.rank:
-                worst_sev[res.resource_uid] = res.severity
+            row = counts[uid] = [0] * width
+        status = res.status
+        row[slot[status]] += 1
+        if status is Status.FAIL or status is Status.ERROR:
+            cur = worst_sev.get(uid)
+            if cur is None or rank[res.severity] > rank[cur]:
+                worst_sev[uid] = res.severity
     return {uid: (row, worst_sev.get(uid)) for uid, row in counts.items()}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -88,6 +88,41 @@ def json_array_chunks(items: Iterable[Any], indent: int | None = None, batch: in
         yield text[1 + len(pad) : -1 - (indent is not None)]
         first = False
     yield "[]" if first else ("" if indent is None else "\n") + "]"
+
+
+def json_dumper(**options: Any) -> Callable[[Any], str]:
+    """``lambda value: json.dumps(value, **options)``, for a value per result: the same encoder,
+    made once rather than at every call (a small value's dump costs three times its encoding).
+    The C encoder's one-shot call, as ``json.JSONEncoder.encode`` makes it, when it is there (no
+    ``indent``); else that method. One per report (not shared between threads: it keeps the
+    encoder's markers of the containers being encoded)."""
+    encoder = json.JSONEncoder(**options)
+    make = getattr(json.encoder, "c_make_encoder", None)  # not in the stubs: None without _json
+    if make is None or encoder.indent is not None:
+        return encoder.encode
+    markers: dict[int, Any] | None = {} if encoder.check_circular else None
+    strings = json.encoder.encode_basestring_ascii if encoder.ensure_ascii else json.encoder.encode_basestring
+    one_shot = make(
+        markers,
+        encoder.default,
+        strings,
+        None,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+
+    def dumps(value: Any) -> str:
+        try:
+            return "".join(one_shot(value, 0))
+        except BaseException:
+            if markers:  # a failed dump may leave its containers marked
+                markers.clear()
+            raise
+
+    return dumps
 
 
 _REGISTRY: dict[str, type[Reporter]] = {}

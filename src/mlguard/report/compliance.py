@@ -12,7 +12,9 @@ A requirement is evidenced by the policies its framework file lists. Its status:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from mlguard.errors import InputError
 from mlguard.model import FrameworkInfo, NotRun, RequirementInfo, Result, ScanResult, Status
@@ -32,7 +34,7 @@ class RequirementStatus:
     @property
     def failing(self) -> list[Result]:
         """FAIL and ERROR results, the ones an auditor looks at first."""
-        return [r for r in self.results if r.status in (Status.FAIL, Status.ERROR)]
+        return [r for r in self.results if r.status in _FAILING]
 
     @property
     def key(self) -> str:
@@ -67,6 +69,10 @@ class FrameworkStatus:
         )
 
 
+_FAILING = frozenset((Status.FAIL, Status.ERROR))
+_STATUS_OF = attrgetter("status")
+
+
 def _status(counts: dict[str, int]) -> str:
     if counts[Status.FAIL.value]:
         return "fail"
@@ -86,11 +92,17 @@ class ResultIndex:
     def __init__(self, scan: ScanResult) -> None:
         self.by_policy: dict[str, list[Result]] = {}
         self.by_key: dict[str, list[Result]] = {}
+        by_policy, by_key = self.by_policy, self.by_key
         for r in scan.results:
-            self.by_policy.setdefault(r.policy_id, []).append(r)
+            listed = by_policy.get(r.policy_id)
+            if listed is None:
+                listed = by_policy[r.policy_id] = []
+            listed.append(r)
             for key in r.compliance:
-                listed = self.by_key.setdefault(key, [])
-                if not listed or listed[-1] is not r:  # a key given twice lists its result once
+                listed = by_key.get(key)
+                if listed is None:
+                    by_key[key] = [r]
+                elif listed[-1] is not r:  # a key given twice lists its result once
                     listed.append(r)
 
 
@@ -104,12 +116,13 @@ def framework_status(
     for req in framework.requirements:
         key = f"{framework.id}:{req.id}"
         results = [r for pid in req.policies for r in by_policy.get(pid, [])]
-        seen = {id(r) for r in results}
         # Results mapped through Result.compliance only (e.g. checkov mappings) count too.
-        results += [r for r in index.by_key.get(key, []) if id(r) not in seen]
-        counts = {st.value: 0 for st in Status}
-        for r in results:
-            counts[r.status.value] += 1
+        mapped = index.by_key.get(key)
+        if mapped:
+            seen = set(map(id, results))
+            results += [r for r in mapped if id(r) not in seen]
+        tally = Counter(map(_STATUS_OF, results))
+        counts = {st.value: tally[st] for st in Status}
         reqs.append(
             RequirementStatus(
                 framework=framework.id,

@@ -12,6 +12,7 @@ sets it as text.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from mlguard.graph.build import STATUS_ORDER, counts_of, estate_or_results
@@ -52,9 +53,10 @@ def map_payload(scan: ScanResult) -> dict[str, Any] | None:
     if not estate.nodes:
         return None
     counts = counts_of(scan.results)
-    first_row: dict[str, int] = {}
-    for i, r in enumerate(scan.results):
-        first_row.setdefault(r.resource_uid, i)
+    # each uid's first row: the results from the last to the first, so the first is written last
+    uids = list(map(attrgetter("resource_uid"), scan.results))
+    first_row = dict(zip(reversed(uids), range(len(uids) - 1, -1, -1), strict=True))
+    del uids
     stages = list(Stage)
     group_index: dict[tuple[int, str], int] = {}
     for n in estate.nodes:

@@ -24,7 +24,7 @@ import jinja2
 from mlguard.cost.render import fleet_html_context
 from mlguard.cost.render import html_context as cost_html_context
 from mlguard.model import CollectionError, Result, ScanResult, Severity, Status, Summary
-from mlguard.report.base import Reporter, ReportOptions, joined, json_array_chunks, register
+from mlguard.report.base import Reporter, ReportOptions, joined, json_array_chunks, json_dumper, register
 from mlguard.report.compliance import FrameworkStatus, all_frameworks
 from mlguard.report.estate_map import map_payload
 from mlguard.report.history_view import history_context
@@ -105,13 +105,21 @@ class _Payload:
         self.indices = array("q")  # per row: the 8 tables, message, evidence, waiver, compliance
         interners = [self.tables[name] for name in _INTERNED]
         seen: dict[tuple[str, ...], tuple[int, ...]] = {}
+        # The message and evidence tables take a value per result: looked up here, not through
+        # a call of their interner each (the same first-seen order and keys).
+        messages, message_index = self.messages.values, self.messages._index
+        evidence, evidence_index = self.evidence.values, self.evidence._index
+        evidence_key = json_dumper(sort_keys=True)  # the _Interner's key of a non-text value
+        extend = self.indices.extend
+        compliance = self.compliance
         for i, r in enumerate(scan.results):
+            # str enums: equal to their values (and hashed alike), so the same keys as the values
             keys = (
-                r.status.value,
-                r.severity.value,
-                r.category.value,
+                r.status,
+                r.severity,
+                r.category,
                 r.provider,
-                _scope(r),
+                r.account or r.workspace or "",  # _scope
                 r.region or "",
                 r.resource_type,
                 r.policy_id,
@@ -121,15 +129,28 @@ class _Payload:
             # before, so the tables keep their first-seen order.
             ix = seen.get(keys)
             if ix is None:
-                ix = seen[keys] = tuple(intern(key) for intern, key in zip(interners, keys, strict=True))
+                values = (r.status.value, r.severity.value, r.category.value, *keys[3:])
+                ix = seen[keys] = tuple(intern(key) for intern, key in zip(interners, values, strict=True))
+            m = message_index.get(r.message)
+            if m is None:
+                m = message_index[r.message] = len(messages)
+                messages.append(r.message)
             ev = _evidence(r)
-            self.indices.extend(
+            if ev:
+                key = evidence_key(ev)
+                e = evidence_index.get(key)
+                if e is None:
+                    e = evidence_index[key] = len(evidence)
+                    evidence.append(i)
+            else:
+                e = -1
+            extend(
                 (
                     *ix,
-                    self.messages(r.message),
-                    self.evidence(ev, i) if ev else -1,
+                    m,
+                    e,
                     self.waivers(r.waiver.model_dump(exclude_none=True)) if r.waiver else -1,
-                    self.compliance(" ".join(sorted(r.compliance))) if r.compliance else -1,
+                    compliance(" ".join(sorted(r.compliance))) if r.compliance else -1,
                 )
             )
         for interner in (*interners, self.messages, self.evidence, self.waivers, self.compliance):
@@ -176,19 +197,15 @@ class _Payload:
         """The rows of results ``start`` to ``stop`` (a slice of the results)."""
         out: list[list[Any]] = []
         width = len(_INTERNED) + 4
-        for i, r in enumerate(self.scan.results[start:stop], start):
-            ix = self.indices[i * width : (i + 1) * width]
-            out.append(
-                [
-                    *ix[: len(_INTERNED)],
-                    r.resource_uid,
-                    r.resource_name or "",
-                    *ix[len(_INTERNED) : -1],
-                    f"{r.source.file}:{r.source.start_line}" if r.source else "",
-                    ix[-1],
-                    r.fingerprint,
-                ]
-            )
+        tables, last = len(_INTERNED), width - 1
+        flat = self.indices[start * width : stop * width].tolist()  # ints: sliced as a list, once
+        for k, r in zip(range(0, len(flat), width), self.scan.results[start:stop], strict=True):
+            row: list[Any] = flat[k : k + tables]
+            row += (r.resource_uid, r.resource_name or "")
+            row += flat[k + tables : k + last]
+            src = r.source
+            row += (f"{src.file}:{src.start_line}" if src else "", flat[k + last], r.fingerprint)
+            out.append(row)
         return out
 
 

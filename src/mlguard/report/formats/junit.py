@@ -7,37 +7,20 @@ never choke on a resource name.
 
 from __future__ import annotations
 
-import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
+from operator import attrgetter
 from xml.sax.saxutils import escape
 
 from mlguard.model import Result, ScanResult, Status
-from mlguard.report.base import Reporter, ReportOptions, register
+from mlguard.report.base import Reporter, ReportOptions, json_dumper, register
 
 _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _clean(text: str) -> str:
     return _INVALID_XML.sub("\ufffd", text)
-
-
-def _body(r: Result) -> str:
-    lines = [
-        f"resource: {r.resource_uid}",
-        f"type: {r.resource_type}",
-        f"scope: {'/'.join(p for p in (r.provider, r.account, r.region, r.workspace) if p)}",
-        f"severity: {r.severity.value}  category: {r.category.value}",
-        f"message: {r.message}",
-    ]
-    if r.evidence.values:
-        lines.append("evidence: " + json.dumps(r.evidence.values, sort_keys=True, ensure_ascii=False))
-    if r.source:
-        lines.append(f"source: {r.source.file}:{r.source.start_line}")
-    if r.compliance:
-        lines.append("compliance: " + ", ".join(r.compliance))
-    return _clean("\n".join(lines))
 
 
 # Attribute values escaped as ``ElementTree`` writes them: also quotes and the whitespace that an
@@ -64,43 +47,117 @@ _IN2 = "\n  "
 _IN3 = "\n   "
 
 
-def _case(r: Result) -> str:
-    """One ``<testcase>`` and the indentation after it (level 2)."""
-    head = (
-        f'<testcase classname="{_clean_attr(f"mlguard.{r.provider}.{r.policy_id}")}"'
-        f' name="{_clean_attr(r.resource_name or r.resource_uid)}"'
-        f' file="{_clean_attr(r.source.file if r.source else r.resource_type)}" time="0"'
-    )
-    if r.source:
-        head += f' line="{r.source.start_line}"'
-    status = r.status
-    if status is Status.FAIL or status is Status.ERROR:
-        message = _clean_attr(f"[{r.severity.value}] {r.title}: {r.message}")
-        tag, kind = ("failure", r.severity.value) if status is Status.FAIL else ("error", "unevaluable")
-        child = f'<{tag} message="{message}" type="{kind}">{_text(_body(r))}</{tag}>'
-    elif status is Status.SKIP:
-        child = f'<skipped message="{_clean_attr(r.message)}" />'
-    elif status is Status.WAIVED:
-        w = r.waiver
-        why = f"waived by {w.owner} until {w.expires}: {w.reason}" if w else "waived"
-        child = f'<skipped message="{_clean_attr(why)}" />'
-    else:
-        return head + " />"
-    return f"{head}>{_IN3}{child}{_IN2}</testcase>"
+# Text that _text(_clean(...)) leaves as it is (no markup character, nothing XML 1.0 cannot carry),
+# and attribute values that _clean_attr leaves as they are (no quote or whitespace entity either).
+_PLAIN_TEXT = re.compile("[^&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]*")
+_PLAIN_ATTR = re.compile('[^&<>"\x00-\x1f\ud800-\udfff\ufffe\uffff]*')
+
+
+def _clean_text(text: str) -> str:
+    """``_text(_clean(text))``; a plain text (most) is checked, not rewritten."""
+    return text if _PLAIN_TEXT.fullmatch(text) else _text(_clean(text))
+
+
+def _quick_attr(text: str) -> str:
+    """``_clean_attr(text)``; a plain value (most) is checked, not rewritten."""
+    return text if _PLAIN_ATTR.fullmatch(text) else _clean_attr(text)
+
+
+class _Cases:
+    """Each result's ``<testcase>`` and the indentation after it (level 2). Cleaning and escaping
+    work character by character, so a text is escaped in pieces: the pieces that many results
+    share (the policy's attributes, the lines of the body from the type to the message, the
+    compliance line...) are escaped once each, the result's own (name, uid, evidence) each time."""
+
+    def __init__(self) -> None:
+        self.evidence = json_dumper(sort_keys=True, ensure_ascii=False)
+        self.heads: dict[tuple[str, str, str], tuple[str, str]] = {}
+        self.opens: dict[tuple[Status, str, str, str], tuple[str, str]] = {}
+        self.middles: dict[tuple[str | None, ...], str] = {}
+        self.skips: dict[str, str] = {}
+        self.compliance: dict[str, str] = {}
+
+    def __call__(self, r: Result) -> str:
+        src = r.source
+        hkey = (r.provider, r.policy_id, src.file if src else r.resource_type)
+        head = self.heads.get(hkey)
+        if head is None:
+            head = self.heads[hkey] = (
+                f'<testcase classname="{_clean_attr(f"mlguard.{hkey[0]}.{hkey[1]}")}" name="',
+                f'" file="{_clean_attr(hkey[2])}" time="0"',
+            )
+        tag = head[0] + _quick_attr(r.resource_name or r.resource_uid) + head[1]
+        if src:
+            tag += f' line="{src.start_line}"'
+        status = r.status
+        if status is Status.FAIL or status is Status.ERROR:
+            return f"{tag}>{_IN3}{self._failure(r)}{_IN2}</testcase>"
+        if status is Status.SKIP:
+            child = self.skips.get(r.message)
+            if child is None:
+                if len(self.skips) > 10_000:  # messages that differ by result: keep it small
+                    self.skips.clear()
+                child = self.skips[r.message] = f'<skipped message="{_clean_attr(r.message)}" />'
+        elif status is Status.WAIVED:
+            w = r.waiver
+            why = f"waived by {w.owner} until {w.expires}: {w.reason}" if w else "waived"
+            child = f'<skipped message="{_clean_attr(why)}" />'
+        else:
+            return tag + " />"
+        return f"{tag}>{_IN3}{child}{_IN2}</testcase>"
+
+    def _failure(self, r: Result) -> str:
+        """The ``<failure>`` (FAIL) or ``<error>`` (ERROR) of a result, its body the lines of the
+        result: resource, type, scope, severity and category, message, evidence, source, compliance."""
+        okey = (r.status, r.severity, r.title, r.message)
+        opened = self.opens.get(okey)
+        if opened is None:
+            if len(self.opens) > 10_000:
+                self.opens.clear()
+            message = _clean_attr(f"[{r.severity.value}] {r.title}: {r.message}")
+            tag, kind = ("failure", r.severity.value) if r.status is Status.FAIL else ("error", "unevaluable")
+            opened = self.opens[okey] = (f'<{tag} message="{message}" type="{kind}">', f"</{tag}>")
+        mkey: tuple[str | None, ...] = (r.resource_type, r.provider, r.account, r.region, r.workspace)
+        mkey += (r.severity, r.category, r.message)
+        middle = self.middles.get(mkey)
+        if middle is None:
+            if len(self.middles) > 10_000:
+                self.middles.clear()
+            scope = "/".join(p for p in (r.provider, r.account, r.region, r.workspace) if p)
+            middle = self.middles[mkey] = _clean_text(
+                f"\ntype: {r.resource_type}\nscope: {scope}"
+                f"\nseverity: {r.severity.value}  category: {r.category.value}\nmessage: {r.message}"
+            )
+        body = [opened[0], _clean_text(f"resource: {r.resource_uid}"), middle]
+        if r.evidence.values:
+            body.append(_clean_text("\nevidence: " + self.evidence(r.evidence.values)))
+        if r.source:
+            body.append(_clean_text(f"\nsource: {r.source.file}:{r.source.start_line}"))
+        if r.compliance:
+            joined = ", ".join(r.compliance)
+            line = self.compliance.get(joined)
+            if line is None:
+                if len(self.compliance) > 10_000:
+                    self.compliance.clear()
+                line = self.compliance[joined] = _clean_text("\ncompliance: " + joined)
+            body.append(line)
+        body.append(opened[1])
+        return "".join(body)
+
+
+def _tally(results: list[Result]) -> tuple[int, int, int]:
+    """The failures (FAIL), errors (ERROR) and skipped (SKIP and WAIVED) among ``results``."""
+    n = Counter(map(attrgetter("status"), results))
+    return n[Status.FAIL], n[Status.ERROR], n[Status.SKIP] + n[Status.WAIVED]
 
 
 _HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
-def _suite(scan: ScanResult, pid: str, title: str, results: list[Result]) -> Iterator[str]:
+def _suite(scan: ScanResult, pid: str, title: str, results: list[Result], case: _Cases) -> Iterator[str]:
     """One ``<testsuite>`` (at least one result) in pieces, indented at level 1 as
     ``ElementTree.indent(space=" ")`` would, without its tail."""
-    counts = (
-        len(results),
-        sum(r.status is Status.FAIL for r in results),
-        sum(r.status is Status.ERROR for r in results),
-        sum(r.status in (Status.SKIP, Status.WAIVED) for r in results),
-    )
+    counts = (len(results), *_tally(results))
     stamp = scan.provenance.started_at.removesuffix("Z")
     yield (
         '<testsuite tests="{}" failures="{}" errors="{}" skipped="{}"'.format(*counts)
@@ -115,7 +172,7 @@ def _suite(scan: ScanResult, pid: str, title: str, results: list[Result]) -> Ite
         yield f"{_IN2}<properties>{_IN3}{_IN3.join(props)}{_IN2}</properties>"
     batch: list[str] = []
     for r in results:
-        batch.append(_case(r))
+        batch.append(case(r))
         if len(batch) == 1000:
             yield _IN2 + _IN2.join(batch)
             batch.clear()
@@ -133,9 +190,7 @@ def junit_chunks(scan: ScanResult) -> Iterator[str]:
         by_policy[r.policy_id].append(r)
     titles = {p.id: p.title for p in scan.policies}
     results = scan.results
-    failures = sum(r.status is Status.FAIL for r in results)
-    errors = sum(r.status is Status.ERROR for r in results)
-    skipped = sum(r.status in (Status.SKIP, Status.WAIVED) for r in results)
+    failures, errors, skipped = _tally(results)
     root = (
         f'<testsuites name="mlguard" tests="{len(results)}" failures="{failures}" errors="{errors}"'
         f' skipped="{skipped}" time="0"'
@@ -145,9 +200,10 @@ def junit_chunks(scan: ScanResult) -> Iterator[str]:
         return
     yield _HEAD + root + ">\n "
     pids = sorted(by_policy)
+    case = _Cases()
     for i, pid in enumerate(pids):
         group = by_policy[pid]
-        yield from _suite(scan, pid, titles.get(pid, group[0].title), group)
+        yield from _suite(scan, pid, titles.get(pid, group[0].title), group, case)
         yield "\n " if i + 1 < len(pids) else "\n"
     yield "</testsuites>\n"
 

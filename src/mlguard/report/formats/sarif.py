@@ -42,8 +42,9 @@ import hashlib
 import json
 import re
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
+from operator import attrgetter
 from typing import Any
 from urllib.parse import quote
 
@@ -225,9 +226,12 @@ def _result(result: Result, rule_index: int) -> dict[str, Any]:
     return out
 
 
+_NEGATIVE_RANK = {s: -s.rank for s in Severity}
+
+
 def _sort_key(result: Result) -> tuple[int, int, str]:
     # Most severe first, FAIL before ERROR, then stable by fingerprint: truncation keeps the worst.
-    return (-result.severity.rank, 0 if result.status is Status.FAIL else 1, result.fingerprint)
+    return (_NEGATIVE_RANK[result.severity], 0 if result.status is Status.FAIL else 1, result.fingerprint)
 
 
 _AWS_ACCOUNT = re.compile(r"\d{12}")
@@ -254,7 +258,7 @@ def run_category(scan: ScanResult, provider: str, results: list[Result], given: 
         scopes = scan.provenance.workspaces or [r.workspace for r in results if r.workspace]
     else:
         scopes = []
-    names = sorted({_scope_name(s) for s in scopes})
+    names = sorted({_scope_name(s) for s in set(scopes)})
     if not names:
         return f"mlguard/{provider}"
     if len(names) <= MAX_SCOPES_NAMED:
@@ -329,9 +333,8 @@ def _run(
     if tags_cut:
         truncated["ruleTags"] = tags_cut
 
-    counts = {st.value: 0 for st in Status}
-    for r in results:
-        counts[r.status.value] += 1
+    tally = Counter(map(attrgetter("status"), results))
+    counts = {st.value: tally[st] for st in Status}
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -393,10 +396,15 @@ def sarif_chunks(scan: ScanResult, category: str | None = None) -> Iterator[str]
     for run in pending:
         head, text = text.split(_dumps(run.token), 1)
         yield head + "["
-        for i, r in enumerate(run.exported):
-            yield ("," if i else "") + _dumps(_result(r, run.index[r.policy_id]))
+        for start in range(0, len(run.exported), _BATCH):
+            batch = [_result(r, run.index[r.policy_id]) for r in run.exported[start : start + _BATCH]]
+            # the items of a compact list are the list's text between its brackets
+            yield ("," if start else "") + _dumps(batch)[1:-1]
         yield "]"
     yield text + "\n"
+
+
+_BATCH = 1000  # results encoded at once
 
 
 def _dumps(value: Any) -> str:

@@ -1,0 +1,105 @@
+"""The report writers' per-result fast paths write exactly what the general code writes.
+
+At 100k results the writers build each row from fields written once per distinct value, encode
+JSON with one encoder made per report, and escape only the text that needs it: each of these is
+checked here against the plain form it replaces (``csv.writer``, ``json.dumps``, ...).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mlguard.model import Category, Severity, Status
+from mlguard.report.base import json_dumper
+from mlguard.report.formats.csv_report import (
+    COLUMNS,
+    csv_chunks,
+    csv_field,
+    result_lines,
+    result_row,
+    safe_cell,
+)
+from mlguard.report.formats.junit import _clean, _clean_attr, _clean_text, _quick_attr, _text
+from tests.support.results_factory import make_scan
+
+# Text rich in what the writers treat apart: separators, quotes, line ends, formula leads,
+# whitespace, markup, XML-invalid characters, surrogates and astral characters.
+TRICKY = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(",\"\r\n\t \x00\x0b\x1f=+-@\uff1d\uff0b\uff0d\uff20\u3000\xa0&<>'"),
+        st.sampled_from("\ud800\udfff\ufffe\uffff\U0001f600\u2028"),
+        st.characters(),
+    )
+)
+
+
+def _written(value: object) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow([safe_cell(value), "x"])
+    return buf.getvalue().removesuffix(",x\r\n")
+
+
+@given(TRICKY)
+def test_a_csv_field_is_what_csv_writer_writes(text: str) -> None:
+    assert csv_field(text) == _written(text)
+
+
+@pytest.mark.parametrize("value", [None, 0, -3, 17, Status.FAIL, Severity.HIGH, Category.COST, "", "'"])
+def test_a_csv_field_of_a_value_that_is_not_plain_text(value: object) -> None:
+    assert csv_field(value) == _written(value)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 2001])
+def test_result_lines_are_the_rows_csv_writer_writes(n: int) -> None:
+    scan = make_scan(n, seed=n + 11)
+    whole = "".join(csv_chunks(COLUMNS, (result_row(r) for r in scan.results)))
+    header = "".join(csv_chunks(COLUMNS, ()))
+    assert header + "".join(result_lines(scan.results, batch=500)) == whole
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | TRICKY,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TRICKY, inner, max_size=4),
+    max_leaves=20,
+)
+OPTIONS: list[dict[str, Any]] = [
+    {"sort_keys": True, "ensure_ascii": False},
+    {"sort_keys": True},
+    {"separators": (",", ":"), "ensure_ascii": False},
+]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=str)
+@given(value=JSON_VALUES)
+def test_json_dumper_is_json_dumps(options: dict[str, Any], value: Any) -> None:
+    assert json_dumper(**options)(value) == json.dumps(value, **options)
+
+
+def test_json_dumper_fails_as_json_dumps_and_then_dumps_again() -> None:
+    dumps = json_dumper(sort_keys=True, ensure_ascii=False)
+    loop: list[Any] = []
+    loop.append({"a": loop})
+    with pytest.raises(ValueError, match="Circular reference"):
+        dumps(loop)
+    outer: dict[str, Any] = {"a": [1], "b": object()}
+    with pytest.raises(TypeError):
+        dumps(outer)
+    with pytest.raises(TypeError):
+        dumps({"a": 1, 2: 3})  # keys that sort_keys cannot order
+    # nothing a failed dump marked stays marked: the same container dumps once it can be
+    outer["b"] = math.inf
+    assert dumps(outer) == json.dumps(outer, sort_keys=True, ensure_ascii=False)
+
+
+@given(TRICKY)
+def test_junit_skips_the_escaping_of_plain_text_only(text: str) -> None:
+    assert _clean_text(text) == _text(_clean(text))
+    assert _quick_attr(text) == _clean_attr(text)
