@@ -16,7 +16,8 @@ import pytest
 from mlguard.collect.shard import Shard, shard_of
 from mlguard.errors import InputError
 from mlguard.iac.findings import RESOURCE_TYPE
-from mlguard.iac.scan import combine, iac_units, scan_iac, with_iac_shard
+from mlguard.iac.runner import FRAMEWORKS, batch_supported
+from mlguard.iac.scan import combine, iac_units, scan_iac, scan_iac_shard, with_iac_shard
 from mlguard.merge import merge_inventories, merge_parts
 from mlguard.model import (
     Category,
@@ -341,3 +342,37 @@ def test_collect_iac_then_evaluate_judges_like_one_scan(estate_tree: Path, check
     evaluated = _mlguard(evaluate, work, checkov_bin)
     assert evaluated.returncode == single.returncode == 1, evaluated.stderr
     assert _comparable(work / "evaluated" / "results.json") == _comparable(work / "single-c" / "results.json")
+
+
+def _counting(checkov_bin: Path, tmp: Path) -> tuple[Path, Path]:
+    """A checkov that logs each start (its -d/-f targets) and runs the real one."""
+    log = tmp / "checkov-starts.log"
+    wrapper = tmp / "checkov"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{checkov_bin}" "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper, log
+
+
+@pytest.mark.skipif(not batch_supported(FRAMEWORKS), reason="checkov forks its runners only on Linux")
+def test_one_checkov_process_reads_all_of_a_shards_units(
+    estate_tree: Path, checkov_bin: Path, tmp_path: Path
+) -> None:
+    """A shard's units, root modules and templates alike, are read by one checkov process, and
+    judged as one process per unit judges them (the parts merge to the unsharded scan above)."""
+    wrapper, log = _counting(checkov_bin, tmp_path)
+    units = iac_units(estate_tree)
+    assert any(p.is_file() for p in units.values())
+    assert any(p.is_dir() for p in units.values())
+    whole = with_iac_shard(None, Shard(0, 1), estate_tree, wrapper)
+    (start,) = log.read_text().splitlines()
+    assert start.count("-d ") == len(units)
+    one_each = [
+        scan_iac_shard(estate_tree, Shard(0, 1, plan={u: 0 if u == key else 1 for u in units}), checkov_bin)
+        for key in units
+    ]
+    assert len(log.read_text().splitlines()) == 1  # the real checkov, unwrapped, ran the others
+    assert whole.iac is not None
+    each = combine(one_each)
+    assert _comparable_results(whole.iac.results) == _comparable_results(each.results)
+    assert whole.iac.errors == each.errors
+    assert [p.id for p in whole.iac.policies] == [p.id for p in each.policies]
