@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from mlguard import __version__
 from mlguard.collect.shard import Shard
@@ -47,6 +47,7 @@ __all__ = [  # IacScan lives in mlguard.model now (a shard's part carries one), 
     "scan_iac",
     "scan_iac_shard",
     "unit_reads",
+    "unit_weights",
     "with_compliance",
     "with_iac_shard",
 ]
@@ -329,6 +330,34 @@ def _by_unit(
             if records[k] or errors[k]:
                 split[k].append(report.model_copy(update={**records[k], "parsing_errors": errors[k]}))
     return split
+
+
+def unit_weights(
+    path: str | Path, results: Mapping[str, int], repo_root: str | Path | None = None
+) -> dict[str, int]:
+    """The weight of each IaC unit under ``path`` by a previous run's IaC results (``results``:
+    resource uid -> results, as the store keeps them): 1 + the results in the files the unit
+    reads (:func:`unit_reads`; a module two units call counts for each, as each run judges it).
+    Units without results are left out: they keep the hash."""
+    target, root = _target(path, repo_root)
+    readers: dict[str, list[str]] = {}
+    for key, reads in unit_reads(iac_units(target)).items():
+        for read in reads:
+            try:
+                rel = read.relative_to(root).as_posix()
+            except ValueError:
+                continue  # outside the repository: its results are named otherwise
+            readers.setdefault("" if rel == "." else rel, []).append(key)
+    counts: dict[str, int] = {}
+    for uid, n in results.items():
+        if not uid.startswith("iac://"):
+            continue
+        file = PurePosixPath(uid[len("iac://") :].split("#", 1)[0])
+        places = [p.as_posix() for p in (file, *file.parents)]
+        owners = {k for p in places for k in readers.get("" if p == "." else p, ())}
+        for key in owners:
+            counts[key] = counts.get(key, 0) + n
+    return {key: 1 + n for key, n in sorted(counts.items())}
 
 
 def scan_iac_shard(
