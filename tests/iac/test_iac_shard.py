@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from mlguard.collect.shard import Shard, shard_of
+from mlguard.collect.shard import Shard, balance, shard_of
 from mlguard.errors import InputError
+from mlguard.history.parts import unit_weights
+from mlguard.history.store import open_store
 from mlguard.iac.findings import RESOURCE_TYPE
 from mlguard.iac.runner import FRAMEWORKS, batch_supported
 from mlguard.iac.scan import combine, iac_units, scan_iac, scan_iac_shard, with_iac_shard
@@ -376,3 +378,45 @@ def test_one_checkov_process_reads_all_of_a_shards_units(
     assert _comparable_results(whole.iac.results) == _comparable_results(each.results)
     assert whole.iac.errors == each.errors
     assert [p.id for p in whole.iac.policies] == [p.id for p in each.policies]
+
+
+def test_scan_shards_with_a_store_place_iac_units_by_the_previous_runs_results(
+    estate_tree: Path, checkov_bin: Path
+) -> None:
+    """`scan --iac PATH --record` keeps the IaC results; `scan --iac PATH --shard K/2 --store S`
+    then places the IaC units by them, in every shard alike (the part names the run), and the
+    parts still merge to the unsharded scan."""
+    work = estate_tree.parent
+    store = work / "plan-history.sqlite"
+    recorded = _mlguard(
+        ["scan", "--iac", "infra", "--store", str(store), "--format", "json", "--output-dir", "rec", "-q"],
+        work,
+        checkov_bin,
+    )
+    assert recorded.returncode == 1, recorded.stderr
+    with open_store(str(store)) as opened:
+        found = unit_weights(opened, estate_tree)
+    assert found is not None
+    run_id, weights = found
+    units = iac_units(estate_tree)
+    assert set(weights) == set(units)  # every unit of the fixtures has results
+    plan = balance(weights, 2)
+    for k in range(2):
+        done = _mlguard(
+            ["scan", "--iac", "infra", "--shard", f"{k}/2", "--store", str(store), "--output-dir", "bal"],
+            work,
+            checkov_bin,
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"shards balanced by the unit sizes of run {run_id}" in done.stderr
+    parts = [work / "bal" / f"inventory-shard-{k}-of-2.json" for k in range(2)]
+    infos = [json.loads(p.read_text())["provenance"]["shard"] for p in parts]
+    assert [i["balanced_by"] for i in infos] == [run_id, run_id]
+    assert [sorted(i["units"]) for i in infos] == [
+        sorted(u for u, s in plan.items() if s == k) for k in range(2)
+    ]
+    done = _mlguard(
+        ["merge", "--format", "json", "--output-dir", "bal-merged", "-q", *map(str, parts)], work, checkov_bin
+    )
+    assert done.returncode == 1, done.stderr
+    assert _comparable(work / "bal-merged" / "results.json") == _comparable(work / "rec" / "results.json")
