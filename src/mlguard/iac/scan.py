@@ -232,7 +232,7 @@ def local_module_calls(directory: Path) -> set[Path]:
 
 
 def iac_units(target: Path) -> dict[str, Path]:
-    """The IaC units under ``target`` (key -> path), each judged whole by one checkov run.
+    """The IaC units under ``target`` (key -> path), each judged whole, as its own checkov root.
 
     A Terraform root module, a directory with ``.tf`` files that no other module under ``target``
     calls as a local module, is a unit with everything under it and every local module it calls
