@@ -116,9 +116,9 @@ def _record(store_target: str, infra: Path) -> str:
         return store.record(scan, Inventory(provenance=provenance, resources=resources))
 
 
-def test_iac_and_databricks_units_are_weighed_by_the_previous_run(tmp_path: Path) -> None:
+def test_iac_and_databricks_units_are_weighed_by_the_previous_run(tmp_path: Path, store_target: str) -> None:
     infra = _repo(tmp_path)
-    target = str(tmp_path / "history.sqlite")
+    target = store_target
     run_id = _record(target, infra)
     with open_store(target) as store:
         found = unit_weights(store, infra)
@@ -139,9 +139,11 @@ def test_iac_and_databricks_units_are_weighed_by_the_previous_run(tmp_path: Path
     assert not any(u.startswith("iac/") for u in no_iac[1])
 
 
-def test_every_process_gets_one_plan_that_parts_the_heavy_units_from_the_light(tmp_path: Path) -> None:
+def test_every_process_gets_one_plan_that_parts_the_heavy_units_from_the_light(
+    tmp_path: Path, store_target: str
+) -> None:
     infra = _repo(tmp_path)
-    target = str(tmp_path / "history.sqlite")
+    target = store_target
     run_id = _record(target, infra)
     _write(infra / "envs" / "new" / "main.tf", 'resource "aws_sns_topic" "t" {}\n')  # after that run
     shards = [Shard(k, 2) for k in range(2)]
