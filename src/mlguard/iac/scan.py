@@ -374,7 +374,9 @@ def scan_iac_shard(
     records it). One checkov process reads all of them (up to ``MAX_BATCH`` a process), each unit
     as its own root, as one run per unit would (one run per unit where checkov cannot do that:
     :func:`~mlguard.iac.runner.batch_supported`); each finding goes to its unit by its file, and
-    each unit's findings are converted as that unit's own run's. Paths, uids and fingerprints are
+    each unit's findings are converted as that unit's own run's. With ``skip_paths``, templates
+    keep a run each (checkov matches the patterns against the path it reads, and reads a template
+    alone with ``-f`` without matching them). Paths, uids and fingerprints are
     those of an unsharded scan of ``path``, so the merged parts report like one scan. ``timeout``
     bounds all the runs together."""
     target, root = _target(path, repo_root)
@@ -382,10 +384,13 @@ def scan_iac_shard(
     deadline = time.monotonic() + timeout
     owned = {key: unit for key, unit in iac_units(target).items() if shard.owns(key)}
     keys = list(owned)
-    size = MAX_BATCH if batch_supported(frameworks) else 1
-    scans: list[IacScan] = []
-    for first in range(0, len(keys), size):
-        batch = keys[first : first + size]
+    # checkov reads a linked template under --skip-path as it would not read it alone (-f): with
+    # skip paths, templates keep a run each, as before
+    together = [k for k in keys if owned[k].is_dir() or not skip_paths] if batch_supported(frameworks) else []
+    groups = [together[i : i + MAX_BATCH] for i in range(0, len(together), MAX_BATCH)]
+    groups += [[k] for k in keys if k not in together]
+    by_key: dict[str, IacScan] = {}
+    for batch in groups:
         left = deadline - time.monotonic()
         if left <= 0:
             raise CheckovTimeoutError(f"checkov did not finish this shard's IaC units within {timeout:g} s")
@@ -417,21 +422,20 @@ def scan_iac_shard(
                 repo_root=root,
                 collected_at=finished,
             )
-            scans.append(
-                IacScan(
-                    path=_shown(target, root),
-                    repo_root=str(root),
-                    checkov_version=run.version,
-                    frameworks=list(frameworks),
-                    started_at=iso(started),
-                    finished_at=finished,
-                    duration_seconds=0.0,
-                    results=results,
-                    policies=policies,
-                    errors=errors,
-                )
+            by_key[key] = IacScan(
+                path=_shown(target, root),
+                repo_root=str(root),
+                checkov_version=run.version,
+                frameworks=list(frameworks),
+                started_at=iso(started),
+                finished_at=finished,
+                # the process's wall time, once (on its last unit)
+                duration_seconds=run.duration_seconds if key == batch[-1] else 0.0,
+                results=results,
+                policies=policies,
+                errors=errors,
             )
-        scans[-1] = scans[-1].model_copy(update={"duration_seconds": run.duration_seconds})
+    scans = [by_key[k] for k in keys]  # in unit order, as one run per unit gave them
     empty = IacScan(
         path=_shown(target, root),
         repo_root=str(root),
