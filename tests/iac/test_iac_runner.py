@@ -9,7 +9,14 @@ import pytest
 
 from mlguard.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_SETUP, InputError, ToolMissingError
 from mlguard.iac import CheckovFailedError, CheckovTimeoutError, IacScan, find_checkov, scan_iac
-from mlguard.iac.runner import CHECKS_DIR, ENV_CHECKOV_BIN, checkov_command, checkov_env, run_checkov
+from mlguard.iac.runner import (
+    CHECKS_DIR,
+    ENV_CHECKOV_BIN,
+    checkov_command,
+    checkov_env,
+    run_checkov,
+    run_checkov_batch,
+)
 
 
 def _script(path: Path, body: str) -> Path:
@@ -102,3 +109,29 @@ def test_checkov_makes_no_network_calls(scenario_scan: IacScan, network_log: Pat
     lines = network_log.read_text().splitlines()
     assert "audit hook loaded" in lines  # the hook really ran inside checkov
     assert [line for line in lines if line.startswith("NETWORK")] == []
+
+
+def test_a_batch_is_one_process_whose_report_file_is_read_and_whose_crash_or_silence_fails(
+    tmp_path: Path,
+) -> None:
+    """One checkov over several units: every unit a -d root (a template through a directory that
+    links it), in forked runners; no report file, or a crash, is an error naming why."""
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "stack.yaml").write_text("Resources: {}\n")
+    args = tmp_path / "args"
+    silent = _script(
+        tmp_path / "checkov", f'echo "$@" > {args}; echo "$CHECKOV_PARALLELIZATION_TYPE" >> {args}'
+    )
+    targets = [tmp_path / "mod", tmp_path / "stack.yaml"]
+    with pytest.raises(CheckovFailedError, match="checkov wrote no report"):
+        run_checkov_batch(targets, cwd=tmp_path, checkov_bin=silent)
+    line, kind = args.read_text().splitlines()
+    assert line.count("-d ") == 2
+    assert "-f " not in line
+    assert kind == "fork"
+    crash = _script(tmp_path / "checkov", "echo 'boom: parser exploded' >&2; exit 2")
+    with pytest.raises(CheckovFailedError, match="boom: parser exploded"):
+        run_checkov_batch(targets, cwd=tmp_path, checkov_bin=crash)
+    slow = _script(tmp_path / "checkov", "sleep 30")
+    with pytest.raises(CheckovTimeoutError):
+        run_checkov_batch(targets, cwd=tmp_path, checkov_bin=slow, timeout=0.5)

@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from mlguard.collect.shard import Shard, shard_of
+from mlguard.collect.shard import Shard, balance, shard_of
 from mlguard.errors import InputError
+from mlguard.history.parts import unit_weights
+from mlguard.history.store import open_store
 from mlguard.iac.findings import RESOURCE_TYPE
-from mlguard.iac.scan import combine, iac_units, scan_iac, with_iac_shard
+from mlguard.iac.runner import FRAMEWORKS, batch_supported
+from mlguard.iac.scan import combine, iac_units, scan_iac, scan_iac_shard, with_iac_shard
 from mlguard.merge import merge_inventories, merge_parts
 from mlguard.model import (
     Category,
@@ -341,3 +344,79 @@ def test_collect_iac_then_evaluate_judges_like_one_scan(estate_tree: Path, check
     evaluated = _mlguard(evaluate, work, checkov_bin)
     assert evaluated.returncode == single.returncode == 1, evaluated.stderr
     assert _comparable(work / "evaluated" / "results.json") == _comparable(work / "single-c" / "results.json")
+
+
+def _counting(checkov_bin: Path, tmp: Path) -> tuple[Path, Path]:
+    """A checkov that logs each start (its -d/-f targets) and runs the real one."""
+    log = tmp / "checkov-starts.log"
+    wrapper = tmp / "checkov"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{checkov_bin}" "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper, log
+
+
+@pytest.mark.skipif(not batch_supported(FRAMEWORKS), reason="checkov forks its runners only on Linux")
+def test_one_checkov_process_reads_all_of_a_shards_units(
+    estate_tree: Path, checkov_bin: Path, tmp_path: Path
+) -> None:
+    """A shard's units, root modules and templates alike, are read by one checkov process, and
+    judged as one process per unit judges them (the parts merge to the unsharded scan above)."""
+    wrapper, log = _counting(checkov_bin, tmp_path)
+    units = iac_units(estate_tree)
+    assert any(p.is_file() for p in units.values())
+    assert any(p.is_dir() for p in units.values())
+    whole = with_iac_shard(None, Shard(0, 1), estate_tree, wrapper)
+    (start,) = log.read_text().splitlines()
+    assert start.count("-d ") == len(units)
+    one_each = [
+        scan_iac_shard(estate_tree, Shard(0, 1, plan={u: 0 if u == key else 1 for u in units}), checkov_bin)
+        for key in units
+    ]
+    assert len(log.read_text().splitlines()) == 1  # the real checkov, unwrapped, ran the others
+    assert whole.iac is not None
+    each = combine(one_each)
+    assert _comparable_results(whole.iac.results) == _comparable_results(each.results)
+    assert whole.iac.errors == each.errors
+    assert [p.id for p in whole.iac.policies] == [p.id for p in each.policies]
+
+
+def test_scan_shards_with_a_store_place_iac_units_by_the_previous_runs_results(
+    estate_tree: Path, checkov_bin: Path
+) -> None:
+    """`scan --iac PATH --record` keeps the IaC results; `scan --iac PATH --shard K/2 --store S`
+    then places the IaC units by them, in every shard alike (the part names the run), and the
+    parts still merge to the unsharded scan."""
+    work = estate_tree.parent
+    store = work / "plan-history.sqlite"
+    recorded = _mlguard(
+        ["scan", "--iac", "infra", "--store", str(store), "--format", "json", "--output-dir", "rec", "-q"],
+        work,
+        checkov_bin,
+    )
+    assert recorded.returncode == 1, recorded.stderr
+    with open_store(str(store)) as opened:
+        found = unit_weights(opened, estate_tree)
+    assert found is not None
+    run_id, weights = found
+    units = iac_units(estate_tree)
+    assert set(weights) == set(units)  # every unit of the fixtures has results
+    plan = balance(weights, 2)
+    for k in range(2):
+        done = _mlguard(
+            ["scan", "--iac", "infra", "--shard", f"{k}/2", "--store", str(store), "--output-dir", "bal"],
+            work,
+            checkov_bin,
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"shards balanced by the unit sizes of run {run_id}" in done.stderr
+    parts = [work / "bal" / f"inventory-shard-{k}-of-2.json" for k in range(2)]
+    infos = [json.loads(p.read_text())["provenance"]["shard"] for p in parts]
+    assert [i["balanced_by"] for i in infos] == [run_id, run_id]
+    assert [sorted(i["units"]) for i in infos] == [
+        sorted(u for u, s in plan.items() if s == k) for k in range(2)
+    ]
+    done = _mlguard(
+        ["merge", "--format", "json", "--output-dir", "bal-merged", "-q", *map(str, parts)], work, checkov_bin
+    )
+    assert done.returncode == 1, done.stderr
+    assert _comparable(work / "bal-merged" / "results.json") == _comparable(work / "rec" / "results.json")

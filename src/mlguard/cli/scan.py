@@ -196,7 +196,7 @@ def collect_cmd(
     shard = parse_shard(shard_spec) if shard_spec else None
     part_store = record_part_store(loaded, record_part, store_target, shard is not None)
     if shard is not None:
-        balance(state, loaded, store_target, shard)
+        balance(state, loaded, store_target, shard, iac.iac_path)
     _, policies = selection.load(loaded)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     if all_types:
@@ -270,14 +270,16 @@ def collect_with_iac(
     return Collected(inventory, timed_out)
 
 
-def balance(state: State, loaded: LoadedConfig, store_target: str | None, shard: Shard) -> None:
-    """With a results store, place the units by the latest run's sizes (every shard reads the same
-    run: one plan); see :mod:`mlguard.collect.shard`."""
+def balance(
+    state: State, loaded: LoadedConfig, store_target: str | None, shard: Shard, iac_path: Path | None
+) -> None:
+    """With a results store, place the units (and ``--iac`` ones) by the latest run's sizes (every
+    shard reads the same run: one plan); see :mod:`mlguard.collect.shard`."""
     target = store_target or config_store(loaded)
     if target:
         from mlguard.history.parts import balanced
 
-        note = balanced(shard, target)
+        note = balanced(shard, target, iac_path)
         if note and not state.quiet:
             state.err.print(note, highlight=False)
 
@@ -563,7 +565,7 @@ def _scan_shard(
         raise InputError("--shard cannot be combined with --demo")
     assert run.shard_spec is not None
     shard = parse_shard(run.shard_spec)
-    balance(state, loaded, run.record.store_target, shard)
+    balance(state, loaded, run.record.store_target, shard, run.iac.iac_path)
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     collected = collect_with_iac(state, loaded, run.scope, types, shard, run.iac)
     out = run.inventory_out or run.output.directory(loaded) / (

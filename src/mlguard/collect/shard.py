@@ -13,14 +13,20 @@ Every shard still lists the accounts and regions (cheap), and records every unit
 (``all_units``) next to the ones it read (``units``), so ``mlguard merge`` knows what a missing
 shard would have read and marks exactly that as not read (ERROR).
 
-Balancing (``collect --shard`` with a results store): a hash spreads units evenly by number, not by
-size, so one shard may get the few large accounts. When the store holds a previous run, every
-shard reads that same run's resources per unit and places the units it knows largest first, each
-on the shard with the least weight so far (weight: 1 + the unit's resources; ties: the lower shard
-index, then the unit key), so the same previous run gives every process the same plan. Units the
-previous run did not hold (a new account or region, Databricks workspaces) keep the hash. The
-plan's run is recorded (``balanced_by``), and ``mlguard merge`` refuses parts planned from
-different runs.
+Balancing (``collect --shard`` or ``scan --shard`` with a results store): a hash spreads units
+evenly by number, not by size, so one shard may get the few large accounts, workspaces or root
+modules. When the store holds a previous run, every shard reads that same run's sizes and places
+the units it knows by them (:func:`balance`). A unit's size is what predicts its cost: for an AWS
+unit, the resources the run held there; for a Databricks workspace (or account), its resources;
+for an IaC unit, the run's IaC results in the files it reads (its directory, and the local modules
+it calls: a module two roots call is read, and counted, with each). Weight: 1 + that size. Each
+kind (``aws``, ``databricks``, ``iac``) is balanced on its own, since a shard reads them one after
+another (or side by side) and an AWS resource costs no fixed number of checkov results: largest
+first, each onto the shard with the least weight of that kind so far (ties: the shard with the
+least share of the kinds already placed, then the lower index; units in (-weight, key) order), so
+the same previous run gives every process the same plan. Units the previous run did not hold (a
+new account, region, workspace or root module, one without results) keep the hash. The plan's run
+is recorded (``balanced_by``), and ``mlguard merge`` refuses parts planned from different runs.
 """
 
 from __future__ import annotations
@@ -59,16 +65,29 @@ def databricks_account_unit(account: str) -> str:
     return f"databricks/account/{account}"
 
 
+def unit_kind(key: str) -> str:
+    """A unit's kind: the first segment of its key (``aws``, ``databricks``, ``iac``)."""
+    return key.split("/", 1)[0]
+
+
 def balance(weights: Mapping[str, int], count: int) -> dict[str, int]:
-    """A plan (unit -> shard) that evens out the shards' total weight: largest unit first, onto the
-    shard with the least weight so far (ties: lower index). Deterministic: units are taken in the
-    order (-weight, key)."""
-    loads = [0] * count
+    """A plan (unit -> shard) that evens out each kind's weight over the shards: per kind (in name
+    order), largest unit first, onto the shard with the least weight of that kind so far (ties:
+    the least share of the kinds placed before, then the lower index). Deterministic: units are
+    taken in the order (-weight, key), whatever the order of ``weights``."""
+    kinds: dict[str, dict[str, int]] = {}
+    for key, weight in weights.items():
+        kinds.setdefault(unit_kind(key), {})[key] = weight
+    shares = [0.0] * count  # each shard's share of the kinds placed so far
     plan: dict[str, int] = {}
-    for key, weight in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0])):
-        target = min(range(count), key=lambda i: (loads[i], i))
-        plan[key] = target
-        loads[target] += weight
+    for kind in sorted(kinds):
+        loads = [0] * count
+        for key, weight in sorted(kinds[kind].items(), key=lambda kv: (-kv[1], kv[0])):
+            target = min(range(count), key=lambda i: (loads[i], shares[i], i))
+            plan[key] = target
+            loads[target] += weight
+        total = sum(loads) or 1
+        shares = [shares[i] + loads[i] / total for i in range(count)]
     return plan
 
 

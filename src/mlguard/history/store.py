@@ -554,6 +554,17 @@ class Store:
                 for row in conn.execute(select(*cols).where(t.results.c.run_id == run_id)).all()
             ]
 
+    def result_counts(self, run_id: str, provider: str) -> dict[str, int]:
+        """How many results each resource of ``provider`` has in run ``run_id`` (uid -> count)."""
+        uid = t.results.c.resource_uid
+        query = (
+            select(uid, func.count())
+            .where(t.results.c.run_id == run_id, t.results.c.provider == provider)
+            .group_by(uid)
+        )
+        with self.engine.connect() as conn:
+            return {str(u): int(n) for u, n in conn.execute(query)}
+
     def inventory_rows(self, run_id: str) -> list[InventoryRow]:
         cols = [t.inventory.c[name] for name in InventoryRow._fields]
         with self.engine.connect() as conn:

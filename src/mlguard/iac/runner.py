@@ -16,7 +16,10 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -198,7 +201,13 @@ def checkov_command(
     skip_paths: tuple[str, ...] = (),
 ) -> list[str]:
     cmd = [str(checkov), "-f" if target.is_file() else "-d", str(target)]
-    cmd += ["--framework", *frameworks, "-o", "json"]
+    return cmd + _options(frameworks, external_checks_dirs, skip_paths)
+
+
+def _options(
+    frameworks: tuple[str, ...], external_checks_dirs: tuple[Path, ...], skip_paths: tuple[str, ...]
+) -> list[str]:
+    cmd = ["--framework", *frameworks, "-o", "json"]
     cmd += ["--skip-download", "--skip-results-upload", "--download-external-modules", "false"]
     for directory in external_checks_dirs:
         cmd += ["--external-checks-dir", str(directory)]
@@ -216,6 +225,41 @@ def checkov_env() -> dict[str, str]:
 def _tail(text: str) -> str:
     text = text.strip()
     return text if len(text) <= _STDERR_TAIL else "..." + text[-_STDERR_TAIL:]
+
+
+def _execute(
+    cmd: list[str], cwd: Path, timeout: float, what: str, env: dict[str, str], *, stdout: bool = True
+) -> tuple[str, str, int]:
+    """Run checkov: its stdout (empty with ``stdout=False``: not read), stderr and exit code;
+    CheckovTimeoutError past ``timeout`` (its whole process group is killed), CheckovFailedError
+    when it crashed or could not load an mlguard check."""
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, so a timeout kills its workers too
+        )
+    except OSError as exc:
+        raise ToolMissingError(f"cannot run {cmd[0]}: {exc.strerror}; {INSTALL_HINT}") from None
+    try:
+        out, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise CheckovTimeoutError(f"checkov did not finish scanning {what} within {timeout:g} s") from None
+    # checkov logs a broken external check and carries on without it: never accept that silently.
+    for line in stderr.splitlines():
+        if "Cannot load external check" in line:
+            raise CheckovFailedError(f"checkov could not load an mlguard check: {line.strip()}")
+    if proc.returncode not in (0, 1):
+        raise CheckovFailedError(f"checkov exited with code {proc.returncode}: {_tail(stderr)}")
+    return out or "", stderr, proc.returncode
 
 
 def run_checkov(
@@ -238,37 +282,111 @@ def run_checkov(
     )
     cwd = target if target.is_dir() else target.parent
     started = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env=checkov_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # its own process group, so a timeout kills its workers too
-        )
-    except OSError as exc:
-        raise ToolMissingError(f"cannot run {checkov}: {exc.strerror}; {INSTALL_HINT}") from None
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise CheckovTimeoutError(f"checkov did not finish scanning {target} within {timeout:g} s") from None
+    stdout, stderr, returncode = _execute(cmd, cwd, timeout, str(target), checkov_env())
     duration = time.monotonic() - started
-    # checkov logs a broken external check and carries on without it: never accept that silently.
-    for line in stderr.splitlines():
-        if "Cannot load external check" in line:
-            raise CheckovFailedError(f"checkov could not load an mlguard check: {line.strip()}")
-    if proc.returncode not in (0, 1):
-        raise CheckovFailedError(f"checkov exited with code {proc.returncode}: {_tail(stderr)}")
     if not stdout.strip():
-        raise CheckovFailedError(f"checkov printed nothing (exit code {proc.returncode}): {_tail(stderr)}")
+        raise CheckovFailedError(f"checkov printed nothing (exit code {returncode}): {_tail(stderr)}")
     reports = parse_output(stdout)
     version = next((r.checkov_version for r in reports if r.checkov_version), None)
     return CheckovRun(
-        reports=reports, command=cmd, returncode=proc.returncode, duration_seconds=duration, version=version
+        reports=reports, command=cmd, returncode=returncode, duration_seconds=duration, version=version
+    )
+
+
+# --------------------------------------------------------------------------- several units at once
+
+#: The most units one checkov process reads (:func:`run_checkov_batch`). After each ``-d``
+#: directory checkov writes out its report of everything read so far, so a process's output grows
+#: with the square of its units; past this many, a shard's units go to a further process.
+MAX_BATCH = 32
+_REPORT_FILE = "results_json.json"
+
+
+def batch_supported(frameworks: Sequence[str]) -> bool:
+    """Whether one checkov process reads several units as separately as one process per unit
+    does. checkov reads each ``-d`` directory with its framework runners in freshly forked
+    processes only when there is more than one runner and it forks (its default on Linux); a
+    runner run in its own process (one framework, or threads) would judge every directory after
+    the first by the first one's Terraform definitions."""
+    return sys.platform.startswith("linux") and len(set(frameworks)) > 1
+
+
+def run_checkov_batch(
+    targets: Sequence[Path],
+    *,
+    cwd: Path,
+    checkov_bin: str | Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    frameworks: tuple[str, ...] = FRAMEWORKS,
+    external_checks_dirs: tuple[Path, ...] = (CHECKS_DIR,),
+    skip_paths: tuple[str, ...] = (),
+) -> CheckovRun:
+    """One checkov process over several units, each read as its own root (``-d`` repeated): the
+    same records as one :func:`run_checkov` per target (:func:`batch_supported` says where). A
+    file target (a template) is read through a directory holding only a link to it: checkov cannot
+    mix ``-d`` and ``-f``, and records name the linked file (``file_abs_path``), which the
+    conversion resolves. The report is checkov's last, of every directory (written to a file:
+    what it prints after each directory is cumulative)."""
+    if not targets:
+        raise ValueError("run_checkov_batch needs at least one target")
+    if not batch_supported(frameworks):
+        raise ValueError(f"one checkov process cannot read several units separately here ({frameworks})")
+    checkov = find_checkov(checkov_bin)
+    with tempfile.TemporaryDirectory(prefix="mlguard-checkov-") as scratch:
+        roots: list[str] = []
+        for i, target in enumerate(targets):
+            if target.is_dir():
+                roots.append(str(target))
+                continue
+            holder = Path(scratch) / "files" / str(i)
+            holder.mkdir(parents=True)
+            (holder / target.name).symlink_to(target)
+            roots.append(str(holder))
+        out = Path(scratch) / "report"
+        cmd = [str(checkov)]
+        for root in roots:
+            cmd += ["-d", root]
+        cmd += _options(frameworks, external_checks_dirs, skip_paths)
+        cmd += ["--compact", "--output-file-path", str(out)]
+        env = checkov_env()
+        env["CHECKOV_PARALLELIZATION_TYPE"] = "fork"  # each directory in fresh runner processes
+        started = time.monotonic()
+        what = f"{len(targets)} IaC units ({targets[0]} ...)"
+        # what it prints after each directory is everything so far: not read
+        _, stderr, returncode = _execute(cmd, cwd, timeout, what, env, stdout=False)
+        duration = time.monotonic() - started
+        try:
+            text = (out / _REPORT_FILE).read_text(encoding="utf-8")
+        except OSError:
+            raise CheckovFailedError(
+                f"checkov wrote no report (exit code {returncode}): {_tail(stderr)}"
+            ) from None
+        reports = [_unlinked(r, scratch) for r in parse_output(text)]
+    version = next((r.checkov_version for r in reports if r.checkov_version), None)
+    return CheckovRun(
+        reports=reports, command=cmd, returncode=returncode, duration_seconds=duration, version=version
+    )
+
+
+def _unlinked(report: CheckovReport, scratch: str) -> CheckovReport:
+    """``report`` with the paths of linked templates (under ``scratch``) made their files' own."""
+
+    def real(path: str) -> str:
+        return str(Path(path).resolve()) if path.startswith(scratch) else path
+
+    def records(items: list[CheckovRecord]) -> list[CheckovRecord]:
+        return [
+            r.model_copy(update={"file_abs_path": real(r.file_abs_path)})
+            if r.file_abs_path and r.file_abs_path.startswith(scratch)
+            else r
+            for r in items
+        ]
+
+    return report.model_copy(
+        update={
+            "passed": records(report.passed),
+            "failed": records(report.failed),
+            "skipped": records(report.skipped),
+            "parsing_errors": [real(p) for p in report.parsing_errors],
+        }
     )

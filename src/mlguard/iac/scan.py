@@ -5,14 +5,24 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
 
 from mlguard import __version__
 from mlguard.collect.shard import Shard
 from mlguard.errors import InputError
 from mlguard.iac.findings import STATUS_RANK, convert, load_mapping
-from mlguard.iac.runner import DEFAULT_TIMEOUT, FRAMEWORKS, CheckovTimeoutError, run_checkov
+from mlguard.iac.runner import (
+    DEFAULT_TIMEOUT,
+    FRAMEWORKS,
+    MAX_BATCH,
+    CheckovReport,
+    CheckovRun,
+    CheckovTimeoutError,
+    batch_supported,
+    run_checkov,
+    run_checkov_batch,
+)
 from mlguard.model import (
     CollectionError,
     IacScan,
@@ -36,6 +46,8 @@ __all__ = [  # IacScan lives in mlguard.model now (a shard's part carries one), 
     "iac_units",
     "scan_iac",
     "scan_iac_shard",
+    "unit_reads",
+    "unit_weights",
     "with_compliance",
     "with_iac_shard",
 ]
@@ -220,7 +232,7 @@ def local_module_calls(directory: Path) -> set[Path]:
 
 
 def iac_units(target: Path) -> dict[str, Path]:
-    """The IaC units under ``target`` (key -> path), each judged whole by one checkov run.
+    """The IaC units under ``target`` (key -> path), each judged whole, as its own checkov root.
 
     A Terraform root module, a directory with ``.tf`` files that no other module under ``target``
     calls as a local module, is a unit with everything under it and every local module it calls
@@ -266,6 +278,88 @@ def iac_units(target: Path) -> dict[str, Path]:
     return dict(sorted(units.items()))
 
 
+def unit_reads(units: Mapping[str, Path]) -> dict[str, tuple[Path, ...]]:
+    """What each IaC unit's checkov run reads: a template, its file; a root module, its directory
+    (everything under it) and every local module it calls, directly or through another, wherever
+    it lies (``../modules/x``). A module two roots call is read with each."""
+    reads: dict[str, tuple[Path, ...]] = {}
+    for key, path in units.items():
+        if not path.is_dir():
+            reads[key] = (path,)
+            continue
+        found: list[Path] = [path]
+        pending, visited = [path], {path}
+        while pending and len(visited) <= MAX_WALKED:
+            for called in sorted(local_module_calls(pending.pop())):
+                if called in visited or not called.is_dir():
+                    continue
+                visited.add(called)
+                pending.append(called)
+                if not any(called == f or f in called.parents for f in found):
+                    found.append(called)
+        reads[key] = tuple(found)
+    return reads
+
+
+def _reads(reads: tuple[Path, ...], file: Path) -> bool:
+    return any(file == r or r in file.parents for r in reads)
+
+
+def _by_unit(
+    run: CheckovRun, keys: Sequence[str], reads: Mapping[str, tuple[Path, ...]]
+) -> dict[str, list[CheckovReport]]:
+    """A batch's reports split by unit: each record (and parse error) goes to the first of
+    ``keys`` whose reads hold its file (a local module two units call: to the first; both runs
+    report it alike), else to the first unit."""
+
+    def owner(path: str) -> str:
+        file = Path(path).resolve()
+        return next((k for k in keys if _reads(reads[k], file)), keys[0])
+
+    split: dict[str, list[CheckovReport]] = {k: [] for k in keys}
+    for report in run.reports:
+        records: dict[str, dict[str, list[object]]] = {k: {} for k in keys}
+        for status in ("failed", "passed", "skipped"):
+            for record in getattr(report, status):
+                unit = owner(record.file_abs_path or record.file_path)
+                records[unit].setdefault(status, []).append(record)
+        errors: dict[str, list[str]] = {k: [] for k in keys}
+        for path in report.parsing_errors:
+            errors[owner(path)].append(path)
+        for k in keys:
+            if records[k] or errors[k]:
+                split[k].append(report.model_copy(update={**records[k], "parsing_errors": errors[k]}))
+    return split
+
+
+def unit_weights(
+    path: str | Path, results: Mapping[str, int], repo_root: str | Path | None = None
+) -> dict[str, int]:
+    """The weight of each IaC unit under ``path`` by a previous run's IaC results (``results``:
+    resource uid -> results, as the store keeps them): 1 + the results in the files the unit
+    reads (:func:`unit_reads`; a module two units call counts for each, as each run judges it).
+    Units without results are left out: they keep the hash."""
+    target, root = _target(path, repo_root)
+    readers: dict[str, list[str]] = {}
+    for key, reads in unit_reads(iac_units(target)).items():
+        for read in reads:
+            try:
+                rel = read.relative_to(root).as_posix()
+            except ValueError:
+                continue  # outside the repository: its results are named otherwise
+            readers.setdefault("" if rel == "." else rel, []).append(key)
+    counts: dict[str, int] = {}
+    for uid, n in results.items():
+        if not uid.startswith("iac://"):
+            continue
+        file = PurePosixPath(uid[len("iac://") :].split("#", 1)[0])
+        places = [p.as_posix() for p in (file, *file.parents)]
+        owners = {k for p in places for k in readers.get("" if p == "." else p, ())}
+        for key in owners:
+            counts[key] = counts.get(key, 0) + n
+    return {key: 1 + n for key, n in sorted(counts.items())}
+
+
 def scan_iac_shard(
     path: str | Path,
     shard: Shard,
@@ -276,44 +370,72 @@ def scan_iac_shard(
     frameworks: tuple[str, ...] = FRAMEWORKS,
     skip_paths: tuple[str, ...] = (),
 ) -> IacScan:
-    """:func:`scan_iac` of this shard's IaC units only: one checkov run per unit it owns (every
-    unit is offered to ``shard``, which records it). Paths, uids and fingerprints are those of an
-    unsharded scan of ``path``, so the merged parts report like one scan. ``timeout`` bounds all
-    the runs together."""
+    """:func:`scan_iac` of this shard's IaC units only (every unit is offered to ``shard``, which
+    records it). One checkov process reads all of them (up to ``MAX_BATCH`` a process), each unit
+    as its own root, as one run per unit would (one run per unit where checkov cannot do that:
+    :func:`~mlguard.iac.runner.batch_supported`); each finding goes to its unit by its file, and
+    each unit's findings are converted as that unit's own run's. With ``skip_paths``, templates
+    keep a run each (checkov matches the patterns against the path it reads, and reads a template
+    alone with ``-f`` without matching them). Paths, uids and fingerprints are
+    those of an unsharded scan of ``path``, so the merged parts report like one scan. ``timeout``
+    bounds all the runs together."""
     target, root = _target(path, repo_root)
     started = utcnow()
     deadline = time.monotonic() + timeout
-    scans: list[IacScan] = []
-    for key, unit in iac_units(target).items():
-        if not shard.owns(key):
-            continue
+    owned = {key: unit for key, unit in iac_units(target).items() if shard.owns(key)}
+    keys = list(owned)
+    # checkov reads a linked template under --skip-path as it would not read it alone (-f): with
+    # skip paths, templates keep a run each, as before
+    together = [k for k in keys if owned[k].is_dir() or not skip_paths] if batch_supported(frameworks) else []
+    groups = [together[i : i + MAX_BATCH] for i in range(0, len(together), MAX_BATCH)]
+    groups += [[k] for k in keys if k not in together]
+    by_key: dict[str, IacScan] = {}
+    for batch in groups:
         left = deadline - time.monotonic()
         if left <= 0:
             raise CheckovTimeoutError(f"checkov did not finish this shard's IaC units within {timeout:g} s")
-        run = run_checkov(
-            unit, checkov_bin=checkov_bin, timeout=left, frameworks=frameworks, skip_paths=skip_paths
-        )
+        if len(batch) == 1:
+            run = run_checkov(
+                owned[batch[0]],
+                checkov_bin=checkov_bin,
+                timeout=left,
+                frameworks=frameworks,
+                skip_paths=skip_paths,
+            )
+            split = {batch[0]: run.reports}
+        else:
+            run = run_checkov_batch(
+                [owned[k] for k in batch],
+                cwd=target if target.is_dir() else target.parent,
+                checkov_bin=checkov_bin,
+                timeout=left,
+                frameworks=frameworks,
+                skip_paths=skip_paths,
+            )
+            split = _by_unit(run, batch, unit_reads({k: owned[k] for k in batch}))
         finished = iso(utcnow())
-        results, policies, errors = convert(
-            run.reports,
-            scan_root=unit if unit.is_dir() else unit.parent,
-            repo_root=root,
-            collected_at=finished,
-        )
-        scans.append(
-            IacScan(
+        for key in batch:
+            unit = owned[key]
+            results, policies, errors = convert(
+                split[key],
+                scan_root=unit if unit.is_dir() else unit.parent,
+                repo_root=root,
+                collected_at=finished,
+            )
+            by_key[key] = IacScan(
                 path=_shown(target, root),
                 repo_root=str(root),
                 checkov_version=run.version,
                 frameworks=list(frameworks),
                 started_at=iso(started),
                 finished_at=finished,
-                duration_seconds=run.duration_seconds,
+                # the process's wall time, once (on its last unit)
+                duration_seconds=run.duration_seconds if key == batch[-1] else 0.0,
                 results=results,
                 policies=policies,
                 errors=errors,
             )
-        )
+    scans = [by_key[k] for k in keys]  # in unit order, as one run per unit gave them
     empty = IacScan(
         path=_shown(target, root),
         repo_root=str(root),
