@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/evaluate.py [RESOURCES] [--formats json,sarif,...] [--tracemalloc]
                                        [--profile FILE] [--eval-only] [--together-only]
-                                       [--pipeline-only]
+                                       [--pipeline-only] [--keep DIR]
 
 RESOURCES (default 100000) is spread evenly over every type a built-in policy reads. Prints the
 resources, the results, the wall and CPU time of evaluation (the evaluator alone, then the whole pipeline
@@ -19,6 +19,9 @@ A worker's RSS counts the pages it shares with this process (the scan, read only
 is its private memory (the pages it wrote, reference counts included), sampled from
 ``/proc/<worker>/smaps_rollup`` by a small watcher process (not a thread: a thread alive would
 keep ``write_reports`` to one process) and printed as ``worker private``.
+
+``--keep DIR`` writes the reports written together into DIR and keeps them (to compare two
+trees' outputs byte for byte).
 
 ``--tracemalloc`` adds each step's own peak of Python allocations (several times slower);
 ``--profile FILE`` writes a cProfile of the whole run (read it with ``python -m pstats FILE``).
@@ -172,6 +175,7 @@ def main() -> None:
     ap.add_argument("--eval-only", action="store_true", help="the evaluator alone, no pipeline or reports")
     ap.add_argument("--together-only", action="store_true", help="no format written on its own")
     ap.add_argument("--pipeline-only", action="store_true", help="no run of the evaluator on its own")
+    ap.add_argument("--keep", type=Path, help="write the reports written together here, and keep them")
     args = ap.parse_args()
     profiler = cProfile.Profile() if args.profile else None
 
@@ -203,7 +207,8 @@ def main() -> None:
             lambda: evaluate(inv, policies, policy_set),
             lambda scan: f"results={len(scan.results):,}",
         )
-        out = Path(tempfile.mkdtemp(prefix="mlguard-bench-"))
+        out = args.keep or Path(tempfile.mkdtemp(prefix="mlguard-bench-"))
+        out.mkdir(parents=True, exist_ok=True)
         known = reporters()
         formats = [f.strip() for f in args.formats.split(",") if f.strip()]
         for fmt in [] if args.together_only else formats:
@@ -225,9 +230,10 @@ def main() -> None:
         )
         private = watcher.communicate()[0].decode().strip()
         print(f"{'':22s} worker private memory at most {private} MiB (sampled every 50 ms)")
-        for path in written:
-            path.unlink()
-        out.rmdir()
+        if not args.keep:
+            for path in written:
+                path.unlink()
+            out.rmdir()
     if profiler:
         profiler.disable()
         profiler.dump_stats(args.profile)

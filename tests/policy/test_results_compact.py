@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mlguard.model import Status, WaiverRef
+from pydantic import BaseModel
+
+from mlguard.model import Category, Evidence, Result, Severity, Status, WaiverRef, fingerprint
 from mlguard.policy.evaluator import evaluate_inventory
 from mlguard.policy.loader import Policy
 
@@ -25,3 +27,71 @@ def test_results_share_the_fields_set_yet_a_copy_changes_only_its_own(
     assert second.model_fields_set == before == first.model_fields_set
     assert "waiver" not in first.model_dump(exclude_unset=True)
     assert waived.model_dump(exclude_unset=True)["waiver"]["id"] == "w1"
+
+
+def _same_model(built: BaseModel, validated: BaseModel) -> None:
+    assert built == validated
+    assert list(built.__dict__) == list(validated.__dict__)  # every field, in declared order
+    assert built.model_fields_set == validated.model_fields_set
+    assert built.model_dump_json() == validated.model_dump_json()
+    assert built.__pydantic_extra__ is validated.__pydantic_extra__
+    assert built.__pydantic_private__ is validated.__pydantic_private__
+
+
+def test_results_built_without_validation_are_the_validated_models(
+    make_policy: Callable[..., Policy],
+) -> None:
+    p = make_policy(
+        "where: {path: state, op: eq, value: on}\n"
+        "assert: {all: [{path: kms_key_id, op: exists}, {path: size, op: ge, value: 2}]}\n"
+    )
+    resources = [
+        res("e/pass", data={"state": "on", "kms_key_id": "k", "size": 3}),
+        res("e/fail", data={"state": "on", "size": 1}),
+        res("e/error", data={"state": "on", "kms_key_id": "k"}),
+        res("e/skip", data={"state": "off"}, collected_at="2026-01-01T00:00:00Z"),
+    ]
+    results = evaluate_inventory([p], inventory(*resources)).results
+    assert [r.status for r in results] == [Status.PASS, Status.FAIL, Status.ERROR, Status.SKIP]
+    for r in results:
+        given = {k: getattr(r, k) for k in r.model_fields_set if k != "evidence"}
+        evidence = r.evidence
+        again = Evidence(**{k: getattr(evidence, k) for k in evidence.model_fields_set})
+        _same_model(evidence, again)
+        _same_model(r, Result(**given, evidence=again))
+    direct = Result.built(
+        policy_id="p",
+        resource_uid="u",
+        resource_type="aws.s3.bucket",
+        resource_name=None,
+        provider="aws",
+        account=None,
+        region="eu-west-1",
+        workspace=None,
+        status=Status.FAIL,
+        severity=Severity.HIGH,
+        category=Category.SECURITY,
+        title="t",
+        message="m",
+        evidence=Evidence.built({"a.b": [1, "x"]}, None, ["r1"]),
+        compliance=["cis:1.1"],
+    )
+    validated = Result(
+        policy_id="p",
+        resource_uid="u",
+        resource_type="aws.s3.bucket",
+        resource_name=None,
+        provider="aws",
+        account=None,
+        region="eu-west-1",
+        workspace=None,
+        status="FAIL",
+        severity="high",
+        category="security",
+        title="t",
+        message="m",
+        evidence={"values": {"a.b": [1, "x"]}, "collected_at": None, "related": ["r1"]},
+        fingerprint=fingerprint("p", "u"),
+        compliance=["cis:1.1"],
+    )
+    _same_model(direct, validated)

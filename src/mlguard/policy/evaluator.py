@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from mlguard.fields import Defaulted, apply_defaults
 from mlguard.gc_pause import gc_paused
 from mlguard.model import (
@@ -259,34 +257,49 @@ def evaluate_inventory(
     return out
 
 
-# One set per distinct combination of fields given, shared by every result built with it.
-_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+def _result(policy: Policy, r: Resource, status: Status, message: str, evidence: Evidence) -> Result:
+    """The result of ``policy`` on ``r``: every value is the evaluator's own or comes from models
+    already validated (the policy, the resource), so it is built without validating them again."""
+    return Result.built(
+        policy_id=policy.id,
+        resource_uid=r.uid,
+        resource_type=policy.resource,
+        resource_name=r.name,
+        provider=r.provider,
+        account=r.account,
+        region=r.region,
+        workspace=r.workspace,
+        status=status,
+        severity=policy.severity,
+        category=policy.category,
+        title=policy.title,
+        message=message,
+        evidence=evidence,
+        compliance=list(policy.compliance),
+    )
 
 
-def _shared_fields_set(model: BaseModel) -> None:
-    """Point the model's record of the fields given at a shared, equal set: each result kept its
-    own (700 bytes of a 2.4 kB result; 300k results at 100k resources). Safe for frozen models:
-    pydantic copies the set before changing it (``model_copy``), and nothing else changes it."""
-    given = model.__pydantic_fields_set__
-    shared = _FIELDS_SETS.setdefault(frozenset(given), given)
-    object.__setattr__(model, "__pydantic_fields_set__", shared)
-
-
-def _result(
-    policy: Policy, r: Resource | None, status: Status, message: str, evidence: Evidence, **kw: Any
+def _unevaluable(
+    policy: Policy,
+    message: str,
+    evidence: Evidence,
+    uid: str,
+    provider: str,
+    account: str | None,
+    region: str | None,
+    workspace: str | None,
 ) -> Result:
-    _shared_fields_set(evidence)
-    uid = kw.pop("uid", None) or (r.uid if r else "")
-    result = Result(
+    """The ERROR standing for the resources of a scope whose listing failed (validated: one per scope)."""
+    return Result(
         policy_id=policy.id,
         resource_uid=uid,
         resource_type=policy.resource,
-        resource_name=r.name if r else kw.pop("name", None),
-        provider=r.provider if r else kw.pop("provider", policy.provider),
-        account=r.account if r else kw.pop("account", None),
-        region=r.region if r else kw.pop("region", None),
-        workspace=r.workspace if r else kw.pop("workspace", None),
-        status=status,
+        resource_name=None,
+        provider=provider,
+        account=account,
+        region=region,
+        workspace=workspace,
+        status=Status.ERROR,
         severity=policy.severity,
         category=policy.category,
         title=policy.title,
@@ -295,8 +308,6 @@ def _result(
         fingerprint=fingerprint(policy.id, uid),
         compliance=list(policy.compliance),
     )
-    _shared_fields_set(result)
-    return result
 
 
 def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory, out: Evaluated) -> None:
@@ -330,17 +341,15 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
             f"collection failed: {', '.join(ops)}. {errs[0].message}"
         )
         out.results.append(
-            _result(
+            _unevaluable(
                 policy,
-                None,
-                Status.ERROR,
                 message,
                 Evidence(values={"collection_errors": [e.model_dump(exclude_none=True) for e in errs[:5]]}),
-                uid=_unevaluable_uid(provider, account, region, workspace, policy.resource),
-                provider=provider,
-                account=account,
-                region=region,
-                workspace=workspace,
+                _unevaluable_uid(provider, account, region, workspace, policy.resource),
+                provider,
+                account,
+                region,
+                workspace,
             )
         )
 
@@ -385,4 +394,4 @@ def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex) -> Re
 
 
 def _evidence(ev: Evaluation, r: Resource) -> Evidence:
-    return Evidence(values=ev.evidence, collected_at=r.collected_at, related=ev.related)
+    return Evidence.built(ev.evidence, r.collected_at, ev.related)  # ev is this result's alone
