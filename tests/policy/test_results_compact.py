@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from mlguard.model import Category, Evidence, Result, Severity, Status, WaiverRef, fingerprint
-from mlguard.policy.evaluator import evaluate_inventory
+from mlguard.policy.evaluator import InventoryIndex, evaluate_inventory
 from mlguard.policy.loader import Policy
 
 from .conftest import inventory, res
@@ -95,3 +95,16 @@ def test_results_built_without_validation_are_the_validated_models(
         compliance=["cis:1.1"],
     )
     _same_model(direct, validated)
+
+
+def test_documents_of_a_type_no_policy_still_reads_are_dropped_and_rebuilt_the_same() -> None:
+    r = res("e/a", data={"kms_key_id": "k"})
+    index = InventoryIndex(inventory(r))
+    doc = index.document(r)
+    assert index.document(r) is doc  # built once per resource
+    index.forget_documents("aws.s3.bucket")  # another type: kept
+    assert index.document(r) is doc
+    index.forget_documents(r.type)
+    again = index.document(r)
+    assert again is not doc
+    assert again == doc
