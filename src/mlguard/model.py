@@ -272,7 +272,8 @@ def _built(cls: type[_M], fields: dict[str, Any], given: set[str]) -> _M:
     """What ``cls.model_construct(**fields)`` builds, for ``fields`` naming every field of ``cls`` in
     its declared order (``given``: those the caller set; one set may be shared by many instances,
     as pydantic copies it before any change): no validation, so only for values already of their
-    declared types (the evaluator's own); ``tests/policy/test_results_compact.py`` holds it to the validated model."""
+    declared types (the evaluator's own); ``tests/policy/test_results_compact.py`` holds it to
+    the validated model."""
     model = cls.__new__(cls)
     object.__setattr__(model, "__dict__", fields)
     object.__setattr__(model, "__pydantic_fields_set__", given)
