@@ -108,3 +108,23 @@ def test_documents_of_a_type_no_policy_still_reads_are_dropped_and_rebuilt_the_s
     again = index.document(r)
     assert again is not doc
     assert again == doc
+
+
+def test_equal_evidence_and_messages_of_a_policy_are_held_once_and_told_apart_by_type(
+    make_policy: Callable[..., Policy],
+) -> None:
+    p = make_policy("assert: {path: size, op: eq, value: 1}\n")
+    sizes: list[object] = [2, 2, True, 1, 1, 0.0, -0.0]
+    resources = [res(f"e/{i}", data={"size": size}) for i, size in enumerate(sizes)]
+    results = evaluate_inventory([p], inventory(*resources)).results
+    assert [r.evidence.values["size"] for r in results] == sizes
+    assert [type(r.evidence.values["size"]) for r in results] == [type(s) for s in sizes]
+    two, two_again, true, one, one_again, zero, minus_zero = results
+    assert two.evidence is two_again.evidence
+    assert two.message is two_again.message
+    assert one.evidence is one_again.evidence
+    assert true.evidence is not one.evidence  # true == 1, but prints apart
+    assert zero.evidence is not minus_zero.evidence  # floats are never shared: -0.0 == 0.0
+    assert [r.model_dump()["evidence"]["values"]["size"] for r in (zero, minus_zero)] == [0.0, -0.0]
+    assert str(minus_zero.evidence.values["size"]) == "-0.0"
+    assert two.compliance is one.compliance  # one list per policy

@@ -273,7 +273,28 @@ def evaluate_inventory(
     return out
 
 
-def _result(policy: Policy, r: Resource, status: Status, message: str, evidence: Evidence) -> Result:
+# Evidence values of these exact types are compared by value and type: two results' evidence
+# holding equal ones is one Evidence (no float: 0.0 and -0.0 are equal but print apart).
+_SHAREABLE = frozenset({str, type(None), bool, int})
+
+
+@dataclass
+class _Shared:
+    """What many results of one policy hold equal, held once: 300k results at 100k resources
+    repeat a few messages and evidences. Shared values are never changed in place (the models are
+    frozen; a copy with an update gets its own), so sharing them changes no output."""
+
+    compliance: list[str]
+    messages: dict[str, str] = field(default_factory=dict)
+    evidence: dict[tuple[Any, ...], Evidence] = field(default_factory=dict)
+
+    def message(self, text: str) -> str:
+        return self.messages.setdefault(text, text)
+
+
+def _result(
+    policy: Policy, r: Resource, status: Status, message: str, evidence: Evidence, shared: _Shared
+) -> Result:
     """The result of ``policy`` on ``r``: every value is the evaluator's own or comes from models
     already validated (the policy, the resource), so it is built without validating them again."""
     return Result.built(
@@ -289,9 +310,9 @@ def _result(policy: Policy, r: Resource, status: Status, message: str, evidence:
         severity=policy.severity,
         category=policy.category,
         title=policy.title,
-        message=message,
+        message=shared.message(message),
         evidence=evidence,
-        compliance=list(policy.compliance),
+        compliance=shared.compliance,
     )
 
 
@@ -342,8 +363,9 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         out.not_run.append(NotRun(policy_id=policy.id, reason=f"{policy.resource} was not collected"))
         return
     out.policies_run += 1
+    shared = _Shared(list(policy.compliance))
     for r in resources:
-        out.results.append(index.annotate(_guarded(policy, r, index), r))
+        out.results.append(index.annotate(_guarded(policy, r, index, shared), r))
     index.forget_joins()
     # One ERROR per scope whose listing of this type failed: the resources nobody could see.
     by_scope: dict[tuple[str, str | None, str | None, str | None], list[CollectionError]] = defaultdict(list)
@@ -370,44 +392,45 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         )
 
 
-def _guarded(policy: Policy, r: Resource, index: InventoryIndex) -> Result:
+def _guarded(policy: Policy, r: Resource, index: InventoryIndex, shared: _Shared) -> Result:
     """One result whatever the data holds: an unexpected failure is this result's ERROR, not the scan's."""
     try:
-        return _evaluate_resource(policy, r, index)
+        return _evaluate_resource(policy, r, index, shared)
     except Exception as exc:  # reported as this result's ERROR, with the policy id
         reason = f"{type(exc).__name__}: {str(exc)[:300]}"
         message = f"could not evaluate policy {policy.id}: internal error on this resource's data ({reason})"
-        return _result(policy, r, Status.ERROR, message, Evidence(collected_at=r.collected_at))
+        return _result(policy, r, Status.ERROR, message, Evidence(collected_at=r.collected_at), shared)
 
 
-def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex) -> Result:
+def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex, shared: _Shared) -> Result:
     doc = index.document(r)
     ev = Evaluation(params=policy.values, source=index, subject=r, blocked=index.blocked(r))
+
+    def judged(status: Status, message: str) -> Result:
+        return _result(policy, r, status, message, _evidence(ev, r, shared), shared)
+
     if policy.where is not None:
         applies, notes = evaluate(policy.where, doc, ev)
         if applies is None:
-            return _result(
-                policy,
-                r,
-                Status.ERROR,
-                "could not decide applicability: " + "; ".join(notes),
-                _evidence(ev, r),
-            )
+            return judged(Status.ERROR, "could not decide applicability: " + "; ".join(notes))
         if not applies:
-            return _result(
-                policy,
-                r,
-                Status.SKIP,
-                "not applicable: " + ("; ".join(notes) or "where is false"),
-                _evidence(ev, r),
-            )
+            return judged(Status.SKIP, "not applicable: " + ("; ".join(notes) or "where is false"))
     holds, notes = evaluate(policy.assert_, doc, ev)
     if holds is None:
-        return _result(policy, r, Status.ERROR, "could not evaluate: " + "; ".join(notes), _evidence(ev, r))
+        return judged(Status.ERROR, "could not evaluate: " + "; ".join(notes))
     if holds:
-        return _result(policy, r, Status.PASS, "compliant", _evidence(ev, r))
-    return _result(policy, r, Status.FAIL, "; ".join(notes) or "assertion failed", _evidence(ev, r))
+        return judged(Status.PASS, "compliant")
+    return judged(Status.FAIL, "; ".join(notes) or "assertion failed")
 
 
-def _evidence(ev: Evaluation, r: Resource) -> Evidence:
-    return Evidence.built(ev.evidence, r.collected_at, ev.related)  # ev is this result's alone
+def _evidence(ev: Evaluation, r: Resource, shared: _Shared) -> Evidence:
+    """The evidence of ``ev`` (its dict and list are this result's alone), or the equal one an
+    earlier result of the policy holds (same values of the same types, in the same order)."""
+    values = ev.evidence
+    if all(type(v) in _SHAREABLE for v in values.values()):
+        key = (r.collected_at, tuple(ev.related), *((k, type(v), v) for k, v in values.items()))
+        held = shared.evidence.get(key)
+        if held is None:
+            held = shared.evidence[key] = Evidence.built(values, r.collected_at, ev.related)
+        return held
+    return Evidence.built(values, r.collected_at, ev.related)
