@@ -11,6 +11,7 @@ import hashlib
 from collections import Counter
 from datetime import UTC, datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -524,9 +525,11 @@ class Summary(BaseModel):
         # One count per distinct (status, severity, category, provider), in order of first sight:
         # each table's keys come in the order their first result came (the dicts' order is the
         # file's), at a fraction of the cost of four lookups per result.
-        counts = Counter((r.status.value, r.severity.value, r.category.value, r.provider) for r in results)
+        # Counted by enum member (one per value, so the same order), then named by value.
+        counts = Counter(map(_SUMMARY_KEY, results))
         tables = (s.by_severity, s.by_category, s.by_provider)
-        for (status, *keys), n in counts.items():
+        for (status_member, severity, category, provider), n in counts.items():
+            status, keys = status_member.value, (severity.value, category.value, provider)
             s.by_status[status] += n
             for table, key in zip(tables, keys, strict=True):
                 row = table.get(key)
@@ -535,6 +538,8 @@ class Summary(BaseModel):
                 row[status] += n
         return s
 
+
+_SUMMARY_KEY = attrgetter("status", "severity", "category", "provider")
 
 MAX_SCOPES_NAMED = 10
 

@@ -509,7 +509,10 @@ class Evaluation:
 
     def record(self, key: str, value: Any) -> None:
         if key not in self.evidence and len(self.evidence) < 40:
-            self.evidence[key] = _clip(_scrubbed(value, key))  # never a raw secret in a report
+            if value is None or type(value) in _WHOLE:  # what _clip and scrub return unchanged
+                self.evidence[key] = value
+            else:
+                self.evidence[key] = _clip(_scrubbed(value, key))  # never a raw secret in a report
 
     def describe(self, leaf: Leaf) -> str:
         """``leaf.describe(self.params)``, built once per leaf and parameter set (the same text
@@ -523,6 +526,7 @@ class Evaluation:
 
 # Values of these exact types are returned as they are by ``scrub``: no string, so no secret.
 _PLAIN = frozenset({type(None), bool, int, float})
+_WHOLE = frozenset({bool, int})  # and by _clip too (a float may be NaN or infinite)
 
 
 def _scrubbed(value: Any, key: str) -> Any:

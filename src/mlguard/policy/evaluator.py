@@ -427,10 +427,13 @@ def _evidence(ev: Evaluation, r: Resource, shared: _Shared) -> Evidence:
     """The evidence of ``ev`` (its dict and list are this result's alone), or the equal one an
     earlier result of the policy holds (same values of the same types, in the same order)."""
     values = ev.evidence
-    if all(type(v) in _SHAREABLE for v in values.values()):
-        key = (r.collected_at, tuple(ev.related), *((k, type(v), v) for k, v in values.items()))
-        held = shared.evidence.get(key)
-        if held is None:
-            held = shared.evidence[key] = Evidence.built(values, r.collected_at, ev.related)
-        return held
-    return Evidence.built(values, r.collected_at, ev.related)
+    key: list[Any] = [r.collected_at, *ev.related, len(ev.related)]
+    for k, v in values.items():
+        kind = type(v)
+        if kind not in _SHAREABLE:
+            return Evidence.built(values, r.collected_at, ev.related)
+        key += (k, kind, v)
+    held = shared.evidence.get(tuple(key))
+    if held is None:
+        held = shared.evidence[tuple(key)] = Evidence.built(values, r.collected_at, ev.related)
+    return held
