@@ -11,7 +11,8 @@ import hashlib
 from collections import Counter
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from operator import attrgetter
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -265,12 +266,39 @@ class Inventory(BaseModel):
 # --------------------------------------------------------------------------- results
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _built(cls: type[_M], fields: dict[str, Any], given: set[str]) -> _M:
+    """What ``cls.model_construct(**fields)`` builds, for ``fields`` naming every field of ``cls`` in
+    its declared order (``given``: those the caller set; one set may be shared by many instances,
+    as pydantic copies it before any change): no validation, so only for values already of their
+    declared types (the evaluator's own); ``tests/policy/test_results_compact.py`` holds it to
+    the validated model."""
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", fields)
+    object.__setattr__(model, "__pydantic_fields_set__", given)
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
+
+
 class Evidence(_Frozen):
     values: dict[str, Any] = Field(
         default_factory=dict, description="Path (as written in the policy) -> value read."
     )
     collected_at: str | None = None
     related: list[str] = Field(default_factory=list, description="uids of related resources used.")
+
+    @classmethod
+    def built(cls, values: dict[str, Any], collected_at: str | None, related: list[str]) -> Evidence:
+        """``Evidence(values=..., collected_at=..., related=...)`` from values of the declared types
+        (str keys; no validation: see :func:`_built`); the model keeps the dict and list given."""
+        fields = {"values": values, "collected_at": collected_at, "related": related}
+        return _built(cls, fields, _EVIDENCE_GIVEN)
+
+
+_EVIDENCE_GIVEN = {"values", "collected_at", "related"}
 
 
 class WaiverRef(_Frozen):
@@ -311,6 +339,58 @@ class Result(_Frozen):
     cost: Cost | None = Field(
         default=None, description="What a failing cost finding wastes per month (GPU-hours, node-hours, $)."
     )
+
+    @classmethod
+    def built(
+        cls,
+        policy_id: str,
+        resource_uid: str,
+        resource_type: str,
+        resource_name: str | None,
+        provider: str,
+        account: str | None,
+        region: str | None,
+        workspace: str | None,
+        status: Status,
+        severity: Severity,
+        category: Category,
+        title: str,
+        message: str,
+        evidence: Evidence,
+        compliance: list[str],
+    ) -> Result:
+        """The evaluator's result, from values of the declared types (enums as enum members; no
+        validation: see :func:`_built`): what ``Result(...)`` with these fields would hold."""
+        fields = {
+            "policy_id": policy_id,
+            "resource_uid": resource_uid,
+            "resource_type": resource_type,
+            "resource_name": resource_name,
+            "provider": provider,
+            "account": account,
+            "region": region,
+            "workspace": workspace,
+            "status": status,
+            "severity": severity,
+            "category": category,
+            "title": title,
+            "message": message,
+            "evidence": evidence,
+            "fingerprint": fingerprint(policy_id, resource_uid),
+            "compliance": compliance,
+            "waiver": None,
+            "baseline": None,
+            "source": None,
+            "cost": None,
+        }
+        return _built(cls, fields, _RESULT_GIVEN)
+
+
+_RESULT_GIVEN = {
+    "policy_id", "resource_uid", "resource_type", "resource_name", "provider", "account", "region",
+    "workspace", "status", "severity", "category", "title", "message", "evidence", "fingerprint",
+    "compliance",
+}  # fmt: skip
 
 
 def fingerprint(policy_id: str, resource_uid: str) -> str:
@@ -445,9 +525,11 @@ class Summary(BaseModel):
         # One count per distinct (status, severity, category, provider), in order of first sight:
         # each table's keys come in the order their first result came (the dicts' order is the
         # file's), at a fraction of the cost of four lookups per result.
-        counts = Counter((r.status.value, r.severity.value, r.category.value, r.provider) for r in results)
+        # Counted by enum member (one per value, so the same order), then named by value.
+        counts = Counter(map(_SUMMARY_KEY, results))
         tables = (s.by_severity, s.by_category, s.by_provider)
-        for (status, *keys), n in counts.items():
+        for (status_member, severity, category, provider), n in counts.items():
+            status, keys = status_member.value, (severity.value, category.value, provider)
             s.by_status[status] += n
             for table, key in zip(tables, keys, strict=True):
                 row = table.get(key)
@@ -456,6 +538,8 @@ class Summary(BaseModel):
                 row[status] += n
         return s
 
+
+_SUMMARY_KEY = attrgetter("status", "severity", "category", "provider")
 
 MAX_SCOPES_NAMED = 10
 

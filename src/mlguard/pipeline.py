@@ -25,6 +25,7 @@ from mlguard.collect.shard import Shard
 from mlguard.config import CONFIG_FILE_NAMES, Config, WaiversFile, WaiverSpec
 from mlguard.cost.figures import CostOptions, attach_costs, cost_summary, fleet_of
 from mlguard.errors import CollectionSetupError, ConfigError, InputError, InventoryError
+from mlguard.gc_pause import gc_paused
 from mlguard.graph.build import estate_of
 from mlguard.iac.scan import IacScan, with_compliance
 from mlguard.model import (
@@ -341,6 +342,23 @@ def evaluate(
     """Evaluate, then merge IaC findings (``scan --iac``), then apply waivers and the baseline to
     all of them, so a waiver or a baseline treats live and IaC findings alike. Failing cost
     findings carry their waste (GPU-hours, node-hours, and dollars when ``cost`` has prices)."""
+    # The results, the summary, the estate and the fleet are millions of acyclic objects: the
+    # cycle collector waits until they are built (see mlguard.gc_pause).
+    with gc_paused():
+        return _evaluate(inventory, policies, policy_set, waivers, baseline, command, now, iac, cost)
+
+
+def _evaluate(
+    inventory: Inventory,
+    policies: list[Policy],
+    policy_set: PolicySet,
+    waivers: Sequence[WaiverSpec],
+    baseline: Path | None,
+    command: str | None,
+    now: datetime | None,
+    iac: IacScan | None,
+    cost: CostOptions | None,
+) -> ScanResult:
     started = utcnow()
     if iac is None:
         iac = inventory.iac  # a merged run's IaC findings travel in its inventory

@@ -281,10 +281,10 @@ def test_an_internal_error_is_one_error_naming_the_policy(
     p = make_policy("assert: {path: x, op: eq, value: 1}\n")
     real = evaluator._evaluate_resource
 
-    def flaky(policy: Policy, r: Any, index: Any) -> Result:
+    def flaky(policy: Policy, r: Any, *rest: Any) -> Result:
         if r.uid == "e/boom":
             raise ZeroDivisionError("division by zero")
-        return real(policy, r, index)
+        return real(policy, r, *rest)
 
     monkeypatch.setattr(evaluator, "_evaluate_resource", flaky)
     got = results(p, res("e/boom", data={"x": 1}), res("e/fine", data={"x": 1}))

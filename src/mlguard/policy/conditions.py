@@ -470,7 +470,8 @@ class JoinSource(Protocol):
     def blocked(self, resource: Resource) -> dict[str, str]: ...
 
     def join_memo(self, params: dict[str, Any]) -> dict[Any, Any]:
-        """A cache of join outcomes for evaluations under ``params`` (see :func:`_join`)."""
+        """A cache for evaluations under ``params``: join outcomes (see :func:`_join`) and the
+        descriptions of leaves (:meth:`Evaluation.describe`)."""
         ...
 
     def has_uid(self, resource_type: str, uid: str) -> bool:
@@ -508,7 +509,29 @@ class Evaluation:
 
     def record(self, key: str, value: Any) -> None:
         if key not in self.evidence and len(self.evidence) < 40:
-            self.evidence[key] = _clip(scrub(value, key))  # never a raw secret in a report
+            if value is None or type(value) in _WHOLE:  # what _clip and scrub return unchanged
+                self.evidence[key] = value
+            else:
+                self.evidence[key] = _clip(_scrubbed(value, key))  # never a raw secret in a report
+
+    def describe(self, leaf: Leaf) -> str:
+        """``leaf.describe(self.params)``, built once per leaf and parameter set (the same text
+        for every resource a policy judges; kept in the source's memo for these parameters)."""
+        memo = self.source.join_memo(self.params)
+        held: tuple[Leaf, str] | None = memo.get(("describe", id(leaf)))
+        if held is None:  # the leaf is kept with its text, so its id is not reused meanwhile
+            held = memo[("describe", id(leaf))] = (leaf, leaf.describe(self.params))
+        return held[1]
+
+
+# Values of these exact types are returned as they are by ``scrub``: no string, so no secret.
+_PLAIN = frozenset({type(None), bool, int, float})
+_WHOLE = frozenset({bool, int})  # and by _clip too (a float may be NaN or infinite)
+
+
+def _scrubbed(value: Any, key: str) -> Any:
+    """``scrub(value, key)``, without its walk for a value that holds no string."""
+    return value if type(value) in _PLAIN else scrub(value, key)
 
 
 def evaluate(cond: Condition, doc: Any, ev: Evaluation, prefix: str = "", top: bool = True) -> Outcome:
@@ -546,7 +569,9 @@ def _leaf(leaf: Leaf, doc: Any, ev: Evaluation, prefix: str, top: bool) -> Outco
         actual = search(leaf.expr, doc)
         ev.record(prefix + leaf.path, actual)
         if actual is None and not leaf.op.presence:
-            return _missing(f"{prefix}{leaf.path}", leaf.if_missing, leaf.describe(ev.params))
+            if leaf.if_missing:  # _missing's outcome, without building the text it would not use
+                return True, []
+            return _missing(f"{prefix}{leaf.path}", leaf.if_missing, ev.describe(leaf))
         if isinstance(actual, float) and not math.isfinite(actual):
             raise MalformedValue(f"not a finite number: {actual}")
         holds = leaf.op.fn(actual, leaf.expected(ev.params))
@@ -554,7 +579,7 @@ def _leaf(leaf: Leaf, doc: Any, ev: Evaluation, prefix: str, top: bool) -> Outco
         return None, [f"attribute {prefix}{leaf.path} is malformed: {exc}"]
     if holds:
         return True, []
-    return False, [f"{prefix}{leaf.describe(ev.params)} (found {_short(scrub(actual, leaf.path))})"]
+    return False, [f"{prefix}{ev.describe(leaf)} (found {_short(_scrubbed(actual, leaf.path))})"]
 
 
 def _missing(label: str, if_missing: bool | None, wanted: str) -> Outcome:

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from mlguard.fields import Defaulted, apply_defaults
 from mlguard.gc_pause import gc_paused
 from mlguard.model import (
@@ -102,6 +100,15 @@ class InventoryIndex:
             if applied.values:
                 self.defaulted[id(resource)] = applied
         return doc
+
+    def forget_documents(self, resource_type: str) -> None:
+        """Drop the documents (and what was derived with them) of every resource of a type no
+        policy still to run reads: 100k documents alive beside all the results were the scan's
+        peak of memory. Dropped ones would be built again, the same, if asked for."""
+        for r in self.by_type.get(resource_type, ()):
+            self._docs.pop(id(r), None)
+            self._blocked.pop(id(r), None)
+            self.defaulted.pop(id(r), None)
 
     def annotate(self, result: Result, resource: Resource) -> Result:
         """The result, with a note for each platform default it relied on."""
@@ -251,42 +258,85 @@ def evaluate_inventory(
     with gc_paused():
         index = InventoryIndex(inventory)
         operators.set_now(now)
+        policies = list(policies)
+        last_use = {t: i for i, p in enumerate(policies) for t in p.required_types()}
+        done: dict[int, list[str]] = defaultdict(list)  # policy position -> types it reads last
+        for t, i in last_use.items():
+            done[i].append(t)
         try:
-            for policy in policies:
+            for i, policy in enumerate(policies):
                 _evaluate_policy(policy, index, inventory, out)
+                for t in done.get(i, ()):
+                    index.forget_documents(t)
         finally:
             operators.set_now(None)
     return out
 
 
-# One set per distinct combination of fields given, shared by every result built with it.
-_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+# Evidence values of these exact types are compared by value and type: two results' evidence
+# holding equal ones is one Evidence (no float: 0.0 and -0.0 are equal but print apart).
+_SHAREABLE = frozenset({str, type(None), bool, int})
 
 
-def _shared_fields_set(model: BaseModel) -> None:
-    """Point the model's record of the fields given at a shared, equal set: each result kept its
-    own (700 bytes of a 2.4 kB result; 300k results at 100k resources). Safe for frozen models:
-    pydantic copies the set before changing it (``model_copy``), and nothing else changes it."""
-    given = model.__pydantic_fields_set__
-    shared = _FIELDS_SETS.setdefault(frozenset(given), given)
-    object.__setattr__(model, "__pydantic_fields_set__", shared)
+@dataclass
+class _Shared:
+    """What many results of one policy hold equal, held once: 300k results at 100k resources
+    repeat a few messages and evidences. Shared values are never changed in place (the models are
+    frozen; a copy with an update gets its own), so sharing them changes no output."""
+
+    compliance: list[str]
+    messages: dict[str, str] = field(default_factory=dict)
+    evidence: dict[tuple[Any, ...], Evidence] = field(default_factory=dict)
+
+    def message(self, text: str) -> str:
+        return self.messages.setdefault(text, text)
 
 
 def _result(
-    policy: Policy, r: Resource | None, status: Status, message: str, evidence: Evidence, **kw: Any
+    policy: Policy, r: Resource, status: Status, message: str, evidence: Evidence, shared: _Shared
 ) -> Result:
-    _shared_fields_set(evidence)
-    uid = kw.pop("uid", None) or (r.uid if r else "")
-    result = Result(
+    """The result of ``policy`` on ``r``: every value is the evaluator's own or comes from models
+    already validated (the policy, the resource), so it is built without validating them again."""
+    return Result.built(
+        policy_id=policy.id,
+        resource_uid=r.uid,
+        resource_type=policy.resource,
+        resource_name=r.name,
+        provider=r.provider,
+        account=r.account,
+        region=r.region,
+        workspace=r.workspace,
+        status=status,
+        severity=policy.severity,
+        category=policy.category,
+        title=policy.title,
+        message=shared.message(message),
+        evidence=evidence,
+        compliance=shared.compliance,
+    )
+
+
+def _unevaluable(
+    policy: Policy,
+    message: str,
+    evidence: Evidence,
+    uid: str,
+    provider: str,
+    account: str | None,
+    region: str | None,
+    workspace: str | None,
+) -> Result:
+    """The ERROR standing for the resources of a scope whose listing failed (validated: one per scope)."""
+    return Result(
         policy_id=policy.id,
         resource_uid=uid,
         resource_type=policy.resource,
-        resource_name=r.name if r else kw.pop("name", None),
-        provider=r.provider if r else kw.pop("provider", policy.provider),
-        account=r.account if r else kw.pop("account", None),
-        region=r.region if r else kw.pop("region", None),
-        workspace=r.workspace if r else kw.pop("workspace", None),
-        status=status,
+        resource_name=None,
+        provider=provider,
+        account=account,
+        region=region,
+        workspace=workspace,
+        status=Status.ERROR,
         severity=policy.severity,
         category=policy.category,
         title=policy.title,
@@ -295,8 +345,6 @@ def _result(
         fingerprint=fingerprint(policy.id, uid),
         compliance=list(policy.compliance),
     )
-    _shared_fields_set(result)
-    return result
 
 
 def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory, out: Evaluated) -> None:
@@ -315,8 +363,9 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         out.not_run.append(NotRun(policy_id=policy.id, reason=f"{policy.resource} was not collected"))
         return
     out.policies_run += 1
+    shared = _Shared(list(policy.compliance))
     for r in resources:
-        out.results.append(index.annotate(_guarded(policy, r, index), r))
+        out.results.append(index.annotate(_guarded(policy, r, index, shared), r))
     index.forget_joins()
     # One ERROR per scope whose listing of this type failed: the resources nobody could see.
     by_scope: dict[tuple[str, str | None, str | None, str | None], list[CollectionError]] = defaultdict(list)
@@ -330,59 +379,61 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
             f"collection failed: {', '.join(ops)}. {errs[0].message}"
         )
         out.results.append(
-            _result(
+            _unevaluable(
                 policy,
-                None,
-                Status.ERROR,
                 message,
                 Evidence(values={"collection_errors": [e.model_dump(exclude_none=True) for e in errs[:5]]}),
-                uid=_unevaluable_uid(provider, account, region, workspace, policy.resource),
-                provider=provider,
-                account=account,
-                region=region,
-                workspace=workspace,
+                _unevaluable_uid(provider, account, region, workspace, policy.resource),
+                provider,
+                account,
+                region,
+                workspace,
             )
         )
 
 
-def _guarded(policy: Policy, r: Resource, index: InventoryIndex) -> Result:
+def _guarded(policy: Policy, r: Resource, index: InventoryIndex, shared: _Shared) -> Result:
     """One result whatever the data holds: an unexpected failure is this result's ERROR, not the scan's."""
     try:
-        return _evaluate_resource(policy, r, index)
+        return _evaluate_resource(policy, r, index, shared)
     except Exception as exc:  # reported as this result's ERROR, with the policy id
         reason = f"{type(exc).__name__}: {str(exc)[:300]}"
         message = f"could not evaluate policy {policy.id}: internal error on this resource's data ({reason})"
-        return _result(policy, r, Status.ERROR, message, Evidence(collected_at=r.collected_at))
+        return _result(policy, r, Status.ERROR, message, Evidence(collected_at=r.collected_at), shared)
 
 
-def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex) -> Result:
+def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex, shared: _Shared) -> Result:
     doc = index.document(r)
     ev = Evaluation(params=policy.values, source=index, subject=r, blocked=index.blocked(r))
+
+    def judged(status: Status, message: str) -> Result:
+        return _result(policy, r, status, message, _evidence(ev, r, shared), shared)
+
     if policy.where is not None:
         applies, notes = evaluate(policy.where, doc, ev)
         if applies is None:
-            return _result(
-                policy,
-                r,
-                Status.ERROR,
-                "could not decide applicability: " + "; ".join(notes),
-                _evidence(ev, r),
-            )
+            return judged(Status.ERROR, "could not decide applicability: " + "; ".join(notes))
         if not applies:
-            return _result(
-                policy,
-                r,
-                Status.SKIP,
-                "not applicable: " + ("; ".join(notes) or "where is false"),
-                _evidence(ev, r),
-            )
+            return judged(Status.SKIP, "not applicable: " + ("; ".join(notes) or "where is false"))
     holds, notes = evaluate(policy.assert_, doc, ev)
     if holds is None:
-        return _result(policy, r, Status.ERROR, "could not evaluate: " + "; ".join(notes), _evidence(ev, r))
+        return judged(Status.ERROR, "could not evaluate: " + "; ".join(notes))
     if holds:
-        return _result(policy, r, Status.PASS, "compliant", _evidence(ev, r))
-    return _result(policy, r, Status.FAIL, "; ".join(notes) or "assertion failed", _evidence(ev, r))
+        return judged(Status.PASS, "compliant")
+    return judged(Status.FAIL, "; ".join(notes) or "assertion failed")
 
 
-def _evidence(ev: Evaluation, r: Resource) -> Evidence:
-    return Evidence(values=ev.evidence, collected_at=r.collected_at, related=ev.related)
+def _evidence(ev: Evaluation, r: Resource, shared: _Shared) -> Evidence:
+    """The evidence of ``ev`` (its dict and list are this result's alone), or the equal one an
+    earlier result of the policy holds (same values of the same types, in the same order)."""
+    values = ev.evidence
+    key: list[Any] = [r.collected_at, *ev.related, len(ev.related)]
+    for k, v in values.items():
+        kind = type(v)
+        if kind not in _SHAREABLE:
+            return Evidence.built(values, r.collected_at, ev.related)
+        key += (k, kind, v)
+    held = shared.evidence.get(tuple(key))
+    if held is None:
+        held = shared.evidence[tuple(key)] = Evidence.built(values, r.collected_at, ev.related)
+    return held
