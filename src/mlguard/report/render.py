@@ -64,12 +64,18 @@ def write_reports(
     options = options or ReportOptions()
     plan = [reporter_for(scan, fmt, options) for fmt in formats]
     with gc_paused():  # many small acyclic objects (elements, rows): see mlguard.gc_pause
-        # The whole-file formats render here, before anything is written; the streamed ones
-        # (results json, SARIF, CSV, JUnit, HTML, OCSF, ASFF) are written piece by piece into their
-        # temporaries.
-        rendered = [(output_dir / name, reporter.content(scan, options)) for reporter, name in plan]
-        streamed = sum(1 for _, content in rendered if not isinstance(content, str | bytes))
-        return write_files(rendered, workers=2 if _parallel(len(scan.results), streamed) else 1)
+        streamed = sum(1 for reporter, _ in plan if reporter.streams)
+        parallel = _parallel(len(scan.results), streamed)
+        # The streamed formats (results json, SARIF, CSV, JUnit, HTML, OCSF, ASFF) are written
+        # piece by piece into their temporaries. The whole-file ones render here, before anything
+        # is written; with two processes, in the process that writes them (their one piece, made
+        # when asked for), so that rendering is shared out too. Either way a format that refuses
+        # the scan leaves no report replaced.
+        rendered = [
+            (output_dir / name, (reporter.chunks if parallel else reporter.content)(scan, options))
+            for reporter, name in plan
+        ]
+        return write_files(rendered, workers=2 if parallel else 1)
 
 
 # Below this many results the reports take well under a second: a second process costs more.
@@ -112,6 +118,7 @@ class ReportWorkerError(RuntimeError):
 # listed costs 1. The six formats of a scan split about evenly: html and json here, SARIF, CSV and
 # JUnit in the worker.
 WEIGHTS = {"report.html": 31, "results.sarif": 16, "results.csv": 13, "junit.xml": 13, "results.json": 12}
+WEIGHTS |= {"summary.md": 5}
 WEIGHTS |= {"results.ocsf.json": 450, "results.asff.json": 390}
 
 
