@@ -27,9 +27,10 @@ Config fields and what they do:
   a throttling answer halves that endpoint's rate and it recovers gradually, so a throttled service
   slows neither the other services nor the other accounts.
 
-Every account's session shares one botocore loader (the parsed service models); clients are made
-when first needed and dropped when their region's work is done, so memory does not grow with the
-number of accounts beyond the resources read.
+Every account's session shares one botocore loader (the parsed service models), and every client
+its service's model and client class (``clients.share``); clients are made when first needed and
+dropped when their region's work is done, so memory does not grow with the number of accounts
+beyond the resources read.
 
 Endpoints come from botocore's own resolution, so ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>`` work exactly as they do for the AWS CLI.
@@ -49,6 +50,7 @@ import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver, Credentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError, ProfileNotFound
 
+from mlguard.collect.aws import clients
 from mlguard.collect.aws.engine import (
     CAUGHT,
     PROVIDER,
@@ -132,6 +134,7 @@ class AwsCollector(Collector):
             raise ConfigError(f"AWS profile not found: {self.scope.profile}") from exc
         if self.loader is None:
             self.loader = core.get_component("data_loader")
+            clients.share(self.loader)  # service models and client classes made once per service
         else:
             core.register_component("data_loader", self.loader)
         return self.guard.install(session)
