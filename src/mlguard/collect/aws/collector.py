@@ -171,11 +171,19 @@ class AwsCollector(Collector):
         params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": "mlguard-scan"}
         if self.scope.external_id:
             params["ExternalId"] = self.scope.external_id
-        sts = via.client("sts", None)  # kept by the refresher: releasing ``via`` does not drop it
+        # Every AssumeRole (refreshes too) waits its turn at the rate limit of ``via``'s STS
+        # endpoint, whose throttles it feeds: many accounts assumed at once slow down together.
+        caller = Caller(via, None)
         answer: dict[str, Any] = {}
+        first = True
 
         def fetch() -> dict[str, Any]:
-            resp = sts.assume_role(**params)
+            # A refresh runs inside another call's signing, whose thread holds budget slots: it
+            # takes none (it could wait for its own), only its turn at the rate limit.
+            if first:
+                resp = caller.call("sts", "assume_role", **params)
+            else:
+                resp = caller.call_unslotted("sts", "assume_role", **params)
             answer.update(resp)
             c = resp["Credentials"]
             expiry = c["Expiration"]
@@ -186,9 +194,11 @@ class AwsCollector(Collector):
                 "expiry_time": expiry.isoformat() if isinstance(expiry, datetime) else str(expiry),
             }
 
-        with via.slot():
-            first = fetch()
-        creds = RefreshableCredentials.create_from_metadata(first, refresh_using=fetch, method="assume-role")
+        metadata = fetch()
+        first = False
+        creds = RefreshableCredentials.create_from_metadata(
+            metadata, refresh_using=fetch, method="assume-role"
+        )
         arn = str(answer["AssumedRoleUser"]["Arn"])
         parts = arn.split(":")
         account = self._account_of(
