@@ -3,16 +3,20 @@ signs with its own account's credentials, for its own region, and the read-only 
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.credentials import Credentials
+from moto import mock_aws
 
 from mlguard.collect.aws import AwsCollector
+from mlguard.collect.aws.clients import SCAN_GC_THRESHOLDS
+from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.collect.errors import ReadOnlyViolation
-from mlguard.config import ScopeConfig
+from mlguard.config import AwsScope, ScopeConfig
 
 
 class _Body:
@@ -65,3 +69,20 @@ def test_sessions_outside_the_collector_keep_botocore_s_own_clients() -> None:
     first = boto3.client("sagemaker", region_name="us-east-1")
     second = boto3.client("sagemaker", region_name="us-east-1")
     assert first.meta.service_model is not second.meta.service_model
+
+
+def test_the_scan_collects_garbage_less_often_and_restores_the_thresholds_after() -> None:
+    collector = AwsCollector(ScopeConfig(aws=AwsScope(regions=["us-east-1"])))
+    before = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+    base = collector.base_session
+
+    def session() -> boto3.Session:
+        during.append(gc.get_threshold())
+        return base()
+
+    collector.base_session = session  # type: ignore[method-assign]
+    with mock_aws():
+        collector.collect(frozenset({"aws.kms.key"}), InventorySink(), NullProgress())
+    assert during == [SCAN_GC_THRESHOLDS]
+    assert gc.get_threshold() == before

@@ -292,6 +292,10 @@ class AwsCollector(Collector):
         """Accounts are worked through a few at a time (assume-role, regions, then their types):
         the budget of in-flight calls is shared by all, and an account's clients and session are
         dropped when it is done, so memory does not grow with the number of accounts."""
+        with clients.scan_gc():
+            self._collect(types, sink, progress)
+
+    def _collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
         from mlguard.collect.aws import families  # noqa: F401  (registers the specs)
 
         wanted = [SPECS[t] for t in sorted(types) if t in SPECS]
