@@ -10,7 +10,6 @@ from botocore.exceptions import ClientError
 from mlguard.collect.aws import AwsCollector
 from mlguard.collect.aws.engine import Caller, error_code
 from mlguard.collect.base import InventorySink, NullProgress
-from mlguard.collect.ratelimit import Bucket
 from mlguard.config import AwsScope, ScopeConfig
 from tests.support.faults import FaultProxy
 
@@ -55,62 +54,3 @@ def test_a_scan_with_a_throttled_service_reads_the_others_and_records_the_thrott
         ("aws.sagemaker.model", "ThrottlingException"),
     }  # unread sagemaker types are ERROR, S3 is read
     assert collector.limits.totals()["cuts"] >= 1
-
-
-class FakeClock:
-    """Time that passes only when a call sleeps (no test waits)."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def _sending(bucket: Bucket, clock: FakeClock, answers: list[bool], per_second: float = 20) -> None:
-    """``answers`` (True: throttled), one every ``1 / per_second`` seconds, each sent in its turn."""
-    for throttled in answers:
-        bucket.acquire()
-        bucket.answered(throttled=throttled)
-        clock.now += 1 / per_second
-
-
-def test_an_isolated_throttle_leaves_the_endpoint_unlimited() -> None:
-    clock = FakeClock()
-    bucket = Bucket(None, clock)
-    _sending(bucket, clock, [False] * 30 + [True] + [False] * 30)
-    assert bucket.throttles == 1
-    assert bucket.cuts == 0  # botocore's retry backed that one call off; nothing else waits
-    assert bucket.rate() is None
-    assert bucket.waited == 0.0
-
-
-def test_throttles_scattered_below_the_share_do_not_cut() -> None:
-    clock = FakeClock()
-    bucket = Bucket(None, clock)
-    _sending(bucket, clock, ([False] * 24 + [True]) * 8)  # 4 % of the answers, two per window
-    assert (bucket.throttles, bucket.cuts) == (8, 0)
-
-
-def test_an_endpoint_over_its_rate_is_cut_at_the_second_throttle() -> None:
-    clock = FakeClock()
-    bucket = Bucket(None, clock)
-    _sending(bucket, clock, [False] * 9 + [True, False, True])  # 2 of 12 answers throttled
-    assert bucket.cuts == 1
-    rate = bucket.rate()
-    assert rate is not None
-    assert rate < 20  # half the measured rate, recovering
-
-
-def test_a_configured_rate_is_halved_by_a_pattern_of_throttles_only() -> None:
-    clock = FakeClock()
-    bucket = Bucket(10.0, clock)
-    _sending(bucket, clock, [True], per_second=10)
-    assert bucket.rate() == 10.0
-    _sending(bucket, clock, [True], per_second=10)
-    rate = bucket.rate()
-    assert rate is not None
-    assert 5.0 <= rate < 6.0  # halved, and recovering since

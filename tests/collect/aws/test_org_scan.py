@@ -18,7 +18,7 @@ from mlguard.collect.base import InventorySink
 from mlguard.config import AwsScope, ScopeConfig
 from tests.collect.aws.conftest import ACCOUNT, REGION, NullProgress
 from tests.collect.aws.test_engine import failing
-from tests.faults.test_ratelimit import FakeClock
+from tests.collect.test_ratelimit import FakeClock
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -24,8 +24,8 @@ Config fields and what they do:
   rate limiter, which lives in each client: per (account, region, service).
 - ``scope.aws.rate_limit``: every endpoint (account, region, service) has its own token bucket
   (``mlguard.collect.ratelimit``), unlimited by default or starting at this many calls per second;
-  a throttling answer halves that endpoint's rate and it recovers gradually, so a throttled service
-  slows neither the other services nor the other accounts.
+  repeated throttling answers halve that endpoint's rate and it recovers gradually, so a throttled
+  service slows neither the other services nor the other accounts.
 
 Every account's session shares one botocore loader (the parsed service models), and every client
 its service's model and client class (``clients.share``); clients are made when first needed and
