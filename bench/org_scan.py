@@ -17,8 +17,13 @@ calls were held back.
 ``git archive`` of the base commit) and with this one, under the same load and the same server.
 
     .venv/bin/python bench/org_scan.py [--accounts 1,10,30] [--regions us-east-1,eu-west-1]
-        [--latency-ms 50] [--throttle 0.02] [--workers 16] [--retry-mode standard]
+        [--latency-ms 50] [--throttle 0.02] [--rate 0] [--workers 16] [--retry-mode standard]
         [--per-type] [--policies s3_bucket_default_encryption] [--compare OTHER/src]
+
+The proxy throttles in two ways, alone or together: ``--throttle`` answers that share of requests,
+picked at random, with a throttling error (a rate limit cannot avoid those); ``--rate N`` throttles
+as real APIs do, by rate: a token bucket of N requests per second (burst N) per (access key, i.e.
+account, region, service), and a request finding it empty is throttled.
 
 ``--per-type`` adds calls per resource per type; ``--policies`` scans only those policies' types
 twice, reading every field (as before pruning) and only what they read, and prints both.
@@ -53,8 +58,12 @@ ROLE = "OrganizationAccountAccessRole"
 
 
 class _Proxy:
-    def __init__(self, upstream: str, latency: float, throttle: float, seed: int, gaps_as_501: bool) -> None:
+    def __init__(
+        self, upstream: str, latency: float, throttle: float, seed: int, gaps_as_501: bool, rate: float = 0
+    ) -> None:
         self.gaps_as_501 = gaps_as_501
+        self.rate = rate  # requests per second per (access key, region, service); 0: no rate limit
+        self.tokens: dict[tuple[str, ...], tuple[float, float]] = {}  # key -> (tokens, when)
         self.upstream = upstream.removeprefix("http://")
         self.latency = latency
         self.throttle = throttle
@@ -86,6 +95,22 @@ class _Proxy:
                 "last": self.last,
             }
 
+    def over_rate(self, authorization: str) -> bool:
+        """Whether a request signed with ``authorization`` finds its (key, region, service) bucket
+        empty (call with the lock held)."""
+        if not self.rate:
+            return False
+        scope = authorization.rsplit("Credential=", maxsplit=1)[-1].split(",", maxsplit=1)[0].split("/")
+        key = (scope[0], *scope[2:4]) if len(scope) > 3 else (authorization[:64],)
+        now = time.monotonic()
+        tokens, when = self.tokens.get(key, (self.rate, now))
+        tokens = min(self.rate, tokens + (now - when) * self.rate)
+        if tokens < 1:
+            self.tokens[key] = (tokens, now)
+            return True
+        self.tokens[key] = (tokens - 1, now)
+        return False
+
     def conn(self) -> http.client.HTTPConnection:
         c: http.client.HTTPConnection | None = getattr(self.local, "conn", None)
         if c is None:
@@ -111,8 +136,10 @@ def _throttle_answer(headers: Any) -> tuple[int, str, bytes]:
     return 400, "application/x-amz-json-1.1", body
 
 
-def serve_proxy(port: int, upstream: str, latency: float, throttle: float, gaps_as_501: bool) -> None:
-    proxy = _Proxy(upstream, latency, throttle, seed=15, gaps_as_501=gaps_as_501)
+def serve_proxy(
+    port: int, upstream: str, latency: float, throttle: float, gaps_as_501: bool, rate: float
+) -> None:
+    proxy = _Proxy(upstream, latency, throttle, seed=15, gaps_as_501=gaps_as_501, rate=rate)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -144,6 +171,7 @@ def serve_proxy(port: int, upstream: str, latency: float, throttle: float, gaps_
                 proxy.peak = max(proxy.peak, proxy.in_flight)
                 proxy.first = start if proxy.first is None else proxy.first
                 throttle = proxy.random.random() < proxy.throttle
+                throttle = proxy.over_rate(self.headers.get("Authorization", "") or "") or throttle
                 proxy.throttled += throttle
             try:
                 time.sleep(proxy.latency)
@@ -365,7 +393,14 @@ def main() -> None:
     parser.add_argument("--accounts", default="1,10,30", help="comma-separated member-account counts")
     parser.add_argument("--regions", default="us-east-1,eu-west-1")
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--throttle", type=float, default=0.02, help="share of requests throttled")
+    parser.add_argument("--throttle", type=float, default=0.02, help="share of requests throttled at random")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="requests per second (burst as many) per account, region and service before the proxy "
+        "throttles, as real APIs do (default 0: no rate limit)",
+    )
     parser.add_argument("--workers", type=int, default=None, help="scope.aws.max_workers")
     parser.add_argument("--retry-mode", default=None, help="standard|adaptive (default: the collector's)")
     parser.add_argument("--max-attempts", type=int, default=None)
@@ -392,15 +427,17 @@ def main() -> None:
     )
     parser.add_argument("--all-fields", action="store_true", help=argparse.SUPPRESS)  # internal
     parser.add_argument("--per-type", action="store_true", help="print calls per resource per type")
-    parser.add_argument("--proxy", nargs=5, metavar=("PORT", "UPSTREAM", "LATENCY", "THROTTLE", "GAPS"))
+    parser.add_argument(
+        "--proxy", nargs=6, metavar=("PORT", "UPSTREAM", "LATENCY", "THROTTLE", "GAPS", "RATE")
+    )
     parser.add_argument("--child", type=int)
     parser.add_argument("--ids", default="")
     parser.add_argument("--endpoint", default="")
     args = parser.parse_args()
 
     if args.proxy:
-        port, upstream, latency, throttle, gaps = args.proxy
-        serve_proxy(int(port), upstream, float(latency), float(throttle), gaps == "501")
+        port, upstream, latency, throttle, gaps, rate = args.proxy
+        serve_proxy(int(port), upstream, float(latency), float(throttle), gaps == "501", float(rate))
         return
     if args.child:
         scan(args)
@@ -436,6 +473,7 @@ def main() -> None:
                 str(args.latency_ms / 1000),
                 str(args.throttle),
                 "500" if args.moto_500s else "501",
+                str(args.rate),
             ]
         ),
     ]
@@ -449,7 +487,8 @@ def main() -> None:
 
         print(f"collector: {Path(mlguard.__file__).parent}")
         print(
-            f"proxy: +{args.latency_ms:.0f} ms per request, {args.throttle:.0%} throttled; "
+            f"proxy: +{args.latency_ms:.0f} ms per request, {args.throttle:.0%} throttled at random, "
+            f"{f'{args.rate:g} req/s per account, region and service' if args.rate else 'no rate limit'}; "
             f"regions {','.join(regions)}; max_workers {args.workers or 'default'}\n"
         )
         from mlguard.demo import s3control_host

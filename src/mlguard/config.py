@@ -61,7 +61,7 @@ class AwsScope(_Strict):
         gt=0,
         le=10000,
         description="API calls per second to start each (account, region, service) at (default: "
-        "unlimited); halved on every throttling answer from that endpoint, then recovers gradually.",
+        "unlimited); halved when that endpoint throttles repeatedly, then recovers gradually.",
     )
 
 

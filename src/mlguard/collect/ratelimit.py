@@ -1,10 +1,16 @@
 """Adaptive client-side rate limits: one token bucket per endpoint (account, region, service).
 
-A bucket starts unlimited (or at ``scope.aws.rate_limit`` calls per second). A throttling answer
+A bucket starts unlimited (or at ``scope.aws.rate_limit`` calls per second). Throttling answers
 (``Throttling``, ``ThrottlingException``, ``TooManyRequestsException``, ``RequestLimitExceeded``,
-``SlowDown``, HTTP 429 ...: botocore's own throttling classifier) halves that endpoint's rate: the
-rate it had, or, if it had none, the rate it was measured sending at. Throttles that arrive within
-:data:`HOLD` seconds of a cut answer calls sent before it and do not cut again. Without a throttle
+``SlowDown``, HTTP 429 ...: botocore's own throttling classifier) halve that endpoint's rate: the
+rate it had, or, if it had none, the rate it was measured sending at; but only once they are a
+pattern, not a single answer: at least :data:`MIN_THROTTLES` of the endpoint's recent answers (the
+last :data:`WINDOW` seconds, at most ``_RECENT`` answers), and at least :data:`SHARE` of them. An
+API that limits by rate throttles most calls sent above its rate, which cuts at once; an isolated
+throttle (a shared limit touched, a blip) is left to botocore's retry, which already backs that
+one call off; holding the whole service to half its rate for seconds would cost far more than the
+throttle did. Throttles that arrive within :data:`HOLD` seconds of a cut answer calls sent before
+it and do not cut again. Without a throttle
 the rate doubles every :data:`DOUBLING` seconds until it is back at its start (an unlimited bucket
 is unlimited again once it runs at twice the rate that was throttled). Nothing is shared between
 buckets, so a throttled service in one account never slows another service or account.
@@ -30,7 +36,9 @@ DOUBLING = 2.0  # seconds without a throttle for a cut rate to double
 HOLD = 1.0  # seconds after a cut during which further throttles do not cut again
 WINDOW = 2.0  # seconds of recent sends that measure an unlimited bucket's rate
 WAIT_STEP = 0.25  # longest single sleep of a waiting call (the deadline is checked between)
-_RECENT = 64  # recent send times kept per bucket (bounds its memory)
+MIN_THROTTLES = 2  # throttling answers among the recent ones before a cut
+SHARE = 0.1  # ... that are at least this share of the recent answers
+_RECENT = 64  # recent send and answer times kept per bucket (bounds its memory)
 
 Endpoint = tuple[str, str, str]  # (account, region, service)
 
@@ -66,6 +74,7 @@ class Bucket:
         self._next = 0.0  # when the next call may be sent
         self._first: float | None = None  # when the first call was sent
         self._sent: deque[float] = deque(maxlen=_RECENT)
+        self._answers: deque[tuple[float, bool]] = deque(maxlen=_RECENT)  # (when, throttled)
         self._lock = threading.Lock()
 
     def rate(self) -> float | None:
@@ -114,11 +123,18 @@ class Bucket:
             self.waited += waited
         return waited
 
-    def throttled(self) -> None:
-        """A throttling answer: halve the rate (once per :data:`HOLD` seconds)."""
+    def answered(self, *, throttled: bool) -> None:
+        """An answer from the endpoint (every attempt's). Throttling answers that are a pattern
+        (see the module) halve the rate, once per :data:`HOLD` seconds."""
         with self._lock:
             now = self.clock.monotonic()
+            self._answers.append((now, throttled))
+            if not throttled:
+                return
             self.throttles += 1
+            recent = [t for at, t in self._answers if at > now - WINDOW]
+            if sum(recent) < max(MIN_THROTTLES, SHARE * len(recent)):
+                return  # an isolated throttle: botocore's retry backs that call off
             if self._cut is not None and now - self._cut_at < HOLD:
                 return
             current = self._rate(now)
@@ -174,8 +190,8 @@ class RateLimits:
         detector = self._detector
 
         def answered(**kwargs: Any) -> None:
-            if kwargs.get("response") is not None and detector.is_throttling_error(**kwargs):
-                bucket.throttled()
+            if kwargs.get("response") is not None:
+                bucket.answered(throttled=detector.is_throttling_error(**kwargs))
 
         client.meta.events.register("needs-retry", answered, unique_id="mlguard-rate-limit")
 

@@ -18,6 +18,7 @@ from mlguard.collect.base import InventorySink
 from mlguard.config import AwsScope, ScopeConfig
 from tests.collect.aws.conftest import ACCOUNT, REGION, NullProgress
 from tests.collect.aws.test_engine import failing
+from tests.collect.test_ratelimit import FakeClock
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -209,3 +210,16 @@ def test_retry_and_org_flags_reach_the_scope(tmp_path: Any) -> None:
     assert result.exit_code == 0, result.output
     (aws,) = seen
     assert (aws.retry_mode, aws.max_attempts, aws.org_skip_management) == ("adaptive", 4, True)
+
+
+def test_assume_role_waits_its_turn_at_the_caller_s_sts_rate_limit() -> None:
+    ids = organisation(2)
+    collector = org_collector(rate_limit=1)
+    clock = FakeClock()
+    collector.limits.clock = clock
+    sink = InventorySink()
+    root = collector.root(sink)
+    for member in ids:
+        collector.assume(root, f"arn:aws:iam::{member}:role/{ROLE}", sink)
+    sts = collector.limits.bucket((root.id, REGION, "sts"))
+    assert sts.waited == pytest.approx(1.0)  # the second AssumeRole waited a second behind the first

@@ -24,12 +24,13 @@ Config fields and what they do:
   rate limiter, which lives in each client: per (account, region, service).
 - ``scope.aws.rate_limit``: every endpoint (account, region, service) has its own token bucket
   (``mlguard.collect.ratelimit``), unlimited by default or starting at this many calls per second;
-  a throttling answer halves that endpoint's rate and it recovers gradually, so a throttled service
-  slows neither the other services nor the other accounts.
+  repeated throttling answers halve that endpoint's rate and it recovers gradually, so a throttled
+  service slows neither the other services nor the other accounts.
 
-Every account's session shares one botocore loader (the parsed service models); clients are made
-when first needed and dropped when their region's work is done, so memory does not grow with the
-number of accounts beyond the resources read.
+Every account's session shares one botocore loader (the parsed service models), and every client
+its service's model and client class (``clients.share``); clients are made when first needed and
+dropped when their region's work is done, so memory does not grow with the number of accounts
+beyond the resources read.
 
 Endpoints come from botocore's own resolution, so ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>`` work exactly as they do for the AWS CLI.
@@ -49,6 +50,7 @@ import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver, Credentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError, ProfileNotFound
 
+from mlguard.collect.aws import clients
 from mlguard.collect.aws.engine import (
     CAUGHT,
     PROVIDER,
@@ -132,6 +134,7 @@ class AwsCollector(Collector):
             raise ConfigError(f"AWS profile not found: {self.scope.profile}") from exc
         if self.loader is None:
             self.loader = core.get_component("data_loader")
+            clients.share(self.loader)  # service models and client classes made once per service
         else:
             core.register_component("data_loader", self.loader)
         return self.guard.install(session)
@@ -168,11 +171,19 @@ class AwsCollector(Collector):
         params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": "mlguard-scan"}
         if self.scope.external_id:
             params["ExternalId"] = self.scope.external_id
-        sts = via.client("sts", None)  # kept by the refresher: releasing ``via`` does not drop it
+        # Every AssumeRole (refreshes too) waits its turn at the rate limit of ``via``'s STS
+        # endpoint, whose throttles it feeds: many accounts assumed at once slow down together.
+        caller = Caller(via, None)
         answer: dict[str, Any] = {}
+        first = True
 
         def fetch() -> dict[str, Any]:
-            resp = sts.assume_role(**params)
+            # A refresh runs inside another call's signing, whose thread holds budget slots: it
+            # takes none (it could wait for its own), only its turn at the rate limit.
+            if first:
+                resp = caller.call("sts", "assume_role", **params)
+            else:
+                resp = caller.call_unslotted("sts", "assume_role", **params)
             answer.update(resp)
             c = resp["Credentials"]
             expiry = c["Expiration"]
@@ -183,9 +194,11 @@ class AwsCollector(Collector):
                 "expiry_time": expiry.isoformat() if isinstance(expiry, datetime) else str(expiry),
             }
 
-        with via.slot():
-            first = fetch()
-        creds = RefreshableCredentials.create_from_metadata(first, refresh_using=fetch, method="assume-role")
+        metadata = fetch()
+        first = False
+        creds = RefreshableCredentials.create_from_metadata(
+            metadata, refresh_using=fetch, method="assume-role"
+        )
         arn = str(answer["AssumedRoleUser"]["Arn"])
         parts = arn.split(":")
         account = self._account_of(
@@ -279,6 +292,10 @@ class AwsCollector(Collector):
         """Accounts are worked through a few at a time (assume-role, regions, then their types):
         the budget of in-flight calls is shared by all, and an account's clients and session are
         dropped when it is done, so memory does not grow with the number of accounts."""
+        with clients.scan_gc():
+            self._collect(types, sink, progress)
+
+    def _collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
         from mlguard.collect.aws import families  # noqa: F401  (registers the specs)
 
         wanted = [SPECS[t] for t in sorted(types) if t in SPECS]

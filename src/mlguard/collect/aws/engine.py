@@ -361,7 +361,7 @@ class Caller:
         self.region = region
 
     @contextlib.contextmanager
-    def _sent(self, service: str) -> Iterator[None]:
+    def _sent(self, service: str, slot: bool = True) -> Iterator[None]:
         """One request to ``service``: through the endpoint's circuit breaker, in a budget slot."""
         breaker = self.account.breaker
         key = (self.account.id, self.region or self.account.home_region, service)
@@ -370,7 +370,7 @@ class Caller:
         if self.account.limits is not None:  # its turn, before it takes a slot of the budget
             self.account.limits.acquire(key)
         try:
-            with self.account.slot():
+            with self.account.slot() if slot else contextlib.nullcontext():
                 yield
         except BaseException as exc:
             if breaker is not None:
@@ -382,6 +382,14 @@ class Caller:
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         client = self.account.client(service, self.region)
         with self._sent(service):
+            response: dict[str, Any] = getattr(client, operation)(**params)
+        return response
+
+    def call_unslotted(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        """:meth:`call` without a budget slot, for a call made by a thread that may hold slots
+        already (a credential refresh inside another call): its breaker and rate limit still apply."""
+        client = self.account.client(service, self.region)
+        with self._sent(service, slot=False):
             response: dict[str, Any] = getattr(client, operation)(**params)
         return response
 
