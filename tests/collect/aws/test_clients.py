@@ -13,10 +13,10 @@ from botocore.credentials import Credentials
 from moto import mock_aws
 
 from mlguard.collect.aws import AwsCollector
-from mlguard.collect.aws.clients import SCAN_GC_THRESHOLDS
 from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.collect.errors import ReadOnlyViolation
 from mlguard.config import AwsScope, ScopeConfig
+from mlguard.gc_pause import SCAN_GC_THRESHOLDS
 
 
 class _Body:

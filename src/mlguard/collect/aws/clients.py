@@ -20,11 +20,8 @@ any other loader are not affected (botocore's own behaviour).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import threading
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import botocore.client
@@ -94,42 +91,3 @@ def share(loader: Any) -> SharedModels:
     if shared is None:
         shared = _SHARED[loader] = SharedModels()
     return shared
-
-
-# CPython collects its youngest generation every 700 net allocations and the whole heap every 100
-# of those (when it grew by a quarter). A scan allocates fast and keeps much (service models,
-# clients, resources read): full collections cost a fifth of its CPU (10 accounts: 1.8 of 9 s)
-# and found little. During a scan, young collections run every 10,000 allocations and full ones
-# every 1,000 of those; cyclic garbage (released clients) is still collected, later (peak RSS of
-# 30 accounts: 236 -> 272 MiB).
-SCAN_GC_THRESHOLDS = (10_000, 10, 100)
-
-
-class _ScanGc:
-    """How many scans run now, and the thresholds to restore when the last one ends."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.depth = 0
-        self.saved: tuple[int, int, int] = gc.get_threshold()
-
-
-_SCAN_GC = _ScanGc()
-
-
-@contextlib.contextmanager
-def scan_gc() -> Iterator[None]:
-    """:data:`SCAN_GC_THRESHOLDS` while a scan runs (scans may overlap); then the previous ones."""
-    state = _SCAN_GC
-    with state.lock:
-        if state.depth == 0:
-            state.saved = gc.get_threshold()
-            gc.set_threshold(*SCAN_GC_THRESHOLDS)
-        state.depth += 1
-    try:
-        yield
-    finally:
-        with state.lock:
-            state.depth -= 1
-            if state.depth == 0:
-                gc.set_threshold(*state.saved)

@@ -72,6 +72,7 @@ from mlguard.collect.ratelimit import RateLimits
 from mlguard.collect.shard import aws_unit
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.errors import CollectionSetupError, ConfigError
+from mlguard.gc_pause import scan_gc
 from mlguard.model import Identity
 
 DEFAULT_REGION = "us-east-1"
@@ -292,7 +293,7 @@ class AwsCollector(Collector):
         """Accounts are worked through a few at a time (assume-role, regions, then their types):
         the budget of in-flight calls is shared by all, and an account's clients and session are
         dropped when it is done, so memory does not grow with the number of accounts."""
-        with clients.scan_gc():
+        with scan_gc():
             self._collect(types, sink, progress)
 
     def _collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
