@@ -14,8 +14,6 @@ class made by the first client of that (service, API version), and the alias cac
 Nothing else is shared: each client keeps its own credentials, region, endpoint, config, HTTP
 pool, retry state and event handlers (the read-only guard's included), as before. Sessions with
 any other loader are not affected (botocore's own behaviour).
-
-:func:`scan_gc` runs the garbage collector less often while a scan runs.
 """
 
 from __future__ import annotations
