@@ -5,6 +5,12 @@ evidence dicts, encoded rows) and almost no reference cycles; the collector, tri
 allocation count, walks every live object again and again and takes about half the CPU time.
 Reference counting still frees everything as usual; only the cycle collector waits until the end.
 
+What a large evaluation built (the results, the summary, the estate) then lives until the process
+ends: :func:`keep` freezes it (``gc.freeze``), so that no later collection walks those millions of
+objects again (at 100k resources the first ones after the evaluation cost about 1.5 s of CPU) and
+the forked report writer's collections do not touch their pages. Frozen objects are still freed by
+reference counting as usual; only a reference cycle among them would be kept.
+
 A collection, which also allocates fast but keeps much alive and releases some cycles (botocore
 clients), runs the collector less often instead (:func:`scan_gc`).
 """
@@ -17,14 +23,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
+class Pause:
+    """A pause of the collector: ``keep()`` freezes what was built in it when it ends."""
+
+    def __init__(self) -> None:
+        self.freeze = False
+
+    def keep(self) -> None:
+        """What this pause built is kept for the rest of the process: freeze every object tracked
+        now when the pause ends, so later collections skip them."""
+        self.freeze = True
+
+
 @contextmanager
-def gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[Pause]:
     """Disable the cycle collector for the block; restore its previous state after (nested safe)."""
     was_enabled = gc.isenabled()
     gc.disable()
+    pause = Pause()
     try:
-        yield
+        yield pause
     finally:
+        if pause.freeze:
+            gc.freeze()
         if was_enabled:
             gc.enable()
 

@@ -343,9 +343,18 @@ def evaluate(
     all of them, so a waiver or a baseline treats live and IaC findings alike. Failing cost
     findings carry their waste (GPU-hours, node-hours, and dollars when ``cost`` has prices)."""
     # The results, the summary, the estate and the fleet are millions of acyclic objects: the
-    # cycle collector waits until they are built (see mlguard.gc_pause).
-    with gc_paused():
-        return _evaluate(inventory, policies, policy_set, waivers, baseline, command, now, iac, cost)
+    # cycle collector waits until they are built, and a large scan's are then frozen: they live
+    # until the reports are written (see mlguard.gc_pause).
+    with gc_paused() as pause:
+        scan = _evaluate(inventory, policies, policy_set, waivers, baseline, command, now, iac, cost)
+        if len(scan.results) >= KEEP_MIN_RESULTS:
+            pause.keep()
+        return scan
+
+
+# From this many results on, what an evaluation built is frozen (gc.freeze) for the rest of the
+# process; below it the collector's walks cost little (and tests run thousands of evaluations).
+KEEP_MIN_RESULTS = 20_000
 
 
 def _evaluate(
