@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlguard.model import Category, Severity, Status
-from mlguard.report.base import json_dumper
+from mlguard.report.base import PerObject, ReportOptions, json_dumper, reporters
 from mlguard.report.formats.csv_report import (
     COLUMNS,
     csv_chunks,
@@ -27,6 +27,7 @@ from mlguard.report.formats.csv_report import (
     result_row,
     safe_cell,
 )
+from mlguard.report.formats.html import payload as html_payload
 from mlguard.report.formats.junit import _clean, _clean_attr, _clean_text, _quick_attr, _text
 from tests.support.results_factory import make_scan
 
@@ -103,3 +104,32 @@ def test_json_dumper_fails_as_json_dumps_and_then_dumps_again() -> None:
 def test_junit_skips_the_escaping_of_plain_text_only(text: str) -> None:
     assert _clean_text(text) == _text(_clean(text))
     assert _quick_attr(text) == _clean_attr(text)
+
+
+def test_per_object_computes_once_per_object_not_per_equal_value() -> None:
+    calls: list[object] = []
+    memo: PerObject[dict[str, int], str] = PerObject(lambda d: (calls.append(d), json.dumps(d))[1], limit=2)
+    one, equal = {"a": 1}, {"a": 1}
+    assert [memo(one), memo(one), memo(equal)] == ['{"a": 1}'] * 3
+    assert [c is one for c in calls] == [True, False]  # the equal dict is another object: its own call
+    memo({"b": 2})  # the third object: the memo starts again
+    memo(one)
+    assert len(calls) == 4
+
+
+def test_evidence_shared_by_results_is_written_as_each_result_own_copy() -> None:
+    """The evaluator gives a policy's equal evidence one object; the writers cache what they make
+    of it by object: the reports must be those of results each holding its own copy."""
+    scan = make_scan(400, seed=21)
+    pool = [r.evidence for r in scan.results[:7]]
+    shared = [r.model_copy(update={"evidence": pool[i % 7]}) for i, r in enumerate(scan.results)]
+    copied = [r.model_copy(update={"evidence": r.evidence.model_copy(deep=True)}) for r in shared]
+    a = scan.model_copy(update={"results": shared})
+    b = scan.model_copy(update={"results": copied})
+    assert len({id(r.evidence) for r in a.results}) == 7
+    assert len({id(r.evidence) for r in b.results}) == len(b.results)
+    options = ReportOptions()
+    for fmt in ("csv", "junit"):
+        reporter = reporters()[fmt]()
+        assert reporter.render(a, options) == reporter.render(b, options)
+    assert html_payload(a) == html_payload(b)

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from mlguard.model import ScanResult
 
@@ -65,6 +65,8 @@ class Reporter(ABC):
 
 
 Content = str | bytes | Iterator[str | bytes]
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 def joined(chunks: Iterable[str | bytes]) -> str:
@@ -123,6 +125,28 @@ def json_dumper(**options: Any) -> Callable[[Any], str]:
             raise
 
     return dumps
+
+
+class PerObject(Generic[_K, _V]):
+    """``fn(obj)`` computed once per object, not once per use: for what many results share by
+    identity (the evaluator holds a policy's equal evidence once, so its JSON is written once).
+    The object is kept beside its value, so an id is never taken for another object's; at
+    ``limit`` objects the memo starts again (values that differ by result stay cheap to hold)."""
+
+    def __init__(self, fn: Callable[[_K], _V], limit: int = 10_000) -> None:
+        self.fn = fn
+        self.limit = limit
+        self.memo: dict[int, tuple[_K, _V]] = {}
+
+    def __call__(self, obj: _K) -> _V:
+        hit = self.memo.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        value = self.fn(obj)
+        if len(self.memo) >= self.limit:
+            self.memo.clear()
+        self.memo[id(obj)] = (obj, value)
+        return value
 
 
 _REGISTRY: dict[str, type[Reporter]] = {}

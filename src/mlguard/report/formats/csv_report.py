@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from mlguard.model import Result, ScanResult
-from mlguard.report.base import Reporter, ReportOptions, joined, json_dumper, register
+from mlguard.report.base import PerObject, Reporter, ReportOptions, joined, json_dumper, register
 
 COLUMNS = (
     "status",
@@ -118,7 +118,10 @@ def result_lines(results: Iterable[Result], batch: int = 2000) -> Iterator[str]:
     header) in pieces of ``batch`` rows, each line built from fields written once per distinct
     value where a column has few: the status to resource type, the policy and message, the
     compliance list (a result's own values, such as its uid, are checked one by one)."""
-    evidence = json_dumper(sort_keys=True, ensure_ascii=False)
+    dumps = json_dumper(sort_keys=True, ensure_ascii=False)
+    evidence: PerObject[dict[str, Any], str] = PerObject(
+        lambda values: csv_field(dumps(values))
+    )  # shared by a policy's results
     heads: dict[tuple[Any, ...], str] = {}  # status ... resource_type
     middles: dict[tuple[str, str, str], str] = {}  # policy_id, title, message
     fields: dict[str, str] = {}  # collected_at, compliance, baseline (few values each)
@@ -153,7 +156,7 @@ def result_lines(results: Iterable[Result], batch: int = 2000) -> Iterator[str]:
                     field(r.resource_uid),
                     field(r.resource_name),
                     middle,
-                    field(evidence(values)) if values else "",
+                    evidence(values) if values else "",
                     "" if ev.collected_at is None else field(ev.collected_at),
                     rest,
                     ",,," if w is None else ",".join(map(field, (w.id, w.owner, w.expires, w.reason))),

@@ -23,8 +23,16 @@ import jinja2
 
 from mlguard.cost.render import fleet_html_context
 from mlguard.cost.render import html_context as cost_html_context
-from mlguard.model import CollectionError, Result, ScanResult, Severity, Status, Summary
-from mlguard.report.base import Reporter, ReportOptions, joined, json_array_chunks, json_dumper, register
+from mlguard.model import CollectionError, Evidence, Result, ScanResult, Severity, Status, Summary
+from mlguard.report.base import (
+    PerObject,
+    Reporter,
+    ReportOptions,
+    joined,
+    json_array_chunks,
+    json_dumper,
+    register,
+)
 from mlguard.report.compliance import FrameworkStatus, all_frameworks
 from mlguard.report.estate_map import map_payload
 from mlguard.report.history_view import history_context
@@ -110,6 +118,10 @@ class _Payload:
         messages, message_index = self.messages.values, self.messages._index
         evidence, evidence_index = self.evidence.values, self.evidence._index
         evidence_key = json_dumper(sort_keys=True)  # the _Interner's key of a non-text value
+        # A policy's equal evidence is one object (see the evaluator): its key is made once.
+        shared_key: PerObject[Evidence, str] = PerObject(
+            lambda e: evidence_key(ev) if (ev := _of_evidence(e)) else ""
+        )
         extend = self.indices.extend
         compliance = self.compliance
         for i, r in enumerate(scan.results):
@@ -135,9 +147,12 @@ class _Payload:
             if m is None:
                 m = message_index[r.message] = len(messages)
                 messages.append(r.message)
-            ev = _evidence(r)
-            if ev:
-                key = evidence_key(ev)
+            if r.cost is None:
+                key = shared_key(r.evidence)
+            else:
+                ev = _evidence(r)
+                key = evidence_key(ev) if ev else ""
+            if key:
                 e = evidence_index.get(key)
                 if e is None:
                     e = evidence_index[key] = len(evidence)
@@ -209,14 +224,19 @@ class _Payload:
         return out
 
 
-def _evidence(r: Result) -> dict[str, Any]:
+def _of_evidence(evidence: Evidence) -> dict[str, Any]:
     ev: dict[str, Any] = {}
-    if r.evidence.values:
-        ev["values"] = r.evidence.values
-    if r.evidence.collected_at:
-        ev["collected_at"] = r.evidence.collected_at
-    if r.evidence.related:
-        ev["related"] = r.evidence.related
+    if evidence.values:
+        ev["values"] = evidence.values
+    if evidence.collected_at:
+        ev["collected_at"] = evidence.collected_at
+    if evidence.related:
+        ev["related"] = evidence.related
+    return ev
+
+
+def _evidence(r: Result) -> dict[str, Any]:
+    ev = _of_evidence(r.evidence)
     if r.cost is not None:  # the finding's waste with its assumptions, in the details view
         ev["cost"] = r.cost.model_dump(exclude_none=True, mode="json")
     return ev

@@ -11,10 +11,11 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from operator import attrgetter
+from typing import Any
 from xml.sax.saxutils import escape
 
 from mlguard.model import Result, ScanResult, Status
-from mlguard.report.base import Reporter, ReportOptions, json_dumper, register
+from mlguard.report.base import PerObject, Reporter, ReportOptions, json_dumper, register
 
 _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -70,7 +71,11 @@ class _Cases:
     compliance line...) are escaped once each, the result's own (name, uid, evidence) each time."""
 
     def __init__(self) -> None:
-        self.evidence = json_dumper(sort_keys=True, ensure_ascii=False)
+        dumps = json_dumper(sort_keys=True, ensure_ascii=False)
+        # the line of an evidence, once per evidence object (a policy's equal ones are one)
+        self.evidence: PerObject[dict[str, Any], str] = PerObject(
+            lambda values: _clean_text("\nevidence: " + dumps(values))
+        )
         self.heads: dict[tuple[str, str, str], tuple[str, str]] = {}
         self.opens: dict[tuple[Status, str, str, str], tuple[str, str]] = {}
         self.middles: dict[tuple[str | None, ...], str] = {}
@@ -130,7 +135,7 @@ class _Cases:
             )
         body = [opened[0], _clean_text(f"resource: {r.resource_uid}"), middle]
         if r.evidence.values:
-            body.append(_clean_text("\nevidence: " + self.evidence(r.evidence.values)))
+            body.append(self.evidence(r.evidence.values))
         if r.source:
             body.append(_clean_text(f"\nsource: {r.source.file}:{r.source.start_line}"))
         if r.compliance:
