@@ -35,10 +35,13 @@ Figures are printed, never asserted. To compare with another checkout, put its `
 from __future__ import annotations
 
 import argparse
+import hashlib
+import http
 import http.client
 import json
 import os
 import random
+import re
 import resource
 import socket
 import subprocess
@@ -70,7 +73,50 @@ class _Proxy:
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.local = threading.local()
+        # --replay: "forward" (as ever), "record" (forward and keep each answer), "replay" (answer
+        # from what was kept, never asking moto)
+        self.mode = "forward"
+        self.recording: dict[tuple[Any, ...], tuple[bytes, int]] = {}  # key -> (raw answer, status)
+        self.owner: dict[str, str] = {}  # access key id of an assumed role -> its account
         self.reset()
+
+    def set_mode(self, mode: str) -> None:
+        with self.lock:
+            if mode == "record":  # a fresh recording
+                self.recording.clear()
+                self.owner.clear()
+            self.mode = mode
+
+    def key(self, command: str, path: str, headers: Any, body: bytes) -> tuple[Any, ...]:
+        """What identifies a request across runs: who (the account: an assumed role's fresh access
+        key id is mapped to its account), region and service (the credential scope), method, path and
+        query, the body's hash, with every timestamp in them blanked (the scanner asks for windows
+        ending now: jobs created in the last N days, metrics of the last N days), and every header but
+        those that change from run to run or attempt to attempt, or repeat what is already in the key
+        (:data:`_VOLATILE`: the signature, X-Amz-Date, the session token, the SDK's invocation id and
+        attempt count, the payload's hash and length). X-Amz-Target (the operation of a json-protocol
+        call, whose body is often just ``{}``) and Host stay in."""
+        auth = headers.get("Authorization") or ""
+        scope = auth.rsplit("Credential=", maxsplit=1)[-1].split(",", maxsplit=1)[0].split("/")
+        who, region, service = (scope[0], scope[2], scope[3]) if len(scope) > 3 else (auth[:64], "", "")
+        return (
+            self.owner.get(who, who),
+            region,
+            service,
+            command,
+            tuple(sorted((k.lower(), v) for k, v in headers.items() if k.lower() not in _VOLATILE)),
+            _TIME_IN_PATH.sub("<time>", path),
+            hashlib.blake2b(_TIME_IN_BODY.sub(b"<time>", body), digest_size=16).digest(),
+        )
+
+    def learn(self, body: bytes, answer: bytes) -> None:
+        """After an AssumeRole: the access key id it handed out belongs to the role's account (moto
+        hands out a random one per call, so keys made with it would not match the next run's)."""
+        role = _ROLE_ACCOUNT.search(body)
+        key_id = _ACCESS_KEY_ID.search(answer)
+        if role and key_id:
+            with self.lock:
+                self.owner[key_id.group(1).decode()] = f"account {role.group(1).decode()}"
 
     def reset(self) -> None:
         with self.lock:
@@ -82,6 +128,9 @@ class _Proxy:
             self.busy = 0.0  # summed seconds of all requests (latency included)
             self.first: float | None = None
             self.last: float | None = None
+            self.replayed = 0
+            self.misses = 0
+            self.miss_keys: list[str] = []
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
@@ -93,6 +142,11 @@ class _Proxy:
                 "busy": self.busy,
                 "first": self.first,
                 "last": self.last,
+                "mode": self.mode,
+                "recorded": len(self.recording),
+                "replayed": self.replayed,
+                "misses": self.misses,
+                "miss_keys": self.miss_keys,
             }
 
     def over_rate(self, authorization: str) -> bool:
@@ -116,6 +170,45 @@ class _Proxy:
         if c is None:
             c = self.local.conn = http.client.HTTPConnection(self.upstream, timeout=60)
         return c
+
+
+# Timestamps a request carries: ISO 8601 (query strings, rest-json and XML bodies, percent-encoded or
+# not), seconds since the epoch of this decade (json protocol bodies), and CBOR's tag 1 with a float or
+# integer (smithy-rpc-v2-cbor bodies, e.g. CloudWatch's GetMetricData).
+_ISO = r"\d{4}-\d\d-\d\dT\d\d(?:%3A|:)\d\d(?:%3A|:)\d\d(?:\.\d+)?(?:Z|[+-]\d\d(?:%3A|:)?\d\d|%2B\d\d%3A\d\d)?"
+_TIME_IN_PATH = re.compile(_ISO)
+_TIME_IN_BODY = re.compile(
+    _ISO.encode() + rb"|(?<![\d.])1[7-9]\d{8}(?:\.\d+)?(?![\d.])|\xc1(?:\xfb.{8}|\x1a.{4})", re.DOTALL
+)
+_VOLATILE = frozenset(
+    {
+        "authorization",
+        "x-amz-date",
+        "x-amz-security-token",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+        "user-agent",
+        "x-amz-user-agent",
+        "x-amz-content-sha256",
+        "content-md5",
+        "x-amz-checksum-crc32",
+        "x-amz-sdk-checksum-algorithm",
+        "content-length",
+        "connection",
+        "accept-encoding",
+        "expect",
+    }
+)
+_ROLE_ACCOUNT = re.compile(rb"RoleArn=arn(?:%3A|:)aws(?:%3A|:)iam(?:%3A|:)(?:%3A|:)(\d{12})")
+_ACCESS_KEY_ID = re.compile(rb'(?:<AccessKeyId>|"AccessKeyId":\s*")([^<"]+)')
+
+
+def _raw_answer(status: int, ctype: str, body: bytes, extra: list[tuple[str, str]]) -> bytes:
+    """An HTTP/1.1 answer as bytes, to be written as it is (replay: no per-request header work)."""
+    lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}", f"Content-Type: {ctype}"]
+    lines += [f"{k}: {v}" for k, v in extra]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 def _throttle_answer(headers: Any) -> tuple[int, str, bytes]:
@@ -160,6 +253,8 @@ def serve_proxy(
             if self.path.startswith("/__proxy/"):
                 if self.path == "/__proxy/reset":
                     proxy.reset()
+                elif self.path.startswith("/__proxy/mode/"):
+                    proxy.set_mode(self.path.removeprefix("/__proxy/mode/"))
                 self._reply(200, "application/json", json.dumps(proxy.stats()).encode())
                 return
             length = int(self.headers.get("Content-Length") or 0)
@@ -177,6 +272,24 @@ def serve_proxy(
                 time.sleep(proxy.latency)
                 if throttle:
                     self._reply(*_throttle_answer(self.headers))
+                    return
+                if proxy.mode == "replay":
+                    key = proxy.key(self.command, self.path, self.headers, body)
+                    recorded = proxy.recording.get(key)
+                    if recorded is None:
+                        with proxy.lock:
+                            proxy.misses += 1
+                            if len(proxy.miss_keys) < 8 and repr(key[:6]) not in proxy.miss_keys:
+                                proxy.miss_keys.append(repr(key[:4] + key[5:6]))
+                        self._reply(500, "text/plain", b"no recorded answer")
+                        return
+                    raw, status = recorded
+                    with proxy.lock:
+                        proxy.replayed += 1
+                        proxy.gaps += status == 501
+                    if key[2] == "sts":
+                        proxy.learn(body, raw)
+                    self.wfile.write(raw)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
                 for attempt in range(2):
@@ -200,7 +313,15 @@ def serve_proxy(
                         proxy.gaps += 1
                 skip = {"transfer-encoding", "connection", "content-length", "content-type"}
                 extra = [(k, v) for k, v in resp.getheaders() if k.lower() not in skip]
-                self._reply(status, resp.getheader("Content-Type") or "text/plain", data, extra)
+                ctype = resp.getheader("Content-Type") or "text/plain"
+                if proxy.mode == "record":
+                    key = proxy.key(self.command, self.path, self.headers, body)
+                    if key[2] == "sts":
+                        proxy.learn(body, data)
+                    raw = _raw_answer(status, ctype, data, extra)
+                    with proxy.lock:  # the first answer: a retried request gets the same one
+                        proxy.recording.setdefault(key, (raw, status))
+                self._reply(status, ctype, data, extra)
             finally:
                 end = time.perf_counter()
                 with proxy.lock:
@@ -428,6 +549,13 @@ def main() -> None:
     parser.add_argument("--all-fields", action="store_true", help=argparse.SUPPRESS)  # internal
     parser.add_argument("--per-type", action="store_true", help="print calls per resource per type")
     parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="scan each N twice: a recording pass (the proxy forwards to moto and keeps every answer), "
+        "then the measured pass, answered from the recording without moto (its CPU is not ours "
+        "against real AWS); throttling is decided as ever, before the recording is looked up",
+    )
+    parser.add_argument(
         "--proxy", nargs=6, metavar=("PORT", "UPSTREAM", "LATENCY", "THROTTLE", "GAPS", "RATE")
     )
     parser.add_argument("--child", type=int)
@@ -512,7 +640,11 @@ def main() -> None:
         if args.compare:
             sources = [("base", str(Path(args.compare).resolve())), ("this", None)]
         measured: dict[tuple[str, int], tuple[float, float, float, float]] = {}
-        for (n, all_fields), (label, src) in [(run, source) for run in runs for source in sources]:
+        passes = [("record", "rec"), ("replay", "rply")] if args.replay else [("forward", "")]
+        plan = [(run, source, mode) for run in runs for source in sources for mode in passes]
+        for (n, all_fields), (source, src), (mode, tag) in plan:
+            urllib.request.urlopen(f"{proxy_url}/__proxy/mode/{mode}").close()
+            label = f"{source}/{tag}" if tag and len(sources) > 1 else (tag or source)
             cmd = [
                 sys.executable,
                 __file__,
@@ -560,6 +692,8 @@ def main() -> None:
                 f"{r['rss_mib']:8.0f} {mean:14.1f} {p['peak']:5d} {errors}"
             )
             row += f"  (CPU s: moto server {server_cpu:.1f}, proxy {proxy_cpu:.1f}; load {load:.1f})"
+            if mode == "replay":
+                row += f"  (replayed {p['replayed']} of {p['recorded']} recorded; {p['misses']} misses)"
             if r.get("limits"):
                 lim = r["limits"]
                 row += (
@@ -569,7 +703,9 @@ def main() -> None:
             if r["traced_mib"] is not None:
                 row += f"  (tracemalloc peak {r['traced_mib']:.0f} MiB)"
             print(row, flush=True)
-            if not args.policies:
+            for key in p.get("miss_keys", []):
+                print(f"    no recorded answer: {key}")
+            if not args.policies and mode != "record":
                 measured[(label, n)] = (r["wall"], r["cpu"], server_cpu, proxy_cpu)
             if r["scanned"] != n:
                 print(f"  ! resources came from {r['scanned']} of {n} accounts")
