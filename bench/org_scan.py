@@ -18,12 +18,23 @@ calls were held back.
 
     .venv/bin/python bench/org_scan.py [--accounts 1,10,30] [--regions us-east-1,eu-west-1]
         [--latency-ms 50] [--throttle 0.02] [--rate 0] [--workers 16] [--retry-mode standard]
-        [--per-type] [--policies s3_bucket_default_encryption] [--compare OTHER/src]
+        [--per-type] [--policies s3_bucket_default_encryption] [--compare OTHER/src] [--replay]
 
 The proxy throttles in two ways, alone or together: ``--throttle`` answers that share of requests,
 picked at random, with a throttling error (a rate limit cannot avoid those); ``--rate N`` throttles
 as real APIs do, by rate: a token bucket of N requests per second (burst N) per (access key, i.e.
 account, region, service), and a request finding it empty is throttled.
+
+``--replay`` scans each N twice, alternately: a recording pass (``rec``: the proxy forwards to moto,
+as without ``--replay``, and keeps every answer), then the measured pass (``rply``: the same latency,
+status, headers and body, answered from the recording; moto is not asked, so its CPU, which real AWS
+does not cost this machine, leaves the cores). An answer is found by what identifies the request
+(``_Proxy.key``): the account (an assumed role's fresh access key id mapped to its account through the
+AssumeRole answer), region and service, method, path and query, body hash, timestamps blanked (the
+scanner's "last N days" windows), and the headers but the signature, dates, tokens, SDK invocation id
+and attempt count. Throttles are decided first, as without ``--replay``. A request with no recorded
+answer gets a 500 and is counted (``misses``: must be 0); the replay's resources and errors are
+compared with the recording pass's.
 
 ``--per-type`` adds calls per resource per type; ``--policies`` scans only those policies' types
 twice, reading every field (as before pruning) and only what they read, and prints both.
@@ -640,6 +651,7 @@ def main() -> None:
         if args.compare:
             sources = [("base", str(Path(args.compare).resolve())), ("this", None)]
         measured: dict[tuple[str, int], tuple[float, float, float, float]] = {}
+        recorded_scan: dict[str, Any] = {}  # what the recording pass found, to compare the replay with
         passes = [("record", "rec"), ("replay", "rply")] if args.replay else [("forward", "")]
         plan = [(run, source, mode) for run in runs for source in sources for mode in passes]
         for (n, all_fields), (source, src), (mode, tag) in plan:
@@ -705,7 +717,17 @@ def main() -> None:
             print(row, flush=True)
             for key in p.get("miss_keys", []):
                 print(f"    no recorded answer: {key}")
-            if not args.policies and mode != "record":
+            found = {"resources by type": r["by_type"], "errors": r["errors"]}
+            if mode == "record":
+                recorded_scan = found
+            elif mode == "replay":
+                same = [k for k in found if found[k] == recorded_scan.get(k)]
+                differ = [k for k in found if k not in same]
+                print(
+                    f"    replay vs recording pass: same {', '.join(same) or '-'}"
+                    + (f"; DIFFERENT {', '.join(differ)} (check before trusting the figures)" if differ else "")
+                )
+            if not args.policies:  # the recording pass too: it is the scan through moto, as without --replay
                 measured[(label, n)] = (r["wall"], r["cpu"], server_cpu, proxy_cpu)
             if r["scanned"] != n:
                 print(f"  ! resources came from {r['scanned']} of {n} accounts")
