@@ -723,11 +723,9 @@ def main() -> None:
             elif mode == "replay":
                 same = [k for k in found if found[k] == recorded_scan.get(k)]
                 differ = [k for k in found if k not in same]
-                print(
-                    f"    replay vs recording pass: same {', '.join(same) or '-'}"
-                    + (f"; DIFFERENT {', '.join(differ)} (check before trusting the figures)" if differ else "")
-                )
-            if not args.policies:  # the recording pass too: it is the scan through moto, as without --replay
+                warn = f"; DIFFERENT {', '.join(differ)} (check the figures)" if differ else ""
+                print(f"    replay vs recording pass: same {', '.join(same) or '-'}{warn}")
+            if not args.policies:  # the recording pass too: the scan through moto, as without --replay
                 measured[(label, n)] = (r["wall"], r["cpu"], server_cpu, proxy_cpu)
             if r["scanned"] != n:
                 print(f"  ! resources came from {r['scanned']} of {n} accounts")
