@@ -501,8 +501,10 @@ def organisation(url: str, members: int, regions: list[str]) -> list[str]:
 
 
 def summary(measured: dict[tuple[str, int], tuple[float, float, float, float]]) -> None:
-    """The N-accounts / 1-account wall ratio, and the floor the machine's cores put under it: the
-    CPU seconds per account of the scanner, the moto server and the proxy, all on these cores."""
+    """The N-accounts / 1-account wall ratio, and the floors under it: the machine's cores (the CPU
+    seconds of the scanner, the moto server and the proxy, all on these cores), and the scanner's
+    GIL (one Python process: its threads run Python code on one core at a time, so its CPU seconds
+    are about a floor of their own)."""
     cores = os.cpu_count() or 1
     for (label, n), (wall, cpu, server, proxy) in sorted(measured.items()):
         one = measured.get((label, 1))
@@ -513,8 +515,8 @@ def summary(measured: dict[tuple[str, int], tuple[float, float, float, float]]) 
             f"{label}: {n} accounts took {wall / one[0]:.1f}x the wall time of 1 ({wall:.1f} s / "
             f"{one[0]:.1f} s); CPU per account: mlguard {cpu / n:.2f} s, moto server {server / n:.2f} s, "
             f"proxy {proxy / n:.2f} s; on {cores} cores these {n} accounts need at least {floor:.1f} s "
-            f"of wall time (2x of 1 account: {2 * one[0]:.1f} s; without mlguard's share: "
-            f"{(server + proxy) / cores:.1f} s)"
+            f"of wall time, and mlguard's one process (one GIL) about {cpu:.1f} s (2x of 1 account: "
+            f"{2 * one[0]:.1f} s; without mlguard's share: {(server + proxy) / cores:.1f} s)"
         )
 
 
