@@ -18,12 +18,39 @@ calls were held back.
 
     .venv/bin/python bench/org_scan.py [--accounts 1,10,30] [--regions us-east-1,eu-west-1]
         [--latency-ms 50] [--throttle 0.02] [--rate 0] [--workers 16] [--retry-mode standard]
-        [--per-type] [--policies s3_bucket_default_encryption] [--compare OTHER/src]
+        [--per-type] [--policies s3_bucket_default_encryption] [--compare OTHER/src] [--replay]
 
 The proxy throttles in two ways, alone or together: ``--throttle`` answers that share of requests,
 picked at random, with a throttling error (a rate limit cannot avoid those); ``--rate N`` throttles
 as real APIs do, by rate: a token bucket of N requests per second (burst N) per (access key, i.e.
 account, region, service), and a request finding it empty is throttled.
+
+``--replay`` scans each N twice, alternately: a recording pass (``rec``: the proxy forwards to moto,
+as without ``--replay``, and keeps every answer), then the measured pass (``rply``: the same latency,
+status, headers and body, answered from the recording; moto is not asked, so its CPU, which real AWS
+does not cost this machine, leaves the cores). An answer is found by what identifies the request
+(``_Proxy.key``): the account (an assumed role's fresh access key id mapped to its account through the
+AssumeRole answer), region and service, method, path and query, body hash, timestamps blanked (the
+scanner's "last N days" windows), and the headers but the signature, dates, tokens, SDK invocation id
+and attempt count. Throttles are decided first, as without ``--replay``. A request with no recorded
+answer gets a 500 and is counted (``misses``: must be 0); the replay's resources and errors are
+compared with the recording pass's.
+
+    PYTHONPATH=$PWD/src .venv/bin/python bench/org_scan.py --accounts 1,10 --replay [--throttle 0]
+
+Figures (Dec 6 2026, 2 shared cores, load 3-5; 3 runs each, ``rec`` and ``rply`` alternately; 0 misses,
+the same resources and errors in both passes; 378 requests per account):
+
+    throttle  pass   1 account  10 accounts  10/1     mlguard CPU-s/acct  proxy CPU-s/acct  moto
+    0         rec    3.9-4.3 s  17.2-18.6 s  4.0-4.8  0.84-0.89           0.27-0.28         ~1.0
+    0         rply   2.3-2.4 s   9.2-9.5 s   4.0-4.1  0.71-0.82           0.12-0.14         0.0
+    0.02      rec    3.7-5.1 s  13.9-20.0 s  3.1-5.4  0.83-0.91           0.26-0.29         ~1.0
+    0.02      rply   2.7-3.1 s   9.7-11.5 s  3.1-3.7  0.70-0.81           0.12-0.13         0.0
+
+Peak RSS of the scanner: 212-234 MiB (1 account), 230-257 MiB (10). Without moto the 10 accounts'
+wall is about mlguard's own CPU seconds (7-8 s, one process: its threads share one GIL), not the
+cores' floor (about 4.5 s): the 2x goal (about 4.6-6 s) needs less CPU per account in mlguard, or
+its accounts spread over more than one process.
 
 ``--per-type`` adds calls per resource per type; ``--policies`` scans only those policies' types
 twice, reading every field (as before pruning) and only what they read, and prints both.
@@ -35,10 +62,13 @@ Figures are printed, never asserted. To compare with another checkout, put its `
 from __future__ import annotations
 
 import argparse
+import hashlib
+import http
 import http.client
 import json
 import os
 import random
+import re
 import resource
 import socket
 import subprocess
@@ -70,7 +100,50 @@ class _Proxy:
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.local = threading.local()
+        # --replay: "forward" (as ever), "record" (forward and keep each answer), "replay" (answer
+        # from what was kept, never asking moto)
+        self.mode = "forward"
+        self.recording: dict[tuple[Any, ...], tuple[bytes, int]] = {}  # key -> (raw answer, status)
+        self.owner: dict[str, str] = {}  # access key id of an assumed role -> its account
         self.reset()
+
+    def set_mode(self, mode: str) -> None:
+        with self.lock:
+            if mode == "record":  # a fresh recording
+                self.recording.clear()
+                self.owner.clear()
+            self.mode = mode
+
+    def key(self, command: str, path: str, headers: Any, body: bytes) -> tuple[Any, ...]:
+        """What identifies a request across runs: who (the account: an assumed role's fresh access
+        key id is mapped to its account), region and service (the credential scope), method, path and
+        query, the body's hash, with every timestamp in them blanked (the scanner asks for windows
+        ending now: jobs created in the last N days, metrics of the last N days), and every header but
+        those that change from run to run or attempt to attempt, or repeat what is already in the key
+        (:data:`_VOLATILE`: the signature, X-Amz-Date, the session token, the SDK's invocation id and
+        attempt count, the payload's hash and length). X-Amz-Target (the operation of a json-protocol
+        call, whose body is often just ``{}``) and Host stay in."""
+        auth = headers.get("Authorization") or ""
+        scope = auth.rsplit("Credential=", maxsplit=1)[-1].split(",", maxsplit=1)[0].split("/")
+        who, region, service = (scope[0], scope[2], scope[3]) if len(scope) > 3 else (auth[:64], "", "")
+        return (
+            self.owner.get(who, who),
+            region,
+            service,
+            command,
+            tuple(sorted((k.lower(), v) for k, v in headers.items() if k.lower() not in _VOLATILE)),
+            _TIME_IN_PATH.sub("<time>", path),
+            hashlib.blake2b(_TIME_IN_BODY.sub(b"<time>", body), digest_size=16).digest(),
+        )
+
+    def learn(self, body: bytes, answer: bytes) -> None:
+        """After an AssumeRole: the access key id it handed out belongs to the role's account (moto
+        hands out a random one per call, so keys made with it would not match the next run's)."""
+        role = _ROLE_ACCOUNT.search(body)
+        key_id = _ACCESS_KEY_ID.search(answer)
+        if role and key_id:
+            with self.lock:
+                self.owner[key_id.group(1).decode()] = f"account {role.group(1).decode()}"
 
     def reset(self) -> None:
         with self.lock:
@@ -82,6 +155,9 @@ class _Proxy:
             self.busy = 0.0  # summed seconds of all requests (latency included)
             self.first: float | None = None
             self.last: float | None = None
+            self.replayed = 0
+            self.misses = 0
+            self.miss_keys: list[str] = []
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
@@ -93,6 +169,11 @@ class _Proxy:
                 "busy": self.busy,
                 "first": self.first,
                 "last": self.last,
+                "mode": self.mode,
+                "recorded": len(self.recording),
+                "replayed": self.replayed,
+                "misses": self.misses,
+                "miss_keys": self.miss_keys,
             }
 
     def over_rate(self, authorization: str) -> bool:
@@ -116,6 +197,45 @@ class _Proxy:
         if c is None:
             c = self.local.conn = http.client.HTTPConnection(self.upstream, timeout=60)
         return c
+
+
+# Timestamps a request carries: ISO 8601 (query strings, rest-json and XML bodies, percent-encoded or
+# not), seconds since the epoch of this decade (json protocol bodies), and CBOR's tag 1 with a float or
+# integer (smithy-rpc-v2-cbor bodies, e.g. CloudWatch's GetMetricData).
+_ISO = r"\d{4}-\d\d-\d\dT\d\d(?:%3A|:)\d\d(?:%3A|:)\d\d(?:\.\d+)?(?:Z|[+-]\d\d(?:%3A|:)?\d\d|%2B\d\d%3A\d\d)?"
+_TIME_IN_PATH = re.compile(_ISO)
+_TIME_IN_BODY = re.compile(
+    _ISO.encode() + rb"|(?<![\d.])1[7-9]\d{8}(?:\.\d+)?(?![\d.])|\xc1(?:\xfb.{8}|\x1a.{4})", re.DOTALL
+)
+_VOLATILE = frozenset(
+    {
+        "authorization",
+        "x-amz-date",
+        "x-amz-security-token",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+        "user-agent",
+        "x-amz-user-agent",
+        "x-amz-content-sha256",
+        "content-md5",
+        "x-amz-checksum-crc32",
+        "x-amz-sdk-checksum-algorithm",
+        "content-length",
+        "connection",
+        "accept-encoding",
+        "expect",
+    }
+)
+_ROLE_ACCOUNT = re.compile(rb"RoleArn=arn(?:%3A|:)aws(?:%3A|:)iam(?:%3A|:)(?:%3A|:)(\d{12})")
+_ACCESS_KEY_ID = re.compile(rb'(?:<AccessKeyId>|"AccessKeyId":\s*")([^<"]+)')
+
+
+def _raw_answer(status: int, ctype: str, body: bytes, extra: list[tuple[str, str]]) -> bytes:
+    """An HTTP/1.1 answer as bytes, to be written as it is (replay: no per-request header work)."""
+    lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}", f"Content-Type: {ctype}"]
+    lines += [f"{k}: {v}" for k, v in extra]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 def _throttle_answer(headers: Any) -> tuple[int, str, bytes]:
@@ -160,6 +280,8 @@ def serve_proxy(
             if self.path.startswith("/__proxy/"):
                 if self.path == "/__proxy/reset":
                     proxy.reset()
+                elif self.path.startswith("/__proxy/mode/"):
+                    proxy.set_mode(self.path.removeprefix("/__proxy/mode/"))
                 self._reply(200, "application/json", json.dumps(proxy.stats()).encode())
                 return
             length = int(self.headers.get("Content-Length") or 0)
@@ -177,6 +299,24 @@ def serve_proxy(
                 time.sleep(proxy.latency)
                 if throttle:
                     self._reply(*_throttle_answer(self.headers))
+                    return
+                if proxy.mode == "replay":
+                    key = proxy.key(self.command, self.path, self.headers, body)
+                    recorded = proxy.recording.get(key)
+                    if recorded is None:
+                        with proxy.lock:
+                            proxy.misses += 1
+                            if len(proxy.miss_keys) < 8 and repr(key[:6]) not in proxy.miss_keys:
+                                proxy.miss_keys.append(repr(key[:4] + key[5:6]))
+                        self._reply(500, "text/plain", b"no recorded answer")
+                        return
+                    raw, status = recorded
+                    with proxy.lock:
+                        proxy.replayed += 1
+                        proxy.gaps += status == 501
+                    if key[2] == "sts":
+                        proxy.learn(body, raw)
+                    self.wfile.write(raw)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
                 for attempt in range(2):
@@ -200,7 +340,15 @@ def serve_proxy(
                         proxy.gaps += 1
                 skip = {"transfer-encoding", "connection", "content-length", "content-type"}
                 extra = [(k, v) for k, v in resp.getheaders() if k.lower() not in skip]
-                self._reply(status, resp.getheader("Content-Type") or "text/plain", data, extra)
+                ctype = resp.getheader("Content-Type") or "text/plain"
+                if proxy.mode == "record":
+                    key = proxy.key(self.command, self.path, self.headers, body)
+                    if key[2] == "sts":
+                        proxy.learn(body, data)
+                    raw = _raw_answer(status, ctype, data, extra)
+                    with proxy.lock:  # the first answer: a retried request gets the same one
+                        proxy.recording.setdefault(key, (raw, status))
+                self._reply(status, ctype, data, extra)
             finally:
                 end = time.perf_counter()
                 with proxy.lock:
@@ -369,8 +517,10 @@ def organisation(url: str, members: int, regions: list[str]) -> list[str]:
 
 
 def summary(measured: dict[tuple[str, int], tuple[float, float, float, float]]) -> None:
-    """The N-accounts / 1-account wall ratio, and the floor the machine's cores put under it: the
-    CPU seconds per account of the scanner, the moto server and the proxy, all on these cores."""
+    """The N-accounts / 1-account wall ratio, and the floors under it: the machine's cores (the CPU
+    seconds of the scanner, the moto server and the proxy, all on these cores), and the scanner's
+    GIL (one Python process: its threads run Python code on one core at a time, so its CPU seconds
+    are about a floor of their own)."""
     cores = os.cpu_count() or 1
     for (label, n), (wall, cpu, server, proxy) in sorted(measured.items()):
         one = measured.get((label, 1))
@@ -381,8 +531,8 @@ def summary(measured: dict[tuple[str, int], tuple[float, float, float, float]]) 
             f"{label}: {n} accounts took {wall / one[0]:.1f}x the wall time of 1 ({wall:.1f} s / "
             f"{one[0]:.1f} s); CPU per account: mlguard {cpu / n:.2f} s, moto server {server / n:.2f} s, "
             f"proxy {proxy / n:.2f} s; on {cores} cores these {n} accounts need at least {floor:.1f} s "
-            f"of wall time (2x of 1 account: {2 * one[0]:.1f} s; without mlguard's share: "
-            f"{(server + proxy) / cores:.1f} s)"
+            f"of wall time, and mlguard's one process (one GIL) about {cpu:.1f} s (2x of 1 account: "
+            f"{2 * one[0]:.1f} s; without mlguard's share: {(server + proxy) / cores:.1f} s)"
         )
 
 
@@ -427,6 +577,13 @@ def main() -> None:
     )
     parser.add_argument("--all-fields", action="store_true", help=argparse.SUPPRESS)  # internal
     parser.add_argument("--per-type", action="store_true", help="print calls per resource per type")
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="scan each N twice: a recording pass (the proxy forwards to moto and keeps every answer), "
+        "then the measured pass, answered from the recording without moto (its CPU is not ours "
+        "against real AWS); throttling is decided as ever, before the recording is looked up",
+    )
     parser.add_argument(
         "--proxy", nargs=6, metavar=("PORT", "UPSTREAM", "LATENCY", "THROTTLE", "GAPS", "RATE")
     )
@@ -512,7 +669,12 @@ def main() -> None:
         if args.compare:
             sources = [("base", str(Path(args.compare).resolve())), ("this", None)]
         measured: dict[tuple[str, int], tuple[float, float, float, float]] = {}
-        for (n, all_fields), (label, src) in [(run, source) for run in runs for source in sources]:
+        recorded_scan: dict[str, Any] = {}  # what the recording pass found, to compare the replay with
+        passes = [("record", "rec"), ("replay", "rply")] if args.replay else [("forward", "")]
+        plan = [(run, source, mode) for run in runs for source in sources for mode in passes]
+        for (n, all_fields), (source, src), (mode, tag) in plan:
+            urllib.request.urlopen(f"{proxy_url}/__proxy/mode/{mode}").close()
+            label = f"{source}/{tag}" if tag and len(sources) > 1 else (tag or source)
             cmd = [
                 sys.executable,
                 __file__,
@@ -560,6 +722,8 @@ def main() -> None:
                 f"{r['rss_mib']:8.0f} {mean:14.1f} {p['peak']:5d} {errors}"
             )
             row += f"  (CPU s: moto server {server_cpu:.1f}, proxy {proxy_cpu:.1f}; load {load:.1f})"
+            if mode == "replay":
+                row += f"  (replayed {p['replayed']} of {p['recorded']} recorded; {p['misses']} misses)"
             if r.get("limits"):
                 lim = r["limits"]
                 row += (
@@ -569,7 +733,17 @@ def main() -> None:
             if r["traced_mib"] is not None:
                 row += f"  (tracemalloc peak {r['traced_mib']:.0f} MiB)"
             print(row, flush=True)
-            if not args.policies:
+            for key in p.get("miss_keys", []):
+                print(f"    no recorded answer: {key}")
+            found = {"resources by type": r["by_type"], "errors": r["errors"]}
+            if mode == "record":
+                recorded_scan = found
+            elif mode == "replay":
+                same = [k for k in found if found[k] == recorded_scan.get(k)]
+                differ = [k for k in found if k not in same]
+                warn = f"; DIFFERENT {', '.join(differ)} (check the figures)" if differ else ""
+                print(f"    replay vs recording pass: same {', '.join(same) or '-'}{warn}")
+            if not args.policies:  # the recording pass too: the scan through moto, as without --replay
                 measured[(label, n)] = (r["wall"], r["cpu"], server_cpu, proxy_cpu)
             if r["scanned"] != n:
                 print(f"  ! resources came from {r['scanned']} of {n} accounts")
