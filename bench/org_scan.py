@@ -19,6 +19,7 @@ calls were held back.
     .venv/bin/python bench/org_scan.py [--accounts 1,10,30] [--regions us-east-1,eu-west-1]
         [--latency-ms 50] [--throttle 0.02] [--rate 0] [--workers 16] [--retry-mode standard]
         [--per-type] [--policies s3_bucket_default_encryption] [--compare OTHER/src] [--replay]
+        [--shards K]
 
 The proxy throttles in two ways, alone or together: ``--throttle`` answers that share of requests,
 picked at random, with a throttling error (a rate limit cannot avoid those); ``--rate N`` throttles
@@ -51,6 +52,11 @@ Peak RSS of the scanner: 212-234 MiB (1 account), 230-257 MiB (10). Without moto
 wall is about mlguard's own CPU seconds (7-8 s, one process: its threads share one GIL), not the
 cores' floor (about 4.5 s): the 2x goal (about 4.6-6 s) needs less CPU per account in mlguard, or
 its accounts spread over more than one process.
+
+``--shards K`` scans each N with K local collector processes together, process i reading its
+shard (``--shard i/K``, as ``mlguard collect --shard`` does) of the units; the row is their
+sum, its wall time from the first start to the last end. With ``--replay --throttle 0`` (07:23 UTC,
+Dec 6, load 0.7-1.3): 2 shards, 10 accounts 7.6 s (shards 6.3 and 5.2 s) against 1 account 2.9 s.
 
 ``--per-type`` adds calls per resource per type; ``--policies`` scans only those policies' types
 twice, reading every field (as before pruning) and only what they read, and prints both.
@@ -385,6 +391,11 @@ def scan(args: argparse.Namespace) -> None:
     collector = AwsCollector(ScopeConfig(aws=AwsScope(**fields)), **kwargs)
     types = frozenset(SPECS)
     sink = InventorySink()
+    if args.shard:  # one of K local processes (--shards K): only this shard's units
+        from mlguard.collect.shard import Shard
+
+        index, count = (int(x) for x in args.shard.split("/"))
+        sink.shard = Shard(index, count)
     if args.policies:  # only these policies' types; pruned to what they read unless --all-fields
         from mlguard.collect.prune import scan_reads
         from mlguard.policy.loader import builtin_policy_dir, load_policy_set
@@ -395,7 +406,8 @@ def scan(args: argparse.Namespace) -> None:
         sink = InventorySink(reads=scan_reads(chosen, every.values(), all_fields=args.all_fields))
     if args.trace:
         tracemalloc.start()
-    urllib.request.urlopen(args.endpoint + "/__proxy/reset").close()
+    if not args.shard:  # the parent resets the proxy once for all of a run's shards
+        urllib.request.urlopen(args.endpoint + "/__proxy/reset").close()
     cpu0 = time.process_time()
     start = time.perf_counter()
     if args.cprofile:  # every thread profiled (the scan's work runs in pool threads)
@@ -430,6 +442,7 @@ def scan(args: argparse.Namespace) -> None:
             {
                 "accounts": len(ids),
                 "scanned": len({r.account for r in sink.resources}),
+                "scanned_ids": sorted({r.account for r in sink.resources if r.account}),
                 "wall": wall,
                 "cpu": cpu,
                 "resources": len(sink.resources),
@@ -450,6 +463,54 @@ def scan(args: argparse.Namespace) -> None:
 
 
 # --------------------------------------------------------------------------- the parent
+
+
+def run_shards(cmd: list[str], env: dict[str, str], count: int, n: int) -> dict[str, Any]:
+    """Run ``count`` children together, child i with ``--shard i/count``; one figure row for them all:
+    wall from the first start to the last end (process start-up included), CPU, calls, resources
+    and errors summed, RSS the largest child's, the proxy's figures as the last child saw them."""
+    start = time.perf_counter()
+    children = [
+        subprocess.Popen(
+            [*cmd, "--shard", f"{i}/{count}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(count)
+    ]
+    outs = [child.communicate() for child in children]
+    wall = time.perf_counter() - start
+    parts = []
+    for child, (stdout, stderr) in zip(children, outs, strict=True):
+        if child.returncode:
+            print(stderr[-3000:])
+            raise SystemExit(f"a shard of the scan of {n} accounts failed")
+        parts.append(json.loads(stdout.strip().splitlines()[-1]))
+    merged = dict(parts[-1])
+    merged["wall"] = wall
+    merged["accounts"] = n
+    for key in ("cpu", "resources", "calls", "http"):
+        merged[key] = sum(p[key] for p in parts)
+    merged["scanned"] = len({a for p in parts for a in p["scanned_ids"]})
+    merged["rss_mib"] = max(p["rss_mib"] for p in parts)
+    merged["proxy"] = max((p["proxy"] for p in parts), key=lambda p: p["requests"])
+    errors: dict[str, int] = {}
+    by_type: dict[str, list[int]] = {}
+    for p in parts:
+        for key, count_ in p["errors"].items():
+            errors[key] = errors.get(key, 0) + count_
+        for rtype, (resources, calls) in p["by_type"].items():
+            row = by_type.setdefault(rtype, [0, 0])
+            row[0] += resources
+            row[1] += calls
+    merged["errors"], merged["by_type"] = errors, by_type
+    lim = [p["limits"] for p in parts if p.get("limits")]
+    merged["limits"] = {k: sum(x[k] for x in lim) for k in lim[0]} if lim else None
+    each = " ".join(f"{p['wall']:.1f}s/{p['cpu']:.1f}cpu" for p in parts)
+    print(f"    shards (each: wall/CPU): {each}")
+    return merged
 
 
 def free_port() -> int:
@@ -587,7 +648,15 @@ def main() -> None:
     parser.add_argument(
         "--proxy", nargs=6, metavar=("PORT", "UPSTREAM", "LATENCY", "THROTTLE", "GAPS", "RATE")
     )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="K local collector processes, each reading its shard (--shard i/K) of the N accounts, "
+        "run together; wall time is until the last ends (process start included), CPU is their sum",
+    )
     parser.add_argument("--child", type=int)
+    parser.add_argument("--shard", default="", help=argparse.SUPPRESS)  # internal: i/K of a child
     parser.add_argument("--ids", default="")
     parser.add_argument("--endpoint", default="")
     args = parser.parse_args()
@@ -704,13 +773,17 @@ def main() -> None:
                 run_env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
             server_cpu, proxy_cpu = cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid)
             load = os.getloadavg()[0]
-            out = subprocess.run(cmd, env=run_env, capture_output=True, text=True, check=False)
+            if args.shards > 1:
+                urllib.request.urlopen(proxy_url + "/__proxy/reset").close()
+                r = run_shards(cmd, run_env, args.shards, n)
+            else:
+                out = subprocess.run(cmd, env=run_env, capture_output=True, text=True, check=False)
+                if out.returncode:
+                    print(out.stderr[-3000:])
+                    raise SystemExit(f"the scan of {n} accounts failed")
+                r = json.loads(out.stdout.strip().splitlines()[-1])
             server_cpu = cpu_seconds(procs[0].pid) - server_cpu
             proxy_cpu = cpu_seconds(procs[1].pid) - proxy_cpu
-            if out.returncode:
-                print(out.stderr[-3000:])
-                raise SystemExit(f"the scan of {n} accounts failed")
-            r = json.loads(out.stdout.strip().splitlines()[-1])
             p = r["proxy"]
             mean = p["busy"] / r["wall"] if r["wall"] else 0.0
             errors = sum(r["errors"].values())
