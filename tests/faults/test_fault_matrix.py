@@ -19,12 +19,12 @@ from mlguard.collect.aws import AwsCollector
 from mlguard.collect.base import Collector, NullProgress
 from mlguard.collect.databricks.provider import DatabricksCollector
 from mlguard.config import Config, ScopeConfig
-from mlguard.demo import moto_ext, s3control_host
+from mlguard.demo import moto_ext
 from mlguard.demo.databricks_fake import FakeWorkspaceServer, demo_state
 from mlguard.model import Inventory
 from mlguard.pipeline import Collected, LoadedConfig, collect
 from tests.collect.aws.estate import seed
-from tests.support.faults import FaultProxy
+from tests.support.faults import FaultProxy, offline_aws_env
 
 # One type per AWS protocol: JSON, REST-XML, EC2 query, REST-JSON.
 AWS_TYPES = {
@@ -83,19 +83,9 @@ def _aws_run(
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Estate]:
     mp = pytest.MonkeyPatch()
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        mp.setenv(var, value)
-    mp.delenv("AWS_PROFILE", raising=False)
-    # The demo's moto extension (notebook platforms, which moto drops) and the s3control host
-    # plugin (the account Block Public Access read), so the baseline collection is complete.
-    mp.setenv(s3control_host.PLUGIN_ENV, s3control_host.PLUGIN_SPEC)
+    offline_aws_env(mp)
+    # The demo's moto extension (notebook platforms, which moto drops), so the baseline collection
+    # is complete.
     moto_ext.apply()
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -20,6 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
 
+import pytest
+
+from mlguard.demo import s3control_host
+
 FAULTS = ("deny", "throttle", "5xx", "html", "malformed", "reset", "freeze")
 # A WAF or proxy block page: no <title>, so the SDKs cannot pick a reason out of it themselves.
 HTML_PAGE = (
@@ -217,6 +221,22 @@ class FaultProxy:
         self._up.release.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+def offline_aws_env(mp: pytest.MonkeyPatch) -> None:
+    """moto's fake credentials in us-east-1, no profile, config file or instance metadata, and the
+    s3control host plugin (the account-level S3 reads), for a collection against a local server."""
+    for var, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        s3control_host.PLUGIN_ENV: s3control_host.PLUGIN_SPEC,
+    }.items():
+        mp.setenv(var, value)
+    mp.delenv("AWS_PROFILE", raising=False)
 
 
 class FrozenServer:
