@@ -200,11 +200,13 @@ def test_aws_fault_in_one_region_is_error_for_that_scope_only(
 # --------------------------------------------------------------------------- Databricks
 
 
-def _dbx_run(url: str, token: str, timeout: float | None) -> Collected:
+def _dbx_run(url: str, token: str, timeout: float | None, patience: int = 2) -> Collected:
+    """A collection through the proxy; ``patience``: the HTTP and retry timeouts (seconds), short
+    so that a faulted route gives up quickly."""
     config = Config()
     config.scope.databricks.host = url
-    config.scope.databricks.http_timeout_seconds = 2
-    config.scope.databricks.retry_timeout_seconds = 2
+    config.scope.databricks.http_timeout_seconds = patience
+    config.scope.databricks.retry_timeout_seconds = patience
 
     def factory(scope: ScopeConfig) -> Collector:
         return DatabricksCollector(scope, token=token, workspace_name="faults.example")
@@ -229,7 +231,8 @@ def dbx() -> Iterator[Workspace]:
     server = FakeWorkspaceServer(demo_state()).start()
     try:
         with FaultProxy(server.host) as proxy:
-            baseline = _dbx_run(proxy.url, server.token, None).inventory
+            # No fault: the default timeouts, so a loaded test machine's slow answer is not an error.
+            baseline = _dbx_run(proxy.url, server.token, None, patience=60).inventory
             assert not baseline.errors
             assert {r.type for r in baseline.resources} == set(DBX_TYPES.values())
             yield Workspace(proxy, baseline, server.token)
