@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlguard import __version__
+from mlguard.collect.base import kept_of
 from mlguard.collect.shard import missing_shard_error, missing_unit_errors, shard_of
 from mlguard.errors import InputError, InventoryError
-from mlguard.model import CollectionError, IacScan, Identity, Inventory, Provenance, ShardInfo
+from mlguard.model import CollectionError, IacScan, Identity, Inventory, Provenance, Resource, ShardInfo
 from mlguard.pipeline import load_inventory
 
 
@@ -43,7 +44,7 @@ def account_scope_types() -> dict[str, list[str]]:
 
 def merge_parts(paths: Sequence[Path], command: str | None = None) -> Merged:
     """One inventory of the part files. Bad input (exit 2): a file that is not a shard's inventory,
-    two parts of the same shard, a resource in two parts. A unit some part saw but no part read (a
+    two parts of the same shard, a unit read by two parts. A unit some part saw but no part read (a
     shard missing, parts of different N) is recorded as a collection error: its results are ERROR."""
     if not paths:
         raise InputError("mlguard merge: no part files given")
@@ -79,12 +80,12 @@ def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | 
             other = reader.setdefault(unit, path)
             if other != path:
                 raise InputError(f"unit {unit} was read by two parts: {other} and {path}")
-    seen_uid: dict[str, str] = {}
-    for path, inv, _ in parts:
+    # A resource two parts read (from two units: a global and a regional list, an API that lists
+    # another region's) is kept once, the copy a single process would keep (``kept_of``).
+    kept: dict[str, Resource] = {}
+    for _, inv, _ in sorted(parts, key=lambda p: p[2].index):
         for r in inv.resources:
-            other = seen_uid.setdefault(r.uid, path)
-            if other != path:
-                raise InputError(f"resource {r.uid!r} is in two parts: {other} and {path}")
+            kept[r.uid] = r if r.uid not in kept else kept_of(kept[r.uid], r)
     plans = sorted({info.balanced_by or "" for _, _, info in parts})
     if len(plans) > 1:
         named = ", ".join(f"run {p}" if p else "the hash" for p in plans)
@@ -140,7 +141,7 @@ def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | 
                 key=lambda s: (s.count, s.index),
             ),
         ),
-        resources=sorted((r for _, inv, _ in parts for r in inv.resources), key=lambda r: (r.type, r.uid)),
+        resources=sorted(kept.values(), key=lambda r: (r.type, r.uid)),
         errors=errors,
         coverage=coverage,
         iac=_merged_iac([inv for _, inv, _ in parts]),

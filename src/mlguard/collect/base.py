@@ -100,6 +100,20 @@ class NullProgress:
         return None
 
 
+def _kept_key(resource: Resource) -> tuple[bool, str, str, str]:
+    parts = resource.uid.split(":", 5)
+    named = parts[3] if resource.uid.startswith("arn:") and len(parts) > 3 else None
+    elsewhere = named is not None and named != (resource.region or "")
+    return elsewhere, resource.region or "", resource.workspace or "", resource.account or ""
+
+
+def kept_of(first: Resource, second: Resource) -> Resource:
+    """Which copy of a resource read twice (two lists, two regions, two units) is kept, whatever
+    order they came in (threads, processes, shards): the one read where its ARN says it lives,
+    then the one of the first region, workspace, account; ``first`` when they tie."""
+    return second if _kept_key(second) < _kept_key(first) else first
+
+
 @dataclass
 class InventorySink:
     """Collects what the providers read. Safe to use from many threads."""
@@ -122,7 +136,7 @@ class InventorySink:
     # may leave out a call that supplies none of them and records what that left unread.
     reads: Mapping[str, frozenset[str]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _uids: set[str] = field(default_factory=set, repr=False)
+    _uids: dict[str, int] = field(default_factory=dict, repr=False)  # uid: index in resources
 
     def check_cancelled(self) -> None:
         """Called by the providers' request hooks before each API call: after a ``--timeout`` the
@@ -140,10 +154,12 @@ class InventorySink:
         its strings (name, tags, data) and records where plaintext secrets were found."""
         resource = scrub_resource(resource)
         with self._lock:
-            if resource.uid in self._uids:  # the same resource seen twice (e.g. global + regional list)
-                return
-            self._uids.add(resource.uid)
-            self.resources.append(resource)
+            at = self._uids.get(resource.uid)
+            if at is None:
+                self._uids[resource.uid] = len(self.resources)
+                self.resources.append(resource)
+            else:  # the same resource seen twice (e.g. global + regional list): one is kept
+                self.resources[at] = kept_of(self.resources[at], resource)
 
     def error(self, error: CollectionError) -> None:
         masked = mask_text(error.message)
