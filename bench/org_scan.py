@@ -426,14 +426,19 @@ def scan(args: argparse.Namespace) -> None:
         collector.collect(types, sink, NullProgress())
         threading.Thread.run = run  # type: ignore[method-assign]
         pstats.Stats(*profiles).dump_stats(args.cprofile)  # type: ignore[arg-type]
+    elif args.jobs > 1:  # mlguard's --jobs K: forked collector processes, merged (see jobs_scan)
+        stats_of = jobs_scan(args, collector, types, sink)
     else:
         collector.collect(types, sink, NullProgress())
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu0
+    if args.jobs > 1:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu += children.ru_utime + children.ru_stime
     limits = getattr(collector, "limits", None)  # the adaptive rate limits (newer collectors)
     peak_traced = tracemalloc.get_traced_memory()[1] if args.trace else None
     proxy = json.loads(urllib.request.urlopen(args.endpoint + "/__proxy/stats").read())
-    stats = collector.stats
+    stats = collector.stats if args.jobs <= 1 else stats_of
     errors: dict[str, int] = {}
     for e in sink.errors:
         errors[f"{e.operation} {e.code}"] = errors.get(f"{e.operation} {e.code}", 0) + 1
@@ -450,7 +455,9 @@ def scan(args: argparse.Namespace) -> None:
                 "calls": stats.total,
                 "http": sum(stats.http_requests.values()),
                 "proxy": proxy,
-                "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                if args.jobs <= 1
+                else stats_of.pss_mib,
                 "traced_mib": None if peak_traced is None else peak_traced / 2**20,
                 "limits": limits.totals() if limits is not None else None,
                 "by_type": {
@@ -460,6 +467,87 @@ def scan(args: argparse.Namespace) -> None:
             }
         )
     )
+
+
+class _JobStats:
+    """The ``--jobs`` children's call figures summed, and the peak memory of the process tree."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.http_requests: dict[str, int] = {}
+        self.by_type: dict[str, int] = {}
+        self.pss_mib = 0.0
+
+
+def _tree_pss_mib() -> float:
+    """The proportional set size (shared pages split between their sharers) of this process and
+    its children: the memory the forked processes really take together."""
+    me = os.getpid()
+    pids = [me, *map(int, Path(f"/proc/{me}/task/{me}/children").read_text().split())]
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def jobs_scan(args: argparse.Namespace, collector: Any, types: frozenset[str], sink: Any) -> _JobStats:
+    """What ``mlguard scan --jobs K`` does (:func:`mlguard.collect.jobs.run_jobs`): K forked
+    processes, each a collector of its shard; their resources and errors into ``sink``, their calls
+    (written by each child to a file) summed, and the peak PSS of the tree, sampled every 20 ms."""
+    import tempfile
+    from contextlib import contextmanager
+
+    from mlguard.collect.base import InventorySink, NullProgress
+    from mlguard.collect.jobs import Part, merged_jobs, run_jobs
+    from mlguard.collect.shard import Shard
+
+    out = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
+    result = _JobStats()
+
+    def collect(shard: Shard, progress: Any) -> Part:
+        mine = collector  # this process's own copy, made by the fork, not yet used
+        part = InventorySink(shard=shard, reads=sink.reads)
+        mine.collect(types, part, progress)
+        st = mine.stats
+        (out / f"{shard.index}.json").write_text(
+            json.dumps({"total": st.total, "http": dict(st.http_requests), "by_type": dict(st.by_type)})
+        )
+        return Part(part.to_inventory("2026-01-01T00:00:00Z"), timed_out=False)
+
+    @contextmanager
+    def display() -> Any:
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.02):
+                result.pss_mib = max(result.pss_mib, _tree_pss_mib())
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            yield NullProgress()
+        finally:
+            done.set()
+            sampler.join()
+
+    type(collector).prepare(types)  # as `mlguard scan --jobs` does before it forks
+    urllib.request.urlopen(args.endpoint + "/__proxy/reset").close()
+    inventory, _ = merged_jobs(run_jobs(args.jobs, Shard(0, args.jobs), collect, display, None), None)
+    sink.resources.extend(inventory.resources)
+    sink.errors.extend(inventory.errors)
+    for path in out.glob("*.json"):
+        st = json.loads(path.read_text())
+        result.total += st["total"]
+        for key, value in st["http"].items():
+            result.http_requests[key] = result.http_requests.get(key, 0) + value
+        for key, value in st["by_type"].items():
+            result.by_type[key] = result.by_type.get(key, 0) + value
+    return result
 
 
 # --------------------------------------------------------------------------- the parent
@@ -655,6 +743,13 @@ def main() -> None:
         help="K local collector processes, each reading its shard (--shard i/K) of the N accounts, "
         "run together; wall time is until the last ends (process start included), CPU is their sum",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="scan as `mlguard scan --jobs K` does: K forked collector processes, each reading its "
+        "shard, merged; CPU is theirs and the parent's, memory the peak PSS of the process tree",
+    )
     parser.add_argument("--child", type=int)
     parser.add_argument("--shard", default="", help=argparse.SUPPRESS)  # internal: i/K of a child
     parser.add_argument("--ids", default="")
@@ -768,6 +863,8 @@ def main() -> None:
                 cmd.append("--trace")
             if args.cprofile:
                 cmd += ["--cprofile", args.cprofile]
+            if args.jobs > 1:
+                cmd += ["--jobs", str(args.jobs)]
             run_env = dict(child_env)
             if src is not None:
                 run_env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])

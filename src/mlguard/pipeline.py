@@ -9,7 +9,8 @@ import difflib
 import fnmatch
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -595,3 +596,37 @@ def collect(
     if not timed_out and failures and len(failures) == len(active):
         raise failures[0]
     return Collected(sink.to_inventory(started, command), timed_out)
+
+
+def collect_live(
+    loaded: LoadedConfig,
+    provider_names: Sequence[str],
+    types: set[str],
+    display: Callable[[], AbstractContextManager[Progress]],
+    command: str | None = None,
+    timeout: float | None = None,
+    reads: Mapping[str, frozenset[str]] | None = None,
+    jobs: int = 1,
+    plan: Shard | None = None,
+) -> Collected:
+    """:func:`collect` with the progress ``display`` shown while it runs; ``jobs`` > 1: in that
+    many local processes, each reading shard i/jobs (placed by ``plan``'s balanced plan, else by
+    the hash), merged as `mlguard merge` merges a sharded run (see :mod:`mlguard.collect.jobs`)."""
+    if jobs <= 1:
+        with display() as progress:
+            return collect(loaded, provider_names, types, progress, command, timeout, reads=reads)
+    from mlguard.collect.jobs import Part, merged_jobs, run_jobs
+
+    def part(shard: Shard, progress: Progress) -> Part:
+        got = collect(loaded, provider_names, types, progress, command, timeout, shard=shard, reads=reads)
+        return Part(got.inventory, got.timed_out)
+
+    registry = providers()
+    for name in list(provider_names) or list(loaded.config.scope.providers) or list(registry):
+        entry = registry.get(name)
+        if entry is not None and types & entry.types():  # once here, not in every process
+            entry.prepare(frozenset(types & entry.types()))
+    inventory, incomplete = merged_jobs(
+        run_jobs(jobs, plan or Shard(0, jobs), part, display, timeout), command
+    )
+    return Collected(inventory, timed_out=incomplete)

@@ -117,6 +117,7 @@ class ScopeOptions:
     databricks_host: str | None = None
     databricks_account: str | None = None
     timeout: float | None = None
+    jobs: int = 1
 
     @property
     def providers(self) -> list[str]:
@@ -433,6 +434,14 @@ def scope_options(f: F) -> F:
             "--timeout",
             type=Seconds(min=1),
             help="Stop collecting after this many seconds; keep what was read; exit 3 (incomplete).",
+        ),
+        click.option(
+            "--jobs",
+            type=click.IntRange(1, 64),
+            default=1,
+            show_default=True,
+            help="Collect in N local processes (shard i/N each), merged as one scan: uses N cores "
+            "where one process is bound by one (many accounts or workspaces).",
         ),
     ]
     return stack(bundle(ScopeOptions, "scope")(f), opts)

@@ -32,6 +32,7 @@ from mlguard.cli.options import (
 )
 from mlguard.cli.output import FormatsCommand, emit_stdout, filtered, render_stdout
 from mlguard.collect.base import providers
+from mlguard.collect.jobs import check_jobs
 from mlguard.collect.shard import Shard, parse_shard
 from mlguard.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_SETUP, InputError, OutputError
 from mlguard.history.cli import recording, store_option
@@ -40,6 +41,7 @@ from mlguard.pipeline import (
     Collected,
     LoadedConfig,
     collect,
+    collect_live,
     evaluate,
     exit_code,
     load_inventory,
@@ -193,6 +195,7 @@ def collect_cmd(
     state = state_of(ctx)
     loaded = state.config()
     scope.apply(loaded)
+    check_jobs(scope.jobs, shard=shard_spec)
     shard = parse_shard(shard_spec) if shard_spec else None
     part_store = record_part_store(loaded, record_part, store_target, shard is not None)
     if shard is not None:
@@ -201,7 +204,7 @@ def collect_cmd(
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     if all_types:
         types = set().union(*(entry.types() for entry in providers().values()))
-    collected = collect_with_iac(state, loaded, scope, types, shard, iac)
+    collected = collect_with_iac(state, loaded, scope, types, shard, iac, store_target)
     inventory = collected.inventory
     if str(output) == "-":
         emit_stdout(inventory.model_dump_json(indent=1, exclude_none=True).encode("utf-8") + b"\n")
@@ -227,16 +230,29 @@ def collect_with_iac(
     types: set[str],
     shard: Shard | None,
     iac: IacOptions,
+    store_target: str | None = None,
 ) -> Collected:
     """What ``collect`` and ``scan --shard`` write: the providers' inventory (none is collected for
     an IaC-only run) and, with ``--iac PATH``, checkov's findings in ``inventory.iac`` (a shard's:
     those of the Terraform root modules and templates it owns)."""
     inventory, timed_out = None, False
     if iac.iac_path is None or scope.providers or loaded.config.scope.providers:
-        with collecting(state) as progress:
-            collected = collect(
-                loaded, scope.providers, types, progress, command_line(), scope.timeout, shard=shard
+        if shard is None:
+            collected = collect_live(
+                loaded,
+                scope.providers,
+                types,
+                lambda: collecting(state),
+                command_line(),
+                scope.timeout,
+                jobs=scope.jobs,
+                plan=jobs_plan(state, loaded, store_target, scope.jobs),
             )
+        else:
+            with collecting(state) as progress:
+                collected = collect(
+                    loaded, scope.providers, types, progress, command_line(), scope.timeout, shard=shard
+                )
         inventory, timed_out = collected.inventory, collected.timed_out
     if iac.iac_path is not None:
         from mlguard.iac.runner import DEFAULT_TIMEOUT
@@ -282,6 +298,16 @@ def balance(
         note = balanced(shard, target, iac_path)
         if note and not state.quiet:
             state.err.print(note, highlight=False)
+
+
+def jobs_plan(state: State, loaded: LoadedConfig, store_target: str | None, jobs: int) -> Shard | None:
+    """``--jobs N`` with a results store: the units placed on the N processes by the latest run's
+    sizes (as for ``--shard``); else None (the hash)."""
+    if jobs <= 1 or not (store_target or config_store(loaded)):
+        return None
+    plan = Shard(0, jobs)
+    balance(state, loaded, store_target, plan, None)
+    return plan
 
 
 def record_part_store(
@@ -439,6 +465,7 @@ def run_scan(ctx: click.Context, run: ScanRun) -> None:
     policy_set, policies = run.selection.load(loaded)
     if run.iac_only:  # `mlguard iac`: only the IaC checks' results and policies
         policies = []
+    check_jobs(run.scope.jobs, shard=run.shard_spec, demo=run.demo)
     if run.shard_spec:
         _scan_shard(ctx, state, loaded, run, policies)
     waivers = run.gate.waiver_specs(loaded)
@@ -468,16 +495,17 @@ def run_scan(ctx: click.Context, run: ScanRun) -> None:
                 if run.inventory_out
                 else scan_reads(policies, policy_set.policies.values(), all_fields=run.all_fields)
             )
-            with collecting(state) as progress:
-                collected = collect(
-                    loaded,
-                    run.scope.providers,
-                    types,
-                    progress,
-                    command_line(),
-                    run.scope.timeout,
-                    reads=reads,
-                )
+            collected = collect_live(
+                loaded,
+                run.scope.providers,
+                types,
+                lambda: collecting(state),
+                command_line(),
+                run.scope.timeout,
+                reads=reads,
+                jobs=run.scope.jobs,
+                plan=jobs_plan(state, loaded, record.store_target, run.scope.jobs),
+            )
             inv, timed_out = collected.inventory, collected.timed_out
         if run.inventory_out is not None:
             write_json(run.inventory_out, inv)
@@ -619,7 +647,7 @@ def merged_options(f: F) -> F:
 def merge_cmd(ctx: click.Context, /, parts: tuple[Path, ...], merged: MergedOptions) -> None:
     """Merge the partial inventories of `collect --shard K/N` (PARTS) and evaluate them once.
 
-    A resource in two parts, or two parts of one shard, is bad input (exit 2). A missing shard (or
+    Two parts of one shard, or a unit read by two parts, is bad input (exit 2). A missing shard (or
     parts of different N) leaves its units unread: a collection error each, ERROR results, exit 3.
     """
     from mlguard.merge import merge_parts

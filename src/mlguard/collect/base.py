@@ -236,6 +236,11 @@ class Collector(ABC):
         """Whether this provider should run when none was chosen explicitly."""
         return False
 
+    @classmethod  # noqa: B027 (an optional hook: a no-op unless a provider has work to share)
+    def prepare(cls, types: frozenset[str]) -> None:
+        """Before ``--jobs`` forks its collector processes: the read-only work each would repeat
+        to collect ``types`` (parsing SDK models), done once here so that they share it."""
+
     @abstractmethod
     def collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
         """Read ``types`` (a subset of :meth:`resource_types`) into ``sink``. Never raises for a
@@ -253,6 +258,7 @@ class ProviderEntry:
     factory: CollectorFactory
     types: Callable[[], frozenset[str]]
     detect: Callable[[ScopeConfig], bool]
+    prepare: Callable[[frozenset[str]], None] = Collector.prepare  # nothing to share by default
 
 
 _REGISTRY: dict[str, ProviderEntry] = {}
@@ -265,6 +271,7 @@ def register(cls: type[Collector]) -> type[Collector]:
         factory=cls,
         types=cls.resource_types,
         detect=cls.detect,
+        prepare=cls.prepare,
     )
     return cls
 

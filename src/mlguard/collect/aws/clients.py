@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
+import boto3
 import botocore.client
+import botocore.session
 from botocore.hooks import EVENT_ALIASES, EventAliaser
 
 
@@ -79,6 +82,35 @@ class _SharingClientCreator(_BOTOCORE_CREATOR):  # type: ignore[misc]
         if shared is not None and aliaser and events._event_aliases == EVENT_ALIASES:
             events._alias_name_cache = shared.aliases  # a pure function of the name: share its cache
         return client
+
+
+_LOADERS: dict[str | None, Any] = {}
+_LOADERS_LOCK = threading.Lock()
+
+
+def process_loader(session: Any) -> Any:
+    """The botocore loader of this process for ``session``'s data path (``AWS_DATA_PATH`` or the
+    profile's ``data_path``): one per process, shared by every collector in it, so that ``--jobs``
+    children inherit the models the scanning process parsed before it forked (:func:`preload`)
+    instead of each parsing its own."""
+    key = session.get_config_variable("data_path")
+    with _LOADERS_LOCK:
+        loader = _LOADERS.get(key)
+        if loader is None:
+            loader = _LOADERS[key] = session.get_component("data_loader")
+    share(loader)
+    return loader
+
+
+def preload(services: Iterable[str]) -> None:
+    """Parse ``services``' models and endpoint rule sets into the process loader now (before a
+    fork: see :func:`process_loader`)."""
+    core = botocore.session.Session()
+    boto3.Session(botocore_session=core)  # as the collector's sessions are made (boto3's data path)
+    loader = process_loader(core)
+    for service in sorted(set(services)):
+        for kind in ("service-2", "endpoint-rule-set-1"):
+            loader.load_service_model(service, kind)
 
 
 def share(loader: Any) -> SharedModels:

@@ -114,6 +114,11 @@ class AwsCollector(Collector):
         return frozenset(SPECS)
 
     @classmethod
+    def prepare(cls, types: frozenset[str]) -> None:
+        """Parse the models of the services ``types`` call (see :func:`clients.preload`)."""
+        clients.preload(s for t in types if t in SPECS for s, _ in SPECS[t].operations())
+
+    @classmethod
     def detect(cls, scope: ScopeConfig) -> bool:
         a = scope.aws
         if "aws" in scope.providers or a.profile or a.role_arn or a.org_role or a.regions or a.accounts:
@@ -133,11 +138,9 @@ class AwsCollector(Collector):
             session = boto3.Session(botocore_session=core)
         except ProfileNotFound as exc:
             raise ConfigError(f"AWS profile not found: {self.scope.profile}") from exc
-        if self.loader is None:
-            self.loader = core.get_component("data_loader")
-            clients.share(self.loader)  # service models and client classes made once per service
-        else:
-            core.register_component("data_loader", self.loader)
+        if self.loader is None:  # the process's: models parsed once (before a --jobs fork, see prepare)
+            self.loader = clients.process_loader(core)  # and service models, client classes shared
+        core.register_component("data_loader", self.loader)
         return self.guard.install(session)
 
     def session_with(self, credentials: Credentials, region: str | None) -> boto3.Session:
