@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from mlguard.catalogue import CATALOGUE, fields_of
-from mlguard.graph.build import estate_of, findings_of, graph_of
-from mlguard.graph.model import Estate, EstateEdge, Stage
-from mlguard.graph.rules import REFERENCES, STAGES, KeyForm, group_of, join_links, keyed
+from mlguard.graph.build import _Estate, _join_edges, _subject_keys, estate_of, findings_of, graph_of, node_of
+from mlguard.graph.model import Estate, EstateEdge, EstateNode, Stage
+from mlguard.graph.rules import REFERENCES, STAGES, JoinLink, KeyForm, group_of, join_links, keyed
 from mlguard.model import Evidence, Resource, Result, ScanResult, Severity, Status, Summary, fingerprint
 from mlguard.pipeline import load_config, load_policies
 from mlguard.policy.conditions import root_field
@@ -274,3 +274,112 @@ def test_results_without_an_estate_are_drawn_from_their_results() -> None:
         ("arn:aws:s3:::a", "arn:aws:s3:::b", ["policy join (p1)"])
     ]
     assert {g.group: g.worst_status for g in graph.groups} == {group_of(res("aws.s3.bucket", "x")): "FAIL"}
+
+
+# --------------------------------------------------------------------------- fast paths
+
+
+def test_nodes_built_without_validation_are_the_validated_models() -> None:
+    nodes = [
+        res("aws.s3.bucket", "b"),
+        res("aws.iam.role", "r", account=None, region=None),
+        res("databricks.uc.table", "ml.features.t", catalog_name="ml"),
+        res("databricks.uc.schema", "ml.features", catalog_name=7),
+        Resource(uid="u", type="databricks.cluster", provider="databricks", id="c", workspace="w", data={}),
+    ]
+    for r in nodes:
+        built = node_of(r)
+        validated = EstateNode(
+            uid=r.uid,
+            type=r.type,
+            provider=r.provider,
+            name=r.name,
+            account=r.account,
+            region=r.region,
+            workspace=r.workspace,
+            stage=STAGES[r.type].value,
+            group=group_of(r),
+        )
+        assert built == validated
+        assert repr(built) == repr(validated)  # the stage as the enum member, not its text
+        assert list(built.__dict__) == list(validated.__dict__)
+        assert built.model_fields_set == validated.model_fields_set
+        assert built.model_dump_json() == validated.model_dump_json()
+        assert built.__pydantic_extra__ is validated.__pydantic_extra__
+        assert built.__pydantic_private__ is validated.__pydantic_private__
+
+
+def _join_edges_in_full(est: _Estate, jl: JoinLink) -> None:
+    """The join's links as first written: every key's every target, then their intersection."""
+    indexes = [est.index(jl.target, k.related_text) for k in jl.keys]
+    for r in est.by_type[jl.subject]:
+        matched: set[str] | None = None
+        hits: dict[str, Resource] = {}
+        for key, index in zip(jl.keys, indexes, strict=True):
+            found: dict[str, Resource] = {}
+            for k in _subject_keys(est, r, key):
+                for t in index.get(k, r, jl.target):
+                    found[t.uid] = t
+            hits.update(found)
+            matched = set(found) if matched is None else matched & set(found)
+            if not matched:
+                break
+        for uid in sorted(matched or ()):
+            est.link(r, hits[uid], jl.why)
+
+
+def test_a_join_of_several_keys_links_what_every_key_matches() -> None:
+    variants = [{"variant_name": "AllTraffic"}, {"variant_name": "canary"}]
+    endpoints = [res("aws.sagemaker.endpoint", f"ep{i}", variants=variants) for i in range(4)]
+    endpoints.append(res("aws.sagemaker.endpoint", "ep-other", account="222", variants=variants))
+    targets = [
+        # many AllTraffic targets (more than one endpoint's matches), a few canaries, one endpoint's
+        # many targets, uids shared by targets of different endpoints, another account's
+        res(
+            "aws.applicationautoscaling.scalable_target",
+            f"t{i % 9}",
+            endpoint_name=f"ep{i % 3}",
+            variant_name=v,
+        )
+        for i in range(30)
+        for v in (("AllTraffic",) if i % 4 else ("AllTraffic", "canary"))
+    ]
+    targets.append(
+        res(
+            "aws.applicationautoscaling.scalable_target",
+            "t1",
+            account="222",
+            endpoint_name="ep-other",
+            variant_name="AllTraffic",
+        )
+    )
+    targets += [
+        res(
+            "aws.applicationautoscaling.scalable_target",
+            f"only-ep0-{i}",
+            endpoint_name="ep0",
+            variant_name="blue",
+        )
+        for i in range(20)
+    ]
+    for region in ("us-east-1", "eu-west-1", "us-east-1", "eu-west-1"):  # one uid, several targets:
+        shared = res("aws.applicationautoscaling.scalable_target", "x", region=region)  # the last counts
+        targets.append(
+            shared.model_copy(
+                update={"uid": "shared", "data": {"endpoint_name": "ep1", "variant_name": "AllTraffic"}}
+            )
+        )
+    resources = endpoints + targets
+    (jl,) = [
+        j
+        for j in join_links(POLICIES)
+        if (j.subject, j.target) == ("aws.sagemaker.endpoint", "aws.applicationautoscaling.scalable_target")
+        and len(j.keys) == 2
+    ]
+    fast, full = _Estate(resources), _Estate(resources)
+    _join_edges(fast, jl)
+    _join_edges_in_full(full, jl)
+    assert fast.edges
+    assert list(fast.edges.items()) == list(full.edges.items())  # the same links, made in the same order
+    assert fast.cross == full.cross
+    assert (endpoints[1].uid, "shared") not in fast.edges  # the last target of that uid is in another region

@@ -29,7 +29,7 @@ from mlguard.graph.rules import (
     join_links,
     keyed,
 )
-from mlguard.model import Resource, Result, ScanResult, Severity, Status
+from mlguard.model import Resource, Result, ScanResult, Severity, Status, _built
 from mlguard.policy.conditions import Path, search
 from mlguard.policy.operators import MalformedValue
 
@@ -66,6 +66,7 @@ class _Index:
     def __init__(self) -> None:
         self.bare: dict[str, list[Resource]] = defaultdict(list)
         self.scoped: dict[tuple[str, str | None, str | None], list[Resource]] = defaultdict(list)
+        self._last: dict[tuple[str, str | None, str | None] | str, dict[str, Resource]] = {}
 
     def add(self, key: str, r: Resource) -> None:
         self.bare[key].append(r)
@@ -77,6 +78,18 @@ class _Index:
         if subject.provider == target_type.split(".", 1)[0]:
             return self.scoped.get((key, subject.account, subject.workspace), [])
         return self.bare.get(key, [])
+
+    def last_by_uid(self, key: str, subject: Resource, target_type: str) -> dict[str, Resource]:
+        """What :meth:`get` answers, as uid -> the last resource of that uid in it (built once)."""
+        at: tuple[str, str | None, str | None] | str = (
+            (key, subject.account, subject.workspace)
+            if subject.provider == target_type.split(".", 1)[0]
+            else key
+        )
+        found = self._last.get(at)
+        if found is None:
+            found = self._last[at] = {t.uid: t for t in self.get(key, subject, target_type)}
+        return found
 
 
 class _Estate:
@@ -153,25 +166,33 @@ def estate_of(resources: Sequence[Resource], policies: Iterable[Policy] = ()) ->
     for jl in join_links(policies):
         if jl.subject in est.by_type and jl.target in est.by_type:
             _join_edges(est, jl)
-    nodes = [
-        EstateNode(
-            uid=r.uid,
-            type=r.type,
-            provider=r.provider,
-            name=r.name,
-            account=r.account,
-            region=r.region,
-            workspace=r.workspace,
-            stage=STAGES[r.type],
-            group=group_of(r),
-        )
-        for r in est.resources
-    ]
+    nodes = [node_of(r) for r in est.resources]
     edges = [
         EstateEdge(source=a, target=b, why=why, cross_provider=(a, b) in est.cross)
         for (a, b), why in sorted(est.edges.items())
     ]
     return Estate(nodes=nodes, edges=edges)
+
+
+_NODE_FIELDS = set(EstateNode.model_fields)
+
+
+def node_of(r: Resource) -> EstateNode:
+    """``EstateNode(uid=r.uid, ..., stage=STAGES[r.type], group=group_of(r))`` without validating
+    again what the resource's model validated (55k nodes of a scan of 100k resources took 0.17 s
+    to validate); ``tests/graph/test_build.py`` holds it to the validated model."""
+    fields = {
+        "uid": r.uid,
+        "type": r.type,
+        "provider": r.provider,
+        "name": r.name,
+        "account": r.account,
+        "region": r.region,
+        "workspace": r.workspace,
+        "stage": STAGES[r.type],
+        "group": group_of(r),
+    }
+    return _built(EstateNode, fields, _NODE_FIELDS)
 
 
 def _subject_keys(est: _Estate, r: Resource, key: JoinKey) -> set[str]:
@@ -196,21 +217,36 @@ def _safe(expr: Path, doc: Any) -> Any:
 
 
 def _join_edges(est: _Estate, jl: JoinLink) -> None:
+    """Link each subject to the targets every key of the join matches (by uid; of resources sharing
+    a uid, the last one the last key found). A key after the first only narrows what the earlier
+    ones matched: it looks up those uids, not every target it names (nearly every SageMaker
+    variant is ``AllTraffic``: a thousand endpoints and their scalable targets in one account were
+    a million comparisons)."""
     indexes = [est.index(jl.target, k.related_text) for k in jl.keys]
     for r in est.by_type[jl.subject]:
-        matched: set[str] | None = None
-        hits: dict[str, Resource] = {}
+        matched: dict[str, Resource] | None = None
         for key, index in zip(jl.keys, indexes, strict=True):
             found: dict[str, Resource] = {}
             for k in _subject_keys(est, r, key):
-                for t in index.get(k, r, jl.target):
-                    found[t.uid] = t
-            hits.update(found)
-            matched = set(found) if matched is None else matched & set(found)
+                named = index.get(k, r, jl.target)
+                if matched is None:
+                    for t in named:
+                        found[t.uid] = t
+                elif len(named) <= len(matched):
+                    for t in named:
+                        if t.uid in matched:
+                            found[t.uid] = t
+                else:
+                    last = index.last_by_uid(k, r, jl.target)
+                    for uid in matched:
+                        hit = last.get(uid)
+                        if hit is not None:
+                            found[uid] = hit
+            matched = found
             if not matched:
                 break
         for uid in sorted(matched or ()):
-            est.link(r, hits[uid], jl.why)
+            est.link(r, matched[uid], jl.why)
 
 
 # --------------------------------------------------------------------------- findings overlay
