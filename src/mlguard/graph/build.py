@@ -245,8 +245,9 @@ def _join_edges(est: _Estate, jl: JoinLink) -> None:
             matched = found
             if not matched:
                 break
-        for uid in sorted(matched or ()):
-            est.link(r, matched[uid], jl.why)
+        hits = matched or {}
+        for uid in sorted(hits):
+            est.link(r, hits[uid], jl.why)
 
 
 # --------------------------------------------------------------------------- findings overlay
