@@ -378,7 +378,9 @@ def _evaluate(
     if scanned:  # a scan of one provider does not list the other's policies as not run
         policies = [p for p in policies if p.provider in scanned]
     evaluated = evaluate_inventory(policies, inventory, now=now)
-    results = attach_costs(evaluated.results, policies, inventory, cost) + (list(iac.results) if iac else [])
+    results = attach_costs(evaluated.results, policies, inventory, cost, evaluated.index) + (
+        list(iac.results) if iac else []
+    )
     errors = inventory.errors + (list(iac.errors) if iac else [])
     policy_infos = [p.info() for p in policies]
     if iac is not None:
@@ -431,7 +433,7 @@ def _evaluate(
         stale_waivers=stale,
         baseline=baseline_info,
         cost=cost_summary(results, policies, cost),
-        gpu_fleet=fleet_of(inventory, policies, cost),
+        gpu_fleet=fleet_of(inventory, policies, cost, evaluated.index),
         # every loaded policy's joins, not only the selected ones': the map is of the estate
         estate=estate_of(inventory.resources, policy_set.policies.values()),
     )

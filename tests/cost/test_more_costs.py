@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlguard.cost.figures import CostOptions, attach_costs
+from mlguard.cost.figures import CostOptions, attach_costs, fleet_of
 from mlguard.cost.model import Cost
 from mlguard.cost.pricing import load_price_file
-from mlguard.policy.evaluator import evaluate_inventory
+from mlguard.policy.evaluator import InventoryIndex, evaluate_inventory
 from mlguard.policy.loader import builtin_policy_dir, load_policy_set
 from mlguard.testing.golden import GOLDEN_NOW, load_case_inventory
 
@@ -63,3 +63,29 @@ def test_a_runaway_training_job_gives_its_exposure_per_hour(tmp_path: Path) -> N
     assert "max runtime in seconds: 2,419,200" in cost.assumptions
     assert any("each such hour costs $80.00" in u for u in cost.unknown)
     assert cost.action == "bound_runtime"
+
+
+def test_costs_and_the_fleet_read_with_the_evaluators_index_are_those_of_a_new_one() -> None:
+    policies = [p for p in load_policy_set([(builtin_policy_dir(), "builtin")]).policies.values() if p.cost]
+    costs = fleet_items = 0
+    for policy in policies:
+        inventory, _ = load_case_inventory(GOLDEN / policy.id)
+        evaluated = evaluate_inventory([policy], inventory, now=GOLDEN_NOW)
+        assert evaluated.index is not None
+        assert evaluated.index.inventory is inventory
+        shared = attach_costs(evaluated.results, [policy], inventory, index=evaluated.index)
+        own = attach_costs(evaluated.results, [policy], inventory)
+        assert [r.model_dump_json() for r in shared] == [r.model_dump_json() for r in own]
+        fleet, own_fleet = fleet_of(inventory, [policy], index=evaluated.index), fleet_of(inventory, [policy])
+        assert fleet is not None
+        assert own_fleet is not None
+        assert fleet.model_dump_json() == own_fleet.model_dump_json()
+        costs += sum(1 for r in shared if r.cost is not None)
+        fleet_items += len(fleet.items)
+        # the documents it read are not kept, and an index of another inventory is not used
+        assert not evaluated.index._docs
+        other, _ = load_case_inventory(GOLDEN / policies[0].id)
+        again = attach_costs(evaluated.results, [policy], inventory, index=InventoryIndex(other))
+        assert [r.model_dump_json() for r in again] == [r.model_dump_json() for r in own]
+    assert costs > len(policies)
+    assert fleet_items

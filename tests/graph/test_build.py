@@ -8,12 +8,34 @@ from typing import Any
 import pytest
 
 from mlguard.catalogue import CATALOGUE, fields_of
-from mlguard.graph.build import estate_of, findings_of, graph_of
-from mlguard.graph.model import Estate, EstateEdge, Stage
-from mlguard.graph.rules import REFERENCES, STAGES, KeyForm, group_of, join_links, keyed
+from mlguard.graph.build import (
+    DOCUMENT_ENVELOPE,
+    _Estate,
+    _join_edges,
+    _read,
+    _subject_keys,
+    _values,
+    estate_of,
+    findings_of,
+    graph_of,
+    node_of,
+)
+from mlguard.graph.model import Estate, EstateEdge, EstateNode, Stage
+from mlguard.graph.rules import (
+    REFERENCES,
+    STAGES,
+    JoinKey,
+    JoinLink,
+    KeyForm,
+    compiled,
+    group_of,
+    join_links,
+    keyed,
+)
 from mlguard.model import Evidence, Resource, Result, ScanResult, Severity, Status, Summary, fingerprint
 from mlguard.pipeline import load_config, load_policies
-from mlguard.policy.conditions import root_field
+from mlguard.policy.conditions import DottedPath, root_field, search
+from mlguard.policy.operators import MalformedValue
 
 from .conftest import DemoRun
 
@@ -274,3 +296,201 @@ def test_results_without_an_estate_are_drawn_from_their_results() -> None:
         ("arn:aws:s3:::a", "arn:aws:s3:::b", ["policy join (p1)"])
     ]
     assert {g.group: g.worst_status for g in graph.groups} == {group_of(res("aws.s3.bucket", "x")): "FAIL"}
+
+
+# --------------------------------------------------------------------------- fast paths
+
+
+def test_nodes_built_without_validation_are_the_validated_models() -> None:
+    nodes = [
+        res("aws.s3.bucket", "b"),
+        res("aws.iam.role", "r", account=None, region=None),
+        res("databricks.uc.table", "ml.features.t", catalog_name="ml"),
+        res("databricks.uc.schema", "ml.features", catalog_name=7),
+        Resource(uid="u", type="databricks.cluster", provider="databricks", id="c", workspace="w", data={}),
+    ]
+    for r in nodes:
+        built = node_of(r)
+        validated = EstateNode(
+            uid=r.uid,
+            type=r.type,
+            provider=r.provider,
+            name=r.name,
+            account=r.account,
+            region=r.region,
+            workspace=r.workspace,
+            stage=STAGES[r.type].value,
+            group=group_of(r),
+        )
+        assert built == validated
+        assert repr(built) == repr(validated)  # the stage as the enum member, not its text
+        assert list(built.__dict__) == list(validated.__dict__)
+        assert built.model_fields_set == validated.model_fields_set
+        assert built.model_dump_json() == validated.model_dump_json()
+        assert built.__pydantic_extra__ is validated.__pydantic_extra__
+        assert built.__pydantic_private__ is validated.__pydantic_private__
+
+
+def _join_edges_in_full(est: _Estate, jl: JoinLink) -> None:
+    """The join's links as first written: every key's every target, then their intersection."""
+    indexes = [est.index(jl.target, k.related_text) for k in jl.keys]
+    for r in est.by_type[jl.subject]:
+        matched: set[str] | None = None
+        hits: dict[str, Resource] = {}
+        for key, index in zip(jl.keys, indexes, strict=True):
+            found: dict[str, Resource] = {}
+            for k in _subject_keys(est, r, key):
+                for t in index.get(k, r, jl.target):
+                    found[t.uid] = t
+            hits.update(found)
+            matched = set(found) if matched is None else matched & set(found)
+            if not matched:
+                break
+        for uid in sorted(matched or ()):
+            est.link(r, hits[uid], jl.why)
+
+
+def test_a_join_of_several_keys_links_what_every_key_matches() -> None:
+    variants = [{"variant_name": "AllTraffic"}, {"variant_name": "canary"}]
+    endpoints = [res("aws.sagemaker.endpoint", f"ep{i}", variants=variants) for i in range(4)]
+    endpoints.append(res("aws.sagemaker.endpoint", "ep-other", account="222", variants=variants))
+    targets = [
+        # many AllTraffic targets (more than one endpoint's matches), a few canaries, one endpoint's
+        # many targets, uids shared by targets of different endpoints, another account's
+        res(
+            "aws.applicationautoscaling.scalable_target",
+            f"t{i % 9}",
+            endpoint_name=f"ep{i % 3}",
+            variant_name=v,
+        )
+        for i in range(30)
+        for v in (("AllTraffic",) if i % 4 else ("AllTraffic", "canary"))
+    ]
+    targets.append(
+        res(
+            "aws.applicationautoscaling.scalable_target",
+            "t1",
+            account="222",
+            endpoint_name="ep-other",
+            variant_name="AllTraffic",
+        )
+    )
+    targets += [
+        res(
+            "aws.applicationautoscaling.scalable_target",
+            f"only-ep0-{i}",
+            endpoint_name="ep0",
+            variant_name="blue",
+        )
+        for i in range(20)
+    ]
+    for region in ("us-east-1", "eu-west-1", "us-east-1", "eu-west-1"):  # one uid, several targets:
+        shared = res("aws.applicationautoscaling.scalable_target", "x", region=region)  # the last counts
+        targets.append(
+            shared.model_copy(
+                update={"uid": "shared", "data": {"endpoint_name": "ep1", "variant_name": "AllTraffic"}}
+            )
+        )
+    resources = endpoints + targets
+    (jl,) = [
+        j
+        for j in join_links(POLICIES)
+        if (j.subject, j.target) == ("aws.sagemaker.endpoint", "aws.applicationautoscaling.scalable_target")
+        and len(j.keys) == 2
+    ]
+    fast, full = _Estate(resources), _Estate(resources)
+    _join_edges(fast, jl)
+    _join_edges_in_full(full, jl)
+    assert fast.edges
+    assert list(fast.edges.items()) == list(full.edges.items())  # the same links, made in the same order
+    assert fast.cross == full.cross
+    assert (endpoints[1].uid, "shared") not in fast.edges  # the last target of that uid is in another region
+
+
+def test_the_document_envelope_is_what_a_document_sets_over_the_data() -> None:
+    bare = Resource(uid="u", type="aws.s3.bucket", provider="aws", id="i", data={})
+    assert set(bare.document()) == DOCUMENT_ENVELOPE
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_a_path_read_without_a_document_reads_what_the_document_holds(first: int) -> None:
+    data = {
+        "name": "data-name",  # the envelope's name wins in the document
+        "tags": "data-tags",
+        "role_arn": "arn:aws:iam::111:role/r",
+        "nested": {"a": {"b": [1, 2]}, "s": "text"},
+        "s3_buckets": ["x", "y"],
+    }
+    one = res("aws.sagemaker.model", "m").model_copy(update={"data": data})
+    other = res("aws.sagemaker.model", "m", role_arn="another", nested=None)  # the same uid
+    paths = [
+        "name",
+        "tags",
+        "uid",
+        "role_arn",
+        "nested.a.b",
+        "nested.s.t",
+        "absent.x",
+        "s3_buckets",
+        "s3_buckets[0]",
+    ]
+    est = _Estate([one, other])
+    order = [one, other] if first == 0 else [other, one]
+    for r in order:
+        for text in paths:
+            expr = compiled(text)
+            try:
+                expected: Any = search(expr, est.doc(r))
+            except MalformedValue as exc:
+                expected = str(exc)
+            try:
+                got: Any = est.read(expr, r)
+            except MalformedValue as exc:
+                got = str(exc)
+            assert got == expected, text
+            assert est.values(expr, r) == _read(expr, est.doc(r))
+    assert isinstance(compiled("nested.a.b"), DottedPath)
+    assert est.read(compiled("role_arn"), one) == est.read(
+        compiled("role_arn"), other
+    )  # by uid, as documents
+
+
+def _subject_keys_of_the_document(est: _Estate, r: Resource, key: JoinKey) -> set[str]:
+    """A join key's values in the subject, read as first written: from its document."""
+    elements: list[Any] = [est.doc(r)]
+    for q in key.within:
+        elements = [e for el in elements for e in _read(q, el) if isinstance(e, dict)]
+    out: set[str] = set()
+    for el in elements:
+        if key.subject_text == "@":
+            value = el
+        else:
+            try:
+                value = search(key.subject, el)
+            except MalformedValue:
+                value = None
+        for v in _values(value) if key.op == "in" or isinstance(value, list) else [value]:
+            k = keyed(v, KeyForm.AS_IS)
+            if k is not None:
+                out.add(k)
+    return out
+
+
+def test_join_keys_read_without_documents_are_those_of_the_documents(demo_run: DemoRun) -> None:
+    resources = demo_run.load_inventory().resources
+    odd = [  # shapes no collector writes: still the same keys, or none, either way
+        res(
+            t,
+            "odd",
+            **{"variants": "x", "vpc_config": [1, {"security_group_ids": [["sg"]]}], "model_name": {}},
+        )
+        for t in STAGES
+    ]
+    est = _Estate([*resources, *odd])
+    compared = 0
+    for jl in join_links(POLICIES):
+        for r in est.by_type.get(jl.subject, []):
+            for key in jl.keys:
+                assert list(_subject_keys(est, r, key)) == list(_subject_keys_of_the_document(est, r, key))
+                compared += bool(_subject_keys(est, r, key))
+    assert compared > 10

@@ -249,14 +249,15 @@ def attach_costs(
     policies: Sequence[Policy],
     inventory: Inventory,
     options: CostOptions | None = None,
+    index: InventoryIndex | None = None,
 ) -> list[Result]:
     """``results`` with a ``cost`` on every FAIL of a policy that has a ``cost:`` block, priced
-    when ``options`` has a price source."""
+    when ``options`` has a price source. ``index``: the evaluator's of this inventory, if at hand."""
     specs = {p.id: p for p in policies if p.cost is not None}
     if not specs or not any(r.status is Status.FAIL and r.policy_id in specs for r in results):
         return results
     options = options or CostOptions()
-    index = InventoryIndex(inventory)
+    index = _index_of(inventory, index)
     owner_tags = options.owner_tags
     by_uid: dict[str, Resource] = {}
     for r in inventory.resources:
@@ -270,7 +271,14 @@ def attach_costs(
             out.append(result.model_copy(update={"cost": cost}))
         else:
             out.append(result)
+    for rtype in {p.resource for p in specs.values()}:  # read: not kept while the scan goes on
+        index.forget_documents(rtype)
     return apply_prices(out, options.prices) if options.prices is not None else out
+
+
+def _index_of(inventory: Inventory, index: InventoryIndex | None) -> InventoryIndex:
+    """The index given when it is of ``inventory``, else a new one."""
+    return index if index is not None and index.inventory is inventory else InventoryIndex(inventory)
 
 
 def cost_summary(
@@ -292,12 +300,16 @@ def cost_summary(
 
 
 def fleet_of(
-    inventory: Inventory, policies: Sequence[Policy], options: CostOptions | None = None
+    inventory: Inventory,
+    policies: Sequence[Policy],
+    options: CostOptions | None = None,
+    index: InventoryIndex | None = None,
 ) -> GpuFleet | None:
-    """The GPU fleet of the inventory; None when no selected policy measures cost."""
+    """The GPU fleet of the inventory; None when no selected policy measures cost. ``index``: the
+    evaluator's of this inventory, if at hand."""
     from mlguard.cost.fleet import gpu_fleet
 
     if not any(p.cost is not None for p in policies):
         return None
     options = options or CostOptions()
-    return gpu_fleet(inventory, options.prices, options.owner_tags)
+    return gpu_fleet(inventory, options.prices, options.owner_tags, _index_of(inventory, index))

@@ -573,9 +573,12 @@ def gpu_fleet(
     inventory: Inventory,
     prices: PriceSource | None = None,
     owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
+    index: InventoryIndex | None = None,
 ) -> GpuFleet:
-    """The fleet of the inventory, priced when ``prices`` is given."""
-    index = InventoryIndex(inventory)
+    """The fleet of the inventory, priced when ``prices`` is given; ``index``: one of this
+    inventory already built (the evaluator's), whose documents of each type are dropped once read."""
+    if index is None:
+        index = InventoryIndex(inventory)
     window, days = _window(inventory)
     targets = _targets(index)
     readers: dict[str, Callable[[_Builder], Iterable[FleetItem]]] = {
@@ -598,6 +601,7 @@ def gpu_fleet(
         for resource in index.by_type.get(rtype, []):
             b = _Builder(resource, index, window, owner_tags)
             items += [_price(i, prices) for i in readers[rtype](b)]
+        index.forget_documents(rtype)
     kinds: dict[str, list[FleetItem]] = {}
     for i in items:
         kinds.setdefault(i.kind, []).append(i)

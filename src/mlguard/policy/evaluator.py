@@ -238,6 +238,10 @@ class Evaluated:
     results: list[Result] = field(default_factory=list)
     not_run: list[NotRun] = field(default_factory=list)
     policies_run: int = 0
+    # The inventory's lookups, for what reads its documents after the policies (costs, the GPU
+    # fleet): built once per inventory, not again by each. Its documents were dropped as their last
+    # policy ran; a later reader builds them again, the same.
+    index: InventoryIndex | None = None
 
 
 def _scope_key(e: CollectionError) -> tuple[str, str | None, str | None, str | None]:
@@ -256,7 +260,7 @@ def evaluate_inventory(
 ) -> Evaluated:
     out = Evaluated()
     with gc_paused():
-        index = InventoryIndex(inventory)
+        index = out.index = InventoryIndex(inventory)
         operators.set_now(now)
         policies = list(policies)
         last_use = {t: i for i, p in enumerate(policies) for t in p.required_types()}
