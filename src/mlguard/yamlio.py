@@ -293,19 +293,21 @@ def parse_json(path: Path, error: type[InputError] = InputError) -> Any:
 
 
 def nested_deeper_than(value: Any, cap: int) -> bool:
-    """Whether lists/objects nest deeper than ``cap``; iterative, stops at the first too-deep node."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Iterable[Any] = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
+    """Whether lists/objects nest deeper than ``cap``; iterative, one level at a time (stops at the
+    first level past ``cap``)."""
+    level: list[Any] = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > cap:
             return True
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+        below: list[Any] = []
+        add = below.append
+        for node in level:
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, dict | list):
+                    add(child)
+        level = below
     return False
 
 

@@ -266,3 +266,9 @@ def test_stderr_is_kept_bounded_and_a_broken_check_is_still_seen(tmp_path: Path)
     assert info.value.message == (
         "checkov could not load an mlguard check: ERROR Cannot load external check from mlg_x.py"
     )
+
+
+def test_a_report_that_is_not_utf8_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    garbled = _script(tmp_path / "checkov", "printf '[\\377]'")
+    with pytest.raises(CheckovFailedError, match=f"checkov's report of {tmp_path} is not UTF-8 text"):
+        run_checkov(tmp_path, checkov_bin=garbled)

@@ -130,7 +130,7 @@ class CheckovReport(_Lenient):
         return [*self.failed, *self.passed, *self.skipped]
 
 
-def parse_output(text: str | bytes, what: str = "its targets") -> list[CheckovReport]:
+def parse_output(text: str, what: str = "its targets") -> list[CheckovReport]:
     """Parse ``checkov -o json`` output (of ``what``, named in errors) into one report per framework.
 
     checkov prints a list when several frameworks produced results, a single object when one did,
@@ -146,8 +146,6 @@ def parse_output(text: str | bytes, what: str = "its targets") -> list[CheckovRe
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CheckovFailedError(f"checkov printed no valid JSON ({exc.msg} at char {exc.pos})") from None
-    except UnicodeDecodeError:
-        raise CheckovFailedError(f"checkov's report of {what} is not UTF-8 text") from None
     except RecursionError:
         raise CheckovFailedError(too_deep) from None
     if nested_deeper_than(doc, nesting):
@@ -249,6 +247,13 @@ def _tail(text: str) -> str:
     return text if len(text) <= _STDERR_TAIL else "..." + text[-_STDERR_TAIL:]
 
 
+def _text(data: bytes | bytearray, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CheckovFailedError(f"checkov's report of {what} is not UTF-8 text (byte {exc.start})") from None
+
+
 def _too_big(what: str, cap: int) -> CheckovFailedError:
     return CheckovFailedError(
         f"checkov's report of {what} is larger than the {size_text(cap)} limit "
@@ -286,7 +291,7 @@ class _Stderr:
 
 def _execute(
     cmd: list[str], cwd: Path, timeout: float, what: str, env: dict[str, str], *, stdout: bool = True
-) -> tuple[bytes, str, int]:
+) -> tuple[str, str, int]:
     """Run checkov: its stdout (empty with ``stdout=False``: not read), the tail of its stderr and
     its exit code; CheckovTimeoutError past ``timeout``, CheckovFailedError when its stdout is
     larger than ``$MLGUARD_MAX_CHECKOV_BYTES`` (read no further), it crashed or it could not load
@@ -346,7 +351,7 @@ def _execute(
         raise CheckovFailedError(f"checkov could not load an mlguard check: {err.broken_check}")
     if proc.returncode not in (0, 1):
         raise CheckovFailedError(f"checkov exited with code {proc.returncode}: {_tail(stderr)}")
-    return bytes(out), stderr, proc.returncode
+    return _text(out, what), stderr, proc.returncode
 
 
 def run_checkov(
@@ -371,7 +376,7 @@ def run_checkov(
     started = time.monotonic()
     stdout, stderr, returncode = _execute(cmd, cwd, timeout, str(target), checkov_env())
     duration = time.monotonic() - started
-    if not stdout.strip():
+    if not stdout or stdout.isspace():  # (not stripped: a copy of a report up to the limit)
         raise CheckovFailedError(f"checkov printed nothing (exit code {returncode}): {_tail(stderr)}")
     reports = parse_output(stdout, str(target))
     version = next((r.checkov_version for r in reports if r.checkov_version), None)
@@ -451,7 +456,7 @@ def run_checkov_batch(
     )
 
 
-def _read_report(path: Path, what: str, returncode: int, stderr: str) -> bytes:
+def _read_report(path: Path, what: str, returncode: int, stderr: str) -> str:
     """The report file checkov wrote (of ``what``), refused unread when larger than
     ``$MLGUARD_MAX_CHECKOV_BYTES`` (and never read further than that)."""
     cap = Limits.from_env().checkov_bytes
@@ -466,7 +471,7 @@ def _read_report(path: Path, what: str, returncode: int, stderr: str) -> bytes:
         ) from None
     if len(data) > cap:
         raise _too_big(what, cap)
-    return data
+    return _text(data, what)
 
 
 def _unlinked(report: CheckovReport, scratch: str) -> CheckovReport:
