@@ -45,6 +45,7 @@ class Limits:
 
     yaml_bytes: int = 4 * MiB  # MLGUARD_MAX_YAML_BYTES: policies, frameworks, config, waivers
     json_bytes: int = 512 * MiB  # MLGUARD_MAX_JSON_BYTES: inventories, results, baselines
+    checkov_bytes: int = 256 * MiB  # MLGUARD_MAX_CHECKOV_BYTES: checkov's JSON report (mlguard iac)
     nesting: int = 100  # MLGUARD_MAX_NESTING: levels of lists/maps, YAML and JSON
     alias_nodes: int = 10_000  # MLGUARD_MAX_YAML_ALIAS_NODES: nodes YAML aliases may add
 
@@ -66,6 +67,7 @@ class Limits:
         return cls(
             yaml_bytes=get("MLGUARD_MAX_YAML_BYTES", d.yaml_bytes),
             json_bytes=get("MLGUARD_MAX_JSON_BYTES", d.json_bytes),
+            checkov_bytes=get("MLGUARD_MAX_CHECKOV_BYTES", d.checkov_bytes),
             nesting=get("MLGUARD_MAX_NESTING", d.nesting),
             alias_nodes=get("MLGUARD_MAX_YAML_ALIAS_NODES", d.alias_nodes),
         )
@@ -80,13 +82,14 @@ def read_bounded(path: Path, cap: int, env: str, error: type[InputError]) -> byt
         raise error(f"cannot read file: {exc.strerror or exc}", file=str(path)) from None
     if len(data) > cap:
         raise error(
-            f"file is larger than the {_size(cap)} limit for this kind of input (raise it with ${env})",
+            f"file is larger than the {size_text(cap)} limit for this kind of input (raise it with ${env})",
             file=str(path),
         )
     return data
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """A byte count as a limit is named in messages: ``4 MiB``, ``1000 bytes``."""
     return f"{n / MiB:g} MiB" if n >= MiB else f"{n} bytes"
 
 
@@ -242,7 +245,7 @@ def parse_yaml(path: Path, error: type[InputError] = InputError, text: str | Non
         except UnicodeDecodeError:
             raise error("file is not UTF-8 text", file=str(path)) from None
     elif len(text) > limits.yaml_bytes:
-        cap = _size(limits.yaml_bytes)
+        cap = size_text(limits.yaml_bytes)
         raise error(
             f"file is larger than the {cap} limit (raise it with $MLGUARD_MAX_YAML_BYTES)", file=str(path)
         )
@@ -284,25 +287,27 @@ def parse_json(path: Path, error: type[InputError] = InputError) -> Any:
         raise error("file is not UTF-8 text", file=str(path)) from None
     except RecursionError:
         raise error(f"JSON {too_deep}", file=str(path)) from None
-    if _depth_over(value, limits.nesting):
+    if nested_deeper_than(value, limits.nesting):
         raise error(f"JSON {too_deep}", file=str(path))
     return value
 
 
-def _depth_over(value: Any, cap: int) -> bool:
-    """Whether lists/objects nest deeper than ``cap``; iterative, stops at the first too-deep node."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Iterable[Any] = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
+def nested_deeper_than(value: Any, cap: int) -> bool:
+    """Whether lists/objects nest deeper than ``cap``; iterative, one level at a time (stops at the
+    first level past ``cap``)."""
+    level: list[Any] = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > cap:
             return True
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+        below: list[Any] = []
+        add = below.append
+        for node in level:
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, dict | list):
+                    add(child)
+        level = below
     return False
 
 

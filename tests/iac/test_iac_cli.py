@@ -127,3 +127,22 @@ def test_unparsed_file_exits_3_with_fail_on_error(tmp_path: Path) -> None:
     assert plain.exit_code == 0, plain.output
     assert "could not parse broken.tf" in plain.output, plain.output
     assert CliRunner().invoke(iac_command, [*args, "--fail-on-error"]).exit_code == 3
+
+
+def test_a_checkov_report_over_the_limit_exits_4_naming_the_path_and_the_limit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """As when checkov crashes: no result is reported (no PASS, no SKIP), a one-line error."""
+    monkeypatch.setenv("MLGUARD_MAX_CHECKOV_BYTES", "1000")
+    report = {"check_type": "terraform", "results": {"failed_checks": []}, "url": "x" * 2000}
+    fake = tmp_path / "checkov"
+    fake.write_text(f"#!/bin/sh\ncat <<'EOF'\n{json.dumps(report)}\nEOF\n")
+    fake.chmod(0o755)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        iac_command, [str(tmp_path), "--checkov-bin", str(fake), "--output-dir", str(out)]
+    )
+    assert res.exit_code == 4, res.output
+    assert f"checkov's report of {tmp_path} is larger than the 1000 bytes limit" in res.output
+    assert "Traceback" not in res.output
+    assert not out.exists()

@@ -6,6 +6,11 @@ own venv (or with pipx) and found here by path. mlguard never imports checkov.
 checkov runs offline: no API key is passed (and any in the environment is dropped), downloads from
 the Prisma Cloud platform are skipped (``--skip-download``, ``BC_SKIP_MAPPING``), external Terraform
 modules are not fetched, and the PyPI update check is off.
+
+What checkov writes is bounded like every input (:class:`~mlguard.yamlio.Limits`): its report (its
+stdout, or the report file of a batch) at most ``$MLGUARD_MAX_CHECKOV_BYTES`` (read no further: a
+bigger one is refused, and its process killed) and ``$MLGUARD_MAX_NESTING`` levels deep; of its
+stderr only a tail and the first line saying a check could not be loaded are kept.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import selectors
 import shutil
 import signal
 import subprocess
@@ -27,6 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mlguard.errors import EXIT_INCOMPLETE, EXIT_SETUP, MlguardError, ToolMissingError
+from mlguard.yamlio import Limits, nested_deeper_than, size_text
 
 ENV_CHECKOV_BIN = "MLGUARD_CHECKOV_BIN"
 FRAMEWORKS: tuple[str, ...] = ("terraform", "terraform_plan", "cloudformation")
@@ -47,7 +54,10 @@ _OFFLINE_ENV = {
     "LOG_LEVEL": "WARNING",
     "PYTHONDONTWRITEBYTECODE": "1",
 }
-_STDERR_TAIL = 800
+_STDERR_TAIL = 800  # characters of stderr quoted in an error
+_STDERR_KEPT = 64 * 1024  # bytes of stderr kept (its tail), and of one line while it is read
+_CHUNK = 64 * 1024
+_BROKEN_CHECK = b"Cannot load external check"
 
 
 class CheckovFailedError(MlguardError):
@@ -120,16 +130,26 @@ class CheckovReport(_Lenient):
         return [*self.failed, *self.passed, *self.skipped]
 
 
-def parse_output(text: str) -> list[CheckovReport]:
-    """Parse ``checkov -o json`` output into one report per framework.
+def parse_output(text: str, what: str = "its targets") -> list[CheckovReport]:
+    """Parse ``checkov -o json`` output (of ``what``, named in errors) into one report per framework.
 
     checkov prints a list when several frameworks produced results, a single object when one did,
-    and a bare summary object (no ``check_type``) when nothing was found to scan.
+    and a bare summary object (no ``check_type``) when nothing was found to scan. Nested deeper
+    than ``$MLGUARD_MAX_NESTING`` levels, as any JSON input, it is refused.
     """
+    nesting = Limits.from_env().nesting
+    too_deep = (
+        f"checkov's report of {what} is nested deeper than {nesting} levels "
+        "(raise it with $MLGUARD_MAX_NESTING)"
+    )
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CheckovFailedError(f"checkov printed no valid JSON ({exc.msg} at char {exc.pos})") from None
+    except RecursionError:
+        raise CheckovFailedError(too_deep) from None
+    if nested_deeper_than(doc, nesting):
+        raise CheckovFailedError(too_deep)
     items = doc if isinstance(doc, list) else [doc]
     reports: list[CheckovReport] = []
     for item in items:
@@ -227,12 +247,56 @@ def _tail(text: str) -> str:
     return text if len(text) <= _STDERR_TAIL else "..." + text[-_STDERR_TAIL:]
 
 
+def _text(data: bytes | bytearray, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CheckovFailedError(f"checkov's report of {what} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _too_big(what: str, cap: int) -> CheckovFailedError:
+    return CheckovFailedError(
+        f"checkov's report of {what} is larger than the {size_text(cap)} limit "
+        "(raise it with $MLGUARD_MAX_CHECKOV_BYTES)"
+    )
+
+
+class _Stderr:
+    """checkov's stderr as it arrives, kept bounded: its last ``_STDERR_KEPT`` bytes, and the first
+    line saying an external check could not be loaded."""
+
+    def __init__(self) -> None:
+        self.tail = b""
+        self.line = b""  # the line being read (its last _STDERR_KEPT bytes)
+        self.broken_check: str | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        self.tail = (self.tail + chunk)[-_STDERR_KEPT:]
+        *lines, rest = (self.line + chunk).split(b"\n")
+        self.line = rest[-_STDERR_KEPT:]
+        for line in lines:
+            self._check(line)
+
+    def close(self) -> None:
+        self._check(self.line)
+        self.line = b""
+
+    def _check(self, line: bytes) -> None:
+        if self.broken_check is None and _BROKEN_CHECK in line:
+            self.broken_check = line.decode("utf-8", "replace").strip()
+
+    def text(self) -> str:
+        return self.tail.decode("utf-8", "replace")
+
+
 def _execute(
     cmd: list[str], cwd: Path, timeout: float, what: str, env: dict[str, str], *, stdout: bool = True
 ) -> tuple[str, str, int]:
-    """Run checkov: its stdout (empty with ``stdout=False``: not read), stderr and exit code;
-    CheckovTimeoutError past ``timeout`` (its whole process group is killed), CheckovFailedError
-    when it crashed or could not load an mlguard check."""
+    """Run checkov: its stdout (empty with ``stdout=False``: not read), the tail of its stderr and
+    its exit code; CheckovTimeoutError past ``timeout``, CheckovFailedError when its stdout is
+    larger than ``$MLGUARD_MAX_CHECKOV_BYTES`` (read no further), it crashed or it could not load
+    an mlguard check. Its whole process group is killed when it is not waited for to the end."""
+    cap = Limits.from_env().checkov_bytes
     try:
         proc = subprocess.Popen(
             cmd,
@@ -241,25 +305,53 @@ def _execute(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            text=True,
             start_new_session=True,  # its own process group, so a timeout kills its workers too
         )
     except OSError as exc:
         raise ToolMissingError(f"cannot run {cmd[0]}: {exc.strerror}; {INSTALL_HINT}") from None
+    deadline = time.monotonic() + timeout
+    out = bytearray()
+    err = _Stderr()
+    pipes = [p for p in (proc.stdout, proc.stderr) if p is not None]
+    finished = False
     try:
-        out, stderr = proc.communicate(timeout=timeout)
+        with selectors.DefaultSelector() as selector:
+            for pipe in pipes:
+                selector.register(pipe, selectors.EVENT_READ)
+            while selector.get_map():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(cmd, timeout)
+                for key, _ in selector.select(left):
+                    if key.fileobj is proc.stdout:
+                        chunk = os.read(key.fd, min(_CHUNK, cap + 1 - len(out)))
+                        out += chunk
+                        if len(out) > cap:
+                            raise _too_big(what, cap)
+                    else:
+                        chunk = os.read(key.fd, _CHUNK)
+                        err.feed(chunk)
+                    if not chunk:
+                        selector.unregister(key.fileobj)
+        proc.wait(max(deadline - time.monotonic(), 0))
+        finished = True
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
         raise CheckovTimeoutError(f"checkov did not finish scanning {what} within {timeout:g} s") from None
+    finally:
+        if not finished:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for pipe in pipes:
+            pipe.close()
+    err.close()
+    stderr = err.text()
     # checkov logs a broken external check and carries on without it: never accept that silently.
-    for line in stderr.splitlines():
-        if "Cannot load external check" in line:
-            raise CheckovFailedError(f"checkov could not load an mlguard check: {line.strip()}")
+    if err.broken_check is not None:
+        raise CheckovFailedError(f"checkov could not load an mlguard check: {err.broken_check}")
     if proc.returncode not in (0, 1):
         raise CheckovFailedError(f"checkov exited with code {proc.returncode}: {_tail(stderr)}")
-    return out or "", stderr, proc.returncode
+    return _text(out, what), stderr, proc.returncode
 
 
 def run_checkov(
@@ -284,9 +376,9 @@ def run_checkov(
     started = time.monotonic()
     stdout, stderr, returncode = _execute(cmd, cwd, timeout, str(target), checkov_env())
     duration = time.monotonic() - started
-    if not stdout.strip():
+    if not stdout or stdout.isspace():  # (not stripped: a copy of a report up to the limit)
         raise CheckovFailedError(f"checkov printed nothing (exit code {returncode}): {_tail(stderr)}")
-    reports = parse_output(stdout)
+    reports = parse_output(stdout, str(target))
     version = next((r.checkov_version for r in reports if r.checkov_version), None)
     return CheckovRun(
         reports=reports, command=cmd, returncode=returncode, duration_seconds=duration, version=version
@@ -355,17 +447,31 @@ def run_checkov_batch(
         # what it prints after each directory is everything so far: not read
         _, stderr, returncode = _execute(cmd, cwd, timeout, what, env, stdout=False)
         duration = time.monotonic() - started
-        try:
-            text = (out / _REPORT_FILE).read_text(encoding="utf-8")
-        except OSError:
-            raise CheckovFailedError(
-                f"checkov wrote no report (exit code {returncode}): {_tail(stderr)}"
-            ) from None
-        reports = [_unlinked(r, scratch) for r in parse_output(text)]
+        named = ", ".join(str(t) for t in targets)
+        text = _read_report(out / _REPORT_FILE, named, returncode, stderr)
+        reports = [_unlinked(r, scratch) for r in parse_output(text, named)]
     version = next((r.checkov_version for r in reports if r.checkov_version), None)
     return CheckovRun(
         reports=reports, command=cmd, returncode=returncode, duration_seconds=duration, version=version
     )
+
+
+def _read_report(path: Path, what: str, returncode: int, stderr: str) -> str:
+    """The report file checkov wrote (of ``what``), refused unread when larger than
+    ``$MLGUARD_MAX_CHECKOV_BYTES`` (and never read further than that)."""
+    cap = Limits.from_env().checkov_bytes
+    try:
+        with path.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_size > cap:
+                raise _too_big(what, cap)
+            data = fh.read(cap + 1)
+    except OSError:
+        raise CheckovFailedError(
+            f"checkov wrote no report (exit code {returncode}): {_tail(stderr)}"
+        ) from None
+    if len(data) > cap:
+        raise _too_big(what, cap)
+    return _text(data, what)
 
 
 def _unlinked(report: CheckovReport, scratch: str) -> CheckovReport:

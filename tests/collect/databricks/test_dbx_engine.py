@@ -108,12 +108,12 @@ def test_permission_rows_of_spec_types_come_from_the_specs() -> None:
     rows = {p.resource_type: p for p in PERMISSIONS}
     guard = set(declared_routes().routes)
     specs = [s for family in SPEC_FAMILIES for s in family.specs]
-    assert len(specs) == 24  # of 25 types: only the account objects are by hand
+    assert len(specs) == 25  # every type, the account objects (level "account") too
     for spec in specs:
         row = rows[spec.type]
         assert row.routes == spec.routes()
         assert row.sdk_calls == spec.sdk_calls()
-        assert (row.requires, row.without_admin) == (spec.requires, spec.without_admin)
+        assert (row.level, row.requires, row.without_admin) == (spec.level, spec.requires, spec.without_admin)
         assert set(spec.routes()) <= guard
         names = [d.name for d in spec.all_details()]
         assert len(names) == len(set(names))  # pruning and results are keyed by detail name

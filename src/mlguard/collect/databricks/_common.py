@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -231,7 +231,12 @@ def error_message(exc: BaseException) -> str:
 
 @dataclass
 class WorkspaceContext:
-    """One workspace being collected: the client, the requested types and the sink."""
+    """One workspace being collected: the client, the requested types and the sink.
+
+    At ``level`` ``account`` it is the account instead (the account client; ``host`` is the
+    account console's): its coverage and type errors name the account and no workspace, each
+    resource names the workspace it is (``workspace`` arguments), and routes name the account
+    (``{account_id}``, filled by :meth:`path`)."""
 
     client: Any  # databricks.sdk.WorkspaceClient (Any: the SDK is untyped)
     host: str
@@ -242,6 +247,17 @@ class WorkspaceContext:
     scheduler: Any = None
     account: str | None = None  # the Databricks account id, in an account scan
     collected_at: str = field(default_factory=lambda: iso(utcnow()))
+    level: Literal["workspace", "account"] = "workspace"
+
+    @property
+    def workspace(self) -> str | None:
+        """The workspace this context's coverage and errors name: none at account level."""
+        return None if self.level == "account" else self.host
+
+    def path(self, route: str) -> str:
+        """The path of a ``METHOD /path`` route, its ``{account_id}`` the context's account."""
+        path = route.split(" ", 1)[1]
+        return path.replace("{account_id}", self.account) if self.account else path
 
     def wants(self, *types: str) -> bool:
         return any(t in self.types for t in types)
@@ -251,8 +267,9 @@ class WorkspaceContext:
         reads = self.sink.reads
         return None if reads is None else reads.get(rtype)
 
-    def uid(self, rtype: str, ident: str) -> str:
-        return f"databricks://{self.host}/{rtype.removeprefix('databricks.')}/{ident}"
+    def uid(self, rtype: str, ident: str, workspace: str | None = None) -> str:
+        """The resource's uid, under its ``workspace`` (an account-level item's) or the context's host."""
+        return f"databricks://{workspace or self.host}/{rtype.removeprefix('databricks.')}/{ident}"
 
     def add(
         self,
@@ -263,8 +280,9 @@ class WorkspaceContext:
         *,
         tags: dict[str, Any] | None = None,
         region: str | None = None,
+        workspace: str | None = None,
     ) -> str:
-        uid = self.uid(rtype, ident)
+        uid = self.uid(rtype, ident, workspace)
         self.sink.add(
             Resource(
                 uid=uid,
@@ -273,7 +291,7 @@ class WorkspaceContext:
                 id=ident,
                 name=name,
                 account=self.account,
-                workspace=self.host,
+                workspace=workspace or self.workspace,
                 region=region,
                 tags=scrub({str(k): str(v) for k, v in (tags or {}).items()}),
                 data=scrub(data),
@@ -285,12 +303,15 @@ class WorkspaceContext:
     def record(
         self,
         rtype: str | None,
-        exc: BaseException,
+        exc: BaseException | tuple[str, str],
         *,
         operation: str | None = None,
         resource_uid: str | None = None,
         attributes: list[str] | None = None,
+        workspace: str | None = None,
     ) -> None:
+        """A collection error: ``exc`` the exception or an explicit ``(code, message)``;
+        ``workspace``: an account-level resource's own (else the context's)."""
         self.sink.error(
             collection_error(
                 PROVIDER,
@@ -298,7 +319,7 @@ class WorkspaceContext:
                 exc,
                 classify_error,
                 account=self.account,
-                workspace=self.host,
+                workspace=workspace or self.workspace,
                 resource_type=rtype,
                 resource_uid=resource_uid,
                 attributes=attributes or [],
@@ -345,7 +366,7 @@ class WorkspaceContext:
             Coverage(
                 provider=PROVIDER,
                 account=self.account,
-                workspace=self.host,
+                workspace=self.workspace,
                 resource_type=rtype,
                 unread=unread or None,
             )
@@ -367,7 +388,8 @@ class WorkspaceContext:
             self.cover(
                 t, (unread_of or {}).get(t, ()) if unread_of is not None else unread if t == rtype else ()
             )
-        key, label = f"databricks:{self.host}:{rtype}", f"{self.host} {rtype}"
+        where = self.workspace or f"account {self.account}"
+        key, label = f"databricks:{where}:{rtype}", f"{where} {rtype}"
         with timed(self.progress, key, label, self.sink.meter) as counts:
             try:
                 yield counts
@@ -393,18 +415,20 @@ class WorkspaceContext:
         call: Callable[[], T],
         *,
         missing_ok: bool = False,
+        workspace: str | None = None,
     ) -> tuple[T | None, bool]:
         """A per-resource detail call: (value, ok). A failure is recorded against the resource and
         only the attributes that call fills, plus ``plaintext_secret_paths``: the final secret scrub
         never saw the text the call would have returned, so its "no secret found" is unknown.
-        ``missing_ok``: a 404 means "none", not an error."""
+        ``missing_ok``: a 404 means "none", not an error. ``workspace``: an account-level
+        resource's own."""
         try:
             return call(), True
         except TRANSIENT_ERRORS as exc:
             if missing_ok and isinstance(exc, DatabricksError) and is_not_found(exc):
                 return None, True
             blocked = [*attributes, *([] if SECRET_PATHS in attributes else [SECRET_PATHS])]
-            self.record(rtype, exc, resource_uid=uid, attributes=blocked)
+            self.record(rtype, exc, resource_uid=uid, attributes=blocked, workspace=workspace)
             return None, False
 
 

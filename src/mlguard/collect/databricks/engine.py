@@ -140,9 +140,10 @@ def listing(ctx: WorkspaceContext, spec: ResourceSpec) -> list[dict[str, Any]]:
 
 def _listing(ctx: WorkspaceContext, spec: ResourceSpec) -> list[dict[str, Any]]:
     assert spec.paging != "get", f"{spec.type}: paging 'get' is per parent item (run_tree)"
+    assert spec.level == ctx.level, f"{spec.type}: a {spec.level}-level type in a {ctx.level} context"
     if spec.paging == "self":
         return [{"host": ctx.host}]
-    path = spec.list_route.split(" ", 1)[1]
+    path = ctx.path(spec.list_route)
     if spec.paging == "token":
         return ctx.pages(path, spec.items, spec.query or None)
     if spec.paging == "single":
@@ -152,14 +153,24 @@ def _listing(ctx: WorkspaceContext, spec: ResourceSpec) -> list[dict[str, Any]]:
     return [as_dict(x) for x in spec.sdk_list(ctx.client)]
 
 
-def run_spec(ctx: WorkspaceContext, spec: ResourceSpec, shared: dict[str, Any]) -> None:
+def run_spec(
+    ctx: WorkspaceContext,
+    spec: ResourceSpec,
+    shared: dict[str, Any],
+    *,
+    listed: list[dict[str, Any]] | None = None,
+) -> None:
+    """Collect one type in its own progress unit. ``listed``: its items, when the caller listed
+    them (:func:`listing`) because the listing also finds the scopes to scan next (an account's
+    workspaces) and its failure is the caller's to judge; they are not listed again."""
+    assert spec.level == ctx.level, f"{spec.type}: a {spec.level}-level type in a {ctx.level} context"
     pruned = spec.pruned(ctx.reads(spec.type))  # details no selected policy reads: left out
     with ctx.section(spec.type, unread=pruned.unread) as counts:
         preludes = dict(shared)
         for prelude in spec.preludes:
             if prelude.in_section:
                 preludes[prelude.name] = prelude.read(ctx)
-        raws = listing(ctx, spec)
+        raws = listing(ctx, spec) if listed is None else listed
         one = partial(_one, ctx, spec, preludes, pruned)
         if spec.all_details():
             counts[0] += ctx.fan_out(one, raws)
@@ -220,7 +231,7 @@ def _children(
     ctx: WorkspaceContext, spec: ResourceSpec, parent: ResourceSpec, p: dict[str, Any]
 ) -> list[tuple[dict[str, Any], str | None]]:
     """The items of ``spec`` under one parent item (with the parent's id for a per-parent get)."""
-    path = spec.list_route.split(" ", 1)[1]
+    path = ctx.path(spec.list_route)
     if spec.paging == "get":
         pid = parent.id(p)
         try:
@@ -254,7 +265,8 @@ def _one(
 ) -> int:
     """One item: its details, its normaliser, the resource. ``ident``: a per-parent child's id."""
     ident = spec.id(raw) if ident is None else ident
-    item = Item(raw=raw, ident=ident, uid=ctx.uid(spec.type, ident))
+    workspace = spec.workspace(ctx, raw) if spec.workspace is not None else None
+    item = Item(raw=raw, ident=ident, uid=ctx.uid(spec.type, ident, workspace), workspace=workspace)
     for detail in spec.details:
         _detail(ctx, spec, item, detail, pruned)
     spec.normalize(ctx, item, preludes)
@@ -266,7 +278,7 @@ def _one(
         if detail.apply is not None and detail.name in item.got:
             detail.apply(item.data, item.got[detail.name])
     name = item.name if item.name is not None else spec.name(raw)
-    ctx.add(spec.type, ident, name, item.data, tags=item.tags, region=item.region)
+    ctx.add(spec.type, ident, name, item.data, tags=item.tags, region=item.region, workspace=item.workspace)
     return 1
 
 
@@ -285,6 +297,7 @@ def _detail(ctx: WorkspaceContext, spec: ResourceSpec, item: Item, detail: Detai
         list(detail.attributes),
         partial(detail.fetch, ctx, item),
         missing_ok=detail.missing_ok,
+        workspace=item.workspace,
     )
     if ok:
         item.got[detail.name] = value

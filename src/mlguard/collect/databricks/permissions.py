@@ -3,9 +3,8 @@ the minimal entitlement, and what is lost without admin. ``mlguard permissions d
 prints this and the read-only guard allows exactly these routes; a meta-test checks every
 collectable type is described.
 
-Types described as specs (``spec.py``) get their row from the spec: its list route, preludes and
-detail routes with their SDK calls, its entitlement. The hand-written family (the account
-objects) keeps its row here."""
+Every type is described as a spec (``spec.py``) and gets its row from the spec: its level, list
+route, preludes and detail routes with their SDK calls, its entitlement."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlguard.collect.databricks import (
+    account,
     compute,
     identity,
     instance_profiles,
@@ -48,16 +48,12 @@ class TypePermission:
         }
 
 
-_UC = "/api/2.1/unity-catalog"
-_P = TypePermission
-
-
 def from_specs(family: FamilySpec) -> tuple[TypePermission, ...]:
     """The rows of a family described as specs."""
     return tuple(
         TypePermission(
             resource_type=s.type,
-            level="workspace",
+            level=s.level,
             sdk_calls=s.sdk_calls(),
             routes=s.routes(),
             requires=s.requires,
@@ -77,35 +73,11 @@ PERMISSIONS: tuple[TypePermission, ...] = (
     *from_specs(unity_catalog.METASTORE_FAMILY),
     *from_specs(unity_catalog.TREE),
     *from_specs(unity_catalog.FAMILY),
-    _P(
-        "databricks.account_workspace",
-        "account",
-        (
-            "workspaces.list (AccountClient)",
-            "private_access.list (AccountClient)",
-            "credentials.list (AccountClient)",
-            "storage.list (AccountClient)",
-            "networks.list (AccountClient)",
-            "encryption_keys.list (AccountClient)",
-            "log_delivery.list (AccountClient)",
-        ),
-        (
-            "GET /api/2.0/accounts/{account_id}/workspaces",
-            "GET /api/2.0/accounts/{account_id}/private-access-settings",
-            "GET /api/2.0/accounts/{account_id}/credentials",
-            "GET /api/2.0/accounts/{account_id}/storage-configurations",
-            "GET /api/2.0/accounts/{account_id}/networks",
-            "GET /api/2.0/accounts/{account_id}/customer-managed-keys",
-            "GET /api/2.0/accounts/{account_id}/log-delivery",
-        ),
-        "account admin",
-        "an account scan is impossible without account admin (exit 4); a denied account object "
-        "listing is an attribute error on every workspace that names such an object",
-    ),
+    *from_specs(account.FAMILY),
     *from_specs(instance_profiles.FAMILY),
 )
 
-# The families described as specs (the rest are hand-written modules).
+# The families described as specs: every family.
 SPEC_FAMILIES: tuple[FamilySpec, ...] = (
     workspace.FAMILY,
     compute.FAMILY,
@@ -116,6 +88,7 @@ SPEC_FAMILIES: tuple[FamilySpec, ...] = (
     unity_catalog.METASTORE_FAMILY,
     unity_catalog.TREE,
     unity_catalog.FAMILY,
+    account.FAMILY,
     instance_profiles.FAMILY,
 )
 

@@ -7,10 +7,9 @@ what the caller must be allowed to do. ``mlguard permissions databricks`` and th
 route table are derived from these declarations (see ``permissions.py``), and so is what a scan
 whose policies read fewer fields leaves out (:meth:`ResourceSpec.pruned`).
 
-A type may be listed per item of a parent type (the Unity Catalog tree: ``ResourceSpec.parent``).
-The family that does not fit (the account objects, read with the account client) stays a
-hand-written module that declares its permissions in ``permissions.py``; it runs on the same
-scan-wide executor (:class:`mlguard.collect.databricks.engine.Scheduler`).
+A type may be listed per item of a parent type (the Unity Catalog tree: ``ResourceSpec.parent``),
+or with the account client instead of a workspace's (``ResourceSpec.level``: the account's
+workspaces, each item its own workspace's resource).
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ class Item:
     tags: dict[str, Any] | None = None
     name: str | None = None  # set by a normaliser whose name a detail supplies (else the spec's)
     region: str | None = None  # set by a normaliser whose region a detail supplies
+    workspace: str | None = None  # an account-level item's workspace (ResourceSpec.workspace)
 
     def ok(self, detail: str) -> bool:
         """The detail was read (a ``when`` that did not hold also counts as read: nothing to add)."""
@@ -108,7 +108,13 @@ class ResourceSpec:
     the answer is the one child, with the parent's id (a table's quality monitor). Such a family
     runs as a tree (:func:`mlguard.collect.databricks.engine.run_tree`). ``via`` (route, SDK call):
     the parent listing a per-parent type depends on, named first in its permission row.
-    Paging ``self``: no list call, the one item is the workspace itself (``{"host": ...}``)."""
+    Paging ``self``: no list call, the one item is the workspace itself (``{"host": ...}``).
+
+    ``level`` ``account``: listed with the account client, in an account-level context (routes
+    under ``/api/2.0/accounts/{account_id}``, the context's account filled in); its coverage and
+    type errors name the account, no workspace. ``workspace(ctx, item)``: the workspace an
+    account-level item is or belongs to, the host of its uid and the workspace of its resource and
+    of its errors."""
 
     type: str
     family: str
@@ -132,6 +138,8 @@ class ResourceSpec:
     parent_query: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     under: Callable[[dict[str, Any]], bool] | None = None
     via: tuple[str, str] | None = None
+    level: Literal["workspace", "account"] = "workspace"
+    workspace: Callable[[WorkspaceContext, dict[str, Any]], str] | None = None
 
     def all_details(self) -> tuple[Detail, ...]:
         return (*self.details, *self.after)
