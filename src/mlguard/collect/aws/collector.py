@@ -128,7 +128,7 @@ class AwsCollector(Collector):
     def base_session(self) -> boto3.Session:
         """The session of the default chain or profile (guarded and counted). Its botocore loader
         (the parsed service models) becomes the one every other account's session uses."""
-        core = botocore.session.Session(profile=self.scope.profile)
+        core = botocore.session.Session(profile=self.scope.profile, event_hooks=clients.LeanEmitter())
         try:
             session = boto3.Session(botocore_session=core)
         except ProfileNotFound as exc:
@@ -143,7 +143,7 @@ class AwsCollector(Collector):
     def session_with(self, credentials: Credentials, region: str | None) -> boto3.Session:
         """A guarded session holding ``credentials`` (an assumed role's, refreshed before they
         expire) that shares the base session's loader: no account loads the models again."""
-        core = botocore.session.Session(profile=self.scope.profile)
+        core = botocore.session.Session(profile=self.scope.profile, event_hooks=clients.LeanEmitter())
         core.register_component("credential_provider", CredentialResolver([_Given(credentials)]))
         session = boto3.Session(botocore_session=core, region_name=region)
         if self.loader is not None:  # after boto3 set up its own loader, which only resources use
