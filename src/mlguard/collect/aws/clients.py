@@ -22,6 +22,13 @@ each registration checking the handler's signature (``inspect.getfullargspec``) 
 Here the tree is copied by a copy that knows its shape, and the signature check is remembered per
 code object. The copy holds the same handlers in the same order, as independent lists; a handler
 without ``**kwargs`` is refused as before.
+
+:func:`environment_proxies` reads the proxies of the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
+``NO_PROXY``...) once, for a scan, where botocore reads the whole environment twice per client. The
+scan gives them to every client, which then uses exactly the proxy botocore would have found for
+its endpoint; where that depends on the endpoint's host (``NO_PROXY`` next to a proxy), or where
+the platform's proxies come from elsewhere than the environment, botocore reads them per client as
+before.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from __future__ import annotations
 import inspect
 import threading
 import types
+import urllib.request
 import weakref
 from typing import Any
 
@@ -135,6 +143,23 @@ class LeanEmitter(_BOTOCORE_EMITTER):  # type: ignore[misc]
         if not accepts:
             raise ValueError(f"Event handler {func} must accept keyword arguments (**kwargs)")
         return None
+
+
+def environment_proxies() -> dict[str, str] | None:
+    """The proxies botocore would find in the environment for any endpoint (``get_environ_proxies``:
+    none if ``NO_PROXY`` bypasses the host, else every ``*_proxy`` variable), or None if they depend
+    on the endpoint or do not come from the environment alone."""
+    request: Any = urllib.request
+    if request.getproxies is not request.getproxies_environment:
+        return None  # macOS, Windows: the system's settings too
+    if request.proxy_bypass is not request.proxy_bypass_environment:
+        return None
+    proxies: dict[str, str] = request.getproxies_environment()
+    if "no" not in proxies:
+        return proxies  # nothing is bypassed: every endpoint gets all of them
+    if all(scheme == "no" for scheme in proxies):
+        return {}  # bypassed or not, no endpoint has a proxy to use
+    return None  # NO_PROXY decides per host
 
 
 def share(loader: Any) -> SharedModels:

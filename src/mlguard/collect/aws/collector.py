@@ -47,6 +47,7 @@ from typing import Any
 
 import boto3
 import botocore.session
+from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, Credentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError, ProfileNotFound
 
@@ -149,6 +150,12 @@ class AwsCollector(Collector):
         if self.loader is not None:  # after boto3 set up its own loader, which only resources use
             core.register_component("data_loader", self.loader)
         return self.guard.install(session)
+
+    def read_proxies(self) -> None:
+        """Read the environment's proxies once for the scan's clients (``clients.environment_proxies``;
+        when they depend on the endpoint, botocore reads them for each client)."""
+        proxies = clients.environment_proxies()
+        self.config = self.config.merge(Config(proxies=proxies))
 
     def _home_region(self, session: boto3.Session) -> str:
         return self.scope.regions[0] if self.scope.regions else session.region_name or DEFAULT_REGION
@@ -304,6 +311,7 @@ class AwsCollector(Collector):
         self.guard.remaining = sink.remaining
         self.limits.check = sink.check_cancelled
         self.stats.meter = sink.meter
+        self.read_proxies()
         root = self.root(sink)
         workers = self.scope.max_in_flight
         plan: list[str | None] = [None]  # None: the root account, with the caller's own credentials
