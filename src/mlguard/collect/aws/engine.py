@@ -320,8 +320,7 @@ class Account:
     def client(self, service: str, region: str | None) -> Any:
         """A client (cached); ``Any`` because the service is chosen by data, not by code."""
         key = (service, region or self.home_region)
-        with self._lock:
-            client = self._clients.get(key)
+        client = self._clients.get(key)  # every call asks: read without the lock (a dict read is atomic)
         if client is not None:
             return client
         session: Any = self.session
