@@ -3,7 +3,9 @@ signs with its own account's credentials, for its own region, and the read-only 
 
 from __future__ import annotations
 
+import copy
 import gc
+import random
 from typing import Any
 
 import boto3
@@ -14,7 +16,7 @@ from botocore.hooks import HierarchicalEmitter
 from moto import mock_aws
 
 from mlguard.collect.aws import AwsCollector
-from mlguard.collect.aws.clients import LeanEmitter
+from mlguard.collect.aws.clients import LeanEmitter, SharedTrie
 from mlguard.collect.base import InventorySink, NullProgress
 from mlguard.collect.errors import ReadOnlyViolation
 from mlguard.config import AwsScope, ScopeConfig
@@ -90,29 +92,54 @@ def test_the_scan_collects_garbage_less_often_and_restores_the_thresholds_after(
     assert gc.get_threshold() == before
 
 
-def _lists(node: dict[str, Any]) -> list[list[Any]]:
-    """Every handler list of a node of botocore's handler tree and of the nodes below it."""
-    found = [] if node["values"] is None else list(node["values"])
-    for child in node["children"].values():
-        found += _lists(child)
-    return found
+def _handlers(emitter: Any, events: list[str]) -> list[list[Any]]:
+    """The handlers ``emitter`` would call for each of ``events``, in order."""
+    return [list(emitter._handlers.prefix_search(event)) for event in events]
 
 
-def test_a_client_starts_with_an_independent_copy_of_its_session_s_handlers() -> None:
+def test_copies_of_the_handler_tree_find_what_botocore_s_copies_find() -> None:
+    """The same registrations and removals, on sessions and on copies of copies, made with
+    botocore's emitter and with the collector's (whose copies share nodes until they write)."""
+    rng = random.Random(15)
+    names = ["before-call", "before-call.s3", "before-call.s3.ListBuckets", "before-call.*.ListBuckets"]
+    names += ["needs-retry.ec2", "needs-retry.ec2.DescribeVpcs", "after-call", "before-send.s3"]
+    events = ["before-call.s3.ListBuckets", "before-call.s3.GetObject", "before-call.ec2.ListBuckets"]
+    events += ["needs-retry.ec2.DescribeVpcs", "after-call.ec2.X", "before-send.s3.ListBuckets", "other"]
+    funcs = [lambda n=n, **kw: n for n in range(6)]
+    theirs: list[Any] = [HierarchicalEmitter()]
+    mine: list[Any] = [LeanEmitter()]
+    for _ in range(600):
+        step = rng.random()
+        at = rng.randrange(len(theirs))
+        if step < 0.15:  # a new emitter copied from one of them (a client from its session)
+            theirs.append(copy.copy(theirs[at]))
+            mine.append(copy.copy(mine[at]))
+            continue
+        name, func = rng.choice(names), rng.choice(funcs)
+        if step < 0.75:
+            where = rng.choice(["register", "register_first", "register_last"])
+            getattr(theirs[at], where)(name, func)
+            getattr(mine[at], where)(name, func)
+        else:  # (botocore raises AttributeError for a name with children but no handlers: so do we)
+            outcomes: list[type[BaseException] | None] = []
+            for emitter in (theirs[at], mine[at]):
+                try:
+                    emitter.unregister(name, func)
+                    outcomes.append(None)
+                except AttributeError as exc:
+                    outcomes.append(type(exc))
+            assert outcomes[0] == outcomes[1]
+        for t, m in zip(theirs, mine, strict=True):
+            assert _handlers(m, events) == _handlers(t, events)
+    assert len(mine) > 50
+    assert all(type(m._handlers) is SharedTrie for m in mine)
+
+
+def test_a_client_s_handlers_are_its_own() -> None:
     collector = AwsCollector(ScopeConfig())
     session = collector.session_with(Credentials("AKIAACCOUNTONE", "secret-one"), "us-east-1")
     core: Any = session._session  # type: ignore[attr-defined]
-    emitter: Any = core._original_handler
-    assert isinstance(emitter, LeanEmitter)  # the collector's sessions use the lean copy
-
-    mine = emitter.__copy__()
-    botocore_s = HierarchicalEmitter.__copy__(emitter)  # what botocore's own copy makes of it
-    assert type(mine) is LeanEmitter
-    assert mine._handlers._root == botocore_s._handlers._root  # the same handlers, in the same order
-    assert mine._unique_id_handlers == botocore_s._unique_id_handlers
-    originals = {id(handlers) for handlers in _lists(emitter._handlers._root)}
-    assert originals
-    assert not originals & {id(handlers) for handlers in _lists(mine._handlers._root)}
+    assert isinstance(core._original_handler, LeanEmitter)  # the collector's sessions use it
 
     # A handler registered on a client reaches neither its session nor another client, and one
     # registered on the session later reaches no client made before.
@@ -126,8 +153,12 @@ def test_a_client_starts_with_an_independent_copy_of_its_session_s_handlers() ->
     b.list_models()
     assert seen == ["a"]
     assert len(sent_a) == len(sent_b) == 1
+    c = session.client("sagemaker", region_name="us-east-1")
+    _signed_by(c)
+    c.list_models()
+    assert seen == ["a", "session"]  # a client made after it has it
     with pytest.raises(ReadOnlyViolation):
-        b.delete_endpoint(EndpointName="x")  # the copy keeps the read-only guard
+        b.delete_endpoint(EndpointName="x")  # every copy keeps the read-only guard
 
 
 class _NoKwargs:

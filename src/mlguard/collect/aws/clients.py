@@ -17,11 +17,12 @@ any other loader are not affected (botocore's own behaviour).
 
 :class:`LeanEmitter` is the event emitter of the collector's sessions: botocore's own, with the
 two costs of every client it makes cut. A client starts with a copy of its session's handlers
-(some 400 nodes of a prefix tree, copied by a generic recursive copy), then registers its own,
-each registration checking the handler's signature (``inspect.getfullargspec``) for ``**kwargs``.
-Here the tree is copied by a copy that knows its shape, and the signature check is remembered per
-code object. The copy holds the same handlers in the same order, as independent lists; a handler
-without ``**kwargs`` is refused as before.
+(some 200 nodes of a prefix tree, all copied, then all freed with the client), then registers its
+own, each registration checking the handler's signature (``inspect.getfullargspec``) for
+``**kwargs``. Here the tree is copied on write (:class:`SharedTrie`: a copy shares the nodes, and a
+tree copies a node and the path to it before it first changes it), and the signature check is
+remembered per code object. Each emitter finds the same handlers, in the same order, as with
+botocore's copies; a handler without ``**kwargs`` is refused as before.
 
 :func:`environment_proxies` reads the proxies of the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
 ``NO_PROXY``...) once, for a scan, where botocore reads the whole environment twice per client. The
@@ -41,6 +42,7 @@ import weakref
 from typing import Any
 
 import botocore.client
+import botocore.hooks
 from botocore.hooks import EVENT_ALIASES, EventAliaser, HierarchicalEmitter, NodeList
 
 
@@ -99,16 +101,69 @@ class _SharingClientCreator(_BOTOCORE_CREATOR):  # type: ignore[misc]
         return client
 
 
-def _copy_node(node: dict[str, Any]) -> dict[str, Any]:
-    """A node of botocore's handler tree (``{'chunk', 'values', 'children'}``) and all below it,
-    copied as botocore's ``_PrefixTrie.__copy__`` does: new nodes and new handler lists, the same
-    handlers."""
+def _node_copy(node: dict[str, Any]) -> dict[str, Any]:
+    """One node of botocore's handler tree (``{'chunk', 'values', 'children'}``) copied: its own
+    handler lists and child table, the same handlers and the same (still shared) children."""
     values = node["values"]
     return {
         "chunk": node["chunk"],
         "values": None if values is None else NodeList(values[0][:], values[1][:], values[2][:]),
-        "children": {name: _copy_node(child) for name, child in node["children"].items()},
+        "children": dict(node["children"]),
     }
+
+
+_BOTOCORE_TRIE: Any = botocore.hooks._PrefixTrie  # type: ignore[attr-defined]  # not in its stubs
+_MIDDLE: int = botocore.hooks._MIDDLE  # type: ignore[attr-defined]
+
+
+class SharedTrie(_BOTOCORE_TRIE):  # type: ignore[misc]
+    """botocore's handler tree, copied on write: a copy shares every node with the tree it was made
+    from, and either tree copies a node (and the path to it) before its first change to it. A
+    client's emitter starts as a copy of its session's tree (some 200 nodes) and changes a few paths
+    (its own handlers); botocore copied the whole tree for every client. Lookups are botocore's."""
+
+    _root: dict[str, Any]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._own: dict[int, dict[str, Any]] = {}  # id -> node this tree may change in place (kept alive)
+
+    def _mine(self, node: dict[str, Any]) -> dict[str, Any]:
+        self._own[id(node)] = node
+        return node
+
+    def _owns(self, node: dict[str, Any]) -> bool:
+        return self._own.get(id(node)) is node
+
+    def _path(self, parts: list[str], create: bool) -> None:
+        """Make the nodes of ``parts`` (as far as they exist, or all with ``create``) this tree's own."""
+        if not self._owns(self._root):
+            self._root = self._mine(_node_copy(self._root))
+        node = self._root
+        for part in parts:
+            child = node["children"].get(part)
+            if child is None:
+                if not create:
+                    return
+                child = self._mine({"chunk": part, "values": None, "children": {}})
+            elif not self._owns(child):
+                child = self._mine(_node_copy(child))
+            node["children"][part] = child
+            node = child
+
+    def append_item(self, key: str, value: Any, section: int = _MIDDLE) -> None:
+        self._path(key.split("."), create=True)
+        super().append_item(key, value, section)
+
+    def remove_item(self, key: str, value: Any) -> None:
+        self._path(key.split("."), create=False)
+        super().remove_item(key, value)
+
+    def __copy__(self) -> SharedTrie:
+        copied = self.__class__()
+        copied._root = self._root
+        self._own = {}  # every node is shared from now on: each tree copies before it writes
+        return copied
 
 
 # Whether a handler's code takes **kwargs, by code object: a plain function's signature is its code's.
@@ -121,13 +176,14 @@ _BOTOCORE_EMITTER: Any = HierarchicalEmitter  # its stubs lack the private parts
 class LeanEmitter(_BOTOCORE_EMITTER):  # type: ignore[misc]
     """botocore's emitter, whose copy (every client's start) and registrations cost less."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._handlers = SharedTrie()
+
     def __copy__(self) -> LeanEmitter:
         new = self.__class__()
         state = self.__dict__.copy()  # as botocore's: the lookup cache is the same dict until a register
-        trie = self._handlers
-        copied = trie.__class__()
-        copied.__dict__ = {**trie.__dict__, "_root": _copy_node(trie._root)}
-        state["_handlers"] = copied
+        state["_handlers"] = self._handlers.__copy__()
         state["_unique_id_handlers"] = self._unique_id_handlers.copy()
         new.__dict__ = state
         return new
