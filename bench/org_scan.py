@@ -53,6 +53,17 @@ wall is about mlguard's own CPU seconds (7-8 s, one process: its threads share o
 cores' floor (about 4.5 s): the 2x goal (about 4.6-6 s) needs less CPU per account in mlguard, or
 its accounts spread over more than one process.
 
+Less CPU per client and per call (09:15-09:40 UTC Dec 6, load 10-16: so only A/B figures, this
+tree against 05ec0e7 alternately with ``--compare``, 5 rounds, ``--replay --throttle 0``, the rply
+pass; copy-on-write handler trees, the environment's proxies read once per scan, plain context
+managers around each request): mlguard CPU-s per account over 10 accounts 0.70-0.80 (mean 0.75)
+before, 0.64-0.79 (mean 0.69) after, lower in every round; ms per request 1.86-2.13 before,
+1.71-2.10 after; wall 10.3-14.0 s before, 9.4-14.3 s after (10 accounts), 3.6-3.9 s and 3.1-4.4 s
+(1 account; the load moves these more than the change). Single-thread microbenchmarks, alternated:
+1.6-1.7 -> 1.0-1.2 ms per client made and dropped (scan GC thresholds), about 1.3 ms per call
+either way: what is left is botocore's own per-call work (SigV4 signing with email-based headers,
+urllib3/http.client, parsing, about a dozen events per call).
+
 ``--shards K`` scans each N with K local collector processes together, process i reading its
 shard (``--shard i/K``, as ``mlguard collect --shard`` does) of the units; the row is their
 sum, its wall time from the first start to the last end. With ``--replay --throttle 0`` (07:23 UTC,

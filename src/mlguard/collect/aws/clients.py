@@ -14,19 +14,39 @@ class made by the first client of that (service, API version), and the alias cac
 Nothing else is shared: each client keeps its own credentials, region, endpoint, config, HTTP
 pool, retry state and event handlers (the read-only guard's included), as before. Sessions with
 any other loader are not affected (botocore's own behaviour).
+
+:class:`LeanEmitter` is the event emitter of the collector's sessions: botocore's own, with the
+two costs of every client it makes cut. A client starts with a copy of its session's handlers
+(some 200 nodes of a prefix tree, all copied, then all freed with the client), then registers its
+own, each registration checking the handler's signature (``inspect.getfullargspec``) for
+``**kwargs``. Here the tree is copied on write (:class:`SharedTrie`: a copy shares the nodes, and a
+tree copies a node and the path to it before it first changes it), and the signature check is
+remembered per code object. Each emitter finds the same handlers, in the same order, as with
+botocore's copies; a handler without ``**kwargs`` is refused as before.
+
+:func:`environment_proxies` reads the proxies of the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
+``NO_PROXY``...) once, for a scan, where botocore reads the whole environment twice per client. The
+scan gives them to every client, which then uses exactly the proxy botocore would have found for
+its endpoint; where that depends on the endpoint's host (``NO_PROXY`` next to a proxy), or where
+the platform's proxies come from elsewhere than the environment, botocore reads them per client as
+before.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
+import types
+import urllib.request
 import weakref
 from collections.abc import Iterable
 from typing import Any
 
 import boto3
 import botocore.client
+import botocore.hooks
 import botocore.session
-from botocore.hooks import EVENT_ALIASES, EventAliaser
+from botocore.hooks import EVENT_ALIASES, EventAliaser, HierarchicalEmitter, NodeList
 
 
 class SharedModels:
@@ -111,6 +131,123 @@ def preload(services: Iterable[str]) -> None:
     for service in sorted(set(services)):
         for kind in ("service-2", "endpoint-rule-set-1"):
             loader.load_service_model(service, kind)
+
+
+def _node_copy(node: dict[str, Any]) -> dict[str, Any]:
+    """One node of botocore's handler tree (``{'chunk', 'values', 'children'}``) copied: its own
+    handler lists and child table, the same handlers and the same (still shared) children."""
+    values = node["values"]
+    return {
+        "chunk": node["chunk"],
+        "values": None if values is None else NodeList(values[0][:], values[1][:], values[2][:]),
+        "children": dict(node["children"]),
+    }
+
+
+_BOTOCORE_TRIE: Any = botocore.hooks._PrefixTrie  # type: ignore[attr-defined]  # not in its stubs
+_MIDDLE: int = botocore.hooks._MIDDLE  # type: ignore[attr-defined]
+
+
+class SharedTrie(_BOTOCORE_TRIE):  # type: ignore[misc]
+    """botocore's handler tree, copied on write: a copy shares every node with the tree it was made
+    from, and either tree copies a node (and the path to it) before its first change to it. A
+    client's emitter starts as a copy of its session's tree (some 200 nodes) and changes a few paths
+    (its own handlers); botocore copied the whole tree for every client. Lookups are botocore's."""
+
+    _root: dict[str, Any]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._own: dict[int, dict[str, Any]] = {}  # id -> node this tree may change in place (kept alive)
+
+    def _mine(self, node: dict[str, Any]) -> dict[str, Any]:
+        self._own[id(node)] = node
+        return node
+
+    def _owns(self, node: dict[str, Any]) -> bool:
+        return self._own.get(id(node)) is node
+
+    def _path(self, parts: list[str], create: bool) -> None:
+        """Make the nodes of ``parts`` (as far as they exist, or all with ``create``) this tree's own."""
+        if not self._owns(self._root):
+            self._root = self._mine(_node_copy(self._root))
+        node = self._root
+        for part in parts:
+            child = node["children"].get(part)
+            if child is None:
+                if not create:
+                    return
+                child = self._mine({"chunk": part, "values": None, "children": {}})
+            elif not self._owns(child):
+                child = self._mine(_node_copy(child))
+            node["children"][part] = child
+            node = child
+
+    def append_item(self, key: str, value: Any, section: int = _MIDDLE) -> None:
+        self._path(key.split("."), create=True)
+        super().append_item(key, value, section)
+
+    def remove_item(self, key: str, value: Any) -> None:
+        self._path(key.split("."), create=False)
+        super().remove_item(key, value)
+
+    def __copy__(self) -> SharedTrie:
+        copied = self.__class__()
+        copied._root = self._root
+        self._own = {}  # every node is shared from now on: each tree copies before it writes
+        return copied
+
+
+# Whether a handler's code takes **kwargs, by code object: a plain function's signature is its code's.
+_ACCEPTS_KWARGS: dict[types.CodeType, bool] = {}
+
+
+_BOTOCORE_EMITTER: Any = HierarchicalEmitter  # its stubs lack the private parts used here
+
+
+class LeanEmitter(_BOTOCORE_EMITTER):  # type: ignore[misc]
+    """botocore's emitter, whose copy (every client's start) and registrations cost less."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._handlers = SharedTrie()
+
+    def __copy__(self) -> LeanEmitter:
+        new = self.__class__()
+        state = self.__dict__.copy()  # as botocore's: the lookup cache is the same dict until a register
+        state["_handlers"] = self._handlers.__copy__()
+        state["_unique_id_handlers"] = self._unique_id_handlers.copy()
+        new.__dict__ = state
+        return new
+
+    def _verify_accept_kwargs(self, func: Any) -> Any:
+        target = func.__func__ if isinstance(func, types.MethodType) else func
+        if type(target) is not types.FunctionType or "__signature__" in target.__dict__:
+            return super()._verify_accept_kwargs(func)  # a callable object, a partial...: botocore's check
+        code = target.__code__
+        accepts = _ACCEPTS_KWARGS.get(code)
+        if accepts is None:
+            accepts = _ACCEPTS_KWARGS[code] = bool(code.co_flags & inspect.CO_VARKEYWORDS)
+        if not accepts:
+            raise ValueError(f"Event handler {func} must accept keyword arguments (**kwargs)")
+        return None
+
+
+def environment_proxies() -> dict[str, str] | None:
+    """The proxies botocore would find in the environment for any endpoint (``get_environ_proxies``:
+    none if ``NO_PROXY`` bypasses the host, else every ``*_proxy`` variable), or None if they depend
+    on the endpoint or do not come from the environment alone."""
+    request: Any = urllib.request
+    if request.getproxies is not request.getproxies_environment:
+        return None  # macOS, Windows: the system's settings too
+    if request.proxy_bypass is not request.proxy_bypass_environment:
+        return None
+    proxies: dict[str, str] = request.getproxies_environment()
+    if "no" not in proxies:
+        return proxies  # nothing is bypassed: every endpoint gets all of them
+    if all(scheme == "no" for scheme in proxies):
+        return {}  # bypassed or not, no endpoint has a proxy to use
+    return None  # NO_PROXY decides per host
 
 
 def share(loader: Any) -> SharedModels:

@@ -47,6 +47,7 @@ from typing import Any
 
 import boto3
 import botocore.session
+from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, Credentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError, ProfileNotFound
 
@@ -133,7 +134,7 @@ class AwsCollector(Collector):
     def base_session(self) -> boto3.Session:
         """The session of the default chain or profile (guarded and counted). Its botocore loader
         (the parsed service models) becomes the one every other account's session uses."""
-        core = botocore.session.Session(profile=self.scope.profile)
+        core = botocore.session.Session(profile=self.scope.profile, event_hooks=clients.LeanEmitter())
         try:
             session = boto3.Session(botocore_session=core)
         except ProfileNotFound as exc:
@@ -146,12 +147,18 @@ class AwsCollector(Collector):
     def session_with(self, credentials: Credentials, region: str | None) -> boto3.Session:
         """A guarded session holding ``credentials`` (an assumed role's, refreshed before they
         expire) that shares the base session's loader: no account loads the models again."""
-        core = botocore.session.Session(profile=self.scope.profile)
+        core = botocore.session.Session(profile=self.scope.profile, event_hooks=clients.LeanEmitter())
         core.register_component("credential_provider", CredentialResolver([_Given(credentials)]))
         session = boto3.Session(botocore_session=core, region_name=region)
         if self.loader is not None:  # after boto3 set up its own loader, which only resources use
             core.register_component("data_loader", self.loader)
         return self.guard.install(session)
+
+    def read_proxies(self) -> None:
+        """Read the environment's proxies once for the scan's clients (``clients.environment_proxies``;
+        when they depend on the endpoint, botocore reads them for each client)."""
+        proxies = clients.environment_proxies()
+        self.config = self.config.merge(Config(proxies=proxies))
 
     def _home_region(self, session: boto3.Session) -> str:
         return self.scope.regions[0] if self.scope.regions else session.region_name or DEFAULT_REGION
@@ -307,6 +314,7 @@ class AwsCollector(Collector):
         self.guard.remaining = sink.remaining
         self.limits.check = sink.check_cancelled
         self.stats.meter = sink.meter
+        self.read_proxies()
         root = self.root(sink)
         workers = self.scope.max_in_flight
         plan: list[str | None] = [None]  # None: the root account, with the caller's own credentials

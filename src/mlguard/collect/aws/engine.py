@@ -9,7 +9,6 @@ names the attributes a scan narrowed to its policies left out (``InventorySink.r
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -224,21 +223,21 @@ class Gate:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._slots = threading.BoundedSemaphore(limit)
-        self._lock = threading.Lock()
+        self._free = threading.Condition(threading.Lock())  # one lock for the count and the wait
         self.in_flight = 0
         self.peak = 0
 
     def __enter__(self) -> None:
-        self._slots.acquire()
-        with self._lock:
+        with self._free:
+            while self.in_flight >= self.limit:
+                self._free.wait()
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
 
     def __exit__(self, *_: object) -> None:
-        with self._lock:
+        with self._free:
             self.in_flight -= 1
-        self._slots.release()
+            self._free.notify()
 
 
 class CircuitOpen(BotoCoreError):
@@ -266,6 +265,8 @@ class Breaker:
         self._lock = threading.Lock()
 
     def check(self, key: tuple[str, str, str]) -> None:
+        if key not in self._failures:  # the common case, read without the lock (a dict read is atomic)
+            return
         with self._lock:
             failures = self._failures.get(key, 0)
             last = self._last.get(key, "")
@@ -274,6 +275,8 @@ class Breaker:
             raise CircuitOpen(endpoint=f"{service} in {account}/{region}", failures=failures, last=last)
 
     def answered(self, key: tuple[str, str, str]) -> None:
+        if key not in self._failures:  # nothing to close (see check)
+            return
         with self._lock:
             self._failures.pop(key, None)
 
@@ -317,8 +320,7 @@ class Account:
     def client(self, service: str, region: str | None) -> Any:
         """A client (cached); ``Any`` because the service is chosen by data, not by code."""
         key = (service, region or self.home_region)
-        with self._lock:
-            client = self._clients.get(key)
+        client = self._clients.get(key)  # every call asks: read without the lock (a dict read is atomic)
         if client is not None:
             return client
         session: Any = self.session
@@ -343,13 +345,65 @@ class Account:
             for name in [region] if region is not None else [self.home_region, *self.regions]:
                 self.limits.forget(self.id, name)
 
-    @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
+    def slot(self) -> _Slots:
         """A slot of every budget, taken in one order (account, then scan): no deadlock."""
-        with contextlib.ExitStack() as stack:
+        return _Slots(self.gates)
+
+
+class _Slots:
+    """A slot of each of ``gates``, taken in their order and given back in the reverse order (a
+    plain context manager: this runs around every request)."""
+
+    __slots__ = ("gates",)
+
+    def __init__(self, gates: tuple[Gate, ...]) -> None:
+        self.gates = gates
+
+    def __enter__(self) -> None:
+        taken = 0
+        try:
             for gate in self.gates:
-                stack.enter_context(gate)
-            yield
+                gate.__enter__()
+                taken += 1
+        except BaseException:
+            for gate in reversed(self.gates[:taken]):
+                gate.__exit__()
+            raise
+
+    def __exit__(self, *_: object) -> None:
+        for gate in reversed(self.gates):
+            gate.__exit__()
+
+
+class _Sent:
+    """One request to an endpoint: its circuit breaker checked, its turn at the rate limit waited
+    for, a slot of every budget held (unless ``slots`` is None), and the breaker told how it went."""
+
+    __slots__ = ("account", "key", "slots")
+
+    def __init__(self, account: Account, key: tuple[str, str, str], slots: _Slots | None) -> None:
+        self.account = account
+        self.key = key
+        self.slots = slots
+
+    def __enter__(self) -> None:
+        account = self.account
+        if account.breaker is not None:
+            account.breaker.check(self.key)
+        if account.limits is not None:  # its turn, before it takes a slot of the budget
+            account.limits.acquire(self.key)
+        if self.slots is not None:
+            self.slots.__enter__()
+
+    def __exit__(self, _type: object, exc: BaseException | None, _tb: object) -> None:
+        if self.slots is not None:
+            self.slots.__exit__()
+        breaker = self.account.breaker
+        if breaker is not None:
+            if exc is None:
+                breaker.answered(self.key)
+            else:
+                breaker.failed(self.key, exc)
 
 
 class Caller:
@@ -360,24 +414,11 @@ class Caller:
         self.account = account
         self.region = region
 
-    @contextlib.contextmanager
-    def _sent(self, service: str, slot: bool = True) -> Iterator[None]:
+    def _sent(self, service: str, slot: bool = True) -> _Sent:
         """One request to ``service``: through the endpoint's circuit breaker, in a budget slot."""
-        breaker = self.account.breaker
-        key = (self.account.id, self.region or self.account.home_region, service)
-        if breaker is not None:
-            breaker.check(key)
-        if self.account.limits is not None:  # its turn, before it takes a slot of the budget
-            self.account.limits.acquire(key)
-        try:
-            with self.account.slot() if slot else contextlib.nullcontext():
-                yield
-        except BaseException as exc:
-            if breaker is not None:
-                breaker.failed(key, exc)
-            raise
-        if breaker is not None:
-            breaker.answered(key)
+        account = self.account
+        key = (account.id, self.region or account.home_region, service)
+        return _Sent(account, key, _Slots(account.gates) if slot else None)
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         client = self.account.client(service, self.region)
