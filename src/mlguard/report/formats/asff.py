@@ -35,6 +35,10 @@ code units, as the API does), ``Types`` 50, ``Resources`` 32, ``Compliance.Relat
 32, ``ProductFields`` 50 pairs with keys up to 128 and values up to 2048 characters. Longer text is
 cut with an ellipsis; cut requirements are counted in ``ProductFields``. ``BatchImportFindings``
 takes at most 100 findings per call: split the array (see the README).
+
+The file is written from templates (:class:`FindingTexts`): the finding of the first result of
+each kind, indented once, with the result's own values put in its holes; the bytes are those of
+every finding built whole by :func:`build_finding` (``tests/report/test_event_templates.py``).
 """
 
 from __future__ import annotations

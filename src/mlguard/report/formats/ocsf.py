@@ -10,6 +10,10 @@ Finding is for alerts of detection engines and would lose the requirements (or h
 
 The events are built with ``py-ocsf-models`` (the model library Prowler uses), whose pydantic
 models validate every event on construction; the file is a JSON array of events, one per result.
+It is written from templates (:class:`EventTexts`): the event of the first result of each kind
+(policy, status, waiver, account...) is built and validated, and the others of its kind put their
+own strings and times (typed by :class:`~mlguard.model.Result`) in its holes; the bytes are those
+of every event built whole (``tests/report/test_event_templates.py``).
 
 Mapping:
 
