@@ -35,6 +35,10 @@ code units, as the API does), ``Types`` 50, ``Resources`` 32, ``Compliance.Relat
 32, ``ProductFields`` 50 pairs with keys up to 128 and values up to 2048 characters. Longer text is
 cut with an ellipsis; cut requirements are counted in ``ProductFields``. ``BatchImportFindings``
 takes at most 100 findings per call: split the array (see the README).
+
+The file is written from templates (:class:`FindingTexts`): the finding of the first result of
+each kind, indented once, with the result's own values put in its holes; the bytes are those of
+every finding built whole by :func:`build_finding` (``tests/report/test_event_templates.py``).
 """
 
 from __future__ import annotations
@@ -48,8 +52,9 @@ from functools import cache
 from typing import Any
 
 from mlguard.errors import InputError
-from mlguard.model import PolicyInfo, Result, ScanResult, Severity, Status, iso
-from mlguard.report.base import Reporter, ReportOptions, joined, json_array_chunks, register
+from mlguard.model import Evidence, PolicyInfo, Result, ScanResult, Severity, Status, iso
+from mlguard.report.base import PerObject, Reporter, ReportOptions, joined, register
+from mlguard.report.formats.json_template import Holes, Template, array_chunks, indented, string
 from mlguard.report.formats.ocsf import could_not_evaluate, parse_time
 from mlguard.report.sanitize import json_safe, terminal_safe
 
@@ -98,7 +103,7 @@ def _utf16_len(text: str) -> int:
 
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` UTF-16 code units (the API's length unit), ending in an ellipsis."""
-    if _utf16_len(text) <= limit:
+    if 2 * len(text) <= limit or _utf16_len(text) <= limit:  # a character is 1 or 2 code units
         return text
     out = text[: limit - 1]
     while _utf16_len(out) > limit - 1:
@@ -216,16 +221,28 @@ def _description(result: Result) -> str:
     return _text(text, MAX_DESCRIPTION, f"{result.policy_id} on {result.resource_uid}")
 
 
+def _resource_id(result: Result) -> str:
+    return terminal_safe(result.resource_uid).strip() or result.fingerprint
+
+
+def _uid_partition(uid: str) -> str | None:
+    """The AWS partition an ARN names, if it is one of Security Hub's."""
+    parts = uid.split(":", 2)
+    return parts[1] if len(parts) > 2 and parts[0] == "arn" and parts[1] in PARTITIONS else None
+
+
+def _other_text(value: str | None) -> str:
+    """A value of ``Details.Other``: "" for none (the key is then left out)."""
+    return _text(value, MAX_FIELD_VALUE, "") if value else ""
+
+
 def _resource(result: Result, rtype: str) -> dict[str, Any]:
-    res: dict[str, Any] = {
-        "Type": rtype,
-        "Id": terminal_safe(result.resource_uid).strip() or result.fingerprint,
-    }
+    res: dict[str, Any] = {"Type": rtype, "Id": _resource_id(result)}
     if result.provider == "aws":
         res["Provider"] = "AWS"
-        parts = result.resource_uid.split(":", 2)
-        if len(parts) > 2 and parts[0] == "arn" and parts[1] in PARTITIONS:
-            res["Partition"] = parts[1]
+        partition = _uid_partition(result.resource_uid)
+        if partition is not None:
+            res["Partition"] = partition
     if result.region and REGION_RE.fullmatch(result.region) and len(result.region) <= MAX_REGION:
         res["Region"] = result.region
     other: dict[str, str] = {}
@@ -238,12 +255,16 @@ def _resource(result: Result, rtype: str) -> dict[str, Any]:
         ("mlguard/file", result.source.file if result.source else None),
         ("mlguard/line", str(result.source.start_line) if result.source else None),
     ):
-        text = _text(value, MAX_FIELD_VALUE, "") if value else ""
+        text = _other_text(value)
         if text:
             other[key] = text
     if rtype == "Other":
         res["Details"] = {"Other": other}
     return res
+
+
+def _evidence_json(values: dict[str, Any]) -> str:
+    return json.dumps(values, sort_keys=True, default=str)
 
 
 def _product_fields(result: Result, scan: ScanResult, target: Target, cut: int) -> dict[str, str]:
@@ -266,7 +287,7 @@ def _product_fields(result: Result, scan: ScanResult, target: Target, cut: int) 
         ("mlguard/incomplete", target.incomplete),
     ]
     if result.evidence.values:
-        optional.append(("mlguard/evidence", json.dumps(result.evidence.values, sort_keys=True, default=str)))
+        optional.append(("mlguard/evidence", _evidence_json(result.evidence.values)))
     if cut:
         optional.append(("mlguard/requirements_not_listed", str(cut)))
     if result.waiver is not None:
@@ -393,6 +414,119 @@ def build_asff(scan: ScanResult, options: ReportOptions) -> list[dict[str, Any]]
     return list(asff_findings(scan, options))
 
 
+# The holes of a finding's template and of its resource's (see report/formats/json_template.py).
+_ID, _OBSERVED, _UPDATED, _DESCRIPTION, _FINGERPRINT, _EVIDENCE, _RESOURCE = range(7)
+_RESOURCE_ID, _RESOURCE_NAME = range(2)
+_MAX_TEMPLATES = 10_000  # per cache; then it starts again (kinds that differ by result stay cheap)
+_INDENT = 1  # the file's (json_array_chunks(findings, indent=1))
+
+
+class FindingTexts:
+    """The JSON text of each result's finding of :func:`asff_findings`, indented as an item of the
+    file's array, from templates.
+
+    A finding's text outside the values a result has of its own (fingerprint, times, description,
+    evidence, resource) depends only on its kind: the policy and the result's provider, account,
+    status, severity, category, title, requirements, resource type, workspace, baseline, waiver
+    and whether it has evidence (the key of :attr:`findings`). Each kind's template is the finding
+    of its first result, built by :func:`build_finding`, with holes at those values; the resource
+    has its own, and the evidence's text is made once per object (a policy's results share one
+    when equal). Not shared between threads (one per render).
+    """
+
+    def __init__(self, scan: ScanResult, target: Target) -> None:
+        self.scan = scan
+        self.target = target
+        self.policies = {p.id: p for p in scan.policies}
+        dumps = json.JSONEncoder(ensure_ascii=False, indent=_INDENT).encode  # as json_array_chunks
+        self.finding_dumps = indented(dumps, _INDENT, 1)  # an item of the array
+        self.resource_dumps = indented(dumps, _INDENT, 3)  # in the finding's Resources
+        self.findings: dict[tuple[Any, ...], Template] = {}
+        self.resources: dict[tuple[Any, ...], Template] = {}
+        self.times: dict[str | None, tuple[str, str]] = {}
+        self.types: dict[tuple[str, str], str] = {}
+        self.evidence: PerObject[Evidence, str] = PerObject(
+            lambda ev: string(_text(_evidence_json(ev.values), MAX_FIELD_VALUE, "-"))
+        )
+
+    def text(self, r: Result) -> str:
+        values = r.evidence.values
+        key: tuple[Any, ...] = (r.policy_id, r.provider, r.account, r.status, r.severity, r.category, r.title)
+        key += (tuple(r.compliance), r.resource_type, r.workspace, r.baseline, r.waiver, not values)
+        if r.policy_id not in self.policies:
+            key += (None,)  # a policy of PolicyInfo.of_result (which reads only fields of the key)
+        finding = self.findings.get(key)
+        if finding is None:
+            if len(self.findings) >= _MAX_TEMPLATES:
+                self.findings.clear()
+            finding = self.findings[key] = self._finding(r)
+        times = self.times.get(r.evidence.collected_at)
+        if times is None:
+            if len(self.times) >= _MAX_TEMPLATES:
+                self.times.clear()
+            observed, updated = _timestamps(r, self.scan)
+            times = self.times[r.evidence.collected_at] = (string(observed), string(updated))
+        fingerprint = r.fingerprint
+        return finding.fill(
+            string(f"mlguard/{fingerprint}"),
+            times[0],
+            times[1],
+            string(_description(r)),
+            string(_text(fingerprint, MAX_FIELD_VALUE, "-")),
+            self.evidence(r.evidence) if values else "",
+            self._resource(r),
+        )
+
+    def _finding(self, r: Result) -> Template:
+        policy = self.policies.get(r.policy_id) or PolicyInfo.of_result(r)
+        finding = build_finding(r, policy, self.scan, self.target)  # json_safe already
+        punch = Holes()
+        punch(finding, "Id", _ID)
+        for key in ("FirstObservedAt", "LastObservedAt", "CreatedAt"):
+            punch(finding, key, _OBSERVED)
+        punch(finding, "UpdatedAt", _UPDATED)
+        punch(finding, "Description", _DESCRIPTION)
+        for reason in finding["Compliance"].get("StatusReasons", []):  # ERROR and SKIP (the status)
+            punch(reason, "Description", _DESCRIPTION)
+        fields = finding["ProductFields"]
+        punch(fields, "mlguard/fingerprint", _FINGERPRINT)
+        if "mlguard/evidence" in fields:  # whether there are values (of the key)
+            punch(fields, "mlguard/evidence", _EVIDENCE)
+        punch(finding["Resources"], 0, _RESOURCE)
+        if "Note" in finding:  # a waiver (of the key)
+            punch(finding["Note"], "UpdatedAt", _UPDATED)
+        return punch.template(self.finding_dumps(finding))
+
+    def _resource(self, r: Result) -> str:
+        rtype = self.types.get(kind := (r.provider, r.resource_type))
+        if rtype is None:
+            rtype = self.types[kind] = resource_type(r)
+        name = _other_text(r.resource_name)
+        key: tuple[Any, ...] = (rtype, r.provider, r.resource_type, _uid_partition(r.resource_uid), r.region)
+        key += (not name, r.workspace, r.account, r.source)
+        resource = self.resources.get(key)
+        if resource is None:
+            if len(self.resources) >= _MAX_TEMPLATES:
+                self.resources.clear()
+            details = json_safe(_resource(r, rtype))
+            punch = Holes()
+            punch(details, "Id", _RESOURCE_ID)
+            other = details.get("Details", {}).get("Other", {})
+            if "mlguard/name" in other:  # a name, in Details of the type Other (of the key)
+                punch(other, "mlguard/name", _RESOURCE_NAME)
+            resource = self.resources[key] = punch.template(self.resource_dumps(details))
+        return resource.fill(string(_resource_id(r)), string(name))
+
+
+def asff_finding_texts(scan: ScanResult, options: ReportOptions) -> Iterator[str]:
+    """The JSON text of each finding of :func:`asff_findings` (as an item of the file's array);
+    InputError, as it, raised by this call."""
+    target = resolve_target(scan, options)
+    if target is None:
+        return iter(())
+    return map(FindingTexts(scan, target).text, scan.results)
+
+
 @register
 class AsffReporter(Reporter):
     name = "asff"
@@ -407,11 +541,20 @@ class AsffReporter(Reporter):
     def chunks(self, scan: ScanResult, options: ReportOptions) -> Iterator[str | bytes]:
         # Not a generator: a scan the findings cannot be filed for is refused here, before
         # write_reports writes anything (a finding that fails later still leaves no file).
-        findings = asff_findings(scan, options)
-        return itertools.chain(json_array_chunks(findings, indent=1), ["\n"])
+        findings = asff_finding_texts(scan, options)
+        return itertools.chain(array_chunks(findings, indent=_INDENT), ["\n"])
 
     def render(self, scan: ScanResult, options: ReportOptions) -> str:
         return joined(self.chunks(scan, options))
 
 
-__all__ = ["AsffReporter", "asff_findings", "build_asff", "build_finding", "clip", "resolve_target"]
+__all__ = [
+    "AsffReporter",
+    "FindingTexts",
+    "asff_finding_texts",
+    "asff_findings",
+    "build_asff",
+    "build_finding",
+    "clip",
+    "resolve_target",
+]

@@ -10,6 +10,10 @@ Finding is for alerts of detection engines and would lose the requirements (or h
 
 The events are built with ``py-ocsf-models`` (the model library Prowler uses), whose pydantic
 models validate every event on construction; the file is a JSON array of events, one per result.
+It is written from templates (:class:`EventTexts`): the event of the first result of each kind
+(policy, status, waiver, account...) is built and validated, and the others of its kind put their
+own strings and times (typed by :class:`~mlguard.model.Result`) in its holes; the bytes are those
+of every event built whole (``tests/report/test_event_templates.py``).
 
 Mapping:
 
@@ -65,10 +69,12 @@ from py_ocsf_models.objects.metadata import Metadata
 from py_ocsf_models.objects.product import Product
 from py_ocsf_models.objects.remediation import Remediation
 from py_ocsf_models.objects.resource_details import ResourceDetails
+from pydantic import BaseModel
 
 from mlguard.errors import InputError
-from mlguard.model import PolicyInfo, Result, ScanResult, Severity, Status
-from mlguard.report.base import Reporter, ReportOptions, joined, json_array_chunks, register
+from mlguard.model import Evidence, PolicyInfo, Result, ScanResult, Severity, Status
+from mlguard.report.base import PerObject, Reporter, ReportOptions, joined, json_dumper, register
+from mlguard.report.formats.json_template import Holes, Template, array_chunks, string
 from mlguard.report.sanitize import json_safe
 
 CLASS_UID = 2003
@@ -210,6 +216,17 @@ def _status_detail(result: Result) -> str:
     return result.message
 
 
+def _message(result: Result) -> str:
+    return f"{result.title}: {result.message}"
+
+
+def _evidence(evidence: Evidence) -> EvidenceArtifacts:
+    data: dict[str, object] = {"values": evidence.values}
+    if evidence.related:
+        data["related"] = list(evidence.related)
+    return EvidenceArtifacts(name="mlguard evidence", data=data)
+
+
 def _unmapped(result: Result, scan: ScanResult, incomplete: str | None) -> dict[str, Any]:
     info: dict[str, Any] = {
         "status": result.status.value,
@@ -240,9 +257,6 @@ def build_event(
     detail = _status_detail(result)
     standards = _frameworks(result)
     cloud = _cloud(result)
-    evidence: dict[str, object] = {"values": result.evidence.values}
-    if result.evidence.related:
-        evidence["related"] = list(result.evidence.related)
     return OcsfComplianceFinding(
         activity_id=activity,
         activity_name=activity.name,
@@ -257,7 +271,7 @@ def build_event(
         status=finding_caption,
         status_code=result.status.value,
         status_detail=detail,
-        message=f"{result.title}: {result.message}",
+        message=_message(result),
         metadata=Metadata(
             version=SCHEMA_VERSION,
             product=Product(
@@ -308,10 +322,15 @@ def build_event(
         ),
         remediation=_remediation(policy),
         resources=[_resource(result)],
-        evidences=[EvidenceArtifacts(name="mlguard evidence", data=evidence)],
+        evidences=[_evidence(result.evidence)],
         cloud=cloud,
         unmapped=_unmapped(result, scan, incomplete),
     )
+
+
+def _dump(model: BaseModel) -> Any:
+    """What a model is in an event written by :func:`ocsf_events` (strings made terminal-safe)."""
+    return json_safe(model.model_dump(mode="json", exclude_none=True))
 
 
 def ocsf_events(scan: ScanResult) -> Iterator[dict[str, Any]]:
@@ -320,13 +339,112 @@ def ocsf_events(scan: ScanResult) -> Iterator[dict[str, Any]]:
     incomplete = scan.incomplete
     for result in scan.results:
         policy = policies.get(result.policy_id) or PolicyInfo.of_result(result)
-        event = build_event(result, policy, scan, incomplete)
-        yield json_safe(event.model_dump(mode="json", exclude_none=True))
+        yield _dump(build_event(result, policy, scan, incomplete))
 
 
 def build_ocsf(scan: ScanResult) -> list[dict[str, Any]]:
     """:func:`ocsf_events` as one list."""
     return list(ocsf_events(scan))
+
+
+# The holes of an event's template and of its resource's (see report/formats/json_template.py).
+_MESSAGE, _DETAIL, _FINGERPRINT, _UID, _TIME, _EVIDENCE, _RESOURCE, _CLOUD = range(8)
+_RESOURCE_UID, _RESOURCE_NAME = range(2)
+_MAX_TEMPLATES = 10_000  # per cache; then it starts again (kinds that differ by result stay cheap)
+
+
+class EventTexts:
+    """The compact JSON text of each result's event of :func:`ocsf_events`, from templates.
+
+    An event's text outside the values a result has of its own (message, status detail,
+    fingerprint, time, evidence, resource, cloud) depends only on its kind: the policy and the
+    result's status, severity, category, title, baseline, requirements, waiver, provider, account
+    and workspace (the key of :attr:`events`). Each kind's template is the event of its first
+    result, built and validated by :func:`build_event`, with holes at those values; the resource
+    and the cloud have theirs, and the evidence's text is made once per object (a policy's results
+    share one when equal). Not shared between threads (one per render).
+    """
+
+    def __init__(self, scan: ScanResult) -> None:
+        self.scan = scan
+        self.incomplete = scan.incomplete
+        self.policies = {p.id: p for p in scan.policies}
+        self.dumps = json_dumper(ensure_ascii=False, separators=(",", ":"))  # as json_array_chunks
+        self.events: dict[tuple[Any, ...], Template] = {}
+        self.resources: dict[tuple[Any, ...], Template] = {}
+        self.clouds: dict[tuple[Any, ...], str] = {}
+        self.times: dict[str | None, str] = {}
+        self.evidence: PerObject[Evidence, str] = PerObject(lambda ev: self.dumps(_dump(_evidence(ev))))
+
+    def text(self, r: Result) -> str:
+        key: tuple[Any, ...] = (r.policy_id, r.status, r.severity, r.category, r.title, r.baseline)
+        key += (tuple(r.compliance), r.waiver, r.provider, r.account, r.workspace)
+        if r.policy_id not in self.policies:
+            key += (r.resource_type,)  # PolicyInfo.of_result reads it too
+        event = self.events.get(key)
+        if event is None:
+            if len(self.events) >= _MAX_TEMPLATES:
+                self.events.clear()
+            event = self.events[key] = self._event(r)
+        time = self.times.get(r.evidence.collected_at)
+        if time is None:
+            if len(self.times) >= _MAX_TEMPLATES:
+                self.times.clear()
+            time = self.times[r.evidence.collected_at] = str(_event_time(r, self.scan))
+        cloud = self.clouds.get(where := (r.provider, r.account, r.workspace, r.region))
+        if cloud is None:
+            if len(self.clouds) >= _MAX_TEMPLATES:
+                self.clouds.clear()
+            place = _cloud(r)
+            cloud = self.clouds[where] = "" if place is None else self.dumps(_dump(place))
+        fingerprint = r.fingerprint
+        return event.fill(
+            string(_message(r)),
+            string(_status_detail(r)),
+            string(fingerprint),
+            string(f"mlguard/{fingerprint}"),
+            time,
+            self.evidence(r.evidence),
+            self._resource(r),
+            cloud,
+        )
+
+    def _event(self, r: Result) -> Template:
+        policy = self.policies.get(r.policy_id) or PolicyInfo.of_result(r)
+        event = _dump(build_event(r, policy, self.scan, self.incomplete))
+        punch = Holes()
+        punch(event, "message", _MESSAGE)
+        punch(event, "status_detail", _DETAIL)
+        punch(event["compliance"]["status_details"], 0, _DETAIL)
+        punch(event["unmapped"]["mlguard"], "fingerprint", _FINGERPRINT)
+        punch(event["finding_info"], "uid", _UID)
+        punch(event["finding_info"], "last_seen_time", _TIME)
+        punch(event, "time", _TIME)
+        punch(event["evidences"], 0, _EVIDENCE)
+        punch(event["resources"], 0, _RESOURCE)
+        if "cloud" in event:  # by provider, account and workspace (of the key)
+            punch(event, "cloud", _CLOUD)
+        return punch.template(self.dumps(event))
+
+    def _resource(self, r: Result) -> str:
+        key: tuple[Any, ...] = (r.provider, r.workspace, r.account, r.source, r.region, r.resource_type)
+        key += (_partition(r.resource_uid),)
+        resource = self.resources.get(key)
+        if resource is None:
+            if len(self.resources) >= _MAX_TEMPLATES:
+                self.resources.clear()
+            details = _dump(_resource(r))
+            punch = Holes()
+            punch(details, "uid", _RESOURCE_UID)
+            punch(details, "name", _RESOURCE_NAME)
+            resource = self.resources[key] = punch.template(self.dumps(details))
+        return resource.fill(string(r.resource_uid), string(r.resource_name or r.resource_uid))
+
+
+def ocsf_event_texts(scan: ScanResult) -> Iterator[str]:
+    """The JSON text of each event of :func:`ocsf_events` (compact, as the report writes it)."""
+    events = EventTexts(scan)
+    return map(events.text, scan.results)
 
 
 @register
@@ -338,7 +456,7 @@ class OcsfReporter(Reporter):
     streams = True
 
     def chunks(self, scan: ScanResult, options: ReportOptions) -> Iterator[str | bytes]:
-        yield from json_array_chunks(ocsf_events(scan))
+        yield from array_chunks(ocsf_event_texts(scan))
         yield "\n"
 
     def render(self, scan: ScanResult, options: ReportOptions) -> str:
@@ -346,11 +464,13 @@ class OcsfReporter(Reporter):
 
 
 __all__ = [
+    "EventTexts",
     "OcsfComplianceFinding",
     "OcsfReporter",
     "build_event",
     "build_ocsf",
     "could_not_evaluate",
+    "ocsf_event_texts",
     "ocsf_events",
     "parse_time",
 ]
