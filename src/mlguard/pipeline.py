@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from mlguard import __version__
 from mlguard.catalogue import CATALOGUE
+from mlguard.collect import arenas
 from mlguard.collect.base import CollectionCancelled, CollectorFactory, InventorySink, Progress, providers
 from mlguard.collect.secrets import mask_text, scrub_resource
 from mlguard.collect.shard import Shard
@@ -542,6 +543,7 @@ def collect(
             "no provider to scan: no AWS credentials or Databricks host were found. Configure credentials, "
             "pass --provider, or try `mlguard scan --demo`."
         )
+    arenas.limit()  # before the collectors' threads start (see mlguard.collect.arenas)
     started = iso(utcnow())
     sink = InventorySink(
         deadline=None if timeout is None else time.monotonic() + timeout, shard=shard, reads=reads
