@@ -103,6 +103,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -577,13 +578,14 @@ def jobs_scan(args: argparse.Namespace, collector: Any, types: frozenset[str], s
     inventory, _ = merged_jobs(run_jobs(args.jobs, Shard(0, args.jobs), collect, display, None), None)
     sink.resources.extend(inventory.resources)
     sink.errors.extend(inventory.errors)
-    for path in out.glob("*.json"):
+    for path in sorted(out.glob("*.json")):
         st = json.loads(path.read_text())
         result.total += st["total"]
         for key, value in st["http"].items():
             result.http_requests[key] = result.http_requests.get(key, 0) + value
         for key, value in st["by_type"].items():
             result.by_type[key] = result.by_type.get(key, 0) + value
+    shutil.rmtree(out)
     return result
 
 

@@ -36,7 +36,9 @@ def test_a_scan_in_n_processes_equals_one_process_scan(
     read = sorted(u for s in prov["shards"] for u in s["units"])
     assert read == sorted(f"aws/{a}/{r}" for a in accounts for r in ["global", *REGIONS])
     assert not prov.get("sources")  # no part file was read
-    assert "collecting" not in done.stdout  # the children's progress goes to stderr, via the parent
+    for account in accounts:  # every process's units reach the one progress display (stderr)
+        for region in ["global", *REGIONS]:
+            assert f"AWS {account} {region} " in done.stderr, (account, region)
 
 
 def test_collect_in_processes_writes_the_inventory_of_one_process(

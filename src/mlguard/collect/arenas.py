@@ -13,24 +13,21 @@ in ``MALLOC_ARENA_MAX`` is left alone, and where the C library is not glibc noth
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 
 ARENAS = 2
 _M_ARENA_MAX = -8  # glibc's malloc.h
-_done: list[bool] = []
 
 
+@functools.cache
 def limit() -> bool:
     """Cap glibc's malloc arenas at :data:`ARENAS` for the rest of the process (once); whether
     the cap is in place."""
-    if _done:
-        return _done[0]
-    applied = False
-    if not os.environ.get("MALLOC_ARENA_MAX") and platform.libc_ver()[0] == "glibc":
-        try:
-            applied = bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, ARENAS))
-        except (OSError, AttributeError):
-            applied = False
-    _done.append(applied)
-    return applied
+    if os.environ.get("MALLOC_ARENA_MAX") or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, ARENAS))
+    except (OSError, AttributeError):
+        return False

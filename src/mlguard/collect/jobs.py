@@ -110,7 +110,7 @@ def _child(conn: Connection, shard: Shard, collect: Collect) -> None:
     except MlguardError as exc:
         message = ("error", exc.exit_code, exc.render())
     except BaseException as exc:  # reported by the parent as this process's failure (exit 3)
-        message = ("crash", mask_text(f"{type(exc).__name__}: {exc}"))
+        message = ("crash", f"{type(exc).__name__}: {exc}")  # scrubbed with the JobFailed error
     conn.send(message)
     conn.close()
 
@@ -221,8 +221,10 @@ def _outcome(jobs: list[_Job], timeout: float | None, overtime: bool) -> JobsRes
                 provider="mlguard",
                 operation="jobs",
                 code="JobFailed",
-                message=f"collector process {job.index}/{count} {job.failure[1]}; "
-                "what it would have read was not read",
+                message=mask_text(
+                    f"collector process {job.index}/{count} {job.failure[1]}; "
+                    "what it would have read was not read"
+                ),
             )
         )
     errors = [job.failure for job in jobs if job.failure is not None and job.failure[0] is not None]
