@@ -575,7 +575,7 @@ def jobs_scan(args: argparse.Namespace, collector: Any, types: frozenset[str], s
 
     type(collector).prepare(types)  # as `mlguard scan --jobs` does before it forks
     urllib.request.urlopen(args.endpoint + "/__proxy/reset").close()
-    inventory, _ = merged_jobs(run_jobs(args.jobs, Shard(0, args.jobs), collect, display, None), None)
+    inventory, _ = merged_jobs(run_jobs(args.jobs, collect, display, None), None)
     sink.resources.extend(inventory.resources)
     sink.errors.extend(inventory.errors)
     for path in sorted(out.glob("*.json")):

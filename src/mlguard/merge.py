@@ -7,7 +7,7 @@ evaluating each part alone would judge a resource without what it joins with.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +56,16 @@ def merge_parts(paths: Sequence[Path], command: str | None = None) -> Merged:
     return merge_inventories(loaded, command)
 
 
-def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | None = None) -> Merged:
+def merge_inventories(
+    labelled: Sequence[tuple[str, Inventory]],
+    command: str | None = None,
+    claimed: Mapping[str, int] | None = None,
+) -> Merged:
     """:func:`merge_parts` of parts already loaded (from files, or from the results store's parts
-    of a run), each with a label that names it in messages and in ``provenance.shards``."""
+    of a run), each with a label that names it in messages and in ``provenance.shards``.
+    ``claimed``: the processes' claims (unit -> index) of a ``--jobs`` run, whose units were not
+    placed but claimed (:class:`~mlguard.collect.shard.Claims`): a unit no part read is then the
+    claimant's (or, unclaimed, no process reached it)."""
     parts: list[tuple[str, Inventory, ShardInfo]] = []
     for label, inv in labelled:
         if inv.provenance.shard is None:
@@ -107,10 +114,18 @@ def merge_inventories(labelled: Sequence[tuple[str, Inventory]], command: str | 
     lone = int(missing[0].split("/")[0]) if len(missing) == 1 and len(counts) == 1 else None
     placed_on: set[int | None] = set()
     for unit in sorted(universe - read):
-        # a balanced plan is not in the parts: the missing shard is named when it is the only one
-        placed = lone if balanced else shard_of(unit, n)
+        message = None
+        if claimed is not None:
+            placed = claimed.get(unit)
+            message = (
+                f"process {placed}/{n} claimed unit {unit} and sent no part: it was not read"
+                if placed is not None
+                else f"no process of {n} claimed unit {unit} before the collection stopped: it was not read"
+            )
+        else:  # a balanced plan is not in the parts: the missing shard is named when it is the only one
+            placed = lone if balanced else shard_of(unit, n)
         placed_on.add(placed)
-        errors += missing_unit_errors(unit, placed, n, types)
+        errors += missing_unit_errors(unit, placed, n, types, message)
     for spec in missing:
         # a missing shard the other parts placed no unit on: nothing is known to be unread, but the
         # run is still incomplete (exit 3), and its results must say why, not look whole

@@ -611,11 +611,10 @@ def collect_live(
     timeout: float | None = None,
     reads: Mapping[str, frozenset[str]] | None = None,
     jobs: int = 1,
-    plan: Shard | None = None,
 ) -> Collected:
     """:func:`collect` with the progress ``display`` shown while it runs; ``jobs`` > 1: in that
-    many local processes, each reading shard i/jobs (placed by ``plan``'s balanced plan, else by
-    the hash), merged as `mlguard merge` merges a sharded run (see :mod:`mlguard.collect.jobs`)."""
+    many local processes, each reading the units it claims first, merged as `mlguard merge` merges
+    a sharded run (see :mod:`mlguard.collect.jobs`)."""
     if jobs <= 1:
         with display() as progress:
             return collect(loaded, provider_names, types, progress, command, timeout, reads=reads)
@@ -630,7 +629,5 @@ def collect_live(
         entry = registry.get(name)
         if entry is not None and types & entry.types():  # once here, not in every process
             entry.prepare(frozenset(types & entry.types()))
-    inventory, incomplete = merged_jobs(
-        run_jobs(jobs, plan or Shard(0, jobs), part, display, timeout), command
-    )
+    inventory, incomplete = merged_jobs(run_jobs(jobs, part, display, timeout), command)
     return Collected(inventory, timed_out=incomplete)

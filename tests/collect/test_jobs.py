@@ -4,6 +4,7 @@ its units unread (ERROR) and the run incomplete, never a quiet gap."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import time
@@ -19,7 +20,8 @@ from mlguard.collect.base import Calls, Progress
 from mlguard.collect.jobs import Part, merged_jobs, run_jobs
 from mlguard.collect.shard import Shard, aws_unit
 from mlguard.errors import EXIT_SETUP, CollectionSetupError, MlguardError
-from mlguard.model import Inventory, Provenance, Resource
+from mlguard.merge import merge_inventories
+from mlguard.model import Inventory, Provenance, Resource, ShardInfo
 
 pytestmark = pytest.mark.skipif(not jobs.can_fork(), reason="--jobs forks")
 
@@ -48,14 +50,27 @@ def display(recorded: Recorded) -> Callable[[], Any]:
     return shown
 
 
-def fake_collect(fail: Callable[[int], None] = lambda index: None) -> jobs.Collect:
-    """A collector of one resource per unit it owns (``fail(index)`` runs first, in the child)."""
+def fake_collect(
+    fail: Callable[[int], None] = lambda index: None,
+    barrier: Any = None,
+    after: Callable[[int], None] = lambda index: None,
+) -> jobs.Collect:
+    """A collector of one resource per unit it reads (``fail(index)`` runs first, in the child).
+    Process i first takes its own units (``UNITS[i::N]``), then, past ``barrier`` (all processes
+    there: each has claimed its own) and ``after(index)``, every other unit, as a process that is
+    free takes the next unit: so who reads what is known whatever the processes' speeds."""
 
     def collect(shard: Shard, progress: Progress) -> Part:
         fail(shard.index)
+        kept = [unit for unit in UNITS if shard.keeps(unit)]
+        own = kept[shard.index :: shard.count]
         resources = []
-        for unit in UNITS:
-            if shard.owns(unit):
+        for i, unit in enumerate(own + [u for u in kept if u not in own]):
+            if i == len(own):
+                if barrier is not None:
+                    barrier.wait(30)
+                after(shard.index)
+            if shard.takes(unit):
                 progress.start(unit, f"unit {unit}")
                 _, account, region = unit.split("/")
                 resources.append(
@@ -76,12 +91,14 @@ def fake_collect(fail: Callable[[int], None] = lambda index: None) -> jobs.Colle
     return collect
 
 
-def test_every_unit_is_read_once_by_another_process_and_the_progress_reaches_the_parent() -> None:
+def test_every_unit_is_read_once_by_the_process_that_claimed_it_and_the_progress_reaches_the_parent() -> None:
     recorded = Recorded()
-    done = run_jobs(3, Shard(0, 3), fake_collect(), display(recorded), timeout=None)
+    barrier = multiprocessing.get_context("fork").Barrier(3)
+    done = run_jobs(3, fake_collect(barrier=barrier), display(recorded), timeout=None)
     assert not done.failed
     assert not done.timed_out
     assert [label for label, _ in done.parts] == [f"--jobs 3: process {i}" for i in range(3)]
+    assert done.claimed == {u: i for i in range(3) for u in UNITS[i::3]}
     inventory, incomplete = merged_jobs(done, "mlguard scan --jobs 3")
     assert not incomplete
     assert not inventory.errors
@@ -89,24 +106,28 @@ def test_every_unit_is_read_once_by_another_process_and_the_progress_reaches_the
         u.split("/")[1] + "-" + u.split("/")[2] for u in UNITS
     )
     pids = {r.data["pid"] for r in inventory.resources}
-    assert os.getpid() in pids  # this process reads shard 0
-    assert len(pids) == 3  # and each other shard its own process
-    assert sorted(u for s in inventory.provenance.shards for u in s.units) == sorted(UNITS)
+    assert os.getpid() in pids  # this process reads too
+    assert len(pids) == 3  # and each other its own units, in its own process
+    by_index = {s.index: s for s in inventory.provenance.shards}
+    assert {i: sorted(s.units) for i, s in by_index.items()} == {i: sorted(UNITS[i::3]) for i in range(3)}
+    assert all(sorted(s.all_units) == sorted(UNITS) for s in by_index.values())
     assert sorted(e[1] for e in recorded.events if e[0] == "start") == sorted(UNITS)
     finished = [e for e in recorded.events if e[0] == "finish"]
     assert len(finished) == len(UNITS)
     assert all(e[2:] == (1, 0, Calls(2, 3)) for e in finished)
 
 
-def test_a_balanced_plan_reaches_every_process() -> None:
-    plan = Shard(0, 2, plan=dict.fromkeys(UNITS, 0), balanced_by="run-7")
-    done = run_jobs(2, plan, fake_collect(), display(Recorded()), timeout=None)
+def test_a_unit_is_read_by_the_first_process_to_claim_it() -> None:
+    # no barrier: whichever process comes first takes a unit, and only that one reads it
+    done = run_jobs(3, fake_collect(), display(Recorded()), timeout=None)
     inventory, incomplete = merged_jobs(done, None)
     assert not incomplete
-    by_index = {s.index: s for s in inventory.provenance.shards}
-    assert sorted(by_index[0].units) == sorted(UNITS)
-    assert by_index[1].units == []
-    assert {s.balanced_by for s in inventory.provenance.shards} == {"run-7"}
+    assert sorted(r.id for r in inventory.resources) == sorted(
+        u.split("/")[1] + "-" + u.split("/")[2] for u in UNITS
+    )
+    readers = {u: s.index for s in inventory.provenance.shards for u in s.units}
+    assert readers == done.claimed
+    assert sorted(readers) == sorted(UNITS)
 
 
 def _crash(index: int) -> None:
@@ -126,10 +147,11 @@ def _killed(index: int) -> None:
         (_killed, "was killed by signal 9"),
     ],
 )
-def test_a_failed_process_leaves_its_units_unread_and_the_run_incomplete(
+def test_a_failed_process_leaves_the_units_it_claimed_unread_and_the_run_incomplete(
     fail: Callable[[int], None], why: str
 ) -> None:
-    done = run_jobs(2, Shard(0, 2), fake_collect(fail), display(Recorded()), timeout=None)
+    barrier = multiprocessing.get_context("fork").Barrier(2)
+    done = run_jobs(2, fake_collect(barrier=barrier, after=fail), display(Recorded()), timeout=None)
     assert [label for label, _ in done.parts] == ["--jobs 2: process 0"]
     [failure] = done.failed
     assert failure.code == "JobFailed"
@@ -138,12 +160,28 @@ def test_a_failed_process_leaves_its_units_unread_and_the_run_incomplete(
     assert "AKIAIOSFODNN7EXAMPLE" not in failure.message  # the scrub masks the error text
     inventory, incomplete = merged_jobs(done, None)
     assert incomplete
-    unread = {f"aws/{e.account}/{e.region or 'global'}" for e in inventory.errors if e.code == "ShardMissing"}
+    missing = [e for e in inventory.errors if e.code == "ShardMissing"]
+    unread = {f"aws/{e.account}/{e.region or 'global'}" for e in missing}
     read = {f"aws/{r.account}/{r.region or 'global'}" for r in inventory.resources}
-    assert unread
-    assert unread.isdisjoint(read)
-    assert unread | read == set(UNITS)
+    assert unread == set(UNITS[1::2])  # what the failed process had claimed
+    assert read == set(UNITS[0::2])
+    assert all("process 1/2 claimed unit" in e.message for e in missing)
     assert failure in inventory.errors
+
+
+def test_a_unit_no_process_claimed_is_not_read() -> None:
+    part = Inventory(
+        provenance=Provenance(
+            version=__version__,
+            started_at="2026-12-06T00:00:00Z",
+            shard=ShardInfo(index=0, count=2, units=UNITS[:1], all_units=UNITS[:2]),
+        )
+    )
+    merged = merge_inventories([("p0", part)], None, claimed={UNITS[0]: 0})
+    [error] = merged.inventory.errors
+    assert error.code == "ShardMissing"
+    assert (error.account, error.region) == (ACCOUNTS[0], "us-east-1")
+    assert f"no process of 2 claimed unit {UNITS[1]} before the collection stopped" in error.message
 
 
 def _setup(index: int) -> None:
@@ -156,10 +194,10 @@ def _bad(index: int) -> None:
 
 def test_the_same_error_in_every_process_is_the_scans_own() -> None:
     with pytest.raises(CollectionSetupError, match="no AWS credentials") as raised:
-        run_jobs(2, Shard(0, 2), fake_collect(_setup), display(Recorded()), timeout=None)
+        run_jobs(2, fake_collect(_setup), display(Recorded()), timeout=None)
     assert raised.value.exit_code == EXIT_SETUP
     with pytest.raises(MlguardError, match="scope is invalid") as bad:
-        run_jobs(2, Shard(0, 2), fake_collect(_bad), display(Recorded()), timeout=None)
+        run_jobs(2, fake_collect(_bad), display(Recorded()), timeout=None)
     assert bad.value.exit_code == 2
 
 
@@ -170,7 +208,7 @@ def _hang(index: int) -> None:
 
 def test_a_process_past_the_time_limit_and_its_grace_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jobs, "GRACE", 0.5)
-    done = run_jobs(2, Shard(0, 2), fake_collect(_hang), display(Recorded()), timeout=1)
+    done = run_jobs(2, fake_collect(_hang), display(Recorded()), timeout=1)
     assert done.timed_out
     [failure] = done.failed
     assert "collector process 1/2 did not finish within 0.5 s of the scan's 1 s time limit" in failure.message
@@ -184,7 +222,7 @@ def _all_fail(index: int) -> None:
 
 
 def test_when_every_process_fails_nothing_is_read_and_the_run_is_incomplete() -> None:
-    done = run_jobs(2, Shard(0, 2), fake_collect(_all_fail), display(Recorded()), timeout=None)
+    done = run_jobs(2, fake_collect(_all_fail), display(Recorded()), timeout=None)
     assert not done.parts
     assert len(done.failed) == 2
     inventory, incomplete = merged_jobs(done, "scan")

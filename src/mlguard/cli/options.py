@@ -440,8 +440,9 @@ def scope_options(f: F) -> F:
             type=click.IntRange(1, 64),
             default=1,
             show_default=True,
-            help="Collect in N local processes (shard i/N each), merged as one scan: uses N cores "
-            "where one process is bound by one (many accounts or workspaces).",
+            help="Collect in N local processes, merged as one scan: uses N cores where one process "
+            "is bound by one (many accounts or workspaces). Each unit (account and region, "
+            "workspace) is read by the first process free to take it.",
         ),
     ]
     return stack(bundle(ScopeOptions, "scope")(f), opts)

@@ -204,7 +204,7 @@ def collect_cmd(
     types = set().union(*(p.required_types() for p in policies)) if policies else set()
     if all_types:
         types = set().union(*(entry.types() for entry in providers().values()))
-    collected = collect_with_iac(state, loaded, scope, types, shard, iac, store_target)
+    collected = collect_with_iac(state, loaded, scope, types, shard, iac)
     inventory = collected.inventory
     if str(output) == "-":
         emit_stdout(inventory.model_dump_json(indent=1, exclude_none=True).encode("utf-8") + b"\n")
@@ -230,7 +230,6 @@ def collect_with_iac(
     types: set[str],
     shard: Shard | None,
     iac: IacOptions,
-    store_target: str | None = None,
 ) -> Collected:
     """What ``collect`` and ``scan --shard`` write: the providers' inventory (none is collected for
     an IaC-only run) and, with ``--iac PATH``, checkov's findings in ``inventory.iac`` (a shard's:
@@ -246,7 +245,6 @@ def collect_with_iac(
                 command_line(),
                 scope.timeout,
                 jobs=scope.jobs,
-                plan=jobs_plan(state, loaded, store_target, scope.jobs),
             )
         else:
             with collecting(state) as progress:
@@ -298,16 +296,6 @@ def balance(
         note = balanced(shard, target, iac_path)
         if note and not state.quiet:
             state.err.print(note, highlight=False)
-
-
-def jobs_plan(state: State, loaded: LoadedConfig, store_target: str | None, jobs: int) -> Shard | None:
-    """``--jobs N`` with a results store: the units placed on the N processes by the latest run's
-    sizes (as for ``--shard``); else None (the hash)."""
-    if jobs <= 1 or not (store_target or config_store(loaded)):
-        return None
-    plan = Shard(0, jobs)
-    balance(state, loaded, store_target, plan, None)
-    return plan
 
 
 def record_part_store(
@@ -504,7 +492,6 @@ def run_scan(ctx: click.Context, run: ScanRun) -> None:
                 run.scope.timeout,
                 reads=reads,
                 jobs=run.scope.jobs,
-                plan=jobs_plan(state, loaded, record.store_target, run.scope.jobs),
             )
             inv, timed_out = collected.inventory, collected.timed_out
         if run.inventory_out is not None:

@@ -4,26 +4,33 @@ Against real APIs a scan waits on the network, and threads overlap that wait; wh
 overlap is the SDK's own work. Every AWS call costs about 2 ms of botocore CPU (signing, event
 dispatch, HTTP and response parsing), and one Python process runs it under one interpreter lock,
 so a process scanning many accounts is bound by one core however many it has. ``--jobs N``
-collects in N processes: this one and N-1 forked children. Process ``i`` reads the units of shard
-``i/N`` (:mod:`mlguard.collect.shard`: AWS (account, region) pairs and account-global types,
-Databricks workspaces), exactly as ``collect --shard i/N`` on N machines would, and this process
-merges the parts with :func:`mlguard.merge.merge_inventories`, the merge of ``mlguard merge``. The
-merged inventory is the one a single process would have read: every unit read once by one process.
+collects in N processes: this one and N-1 forked children. Every process walks the same units
+(:mod:`mlguard.collect.shard`: AWS (account, region) pairs and account-global types, Databricks
+workspaces), and a unit is read by the first process to claim it when it is about to start the
+unit's work (:class:`~mlguard.collect.shard.Claims`; this process keeps the claims in a
+:class:`Registry`, which the children ask through their pipes): a process that is busier, or has
+drawn larger units, claims fewer, so the processes finish together whatever the sizes, where a
+placement fixed in advance (``--shard``'s hash, or a previous run's sizes) leaves one process
+working after the others. This process merges the parts with :func:`mlguard.merge.merge_inventories`,
+the merge of ``mlguard merge``. The merged inventory is the one a single process would have read:
+every unit read once by one process.
 
 Forked, not spawned: a child starts at once with the configuration, policies and imported SDKs of
-this process, whose memory it shares until it writes to it, and this process collects shard 0
-rather than wait idle (one process's memory fewer). The fork happens before any thread starts (the
-progress display, the thread relaying the children's progress and the collectors' pools start
-after), and the objects made so far are frozen out of the cycle collector (:func:`gc.freeze`) so
-that a child's collections do not touch, and copy, them. A child reports its units' progress and,
-at the end, its partial inventory (or the error that stopped it) through a pipe.
+this process, whose memory it shares until it writes to it, and this process collects too rather
+than wait idle (one process's memory fewer). The fork happens before any thread starts (the
+progress display, the thread relaying the children's progress and claims, and the collectors'
+pools start after), and the objects made so far are frozen out of the cycle collector
+(:func:`gc.freeze`) so that a child's collections do not touch, and copy, them. A child reports its
+units' progress, asks for its claims and, at the end, sends its partial inventory (or the error
+that stopped it) through its pipe.
 
 What can go wrong stays visible and bounded:
 - ``--timeout``: every child stops collecting at the scan's limit and returns what it read (as one
   process does); a child that has not answered within :data:`GRACE` seconds after that is stopped.
-- A child that dies (killed, out of memory) or stops on an unexpected error leaves a shard missing:
-  the merge marks every unit the other processes saw it own as not read (ERROR), a ``JobFailed``
-  collection error says which process and why, and the run is incomplete (exit 3).
+- A child that dies (killed, out of memory) or stops on an unexpected error: every unit it claimed
+  is marked not read (ERROR) by the merge, a ``JobFailed`` collection error says which process and
+  why, and the run is incomplete (exit 3). A unit no process claimed (the scan's time ran out
+  first) is marked not read as well.
 - When every process stops on an mlguard error (no credentials, a bad config), the first is
   raised, with its exit code, as a single process would raise it.
 """
@@ -83,12 +90,40 @@ class Part:
 Collect = Callable[[Shard, Progress], Part]
 
 
-class _PipeProgress:
-    """The child's progress: each unit's start and finish, sent to the parent's display."""
+class Registry:
+    """The claims of one ``--jobs`` run, kept by the scanning process: unit -> the process that
+    claimed it first (thread-safe: this process's collector threads and the relay thread ask)."""
+
+    def __init__(self) -> None:
+        self.owners: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, key: str, index: int) -> bool:
+        with self._lock:
+            return self.owners.setdefault(key, index) == index
+
+
+@dataclass(frozen=True)
+class _LocalClaims:
+    """This process's claims (process 0): straight to the registry."""
+
+    registry: Registry
+    index: int
+
+    def claim(self, key: str) -> bool:
+        return self.registry.claim(key, self.index)
+
+
+class _Pipe:
+    """A child's end of its pipe to the scanning process: each unit's start and finish, sent to
+    the parent's display, and its claims, answered by the parent's registry (one message at a
+    time: a claim waits for its answer before anything else is sent). A claim's answer is final,
+    so each unit is asked about once."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._lock = threading.Lock()
+        self._answers: dict[str, bool] = {}
 
     def _send(self, message: tuple[Any, ...]) -> None:
         with self._lock:
@@ -100,12 +135,26 @@ class _PipeProgress:
     def finish(self, key: str, resources: int, errors: int, calls: Calls | None = None) -> None:
         self._send(("finish", key, resources, errors, calls))
 
+    def claim(self, key: str) -> bool:
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is None:
+                try:
+                    self._conn.send(("claim", key))
+                    answer = bool(self._conn.recv())
+                except (EOFError, OSError):  # the scanning process is gone: read nothing more
+                    return False
+                self._answers[key] = answer
+        return answer
+
 
 def _child(conn: Connection, shard: Shard, collect: Collect) -> None:
     """A child's whole life: collect its shard, send the part (or the error), exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the children on Ctrl-C
+    pipe = _Pipe(conn)
+    shard.claims = pipe
     try:
-        part = collect(shard, _PipeProgress(conn))
+        part = collect(shard, pipe)
         message: tuple[Any, ...] = ("done", part.inventory, part.timed_out)
     except MlguardError as exc:
         message = ("error", exc.exit_code, exc.render())
@@ -127,42 +176,40 @@ class _Job:
 
 @dataclass(frozen=True)
 class JobsResult:
-    """The processes' parts and the failures (``job i/N``, why) of those that sent none."""
+    """The processes' parts, the failures (``job i/N``, why) of those that sent none, and the
+    claims (unit -> process)."""
 
     parts: list[tuple[str, Inventory]]
     failed: list[CollectionError]
     timed_out: bool
+    claimed: dict[str, int]
 
 
 def label(index: int, count: int) -> str:
     return f"--jobs {count}: process {index}"
 
 
-def _shard(index: int, count: int, plan: Shard) -> Shard:
-    return Shard(index, count, plan=dict(plan.plan), balanced_by=plan.balanced_by)
-
-
 @contextmanager
-def forked(count: int, plan: Shard, collect: Collect) -> Iterator[list[_Job]]:
-    """Fork children 1 .. ``count``-1, child ``i`` collecting shard ``i/count`` placed by ``plan``
-    (a balanced plan, or none: the hash); shard 0 is this process's. Stopped (and reaped) on the
-    way out, whatever happens."""
+def forked(count: int, collect: Collect) -> Iterator[list[_Job]]:
+    """Fork children 1 .. ``count``-1, child ``i`` collecting as process ``i/count``, claiming its
+    units through its pipe; process 0 is this one. Stopped (and reaped) on the way out, whatever
+    happens."""
     context = multiprocessing.get_context("fork")
     jobs: list[_Job] = []
     gc.collect()
     gc.freeze()  # what exists now is shared with the children: keep their collections off it
     try:
         for index in range(1, count):
-            receive, send = context.Pipe(duplex=False)
+            mine, theirs = context.Pipe(duplex=True)
             process = context.Process(
                 target=_child,
-                args=(send, _shard(index, count, plan), collect),
+                args=(theirs, Shard(index, count), collect),
                 name=f"mlguard-job-{index}",
                 daemon=True,
             )
             process.start()
-            send.close()
-            jobs.append(_Job(index, process, receive))
+            theirs.close()
+            jobs.append(_Job(index, process, mine))
     finally:
         gc.unfreeze()
     try:
@@ -181,9 +228,10 @@ def forked(count: int, plan: Shard, collect: Collect) -> Iterator[list[_Job]]:
                 job.conn.close()
 
 
-def relay(jobs: list[_Job], progress: Progress, timeout: float | None) -> bool:
-    """Relay the children's progress until each has sent its part or ended; ``timeout``: the
-    scan's limit, after which a child gets :data:`GRACE` seconds. True when that ran out."""
+def relay(jobs: list[_Job], progress: Progress, registry: Registry, timeout: float | None) -> bool:
+    """Relay the children's progress, and answer their claims, until each has sent its part or
+    ended; ``timeout``: the scan's limit, after which a child gets :data:`GRACE` seconds. True when
+    that ran out."""
     deadline = None if timeout is None else time.monotonic() + timeout + GRACE
     by_conn = {job.conn: job for job in jobs}
     while any(job.open for job in jobs):
@@ -192,11 +240,11 @@ def relay(jobs: list[_Job], progress: Progress, timeout: float | None) -> bool:
             return True
         for conn in wait([job.conn for job in jobs if job.open and job.conn is not None], left):
             assert isinstance(conn, Connection)
-            _receive(by_conn[conn], progress)
+            _receive(by_conn[conn], progress, registry)
     return False
 
 
-def _outcome(jobs: list[_Job], timeout: float | None, overtime: bool) -> JobsResult:
+def _outcome(jobs: list[_Job], registry: Registry, timeout: float | None, overtime: bool) -> JobsResult:
     count = len(jobs)
     failed: list[CollectionError] = []
     for job in jobs:
@@ -233,7 +281,7 @@ def _outcome(jobs: list[_Job], timeout: float | None, overtime: bool) -> JobsRes
         raise CollectionSetupError(text) if code == EXIT_SETUP else _error(text, code)
     parts = [(label(job.index, count), job.part.inventory) for job in jobs if job.part is not None]
     timed_out = overtime or any(job.part.timed_out for job in jobs if job.part is not None)
-    return JobsResult(parts, failed, timed_out)
+    return JobsResult(parts, failed, timed_out, dict(registry.owners))
 
 
 def _error(text: str, code: int | None) -> MlguardError:
@@ -243,14 +291,17 @@ def _error(text: str, code: int | None) -> MlguardError:
     return exc
 
 
-def _receive(job: _Job, progress: Progress) -> None:
+def _receive(job: _Job, progress: Progress, registry: Registry) -> None:
     assert job.conn is not None
     try:
         message = job.conn.recv()
+        kind = message[0]
+        if kind == "claim":
+            job.conn.send(registry.claim(message[1], job.index))
+            return
     except (EOFError, OSError):
         job.open = False
         return
-    kind = message[0]
     if kind == "start":
         progress.start(message[1], message[2])
     elif kind == "finish":
@@ -268,25 +319,25 @@ def _receive(job: _Job, progress: Progress) -> None:
 
 def run_jobs(
     count: int,
-    plan: Shard,
     collect: Collect,
     display: Callable[[], AbstractContextManager[Progress]],
     timeout: float | None,
 ) -> JobsResult:
     """Fork the other ``count``-1 collectors, then (no thread ran at the fork) start the progress
-    display and a thread that relays the children's progress, collect shard 0 here, and wait for
-    the children's parts."""
+    display and a thread that relays the children's progress and answers their claims, collect
+    as process 0 here, and wait for the children's parts."""
     own = _Job(0, None, None)
-    with forked(count, plan, collect) as children, display() as progress:
+    registry = Registry()
+    with forked(count, collect) as children, display() as progress:
         overtime: list[bool] = []
 
         def relaying() -> None:
-            overtime.append(relay(children, progress, timeout))
+            overtime.append(relay(children, progress, registry, timeout))
 
         thread = threading.Thread(target=relaying, name="mlguard-jobs", daemon=True)
         thread.start()
         try:
-            own.part = collect(_shard(0, count, plan), progress)
+            own.part = collect(Shard(0, count, claims=_LocalClaims(registry, 0)), progress)
         except MlguardError as exc:
             own.failure = (exc.exit_code, exc.render())
         except BaseException:  # Ctrl-C, or a fault of our own: stop the children, then raise
@@ -297,7 +348,7 @@ def run_jobs(
             raise
         own.open = False
         thread.join()
-        return _outcome([own, *children], timeout, bool(overtime and overtime[0]))
+        return _outcome([own, *children], registry, timeout, bool(overtime and overtime[0]))
 
 
 def merged_jobs(done: JobsResult, command: str | None) -> tuple[Inventory, bool]:
@@ -308,7 +359,7 @@ def merged_jobs(done: JobsResult, command: str | None) -> tuple[Inventory, bool]
     if not done.parts:  # every process failed: nothing was read
         provenance = Provenance(version=__version__, started_at=iso(utcnow()), command=command)
         return Inventory(provenance=provenance, errors=done.failed), True
-    merged = merge_inventories(done.parts, command)
+    merged = merge_inventories(done.parts, command, done.claimed)
     inventory = merged.inventory.model_copy(
         update={
             "provenance": merged.inventory.provenance.model_copy(update={"sources": []}),

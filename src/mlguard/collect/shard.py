@@ -37,6 +37,7 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from mlguard.errors import InputError
 from mlguard.model import CollectionError, ShardInfo
@@ -91,10 +92,23 @@ def balance(weights: Mapping[str, int], count: int) -> dict[str, int]:
     return plan
 
 
+class Claims(Protocol):
+    """Units handed out at run time among the processes of one machine (``--jobs``, see
+    :mod:`mlguard.collect.jobs`): a unit is read by the first process to claim it."""
+
+    def claim(self, key: str) -> bool:
+        """Whether this process reads ``key``: True for the first process to ask, and for it
+        only, however often it asks."""
+        ...
+
+
 @dataclass
 class Shard:
     """This process's shard: which units it reads, and every unit it saw (thread-safe). ``plan``
-    places the units it names (see :func:`balance`); the others go by :func:`shard_of`."""
+    places the units it names (see :func:`balance`); the others go by :func:`shard_of`. With
+    ``claims`` (``--jobs``), nothing is placed: each unit is read by the process that claims it
+    first, when that process is ready to read it (:meth:`keeps`, then :meth:`takes`), so a process
+    that is slower (busier, or with larger units) reads fewer."""
 
     index: int
     count: int
@@ -102,19 +116,35 @@ class Shard:
     seen: set[str] = field(default_factory=set)
     plan: Mapping[str, int] = field(default_factory=dict)
     balanced_by: str | None = None
+    claims: Claims | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def shard_for(self, key: str) -> int:
         return self.plan.get(key, shard_of(key, self.count))
 
     def owns(self, key: str) -> bool:
-        """Whether this shard reads unit ``key`` (recorded either way)."""
-        mine = self.shard_for(key) == self.index
+        """Whether this shard reads unit ``key``, decided now (recorded either way)."""
+        mine = self.claims.claim(key) if self.claims is not None else self.shard_for(key) == self.index
         with self._lock:
             self.seen.add(key)
             if mine:
                 self.units.add(key)
         return mine
+
+    def keeps(self, key: str) -> bool:
+        """Whether unit ``key`` stays on this process's work list (recorded as seen). Placed: only
+        this shard's (:meth:`owns`). Claimed: every unit, each one claimed when its work is about to
+        start (:meth:`takes`)."""
+        if self.claims is None:
+            return self.owns(key)
+        with self._lock:
+            self.seen.add(key)
+        return True
+
+    def takes(self, key: str) -> bool:
+        """Whether this process reads unit ``key``, asked as its work starts (the unit was kept by
+        :meth:`keeps`). Placed: yes, it is this shard's. Claimed: if this process claims it first."""
+        return self.claims is None or self.owns(key)
 
     def info(self) -> ShardInfo:
         with self._lock:
@@ -156,14 +186,18 @@ def parse_shard(text: str, env: Mapping[str, str] | None = None) -> Shard:
 
 
 def missing_unit_errors(
-    key: str, shard: int | None, count: int, account_types: Mapping[str, Sequence[str]]
+    key: str,
+    shard: int | None,
+    count: int,
+    account_types: Mapping[str, Sequence[str]],
+    message: str | None = None,
 ) -> list[CollectionError]:
     """What a missing shard would have read, as collection errors: its results are ERROR.
     ``account_types``: each provider's account-scope types (an account unit's error names each,
     so the account's regional resources and workspaces, read by other shards, are not marked)."""
     parts = key.split("/")
     which = f"shard {shard}/{count} is" if shard is not None else f"a shard of {count} is"
-    message = f"{which} missing from the merge: unit {key} was not read"
+    message = message or f"{which} missing from the merge: unit {key} was not read"
     base = {"operation": "shard", "code": "ShardMissing", "message": message}
     if parts[0] == "aws" and len(parts) == 3:
         _, account, region = parts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -117,3 +119,58 @@ def test_the_aws_collector_reads_only_its_shards_units() -> None:
     got = [c.model_dump_json() for s in parts for c in s.coverage]
     assert sorted(got) == sorted(c.model_dump_json() for c in whole.coverage)
     assert len(whole.resources) == 3  # two keys, one role: the test reads something
+
+
+class _Recorded:
+    """Claims of a ``--jobs`` process that grants ``granted`` and records who asked, from where."""
+
+    def __init__(self, granted: set[str]) -> None:
+        self.granted = granted
+        self.asked: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def claim(self, key: str) -> bool:
+        with self.lock:
+            self.asked.append((key, threading.current_thread().name))
+        return key in self.granted
+
+
+@pytest.mark.usefixtures("aws")
+def test_with_claims_a_unit_is_claimed_as_its_work_starts_and_only_claimed_units_are_read() -> None:
+    """``--jobs``: every unit stays on the work list; each is claimed by a collector thread as its
+    first type is about to be read (not when the account is listed), and is read only if granted."""
+    import boto3
+
+    for region in ("us-east-1", "eu-west-1"):
+        boto3.client("kms", region_name=region).create_key()
+    boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+    types = frozenset({"aws.kms.key", "aws.iam.role"})
+    scope = ScopeConfig(aws=AwsScope(regions=["us-east-1", "eu-west-1"]))
+    east, west, glob = (aws_unit(ACCOUNT, r) for r in ("us-east-1", "eu-west-1", None))
+    claims = _Recorded({east, glob})
+    sink = InventorySink(shard=Shard(0, 2, claims=claims))
+    AwsCollector(scope).collect(types, sink, NullProgress())
+    read = {(r.type, r.region) for r in sink.resources}
+    assert read == {("aws.kms.key", "us-east-1"), ("aws.iam.role", None)}
+    assert {key for key, _ in claims.asked} == {east, west, glob}
+    assert all(thread.startswith("mlguard-aws_") for _, thread in claims.asked), claims.asked
+    info = sink.to_inventory("t").provenance.shard
+    assert info is not None
+    assert info.units == sorted([east, glob])
+    assert info.all_units == sorted([east, west, glob])
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_unit_with_nothing_to_read_is_claimed_at_once() -> None:
+    types = frozenset({"aws.iam.role"})  # global only: the regional units have no work
+    scope = ScopeConfig(aws=AwsScope(regions=["us-east-1"]))
+    east, glob = aws_unit(ACCOUNT, "us-east-1"), aws_unit(ACCOUNT, None)
+    claims = _Recorded({east, glob})
+    sink = InventorySink(shard=Shard(0, 2, claims=claims))
+    AwsCollector(scope).collect(types, sink, NullProgress())
+    asked = dict(claims.asked)
+    assert not asked[east].startswith("mlguard-aws_")  # no type to read there: claimed with the account
+    assert asked[glob].startswith("mlguard-aws_")
+    info = sink.to_inventory("t").provenance.shard
+    assert info is not None
+    assert info.units == sorted([east, glob])

@@ -53,3 +53,52 @@ def test_each_workspace_and_the_account_types_are_read_by_one_shard(
     for p in parts:  # every shard saw the account and both workspaces
         assert p.shard is not None
         assert len(p.shard.seen) == 3
+
+
+class _Granted:
+    """Claims of a ``--jobs`` process granted ``granted`` (another process took the rest)."""
+
+    def __init__(self, granted: set[str]) -> None:
+        self.granted = granted
+        self.asked: list[str] = []
+
+    def claim(self, key: str) -> bool:
+        self.asked.append(key)
+        return key in self.granted
+
+
+def test_with_claims_only_the_claimed_workspaces_are_read(
+    start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prod_state, sandbox_state = demo_state(), bulk_state(5)
+    prod = start_fake(prod_state, env=False)
+    sandbox = start_fake(sandbox_state, env=False)
+    _profile(tmp_path, monkeypatch, prod.host, str(prod_state.account_id), prod.token)
+    servers = {"ml-prod": prod, "ml-sandbox": sandbox}
+    hosts: dict[str, str] = {}
+
+    def factory(acct: AccountClient, ws: Any) -> WorkspaceClient:
+        server = servers[ws.deployment_name]
+        hosts[ws.deployment_name] = server.host
+        return WorkspaceClient(host=server.host, token=server.token)
+
+    scope = ScopeConfig(databricks=DatabricksScope(account_profile="acct"))
+    account_unit = databricks_account_unit(str(prod_state.account_id))
+    claims = _Granted({account_unit})
+    sink = InventorySink(shard=Shard(0, 2, claims=claims))
+    collector = DatabricksCollector(scope, clock=RecordingClock(), workspace_client_factory=factory)
+    collector.collect(TYPES, sink, NullProgress())
+    assert {r.type for r in sink.resources} == {"databricks.account_workspace"}  # no workspace granted
+    assert hosts == {}  # not even a client made for a workspace another process took
+    assert len(claims.asked) == 3  # the account, then each workspace as its turn came
+    assert claims.asked[0] == account_unit
+    (sandbox_unit,) = [u for u in claims.asked if "sandbox" in u]
+    claims = _Granted({sandbox_unit})
+    sink = InventorySink(shard=Shard(1, 2, claims=claims))
+    collector = DatabricksCollector(scope, clock=RecordingClock(), workspace_client_factory=factory)
+    collector.collect(TYPES, sink, NullProgress())
+    assert {r.type for r in sink.resources} == {"databricks.cluster"}
+    assert len(sink.resources) == len(sandbox_state.clusters)
+    assert sink.shard is not None
+    assert sorted(sink.shard.units) == [sandbox_unit]
+    assert len(sink.shard.seen) == 3

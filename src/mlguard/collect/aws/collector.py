@@ -42,6 +42,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -70,7 +71,7 @@ from mlguard.collect.aws.spec import SPECS, ResourceSpec, allowlist
 from mlguard.collect.base import CallMeter, Collector, InventorySink, Progress, register
 from mlguard.collect.errors import collection_error
 from mlguard.collect.ratelimit import RateLimits
-from mlguard.collect.shard import aws_unit
+from mlguard.collect.shard import Shard, aws_unit
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.errors import CollectionSetupError, ConfigError
 from mlguard.gc_pause import scan_gc
@@ -386,7 +387,7 @@ class _Scan:
         if shard is not None and fixed:  # the units are known before assuming: skip unneeded roles
             member_id = member or root.id
             keys = [aws_unit(member_id, None)] + [aws_unit(member_id, r) for r in fixed]
-            if not [k for k in keys if shard.owns(k)]:
+            if not [k for k in keys if shard.keeps(k)]:
                 return member_id
         if member is None:
             account = root
@@ -428,13 +429,16 @@ class _Scan:
         submitted: list[tuple[Future[None], str]] = []
         tasks = _tasks(account, self.wanted)
         if shard is not None:  # only this shard's units: (account, region) and the account's global types
-            owned = {r for r in [None, *account.regions] if shard.owns(aws_unit(account.id, r))}
-            tasks = {(r, f): specs for (r, f), specs in tasks.items() if r in owned}
+            kept = {r for r in [None, *account.regions] if shard.keeps(aws_unit(account.id, r))}
+            for r in kept - {r for r, _ in tasks}:
+                shard.owns(aws_unit(account.id, r))  # nothing to read there: decided now
+            tasks = {(r, f): specs for (r, f), specs in tasks.items() if r in kept}
         for (region, family), specs in tasks.items():
             unit = _FamilyUnit(self.progress, (account, region, family), len(specs), self.sink.meter)
+            takes = None if shard is None else _Takes(shard, aws_unit(account.id, region))
             for spec in specs:
                 pending[region or account.home_region] += 1
-                future = self.pool.submit(_run_spec, self.engine, unit, account, region, spec)
+                future = self.pool.submit(_run_spec, self.engine, unit, account, region, spec, takes)
                 submitted.append((future, region or account.home_region))
         for future, key in submitted:
             future.add_done_callback(release(key))
@@ -484,14 +488,34 @@ class _FamilyUnit:
             self.resources += resources
             self.errors += errors
             self.remaining -= 1
-            if self.remaining == 0:
+            if self.remaining == 0 and self.started:  # (a unit another process took never starts)
                 calls = self.meter.counts(self.key) if self.meter is not None else None
                 self.progress.finish(self.key, self.resources, self.errors, calls)
 
 
+@dataclass(frozen=True)
+class _Takes:
+    """Whether this process reads an (account, region) unit, asked as each of its types is about
+    to be read (:meth:`Shard.takes`: with ``--jobs``, the first process there claims the unit)."""
+
+    shard: Shard
+    key: str
+
+    def __call__(self) -> bool:
+        return self.shard.takes(self.key)
+
+
 def _run_spec(
-    engine: Engine, unit: _FamilyUnit, account: Account, region: str | None, spec: ResourceSpec
+    engine: Engine,
+    unit: _FamilyUnit,
+    account: Account,
+    region: str | None,
+    spec: ResourceSpec,
+    takes: Callable[[], bool] | None = None,
 ) -> None:
+    if takes is not None and not takes():  # another process reads this unit
+        unit.done(0, 0)
+        return
     unit.begin()
     n = e = 0
     try:

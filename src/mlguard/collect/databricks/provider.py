@@ -284,16 +284,18 @@ class DatabricksCollector(Collector):
         ws_types = types & WORKSPACE_TYPES
         if not ws_types or not workspaces:
             return
-        if sink.shard is not None:
-            shard = sink.shard
-            workspaces = [
-                ws
-                for ws in workspaces
-                if shard.owns(databricks_workspace_unit(account.workspace_host(acct, ws)))
-            ]
+        shard = sink.shard
+
+        def unit(ws: Any) -> str:
+            return databricks_workspace_unit(account.workspace_host(acct, ws))
+
+        if shard is not None:
+            workspaces = [ws for ws in workspaces if shard.keeps(unit(ws))]
         factory = self.workspace_client_factory or (lambda a, ws: a.get_workspace_client(ws))
 
         def one(ws: Any) -> None:
+            if shard is not None and not shard.takes(unit(ws)):
+                return  # another process reads it (``--jobs``: claimed as its turn comes)
             try:
                 client = factory(acct, ws)
             except CLIENT_ERRORS as exc:
