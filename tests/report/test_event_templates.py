@@ -258,3 +258,17 @@ def test_array_chunks_are_json_array_chunks_of_encoded_items(indent: int | None,
     else:
         texts = [indented(json.JSONEncoder(indent=indent).encode, indent, 1)(v) for v in items]
     assert "".join(array_chunks(texts, indent, batch=2)) == "".join(json_array_chunks(items, indent, batch=3))
+
+
+def test_the_files_are_the_same_when_the_writers_memos_start_again_often(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The writers' memos are bounded by their texts' characters (report.base.Bounded): at a few
+    kilobytes they are emptied every few results, and what is written must not change."""
+    from mlguard.report import base
+
+    scan = make_scan(300, seed=23)
+    monkeypatch.setattr(base, "MEMO_CHARS", 4_000)
+    monkeypatch.setattr(base.Bounded.__init__, "__defaults__", (base.MEMO_VALUES, 4_000))
+    monkeypatch.setattr(base.PerObject.__init__, "__defaults__", (base.MEMO_VALUES, 4_000))
+    assert_as_general(scan)

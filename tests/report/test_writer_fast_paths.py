@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlguard.model import Category, Severity, Status
-from mlguard.report.base import PerObject, ReportOptions, json_dumper, reporters
+from mlguard.report.base import Bounded, PerObject, ReportOptions, json_dumper, reporters
 from mlguard.report.formats.csv_report import (
     COLUMNS,
     csv_chunks,
@@ -108,7 +108,7 @@ def test_junit_skips_the_escaping_of_plain_text_only(text: str) -> None:
 
 def test_per_object_computes_once_per_object_not_per_equal_value() -> None:
     calls: list[object] = []
-    memo: PerObject[dict[str, int], str] = PerObject(lambda d: (calls.append(d), json.dumps(d))[1], limit=2)
+    memo: PerObject[dict[str, int]] = PerObject(lambda d: (calls.append(d), json.dumps(d))[1], limit=2)
     one, equal = {"a": 1}, {"a": 1}
     assert [memo(one), memo(one), memo(equal)] == ['{"a": 1}'] * 3
     assert [c is one for c in calls] == [True, False]  # the equal dict is another object: its own call
@@ -133,3 +133,23 @@ def test_evidence_shared_by_results_is_written_as_each_result_own_copy() -> None
         reporter = reporters()[fmt]()
         assert reporter.render(a, options) == reporter.render(b, options)
     assert html_payload(a) == html_payload(b)
+
+
+def test_a_memo_is_bounded_by_its_texts_characters_and_by_count() -> None:
+    memo: Bounded[str, str] = Bounded(len, limit=3, chars=10)
+    assert memo.put("a", "x" * 6) == "x" * 6
+    assert memo.get("a") == "x" * 6
+    memo.put("b", "y" * 4)  # 10 characters: still within
+    assert memo.get("a") is not None
+    memo.put("c", "z")  # 11: it starts again, with this one
+    assert (memo.get("a"), memo.get("b"), memo.get("c")) == (None, None, "z")
+    assert memo.used == 1
+    memo.put("d", "")
+    memo.put("e", "")
+    memo.put("f", "")  # the fourth value: it starts again
+    assert list(memo.memo) == ["f"]
+    big: PerObject[dict[str, int]] = PerObject(json.dumps, chars=8)
+    one = {"a": 1}
+    big(one)
+    big({"bb": 22})  # 11 characters: the memo starts again
+    assert len(big.memo.memo) == 1

@@ -127,26 +127,54 @@ def json_dumper(**options: Any) -> Callable[[Any], str]:
     return dumps
 
 
-class PerObject(Generic[_K, _V]):
-    """``fn(obj)`` computed once per object, not once per use: for what many results share by
-    identity (the evaluator holds a policy's equal evidence once, so its JSON is written once).
-    The object is kept beside its value, so an id is never taken for another object's; at
-    ``limit`` objects the memo starts again (values that differ by result stay cheap to hold)."""
+#: What a writer's memo holds at most: values, and characters (of text values) in all.
+MEMO_VALUES = 10_000
+MEMO_CHARS = 8 << 20
 
-    def __init__(self, fn: Callable[[_K], _V], limit: int = 10_000) -> None:
-        self.fn = fn
+
+class Bounded(Generic[_K, _V]):
+    """A writer's memo of values by key, bounded in count and in size: at ``limit`` values, or
+    values of ``chars`` characters in all (``size``: a value's), it starts again. Values that
+    differ by result stay cheap to hold, and large ones (a policy's long description in every
+    template of its kinds) cannot add up to more than ``chars``."""
+
+    __slots__ = ("chars", "limit", "memo", "size", "used")
+
+    def __init__(self, size: Callable[[_V], int], limit: int = MEMO_VALUES, chars: int = MEMO_CHARS) -> None:
+        self.size = size
         self.limit = limit
-        self.memo: dict[int, tuple[_K, _V]] = {}
+        self.chars = chars
+        self.memo: dict[_K, _V] = {}
+        self.used = 0
 
-    def __call__(self, obj: _K) -> _V:
+    def get(self, key: _K) -> _V | None:
+        return self.memo.get(key)
+
+    def put(self, key: _K, value: _V) -> _V:
+        size = self.size(value)
+        if len(self.memo) >= self.limit or self.used + size > self.chars:
+            self.memo.clear()
+            self.used = 0
+        self.memo[key] = value
+        self.used += size
+        return value
+
+
+class PerObject(Generic[_K]):
+    """``fn(obj)``, a text, computed once per object, not once per use: for what many results share
+    by identity (the evaluator holds a policy's equal evidence once, so its JSON is written once).
+    The object is kept beside its text, so an id is never taken for another object's; bounded as
+    :class:`Bounded`, by the texts' characters."""
+
+    def __init__(self, fn: Callable[[_K], str], limit: int = MEMO_VALUES, chars: int = MEMO_CHARS) -> None:
+        self.fn = fn
+        self.memo: Bounded[int, tuple[_K, str]] = Bounded(lambda hit: len(hit[1]), limit, chars)
+
+    def __call__(self, obj: _K) -> str:
         hit = self.memo.get(id(obj))
         if hit is not None and hit[0] is obj:
             return hit[1]
-        value = self.fn(obj)
-        if len(self.memo) >= self.limit:
-            self.memo.clear()
-        self.memo[id(obj)] = (obj, value)
-        return value
+        return self.memo.put(id(obj), (obj, self.fn(obj)))[1]
 
 
 _REGISTRY: dict[str, type[Reporter]] = {}

@@ -53,8 +53,8 @@ from typing import Any
 
 from mlguard.errors import InputError
 from mlguard.model import Evidence, PolicyInfo, Result, ScanResult, Severity, Status, iso
-from mlguard.report.base import PerObject, Reporter, ReportOptions, joined, register
-from mlguard.report.formats.json_template import Holes, Template, array_chunks, indented, string
+from mlguard.report.base import Bounded, PerObject, Reporter, ReportOptions, joined, register
+from mlguard.report.formats.json_template import Holes, Template, array_chunks, chars, indented, string
 from mlguard.report.formats.ocsf import could_not_evaluate, parse_time
 from mlguard.report.sanitize import json_safe, terminal_safe
 
@@ -417,7 +417,6 @@ def build_asff(scan: ScanResult, options: ReportOptions) -> list[dict[str, Any]]
 # The holes of a finding's template and of its resource's (see report/formats/json_template.py).
 _ID, _OBSERVED, _UPDATED, _DESCRIPTION, _FINGERPRINT, _EVIDENCE, _RESOURCE = range(7)
 _RESOURCE_ID, _RESOURCE_NAME = range(2)
-_MAX_TEMPLATES = 10_000  # per cache; then it starts again (kinds that differ by result stay cheap)
 _INDENT = 1  # the file's (json_array_chunks(findings, indent=1))
 
 
@@ -441,11 +440,11 @@ class FindingTexts:
         dumps = json.JSONEncoder(ensure_ascii=False, indent=_INDENT).encode  # as json_array_chunks
         self.finding_dumps = indented(dumps, _INDENT, 1)  # an item of the array
         self.resource_dumps = indented(dumps, _INDENT, 3)  # in the finding's Resources
-        self.findings: dict[tuple[Any, ...], Template] = {}
-        self.resources: dict[tuple[Any, ...], Template] = {}
-        self.times: dict[str | None, tuple[str, str]] = {}
-        self.types: dict[tuple[str, str], str] = {}
-        self.evidence: PerObject[Evidence, str] = PerObject(
+        self.findings: Bounded[tuple[Any, ...], Template] = Bounded(chars)
+        self.resources: Bounded[tuple[Any, ...], Template] = Bounded(chars)
+        self.times: Bounded[str | None, tuple[str, str]] = Bounded(lambda pair: len(pair[0]) + len(pair[1]))
+        self.types: dict[tuple[str, str], str] = {}  # one per (provider, resource type)
+        self.evidence: PerObject[Evidence] = PerObject(
             lambda ev: string(_text(_evidence_json(ev.values), MAX_FIELD_VALUE, "-"))
         )
 
@@ -457,15 +456,11 @@ class FindingTexts:
             key += (None,)  # a policy of PolicyInfo.of_result (which reads only fields of the key)
         finding = self.findings.get(key)
         if finding is None:
-            if len(self.findings) >= _MAX_TEMPLATES:
-                self.findings.clear()
-            finding = self.findings[key] = self._finding(r)
+            finding = self.findings.put(key, self._finding(r))
         times = self.times.get(r.evidence.collected_at)
         if times is None:
-            if len(self.times) >= _MAX_TEMPLATES:
-                self.times.clear()
             observed, updated = _timestamps(r, self.scan)
-            times = self.times[r.evidence.collected_at] = (string(observed), string(updated))
+            times = self.times.put(r.evidence.collected_at, (string(observed), string(updated)))
         fingerprint = r.fingerprint
         return finding.fill(
             string(f"mlguard/{fingerprint}"),
@@ -506,15 +501,13 @@ class FindingTexts:
         key += (not name, r.workspace, r.account, r.source)
         resource = self.resources.get(key)
         if resource is None:
-            if len(self.resources) >= _MAX_TEMPLATES:
-                self.resources.clear()
             details = json_safe(_resource(r, rtype))
             punch = Holes()
             punch(details, "Id", _RESOURCE_ID)
             other = details.get("Details", {}).get("Other", {})
             if "mlguard/name" in other:  # a name, in Details of the type Other (of the key)
                 punch(other, "mlguard/name", _RESOURCE_NAME)
-            resource = self.resources[key] = punch.template(self.resource_dumps(details))
+            resource = self.resources.put(key, punch.template(self.resource_dumps(details)))
         return resource.fill(string(_resource_id(r)), string(name))
 
 

@@ -119,7 +119,7 @@ def result_lines(results: Iterable[Result], batch: int = 2000) -> Iterator[str]:
     value where a column has few: the status to resource type, the policy and message, the
     compliance list (a result's own values, such as its uid, are checked one by one)."""
     dumps = json_dumper(sort_keys=True, ensure_ascii=False)
-    evidence: PerObject[dict[str, Any], str] = PerObject(
+    evidence: PerObject[dict[str, Any]] = PerObject(
         lambda values: csv_field(dumps(values))
     )  # shared by a policy's results
     heads: dict[tuple[Any, ...], str] = {}  # status ... resource_type

@@ -119,7 +119,7 @@ class _Payload:
         evidence, evidence_index = self.evidence.values, self.evidence._index
         evidence_key = json_dumper(sort_keys=True)  # the _Interner's key of a non-text value
         # A policy's equal evidence is one object (see the evaluator): its key is made once.
-        shared_key: PerObject[Evidence, str] = PerObject(
+        shared_key: PerObject[Evidence] = PerObject(
             lambda e: evidence_key(ev) if (ev := _of_evidence(e)) else ""
         )
         extend = self.indices.extend

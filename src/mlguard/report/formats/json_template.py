@@ -47,10 +47,11 @@ class Template:
     """A JSON text with holes: ``fill(*texts)`` is the text with ``texts[n]`` in hole ``n``. Not
     shared between threads (it fills one list of its pieces in place)."""
 
-    __slots__ = ("holes", "parts", "values")
+    __slots__ = ("chars", "holes", "parts", "values")
 
     def __init__(self, pieces: list[str], holes: list[int]) -> None:
         self.holes = holes
+        self.chars = sum(map(len, pieces))  # its size in a writer's memo (report.base.Bounded)
         self.parts = [""] * (2 * len(pieces) - 1)  # piece, hole, piece, ..., piece
         self.parts[0::2] = pieces
         get = itemgetter(*holes) if holes else (lambda _: ())
@@ -60,6 +61,11 @@ class Template:
         parts = self.parts
         parts[1::2] = self.values(texts)
         return "".join(parts)
+
+
+def chars(template: Template) -> int:
+    """A template's size, in a writer's memo (:class:`~mlguard.report.base.Bounded`)."""
+    return template.chars
 
 
 def template(text: str, placed: Counter[int]) -> Template:
@@ -117,4 +123,4 @@ def array_chunks(texts: Iterable[str], indent: int | None = None, batch: int = 1
     yield "[]" if first else ("" if indent is None else "\n") + "]"
 
 
-__all__ = ["Holes", "Template", "array_chunks", "hole", "indented", "string", "template"]
+__all__ = ["Holes", "Template", "array_chunks", "chars", "hole", "indented", "string", "template"]

@@ -73,7 +73,7 @@ class _Cases:
     def __init__(self) -> None:
         dumps = json_dumper(sort_keys=True, ensure_ascii=False)
         # the line of an evidence, once per evidence object (a policy's equal ones are one)
-        self.evidence: PerObject[dict[str, Any], str] = PerObject(
+        self.evidence: PerObject[dict[str, Any]] = PerObject(
             lambda values: _clean_text("\nevidence: " + dumps(values))
         )
         self.heads: dict[tuple[str, str, str], tuple[str, str]] = {}

@@ -73,8 +73,8 @@ from pydantic import BaseModel
 
 from mlguard.errors import InputError
 from mlguard.model import Evidence, PolicyInfo, Result, ScanResult, Severity, Status
-from mlguard.report.base import PerObject, Reporter, ReportOptions, joined, json_dumper, register
-from mlguard.report.formats.json_template import Holes, Template, array_chunks, string
+from mlguard.report.base import Bounded, PerObject, Reporter, ReportOptions, joined, json_dumper, register
+from mlguard.report.formats.json_template import Holes, Template, array_chunks, chars, string
 from mlguard.report.sanitize import json_safe
 
 CLASS_UID = 2003
@@ -350,7 +350,6 @@ def build_ocsf(scan: ScanResult) -> list[dict[str, Any]]:
 # The holes of an event's template and of its resource's (see report/formats/json_template.py).
 _MESSAGE, _DETAIL, _FINGERPRINT, _UID, _TIME, _EVIDENCE, _RESOURCE, _CLOUD = range(8)
 _RESOURCE_UID, _RESOURCE_NAME = range(2)
-_MAX_TEMPLATES = 10_000  # per cache; then it starts again (kinds that differ by result stay cheap)
 
 
 class EventTexts:
@@ -370,11 +369,11 @@ class EventTexts:
         self.incomplete = scan.incomplete
         self.policies = {p.id: p for p in scan.policies}
         self.dumps = json_dumper(ensure_ascii=False, separators=(",", ":"))  # as json_array_chunks
-        self.events: dict[tuple[Any, ...], Template] = {}
-        self.resources: dict[tuple[Any, ...], Template] = {}
-        self.clouds: dict[tuple[Any, ...], str] = {}
-        self.times: dict[str | None, str] = {}
-        self.evidence: PerObject[Evidence, str] = PerObject(lambda ev: self.dumps(_dump(_evidence(ev))))
+        self.events: Bounded[tuple[Any, ...], Template] = Bounded(chars)
+        self.resources: Bounded[tuple[Any, ...], Template] = Bounded(chars)
+        self.clouds: Bounded[tuple[Any, ...], str] = Bounded(len)
+        self.times: Bounded[str | None, str] = Bounded(len)
+        self.evidence: PerObject[Evidence] = PerObject(lambda ev: self.dumps(_dump(_evidence(ev))))
 
     def text(self, r: Result) -> str:
         key: tuple[Any, ...] = (r.policy_id, r.status, r.severity, r.category, r.title, r.baseline)
@@ -383,20 +382,14 @@ class EventTexts:
             key += (r.resource_type,)  # PolicyInfo.of_result reads it too
         event = self.events.get(key)
         if event is None:
-            if len(self.events) >= _MAX_TEMPLATES:
-                self.events.clear()
-            event = self.events[key] = self._event(r)
+            event = self.events.put(key, self._event(r))
         time = self.times.get(r.evidence.collected_at)
         if time is None:
-            if len(self.times) >= _MAX_TEMPLATES:
-                self.times.clear()
-            time = self.times[r.evidence.collected_at] = str(_event_time(r, self.scan))
+            time = self.times.put(r.evidence.collected_at, str(_event_time(r, self.scan)))
         cloud = self.clouds.get(where := (r.provider, r.account, r.workspace, r.region))
         if cloud is None:
-            if len(self.clouds) >= _MAX_TEMPLATES:
-                self.clouds.clear()
             place = _cloud(r)
-            cloud = self.clouds[where] = "" if place is None else self.dumps(_dump(place))
+            cloud = self.clouds.put(where, "" if place is None else self.dumps(_dump(place)))
         fingerprint = r.fingerprint
         return event.fill(
             string(_message(r)),
@@ -431,13 +424,11 @@ class EventTexts:
         key += (_partition(r.resource_uid),)
         resource = self.resources.get(key)
         if resource is None:
-            if len(self.resources) >= _MAX_TEMPLATES:
-                self.resources.clear()
             details = _dump(_resource(r))
             punch = Holes()
             punch(details, "uid", _RESOURCE_UID)
             punch(details, "name", _RESOURCE_NAME)
-            resource = self.resources[key] = punch.template(self.dumps(details))
+            resource = self.resources.put(key, punch.template(self.dumps(details)))
         return resource.fill(string(r.resource_uid), string(r.resource_name or r.resource_uid))
 
 
