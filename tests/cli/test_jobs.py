@@ -64,8 +64,9 @@ def test_collect_in_processes_writes_the_inventory_of_one_process(
         (["scan", "--jobs", "2", "--shard", "0/2"], "--jobs cannot be combined with --shard"),
         (["collect", "--jobs", "2", "--shard", "0/2"], "--jobs cannot be combined with --shard"),
         (["scan", "--jobs", "2", "--demo"], "--jobs cannot be combined with --demo"),
-        (["scan", "--jobs", "0"], "--jobs"),
-        (["scan", "--jobs", "x"], "--jobs"),
+        (["scan", "--jobs", "0"], "0 is not in the range 1..64 (or auto)"),
+        (["scan", "--jobs", "65"], "65 is not in the range 1..64 (or auto)"),
+        (["scan", "--jobs", "x"], "'x' is not a number of processes (1..64) or auto"),
     ],
 )
 def test_bad_jobs_are_usage_errors(

@@ -229,3 +229,18 @@ def test_when_every_process_fails_nothing_is_read_and_the_run_is_incomplete() ->
     assert incomplete
     assert not inventory.resources
     assert inventory.errors == done.failed
+
+
+def test_auto_is_one_process_per_usable_core_where_several_can_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "usable_cores", lambda: 6)
+    assert jobs.check_jobs(jobs.AUTO) == 6
+    assert jobs.check_jobs(jobs.AUTO, shard="0/2") == 1  # a shard is one process (run more shards)
+    assert jobs.check_jobs(jobs.AUTO, demo=True) == 1  # the demo estate is read in one process
+    monkeypatch.setattr(jobs, "usable_cores", lambda: 200)
+    assert jobs.check_jobs(jobs.AUTO) == jobs.MAX_JOBS
+    monkeypatch.setattr(jobs, "can_fork", lambda: False)
+    assert jobs.check_jobs(jobs.AUTO) == 1
+    with pytest.raises(MlguardError, match="needs a platform that can fork"):
+        jobs.check_jobs(3)  # an explicit N where it cannot fork: bad input (exit 2)
+    monkeypatch.undo()
+    assert 1 <= jobs.usable_cores() <= (os.cpu_count() or 1)

@@ -117,7 +117,7 @@ class ScopeOptions:
     databricks_host: str | None = None
     databricks_account: str | None = None
     timeout: float | None = None
-    jobs: int = 1
+    jobs: int = 1  # 0: auto (mlguard.collect.jobs.AUTO), resolved by check_jobs
 
     @property
     def providers(self) -> list[str]:
@@ -437,15 +437,41 @@ def scope_options(f: F) -> F:
         ),
         click.option(
             "--jobs",
-            type=click.IntRange(1, 64),
-            default=1,
+            type=Jobs(),
+            default="1",
             show_default=True,
             help="Collect in N local processes, merged as one scan: uses N cores where one process "
             "is bound by one (many accounts or workspaces). Each unit (account and region, "
-            "workspace) is read by the first process free to take it.",
+            "workspace) is read by the first process free to take it. auto: one per usable core "
+            "(one with --shard or --demo).",
         ),
     ]
     return stack(bundle(ScopeOptions, "scope")(f), opts)
+
+
+_PARAM_TYPE: Any = click.ParamType  # generic in newer click (its parameters vary by version)
+
+
+class Jobs(_PARAM_TYPE):  # type: ignore[misc]
+    """``--jobs``: a number of processes (1..MAX_JOBS), or ``auto`` (:data:`~mlguard.collect.jobs.AUTO`:
+    one per usable core, decided with the rest of the run's options)."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from mlguard.collect.jobs import AUTO, MAX_JOBS
+
+        if isinstance(value, int):
+            return value
+        if str(value).strip().lower() == "auto":
+            return AUTO
+        try:
+            jobs = int(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a number of processes (1..{MAX_JOBS}) or auto", param, ctx)
+        if not 1 <= jobs <= MAX_JOBS:
+            self.fail(f"{jobs} is not in the range 1..{MAX_JOBS} (or auto)", param, ctx)
+        return jobs
 
 
 class Seconds(click.FloatRange):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,7 +196,7 @@ def collect_cmd(
     state = state_of(ctx)
     loaded = state.config()
     scope.apply(loaded)
-    check_jobs(scope.jobs, shard=shard_spec)
+    scope = dataclasses.replace(scope, jobs=check_jobs(scope.jobs, shard=shard_spec))
     shard = parse_shard(shard_spec) if shard_spec else None
     part_store = record_part_store(loaded, record_part, store_target, shard is not None)
     if shard is not None:
@@ -453,7 +454,8 @@ def run_scan(ctx: click.Context, run: ScanRun) -> None:
     policy_set, policies = run.selection.load(loaded)
     if run.iac_only:  # `mlguard iac`: only the IaC checks' results and policies
         policies = []
-    check_jobs(run.scope.jobs, shard=run.shard_spec, demo=run.demo)
+    jobs = check_jobs(run.scope.jobs, shard=run.shard_spec, demo=run.demo)
+    run = dataclasses.replace(run, scope=dataclasses.replace(run.scope, jobs=jobs))
     if run.shard_spec:
         _scan_shard(ctx, state, loaded, run, policies)
     waivers = run.gate.waiver_specs(loaded)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -60,22 +61,37 @@ from mlguard.model import CollectionError, Inventory, Provenance, iso, utcnow
 GRACE = 30.0
 #: The most processes ``--jobs`` starts.
 MAX_JOBS = 64
+#: ``--jobs auto``: one process per usable core (:func:`check_jobs` decides).
+AUTO = 0
 
 
 def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def check_jobs(jobs: int, *, shard: str | None = None, demo: bool = False) -> None:
-    """``--jobs N``'s conflicts, before anything is read (bad input: exit 2)."""
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, e.g. a container's cpuset), else all."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def check_jobs(jobs: int, *, shard: str | None = None, demo: bool = False) -> int:
+    """The number of processes to collect in: ``--jobs N``'s conflicts checked before anything is
+    read (bad input: exit 2); ``auto`` (:data:`AUTO`): one per usable core, up to
+    :data:`MAX_JOBS`, or one where several cannot run (``--shard``, ``--demo``, no fork)."""
+    if jobs == AUTO:
+        return 1 if shard or demo or not can_fork() else max(1, min(usable_cores(), MAX_JOBS))
     if jobs <= 1:
-        return
+        return 1
     if shard:
         raise InputError("--jobs cannot be combined with --shard: run more shards instead")
     if demo:
         raise InputError("--jobs cannot be combined with --demo: the demo estate is read in one process")
     if not can_fork():
         raise InputError("--jobs needs a platform that can fork processes (Linux or macOS)")
+    return jobs
 
 
 @dataclass(frozen=True)
