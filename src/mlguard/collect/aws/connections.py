@@ -143,9 +143,10 @@ _BOTOCORE_HTTP: Any = URLLib3Session  # its stubs lack the private parts used he
 class _ClientHttp(_BOTOCORE_HTTP):  # type: ignore[misc]
     """A client's HTTP session: botocore's, with its settings, sending through shared pools."""
 
-    def __init__(self, shared: SharedPools, **settings: Any) -> None:
+    def __init__(self, shared: SharedPools, timeout: Any, **settings: Any) -> None:
         self._shared = shared
         super().__init__(**settings)
+        self._timeout = timeout  # as the client's (botocore's takes a pair and makes it this)
 
     def _get_ssl_context(self) -> ssl.SSLContext:
         context: ssl.SSLContext = self._shared.context.ssl
