@@ -1,8 +1,8 @@
 """Benchmark an organisation scan: N member accounts x R regions behind a slow, throttling proxy.
 
-Starts ``moto_server`` and a latency/throttling proxy as separate processes on 127.0.0.1 (so their
-memory and CPU are not the scanner's), creates an AWS Organization with the largest N member
-accounts asked for, seeds every member account with the ML estate of
+Starts ``moto_server`` and a latency/throttling proxy (HTTPS with ``--tls``) as separate processes
+on 127.0.0.1 (so their memory and CPU are not the scanner's), creates an AWS Organization with the
+largest N member accounts asked for, seeds every member account with the ML estate of
 ``tests/collect/aws/estate.py`` in every region (through the member's assumed role: moto keeps
 each account's resources apart), then, for each N, runs the collector in a fresh child process
 (so its peak RSS is that run's) against the first N member accounts through the proxy, and prints:
@@ -84,6 +84,31 @@ Two processes take 10 accounts from 8.5 to 6.4 s, on a floor of about 4.4 s (mlg
 CPU-s and the proxy's 1.1 on 2 cores); one account is slower with two (the models parsed before
 the fork, 0.3 s, and its three units do not split evenly). The 2x goal (4.2 s) is under that
 floor on this machine: it needs less CPU per call or more cores.
+
+``--tls`` serves the proxy over HTTPS, with a certificate of a throwaway CA made for the run; the
+scanner trusts it through ``AWS_CA_BUNDLE``, a copy of certifi's bundle with that CA added (as large
+as what a real scan loads); each row adds the connections the scanner opened and the TLS handshakes.
+With ``--replay --throttle 0 --tls``, this tree against b7ca80f alternately (``--compare``, 11:24-11:33
+UTC Dec 6, load 3-11; 2 rounds of 10 accounts, 1 of 1 account; the rply pass):
+
+    src                       1 account               10 accounts
+    b7ca80f (a pool and an    3.2 CPU-s, 8.4 ms/req,  34.3-34.8 CPU-s (3.4-3.5 per account), 9.1-9.3 ms/req,
+      SSLContext per client)  93 connections          977-1002 connections and handshakes, 310-320 MiB
+    this tree (connections)   1.1 CPU-s, 3.0 ms/req,  6.5-7.1 CPU-s (0.65-0.71 per account), 1.7-1.9 ms/req,
+                              17 connections          54-56 connections and handshakes, 231-233 MiB
+
+urllib3 loaded the CA bundle into a context again for every connection (cProfile of b7ca80f, 1
+account: 118 ``load_verify_locations`` of 21 ms each, 42% of the scan's CPU; a handshake is 0.9 ms):
+over TLS the scan cost about 5x its CPU over plain HTTP. With the CA loaded once per process and the
+connections of one endpoint shared by every client (``mlguard.collect.aws.connections``), the scan
+over TLS costs what it costs over HTTP (0.71 CPU-s per account, b7ca80f over HTTP). Here every
+service is one host (the proxy), so the pools share more than against AWS (one host per service and
+region, each with its own pool shared by the accounts); the bundle is loaded once either way.
+
+The proxy is one asyncio loop (it was a thread per connection, ``ThreadingHTTPServer``): 10 accounts
+over HTTP with the b7ca80f collector (~990 connections), old and new proxy alternately (11:30-11:38
+UTC, load 5-12): replay pass 1.2 and 1.2 CPU-s before, 0.9 and 0.8 after (0.12 -> 0.085 per account);
+recording pass 2.4-2.5 before, 2.6-2.8 after (each answer moto gives crosses to a forwarding thread).
 
 ``--per-type`` adds calls per resource per type; ``--policies`` scans only those policies' types
 twice, reading every field (as before pruning) and only what they read, and prints both.
