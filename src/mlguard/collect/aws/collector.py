@@ -30,7 +30,9 @@ Config fields and what they do:
 Every account's session shares one botocore loader (the parsed service models), and every client
 its service's model and client class (``clients.share``); clients are made when first needed and
 dropped when their region's work is done, so memory does not grow with the number of accounts
-beyond the resources read.
+beyond the resources read. Their HTTPS goes through the scan's pools (``connections``): the CA bundle is
+loaded once per process, and the clients of one endpoint with the same settings (verify, proxies,
+client certificate) share its connections, whatever their account; they are closed after the scan.
 
 Endpoints come from botocore's own resolution, so ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>`` work exactly as they do for the AWS CLI.
