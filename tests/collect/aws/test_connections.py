@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,7 +14,7 @@ import botocore.session
 import pytest
 import requests
 from botocore.config import Config
-from botocore.exceptions import ProxyConnectionError, SSLError
+from botocore.exceptions import ProxyConnectionError, ReadTimeoutError, SSLError
 from cryptography.hazmat.primitives import serialization
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.test import Client
@@ -36,6 +37,7 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def _answer(self) -> None:
+        time.sleep(self.server.delay)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = [(k, v) for k, v in self.headers.items() if k.lower() != "host"]
@@ -64,6 +66,7 @@ class _Server(ThreadingHTTPServer):
         self.socket = context.wrap_socket(self.socket, server_side=True)
         self.accepted = 0
         self.counting = threading.Lock()
+        self.delay = 0.0  # seconds before each answer
 
     def get_request(self) -> Any:
         got = super().get_request()
@@ -211,6 +214,24 @@ def test_a_client_with_a_proxy_goes_through_it_not_through_a_direct_pool(
     with pytest.raises(ProxyConnectionError):
         proxied.get_caller_identity()
     assert server.accepted == 1
+
+
+def test_each_client_keeps_its_own_timeouts_on_a_shared_connection(server: TlsServer, tls: TlsFiles) -> None:
+    pools = connections.Pools(8)
+    patient = _client(_session(pools, "AKIA1"), server.url, verify=str(tls.ca))
+    hasty = _client(
+        _session(pools, "AKIA2"),
+        server.url,
+        config=ONE_ATTEMPT.merge(Config(read_timeout=0.2)),
+        verify=str(tls.ca),
+    )
+    assert patient.get_caller_identity()
+    assert hasty.get_caller_identity()
+    assert server.accepted == 1  # the same pool: timeouts are not part of what is shared
+    server.server.delay = 1.0
+    with pytest.raises(ReadTimeoutError):
+        hasty.get_caller_identity()
+    assert patient.get_caller_identity()["Account"]  # its own 30 s, not the other client's 0.2 s
 
 
 @pytest.mark.parametrize("bundle", ["missing", "not a certificate", "wrong CA"])
