@@ -1,8 +1,8 @@
 """Benchmark an organisation scan: N member accounts x R regions behind a slow, throttling proxy.
 
-Starts ``moto_server`` and a latency/throttling proxy as separate processes on 127.0.0.1 (so their
-memory and CPU are not the scanner's), creates an AWS Organization with the largest N member
-accounts asked for, seeds every member account with the ML estate of
+Starts ``moto_server`` and a latency/throttling proxy (HTTPS with ``--tls``) as separate processes
+on 127.0.0.1 (so their memory and CPU are not the scanner's), creates an AWS Organization with the
+largest N member accounts asked for, seeds every member account with the ML estate of
 ``tests/collect/aws/estate.py`` in every region (through the member's assumed role: moto keeps
 each account's resources apart), then, for each N, runs the collector in a fresh child process
 (so its peak RSS is that run's) against the first N member accounts through the proxy, and prints:
@@ -85,6 +85,31 @@ CPU-s and the proxy's 1.1 on 2 cores); one account is slower with two (the model
 the fork, 0.3 s, and its three units do not split evenly). The 2x goal (4.2 s) is under that
 floor on this machine: it needs less CPU per call or more cores.
 
+``--tls`` serves the proxy over HTTPS, with a certificate of a throwaway CA made for the run; the
+scanner trusts it through ``AWS_CA_BUNDLE``, a copy of certifi's bundle with that CA added (as large
+as what a real scan loads); each row adds the connections the scanner opened and the TLS handshakes.
+With ``--replay --throttle 0 --tls``, this tree against b7ca80f alternately (``--compare``, 11:24-11:33
+UTC Dec 6, load 3-11; 2 rounds of 10 accounts, 1 of 1 account; the rply pass):
+
+    src                       1 account               10 accounts
+    b7ca80f (a pool and an    3.2 CPU-s, 8.4 ms/req,  34.3-34.8 CPU-s (3.4-3.5 per account), 9.1-9.3 ms/req,
+      SSLContext per client)  93 connections          977-1002 connections and handshakes, 310-320 MiB
+    this tree (connections)   1.1 CPU-s, 3.0 ms/req,  6.5-7.1 CPU-s (0.65-0.71 per account), 1.7-1.9 ms/req,
+                              17 connections          54-56 connections and handshakes, 231-233 MiB
+
+urllib3 loaded the CA bundle into a context again for every connection (cProfile of b7ca80f, 1
+account: 118 ``load_verify_locations`` of 21 ms each, 42% of the scan's CPU; a handshake is 0.9 ms):
+over TLS the scan cost about 5x its CPU over plain HTTP. With the CA loaded once per process and the
+connections of one endpoint shared by every client (``mlguard.collect.aws.connections``), the scan
+over TLS costs what it costs over HTTP (0.71 CPU-s per account, b7ca80f over HTTP). Here every
+service is one host (the proxy), so the pools share more than against AWS (one host per service and
+region, each with its own pool shared by the accounts); the bundle is loaded once either way.
+
+The proxy is one asyncio loop (it was a thread per connection, ``ThreadingHTTPServer``): 10 accounts
+over HTTP with the b7ca80f collector (~990 connections), old and new proxy alternately (11:30-11:38
+UTC, load 5-12): replay pass 1.2 and 1.2 CPU-s before, 0.9 and 0.8 after (0.12 -> 0.085 per account);
+recording pass 2.4-2.5 before, 2.6-2.8 after (each answer moto gives crosses to a forwarding thread).
+
 ``--per-type`` adds calls per resource per type; ``--policies`` scans only those policies' types
 twice, reading every field (as before pruning) and only what they read, and prints both.
 
@@ -111,7 +136,6 @@ import threading
 import time
 import tracemalloc
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +216,8 @@ class _Proxy:
             self.replayed = 0
             self.misses = 0
             self.miss_keys: list[str] = []
+            self.connections = 0  # accepted from the scanner
+            self.handshakes = 0  # TLS handshakes completed (--tls)
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
@@ -208,6 +234,8 @@ class _Proxy:
                 "replayed": self.replayed,
                 "misses": self.misses,
                 "miss_keys": self.miss_keys,
+                "connections": self.connections,
+                "handshakes": self.handshakes,
             }
 
     def over_rate(self, authorization: str) -> bool:
@@ -290,111 +318,173 @@ def _throttle_answer(headers: Any) -> tuple[int, str, bytes]:
     return 400, "application/x-amz-json-1.1", body
 
 
+class _Headers:
+    """A request's header lines, in order, looked up without regard to case (as ``http.client``'s)."""
+
+    __slots__ = ("_lower", "lines")
+
+    def __init__(self, lines: list[tuple[str, str]]) -> None:
+        self.lines = lines
+        self._lower = {k.lower(): v for k, v in reversed(lines)}  # the first of repeated names wins
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._lower.get(name.lower(), default)
+
+    def items(self) -> list[tuple[str, str]]:
+        return self.lines
+
+
+def _parse_head(head: bytes) -> tuple[str, str, _Headers]:
+    """The method, target and headers of a request's head (up to its blank line)."""
+    request, *lines = head.decode("latin-1").split("\r\n")
+    command, path, _ = request.split(" ", 2)
+    fields: list[tuple[str, str]] = []
+    for line in lines:
+        if line:
+            name, _, value = line.partition(":")
+            fields.append((name.strip(), value.strip()))
+    return command, path, _Headers(fields)
+
+
+def _forward(
+    proxy: _Proxy, command: str, path: str, headers: _Headers, body: bytes
+) -> tuple[int, str, bytes, list[tuple[str, str]]]:
+    """Ask moto (blocking: run in a thread, with that thread's upstream connection)."""
+    sent = {k: v for k, v in headers.items() if k.lower() not in ("connection",)}
+    for attempt in range(2):
+        conn = proxy.conn()
+        try:
+            conn.request(command, path, body=body, headers=sent)
+            resp = conn.getresponse()
+            data = resp.read()
+            break
+        except (http.client.HTTPException, OSError):
+            conn.close()
+            proxy.local.conn = None
+            if attempt:
+                raise
+    skip = {"transfer-encoding", "connection", "content-length", "content-type"}
+    extra = [(k, v) for k, v in resp.getheaders() if k.lower() not in skip]
+    return resp.status, resp.getheader("Content-Type") or "text/plain", data, extra
+
+
 def serve_proxy(
-    port: int, upstream: str, latency: float, throttle: float, gaps_as_501: bool, rate: float
+    port: int,
+    upstream: str,
+    latency: float,
+    throttle: float,
+    gaps_as_501: bool,
+    rate: float,
+    tls: tuple[str, str] | None = None,
 ) -> None:
+    """The proxy: one asyncio event loop (one thread: each request's latency is a timer, not a
+    sleeping thread), HTTP/1.1 with keep-alive, over TLS with ``tls`` (certificate, key). Requests
+    forwarded to moto (modes forward and record) are sent from a pool of threads."""
+    import asyncio
+    import ssl
+    from concurrent.futures import ThreadPoolExecutor
+
     proxy = _Proxy(upstream, latency, throttle, seed=15, gaps_as_501=gaps_as_501, rate=rate)
+    context: ssl.SSLContext | None = None
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+    upstream_pool = ThreadPoolExecutor(64, thread_name_prefix="upstream")
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def control(path: str) -> bytes:
+        if path == "/__proxy/reset":
+            proxy.reset()
+        elif path.startswith("/__proxy/mode/"):
+            proxy.set_mode(path.removeprefix("/__proxy/mode/"))
+        return _raw_answer(200, "application/json", json.dumps(proxy.stats()).encode(), [])
 
-        def log_message(self, *_: Any) -> None:
-            return None
-
-        def _reply(self, status: int, ctype: str, body: bytes, extra: list[tuple[str, str]] = ()) -> None:  # type: ignore[assignment]
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            for k, v in extra:
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _handle(self) -> None:
-            if self.path.startswith("/__proxy/"):
-                if self.path == "/__proxy/reset":
-                    proxy.reset()
-                elif self.path.startswith("/__proxy/mode/"):
-                    proxy.set_mode(self.path.removeprefix("/__proxy/mode/"))
-                self._reply(200, "application/json", json.dumps(proxy.stats()).encode())
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            start = time.perf_counter()
-            with proxy.lock:
-                proxy.requests += 1
-                proxy.in_flight += 1
-                proxy.peak = max(proxy.peak, proxy.in_flight)
-                proxy.first = start if proxy.first is None else proxy.first
-                throttle = proxy.random.random() < proxy.throttle
-                throttle = proxy.over_rate(self.headers.get("Authorization", "") or "") or throttle
-                proxy.throttled += throttle
-            try:
-                time.sleep(proxy.latency)
-                if throttle:
-                    self._reply(*_throttle_answer(self.headers))
-                    return
-                if proxy.mode == "replay":
-                    key = proxy.key(self.command, self.path, self.headers, body)
-                    recorded = proxy.recording.get(key)
-                    if recorded is None:
-                        with proxy.lock:
-                            proxy.misses += 1
-                            if len(proxy.miss_keys) < 8 and repr(key[:6]) not in proxy.miss_keys:
-                                proxy.miss_keys.append(repr(key[:4] + key[5:6]))
-                        self._reply(500, "text/plain", b"no recorded answer")
-                        return
-                    raw, status = recorded
+    async def answer(command: str, path: str, headers: _Headers, body: bytes) -> bytes:
+        start = time.perf_counter()
+        with proxy.lock:
+            proxy.requests += 1
+            proxy.in_flight += 1
+            proxy.peak = max(proxy.peak, proxy.in_flight)
+            proxy.first = start if proxy.first is None else proxy.first
+            throttle = proxy.random.random() < proxy.throttle
+            throttle = proxy.over_rate(headers.get("Authorization", "") or "") or throttle
+            proxy.throttled += throttle
+        try:
+            await asyncio.sleep(proxy.latency)
+            if throttle:
+                status, ctype, data = _throttle_answer(headers)
+                return _raw_answer(status, ctype, data, [])
+            if proxy.mode == "replay":
+                key = proxy.key(command, path, headers, body)
+                recorded = proxy.recording.get(key)
+                if recorded is None:
                     with proxy.lock:
-                        proxy.replayed += 1
-                        proxy.gaps += status == 501
-                    if key[2] == "sts":
-                        proxy.learn(body, raw)
-                    self.wfile.write(raw)
-                    return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
-                for attempt in range(2):
-                    conn = proxy.conn()
-                    try:
-                        conn.request(self.command, self.path, body=body, headers=headers)
-                        resp = conn.getresponse()
-                        data = resp.read()
-                        break
-                    except (http.client.HTTPException, OSError):
-                        conn.close()
-                        proxy.local.conn = None
-                        if attempt:
-                            raise
-                status = resp.status
-                if status == 500 and proxy.gaps_as_501:
-                    # moto answers an operation it lacks with a 500, which botocore retries with
-                    # back-off up to max_attempts: a tail no real endpoint has. 501 is not retried.
-                    status = 501
-                    with proxy.lock:
-                        proxy.gaps += 1
-                skip = {"transfer-encoding", "connection", "content-length", "content-type"}
-                extra = [(k, v) for k, v in resp.getheaders() if k.lower() not in skip]
-                ctype = resp.getheader("Content-Type") or "text/plain"
-                if proxy.mode == "record":
-                    key = proxy.key(self.command, self.path, self.headers, body)
-                    if key[2] == "sts":
-                        proxy.learn(body, data)
-                    raw = _raw_answer(status, ctype, data, extra)
-                    with proxy.lock:  # the first answer: a retried request gets the same one
-                        proxy.recording.setdefault(key, (raw, status))
-                self._reply(status, ctype, data, extra)
-            finally:
-                end = time.perf_counter()
+                        proxy.misses += 1
+                        if len(proxy.miss_keys) < 8 and repr(key[:6]) not in proxy.miss_keys:
+                            proxy.miss_keys.append(repr(key[:4] + key[5:6]))
+                    return _raw_answer(500, "text/plain", b"no recorded answer", [])
+                raw, status = recorded
                 with proxy.lock:
-                    proxy.in_flight -= 1
-                    proxy.busy += end - start
-                    proxy.last = end
+                    proxy.replayed += 1
+                    proxy.gaps += status == 501
+                if key[2] == "sts":
+                    proxy.learn(body, raw)
+                return raw
+            loop = asyncio.get_running_loop()
+            status, ctype, data, extra = await loop.run_in_executor(
+                upstream_pool, _forward, proxy, command, path, headers, body
+            )
+            if status == 500 and proxy.gaps_as_501:
+                # moto answers an operation it lacks with a 500, which botocore retries with
+                # back-off up to max_attempts: a tail no real endpoint has. 501 is not retried.
+                status = 501
+                with proxy.lock:
+                    proxy.gaps += 1
+            raw = _raw_answer(status, ctype, data, extra)
+            if proxy.mode == "record":
+                key = proxy.key(command, path, headers, body)
+                if key[2] == "sts":
+                    proxy.learn(body, data)
+                with proxy.lock:  # the first answer: a retried request gets the same one
+                    proxy.recording.setdefault(key, (raw, status))
+            return raw
+        finally:
+            end = time.perf_counter()
+            with proxy.lock:
+                proxy.in_flight -= 1
+                proxy.busy += end - start
+                proxy.last = end
 
-        do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _handle
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with proxy.lock:
+            proxy.connections += 1
+            proxy.handshakes += context is not None  # asyncio completed it before this call
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return  # the client closed the connection between requests
+                command, path, headers = _parse_head(head)
+                length = int(headers.get("Content-Length") or 0)
+                body = await reader.readexactly(length) if length else b""
+                if path.startswith("/__proxy/"):
+                    writer.write(control(path))
+                else:
+                    writer.write(await answer(command, path, headers, body))
+                await writer.drain()
+                if (headers.get("Connection") or "").lower() == "close":
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            return
+        finally:
+            writer.close()
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.serve_forever()
+    async def main() -> None:
+        server = await asyncio.start_server(connection, "127.0.0.1", port, ssl=context, backlog=1024)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
 
 
 # --------------------------------------------------------------------------- the scan (child)
@@ -435,7 +525,7 @@ def scan(args: argparse.Namespace) -> None:
     if args.trace:
         tracemalloc.start()
     if not args.shard:  # the parent resets the proxy once for all of a run's shards
-        urllib.request.urlopen(args.endpoint + "/__proxy/reset").close()
+        control(args.endpoint + "/__proxy/reset")
     from mlguard.collect.base import providers
 
     providers()  # every provider imported before the clock, as the CLI has them before it collects
@@ -475,7 +565,7 @@ def scan(args: argparse.Namespace) -> None:
         cpu += children.ru_utime + children.ru_stime
     limits = getattr(collector, "limits", None)  # the adaptive rate limits (newer collectors)
     peak_traced = tracemalloc.get_traced_memory()[1] if args.trace else None
-    proxy = json.loads(urllib.request.urlopen(args.endpoint + "/__proxy/stats").read())
+    proxy = json.loads(control(args.endpoint + "/__proxy/stats"))
     stats = collector.stats if args.jobs <= 1 else stats_of
     errors: dict[str, int] = {}
     for e in sink.errors:
@@ -574,7 +664,7 @@ def jobs_scan(args: argparse.Namespace, collector: Any, types: frozenset[str], s
             sampler.join()
 
     type(collector).prepare(types)  # as `mlguard scan --jobs` does before it forks
-    urllib.request.urlopen(args.endpoint + "/__proxy/reset").close()
+    control(args.endpoint + "/__proxy/reset")
     inventory, _ = merged_jobs(run_jobs(args.jobs, collect, display, None), None)
     sink.resources.extend(inventory.resources)
     sink.errors.extend(inventory.errors)
@@ -655,10 +745,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def control(url: str, timeout: float | None = None) -> bytes:
+    """GET one of the proxy's (or moto's) own URLs; over --tls, trusting the bench's CA
+    (``AWS_CA_BUNDLE``, as the scanner does)."""
+    import ssl
+
+    bundle = os.environ.get("AWS_CA_BUNDLE")
+    context = ssl.create_default_context(cafile=bundle) if url.startswith("https:") and bundle else None
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as answer:
+        return bytes(answer.read())
+
+
 def wait_up(url: str) -> None:
     for _ in range(200):
         try:
-            urllib.request.urlopen(url, timeout=1).close()
+            control(url, timeout=1)
             return
         except OSError:
             time.sleep(0.1)
@@ -773,8 +874,16 @@ def main() -> None:
         "against real AWS); throttling is decided as ever, before the recording is looked up",
     )
     parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="the proxy serves HTTPS, with a certificate of a throwaway CA made for this run; the "
+        "scanner trusts it through AWS_CA_BUNDLE, a copy of certifi's bundle with that CA added (what "
+        "a real scan loads, as large); rows add the connections the scanner opened and the handshakes",
+    )
+    parser.add_argument(
         "--proxy", nargs=6, metavar=("PORT", "UPSTREAM", "LATENCY", "THROTTLE", "GAPS", "RATE")
     )
+    parser.add_argument("--proxy-tls", nargs=2, metavar=("CERT", "KEY"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--shards",
         type=int,
@@ -797,7 +906,8 @@ def main() -> None:
 
     if args.proxy:
         port, upstream, latency, throttle, gaps, rate = args.proxy
-        serve_proxy(int(port), upstream, float(latency), float(throttle), gaps == "501", float(rate))
+        tls = (args.proxy_tls[0], args.proxy_tls[1]) if args.proxy_tls else None
+        serve_proxy(int(port), upstream, float(latency), float(throttle), gaps == "501", float(rate), tls)
         return
     if args.child:
         scan(args)
@@ -806,15 +916,32 @@ def main() -> None:
     counts = [int(n) for n in args.accounts.split(",")]
     regions = args.regions.split(",")
     moto_port, proxy_port = free_port(), free_port()
-    moto_url, proxy_url = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{proxy_port}"
+    moto_url = f"http://127.0.0.1:{moto_port}"
+    proxy_url = f"{'https' if args.tls else 'http'}://127.0.0.1:{proxy_port}"
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE"):
         env.pop(var, None)
+    proxy_tls: list[str] = []
+    tls_dir = None
+    if args.tls:  # a throwaway CA; the scanner's bundle: certifi's, with it added
+        import tempfile
+
+        import certifi
+
+        sys.path.insert(0, str(ROOT))
+        from tests.collect.aws.tls import make_tls_files
+
+        tls_dir = Path(tempfile.mkdtemp(prefix="bench-tls-"))
+        files = make_tls_files(tls_dir)
+        bundle = tls_dir / "bundle.pem"
+        bundle.write_bytes(Path(certifi.where()).read_bytes() + b"\n" + files.ca.read_bytes())
+        env["AWS_CA_BUNDLE"] = str(bundle)
+        proxy_tls = ["--proxy-tls", str(files.cert), str(files.key)]
     os.environ.clear()
     os.environ.update(env)
     procs = [
@@ -834,6 +961,7 @@ def main() -> None:
                 str(args.throttle),
                 "500" if args.moto_500s else "501",
                 str(args.rate),
+                *proxy_tls,
             ]
         ),
     ]
@@ -876,7 +1004,7 @@ def main() -> None:
         passes = [("record", "rec"), ("replay", "rply")] if args.replay else [("forward", "")]
         plan = [(run, source, mode) for run in runs for source in sources for mode in passes]
         for (n, all_fields), (source, src), (mode, tag) in plan:
-            urllib.request.urlopen(f"{proxy_url}/__proxy/mode/{mode}").close()
+            control(f"{proxy_url}/__proxy/mode/{mode}")
             label = f"{source}/{tag}" if tag and len(sources) > 1 else (tag or source)
             cmd = [
                 sys.executable,
@@ -910,7 +1038,7 @@ def main() -> None:
             server_cpu, proxy_cpu = cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid)
             load = os.getloadavg()[0]
             if args.shards > 1:
-                urllib.request.urlopen(proxy_url + "/__proxy/reset").close()
+                control(proxy_url + "/__proxy/reset")
                 r = run_shards(cmd, run_env, args.shards, n)
             else:
                 out = subprocess.run(cmd, env=run_env, capture_output=True, text=True, check=False)
@@ -931,6 +1059,8 @@ def main() -> None:
                 f"{r['rss_mib']:8.0f} {mean:14.1f} {p['peak']:5d} {errors}"
             )
             row += f"  (CPU s: moto server {server_cpu:.1f}, proxy {proxy_cpu:.1f}; load {load:.1f})"
+            if "connections" in p:
+                row += f"  (connections {p['connections']}, TLS handshakes {p['handshakes']})"
             if mode == "replay":
                 row += f"  (replayed {p['replayed']} of {p['recorded']} recorded; {p['misses']} misses)"
             if r.get("limits"):
@@ -966,6 +1096,8 @@ def main() -> None:
                         print(f"    {rtype:46} {resources:9d} {calls:6d} {per}")
         summary(measured)
     finally:
+        if tls_dir is not None:
+            shutil.rmtree(tls_dir, ignore_errors=True)
         for proc in procs:
             proc.terminate()
         for proc in procs:

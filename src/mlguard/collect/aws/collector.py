@@ -30,7 +30,9 @@ Config fields and what they do:
 Every account's session shares one botocore loader (the parsed service models), and every client
 its service's model and client class (``clients.share``); clients are made when first needed and
 dropped when their region's work is done, so memory does not grow with the number of accounts
-beyond the resources read.
+beyond the resources read. Their HTTPS goes through the scan's pools (``connections``): the CA bundle is
+loaded once per process, and the clients of one endpoint with the same settings (verify, proxies,
+client certificate) share its connections, whatever their account; they are closed after the scan.
 
 Endpoints come from botocore's own resolution, so ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>`` work exactly as they do for the AWS CLI.
@@ -47,12 +49,11 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-import botocore.session
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, Credentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-from mlguard.collect.aws import clients
+from mlguard.collect.aws import clients, connections
 from mlguard.collect.aws.engine import (
     CAUGHT,
     PROVIDER,
@@ -102,6 +103,7 @@ class AwsCollector(Collector):
         self.breaker = Breaker()  # per endpoint: a dead host fails fast (see engine.Breaker)
         self.limits = RateLimits(self.scope.rate_limit)  # per endpoint, halved on throttling
         self.loader: Any = None  # botocore's data loader, shared by the sessions of every account
+        self.pools = connections.Pools(self.scope.max_in_flight)  # every client's, closed after a scan
 
     @property
     def accounts_in_flight(self) -> int:
@@ -135,7 +137,7 @@ class AwsCollector(Collector):
     def base_session(self) -> boto3.Session:
         """The session of the default chain or profile (guarded and counted). Its botocore loader
         (the parsed service models) becomes the one every other account's session uses."""
-        core = botocore.session.Session(profile=self.scope.profile, event_hooks=clients.LeanEmitter())
+        core = connections.Session(self.pools, profile=self.scope.profile, event_hooks=clients.LeanEmitter())
         try:
             session = boto3.Session(botocore_session=core)
         except ProfileNotFound as exc:
@@ -148,7 +150,7 @@ class AwsCollector(Collector):
     def session_with(self, credentials: Credentials, region: str | None) -> boto3.Session:
         """A guarded session holding ``credentials`` (an assumed role's, refreshed before they
         expire) that shares the base session's loader: no account loads the models again."""
-        core = botocore.session.Session(profile=self.scope.profile, event_hooks=clients.LeanEmitter())
+        core = connections.Session(self.pools, profile=self.scope.profile, event_hooks=clients.LeanEmitter())
         core.register_component("credential_provider", CredentialResolver([_Given(credentials)]))
         session = boto3.Session(botocore_session=core, region_name=region)
         if self.loader is not None:  # after boto3 set up its own loader, which only resources use
@@ -305,7 +307,10 @@ class AwsCollector(Collector):
         the budget of in-flight calls is shared by all, and an account's clients and session are
         dropped when it is done, so memory does not grow with the number of accounts."""
         with scan_gc():
-            self._collect(types, sink, progress)
+            try:
+                self._collect(types, sink, progress)
+            finally:
+                self.pools.close()
 
     def _collect(self, types: frozenset[str], sink: InventorySink, progress: Progress) -> None:
         from mlguard.collect.aws import families  # noqa: F401  (registers the specs)
