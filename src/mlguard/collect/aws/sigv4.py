@@ -225,10 +225,18 @@ class _Lean:
         host, path, url_query = cache.url_parts(self, request.url)
         if "host" not in to_sign:
             to_sign["host"] = [host]
-        canonical_headers = "\n".join(
-            f"{name}:{','.join(' '.join(v.split()) for v in to_sign[name])}" for name in sorted(to_sign)
-        )
-        signed_headers = ";".join(sorted(n.lower().strip() for n in to_sign))
+        names = sorted(to_sign)
+        lines = []
+        for name in names:
+            values = to_sign[name]
+            if len(values) == 1:
+                lines.append(f"{name}:{' '.join(values[0].split())}")
+            else:
+                lines.append(f"{name}:{','.join(' '.join(v.split()) for v in values)}")
+        canonical_headers = "\n".join(lines)
+        # botocore's signed names are stripped (its canonical ones are not); lowercase ASCII already
+        stripped = [n.strip() for n in names]
+        signed_headers = ";".join(names if stripped == names else sorted(stripped))
         canonical_request = "\n".join(
             (
                 request.method.upper(),
@@ -302,14 +310,15 @@ class LeanRequestSigner(_BOTOCORE_SIGNER):  # type: ignore[misc]
     """botocore's request signer, whose ``SigV4Auth``/``S3SigV4Auth`` are the lean ones. Every
     choice (signature version, region, signing name, credentials, events) stays botocore's."""
 
-    _mlguard_cache: ClientCache
-
     def get_auth_instance(self, *args: Any, **kwargs: Any) -> Any:
         auth = super().get_auth_instance(*args, **kwargs)
         lean = _LEAN.get(type(auth))
         if lean is not None:
             auth.__class__ = lean  # the same object, every attribute botocore gave it
-            auth._cache = self._mlguard_cache
+            cache = self.__dict__.get("_mlguard_cache")
+            if cache is None:
+                cache = self._mlguard_cache = ClientCache()
+            auth._cache = cache
         return auth
 
 
@@ -318,5 +327,4 @@ def install(client: Any) -> None:
     botocore's ``RequestSigner``)."""
     signer: Any = getattr(client, "_request_signer", None)
     if type(signer) is _BOTOCORE_SIGNER:
-        signer._mlguard_cache = ClientCache()
         signer.__class__ = LeanRequestSigner
