@@ -99,13 +99,12 @@ def _store(request: Any, entries: list[tuple[str, str, str]]) -> None:
 def _body(request: Any) -> Any:
     """``request.body`` without preparing the URL and headers it does not use (botocore's
     ``_prepare_body``, then bytes); any other request or body: ``request.body`` itself."""
-    preparer = request._request_preparer
     if (
         type(request) is _REQUEST_CLASS
-        and type(preparer) is _PREPARER_CLASS
+        and type(request._request_preparer) is _PREPARER_CLASS
         and type(request.data) in _PLAIN_DATA
     ):
-        body = preparer._prepare_body(request)
+        body = request._request_preparer._prepare_body(request)
         if isinstance(body, str):
             body = body.encode("utf-8")
         return body
@@ -120,7 +119,8 @@ class ClientCache:
 
     def __init__(self) -> None:
         self._key: tuple[str, str, str, str, bytes] | None = None
-        self._url: tuple[str, type, str, str, str] | None = None
+        self._url: tuple[str, type, str, str] | None = None
+        self._host: tuple[str, str] | None = None
 
     def signing_key(self, secret: str, day: str, region: str, service: str) -> bytes:
         last = self._key  # one read: another thread may replace it, never half of it
@@ -139,17 +139,25 @@ class ClientCache:
         self._key = (secret, day, region, service, signing)
         return signing
 
-    def url_parts(self, auth: Any, url: str) -> tuple[str, str, str]:
-        """(host header, canonical path, canonical query of the URL) as ``auth`` derives them."""
+    def url_parts(self, auth: Any, url: str) -> tuple[str, str]:
+        """(canonical path, canonical query of the URL) as ``auth`` derives them."""
         last = self._url
         if last is not None and last[0] == url and last[1] is type(auth):
-            return last[2], last[3], last[4]
+            return last[2], last[3]
         parts = _auth.urlsplit(url)
-        host: str = _auth._host_from_url(url)
         path: str = auth._normalize_url_path(parts.path)
         query: str = auth._canonical_query_string_url(parts)
-        self._url = (url, type(auth), host, path, query)
-        return host, path, query
+        self._url = (url, type(auth), path, query)
+        return path, query
+
+    def host(self, url: str) -> str:
+        """The host header botocore derives from ``url`` (asked only without one: a bad port raises)."""
+        last = self._host
+        if last is not None and last[0] == url:
+            return last[1]
+        host: str = _auth._host_from_url(url)
+        self._host = (url, host)
+        return host
 
 
 class _Lean:
@@ -208,7 +216,13 @@ class _Lean:
             _replace(entries, "X-Amz-Content-SHA256", self._payload(request))
         _store(request, entries)
 
-        # canonical_request
+        # canonical_request, in botocore's order (the same step fails first): path, query, headers,
+        # payload
+        cache = self._cache if self._cache is not None else ClientCache()
+        method = request.method.upper()
+        path, url_query = cache.url_parts(self, request.url)
+        params = request.params
+        query = self._canonical_query_string_params(params) if params else url_query  # type: ignore[attr-defined]
         blacklist = _auth.SIGNED_HEADERS_BLACKLIST
         to_sign: dict[str, list[str]] = {}
         checksum: str | None = None
@@ -221,10 +235,8 @@ class _Lean:
                     to_sign[lname] = [value]
                 else:
                     values.append(value)
-        cache = self._cache if self._cache is not None else ClientCache()
-        host, path, url_query = cache.url_parts(self, request.url)
         if "host" not in to_sign:
-            to_sign["host"] = [host]
+            to_sign["host"] = [cache.host(request.url)]
         names = sorted(to_sign)
         lines = []
         for name in names:
@@ -239,9 +251,9 @@ class _Lean:
         signed_headers = ";".join(names if stripped == names else sorted(stripped))
         canonical_request = "\n".join(
             (
-                request.method.upper(),
+                method,
                 path,
-                self._canonical_query_string_params(request.params) if request.params else url_query,  # type: ignore[attr-defined]
+                query,
                 canonical_headers + "\n",
                 signed_headers,
                 checksum if checksum is not None else self._payload(request),
