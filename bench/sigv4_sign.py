@@ -9,6 +9,12 @@ object and its ``add_auth``), alternately with botocore's ``RequestSigner`` and 
 both signed every request alike (frozen clock).
 
     PYTHONPATH=$PWD/src .venv/bin/python bench/sigv4_sign.py [--rounds 6] [--copies 300]
+
+Figures (11:49 UTC Dec 6 2026, 2 shared cores, load ~6; 8 rounds alternated, 300 copies of each of
+the 11 requests per round): botocore's signer 76.7-106.4 us CPU per ``sign()`` (median 78.0), the
+lean one 31.5-33.1 us (median 32.1). Of what is left, about a third is botocore's own (the
+``choose-signer`` and ``before-sign`` events, frozen credentials, the auth object), the rest the
+canonical request itself (the query protocols' form body is URL-encoded to be hashed) and HMAC.
 """
 
 from __future__ import annotations
