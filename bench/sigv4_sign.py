@@ -12,7 +12,7 @@ both signed every request alike (frozen clock).
 
 Figures (11:49 UTC Dec 6 2026, 2 shared cores, load ~6; 8 rounds alternated, 300 copies of each of
 the 11 requests per round): botocore's signer 76.7-106.4 us CPU per ``sign()`` (median 78.0), the
-lean one 31.5-33.1 us (median 32.1). Of what is left, about a third is botocore's own (the
+lean one 31.5-33.1 us (median 32.1). Of what is left, about a quarter is botocore's own (the
 ``choose-signer`` and ``before-sign`` events, frozen credentials, the auth object), the rest the
 canonical request itself (the query protocols' form body is URL-encoded to be hashed) and HMAC.
 """
