@@ -28,7 +28,10 @@ replaced: :class:`LeanRequestSigner` swaps only an auth object whose class is ex
 from __future__ import annotations
 
 import email._policybase
+import email.message
+import functools
 import hmac
+import inspect
 import logging
 from hashlib import sha256
 from typing import Any
@@ -334,9 +337,68 @@ class LeanRequestSigner(_BOTOCORE_SIGNER):  # type: ignore[misc]
         return auth
 
 
+def reproduced() -> dict[str, tuple[Any, set[str]]]:
+    """What the lean signers reproduce of botocore's and the email package's code, each with the
+    digests (sha256 of its source, first 16 hex digits) of the versions this module was reviewed
+    against (botocore 1.44.18; Python 3.11 to 3.13, whose ``Message.__contains__`` differs only
+    in how it is written)."""
+    sig, s3 = botocore.auth.SigV4Auth, botocore.auth.S3SigV4Auth
+    msg, compat, policy = email.message.Message, email._policybase.Compat32, email._policybase.Policy
+    table: list[tuple[Any, str, set[str]]] = [
+        (sig, "add_auth", {"0a37f12b13c3d758"}),
+        (sig, "headers_to_sign", {"ab710967c39dab72"}),
+        (sig, "canonical_headers", {"b730b3c91eeb2128"}),
+        (sig, "_header_value", {"e3ae1fb2ba186066"}),
+        (sig, "signed_headers", {"14dfde88d7dab31f"}),
+        (sig, "payload", {"ef5c4f1d35324a7b"}),
+        (sig, "canonical_request", {"fcddf419e5c48554"}),
+        (sig, "canonical_query_string", {"20da59ac5e2820ca"}),
+        (sig, "scope", {"788d63b218549016"}),
+        (sig, "credential_scope", {"ce701df9a25d1b76"}),
+        (sig, "string_to_sign", {"5b4ddbeef6205bf9"}),
+        (sig, "signature", {"e62ff117617719fa"}),
+        (sig, "_sign", {"410820ae02f87992"}),
+        (sig, "_inject_signature_to_request", {"9ee031dda3b3cb18"}),
+        (sig, "_modify_request_before_signing", {"c5366d6e92e5a6c0"}),
+        (sig, "_set_necessary_date_headers", {"63f0a54a2d1df80d"}),
+        (s3, "_modify_request_before_signing", {"0123ee7de45e9bf3"}),
+        (botocore.awsrequest.AWSRequest, "body", {"7bf497356eb44f0e"}),
+        (botocore.awsrequest.AWSRequestPreparer, "prepare", {"030fa70958c90192"}),
+        (botocore.signers.RequestSigner, "get_auth_instance", {"cef293447a8fab22"}),
+        (msg, "__setitem__", {"e7b626e0f9398993"}),
+        (msg, "__delitem__", {"c2fb3f8282e670b4"}),
+        (msg, "__contains__", {"c5cc9c0bb4a51533", "1b23917d87965627"}),
+        (msg, "get", {"97a06cf1929b2ebd"}),
+        (msg, "get_all", {"666b254394b6993e"}),
+        (msg, "items", {"3826dc1286911048"}),
+        (compat, "header_fetch_parse", {"a20d9c35f8528a08"}),
+        (compat, "header_store_parse", {"544ae047f51cfadb"}),
+        (compat, "_sanitize_header", {"6488eaf9470b7093"}),
+        (policy, "header_max_count", {"29d733c365802adb"}),
+    ]
+    code = {f"{owner.__name__}.{name}": (getattr(owner, name), digests) for owner, name, digests in table}
+    return {name: (c.fget if isinstance(c, property) else c, d) for name, (c, d) in code.items()}
+
+
+def _digest(code: Any) -> str:
+    return sha256(inspect.getsource(code).encode()).hexdigest()[:16]
+
+
+@functools.cache
+def reviewed() -> bool:
+    """Whether the code the lean signers reproduce is, here, the code they were reviewed against.
+    If botocore (or Python's email package) has changed any of it, or its source cannot be read,
+    the collector's clients keep botocore's own signer: slower, and right by definition."""
+    try:
+        return all(_digest(code) in digests for code, digests in reproduced().values())
+    except (OSError, TypeError):  # no source to read (a frozen or byte-code-only install)
+        return False
+
+
 def install(client: Any) -> None:
     """Sign ``client``'s requests with the lean signers (a no-op for a signer that is not exactly
-    botocore's ``RequestSigner``)."""
+    botocore's ``RequestSigner``, or where botocore's code is not the code reviewed:
+    :func:`reviewed`)."""
     signer: Any = getattr(client, "_request_signer", None)
-    if type(signer) is _BOTOCORE_SIGNER:
+    if type(signer) is _BOTOCORE_SIGNER and reviewed():
         signer.__class__ = LeanRequestSigner
