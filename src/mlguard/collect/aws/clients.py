@@ -48,6 +48,8 @@ import botocore.hooks
 import botocore.session
 from botocore.hooks import EVENT_ALIASES, EventAliaser, HierarchicalEmitter, NodeList
 
+from mlguard.collect.aws import headers
+
 
 class SharedModels:
     """Service models and client classes, one per (service, API version), for one loader."""
@@ -101,6 +103,8 @@ class _SharingClientCreator(_BOTOCORE_CREATOR):  # type: ignore[misc]
         aliaser = type(events) is EventAliaser  # botocore's own, whose private cache is set here
         if shared is not None and aliaser and events._event_aliases == EVENT_ALIASES:
             events._alias_name_cache = shared.aliases  # a pure function of the name: share its cache
+        if shared is not None:
+            headers.install(client)  # answers' headers read without the email package
         return client
 
 
