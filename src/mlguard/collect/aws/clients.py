@@ -48,7 +48,7 @@ import botocore.hooks
 import botocore.session
 from botocore.hooks import EVENT_ALIASES, EventAliaser, HierarchicalEmitter, NodeList
 
-from mlguard.collect.aws import headers
+from mlguard.collect.aws import endpoints, headers
 
 
 class SharedModels:
@@ -105,6 +105,7 @@ class _SharingClientCreator(_BOTOCORE_CREATOR):  # type: ignore[misc]
             events._alias_name_cache = shared.aliases  # a pure function of the name: share its cache
         if shared is not None:
             headers.install(client)  # answers' headers read without the email package
+            endpoints.install(client)  # endpoint parameters gathered from a plan per operation
         return client
 
 
