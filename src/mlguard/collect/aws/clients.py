@@ -45,10 +45,11 @@ from typing import Any
 import boto3
 import botocore.client
 import botocore.hooks
+import botocore.parsers
 import botocore.session
 from botocore.hooks import EVENT_ALIASES, EventAliaser, HierarchicalEmitter, NodeList
 
-from mlguard.collect.aws import endpoints, headers
+from mlguard.collect.aws import endpoints, headers, timestamps
 
 
 class SharedModels:
@@ -106,7 +107,17 @@ class _SharingClientCreator(_BOTOCORE_CREATOR):  # type: ignore[misc]
         if shared is not None:
             headers.install(client)  # answers' headers read without the email package
             endpoints.install(client)  # endpoint parameters gathered from a plan per operation
+            _read_timestamps(client)
         return client
+
+
+def _read_timestamps(client: Any) -> None:
+    """The parsers of ``client``'s session read ``...Z`` timestamps with ``timestamps.parse_timestamp``
+    (unless the session chose its own timestamp parser)."""
+    factory: Any = getattr(getattr(client, "_endpoint", None), "_response_parser_factory", None)
+    defaults: dict[str, Any] = getattr(factory, "_defaults", None) or {}
+    if type(factory) is botocore.parsers.ResponseParserFactory and "timestamp_parser" not in defaults:
+        factory.set_parser_defaults(timestamp_parser=timestamps.parse_timestamp)
 
 
 _LOADERS: dict[str | None, Any] = {}
