@@ -199,3 +199,9 @@ def test_only_botocore_s_own_sessions_are_changed() -> None:
     assert headers.install(client) is False
     assert pools == before
     assert headers.install(object()) is False
+    lean = boto3.Session(aws_access_key_id="A", aws_secret_access_key="s").client(
+        "s3", region_name="us-east-1"
+    )
+    assert headers.install(lean) is True
+    assert headers.install(lean) is True  # once is enough; again changes nothing
+    assert lean._endpoint.http_session._pool_classes_by_scheme["https"] is headers.LeanHTTPSConnectionPool

@@ -134,18 +134,19 @@ _BOTOCORE_POOLS = {
     "http": botocore.awsrequest.AWSHTTPConnectionPool,
     "https": botocore.awsrequest.AWSHTTPSConnectionPool,
 }
+_LEAN_POOLS = {"http": LeanHTTPConnectionPool, "https": LeanHTTPSConnectionPool}
 
 
 def install(client: Any) -> bool:
-    """Make ``client``'s HTTP session answer with :class:`LeanHTTPResponse`; only a botocore
-    ``URLLib3Session`` with botocore's own pool classes (its pool managers, made already, share
-    that table and make their pools when first asked). Whether it did."""
+    """Make ``client``'s HTTP session answer with :class:`LeanHTTPResponse`: a botocore
+    ``URLLib3Session`` (or a subclass) with botocore's own pool classes, whose pool managers share
+    that table and make their pools when first asked. Whether it did. (A session that replaces the
+    client's HTTP session afterwards must install it again on its own.)"""
     session = getattr(getattr(client, "_endpoint", None), "http_session", None)
-    if type(session) is not URLLib3Session:
+    if not isinstance(session, URLLib3Session):
         return False
-    pools = session._pool_classes_by_scheme  # type: ignore[attr-defined]
+    pools: dict[str, type] = session._pool_classes_by_scheme  # type: ignore[attr-defined]
     if pools != _BOTOCORE_POOLS:
-        return False
-    pools["http"] = LeanHTTPConnectionPool
-    pools["https"] = LeanHTTPSConnectionPool
+        return pools == _LEAN_POOLS
+    pools.update(_LEAN_POOLS)
     return True
