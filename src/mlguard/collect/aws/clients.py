@@ -24,6 +24,12 @@ tree copies a node and the path to it before it first changes it), and the signa
 remembered per code object. Each emitter finds the same handlers, in the same order, as with
 botocore's copies; a handler without ``**kwargs`` is refused as before.
 
+:class:`_SharingClientCreator` also gives each of the collector's clients three cheaper readings
+of botocore's per-call work, each the same result as botocore's own (see each module and its
+tests): answers' headers read without the email package (``headers``), endpoint rule-set
+parameters gathered from a plan per operation (``endpoints``), AWS's ``...Z`` timestamps read
+without dateutil's tokenizer (``timestamps``). Clients of any other session are botocore's own.
+
 :func:`environment_proxies` reads the proxies of the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
 ``NO_PROXY``...) once, for a scan, where botocore reads the whole environment twice per client. The
 scan gives them to every client, which then uses exactly the proxy botocore would have found for
