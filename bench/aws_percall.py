@@ -7,6 +7,13 @@ CPU seconds of the calling thread (``time.thread_time``), botocore's way and the
 alternately (A, B, A, B...), best and median of the rounds. Figures are printed, never asserted.
 
     PYTHONPATH=$PWD/src .venv/bin/python bench/aws_percall.py [--rounds 5]
+
+Figures (12:04 UTC Dec 6, 2 shared cores, load 4.8-6; medians of 5 rounds, us of thread CPU):
+answer headers read 27.2 -> 11.6; a ``...Z`` timestamp 35.3 -> 3.1; endpoint parameters and
+resolution 10.0 -> 5.4 (SageMaker ListModels), 9.8 -> 5.4 (IAM ListRoles), 27.8 -> 13.0 (S3
+GetBucketTagging). Whole calls (1.2-1.9 ms each on this loaded machine) move by more than these
+savings from round to round, except IAM ListRoles (5 roles, 5 timestamps): 1874 -> 1587 (5 rounds),
+1503 -> 1315 (9 rounds at load 2.5-4).
 """
 
 from __future__ import annotations
