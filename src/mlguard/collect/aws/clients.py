@@ -24,6 +24,12 @@ tree copies a node and the path to it before it first changes it), and the signa
 remembered per code object. Each emitter finds the same handlers, in the same order, as with
 botocore's copies; a handler without ``**kwargs`` is refused as before.
 
+:class:`_SharingClientCreator` also gives each of the collector's clients three cheaper readings
+of botocore's per-call work, each the same result as botocore's own (see each module and its
+tests): answers' headers read without the email package (``headers``), endpoint rule-set
+parameters gathered from a plan per operation (``endpoints``), AWS's ``...Z`` timestamps read
+without dateutil's tokenizer (``timestamps``). Clients of any other session are botocore's own.
+
 :func:`environment_proxies` reads the proxies of the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
 ``NO_PROXY``...) once, for a scan, where botocore reads the whole environment twice per client. The
 scan gives them to every client, which then uses exactly the proxy botocore would have found for
@@ -45,10 +51,11 @@ from typing import Any
 import boto3
 import botocore.client
 import botocore.hooks
+import botocore.parsers
 import botocore.session
 from botocore.hooks import EVENT_ALIASES, EventAliaser, HierarchicalEmitter, NodeList
 
-from mlguard.collect.aws import sigv4
+from mlguard.collect.aws import endpoints, headers, sigv4, timestamps
 
 
 class SharedModels:
@@ -105,7 +112,19 @@ class _SharingClientCreator(_BOTOCORE_CREATOR):  # type: ignore[misc]
             events._alias_name_cache = shared.aliases  # a pure function of the name: share its cache
         if shared is not None:
             sigv4.install(client)  # the collector's clients sign as botocore does, at less cost
+            headers.install(client)  # answers' headers read without the email package
+            endpoints.install(client)  # endpoint parameters gathered from a plan per operation
+            _read_timestamps(client)
         return client
+
+
+def _read_timestamps(client: Any) -> None:
+    """The parsers of ``client``'s session read ``...Z`` timestamps with ``timestamps.parse_timestamp``
+    (unless the session chose its own timestamp parser)."""
+    factory: Any = getattr(getattr(client, "_endpoint", None), "_response_parser_factory", None)
+    defaults: dict[str, Any] = getattr(factory, "_defaults", None) or {}
+    if type(factory) is botocore.parsers.ResponseParserFactory and "timestamp_parser" not in defaults:
+        factory.set_parser_defaults(timestamp_parser=timestamps.parse_timestamp)
 
 
 _LOADERS: dict[str | None, Any] = {}

@@ -40,6 +40,8 @@ from typing import Any
 import botocore.session
 from botocore.httpsession import URLLib3Session, create_urllib3_context, get_cert_path
 
+from mlguard.collect.aws import headers
+
 try:  # urllib3's own test (urllib3.util.ssl_), before loading a key whose passphrase it would ask for
     from urllib3.util.ssl_ import _is_key_file_encrypted
 except ImportError:  # pragma: no cover  (an urllib3 without it: keys are loaded per connection)
@@ -263,4 +265,5 @@ class Session(botocore.session.Session):
     def create_client(self, *args: Any, **kwargs: Any) -> Any:
         client = super().create_client(*args, **kwargs)
         self.pools.adopt(client)
+        headers.install(client)  # the shared pools' HTTP session reads answers as the client's own did
         return client
