@@ -120,10 +120,14 @@ class _SharingClientCreator(_BOTOCORE_CREATOR):  # type: ignore[misc]
 
 def _read_timestamps(client: Any) -> None:
     """The parsers of ``client``'s session read ``...Z`` timestamps with ``timestamps.parse_timestamp``
-    (unless the session chose its own timestamp parser)."""
+    (unless the session chose its own timestamp parser, or botocore's is not the code reviewed)."""
     factory: Any = getattr(getattr(client, "_endpoint", None), "_response_parser_factory", None)
     defaults: dict[str, Any] = getattr(factory, "_defaults", None) or {}
-    if type(factory) is botocore.parsers.ResponseParserFactory and "timestamp_parser" not in defaults:
+    if (
+        type(factory) is botocore.parsers.ResponseParserFactory
+        and "timestamp_parser" not in defaults
+        and timestamps.reviewed()
+    ):
         factory.set_parser_defaults(timestamp_parser=timestamps.parse_timestamp)
 
 

@@ -22,12 +22,15 @@ is remembered from one call to the next but the plan, which depends on the model
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
 import jmespath
 from botocore.exceptions import UnknownEndpointResolutionBuiltInName
 from botocore.regions import EndpointResolverBuiltins, EndpointRulesetResolver
+
+from mlguard.collect.aws.reviewed import Reproduced, unchanged
 
 # (name, static value, call member, operation context path, client context variable, builtin)
 Step = tuple[str, Any, str | None, str | None, str | None, Any]  # builtin: a name, None or _UNKNOWN
@@ -95,10 +98,36 @@ class PlannedResolver(_BOTOCORE_RESOLVER):  # type: ignore[misc]
         return provider_params
 
 
+def reproduced() -> Reproduced:
+    """The code of botocore's resolver that :meth:`PlannedResolver._get_provider_params` and its
+    plan reproduce, with the digests of the versions reviewed (botocore 1.44.18)."""
+    table: list[tuple[str, set[str]]] = [
+        ("_get_provider_params", {"f8f9ec378ca17d78"}),
+        ("_resolve_param_from_context", {"d64985d861c930ba"}),
+        ("_resolve_param_as_static_context_param", {"11bcb7b61c118a66"}),
+        ("_resolve_param_as_dynamic_context_param", {"fe779c692a1931c1"}),
+        ("_resolve_param_as_client_context_param", {"6883b732ca1a0085"}),
+        ("_resolve_param_as_operation_context_param", {"39a131921ddfad16"}),
+        ("_resolve_param_as_builtin", {"a6b6db7e9bf08bfb"}),
+        ("_get_static_context_params", {"4620d276872906c1"}),
+        ("_get_dynamic_context_params", {"fbb6cca76270212c"}),
+        ("_get_client_context_params", {"a0cb59223a094428"}),
+    ]
+    return {f"EndpointRulesetResolver.{n}": (getattr(_BOTOCORE_RESOLVER, n), d) for n, d in table}
+
+
+@functools.cache
+def reviewed() -> bool:
+    """Whether botocore's resolver is, here, the code the plan was reviewed against
+    (:mod:`mlguard.collect.aws.reviewed`): if not, the collector's clients keep botocore's."""
+    return unchanged(reproduced())
+
+
 def install(client: Any) -> bool:
-    """Give ``client`` a :class:`PlannedResolver` if its resolver is botocore's own. Whether it did."""
+    """Give ``client`` a :class:`PlannedResolver` if its resolver is botocore's own and botocore's
+    code is the code reviewed (:func:`reviewed`). Whether it did."""
     resolver = getattr(client, "_ruleset_resolver", None)
-    if type(resolver) is not EndpointRulesetResolver:
+    if type(resolver) is not EndpointRulesetResolver or not reviewed():
         return False
     resolver.__class__ = PlannedResolver
     return True

@@ -31,7 +31,6 @@ import email._policybase
 import email.message
 import functools
 import hmac
-import inspect
 import logging
 from hashlib import sha256
 from typing import Any
@@ -40,6 +39,8 @@ import botocore.auth
 import botocore.awsrequest
 import botocore.compat
 import botocore.signers
+
+from mlguard.collect.aws.reviewed import Reproduced, unchanged
 
 _auth: Any = botocore.auth  # read at call time: whatever botocore's module holds then (frozen clocks)
 _logger = logging.getLogger(botocore.auth.__name__)  # botocore's own: the same debug lines
@@ -337,7 +338,7 @@ class LeanRequestSigner(_BOTOCORE_SIGNER):  # type: ignore[misc]
         return auth
 
 
-def reproduced() -> dict[str, tuple[Any, set[str]]]:
+def reproduced() -> Reproduced:
     """What the lean signers reproduce of botocore's and the email package's code, each with the
     digests (sha256 of its source, first 16 hex digits) of the versions this module was reviewed
     against (botocore 1.44.18; Python 3.11 to 3.13, whose ``Message.__contains__`` differs only
@@ -380,19 +381,11 @@ def reproduced() -> dict[str, tuple[Any, set[str]]]:
     return {name: (c.fget if isinstance(c, property) else c, d) for name, (c, d) in code.items()}
 
 
-def _digest(code: Any) -> str:
-    return sha256(inspect.getsource(code).encode()).hexdigest()[:16]
-
-
 @functools.cache
 def reviewed() -> bool:
-    """Whether the code the lean signers reproduce is, here, the code they were reviewed against.
-    If botocore (or Python's email package) has changed any of it, or its source cannot be read,
-    the collector's clients keep botocore's own signer: slower, and right by definition."""
-    try:
-        return all(_digest(code) in digests for code, digests in reproduced().values())
-    except (OSError, TypeError):  # no source to read (a frozen or byte-code-only install)
-        return False
+    """Whether the code the lean signers reproduce is, here, the code they were reviewed against
+    (:mod:`mlguard.collect.aws.reviewed`): if not, the collector's clients keep botocore's signer."""
+    return unchanged(reproduced())
 
 
 def install(client: Any) -> None:

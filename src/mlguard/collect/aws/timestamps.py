@@ -19,6 +19,7 @@ fractions of more than six digits), botocore's own function reads the value, as 
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import threading
 import time
@@ -28,6 +29,8 @@ from typing import Any
 import botocore.utils
 import dateutil.parser  # type: ignore[import-untyped]  # botocore's dependency, without stubs
 from dateutil import tz
+
+from mlguard.collect.aws.reviewed import Reproduced, unchanged
 
 _ISO_Z = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?Z")
 _PROBE = "2000-01-01T00:00:00Z"
@@ -82,3 +85,21 @@ def parse_timestamp(value: Any) -> datetime.datetime:
                     return naive.replace(tzinfo=zone())
     parsed: datetime.datetime = botocore.utils.parse_timestamp(value)
     return parsed
+
+
+def reproduced() -> Reproduced:
+    """botocore's timestamp reading that :func:`parse_timestamp` reproduces for ``...Z`` values,
+    with the digests of the versions reviewed (botocore 1.44.18)."""
+    utils: Any = botocore.utils  # its stubs lack the private function
+    return {
+        "parse_timestamp": (utils.parse_timestamp, {"9c99fa67c1d1302f"}),
+        "_parse_timestamp_with_tzinfo": (utils._parse_timestamp_with_tzinfo, {"dc76511bfbc420a2"}),
+        "get_tzinfo_options": (utils.get_tzinfo_options, {"8be2939426b0f129"}),
+    }
+
+
+@functools.cache
+def reviewed() -> bool:
+    """Whether botocore reads timestamps, here, with the code :func:`parse_timestamp` was reviewed
+    against (:mod:`mlguard.collect.aws.reviewed`): if not, the collector's clients keep botocore's."""
+    return unchanged(reproduced())
