@@ -529,6 +529,8 @@ def scan(args: argparse.Namespace) -> None:
     from mlguard.collect.base import providers
 
     providers()  # every provider imported before the clock, as the CLI has them before it collects
+    if args.jobs > 1:  # and the merge (`scan` has the pipeline, which it imports, loaded already)
+        import mlguard.merge  # noqa: F401
     if not os.environ.get("BENCH_NO_ARENA_LIMIT"):  # as mlguard's collect() does (A/B: set it)
         try:
             from mlguard.collect import arenas

@@ -56,6 +56,7 @@ import botocore.session
 from botocore.hooks import EVENT_ALIASES, EventAliaser, HierarchicalEmitter, NodeList
 
 from mlguard.collect.aws import endpoints, headers, sigv4, timestamps
+from mlguard.gc_pause import gc_paused
 
 
 class SharedModels:
@@ -151,13 +152,16 @@ def process_loader(session: Any) -> Any:
 
 def preload(services: Iterable[str]) -> None:
     """Parse ``services``' models and endpoint rule sets into the process loader now (before a
-    fork: see :func:`process_loader`)."""
+    fork: see :func:`process_loader`). The cycle collector is paused meanwhile: the models are a
+    quarter of a million long-lived containers, which its full passes would walk again and again
+    for nothing (0.32 -> 0.20 s of CPU for a scan's 19 services)."""
     core = botocore.session.Session()
     boto3.Session(botocore_session=core)  # as the collector's sessions are made (boto3's data path)
     loader = process_loader(core)
-    for service in sorted(set(services)):
-        for kind in ("service-2", "endpoint-rule-set-1"):
-            loader.load_service_model(service, kind)
+    with gc_paused():
+        for service in sorted(set(services)):
+            for kind in ("service-2", "endpoint-rule-set-1"):
+                loader.load_service_model(service, kind)
 
 
 def _node_copy(node: dict[str, Any]) -> dict[str, Any]:
