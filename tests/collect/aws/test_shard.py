@@ -174,3 +174,13 @@ def test_a_unit_with_nothing_to_read_is_claimed_at_once() -> None:
     info = sink.to_inventory("t").provenance.shard
     assert info is not None
     assert info.units == sorted([east, glob])
+
+
+def test_with_claims_each_process_works_on_its_share_of_more_accounts_at_once() -> None:
+    """--jobs N: each process reads about 1/N of every account, so it takes N times the accounts at
+    once (the same work, and memory, in flight); placed shards and single processes: as before."""
+    from mlguard.collect.aws.collector import _sharers
+
+    assert _sharers(InventorySink()) == 1
+    assert _sharers(InventorySink(shard=Shard(1, 3))) == 1  # --shard: its own units, placed
+    assert _sharers(InventorySink(shard=Shard(1, 3, claims=_Recorded(set())))) == 3

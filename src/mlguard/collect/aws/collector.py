@@ -329,7 +329,7 @@ class AwsCollector(Collector):
         scanned: list[str] = []
         with (
             ThreadPoolExecutor(
-                max(1, min(len(plan), self.accounts_in_flight)), "mlguard-aws-account"
+                max(1, min(len(plan), self.accounts_in_flight * _sharers(sink))), "mlguard-aws-account"
             ) as accounts,
             ThreadPoolExecutor(workers, thread_name_prefix="mlguard-aws") as pool,
             ThreadPoolExecutor(workers, thread_name_prefix="mlguard-aws-detail") as details,
@@ -350,6 +350,14 @@ class AwsCollector(Collector):
                     scanned.append(done)
         if not scanned:
             raise CollectionSetupError("no account of the organization could be assumed")
+
+
+def _sharers(sink: InventorySink) -> int:
+    """How many processes share each account's work: with ``--jobs N`` (units claimed, see
+    :class:`~mlguard.collect.shard.Shard`) each process reads about 1/N of every account, so it
+    works on N times the accounts at once for the same work, and memory, in flight; else 1."""
+    shard = sink.shard
+    return shard.count if shard is not None and shard.claims is not None else 1
 
 
 class _Given(CredentialProvider):
