@@ -110,6 +110,23 @@ over HTTP with the b7ca80f collector (~990 connections), old and new proxy alter
 UTC, load 5-12): replay pass 1.2 and 1.2 CPU-s before, 0.9 and 0.8 after (0.12 -> 0.085 per account);
 recording pass 2.4-2.5 before, 2.6-2.8 after (each answer moto gives crosses to a forwarding thread).
 
+After this session's per-call work (12:20-12:45 UTC Dec 6, 2 idle cores, load 0.7-2.4): the CA bundle loaded
+once per process and pools shared per endpoint (``connections.py``), the lean SigV4 signer
+(``sigv4.py``), answer headers without the email package (``headers.py``), endpoint parameters
+from a plan (``endpoints.py``), ``...Z`` timestamps without dateutil's tokenizer
+(``timestamps.py``); and, for ``--jobs``, units claimed at run time by the first free process, N
+times the accounts in flight per process (its share of each), no collection before the fork, the
+models parsed with the cycle collector paused:
+
+    jobs  1 account  10 accounts  10/1 (10 / one process's 1)  mlguard CPU-s/acct  peak memory (10)
+    1     2.1-2.2 s  7.0-7.1 s    3.2-3.3                        0.58-0.61           230-234 MiB RSS
+    2     1.6-1.7 s  4.6-4.9 s    2.8-2.9 (2.2-2.3)              0.59-0.60           329-331 MiB PSS
+
+On 2 cores the 10 accounts need 6.5 CPU-s (mlguard's 5.9-6.0 and the proxy's 0.5): 3.3 s at best;
+the runs spend about 0.3 s parsing the models before the fork, 0.2 s before the first request and
+a ramp and a tail of latency chains around the CPU-bound middle (about 1,000 requests a second).
+With ``--tls``: 5.6 s for 10 accounts (``--jobs 2``, before the last two changes), 98 connections.
+
 ``--per-type`` adds calls per resource per type; ``--policies`` scans only those policies' types
 twice, reading every field (as before pruning) and only what they read, and prints both.
 
