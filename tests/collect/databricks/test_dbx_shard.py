@@ -19,15 +19,22 @@ from mlguard.demo.databricks_fake import bulk_state, demo_state
 TYPES = frozenset({"databricks.account_workspace", "databricks.cluster"})
 
 
-@pytest.mark.parametrize("count", [2, 3])
-def test_each_workspace_and_the_account_types_are_read_by_one_shard(
-    start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int
-) -> None:
+def _two_workspaces(
+    start_fake: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, Any, dict[str, Any]]:
+    """An account profile with two workspaces (the demo's, and a bulk one), each on its fake server."""
     prod_state, sandbox_state = demo_state(), bulk_state(5)
     prod = start_fake(prod_state, env=False)
     sandbox = start_fake(sandbox_state, env=False)
     _profile(tmp_path, monkeypatch, prod.host, str(prod_state.account_id), prod.token)
-    servers = {"ml-prod": prod, "ml-sandbox": sandbox}
+    return prod_state, sandbox_state, {"ml-prod": prod, "ml-sandbox": sandbox}
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_each_workspace_and_the_account_types_are_read_by_one_shard(
+    start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    prod_state, sandbox_state, servers = _two_workspaces(start_fake, tmp_path, monkeypatch)
 
     def factory(acct: AccountClient, ws: Any) -> WorkspaceClient:
         server = servers[ws.deployment_name]
@@ -70,11 +77,7 @@ class _Granted:
 def test_with_claims_only_the_claimed_workspaces_are_read(
     start_fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prod_state, sandbox_state = demo_state(), bulk_state(5)
-    prod = start_fake(prod_state, env=False)
-    sandbox = start_fake(sandbox_state, env=False)
-    _profile(tmp_path, monkeypatch, prod.host, str(prod_state.account_id), prod.token)
-    servers = {"ml-prod": prod, "ml-sandbox": sandbox}
+    prod_state, sandbox_state, servers = _two_workspaces(start_fake, tmp_path, monkeypatch)
     hosts: dict[str, str] = {}
 
     def factory(acct: AccountClient, ws: Any) -> WorkspaceClient:
