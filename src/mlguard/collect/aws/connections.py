@@ -40,8 +40,6 @@ from typing import Any
 import botocore.session
 from botocore.httpsession import URLLib3Session, create_urllib3_context, get_cert_path
 
-from mlguard.collect.aws import headers
-
 try:  # urllib3's own test (urllib3.util.ssl_), before loading a key whose passphrase it would ask for
     from urllib3.util.ssl_ import _is_key_file_encrypted
 except ImportError:  # pragma: no cover  (an urllib3 without it: keys are loaded per connection)
@@ -222,6 +220,7 @@ class Pools:
             "client_cert": own._cert_file if own._key_file is None else (own._cert_file, own._key_file),
             "proxies_config": proxy_config.settings,
         }
+        classes = dict(own._pool_classes_by_scheme)  # its connection classes (e.g. headers.py's)
         key = (
             settings["verify"],
             _frozen(settings["proxies"]),
@@ -229,6 +228,7 @@ class Pools:
             own._cert_file,
             own._key_file,
             _frozen(settings["socket_options"]),
+            tuple(sorted(classes.items())),
         )
         with self._lock:
             shared = self._shared.get(key)
@@ -236,7 +236,9 @@ class Pools:
                 ca = get_cert_path(own._verify) if own._verify else False
                 context = context_for(ca, own._cert_file, own._key_file)
                 shared = self._shared[key] = SharedPools(context, self.maxsize)
-        endpoint.http_session = _ClientHttp(shared, **settings)
+        http = _ClientHttp(shared, **settings)
+        http._pool_classes_by_scheme.update(classes)  # the table its pool managers hold, kept
+        endpoint.http_session = http
 
     def close(self) -> None:
         """Close every pooled connection (the pools are made again if the collector scans again)."""
@@ -265,5 +267,4 @@ class Session(botocore.session.Session):
     def create_client(self, *args: Any, **kwargs: Any) -> Any:
         client = super().create_client(*args, **kwargs)
         self.pools.adopt(client)
-        headers.install(client)  # the shared pools' HTTP session reads answers as the client's own did
         return client
