@@ -47,3 +47,14 @@ def test_another_data_path_gets_its_own_loader(tmp_path: Path, monkeypatch: pyte
     assert str(tmp_path) in other.search_paths
     assert str(tmp_path) not in default.search_paths
     assert clients.process_loader(botocore.session.Session()) is other
+
+
+def test_prepare_checks_the_shortcuts_code_before_a_fork() -> None:
+    """Reading botocore's source for the per-call shortcuts (collect/aws/reviewed.py) happens in
+    the scanning process, before --jobs forks: the children inherit the answers."""
+    from mlguard.collect.aws import endpoints, sigv4, timestamps
+
+    for shortcut in (sigv4, endpoints, timestamps):
+        shortcut.reviewed.cache_clear()
+    AwsCollector.prepare(frozenset({"aws.kms.key"}))
+    assert [s.reviewed.cache_info().currsize for s in (sigv4, endpoints, timestamps)] == [1, 1, 1]
