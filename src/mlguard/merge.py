@@ -118,7 +118,7 @@ def merge_inventories(
         if claimed is not None:
             placed = claimed.get(unit)
             message = (
-                f"process {placed}/{n} claimed unit {unit} and sent no part: it was not read"
+                f"unit {unit} was claimed by process {placed}/{n} and is in no part: it was not read"
                 if placed is not None
                 else f"no process of {n} claimed unit {unit} before the collection stopped: it was not read"
             )

@@ -165,7 +165,7 @@ def test_a_failed_process_leaves_the_units_it_claimed_unread_and_the_run_incompl
     read = {f"aws/{r.account}/{r.region or 'global'}" for r in inventory.resources}
     assert unread == set(UNITS[1::2])  # what the failed process had claimed
     assert read == set(UNITS[0::2])
-    assert all("process 1/2 claimed unit" in e.message for e in missing)
+    assert all("was claimed by process 1/2 and is in no part" in e.message for e in missing)
     assert failure in inventory.errors
 
 

@@ -269,6 +269,4 @@ def test_the_files_are_the_same_when_the_writers_memos_start_again_often(
 
     scan = make_scan(300, seed=23)
     monkeypatch.setattr(base, "MEMO_CHARS", 4_000)
-    monkeypatch.setattr(base.Bounded.__init__, "__defaults__", (base.MEMO_VALUES, 4_000))
-    monkeypatch.setattr(base.PerObject.__init__, "__defaults__", (base.MEMO_VALUES, 4_000))
     assert_as_general(scan)

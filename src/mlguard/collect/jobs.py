@@ -111,12 +111,16 @@ class Registry:
     claimed it first (thread-safe: this process's collector threads and the relay thread ask)."""
 
     def __init__(self) -> None:
-        self.owners: dict[str, int] = {}
+        self._owners: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def claim(self, key: str, index: int) -> bool:
         with self._lock:
-            return self.owners.setdefault(key, index) == index
+            return self._owners.setdefault(key, index) == index
+
+    def claims(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._owners)
 
 
 @dataclass(frozen=True)
@@ -299,7 +303,7 @@ def _outcome(jobs: list[_Job], registry: Registry, timeout: float | None, overti
         raise CollectionSetupError(text) if code == EXIT_SETUP else _error(text, code)
     parts = [(label(job.index, count), job.part.inventory) for job in jobs if job.part is not None]
     timed_out = overtime or any(job.part.timed_out for job in jobs if job.part is not None)
-    return JobsResult(parts, failed, timed_out, dict(registry.owners))
+    return JobsResult(parts, failed, timed_out, registry.claims())
 
 
 def _error(text: str, code: int | None) -> MlguardError:

@@ -140,10 +140,10 @@ class Bounded(Generic[_K, _V]):
 
     __slots__ = ("chars", "limit", "memo", "size", "used")
 
-    def __init__(self, size: Callable[[_V], int], limit: int = MEMO_VALUES, chars: int = MEMO_CHARS) -> None:
+    def __init__(self, size: Callable[[_V], int], limit: int | None = None, chars: int | None = None) -> None:
         self.size = size
-        self.limit = limit
-        self.chars = chars
+        self.limit = MEMO_VALUES if limit is None else limit
+        self.chars = MEMO_CHARS if chars is None else chars
         self.memo: dict[_K, _V] = {}
         self.used = 0
 
@@ -166,7 +166,7 @@ class PerObject(Generic[_K]):
     The object is kept beside its text, so an id is never taken for another object's; bounded as
     :class:`Bounded`, by the texts' characters."""
 
-    def __init__(self, fn: Callable[[_K], str], limit: int = MEMO_VALUES, chars: int = MEMO_CHARS) -> None:
+    def __init__(self, fn: Callable[[_K], str], limit: int | None = None, chars: int | None = None) -> None:
         self.fn = fn
         self.memo: Bounded[int, tuple[_K, str]] = Bounded(lambda hit: len(hit[1]), limit, chars)
 
