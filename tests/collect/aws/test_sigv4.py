@@ -510,28 +510,3 @@ def test_end_to_end_every_request_of_a_scan_over_http_is_signed_as_botocore_sign
     # and what went on the wire is what was compared (botocore encodes the values before sending)
     signed = sorted({k: v for _, k, _, v in ours["headers"]}["Authorization"] for _, ours, _ in shadow.pairs)
     assert sorted(h["Authorization"].decode() for h in sent) == signed
-
-
-# ---------------------------------------------------------------------------- botocore's code
-
-
-def test_the_lean_signer_is_used_only_where_botocore_s_code_is_the_code_reviewed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """sigv4.reviewed() compares the source of what the lean signers reproduce with the digests
-    of the versions reviewed: a botocore (or Python) whose code differs keeps botocore's signer."""
-    client = boto3.client("sts", region_name="us-east-1", aws_access_key_id="AKID", aws_secret_access_key="s")
-    table = sigv4.reproduced()
-    name = "SigV4Auth.canonical_request"
-    monkeypatch.setattr(sigv4, "reproduced", lambda: {**table, name: (table[name][0], {"0" * 16})})
-    sigv4.reviewed.cache_clear()
-    try:
-        assert not sigv4.reviewed()
-        sigv4.install(client)
-        assert type(client._request_signer) is botocore.signers.RequestSigner  # botocore's own
-    finally:
-        monkeypatch.undo()
-        sigv4.reviewed.cache_clear()
-    if sigv4.reviewed():  # the installed botocore is the reviewed one: the lean signer goes in
-        sigv4.install(client)
-        assert type(client._request_signer) is sigv4.LeanRequestSigner
