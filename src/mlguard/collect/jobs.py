@@ -6,12 +6,13 @@ dispatch, HTTP and response parsing), and one Python process runs it under one i
 so a process scanning many accounts is bound by one core however many it has. ``--jobs N``
 collects in N processes: this one and N-1 forked children. Every process walks the same units
 (:mod:`mlguard.collect.shard`: AWS (account, region) pairs and account-global types, Databricks
-workspaces), and a unit is read by the first process to claim it when it is about to start the
-unit's work (:class:`~mlguard.collect.shard.Claims`; this process keeps the claims in a
-:class:`Registry`, which the children ask through their pipes): a process that is busier, or has
-drawn larger units, claims fewer, so the processes finish together whatever the sizes, where a
-placement fixed in advance (``--shard``'s hash, or a previous run's sizes) leaves one process
-working after the others. This process merges the parts with :func:`mlguard.merge.merge_inventories`,
+workspaces), and a unit is read by the first process to claim it when it is free to start the
+unit's work: an AWS process when none of the types it queued still waits, one unit at a time; a
+Databricks process when one of its workspace threads is free (:class:`~mlguard.collect.shard.Claims`;
+this process keeps the claims in a :class:`Registry`, which the children ask through their pipes):
+a process that is busier, or has drawn larger units, claims fewer, so the processes finish together
+whatever the sizes, where a placement fixed in advance (``--shard``'s hash, or a previous run's
+sizes) leaves one process working after the others. This process merges the parts with :func:`mlguard.merge.merge_inventories`,
 the merge of ``mlguard merge``. The merged inventory is the one a single process would have read:
 every unit read once by one process.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -135,25 +136,66 @@ class _Recorded:
         return key in self.granted
 
 
+class _Log:
+    """One ordered record of claims (with the thread that asked) and of progress units started."""
+
+    def __init__(self, granted: set[str]) -> None:
+        self.granted = granted
+        self.events: list[tuple[str, str, str]] = []
+        self.lock = threading.Lock()
+
+    def claim(self, key: str) -> bool:
+        with self.lock:
+            self.events.append(("claim", key, threading.current_thread().name))
+        return key in self.granted
+
+    def start(self, key: str, description: str) -> None:
+        with self.lock:
+            self.events.append(("start", key, threading.current_thread().name))
+
+    def finish(self, key: str, resources: int, errors: int, calls: object = None) -> None:
+        return None
+
+    @property
+    def asked(self) -> list[str]:
+        return [key for kind, key, _ in self.events if kind == "claim"]
+
+
+def _unit_of(progress_key: str) -> str:
+    """The shard unit of a progress unit (``aws/<account>/<region|global>/<family>``)."""
+    return progress_key.rsplit("/", 1)[0]
+
+
 @pytest.mark.usefixtures("aws")
-def test_with_claims_a_unit_is_claimed_as_its_work_starts_and_only_claimed_units_are_read() -> None:
-    """``--jobs``: every unit stays on the work list; each is claimed by a collector thread as its
-    first type is about to be read (not when the account is listed), and is read only if granted."""
+def test_with_claims_a_process_claims_its_next_unit_only_when_no_work_waits() -> None:
+    """``--jobs``: every unit stays on the work list, and is read only if granted. A process claims
+    one unit at a time, and the next only once every type of the units it took has started: a
+    busy process (its threads taken, its queue not empty) claims nothing more, so it cannot take
+    most units at the start and leave the other processes idle at the end."""
     import boto3
 
     for region in ("us-east-1", "eu-west-1"):
         boto3.client("kms", region_name=region).create_key()
     boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
-    types = frozenset({"aws.kms.key", "aws.iam.role"})
-    scope = ScopeConfig(aws=AwsScope(regions=["us-east-1", "eu-west-1"]))
+    types = frozenset({"aws.kms.key", "aws.iam.role", "aws.iam.policy", "aws.sagemaker.model"})
+    scope = ScopeConfig(aws=AwsScope(regions=["us-east-1", "eu-west-1"], max_in_flight=1))  # one thread
     east, west, glob = (aws_unit(ACCOUNT, r) for r in ("us-east-1", "eu-west-1", None))
-    claims = _Recorded({east, glob})
-    sink = InventorySink(shard=Shard(0, 2, claims=claims))
-    AwsCollector(scope).collect(types, sink, NullProgress())
+    log = _Log({east, glob})
+    sink = InventorySink(shard=Shard(0, 2, claims=log))
+    AwsCollector(scope).collect(types, sink, log)  # type: ignore[arg-type]
     read = {(r.type, r.region) for r in sink.resources}
     assert read == {("aws.kms.key", "us-east-1"), ("aws.iam.role", None)}
-    assert {key for key, _ in claims.asked} == {east, west, glob}
-    assert all(thread.startswith("mlguard-aws_") for _, thread in claims.asked), claims.asked
+    assert sorted(log.asked) == sorted([east, west, glob])
+    assert all(thread.startswith("mlguard-aws-account") for kind, _, thread in log.events if kind == "claim")
+    started = [_unit_of(key) for kind, key, _ in log.events if kind == "start"]
+    assert {*started} == {east, glob}  # only granted units' work started
+    claims = [i for i, (kind, _, _) in enumerate(log.events) if kind == "claim"] + [len(log.events)]
+    for at, nxt in itertools.pairwise(claims):
+        key = log.events[at][1]
+        starts = [i for i, (kind, k, _) in enumerate(log.events) if kind == "start" and _unit_of(k) == key]
+        if key in log.granted:  # every type of a granted unit started before the next claim
+            assert starts
+            assert all(at < i < nxt for i in starts), log.events
     info = sink.to_inventory("t").provenance.shard
     assert info is not None
     assert info.units == sorted([east, glob])
@@ -165,15 +207,45 @@ def test_a_unit_with_nothing_to_read_is_claimed_at_once() -> None:
     types = frozenset({"aws.iam.role"})  # global only: the regional units have no work
     scope = ScopeConfig(aws=AwsScope(regions=["us-east-1"]))
     east, glob = aws_unit(ACCOUNT, "us-east-1"), aws_unit(ACCOUNT, None)
-    claims = _Recorded({east, glob})
-    sink = InventorySink(shard=Shard(0, 2, claims=claims))
-    AwsCollector(scope).collect(types, sink, NullProgress())
-    asked = dict(claims.asked)
-    assert not asked[east].startswith("mlguard-aws_")  # no type to read there: claimed with the account
-    assert asked[glob].startswith("mlguard-aws_")
+    log = _Log({east, glob})
+    sink = InventorySink(shard=Shard(0, 2, claims=log))
+    AwsCollector(scope).collect(types, sink, log)  # type: ignore[arg-type]
+    assert log.asked == [east, glob]  # no type to read there: claimed with the account, before any turn
     info = sink.to_inventory("t").provenance.shard
     assert info is not None
     assert info.units == sorted([east, glob])
+
+
+def test_a_claiming_turn_waits_for_queued_work_and_ends_with_the_scans_time() -> None:
+    """The backlog of one process: a turn waits while queued types have not started and while
+    another thread is claiming; when the scan's time is up, no turn is given (nothing claimed)."""
+    from mlguard.collect.aws.collector import _Backlog
+
+    backlog = _Backlog()
+    sink = InventorySink()
+    order: list[str] = []
+    with backlog.turn(sink) as ready:
+        assert ready
+        backlog.queued(2)
+        second = threading.Thread(target=lambda: order.append(f"turn {next(iter([_take(backlog, sink)]))}"))
+        second.start()
+    second.join(0.2)
+    assert second.is_alive()  # two types wait: no turn yet
+    backlog.started()
+    second.join(0.2)
+    assert second.is_alive()  # one still waits
+    order.append("started")
+    backlog.started()
+    second.join(5)
+    assert order == ["started", "turn True"]
+    sink.cancelled.set()
+    backlog.queued(1)
+    assert _take(backlog, sink) is False  # the time is up: no wait, no claim
+
+
+def _take(backlog: object, sink: InventorySink) -> bool:
+    with backlog.turn(sink) as ready:  # type: ignore[attr-defined]
+        return bool(ready)
 
 
 def test_with_claims_each_process_works_on_its_share_of_more_accounts_at_once() -> None:

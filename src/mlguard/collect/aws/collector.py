@@ -42,9 +42,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -69,10 +69,10 @@ from mlguard.collect.aws.engine import (
     unit_key,
 )
 from mlguard.collect.aws.spec import SPECS, ResourceSpec, allowlist
-from mlguard.collect.base import CallMeter, Collector, InventorySink, Progress, register
+from mlguard.collect.base import CallMeter, CollectionCancelled, Collector, InventorySink, Progress, register
 from mlguard.collect.errors import collection_error
 from mlguard.collect.ratelimit import RateLimits
-from mlguard.collect.shard import Shard, aws_unit
+from mlguard.collect.shard import aws_unit
 from mlguard.config import AwsScope, ScopeConfig
 from mlguard.errors import CollectionSetupError, ConfigError
 from mlguard.gc_pause import scan_gc
@@ -391,6 +391,7 @@ class _Scan:
         self.wanted = wanted
         self.sink = sink
         self.progress = progress
+        self.backlog = _Backlog()  # --jobs: when this process claims its next unit
 
     def account(self, root: Account, member: str | None) -> str | None:
         """Scan ``member`` (None: ``root`` itself); returns its id, or None if it was not reached."""
@@ -446,13 +447,23 @@ class _Scan:
             for r in kept - {r for r, _ in tasks}:
                 shard.owns(aws_unit(account.id, r))  # nothing to read there: decided now
             tasks = {(r, f): specs for (r, f), specs in tasks.items() if r in kept}
-        for (region, family), specs in tasks.items():
-            unit = _FamilyUnit(self.progress, (account, region, family), len(specs), self.sink.meter)
-            takes = None if shard is None else _Takes(shard, aws_unit(account.id, region))
-            for spec in specs:
-                pending[region or account.home_region] += 1
-                future = self.pool.submit(_run_spec, self.engine, unit, account, region, spec, takes)
-                submitted.append((future, region or account.home_region))
+        claims = shard if shard is not None and shard.claims is not None else None
+        for region, families in _by_region(tasks).items():
+            queued: list[tuple[_FamilyUnit, ResourceSpec]] = []
+            with self.backlog.turn(sink) if claims is not None else nullcontext(True) as ready:
+                # --jobs: claimed when this process has no spec waiting (see _Backlog)
+                if claims is not None and not (ready and claims.takes(aws_unit(account.id, region))):
+                    continue  # another process reads this unit (or the scan's time is up)
+                for family, specs in families:
+                    unit = _FamilyUnit(self.progress, (account, region, family), len(specs), self.sink.meter)
+                    queued += [(unit, spec) for spec in specs]
+                backlog = self.backlog if claims is not None else None
+                if backlog is not None:
+                    backlog.queued(len(queued))
+                for unit, spec in queued:
+                    pending[region or account.home_region] += 1
+                    future = self.pool.submit(_run_spec, self.engine, unit, account, region, spec, backlog)
+                    submitted.append((future, region or account.home_region))
         for future, key in submitted:
             future.add_done_callback(release(key))
         for future, _ in submitted:
@@ -461,12 +472,24 @@ class _Scan:
 
 
 def _tasks(account: Account, specs: list[ResourceSpec]) -> dict[tuple[str | None, str], list[ResourceSpec]]:
+    """The specs to read per (region, family), the longest chains of calls first: the types with
+    the most operations (list, details, enrichments) start first, so the last to finish are short."""
     tasks: dict[tuple[str | None, str], list[ResourceSpec]] = defaultdict(list)
-    for spec in specs:
+    for spec in sorted(specs, key=lambda s: (-len(s.operations()), s.type)):
         regions: list[str | None] = [None] if spec.scope == "account" else list(account.regions)
         for region in regions:
             tasks[(region, spec.family)].append(spec)
     return tasks
+
+
+def _by_region(
+    tasks: dict[tuple[str | None, str], list[ResourceSpec]],
+) -> dict[str | None, list[tuple[str, list[ResourceSpec]]]]:
+    """The tasks grouped by unit (region; None: the account's global types), in their order."""
+    units: dict[str | None, list[tuple[str, list[ResourceSpec]]]] = defaultdict(list)
+    for (region, family), specs in tasks.items():
+        units[region].append((family, specs))
+    return units
 
 
 class _FamilyUnit:
@@ -501,21 +524,60 @@ class _FamilyUnit:
             self.resources += resources
             self.errors += errors
             self.remaining -= 1
-            if self.remaining == 0 and self.started:  # (a unit another process took never starts)
+            if self.remaining == 0 and self.started:
                 calls = self.meter.counts(self.key) if self.meter is not None else None
                 self.progress.finish(self.key, self.resources, self.errors, calls)
 
 
-@dataclass(frozen=True)
-class _Takes:
-    """Whether this process reads an (account, region) unit, asked as each of its types is about
-    to be read (:meth:`Shard.takes`: with ``--jobs``, the first process there claims the unit)."""
+class _Backlog:
+    """The specs this process has queued and not yet started, for ``--jobs``: a process claims an
+    (account, region) unit only when it has none waiting, one unit at a time (:meth:`turn`). Every
+    process walks the same units, so a busier process (more work in flight, or larger units) claims
+    fewer, and the processes finish together; claiming each unit as its first type started (the
+    earlier way) let the first process to start claim most units within its first round trips,
+    since every account's work was queued at once."""
 
-    shard: Shard
-    key: str
+    def __init__(self) -> None:
+        self._waiting = 0
+        self._turn = False
+        self._cond = threading.Condition()
 
-    def __call__(self) -> bool:
-        return self.shard.takes(self.key)
+    @contextmanager
+    def turn(self, sink: InventorySink) -> Iterator[bool]:
+        """Wait until no spec waits and no other thread is claiming; yields False (nothing may be
+        claimed) when the scan's time is up first. Specs queued inside the turn (:meth:`queued`)
+        are counted before the next thread's turn."""
+        mine = False
+        with self._cond:
+            while (self._waiting or self._turn) and _running(sink):
+                self._cond.wait(0.5)
+            if not (self._waiting or self._turn):
+                self._turn = mine = True
+        try:
+            yield mine and _running(sink)
+        finally:
+            if mine:
+                with self._cond:
+                    self._turn = False
+                    self._cond.notify_all()
+
+    def queued(self, count: int) -> None:
+        with self._cond:
+            self._waiting += count
+
+    def started(self) -> None:
+        with self._cond:
+            self._waiting -= 1
+            if not self._waiting:
+                self._cond.notify_all()
+
+
+def _running(sink: InventorySink) -> bool:
+    try:
+        sink.check_cancelled()
+    except CollectionCancelled:
+        return False
+    return True
 
 
 def _run_spec(
@@ -524,12 +586,11 @@ def _run_spec(
     account: Account,
     region: str | None,
     spec: ResourceSpec,
-    takes: Callable[[], bool] | None = None,
+    backlog: _Backlog | None = None,
 ) -> None:
-    if takes is not None and not takes():  # another process reads this unit
-        unit.done(0, 0)
-        return
     unit.begin()
+    if backlog is not None:  # after its unit began: a claim that follows sees the unit started
+        backlog.started()
     n = e = 0
     try:
         n, e = engine.collect(account, region, spec)
