@@ -9,6 +9,7 @@ names the attributes a scan narrowed to its policies left out (``InventorySink.r
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -292,6 +293,48 @@ class Breaker:
             self._last[key] = f"{code}: {message[:200]}"
 
 
+# Answers kept per (account, region) for identical detail calls (``Detail.shared``); past that,
+# a call is made as without the memo.
+SHARED_ANSWERS = 1024
+
+
+class SharedCalls:
+    """Identical detail calls (same client, operation and parameters) of one account and region,
+    made once for every item and type there that needs them (an endpoint config that both its own
+    type and the endpoints using it describe). The first caller makes the call; every later one
+    waits for that call and gets a copy of its answer, or the same error, as if it had made the
+    call itself (its own collection error, with its own resource and attributes). Bounded: at
+    most ``limit`` answers are kept; a call past that is made as usual. Dropped with the region's
+    clients (:meth:`Account.release`).
+
+    A waiter holds no budget slot (a call takes one only while it is sent), and the call it waits
+    for is being made by the thread that first asked, so waiting cannot deadlock the budget."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = SHARED_ANSWERS if limit is None else limit
+        self._answers: dict[tuple[Any, ...], Future[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def call(self, key: tuple[Any, ...], make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        with self._lock:
+            answer = self._answers.get(key)
+            first = answer is None and len(self._answers) < self.limit
+            if first:
+                answer = self._answers[key] = Future()
+        if answer is None:  # the memo is full
+            return make()
+        if not first:
+            # A copy: callers store answers in their items, whose normalisers may change them.
+            return copy.deepcopy(answer.result())
+        try:
+            made = make()
+        except BaseException as exc:
+            answer.set_exception(exc)  # every waiter, now and later, raises it too
+            raise
+        answer.set_result(copy.deepcopy(made))
+        return made
+
+
 # Clients of every account are built from sessions sharing one botocore loader (the parsed service
 # models); building one is CPU work on shared caches, so one at a time.
 _CLIENT_LOCK = threading.Lock()
@@ -315,6 +358,7 @@ class Account:
     breaker: Breaker | None = None  # the scan's circuit breaker (none: every call is sent)
     limits: RateLimits | None = None  # the scan's adaptive rate limits (none: unlimited)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _shared: dict[str, SharedCalls] = field(default_factory=dict)  # per region (see SharedCalls)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def client(self, service: str, region: str | None) -> Any:
@@ -336,11 +380,23 @@ class Account:
                     self._clients[key] = client
         return client
 
+    def shared(self, region: str | None) -> SharedCalls:
+        """The memo of identical detail calls in ``region`` (None: the home region)."""
+        name = region or self.home_region
+        with self._lock:
+            memo = self._shared.get(name)
+            if memo is None:
+                memo = self._shared[name] = SharedCalls()
+        return memo
+
     def release(self, region: str | None = None) -> None:
-        """Drop the clients of ``region`` (None: all of them); later calls make new ones."""
+        """Drop the clients of ``region`` (None: all of them), and its memo of shared calls;
+        later calls make new ones."""
         with self._lock:
             for key in [k for k in self._clients if region is None or k[1] == region]:
                 del self._clients[key]
+            for name in [n for n in self._shared if region is None or n == region]:
+                del self._shared[name]
         if self.limits is not None:
             for name in [region] if region is not None else [self.home_region, *self.regions]:
                 self.limits.forget(self.id, name)
@@ -425,6 +481,16 @@ class Caller:
         with self._sent(service):
             response: dict[str, Any] = getattr(client, operation)(**params)
         return response
+
+    def call_shared(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        """:meth:`call`, made once for every identical call in this account and region
+        (:class:`SharedCalls`); parameters that cannot be compared (lists) are always sent."""
+        key = (service, operation, *sorted(params.items()))
+        try:
+            hash(key)
+        except TypeError:
+            return self.call(service, operation, **params)
+        return self.account.shared(self.region).call(key, lambda: self.call(service, operation, **params))
 
     def call_unslotted(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         """:meth:`call` without a budget slot, for a call made by a thread that may hold slots
@@ -726,7 +792,8 @@ class Engine:
             ]
         else:
             params = detail.params(item.raw) if detail.params else {}
-            result = caller.call(service, detail.operation, **params)
+            call = caller.call_shared if detail.shared else caller.call
+            result = call(service, detail.operation, **params)
             result.pop("ResponseMetadata", None)
             if detail.select:
                 result = jmespath.search(detail.select, result)

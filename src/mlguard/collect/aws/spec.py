@@ -77,7 +77,9 @@ class Detail:
     JMESPath expression, as in :class:`ResourceSpec`). An error code in ``absent_codes``
     means "not configured" (stored as None), not a failure. ``fetch`` replaces the default call for
     details that need several calls (it must only call the operations listed in ``operation`` and
-    ``also``).
+    ``also``). ``shared``: the default call is made once per account and region for all the items
+    and types that make it with the same parameters (``engine.SharedCalls``; each gets its answer
+    or its error).
     """
 
     operation: str
@@ -93,6 +95,7 @@ class Detail:
     apply: Callable[[dict[str, Any], Item], None] | None = None
     when: Callable[[dict[str, Any]], bool] | None = None
     always: bool = False  # identity or scope (the bucket's region): made whatever the policies read
+    shared: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
