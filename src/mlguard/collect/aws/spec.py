@@ -66,6 +66,12 @@ class Caller(Protocol):
 
     def pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]: ...
 
+    # The same, made once for every identical call of the account and region (``engine.SharedCalls``):
+    # for a call other types (or items) make too.
+    def call_shared(self, service: str, operation: str, **params: Any) -> dict[str, Any]: ...
+
+    def pages_shared(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]: ...
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Detail:
@@ -131,6 +137,7 @@ class ResourceSpec:
     normalize: Callable[[Item, Options], dict[str, Any]] | None = None
     tags: str | None = None
     single: bool = False  # the "list" call returns one settings object; AccountId/Region are added
+    shared_list: bool = False  # its listing is read once with other types' identical ones (SharedCalls)
     absent_codes: frozenset[str] = frozenset()  # single: these codes mean "not configured" ({} read)
 
     def pruned(self, reads: frozenset[str] | None) -> Pruned:
