@@ -85,6 +85,9 @@ class _DeniedCaller:
             {"Error": {"Code": "UnauthorizedOperation", "Message": "not allowed"}}, "DescribeInstanceTypes"
         )
 
+    call_shared = call
+    pages_shared = pages
+
 
 def test_denied_describe_instance_types_falls_back_to_the_table() -> None:
     facts = instance_type_facts(_DeniedCaller(), ["p4d.24xlarge", "t3.micro", "g5.96xlarge", "zz9.large"])

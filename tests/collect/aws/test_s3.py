@@ -238,3 +238,58 @@ def test_an_unread_account_block_public_access_leaves_the_effective_status_unkno
     assert bucket.data["acl_public"] is True
     assert "effective_public" not in bucket.data
     assert "account_public_access_block" not in bucket.data
+
+
+def _listed_regions(regions: dict[str, str]) -> dict[str, Any]:
+    """botocore hooks that make moto's ListBuckets answer as S3 does: each bucket's region
+    (``BucketRegion``), when the request has at least one parameter (moto 5.2 never gives it)."""
+
+    def asked(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["test_listing_parameters"] = dict(params.get("query_string") or {})
+
+    def answered(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if context.get("test_listing_parameters"):
+            for bucket in parsed.get("Buckets", []):
+                if bucket["Name"] in regions:
+                    bucket["BucketRegion"] = regions[bucket["Name"]]
+
+    return {"before-call.s3.ListBuckets": asked, "after-call.s3.ListBuckets": answered}
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_region_listbuckets_gives_saves_the_bucket_location_call() -> None:
+    from tests.collect.aws.test_engine import run_with_hooks
+
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="east")
+    west = boto3.client("s3", region_name="eu-west-1")
+    for name in ("west", "unlisted"):
+        west.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        west.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+
+    plain, plain_run = run_with_hooks({"aws.s3.bucket"}, {})
+    listed, listed_run = run_with_hooks(
+        {"aws.s3.bucket"}, _listed_regions({"east": "us-east-1", "west": "eu-west-1"})
+    )
+
+    # Without the region in the listing (moto as it is): every bucket is located, as before.
+    assert plain_run.stats.by_operation["s3:GetBucketLocation"] == 3
+    # With it: only the bucket the listing gave no region for.
+    assert listed_run.stats.by_operation["s3:GetBucketLocation"] == 1
+    assert listed_run.stats.total == plain_run.stats.total - 2
+    assert not plain.errors
+    assert not listed.errors
+
+    def fields(sink: Any) -> dict[str, tuple[Any, ...]]:
+        return {r.uid: (r.region, r.tags, r.data) for r in sink.resources}
+
+    assert fields(listed) == fields(plain)
+    assert {r.name: r.region for r in listed.resources} == {
+        "east": "us-east-1",
+        "west": "eu-west-1",
+        "unlisted": "eu-west-1",
+    }
+    assert {r.name: r.data["versioning"] for r in listed.resources} == {
+        "east": "Disabled",
+        "west": "Enabled",  # read in the bucket's own region, as GetBucketLocation's answer would have it
+        "unlisted": "Enabled",
+    }

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -413,3 +415,79 @@ def test_unknown_ml_instance_type_is_a_collection_error_for_its_gpu_fields() -> 
     assert [(e.resource_uid, e.code, e.attributes[0]) for e in run.inventory.errors] == [
         (odd.uid, "UnknownInstanceType", "accelerator")
     ]
+
+
+def _endpoints_sharing_a_config() -> None:
+    """Two configs, three endpoints: ``a`` and ``a2`` both use ``a-config``."""
+    sm = boto3.client("sagemaker")
+    seed_endpoint(sm, "a", "ml.g4dn.xlarge")
+    seed_endpoint(sm, "b", "ml.m5.large")
+    sm.create_endpoint(EndpointName="a2", EndpointConfigName="a-config")
+
+
+_ENDPOINTS = {"aws.sagemaker.endpoint", "aws.sagemaker.endpoint_config"}
+
+
+def _unmemoised(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every detail call sent, as before the memo of shared calls (it keeps no answer)."""
+    from mlguard.collect.aws import engine
+
+    monkeypatch.setattr(engine, "SHARED_ANSWERS", 0)
+
+
+def test_an_endpoint_config_is_described_once_for_its_type_and_every_endpoint_using_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.collect.aws.test_engine import run_with_hooks
+
+    _endpoints_sharing_a_config()
+    shared, shared_run = run_with_hooks(_ENDPOINTS, {})
+    with monkeypatch.context() as m:
+        _unmemoised(m)
+        each, each_run = run_with_hooks(_ENDPOINTS, {})
+
+    assert each_run.stats.by_operation["sagemaker:DescribeEndpointConfig"] == 5  # 2 configs + 3 endpoints
+    assert shared_run.stats.by_operation["sagemaker:DescribeEndpointConfig"] == 2  # one per config
+    assert shared_run.stats.total == each_run.stats.total - 3
+
+    def fields(sink: object) -> dict[str, object]:
+        return {r.uid: (r.type, r.region, r.tags, r.data) for r in sink.resources}  # type: ignore[attr-defined]
+
+    assert fields(shared) == fields(each)
+    assert len(shared.resources) == 5
+    assert shared.errors == each.errors == []
+    by_name = {r.name: r for r in shared.resources if r.type == "aws.sagemaker.endpoint"}
+    assert by_name["a2"].data["variants"][0]["instance_type"] == "ml.g4dn.xlarge"
+    assert by_name["a2"].data["is_gpu"] is True
+
+
+def test_a_failed_shared_describe_is_each_resources_own_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.collect.aws.test_engine import failing, run_with_hooks
+
+    _endpoints_sharing_a_config()
+    denied = failing("AccessDenied", 403)
+    answered: list[str] = []
+
+    def deny(**kwargs: Any) -> Any:
+        answered.append(json.loads(kwargs["params"]["body"])["EndpointConfigName"])
+        return denied(**kwargs)
+
+    hooks = {"before-call.sagemaker.DescribeEndpointConfig": deny}
+    shared, _ = run_with_hooks(_ENDPOINTS, hooks)
+    assert sorted(answered) == ["a-config", "b-config"]  # one call per config
+    answered.clear()
+    with monkeypatch.context() as m:
+        _unmemoised(m)
+        each, _ = run_with_hooks(_ENDPOINTS, hooks)
+    assert sorted(answered) == ["a-config", "a-config", "a-config", "b-config", "b-config"]
+
+    def errors(sink: object) -> list[str]:
+        return sorted(e.model_dump_json() for e in sink.errors)  # type: ignore[attr-defined]
+
+    assert errors(shared) == errors(each)
+    assert len(shared.errors) == 5  # every config and every endpoint: unknown, never a pass
+    assert {e.resource_uid for e in shared.errors} == {r.uid for r in shared.resources}
+    assert {e.code for e in shared.errors} == {"AccessDenied"}
+    by_name = {r.name: r for r in shared.resources if r.type == "aws.sagemaker.endpoint"}
+    assert "is_gpu" not in by_name["a2"].data
+    assert {r.uid: r.data for r in shared.resources} == {r.uid: r.data for r in each.resources}

@@ -34,7 +34,7 @@ def _fleet(items: list[Item], caller: Caller, opts: Options) -> None:
     """The region's GPU fleet: how many accelerated instances, of which types, in which state."""
     instances = [
         i
-        for page in caller.pages("ec2", "describe_instances")
+        for page in caller.pages_shared("ec2", "describe_instances")  # the EC2 instance type's listing
         for r in page.get("Reservations", [])
         for i in r.get("Instances", [])
     ]

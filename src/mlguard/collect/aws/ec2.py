@@ -137,7 +137,8 @@ def instance_type_facts(caller: Caller, names: list[str]) -> TypeFacts:
     while pending:
         batch = pending.pop()
         try:
-            for page in caller.pages("ec2", "describe_instance_types", InstanceTypes=batch):
+            # Shared: the EC2 instances' facts and the region's GPU fleet ask for the same types.
+            for page in caller.pages_shared("ec2", "describe_instance_types", InstanceTypes=batch):
                 for info in page.get("InstanceTypes", []):
                     live[info["InstanceType"]] = gpu_facts(info)
         except (ClientError, BotoCoreError) as exc:
@@ -359,6 +360,7 @@ define(
         service="ec2",
         operation="describe_instances",
         items="Reservations[].Instances[]",
+        shared_list=True,  # the region's GPU fleet (aws.region) lists every instance too
         id="InstanceId",
         name="Tags[?Key=='Name'].Value | [0]",
         arn_template="arn:{partition}:ec2:{region}:{account}:instance/{id}",

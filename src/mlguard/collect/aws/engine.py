@@ -9,6 +9,8 @@ names the attributes a scan narrowed to its policies left out (``InventorySink.r
 
 from __future__ import annotations
 
+import copy
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -292,6 +294,106 @@ class Breaker:
             self._last[key] = f"{code}: {message[:200]}"
 
 
+# Answers kept per (account, region) for identical calls (``Detail.shared``, ``Caller.call_shared``
+# and ``Caller.pages_shared``); past that, a call is made as without the memo.
+SHARED_ANSWERS = 1024
+# Pages kept of one shared listing; a longer listing is not kept (each reader pages it itself).
+SHARED_PAGES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """The pages a shared listing got, and the error that ended it (None: it ended normally)."""
+
+    pages: list[dict[str, Any]]
+    error: BaseException | None
+
+
+class SharedCalls:
+    """Identical calls (same client, operation and parameters) of one account and region, made
+    once for every item and type there that needs them (an endpoint config that both its own type
+    and the endpoints using it describe; the instances both the EC2 type and the region's GPU fleet
+    list). The first caller makes the call; every later one waits for that call and gets a copy of
+    its answer, or the same error, as if it had made the call itself (its own collection error,
+    with its own resource and attributes); a shared listing gives each reader the same pages, then
+    the same error if one ended it. Bounded: at most ``limit`` answers are kept, and listings of
+    at most ``page_limit`` pages; past either, a call is made as usual. Dropped with the region's
+    clients (:meth:`Account.release`).
+
+    A waiter holds no budget slot (a call takes one only while it is sent), and the call it waits
+    for is being made by the thread that first asked, which reads every page before it gives any
+    to its caller: it waits on nothing of another reader, so waiting cannot deadlock."""
+
+    def __init__(self, limit: int | None = None, page_limit: int | None = None) -> None:
+        self.limit = SHARED_ANSWERS if limit is None else limit
+        self.page_limit = SHARED_PAGES if page_limit is None else page_limit
+        self._answers: dict[tuple[Any, ...], Future[Any]] = {}
+        self._lock = threading.Lock()
+
+    def _claim(self, key: tuple[Any, ...]) -> tuple[Future[Any] | None, bool]:
+        """The answer of ``key`` (None: the memo is full) and whether this caller makes the call."""
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is not None:
+                return answer, False
+            if len(self._answers) >= self.limit:
+                return None, False
+            answer = self._answers[key] = Future()
+            return answer, True
+
+    def call(self, key: tuple[Any, ...], make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        answer, first = self._claim(key)
+        if answer is None:
+            return make()
+        if not first:
+            # A copy: callers store answers in their items, whose normalisers may change them.
+            made: dict[str, Any] = copy.deepcopy(answer.result())
+            return made
+        try:
+            made = make()
+        except BaseException as exc:
+            answer.set_exception(exc)  # every waiter, now and later, raises it too
+            raise
+        answer.set_result(copy.deepcopy(made))
+        return made
+
+    def pages(
+        self, key: tuple[Any, ...], make: Callable[[], Iterator[dict[str, Any]]]
+    ) -> Iterator[dict[str, Any]]:
+        answer, first = self._claim(key)
+        if answer is None:
+            yield from make()
+            return
+        if not first:
+            listing: _Listing | None = answer.result()
+            if listing is None:  # too long to keep: paged again
+                yield from make()
+                return
+            for page in listing.pages:
+                yield copy.deepcopy(page)
+            if listing.error is not None:
+                raise listing.error
+            return
+        live = make()
+        kept: list[dict[str, Any]] = []
+        error: BaseException | None = None
+        try:
+            for page in live:  # every page before the first is given (see the class)
+                kept.append(page)
+                if len(kept) > self.page_limit:
+                    answer.set_result(None)
+                    break
+        except BaseException as exc:
+            error = exc
+        if not answer.done():
+            answer.set_result(_Listing([copy.deepcopy(p) for p in kept], error))
+        yield from kept
+        if error is not None:
+            raise error
+        if len(kept) > self.page_limit:
+            yield from live
+
+
 # Clients of every account are built from sessions sharing one botocore loader (the parsed service
 # models); building one is CPU work on shared caches, so one at a time.
 _CLIENT_LOCK = threading.Lock()
@@ -315,6 +417,7 @@ class Account:
     breaker: Breaker | None = None  # the scan's circuit breaker (none: every call is sent)
     limits: RateLimits | None = None  # the scan's adaptive rate limits (none: unlimited)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _shared: dict[str, SharedCalls] = field(default_factory=dict)  # per region (see SharedCalls)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def client(self, service: str, region: str | None) -> Any:
@@ -336,11 +439,23 @@ class Account:
                     self._clients[key] = client
         return client
 
+    def shared(self, region: str | None) -> SharedCalls:
+        """The memo of identical detail calls in ``region`` (None: the home region)."""
+        name = region or self.home_region
+        with self._lock:
+            memo = self._shared.get(name)
+            if memo is None:
+                memo = self._shared[name] = SharedCalls()
+        return memo
+
     def release(self, region: str | None = None) -> None:
-        """Drop the clients of ``region`` (None: all of them); later calls make new ones."""
+        """Drop the clients of ``region`` (None: all of them), and its memo of shared calls;
+        later calls make new ones."""
         with self._lock:
             for key in [k for k in self._clients if region is None or k[1] == region]:
                 del self._clients[key]
+            for name in [n for n in self._shared if region is None or n == region]:
+                del self._shared[name]
         if self.limits is not None:
             for name in [region] if region is not None else [self.home_region, *self.regions]:
                 self.limits.forget(self.id, name)
@@ -426,6 +541,18 @@ class Caller:
             response: dict[str, Any] = getattr(client, operation)(**params)
         return response
 
+    def call_shared(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        """:meth:`call`, made once for every identical call in this account and region
+        (:class:`SharedCalls`)."""
+        key = ("call", service, operation, _params_key(params))
+        return self.account.shared(self.region).call(key, lambda: self.call(service, operation, **params))
+
+    def pages_shared(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """:meth:`pages`, read once for every identical listing in this account and region
+        (:class:`SharedCalls`)."""
+        key = ("pages", service, operation, _params_key(params))
+        return self.account.shared(self.region).pages(key, lambda: self.pages(service, operation, **params))
+
     def call_unslotted(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         """:meth:`call` without a budget slot, for a call made by a thread that may hold slots
         already (a credential refresh inside another call): its breaker and rate limit still apply."""
@@ -446,6 +573,11 @@ class Caller:
             if page is None:
                 return
             yield page
+
+
+def _params_key(params: dict[str, Any]) -> str:
+    """Parameters as a memo key: equal parameters (lists, nested shapes) give equal keys."""
+    return json.dumps(params, sort_keys=True, default=repr)
 
 
 RETRY_MODES = ("standard", "adaptive")
@@ -646,8 +778,9 @@ class Engine:
 
     def _list(self, caller: Caller, spec: ResourceSpec, opts: Options) -> list[dict[str, Any]]:
         seen: dict[str, dict[str, Any]] = {}
+        pages = caller.pages_shared if spec.shared_list else caller.pages
         for params in spec.params(opts) if spec.params else [{}]:
-            for page in caller.pages(spec.service, spec.operation, **params):
+            for page in pages(spec.service, spec.operation, **params):
                 found = jmespath.search(spec.items, page)
                 if spec.single:
                     found = (
@@ -726,7 +859,8 @@ class Engine:
             ]
         else:
             params = detail.params(item.raw) if detail.params else {}
-            result = caller.call(service, detail.operation, **params)
+            call = caller.call_shared if detail.shared else caller.call
+            result = call(service, detail.operation, **params)
             result.pop("ResponseMetadata", None)
             if detail.select:
                 result = jmespath.search(detail.select, result)

@@ -154,7 +154,8 @@ def _user_data(item: Item, opts: Options) -> dict[str, Any]:
 
 def _managed_docs(caller: Caller) -> dict[str, dict[str, Any]]:
     docs: dict[str, dict[str, Any]] = {}
-    for page in caller.pages("iam", _AUTH, Filter=["LocalManagedPolicy", "AWSManagedPolicy"]):
+    # Shared: the role and the user types both read every managed policy.
+    for page in caller.pages_shared("iam", _AUTH, Filter=["LocalManagedPolicy", "AWSManagedPolicy"]):
         for policy in page.get("Policies", []):
             docs[policy["Arn"]] = identity_policy_facts(_default_version(policy))
     return docs

@@ -28,6 +28,21 @@ def _set_region(resp: dict[str, Any], item: Item) -> None:
     item.raw["BucketRegion"] = item.region
 
 
+# ListBuckets names each bucket's region (``BucketRegion``) only when the request has a parameter
+# ("If the request contains at least one valid parameter, it is included in the response"): a page
+# size asks for it, and pages the listing as S3 wants for accounts of more than 10,000 buckets.
+_LIST_PAGE = 10_000  # MaxBuckets' maximum (botocore's model)
+
+
+def _location(caller: Caller, raw: dict[str, Any]) -> dict[str, Any]:
+    """The bucket's location: the region ListBuckets gave with it, else GetBucketLocation's answer
+    (an S3 that does not give it, an older API, a test server). Both go through ``_set_region``."""
+    listed = raw.get("BucketRegion")
+    if isinstance(listed, str) and listed:
+        return {"LocationConstraint": listed}
+    return caller.call("s3", "get_bucket_location", **_bucket(raw))
+
+
 def _pab(config: dict[str, Any] | None) -> dict[str, Any]:
     cfg = config or {}
     return {
@@ -158,6 +173,7 @@ define(
         family="s3",
         service="s3",
         operation="list_buckets",
+        params=lambda o: [{"MaxBuckets": _LIST_PAGE}],
         items="Buckets",
         id="Name",
         name="Name",
@@ -176,7 +192,7 @@ define(
         details=(
             Detail(
                 operation="get_bucket_location",
-                params=_bucket,
+                fetch=_location,
                 apply=_set_region,
                 attributes=("bucket_region",),
                 always=True,  # the bucket's region: its scope, and where its other details are read

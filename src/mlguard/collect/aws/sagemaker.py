@@ -102,6 +102,7 @@ def _spec(
                 operation=describe,
                 params=lambda r: {f"{key}Name": r[f"{key}Name"]},
                 attributes=extra.pop("attributes", ()),
+                shared=extra.pop("shared", False),
             ),
         )
     return ResourceSpec(
@@ -540,6 +541,7 @@ define(
         "EndpointConfig",
         describe="describe_endpoint_config",
         normalize=_endpoint_config,
+        shared=True,  # the endpoints using a config describe it too: one call per config
         attributes=(
             "variants",
             "is_gpu",
@@ -577,6 +579,7 @@ define(
                 params=lambda r: {"EndpointConfigName": r["EndpointConfigName"]},
                 when=lambda r: bool(r.get("EndpointConfigName")),
                 into="Config",
+                shared=True,  # as the endpoint_config type's own describe (and other endpoints')
                 attributes=(
                     "is_gpu",
                     "kms_key_id",

@@ -66,6 +66,12 @@ class Caller(Protocol):
 
     def pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]: ...
 
+    # The same, made once for every identical call of the account and region (``engine.SharedCalls``):
+    # for a call other types (or items) make too.
+    def call_shared(self, service: str, operation: str, **params: Any) -> dict[str, Any]: ...
+
+    def pages_shared(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]: ...
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Detail:
@@ -77,7 +83,9 @@ class Detail:
     JMESPath expression, as in :class:`ResourceSpec`). An error code in ``absent_codes``
     means "not configured" (stored as None), not a failure. ``fetch`` replaces the default call for
     details that need several calls (it must only call the operations listed in ``operation`` and
-    ``also``).
+    ``also``). ``shared``: the default call is made once per account and region for all the items
+    and types that make it with the same parameters (``engine.SharedCalls``; each gets its answer
+    or its error).
     """
 
     operation: str
@@ -93,6 +101,7 @@ class Detail:
     apply: Callable[[dict[str, Any], Item], None] | None = None
     when: Callable[[dict[str, Any]], bool] | None = None
     always: bool = False  # identity or scope (the bucket's region): made whatever the policies read
+    shared: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -128,6 +137,7 @@ class ResourceSpec:
     normalize: Callable[[Item, Options], dict[str, Any]] | None = None
     tags: str | None = None
     single: bool = False  # the "list" call returns one settings object; AccountId/Region are added
+    shared_list: bool = False  # its listing is read once with other types' identical ones (SharedCalls)
     absent_codes: frozenset[str] = frozenset()  # single: these codes mean "not configured" ({} read)
 
     def pruned(self, reads: frozenset[str] | None) -> Pruned:
