@@ -1,5 +1,5 @@
 """Microbenchmark botocore's per-call work that the collector's clients do for less (``clients.py``:
-``headers``, ``endpoints``, ``timestamps``), against botocore's own path: each step alone, then whole
+``sigv4``, ``headers``, ``endpoints``, ``timestamps``), against botocore's own path: each step alone, then whole
 calls over HTTP/1.1 keep-alive to a local server answering canned AWS answers (an IAM role listing
 in XML with timestamps, a SageMaker listing in JSON, an S3 bucket tagging in REST-XML).
 
@@ -35,7 +35,7 @@ from urllib3._collections import HTTPHeaderDict
 from urllib3.connection import _normalize_header_values  # type: ignore[attr-defined]
 from urllib3.util.response import assert_header_parsing
 
-from mlguard.collect.aws import endpoints, headers, timestamps
+from mlguard.collect.aws import endpoints, headers, sigv4, timestamps
 
 HEAD = (
     b"Server: Server\r\nDate: Sun, 06 Dec 2026 11:00:00 GMT\r\nContent-Type: text/xml\r\n"
@@ -67,6 +67,7 @@ TAGGING = (
 
 class _Answer(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as AWS
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK wait each
 
     def _answer(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -137,6 +138,7 @@ def _clients(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
         }
         if lean:
             for client in clients.values():
+                sigv4.install(client)
                 headers.install(client)
                 endpoints.install(client)
                 client._endpoint._response_parser_factory.set_parser_defaults(
@@ -166,6 +168,14 @@ def main() -> None:
         "timestamp ...Z",
         lambda: botocore.utils.parse_timestamp(stamp),
         lambda: timestamps.parse_timestamp(stamp),
+        5000,
+        rounds,
+    )
+    epoch = 1765000000.123
+    _ab(
+        "timestamp epoch number",
+        lambda: botocore.utils.parse_timestamp(epoch),
+        lambda: timestamps.parse_timestamp(epoch),
         5000,
         rounds,
     )

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.credentials
 import botocore.parsers
+import botocore.session
 import botocore.utils
 import pytest
 from botocore.credentials import Credentials
@@ -208,6 +210,92 @@ def test_a_json_answer_s_epoch_timestamps_are_botocore_s() -> None:
                 _outcome(lambda m: m["CreationTime"], m) for m in theirs
             ]
             assert ours == theirs
+
+
+def _clock(now: datetime.datetime) -> tuple[Any, ...]:
+    """All of a current time but the instant (two readings of the clock differ)."""
+    return (type(now), type(now.tzinfo), now.fold, now.utcoffset(), now.dst(), now.tzname())
+
+
+@pytest.mark.parametrize("name", EPOCH_ZONES)
+def test_the_credentials_clock_reads_as_botocore_s(name: str) -> None:
+    with _local_zone(name):
+        before = botocore.credentials._local_now()  # type: ignore[attr-defined]
+        ours = timestamps.local_now()
+        after = botocore.credentials._local_now()  # type: ignore[attr-defined]
+        assert _clock(before) == _clock(ours) == _clock(after)
+        assert before <= ours <= after
+        assert ours.tzinfo == dateutil_tz.tzlocal()
+        # what the refresh decision reads: seconds to an expiry, either side of it
+        for expiry in (after + datetime.timedelta(seconds=900), before - datetime.timedelta(seconds=900)):
+            ahead, late = expiry - after, expiry - before
+            assert ahead <= expiry - ours <= late
+
+
+def _assumed(expiry: datetime.datetime) -> tuple[Any, list[int]]:
+    """An assumed role's refreshable credentials, given to a client of the collector's sessions,
+    and the refreshes they made."""
+    refreshed: list[int] = []
+
+    def fetch() -> dict[str, str]:
+        refreshed.append(1)
+        return {
+            "access_key": "AKIATWO",
+            "secret_key": "s2",
+            "token": "t2",
+            "expiry_time": "2099-01-01T00:00:00Z",
+        }
+
+    credentials = botocore.credentials.RefreshableCredentials.create_from_metadata(
+        {"access_key": "AKIAONE", "secret_key": "s", "token": "t", "expiry_time": expiry.isoformat()},
+        refresh_using=fetch,
+        method="assume-role",
+    )
+    collector = AwsCollector(ScopeConfig())
+    collector.base_session()
+    collector.session_with(credentials, "us-east-1").client("sts")  # (which installs the clock)
+    return credentials, refreshed
+
+
+def test_assumed_credentials_read_the_collector_s_clock_and_refresh_as_before() -> None:
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=60)  # within the 15 min
+    credentials, refreshed = _assumed(soon)
+    assert credentials._time_fetcher is timestamps.local_now
+    assert credentials.refresh_needed()  # as botocore's clock says
+    assert credentials.get_frozen_credentials().access_key == "AKIATWO"
+    assert refreshed == [1]
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+    credentials, refreshed = _assumed(later)
+    assert not credentials.refresh_needed()
+    assert credentials.get_frozen_credentials().access_key == "AKIAONE"
+    assert refreshed == []
+    plain = botocore.credentials.RefreshableCredentials.create_from_metadata(
+        {"access_key": "A", "secret_key": "s", "token": "t", "expiry_time": later.isoformat()},
+        refresh_using=dict,
+        method="assume-role",
+    )
+    boto3.Session(botocore_session=_core_with(plain)).client("sts", region_name="us-east-1")
+    assert plain._time_fetcher is botocore.credentials._local_now  # type: ignore[attr-defined]
+
+
+def _core_with(credentials: Any) -> Any:
+    core = botocore.session.Session()
+    core._credentials = credentials
+    return core
+
+
+def test_the_clock_is_botocore_s_where_its_code_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = timestamps.reproduced()
+    name = "credentials._local_now"
+    monkeypatch.setattr(timestamps, "reproduced", lambda: {**table, name: (table[name][0], {"0" * 16})})
+    timestamps.reviewed.cache_clear()
+    try:
+        later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+        credentials, _ = _assumed(later)
+        assert credentials._time_fetcher is botocore.credentials._local_now  # type: ignore[attr-defined]
+    finally:
+        monkeypatch.undo()
+        timestamps.reviewed.cache_clear()
 
 
 def test_collector_sessions_parse_with_it_and_plain_boto3_does_not() -> None:

@@ -25,6 +25,10 @@ then always False: it compares a time with itself). So an ``int`` or ``float`` i
 ``fromtimestamp(value, datetime.UTC)`` (the same rounding and range checks: the same C code) plus
 that offset, with a new ``tzlocal()`` attached; any error, and every zone with daylight saving
 time, goes to botocore's own function (its fallbacks and messages included).
+
+The same reading gives :func:`local_now`, ``botocore.credentials._local_now()``
+(``datetime.datetime.now(tzlocal())``), the clock an assumed role's refreshable credentials read
+before every signature, to decide whether to refresh; :func:`install_clock` gives it to them.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import botocore.credentials
 import botocore.utils
 import dateutil.parser  # type: ignore[import-untyped]  # botocore's dependency, without stubs
 from dateutil import tz
@@ -147,13 +152,42 @@ def parse_timestamp(value: Any) -> datetime.datetime:
     return parsed
 
 
+def local_now() -> datetime.datetime:
+    """``botocore.credentials._local_now()``, the current time as a ``tzlocal()`` datetime, read as
+    :func:`parse_timestamp` reads an epoch number (``datetime.now(tz)`` is ``fromtimestamp`` of the
+    clock's reading: the same C code, the UTC time, then ``tz.fromutc``)."""
+    offset = _epoch_offset()
+    if offset is not None:
+        try:
+            wall = datetime.datetime.now(_UTC) + offset
+        except OverflowError:
+            pass
+        else:
+            return wall.replace(tzinfo=tz.tzlocal())
+    credentials: Any = botocore.credentials  # its stubs lack the private function
+    now: datetime.datetime = credentials._local_now()
+    return now
+
+
+def install_clock(credentials: Any) -> bool:
+    """Let ``credentials`` (botocore's refreshable credentials, reading botocore's clock) read the
+    time with :func:`local_now`, where botocore's code is the code reviewed. Whether it did."""
+    reads: Any = getattr(credentials, "_time_fetcher", None)
+    if reads is None or reads is not getattr(botocore.credentials, "_local_now", None) or not reviewed():
+        return reads is local_now
+    credentials._time_fetcher = local_now
+    return True
+
+
 def reproduced() -> Reproduced:
     """botocore's timestamp reading that :func:`parse_timestamp` reproduces for ``...Z`` values
     and epoch numbers, with the digests of the versions reviewed (botocore 1.44.18; for dateutil's
     ``tzlocal``, whose ``fromutc`` the epoch numbers' reading reproduces, dateutil 2.9.0)."""
     utils: Any = botocore.utils  # its stubs lack the private function
+    credentials: Any = botocore.credentials
     local: Any = tz.tzlocal
     return {
+        "credentials._local_now": (credentials._local_now, {"5c26d7e6d851669e"}),
         "parse_timestamp": (utils.parse_timestamp, {"9c99fa67c1d1302f"}),
         "_parse_timestamp_with_tzinfo": (utils._parse_timestamp_with_tzinfo, {"dc76511bfbc420a2"}),
         "get_tzinfo_options": (utils.get_tzinfo_options, {"8be2939426b0f129"}),
