@@ -1,7 +1,9 @@
 """Microbenchmark botocore's per-call work that the collector's clients do for less (``clients.py``:
-``sigv4``, ``headers``, ``endpoints``, ``timestamps``), against botocore's own path: each step alone, then whole
-calls over HTTP/1.1 keep-alive to a local server answering canned AWS answers (an IAM role listing
-in XML with timestamps, a SageMaker listing in JSON, an S3 bucket tagging in REST-XML).
+``sigv4``, ``headers``, ``endpoints``, ``timestamps``), against botocore's own path: each step
+alone, then whole calls over HTTP/1.1 keep-alive to a local server answering canned AWS answers
+(an IAM role listing in XML with timestamps, a SageMaker listing in JSON with an epoch-number
+timestamp, an S3 bucket tagging in REST-XML), signed with an assumed role's refreshable
+credentials as the collector's member-account clients are.
 
 CPU seconds of the calling thread (``time.thread_time``), botocore's way and the collector's
 alternately (A, B, A, B...), best and median of the rounds. Figures are printed, never asserted.
@@ -28,9 +30,11 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import botocore.credentials
 import botocore.session
 import botocore.utils
 from botocore.config import Config
+from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 from urllib3._collections import HTTPHeaderDict
 from urllib3.connection import _normalize_header_values  # type: ignore[attr-defined]
 from urllib3.util.response import assert_header_parsing
@@ -126,11 +130,29 @@ def _plain(answer: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+class _Assumed(CredentialProvider):  # type: ignore[misc]
+    """An assumed role's credentials, as the collector's sessions of member accounts hold."""
+
+    METHOD = "assume-role"
+
+    def load(self) -> RefreshableCredentials:
+        return RefreshableCredentials.create_from_metadata(
+            {
+                "access_key": "ASIAEXAMPLE",
+                "secret_key": "secret",
+                "token": "token",
+                "expiry_time": "2099-01-01T00:00:00Z",
+            },
+            refresh_using=dict,
+            method=self.METHOD,
+        )
+
+
 def _clients(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
     made: list[dict[str, Any]] = []
     for lean in (False, True):
         session = botocore.session.Session()
-        session.set_credentials("AKIAEXAMPLE", "secret")
+        session.register_component("credential_provider", CredentialResolver([_Assumed()]))
         config = Config(retries={"total_max_attempts": 1}, s3={"addressing_style": "path"})
         clients = {
             s: session.create_client(s, region_name="us-east-1", endpoint_url=url, config=config)
@@ -176,6 +198,16 @@ def main() -> None:
         "timestamp epoch number",
         lambda: botocore.utils.parse_timestamp(epoch),
         lambda: timestamps.parse_timestamp(epoch),
+        5000,
+        rounds,
+    )
+
+    theirs_credentials, mine_credentials = _Assumed().load(), _Assumed().load()
+    timestamps.install_clock(mine_credentials)
+    _ab(
+        "credentials' expiry check (per signature)",
+        theirs_credentials.get_frozen_credentials,
+        mine_credentials.get_frozen_credentials,
         5000,
         rounds,
     )
