@@ -2,9 +2,10 @@
 only on the code it was reviewed against.
 
 The collector's clients take cheaper paths than botocore's for a few steps of every call (SigV4
-signing, ``sigv4.py``; endpoint parameters, ``endpoints.py``; ``...Z`` timestamps,
-``timestamps.py``), each reproducing what botocore's code does, step for step, and tested against
-it. botocore is not pinned: a later version may change that code, and a shortcut that no longer
+signing, ``sigv4.py``; endpoint parameters, ``endpoints.py``; ``...Z`` and epoch-number
+timestamps and the credentials' clock, ``timestamps.py``, which also reproduces dateutil's
+``tzlocal``), each reproducing what botocore's code does, step for step, and tested against it.
+botocore (and dateutil) are not pinned: a later version may change that code, and a shortcut that no longer
 matches could sign, route or read differently. So each shortcut names the code it reproduces with
 the digests of the versions reviewed (:data:`Reproduced`), and is given to a client only where
 :func:`unchanged` finds that code here as reviewed; elsewhere botocore's own code runs (slower,

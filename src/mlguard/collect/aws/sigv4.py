@@ -40,6 +40,7 @@ import botocore.awsrequest
 import botocore.compat
 import botocore.signers
 
+from mlguard.collect.aws import timestamps
 from mlguard.collect.aws.reviewed import Reproduced, unchanged
 
 _auth: Any = botocore.auth  # read at call time: whatever botocore's module holds then (frozen clocks)
@@ -391,7 +392,10 @@ def reviewed() -> bool:
 def install(client: Any) -> None:
     """Sign ``client``'s requests with the lean signers (a no-op for a signer that is not exactly
     botocore's ``RequestSigner``, or where botocore's code is not the code reviewed:
-    :func:`reviewed`)."""
+    :func:`reviewed`), and its credentials the collector's clock (``timestamps.install_clock``)."""
     signer: Any = getattr(client, "_request_signer", None)
     if type(signer) is _BOTOCORE_SIGNER and reviewed():
         signer.__class__ = LeanRequestSigner
+    # the expiry check before each signature (an assumed role's refreshable credentials) reads the
+    # clock without dateutil's tzlocal.fromutc, where that is botocore's reading (timestamps.py)
+    timestamps.install_clock(getattr(signer, "_credentials", None))
