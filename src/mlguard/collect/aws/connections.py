@@ -40,7 +40,7 @@ from typing import Any
 import botocore.session
 from botocore.httpsession import URLLib3Session, create_urllib3_context, get_cert_path
 
-from mlguard.collect.aws import clients
+from mlguard.collect.aws import clients, configreads
 
 try:  # urllib3's own test (urllib3.util.ssl_), before loading a key whose passphrase it would ask for
     from urllib3.util.ssl_ import _is_key_file_encrypted
@@ -265,12 +265,14 @@ class Session(botocore.session.Session):
     def __init__(self, pools: Pools, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pools = pools
+        configreads.adopt(self)  # a client's configuration read once per variable (configreads.py)
 
     def _register_builtin_handlers(self, events: Any) -> None:
         clients.share_aliases(events)  # before its ~130 registrations: each name aliased once a process
         super()._register_builtin_handlers(events)  # type: ignore[misc]  # not in its stubs
 
     def create_client(self, *args: Any, **kwargs: Any) -> Any:
-        client = super().create_client(*args, **kwargs)
+        with configreads.reading_once():
+            client = super().create_client(*args, **kwargs)
         self.pools.adopt(client)
         return client
