@@ -88,7 +88,8 @@ def main() -> None:
             figures[name].append(_round(make, collector, args.accounts, services))
     clients = args.accounts * len(REGIONS) * len(services)
     print(
-        f"{len(services)} services x {len(REGIONS)} regions x {args.accounts} accounts = {clients} clients a round"
+        f"{len(services)} services x {len(REGIONS)} regions x {args.accounts} accounts:"
+        f" {clients} clients a round"
     )
     print(f"{'us of thread CPU':<24}{'per client (best/median)':>28}{'per session (best/median)':>30}")
     for name, rounds in figures.items():
