@@ -16,9 +16,10 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError
 from botocore.hooks import EVENT_ALIASES, EventAliaser
+from botocore.httpsession import URLLib3Session
 from botocore.retries.standard import RetryContext
 
-from mlguard.collect.aws import AwsCollector, clients, configreads, families, rulesets  # noqa: F401
+from mlguard.collect.aws import AwsCollector, clients, configreads, connections, families, rulesets  # noqa: F401
 from mlguard.collect.aws.spec import SPECS
 from mlguard.config import ScopeConfig
 
@@ -351,3 +352,55 @@ def test_where_botocore_s_code_changed_its_own_path_runs_and_clients_are_the_sam
     finally:
         monkeypatch.undo()
         module.reviewed.cache_clear()
+
+
+def test_botocore_s_http_session_of_a_client_being_made_gets_the_shared_context_not_a_new_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collector = AwsCollector(ScopeConfig())
+    collector.base_session()
+    session = collector.session_with(Credentials("AKIAONE", "secret"), "us-east-1")
+    made: list[Any] = []
+    original = URLLib3Session.__init__
+
+    def seen(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(URLLib3Session, "__init__", seen)
+    client = session.client("sagemaker", region_name="us-east-1", config=collector.config)
+    ours = client._endpoint.http_session
+    assert type(ours) is connections._ClientHttp  # botocore's was replaced before any use
+    botocores = [m for m in made if type(m) is URLLib3Session]
+    assert len(botocores) == 1
+    context = botocores[0]._manager.connection_pool_kw["ssl_context"]
+    if connections.reviewed():
+        assert context is ours._shared.context.ssl  # no context made for an HTTP session never used
+    # outside the collector's making of a client: botocore's own, a new context each
+    plain = [URLLib3Session(), URLLib3Session()]
+    contexts = [p._manager.connection_pool_kw["ssl_context"] for p in plain]
+    assert contexts[0] is not contexts[1]
+    assert all(c is not ours._shared.context.ssl for c in contexts)
+    other = boto3.Session(aws_access_key_id="A", aws_secret_access_key="s").client(
+        "sagemaker", region_name="us-east-1"
+    )
+    assert other._endpoint.http_session._manager.connection_pool_kw["ssl_context"] is not context
+
+
+def test_where_botocore_s_http_session_changed_each_client_s_makes_its_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collector = AwsCollector(ScopeConfig())
+    collector.base_session()
+    session = collector.session_with(Credentials("AKIAONE", "secret"), "us-east-1")
+    _changed(connections, monkeypatch)
+    try:
+        assert not connections.reviewed()
+        with connections.making_client():
+            contexts = [URLLib3Session()._manager.connection_pool_kw["ssl_context"] for _ in range(2)]
+        assert contexts[0] is not contexts[1]
+        client = session.client("sagemaker", region_name="us-east-1", config=collector.config)
+        assert _request(client, LIST_MODELS)[1] == "https://api.sagemaker.us-east-1.amazonaws.com/"
+    finally:
+        monkeypatch.undo()
+        connections.reviewed.cache_clear()

@@ -194,13 +194,10 @@ def preload(services: Iterable[str]) -> None:
         for service in sorted(set(services)):
             for kind in ("service-2", "endpoint-rule-set-1"):
                 loader.load_service_model(service, kind)
-    for shortcut in (
-        sigv4,
-        endpoints,
-        timestamps,
-        rulesets,
-    ):  # read botocore's source here, not in every child
-        shortcut.reviewed()
+    from mlguard.collect.aws import configreads, connections  # (they import this module)
+
+    for shortcut in (sigv4, endpoints, timestamps, rulesets, configreads, connections):
+        shortcut.reviewed()  # botocore's source read here, not in every child
 
 
 def _node_copy(node: dict[str, Any]) -> dict[str, Any]:
