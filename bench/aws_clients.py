@@ -9,6 +9,13 @@ thread (``time.thread_time``) per client and per session, best and median of the
 are printed, never asserted. Offline: the clients are made, never called.
 
     PYTHONPATH=$PWD/src .venv/bin/python bench/aws_clients.py [--rounds 5] [--accounts 3]
+
+Figures (14:31 UTC Dec 6, 2 shared cores, load ~9; best of 5 rounds, two runs each, alternately
+with main's ``src`` at 3fb28f8): a collector's client 1014-1040 us (main) -> 368-376 us (this
+branch: parsed endpoint rule sets shared, configuration read once per variable per client, no SSL
+context made for the HTTP session the shared pools replace, one event-alias cache); a collector's
+session 4.4 ms -> 1.4-1.5 ms (the alias cache). botocore's own way (a session per account with its
+own loader, which parses every service model again): 27-28 ms a client, 4.8 ms a session.
 """
 
 from __future__ import annotations

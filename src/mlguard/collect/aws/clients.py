@@ -11,7 +11,8 @@ service), so it rebuilt and re-resolved the same models hundreds of times.
 :func:`share` ties a cache to one botocore loader (the collector's, shared by the sessions of every
 account): clients created from a session using that loader get the service model and the client
 class made by the first client of that (service, API version). The collector's sessions and their
-clients alias event names through one cache (:class:`SharedAliaser`).
+clients alias event names through one cache (:class:`SharedAliaser`), and clients of one service
+share its parsed endpoint rule set (``rulesets``: each keeps its own resolver).
 Nothing else is shared: each client keeps its own credentials, region, endpoint, config, HTTP
 pool, retry state and event handlers (the read-only guard's included), as before. Sessions with
 any other loader are not affected (botocore's own behaviour).
