@@ -10,7 +10,9 @@ service), so it rebuilt and re-resolved the same models hundreds of times.
 
 :func:`share` ties a cache to one botocore loader (the collector's, shared by the sessions of every
 account): clients created from a session using that loader get the service model and the client
-class made by the first client of that (service, API version), and the alias cache of the first.
+class made by the first client of that (service, API version). The collector's sessions and their
+clients alias event names through one cache (:class:`SharedAliaser`), and clients of one service
+share its parsed endpoint rule set (``rulesets``: each keeps its own resolver).
 Nothing else is shared: each client keeps its own credentials, region, endpoint, config, HTTP
 pool, retry state and event handlers (the read-only guard's included), as before. Sessions with
 any other loader are not affected (botocore's own behaviour).
@@ -55,7 +57,7 @@ import botocore.parsers
 import botocore.session
 from botocore.hooks import EVENT_ALIASES, EventAliaser, HierarchicalEmitter, NodeList
 
-from mlguard.collect.aws import endpoints, headers, sigv4, timestamps
+from mlguard.collect.aws import endpoints, headers, rulesets, sigv4, timestamps
 from mlguard.gc_pause import gc_paused
 
 
@@ -65,7 +67,7 @@ class SharedModels:
     def __init__(self) -> None:
         self.models: dict[tuple[str, str | None], Any] = {}
         self.classes: dict[int, type] = {}  # id of a shared model (kept in ``models``) -> its class
-        self.aliases: dict[str, str] = {}  # event name -> aliased name (botocore's default aliases)
+        self.providers = rulesets.Providers()  # parsed endpoint rule sets (see rulesets.py)
         self.lock = threading.RLock()
 
 
@@ -104,19 +106,49 @@ class _SharingClientCreator(_BOTOCORE_CREATOR):  # type: ignore[misc]
                 shared.classes[id(service_model)] = cls
         return cls
 
+    def _get_client_args(self, *args: Any) -> Any:
+        shared = self._shared()
+        if shared is None:
+            return super()._get_client_args(*args)
+        return rulesets.client_args(self, shared.providers, args)  # one parsed rule set per service
+
     def create_client(self, *args: Any, **kwargs: Any) -> Any:
         client = super().create_client(*args, **kwargs)
         shared = self._shared()
-        events: Any = client.meta.events
-        aliaser = type(events) is EventAliaser  # botocore's own, whose private cache is set here
-        if shared is not None and aliaser and events._event_aliases == EVENT_ALIASES:
-            events._alias_name_cache = shared.aliases  # a pure function of the name: share its cache
         if shared is not None:
             sigv4.install(client)  # the collector's clients sign as botocore does, at less cost
             headers.install(client)  # answers' headers read without the email package
             endpoints.install(client)  # endpoint parameters gathered from a plan per operation
             _read_timestamps(client)
         return client
+
+
+#: event name -> its name with botocore's default aliases (:data:`EVENT_ALIASES`) applied: the cache
+#: of every :class:`SharedAliaser` of the process (a function of the name alone).
+ALIASES: dict[str, str] = {}
+
+_BOTOCORE_ALIASER: Any = EventAliaser  # its stubs lack the private parts used here
+
+
+class SharedAliaser(_BOTOCORE_ALIASER):  # type: ignore[misc]
+    """botocore's event aliaser, whose cache of aliased names is :data:`ALIASES`, and whose copies
+    (a client's emitter is a copy of its session's) keep it. botocore starts an empty cache for
+    every session and every copy, then aliases each of the session's ~130 and a client's ~15
+    registrations again (a loop over the ~40 aliases for each new name)."""
+
+    def __copy__(self) -> Any:
+        new = super().__copy__()
+        if self._alias_name_cache is ALIASES and new._event_aliases == EVENT_ALIASES:
+            new._alias_name_cache = ALIASES
+        return new
+
+
+def share_aliases(events: Any) -> None:
+    """Make ``events`` (a session's) a :class:`SharedAliaser` if it is botocore's own aliaser with
+    botocore's default aliases (otherwise its names may alias differently: it is left as it is)."""
+    if type(events) is _BOTOCORE_ALIASER and events._event_aliases == EVENT_ALIASES:
+        events.__class__ = SharedAliaser
+        events._alias_name_cache = ALIASES
 
 
 def _read_timestamps(client: Any) -> None:
@@ -163,8 +195,10 @@ def preload(services: Iterable[str]) -> None:
         for service in sorted(set(services)):
             for kind in ("service-2", "endpoint-rule-set-1"):
                 loader.load_service_model(service, kind)
-    for shortcut in (sigv4, endpoints, timestamps):  # read botocore's source here, not in every child
-        shortcut.reviewed()
+    from mlguard.collect.aws import configreads, connections  # (they import this module)
+
+    for shortcut in (sigv4, endpoints, timestamps, rulesets, configreads, connections):
+        shortcut.reviewed()  # botocore's source read here, not in every child
 
 
 def _node_copy(node: dict[str, Any]) -> dict[str, Any]:

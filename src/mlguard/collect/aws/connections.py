@@ -33,12 +33,20 @@ client's bundle, given per connection).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import ssl
 import threading
+from collections.abc import Iterator
 from typing import Any
 
+import botocore.endpoint
 import botocore.session
 from botocore.httpsession import URLLib3Session, create_urllib3_context, get_cert_path
+
+from mlguard.collect.aws import clients, configreads
+from mlguard.collect.aws.reviewed import Reproduced, unchanged
 
 try:  # urllib3's own test (urllib3.util.ssl_), before loading a key whose passphrase it would ask for
     from urllib3.util.ssl_ import _is_key_file_encrypted
@@ -257,14 +265,80 @@ def _frozen(value: Any) -> Any:
     return value
 
 
+#: whether a :class:`Session` is making a client in this context (whose HTTP session it replaces)
+_MAKING: contextvars.ContextVar[bool] = contextvars.ContextVar("mlguard_making_client", default=False)
+_BOTOCORE_SSL_CONTEXT: Any = _BOTOCORE_HTTP._get_ssl_context
+
+
+@contextlib.contextmanager
+def making_client() -> Iterator[None]:
+    """Within: a :class:`Session` is making a client in this context (see :func:`_ssl_context`)."""
+    token = _MAKING.set(True)
+    try:
+        yield
+    finally:
+        _MAKING.reset(token)
+
+
+def _ssl_context(http: Any) -> ssl.SSLContext:
+    """``URLLib3Session._get_ssl_context`` while the collector's sessions are in this process.
+
+    botocore makes an HTTP session for every client, and for it a new ``SSLContext``
+    (``create_urllib3_context``: ~0.13 ms of CPU, a fifth of the cost of a client), given to a
+    pool manager that opens nothing: :meth:`Pools.adopt` replaces that HTTP session with one sending
+    through the shared pools before the client sends anything. So while a :class:`Session` makes a
+    client (and only for botocore's own HTTP session class), the context given is the one the
+    shared pools will use for these settings (:func:`context_for`: made by the same
+    ``create_urllib3_context``); everywhere else, botocore's own new context."""
+    if _MAKING.get() and type(http) is _BOTOCORE_HTTP and reviewed():
+        ca = get_cert_path(http._verify) if http._verify else False
+        shared: ssl.SSLContext = context_for(ca, http._cert_file, http._key_file).ssl
+        return shared
+    context: ssl.SSLContext = _BOTOCORE_SSL_CONTEXT(http)
+    return context
+
+
+def reproduced() -> Reproduced:
+    """The botocore code :func:`_ssl_context` relies on (an HTTP session's context is made in its
+    constructor for its pool managers, and used only when it sends: never, for a client whose HTTP
+    session :meth:`Pools.adopt` replaces), with the digests of the versions reviewed (botocore
+    1.44.18)."""
+    endpoint: Any = botocore.endpoint.EndpointCreator
+    table: list[tuple[str, Any, set[str]]] = [
+        ("URLLib3Session._get_ssl_context", _BOTOCORE_SSL_CONTEXT, {"edf40308e93a7944"}),
+        ("URLLib3Session.__init__", _BOTOCORE_HTTP.__init__, {"9feaa1cb12588f9a"}),
+        (
+            "URLLib3Session._get_pool_manager_kwargs",
+            _BOTOCORE_HTTP._get_pool_manager_kwargs,
+            {"afc825ce8ef08191"},
+        ),
+        ("EndpointCreator.create_endpoint", endpoint.create_endpoint, {"7e17d54b58eec698"}),
+    ]
+    return {name: (code, digests) for name, code, digests in table}
+
+
+@functools.cache
+def reviewed() -> bool:
+    """Whether botocore's HTTP session is, here, the code :func:`_ssl_context` was reviewed against
+    (:mod:`mlguard.collect.aws.reviewed`): if not, every client's HTTP session makes its context."""
+    return unchanged(reproduced())
+
+
 class Session(botocore.session.Session):
     """A botocore session whose clients send through ``pools`` (:meth:`Pools.adopt`)."""
 
     def __init__(self, pools: Pools, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pools = pools
+        configreads.adopt(self)  # a client's configuration read once per variable (configreads.py)
+        _BOTOCORE_HTTP._get_ssl_context = _ssl_context  # (see there: the same for anyone else)
+
+    def _register_builtin_handlers(self, events: Any) -> None:
+        clients.share_aliases(events)  # before its ~130 registrations: each name aliased once a process
+        super()._register_builtin_handlers(events)  # type: ignore[misc]  # not in its stubs
 
     def create_client(self, *args: Any, **kwargs: Any) -> Any:
-        client = super().create_client(*args, **kwargs)
+        with making_client(), configreads.reading_once():
+            client = super().create_client(*args, **kwargs)
         self.pools.adopt(client)
         return client
