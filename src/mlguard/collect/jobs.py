@@ -12,9 +12,9 @@ Databricks process when one of its workspace threads is free (:class:`~mlguard.c
 this process keeps the claims in a :class:`Registry`, which the children ask through their pipes):
 a process that is busier, or has drawn larger units, claims fewer, so the processes finish together
 whatever the sizes, where a placement fixed in advance (``--shard``'s hash, or a previous run's
-sizes) leaves one process working after the others. This process merges the parts with :func:`mlguard.merge.merge_inventories`,
-the merge of ``mlguard merge``. The merged inventory is the one a single process would have read:
-every unit read once by one process.
+sizes) leaves one process working after the others. This process merges the parts with
+:func:`mlguard.merge.merge_inventories`, the merge of ``mlguard merge``. The merged inventory is the
+one a single process would have read: every unit read once by one process.
 
 Forked, not spawned: a child starts at once with the configuration, policies and imported SDKs of
 this process, whose memory it shares until it writes to it, and this process collects too rather
