@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import groupby
 from operator import attrgetter
 
 from mlguard.errors import InputError
@@ -87,23 +88,32 @@ def _status(counts: dict[str, int]) -> str:
 
 class ResultIndex:
     """The results of a scan by policy and by ``framework:requirement`` key, each in scan order:
-    built once, so a framework's requirements cost their results, not a pass over every result."""
+    built once, so a framework's requirements cost their results, not a pass over every result.
+
+    Built a run at a time: consecutive results of one policy with equal ``compliance`` lists (the
+    evaluator gives a policy's results one list) are listed together, a few list extensions per
+    run rather than a dict lookup per result and key."""
 
     def __init__(self, scan: ScanResult) -> None:
         self.by_policy: dict[str, list[Result]] = {}
         self.by_key: dict[str, list[Result]] = {}
         by_policy, by_key = self.by_policy, self.by_key
-        for r in scan.results:
-            listed = by_policy.get(r.policy_id)
+        for (policy_id, compliance), run in groupby(scan.results, _POLICY_AND_COMPLIANCE):
+            results = list(run)
+            listed = by_policy.get(policy_id)
             if listed is None:
-                listed = by_policy[r.policy_id] = []
-            listed.append(r)
-            for key in r.compliance:
+                by_policy[policy_id] = results
+            else:
+                listed += results
+            for key in dict.fromkeys(compliance):  # a key given twice lists its results once
                 listed = by_key.get(key)
                 if listed is None:
-                    by_key[key] = [r]
-                elif listed[-1] is not r:  # a key given twice lists its result once
-                    listed.append(r)
+                    by_key[key] = results.copy()
+                else:
+                    listed += results
+
+
+_POLICY_AND_COMPLIANCE = attrgetter("policy_id", "compliance")
 
 
 def framework_status(
@@ -115,7 +125,9 @@ def framework_status(
     reqs: list[RequirementStatus] = []
     for req in framework.requirements:
         key = f"{framework.id}:{req.id}"
-        results = [r for pid in req.policies for r in by_policy.get(pid, [])]
+        results: list[Result] = []
+        for pid in req.policies:
+            results += by_policy.get(pid, ())
         # Results mapped through Result.compliance only (e.g. checkov mappings) count too.
         mapped = index.by_key.get(key)
         if mapped:

@@ -229,9 +229,33 @@ def _result(result: Result, rule_index: int) -> dict[str, Any]:
 _NEGATIVE_RANK = {s: -s.rank for s in Severity}
 
 
-def _sort_key(result: Result) -> tuple[int, int, str]:
-    # Most severe first, FAIL before ERROR, then stable by fingerprint: truncation keeps the worst.
-    return (_NEGATIVE_RANK[result.severity], 0 if result.status is Status.FAIL else 1, result.fingerprint)
+_GROUP = attrgetter("severity", "status")
+_FINGERPRINT = attrgetter("fingerprint")
+
+
+def _group_order(group: tuple[Severity, Status]) -> tuple[int, int]:
+    # Most severe first, FAIL before ERROR, then (within a group) stable by fingerprint:
+    # truncation keeps the worst.
+    severity, status = group
+    return (_NEGATIVE_RANK[severity], 0 if status is Status.FAIL else 1)
+
+
+def _worst(results: list[Result], limit: int) -> tuple[list[Result], int]:
+    """The FAIL and ERROR results sorted by (severity, status, fingerprint), the first ``limit``,
+    and how many there were. Grouped by severity and status first (in scan order), so only the
+    groups that make the cut are sorted, by fingerprint alone (stable: the same order)."""
+    groups: dict[tuple[Severity, Status], list[Result]] = defaultdict(list)
+    for r in results:
+        groups[_GROUP(r)].append(r)
+    worst: list[Result] = []
+    count = 0
+    for key in sorted((k for k in groups if k[1] in EXPORTED), key=_group_order):
+        group = groups[key]
+        count += len(group)
+        if len(worst) < limit:
+            group.sort(key=_FINGERPRINT)
+            worst += group[: limit - len(worst)]
+    return worst, count
 
 
 _AWS_ACCOUNT = re.compile(r"\d{12}")
@@ -297,9 +321,8 @@ def _run(
 ) -> dict[str, Any]:
     """One run; with ``pending``, its results are a placeholder recorded there, not dicts."""
     policies = {p.id: p for p in scan.policies}
-    exported = sorted((r for r in results if r.status in EXPORTED), key=_sort_key)
-    dropped_results = max(0, len(exported) - MAX_RESULTS_PER_RUN)
-    exported = exported[:MAX_RESULTS_PER_RUN]
+    exported, count = _worst(results, MAX_RESULTS_PER_RUN)
+    dropped_results = max(0, count - MAX_RESULTS_PER_RUN)
 
     rule_ids: list[str] = []
     seen: set[str] = set()
