@@ -282,42 +282,58 @@ def evaluate_inventory(
 _SHAREABLE = frozenset({str, type(None), bool, int})
 
 
-@dataclass
 class _Shared:
     """What many results of one policy hold equal, held once: 300k results at 100k resources
     repeat a few messages and evidences. Shared values are never changed in place (the models are
-    frozen; a copy with an update gets its own), so sharing them changes no output."""
+    frozen; a copy with an update gets its own), so sharing them changes no output. ``fields``:
+    the fields of a result of the policy, each result's own replaced in a copy of them."""
 
-    compliance: list[str]
-    messages: dict[str, str] = field(default_factory=dict)
-    evidence: dict[tuple[Any, ...], Evidence] = field(default_factory=dict)
+    def __init__(self, policy: Policy) -> None:
+        self.compliance = list(policy.compliance)
+        self.messages: dict[str, str] = {}
+        self.evidence: dict[tuple[Any, ...], Evidence] = {}
+        self.policy_id = policy.id
+        self.fields = Result.built(
+            policy_id=policy.id,
+            resource_uid="",
+            resource_type=policy.resource,
+            resource_name=None,
+            provider=policy.provider,
+            account=None,
+            region=None,
+            workspace=None,
+            status=Status.ERROR,
+            severity=policy.severity,
+            category=policy.category,
+            title=policy.title,
+            message="",
+            evidence=_NO_EVIDENCE,
+            compliance=self.compliance,
+        ).__dict__
 
     def message(self, text: str) -> str:
         return self.messages.setdefault(text, text)
 
 
-def _result(
-    policy: Policy, r: Resource, status: Status, message: str, evidence: Evidence, shared: _Shared
-) -> Result:
-    """The result of ``policy`` on ``r``: every value is the evaluator's own or comes from models
-    already validated (the policy, the resource), so it is built without validating them again."""
-    return Result.built(
-        policy_id=policy.id,
-        resource_uid=r.uid,
-        resource_type=policy.resource,
-        resource_name=r.name,
-        provider=r.provider,
-        account=r.account,
-        region=r.region,
-        workspace=r.workspace,
-        status=status,
-        severity=policy.severity,
-        category=policy.category,
-        title=policy.title,
-        message=shared.message(message),
-        evidence=evidence,
-        compliance=shared.compliance,
-    )
+_NO_EVIDENCE = Evidence()
+
+
+def _result(r: Resource, status: Status, message: str, evidence: Evidence, shared: _Shared) -> Result:
+    """The result of the policy of ``shared`` on ``r``: every value is the evaluator's own or comes
+    from models already validated (the policy, the resource), so it is built without validating
+    them again (:meth:`Result.built`'s, with the policy's fields copied)."""
+    fields = shared.fields.copy()
+    fields["resource_uid"] = uid = r.uid
+    fields["resource_name"] = r.name
+    fields["provider"] = r.provider
+    fields["account"] = r.account
+    fields["region"] = r.region
+    fields["workspace"] = r.workspace
+    fields["status"] = status
+    fields["message"] = shared.message(message)
+    fields["evidence"] = evidence
+    fields["fingerprint"] = fingerprint(shared.policy_id, uid)
+    return Result.built_from(fields)
 
 
 def _unevaluable(
@@ -367,7 +383,7 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         out.not_run.append(NotRun(policy_id=policy.id, reason=f"{policy.resource} was not collected"))
         return
     out.policies_run += 1
-    shared = _Shared(list(policy.compliance))
+    shared = _Shared(policy)
     for r in resources:
         out.results.append(index.annotate(_guarded(policy, r, index, shared), r))
     index.forget_joins()
@@ -403,7 +419,7 @@ def _guarded(policy: Policy, r: Resource, index: InventoryIndex, shared: _Shared
     except Exception as exc:  # reported as this result's ERROR, with the policy id
         reason = f"{type(exc).__name__}: {str(exc)[:300]}"
         message = f"could not evaluate policy {policy.id}: internal error on this resource's data ({reason})"
-        return _result(policy, r, Status.ERROR, message, Evidence(collected_at=r.collected_at), shared)
+        return _result(r, Status.ERROR, message, Evidence(collected_at=r.collected_at), shared)
 
 
 def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex, shared: _Shared) -> Result:
@@ -411,7 +427,7 @@ def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex, share
     ev = Evaluation(params=policy.values, source=index, subject=r, blocked=index.blocked(r))
 
     def judged(status: Status, message: str) -> Result:
-        return _result(policy, r, status, message, _evidence(ev, r, shared), shared)
+        return _result(r, status, message, _evidence(ev, r, shared), shared)
 
     if policy.where is not None:
         applies, notes = evaluate(policy.where, doc, ev)
