@@ -110,11 +110,6 @@ class InventoryIndex:
             self._blocked.pop(id(r), None)
             self.defaulted.pop(id(r), None)
 
-    def annotate(self, result: Result, resource: Resource) -> Result:
-        """The result, with a note for each platform default it relied on."""
-        applied = self.defaulted.get(id(resource))
-        return applied.annotate(result) if applied else result
-
     def errors_for_type(self, resource_type: str, provider: str) -> list[CollectionError]:
         return self.type_errors.get(resource_type, []) + [
             e for e in self.type_errors.get("*", []) if e.provider == provider
@@ -384,8 +379,15 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         return
     out.policies_run += 1
     shared = _Shared(policy)
+    append = out.results.append
+    defaulted = index.defaulted  # filled as each resource's document is built
     for r in resources:
-        out.results.append(index.annotate(_guarded(policy, r, index, shared), r))
+        try:
+            result = _evaluate_resource(policy, r, index, shared)
+        except Exception as exc:  # one result whatever the data holds: this result's ERROR
+            result = _internal_error(policy, r, exc, shared)
+        applied = defaulted.get(id(r))  # a note for each platform default the result relied on
+        append(applied.annotate(result) if applied else result)
     index.forget_joins()
     # One ERROR per scope whose listing of this type failed: the resources nobody could see.
     by_scope: dict[tuple[str, str | None, str | None, str | None], list[CollectionError]] = defaultdict(list)
@@ -412,35 +414,32 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         )
 
 
-def _guarded(policy: Policy, r: Resource, index: InventoryIndex, shared: _Shared) -> Result:
-    """One result whatever the data holds: an unexpected failure is this result's ERROR, not the scan's."""
-    try:
-        return _evaluate_resource(policy, r, index, shared)
-    except Exception as exc:  # reported as this result's ERROR, with the policy id
-        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
-        message = f"could not evaluate policy {policy.id}: internal error on this resource's data ({reason})"
-        return _result(r, Status.ERROR, message, Evidence(collected_at=r.collected_at), shared)
+def _internal_error(policy: Policy, r: Resource, exc: Exception, shared: _Shared) -> Result:
+    """The ERROR of an unexpected failure on ``r``'s data, with the policy id: not the scan's."""
+    reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+    message = f"could not evaluate policy {policy.id}: internal error on this resource's data ({reason})"
+    return _result(r, Status.ERROR, message, Evidence(collected_at=r.collected_at), shared)
 
 
 def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex, shared: _Shared) -> Result:
     doc = index.document(r)
-    ev = Evaluation(params=policy.values, source=index, subject=r, blocked=index.blocked(r))
-
-    def judged(status: Status, message: str) -> Result:
-        return _result(r, status, message, _evidence(ev, r, shared), shared)
-
+    ev = Evaluation(policy.values, index, r, index.blocked(r))
+    status: Status | None = None
     if policy.where is not None:
         applies, notes = evaluate(policy.where, doc, ev)
         if applies is None:
-            return judged(Status.ERROR, "could not decide applicability: " + "; ".join(notes))
-        if not applies:
-            return judged(Status.SKIP, "not applicable: " + ("; ".join(notes) or "where is false"))
-    holds, notes = evaluate(policy.assert_, doc, ev)
-    if holds is None:
-        return judged(Status.ERROR, "could not evaluate: " + "; ".join(notes))
-    if holds:
-        return judged(Status.PASS, "compliant")
-    return judged(Status.FAIL, "; ".join(notes) or "assertion failed")
+            status, message = Status.ERROR, "could not decide applicability: " + "; ".join(notes)
+        elif not applies:
+            status, message = Status.SKIP, "not applicable: " + ("; ".join(notes) or "where is false")
+    if status is None:
+        holds, notes = evaluate(policy.assert_, doc, ev)
+        if holds is None:
+            status, message = Status.ERROR, "could not evaluate: " + "; ".join(notes)
+        elif holds:
+            status, message = Status.PASS, "compliant"
+        else:
+            status, message = Status.FAIL, "; ".join(notes) or "assertion failed"
+    return _result(r, status, message, _evidence(ev, r, shared), shared)
 
 
 def _evidence(ev: Evaluation, r: Resource, shared: _Shared) -> Evidence:
