@@ -124,6 +124,8 @@ class _Payload:
         )
         extend = self.indices.extend
         compliance = self.compliance
+        # A policy's results share their compliance list: each distinct list is joined once.
+        compliance_index: dict[tuple[str, ...], int] = {}
         for i, r in enumerate(scan.results):
             # str enums: equal to their values (and hashed alike), so the same keys as the values
             keys = (
@@ -159,15 +161,14 @@ class _Payload:
                     evidence.append(i)
             else:
                 e = -1
-            extend(
-                (
-                    *ix,
-                    m,
-                    e,
-                    self.waivers(r.waiver.model_dump(exclude_none=True)) if r.waiver else -1,
-                    compliance(" ".join(sorted(r.compliance))) if r.compliance else -1,
-                )
-            )
+            if r.compliance:
+                listed = tuple(r.compliance)
+                c = compliance_index.get(listed)
+                if c is None:
+                    c = compliance_index[listed] = compliance(" ".join(sorted(listed)))
+            else:
+                c = -1
+            extend((*ix, m, e, self.waivers(r.waiver.model_dump(exclude_none=True)) if r.waiver else -1, c))
         for interner in (*interners, self.messages, self.evidence, self.waivers, self.compliance):
             interner.done()
 

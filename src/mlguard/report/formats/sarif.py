@@ -44,6 +44,7 @@ import re
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from itertools import groupby
 from operator import attrgetter
 from typing import Any
 from urllib.parse import quote
@@ -230,6 +231,8 @@ _NEGATIVE_RANK = {s: -s.rank for s in Severity}
 
 
 _GROUP = attrgetter("severity", "status")
+_STATUS = attrgetter("status")
+_PROVIDER = attrgetter("provider")
 _FINGERPRINT = attrgetter("fingerprint")
 
 
@@ -315,7 +318,6 @@ def _run(
     scan: ScanResult,
     provider: str,
     results: list[Result],
-    waived: int,
     category: str,
     pending: list[_Pending] | None = None,
 ) -> dict[str, Any]:
@@ -356,7 +358,7 @@ def _run(
     if tags_cut:
         truncated["ruleTags"] = tags_cut
 
-    tally = Counter(map(attrgetter("status"), results))
+    tally = Counter(map(_STATUS, results))
     counts = {st.value: tally[st] for st in Status}
     run: dict[str, Any] = {
         "tool": {
@@ -381,7 +383,7 @@ def _run(
         ],
         "properties": {
             "mlguard/provider": provider,
-            "mlguard/waived": waived,
+            "mlguard/waived": tally[Status.WAIVED],
             "mlguard/counts": counts,
             "mlguard/collectionErrors": sum(1 for e in scan.errors if e.provider == provider),
             "mlguard/policyPackVersion": scan.provenance.policy_pack_version,
@@ -437,8 +439,8 @@ def _dumps(value: Any) -> str:
 
 def _sarif(scan: ScanResult, category: str | None, pending: list[_Pending] | None = None) -> dict[str, Any]:
     by_provider: dict[str, list[Result]] = defaultdict(list)
-    for r in scan.results:
-        by_provider[r.provider].append(r)
+    for provider, run in groupby(scan.results, _PROVIDER):  # a policy's results come together
+        by_provider[provider] += run
     for e in scan.errors:  # a provider whose collection only failed still gets a (empty) run
         by_provider.setdefault(e.provider, [])
     if not by_provider:
@@ -450,9 +452,8 @@ def _sarif(scan: ScanResult, category: str | None, pending: list[_Pending] | Non
     runs = []
     for provider in kept:
         results = by_provider[provider]
-        waived = sum(1 for r in results if r.status is Status.WAIVED)
         where = run_category(scan, provider, results, given, len(kept))
-        runs.append(_run(scan, provider, results, waived, where, pending))
+        runs.append(_run(scan, provider, results, where, pending))
     if len(providers) > MAX_RUNS_PER_FILE:
         runs[-1]["properties"]["mlguard/truncated"]["runs"] = providers[MAX_RUNS_PER_FILE:]
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs}
