@@ -27,6 +27,7 @@ from mlguard.report.formats.csv_report import (
     result_row,
     safe_cell,
 )
+from mlguard.report.formats.html import _dumps_plain as html_dumps_plain
 from mlguard.report.formats.html import payload as html_payload
 from mlguard.report.formats.junit import _clean, _clean_attr, _clean_text, _quick_attr, _text
 from tests.support.results_factory import make_scan
@@ -98,6 +99,22 @@ def test_json_dumper_fails_as_json_dumps_and_then_dumps_again() -> None:
     # nothing a failed dump marked stays marked: the same container dumps once it can be
     outer["b"] = math.inf
     assert dumps(outer) == json.dumps(outer, sort_keys=True, ensure_ascii=False)
+
+
+PLAIN_VALUES = st.recursive(
+    st.booleans() | st.integers() | st.integers(min_value=-(2**70), max_value=2**70) | TRICKY,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(TRICKY | st.integers(min_value=-(2**63), max_value=2**63 - 1), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(value=PLAIN_VALUES)
+def test_the_html_reports_plain_data_is_written_as_json_writes_it(value: Any) -> None:
+    # ints, texts (lone surrogates, controls, separators), bools, lists, dicts with text or int keys
+    assert html_dumps_plain(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 @given(TRICKY)
