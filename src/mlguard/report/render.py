@@ -117,8 +117,8 @@ class ReportWorkerError(RuntimeError):
 # in tenths of a second at 100k resources (324,018 results, bench/evaluate.py); a format not
 # listed costs 1. The worker starts with WORKER_START: what it pays to copy the pages of the scan
 # it touches (the results' reference counts) once forked. The six formats of a scan split about
-# evenly: html, JUnit and Markdown here, results.json, SARIF and CSV in the worker.
-WEIGHTS = {"report.html": 22, "results.json": 11, "results.sarif": 11, "junit.xml": 11, "results.csv": 10}
+# evenly: html, JUnit and Markdown here, results.json, CSV and SARIF in the worker.
+WEIGHTS = {"report.html": 22, "results.json": 14, "results.csv": 12, "junit.xml": 11, "results.sarif": 8}
 WEIGHTS |= {"summary.md": 2}
 WEIGHTS |= {"results.ocsf.json": 50, "results.asff.json": 36}  # written from templates (json_template.py)
 WORKER_START = 3
