@@ -27,14 +27,17 @@ keep ``write_reports`` to one process) and printed as ``worker private``.
 Not a test: figures only.
 
 Figures (100,000 resources, 324,018 results, ``100000 --together-only --pipeline-only``, on the
-2-core machine; CPU seconds, as the machine was shared, load average 6 to 11, wall times inflated):
+2-core machine shared with other work: CPU seconds, two pairs A B B A at load average 3.0-3.8,
+where wall times were about 1.7 times the CPU of the slower writer):
 
                           before (main 3fb28f8)     after (branch evalfast)
-    evaluate (pipeline)   4.33-4.52 s CPU           4.19-4.26 s CPU  (the evaluator alone: -8%)
-    write, this process   4.25-4.49 s CPU           3.35-3.76 s CPU  (html, JUnit, Markdown)
-    write, the worker     4.72-5.04 s CPU           3.14-3.66 s CPU  (results.json, CSV, SARIF)
-    peak RSS              768 MiB (worker 250 MiB   755 MiB (worker 252 MiB private)
-                          private)
+    evaluate (pipeline)   4.21-4.22 s CPU           3.99-4.02 s CPU  (the evaluator alone: -8%)
+    write, this process   3.73-3.81 s CPU           3.20 s CPU       (html, JUnit, Markdown)
+    write, the worker     3.98-4.12 s CPU           2.76-2.80 s CPU  (results.json, CSV, SARIF)
+    write, wall           9.40-9.43 s               7.40-7.43 s
+    total, wall           13.67-13.80 s             11.66-11.69 s
+    peak RSS              743-763 MiB (worker 250   756 MiB (worker 244-247 MiB private)
+                          MiB private)
     files                 686.1 MiB                 the same bytes (cmp, times masked)
 
 Idle, before: evaluate 4.26 s CPU, the formats written together 4.68 s wall, total 8.94 s, 744 MiB.
