@@ -385,6 +385,13 @@ class Result(_Frozen):
         }
         return _built(cls, fields, _RESULT_GIVEN)
 
+    @classmethod
+    def built_from(cls, fields: dict[str, Any]) -> Result:
+        """What :meth:`built` makes, from the dict of every field in declared order (a copy of a
+        built result's ``__dict__`` with some values replaced, of their declared types): one dict
+        copy rather than a call with every field, for the evaluator's 300k results."""
+        return _built(cls, fields, _RESULT_GIVEN)
+
 
 _RESULT_GIVEN = {
     "policy_id", "resource_uid", "resource_type", "resource_name", "provider", "account", "region",

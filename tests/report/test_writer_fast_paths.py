@@ -27,8 +27,10 @@ from mlguard.report.formats.csv_report import (
     result_row,
     safe_cell,
 )
+from mlguard.report.formats.html import _dumps_plain as html_dumps_plain
 from mlguard.report.formats.html import payload as html_payload
 from mlguard.report.formats.junit import _clean, _clean_attr, _clean_text, _quick_attr, _text
+from mlguard.report.formats.sarif import build_sarif, sarif_chunks
 from tests.support.results_factory import make_scan
 
 # Text rich in what the writers treat apart: separators, quotes, line ends, formula leads,
@@ -100,6 +102,22 @@ def test_json_dumper_fails_as_json_dumps_and_then_dumps_again() -> None:
     assert dumps(outer) == json.dumps(outer, sort_keys=True, ensure_ascii=False)
 
 
+PLAIN_VALUES = st.recursive(
+    st.booleans() | st.integers() | st.integers(min_value=-(2**70), max_value=2**70) | TRICKY,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(TRICKY | st.integers(min_value=-(2**63), max_value=2**63 - 1), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(value=PLAIN_VALUES)
+def test_the_html_reports_plain_data_is_written_as_json_writes_it(value: Any) -> None:
+    # ints, texts (lone surrogates, controls, separators), bools, lists, dicts with text or int keys
+    assert html_dumps_plain(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 @given(TRICKY)
 def test_junit_skips_the_escaping_of_plain_text_only(text: str) -> None:
     assert _clean_text(text) == _text(_clean(text))
@@ -153,3 +171,30 @@ def test_a_memo_is_bounded_by_its_texts_characters_and_by_count() -> None:
     big(one)
     big({"bb": 22})  # 11 characters: the memo starts again
     assert len(big.memo.memo) == 1
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        ({"a": 1e16, "b": 1.5e-7, "c": 0.1, "d": -0.0, "e": 123456789.125}, "1e+16"),  # orjson: 1e16
+        ({"n": math.nan, "i": math.inf, "big": 2**70}, "NaN"),  # orjson: null, and refuses the int
+        ({"s": "\u2028 <tag> \x1f \u00e9"}, "\u2028"),
+        ({"s": "\ud800"}, "\ud800"),  # orjson refuses the whole batch: json writes it
+    ],
+    ids=["floats", "nan-and-big-int", "text", "lone-surrogate"],
+)
+def test_sarif_results_with_any_evidence_are_written_as_json_writes_them(
+    values: dict[str, Any], shown: str
+) -> None:
+    # orjson writes the SARIF results, json their evidence
+    scan = make_scan(300, seed=4)
+    results = [
+        r.model_copy(update={"evidence": r.evidence.model_copy(update={"values": values})})
+        if i % 7 == 0
+        else r
+        for i, r in enumerate(scan.results)
+    ]
+    scan = scan.model_copy(update={"results": results})
+    text = "".join(sarif_chunks(scan))
+    assert text == json.dumps(build_sarif(scan), separators=(",", ":"), ensure_ascii=False) + "\n"
+    assert shown in text

@@ -498,7 +498,7 @@ class _Counted:
     related: list[str]
 
 
-@dataclass
+@dataclass(slots=True)  # one per (policy, resource): attributes read in every leaf
 class Evaluation:
     params: dict[str, Any]
     source: JoinSource

@@ -110,11 +110,6 @@ class InventoryIndex:
             self._blocked.pop(id(r), None)
             self.defaulted.pop(id(r), None)
 
-    def annotate(self, result: Result, resource: Resource) -> Result:
-        """The result, with a note for each platform default it relied on."""
-        applied = self.defaulted.get(id(resource))
-        return applied.annotate(result) if applied else result
-
     def errors_for_type(self, resource_type: str, provider: str) -> list[CollectionError]:
         return self.type_errors.get(resource_type, []) + [
             e for e in self.type_errors.get("*", []) if e.provider == provider
@@ -282,42 +277,58 @@ def evaluate_inventory(
 _SHAREABLE = frozenset({str, type(None), bool, int})
 
 
-@dataclass
 class _Shared:
     """What many results of one policy hold equal, held once: 300k results at 100k resources
     repeat a few messages and evidences. Shared values are never changed in place (the models are
-    frozen; a copy with an update gets its own), so sharing them changes no output."""
+    frozen; a copy with an update gets its own), so sharing them changes no output. ``fields``:
+    the fields of a result of the policy, each result's own replaced in a copy of them."""
 
-    compliance: list[str]
-    messages: dict[str, str] = field(default_factory=dict)
-    evidence: dict[tuple[Any, ...], Evidence] = field(default_factory=dict)
+    def __init__(self, policy: Policy) -> None:
+        self.compliance = list(policy.compliance)
+        self.messages: dict[str, str] = {}
+        self.evidence: dict[tuple[Any, ...], Evidence] = {}
+        self.policy_id = policy.id
+        self.fields = Result.built(
+            policy_id=policy.id,
+            resource_uid="",
+            resource_type=policy.resource,
+            resource_name=None,
+            provider=policy.provider,
+            account=None,
+            region=None,
+            workspace=None,
+            status=Status.ERROR,
+            severity=policy.severity,
+            category=policy.category,
+            title=policy.title,
+            message="",
+            evidence=_NO_EVIDENCE,
+            compliance=self.compliance,
+        ).__dict__
 
     def message(self, text: str) -> str:
         return self.messages.setdefault(text, text)
 
 
-def _result(
-    policy: Policy, r: Resource, status: Status, message: str, evidence: Evidence, shared: _Shared
-) -> Result:
-    """The result of ``policy`` on ``r``: every value is the evaluator's own or comes from models
-    already validated (the policy, the resource), so it is built without validating them again."""
-    return Result.built(
-        policy_id=policy.id,
-        resource_uid=r.uid,
-        resource_type=policy.resource,
-        resource_name=r.name,
-        provider=r.provider,
-        account=r.account,
-        region=r.region,
-        workspace=r.workspace,
-        status=status,
-        severity=policy.severity,
-        category=policy.category,
-        title=policy.title,
-        message=shared.message(message),
-        evidence=evidence,
-        compliance=shared.compliance,
-    )
+_NO_EVIDENCE = Evidence()
+
+
+def _result(r: Resource, status: Status, message: str, evidence: Evidence, shared: _Shared) -> Result:
+    """The result of the policy of ``shared`` on ``r``: every value is the evaluator's own or comes
+    from models already validated (the policy, the resource), so it is built without validating
+    them again (:meth:`Result.built`'s, with the policy's fields copied)."""
+    fields = shared.fields.copy()
+    fields["resource_uid"] = uid = r.uid
+    fields["resource_name"] = r.name
+    fields["provider"] = r.provider
+    fields["account"] = r.account
+    fields["region"] = r.region
+    fields["workspace"] = r.workspace
+    fields["status"] = status
+    fields["message"] = shared.message(message)
+    fields["evidence"] = evidence
+    fields["fingerprint"] = fingerprint(shared.policy_id, uid)
+    return Result.built_from(fields)
 
 
 def _unevaluable(
@@ -367,9 +378,16 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         out.not_run.append(NotRun(policy_id=policy.id, reason=f"{policy.resource} was not collected"))
         return
     out.policies_run += 1
-    shared = _Shared(list(policy.compliance))
+    shared = _Shared(policy)
+    append = out.results.append
+    defaulted = index.defaulted  # filled as each resource's document is built
     for r in resources:
-        out.results.append(index.annotate(_guarded(policy, r, index, shared), r))
+        try:
+            result = _evaluate_resource(policy, r, index, shared)
+        except Exception as exc:  # one result whatever the data holds: this result's ERROR
+            result = _internal_error(policy, r, exc, shared)
+        applied = defaulted.get(id(r))  # a note for each platform default the result relied on
+        append(applied.annotate(result) if applied else result)
     index.forget_joins()
     # One ERROR per scope whose listing of this type failed: the resources nobody could see.
     by_scope: dict[tuple[str, str | None, str | None, str | None], list[CollectionError]] = defaultdict(list)
@@ -396,35 +414,32 @@ def _evaluate_policy(policy: Policy, index: InventoryIndex, inventory: Inventory
         )
 
 
-def _guarded(policy: Policy, r: Resource, index: InventoryIndex, shared: _Shared) -> Result:
-    """One result whatever the data holds: an unexpected failure is this result's ERROR, not the scan's."""
-    try:
-        return _evaluate_resource(policy, r, index, shared)
-    except Exception as exc:  # reported as this result's ERROR, with the policy id
-        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
-        message = f"could not evaluate policy {policy.id}: internal error on this resource's data ({reason})"
-        return _result(policy, r, Status.ERROR, message, Evidence(collected_at=r.collected_at), shared)
+def _internal_error(policy: Policy, r: Resource, exc: Exception, shared: _Shared) -> Result:
+    """The ERROR of an unexpected failure on ``r``'s data, with the policy id: not the scan's."""
+    reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+    message = f"could not evaluate policy {policy.id}: internal error on this resource's data ({reason})"
+    return _result(r, Status.ERROR, message, Evidence(collected_at=r.collected_at), shared)
 
 
 def _evaluate_resource(policy: Policy, r: Resource, index: InventoryIndex, shared: _Shared) -> Result:
     doc = index.document(r)
-    ev = Evaluation(params=policy.values, source=index, subject=r, blocked=index.blocked(r))
-
-    def judged(status: Status, message: str) -> Result:
-        return _result(policy, r, status, message, _evidence(ev, r, shared), shared)
-
+    ev = Evaluation(policy.values, index, r, index.blocked(r))
+    status: Status | None = None
     if policy.where is not None:
         applies, notes = evaluate(policy.where, doc, ev)
         if applies is None:
-            return judged(Status.ERROR, "could not decide applicability: " + "; ".join(notes))
-        if not applies:
-            return judged(Status.SKIP, "not applicable: " + ("; ".join(notes) or "where is false"))
-    holds, notes = evaluate(policy.assert_, doc, ev)
-    if holds is None:
-        return judged(Status.ERROR, "could not evaluate: " + "; ".join(notes))
-    if holds:
-        return judged(Status.PASS, "compliant")
-    return judged(Status.FAIL, "; ".join(notes) or "assertion failed")
+            status, message = Status.ERROR, "could not decide applicability: " + "; ".join(notes)
+        elif not applies:
+            status, message = Status.SKIP, "not applicable: " + ("; ".join(notes) or "where is false")
+    if status is None:
+        holds, notes = evaluate(policy.assert_, doc, ev)
+        if holds is None:
+            status, message = Status.ERROR, "could not evaluate: " + "; ".join(notes)
+        elif holds:
+            status, message = Status.PASS, "compliant"
+        else:
+            status, message = Status.FAIL, "; ".join(notes) or "assertion failed"
+    return _result(r, status, message, _evidence(ev, r, shared), shared)
 
 
 def _evidence(ev: Evaluation, r: Resource, shared: _Shared) -> Evidence:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import groupby, islice
 from operator import attrgetter
 
 from mlguard.errors import InputError
@@ -35,6 +36,15 @@ class RequirementStatus:
     def failing(self) -> list[Result]:
         """FAIL and ERROR results, the ones an auditor looks at first."""
         return [r for r in self.results if r.status in _FAILING]
+
+    @property
+    def failing_count(self) -> int:
+        """``len(self.failing)``, from the counts."""
+        return self.counts[Status.FAIL.value] + self.counts[Status.ERROR.value]
+
+    def first_failing(self, n: int) -> list[Result]:
+        """``self.failing[:n]``, without listing the rest."""
+        return list(islice((r for r in self.results if r.status in _FAILING), n))
 
     @property
     def key(self) -> str:
@@ -86,24 +96,40 @@ def _status(counts: dict[str, int]) -> str:
 
 
 class ResultIndex:
-    """The results of a scan by policy and by ``framework:requirement`` key, each in scan order:
-    built once, so a framework's requirements cost their results, not a pass over every result."""
+    """The results of a scan by policy and by ``framework:requirement`` key, each in scan order,
+    with each policy's count of results by status and the policies each key's results are of:
+    built once, so a framework's requirements cost their policies, not a pass over their results.
+
+    Built a run at a time: consecutive results of one policy with equal ``compliance`` lists (the
+    evaluator gives a policy's results one list) are listed together, a few list extensions per
+    run rather than a dict lookup per result and key."""
 
     def __init__(self, scan: ScanResult) -> None:
         self.by_policy: dict[str, list[Result]] = {}
         self.by_key: dict[str, list[Result]] = {}
-        by_policy, by_key = self.by_policy, self.by_key
-        for r in scan.results:
-            listed = by_policy.get(r.policy_id)
+        self.counts: dict[str, Counter[Status]] = {}
+        self.key_policies: dict[str, set[str]] = {}
+        by_policy, by_key, counts, key_policies = self.by_policy, self.by_key, self.counts, self.key_policies
+        for (policy_id, compliance), run in groupby(scan.results, _POLICY_AND_COMPLIANCE):
+            results = list(run)
+            listed = by_policy.get(policy_id)
             if listed is None:
-                listed = by_policy[r.policy_id] = []
-            listed.append(r)
-            for key in r.compliance:
+                by_policy[policy_id] = results
+                counts[policy_id] = Counter(map(_STATUS_OF, results))
+            else:
+                listed += results
+                counts[policy_id].update(map(_STATUS_OF, results))
+            for key in dict.fromkeys(compliance):  # a key given twice lists its results once
                 listed = by_key.get(key)
                 if listed is None:
-                    by_key[key] = [r]
-                elif listed[-1] is not r:  # a key given twice lists its result once
-                    listed.append(r)
+                    by_key[key] = results.copy()
+                    key_policies[key] = {policy_id}
+                else:
+                    listed += results
+                    key_policies[key].add(policy_id)
+
+
+_POLICY_AND_COMPLIANCE = attrgetter("policy_id", "compliance")
 
 
 def framework_status(
@@ -115,13 +141,21 @@ def framework_status(
     reqs: list[RequirementStatus] = []
     for req in framework.requirements:
         key = f"{framework.id}:{req.id}"
-        results = [r for pid in req.policies for r in by_policy.get(pid, [])]
-        # Results mapped through Result.compliance only (e.g. checkov mappings) count too.
+        results: list[Result] = []
+        tally: Counter[Status] = Counter()
+        for pid in req.policies:  # a policy listed twice counts twice
+            listed = by_policy.get(pid)
+            if listed:
+                results += listed
+                tally.update(index.counts[pid])
+        # Results mapped through Result.compliance only (e.g. checkov mappings) count too: those
+        # of a policy not listed (the listed policies' results are all in already).
         mapped = index.by_key.get(key)
-        if mapped:
-            seen = set(map(id, results))
-            results += [r for r in mapped if id(r) not in seen]
-        tally = Counter(map(_STATUS_OF, results))
+        if mapped and not index.key_policies[key].issubset(req.policies):
+            listed_policies = set(req.policies)
+            extra = [r for r in mapped if r.policy_id not in listed_policies]
+            results += extra
+            tally.update(map(_STATUS_OF, extra))
         counts = {st.value: tally[st] for st in Status}
         reqs.append(
             RequirementStatus(

@@ -115,17 +115,19 @@ class ReportWorkerError(RuntimeError):
 
 # Relative cost of writing each format, to share the work between the two processes: its CPU time
 # in tenths of a second at 100k resources (324,018 results, bench/evaluate.py); a format not
-# listed costs 1. The six formats of a scan split about evenly: html and json here, SARIF, CSV and
-# JUnit in the worker.
-WEIGHTS = {"report.html": 31, "results.sarif": 16, "results.csv": 13, "junit.xml": 13, "results.json": 12}
-WEIGHTS |= {"summary.md": 5}
+# listed costs 1. The worker starts with WORKER_START: what it pays to copy the pages of the scan
+# it touches (the results' reference counts) once forked. The six formats of a scan split about
+# evenly: html, JUnit and Markdown here, results.json, CSV and SARIF in the worker.
+WEIGHTS = {"report.html": 22, "results.json": 14, "results.csv": 12, "junit.xml": 11, "results.sarif": 8}
+WEIGHTS |= {"summary.md": 2}
 WEIGHTS |= {"results.ocsf.json": 50, "results.asff.json": 36}  # written from templates (json_template.py)
+WORKER_START = 3
 
 
 def _shares(files: Sequence[tuple[Path, Content]]) -> tuple[list[int], list[int]]:
     """Indices of ``files`` for this process and for the worker: the heaviest first, each to the
     lighter side (whole contents, already rendered, cost nothing more to write)."""
-    load = [0, 0]
+    load = [0, WORKER_START]
     sides: tuple[list[int], list[int]] = ([], [])
     weight = [0 if isinstance(c, str | bytes) else WEIGHTS.get(p.name, 1) for p, c in files]
     for i in sorted(range(len(files)), key=lambda i: -weight[i]):

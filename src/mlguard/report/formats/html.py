@@ -20,6 +20,7 @@ from importlib.resources import files
 from typing import Any
 
 import jinja2
+import orjson
 
 from mlguard.cost.render import fleet_html_context
 from mlguard.cost.render import html_context as cost_html_context
@@ -124,6 +125,8 @@ class _Payload:
         )
         extend = self.indices.extend
         compliance = self.compliance
+        # A policy's results share their compliance list: each distinct list is joined once.
+        compliance_index: dict[tuple[str, ...], int] = {}
         for i, r in enumerate(scan.results):
             # str enums: equal to their values (and hashed alike), so the same keys as the values
             keys = (
@@ -159,15 +162,14 @@ class _Payload:
                     evidence.append(i)
             else:
                 e = -1
-            extend(
-                (
-                    *ix,
-                    m,
-                    e,
-                    self.waivers(r.waiver.model_dump(exclude_none=True)) if r.waiver else -1,
-                    compliance(" ".join(sorted(r.compliance))) if r.compliance else -1,
-                )
-            )
+            if r.compliance:
+                listed = tuple(r.compliance)
+                c = compliance_index.get(listed)
+                if c is None:
+                    c = compliance_index[listed] = compliance(" ".join(sorted(listed)))
+            else:
+                c = -1
+            extend((*ix, m, e, self.waivers(r.waiver.model_dump(exclude_none=True)) if r.waiver else -1, c))
         for interner in (*interners, self.messages, self.evidence, self.waivers, self.compliance):
             interner.done()
 
@@ -253,6 +255,17 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
+def _dumps_plain(data: Any) -> str:
+    """``_dumps(data)`` for data of ints, texts, bools, lists and dicts with text or int keys, and
+    no float (the rows, the estate map): orjson writes the same text for these (the same escapes,
+    ``str`` of an int key), five times faster; what it refuses (a lone surrogate in a text, an int
+    beyond 64 bits) is written by ``json``."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return _dumps(data)
+
+
 def _escape(text: str) -> str:
     # No "</script>", "<!--" or entity can appear inside the element; JSON.parse reads \u escapes.
     # Each character is replaced on its own, so escaping pieces is escaping their concatenation.
@@ -291,7 +304,7 @@ def embed_chunks(scan: ScanResult) -> Iterator[str]:
             for piece in json_array_chunks(value, batch=ROW_BATCH):
                 yield _escape(piece)
     for start in range(0, len(scan.results), ROW_BATCH):
-        rows = _dumps(built.rows(start, start + ROW_BATCH))
+        rows = _dumps_plain(built.rows(start, start + ROW_BATCH))  # ints and texts
         yield ("," if start else "") + _escape(rows[1:-1])
         del rows
     yield "]}"
@@ -401,7 +414,7 @@ def html_chunks(
         "fleet": fleet_html_context(scan.gpu_fleet),
         "data": placeholder,
         "script": (files("mlguard.report") / "templates" / "report.js").read_text("utf-8"),
-        "estate": _embed(estate_map) if estate_map else None,
+        "estate": _escape(_dumps_plain(estate_map)) if estate_map else None,  # no float in it
         "estate_script": (files("mlguard.report") / "templates" / "estate_map.js").read_text("utf-8")
         if estate_map
         else "",

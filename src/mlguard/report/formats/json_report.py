@@ -16,7 +16,8 @@ from mlguard.model import Result, ScanResult
 from mlguard.report.base import Reporter, ReportOptions, joined, register
 
 BATCH = 500  # results per dump: a few MB at most, whatever their evidence holds
-_RESULTS = TypeAdapter(list[Result])
+_RESULTS = TypeAdapter(dict[str, list[Result]])
+_BATCH_HEAD, _BATCH_TAIL = b'{\n "results": [\n', b"\n ]\n}"
 # Where the results go in the envelope (a string value cannot hold a raw newline: this is the key).
 _EMPTY_RESULTS = b'\n "results": [],\n'
 _PIECE = 1 << 22
@@ -37,11 +38,13 @@ def scan_json_chunks(scan: ScanResult) -> Iterator[bytes]:
     head, tail = whole[:at], whole[at + len(_EMPTY_RESULTS) :]
     yield bytes(head) + b'\n "results": [\n'
     for start in range(0, len(scan.results), BATCH):
-        batch = _RESULTS.dump_json(scan.results[start : start + BATCH], indent=1, exclude_none=True)
-        # "[\n {...},\n {...}\n]" at depth 0 -> the items one level deeper, inside the results list
-        yield b",\n " if start else b" "
-        yield batch[2:-2].replace(b"\n", b"\n ")
-        del batch
+        # Dumped under a key, so the items are as deep as in the envelope's results list:
+        # '{\n "results": [\n  {...},\n  {...}\n ]\n}' -> '  {...},\n  {...}'
+        results = {"results": scan.results[start : start + BATCH]}
+        batch = _RESULTS.dump_json(results, indent=1, exclude_none=True)
+        yield b",\n" if start else b""
+        yield batch[len(_BATCH_HEAD) : -len(_BATCH_TAIL)]
+        del batch, results
     yield b"\n ],\n"
     for start in range(0, len(tail), _PIECE):  # copies of a few MB at a time
         yield bytes(tail[start : start + _PIECE])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from itertools import groupby
 from operator import attrgetter
 from typing import Any
 from xml.sax.saxutils import escape
@@ -156,13 +157,21 @@ def _tally(results: list[Result]) -> tuple[int, int, int]:
     return n[Status.FAIL], n[Status.ERROR], n[Status.SKIP] + n[Status.WAIVED]
 
 
+_POLICY_ID = attrgetter("policy_id")
 _HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
-def _suite(scan: ScanResult, pid: str, title: str, results: list[Result], case: _Cases) -> Iterator[str]:
-    """One ``<testsuite>`` (at least one result) in pieces, indented at level 1 as
-    ``ElementTree.indent(space=" ")`` would, without its tail."""
-    counts = (len(results), *_tally(results))
+def _suite(
+    scan: ScanResult,
+    pid: str,
+    title: str,
+    results: list[Result],
+    tally: tuple[int, int, int],
+    case: _Cases,
+) -> Iterator[str]:
+    """One ``<testsuite>`` (at least one result; ``tally``: its :func:`_tally`) in pieces,
+    indented at level 1 as ``ElementTree.indent(space=" ")`` would, without its tail."""
+    counts = (len(results), *tally)
     stamp = scan.provenance.started_at.removesuffix("Z")
     yield (
         '<testsuite tests="{}" failures="{}" errors="{}" skipped="{}"'.format(*counts)
@@ -191,11 +200,12 @@ def junit_chunks(scan: ScanResult) -> Iterator[str]:
     of every suite indented with one space (written as strings: a tree per suite cost more than
     the rest of the report)."""
     by_policy: dict[str, list[Result]] = defaultdict(list)
-    for r in scan.results:
-        by_policy[r.policy_id].append(r)
+    for policy_id, run in groupby(scan.results, _POLICY_ID):  # a policy's results come together
+        by_policy[policy_id] += run
     titles = {p.id: p.title for p in scan.policies}
     results = scan.results
-    failures, errors, skipped = _tally(results)
+    tallies = {pid: _tally(group) for pid, group in by_policy.items()}  # each suite's, and the sum
+    failures, errors, skipped = (sum(t[i] for t in tallies.values()) for i in range(3))
     root = (
         f'<testsuites name="mlguard" tests="{len(results)}" failures="{failures}" errors="{errors}"'
         f' skipped="{skipped}" time="0"'
@@ -208,7 +218,7 @@ def junit_chunks(scan: ScanResult) -> Iterator[str]:
     case = _Cases()
     for i, pid in enumerate(pids):
         group = by_policy[pid]
-        yield from _suite(scan, pid, titles.get(pid, group[0].title), group, case)
+        yield from _suite(scan, pid, titles.get(pid, group[0].title), group, tallies[pid], case)
         yield "\n " if i + 1 < len(pids) else "\n"
     yield "</testsuites>\n"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from mlguard.cost import render as cost_render
@@ -112,11 +113,14 @@ def fleet_section(fleet: GpuFleet) -> list[str]:
     return [*lines, "", "</details>"]
 
 
+_STATUS, _SEVERITY, _POLICY_ID = attrgetter("status"), attrgetter("severity"), attrgetter("policy_id")
+
+
 def render_markdown(
     scan: ScanResult, max_chars: int = MAX_CHARS, history: ReportHistory | dict[str, Any] | None = None
 ) -> str:
     prov = scan.provenance
-    counts = Counter(r.status for r in scan.results)
+    counts = Counter(map(_STATUS, scan.results))
     if scan.filter:  # --status: the list is filtered, the totals are the summary's (every result)
         counts = Counter({Status(k): v for k, v in scan.summary.by_status.items()})
     fails = [r for r in scan.results if r.status is Status.FAIL]
@@ -144,7 +148,7 @@ def render_markdown(
         lines += [*since_previous(h), ""]
 
     lines += ["### Failures by severity", ""]
-    sev = Counter(r.severity for r in fails)
+    sev = Counter(map(_SEVERITY, fails))
     if scan.filter:
         sev = Counter({Severity(k): row.get("FAIL", 0) for k, row in scan.summary.by_severity.items()})
     order = sorted(Severity, key=lambda s: -s.rank)
@@ -152,7 +156,7 @@ def render_markdown(
     lines.append("")
 
     body: list[list[str]] = []
-    by_policy = Counter(r.policy_id for r in fails)
+    by_policy = Counter(map(_POLICY_ID, fails))
     if by_policy:
         info = {p.id: p for p in scan.policies}
         top = sorted(
