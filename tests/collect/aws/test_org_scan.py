@@ -15,7 +15,6 @@ from click.testing import CliRunner
 from mlguard.collect.aws import AwsCollector
 from mlguard.collect.aws.engine import client_config
 from mlguard.collect.base import InventorySink
-from mlguard.collect.shard import Shard
 from mlguard.config import AwsScope, ScopeConfig
 from tests.collect.aws.conftest import ACCOUNT, REGION, NullProgress
 from tests.collect.aws.test_engine import failing
@@ -168,40 +167,6 @@ def test_calls_in_flight_never_exceed_the_budget() -> None:
     sink, _ = scan(collector, {"aws.s3.bucket", "aws.iam.role", "aws.kms.key"}, count.hooks())
     assert len([r for r in sink.resources if r.type == "aws.s3.bucket"]) == 6
     assert 1 <= count.peak <= 2
-
-
-class _GrantAll:
-    """The claims of a ``--jobs`` process that is first to every unit."""
-
-    def claim(self, key: str) -> bool:
-        return True
-
-
-def test_with_jobs_an_accounts_budget_is_shared_by_the_processes() -> None:
-    """``--jobs N``: N processes may read units of one account at once, so each keeps within 1/N of
-    the account's budget (``max_workers``, rounded up): together they stay within it."""
-    s3 = boto3.client("s3")
-    for i in range(6):
-        s3.create_bucket(Bucket=f"bkt-{i}")
-    count = InFlight()
-    collector = AwsCollector(ScopeConfig(aws=AwsScope(regions=[REGION], max_workers=4)), max_attempts=1)
-    base = collector.base_session
-
-    def hooked() -> boto3.Session:
-        session = base()
-        for event, hook in count.hooks().items():
-            session.events.register(event, hook)
-        return session
-
-    collector.base_session = hooked  # type: ignore[method-assign]
-    sink = InventorySink(shard=Shard(0, 2, claims=_GrantAll()))
-    collector.collect(frozenset({"aws.s3.bucket", "aws.iam.role", "aws.kms.key"}), sink, NullProgress())
-    assert len([r for r in sink.resources if r.type == "aws.s3.bucket"]) == 6
-    assert 1 <= count.peak <= 2
-    alone = AwsCollector(ScopeConfig(aws=AwsScope(regions=[REGION], max_workers=4)), max_attempts=1)
-    alone.collect(frozenset({"aws.s3.bucket"}), InventorySink(), NullProgress())
-    assert alone.account_budget == 4
-    assert collector.account_budget == 2
 
 
 def test_one_budget_bounds_the_calls_of_all_accounts() -> None:

@@ -17,9 +17,8 @@ Config fields and what they do:
   job still in progress.
 - ``scope.aws.metrics_days``: CloudWatch look-back for utilisation figures.
 - ``scope.aws.max_in_flight``: the scan's one budget of API calls in flight, over all accounts,
-  regions, types and per-item details (per process with ``--jobs``); ``scope.aws.max_workers``: the
-  same within one account (AWS rate limits are per account), over all processes: with ``--jobs N``,
-  which may read N units of one account at once, each process has 1/N of it (rounded up).
+  regions, types and per-item details; ``scope.aws.max_workers``: the same within one account
+  (AWS rate limits are per account).
 - ``scope.aws.retry_mode`` / ``max_attempts`` (``--retry-mode``, ``--max-attempts``): botocore's
   ``standard`` retries (with the SDK's retry quota) by default; ``adaptive`` adds a client-side
   rate limiter, which lives in each client: per (account, region, service).
@@ -105,7 +104,6 @@ class AwsCollector(Collector):
         self.limits = RateLimits(self.scope.rate_limit)  # per endpoint, halved on throttling
         self.loader: Any = None  # botocore's data loader, shared by the sessions of every account
         self.pools = connections.Pools(self.scope.max_in_flight)  # every client's, closed after a scan
-        self.account_budget = self.scope.max_workers  # calls in flight per account in this process
 
     @property
     def accounts_in_flight(self) -> int:
@@ -176,7 +174,7 @@ class AwsCollector(Collector):
             home_region=region,
             config=self.config,
             budget=self.guard.budgeted,
-            gates=(Gate(self.account_budget), self.gate),
+            gates=(Gate(self.scope.max_workers), self.gate),
             breaker=self.breaker,
             limits=self.limits,
         )
@@ -323,8 +321,6 @@ class AwsCollector(Collector):
         self.limits.check = sink.check_cancelled
         self.stats.meter = sink.meter
         self.read_proxies()
-        # --jobs N: N processes may read one account at once, so each has 1/N of its budget
-        self.account_budget = -(-self.scope.max_workers // _sharers(sink))
         root = self.root(sink)
         workers = self.scope.max_in_flight
         plan: list[str | None] = [None]  # None: the root account, with the caller's own credentials
@@ -359,8 +355,7 @@ class AwsCollector(Collector):
 def _sharers(sink: InventorySink) -> int:
     """How many processes share each account's work: with ``--jobs N`` (units claimed, see
     :class:`~mlguard.collect.shard.Shard`) each process reads about 1/N of every account, so it
-    works on N times the accounts at once for the same work, and memory, in flight, with 1/N of
-    each account's budget (``max_workers``); else 1."""
+    works on N times the accounts at once for the same work, and memory, in flight; else 1."""
     shard = sink.shard
     return shard.count if shard is not None and shard.claims is not None else 1
 
