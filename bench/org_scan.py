@@ -40,7 +40,7 @@ compared with the recording pass's.
     PYTHONPATH=$PWD/src .venv/bin/python bench/org_scan.py --accounts 1,10 --replay [--throttle 0]
 
 Figures (Dec 6 2026, 2 shared cores, load 3-5; 3 runs each, ``rec`` and ``rply`` alternately; 0 misses,
-the same resources and errors in both passes; 378 requests per account):
+the same resources and errors in both passes; 378 requests per account then, 365 now):
 
     throttle  pass   1 account  10 accounts  10/1     mlguard CPU-s/acct  proxy CPU-s/acct  moto
     0         rec    3.9-4.3 s  17.2-18.6 s  4.0-4.8  0.84-0.89           0.27-0.28         ~1.0
@@ -84,6 +84,22 @@ Two processes take 10 accounts from 8.5 to 6.4 s, on a floor of about 4.4 s (mlg
 CPU-s and the proxy's 1.1 on 2 cores); one account is slower with two (the models parsed before
 the fork, 0.3 s, and its three units do not split evenly). The 2x goal (4.2 s) is under that
 floor on this machine: it needs less CPU per call or more cores.
+
+15:10-15:25 UTC Dec 6 (load 1.4-3), after cheaper clients (``rulesets``, ``configreads``, the shared
+TLS context), epoch timestamps and the credentials' clock, identical calls made once per account and
+region (365 requests per account, was 378), and ``--jobs`` claiming an account-region only when none
+of a process's queued types waits (before: as each unit's first type started, so the first process
+took most units within its first round trips):
+
+    jobs  1 account  10 accounts  10/1 (10 / best 1)   mlguard CPU-s/acct  peak memory (10)
+    1     1.8 s      7.6-7.7 s    4.2-4.3              0.55-0.58           235-240 MiB RSS
+    2     1.7-2.0 s  4.0-4.3 s    2.0-2.6 (2.4-2.5)    0.57-0.61           321-324 MiB PSS
+    2, claims as each unit's first type started (the same tree otherwise, alternately):
+          1.7-2.2 s  5.1-5.6 s    2.6-3.1              0.59-0.62           326-330 MiB PSS
+
+With two processes the cores are ~85% busy from 0.3 s after the start (the organisation listed, the
+roles assumed) to a 0.6 s tail (the last units' chains: one account has at most ``max_workers`` calls
+in flight); the floor is about 3.2 s (mlguard's 5.8-6.1 CPU-s and the proxy's 0.6 on 2 cores).
 
 ``--tls`` serves the proxy over HTTPS, with a certificate of a throwaway CA made for the run; the
 scanner trusts it through ``AWS_CA_BUNDLE``, a copy of certifi's bundle with that CA added (as large
