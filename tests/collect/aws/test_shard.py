@@ -216,6 +216,33 @@ def test_a_unit_with_nothing_to_read_is_claimed_at_once() -> None:
     assert info.units == sorted([east, glob])
 
 
+class _BrokenDisplay(_Log):
+    def start(self, key: str, description: str) -> None:
+        raise RuntimeError("the display broke")
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_type_that_fails_as_it_starts_still_frees_the_next_claim() -> None:
+    """A failure as a type starts (here, the progress display's) leaves no claim waiting forever on
+    it: the scan ends with that error instead of hanging."""
+    scope = ScopeConfig(aws=AwsScope(regions=["us-east-1", "eu-west-1"], max_in_flight=1))
+    log = _BrokenDisplay({aws_unit(ACCOUNT, r) for r in ("us-east-1", "eu-west-1", None)})
+    sink = InventorySink(shard=Shard(0, 2, claims=log))
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            AwsCollector(scope).collect(frozenset({"aws.kms.key", "aws.iam.role"}), sink, log)  # type: ignore[arg-type]
+        except RuntimeError as exc:
+            failed.append(exc)
+
+    scan = threading.Thread(target=run, daemon=True)
+    scan.start()
+    scan.join(60)
+    assert not scan.is_alive(), "the scan hung on a claim"
+    assert [str(e) for e in failed] == ["the display broke"]
+
+
 def test_a_claiming_turn_waits_for_queued_work_and_ends_with_the_scans_time() -> None:
     """The backlog of one process: a turn waits while queued types have not started and while
     another thread is claiming; when the scan's time is up, no turn is given (nothing claimed)."""

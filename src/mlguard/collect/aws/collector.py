@@ -588,9 +588,11 @@ def _run_spec(
     spec: ResourceSpec,
     backlog: _Backlog | None = None,
 ) -> None:
-    unit.begin()
-    if backlog is not None:  # after its unit began: a claim that follows sees the unit started
-        backlog.started()
+    try:
+        unit.begin()
+    finally:  # after its unit began (a claim that follows sees it started), and whatever happened
+        if backlog is not None:
+            backlog.started()
     n = e = 0
     try:
         n, e = engine.collect(account, region, spec)
