@@ -243,6 +243,36 @@ def test_a_type_that_fails_as_it_starts_still_frees_the_next_claim() -> None:
     assert [str(e) for e in failed] == ["the display broke"]
 
 
+@pytest.mark.usefixtures("aws")
+def test_types_that_could_not_be_queued_leave_no_claim_waiting_on_them() -> None:
+    """When the scan is stopping (its pool shut down after another account's error), a type that
+    could not be queued is not counted as waiting: the other accounts' claims are not held on it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mlguard.collect.aws import families  # noqa: F401  (registers the specs)
+    from mlguard.collect.aws.collector import _Scan
+    from mlguard.collect.aws.engine import Engine
+    from mlguard.collect.aws.spec import SPECS
+
+    collector = AwsCollector(ScopeConfig(aws=AwsScope(regions=["us-east-1"])))
+    log = _Log({aws_unit(ACCOUNT, "us-east-1"), aws_unit(ACCOUNT, None)})
+    sink = InventorySink(shard=Shard(0, 2, claims=log))
+    root = collector.root(sink)
+    stopped = ThreadPoolExecutor(1)
+    stopped.shutdown()
+    with ThreadPoolExecutor(1) as details:
+        engine = Engine(sink, collector.stats, details, 30, 14)
+        scan = _Scan(collector, engine, stopped, [SPECS["aws.kms.key"]], sink, log)  # type: ignore[arg-type]
+        with pytest.raises(RuntimeError, match="shutdown"):
+            scan.account(root, None)
+    assert log.asked == [aws_unit(ACCOUNT, None), aws_unit(ACCOUNT, "us-east-1")]
+    took: list[bool] = []
+    claim = threading.Thread(target=lambda: took.append(_take(scan.backlog, sink)), daemon=True)
+    claim.start()
+    claim.join(10)
+    assert took == [True]  # the next claim is not held on the unqueued type
+
+
 def test_a_claiming_turn_waits_for_queued_work_and_ends_with_the_scans_time() -> None:
     """The backlog of one process: a turn waits while queued types have not started and while
     another thread is claiming; when the scan's time is up, no turn is given (nothing claimed)."""

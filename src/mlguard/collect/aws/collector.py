@@ -458,11 +458,18 @@ class _Scan:
                     unit = _FamilyUnit(self.progress, (account, region, family), len(specs), self.sink.meter)
                     queued += [(unit, spec) for spec in specs]
                 backlog = self.backlog if claims is not None else None
-                if backlog is not None:
-                    backlog.queued(len(queued))
                 for unit, spec in queued:
                     pending[region or account.home_region] += 1
-                    future = self.pool.submit(_run_spec, self.engine, unit, account, region, spec, backlog)
+                    if backlog is not None:
+                        backlog.queued(1)
+                    try:
+                        future = self.pool.submit(
+                            _run_spec, self.engine, unit, account, region, spec, backlog
+                        )
+                    except BaseException:  # (the scan is stopping) never queued: waits for nothing
+                        if backlog is not None:
+                            backlog.started()
+                        raise
                     submitted.append((future, region or account.home_region))
         for future, key in submitted:
             future.add_done_callback(release(key))
@@ -566,6 +573,7 @@ class _Backlog:
             self._waiting += count
 
     def started(self) -> None:
+        """One queued type no longer waits: it started (or could not be queued)."""
         with self._cond:
             self._waiting -= 1
             if not self._waiting:
