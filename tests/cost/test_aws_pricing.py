@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from mlguard.cost.model import Cost, CostLine
 from mlguard.cost.pricing import apply_prices
 from mlguard.model import Category, Result, Severity, Status, fingerprint
 from mlguard.yamlio import parse_yaml
+from tests.support.http import serving
 
 RATES = {("g5.12xlarge", "us-east-1"): "5.6720000000", ("p4d.24xlarge", "us-east-1"): "32.7726000000"}
 # AmazonSageMaker: (instanceName, regionCode, component) -> $/h; hosting and training differ
@@ -82,14 +82,8 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     _Handler.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Handler) as url:
+        yield url
 
 
 def _result(uid: str, itype: str, platform: str = "ec2", usage: str | None = None) -> Result:

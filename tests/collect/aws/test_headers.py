@@ -7,9 +7,8 @@ import http.client
 import io
 import json
 import random
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
@@ -19,6 +18,7 @@ from botocore.credentials import Credentials
 
 from mlguard.collect.aws import AwsCollector, headers
 from mlguard.config import ScopeConfig
+from tests.support.http import serving
 
 _NAMES = ["Content-Type", "x-amzn-RequestId", "Content-Length", "Date", "Connection", "x-amz-id-2"]
 _NAMES += ["Transfer-Encoding", "Set-Cookie", "X-Odd_Name!", "content-length", "Server"]
@@ -152,14 +152,8 @@ class _Answer(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def endpoint() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Answer) as url:
+        yield url
 
 
 def _plain(response: dict[str, Any]) -> dict[str, Any]:
